@@ -1,0 +1,385 @@
+/**
+ * The client core shared by the web and terminal clients: one JSON-mode connection that
+ * reconnects with jittered back-off, logs in again, rejoins its rooms and fetches what it
+ * missed by `seq`, so that every room message is surfaced exactly once, in order.
+ * It runs in browsers and in Node: the caller supplies the WebSocket constructor.
+ */
+import { retryAfterSeconds, shouldReconnect } from '../../protocol/codes.js';
+import { JSON_SUBPROTOCOL, type ChatMessage, type Ref, type ServerMessage, type ServerMessageOf } from '../../protocol/messages.js';
+import type { ClientMessage } from '../../protocol/schema.js';
+
+/** The part of the WebSocket API the client uses (browser WebSocket and `ws` both fit). */
+export interface SocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+
+export type SocketFactory = (url: string, protocols: string[]) => SocketLike;
+
+export type ClientStatus = 'connecting' | 'online' | 'reconnecting' | 'closed';
+
+export interface Identity {
+  username?: string;
+  password?: string;
+  token?: string;
+}
+
+export interface ClientOptions {
+  url: string;
+  createSocket: SocketFactory;
+  identity: Identity;
+  /** Rooms to be in after every (re)connect. Defaults to `general`. */
+  rooms?: string[];
+  /** Whether to reconnect after a drop (default true). */
+  reconnect?: boolean;
+  backoff?: { initialMs: number; maxMs: number };
+  /** How long a request waits for its answer (default 15 s). */
+  requestTimeoutMs?: number;
+}
+
+export interface ClientEvents {
+  /** Any server message, after de-duplication of room messages. */
+  message: ServerMessage;
+  /** A room message not seen before, live or fetched on resume, in seq order per room. */
+  chat: ChatMessage;
+  status: { status: ClientStatus; detail?: string };
+  /** The session is ready after a (re)connect: named, rooms joined, gaps fetched. */
+  ready: { username: string; resumed: boolean };
+  /** History that could not be fully recovered (retention pruned it). */
+  gap: { room: string; fromSeq: number };
+  /** The server closed the connection for good (ban, logout, bad login) or close() was called. */
+  closed: { code: number; reason: string };
+}
+
+type Listener<K extends keyof ClientEvents> = (ev: ClientEvents[K]) => void;
+
+export class ClientError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+interface Pending {
+  resolve(msg: ServerMessage): void;
+  reject(err: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export class ParleyClient {
+  status: ClientStatus = 'closed';
+  username: string | null = null;
+  token: string | null = null;
+  /** Rooms the client is in, in join order. */
+  readonly rooms: string[];
+  /** Highest seq surfaced per room. */
+  readonly lastSeq = new Map<string, number>();
+
+  private socket: SocketLike | null = null;
+  private readonly listeners = new Map<keyof ClientEvents, Set<(ev: never) => void>>();
+  private readonly pending = new Map<string, Pending>();
+  private nextRef = 1;
+  private attempt = 0;
+  private stopped = false;
+  private connectedOnce = false;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Sends not yet confirmed: re-sent with the same nonce after a reconnect. */
+  private readonly outbox = new Map<string, { msg: OutboxMessage; resolve(m: ServerMessage): void; reject(e: Error): void }>();
+
+  constructor(private readonly opts: ClientOptions) {
+    this.rooms = [...(opts.rooms ?? ['general'])];
+  }
+
+  on<K extends keyof ClientEvents>(event: K, fn: Listener<K>): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(fn as (ev: never) => void);
+    return () => set.delete(fn as (ev: never) => void);
+  }
+
+  private emit<K extends keyof ClientEvents>(event: K, ev: ClientEvents[K]): void {
+    for (const fn of this.listeners.get(event) ?? []) (fn as Listener<K>)(ev);
+  }
+
+  private setStatus(status: ClientStatus, detail?: string): void {
+    this.status = status;
+    this.emit('status', detail === undefined ? { status } : { status, detail });
+  }
+
+  /** Connects and resolves once the session is ready; rejects if the first attempt fails. */
+  connect(): Promise<void> {
+    this.stopped = false;
+    return new Promise((resolve, reject) => {
+      const offReady = this.on('ready', () => { offReady(); offClosed(); resolve(); });
+      const offClosed = this.on('closed', (ev) => { offReady(); offClosed(); reject(new ClientError('CLOSED', ev.reason || `closed (${ev.code})`)); });
+      this.open();
+    });
+  }
+
+  /** Closes for good. */
+  close(): void {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.socket?.close(1000, 'bye');
+    this.failPending(new ClientError('CLOSED', 'The client was closed.'));
+    for (const entry of this.outbox.values()) entry.reject(new ClientError('CLOSED', 'The client was closed.'));
+    this.outbox.clear();
+    this.setStatus('closed');
+  }
+
+  private open(): void {
+    this.setStatus(this.connectedOnce ? 'reconnecting' : 'connecting');
+    let socket: SocketLike;
+    try {
+      socket = this.opts.createSocket(this.opts.url, [JSON_SUBPROTOCOL]);
+    } catch (err) {
+      this.finish(1006, (err as Error).message);
+      return;
+    }
+    this.socket = socket;
+    socket.onopen = () => { void this.startSession(); };
+    socket.onmessage = (ev) => { this.onFrame(typeof ev.data === 'string' ? ev.data : String(ev.data)); };
+    socket.onerror = () => { /* onclose follows with the code */ };
+    socket.onclose = (ev) => { this.onSocketClose(socket, ev.code, ev.reason); };
+  }
+
+  private onSocketClose(socket: SocketLike, code: number, reason: string): void {
+    if (socket !== this.socket) return;
+    this.socket = null;
+    this.failPending(new ClientError('DISCONNECTED', 'The connection dropped.'));
+    if (this.stopped) return;
+    const wanted = this.opts.reconnect !== false && shouldReconnect(code) && (this.connectedOnce || this.attempt < 1);
+    if (!wanted || !this.connectedOnce) {
+      this.finish(code, reason);
+      return;
+    }
+    this.scheduleReconnect(reason);
+  }
+
+  private finish(code: number, reason: string): void {
+    this.stopped = true;
+    for (const entry of this.outbox.values()) entry.reject(new ClientError('CLOSED', reason || 'The connection closed.'));
+    this.outbox.clear();
+    this.setStatus('closed', reason);
+    this.emit('closed', { code, reason });
+  }
+
+  private scheduleReconnect(reason: string): void {
+    const { initialMs, maxMs } = this.opts.backoff ?? { initialMs: 500, maxMs: 15_000 };
+    const hinted = retryAfterSeconds(reason);
+    const base = Math.min(maxMs, initialMs * 2 ** this.attempt);
+    const delay = Math.max(hinted !== undefined ? hinted * 1000 : 0, base / 2 + Math.random() * (base / 2));
+    this.attempt++;
+    this.setStatus('reconnecting', `retrying in ${Math.round(delay / 100) / 10} s`);
+    this.retryTimer = setTimeout(() => { this.retryTimer = null; if (!this.stopped) this.open(); }, delay);
+  }
+
+  private failPending(err: Error): void {
+    for (const [ref, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(err);
+      this.pending.delete(ref);
+    }
+  }
+
+  /** Identifies, joins rooms and fetches every room's gap. */
+  private async startSession(): Promise<void> {
+    try {
+      await this.identify();
+      for (const room of this.rooms) await this.request({ type: 'JoinRoom', room });
+      const resumed = this.connectedOnce;
+      if (resumed) await this.catchUp();
+      this.connectedOnce = true;
+      this.attempt = 0;
+      for (const entry of this.outbox.values()) this.sendRaw(entry.msg);
+      this.setStatus('online');
+      this.emit('ready', { username: this.username ?? '', resumed });
+    } catch (err) {
+      const e = err as ClientError;
+      if (e.code === 'DISCONNECTED') return;
+      this.socket?.close(1000, 'session failed');
+      this.finish(4000, e.message);
+    }
+  }
+
+  private async identify(): Promise<void> {
+    const { identity } = this.opts;
+    if (this.token ?? identity.token) {
+      try {
+        const answer = await this.request({ type: 'Login', token: (this.token ?? identity.token)! });
+        this.acceptLogin(answer);
+        return;
+      } catch (err) {
+        if (!identity.password) throw err;
+      }
+    }
+    if (identity.password && identity.username) {
+      this.acceptLogin(await this.request({ type: 'Login', username: identity.username, password: identity.password }));
+      return;
+    }
+    const name = this.username ?? identity.username;
+    if (!name) throw new ClientError('NOT_NAMED', 'No name to connect with.');
+    const ack = await this.request({ type: 'SetUsername', username: name });
+    this.username = String((ack as { username?: unknown }).username ?? name);
+  }
+
+  private acceptLogin(answer: ServerMessage): void {
+    if (answer.type !== 'LoggedIn') return;
+    this.username = answer.username;
+    this.token = answer.token;
+  }
+
+  /** Fetches, per room, every message after the last one surfaced. */
+  private async catchUp(): Promise<void> {
+    for (const room of this.rooms) {
+      const after = this.lastSeq.get(room);
+      if (after === undefined) continue;
+      await this.fetchAfter(room, after);
+    }
+  }
+
+  private async fetchAfter(room: string, after: number): Promise<void> {
+    for (let guard = 0; guard < 1000; guard++) {
+      const page = await this.request({ type: 'History', room, after, limit: 500 }) as ServerMessageOf<'History'>;
+      if (page.incomplete && guard === 0) this.emit('gap', { room, fromSeq: after + 1 });
+      for (const m of page.messages) this.surface(m);
+      if (!page.hasMore || page.messages.length === 0) return;
+      after = page.messages[page.messages.length - 1]!.seq;
+    }
+  }
+
+  /** Surfaces a room message once; a jump in seq triggers a fetch of the gap. */
+  private surface(m: ChatMessage): void {
+    const last = this.lastSeq.get(m.room);
+    if (last !== undefined && m.seq <= last) return;
+    if (last !== undefined && m.seq > last + 1) {
+      void this.fetchAfter(m.room, last).catch(() => undefined);
+      return;
+    }
+    this.lastSeq.set(m.room, m.seq);
+    this.emit('chat', m);
+  }
+
+  private onFrame(data: string): void {
+    let msg: ServerMessage;
+    try {
+      msg = JSON.parse(data) as ServerMessage;
+    } catch {
+      return;
+    }
+    if ((msg.type === 'Message' || msg.type === 'PrivateMessage') && msg.nonce) this.confirm(msg.nonce, msg);
+    else if (msg.type === 'Error' && typeof msg.ref === 'string' && msg.ref.startsWith('n:')) this.refuse(msg.ref.slice(2), msg);
+    if (msg.type === 'Message') {
+      this.surface(msg);
+    } else if (msg.type === 'History' && msg.ref === undefined) {
+      // Recent history sent on join: surface the messages after what we already have.
+      for (const m of msg.messages) this.surfaceHistory(m);
+    }
+    if ('ref' in msg && msg.ref !== undefined) this.answer(msg.ref, msg);
+    this.emit('message', msg);
+  }
+
+  private confirm(nonce: string, msg: ServerMessage): void {
+    const entry = this.outbox.get(nonce);
+    if (!entry) return;
+    this.outbox.delete(nonce);
+    entry.resolve(msg);
+  }
+
+  private refuse(nonce: string, msg: ServerMessageOf<'Error'>): void {
+    const entry = this.outbox.get(nonce);
+    if (!entry) return;
+    this.outbox.delete(nonce);
+    entry.reject(new ClientError(msg.code, msg.message));
+  }
+
+  private surfaceHistory(m: ChatMessage): void {
+    const last = this.lastSeq.get(m.room);
+    if (last === undefined || m.seq === last + 1) this.surface(m);
+  }
+
+  private answer(ref: Ref, msg: ServerMessage): void {
+    const p = this.pending.get(String(ref));
+    if (!p) return;
+    this.pending.delete(String(ref));
+    clearTimeout(p.timer);
+    if (msg.type === 'Error') p.reject(new ClientError(msg.code, msg.message));
+    else p.resolve(msg);
+  }
+
+  private sendRaw(msg: ClientMessage): boolean {
+    if (!this.socket || this.socket.readyState !== 1) return false;
+    this.socket.send(JSON.stringify(msg));
+    return true;
+  }
+
+  /** Sends a message and resolves with the server's direct answer (same `ref`). */
+  request(msg: ClientMessage): Promise<ServerMessage> {
+    const ref = `c${this.nextRef++}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(ref);
+        reject(new ClientError('TIMEOUT', `No answer to ${msg.type}.`));
+      }, this.opts.requestTimeoutMs ?? 15_000);
+      this.pending.set(ref, { resolve, reject, timer });
+      if (!this.sendRaw({ ...msg, ref } as ClientMessage)) {
+        clearTimeout(timer);
+        this.pending.delete(ref);
+        reject(new ClientError('DISCONNECTED', 'Not connected.'));
+      }
+    });
+  }
+
+  /**
+   * Sends a room message with a nonce and resolves with its stored copy. After a dropped
+   * connection it is re-sent with the same nonce until the server confirms it, so it is
+   * stored once whatever happens.
+   */
+  sendMessage(room: string, content: string): Promise<ServerMessageOf<'Message'>> {
+    return this.sendConfirmed({ type: 'SendMessage', room, content, nonce: randomNonce() }) as Promise<ServerMessageOf<'Message'>>;
+  }
+
+  sendPrivate(to: string, content: string): Promise<ServerMessageOf<'PrivateMessage'>> {
+    return this.sendConfirmed({ type: 'PrivateMessage', to, content, nonce: randomNonce() }) as Promise<ServerMessageOf<'PrivateMessage'>>;
+  }
+
+  private sendConfirmed(msg: OutboxMessage): Promise<ServerMessage> {
+    return new Promise((resolve, reject) => {
+      const withRef = { ...msg, ref: `n:${msg.nonce}` };
+      this.outbox.set(msg.nonce, { msg: withRef, resolve, reject });
+      this.sendRaw(withRef);
+    });
+  }
+
+  async join(room: string): Promise<string> {
+    const ack = await this.request({ type: 'JoinRoom', room });
+    const name = String((ack as { room?: unknown }).room ?? room);
+    if (!this.rooms.includes(name)) this.rooms.push(name);
+    return name;
+  }
+
+  async leave(room: string): Promise<void> {
+    await this.request({ type: 'LeaveRoom', room });
+    const i = this.rooms.indexOf(room);
+    if (i >= 0) this.rooms.splice(i, 1);
+  }
+
+  /** Sends without waiting for an answer (typing, read markers). */
+  fire(msg: ClientMessage): void {
+    this.sendRaw(msg);
+  }
+}
+
+type OutboxMessage =
+  | { type: 'SendMessage'; room: string; content: string; nonce: string; ref?: Ref }
+  | { type: 'PrivateMessage'; to: string; content: string; nonce: string; ref?: Ref };
+
+function randomNonce(): string {
+  const bytes = new Uint8Array(12);
+  globalThis.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}

@@ -1,0 +1,86 @@
+/**
+ * The JSON wire contract, server to client. Client-to-server types are derived from the
+ * zod schemas in `schema.ts`; both are shared by the server and both clients.
+ * Every frame is one JSON object with a string `type`.
+ */
+import type { ErrorCode } from './codes.js';
+
+export type { ClientMessage, ClientType } from './schema.js';
+
+/** A request identifier chosen by the client; echoed on the server's direct answer. */
+export type Ref = string | number;
+
+/** Subprotocol a client negotiates to be in JSON mode from the first frame. */
+export const JSON_SUBPROTOCOL = 'parley.json';
+
+export const PROTOCOL_VERSION = 1;
+
+/** Reactions on a message: emoji to the names of the users who reacted with it. */
+export type Reactions = Record<string, string[]>;
+
+/** A room message as the server sends it and stores it. */
+export interface ChatMessage {
+  id: string;
+  seq: number;
+  room: string;
+  username: string;
+  content: string;
+  /** ISO 8601 UTC. */
+  timestamp: string;
+  editedAt?: string | null;
+  deleted?: boolean;
+  reactions?: Reactions;
+}
+
+export interface PrivateChatMessage {
+  id: string;
+  from: string;
+  to: string;
+  content: string;
+  timestamp: string;
+}
+
+export interface RoomSummary {
+  name: string;
+  topic: string;
+  /** Online members, cluster-wide. */
+  members: number;
+  /** Whether the asking user is a member. */
+  joined: boolean;
+  /** Highest seq in the room. */
+  lastSeq: number;
+  /** Messages after the asking user's read position (registered users; 0 for guests). */
+  unread: number;
+}
+
+export interface Limits {
+  maxContentLength: number;
+  maxPayload: number;
+  messagesPerSecond: number;
+  historyLimit: number;
+}
+
+export type ServerMessage =
+  | { type: 'Welcome'; server: string; version: string; protocol: number; motd: string; mode: 'text' | 'json'; username: string | null; rooms: string[]; limits: Limits }
+  | ({ type: 'Message'; ref?: Ref; nonce?: string } & ChatMessage)
+  | ({ type: 'PrivateMessage'; ref?: Ref; nonce?: string } & PrivateChatMessage)
+  | { type: 'SystemMessage'; content: string; room?: string }
+  | { type: 'UserJoined'; username: string; room: string; members?: number }
+  | { type: 'UserLeft'; username: string; room: string; members?: number }
+  | { type: 'RoomList'; ref?: Ref; rooms: RoomSummary[] }
+  | { type: 'UserList'; ref?: Ref; room: string | null; users: string[] }
+  | { type: 'History'; ref?: Ref; room: string; messages: ChatMessage[]; hasMore: boolean; incomplete?: boolean; firstSeq?: number }
+  | { type: 'PrivateHistory'; ref?: Ref; with: string; messages: PrivateChatMessage[]; hasMore: boolean }
+  | { type: 'SearchResults'; ref?: Ref; query: string; room?: string; messages: ChatMessage[]; hasMore: boolean }
+  | { type: 'Typing'; room: string; username: string; active: boolean }
+  | { type: 'MessageEdited'; id: string; room: string; seq: number; content: string; editedAt: string }
+  | { type: 'MessageDeleted'; id: string; room: string; seq: number }
+  | { type: 'Reaction'; id: string; room: string; seq: number; emoji: string; username: string; added: boolean; reactions: Reactions }
+  | { type: 'ReadReceipt'; room: string; seq: number; username: string }
+  | { type: 'Topic'; room: string; topic: string; by: string }
+  | { type: 'LoggedIn'; ref?: Ref; username: string; token: string; expiresAt: string }
+  | { type: 'Ack'; ref?: Ref; for: string; [extra: string]: unknown }
+  | { type: 'Error'; code: ErrorCode; message: string; retryable: boolean; ref?: Ref };
+
+export type ServerType = ServerMessage['type'];
+export type ServerMessageOf<T extends ServerType> = Extract<ServerMessage, { type: T }>;

@@ -1,0 +1,239 @@
+/**
+ * Text mode: lines of human text. `parseTextLine` turns a line into the same client
+ * messages JSON mode uses (plus the few text-only actions); `formatText` turns a server
+ * message into the line a text-mode user reads. No I/O.
+ */
+import { ERRORS, type ErrorCode } from './codes.js';
+import type { ChatMessage, ServerMessage } from './messages.js';
+import type { ClientMessage } from './schema.js';
+
+export type TextAction =
+  | { kind: 'message'; msg: ClientMessage }
+  | { kind: 'help' }
+  | { kind: 'quit' }
+  | { kind: 'chat'; content: string }
+  | { kind: 'error'; code: ErrorCode; detail: string };
+
+export interface CommandHelp {
+  usage: string;
+  summary: string;
+}
+
+/** Every text-mode command, in the order `/help` lists them. */
+export const COMMANDS: CommandHelp[] = [
+  { usage: '/help', summary: 'show this list' },
+  { usage: '/name NAME', summary: 'set or change your name (also /nick)' },
+  { usage: '/join ROOM', summary: 'join a room (created if missing) and talk there' },
+  { usage: '/leave [ROOM]', summary: 'leave a room (default: the current one)' },
+  { usage: '/switch ROOM', summary: 'talk in another room you have joined' },
+  { usage: '/rooms', summary: 'list rooms' },
+  { usage: '/users [ROOM]', summary: 'list who is in a room (also /who)' },
+  { usage: '/pm USER TEXT', summary: 'send a private message (also /msg)' },
+  { usage: '/history [N]', summary: 'show the last N messages of the current room' },
+  { usage: '/search TEXT', summary: 'search messages' },
+  { usage: '/topic [TEXT]', summary: 'show or set the room topic' },
+  { usage: '/register PASSWORD', summary: 'reserve your current name with a password' },
+  { usage: '/login NAME PASSWORD', summary: 'log in to a registered name' },
+  { usage: '/logout', summary: 'log out and revoke your token' },
+  { usage: '/kick USER, /ban USER, /unban USER', summary: 'moderation (administrators)' },
+  { usage: '/quit', summary: 'leave the chat (also /exit)' },
+];
+
+export const COMMAND_NAMES = [
+  'help', 'name', 'nick', 'join', 'leave', 'part', 'switch', 'rooms', 'users', 'who', 'pm', 'msg',
+  'history', 'search', 'topic', 'register', 'login', 'logout', 'kick', 'ban', 'unban', 'quit', 'exit',
+] as const;
+
+function missing(usage: string): TextAction {
+  return { kind: 'error', code: 'MISSING_ARGUMENT', detail: `Usage: ${usage}` };
+}
+
+/** Splits off the first word of `rest`. */
+function firstWord(rest: string): [string, string] {
+  const m = /^(\S+)\s*([\s\S]*)$/.exec(rest);
+  return m ? [m[1]!, m[2]!] : ['', ''];
+}
+
+/**
+ * Parses one text-mode line. `currentRoom` fills in commands that default to it.
+ * A line that does not start with "/" (or starts with "//", an escaped slash) is chat.
+ */
+export function parseTextLine(line: string, currentRoom: string | null): TextAction {
+  const trimmed = line.replace(/[\r\n]+$/, '');
+  if (!trimmed.startsWith('/') || trimmed.startsWith('//')) {
+    return { kind: 'chat', content: trimmed.startsWith('//') ? trimmed.slice(1) : trimmed };
+  }
+  const [head, restRaw] = firstWord(trimmed.slice(1));
+  const cmd = head.toLowerCase();
+  const rest = restRaw.trim();
+  const room = currentRoom ?? 'general';
+  switch (cmd) {
+    case 'help':
+    case '?':
+      return { kind: 'help' };
+    case 'quit':
+    case 'exit':
+      return { kind: 'quit' };
+    case 'name':
+    case 'nick':
+      return rest ? { kind: 'message', msg: { type: 'SetUsername', username: rest } } : missing(`/${cmd} NAME`);
+    case 'join':
+      return rest ? { kind: 'message', msg: { type: 'JoinRoom', room: firstWord(rest)[0] } } : missing('/join ROOM');
+    case 'switch':
+      return rest ? { kind: 'message', msg: { type: 'JoinRoom', room: firstWord(rest)[0] } } : missing('/switch ROOM');
+    case 'leave':
+    case 'part':
+      return { kind: 'message', msg: { type: 'LeaveRoom', room: rest ? firstWord(rest)[0] : room } };
+    case 'rooms':
+    case 'list':
+      return { kind: 'message', msg: { type: 'ListRooms' } };
+    case 'users':
+    case 'who':
+    case 'names':
+      return { kind: 'message', msg: { type: 'ListUsers', room: rest ? firstWord(rest)[0] : room } };
+    case 'pm':
+    case 'msg':
+    case 'tell': {
+      const [to, text] = firstWord(rest);
+      return to && text.trim() ? { kind: 'message', msg: { type: 'PrivateMessage', to, content: text } } : missing(`/${cmd} USER TEXT`);
+    }
+    case 'history': {
+      if (!rest) return { kind: 'message', msg: { type: 'History', room } };
+      const n = Number(firstWord(rest)[0]);
+      if (!Number.isInteger(n) || n < 1) return { kind: 'error', code: 'BAD_MESSAGE', detail: 'Usage: /history [N], where N is a positive whole number.' };
+      return { kind: 'message', msg: { type: 'History', room, limit: Math.min(n, 100_000) } };
+    }
+    case 'search':
+      return rest ? { kind: 'message', msg: { type: 'Search', query: rest.slice(0, 256) } } : missing('/search TEXT');
+    case 'topic':
+      return rest ? { kind: 'message', msg: { type: 'SetTopic', room, topic: rest } } : { kind: 'message', msg: { type: 'ListRooms', ref: 'topic' } };
+    case 'register':
+      return rest ? { kind: 'message', msg: { type: 'Register', username: '', password: rest } } : missing('/register PASSWORD');
+    case 'login': {
+      const [user, pass] = firstWord(rest);
+      return user && pass ? { kind: 'message', msg: { type: 'Login', username: user, password: pass } } : missing('/login NAME PASSWORD');
+    }
+    case 'logout':
+      return { kind: 'message', msg: { type: 'Logout' } };
+    case 'kick':
+    case 'ban': {
+      const [user, reason] = firstWord(rest);
+      if (!user) return missing(`/${cmd} USER [REASON]`);
+      const type = cmd === 'kick' ? 'Kick' : 'Ban';
+      return { kind: 'message', msg: reason ? { type, username: user, reason } : { type, username: user } };
+    }
+    case 'unban':
+      return rest ? { kind: 'message', msg: { type: 'Unban', username: firstWord(rest)[0] } } : missing('/unban USER');
+    default:
+      return { kind: 'error', code: 'UNKNOWN_COMMAND', detail: `Unknown command /${head.slice(0, 32)}. Type /help for the list of commands.` };
+  }
+}
+
+export function helpText(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.usage.length));
+  return ['Commands:', ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    'Any other line is a message to your current room.'].join('\n');
+}
+
+export function welcomeText(username: string | null): string {
+  return username
+    ? `Welcome back to Parley, ${username}! Type /help for commands.`
+    : 'Welcome to Parley! Type your name to start (or /name NAME). Type /help for commands.';
+}
+
+function hhmm(iso: string): string {
+  return iso.slice(11, 16);
+}
+
+function chatLine(m: ChatMessage, currentRoom: string | null, withTime: boolean): string {
+  const tag = m.room === currentRoom ? '' : `[${m.room}] `;
+  const time = withTime ? `[${hhmm(m.timestamp)}] ` : '';
+  if (m.deleted) return `${time}${tag}${m.username}: (deleted)`;
+  return `${time}${tag}${m.username}: ${m.content}${m.editedAt ? ' (edited)' : ''}`;
+}
+
+/**
+ * The text a text-mode user sees for a server message, or null for messages text mode
+ * does not show (typing, read receipts). `currentRoom` decides whether a line is tagged
+ * with its room's name.
+ */
+export function formatText(msg: ServerMessage, currentRoom: string | null): string | null {
+  switch (msg.type) {
+    case 'Welcome':
+      return welcomeText(msg.username);
+    case 'Message':
+      return chatLine(msg, currentRoom, false);
+    case 'PrivateMessage':
+      return `[pm from ${msg.from}] ${msg.content}`;
+    case 'SystemMessage':
+      return `* ${msg.room && msg.room !== currentRoom ? `[${msg.room}] ` : ''}${msg.content}`;
+    case 'UserJoined':
+      return `* ${msg.username} joined ${msg.room}`;
+    case 'UserLeft':
+      return `* ${msg.username} left ${msg.room}`;
+    case 'RoomList':
+      if (msg.ref === 'topic') {
+        const r = msg.rooms.find((x) => x.name === currentRoom);
+        return r ? `* Topic of ${r.name}: ${r.topic || '(none)'}` : '* No current room.';
+      }
+      return ['Rooms:', ...msg.rooms.map((r) =>
+        `  ${r.joined ? (r.name === currentRoom ? '>' : '*') : ' '} ${r.name} (${r.members} online${r.unread ? `, ${r.unread} unread` : ''})${r.topic ? ` - ${r.topic}` : ''}`)].join('\n');
+    case 'UserList':
+      return `${msg.room ? `Users in ${msg.room}` : 'Users online'} (${msg.users.length}): ${msg.users.join(', ')}`;
+    case 'History': {
+      const lines = msg.messages.map((m) => chatLine(m, currentRoom === msg.room ? currentRoom : null, true));
+      const head = msg.incomplete ? `--- older messages of ${msg.room} were pruned ---` : `--- history of ${msg.room} ---`;
+      return msg.messages.length === 0 ? `* No messages in ${msg.room} yet.` : [head, ...lines, '--- end of history ---'].join('\n');
+    }
+    case 'PrivateHistory':
+      return [`--- private messages with ${msg.with} ---`,
+        ...msg.messages.map((m) => `[${hhmm(m.timestamp)}] ${m.from}: ${m.content}`), '--- end ---'].join('\n');
+    case 'SearchResults':
+      return msg.messages.length === 0 ? `* No messages match "${msg.query}".`
+        : [`--- ${msg.messages.length} results for "${msg.query}" ---`, ...msg.messages.map((m) => chatLine(m, null, true))].join('\n');
+    case 'MessageEdited':
+      return null;
+    case 'MessageDeleted':
+      return null;
+    case 'Reaction':
+    case 'Typing':
+    case 'ReadReceipt':
+      return null;
+    case 'Topic':
+      return `* ${msg.by} set the topic of ${msg.room}: ${msg.topic}`;
+    case 'LoggedIn':
+      return `* Logged in as ${msg.username}.`;
+    case 'Ack':
+      return formatAck(msg);
+    case 'Error':
+      return `Error: ${msg.message}`;
+  }
+}
+
+function formatAck(msg: { for: string; [k: string]: unknown }): string | null {
+  switch (msg.for) {
+    case 'SetUsername':
+      return `* You are now ${String(msg.username)}.`;
+    case 'JoinRoom':
+      return `* You are in ${String(msg.room)}. Messages now go to ${String(msg.room)}.`;
+    case 'LeaveRoom':
+      return msg.current ? `* You left ${String(msg.room)}. Messages now go to ${String(msg.current)}.` : `* You left ${String(msg.room)}. /join a room to talk.`;
+    case 'PrivateMessage':
+      return `[pm to ${String(msg.to)}] ${String(msg.content)}`;
+    case 'Register':
+      return `* The name ${String(msg.username)} is now registered to you.`;
+    case 'Logout':
+      return '* Logged out.';
+    case 'Kick':
+    case 'Ban':
+    case 'Unban':
+      return `* ${msg.for} ${String(msg.username)}: done.`;
+    default:
+      return null;
+  }
+}
+
+/** The error text for a code, with the detail when there is one. */
+export function errorText(code: ErrorCode, detail?: string): string {
+  return detail ?? ERRORS[code].message;
+}

@@ -1,0 +1,85 @@
+/**
+ * Presence in one process's memory: the default when there is no Redis. Several nodes in
+ * one process (tests) can share one instance, which then acts as the cluster's presence.
+ */
+import type { Presence } from '../ports.js';
+
+interface Holder {
+  username: string;
+  conns: Set<string>;
+}
+
+interface NameClaim extends Holder {
+  owner: string;
+}
+
+export class MemoryPresence implements Presence {
+  private readonly names = new Map<string, NameClaim>();
+  private readonly rooms = new Map<string, Map<string, Holder>>();
+
+  async claimName(key: string, username: string, owner: string, connId: string): Promise<boolean> {
+    const claim = this.names.get(key);
+    const onlyThisConn = claim !== undefined && claim.conns.size === 1 && claim.conns.has(connId);
+    if (claim && claim.owner !== owner && !onlyThisConn && claim.conns.size > 0) return false;
+    if (!claim || claim.owner !== owner) {
+      this.names.set(key, { username, owner, conns: new Set([connId]) });
+    } else {
+      claim.username = username;
+      claim.conns.add(connId);
+    }
+    return true;
+  }
+
+  async releaseName(key: string, connId: string): Promise<void> {
+    const claim = this.names.get(key);
+    if (!claim) return;
+    claim.conns.delete(connId);
+    if (claim.conns.size === 0) this.names.delete(key);
+  }
+
+  async join(room: string, key: string, username: string, connId: string): Promise<boolean> {
+    let members = this.rooms.get(room);
+    if (!members) this.rooms.set(room, (members = new Map()));
+    const holder = members.get(key);
+    if (holder) {
+      holder.conns.add(connId);
+      holder.username = username;
+      return false;
+    }
+    members.set(key, { username, conns: new Set([connId]) });
+    return true;
+  }
+
+  async leave(room: string, key: string, connId: string): Promise<boolean> {
+    const members = this.rooms.get(room);
+    const holder = members?.get(key);
+    if (!members || !holder || !holder.conns.delete(connId)) return false;
+    if (holder.conns.size > 0) return false;
+    members.delete(key);
+    if (members.size === 0) this.rooms.delete(room);
+    return true;
+  }
+
+  async members(room: string): Promise<string[]> {
+    return [...(this.rooms.get(room)?.values() ?? [])].map((h) => h.username).sort(byName);
+  }
+
+  async online(): Promise<string[]> {
+    return [...this.names.values()].map((c) => c.username).sort(byName);
+  }
+
+  async counts(): Promise<Map<string, number>> {
+    return new Map([...this.rooms].map(([room, members]) => [room, members.size]));
+  }
+
+  async lookup(key: string): Promise<string | null> {
+    return this.names.get(key)?.username ?? null;
+  }
+
+  async start(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+function byName(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { sensitivity: 'base' });
+}

@@ -1,0 +1,167 @@
+/**
+ * Every setting of `parley serve`, in one table: its flag, its environment variable, its
+ * default and what it means. `parley serve --help` is generated from this table, and
+ * `docs/configuration.md` documents the same rows.
+ */
+
+export interface Config {
+  port: number;
+  host: string;
+  /** SQLite file path, `:memory:`, or a `postgres://` URL. */
+  db: string;
+  redis: string | null;
+  tlsCert: string | null;
+  tlsKey: string | null;
+  logLevel: string;
+  /** Origins allowed to open a WebSocket from a browser; empty: the server's own origin only. `*` allows all. */
+  allowedOrigins: string[];
+  /** Account names with administrator rights. */
+  admins: string[];
+  workers: number;
+  /** 0 keeps messages forever. */
+  retentionDays: number;
+  /** Messages sent to a client when it joins a room. */
+  historyOnJoin: number;
+  /** The most messages one History request returns. */
+  historyLimit: number;
+  maxContentLength: number;
+  /** The largest WebSocket message accepted, in bytes (closes with 1009 above it). */
+  maxPayload: number;
+  /** Sustained messages per second per connection (token bucket). */
+  messagesPerSecond: number;
+  /** Burst size of the per-connection token bucket. */
+  messageBurst: number;
+  /** Rate-limit errors in a row before the connection is closed with 1008. */
+  rateLimitStrikes: number;
+  maxConnectionsPerIp: number;
+  /** New connections per second per address (admission; burst of twice this). */
+  connectRatePerIp: number;
+  maxRoomsPerUser: number;
+  /** Milliseconds a client has to finish the WebSocket handshake. */
+  handshakeTimeoutMs: number;
+  /** Milliseconds between pings; a client that misses one is terminated. */
+  heartbeatMs: number;
+  /** Bytes queued to a client that does not read before it is closed with 1013. */
+  maxBufferedBytes: number;
+  /** Milliseconds a user stays present after their last connection drops (reload grace). */
+  presenceGraceMs: number;
+  tokenTtlDays: number;
+  /** Login attempts per name and per address per minute. */
+  loginAttemptsPerMinute: number;
+}
+
+type Kind = 'string' | 'int' | 'list' | 'nullable';
+
+interface OptionSpec {
+  key: keyof Config;
+  flag: string;
+  env: string;
+  kind: Kind;
+  description: string;
+}
+
+export const DEFAULTS: Config = {
+  port: 8080,
+  host: '0.0.0.0',
+  db: './data/parley.db',
+  redis: null,
+  tlsCert: null,
+  tlsKey: null,
+  logLevel: 'info',
+  allowedOrigins: [],
+  admins: [],
+  workers: 1,
+  retentionDays: 0,
+  historyOnJoin: 50,
+  historyLimit: 500,
+  maxContentLength: 4000,
+  maxPayload: 64 * 1024,
+  messagesPerSecond: 20,
+  messageBurst: 40,
+  rateLimitStrikes: 20,
+  maxConnectionsPerIp: 200,
+  connectRatePerIp: 50,
+  maxRoomsPerUser: 100,
+  handshakeTimeoutMs: 10_000,
+  heartbeatMs: 30_000,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  presenceGraceMs: 3_000,
+  tokenTtlDays: 30,
+  loginAttemptsPerMinute: 10,
+};
+
+export const OPTIONS: OptionSpec[] = [
+  { key: 'port', flag: '--port <n>', env: 'PORT', kind: 'int', description: 'port for HTTP and WebSocket' },
+  { key: 'host', flag: '--host <addr>', env: 'HOST', kind: 'string', description: 'address to listen on' },
+  { key: 'db', flag: '--db <path|url>', env: 'DATABASE_URL', kind: 'string', description: 'SQLite file, :memory:, or postgres:// URL' },
+  { key: 'redis', flag: '--redis <url>', env: 'REDIS_URL', kind: 'nullable', description: 'Redis URL: joins the processes sharing it into one chat' },
+  { key: 'tlsCert', flag: '--tls-cert <file>', env: 'TLS_CERT', kind: 'nullable', description: 'PEM certificate: serve HTTPS and WSS (with --tls-key)' },
+  { key: 'tlsKey', flag: '--tls-key <file>', env: 'TLS_KEY', kind: 'nullable', description: 'PEM private key for --tls-cert' },
+  { key: 'logLevel', flag: '--log-level <level>', env: 'LOG_LEVEL', kind: 'string', description: 'fatal, error, warn, info, debug, trace or silent' },
+  { key: 'allowedOrigins', flag: '--allowed-origins <list>', env: 'ALLOWED_ORIGINS', kind: 'list', description: 'comma-separated browser origins allowed to connect (default: the server\'s own; * for any)' },
+  { key: 'admins', flag: '--admin <names>', env: 'ADMINS', kind: 'list', description: 'comma-separated account names with moderator rights (repeatable)' },
+  { key: 'workers', flag: '--workers <n>', env: 'WORKERS', kind: 'int', description: 'processes sharing the port (node:cluster; use with --redis for one chat)' },
+  { key: 'retentionDays', flag: '--retention-days <n>', env: 'RETENTION_DAYS', kind: 'int', description: 'delete messages older than this many days (0: keep forever)' },
+  { key: 'historyOnJoin', flag: '--history-on-join <n>', env: 'HISTORY_ON_JOIN', kind: 'int', description: 'recent messages sent on joining a room' },
+  { key: 'historyLimit', flag: '--history-limit <n>', env: 'HISTORY_LIMIT', kind: 'int', description: 'most messages one History request returns' },
+  { key: 'maxContentLength', flag: '--max-content-length <n>', env: 'MAX_CONTENT_LENGTH', kind: 'int', description: 'longest message, in characters' },
+  { key: 'maxPayload', flag: '--max-payload <bytes>', env: 'MAX_PAYLOAD', kind: 'int', description: 'largest WebSocket message (larger ones close with 1009)' },
+  { key: 'messagesPerSecond', flag: '--messages-per-second <n>', env: 'MESSAGES_PER_SECOND', kind: 'int', description: 'sustained messages per second per connection' },
+  { key: 'messageBurst', flag: '--message-burst <n>', env: 'MESSAGE_BURST', kind: 'int', description: 'burst allowance of the per-connection rate limit' },
+  { key: 'rateLimitStrikes', flag: '--rate-limit-strikes <n>', env: 'RATE_LIMIT_STRIKES', kind: 'int', description: 'rate-limited messages in a row before closing with 1008' },
+  { key: 'maxConnectionsPerIp', flag: '--max-connections-per-ip <n>', env: 'MAX_CONNECTIONS_PER_IP', kind: 'int', description: 'open connections per client address' },
+  { key: 'connectRatePerIp', flag: '--connect-rate-per-ip <n>', env: 'CONNECT_RATE_PER_IP', kind: 'int', description: 'new connections per second per address' },
+  { key: 'maxRoomsPerUser', flag: '--max-rooms-per-user <n>', env: 'MAX_ROOMS_PER_USER', kind: 'int', description: 'rooms one connection may be in' },
+  { key: 'handshakeTimeoutMs', flag: '--handshake-timeout <ms>', env: 'HANDSHAKE_TIMEOUT', kind: 'int', description: 'time allowed for the HTTP upgrade' },
+  { key: 'heartbeatMs', flag: '--heartbeat <ms>', env: 'HEARTBEAT', kind: 'int', description: 'ping interval; a peer missing a pong is dropped' },
+  { key: 'maxBufferedBytes', flag: '--max-buffered-bytes <n>', env: 'MAX_BUFFERED_BYTES', kind: 'int', description: 'bytes queued to a slow reader before it is closed with 1013' },
+  { key: 'presenceGraceMs', flag: '--presence-grace <ms>', env: 'PRESENCE_GRACE', kind: 'int', description: 'how long a user stays present after the last connection drops' },
+  { key: 'tokenTtlDays', flag: '--token-ttl-days <n>', env: 'TOKEN_TTL_DAYS', kind: 'int', description: 'lifetime of login tokens' },
+  { key: 'loginAttemptsPerMinute', flag: '--login-attempts-per-minute <n>', env: 'LOGIN_ATTEMPTS_PER_MINUTE', kind: 'int', description: 'login attempts per name and per address' },
+];
+
+/** Parses one raw option value (from a flag or the environment). Throws a readable Error. */
+export function parseValue(spec: OptionSpec, raw: string | string[]): Config[keyof Config] {
+  const text = Array.isArray(raw) ? raw.join(',') : raw;
+  switch (spec.kind) {
+    case 'int': {
+      const n = Number(text);
+      if (!Number.isInteger(n) || n < 0) throw new Error(`${spec.flag.split(' ')[0]} must be a whole number, not "${text}"`);
+      return n;
+    }
+    case 'list':
+      return text.split(',').map((s) => s.trim()).filter(Boolean);
+    case 'nullable':
+      return text === '' ? null : text;
+    case 'string':
+      return text;
+  }
+}
+
+/** Builds a config from defaults, the environment and overrides (flags take precedence). */
+export function loadConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const config: Config = { ...DEFAULTS };
+  const target = config as unknown as Record<string, unknown>;
+  for (const spec of OPTIONS) {
+    const raw = env[spec.env];
+    if (raw !== undefined && raw !== '') target[spec.key] = parseValue(spec, raw);
+  }
+  Object.assign(config, overrides);
+  validateConfig(config);
+  return config;
+}
+
+export function validateConfig(c: Config): void {
+  if (c.port > 65535) throw new Error(`--port must be 0 to 65535, not ${c.port}`);
+  if ((c.tlsCert === null) !== (c.tlsKey === null)) throw new Error('--tls-cert and --tls-key go together');
+  if (c.workers < 1) throw new Error('--workers must be at least 1');
+  if (c.maxContentLength < 1 || c.maxPayload < 128) throw new Error('--max-content-length and --max-payload are too small');
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.logLevel)) {
+    throw new Error(`--log-level must be fatal, error, warn, info, debug, trace or silent, not "${c.logLevel}"`);
+  }
+}
+
+/** A config for tests: in-memory store, port 0, quiet, generous limits. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return { ...DEFAULTS, port: 0, host: '127.0.0.1', db: ':memory:', logLevel: 'silent', heartbeatMs: 30_000, presenceGraceMs: 0, ...overrides };
+}

@@ -1,0 +1,311 @@
+/**
+ * The chat domain: takes connection events (connect, frame, disconnect) and envelopes from
+ * other nodes, applies the rules, and answers through Connections and the ports. It never
+ * sees a socket or a database driver.
+ *
+ * Frames of one connection are handled in order: a handler that returns a promise holds
+ * back that connection's next frames until it settles, except that a room message is
+ * confirmed asynchronously (the store commits appends in call order, so echoes stay ordered).
+ */
+import { randomBytes } from 'node:crypto';
+import { ERRORS } from '../../protocol/codes.js';
+import type { Ref, ServerMessage } from '../../protocol/messages.js';
+import { DEFAULT_ROOMS } from '../../protocol/names.js';
+import { asJsonSwitch, parseClientFrame, parseClientValue, type Parsed } from '../../protocol/parse.js';
+import type { ClientMessage } from '../../protocol/schema.js';
+import { helpText, parseTextLine, welcomeText } from '../../protocol/text.js';
+import type { Config } from '../config.js';
+import type { Connection, Envelope, RoomRecord, WireMode } from '../ports.js';
+import type { ChatDeps, ChatMetrics, Logger } from './deps.js';
+import { noMetrics } from './deps.js';
+import { ChatError, StoreFailure, fail } from './errors.js';
+import { AttemptLimiter } from './handle-accounts.js';
+import { HANDLERS } from './handlers.js';
+import { Hub } from './hub.js';
+import { Outbound } from './outbound.js';
+import { Session } from './session.js';
+
+export const VERSION = '0.1.0';
+const MAX_QUEUED_FRAMES = 256;
+
+export class Chat {
+  readonly hub = new Hub();
+  readonly config: Config;
+  readonly log: Logger;
+  readonly metrics: ChatMetrics;
+  readonly now: () => number;
+  /** Rooms known to this node (a cache of the store's rooms table). */
+  readonly rooms = new Map<string, RoomRecord>();
+  private readonly leaveTimers = new Set<ReturnType<typeof setTimeout>>();
+  readonly loginLimiter: AttemptLimiter;
+  private dummy: string | null = null;
+
+  constructor(readonly deps: ChatDeps) {
+    this.config = deps.config;
+    this.log = deps.log;
+    this.metrics = deps.metrics ?? noMetrics;
+    this.now = deps.now ?? Date.now;
+    this.loginLimiter = new AttemptLimiter(deps.config.loginAttemptsPerMinute);
+    deps.bus.onEnvelope((env) => this.onEnvelope(env));
+  }
+
+  /** Loads rooms and makes sure the built-in ones exist. */
+  async start(): Promise<void> {
+    for (const name of DEFAULT_ROOMS) {
+      await this.deps.store.ensureRoom({ name, topic: '', owner: null, createdAt: new Date(this.now()).toISOString() });
+    }
+    for (const room of await this.deps.store.listRooms()) this.rooms.set(room.name, room);
+    this.dummy = await this.deps.hasher.hash(randomBytes(16).toString('hex'));
+  }
+
+  /** A hash to verify against when a login names no account, so both take the same time. */
+  dummyHash(): string {
+    return this.dummy ?? '';
+  }
+
+  // ---- connection lifecycle --------------------------------------------------------------
+
+  connect(conn: Connection, mode: WireMode): Session {
+    const s = new Session(conn, mode, this.config.messagesPerSecond, this.config.messageBurst, this.now());
+    this.hub.add(s);
+    if (mode === 'text') conn.send(welcomeText(null));
+    else s.send(this.welcome(s));
+    return s;
+  }
+
+  welcome(s: Session): ServerMessage {
+    const c = this.config;
+    return {
+      type: 'Welcome', server: 'parley', version: VERSION, protocol: 1, mode: s.mode, username: s.username,
+      motd: 'Welcome to Parley! Send SetUsername (or Login) to start; rooms: general, random, tech.',
+      rooms: [...DEFAULT_ROOMS],
+      limits: { maxContentLength: c.maxContentLength, maxPayload: c.maxPayload, messagesPerSecond: c.messagesPerSecond, historyLimit: c.historyLimit },
+    };
+  }
+
+  /** The connection is gone (closed by either side). */
+  disconnect(s: Session): void {
+    if (s.closed) return;
+    s.closed = true;
+    s.queue.length = 0;
+    const rooms = [...s.rooms];
+    this.hub.remove(s);
+    if (!s.key) return;
+    const key = s.key;
+    const username = s.username!;
+    void this.deps.presence.releaseName(key, s.id).catch((err) => this.log.warn({ err }, 'presence release failed'));
+    const leave = (): void => { void this.leaveRooms(rooms, key, username, s.id); };
+    if (s.leaving || this.config.presenceGraceMs <= 0) {
+      leave();
+      return;
+    }
+    // A reload reconnects within the grace period: its join finds the user still present,
+    // and this leave finds another connection, so neither notice is sent.
+    const timer = setTimeout(() => { this.leaveTimers.delete(timer); leave(); }, this.config.presenceGraceMs);
+    timer.unref?.();
+    this.leaveTimers.add(timer);
+  }
+
+  private async leaveRooms(rooms: string[], key: string, username: string, connId: string): Promise<void> {
+    for (const room of rooms) {
+      try {
+        if (await this.deps.presence.leave(room, key, connId)) this.broadcast(room, { type: 'UserLeft', username, room });
+      } catch (err) {
+        this.log.warn({ err, room }, 'presence leave failed');
+      }
+    }
+  }
+
+  /** Closes every connection with `code` and sends pending leave notices now. */
+  async shutdown(code: number, reason: string): Promise<void> {
+    for (const timer of this.leaveTimers) clearTimeout(timer);
+    this.leaveTimers.clear();
+    for (const s of [...this.hub.sessions.values()]) {
+      s.leaving = true;
+      s.close(code, reason);
+      this.disconnect(s);
+    }
+  }
+
+  // ---- frames ----------------------------------------------------------------------------
+
+  /** One text frame from a client. */
+  receive(s: Session, data: string): void {
+    if (s.closed) return;
+    if (!s.bucket.take(this.now())) {
+      this.rateLimited(s);
+      return;
+    }
+    s.strikes = 0;
+    this.metrics.messageIn();
+    if (s.mode === 'text') {
+      const obj = asJsonSwitch(data);
+      if (!obj) {
+        this.receiveText(s, data);
+        return;
+      }
+      s.mode = 'json';
+      this.accept(s, parseClientValue(obj));
+      return;
+    }
+    this.accept(s, parseClientFrame(data));
+  }
+
+  private rateLimited(s: Session): void {
+    s.strikes++;
+    this.metrics.rateLimited();
+    if (s.strikes >= this.config.rateLimitStrikes) {
+      s.leaving = true;
+      s.close(1008, 'rate limit exceeded; retry-after=10');
+      return;
+    }
+    if (s.strikes === 1 || s.strikes % 10 === 0) this.replyError(s, new ChatError('RATE_LIMITED'));
+  }
+
+  private accept(s: Session, parsed: Parsed): void {
+    if (parsed.ok) this.enqueue(s, parsed.msg);
+    else this.replyError(s, new ChatError(parsed.code, parsed.detail), parsed.ref);
+  }
+
+  private receiveText(s: Session, line: string): void {
+    const action = parseTextLine(line, s.current);
+    switch (action.kind) {
+      case 'help':
+        s.conn.send(helpText());
+        return;
+      case 'quit':
+        s.leaving = true;
+        s.conn.send('* Bye!');
+        s.close(1000, 'bye');
+        return;
+      case 'error':
+        this.replyError(s, new ChatError(action.code, action.detail));
+        return;
+      case 'chat':
+        if (!s.username) this.enqueue(s, { type: 'SetUsername', username: action.content.trim() });
+        else if (action.content.trim() === '') return;
+        else if (!s.current) this.replyError(s, new ChatError('NOT_IN_ROOM', 'You are not in a room. Type /join ROOM to join one.'));
+        else this.enqueue(s, { type: 'SendMessage', content: action.content, room: s.current });
+        return;
+      case 'message':
+        if (action.msg.type === 'Register' && !action.msg.username) {
+          if (!s.username) return this.replyError(s, new ChatError('NOT_NAMED'));
+          action.msg.username = s.username;
+        }
+        this.enqueue(s, action.msg);
+    }
+  }
+
+  /** Runs the message now, or after the connection's earlier frames finish. */
+  private enqueue(s: Session, msg: ClientMessage): void {
+    if (!s.busy && s.queue.length === 0) {
+      this.run(s, msg);
+      return;
+    }
+    if (s.queue.length >= MAX_QUEUED_FRAMES) return this.replyError(s, new ChatError('RATE_LIMITED'), msg.ref);
+    s.queue.push(msg);
+  }
+
+  private run(s: Session, msg: ClientMessage): void {
+    let result: void | Promise<void>;
+    try {
+      result = (HANDLERS[msg.type] as (chat: Chat, s: Session, m: ClientMessage) => void | Promise<void>)(this, s, msg);
+    } catch (err) {
+      this.replyError(s, err, msg.ref);
+      return;
+    }
+    if (!result) return;
+    s.busy = true;
+    result.catch((err: unknown) => this.replyError(s, err, msg.ref)).finally(() => {
+      s.busy = false;
+      this.pump(s);
+    });
+  }
+
+  private pump(s: Session): void {
+    while (!s.busy && !s.closed && s.queue.length > 0) this.run(s, s.queue.shift()!);
+  }
+
+  /** Answers a failed request: known errors with their code, anything else as INTERNAL and logged. */
+  replyError(s: Session, err: unknown, ref?: Ref): void {
+    let e: ChatError;
+    if (err instanceof ChatError) {
+      e = err;
+    } else if (err instanceof StoreFailure) {
+      this.log.error({ err: err.cause, operation: err.operation, conn: s.id }, 'store operation failed');
+      e = new ChatError('STORE_UNAVAILABLE');
+    } else {
+      this.log.error({ err, conn: s.id }, 'unexpected error handling a client message');
+      e = new ChatError('INTERNAL');
+    }
+    this.metrics.error(e.code);
+    const msg: ServerMessage = { type: 'Error', code: e.code, message: e.detail ?? ERRORS[e.code].message, retryable: ERRORS[e.code].retryable };
+    if (ref !== undefined) msg.ref = ref;
+    s.send(msg);
+  }
+
+  // ---- fan-out -----------------------------------------------------------------------------
+
+  /** Sends to every member of a room on every node, but `except` (a local session). */
+  broadcast(room: string, msg: ServerMessage, except?: Session): Outbound {
+    const out = new Outbound(msg);
+    this.metrics.delivered(this.hub.toRoom(room, out, except));
+    this.deps.bus.publish({ kind: 'room', room, msg });
+    return out;
+  }
+
+  /** Sends to every connection of a user on every node, but `except`. */
+  toUser(key: string, msg: ServerMessage, except?: Session): void {
+    this.metrics.delivered(this.hub.toUser(key, new Outbound(msg), except));
+    this.deps.bus.publish({ kind: 'user', user: key, msg });
+  }
+
+  /** Closes every connection of a user on every node. */
+  kickUser(key: string, code: number, reason: string): void {
+    this.closeLocal(key, code, reason);
+    this.deps.bus.publish({ kind: 'kick', user: key, code, reason });
+  }
+
+  private closeLocal(key: string, code: number, reason: string): void {
+    for (const s of [...this.hub.userSessions(key)]) {
+      s.leaving = true;
+      s.close(code, reason);
+    }
+  }
+
+  private onEnvelope(env: Envelope): void {
+    switch (env.kind) {
+      case 'room':
+        if (env.msg.type === 'Topic') this.rememberTopic(env.msg.room, env.msg.topic);
+        this.metrics.delivered(this.hub.toRoom(env.room, new Outbound(env.msg)));
+        return;
+      case 'user':
+        this.metrics.delivered(this.hub.toUser(env.user, new Outbound(env.msg)));
+        return;
+      case 'kick':
+        this.closeLocal(env.user, env.code, env.reason);
+    }
+  }
+
+  rememberTopic(room: string, topic: string): void {
+    const r = this.rooms.get(room);
+    if (r) r.topic = topic;
+  }
+
+  /** The room record, from the cache or the store (rooms created on other nodes). */
+  async room(name: string): Promise<RoomRecord | null> {
+    const cached = this.rooms.get(name);
+    if (cached) return cached;
+    const r = await this.deps.store.getRoom(name);
+    if (r) this.rooms.set(name, r);
+    return r;
+  }
+
+  async requireRoom(name: string): Promise<RoomRecord> {
+    return (await this.room(name)) ?? fail('NO_SUCH_ROOM', `There is no room "${name}".`);
+  }
+
+  iso(): string {
+    return new Date(this.now()).toISOString();
+  }
+}

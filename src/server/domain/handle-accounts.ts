@@ -1,0 +1,162 @@
+/**
+ * Accounts and moderation: Register, Login (password or token), Logout, Kick, Ban, Unban.
+ * Passwords go through the PasswordHasher port (Argon2id in production); tokens are
+ * random and stored only as SHA-256 hashes.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { CLOSE } from '../../protocol/codes.js';
+import { nameKey, normaliseName } from '../../protocol/names.js';
+import type { ClientMessageOf } from '../../protocol/schema.js';
+import type { Account } from '../ports.js';
+import type { Chat } from './chat.js';
+import { fail, stored } from './errors.js';
+import { becomeNamed, joinGeneral, requireNamed } from './handle-rooms.js';
+import type { Session } from './session.js';
+
+const MIN_PASSWORD = 8;
+const MAX_PASSWORD = 256;
+const WINDOW_MS = 60_000;
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** Sliding-window counter of login attempts per name and per address. */
+export class AttemptLimiter {
+  private readonly attempts = new Map<string, number[]>();
+
+  constructor(private readonly perMinute: number) {}
+
+  /** Records an attempt; false when the key is over its limit. */
+  allow(key: string, now: number): boolean {
+    const recent = (this.attempts.get(key) ?? []).filter((t) => now - t < WINDOW_MS);
+    if (recent.length >= this.perMinute) {
+      this.attempts.set(key, recent);
+      return false;
+    }
+    recent.push(now);
+    this.attempts.set(key, recent);
+    if (this.attempts.size > 10_000) this.prune(now);
+    return true;
+  }
+
+  private prune(now: number): void {
+    for (const [k, times] of this.attempts) if (times.every((t) => now - t >= WINDOW_MS)) this.attempts.delete(k);
+  }
+}
+
+function validName(raw: string): string {
+  return normaliseName(raw) ?? fail('INVALID_NAME');
+}
+
+async function issueToken(chat: Chat, key: string): Promise<{ token: string; tokenHash: string; expiresAt: string }> {
+  const token = randomBytes(32).toString('base64url');
+  const tokenHash = hashToken(token);
+  const expiresAt = new Date(chat.now() + chat.config.tokenTtlDays * 86_400_000).toISOString();
+  await stored('createToken', chat.deps.store.createToken({ tokenHash, key, expiresAt }));
+  return { token, tokenHash, expiresAt };
+}
+
+/**
+ * Makes the session the account's: its name, its admin rights. Resolves true when this
+ * gave the session its first name (the caller answers, then joins `general`).
+ */
+async function enterAccount(chat: Chat, s: Session, account: Account): Promise<boolean> {
+  const previous = s.account;
+  s.account = account.key;
+  let first = false;
+  try {
+    if (s.key !== account.key) first = await becomeNamed(chat, s, account.username);
+    else await chat.deps.presence.claimName(account.key, account.username, `account:${account.key}`, s.id);
+  } catch (err) {
+    s.account = previous;
+    throw err;
+  }
+  s.admin = chat.config.admins.some((a) => nameKey(a) === account.key);
+  return first;
+}
+
+export async function register(chat: Chat, s: Session, msg: ClientMessageOf<'Register'>): Promise<void> {
+  const username = validName(msg.username);
+  const key = nameKey(username);
+  if (msg.password.length < MIN_PASSWORD || msg.password.length > MAX_PASSWORD) fail('WEAK_PASSWORD');
+  if (s.account) fail('FORBIDDEN', 'You are already logged in.');
+  const { store, presence, hasher } = chat.deps;
+  if (await stored('getAccount', store.getAccount(key))) fail('ALREADY_REGISTERED');
+  if (s.key !== key && (await presence.lookup(key)) !== null) fail('NAME_TAKEN', `${username} is online: only they can register that name.`);
+  const passwordHash = await hasher.hash(msg.password);
+  const account = { key, username, passwordHash, createdAt: chat.iso() };
+  if (!(await stored('createAccount', store.createAccount(account)))) fail('ALREADY_REGISTERED');
+  const first = await enterAccount(chat, s, { ...account, banned: false });
+  const t = await issueToken(chat, key);
+  s.tokenHash = t.tokenHash;
+  if (s.mode === 'text') s.send({ type: 'Ack', for: 'Register', username: s.username });
+  else s.send({ type: 'LoggedIn', username: s.username!, token: t.token, expiresAt: t.expiresAt, ...(msg.ref !== undefined ? { ref: msg.ref } : {}) });
+  if (first) await joinGeneral(chat, s);
+}
+
+export async function login(chat: Chat, s: Session, msg: ClientMessageOf<'Login'>): Promise<void> {
+  const ref = msg.ref !== undefined ? { ref: msg.ref } : {};
+  if (msg.token !== undefined) {
+    const tokenHash = hashToken(msg.token);
+    const record = await stored('getToken', chat.deps.store.getToken(tokenHash));
+    if (!record || Date.parse(record.expiresAt) <= chat.now()) fail('TOKEN_INVALID');
+    const account = (await stored('getAccount', chat.deps.store.getAccount(record.key))) ?? fail('TOKEN_INVALID');
+    if (account.banned) fail('BANNED');
+    const first = await enterAccount(chat, s, account);
+    s.tokenHash = tokenHash;
+    s.send({ type: 'LoggedIn', username: account.username, token: msg.token, expiresAt: record.expiresAt, ...ref });
+    if (first) await joinGeneral(chat, s);
+    return;
+  }
+  if (msg.username === undefined || msg.password === undefined) fail('BAD_MESSAGE', 'Login needs a username and a password, or a token.');
+  const key = nameKey(normaliseName(msg.username) ?? msg.username.slice(0, 64));
+  const now = chat.now();
+  if (!chat.loginLimiter.allow(`name:${key}`, now) || !chat.loginLimiter.allow(`addr:${s.conn.remoteAddress}`, now)) fail('AUTH_RATE_LIMITED');
+  const account = await stored('getAccount', chat.deps.store.getAccount(key));
+  // An unknown name costs a verification too, so the answer's timing does not tell.
+  const ok = await chat.deps.hasher.verify(account?.passwordHash ?? chat.dummyHash(), msg.password);
+  if (!account || !ok) fail('AUTH_FAILED');
+  if (account.banned) fail('BANNED');
+  const first = await enterAccount(chat, s, account);
+  const t = await issueToken(chat, key);
+  s.tokenHash = t.tokenHash;
+  s.send({ type: 'LoggedIn', username: account.username, token: t.token, expiresAt: t.expiresAt, ...ref });
+  if (first) await joinGeneral(chat, s);
+}
+
+export async function logout(chat: Chat, s: Session, msg: ClientMessageOf<'Logout'>): Promise<void> {
+  if (!s.account) fail('NOT_LOGGED_IN');
+  if (s.tokenHash) await stored('deleteToken', chat.deps.store.deleteToken(s.tokenHash));
+  s.send({ type: 'Ack', for: 'Logout', ...(msg.ref !== undefined ? { ref: msg.ref } : {}) });
+  s.leaving = true;
+  s.close(CLOSE.LOGGED_OUT, 'logged out');
+}
+
+function requireAdmin(s: Session): void {
+  requireNamed(s);
+  if (!s.admin) fail('FORBIDDEN', 'Only administrators can do that.');
+}
+
+export async function kick(chat: Chat, s: Session, msg: ClientMessageOf<'Kick'>): Promise<void> {
+  requireAdmin(s);
+  const key = nameKey(validName(msg.username));
+  const name = (await chat.deps.presence.lookup(key)) ?? fail('NO_SUCH_USER');
+  s.send({ type: 'Ack', for: 'Kick', username: name, ...(msg.ref !== undefined ? { ref: msg.ref } : {}) });
+  chat.kickUser(key, CLOSE.KICKED, `kicked by ${s.username}${msg.reason ? `: ${msg.reason}` : ''}; retry-after=60`.slice(0, 120));
+}
+
+export async function ban(chat: Chat, s: Session, msg: ClientMessageOf<'Ban'>): Promise<void> {
+  requireAdmin(s);
+  const key = nameKey(validName(msg.username));
+  if (!(await stored('setBanned', chat.deps.store.setBanned(key, true)))) fail('NO_SUCH_USER', 'There is no registered account with that name.');
+  s.send({ type: 'Ack', for: 'Ban', username: msg.username, ...(msg.ref !== undefined ? { ref: msg.ref } : {}) });
+  chat.kickUser(key, CLOSE.BANNED, 'banned');
+}
+
+export async function unban(chat: Chat, s: Session, msg: ClientMessageOf<'Unban'>): Promise<void> {
+  requireAdmin(s);
+  const key = nameKey(validName(msg.username));
+  if (!(await stored('setBanned', chat.deps.store.setBanned(key, false)))) fail('NO_SUCH_USER', 'There is no registered account with that name.');
+  s.send({ type: 'Ack', for: 'Unban', username: msg.username, ...(msg.ref !== undefined ? { ref: msg.ref } : {}) });
+}

@@ -1,0 +1,151 @@
+/**
+ * Messages: SendMessage, PrivateMessage, History, PrivateHistory, Typing, EditMessage,
+ * DeleteMessage, React, MarkRead, Search.
+ */
+import type { ChatMessage, ServerMessage } from '../../protocol/messages.js';
+import { cleanContent, nameKey, normaliseName } from '../../protocol/names.js';
+import type { ClientMessageOf } from '../../protocol/schema.js';
+import type { Chat } from './chat.js';
+import { ChatError, StoreFailure, fail, stored } from './errors.js';
+import { requireNamed, roomName } from './handle-rooms.js';
+import type { Session } from './session.js';
+
+const DEFAULT_PAGE = 50;
+const EMOJI_RE = /^[^\s\p{Cc}]{1,32}$/u;
+
+function refOf(msg: { ref?: string | number | undefined }): { ref?: string | number } {
+  return msg.ref !== undefined ? { ref: msg.ref } : {};
+}
+
+/** Cleans and bounds message content; throws EMPTY_CONTENT or CONTENT_TOO_LONG. */
+export function checkContent(chat: Chat, raw: string): string {
+  const content = cleanContent(raw).replace(/\s+$/, '');
+  if (content.trim().length === 0) fail('EMPTY_CONTENT');
+  const max = chat.config.maxContentLength;
+  if (content.length > max) fail('CONTENT_TOO_LONG', `Messages are at most ${max} characters; that one has ${content.length}.`);
+  return content;
+}
+
+function memberRoom(s: Session, raw: string | undefined): string {
+  const room = raw === undefined ? (s.current ?? fail('NOT_IN_ROOM', 'You are not in a room. Join one first.')) : roomName(raw);
+  if (!s.rooms.has(room)) fail('NOT_IN_ROOM', `You are not in ${room}. Join it first.`);
+  return room;
+}
+
+/** The wire form of a freshly stored message (no edit, deletion or reaction fields). */
+function live(m: ChatMessage): ServerMessage {
+  return { type: 'Message', id: m.id, seq: m.seq, room: m.room, username: m.username, content: m.content, timestamp: m.timestamp };
+}
+
+export function sendMessage(chat: Chat, s: Session, msg: ClientMessageOf<'SendMessage'>): void {
+  const { username } = requireNamed(s);
+  const room = memberRoom(s, msg.room);
+  const content = checkContent(chat, msg.content);
+  const started = performance.now();
+  // Not awaited: the connection's next frames go on while the store groups this append
+  // with others into one commit. Appends commit in call order, so confirmations stay ordered.
+  chat.deps.store.appendMessage({ id: chat.deps.newId(), room, username, content, timestamp: chat.iso(), nonce: msg.nonce ?? null })
+    .then(({ message, duplicate }) => {
+      chat.metrics.storeLatency('append', (performance.now() - started) / 1000);
+      const wire = live(message);
+      if (!duplicate) chat.broadcast(room, wire, s);
+      if (s.mode === 'json') s.send({ ...wire, ...refOf(msg), ...(msg.nonce ? { nonce: msg.nonce } : {}) } as ServerMessage);
+    }, (err: unknown) => {
+      chat.replyError(s, new StoreFailure('appendMessage', err), msg.ref);
+    });
+}
+
+export async function privateMessage(chat: Chat, s: Session, msg: ClientMessageOf<'PrivateMessage'>): Promise<void> {
+  const { username, key } = requireNamed(s);
+  const toName = normaliseName(msg.to) ?? fail('INVALID_NAME');
+  const toKey = nameKey(toName);
+  const to = (await chat.deps.presence.lookup(toKey)) ?? fail('NO_SUCH_USER', `${toName} is not online.`);
+  const content = checkContent(chat, msg.content);
+  const { message, duplicate } = await stored('appendPrivate', chat.deps.store.appendPrivate({
+    id: chat.deps.newId(), from: username, to, content, timestamp: chat.iso(), nonce: msg.nonce ?? null,
+  }));
+  const wire: ServerMessage = { type: 'PrivateMessage', ...message };
+  if (!duplicate) {
+    chat.toUser(toKey, wire, s);
+    if (toKey !== key) chat.toUser(key, wire, s);
+  }
+  if (s.mode === 'json') s.send({ ...wire, ...refOf(msg), ...(msg.nonce ? { nonce: msg.nonce } : {}) } as ServerMessage);
+  else s.send({ type: 'Ack', for: 'PrivateMessage', to, content });
+}
+
+export async function history(chat: Chat, s: Session, msg: ClientMessageOf<'History'>): Promise<void> {
+  const room = msg.room === undefined ? (s.current ?? fail('NOT_IN_ROOM')) : roomName(msg.room);
+  await chat.requireRoom(room);
+  const limit = Math.min(msg.limit ?? DEFAULT_PAGE, chat.config.historyLimit);
+  const q = { room, limit, ...(msg.before !== undefined ? { before: msg.before } : {}), ...(msg.after !== undefined ? { after: msg.after } : {}) };
+  const page = await stored('history', chat.deps.store.history(q));
+  s.send({ type: 'History', room, messages: page.messages, hasMore: page.hasMore, firstSeq: page.firstSeq, ...(page.incomplete ? { incomplete: true } : {}), ...refOf(msg) });
+}
+
+export async function privateHistory(chat: Chat, s: Session, msg: ClientMessageOf<'PrivateHistory'>): Promise<void> {
+  const { username } = requireNamed(s);
+  const other = normaliseName(msg.with) ?? fail('INVALID_NAME');
+  const limit = Math.min(msg.limit ?? DEFAULT_PAGE, chat.config.historyLimit);
+  const page = await stored('privateHistory', chat.deps.store.privateHistory(username, other, limit, msg.before));
+  s.send({ type: 'PrivateHistory', with: other, messages: page.messages, hasMore: page.hasMore, ...refOf(msg) });
+}
+
+export function typing(chat: Chat, s: Session, msg: ClientMessageOf<'Typing'>): void {
+  const { username } = requireNamed(s);
+  const room = memberRoom(s, msg.room);
+  chat.broadcast(room, { type: 'Typing', room, username, active: msg.active }, s);
+  if (msg.ref !== undefined) s.send({ type: 'Ack', for: 'Typing', ref: msg.ref });
+}
+
+async function ownMessage(chat: Chat, s: Session, id: string, allowModerator: boolean): Promise<ChatMessage> {
+  const { key } = requireNamed(s);
+  const m = await stored('getMessage', chat.deps.store.getMessage(id));
+  if (!m || m.deleted) fail('NO_SUCH_MESSAGE');
+  if (nameKey(m.username) === key) return m;
+  if (allowModerator && (s.admin || (await chat.room(m.room))?.owner === key)) return m;
+  throw new ChatError('FORBIDDEN', allowModerator ? 'You can only delete your own messages.' : 'You can only edit your own messages.');
+}
+
+export async function editMessage(chat: Chat, s: Session, msg: ClientMessageOf<'EditMessage'>): Promise<void> {
+  const content = checkContent(chat, msg.content);
+  await ownMessage(chat, s, msg.id, false);
+  const m = (await stored('editMessage', chat.deps.store.editMessage(msg.id, content, chat.iso()))) ?? fail('NO_SUCH_MESSAGE');
+  s.send({ type: 'Ack', for: 'EditMessage', id: m.id, ...refOf(msg) });
+  chat.broadcast(m.room, { type: 'MessageEdited', id: m.id, room: m.room, seq: m.seq, content: m.content, editedAt: m.editedAt ?? chat.iso() });
+}
+
+export async function deleteMessage(chat: Chat, s: Session, msg: ClientMessageOf<'DeleteMessage'>): Promise<void> {
+  await ownMessage(chat, s, msg.id, true);
+  const m = (await stored('deleteMessage', chat.deps.store.deleteMessage(msg.id))) ?? fail('NO_SUCH_MESSAGE');
+  s.send({ type: 'Ack', for: 'DeleteMessage', id: m.id, ...refOf(msg) });
+  chat.broadcast(m.room, { type: 'MessageDeleted', id: m.id, room: m.room, seq: m.seq });
+}
+
+export async function react(chat: Chat, s: Session, msg: ClientMessageOf<'React'>): Promise<void> {
+  const { username } = requireNamed(s);
+  const emoji = msg.emoji.normalize('NFC');
+  if (!EMOJI_RE.test(emoji)) fail('BAD_MESSAGE', 'A reaction is one emoji (or a short word without spaces).');
+  const existing = await stored('getMessage', chat.deps.store.getMessage(msg.id));
+  if (!existing || existing.deleted) fail('NO_SUCH_MESSAGE');
+  if (!s.rooms.has(existing.room)) fail('NOT_IN_ROOM', `Join ${existing.room} to react to its messages.`);
+  const result = (await stored('toggleReaction', chat.deps.store.toggleReaction(msg.id, username, emoji))) ?? fail('NO_SUCH_MESSAGE');
+  const m = result.message;
+  s.send({ type: 'Ack', for: 'React', id: m.id, added: result.added, ...refOf(msg) });
+  chat.broadcast(m.room, { type: 'Reaction', id: m.id, room: m.room, seq: m.seq, emoji, username, added: result.added, reactions: m.reactions ?? {} });
+}
+
+export async function markRead(chat: Chat, s: Session, msg: ClientMessageOf<'MarkRead'>): Promise<void> {
+  const { username, key } = requireNamed(s);
+  const room = roomName(msg.room);
+  await stored('markRead', chat.deps.store.markRead(key, room, msg.seq));
+  s.send({ type: 'Ack', for: 'MarkRead', room, seq: msg.seq, ...refOf(msg) });
+  chat.toUser(key, { type: 'ReadReceipt', room, seq: msg.seq, username }, s);
+}
+
+export async function search(chat: Chat, s: Session, msg: ClientMessageOf<'Search'>): Promise<void> {
+  const room = msg.room === undefined ? undefined : roomName(msg.room);
+  const limit = Math.min(msg.limit ?? DEFAULT_PAGE, chat.config.historyLimit);
+  const q = { query: msg.query, limit, ...(room ? { room } : {}), ...(msg.before !== undefined ? { before: msg.before } : {}) };
+  const found = await stored('search', chat.deps.store.search(q));
+  s.send({ type: 'SearchResults', query: msg.query, ...(room ? { room } : {}), messages: found.messages, hasMore: found.hasMore, ...refOf(msg) });
+}

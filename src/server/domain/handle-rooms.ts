@@ -1,0 +1,161 @@
+/**
+ * Names, rooms and presence: SetUsername, JoinRoom, LeaveRoom, ListRooms, ListUsers,
+ * SetTopic, Ping.
+ */
+import type { RoomSummary } from '../../protocol/messages.js';
+import { cleanContent, nameKey, normaliseName, normaliseRoom } from '../../protocol/names.js';
+import type { ClientMessageOf } from '../../protocol/schema.js';
+import type { Chat } from './chat.js';
+import { fail, stored } from './errors.js';
+import type { Session } from './session.js';
+
+const MAX_TOPIC = 256;
+
+export function requireNamed(s: Session): { username: string; key: string } {
+  if (!s.username || !s.key) fail('NOT_NAMED');
+  return { username: s.username, key: s.key };
+}
+
+export function roomName(raw: string): string {
+  return normaliseRoom(raw) ?? fail('INVALID_ROOM', `"${raw.slice(0, 40)}" is not a valid room name. Room names are 1 to 32 letters, digits, "_", "-" or ".".`);
+}
+
+/** The owner of a name claim: the account for logged-in users, the connection for guests. */
+export function claimOwner(s: Session): string {
+  return s.account ? `account:${s.account}` : `guest:${s.id}`;
+}
+
+export async function setUsername(chat: Chat, s: Session, msg: ClientMessageOf<'SetUsername'>): Promise<void> {
+  const name = normaliseName(msg.username) ?? fail('INVALID_NAME', `"${msg.username.slice(0, 40)}" is not a valid name. Names are 1 to 32 letters, digits, "_", "-" or ".".`);
+  const key = nameKey(name);
+  if (s.account && key !== s.account) fail('FORBIDDEN', 'You are logged in: your name is your account name. /logout to change it.');
+  let first = false;
+  if (key !== s.key) {
+    const account = await stored('getAccount', chat.deps.store.getAccount(key));
+    if (account && s.account !== key) fail('NAME_RESERVED');
+    first = await becomeNamed(chat, s, name);
+  }
+  s.send({ type: 'Ack', for: 'SetUsername', username: name, ...(msg.ref !== undefined ? { ref: msg.ref } : {}) });
+  if (first) await joinGeneral(chat, s);
+}
+
+/** A client's first name puts it in `general`. */
+export function joinGeneral(chat: Chat, s: Session): Promise<void> {
+  return joinRoom(chat, s, { type: 'JoinRoom', room: 'general' });
+}
+
+/**
+ * Gives the session a name (claimed cluster-wide), moving its room presence from the old
+ * name if it had one. Resolves true for the session's first name (the caller answers, then
+ * joins `general`).
+ */
+export async function becomeNamed(chat: Chat, s: Session, name: string): Promise<boolean> {
+  const key = nameKey(name);
+  const { presence } = chat.deps;
+  if (!(await presence.claimName(key, name, claimOwner(s), s.id))) fail('NAME_TAKEN', `The name "${name}" is in use. Pick another one.`);
+  const old = s.username;
+  const oldKey = s.key;
+  chat.hub.unbindUser(s);
+  s.username = name;
+  s.key = key;
+  s.admin = s.account !== null && chat.config.admins.some((a) => nameKey(a) === s.account);
+  chat.hub.bindUser(s);
+  if (old === null || oldKey === null) return true;
+  if (oldKey !== key) await presence.releaseName(oldKey, s.id);
+  for (const room of s.rooms) {
+    if (oldKey !== key) {
+      const last = await presence.leave(room, oldKey, s.id);
+      await presence.join(room, key, name, s.id);
+      if (!last) continue;
+    }
+    chat.broadcast(room, { type: 'SystemMessage', room, content: `${old} is now known as ${name}` });
+  }
+  return false;
+}
+
+export async function joinRoom(chat: Chat, s: Session, msg: ClientMessageOf<'JoinRoom'>): Promise<void> {
+  const { username, key } = requireNamed(s);
+  const room = roomName(msg.room);
+  const ref = msg.ref !== undefined ? { ref: msg.ref } : {};
+  if (s.rooms.has(room)) {
+    s.current = room;
+    s.send({ type: 'Ack', for: 'JoinRoom', room, ...ref });
+    return;
+  }
+  if (s.rooms.size >= chat.config.maxRoomsPerUser) fail('TOO_MANY_ROOMS');
+  if (!(await chat.room(room))) {
+    const record = { name: room, topic: '', owner: key, createdAt: chat.iso() };
+    await stored('ensureRoom', chat.deps.store.ensureRoom(record));
+    chat.rooms.set(room, (await chat.deps.store.getRoom(room)) ?? record);
+  }
+  chat.hub.join(room, s);
+  s.current = room;
+  const first = await chat.deps.presence.join(room, key, username, s.id);
+  s.send({ type: 'Ack', for: 'JoinRoom', room, topic: chat.rooms.get(room)?.topic ?? '', ...ref });
+  if (first) chat.broadcast(room, { type: 'UserJoined', username, room }, s);
+  if (chat.config.historyOnJoin > 0) {
+    const page = await stored('history', chat.deps.store.history({ room, limit: chat.config.historyOnJoin }));
+    if (page.messages.length > 0 || s.mode === 'json') {
+      s.send({ type: 'History', room, messages: page.messages, hasMore: page.hasMore, firstSeq: page.firstSeq });
+    }
+  }
+}
+
+export async function leaveRoom(chat: Chat, s: Session, msg: ClientMessageOf<'LeaveRoom'>): Promise<void> {
+  const { username, key } = requireNamed(s);
+  const room = msg.room === undefined ? (s.current ?? fail('NOT_IN_ROOM')) : roomName(msg.room);
+  if (!s.rooms.has(room)) fail('NOT_IN_ROOM', `You are not in ${room}.`);
+  chat.hub.leave(room, s);
+  if (s.current === room) s.current = s.rooms.values().next().value ?? null;
+  const last = await chat.deps.presence.leave(room, key, s.id);
+  s.send({ type: 'Ack', for: 'LeaveRoom', room, current: s.current, ...(msg.ref !== undefined ? { ref: msg.ref } : {}) });
+  if (last) chat.broadcast(room, { type: 'UserLeft', username, room });
+}
+
+export async function listRooms(chat: Chat, s: Session, msg: ClientMessageOf<'ListRooms'>): Promise<void> {
+  const { store, presence } = chat.deps;
+  const [rooms, counts, lastSeqs, reads] = await Promise.all([
+    stored('listRooms', store.listRooms()),
+    presence.counts(),
+    stored('lastSeqs', store.lastSeqs()),
+    s.key ? stored('readPositions', store.readPositions(s.key)) : Promise.resolve(new Map<string, number>()),
+  ]);
+  const summaries: RoomSummary[] = rooms.map((r) => {
+    chat.rooms.set(r.name, r);
+    const lastSeq = lastSeqs.get(r.name) ?? 0;
+    const read = reads.get(r.name);
+    return {
+      name: r.name, topic: r.topic, members: counts.get(r.name) ?? 0, joined: s.rooms.has(r.name), lastSeq,
+      unread: read === undefined ? 0 : Math.max(0, lastSeq - read),
+    };
+  });
+  s.send({ type: 'RoomList', rooms: summaries, ...(msg.ref !== undefined ? { ref: msg.ref } : {}) });
+}
+
+export async function listUsers(chat: Chat, s: Session, msg: ClientMessageOf<'ListUsers'>): Promise<void> {
+  const ref = msg.ref !== undefined ? { ref: msg.ref } : {};
+  if (msg.room === undefined) {
+    s.send({ type: 'UserList', room: null, users: await chat.deps.presence.online(), ...ref });
+    return;
+  }
+  const room = roomName(msg.room);
+  await chat.requireRoom(room);
+  s.send({ type: 'UserList', room, users: await chat.deps.presence.members(room), ...ref });
+}
+
+export async function setTopic(chat: Chat, s: Session, msg: ClientMessageOf<'SetTopic'>): Promise<void> {
+  const { username, key } = requireNamed(s);
+  const room = msg.room === undefined ? (s.current ?? fail('NOT_IN_ROOM')) : roomName(msg.room);
+  const record = await chat.requireRoom(room);
+  if (!s.admin && record.owner !== key) fail('FORBIDDEN', `Only the owner of ${room} or an administrator can set its topic.`);
+  const topic = cleanContent(msg.topic).replace(/\s+/g, ' ').trim();
+  if (topic.length > MAX_TOPIC) fail('CONTENT_TOO_LONG', `Topics are at most ${MAX_TOPIC} characters.`);
+  await stored('setTopic', chat.deps.store.setTopic(room, topic));
+  chat.rememberTopic(room, topic);
+  if (msg.ref !== undefined) s.send({ type: 'Ack', for: 'SetTopic', room, ref: msg.ref });
+  chat.broadcast(room, { type: 'Topic', room, topic, by: username });
+}
+
+export function ping(_chat: Chat, s: Session, msg: ClientMessageOf<'Ping'>): void {
+  s.send({ type: 'Ack', for: 'Ping', ...(msg.ref !== undefined ? { ref: msg.ref } : {}) });
+}

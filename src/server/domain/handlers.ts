@@ -1,0 +1,37 @@
+/** The handler of each client message type. */
+import type { ClientMessageOf, ClientType } from '../../protocol/schema.js';
+import type { Chat } from './chat.js';
+import { ban, kick, login, logout, register, unban } from './handle-accounts.js';
+import {
+  deleteMessage, editMessage, history, markRead, privateHistory, privateMessage, react, search, sendMessage, typing,
+} from './handle-messages.js';
+import { joinRoom, leaveRoom, listRooms, listUsers, ping, setTopic, setUsername } from './handle-rooms.js';
+import type { Session } from './session.js';
+
+type Handler<T extends ClientType> = (chat: Chat, s: Session, msg: ClientMessageOf<T>) => void | Promise<void>;
+
+export const HANDLERS: { [T in ClientType]: Handler<T> } = {
+  SetUsername: setUsername,
+  JoinRoom: joinRoom,
+  LeaveRoom: leaveRoom,
+  SendMessage: sendMessage,
+  PrivateMessage: privateMessage,
+  ListRooms: listRooms,
+  ListUsers: listUsers,
+  History: history,
+  PrivateHistory: privateHistory,
+  Typing: typing,
+  EditMessage: editMessage,
+  DeleteMessage: deleteMessage,
+  React: react,
+  MarkRead: markRead,
+  Register: register,
+  Login: login,
+  Logout: logout,
+  Search: search,
+  SetTopic: setTopic,
+  Kick: kick,
+  Ban: ban,
+  Unban: unban,
+  Ping: ping,
+};

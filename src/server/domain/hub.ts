@@ -1,0 +1,88 @@
+/**
+ * Local routing: which of this process's sessions are in which room and belong to which
+ * user, and fan-out to them. Cluster-wide presence lives behind the Presence port; the hub
+ * only knows local connections. A broadcast is serialised once per wire form (Outbound).
+ */
+import { Outbound } from './outbound.js';
+import type { Session } from './session.js';
+
+export class Hub {
+  private readonly byRoom = new Map<string, Set<Session>>();
+  private readonly byUser = new Map<string, Set<Session>>();
+  readonly sessions = new Map<string, Session>();
+
+  add(s: Session): void {
+    this.sessions.set(s.id, s);
+  }
+
+  remove(s: Session): void {
+    this.sessions.delete(s.id);
+    for (const room of s.rooms) this.leave(room, s);
+    if (s.key) this.unbindUser(s);
+  }
+
+  bindUser(s: Session): void {
+    if (!s.key) return;
+    let set = this.byUser.get(s.key);
+    if (!set) this.byUser.set(s.key, (set = new Set()));
+    set.add(s);
+  }
+
+  unbindUser(s: Session): void {
+    if (!s.key) return;
+    const set = this.byUser.get(s.key);
+    if (!set) return;
+    set.delete(s);
+    if (set.size === 0) this.byUser.delete(s.key);
+  }
+
+  join(room: string, s: Session): void {
+    let set = this.byRoom.get(room);
+    if (!set) this.byRoom.set(room, (set = new Set()));
+    set.add(s);
+    s.rooms.add(room);
+  }
+
+  leave(room: string, s: Session): void {
+    s.rooms.delete(room);
+    const set = this.byRoom.get(room);
+    if (!set) return;
+    set.delete(s);
+    if (set.size === 0) this.byRoom.delete(room);
+  }
+
+  /** This process's sessions of a user. */
+  userSessions(key: string): ReadonlySet<Session> {
+    return this.byUser.get(key) ?? EMPTY;
+  }
+
+  roomSessions(room: string): ReadonlySet<Session> {
+    return this.byRoom.get(room) ?? EMPTY;
+  }
+
+  /** Delivers to every local member of the room but `except`; returns the number of frames sent. */
+  toRoom(room: string, out: Outbound, except?: Session): number {
+    const set = this.byRoom.get(room);
+    if (!set) return 0;
+    let sent = 0;
+    for (const s of set) {
+      if (s !== except && s.deliver(out)) sent++;
+    }
+    return sent;
+  }
+
+  /** Delivers to every local session of the user but `except`. */
+  toUser(key: string, out: Outbound, except?: Session): number {
+    const set = this.byUser.get(key);
+    if (!set) return 0;
+    let sent = 0;
+    for (const s of set) {
+      if (s !== except && s.deliver(out)) sent++;
+    }
+    return sent;
+  }
+}
+
+const EMPTY: ReadonlySet<Session> = new Set();
+
+export { Outbound };

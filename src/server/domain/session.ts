@@ -1,0 +1,77 @@
+/**
+ * One client connection's state: its wire mode, its name, its rooms, its rate limit.
+ * The domain reaches the client only through `conn` (a Connection: id, send, close).
+ */
+import type { ServerMessage } from '../../protocol/messages.js';
+import type { ClientMessage } from '../../protocol/schema.js';
+import type { Connection, WireMode } from '../ports.js';
+import { Outbound } from './outbound.js';
+
+/** A token bucket: `rate` tokens a second, at most `burst` saved up. Time is passed in. */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+
+  constructor(private readonly rate: number, private readonly burst: number, now: number) {
+    this.tokens = burst;
+    this.last = now;
+  }
+
+  take(now: number, cost = 1): boolean {
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
+    this.last = now;
+    if (this.tokens < cost) return false;
+    this.tokens -= cost;
+    return true;
+  }
+}
+
+export class Session {
+  username: string | null = null;
+  /** Name key of `username` (case- and look-alike-folded). */
+  key: string | null = null;
+  /** Account key when logged in to a registered account. */
+  account: string | null = null;
+  /** Hash of the login token this connection used or was given, for /logout. */
+  tokenHash: string | null = null;
+  admin = false;
+  /** Rooms this connection is in, in join order. */
+  readonly rooms = new Set<string>();
+  /** Where text-mode chat lines go. */
+  current: string | null = null;
+  /** Rate-limited frames in a row. */
+  strikes = 0;
+  closed = false;
+  /** Set by /quit or a kick: leave notices go out at once, without the reload grace. */
+  leaving = false;
+  readonly bucket: TokenBucket;
+  /** A handler of this connection is still running; later frames wait in `queue`. */
+  busy = false;
+  readonly queue: ClientMessage[] = [];
+
+  constructor(readonly conn: Connection, public mode: WireMode, rate: number, burst: number, now: number) {
+    this.bucket = new TokenBucket(rate, burst, now);
+  }
+
+  get id(): string {
+    return this.conn.id;
+  }
+
+  /** Sends one message to this connection alone. */
+  send(msg: ServerMessage): void {
+    this.deliver(new Outbound(msg));
+  }
+
+  deliver(out: Outbound): boolean {
+    if (this.closed) return false;
+    const frame = out.frameFor(this.mode, this.current);
+    if (frame === null) return false;
+    this.conn.send(frame);
+    return true;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.conn.close(code, reason);
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * Message ids: opaque strings, unique server-wide and across processes, roughly ordered by
+ * time: milliseconds (base 36), a random per-process node tag, a per-process counter.
+ */
+import { randomBytes } from 'node:crypto';
+
+export function createIdGenerator(): () => string {
+  const node = randomBytes(4).toString('hex');
+  let counter = 0;
+  return () => {
+    counter = (counter + 1) % 1_679_616;
+    return `${Date.now().toString(36).padStart(9, '0')}${node}${counter.toString(36).padStart(4, '0')}`;
+  };
+}

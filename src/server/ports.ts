@@ -1,0 +1,233 @@
+/**
+ * The server's edges. The domain and the chat service see only these interfaces; each has
+ * an in-memory implementation (one process, no infrastructure, used by tests) and real ones
+ * (SQLite, PostgreSQL, Redis). One contract test suite per interface runs on every
+ * implementation, so the guarantees written here are the ones tested.
+ */
+import type { ChatMessage, PrivateChatMessage, ServerMessage } from '../protocol/messages.js';
+
+// ---------------------------------------------------------------------------------------
+// Store
+
+export interface RoomRecord {
+  /** Lower-cased room name. */
+  name: string;
+  topic: string;
+  /** Name key of the creator (owner), or null for the built-in rooms. */
+  owner: string | null;
+  createdAt: string;
+}
+
+export interface NewRoomMessage {
+  /** Opaque id chosen by the server (unique server-wide). */
+  id: string;
+  room: string;
+  username: string;
+  content: string;
+  /** ISO 8601 UTC. */
+  timestamp: string;
+  /** Client-chosen idempotency key, unique per author (username key). */
+  nonce?: string | null;
+}
+
+export interface NewPrivateMessage {
+  id: string;
+  from: string;
+  to: string;
+  content: string;
+  timestamp: string;
+  nonce?: string | null;
+}
+
+export interface Appended<T> {
+  message: T;
+  /** True when the nonce matched a stored message: nothing new was written. */
+  duplicate: boolean;
+}
+
+export interface HistoryQuery {
+  room: string;
+  /** Only messages with seq < before. */
+  before?: number;
+  /** Only messages with seq > after. */
+  after?: number;
+  /** At most this many (the caller bounds it). */
+  limit: number;
+}
+
+export interface HistoryPage {
+  /** Ascending by seq. With `after`: the oldest `limit` after it; otherwise the newest `limit`. */
+  messages: ChatMessage[];
+  /** More messages exist beyond this page in the direction asked. */
+  hasMore: boolean;
+  /**
+   * True when retention pruned messages that the query asked for (an `after` older than
+   * the oldest retained message): the page starts later than asked.
+   */
+  incomplete: boolean;
+  /** The lowest seq still stored in the room (0 when the room has no messages). */
+  firstSeq: number;
+}
+
+export interface SearchQuery {
+  /** Words to match (full-text). */
+  query: string;
+  room?: string;
+  /** Only messages with seq < before, when paging within one room. */
+  before?: number;
+  limit: number;
+}
+
+export interface MessageStore {
+  /** Opens the database and applies pending numbered migrations. Rejects with a clear message on failure. */
+  init(): Promise<void>;
+
+  /** Creates the room if missing. Resolves true when it was created by this call. */
+  ensureRoom(room: RoomRecord): Promise<boolean>;
+  /** Every room, ordered by name. */
+  listRooms(): Promise<RoomRecord[]>;
+  getRoom(name: string): Promise<RoomRecord | null>;
+  setTopic(room: string, topic: string): Promise<void>;
+
+  /**
+   * Appends a room message and assigns it `seq` = the room's previous highest seq + 1,
+   * with no gap and no repeat even when several processes share the database. Resolves
+   * only after the message is durably committed. Appends from one caller commit in call
+   * order. Implementations may group many appends into one transaction. When (author,
+   * nonce) already exists, resolves with the stored message and `duplicate: true`.
+   */
+  appendMessage(m: NewRoomMessage): Promise<Appended<ChatMessage>>;
+  /** Like appendMessage for private messages (no seq). */
+  appendPrivate(m: NewPrivateMessage): Promise<Appended<PrivateChatMessage>>;
+
+  getMessage(id: string): Promise<ChatMessage | null>;
+  history(q: HistoryQuery): Promise<HistoryPage>;
+  /** Private messages between two users (either direction), newest `limit` before the given id's time, ascending. */
+  privateHistory(a: string, b: string, limit: number, before?: string): Promise<{ messages: PrivateChatMessage[]; hasMore: boolean }>;
+  /** Highest seq of each room that has messages. */
+  lastSeqs(): Promise<Map<string, number>>;
+
+  /** Replaces the content and sets editedAt. Resolves null for an unknown or deleted message. */
+  editMessage(id: string, content: string, editedAt: string): Promise<ChatMessage | null>;
+  /** Marks the message deleted (a tombstone: seq stays, content is emptied). Null if unknown. */
+  deleteMessage(id: string): Promise<ChatMessage | null>;
+  /** Adds the reaction if the user has not made it, removes it if they have. Null if unknown message. */
+  toggleReaction(id: string, username: string, emoji: string): Promise<{ message: ChatMessage; added: boolean } | null>;
+
+  /** Stores a user's read position in a room (never moves it backwards). */
+  markRead(userKey: string, room: string, seq: number): Promise<void>;
+  readPositions(userKey: string): Promise<Map<string, number>>;
+
+  /** Full-text search, newest first. Deleted messages never match. */
+  search(q: SearchQuery): Promise<{ messages: ChatMessage[]; hasMore: boolean }>;
+
+  /** Deletes room and private messages older than the given time; later `history` calls report `incomplete`. Resolves the count removed. */
+  prune(olderThan: string): Promise<number>;
+
+  /** Flushes pending appends and closes. */
+  close(): Promise<void>;
+}
+
+export interface Account {
+  /** Name key (see protocol/names.ts). */
+  key: string;
+  /** The name as registered. */
+  username: string;
+  passwordHash: string;
+  banned: boolean;
+  createdAt: string;
+}
+
+export interface AccountStore {
+  /** Creates the account. Resolves false when the key is already registered. */
+  createAccount(a: Omit<Account, 'banned'>): Promise<boolean>;
+  getAccount(key: string): Promise<Account | null>;
+  /** Resolves false when there is no such account. */
+  setBanned(key: string, banned: boolean): Promise<boolean>;
+  /** Stores a login token by its hash (never the token itself). */
+  createToken(t: { tokenHash: string; key: string; expiresAt: string }): Promise<void>;
+  getToken(tokenHash: string): Promise<{ key: string; expiresAt: string } | null>;
+  deleteToken(tokenHash: string): Promise<void>;
+}
+
+/** One database holds both. */
+export interface Store extends MessageStore, AccountStore {
+  /** 'memory' | 'sqlite' | 'postgres', for logs and /healthz. */
+  readonly kind: string;
+}
+
+// ---------------------------------------------------------------------------------------
+// Bus and presence (cross-node)
+
+/** What one node tells the others. Each node delivers an envelope to its own local connections. */
+export type Envelope =
+  /** Deliver to the local members of a room. */
+  | { kind: 'room'; room: string; msg: ServerMessage }
+  /** Deliver to the local connections of a user (by name key). */
+  | { kind: 'user'; user: string; msg: ServerMessage }
+  /** Close the local connections of a user (kick or ban). */
+  | { kind: 'kick'; user: string; code: number; reason: string };
+
+export interface Bus {
+  /** Unique per process; stamped on every envelope this node publishes. */
+  readonly nodeId: string;
+  /**
+   * Sends an envelope to every other node. Delivery is at most once; envelopes published
+   * by one node arrive at each other node in publish order. A node never receives its own.
+   * Never throws: while the backend is unreachable envelopes are dropped (clients catch up
+   * through history) and `healthy` is false.
+   */
+  publish(env: Envelope): void;
+  /** Registers the one handler for envelopes from other nodes. */
+  onEnvelope(handler: (env: Envelope, fromNode: string) => void): void;
+  /** False while the backend is unreachable. */
+  healthy(): boolean;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Who is online where, cluster-wide. The single-process implementation keeps it in memory;
+ * the Redis one in keys that expire when a node stops renewing them.
+ * A user is identified by name key; a user may hold several connections, on several nodes.
+ */
+export interface Presence {
+  /**
+   * Claims a name for a connection. Resolves true when the name is free or already held by
+   * the same owner (an account logged in elsewhere: `owner` is the account key; guests pass
+   * a per-connection owner, so two guests never share a name).
+   */
+  claimName(key: string, username: string, owner: string, connId: string): Promise<boolean>;
+  /** Releases the connection's hold; the name is free when its last connection releases it. */
+  releaseName(key: string, connId: string): Promise<void>;
+  /** Marks the connection as in the room. Resolves true when it is the user's first connection there, cluster-wide. */
+  join(room: string, key: string, username: string, connId: string): Promise<boolean>;
+  /** Resolves true when it was the user's last connection in the room, cluster-wide. */
+  leave(room: string, key: string, connId: string): Promise<boolean>;
+  /** Online user names in a room (sorted). */
+  members(room: string): Promise<string[]>;
+  /** Every online user name (sorted). */
+  online(): Promise<string[]>;
+  /** Online member count per room. */
+  counts(): Promise<Map<string, number>>;
+  /** The display name for an online user key, or null. */
+  lookup(key: string): Promise<string | null>;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Connections
+
+export type WireMode = 'text' | 'json';
+
+/**
+ * One client connection as the domain sees it. `send` takes a prepared outbound frame (see
+ * `server/outbound.ts`) so a broadcast is serialised once per wire mode, not per recipient.
+ */
+export interface Connection {
+  readonly id: string;
+  readonly remoteAddress: string;
+  send(frame: string): void;
+  close(code: number, reason: string): void;
+}

@@ -1,0 +1,72 @@
+/**
+ * `parley serve`: every option of config.ts as a flag with its environment variable and
+ * default; SIGTERM and SIGINT shut down gracefully (clients closed with 1001, store flushed,
+ * exit 0 within 10 s).
+ */
+import { Command, Option } from 'commander';
+import { DEFAULTS, OPTIONS, parseValue, validateConfig, type Config } from './config.js';
+import { startServer } from './server.js';
+import { runWorkers } from './workers.js';
+
+const SHUTDOWN_DEADLINE_MS = 9_000;
+
+export function registerServeCommand(program: Command): void {
+  const serve = program.command('serve').description('start the chat server (HTTP and WebSocket on one port)');
+  for (const spec of OPTIONS) {
+    const option = new Option(spec.flag, spec.description).env(spec.env);
+    const fallback = DEFAULTS[spec.key];
+    if (fallback !== null && !(Array.isArray(fallback) && fallback.length === 0)) option.default(fallback);
+    option.argParser((raw: string, previous: unknown) => {
+      const value = parseValue(spec, raw);
+      return spec.kind === 'list' && Array.isArray(previous) && previous !== fallback ? [...previous, ...(value as string[])] : value;
+    });
+    serve.addOption(option);
+  }
+  serve.action(async (opts: Partial<Config>) => {
+    const config: Config = { ...DEFAULTS, ...opts };
+    try {
+      validateConfig(config);
+    } catch (err) {
+      fatal((err as Error).message);
+    }
+    if (config.workers > 1) {
+      runWorkers(config);
+      return;
+    }
+    await serveOne(config);
+  });
+}
+
+export async function serveOne(config: Config): Promise<void> {
+  let server;
+  try {
+    server = await startServer(config);
+  } catch (err) {
+    fatal(`cannot start: ${(err as Error).message}`);
+  }
+  const running = server;
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    running.log.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      running.log.warn({}, 'shutdown took too long; exiting');
+      process.exit(0);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    running.close().then(() => process.exit(0), (err: unknown) => {
+      running.log.error({ err }, 'error during shutdown');
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  if (!process.env.PARLEY_QUIET) {
+    process.stderr.write(`Parley is listening on ${running.httpUrl} (WebSocket ${running.url}); store: ${running.store.kind}\n`);
+  }
+}
+
+function fatal(message: string): never {
+  process.stderr.write(`parley: ${message}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,138 @@
+/**
+ * Starts one Parley server: store, bus and presence, the chat domain, HTTP and WebSocket
+ * on one port. The one place that wires backends together.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { ensureWebBuild, WEB_OUT } from '../client/web/build.js';
+import { CLOSE } from '../protocol/codes.js';
+import { openCluster, type ClusterParts } from './bus/open-cluster.js';
+import type { Config } from './config.js';
+import { Chat } from './domain/chat.js';
+import type { Logger, PasswordHasher } from './domain/deps.js';
+import { argon2Hasher } from './hasher.js';
+import { createIdGenerator } from './ids.js';
+import { createLogger } from './log.js';
+import { createMetrics, type ServerMetrics } from './metrics.js';
+import type { Store } from './ports.js';
+import { openStore } from './store/open-store.js';
+import { createRequestHandler, loadAssets } from './transport/http.js';
+import { attachWebSocket } from './transport/ws-server.js';
+
+export interface RunningServer {
+  /** `ws://host:port` (or `wss://`). */
+  url: string;
+  /** `http://host:port` (or `https://`). */
+  httpUrl: string;
+  port: number;
+  chat: Chat;
+  store: Store;
+  metrics: ServerMetrics;
+  log: Logger;
+  /** Graceful shutdown: stop accepting, close clients with 1001, flush the store. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Replace backends (tests). */
+  store?: Store;
+  cluster?: ClusterParts;
+  hasher?: PasswordHasher;
+  log?: Logger;
+  /** Serve the web client (default true). */
+  web?: boolean;
+}
+
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const store = options.store ?? openStore(config.db);
+  await store.init();
+  const cluster = options.cluster ?? (await openCluster(config, log));
+  await cluster.bus.start();
+  await cluster.presence.start();
+  const metrics = createMetrics();
+  const chat = new Chat({
+    config, store, log, metrics, bus: cluster.bus, presence: cluster.presence,
+    hasher: options.hasher ?? argon2Hasher, newId: createIdGenerator(),
+  });
+  await chat.start();
+
+  if (options.web !== false) await ensureWebBuild();
+  const assets = options.web === false ? new Map() : await loadAssets(WEB_OUT);
+  const started = Date.now();
+  let transportCount = (): number => 0;
+  const handler = createRequestHandler({
+    assets, registry: metrics.registry, log,
+    health: () => ({
+      ok: true, status: 'ok', uptimeSeconds: Math.round((Date.now() - started) / 1000), connections: transportCount(),
+      store: store.kind, bus: cluster.bus.healthy() ? 'ok' : 'unreachable', node: cluster.bus.nodeId, pid: process.pid,
+    }),
+  });
+  const server: Server = config.tlsCert && config.tlsKey
+    ? createHttpsServer({ cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }, handler)
+    : createHttpServer(handler);
+  server.headersTimeout = config.handshakeTimeoutMs;
+  server.requestTimeout = config.handshakeTimeoutMs;
+  server.on('clientError', function onClientError(err, socket) {
+    log.debug({ err }, 'bad HTTP request');
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    socket.destroy();
+  });
+  const transport = attachWebSocket(server, chat, config, log, metrics);
+  transportCount = transport.count;
+  const prune = startRetention(config, store, log);
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => { server.off('error', reject); resolve(); });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const secure = Boolean(config.tlsCert);
+  log.info({ port, host: config.host, store: store.kind, node: cluster.bus.nodeId }, 'parley listening');
+
+  let closing: Promise<void> | null = null;
+  async function close(): Promise<void> {
+    closing ??= (async () => {
+      clearInterval(prune);
+      server.close();
+      transport.stop();
+      await chat.shutdown(CLOSE.GOING_AWAY, 'server shutting down; retry-after=2');
+      await waitForClients(transport.count, 2_000);
+      for (const ws of transport.wss.clients) ws.terminate();
+      server.closeAllConnections();
+      await store.close();
+      await cluster.presence.close();
+      await cluster.bus.close();
+      log.info({}, 'parley stopped');
+    })();
+    return closing;
+  }
+
+  return {
+    url: `${secure ? 'wss' : 'ws'}://${host}:${port}`, httpUrl: `${secure ? 'https' : 'http'}://${host}:${port}`,
+    port, chat, store, metrics, log, close,
+  };
+}
+
+function startRetention(config: Config, store: Store, log: Logger): ReturnType<typeof setInterval> {
+  const run = (): void => {
+    if (config.retentionDays <= 0) return;
+    const cutoff = new Date(Date.now() - config.retentionDays * 86_400_000).toISOString();
+    store.prune(cutoff).then(
+      (n) => { if (n > 0) log.info({ removed: n, cutoff }, 'retention pruned old messages'); },
+      (err: unknown) => log.error({ err }, 'retention prune failed'),
+    );
+  };
+  const timer = setInterval(run, 3_600_000);
+  timer.unref();
+  setImmediate(run);
+  return timer;
+}
+
+async function waitForClients(count: () => number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (count() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}

@@ -1,0 +1,106 @@
+/**
+ * Plain HTTP on the chat port: the web client's static files (with a strict
+ * Content-Security-Policy), `/healthz` (JSON) and `/metrics` (Prometheus text).
+ */
+import { createHash } from 'node:crypto';
+import { readFile, readdir } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname, join } from 'node:path';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../domain/deps.js';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.webmanifest': 'application/manifest+json',
+};
+
+export const CSP = [
+  "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "font-src 'self'",
+  "connect-src 'self'", "manifest-src 'self'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+].join('; ');
+
+interface Asset {
+  body: Buffer;
+  type: string;
+  etag: string;
+}
+
+/** Loads every file of the built web client into memory (it is small). */
+export async function loadAssets(dir: string): Promise<Map<string, Asset>> {
+  const assets = new Map<string, Asset>();
+  for (const name of await readdir(dir, { recursive: true })) {
+    const path = join(dir, name);
+    const type = TYPES[extname(name)];
+    if (!type) continue;
+    const body = await readFile(path);
+    const etag = `"${createHash('sha1').update(body).digest('base64url').slice(0, 16)}"`;
+    assets.set(`/${name.split('\\').join('/')}`, { body, type, etag });
+  }
+  return assets;
+}
+
+export interface HttpDeps {
+  assets: Map<string, Asset>;
+  registry: Registry;
+  health(): Record<string, unknown> & { ok: boolean };
+  log: Logger;
+}
+
+function securityHeaders(res: ServerResponse): void {
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('X-Frame-Options', 'DENY');
+}
+
+export function createRequestHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  return function onRequest(req, res) {
+    securityHeaders(res);
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('Method Not Allowed\n');
+      return;
+    }
+    if (path === '/healthz') {
+      const health = deps.health();
+      res.writeHead(health.ok ? 200 : 503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+      res.end(JSON.stringify(health));
+      return;
+    }
+    if (path === '/metrics') {
+      deps.registry.metrics().then((text) => {
+        res.writeHead(200, { 'Content-Type': deps.registry.contentType, 'Cache-Control': 'no-store' }).end(text);
+      }, (err: unknown) => {
+        deps.log.error({ err }, 'metrics failed');
+        res.writeHead(500).end();
+      });
+      return;
+    }
+    serveAsset(deps.assets, path === '/' ? '/index.html' : path, req, res);
+  };
+}
+
+function serveAsset(assets: Map<string, Asset>, path: string, req: IncomingMessage, res: ServerResponse): void {
+  const asset = assets.get(path);
+  if (!asset) {
+    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Not Found\n');
+    return;
+  }
+  const headers: Record<string, string> = {
+    'Content-Type': asset.type, ETag: asset.etag, 'Cache-Control': 'no-cache',
+  };
+  if (asset.type.startsWith('text/html')) headers['Content-Security-Policy'] = CSP;
+  if (req.headers['if-none-match'] === asset.etag) {
+    res.writeHead(304, headers).end();
+    return;
+  }
+  headers['Content-Length'] = String(asset.body.length);
+  res.writeHead(200, headers);
+  res.end(req.method === 'HEAD' ? undefined : asset.body);
+}

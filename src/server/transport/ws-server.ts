@@ -1,0 +1,152 @@
+/**
+ * WebSocket on the HTTP server's port: origin check, admission limits per address,
+ * subprotocol negotiation, heartbeats, and the hand-over of every frame to the domain.
+ * Protocol violations (1002), invalid UTF-8 (1007) and over-size messages (1009) are
+ * detected and closed by `ws` itself.
+ */
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import { isUtf8 } from 'node:buffer';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { CLOSE } from '../../protocol/codes.js';
+import { JSON_SUBPROTOCOL } from '../../protocol/messages.js';
+import type { Config } from '../config.js';
+import type { Chat } from '../domain/chat.js';
+import type { Logger } from '../domain/deps.js';
+import { TokenBucket } from '../domain/session.js';
+import type { ServerMetrics } from '../metrics.js';
+import { WsConnection } from './ws-connection.js';
+
+export interface WsTransport {
+  wss: WebSocketServer;
+  /** Open connections. */
+  count(): number;
+  /** Stops the heartbeat; closing clients is the domain's shutdown. */
+  stop(): void;
+}
+
+interface PerAddress {
+  open: number;
+  admission: TokenBucket;
+}
+
+/** Whether a browser at `origin` may connect. Non-browser clients send no Origin and are allowed. */
+export function originAllowed(origin: string | undefined, host: string | undefined, allowed: string[]): boolean {
+  if (origin === undefined) return true;
+  if (allowed.includes('*') || allowed.includes(origin)) return true;
+  if (allowed.length > 0) return false;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
+function refuseUpgrade(socket: Duplex, status: string): void {
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  socket.destroy();
+}
+
+export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, log: Logger, metrics: ServerMetrics): WsTransport {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: config.maxPayload,
+    perMessageDeflate: false,
+    clientTracking: true,
+    handleProtocols: (protocols) => (protocols.has(JSON_SUBPROTOCOL) ? JSON_SUBPROTOCOL : false),
+  });
+  const addresses = new Map<string, PerAddress>();
+  const alive = new WeakMap<WebSocket, boolean>();
+
+  function addressOf(req: IncomingMessage): string {
+    return req.socket.remoteAddress ?? 'unknown';
+  }
+
+  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', onSocketError);
+    if (!originAllowed(req.headers.origin, req.headers.host, config.allowedOrigins)) {
+      metrics.refused.inc({ reason: 'origin' });
+      log.info({ origin: req.headers.origin }, 'refused a WebSocket from a disallowed origin');
+      refuseUpgrade(socket, '403 Forbidden');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
+  }
+
+  function onSocketError(err: Error): void {
+    log.debug({ err }, 'socket error during upgrade');
+  }
+
+  /** Admission: connections per address and new connections per second per address. */
+  function admit(address: string): string | null {
+    let entry = addresses.get(address);
+    if (!entry) {
+      entry = { open: 0, admission: new TokenBucket(config.connectRatePerIp, config.connectRatePerIp * 2, Date.now()) };
+      addresses.set(address, entry);
+    }
+    if (entry.open >= config.maxConnectionsPerIp) return 'too many connections from your address; retry-after=30';
+    if (!entry.admission.take(Date.now())) return 'connecting too fast; retry-after=5';
+    entry.open++;
+    return null;
+  }
+
+  function release(address: string): void {
+    const entry = addresses.get(address);
+    if (!entry) return;
+    entry.open--;
+    if (entry.open <= 0) addresses.delete(address);
+  }
+
+  function onConnection(ws: WebSocket, req: IncomingMessage): void {
+    const address = addressOf(req);
+    const refusal = admit(address);
+    if (refusal) {
+      metrics.refused.inc({ reason: 'admission' });
+      ws.close(CLOSE.TRY_AGAIN_LATER, refusal);
+      return;
+    }
+    metrics.handshakes.inc();
+    metrics.connections.inc();
+    const conn = new WsConnection(ws, address, {
+      maxBufferedBytes: config.maxBufferedBytes,
+      onSlowReader: (c) => { metrics.slowReaders.inc(); log.info({ conn: c.id }, 'closed a client that stopped reading'); },
+    });
+    const session = chat.connect(conn, ws.protocol === JSON_SUBPROTOCOL ? 'json' : 'text');
+    alive.set(ws, true);
+    ws.on('message', function onMessage(data: RawData, isBinary: boolean) {
+      alive.set(ws, true);
+      const buf = data as Buffer;
+      if (isBinary && !isUtf8(buf)) {
+        ws.close(CLOSE.INVALID_PAYLOAD, 'binary frames must hold UTF-8 text');
+        return;
+      }
+      chat.receive(session, buf.toString('utf8'));
+    });
+    ws.on('pong', function onPong() { alive.set(ws, true); });
+    ws.on('error', function onWsError(err) { log.debug({ err, conn: conn.id }, 'websocket error'); });
+    ws.on('close', function onClose() {
+      metrics.connections.dec();
+      release(address);
+      chat.disconnect(session);
+    });
+  }
+
+  server.on('upgrade', onUpgrade);
+  const heartbeat = setInterval(function beat() {
+    for (const ws of wss.clients) {
+      if (alive.get(ws) === false) {
+        ws.terminate();
+        continue;
+      }
+      alive.set(ws, false);
+      ws.ping();
+    }
+  }, config.heartbeatMs);
+  heartbeat.unref();
+
+  return {
+    wss,
+    count: () => wss.clients.size,
+    stop: () => clearInterval(heartbeat),
+  };
+}
