@@ -3,7 +3,7 @@
  * default; SIGTERM and SIGINT shut down gracefully (clients closed with 1001, store flushed,
  * exit 0 within 10 s).
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULTS, OPTIONS, parseValue, validateConfig, type Config } from './config.js';
 import { startServer } from './server.js';
 import { runWorkers } from './workers.js';
@@ -17,7 +17,12 @@ export function registerServeCommand(program: Command): void {
     const fallback = DEFAULTS[spec.key];
     if (fallback !== null && !(Array.isArray(fallback) && fallback.length === 0)) option.default(fallback);
     option.argParser((raw: string, previous: unknown) => {
-      const value = parseValue(spec, raw);
+      let value;
+      try {
+        value = parseValue(spec, raw);
+      } catch (err) {
+        throw new InvalidArgumentError((err as Error).message);
+      }
       return spec.kind === 'list' && Array.isArray(previous) && previous !== fallback ? [...previous, ...(value as string[])] : value;
     });
     serve.addOption(option);
