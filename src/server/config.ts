@@ -93,7 +93,7 @@ export const DEFAULTS: Config = {
 export const OPTIONS: OptionSpec[] = [
   { key: 'port', flag: '--port <n>', env: 'PORT', kind: 'int', description: 'port for HTTP and WebSocket' },
   { key: 'host', flag: '--host <addr>', env: 'HOST', kind: 'string', description: 'address to listen on' },
-  { key: 'db', flag: '--db <path|url>', env: 'DATABASE_URL', kind: 'string', description: 'SQLite file, :memory:, or postgres:// URL' },
+  { key: 'db', flag: '--db <path-or-url>', env: 'DATABASE_URL', kind: 'string', description: 'SQLite file, :memory:, or postgres:// URL' },
   { key: 'redis', flag: '--redis <url>', env: 'REDIS_URL', kind: 'nullable', description: 'Redis URL: joins the processes sharing it into one chat' },
   { key: 'tlsCert', flag: '--tls-cert <file>', env: 'TLS_CERT', kind: 'nullable', description: 'PEM certificate: serve HTTPS and WSS (with --tls-key)' },
   { key: 'tlsKey', flag: '--tls-key <file>', env: 'TLS_KEY', kind: 'nullable', description: 'PEM private key for --tls-cert' },
