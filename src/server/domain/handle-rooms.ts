@@ -53,6 +53,11 @@ export async function becomeNamed(chat: Chat, s: Session, name: string): Promise
   const key = nameKey(name);
   const { presence } = chat.deps;
   if (!(await presence.claimName(key, name, claimOwner(s), s.id))) fail('NAME_TAKEN', `The name "${name}" is in use. Pick another one.`);
+  if (s.closed) {
+    // The client left while the claim was in flight: disconnect() could not release it.
+    await presence.releaseName(key, s.id);
+    return false;
+  }
   const old = s.username;
   const oldKey = s.key;
   chat.hub.unbindUser(s);
@@ -88,9 +93,15 @@ export async function joinRoom(chat: Chat, s: Session, msg: ClientMessageOf<'Joi
     await stored('ensureRoom', chat.deps.store.ensureRoom(record));
     chat.rooms.set(room, (await chat.deps.store.getRoom(room)) ?? record);
   }
+  if (s.closed) return;
   chat.hub.join(room, s);
   s.current = room;
   const first = await chat.deps.presence.join(room, key, username, s.id);
+  if (s.closed) {
+    // disconnect() ran while the join was in flight and did not see this room.
+    await chat.deps.presence.leave(room, key, s.id);
+    return;
+  }
   s.send({ type: 'Ack', for: 'JoinRoom', room, topic: chat.rooms.get(room)?.topic ?? '', ...ref });
   if (first) chat.broadcast(room, { type: 'UserJoined', username, room }, s);
   if (chat.config.historyOnJoin > 0) {

@@ -17,6 +17,11 @@ export class TokenBucket {
     this.last = now;
   }
 
+  /** Whether the bucket has refilled completely (nothing to remember about its owner). */
+  full(now: number): boolean {
+    return this.tokens + ((now - this.last) / 1000) * this.rate >= this.burst;
+  }
+
   take(now: number, cost = 1): boolean {
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
     this.last = now;

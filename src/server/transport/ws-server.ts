@@ -92,9 +92,15 @@ export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, 
 
   function release(address: string): void {
     const entry = addresses.get(address);
-    if (!entry) return;
-    entry.open--;
-    if (entry.open <= 0) addresses.delete(address);
+    if (entry) entry.open--;
+  }
+
+  /** Forgets addresses with no connection whose admission bucket has refilled. */
+  function forgetIdleAddresses(): void {
+    const now = Date.now();
+    for (const [address, entry] of addresses) {
+      if (entry.open <= 0 && entry.admission.full(now)) addresses.delete(address);
+    }
   }
 
   function onConnection(ws: WebSocket, req: IncomingMessage): void {
@@ -133,6 +139,7 @@ export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, 
 
   server.on('upgrade', onUpgrade);
   const heartbeat = setInterval(function beat() {
+    forgetIdleAddresses();
     for (const ws of wss.clients) {
       if (alive.get(ws) === false) {
         ws.terminate();

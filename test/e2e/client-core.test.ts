@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import WebSocket from 'ws';
+import { ParleyClient, type SocketLike } from '../../src/client/core/client.js';
+import type { ChatMessage } from '../../src/protocol/messages.js';
+import { openStore } from '../../src/server/store/open-store.js';
+import { startTestServer } from '../helpers/server.js';
+import { jsonUser } from '../helpers/ws-client.js';
+
+function nodeSocket(url: string, protocols: string[]): SocketLike {
+  return new WebSocket(url, protocols) as unknown as SocketLike;
+}
+
+function client(url: string, name: string, rooms = ['general']): ParleyClient {
+  return new ParleyClient({ url, createSocket: nodeSocket, identity: { username: name }, rooms, backoff: { initialMs: 50, maxMs: 200 } });
+}
+
+async function until(check: () => boolean, what: string, ms = 8_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('client core', () => {
+  it('connects, joins its rooms and surfaces room messages once each', async () => {
+    await using server = await startTestServer();
+    const c = client(server.url, 'core1', ['general', 'corner']);
+    const seen: ChatMessage[] = [];
+    c.on('chat', (m) => seen.push(m));
+    await c.connect();
+    try {
+      assert.equal(c.username, 'core1');
+      const sent = await c.sendMessage('corner', 'hello corner');
+      assert.equal(sent.content, 'hello corner');
+      await until(() => seen.some((m) => m.id === sent.id), 'the echo');
+      assert.equal(seen.filter((m) => m.id === sent.id).length, 1);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('reconnects after a server restart and fetches what it missed, without duplicates', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parley-core-'));
+    const db = join(dir, 'p.db');
+    let server = await startTestServer({}, { store: openStore(db) });
+    const port = server.port;
+    const c = client(server.url, 'resumer');
+    const seen: ChatMessage[] = [];
+    c.on('chat', (m) => seen.push(m));
+    await c.connect();
+    try {
+      const other = await jsonUser(server.url, 'talker');
+      for (let i = 1; i <= 3; i++) other.send({ type: 'SendMessage', content: `before ${i}`, ref: i });
+      await other.nextOfType('Message', (m) => m.ref === 3);
+      await until(() => seen.length >= 3, 'messages before the restart');
+      await server.close();
+      server = await startTestServer({ port }, { store: openStore(db) });
+      // Messages sent while the client is away (it may or may not have reconnected yet).
+      const again = await jsonUser(server.url, 'talker');
+      for (let i = 1; i <= 4; i++) again.send({ type: 'SendMessage', content: `during ${i}`, ref: i });
+      await again.nextOfType('Message', (m) => m.ref === 4);
+      await until(() => c.status === 'online', 'the reconnect');
+      again.send({ type: 'SendMessage', content: 'after', ref: 'a' });
+      await until(() => seen.some((m) => m.content === 'after'), 'the message after the reconnect');
+      const contents = seen.map((m) => m.content);
+      assert.deepEqual(contents, ['before 1', 'before 2', 'before 3', 'during 1', 'during 2', 'during 3', 'during 4', 'after']);
+      const seqs = seen.map((m) => m.seq);
+      assert.deepEqual(seqs, seqs.map((_, i) => i + 1));
+    } finally {
+      c.close();
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('re-sends an unconfirmed message with its nonce after a drop and stores it once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parley-core-'));
+    const db = join(dir, 'p.db');
+    let server = await startTestServer({}, { store: openStore(db) });
+    const port = server.port;
+    const c = client(server.url, 'resender');
+    await c.connect();
+    try {
+      await server.close();
+      const pending = c.sendMessage('general', 'sent while down');
+      server = await startTestServer({ port }, { store: openStore(db) });
+      const stored = await pending;
+      assert.equal(stored.content, 'sent while down');
+      const reader = await jsonUser(server.url, 'checker');
+      reader.send({ type: 'History', room: 'general', ref: 'h' });
+      const h = await reader.nextOfType('History', (m) => m.ref === 'h');
+      assert.equal(h.messages.filter((m) => m.content === 'sent while down').length, 1);
+    } finally {
+      c.close();
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects connect() with the server\'s reason when the name is refused', async () => {
+    await using server = await startTestServer();
+    await using holder = await jsonUser(server.url, 'taken');
+    const c = client(server.url, 'TAKEN');
+    await assert.rejects(c.connect(), /in use/);
+    assert.ok(holder);
+  });
+});
