@@ -62,25 +62,23 @@ export class Hub {
 
   /** Delivers to every local member of the room but `except`; returns the number of frames sent. */
   toRoom(room: string, out: Outbound, except?: Session): number {
-    const set = this.byRoom.get(room);
-    if (!set) return 0;
-    let sent = 0;
-    for (const s of set) {
-      if (s !== except && s.deliver(out)) sent++;
-    }
-    return sent;
+    return deliverAll(this.byRoom.get(room), out, except);
   }
 
   /** Delivers to every local session of the user but `except`. */
   toUser(key: string, out: Outbound, except?: Session): number {
-    const set = this.byUser.get(key);
-    if (!set) return 0;
-    let sent = 0;
-    for (const s of set) {
-      if (s !== except && s.deliver(out)) sent++;
-    }
-    return sent;
+    return deliverAll(this.byUser.get(key), out, except);
   }
+}
+
+/** The per-recipient loop: no allocation, the frame is serialised once by Outbound. */
+function deliverAll(set: Set<Session> | undefined, out: Outbound, except: Session | undefined): number {
+  if (!set) return 0;
+  let sent = 0;
+  for (const s of set) {
+    if (s !== except && s.deliver(out)) sent++;
+  }
+  return sent;
 }
 
 const EMPTY: ReadonlySet<Session> = new Set();
