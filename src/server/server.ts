@@ -47,7 +47,7 @@ export interface StartOptions {
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.log ?? createLogger(config.logLevel);
-  const store = options.store ?? openStore(config.db);
+  const store = options.store ?? openStore(config.db, { onError: (err) => log.error({ err }, 'database connection error') });
   await store.init();
   const cluster = options.cluster ?? (await openCluster(config, log));
   await cluster.bus.start();
@@ -70,9 +70,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       store: store.kind, bus: cluster.bus.healthy() ? 'ok' : 'unreachable', node: cluster.bus.nodeId, pid: process.pid,
     }),
   });
+  // Node checks headersTimeout only every connectionsCheckingInterval (30 s by default):
+  // check often enough that a half-sent handshake is dropped near its timeout.
+  const timing = { connectionsCheckingInterval: Math.max(100, Math.min(1_000, config.handshakeTimeoutMs)) };
   const server: Server = config.tlsCert && config.tlsKey
-    ? createHttpsServer({ cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }, handler)
-    : createHttpServer(handler);
+    ? createHttpsServer({ ...timing, cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }, handler)
+    : createHttpServer(timing, handler);
   server.headersTimeout = config.handshakeTimeoutMs;
   server.requestTimeout = config.handshakeTimeoutMs;
   server.on('clientError', function onClientError(err, socket) {

@@ -1,0 +1,112 @@
+/**
+ * Group commit: many appends, one transaction. Callers push items; the queue is flushed on
+ * the next `setImmediate` (or at once when it reaches `maxBatch`) by handing the whole batch
+ * to one `flush` call that writes it in one transaction.
+ *
+ * Guarantees:
+ * - each caller's promise settles only after its batch's `flush` has settled (committed);
+ * - batches run one at a time, in push order, so items commit in call order;
+ * - when `flush` throws, every promise of that batch rejects with the error, and the next
+ *   batch runs as usual;
+ * - `close()` flushes everything already pushed; later pushes reject.
+ */
+
+/** Writes one batch in one transaction; returns one result per item, in order. */
+export type FlushBatch<T, R> = (items: T[]) => R[] | Promise<R[]>;
+
+export interface GroupCommitOptions {
+  /** The most items in one batch (default 1000). */
+  maxBatch?: number;
+}
+
+interface Pending<T, R> {
+  item: T;
+  resolve(value: R): void;
+  reject(error: unknown): void;
+}
+
+/** Batches pushed items into one `flush` call per batch; see the file comment for the guarantees. */
+export class GroupCommit<T, R> {
+  readonly #flush: FlushBatch<T, R>;
+  readonly #maxBatch: number;
+  #queue: Pending<T, R>[] = [];
+  /** True from the start of a flush run until the run finds the queue empty (set and cleared synchronously). */
+  #active = false;
+  #running: Promise<void> = Promise.resolve();
+  #scheduled = false;
+  #closed = false;
+
+  constructor(flush: FlushBatch<T, R>, options: GroupCommitOptions = {}) {
+    this.#flush = flush;
+    this.#maxBatch = Math.max(1, options.maxBatch ?? 1000);
+  }
+
+  /** Items waiting for a batch (not counting the batch being written). */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  /** Queues an item; resolves with its result once its batch has committed. */
+  push(item: T): Promise<R> {
+    if (this.#closed) return Promise.reject(new Error('store is closed'));
+    return new Promise<R>((resolve, reject) => {
+      this.#queue.push({ item, resolve, reject });
+      if (this.#active) return;
+      if (this.#queue.length >= this.#maxBatch) this.#start();
+      else if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(this.#onImmediate);
+      }
+    });
+  }
+
+  /** Resolves once every item pushed so far has been flushed. */
+  async drain(): Promise<void> {
+    while (this.#active || this.#queue.length > 0) {
+      if (!this.#active) this.#start();
+      await this.#running;
+    }
+  }
+
+  /** Refuses new items and flushes the queued ones. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.drain();
+  }
+
+  readonly #onImmediate = (): void => {
+    this.#scheduled = false;
+    if (!this.#active && this.#queue.length > 0) this.#start();
+  };
+
+  #start(): void {
+    this.#active = true;
+    this.#running = this.#runAll();
+  }
+
+  async #runAll(): Promise<void> {
+    // Items pushed while a batch is being written wait for it, then go out together:
+    // the slower the database, the bigger the batches.
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, this.#maxBatch);
+        await this.#runBatch(batch);
+      }
+    } finally {
+      // Cleared in the same turn as the last look at the queue, so a push never waits on a finished run.
+      this.#active = false;
+    }
+  }
+
+  async #runBatch(batch: Pending<T, R>[]): Promise<void> {
+    try {
+      const results = await this.#flush(batch.map((p) => p.item));
+      if (results.length !== batch.length) {
+        throw new Error(`group commit: flush returned ${results.length} results for ${batch.length} items`);
+      }
+      batch.forEach((p, i) => p.resolve(results[i]!));
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+    }
+  }
+}

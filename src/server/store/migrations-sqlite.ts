@@ -1,0 +1,117 @@
+/**
+ * The SQLite schema, as numbered migrations. `SqliteStore.init()` applies, in order, every
+ * migration whose version is above the database's `PRAGMA user_version`, each in its own
+ * transaction that also sets `user_version`. Never edit a released migration: add one.
+ *
+ * Timestamps are stored as integer milliseconds since the epoch (UTC); the store converts
+ * them to ISO 8601 strings.
+ */
+
+/** One schema step. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'rooms, messages, reactions, private messages, read positions, accounts, tokens',
+    sql: `
+      CREATE TABLE rooms (
+        name TEXT PRIMARY KEY,
+        topic TEXT NOT NULL DEFAULT '',
+        owner TEXT,
+        created_at INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL DEFAULT 0,
+        pruned_through INTEGER NOT NULL DEFAULT 0
+      );
+
+      CREATE TABLE messages (
+        n INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        room TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        username TEXT NOT NULL,
+        author_key TEXT NOT NULL,
+        content TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        edited_at INTEGER,
+        deleted INTEGER NOT NULL DEFAULT 0,
+        nonce TEXT
+      );
+      CREATE UNIQUE INDEX messages_room_seq ON messages (room, seq);
+      CREATE UNIQUE INDEX messages_author_nonce ON messages (author_key, nonce) WHERE nonce IS NOT NULL;
+      CREATE INDEX messages_ts ON messages (ts);
+
+      CREATE TABLE reactions (
+        n INTEGER PRIMARY KEY,
+        message_id TEXT NOT NULL,
+        emoji TEXT NOT NULL,
+        user_key TEXT NOT NULL,
+        username TEXT NOT NULL,
+        UNIQUE (message_id, emoji, user_key)
+      );
+
+      CREATE TABLE private_messages (
+        n INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        from_name TEXT NOT NULL,
+        from_key TEXT NOT NULL,
+        to_name TEXT NOT NULL,
+        to_key TEXT NOT NULL,
+        pair_key TEXT NOT NULL,
+        content TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        nonce TEXT
+      );
+      CREATE INDEX private_messages_pair ON private_messages (pair_key, ts, n);
+      CREATE UNIQUE INDEX private_messages_author_nonce ON private_messages (from_key, nonce) WHERE nonce IS NOT NULL;
+      CREATE INDEX private_messages_ts ON private_messages (ts);
+
+      CREATE TABLE read_positions (
+        user_key TEXT NOT NULL,
+        room TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (user_key, room)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE accounts (
+        key TEXT PRIMARY KEY,
+        username TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        banned INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+      );
+
+      CREATE TABLE tokens (
+        token_hash TEXT PRIMARY KEY,
+        key TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX tokens_key ON tokens (key);
+    `,
+  },
+  {
+    version: 2,
+    name: 'full-text search over room messages (FTS5, kept in step by triggers)',
+    // External-content FTS5 table: it indexes messages.content without storing a second copy.
+    // Deleted messages are never indexed, and an edit removes the old words before adding the new.
+    sql: `
+      CREATE VIRTUAL TABLE messages_fts USING fts5(
+        content, content = 'messages', content_rowid = 'n', tokenize = 'unicode61 remove_diacritics 0'
+      );
+      CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN new.deleted = 0 BEGIN
+        INSERT INTO messages_fts (rowid, content) VALUES (new.n, new.content);
+      END;
+      CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages WHEN old.deleted = 0 BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', old.n, old.content);
+      END;
+      CREATE TRIGGER messages_fts_update AFTER UPDATE OF content, deleted ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, content) SELECT 'delete', old.n, old.content WHERE old.deleted = 0;
+        INSERT INTO messages_fts (rowid, content) SELECT new.n, new.content WHERE new.deleted = 0;
+      END;
+    `,
+  },
+];

@@ -1,0 +1,167 @@
+/**
+ * Rules every Store backend shares, so memory, SQLite and PostgreSQL give the same answers:
+ * append validation, nonce keys, batch planning (duplicates within and across batches),
+ * seq assignment, reaction maps, private-conversation keys and search terms.
+ */
+import { nameKey } from '../../protocol/names.js';
+import type { ChatMessage, PrivateChatMessage, Reactions } from '../../protocol/messages.js';
+import type { Appended, NewPrivateMessage, NewRoomMessage } from '../ports.js';
+
+/** One queued append. Room and private messages share one queue, so one caller's appends commit in call order. */
+export type AppendJob = { kind: 'room'; m: NewRoomMessage } | { kind: 'private'; m: NewPrivateMessage };
+
+export type StoredMessage = ChatMessage | PrivateChatMessage;
+export type AppendResult = Appended<ChatMessage> | Appended<PrivateChatMessage>;
+
+/** Normalises a timestamp to the API's ISO 8601 UTC form. */
+export function toIso(x: string | number | Date): string {
+  return new Date(x).toISOString();
+}
+
+/** Milliseconds since the epoch of an ISO timestamp (throws on an invalid one). */
+export function toMillis(iso: string): number {
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) throw new TypeError(`invalid timestamp: ${JSON.stringify(iso)}`);
+  return ms;
+}
+
+/**
+ * Throws a TypeError when an append could not be stored. Appends are checked before they are
+ * queued, so one bad append never fails the batch it would have shared with others.
+ */
+export function checkAppend(job: AppendJob): void {
+  const m = job.m;
+  const fields = job.kind === 'room'
+    ? { id: m.id, room: job.m.room, username: job.m.username, content: m.content, timestamp: m.timestamp }
+    : { id: m.id, from: job.m.from, to: job.m.to, content: m.content, timestamp: m.timestamp };
+  for (const [field, value] of Object.entries(fields)) {
+    if (typeof value !== 'string') throw new TypeError(`append: ${field} must be a string`);
+    // PostgreSQL rejects NUL in text; every backend refuses it so they all behave alike.
+    if (value.includes('\u0000')) throw new TypeError(`append: ${field} contains a NUL character`);
+  }
+  if (m.nonce != null && (typeof m.nonce !== 'string' || m.nonce.includes('\u0000'))) {
+    throw new TypeError('append: nonce must be a string without NUL characters');
+  }
+  toMillis(m.timestamp);
+}
+
+/** The name key of the author of an append. */
+export function authorKey(job: AppendJob): string {
+  return nameKey(job.kind === 'room' ? job.m.username : job.m.from);
+}
+
+/** Identifies (kind, author, nonce); null when the append carries no nonce. */
+export function nonceKey(kind: AppendJob['kind'], author: string, nonce: string | null | undefined): string | null {
+  return nonce == null || nonce === '' ? null : `${kind}\u001f${author}\u001f${nonce}`;
+}
+
+/** How one job of a batch is settled: stored as new, answered by an earlier message, or by an earlier job of the batch. */
+export type Slot = { state: 'new' } | { state: 'stored'; message: StoredMessage } | { state: 'same'; index: number };
+
+/** Decides, in call order, which jobs are new and which repeat a nonce already stored or earlier in the batch. */
+export function planBatch(jobs: AppendJob[], stored: Map<string, StoredMessage>): Slot[] {
+  const firstInBatch = new Map<string, number>();
+  return jobs.map((job, i): Slot => {
+    const key = nonceKey(job.kind, authorKey(job), job.m.nonce);
+    if (key === null) return { state: 'new' };
+    const old = stored.get(key);
+    if (old) return { state: 'stored', message: old };
+    const earlier = firstInBatch.get(key);
+    if (earlier !== undefined) return { state: 'same', index: earlier };
+    firstInBatch.set(key, i);
+    return { state: 'new' };
+  });
+}
+
+/** New room messages per room, for one `last_seq` bump per room; rooms sorted so writers lock them in one order. */
+export function countByRoom(jobs: AppendJob[], slots: Slot[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  jobs.forEach((job, i) => {
+    if (job.kind === 'room' && slots[i]!.state === 'new') counts.set(job.m.room, (counts.get(job.m.room) ?? 0) + 1);
+  });
+  return new Map([...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * Builds the messages a batch creates: given each room's `last_seq` after the bump, the new
+ * room messages get consecutive seqs in call order. Entries of non-new slots are undefined.
+ */
+export function buildNew(jobs: AppendJob[], slots: Slot[], counts: Map<string, number>, lastAfter: Map<string, number>): (StoredMessage | undefined)[] {
+  const next = new Map<string, number>();
+  for (const [room, n] of counts) {
+    const last = lastAfter.get(room);
+    if (last === undefined) throw new Error(`seq allocation failed for room ${room}`);
+    next.set(room, last - n + 1);
+  }
+  return jobs.map((job, i) => {
+    if (slots[i]!.state !== 'new') return undefined;
+    if (job.kind === 'private') return newPrivate(job.m);
+    const seq = next.get(job.m.room)!;
+    next.set(job.m.room, seq + 1);
+    return newChat(job.m, seq);
+  });
+}
+
+/** Resolves every job of a batch from its slot and the messages the batch created. */
+export function settleBatch(slots: Slot[], created: (StoredMessage | undefined)[]): AppendResult[] {
+  return slots.map((slot, i) => {
+    if (slot.state === 'stored') return { message: slot.message, duplicate: true } as AppendResult;
+    const message = created[slot.state === 'same' ? slot.index : i];
+    if (!message) throw new Error('append batch lost a message');
+    return { message, duplicate: slot.state === 'same' } as AppendResult;
+  });
+}
+
+/** A freshly stored room message. */
+export function newChat(m: NewRoomMessage, seq: number): ChatMessage {
+  return {
+    id: m.id, seq, room: m.room, username: m.username, content: m.content,
+    timestamp: toIso(m.timestamp), editedAt: null, deleted: false, reactions: {},
+  };
+}
+
+/** A freshly stored private message. */
+export function newPrivate(m: NewPrivateMessage): PrivateChatMessage {
+  return { id: m.id, from: m.from, to: m.to, content: m.content, timestamp: toIso(m.timestamp) };
+}
+
+/** The key of a two-person conversation, the same whichever of the two is named first. */
+export function pairKey(a: string, b: string): string {
+  const ka = nameKey(a);
+  const kb = nameKey(b);
+  // U+001F cannot occur in a valid name, and unlike NUL PostgreSQL accepts it in text.
+  return ka <= kb ? `${ka}\u001f${kb}` : `${kb}\u001f${ka}`;
+}
+
+/** Builds the reactions map from (emoji, username) rows in reaction order: emoji in first-use order, names sorted. */
+export function reactionsFrom(rows: Iterable<readonly [string, string]>): Reactions {
+  const out: Reactions = {};
+  for (const [emoji, username] of rows) (out[emoji] ??= []).push(username);
+  for (const names of Object.values(out)) names.sort();
+  return out;
+}
+
+/**
+ * The words of a search query or a message, lower-cased: runs of letters, digits and marks.
+ * Every backend matches a message when it contains every word of the query.
+ */
+export function searchTerms(text: string): string[] {
+  return text.toLowerCase().match(/[\p{L}\p{N}\p{M}]+/gu) ?? [];
+}
+
+/** A database URL fit for messages and logs: the password is removed. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.password = '';
+    return u.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, '@');
+  }
+}
+
+/** Wraps a failure of `init()` in an Error that names the database and what failed. */
+export function initError(backend: string, where: string, what: string, cause: unknown): Error {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new Error(`${backend} store at ${where}: ${what}: ${reason}`, { cause });
+}

@@ -1,0 +1,293 @@
+/**
+ * The in-memory Store: one process, nothing persisted. Used by tests and by `--db :memory:`.
+ * It follows the same rules as the SQLite and PostgreSQL stores (see `store-common.ts`) and
+ * passes the same contract suite.
+ */
+import type { ChatMessage, PrivateChatMessage } from '../../protocol/messages.js';
+import { nameKey } from '../../protocol/names.js';
+import type {
+  Account, Appended, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, RoomRecord, SearchQuery, Store,
+} from '../ports.js';
+import {
+  authorKey, buildNew, checkAppend, countByRoom, nonceKey, pairKey, planBatch, reactionsFrom, searchTerms,
+  settleBatch, toIso, toMillis, type AppendJob, type AppendResult, type StoredMessage,
+} from './store-common.js';
+
+interface RoomState {
+  record: RoomRecord;
+  lastSeq: number;
+  prunedThrough: number;
+  /** Stored messages by seq, ascending (deleted ones stay as tombstones). */
+  messages: ChatMessage[];
+}
+
+interface PrivateRow {
+  message: PrivateChatMessage;
+  pair: string;
+  ms: number;
+}
+
+/** Reactions of one message, in reaction order: [emoji, user key, username]. */
+type ReactionRows = [string, string, string][];
+
+/** A Store kept in Maps; see the file comment. */
+export class MemoryStore implements Store {
+  readonly kind = 'memory';
+  readonly #rooms = new Map<string, RoomState>();
+  readonly #byId = new Map<string, ChatMessage>();
+  readonly #reactions = new Map<string, ReactionRows>();
+  readonly #nonces = new Map<string, StoredMessage>();
+  /** Private messages per conversation (pair key), ascending by time. */
+  readonly #private = new Map<string, PrivateRow[]>();
+  readonly #reads = new Map<string, Map<string, number>>();
+  readonly #accounts = new Map<string, Account>();
+  readonly #tokens = new Map<string, { key: string; expiresAt: string }>();
+
+  async init(): Promise<void> {}
+
+  async close(): Promise<void> {}
+
+  async ensureRoom(room: RoomRecord): Promise<boolean> {
+    if (this.#rooms.has(room.name)) return false;
+    this.#rooms.set(room.name, { record: { ...room, createdAt: toIso(room.createdAt) }, lastSeq: 0, prunedThrough: 0, messages: [] });
+    return true;
+  }
+
+  async listRooms(): Promise<RoomRecord[]> {
+    return [...this.#rooms.keys()].sort().map((name) => ({ ...this.#rooms.get(name)!.record }));
+  }
+
+  async getRoom(name: string): Promise<RoomRecord | null> {
+    const state = this.#rooms.get(name);
+    return state ? { ...state.record } : null;
+  }
+
+  async setTopic(room: string, topic: string): Promise<void> {
+    const state = this.#rooms.get(room);
+    if (state) state.record.topic = topic;
+  }
+
+  async appendMessage(m: NewRoomMessage): Promise<Appended<ChatMessage>> {
+    return this.#append({ kind: 'room', m }) as Appended<ChatMessage>;
+  }
+
+  async appendPrivate(m: NewPrivateMessage): Promise<Appended<PrivateChatMessage>> {
+    return this.#append({ kind: 'private', m }) as Appended<PrivateChatMessage>;
+  }
+
+  #append(job: AppendJob): AppendResult {
+    checkAppend(job);
+    const slots = planBatch([job], this.#nonces);
+    const counts = countByRoom([job], slots);
+    const lastAfter = new Map<string, number>();
+    for (const [room, n] of counts) {
+      const state = this.#roomState(room);
+      state.lastSeq += n;
+      lastAfter.set(room, state.lastSeq);
+    }
+    const created = buildNew([job], slots, counts, lastAfter);
+    if (created[0]) this.#insert(job, created[0]);
+    const [result] = settleBatch(slots, created);
+    const stored = result!.message;
+    const message = 'seq' in stored ? this.#view(stored) : { ...stored };
+    return { message, duplicate: result!.duplicate } as AppendResult;
+  }
+
+  #roomState(name: string): RoomState {
+    let state = this.#rooms.get(name);
+    if (!state) {
+      state = { record: { name, topic: '', owner: null, createdAt: new Date().toISOString() }, lastSeq: 0, prunedThrough: 0, messages: [] };
+      this.#rooms.set(name, state);
+    }
+    return state;
+  }
+
+  #insert(job: AppendJob, message: StoredMessage): void {
+    const key = nonceKey(job.kind, authorKey(job), job.m.nonce);
+    if (key !== null) this.#nonces.set(key, message);
+    if (job.kind === 'room') {
+      const chat = message as ChatMessage;
+      this.#rooms.get(chat.room)!.messages.push(chat);
+      this.#byId.set(chat.id, chat);
+    } else {
+      const pm = message as PrivateChatMessage;
+      const pair = pairKey(pm.from, pm.to);
+      const rows = this.#private.get(pair) ?? [];
+      const ms = toMillis(pm.timestamp);
+      rows.splice(upperBound(rows, (r) => r.ms <= ms), 0, { message: pm, pair, ms });
+      this.#private.set(pair, rows);
+    }
+  }
+
+  /** A copy of a stored message with its current reactions, so callers never alias the store's state. */
+  #view(m: ChatMessage): ChatMessage {
+    const rows = this.#reactions.get(m.id) ?? [];
+    return { ...m, reactions: reactionsFrom(rows.map(([emoji, , username]) => [emoji, username] as const)) };
+  }
+
+  async getMessage(id: string): Promise<ChatMessage | null> {
+    const m = this.#byId.get(id);
+    return m ? this.#view(m) : null;
+  }
+
+  async history(q: HistoryQuery): Promise<HistoryPage> {
+    const state = this.#rooms.get(q.room);
+    const all = state?.messages ?? [];
+    const limit = Math.max(0, q.limit);
+    const from = q.after === undefined ? 0 : upperBound(all, (m) => m.seq <= q.after!);
+    const to = q.before === undefined ? all.length : upperBound(all, (m) => m.seq < q.before!);
+    const inRange = all.slice(from, Math.max(from, to));
+    const page = q.after !== undefined ? inRange.slice(0, limit) : inRange.slice(Math.max(0, inRange.length - limit));
+    return {
+      messages: page.map((m) => this.#view(m)),
+      hasMore: inRange.length > page.length,
+      incomplete: q.after !== undefined && q.after < (state?.prunedThrough ?? 0),
+      firstSeq: all[0]?.seq ?? 0,
+    };
+  }
+
+  async privateHistory(a: string, b: string, limit: number, before?: string): Promise<{ messages: PrivateChatMessage[]; hasMore: boolean }> {
+    let rows = this.#private.get(pairKey(a, b)) ?? [];
+    if (before !== undefined) {
+      const cut = rows.findIndex((r) => r.message.id === before);
+      rows = cut < 0 ? [] : rows.slice(0, cut);
+    }
+    const page = rows.slice(Math.max(0, rows.length - Math.max(0, limit)));
+    return { messages: page.map((r) => ({ ...r.message })), hasMore: rows.length > page.length };
+  }
+
+  async lastSeqs(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const [name, state] of this.#rooms) if (state.lastSeq > 0) out.set(name, state.lastSeq);
+    return out;
+  }
+
+  async editMessage(id: string, content: string, editedAt: string): Promise<ChatMessage | null> {
+    const m = this.#byId.get(id);
+    if (!m || m.deleted) return null;
+    m.content = content;
+    m.editedAt = toIso(editedAt);
+    return this.#view(m);
+  }
+
+  async deleteMessage(id: string): Promise<ChatMessage | null> {
+    const m = this.#byId.get(id);
+    if (!m) return null;
+    m.content = '';
+    m.deleted = true;
+    this.#reactions.delete(id);
+    return this.#view(m);
+  }
+
+  async toggleReaction(id: string, username: string, emoji: string): Promise<{ message: ChatMessage; added: boolean } | null> {
+    const m = this.#byId.get(id);
+    if (!m || m.deleted) return null;
+    const key = nameKey(username);
+    const rows = this.#reactions.get(id) ?? [];
+    const at = rows.findIndex(([e, k]) => e === emoji && k === key);
+    if (at >= 0) rows.splice(at, 1);
+    else rows.push([emoji, key, username]);
+    this.#reactions.set(id, rows);
+    return { message: this.#view(m), added: at < 0 };
+  }
+
+  async markRead(userKey: string, room: string, seq: number): Promise<void> {
+    const mine = this.#reads.get(userKey) ?? new Map<string, number>();
+    mine.set(room, Math.max(mine.get(room) ?? 0, seq));
+    this.#reads.set(userKey, mine);
+  }
+
+  async readPositions(userKey: string): Promise<Map<string, number>> {
+    return new Map(this.#reads.get(userKey) ?? []);
+  }
+
+  async search(q: SearchQuery): Promise<{ messages: ChatMessage[]; hasMore: boolean }> {
+    const terms = searchTerms(q.query).slice(0, 32);
+    if (terms.length === 0) return { messages: [], hasMore: false };
+    const rooms = q.room !== undefined ? [this.#rooms.get(q.room)].filter((s) => s !== undefined) : [...this.#rooms.values()];
+    const hits: ChatMessage[] = [];
+    for (const state of rooms) {
+      for (const m of state.messages) {
+        if (m.deleted || (q.room !== undefined && q.before !== undefined && m.seq >= q.before)) continue;
+        const words = new Set(searchTerms(m.content));
+        if (terms.every((t) => words.has(t))) hits.push(m);
+      }
+    }
+    hits.sort((x, y) => (q.room !== undefined ? y.seq - x.seq : toMillis(y.timestamp) - toMillis(x.timestamp) || y.seq - x.seq));
+    const limit = Math.max(0, q.limit);
+    return { messages: hits.slice(0, limit).map((m) => this.#view(m)), hasMore: hits.length > limit };
+  }
+
+  async prune(olderThan: string): Promise<number> {
+    const cut = toMillis(olderThan);
+    let removed = 0;
+    for (const state of this.#rooms.values()) {
+      const [old, kept] = partition(state.messages, (m) => toMillis(m.timestamp) < cut);
+      for (const m of old) {
+        state.prunedThrough = Math.max(state.prunedThrough, m.seq);
+        this.#byId.delete(m.id);
+        this.#reactions.delete(m.id);
+      }
+      state.messages = kept;
+      removed += old.length;
+    }
+    for (const [pair, rows] of this.#private) {
+      const [old, kept] = partition(rows, (r) => r.ms < cut);
+      if (kept.length > 0) this.#private.set(pair, kept);
+      else this.#private.delete(pair);
+      removed += old.length;
+    }
+    for (const [key, m] of this.#nonces) if (toMillis(m.timestamp) < cut) this.#nonces.delete(key);
+    return removed;
+  }
+
+  async createAccount(a: Omit<Account, 'banned'>): Promise<boolean> {
+    if (this.#accounts.has(a.key)) return false;
+    this.#accounts.set(a.key, { ...a, createdAt: toIso(a.createdAt), banned: false });
+    return true;
+  }
+
+  async getAccount(key: string): Promise<Account | null> {
+    const a = this.#accounts.get(key);
+    return a ? { ...a } : null;
+  }
+
+  async setBanned(key: string, banned: boolean): Promise<boolean> {
+    const a = this.#accounts.get(key);
+    if (!a) return false;
+    a.banned = banned;
+    return true;
+  }
+
+  async createToken(t: { tokenHash: string; key: string; expiresAt: string }): Promise<void> {
+    this.#tokens.set(t.tokenHash, { key: t.key, expiresAt: toIso(t.expiresAt) });
+  }
+
+  async getToken(tokenHash: string): Promise<{ key: string; expiresAt: string } | null> {
+    const t = this.#tokens.get(tokenHash);
+    return t ? { ...t } : null;
+  }
+
+  async deleteToken(tokenHash: string): Promise<void> {
+    this.#tokens.delete(tokenHash);
+  }
+}
+
+/** The count of leading items that pass `test` (items are sorted so that they pass, then fail). */
+function upperBound<T>(items: T[], test: (item: T) => boolean): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (test(items[mid]!)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function partition<T>(items: T[], test: (item: T) => boolean): [T[], T[]] {
+  const yes: T[] = [];
+  const no: T[] = [];
+  for (const item of items) (test(item) ? yes : no).push(item);
+  return [yes, no];
+}

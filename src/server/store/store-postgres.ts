@@ -1,0 +1,399 @@
+/**
+ * The PostgreSQL Store (pg Pool), for several server processes sharing one database.
+ * Appends are group-committed: a batch is one transaction of a handful of statements
+ * (arrays through `unnest`), whatever its size. Room `seq`s come from `rooms.last_seq`,
+ * bumped by `UPDATE ... RETURNING` in the same transaction as the inserts: the row lock
+ * serialises writers per room across processes, and a rollback leaves no gap. Rooms are
+ * locked in name order, so two batches never deadlock each other.
+ * Full-text search: `to_tsvector('simple', content)` with a partial GIN index.
+ */
+import pg from 'pg';
+import type { ChatMessage, PrivateChatMessage } from '../../protocol/messages.js';
+import { nameKey } from '../../protocol/names.js';
+import type {
+  Account, Appended, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, RoomRecord, SearchQuery, Store,
+} from '../ports.js';
+import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
+import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS } from './migrations-postgres.js';
+import type { Migration } from './migrations-sqlite.js';
+import { SQL, chatFromRow, privateFromRow, roomFromRow, type MessageRow, type PrivateRow, type RoomRow } from './postgres-sql.js';
+import {
+  authorKey, buildNew, checkAppend, countByRoom, initError, nonceKey, pairKey, planBatch, redactUrl,
+  searchTerms, settleBatch, type AppendJob, type AppendResult, type StoredMessage,
+} from './store-common.js';
+
+const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+const ATTEMPTS = 3;
+
+/** bigint columns (seq, counts) come back as numbers, not strings; only for this store's pool. */
+const TYPES: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+/** Options of a PostgresStore. */
+export interface PostgresStoreOptions extends GroupCommitOptions {
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+  /** Milliseconds to wait for a connection (default 5000). */
+  connectTimeoutMs?: number;
+  /** Called with errors of idle connections (the database restarted, the network dropped). Default: stderr. */
+  onError?(error: Error): void;
+}
+
+type Client = pg.PoolClient;
+
+/** A Store on a PostgreSQL database; see the file comment. */
+export class PostgresStore implements Store {
+  readonly kind = 'postgres';
+  readonly #where: string;
+  readonly #pool: pg.Pool;
+  readonly #queue: GroupCommit<AppendJob, AppendResult>;
+  readonly #onError: (error: Error) => void;
+  /** Rooms known to exist, so a batch skips the insert-if-missing. Rooms are never removed. */
+  readonly #knownRooms = new Set<string>();
+  #closed = false;
+
+  /** Creates the pool (no connection yet): `init()` connects and migrates. */
+  constructor(url: string, options: PostgresStoreOptions = {}) {
+    this.#where = redactUrl(url);
+    this.#onError = options.onError ?? ((error) => console.error(`parley: PostgreSQL ${this.#where}: ${error.message}`));
+    this.#pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+      types: TYPES,
+    });
+    this.#pool.on('error', this.#onPoolError);
+    this.#queue = new GroupCommit((jobs) => this.#flush(jobs), options);
+  }
+
+  readonly #onPoolError = (error: Error): void => {
+    this.#onError(error);
+  };
+
+  async init(): Promise<void> {
+    let client: Client;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      throw initError('PostgreSQL', this.#where, 'cannot connect', error);
+    }
+    client.on('error', this.#onPoolError);
+    let broken = false;
+    try {
+      await migrate(client, POSTGRES_MIGRATIONS);
+    } catch (error) {
+      broken = true;
+      throw initError('PostgreSQL', this.#where, 'cannot apply migrations', error);
+    } finally {
+      client.off('error', this.#onPoolError);
+      client.release(broken);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#queue.close();
+    // pool.end() resolves before its connections have said goodbye; wait for them (briefly),
+    // so a database dropped right after close() does not kill them mid-farewell.
+    const open = this.#pool.totalCount;
+    const gone = new Promise<void>((resolve) => {
+      let removed = 0;
+      const timer = setTimeout(resolve, 2000).unref();
+      if (open === 0) resolve();
+      this.#pool.on('remove', () => {
+        if (++removed >= open) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    await this.#pool.end();
+    await gone;
+  }
+
+  async #query<R extends pg.QueryResultRow>(q: { name: string; text: string }, values: unknown[], client?: Client): Promise<pg.QueryResult<R>> {
+    return (client ?? this.#pool).query<R>({ name: q.name, text: q.text, values });
+  }
+
+  /** Runs `work` in one transaction on one connection; a connection that failed to roll back is discarded. */
+  async #transaction<T>(work: (client: Client) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    client.on('error', this.#onPoolError);
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const out = await work(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw error;
+    } finally {
+      client.off('error', this.#onPoolError);
+      client.release(broken);
+    }
+  }
+
+  /** A transaction retried on deadlock, serialisation failure or a nonce raced in by another process. */
+  async #retrying<T>(work: (client: Client) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.#transaction(work);
+      } catch (error) {
+        if (attempt >= ATTEMPTS || !isRetryable(error)) throw error;
+      }
+    }
+  }
+
+  async ensureRoom(room: RoomRecord): Promise<boolean> {
+    const res = await this.#query(SQL.roomInsert, [room.name, room.topic, room.owner, room.createdAt]);
+    this.#knownRooms.add(room.name);
+    return res.rowCount === 1;
+  }
+
+  async listRooms(): Promise<RoomRecord[]> {
+    return (await this.#query<RoomRow>(SQL.roomList, [])).rows.map(roomFromRow);
+  }
+
+  async getRoom(name: string): Promise<RoomRecord | null> {
+    const row = (await this.#query<RoomRow>(SQL.roomGet, [name])).rows[0];
+    return row ? roomFromRow(row) : null;
+  }
+
+  async setTopic(room: string, topic: string): Promise<void> {
+    await this.#query(SQL.roomTopic, [topic, room]);
+  }
+
+  async appendMessage(m: NewRoomMessage): Promise<Appended<ChatMessage>> {
+    const job: AppendJob = { kind: 'room', m };
+    checkAppend(job);
+    return (await this.#queue.push(job)) as Appended<ChatMessage>;
+  }
+
+  async appendPrivate(m: NewPrivateMessage): Promise<Appended<PrivateChatMessage>> {
+    const job: AppendJob = { kind: 'private', m };
+    checkAppend(job);
+    return (await this.#queue.push(job)) as Appended<PrivateChatMessage>;
+  }
+
+  async #flush(jobs: AppendJob[]): Promise<AppendResult[]> {
+    const { results, rooms } = await this.#retrying((client) => this.#writeBatch(client, jobs));
+    for (const room of rooms) this.#knownRooms.add(room);
+    return results;
+  }
+
+  async #writeBatch(client: Client, jobs: AppendJob[]): Promise<{ results: AppendResult[]; rooms: string[] }> {
+    const slots = planBatch(jobs, await this.#storedByNonce(client, jobs));
+    const counts = countByRoom(jobs, slots);
+    const lastAfter = await this.#bumpRooms(client, counts);
+    const created = buildNew(jobs, slots, counts, lastAfter);
+    const roomRows: unknown[][] = [];
+    const privateRows: unknown[][] = [];
+    jobs.forEach((job, i) => {
+      const message = created[i];
+      if (!message) return;
+      const nonce = job.m.nonce || null;
+      if (job.kind === 'room') {
+        const c = message as ChatMessage;
+        roomRows.push([c.id, c.room, c.seq, c.username, authorKey(job), c.content, c.timestamp, nonce]);
+      } else {
+        const p = message as PrivateChatMessage;
+        privateRows.push([p.id, p.from, nameKey(p.from), p.to, nameKey(p.to), pairKey(p.from, p.to), p.content, p.timestamp, nonce]);
+      }
+    });
+    if (roomRows.length > 0) await this.#query(SQL.msgInsertMany, columns(roomRows), client);
+    if (privateRows.length > 0) await this.#query(SQL.pmInsertMany, columns(privateRows), client);
+    return { results: settleBatch(slots, created), rooms: [...counts.keys()] };
+  }
+
+  /** Stored messages whose (author, nonce) a job of the batch repeats: one query per kind. */
+  async #storedByNonce(client: Client, jobs: AppendJob[]): Promise<Map<string, StoredMessage>> {
+    const found = new Map<string, StoredMessage>();
+    for (const kind of ['room', 'private'] as const) {
+      const keyed = jobs.filter((j) => j.kind === kind && nonceKey(kind, '', j.m.nonce) !== null);
+      if (keyed.length === 0) continue;
+      const params = [keyed.map(authorKey), keyed.map((j) => j.m.nonce!)];
+      if (kind === 'room') {
+        const { rows } = await this.#query<MessageRow & { author_key: string; nonce: string }>(SQL.msgByNonces, params, client);
+        for (const r of rows) found.set(nonceKey('room', r.author_key, r.nonce)!, chatFromRow(r));
+      } else {
+        const { rows } = await this.#query<PrivateRow & { from_key: string; nonce: string }>(SQL.pmByNonces, params, client);
+        for (const r of rows) found.set(nonceKey('private', r.from_key, r.nonce)!, privateFromRow(r));
+      }
+    }
+    return found;
+  }
+
+  /** Adds each room's count to its `last_seq` (creating missing rooms), locking rooms in name order; returns the new values. */
+  async #bumpRooms(client: Client, counts: Map<string, number>): Promise<Map<string, number>> {
+    const names = [...counts.keys()];
+    if (names.length === 0) return new Map();
+    const missing = names.filter((n) => !this.#knownRooms.has(n));
+    if (missing.length > 0) await this.#query(SQL.roomInsertMany, [missing], client);
+    if (names.length > 1) await this.#query(SQL.roomLockMany, [names], client);
+    const { rows } = await this.#query<{ name: string; last_seq: number }>(SQL.roomBumpMany, [names, [...counts.values()]], client);
+    return new Map(rows.map((r) => [r.name, r.last_seq]));
+  }
+
+  async getMessage(id: string): Promise<ChatMessage | null> {
+    const row = (await this.#query<MessageRow>(SQL.msgGet, [id])).rows[0];
+    return row ? chatFromRow(row) : null;
+  }
+
+  async history(q: HistoryQuery): Promise<HistoryPage> {
+    const limit = Math.max(0, q.limit);
+    const before = q.before ?? MAX_SEQ;
+    const [page, meta] = await Promise.all([
+      q.after !== undefined
+        ? this.#query<MessageRow>(SQL.pageAfter, [q.room, q.after, before, limit + 1])
+        : this.#query<MessageRow>(SQL.pageLatest, [q.room, before, limit + 1]),
+      this.#query<{ first_seq: number | null; pruned: number | null }>(SQL.roomMeta, [q.room]),
+    ]);
+    const rows = q.after !== undefined ? page.rows : page.rows.reverse();
+    const hasMore = rows.length > limit;
+    if (hasMore) rows.splice(q.after !== undefined ? limit : 0, 1);
+    const { first_seq: firstSeq, pruned } = meta.rows[0]!;
+    return {
+      messages: rows.map(chatFromRow),
+      hasMore,
+      incomplete: q.after !== undefined && q.after < (pruned ?? 0),
+      firstSeq: firstSeq ?? 0,
+    };
+  }
+
+  async privateHistory(a: string, b: string, limit: number, before?: string): Promise<{ messages: PrivateChatMessage[]; hasMore: boolean }> {
+    const max = Math.max(0, limit);
+    const pair = pairKey(a, b);
+    const { rows } = before === undefined
+      ? await this.#query<PrivateRow>(SQL.pmLatest, [pair, max + 1])
+      : await this.#query<PrivateRow>(SQL.pmBefore, [pair, before, max + 1]);
+    const hasMore = rows.length > max;
+    if (hasMore) rows.pop();
+    return { messages: rows.reverse().map(privateFromRow), hasMore };
+  }
+
+  async lastSeqs(): Promise<Map<string, number>> {
+    const { rows } = await this.#query<{ name: string; last_seq: number }>(SQL.lastSeqs, []);
+    return new Map(rows.map((r) => [r.name, r.last_seq]));
+  }
+
+  async editMessage(id: string, content: string, editedAt: string): Promise<ChatMessage | null> {
+    const row = (await this.#query<MessageRow>(SQL.msgEdit, [id, content, editedAt])).rows[0];
+    return row ? chatFromRow(row) : null;
+  }
+
+  async deleteMessage(id: string): Promise<ChatMessage | null> {
+    const row = (await this.#query<MessageRow>(SQL.msgDelete, [id])).rows[0];
+    return row ? chatFromRow(row) : null;
+  }
+
+  async toggleReaction(id: string, username: string, emoji: string): Promise<{ message: ChatMessage; added: boolean } | null> {
+    const { rows } = await this.#query<{ found: boolean; added: boolean }>(SQL.reactionToggle, [id, emoji, nameKey(username), username]);
+    if (!rows[0]?.found) return null;
+    const message = await this.getMessage(id);
+    return message ? { message, added: rows[0].added } : null;
+  }
+
+  async markRead(userKey: string, room: string, seq: number): Promise<void> {
+    await this.#query(SQL.readMark, [userKey, room, seq]);
+  }
+
+  async readPositions(userKey: string): Promise<Map<string, number>> {
+    const { rows } = await this.#query<{ room: string; seq: number }>(SQL.readList, [userKey]);
+    return new Map(rows.map((r) => [r.room, r.seq]));
+  }
+
+  async search(q: SearchQuery): Promise<{ messages: ChatMessage[]; hasMore: boolean }> {
+    const terms = searchTerms(q.query).slice(0, 32);
+    if (terms.length === 0) return { messages: [], hasMore: false };
+    const limit = Math.max(0, q.limit);
+    const { rows } = q.room !== undefined
+      ? await this.#query<MessageRow>(SQL.searchRoom, [terms.join(' '), q.room, q.before ?? MAX_SEQ, limit + 1])
+      : await this.#query<MessageRow>(SQL.searchAll, [terms.join(' '), limit + 1]);
+    const hasMore = rows.length > limit;
+    if (hasMore) rows.pop();
+    return { messages: rows.map(chatFromRow), hasMore };
+  }
+
+  async prune(olderThan: string): Promise<number> {
+    return this.#retrying(async (client) => {
+      await this.#query(SQL.pruneLock, [olderThan], client);
+      await this.#query(SQL.pruneMark, [olderThan], client);
+      const rooms = await this.#query(SQL.pruneMessages, [olderThan], client);
+      const pms = await this.#query(SQL.prunePrivate, [olderThan], client);
+      return (rooms.rowCount ?? 0) + (pms.rowCount ?? 0);
+    });
+  }
+
+  async createAccount(a: Omit<Account, 'banned'>): Promise<boolean> {
+    return (await this.#query(SQL.accountInsert, [a.key, a.username, a.passwordHash, a.createdAt])).rowCount === 1;
+  }
+
+  async getAccount(key: string): Promise<Account | null> {
+    const row = (await this.#query<{ key: string; username: string; password_hash: string; banned: boolean; created_at: Date }>(SQL.accountGet, [key])).rows[0];
+    if (!row) return null;
+    return { key: row.key, username: row.username, passwordHash: row.password_hash, banned: row.banned, createdAt: row.created_at.toISOString() };
+  }
+
+  async setBanned(key: string, banned: boolean): Promise<boolean> {
+    return (await this.#query(SQL.accountBan, [banned, key])).rowCount === 1;
+  }
+
+  async createToken(t: { tokenHash: string; key: string; expiresAt: string }): Promise<void> {
+    await this.#query(SQL.tokenInsert, [t.tokenHash, t.key, t.expiresAt]);
+  }
+
+  async getToken(tokenHash: string): Promise<{ key: string; expiresAt: string } | null> {
+    const row = (await this.#query<{ key: string; expires_at: Date }>(SQL.tokenGet, [tokenHash])).rows[0];
+    return row ? { key: row.key, expiresAt: row.expires_at.toISOString() } : null;
+  }
+
+  async deleteToken(tokenHash: string): Promise<void> {
+    await this.#query(SQL.tokenDelete, [tokenHash]);
+  }
+}
+
+/**
+ * Applies pending migrations under a session advisory lock, so two processes starting
+ * together on a new database migrate it once; each migration is its own transaction.
+ */
+async function migrate(client: Client, migrations: readonly Migration[]): Promise<void> {
+  await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+  try {
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const done = new Set(rows.map((r) => r.version));
+    for (const m of migrations) {
+      if (done.has(m.version)) continue;
+      try {
+        await client.query('BEGIN');
+        await client.query(m.sql);
+        await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw new Error(`migration ${m.version} (${m.name}) failed: ${(error as Error).message}`, { cause: error });
+      }
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
+  }
+}
+
+function isRetryable(error: unknown): boolean {
+  const e = error as { code?: string; constraint?: string };
+  if (e.code === '40P01' || e.code === '40001') return true;
+  // Another process stored the same (author, nonce) first: the retry answers with its message.
+  return e.code === '23505' && (e.constraint?.endsWith('_author_nonce') ?? false);
+}
+
+/** Turns rows into one array per column, the shape `unnest($1::text[], $2::text[], ...)` takes. */
+function columns(rows: unknown[][]): unknown[][] {
+  return rows[0]!.map((_, c) => rows.map((row) => row[c]));
+}

@@ -1,0 +1,396 @@
+/**
+ * The SQLite Store (better-sqlite3): one file, WAL journal with `synchronous = NORMAL`, so a
+ * committed append survives a kill -9 of the process. Appends are group-committed: every
+ * append queued in one event-loop turn is written in one IMMEDIATE transaction. Room `seq`s
+ * come from `rooms.last_seq`, bumped in the same transaction as the inserts, so a rolled
+ * back batch leaves no gap and several processes on one file still never repeat a seq.
+ * Full-text search uses an FTS5 table kept in step by triggers (see migrations-sqlite.ts).
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import type { ChatMessage, PrivateChatMessage, Reactions } from '../../protocol/messages.js';
+import { nameKey } from '../../protocol/names.js';
+import type {
+  Account, Appended, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, RoomRecord, SearchQuery, Store,
+} from '../ports.js';
+import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
+import { SQLITE_MIGRATIONS, type Migration } from './migrations-sqlite.js';
+import {
+  authorKey, buildNew, checkAppend, countByRoom, initError, nonceKey, pairKey, planBatch, reactionsFrom,
+  searchTerms, settleBatch, toIso, toMillis, type AppendJob, type AppendResult, type StoredMessage,
+} from './store-common.js';
+
+const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+
+/** Options of a SqliteStore. */
+export interface SqliteStoreOptions extends GroupCommitOptions {
+  /** Milliseconds to wait for another process's write lock before failing (default 5000). */
+  busyTimeoutMs?: number;
+}
+
+/** A Store on one SQLite file; see the file comment. */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  readonly #path: string;
+  readonly #options: SqliteStoreOptions;
+  readonly #queue: GroupCommit<AppendJob, AppendResult>;
+  #db: Database.Database | null = null;
+  #st: SqliteStatements | null = null;
+  #closed = false;
+
+  /** Does no I/O: `init()` opens the file (creating its folder) and migrates it. */
+  constructor(path: string, options: SqliteStoreOptions = {}) {
+    this.#path = path;
+    this.#options = options;
+    this.#queue = new GroupCommit((jobs) => this.#writeBatch(jobs), options);
+  }
+
+  async init(): Promise<void> {
+    const where = resolve(this.#path);
+    let db: Database.Database;
+    try {
+      mkdirSync(dirname(where), { recursive: true });
+      db = new Database(where, { timeout: this.#options.busyTimeoutMs ?? 5000 });
+    } catch (error) {
+      throw initError('SQLite', where, 'cannot open the database file', error);
+    }
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      migrate(db, SQLITE_MIGRATIONS);
+      this.#st = prepareSqlite(db);
+    } catch (error) {
+      db.close();
+      throw initError('SQLite', where, 'cannot set up the database', error);
+    }
+    this.#db = db;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#queue.close();
+    this.#db?.close();
+    this.#db = null;
+    this.#st = null;
+  }
+
+  get #s(): SqliteStatements {
+    if (this.#st) return this.#st;
+    throw new Error(this.#closed ? 'SqliteStore is closed' : 'SqliteStore: call init() first');
+  }
+
+  async ensureRoom(room: RoomRecord): Promise<boolean> {
+    return this.#s.roomInsert.run(room.name, room.topic, room.owner, toMillis(room.createdAt)).changes === 1;
+  }
+
+  async listRooms(): Promise<RoomRecord[]> {
+    return this.#s.roomList.all().map(roomFromRow);
+  }
+
+  async getRoom(name: string): Promise<RoomRecord | null> {
+    const row = this.#s.roomGet.get(name);
+    return row ? roomFromRow(row) : null;
+  }
+
+  async setTopic(room: string, topic: string): Promise<void> {
+    this.#s.roomTopic.run(topic, room);
+  }
+
+  async appendMessage(m: NewRoomMessage): Promise<Appended<ChatMessage>> {
+    const job: AppendJob = { kind: 'room', m };
+    checkAppend(job);
+    return (await this.#queue.push(job)) as Appended<ChatMessage>;
+  }
+
+  async appendPrivate(m: NewPrivateMessage): Promise<Appended<PrivateChatMessage>> {
+    const job: AppendJob = { kind: 'private', m };
+    checkAppend(job);
+    return (await this.#queue.push(job)) as Appended<PrivateChatMessage>;
+  }
+
+  /** Writes one batch in one IMMEDIATE transaction (it takes the write lock before reading last_seq). */
+  #writeBatch(jobs: AppendJob[]): AppendResult[] {
+    const db = this.#db;
+    if (!db) throw new Error('SqliteStore is closed');
+    return db.transaction(() => this.#writeBatchInTx(jobs)).immediate();
+  }
+
+  #writeBatchInTx(jobs: AppendJob[]): AppendResult[] {
+    const s = this.#s;
+    const slots = planBatch(jobs, this.#storedByNonce(jobs));
+    const counts = countByRoom(jobs, slots);
+    const lastAfter = new Map<string, number>();
+    const now = Date.now();
+    for (const [room, n] of counts) lastAfter.set(room, s.roomBump.get(room, now, n)!.last_seq);
+    const created = buildNew(jobs, slots, counts, lastAfter);
+    jobs.forEach((job, i) => {
+      const message = created[i];
+      if (!message) return;
+      const nonce = job.m.nonce || null;
+      if (job.kind === 'room') {
+        const c = message as ChatMessage;
+        s.msgInsert.run(c.id, c.room, c.seq, c.username, authorKey(job), c.content, toMillis(c.timestamp), nonce);
+      } else {
+        const p = message as PrivateChatMessage;
+        s.pmInsert.run(p.id, p.from, nameKey(p.from), p.to, nameKey(p.to), pairKey(p.from, p.to), p.content, toMillis(p.timestamp), nonce);
+      }
+    });
+    return settleBatch(slots, created);
+  }
+
+  /** Stored messages whose (author, nonce) a job of the batch repeats. */
+  #storedByNonce(jobs: AppendJob[]): Map<string, StoredMessage> {
+    const found = new Map<string, StoredMessage>();
+    for (const job of jobs) {
+      const author = authorKey(job);
+      const key = nonceKey(job.kind, author, job.m.nonce);
+      if (key === null || found.has(key)) continue;
+      if (job.kind === 'room') {
+        const row = this.#s.msgByNonce.get(author, job.m.nonce!);
+        if (row) found.set(key, this.#withReactions([row])[0]!);
+      } else {
+        const row = this.#s.pmByNonce.get(author, job.m.nonce!);
+        if (row) found.set(key, privateFromRow(row));
+      }
+    }
+    return found;
+  }
+
+  /** Room messages from rows, with their reactions loaded in one query for the whole page. */
+  #withReactions(rows: MessageRow[]): ChatMessage[] {
+    if (rows.length === 0) return [];
+    const pairs = new Map<string, [string, string][]>();
+    for (const r of this.#s.reactionsFor.all(JSON.stringify(rows.map((row) => row.id)))) {
+      const list = pairs.get(r.message_id) ?? [];
+      list.push([r.emoji, r.username]);
+      pairs.set(r.message_id, list);
+    }
+    return rows.map((row) => chatFromRow(row, reactionsFrom(pairs.get(row.id) ?? [])));
+  }
+
+  async getMessage(id: string): Promise<ChatMessage | null> {
+    const row = this.#s.msgGet.get(id);
+    return row ? this.#withReactions([row])[0]! : null;
+  }
+
+  async history(q: HistoryQuery): Promise<HistoryPage> {
+    const s = this.#s;
+    const limit = Math.max(0, q.limit);
+    const page = { room: q.room, before: q.before ?? MAX_SEQ, limit: limit + 1 };
+    const rows = q.after !== undefined ? s.pageAfter.all({ ...page, after: q.after }) : s.pageLatest.all(page).reverse();
+    const hasMore = rows.length > limit;
+    if (hasMore) rows.splice(q.after !== undefined ? limit : 0, 1);
+    const meta = s.roomMeta.get({ room: q.room })!;
+    return {
+      messages: this.#withReactions(rows),
+      hasMore,
+      incomplete: q.after !== undefined && q.after < (meta.pruned ?? 0),
+      firstSeq: meta.first_seq ?? 0,
+    };
+  }
+
+  async privateHistory(a: string, b: string, limit: number, before?: string): Promise<{ messages: PrivateChatMessage[]; hasMore: boolean }> {
+    const pair = pairKey(a, b);
+    const anchor = before === undefined ? { ts: MAX_SEQ, n: MAX_SEQ } : this.#s.pmAnchor.get(before, pair);
+    if (!anchor) return { messages: [], hasMore: false };
+    const max = Math.max(0, limit);
+    const rows = this.#s.pmLatest.all({ pair, ts: anchor.ts, n: anchor.n, limit: max + 1 });
+    const hasMore = rows.length > max;
+    if (hasMore) rows.pop();
+    return { messages: rows.reverse().map(privateFromRow), hasMore };
+  }
+
+  async lastSeqs(): Promise<Map<string, number>> {
+    return new Map(this.#s.lastSeqs.all().map((r) => [r.name, r.last_seq]));
+  }
+
+  async editMessage(id: string, content: string, editedAt: string): Promise<ChatMessage | null> {
+    const s = this.#s;
+    if (s.msgEdit.run(content, toMillis(editedAt), id).changes === 0) return null;
+    return this.getMessage(id);
+  }
+
+  async deleteMessage(id: string): Promise<ChatMessage | null> {
+    const s = this.#s;
+    const changed = this.#db!.transaction(() => {
+      s.reactionsClear.run(id);
+      return s.msgDelete.run(id).changes;
+    }).immediate();
+    return changed === 0 ? null : this.getMessage(id);
+  }
+
+  async toggleReaction(id: string, username: string, emoji: string): Promise<{ message: ChatMessage; added: boolean } | null> {
+    const s = this.#s;
+    const key = nameKey(username);
+    const added = this.#db!.transaction((): boolean | null => {
+      if (!s.msgAlive.get(id)) return null;
+      if (s.reactionDel.run(id, emoji, key).changes > 0) return false;
+      s.reactionAdd.run(id, emoji, key, username);
+      return true;
+    }).immediate();
+    if (added === null) return null;
+    const message = await this.getMessage(id);
+    return message ? { message, added } : null;
+  }
+
+  async markRead(userKey: string, room: string, seq: number): Promise<void> {
+    this.#s.readMark.run(userKey, room, seq);
+  }
+
+  async readPositions(userKey: string): Promise<Map<string, number>> {
+    return new Map(this.#s.readList.all(userKey).map((r) => [r.room, r.seq]));
+  }
+
+  async search(q: SearchQuery): Promise<{ messages: ChatMessage[]; hasMore: boolean }> {
+    const terms = searchTerms(q.query).slice(0, 32);
+    if (terms.length === 0) return { messages: [], hasMore: false };
+    const match = terms.map((t) => `"${t.replaceAll('"', '""')}"`).join(' ');
+    const limit = Math.max(0, q.limit);
+    const rows = q.room !== undefined
+      ? this.#s.searchRoom.all({ match, room: q.room, before: q.before ?? MAX_SEQ, limit: limit + 1 })
+      : this.#s.searchAll.all({ match, limit: limit + 1 });
+    const hasMore = rows.length > limit;
+    if (hasMore) rows.pop();
+    return { messages: this.#withReactions(rows), hasMore };
+  }
+
+  async prune(olderThan: string): Promise<number> {
+    const s = this.#s;
+    const cut = toMillis(olderThan);
+    return this.#db!.transaction(() => {
+      s.pruneMark.run(cut);
+      s.pruneReactions.run(cut);
+      return s.pruneMessages.run(cut).changes + s.prunePrivate.run(cut).changes;
+    }).immediate();
+  }
+
+  async createAccount(a: Omit<Account, 'banned'>): Promise<boolean> {
+    return this.#s.accountInsert.run(a.key, a.username, a.passwordHash, toMillis(a.createdAt)).changes === 1;
+  }
+
+  async getAccount(key: string): Promise<Account | null> {
+    const row = this.#s.accountGet.get(key);
+    if (!row) return null;
+    return { key: row.key, username: row.username, passwordHash: row.password_hash, banned: row.banned === 1, createdAt: toIso(row.created_at) };
+  }
+
+  async setBanned(key: string, banned: boolean): Promise<boolean> {
+    return this.#s.accountBan.run(banned ? 1 : 0, key).changes === 1;
+  }
+
+  async createToken(t: { tokenHash: string; key: string; expiresAt: string }): Promise<void> {
+    this.#s.tokenInsert.run(t.tokenHash, t.key, toMillis(t.expiresAt));
+  }
+
+  async getToken(tokenHash: string): Promise<{ key: string; expiresAt: string } | null> {
+    const row = this.#s.tokenGet.get(tokenHash);
+    return row ? { key: row.key, expiresAt: toIso(row.expires_at) } : null;
+  }
+
+  async deleteToken(tokenHash: string): Promise<void> {
+    this.#s.tokenDelete.run(tokenHash);
+  }
+}
+
+/**
+ * Applies pending migrations, each in an IMMEDIATE transaction that re-reads `user_version`
+ * first, so two processes opening a new file together migrate it once.
+ */
+function migrate(db: Database.Database, migrations: readonly Migration[]): void {
+  for (const m of migrations) {
+    db.transaction(() => {
+      if ((db.pragma('user_version', { simple: true }) as number) >= m.version) return;
+      try {
+        db.exec(m.sql);
+      } catch (error) {
+        throw new Error(`migration ${m.version} (${m.name}) failed: ${(error as Error).message}`, { cause: error });
+      }
+      db.pragma(`user_version = ${m.version}`);
+    }).immediate();
+  }
+}
+
+function roomFromRow(r: RoomRow): RoomRecord {
+  return { name: r.name, topic: r.topic, owner: r.owner, createdAt: toIso(r.created_at) };
+}
+
+function chatFromRow(r: MessageRow, reactions: Reactions): ChatMessage {
+  return {
+    id: r.id, seq: r.seq, room: r.room, username: r.username, content: r.content, timestamp: toIso(r.ts),
+    editedAt: r.edited_at === null ? null : toIso(r.edited_at), deleted: r.deleted === 1, reactions,
+  };
+}
+
+function privateFromRow(r: PrivateRow): PrivateChatMessage {
+  return { id: r.id, from: r.from_name, to: r.to_name, content: r.content, timestamp: toIso(r.ts) };
+}
+
+interface MessageRow { id: string; seq: number; room: string; username: string; content: string; ts: number; edited_at: number | null; deleted: number }
+interface PrivateRow { id: string; from_name: string; to_name: string; content: string; ts: number }
+interface RoomRow { name: string; topic: string; owner: string | null; created_at: number }
+type Page = { room: string; before: number; limit: number };
+
+const MSG = 'SELECT m.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.deleted FROM messages m';
+const PM = 'SELECT id, from_name, to_name, content, ts FROM private_messages';
+const FTS = `${MSG} JOIN messages_fts f ON f.rowid = m.n WHERE messages_fts MATCH @match AND m.deleted = 0`;
+
+type SqliteStatements = ReturnType<typeof prepareSqlite>;
+
+/** Every statement the store runs, prepared once at init. */
+function prepareSqlite(db: Database.Database) {
+  return {
+    roomInsert: db.prepare<[string, string, string | null, number]>('INSERT INTO rooms (name, topic, owner, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING'),
+    roomList: db.prepare<[], RoomRow>('SELECT name, topic, owner, created_at FROM rooms ORDER BY name'),
+    roomGet: db.prepare<[string], RoomRow>('SELECT name, topic, owner, created_at FROM rooms WHERE name = ?'),
+    roomTopic: db.prepare<[string, string]>('UPDATE rooms SET topic = ? WHERE name = ?'),
+    roomBump: db.prepare<[string, number, number], { last_seq: number }>(
+      `INSERT INTO rooms (name, created_at, last_seq) VALUES (?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET last_seq = last_seq + excluded.last_seq RETURNING last_seq`),
+    roomMeta: db.prepare<{ room: string }, { first_seq: number | null; pruned: number | null }>(
+      `SELECT (SELECT min(seq) FROM messages WHERE room = @room) AS first_seq, (SELECT pruned_through FROM rooms WHERE name = @room) AS pruned`),
+    lastSeqs: db.prepare<[], { name: string; last_seq: number }>('SELECT name, last_seq FROM rooms WHERE last_seq > 0'),
+    msgInsert: db.prepare<[string, string, number, string, string, string, number, string | null]>(
+      'INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    msgByNonce: db.prepare<[string, string], MessageRow>(`${MSG} WHERE m.author_key = ? AND m.nonce = ?`),
+    msgGet: db.prepare<[string], MessageRow>(`${MSG} WHERE m.id = ?`),
+    msgAlive: db.prepare<[string], { ok: number }>('SELECT 1 AS ok FROM messages WHERE id = ? AND deleted = 0'),
+    msgEdit: db.prepare<[string, number, string]>('UPDATE messages SET content = ?, edited_at = ? WHERE id = ? AND deleted = 0'),
+    msgDelete: db.prepare<[string]>("UPDATE messages SET content = '', deleted = 1 WHERE id = ?"),
+    pageAfter: db.prepare<Page & { after: number }, MessageRow>(`${MSG} WHERE m.room = @room AND m.seq > @after AND m.seq < @before ORDER BY m.seq LIMIT @limit`),
+    pageLatest: db.prepare<Page, MessageRow>(`${MSG} WHERE m.room = @room AND m.seq < @before ORDER BY m.seq DESC LIMIT @limit`),
+    reactionsFor: db.prepare<[string], { message_id: string; emoji: string; username: string }>(
+      'SELECT message_id, emoji, username FROM reactions WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY n'),
+    reactionsClear: db.prepare<[string]>('DELETE FROM reactions WHERE message_id = ?'),
+    reactionDel: db.prepare<[string, string, string]>('DELETE FROM reactions WHERE message_id = ? AND emoji = ? AND user_key = ?'),
+    reactionAdd: db.prepare<[string, string, string, string]>('INSERT INTO reactions (message_id, emoji, user_key, username) VALUES (?, ?, ?, ?)'),
+    pmInsert: db.prepare<[string, string, string, string, string, string, string, number, string | null]>(
+      `INSERT INTO private_messages (id, from_name, from_key, to_name, to_key, pair_key, content, ts, nonce)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    pmByNonce: db.prepare<[string, string], PrivateRow>(`${PM} WHERE from_key = ? AND nonce = ?`),
+    pmAnchor: db.prepare<[string, string], { ts: number; n: number }>('SELECT ts, n FROM private_messages WHERE id = ? AND pair_key = ?'),
+    pmLatest: db.prepare<{ pair: string; ts: number; n: number; limit: number }, PrivateRow>(
+      `${PM} WHERE pair_key = @pair AND (ts, n) < (@ts, @n) ORDER BY ts DESC, n DESC LIMIT @limit`),
+    readMark: db.prepare<[string, string, number]>(
+      'INSERT INTO read_positions (user_key, room, seq) VALUES (?, ?, ?) ON CONFLICT (user_key, room) DO UPDATE SET seq = max(seq, excluded.seq)'),
+    readList: db.prepare<[string], { room: string; seq: number }>('SELECT room, seq FROM read_positions WHERE user_key = ?'),
+    searchAll: db.prepare<{ match: string; limit: number }, MessageRow>(`${FTS} ORDER BY m.ts DESC, m.n DESC LIMIT @limit`),
+    searchRoom: db.prepare<{ match: string; room: string; before: number; limit: number }, MessageRow>(
+      `${FTS} AND m.room = @room AND m.seq < @before ORDER BY m.seq DESC LIMIT @limit`),
+    pruneMark: db.prepare<[number]>(
+      `UPDATE rooms SET pruned_through = max(pruned_through, p.top)
+       FROM (SELECT room, max(seq) AS top FROM messages WHERE ts < ? GROUP BY room) AS p WHERE rooms.name = p.room`),
+    pruneReactions: db.prepare<[number]>('DELETE FROM reactions WHERE message_id IN (SELECT id FROM messages WHERE ts < ?)'),
+    pruneMessages: db.prepare<[number]>('DELETE FROM messages WHERE ts < ?'),
+    prunePrivate: db.prepare<[number]>('DELETE FROM private_messages WHERE ts < ?'),
+    accountInsert: db.prepare<[string, string, string, number]>(
+      'INSERT INTO accounts (key, username, password_hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING'),
+    accountGet: db.prepare<[string], { key: string; username: string; password_hash: string; banned: number; created_at: number }>(
+      'SELECT key, username, password_hash, banned, created_at FROM accounts WHERE key = ?'),
+    accountBan: db.prepare<[number, string]>('UPDATE accounts SET banned = ? WHERE key = ?'),
+    tokenInsert: db.prepare<[string, string, number]>('INSERT OR REPLACE INTO tokens (token_hash, key, expires_at) VALUES (?, ?, ?)'),
+    tokenGet: db.prepare<[string], { key: string; expires_at: number }>('SELECT key, expires_at FROM tokens WHERE token_hash = ?'),
+    tokenDelete: db.prepare<[string]>('DELETE FROM tokens WHERE token_hash = ?'),
+  };
+}

@@ -1,0 +1,465 @@
+/**
+ * The Store contract: every guarantee written in `src/server/ports.ts` for MessageStore and
+ * AccountStore, checked the same way on every backend (memory, SQLite, PostgreSQL).
+ * Tests share one store and isolate themselves by unique room and user names; prune uses
+ * timestamps in the year 2000, which no other test uses.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { ChatMessage } from '../../src/protocol/messages.js';
+import type { NewPrivateMessage, NewRoomMessage, Store } from '../../src/server/ports.js';
+
+/** What a backend's factory returns. `reopen`, when given, opens a new store on the same database (after `store.close()`). */
+export interface StoreFixture {
+  store: Store;
+  cleanup(): Promise<void>;
+  reopen?(): Promise<Store>;
+}
+
+let clock = Date.UTC(2024, 0, 1);
+/** Strictly increasing ISO timestamps, one second apart. */
+const tick = (): string => new Date((clock += 1000)).toISOString();
+const uid = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;
+
+function msg(room: string, username: string, content: string, extra: Partial<NewRoomMessage> = {}): NewRoomMessage {
+  return { id: randomUUID(), room, username, content, timestamp: tick(), ...extra };
+}
+
+function pm(from: string, to: string, content: string, extra: Partial<NewPrivateMessage> = {}): NewPrivateMessage {
+  return { id: randomUUID(), from, to, content, timestamp: tick(), ...extra };
+}
+
+/** Appends `n` messages to `room` (issued together, so they also exercise batching); resolves them in seq order. */
+async function fill(store: Store, room: string, n: number, words = 'filler'): Promise<ChatMessage[]> {
+  const done = await Promise.all(Array.from({ length: n }, (_, i) => store.appendMessage(msg(room, 'filler', `${words} ${i + 1}`))));
+  return done.map((d) => d.message);
+}
+
+const seqs = (messages: { seq: number }[]): number[] => messages.map((m) => m.seq);
+const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+/** Runs the Store contract against the backend that `make` opens (already initialised). */
+export function storeContract(
+  name: string,
+  make: () => Promise<StoreFixture>,
+  options: { skip?: string | false } = {},
+): void {
+  describe(name, { skip: options.skip || false }, () => {
+    let fx: StoreFixture;
+    let store: Store;
+    before(async () => {
+      fx = await make();
+      store = fx.store;
+    });
+    after(async () => {
+      await fx?.store.close();
+      await fx?.cleanup();
+    });
+
+    describe('rooms', () => {
+      it('ensureRoom resolves true when it creates the room and false when it exists', async () => {
+        const room = uid('room');
+        const rec = { name: room, topic: 'first', owner: 'alice', createdAt: '2024-02-01T10:00:00.000Z' };
+        assert.equal(await store.ensureRoom(rec), true);
+        assert.equal(await store.ensureRoom({ ...rec, topic: 'second', owner: 'bob' }), false);
+        assert.deepEqual(await store.getRoom(room), rec);
+      });
+
+      it('getRoom resolves null for an unknown room', async () => {
+        assert.equal(await store.getRoom(uid('nope')), null);
+      });
+
+      it('listRooms lists every room, ordered by name', async () => {
+        const names = [uid('b-room'), uid('a-room'), uid('c-room')];
+        for (const n of names) await store.ensureRoom({ name: n, topic: '', owner: null, createdAt: tick() });
+        const listed = (await store.listRooms()).map((r) => r.name);
+        for (const n of names) assert.ok(listed.includes(n), n);
+        assert.deepEqual(listed, [...listed].sort());
+      });
+
+      it('setTopic replaces the topic', async () => {
+        const room = uid('room');
+        await store.ensureRoom({ name: room, topic: '', owner: null, createdAt: tick() });
+        await store.setTopic(room, 'new topic');
+        assert.equal((await store.getRoom(room))?.topic, 'new topic');
+      });
+
+      it('appendMessage creates a missing room, owned by nobody', async () => {
+        const room = uid('room');
+        await store.appendMessage(msg(room, 'alice', 'hello'));
+        const rec = await store.getRoom(room);
+        assert.equal(rec?.owner, null);
+        assert.equal(await store.ensureRoom({ name: room, topic: '', owner: 'x', createdAt: tick() }), false);
+      });
+    });
+
+    describe('appendMessage', () => {
+      it('assigns seq 1, 2, 3 in each room, independently', async () => {
+        const [a, b] = [uid('room'), uid('room')];
+        assert.equal((await store.appendMessage(msg(a, 'u', '1'))).message.seq, 1);
+        assert.equal((await store.appendMessage(msg(b, 'u', '1'))).message.seq, 1);
+        assert.equal((await store.appendMessage(msg(a, 'u', '2'))).message.seq, 2);
+        assert.equal((await store.appendMessage(msg(a, 'u', '3'))).message.seq, 3);
+        assert.equal((await store.appendMessage(msg(b, 'u', '2'))).message.seq, 2);
+      });
+
+      it('returns the stored message whole: id, names, content and timestamp round-trip', async () => {
+        const m = msg(uid('room'), 'Zoë_1', 'héllo wörld 👋 "quoted" \\ back\nline', { timestamp: '2024-03-04T05:06:07.089Z' });
+        const { message, duplicate } = await store.appendMessage(m);
+        const expected = { id: m.id, seq: 1, room: m.room, username: m.username, content: m.content, timestamp: m.timestamp, editedAt: null, deleted: false, reactions: {} };
+        assert.equal(duplicate, false);
+        assert.deepEqual(message, expected);
+        assert.deepEqual(await store.getMessage(m.id), expected);
+        assert.equal(await store.getMessage(randomUUID()), null);
+      });
+
+      it('commits appends from one caller in call order', async () => {
+        const room = uid('room');
+        const pending = Array.from({ length: 30 }, (_, i) => store.appendMessage(msg(room, 'u', `m${i}`)));
+        const done = await Promise.all(pending);
+        assert.deepEqual(done.map((d) => d.message.content), range(0, 29).map((i) => `m${i}`));
+        assert.deepEqual(done.map((d) => d.message.seq), range(1, 30));
+      });
+
+      it('answers a repeated (author, nonce) with the stored message and stores nothing new', async () => {
+        const room = uid('room');
+        const first = await store.appendMessage(msg(room, 'Alice', 'once', { nonce: 'n-1' }));
+        const again = await store.appendMessage(msg(room, 'alice', 'twice', { nonce: 'n-1' }));
+        assert.equal(first.duplicate, false);
+        assert.equal(again.duplicate, true);
+        assert.deepEqual(again.message, first.message);
+        assert.equal((await store.appendMessage(msg(room, 'alice', 'next'))).message.seq, 2);
+        assert.deepEqual((await store.history({ room, limit: 10 })).messages.map((m) => m.content), ['once', 'next']);
+      });
+
+      it('stores the same nonce from another author as a new message', async () => {
+        const room = uid('room');
+        const a = await store.appendMessage(msg(room, 'alice', 'a', { nonce: 'shared' }));
+        const b = await store.appendMessage(msg(room, 'bob', 'b', { nonce: 'shared' }));
+        assert.equal(b.duplicate, false);
+        assert.notEqual(b.message.id, a.message.id);
+        assert.equal(b.message.seq, 2);
+      });
+
+      it('detects a repeated nonce within one batch', async () => {
+        const room = uid('room');
+        const [x, y] = await Promise.all([
+          store.appendMessage(msg(room, 'carol', 'x', { nonce: 'same' })),
+          store.appendMessage(msg(room, 'carol', 'y', { nonce: 'same' })),
+        ]);
+        assert.deepEqual([x.duplicate, y.duplicate], [false, true]);
+        assert.deepEqual(y.message, x.message);
+        assert.deepEqual(seqs((await store.history({ room, limit: 10 })).messages), [1]);
+      });
+
+      it('gives 500 concurrent appends across 3 rooms distinct, gapless seqs', async () => {
+        const rooms = [uid('busy'), uid('busy'), uid('busy')];
+        const done = await Promise.all(range(0, 499).map((i) => store.appendMessage(msg(rooms[i % 3]!, `u${i % 7}`, `m${i}`))));
+        for (const room of rooms) {
+          const mine = done.filter((d) => d.message.room === room).map((d) => d.message.seq).sort((p, q) => p - q);
+          assert.deepEqual(mine, range(1, mine.length));
+          assert.deepEqual(seqs((await store.history({ room, after: 0, limit: 500 })).messages), mine);
+        }
+      });
+    });
+
+    describe('appendPrivate', () => {
+      it('stores a private message and answers a repeated nonce with it, also within one batch', async () => {
+        const [a, b] = [uid('pa'), uid('pb')];
+        const m = pm(a, b, 'psst', { nonce: 'p-1', timestamp: '2024-05-06T07:08:09.010Z' });
+        const first = await store.appendPrivate(m);
+        assert.deepEqual(first, { duplicate: false, message: { id: m.id, from: a, to: b, content: 'psst', timestamp: m.timestamp } });
+        const again = await store.appendPrivate(pm(a.toUpperCase(), b, 'psst again', { nonce: 'p-1' }));
+        assert.deepEqual(again, { duplicate: true, message: first.message });
+        const [x, y] = await Promise.all([store.appendPrivate(pm(a, b, 'x', { nonce: 'p-2' })), store.appendPrivate(pm(a, b, 'y', { nonce: 'p-2' }))]);
+        assert.deepEqual([x.duplicate, y.duplicate, y.message.id], [false, true, x.message.id]);
+        const other = await store.appendPrivate(pm(b, a, 'mine', { nonce: 'p-1' }));
+        assert.equal(other.duplicate, false);
+        assert.equal((await store.privateHistory(a, b, 10)).messages.length, 3);
+      });
+    });
+
+    describe('history', () => {
+      let room: string;
+      before(async () => {
+        room = uid('hist');
+        await fill(store, room, 25);
+      });
+
+      it('without after, returns the newest `limit` ascending, hasMore when older ones exist', async () => {
+        const page = await store.history({ room, limit: 10 });
+        assert.deepEqual(seqs(page.messages), range(16, 25));
+        assert.equal(page.hasMore, true);
+        assert.equal(page.incomplete, false);
+        assert.equal(page.firstSeq, 1);
+        const all = await store.history({ room, limit: 25 });
+        assert.deepEqual([all.messages.length, all.hasMore], [25, false]);
+      });
+
+      it('pages backwards with before until hasMore is false', async () => {
+        const got: number[] = [];
+        let cursor: number | undefined;
+        for (let more = true; more;) {
+          const page = await store.history({ room, before: cursor, limit: 7 });
+          got.unshift(...seqs(page.messages));
+          cursor = page.messages[0]?.seq;
+          more = page.hasMore;
+        }
+        assert.deepEqual(got, range(1, 25));
+      });
+
+      it('with after, returns the oldest `limit` after it and pages forwards', async () => {
+        const first = await store.history({ room, after: 3, limit: 5 });
+        assert.deepEqual(seqs(first.messages), range(4, 8));
+        assert.equal(first.hasMore, true);
+        const got: number[] = [];
+        let cursor = 0;
+        for (let more = true; more;) {
+          const page = await store.history({ room, after: cursor, limit: 6 });
+          got.push(...seqs(page.messages));
+          cursor = page.messages.at(-1)?.seq ?? cursor;
+          more = page.hasMore;
+        }
+        assert.deepEqual(got, range(1, 25));
+      });
+
+      it('covers everything after a seq, and nothing after the last', async () => {
+        const page = await store.history({ room, after: 20, limit: 100 });
+        assert.deepEqual(seqs(page.messages), range(21, 25));
+        assert.equal(page.hasMore, false);
+        const none = await store.history({ room, after: 25, limit: 100 });
+        assert.deepEqual([none.messages, none.hasMore, none.incomplete], [[], false, false]);
+      });
+
+      it('combines after and before', async () => {
+        const page = await store.history({ room, after: 5, before: 12, limit: 4 });
+        assert.deepEqual([seqs(page.messages), page.hasMore], [range(6, 9), true]);
+        const rest = await store.history({ room, after: 9, before: 12, limit: 4 });
+        assert.deepEqual([seqs(rest.messages), rest.hasMore], [[10, 11], false]);
+      });
+
+      it('answers an empty page with firstSeq 0 for a room without messages', async () => {
+        const page = await store.history({ room: uid('empty'), limit: 10 });
+        assert.deepEqual(page, { messages: [], hasMore: false, incomplete: false, firstSeq: 0 });
+      });
+    });
+
+    describe('privateHistory', () => {
+      it('returns both directions between the two users only, ascending, names compared by key', async () => {
+        const [a, b, c] = [uid('ann'), uid('ben'), uid('cid')];
+        const sent = [];
+        for (let i = 0; i < 6; i++) sent.push((await store.appendPrivate(i % 2 ? pm(b, a, `b${i}`) : pm(a, b, `a${i}`))).message);
+        await store.appendPrivate(pm(a, c, 'not for ben'));
+        await store.appendPrivate(pm(c, b, 'not for ann'));
+        const all = await store.privateHistory(b.toUpperCase(), a, 10);
+        assert.deepEqual(all, { messages: sent, hasMore: false });
+        const newest = await store.privateHistory(a, b, 4);
+        assert.deepEqual(newest, { messages: sent.slice(2), hasMore: true });
+        const older = await store.privateHistory(a, b, 4, newest.messages[0]!.id);
+        assert.deepEqual(older, { messages: sent.slice(0, 2), hasMore: false });
+      });
+    });
+
+    describe('edits, deletes and reactions', () => {
+      it('editMessage replaces the content and sets editedAt; null for unknown or deleted', async () => {
+        const { message } = await store.appendMessage(msg(uid('room'), 'u', 'before'));
+        const edited = await store.editMessage(message.id, 'after', '2024-06-01T00:00:00.000Z');
+        assert.deepEqual(edited, { ...message, content: 'after', editedAt: '2024-06-01T00:00:00.000Z' });
+        assert.deepEqual(await store.getMessage(message.id), edited);
+        assert.equal(await store.editMessage(randomUUID(), 'x', tick()), null);
+        await store.deleteMessage(message.id);
+        assert.equal(await store.editMessage(message.id, 'again', tick()), null);
+      });
+
+      it('deleteMessage leaves a tombstone: seq kept, content emptied, reactions cleared, no gap in history', async () => {
+        const room = uid('room');
+        const [, middle] = await fill(store, room, 3);
+        await store.toggleReaction(middle!.id, 'u', '👍');
+        const gone = await store.deleteMessage(middle!.id);
+        assert.deepEqual(gone, { ...middle, content: '', deleted: true, reactions: {} });
+        const page = await store.history({ room, limit: 10 });
+        assert.deepEqual(seqs(page.messages), [1, 2, 3]);
+        assert.deepEqual(page.messages[1], gone);
+        assert.equal(await store.toggleReaction(middle!.id, 'u', '🎉'), null);
+        assert.equal(await store.deleteMessage(randomUUID()), null);
+      });
+
+      it('toggleReaction adds, then removes; emoji map to sorted names and vanish when empty; null for unknown or deleted', async () => {
+        const { message } = await store.appendMessage(msg(uid('room'), 'u', 'react to me'));
+        assert.equal((await store.toggleReaction(message.id, 'zed', '👍'))?.added, true);
+        assert.equal((await store.toggleReaction(message.id, 'amy', '👍'))?.added, true);
+        const third = await store.toggleReaction(message.id, 'amy', '🎉');
+        assert.deepEqual(third, { added: true, message: { ...message, reactions: { '👍': ['amy', 'zed'], '🎉': ['amy'] } } });
+        const removed = await store.toggleReaction(message.id, 'AMY', '🎉');
+        assert.equal(removed?.added, false);
+        assert.deepEqual(removed?.message.reactions, { '👍': ['amy', 'zed'] });
+        assert.deepEqual((await store.history({ room: message.room, limit: 5 })).messages[0]?.reactions, { '👍': ['amy', 'zed'] });
+        assert.equal(await store.toggleReaction(randomUUID(), 'amy', '👍'), null);
+      });
+    });
+
+    describe('read positions and last seqs', () => {
+      it('markRead never moves a read position backwards', async () => {
+        const [user, r1, r2] = [uid('reader'), uid('room'), uid('room')];
+        await store.markRead(user, r1, 5);
+        await store.markRead(user, r1, 3);
+        await store.markRead(user, r2, 1);
+        await store.markRead(user, r2, 4);
+        assert.deepEqual(await store.readPositions(user), new Map([[r1, 5], [r2, 4]]));
+        assert.deepEqual(await store.readPositions(uid('nobody')), new Map());
+      });
+
+      it('lastSeqs gives the highest seq of each room that has messages', async () => {
+        const [r1, r2, r3] = [uid('room'), uid('room'), uid('room')];
+        await fill(store, r1, 4);
+        await fill(store, r2, 1);
+        await store.ensureRoom({ name: r3, topic: '', owner: null, createdAt: tick() });
+        const last = await store.lastSeqs();
+        assert.deepEqual([last.get(r1), last.get(r2), last.has(r3)], [4, 1, false]);
+      });
+    });
+
+    describe('search', () => {
+      let room: string;
+      before(async () => {
+        room = uid('search');
+        for (const text of ['the quick brown fox', 'a lazy dog', 'quick thinking', 'brown bread and quick jam', 'Quick, QUICK!']) {
+          await store.appendMessage(msg(room, 'u', text));
+        }
+        await store.appendMessage(msg(uid('elsewhere'), 'u', 'quick elsewhere'));
+      });
+
+      it('matches whole words, every word of the query, newest first, within a room', async () => {
+        const res = await store.search({ query: 'quick', room, limit: 10 });
+        assert.deepEqual(seqs(res.messages), [5, 4, 3, 1]);
+        assert.equal(res.hasMore, false);
+        assert.deepEqual(seqs((await store.search({ query: 'QUICK brown', room, limit: 10 })).messages), [4, 1]);
+        assert.deepEqual((await store.search({ query: 'qui', room, limit: 10 })).messages, []);
+        assert.deepEqual((await store.search({ query: '  ', room, limit: 10 })).messages, []);
+      });
+
+      it('honours limit with hasMore, before for paging, and searches every room without a filter', async () => {
+        const page = await store.search({ query: 'quick', room, limit: 2 });
+        assert.deepEqual([seqs(page.messages), page.hasMore], [[5, 4], true]);
+        const next = await store.search({ query: 'quick', room, before: 4, limit: 2 });
+        assert.deepEqual([seqs(next.messages), next.hasMore], [[3, 1], false]);
+        const everywhere = await store.search({ query: 'quick elsewhere', limit: 10 });
+        assert.equal(everywhere.messages.length, 1);
+        assert.notEqual(everywhere.messages[0]!.room, room);
+      });
+
+      it('never matches deleted messages; matches edited-in words and not edited-away ones', async () => {
+        const r = uid('search');
+        const { message: doomed } = await store.appendMessage(msg(r, 'u', 'ephemeral words'));
+        const { message: changed } = await store.appendMessage(msg(r, 'u', 'original phrasing'));
+        await store.deleteMessage(doomed.id);
+        await store.editMessage(changed.id, 'revised phrasing', tick());
+        assert.deepEqual((await store.search({ query: 'ephemeral', room: r, limit: 10 })).messages, []);
+        assert.deepEqual((await store.search({ query: 'original', room: r, limit: 10 })).messages, []);
+        const hit = await store.search({ query: 'revised', room: r, limit: 10 });
+        assert.deepEqual(hit.messages.map((m) => [m.id, m.content]), [[changed.id, 'revised phrasing']]);
+      });
+    });
+
+    describe('prune', () => {
+      it('removes old room and private messages, counts them, and history then reports incomplete', async () => {
+        const room = uid('old');
+        const old = (i: number) => `2000-01-01T00:00:0${i}.000Z`;
+        for (let i = 1; i <= 4; i++) await store.appendMessage(msg(room, 'u', `old ${i}`, { timestamp: old(i) }));
+        const [oldPm1, oldPm2] = [pm(uid('x'), uid('y'), 'old pm', { timestamp: old(5) }), pm(uid('x'), uid('y'), 'old pm', { timestamp: old(6) })];
+        await store.appendPrivate(oldPm1);
+        await store.appendPrivate(oldPm2);
+        await fill(store, room, 3);
+        assert.equal(await store.prune('2001-01-01T00:00:00.000Z'), 6);
+        const gap = await store.history({ room, after: 0, limit: 10 });
+        assert.deepEqual([seqs(gap.messages), gap.incomplete, gap.firstSeq], [[5, 6, 7], true, 5]);
+        assert.equal((await store.history({ room, after: 3, limit: 10 })).incomplete, true);
+        assert.equal((await store.history({ room, after: 4, limit: 10 })).incomplete, false);
+        assert.equal((await store.history({ room, limit: 10 })).incomplete, false);
+        assert.deepEqual((await store.privateHistory(oldPm1.from, oldPm1.to, 10)).messages, []);
+        assert.deepEqual((await store.search({ query: 'old', room, limit: 10 })).messages, []);
+        assert.equal((await store.lastSeqs()).get(room), 7);
+        assert.equal((await store.appendMessage(msg(room, 'u', 'after prune'))).message.seq, 8);
+      });
+    });
+
+    describe('accounts and tokens', () => {
+      it('createAccount stores an account once; getAccount and setBanned work by key', async () => {
+        const key = uid('acct');
+        const a = { key, username: key.toUpperCase(), passwordHash: '$argon2id$v=19$fake', createdAt: '2024-07-01T00:00:00.000Z' };
+        assert.equal(await store.createAccount(a), true);
+        assert.equal(await store.createAccount({ ...a, username: 'other', passwordHash: 'x' }), false);
+        assert.deepEqual(await store.getAccount(key), { ...a, banned: false });
+        assert.equal(await store.setBanned(key, true), true);
+        assert.equal((await store.getAccount(key))?.banned, true);
+        assert.equal(await store.setBanned(uid('ghost'), true), false);
+        assert.equal(await store.getAccount(uid('ghost')), null);
+      });
+
+      it('stores, finds and deletes tokens by hash', async () => {
+        const t = { tokenHash: uid('hash'), key: uid('acct'), expiresAt: '2030-01-01T00:00:00.000Z' };
+        await store.createToken(t);
+        assert.deepEqual(await store.getToken(t.tokenHash), { key: t.key, expiresAt: t.expiresAt });
+        await store.deleteToken(t.tokenHash);
+        assert.equal(await store.getToken(t.tokenHash), null);
+      });
+    });
+
+    describe('close and reopen', () => {
+      it('close() flushes appends already issued', async () => {
+        const own = await make();
+        try {
+          const room = uid('closing');
+          const pending = range(1, 200).map((i) => own.store.appendMessage(msg(room, 'u', `m${i}`)));
+          await own.store.close();
+          const settled = await Promise.allSettled(pending);
+          assert.deepEqual(settled.map((s) => (s.status === 'fulfilled' ? s.value.message.seq : s.reason)), range(1, 200));
+          if (!own.reopen) return;
+          const again = await own.reopen();
+          try {
+            const page = await again.history({ room, after: 0, limit: 500 });
+            assert.deepEqual(seqs(page.messages), range(1, 200));
+          } finally {
+            await again.close();
+          }
+        } finally {
+          await own.cleanup();
+        }
+      });
+
+      it('keeps rooms, topics, messages, reactions, read positions and accounts across a reopen', async (t) => {
+        const own = await make();
+        if (!own.reopen) {
+          await own.store.close();
+          await own.cleanup();
+          t.skip('this backend does not persist');
+          return;
+        }
+        const room = uid('kept');
+        try {
+          await own.store.ensureRoom({ name: room, topic: '', owner: 'alice', createdAt: '2024-01-02T03:04:05.006Z' });
+          await own.store.setTopic(room, 'kept topic');
+          const [m] = await fill(own.store, room, 3);
+          await own.store.toggleReaction(m!.id, 'amy', '❤️');
+          await own.store.markRead('amy', room, 2);
+          await own.store.createAccount({ key: 'amy', username: 'Amy', passwordHash: 'h', createdAt: '2024-01-01T00:00:00.000Z' });
+          const before = { room: await own.store.getRoom(room), page: await own.store.history({ room, limit: 10 }) };
+          await own.store.close();
+          const again = await own.reopen();
+          try {
+            assert.deepEqual(await again.getRoom(room), before.room);
+            assert.deepEqual(await again.history({ room, limit: 10 }), before.page);
+            assert.deepEqual(await again.readPositions('amy'), new Map([[room, 2]]));
+            assert.equal((await again.getAccount('amy'))?.username, 'Amy');
+            assert.equal((await again.appendMessage(msg(room, 'u', 'after reopen'))).message.seq, 4);
+          } finally {
+            await again.close();
+          }
+        } finally {
+          await own.cleanup();
+        }
+      });
+    });
+  });
+}
