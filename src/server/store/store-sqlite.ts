@@ -30,6 +30,9 @@ export interface SqliteStoreOptions extends GroupCommitOptions {
 }
 
 /** A Store on one SQLite file; see the file comment. */
+/** Rows deleted per retention transaction. */
+const PRUNE_CHUNK = 500;
+
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   readonly #path: string;
@@ -256,14 +259,24 @@ export class SqliteStore implements Store {
     return { messages: this.#withReactions(rows), hasMore };
   }
 
+  /**
+   * Deletes in chunks of PRUNE_CHUNK rows, one short transaction each, yielding to the event
+   * loop between them: a large retention sweep never stalls chat (SQLite calls are synchronous).
+   */
   async prune(olderThan: string): Promise<number> {
     const s = this.#s;
     const cut = toMillis(olderThan);
-    return this.#db!.transaction(() => {
-      s.pruneMark.run(cut);
-      s.pruneReactions.run(cut);
-      return s.pruneMessages.run(cut).changes + s.prunePrivate.run(cut).changes;
-    }).immediate();
+    this.#db!.transaction(() => s.pruneMark.run(cut)).immediate();
+    let total = 0;
+    for (;;) {
+      const removed = this.#db!.transaction(() => {
+        s.pruneReactions.run(cut, PRUNE_CHUNK);
+        return s.pruneMessages.run(cut, PRUNE_CHUNK).changes + s.prunePrivate.run(cut, PRUNE_CHUNK).changes;
+      }).immediate();
+      total += removed;
+      if (removed === 0 || !this.#db) return total;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   async createAccount(a: Omit<Account, 'banned'>): Promise<boolean> {
@@ -381,9 +394,12 @@ function prepareSqlite(db: Database.Database) {
     pruneMark: db.prepare<[number]>(
       `UPDATE rooms SET pruned_through = max(pruned_through, p.top)
        FROM (SELECT room, max(seq) AS top FROM messages WHERE ts < ? GROUP BY room) AS p WHERE rooms.name = p.room`),
-    pruneReactions: db.prepare<[number]>('DELETE FROM reactions WHERE message_id IN (SELECT id FROM messages WHERE ts < ?)'),
-    pruneMessages: db.prepare<[number]>('DELETE FROM messages WHERE ts < ?'),
-    prunePrivate: db.prepare<[number]>('DELETE FROM private_messages WHERE ts < ?'),
+    pruneReactions: db.prepare<[number, number]>(
+      'DELETE FROM reactions WHERE message_id IN (SELECT id FROM messages WHERE ts < ? ORDER BY ts, rowid LIMIT ?)'),
+    pruneMessages: db.prepare<[number, number]>(
+      'DELETE FROM messages WHERE rowid IN (SELECT rowid FROM messages WHERE ts < ? ORDER BY ts, rowid LIMIT ?)'),
+    prunePrivate: db.prepare<[number, number]>(
+      'DELETE FROM private_messages WHERE rowid IN (SELECT rowid FROM private_messages WHERE ts < ? ORDER BY ts, rowid LIMIT ?)'),
     accountInsert: db.prepare<[string, string, string, number]>(
       'INSERT INTO accounts (key, username, password_hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING'),
     accountGet: db.prepare<[string], { key: string; username: string; password_hash: string; banned: number; created_at: number }>(
