@@ -246,10 +246,22 @@ export class ParleyClient {
     for (let guard = 0; guard < 1000; guard++) {
       const page = await this.request({ type: 'History', room, after, limit: 500 }) as ServerMessageOf<'History'>;
       if (page.incomplete && guard === 0) this.emit('gap', { room, fromSeq: after + 1 });
-      for (const m of page.messages) this.surface(m);
+      for (const m of page.messages) this.surfaceFetched(m);
       if (!page.hasMore || page.messages.length === 0) return;
       after = page.messages[page.messages.length - 1]!.seq;
     }
+  }
+
+  /**
+   * Surfaces a message of a `History {after}` answer, which holds every message the server
+   * still has after that seq: a jump in seq there is history pruned by retention (reported
+   * as a gap), not a message to fetch again.
+   */
+  private surfaceFetched(m: ChatMessage): void {
+    const last = this.lastSeq.get(m.room);
+    if (last !== undefined && m.seq <= last) return;
+    this.lastSeq.set(m.room, m.seq);
+    this.emit('chat', m);
   }
 
   /** Surfaces a room message once; a jump in seq triggers a fetch of the gap. */
@@ -278,6 +290,8 @@ export class ParleyClient {
     } else if (msg.type === 'History' && msg.ref === undefined) {
       // Recent history sent on join: surface the messages after what we already have.
       for (const m of msg.messages) this.surfaceHistory(m);
+      // An empty room: resume from seq 0, so that a later catch-up fetches everything.
+      if (msg.messages.length === 0 && !msg.hasMore && !this.lastSeq.has(msg.room)) this.lastSeq.set(msg.room, 0);
     }
     if ('ref' in msg && msg.ref !== undefined) this.answer(msg.ref, msg);
     this.emit('message', msg);

@@ -1,0 +1,435 @@
+/**
+ * The chat screen's controller: owns the client core connection and the state, turns the
+ * core's events into state changes, the user's actions into requests, and renders the
+ * views after each change (at most once per task).
+ */
+import { ParleyClient, type ClientError, type Identity, type SocketLike } from '../core/client.js';
+import type { ServerMessageOf } from '../../protocol/messages.js';
+import { applyMessage } from './apply.js';
+import { byId } from './dom.js';
+import { sameName, typingText } from './format.js';
+import { saved } from './storage.js';
+import { AppState, type View } from './state.js';
+import { toast } from './toast.js';
+import { Composer } from './view-composer.js';
+import { MessageList } from './view-messages.js';
+import { buildListContent } from './list-content.js';
+import { Header, MembersPanel, SearchPanel } from './view-panels.js';
+import { Sidebar } from './view-sidebar.js';
+
+export interface AppOptions {
+  identity: Identity;
+  /** Create an account for identity.username with this password once connected. */
+  registerPassword?: string;
+  /** Called when the session ends (logout, invalid token, ban): show the sign-in screen. */
+  onSignedOut(reason: string): void;
+}
+
+const TYPING_EVERY_MS = 3_000;
+const TYPING_IDLE_MS = 5_000;
+const MARK_READ_DELAY_MS = 800;
+const PAGE = 50;
+
+/** The WebSocket URL of the server that served this page. */
+export function socketUrl(): string {
+  return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/`;
+}
+
+export class ChatApp {
+  readonly state = new AppState();
+  readonly client: ParleyClient;
+  private readonly root = byId('chat');
+  private readonly sidebar: Sidebar;
+  private readonly header: Header;
+  private readonly list: MessageList;
+  private readonly composer: Composer;
+  private readonly members: MembersPanel;
+  private readonly search: SearchPanel;
+  private renderQueued = false;
+  private pendingCount = 0;
+  private signingOut = false;
+  private typingSentAt = 0;
+  private typingRoom: string | null = null;
+  private typingIdle: ReturnType<typeof setTimeout> | undefined;
+  private readonly readTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly ticker: ReturnType<typeof setInterval>;
+
+  constructor(private readonly opts: AppOptions) {
+    const rooms = saved.rooms();
+    this.client = new ParleyClient({
+      url: socketUrl(),
+      createSocket: (url, protocols) => new WebSocket(url, protocols) as unknown as SocketLike,
+      identity: opts.identity,
+      rooms: rooms.length > 0 ? rooms : ['general'],
+    });
+    this.sidebar = new Sidebar(byId('sidebar'), {
+      openRoom: (r) => this.open({ kind: 'room', room: r }), joinRoom: (r) => void this.joinRoom(r),
+      leaveRoom: (r) => void this.leaveRoom(r), openDm: (p) => this.openDm(p), logout: () => void this.logout(),
+    });
+    this.header = new Header(byId('header'), {
+      toggleSidebar: () => this.root.classList.toggle('sidebar-open'),
+      togglePanel: (p) => this.togglePanel(p),
+      setTopic: (room, topic) => this.call({ type: 'SetTopic', room, topic }),
+    });
+    this.list = new MessageList(byId('messages'), {
+      react: (id, emoji) => this.call({ type: 'React', id, emoji }),
+      edit: (id) => this.editMessage(id),
+      remove: (id) => this.call({ type: 'DeleteMessage', id }),
+      nearTop: () => void this.loadOlder(),
+    });
+    this.composer = new Composer({
+      send: (text) => this.send(text), saveEdit: (id, content) => this.call({ type: 'EditMessage', id, content }),
+      lastOwn: () => this.lastOwn(), typing: () => this.typing(), stopTyping: () => this.stopTyping(),
+    });
+    this.members = new MembersPanel(byId('members'), (p) => this.openDm(p));
+    this.search = new SearchPanel(byId('search'), {
+      search: (query, room) => void this.runSearch(query, room),
+      open: (room) => { if (this.state.rooms.get(room)?.joined) this.open({ kind: 'room', room }); else void this.joinRoom(room); },
+    }, () => this.state.activeRoom()?.name);
+    byId('scrim').addEventListener('click', () => this.root.classList.remove('sidebar-open'));
+    this.root.classList.add(window.matchMedia('(min-width: 1100px)').matches ? 'panel-members' : 'panel-none');
+    this.listen();
+    this.ticker = setInterval(() => this.renderTyping(), 1_000);
+    document.addEventListener('visibilitychange', () => {
+      const room = this.state.activeRoom();
+      if (room && !this.signingOut && document.visibilityState === 'visible') { this.markRead(room.name); this.queueRender(); }
+    });
+  }
+
+  /** Connects (and registers, when asked); rejects with the reason the server gave. */
+  async start(): Promise<void> {
+    this.root.hidden = false;
+    this.queueRender();
+    try {
+      await this.client.connect();
+      if (this.opts.registerPassword !== undefined) {
+        const answer = await this.client.request({ type: 'Register', username: this.client.username ?? '', password: this.opts.registerPassword });
+        if (answer.type === 'LoggedIn') this.client.token = answer.token;
+      }
+    } catch (err) {
+      this.dispose();
+      throw err;
+    }
+    this.onReady(false);
+  }
+
+  private listen(): void {
+    const c = this.client;
+    c.on('status', ({ status, detail }) => { this.state.status = status; this.state.statusDetail = detail ?? ''; this.queueRender(); });
+    c.on('chat', (m) => {
+      if (!c.rooms.includes(m.room)) return;
+      const r = this.state.room(m.room);
+      r.typing.delete(m.username);
+      if (r.add(m) && this.state.isViewing({ kind: 'room', room: m.room })) this.markRead(m.room);
+      this.queueRender();
+    });
+    c.on('message', (msg) => {
+      if (msg.type === 'Error' && msg.ref === undefined) toast(msg.message);
+      if (applyMessage(this.state, msg)) this.queueRender();
+    });
+    c.on('gap', ({ room, fromSeq }) => { this.state.room(room).gapFrom = fromSeq; this.queueRender(); });
+    c.on('ready', ({ resumed }) => { if (resumed) this.onReady(true); });
+    c.on('closed', ({ reason }) => { if (!this.signingOut && this.state.username) this.end(reason || 'The connection closed.'); });
+  }
+
+  private onReady(resumed: boolean): void {
+    const s = this.state;
+    s.username = this.client.username ?? '';
+    s.registered = this.client.token !== null;
+    saved.setName(s.username);
+    saved.setToken(this.client.token);
+    for (const room of this.client.rooms) s.room(room).joined = true;
+    if (!resumed) s.view = { kind: 'room', room: this.client.rooms[0] ?? 'general' };
+    this.call({ type: 'ListRooms' }, true);
+    this.refreshMembers();
+    if (resumed) for (const d of s.dms.values()) if (d.loaded) void this.loadDm(d.peer);
+    const room = s.activeRoom();
+    if (room) this.markRead(room.name);
+    this.queueRender();
+    this.composer.focus();
+  }
+
+  /**
+   * Sends a request; a refusal is shown as a toast. Background requests (`quiet`) say
+   * nothing when the connection is down: the status indicator already does.
+   */
+  private call(msg: Parameters<ParleyClient['request']>[0], quiet = false): void {
+    this.client.request(msg).catch((err: ClientError) => {
+      const offline = err.code === 'DISCONNECTED' || err.code === 'CLOSED';
+      if (!(quiet && offline)) toast(offline ? 'You are offline. Try again once reconnected.' : err.message);
+      this.queueRender();
+    });
+  }
+
+  // ---- navigation -----------------------------------------------------------------------
+
+  private open(view: View): void {
+    this.stopTyping();
+    this.composer.cancelEdit();
+    this.state.view = view;
+    this.root.classList.remove('sidebar-open');
+    // On narrow screens the panels cover the conversation: opening one closes them.
+    if (!window.matchMedia('(min-width: 1100px)').matches && this.root.classList.contains('panel-open')) this.closePanels();
+    if (view.kind === 'room') {
+      this.markRead(view.room);
+      this.refreshMembers();
+    } else {
+      this.state.dm(view.peer).unread = 0;
+    }
+    this.queueRender();
+    this.composer.focus();
+  }
+
+  private openDm(peer: string): void {
+    if (sameName(peer, this.state.username)) return;
+    const d = this.state.dm(peer);
+    this.open({ kind: 'dm', peer: d.peer });
+    if (!d.loaded) void this.loadDm(d.peer);
+  }
+
+  private closePanels(): void {
+    this.root.classList.remove('panel-open', 'panel-members', 'panel-search');
+    this.root.classList.add('panel-none');
+  }
+
+  private togglePanel(panel: 'members' | 'search'): void {
+    const cls = this.root.classList;
+    const showing = cls.contains(`panel-${panel}`);
+    cls.remove('panel-members', 'panel-search', 'panel-none');
+    cls.add(showing ? 'panel-none' : `panel-${panel}`);
+    cls.toggle('panel-open', !showing);
+    byId('members').hidden = panel !== 'members';
+    byId('search').hidden = panel !== 'search';
+    if (!showing && panel === 'search') this.search.focus();
+  }
+
+  private async joinRoom(name: string): Promise<void> {
+    const wanted = name.toLowerCase();
+    // A room joined afresh gets its recent history again from the core.
+    if (!this.state.rooms.get(wanted)?.joined) this.client.lastSeq.delete(wanted);
+    try {
+      const room = await this.client.join(name);
+      this.state.room(room).joined = true;
+      if (this.state.room(room).messages.size === 0) await this.loadRecent(room);
+      saved.setRooms(this.client.rooms);
+      this.open({ kind: 'room', room });
+      this.call({ type: 'ListRooms' }, true);
+    } catch (err) {
+      toast((err as Error).message);
+    }
+  }
+
+  private async leaveRoom(room: string): Promise<void> {
+    try {
+      await this.client.leave(room);
+    } catch (err) {
+      toast((err as Error).message);
+      return;
+    }
+    this.state.rooms.delete(room);
+    this.client.lastSeq.delete(room);
+    saved.setRooms(this.client.rooms);
+    if (this.state.isViewing({ kind: 'room', room })) {
+      const next = this.state.joinedRooms()[0];
+      this.open(next ? { kind: 'room', room: next.name } : { kind: 'room', room });
+    }
+    this.call({ type: 'ListRooms' }, true);
+  }
+
+  private refreshMembers(): void {
+    const room = this.state.activeRoom();
+    if (room?.joined) this.call({ type: 'ListUsers', room: room.name }, true);
+  }
+
+  // ---- history --------------------------------------------------------------------------
+
+  private async loadOlder(): Promise<void> {
+    const room = this.state.activeRoom();
+    if (room) {
+      const before = room.oldestSeq();
+      if (!room.joined || room.loadingOlder || before === undefined || !room.hasOlder()) return;
+      room.loadingOlder = true;
+      this.queueRender();
+      try {
+        const page = await this.client.request({ type: 'History', room: room.name, before, limit: PAGE }) as ServerMessageOf<'History'>;
+        for (const m of page.messages) room.add(m);
+        room.hasMore = page.hasMore;
+        if (!page.hasMore) room.firstSeq = room.oldestSeq();
+      } catch (err) {
+        toast((err as Error).message);
+      } finally {
+        room.loadingOlder = false;
+        this.queueRender();
+      }
+      return;
+    }
+    const dm = this.state.activeDm();
+    if (dm && dm.hasMore && !dm.loadingOlder) await this.loadDm(dm.peer, dm.sorted()[0]?.id);
+  }
+
+  /**
+   * Fetches a room's recent messages when joining sent none (the server already had this
+   * session in the room, e.g. `general` after a reconnect), and lets the core go on from there.
+   */
+  private async loadRecent(room: string): Promise<void> {
+    const page = await this.client.request({ type: 'History', room, limit: PAGE }) as ServerMessageOf<'History'>;
+    const r = this.state.room(room);
+    for (const m of page.messages) r.add(m);
+    r.hasMore = page.hasMore;
+    const last = page.messages[page.messages.length - 1]?.seq;
+    if (last !== undefined && (this.client.lastSeq.get(room) ?? 0) < last) this.client.lastSeq.set(room, last);
+    this.queueRender();
+  }
+
+  private async loadDm(peer: string, before?: string): Promise<void> {
+    const d = this.state.dm(peer);
+    d.loadingOlder = true;
+    try {
+      const page = await this.client.request({ type: 'PrivateHistory', with: peer, limit: PAGE, ...(before ? { before } : {}) }) as ServerMessageOf<'PrivateHistory'>;
+      for (const m of page.messages) d.add(m);
+      if (!d.loaded || before) d.hasMore = page.hasMore;
+      d.loaded = true;
+    } catch (err) {
+      toast((err as Error).message);
+    } finally {
+      d.loadingOlder = false;
+      this.queueRender();
+    }
+  }
+
+  // ---- sending --------------------------------------------------------------------------
+
+  /**
+   * Sends through the core, which re-sends with the same nonce after a reconnect until the
+   * server confirms; meanwhile the message shows as "Sending…".
+   */
+  private send(text: string): void {
+    const v = this.state.view;
+    const target = v.kind === 'room' ? this.state.room(v.room) : this.state.dm(v.peer);
+    const pending = { key: String(++this.pendingCount), content: text, timestamp: new Date().toISOString() };
+    target.pending.push(pending);
+    const sent = v.kind === 'room' ? this.client.sendMessage(v.room, text) : this.client.sendPrivate(v.peer, text);
+    sent.catch((err: Error) => toast(`Not sent: ${err.message}`)).finally(() => {
+      target.pending.splice(target.pending.indexOf(pending), 1);
+      this.queueRender();
+    });
+    this.queueRender();
+    queueMicrotask(() => this.list.toBottom());
+  }
+
+  private editMessage(id: string): void {
+    const m = this.state.activeRoom()?.messages.get(id);
+    if (m && !m.deleted) this.composer.startEdit(id, m.content);
+  }
+
+  private lastOwn(): { id: string; content: string } | null {
+    const room = this.state.activeRoom();
+    if (!room) return null;
+    const mine = room.sorted().reverse().find((m) => !m.deleted && sameName(m.username, this.state.username));
+    return mine ? { id: mine.id, content: mine.content } : null;
+  }
+
+  private typing(): void {
+    const room = this.state.activeRoom();
+    if (!room?.joined) return;
+    const now = Date.now();
+    if (this.typingRoom !== room.name || now - this.typingSentAt >= TYPING_EVERY_MS) {
+      this.client.fire({ type: 'Typing', room: room.name, active: true });
+      this.typingSentAt = now;
+      this.typingRoom = room.name;
+    }
+    clearTimeout(this.typingIdle);
+    this.typingIdle = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
+  }
+
+  private stopTyping(): void {
+    clearTimeout(this.typingIdle);
+    if (this.typingRoom === null) return;
+    if (this.client.rooms.includes(this.typingRoom)) this.client.fire({ type: 'Typing', room: this.typingRoom, active: false });
+    this.typingRoom = null;
+    this.typingSentAt = 0;
+  }
+
+  /** Marks the room read up to its newest message, when the page is in view. */
+  private markRead(room: string): void {
+    if (document.visibilityState === 'hidden') return;
+    const r = this.state.room(room);
+    r.readSeq = Math.max(r.readSeq ?? 0, r.lastSeq);
+    if (this.readTimers.has(room) || r.lastSeq === 0) return;
+    this.readTimers.set(room, setTimeout(() => {
+      this.readTimers.delete(room);
+      if (this.client.rooms.includes(room)) this.client.fire({ type: 'MarkRead', room, seq: this.state.room(room).lastSeq });
+    }, MARK_READ_DELAY_MS));
+  }
+
+  private async runSearch(query: string, room: string | undefined): Promise<void> {
+    try {
+      const res = await this.client.request({ type: 'Search', query, ...(room ? { room } : {}) }) as ServerMessageOf<'SearchResults'>;
+      this.search.showResults(query, res.messages);
+    } catch (err) {
+      toast((err as Error).message);
+    }
+  }
+
+  // ---- session end ----------------------------------------------------------------------
+
+  private async logout(): Promise<void> {
+    this.signingOut = true;
+    if (this.state.registered) await this.client.request({ type: 'Logout' }).catch(() => undefined);
+    saved.setToken(null);
+    this.end('');
+  }
+
+  /** Ends the session after it was ready: back to the sign-in screen. */
+  private end(reason: string): void {
+    this.dispose();
+    if (reason && /token/i.test(reason)) saved.setToken(null);
+    this.opts.onSignedOut(reason);
+  }
+
+  /** Stops the connection and every timer of this session. */
+  private dispose(): void {
+    this.signingOut = true;
+    clearInterval(this.ticker);
+    clearTimeout(this.typingIdle);
+    for (const t of this.readTimers.values()) clearTimeout(t);
+    this.client.close();
+    this.root.hidden = true;
+  }
+
+  // ---- rendering ------------------------------------------------------------------------
+
+  queueRender(): void {
+    if (this.renderQueued) return;
+    this.renderQueued = true;
+    queueMicrotask(() => { this.renderQueued = false; this.render(); });
+  }
+
+  private render(): void {
+    const s = this.state;
+    this.sidebar.render(s);
+    this.header.render(s);
+    this.members.render(s);
+    this.list.render(buildListContent(s));
+    const room = s.activeRoom();
+    const usable = room ? room.joined : true;
+    const placeholder = room ? (room.joined ? `Message #${room.name}` : `Join a room to chat`) : `Message ${s.view.kind === 'dm' ? s.view.peer : ''}`;
+    this.composer.target(placeholder, usable);
+    this.renderTyping();
+    document.title = this.title();
+  }
+
+  private renderTyping(): void {
+    const room = this.state.activeRoom();
+    this.composer.showTyping(room ? typingText(this.state.typingIn(room.name)) : '');
+  }
+
+  private title(): string {
+    const s = this.state;
+    let unread = 0;
+    for (const r of s.joinedRooms()) if (!s.isViewing({ kind: 'room', room: r.name })) unread += r.unread();
+    for (const d of s.dms.values()) unread += d.unread;
+    const where = s.view.kind === 'room' ? `#${s.view.room}` : s.view.peer;
+    return `${unread > 0 ? `(${unread}) ` : ''}${where} · Parley`;
+  }
+}

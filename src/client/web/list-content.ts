@@ -1,0 +1,65 @@
+/** Builds what the message list shows for the open conversation from the state. */
+import type { ChatMessage, PrivateChatMessage } from '../../protocol/messages.js';
+import type { AppState, DmState, PendingMessage, RoomState } from './state.js';
+import type { Entry, Item, ListContent } from './view-messages.js';
+
+const GAP_TEXT = 'Some messages from while you were away were removed by the server’s retention policy and can’t be shown.';
+
+export function buildListContent(s: AppState): ListContent {
+  if (s.username === '') return { viewKey: 'connecting', items: [], me: '', top: 'start', startText: 'Connecting…' };
+  if (s.view.kind === 'dm') return dmContent(s.dm(s.view.peer), s.username);
+  const r = s.room(s.view.room);
+  return {
+    viewKey: `room:${r.name}`,
+    items: r.joined ? [...roomItems(r), ...pendingItems(r.pending, s.username)] : [{ kind: 'notice', key: 'left', text: `You are not in #${r.name}. Join a room from the sidebar.`, timestamp: new Date().toISOString() }],
+    me: s.username,
+    top: r.loadingOlder ? 'loading' : r.joined && r.hasOlder() ? 'more' : 'start',
+    startText: `This is the very beginning of #${r.name}.`,
+  };
+}
+
+function roomItems(r: RoomState): Item[] {
+  const items: Item[] = [];
+  const notices = [...r.notices].sort((a, b) => a.afterSeq - b.afterSeq);
+  let n = 0;
+  let gapShown = r.gapFrom === undefined;
+  for (const m of r.sorted()) {
+    while (n < notices.length && notices[n]!.afterSeq < m.seq) items.push({ kind: 'notice', ...notices[n++]! });
+    if (!gapShown && m.seq >= r.gapFrom!) {
+      items.push({ kind: 'gap', text: GAP_TEXT });
+      gapShown = true;
+    }
+    items.push({ kind: 'msg', entry: roomEntry(m) });
+  }
+  while (n < notices.length) items.push({ kind: 'notice', ...notices[n++]! });
+  if (!gapShown) items.push({ kind: 'gap', text: GAP_TEXT });
+  return items;
+}
+
+/** Messages still on their way, shown after everything confirmed. */
+function pendingItems(pending: PendingMessage[], me: string): Item[] {
+  return pending.map((p) => ({
+    kind: 'msg', entry: { id: `pending:${p.key}`, author: me, content: p.content, timestamp: p.timestamp, actions: false, pending: true },
+  }));
+}
+
+function roomEntry(m: ChatMessage): Entry {
+  return {
+    id: m.id, author: m.username, content: m.content, timestamp: m.timestamp, seq: m.seq,
+    editedAt: m.editedAt ?? null, deleted: m.deleted ?? false, reactions: m.reactions ?? {}, actions: true,
+  };
+}
+
+function dmEntry(m: PrivateChatMessage): Entry {
+  return { id: m.id, author: m.from, content: m.content, timestamp: m.timestamp, actions: false };
+}
+
+function dmContent(d: DmState, me: string): ListContent {
+  return {
+    viewKey: `dm:${d.peer.toLowerCase()}`,
+    items: [...d.sorted().map((m): Item => ({ kind: 'msg', entry: dmEntry(m) })), ...pendingItems(d.pending, me)],
+    me,
+    top: d.loadingOlder ? 'loading' : d.hasMore ? 'more' : 'start',
+    startText: `This is the beginning of your private conversation with ${d.peer}.`,
+  };
+}

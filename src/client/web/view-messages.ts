@@ -1,0 +1,243 @@
+/**
+ * The message list: day separators, messages grouped by author, reactions, and the
+ * per-message actions (react, edit, delete). It re-renders the whole list of the open
+ * conversation from state (keyed by message id, so nothing shows twice) and keeps the
+ * reader's place: at the bottom it follows new messages; older ones prepended above
+ * leave the view where it was.
+ */
+import type { Reactions } from '../../protocol/messages.js';
+import { h, iconButton } from './dom.js';
+import { closeInTime, colourClass, dayKey, dayLabel, fullDate, initial, sameName, timeOf } from './format.js';
+import { linkify } from './linkify.js';
+
+/** The emoji a user can react with. */
+export const REACTION_PALETTE = ['👍', '❤️', '😂', '🎉', '😮', '😢', '👀', '🚀'];
+
+const CONFIRM_MS = 4_000;
+
+export interface Entry {
+  id: string;
+  author: string;
+  content: string;
+  timestamp: string;
+  seq?: number;
+  editedAt?: string | null;
+  deleted?: boolean;
+  reactions?: Reactions;
+  /** Whether react/edit/delete are offered (room messages). */
+  actions: boolean;
+  /** Sent but not yet confirmed by the server. */
+  pending?: boolean;
+}
+
+/** One element of the list: its key, a signature of what it shows, and how to build it. */
+interface Part {
+  key: string;
+  sig: string;
+  make(): HTMLElement;
+}
+
+export type Item =
+  | { kind: 'msg'; entry: Entry }
+  | { kind: 'notice'; key: string; text: string; timestamp: string }
+  | { kind: 'gap'; text: string };
+
+export interface ListContent {
+  /** Changes when the open conversation changes: the list then jumps to the bottom. */
+  viewKey: string;
+  items: Item[];
+  me: string;
+  /** Top-of-list state: loading older messages, more to load, or the beginning. */
+  top: 'loading' | 'more' | 'start';
+  startText: string;
+}
+
+export interface ListActions {
+  react(id: string, emoji: string): void;
+  edit(id: string): void;
+  remove(id: string): void;
+  nearTop(): void;
+}
+
+export class MessageList {
+  private viewKey = '';
+  private nodes = new Map<string, { sig: string; el: HTMLElement }>();
+  private last: ListContent | null = null;
+  private paletteFor: string | null = null;
+  private confirmFor: string | null = null;
+
+  constructor(private readonly el: HTMLElement, private readonly actions: ListActions) {
+    el.addEventListener('scroll', () => {
+      if (el.scrollTop < 120) this.actions.nearTop();
+    }, { passive: true });
+    document.addEventListener('click', (ev) => {
+      const target = ev.target as Element | null;
+      if (this.paletteFor === null || target?.closest?.('.toolbar-wrap')) return;
+      this.paletteFor = null;
+      this.rerender();
+    });
+    el.addEventListener('keydown', (ev) => {
+      if (ev.key !== 'Escape' || this.paletteFor === null) return;
+      this.paletteFor = null;
+      this.rerender();
+    });
+  }
+
+  render(content: ListContent): void {
+    this.last = content;
+    const el = this.el;
+    const switched = content.viewKey !== this.viewKey;
+    const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 48;
+    const fromBottom = el.scrollHeight - el.scrollTop;
+    if (switched) {
+      this.paletteFor = this.confirmFor = null;
+      this.nodes.clear();
+      el.replaceChildren();
+    }
+    this.reconcile([this.topLine(content), ...this.build(content)]);
+    this.viewKey = content.viewKey;
+    if (switched || atBottom) el.scrollTop = el.scrollHeight;
+    else el.scrollTop = el.scrollHeight - fromBottom;
+    // A first page too short to scroll can never fire a scroll event: fetch more now.
+    if (content.top === 'more' && el.scrollHeight <= el.clientHeight) queueMicrotask(() => this.actions.nearTop());
+  }
+
+  /** Scrolls to the newest message (after the user sends one). */
+  toBottom(): void {
+    this.el.scrollTop = this.el.scrollHeight;
+  }
+
+  private rerender(): void {
+    if (this.last) this.render(this.last);
+  }
+
+  /**
+   * Puts the parts in the list, reusing the element of every part whose signature has not
+   * changed, so unchanged messages stay the same nodes (screen readers announce only what
+   * is new, and focus inside a message survives).
+   */
+  private reconcile(parts: Part[]): void {
+    const next = new Map<string, { sig: string; el: HTMLElement }>();
+    const els: HTMLElement[] = [];
+    for (const part of parts) {
+      let key = part.key;
+      for (let i = 2; next.has(key); i++) key = `${part.key}#${i}`;
+      const old = this.nodes.get(key);
+      const el = old && old.sig === part.sig ? old.el : part.make();
+      next.set(key, { sig: part.sig, el });
+      els.push(el);
+    }
+    const keep = new Set(els);
+    for (const child of [...this.el.children]) if (!keep.has(child as HTMLElement)) child.remove();
+    let cursor: Element | null = this.el.firstElementChild;
+    for (const el of els) {
+      if (el === cursor) cursor = el.nextElementSibling;
+      else this.el.insertBefore(el, cursor);
+    }
+    this.nodes = next;
+  }
+
+  private topLine(c: ListContent): Part {
+    return {
+      key: 'top', sig: `${c.top}|${c.startText}`,
+      make: () => {
+        if (c.top === 'loading') return h('div', { class: 'list-top loading', attrs: { role: 'status' }, text: 'Loading older messages…' });
+        if (c.top === 'more') return h('div', { class: 'list-top', text: 'Scroll up for older messages' });
+        return h('div', { class: 'list-top start' }, h('strong', { text: c.startText }));
+      },
+    };
+  }
+
+  private build(c: ListContent): Part[] {
+    const out: Part[] = [];
+    let day = '';
+    let prev: Entry | null = null;
+    for (const item of c.items) {
+      const ts = item.kind === 'gap' ? null : item.kind === 'msg' ? item.entry.timestamp : item.timestamp;
+      if (ts && dayKey(ts) !== day) {
+        day = dayKey(ts);
+        prev = null;
+        const label = dayLabel(ts);
+        out.push({ key: `day:${day}`, sig: label, make: () => h('div', { class: 'day', attrs: { role: 'separator', 'aria-label': label } }, h('span', { text: label })) });
+      }
+      if (item.kind === 'msg') {
+        const e = item.entry;
+        const grouped = prev !== null && sameName(prev.author, e.author) && closeInTime(prev.timestamp, e.timestamp) && !prev.deleted;
+        const sig = JSON.stringify([e, grouped, c.me, this.paletteFor === e.id, this.confirmFor === e.id]);
+        out.push({ key: `msg:${e.id}`, sig, make: () => this.message(e, grouped, c.me) });
+        prev = e;
+      } else {
+        const cls = item.kind === 'gap' ? 'notice gap' : 'notice';
+        out.push({ key: item.kind === 'gap' ? 'gap' : `notice:${item.key}`, sig: item.text, make: () => h('div', { class: cls, attrs: { role: 'note' }, text: item.text }) });
+        prev = null;
+      }
+    }
+    return out;
+  }
+
+  private message(e: Entry, grouped: boolean, me: string): HTMLElement {
+    const own = sameName(e.author, me);
+    const cls = ['msg', grouped ? 'grouped' : '', own ? 'own' : '', e.deleted ? 'deleted' : '', e.pending ? 'pending' : ''].filter(Boolean).join(' ');
+    const gutter = grouped
+      ? h('time', { class: 'hover-time', attrs: { datetime: e.timestamp, title: fullDate(e.timestamp) }, text: timeOf(e.timestamp) })
+      : h('div', { class: `avatar ${colourClass(e.author)}`, attrs: { 'aria-hidden': 'true' }, text: initial(e.author) });
+    const header = grouped ? null : h('div', { class: 'msg-head' },
+      h('span', { class: 'author', text: e.author }),
+      h('time', { attrs: { datetime: e.timestamp, title: fullDate(e.timestamp) }, text: timeOf(e.timestamp) }),
+      e.pending ? h('span', { class: 'sending', text: 'Sending…' }) : null);
+    const body = e.deleted
+      ? h('div', { class: 'text' }, h('span', { class: 'content', text: 'This message was deleted.' }))
+      : h('div', { class: 'text' }, h('span', { class: 'content' }, ...linkify(e.content)),
+        e.editedAt ? h('span', { class: 'edited', attrs: { title: `Edited ${fullDate(e.editedAt)}` }, text: ' (edited)' }) : null);
+    return h('article', { class: cls, attrs: { 'data-id': e.pending ? undefined : e.id, 'data-seq': e.seq, 'data-author': e.author, 'aria-busy': e.pending, tabindex: 0 } },
+      h('div', { class: 'gutter' }, gutter),
+      h('div', { class: 'msg-body' }, header, body, this.reactions(e, me)),
+      e.actions && !e.deleted ? this.toolbar(e, own) : null);
+  }
+
+  private reactions(e: Entry, me: string): HTMLElement | null {
+    const entries = Object.entries(e.reactions ?? {}).filter(([, users]) => users.length > 0);
+    if (entries.length === 0 || e.deleted) return null;
+    return h('div', { class: 'reactions' }, ...entries.map(([emoji, users]) => {
+      const mine = users.some((u) => sameName(u, me));
+      return h('button', {
+        class: mine ? 'reaction mine' : 'reaction',
+        attrs: { type: 'button', 'aria-pressed': String(mine), 'aria-label': `${emoji} ${users.length}: ${users.join(', ')}`, title: users.join(', ') },
+        on: { click: () => this.actions.react(e.id, emoji) },
+      }, h('span', { class: 'emoji', text: emoji }), h('span', { class: 'count', text: String(users.length) }));
+    }));
+  }
+
+  private toolbar(e: Entry, own: boolean): HTMLElement {
+    const bar = h('div', { class: 'toolbar', attrs: { role: 'toolbar', 'aria-label': 'Message actions' } },
+      iconButton('Add reaction', 'smile', () => { this.paletteFor = this.paletteFor === e.id ? null : e.id; this.rerender(); }, 'react-btn'));
+    if (own) {
+      bar.append(iconButton('Edit message', 'edit', () => this.actions.edit(e.id), 'edit-btn'));
+      bar.append(this.confirmFor === e.id
+        ? h('button', { class: 'confirm-delete', attrs: { type: 'button' }, text: 'Delete?', on: { click: () => { this.confirmFor = null; this.actions.remove(e.id); } } })
+        : iconButton('Delete message', 'trash', () => this.askDelete(e.id), 'delete-btn'));
+    }
+    if (this.paletteFor === e.id || this.confirmFor === e.id) bar.classList.add('open');
+    return h('div', { class: 'toolbar-wrap' }, bar, this.paletteFor === e.id ? this.palette(e.id) : null);
+  }
+
+  /** The delete button turns into a "Delete?" confirmation for a few seconds. */
+  private askDelete(id: string): void {
+    this.confirmFor = id;
+    this.rerender();
+    setTimeout(() => {
+      if (this.confirmFor !== id) return;
+      this.confirmFor = null;
+      this.rerender();
+    }, CONFIRM_MS);
+  }
+
+  private palette(id: string): HTMLElement {
+    return h('div', { class: 'palette', attrs: { role: 'group', 'aria-label': 'Pick a reaction' } }, ...REACTION_PALETTE.map((emoji) =>
+      h('button', {
+        attrs: { type: 'button', 'aria-label': `React with ${emoji}` },
+        text: emoji,
+        on: { click: () => { this.paletteFor = null; this.actions.react(id, emoji); } },
+      })));
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The conversation header (title, topic and its editor, panel toggles), the member list
+ * with who is online, and the search panel.
+ */
+import type { ChatMessage } from '../../protocol/messages.js';
+import { byId, h, iconButton, replaceChildren } from './dom.js';
+import { colourClass, fullDate, initial, sameName, timeOf } from './format.js';
+import { linkify } from './linkify.js';
+import type { AppState } from './state.js';
+
+export interface HeaderActions {
+  toggleSidebar(): void;
+  togglePanel(panel: 'members' | 'search'): void;
+  setTopic(room: string, topic: string): void;
+}
+
+export class Header {
+  private readonly title = h('h1', { attrs: { id: 'conv-title' } });
+  private readonly topic = h('div', { class: 'topic', attrs: { id: 'topic' } });
+  private editing: string | null = null;
+
+  constructor(el: HTMLElement, private readonly actions: HeaderActions) {
+    replaceChildren(el,
+      iconButton('Show rooms', 'menu', () => actions.toggleSidebar(), 'menu-btn'),
+      h('div', { class: 'title-block' }, this.title, this.topic),
+      h('div', { class: 'header-actions' },
+        iconButton('Search messages', 'search', () => actions.togglePanel('search'), 'search-btn'),
+        iconButton('Members', 'users', () => actions.togglePanel('members'), 'members-btn')));
+  }
+
+  render(s: AppState): void {
+    const room = s.activeRoom();
+    this.title.textContent = room ? `#${room.name}` : `@${s.view.kind === 'dm' ? s.view.peer : ''}`;
+    if (this.editing !== null && (!room || room.name !== this.editing)) this.editing = null;
+    if (this.editing !== null) return;
+    if (!room) {
+      replaceChildren(this.topic, h('span', { class: 'topic-text muted', text: 'Private conversation' }));
+      return;
+    }
+    replaceChildren(this.topic,
+      h('span', { class: room.topic ? 'topic-text' : 'topic-text muted' }, ...(room.topic ? linkify(room.topic) : ['No topic yet'])),
+      h('button', { class: 'text-btn topic-edit', attrs: { type: 'button', 'aria-label': `Set the topic of #${room.name}` }, text: room.topic ? 'Edit' : 'Set topic', on: { click: () => this.editTopic(room.name, room.topic) } }));
+  }
+
+  private editTopic(room: string, current: string): void {
+    this.editing = room;
+    const input = h('input', { attrs: { value: current, maxlength: 256, 'aria-label': `Topic of #${room}`, placeholder: 'What is this room about?' } });
+    const done = (save: boolean): void => {
+      if (this.editing === null) return;
+      this.editing = null;
+      if (save && input.value.trim() !== current) this.actions.setTopic(room, input.value.trim());
+      replaceChildren(this.topic, h('span', { class: 'topic-text', text: save ? input.value.trim() : current }));
+    };
+    input.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter') { ev.preventDefault(); done(true); }
+      if (ev.key === 'Escape') { ev.preventDefault(); done(false); }
+    });
+    input.addEventListener('blur', () => done(true));
+    replaceChildren(this.topic, input);
+    input.focus();
+    input.select();
+  }
+}
+
+export class MembersPanel {
+  constructor(private readonly el: HTMLElement, private readonly openDm: (peer: string) => void) {}
+
+  render(s: AppState): void {
+    const room = s.activeRoom();
+    const names = room ? [...room.members].sort((a, b) => a.localeCompare(b)) : [s.username, s.view.kind === 'dm' ? s.view.peer : ''];
+    replaceChildren(this.el,
+      h('h2', { text: room ? `Members · ${names.length} online` : 'In this conversation' }),
+      h('ul', { class: 'member-list', attrs: { id: 'member-list' } }, ...names.filter(Boolean).map((name) => {
+        const me = sameName(name, s.username);
+        return h('li', { attrs: { 'data-user': name } }, h('button', {
+          class: 'member', attrs: { type: 'button', disabled: me, 'aria-label': me ? `${name} (you)` : `Message ${name}` },
+          on: { click: () => this.openDm(name) },
+        }, h('span', { class: `avatar small ${colourClass(name)}`, attrs: { 'aria-hidden': 'true' } }, initial(name), h('span', { class: 'presence' })),
+        h('span', { class: 'name', text: name }), me ? h('span', { class: 'you', text: 'you' }) : null));
+      })));
+  }
+}
+
+export interface SearchActions {
+  search(query: string, room: string | undefined): void;
+  open(room: string): void;
+}
+
+export class SearchPanel {
+  private readonly input = h('input', { attrs: { type: 'search', id: 'search-input', placeholder: 'Search messages', 'aria-label': 'Search messages', maxlength: 256 } });
+  private readonly scope = h('input', { attrs: { type: 'checkbox', id: 'search-scope' } });
+  private readonly results = h('div', { class: 'search-results', attrs: { id: 'search-results', 'aria-live': 'polite' } });
+
+  constructor(el: HTMLElement, private readonly actions: SearchActions, private readonly activeRoom: () => string | undefined) {
+    const form = h('form', { class: 'search-form', attrs: { role: 'search' } }, this.input,
+      h('label', { class: 'scope' }, this.scope, ' Only this room'));
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const q = this.input.value.trim();
+      if (q) this.actions.search(q, this.scope.checked ? this.activeRoom() : undefined);
+    });
+    replaceChildren(el, h('h2', { text: 'Search' }), form, this.results);
+  }
+
+  focus(): void {
+    this.input.focus();
+  }
+
+  showResults(query: string, messages: ChatMessage[]): void {
+    if (messages.length === 0) {
+      replaceChildren(this.results, h('p', { class: 'muted', text: `Nothing matches “${query}”.` }));
+      return;
+    }
+    replaceChildren(this.results, h('p', { class: 'muted', text: `${messages.length} result${messages.length === 1 ? '' : 's'} for “${query}”` }),
+      h('ul', {}, ...messages.map((m) => h('li', {}, h('button', {
+        class: 'result', attrs: { type: 'button', 'aria-label': `Open #${m.room}` }, on: { click: () => this.actions.open(m.room) },
+      }, h('div', { class: 'result-head' }, h('span', { class: 'author', text: m.username }), h('span', { class: 'where', text: ` in #${m.room}` }),
+        h('time', { attrs: { datetime: m.timestamp, title: fullDate(m.timestamp) }, text: timeOf(m.timestamp) })),
+      h('div', { class: 'result-text' }, m.content))))));
+  }
+}

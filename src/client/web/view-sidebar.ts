@@ -1,0 +1,126 @@
+/**
+ * The sidebar: connection status, joined rooms with unread counts (and leave), other rooms
+ * to join, a field to join or create a room, private conversations, and the signed-in user.
+ */
+import { h, iconButton, replaceChildren } from './dom.js';
+import { colourClass, initial } from './format.js';
+import type { AppState } from './state.js';
+
+export interface SidebarActions {
+  openRoom(room: string): void;
+  joinRoom(room: string): void;
+  leaveRoom(room: string): void;
+  openDm(peer: string): void;
+  logout(): void;
+}
+
+const STATUS_TEXT: Record<string, string> = {
+  connecting: 'Connecting…', online: 'Online', reconnecting: 'Reconnecting…', closed: 'Offline',
+};
+
+export class Sidebar {
+  private readonly statusBox = h('div', { class: 'status-box' });
+  private readonly rooms = h('div');
+  private readonly more = h('div');
+  private readonly dms = h('div');
+  private readonly meBox = h('div', { class: 'me' });
+
+  constructor(el: HTMLElement, private readonly actions: SidebarActions) {
+    // Built once, so that a re-render never wipes what the user is typing in the forms.
+    replaceChildren(el,
+      h('div', { class: 'brand' },
+        h('img', { attrs: { src: '/favicon.svg', alt: '', width: 28, height: 28 } }),
+        h('span', { class: 'brand-name', text: 'Parley' }),
+        this.statusBox),
+      h('nav', { class: 'side-scroll', attrs: { 'aria-label': 'Conversations' } },
+        this.section('Rooms', this.rooms), this.joinForm(), this.more,
+        this.section('Direct messages', this.dms), this.dmForm()),
+      this.meBox);
+  }
+
+  render(s: AppState): void {
+    replaceChildren(this.statusBox, this.status(s));
+    replaceChildren(this.rooms, this.roomList(s));
+    replaceChildren(this.more, s.directory.length > 0 ? this.section('More rooms', this.directory(s)) : null);
+    replaceChildren(this.dms, this.dmList(s));
+    this.me(s);
+  }
+
+  private status(s: AppState): HTMLElement {
+    const text = STATUS_TEXT[s.status] ?? s.status;
+    return h('div', { class: `status ${s.status}`, attrs: { id: 'conn-status', role: 'status', 'data-status': s.status, title: s.statusDetail || text } },
+      h('span', { class: 'dot', attrs: { 'aria-hidden': 'true' } }),
+      h('span', { class: 'status-text', text: s.status === 'reconnecting' && s.statusDetail ? `Reconnecting…` : text }));
+  }
+
+  private section(title: string, body: HTMLElement): HTMLElement {
+    return h('section', { class: 'side-section' }, h('h2', { text: title }), body);
+  }
+
+  private roomList(s: AppState): HTMLElement {
+    const rooms = s.joinedRooms().sort((a, b) => a.name.localeCompare(b.name));
+    return h('ul', { class: 'room-list' }, ...rooms.map((r) => {
+      const active = s.view.kind === 'room' && s.view.room === r.name;
+      const unread = active ? 0 : r.unread();
+      return h('li', { class: `room-item${active ? ' active' : ''}${unread > 0 ? ' has-unread' : ''}`, attrs: { 'data-room': r.name } },
+        h('button', {
+          class: 'room-link',
+          attrs: { type: 'button', 'aria-current': active ? 'page' : undefined, 'aria-label': `#${r.name}${unread ? `, ${unread} unread` : ''}` },
+          on: { click: () => this.actions.openRoom(r.name) },
+        }, h('span', { class: 'hash', attrs: { 'aria-hidden': 'true' }, text: '#' }), h('span', { class: 'name', text: r.name }),
+        unread > 0 ? h('span', { class: 'badge', attrs: { 'aria-hidden': 'true' }, text: unread > 99 ? '99+' : String(unread) }) : null),
+        iconButton(`Leave #${r.name}`, 'close', () => this.actions.leaveRoom(r.name), 'leave-btn'));
+    }));
+  }
+
+  private directory(s: AppState): HTMLElement {
+    return h('ul', { class: 'room-list directory' }, ...s.directory.map((r) =>
+      h('li', { class: 'room-item' }, h('button', {
+        class: 'room-link',
+        attrs: { type: 'button', title: r.topic || `Join #${r.name}`, 'aria-label': `Join #${r.name}` },
+        on: { click: () => this.actions.joinRoom(r.name) },
+      }, h('span', { class: 'hash', text: '+' }), h('span', { class: 'name', text: r.name }),
+      r.members > 0 ? h('span', { class: 'count', attrs: { title: `${r.members} online` }, text: `${r.members} online` }) : null))));
+  }
+
+  private joinForm(): HTMLElement {
+    const input = h('input', { attrs: { id: 'join-room', name: 'room', placeholder: 'Join or create a room', autocomplete: 'off', maxlength: 32, 'aria-label': 'Room to join or create' } });
+    return h('form', {
+      class: 'side-form',
+      on: { submit: (ev) => { ev.preventDefault(); const v = input.value.trim().replace(/^#/, ''); if (v) { input.value = ''; this.actions.joinRoom(v); } } },
+    }, input);
+  }
+
+  private dmList(s: AppState): HTMLElement {
+    const dms = [...s.dms.values()];
+    if (dms.length === 0) return h('p', { class: 'side-empty', text: 'Click a member to message them.' });
+    return h('ul', { class: 'room-list dm-list' }, ...dms.map((d) => {
+      const active = s.view.kind === 'dm' && s.view.peer.toLowerCase() === d.peer.toLowerCase();
+      const unread = active ? 0 : d.unread;
+      return h('li', { class: `room-item${active ? ' active' : ''}${unread ? ' has-unread' : ''}`, attrs: { 'data-peer': d.peer } },
+        h('button', {
+          class: 'room-link',
+          attrs: { type: 'button', 'aria-current': active ? 'page' : undefined, 'aria-label': `Conversation with ${d.peer}${unread ? `, ${unread} unread` : ''}` },
+          on: { click: () => this.actions.openDm(d.peer) },
+        }, h('span', { class: `mini-avatar ${colourClass(d.peer)}`, attrs: { 'aria-hidden': 'true' }, text: initial(d.peer) }),
+        h('span', { class: 'name', text: d.peer }),
+        unread > 0 ? h('span', { class: 'badge', attrs: { 'aria-hidden': 'true' }, text: String(unread) }) : null));
+    }));
+  }
+
+  private dmForm(): HTMLElement {
+    const input = h('input', { attrs: { id: 'dm-to', name: 'to', placeholder: 'Message someone…', autocomplete: 'off', maxlength: 32, 'aria-label': 'Name of the person to message' } });
+    return h('form', {
+      class: 'side-form',
+      on: { submit: (ev) => { ev.preventDefault(); const v = input.value.trim().replace(/^@/, ''); if (v) { input.value = ''; this.actions.openDm(v); } } },
+    }, input);
+  }
+
+  private me(s: AppState): void {
+    replaceChildren(this.meBox,
+      h('span', { class: `avatar small ${colourClass(s.username)}`, attrs: { 'aria-hidden': 'true' }, text: initial(s.username) }),
+      h('div', { class: 'me-text' }, h('span', { class: 'me-name', attrs: { id: 'me-name' }, text: s.username }),
+        h('span', { class: 'me-kind', text: s.registered ? 'Signed in' : 'Guest' })),
+      h('button', { class: 'text-btn', attrs: { type: 'button' }, text: s.registered ? 'Log out' : 'Leave', on: { click: () => this.actions.logout() } }));
+  }
+}

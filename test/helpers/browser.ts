@@ -1,0 +1,81 @@
+/**
+ * Headless Chromium for browser tests, through playwright-core and Debian's `chromium`
+ * package. When the browser is missing the tests skip with a reason, unless
+ * PARLEY_REQUIRE_SERVICES=1, where a missing browser is a failure.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const CHROMIUM_PATH = process.env.PARLEY_CHROMIUM ?? '/usr/bin/chromium';
+export const ARTIFACTS = join(process.cwd(), 'test-artifacts');
+
+const ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+export type Launched = { browser: Browser; skip: null } | { browser: null; skip: string };
+
+/** Launches headless Chromium, or says why the browser tests skip. */
+export async function launchBrowser(): Promise<Launched> {
+  const required = process.env.PARLEY_REQUIRE_SERVICES === '1';
+  if (!existsSync(CHROMIUM_PATH)) {
+    const reason = `Chromium not found at ${CHROMIUM_PATH} (apt-get install chromium)`;
+    if (required) throw new Error(`${reason}; PARLEY_REQUIRE_SERVICES=1 requires it`);
+    return { browser: null, skip: reason };
+  }
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: ARGS, timeout: 30_000 });
+  return { browser, skip: null };
+}
+
+const ERRORS = new WeakMap<Page, string[]>();
+
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 390, height: 844 };
+
+/** A fresh page (its own storage) of the given size, failing on uncaught page errors. */
+export async function newPage(browser: Browser, size = DESKTOP, scheme: 'light' | 'dark' = 'light'): Promise<Page> {
+  const context = await browser.newContext({ viewport: size, colorScheme: scheme, deviceScaleFactor: size.width < 500 ? 2 : 1 });
+  context.setDefaultTimeout(10_000);
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  // Console errors include CSP violations (an inline style or script the policy refused).
+  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
+  ERRORS.set(page, errors);
+  return page;
+}
+
+/** Uncaught errors thrown in the page, and console errors, so far. */
+export function pageErrors(page: Page): string[] {
+  return ERRORS.get(page) ?? [];
+}
+
+/** Saves a screenshot into test-artifacts/ and returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path, timeout: 10_000 });
+  return path;
+}
+
+/** Opens the web client and joins as a guest; resolves once the chat screen is online. */
+export async function joinAsGuest(page: Page, httpUrl: string, name: string): Promise<void> {
+  await page.goto(httpUrl, { timeout: 15_000 });
+  await page.fill('#login-name', name);
+  await page.click('#login-submit');
+  await page.waitForSelector('#conn-status[data-status="online"]', { state: 'attached', timeout: 10_000 });
+}
+
+/** Types a message in the composer and sends it with Enter. */
+export async function sendMessage(page: Page, text: string): Promise<void> {
+  await page.fill('#composer-input', text);
+  await page.press('#composer-input', 'Enter');
+}
+
+/** The texts of the messages shown in the open conversation. */
+export async function messageTexts(page: Page): Promise<string[]> {
+  return page.$$eval('#messages .msg .content', (els) => els.map((e) => e.textContent ?? ''));
+}
