@@ -10,6 +10,8 @@ export interface Config {
   /** SQLite file path, `:memory:`, or a `postgres://` URL. */
   db: string;
   redis: string | null;
+  /** Key prefix in Redis: processes sharing a Redis and a prefix are one chat. */
+  redisPrefix: string;
   tlsCert: string | null;
   tlsKey: string | null;
   logLevel: string;
@@ -65,6 +67,7 @@ export const DEFAULTS: Config = {
   host: '0.0.0.0',
   db: './data/parley.db',
   redis: null,
+  redisPrefix: 'parley:',
   tlsCert: null,
   tlsKey: null,
   logLevel: 'info',
@@ -95,6 +98,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'host', flag: '--host <addr>', env: 'HOST', kind: 'string', description: 'address to listen on' },
   { key: 'db', flag: '--db <path-or-url>', env: 'DATABASE_URL', kind: 'string', description: 'SQLite file, :memory:, or postgres:// URL' },
   { key: 'redis', flag: '--redis <url>', env: 'REDIS_URL', kind: 'nullable', description: 'Redis URL: joins the processes sharing it into one chat' },
+  { key: 'redisPrefix', flag: '--redis-prefix <prefix>', env: 'REDIS_PREFIX', kind: 'string', description: 'Redis key prefix: processes sharing a Redis and a prefix are one chat' },
   { key: 'tlsCert', flag: '--tls-cert <file>', env: 'TLS_CERT', kind: 'nullable', description: 'PEM certificate: serve HTTPS and WSS (with --tls-key)' },
   { key: 'tlsKey', flag: '--tls-key <file>', env: 'TLS_KEY', kind: 'nullable', description: 'PEM private key for --tls-cert' },
   { key: 'logLevel', flag: '--log-level <level>', env: 'LOG_LEVEL', kind: 'string', description: 'fatal, error, warn, info, debug, trace or silent' },

@@ -178,6 +178,12 @@ export interface Bus {
    * through history) and `healthy` is false.
    */
   publish(env: Envelope): void;
+  /**
+   * Runs `deliver` (this node's local delivery of its own room Message `seq`) in seq order
+   * with the room's Messages arriving from other nodes: at once unless a lower seq is still
+   * on its way, then when it arrives or after a short gap timeout. Alone, it runs at once.
+   */
+  inSeqOrder(room: string, seq: number, deliver: () => void): void;
   /** Registers the one handler for envelopes from other nodes. */
   onEnvelope(handler: (env: Envelope, fromNode: string) => void): void;
   /** False while the backend is unreachable. */

@@ -1,11 +1,23 @@
 /**
- * `--workers N`: N processes share the port through node:cluster. With `--redis` they are
- * one chat; without it each worker is a chat of its own (connections are spread over them),
- * so use --workers only with --redis unless that is what you want.
+ * `--workers N`: N processes share the port through node:cluster (the primary accepts
+ * connections and hands them to the workers in turn). With `--redis` they are one chat;
+ * without it each worker is a chat of its own (connections are spread over them, so users
+ * of different workers do not see each other), which is why the primary warns.
+ *
+ * The primary only supervises: it restarts a worker that dies, gives up (exit 1) when
+ * workers keep dying right after they start (a bad flag, an unreachable database or
+ * Redis), and on SIGTERM or SIGINT passes the signal on and exits 0 once every worker has
+ * stopped, or kills them after the shutdown deadline.
  */
-import cluster from 'node:cluster';
+import cluster, { type Worker } from 'node:cluster';
 import type { Config } from './config.js';
 import { serveOne } from './serve-command.js';
+
+/** A worker that exits sooner than this after its start counts as a failed start. */
+const QUICK_EXIT_MS = 10_000;
+/** Failed starts in a row (across all workers) before the primary gives up. */
+const MAX_FAILED_STARTS = 3;
+const SHUTDOWN_DEADLINE_MS = 10_000;
 
 export function runWorkers(config: Config): void {
   if (cluster.isWorker) {
@@ -15,20 +27,50 @@ export function runWorkers(config: Config): void {
   if (!config.redis) {
     process.stderr.write('parley: --workers without --redis: each worker is a separate chat (see README, Scaling out)\n');
   }
-  for (let i = 0; i < config.workers; i++) cluster.fork();
+  const started = new Map<number, number>();
+  const fork = (): void => {
+    const worker: Worker = cluster.fork();
+    started.set(worker.id, Date.now());
+  };
+  for (let i = 0; i < config.workers; i++) fork();
+
   let stopping = false;
+  let failedStarts = 0;
   const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
     stopping = true;
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+    for (const worker of liveWorkers()) worker.process.kill(signal);
+    setTimeout(() => {
+      process.stderr.write('parley: workers did not stop in time; killing them\n');
+      for (const worker of liveWorkers()) worker.process.kill('SIGKILL');
+      process.exit();
+    }, SHUTDOWN_DEADLINE_MS).unref();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  cluster.on('exit', (worker, code) => {
-    if (!stopping) {
-      process.stderr.write(`parley: worker ${worker.process.pid} exited (${code}); starting another\n`);
-      cluster.fork();
+
+  cluster.on('exit', (worker, code, signal) => {
+    const ranMs = Date.now() - (started.get(worker.id) ?? 0);
+    started.delete(worker.id);
+    if (stopping) {
+      if (liveWorkers().length === 0) process.exit(); // 0, or 1 after giving up
       return;
     }
-    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+    failedStarts = ranMs < QUICK_EXIT_MS ? failedStarts + 1 : 0;
+    if (failedStarts >= MAX_FAILED_STARTS) {
+      process.stderr.write(`parley: workers keep exiting right after they start (last: ${signal ?? code}); giving up\n`);
+      stopping = true;
+      for (const w of liveWorkers()) w.process.kill('SIGTERM');
+      process.exitCode = 1;
+      if (liveWorkers().length === 0) process.exit();
+      setTimeout(() => process.exit(1), SHUTDOWN_DEADLINE_MS).unref();
+      return;
+    }
+    process.stderr.write(`parley: worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
+    fork();
   });
+}
+
+function liveWorkers(): Worker[] {
+  return Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
 }

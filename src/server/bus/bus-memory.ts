@@ -24,6 +24,10 @@ export class MemoryBus extends ClusterBus {
     if (this.broker.buses.size > 1) this.broker.deliver(data);
   }
 
+  protected override clustered(): boolean {
+    return this.broker.buses.size > 1;
+  }
+
   /** Called by the broker with an encoded envelope. */
   receive(data: string): void {
     this.onMessage(data);

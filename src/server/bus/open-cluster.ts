@@ -1,19 +1,43 @@
 /**
  * Picks the bus and presence backends: in memory for one process (the default), Redis
- * when `--redis` is given.
+ * when `--redis` is given. The Redis key prefix is `--redis-prefix` (default `parley:`);
+ * processes that share a Redis and a prefix are one chat.
  */
 import type { Config } from '../config.js';
 import type { Logger } from '../domain/deps.js';
 import type { Bus, Presence } from '../ports.js';
 import { MemoryBus } from './bus-memory.js';
+import { DEFAULT_REDIS_PREFIX, RedisBus } from './bus-redis.js';
 import { MemoryPresence } from './presence-memory.js';
+import { RedisPresence } from './presence-redis.js';
 
 export interface ClusterParts {
   bus: Bus;
   presence: Presence;
 }
 
-export async function openCluster(config: Config, _log: Logger): Promise<ClusterParts> {
-  if (config.redis) throw new Error(`--redis ${config.redis}: the Redis bus is not built in this version`);
-  return { bus: new MemoryBus(), presence: new MemoryPresence() };
+/** Redis tuning (tests shorten the heartbeat to see dead nodes sooner). */
+export interface RedisClusterOptions {
+  prefix?: string;
+  heartbeatMs?: number;
+  ttlMs?: number;
+  gapMs?: number;
+}
+
+export async function openCluster(config: Config, log: Logger, options: RedisClusterOptions = {}): Promise<ClusterParts> {
+  if (!config.redis) return { bus: new MemoryBus(), presence: new MemoryPresence() };
+  const prefix = options.prefix ?? redisPrefix(config);
+  const bus = new RedisBus({ url: config.redis, prefix, log, ...(options.gapMs !== undefined ? { gapMs: options.gapMs } : {}) });
+  const presence = new RedisPresence({
+    redis: bus.commands, bus, prefix, log,
+    ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
+    ...(options.ttlMs !== undefined ? { ttlMs: options.ttlMs } : {}),
+  });
+  return { bus, presence };
+}
+
+/** The configured key prefix, ending in `:`. */
+export function redisPrefix(config: Config): string {
+  const raw = config.redisPrefix || DEFAULT_REDIS_PREFIX;
+  return raw.endsWith(':') ? raw : `${raw}:`;
 }

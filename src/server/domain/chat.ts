@@ -23,6 +23,7 @@ import { AttemptLimiter } from './handle-accounts.js';
 import { HANDLERS } from './handlers.js';
 import { Hub } from './hub.js';
 import { Outbound } from './outbound.js';
+import { PresenceNotices } from './presence-notices.js';
 import { Session } from './session.js';
 
 export const VERSION = '0.1.0';
@@ -37,6 +38,13 @@ export class Chat {
   /** Rooms known to this node (a cache of the store's rooms table). */
   readonly rooms = new Map<string, RoomRecord>();
   private readonly leaveTimers = new Set<ReturnType<typeof setTimeout>>();
+  /** UserJoined/UserLeft, bounded for large rooms (presence-notices.ts). */
+  readonly notices = new PresenceNotices({
+    localMembers: (room) => this.hub.roomSessions(room).size,
+    memberCount: async (room) => (await this.deps.presence.counts()).get(room) ?? 0,
+    broadcast: (room, msg, except) => { this.broadcast(room, msg, except); },
+    now: () => this.now(),
+  });
   readonly loginLimiter: AttemptLimiter;
   private dummy: string | null = null;
 
@@ -109,7 +117,7 @@ export class Chat {
   private async leaveRooms(rooms: string[], key: string, username: string, connId: string): Promise<void> {
     for (const room of rooms) {
       try {
-        if (await this.deps.presence.leave(room, key, connId)) this.broadcast(room, { type: 'UserLeft', username, room });
+        if (await this.deps.presence.leave(room, key, connId)) this.notices.left(room, username);
       } catch (err) {
         this.log.warn({ err, room }, 'presence leave failed');
       }
@@ -120,6 +128,7 @@ export class Chat {
   async shutdown(code: number, reason: string): Promise<void> {
     for (const timer of this.leaveTimers) clearTimeout(timer);
     this.leaveTimers.clear();
+    this.notices.stop();
     for (const s of [...this.hub.sessions.values()]) {
       s.leaving = true;
       s.close(code, reason);
@@ -249,7 +258,10 @@ export class Chat {
   /** Sends to every member of a room on every node, but `except` (a local session). */
   broadcast(room: string, msg: ServerMessage, except?: Session): Outbound {
     const out = new Outbound(msg);
-    this.metrics.delivered(this.hub.toRoom(room, out, except));
+    const deliver = (): void => this.metrics.delivered(this.hub.toRoom(room, out, except));
+    // A local client must not see seq 81 before seq 80 committed by another node.
+    if (msg.type === 'Message') this.deps.bus.inSeqOrder(room, msg.seq, deliver);
+    else deliver();
     this.deps.bus.publish({ kind: 'room', room, msg });
     return out;
   }

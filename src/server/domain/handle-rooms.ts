@@ -5,6 +5,7 @@
 import type { RoomSummary } from '../../protocol/messages.js';
 import { cleanContent, nameKey, normaliseName, normaliseRoom } from '../../protocol/names.js';
 import type { ClientMessageOf } from '../../protocol/schema.js';
+import type { RoomRecord } from '../ports.js';
 import type { Chat } from './chat.js';
 import { fail, stored } from './errors.js';
 import type { Session } from './session.js';
@@ -18,6 +19,14 @@ export function requireNamed(s: Session): { username: string; key: string } {
 
 export function roomName(raw: string): string {
   return normaliseRoom(raw) ?? fail('INVALID_ROOM', `"${raw.slice(0, 40)}" is not a valid room name. Room names are 1 to 32 letters, digits, "_", "-" or ".".`);
+}
+
+/**
+ * Whether the session owns the room: an account that created it, from any connection; a
+ * guest only on the connection that created it (a departed guest's name can be taken).
+ */
+export function ownsRoom(s: Session, record: RoomRecord | null): boolean {
+  return record !== null && record.owner !== null && record.owner === s.key && (s.account === s.key || s.created.has(record.name));
 }
 
 /** The owner of a name claim: the account for logged-in users, the connection for guests. */
@@ -91,7 +100,9 @@ export async function joinRoom(chat: Chat, s: Session, msg: ClientMessageOf<'Joi
   if (!(await chat.room(room))) {
     const record = { name: room, topic: '', owner: key, createdAt: chat.iso() };
     await stored('ensureRoom', chat.deps.store.ensureRoom(record));
-    chat.rooms.set(room, (await chat.deps.store.getRoom(room)) ?? record);
+    const created = (await chat.deps.store.getRoom(room)) ?? record;
+    chat.rooms.set(room, created);
+    if (created.owner === key) s.remember(s.created, room);
   }
   if (s.closed) return;
   chat.hub.join(room, s);
@@ -103,7 +114,7 @@ export async function joinRoom(chat: Chat, s: Session, msg: ClientMessageOf<'Joi
     return;
   }
   s.send({ type: 'Ack', for: 'JoinRoom', room, topic: chat.rooms.get(room)?.topic ?? '', ...ref });
-  if (first) chat.broadcast(room, { type: 'UserJoined', username, room }, s);
+  if (first) chat.notices.joined(room, username, s);
   if (chat.config.historyOnJoin > 0) {
     const page = await stored('history', chat.deps.store.history({ room, limit: chat.config.historyOnJoin }));
     if (page.messages.length > 0 || s.mode === 'json') {
@@ -120,7 +131,7 @@ export async function leaveRoom(chat: Chat, s: Session, msg: ClientMessageOf<'Le
   if (s.current === room) s.current = s.rooms.values().next().value ?? null;
   const last = await chat.deps.presence.leave(room, key, s.id);
   s.send({ type: 'Ack', for: 'LeaveRoom', room, current: s.current, ...(msg.ref !== undefined ? { ref: msg.ref } : {}) });
-  if (last) chat.broadcast(room, { type: 'UserLeft', username, room });
+  if (last) chat.notices.left(room, username);
 }
 
 export async function listRooms(chat: Chat, s: Session, msg: ClientMessageOf<'ListRooms'>): Promise<void> {
@@ -158,7 +169,7 @@ export async function setTopic(chat: Chat, s: Session, msg: ClientMessageOf<'Set
   const { username, key } = requireNamed(s);
   const room = msg.room === undefined ? (s.current ?? fail('NOT_IN_ROOM')) : roomName(msg.room);
   const record = await chat.requireRoom(room);
-  if (!s.admin && record.owner !== key) fail('FORBIDDEN', `Only the owner of ${room} or an administrator can set its topic.`);
+  if (!s.admin && !ownsRoom(s, record)) fail('FORBIDDEN', `Only the owner of ${room} or an administrator can set its topic.`);
   const topic = cleanContent(msg.topic).replace(/\s+/g, ' ').trim();
   if (topic.length > MAX_TOPIC) fail('CONTENT_TOO_LONG', `Topics are at most ${MAX_TOPIC} characters.`);
   await stored('setTopic', chat.deps.store.setTopic(room, topic));

@@ -1,0 +1,122 @@
+/**
+ * Join and leave notices (UserJoined, UserLeft) for a room, bounded so that a join storm
+ * costs O(n) frames instead of O(n²).
+ *
+ * - A room with at most LARGE_ROOM members on this node gets one notice per first arrival
+ *   and per last departure, at once, exactly as the contract shows them ("* NAME joined
+ *   general"). Frames for one member within one event-loop turn still leave in one socket
+ *   write (the transport coalesces per connection per turn).
+ * - Above that size, per-user notices stop: joins and leaves are counted per room, and a
+ *   summary SystemMessage ("12 joined and 3 left general; 1,204 members now") goes to the
+ *   room at the end of the turn, then at most once every SUMMARY_INTERVAL_MS while the
+ *   churn lasts. Each member then receives at most one presence frame per interval however
+ *   many people arrive, so a storm of n joins costs O(n · duration) frames, not n²/2.
+ *   `ListUsers {room}` (or /users) gives the names.
+ */
+import type { ServerMessage } from '../../protocol/messages.js';
+import type { Session } from './session.js';
+
+/** Members on this node above which a room gets summaries instead of per-user notices. */
+export const LARGE_ROOM = 100;
+/** The shortest time between two summaries of one room. */
+export const SUMMARY_INTERVAL_MS = 1_000;
+
+/** What the notices need from the chat. */
+export interface NoticeTarget {
+  /** Sessions in the room on this node. */
+  localMembers(room: string): number;
+  /** Online members of the room, cluster-wide. */
+  memberCount(room: string): Promise<number>;
+  broadcast(room: string, msg: ServerMessage, except?: Session): void;
+  now(): number;
+}
+
+interface Churn {
+  joined: number;
+  left: number;
+  /** When the last summary went out (0: never). */
+  last: number;
+  timer: ReturnType<typeof setTimeout> | null;
+  /** A summary is scheduled for the end of this turn. */
+  soon: boolean;
+}
+
+export class PresenceNotices {
+  private readonly churn = new Map<string, Churn>();
+
+  constructor(private readonly target: NoticeTarget) {}
+
+  /** `username` arrived in `room` (its first connection there); `except` is the joining session. */
+  joined(room: string, username: string, except?: Session): void {
+    if (!this.large(room)) {
+      this.target.broadcast(room, { type: 'UserJoined', username, room }, except);
+      return;
+    }
+    this.entry(room).joined++;
+    this.schedule(room);
+  }
+
+  /** `username` left `room` (its last connection there). */
+  left(room: string, username: string): void {
+    if (!this.large(room)) {
+      this.target.broadcast(room, { type: 'UserLeft', username, room });
+      return;
+    }
+    this.entry(room).left++;
+    this.schedule(room);
+  }
+
+  /** Stops pending summaries (shutdown). */
+  stop(): void {
+    for (const c of this.churn.values()) if (c.timer) clearTimeout(c.timer);
+    this.churn.clear();
+  }
+
+  private large(room: string): boolean {
+    return this.target.localMembers(room) > LARGE_ROOM || (this.churn.get(room)?.timer ?? null) !== null;
+  }
+
+  private entry(room: string): Churn {
+    let c = this.churn.get(room);
+    if (!c) this.churn.set(room, (c = { joined: 0, left: 0, last: 0, timer: null, soon: false }));
+    return c;
+  }
+
+  private schedule(room: string): void {
+    const c = this.entry(room);
+    if (c.soon || c.timer) return;
+    const wait = c.last + SUMMARY_INTERVAL_MS - this.target.now();
+    if (wait <= 0) {
+      c.soon = true;
+      process.nextTick(() => { c.soon = false; this.summarise(room); });
+      return;
+    }
+    c.timer = setTimeout(() => { c.timer = null; this.summarise(room); }, wait);
+    c.timer.unref?.();
+  }
+
+  private summarise(room: string): void {
+    const c = this.churn.get(room);
+    if (!c || (c.joined === 0 && c.left === 0)) {
+      this.churn.delete(room);
+      return;
+    }
+    const { joined, left } = c;
+    c.joined = 0;
+    c.left = 0;
+    c.last = this.target.now();
+    // Churn that goes on within the interval is summarised once more at its end.
+    c.timer = setTimeout(() => { c.timer = null; this.summarise(room); }, SUMMARY_INTERVAL_MS);
+    c.timer.unref?.();
+    void this.target.memberCount(room).then(
+      (members) => this.target.broadcast(room, { type: 'SystemMessage', room, content: summaryText(room, joined, left, members) }),
+      () => this.target.broadcast(room, { type: 'SystemMessage', room, content: summaryText(room, joined, left, null) }),
+    );
+  }
+}
+
+/** "12 joined and 3 left general; 1,204 members now". */
+export function summaryText(room: string, joined: number, left: number, members: number | null): string {
+  const what = [joined > 0 ? `${joined} joined` : '', left > 0 ? `${left} left` : ''].filter(Boolean).join(' and ');
+  return `${what} ${room}${members === null ? '' : `; ${members.toLocaleString('en-US')} members now`}`;
+}
