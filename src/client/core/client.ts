@@ -58,6 +58,14 @@ export interface ClientEvents {
 
 type Listener<K extends keyof ClientEvents> = (ev: ClientEvents[K]) => void;
 
+/**
+ * Session errors on a reconnect that are worth another attempt: the name still held by
+ * our previous connection (until the server's heartbeat drops it), and transient trouble.
+ */
+const SESSION_RETRY_CODES = new Set(['NAME_TAKEN', 'TIMEOUT', 'RATE_LIMITED', 'STORE_UNAVAILABLE', 'INTERNAL']);
+/** Enough attempts, with back-off up to 15 s, to outlast a 30 s server heartbeat twice. */
+const MAX_SESSION_RETRIES = 10;
+
 export class ClientError extends Error {
   constructor(readonly code: string, message: string) {
     super(message);
@@ -201,6 +209,15 @@ export class ParleyClient {
     } catch (err) {
       const e = err as ClientError;
       if (e.code === 'DISCONNECTED') return;
+      if (this.connectedOnce && this.attempt < MAX_SESSION_RETRIES && SESSION_RETRY_CODES.has(e.code)) {
+        // After a silent drop the server may hold our name until its heartbeat notices: retry.
+        const socket = this.socket;
+        this.socket = null;
+        this.failPending(new ClientError('DISCONNECTED', 'The connection dropped.'));
+        socket?.close(1000, 'session failed; retrying');
+        this.scheduleReconnect('');
+        return;
+      }
       this.socket?.close(1000, 'session failed');
       this.finish(4000, e.message);
     }

@@ -1,0 +1,179 @@
+/**
+ * What the interactive terminal client prints for each server message: one or a few
+ * lines, with local HH:MM timestamps, coloured names and the room tag when a line is not
+ * about the current room. Pure functions over a small view of the client's state.
+ */
+import { helpText } from '../../protocol/text.js';
+import type { ChatMessage, PrivateChatMessage, Reactions, RoomSummary, ServerMessage } from '../../protocol/messages.js';
+import { nameKey } from '../../protocol/names.js';
+import type { Style } from './style.js';
+
+export interface FormatContext {
+  style: Style;
+  /** The room messages go to, or null when the user is in no room. */
+  current: string | null;
+  /** The user's own name (to tell a private message sent from one received). */
+  me: string | null;
+  /** A message seen earlier, to say whose message an edit, deletion or reaction is about. */
+  recall(id: string): ChatMessage | undefined;
+}
+
+// eslint-disable-next-line no-control-regex
+const UNSAFE_RE = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2066-\u2069]/g;
+
+/** Text from the network, made safe for a terminal: no escapes, no bidi overrides. */
+export function safe(text: string): string {
+  return text.replace(UNSAFE_RE, '');
+}
+
+/** HH:MM in local time. */
+export function hhmm(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso.slice(11, 16);
+  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+}
+
+/** Continuation lines of a multi-line message are indented under its first line. */
+function indentContinuation(text: string, width: number): string {
+  return text.replace(/\n/g, `\n${' '.repeat(width)}`);
+}
+
+function reactionsText(reactions: Reactions | undefined): string {
+  if (!reactions) return '';
+  const parts = Object.entries(reactions).filter(([, users]) => users.length > 0).map(([emoji, users]) => `${safe(emoji)} ${users.length}`);
+  return parts.length ? ` [${parts.join(', ')}]` : '';
+}
+
+function roomTag(ctx: FormatContext, room: string): string {
+  return room === ctx.current ? '' : `${ctx.style.dim(`[${room}]`)} `;
+}
+
+/** The room tag inside a notice, which is dim already. */
+function noticeTag(ctx: FormatContext, room: string): string {
+  return room === ctx.current ? '' : `[${room}] `;
+}
+
+/** One room message: `12:04 [room] alice: hello (edited) [👍 2]`. */
+export function chatLine(m: ChatMessage, ctx: FormatContext): string {
+  const { style } = ctx;
+  const head = `${style.dim(hhmm(m.timestamp))} ${roomTag(ctx, m.room)}`;
+  const who = style.name(safe(m.username));
+  if (m.deleted) return `${head}${who}: ${style.dim('(deleted)')}`;
+  const indent = hhmm(m.timestamp).length + 1;
+  const edited = m.editedAt ? ` ${style.dim('(edited)')}` : '';
+  return `${head}${who}: ${indentContinuation(safe(m.content), indent)}${edited}${reactionsText(m.reactions)}`;
+}
+
+/** A private message, marked `[pm from x]` or `[pm to y]`. */
+export function privateLine(m: PrivateChatMessage, ctx: FormatContext): string {
+  const { style } = ctx;
+  const sent = ctx.me !== null && nameKey(m.from) === nameKey(ctx.me) && nameKey(m.to) !== nameKey(ctx.me);
+  const tag = sent ? `[pm to ${style.name(safe(m.to))}]` : `[pm from ${style.name(safe(m.from))}]`;
+  return `${style.dim(hhmm(m.timestamp))} ${style.magenta(tag)} ${indentContinuation(safe(m.content), 6)}`;
+}
+
+function notice(ctx: FormatContext, text: string): string {
+  return ctx.style.dim(`* ${text}`);
+}
+
+/** A short quote of a message, for notices about it. */
+function quote(m: ChatMessage | undefined): string {
+  if (!m || m.deleted) return '';
+  const text = safe(m.content).replace(/\s+/g, ' ');
+  return ` "${text.length > 40 ? `${text.slice(0, 39)}…` : text}"`;
+}
+
+function whose(ctx: FormatContext, id: string): string {
+  const m = ctx.recall(id);
+  return m ? `${ctx.style.name(safe(m.username))}'s message` : 'a message';
+}
+
+export function roomListText(rooms: RoomSummary[], ctx: FormatContext): string {
+  return ['Rooms:', ...rooms.map((r) => {
+    const mark = r.joined ? (r.name === ctx.current ? '>' : '*') : ' ';
+    const unread = r.unread ? `, ${r.unread} unread` : '';
+    return `  ${mark} ${r.name} (${r.members} online${unread})${r.topic ? ` - ${safe(r.topic)}` : ''}`;
+  })].join('\n');
+}
+
+function historyText(room: string, messages: ChatMessage[], incomplete: boolean | undefined, ctx: FormatContext): string {
+  if (messages.length === 0) return notice(ctx, `No messages in ${room} yet.`);
+  const head = incomplete ? `--- older messages of ${room} were pruned ---` : `--- history of ${room} ---`;
+  return [ctx.style.dim(head), ...messages.map((m) => chatLine(m, ctx)), ctx.style.dim('--- end of history ---')].join('\n');
+}
+
+/** Help: the text-mode commands (which include /switch and /quit) and the client's extras. */
+export function clientHelpText(): string {
+  return `${helpText()}\nTab completes commands, rooms and names; up and down recall earlier lines.`;
+}
+
+/**
+ * The lines shown for a server message that is not a room message (those come through
+ * `chatLine`), or null for messages the client does not print (typing, acks, receipts).
+ */
+export function formatServerMessage(msg: ServerMessage, ctx: FormatContext): string | null {
+  const { style } = ctx;
+  switch (msg.type) {
+    case 'PrivateMessage':
+      return privateLine(msg, ctx);
+    case 'SystemMessage':
+      return notice(ctx, `${msg.room ? noticeTag(ctx, msg.room) : ''}${safe(msg.content)}`);
+    case 'UserJoined':
+      return notice(ctx, `${style.name(safe(msg.username))} joined ${msg.room}`);
+    case 'UserLeft':
+      return notice(ctx, `${style.name(safe(msg.username))} left ${msg.room}`);
+    case 'MessageEdited': {
+      const before = ctx.recall(msg.id);
+      if (!before) return notice(ctx, `a message in ${msg.room} was edited: ${safe(msg.content)}`);
+      return chatLine({ ...before, content: msg.content, editedAt: msg.editedAt, timestamp: before.timestamp }, ctx);
+    }
+    case 'MessageDeleted':
+      return notice(ctx, `${noticeTag(ctx, msg.room)}${whose(ctx, msg.id)}${quote(ctx.recall(msg.id))} was deleted`);
+    case 'Reaction': {
+      const verb = msg.added ? `reacted ${safe(msg.emoji)} to` : `took back ${safe(msg.emoji)} from`;
+      return notice(ctx, `${noticeTag(ctx, msg.room)}${style.name(safe(msg.username))} ${verb} ${whose(ctx, msg.id)}${quote(ctx.recall(msg.id))}`);
+    }
+    case 'Topic':
+      return notice(ctx, `${style.name(safe(msg.by))} set the topic of ${msg.room}: ${safe(msg.topic)}`);
+    case 'RoomList':
+      return roomListText(msg.rooms, ctx);
+    case 'UserList':
+      return `${msg.room ? `Users in ${msg.room}` : 'Users online'} (${msg.users.length}): ${msg.users.map((u) => style.name(safe(u))).join(', ')}`;
+    case 'History':
+      return historyText(msg.room, msg.messages, msg.incomplete, ctx);
+    case 'SearchResults':
+      return msg.messages.length === 0 ? notice(ctx, `No messages match "${safe(msg.query)}".`)
+        : [style.dim(`--- ${msg.messages.length} results for "${safe(msg.query)}" ---`), ...msg.messages.map((m) => chatLine(m, { ...ctx, current: null }))].join('\n');
+    case 'PrivateHistory':
+      return [style.dim(`--- private messages with ${safe(msg.with)} ---`), ...msg.messages.map((m) => privateLine(m, ctx)), style.dim('--- end ---')].join('\n');
+    case 'LoggedIn':
+      return notice(ctx, `Logged in as ${style.name(msg.username)}.`);
+    case 'Error':
+      return errorLine(ctx, msg.message);
+    case 'Welcome':
+    case 'Message':
+    case 'Typing':
+    case 'ReadReceipt':
+    case 'Ack':
+      return null;
+  }
+}
+
+/** The one red line an error gets. */
+export function errorLine(ctx: { style: Style }, text: string): string {
+  return ctx.style.red(`! ${safe(text).replace(/\s*\n\s*/g, ' ')}`);
+}
+
+/** The text for an Ack the user asked for (moderation), or null. */
+export function ackText(msg: { for: string; [k: string]: unknown }, ctx: FormatContext): string | null {
+  switch (msg.for) {
+    case 'Kick':
+    case 'Ban':
+    case 'Unban':
+      return notice(ctx, `${msg.for} ${safe(String(msg.username))}: done.`);
+    case 'SetTopic':
+      return null;
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,542 @@
+/**
+ * The interactive terminal client: text-mode commands sent as JSON requests, incoming
+ * messages printed above a prompt that keeps what is being typed, tab completion, typing
+ * notices, and a reconnect that resumes every room without gaps or duplicates (the core
+ * does the resume; this module renders its `chat` events).
+ */
+import { unlinkSync } from 'node:fs';
+import { createInterface, type Interface } from 'node:readline';
+import { CLOSE } from '../../protocol/codes.js';
+import type { ChatMessage, ServerMessage, ServerMessageOf } from '../../protocol/messages.js';
+import { DEFAULT_ROOMS, nameKey, normaliseRoom } from '../../protocol/names.js';
+import type { ClientMessage } from '../../protocol/schema.js';
+import { parseTextLine } from '../../protocol/text.js';
+import type { ParleyClient } from '../core/client.js';
+import { createCompleter } from './completion.js';
+import { CliError, writeTokenFile, wsSocketFactory } from './connect.js';
+import { ackText, chatLine, clientHelpText, errorLine, formatServerMessage, safe, type FormatContext } from './format.js';
+import { LineQueue, promptHidden, promptPlain, promptVisible } from './input.js';
+import { Screen } from './screen.js';
+import { openSession, roomFlag, type ClientFlags } from './session.js';
+import { coloursWanted, createStyle, type Style } from './style.js';
+import { TypingBoard, typingStatus } from './typing.js';
+
+/** Messages remembered to say whose message an edit, deletion or reaction is about. */
+const RECALL_LIMIT = 2_000;
+/** Our own Typing{active:true} is repeated at most this often, and ended after this long idle. */
+const TYPING_SEND_MS = 4_000;
+/** On quit, how long to wait for messages not yet confirmed. */
+const QUIT_WAIT_MS = 5_000;
+
+type Answer<T extends ServerMessage['type']> = ServerMessageOf<T>;
+
+export class InteractiveClient {
+  private client!: ParleyClient;
+  private current: string | null;
+  private readonly recall = new Map<string, ChatMessage>();
+  private readonly members = new Map<string, Set<string>>();
+  private readonly knownUsers = new Set<string>();
+  private readonly knownRooms = new Set<string>(DEFAULT_ROOMS);
+  private readonly typers = new TypingBoard((room) => { if (room === this.current) this.updatePrompt(); });
+  private readonly unconfirmed = new Set<Promise<unknown>>();
+  private readonly sockets = wsSocketFactory();
+  private rl: Interface | null = null;
+  private queue: LineQueue | null = null;
+  private offline = false;
+  private quitting = false;
+  /** Set once the chat has started: failures before that are reported by run()'s rejection. */
+  private started = false;
+  private typingSentAt = 0;
+  private typingIdle: ReturnType<typeof setTimeout> | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private finish!: (code: number) => void;
+  private readonly done = new Promise<number>((resolve) => { this.finish = resolve; });
+
+  constructor(
+    private readonly url: string,
+    private readonly flags: ClientFlags,
+    private readonly screen: Screen,
+    private readonly style: Style,
+    private readonly input: InputMode,
+  ) {
+    this.current = flags.room ? roomFlag(flags.room) : 'general';
+  }
+
+  /** Resolves with the exit code once the user quits or the server ends the session. */
+  async run(): Promise<number> {
+    const rooms = [...new Set(['general', this.current!])];
+    this.client = await openSession(this.url, this.flags, {
+      rooms,
+      askName: () => this.askName(),
+      askPassword: () => this.askPassword(),
+      setup: (c) => { this.client = c; this.listen(c); },
+      sockets: this.sockets,
+    });
+    for (const r of this.client.rooms) this.knownRooms.add(r);
+    this.print(this.style.dim(`* Connected to ${this.url} as ${this.client.username}. You are in ${this.client.rooms.join(', ')}; messages go to ${this.current}. Type /help for commands.`));
+    void this.refreshCompletions();
+    this.startInput();
+    return this.done;
+  }
+
+  // ---- identity prompts ---------------------------------------------------------------
+
+  private async askName(): Promise<string> {
+    const name = this.input.kind === 'pipe' ? await this.input.queue.next()
+      : await (this.input.kind === 'fancy' ? promptVisible('Your name: ') : promptPlain('Your name: ')).catch(() => null);
+    if (!name?.trim()) throw new CliError('no name given (use --name NAME)', 2);
+    return name.trim();
+  }
+
+  private async askPassword(): Promise<string> {
+    const password = this.input.kind === 'pipe' ? await this.input.queue.next() : await promptHidden('Password: ').catch(() => null);
+    if (password === null) throw new CliError('no password given', 2);
+    return password;
+  }
+
+  // ---- output ---------------------------------------------------------------------------
+
+  private print(text: string): void {
+    this.screen.print(text);
+  }
+
+  private get ctx(): FormatContext {
+    return { style: this.style, current: this.current, me: this.client?.username ?? null, recall: (id) => this.recall.get(id) };
+  }
+
+  private error(text: string): void {
+    this.print(errorLine(this.ctx, text));
+  }
+
+  private notice(text: string): void {
+    this.print(this.style.dim(`* ${text}`));
+  }
+
+  private prompt(): string {
+    const room = this.current ?? 'no room';
+    const status = this.offline ? 'reconnecting…' : this.current ? typingStatus(this.typers.names(this.current)) : '';
+    return `[${room}]${status ? this.style.dim(` (${status})`) : ''} > `;
+  }
+
+  private updatePrompt(): void {
+    this.screen.setPrompt(this.prompt());
+  }
+
+  private remember(m: ChatMessage): void {
+    this.recall.delete(m.id);
+    this.recall.set(m.id, m);
+    if (this.recall.size > RECALL_LIMIT) this.recall.delete(this.recall.keys().next().value!);
+  }
+
+  // ---- incoming -------------------------------------------------------------------------
+
+  private listen(c: ParleyClient): void {
+    c.on('chat', (m) => this.onChat(m));
+    c.on('message', (m) => this.onMessage(m));
+    c.on('gap', (g) => this.notice(`older messages of ${g.room} (from #${g.fromSeq}) were pruned by the server and cannot be shown`));
+    c.on('status', (s) => {
+      if (s.status !== 'reconnecting' || this.offline || this.quitting || !this.started) return;
+      this.offline = true;
+      const why = this.sockets.lastClose()?.reason.replace(/;?\s*retry-after=\d+/, '');
+      this.notice(`Connection lost${why ? ` (${safe(why)})` : ''}; reconnecting…${s.detail ? ` (${s.detail})` : ''}`);
+      this.updatePrompt();
+    });
+    c.on('ready', (r) => {
+      if (!r.resumed) return;
+      this.offline = false;
+      this.notice('Reconnected.');
+      this.updatePrompt();
+      void this.refreshCompletions();
+    });
+    c.on('closed', (ev) => {
+      if (this.quitting || !this.started) return;
+      if (ev.code === CLOSE.LOGGED_OUT) {
+        this.end(0);
+        return;
+      }
+      this.error(`Disconnected: ${ev.reason || `closed with code ${ev.code}`}`);
+      this.end(1);
+    });
+  }
+
+  private onChat(m: ChatMessage): void {
+    this.remember(m);
+    this.knownUsers.add(m.username);
+    this.typers.stop(m.room, m.username);
+    this.print(chatLine(m, this.ctx));
+  }
+
+  private onMessage(m: ServerMessage): void {
+    switch (m.type) {
+      case 'PrivateMessage':
+        this.knownUsers.add(m.from);
+        this.knownUsers.add(m.to);
+        this.print(formatServerMessage(m, this.ctx)!);
+        return;
+      case 'UserJoined':
+        this.memberSet(m.room).add(m.username);
+        this.knownUsers.add(m.username);
+        this.print(formatServerMessage(m, this.ctx)!);
+        return;
+      case 'UserLeft':
+        this.memberSet(m.room).delete(m.username);
+        this.typers.stop(m.room, m.username);
+        this.print(formatServerMessage(m, this.ctx)!);
+        return;
+      case 'Typing':
+        if (this.client.username && nameKey(m.username) === nameKey(this.client.username)) return;
+        if (m.active) this.typers.start(m.room, safe(m.username));
+        else this.typers.stop(m.room, m.username);
+        return;
+      case 'MessageEdited': {
+        this.print(formatServerMessage(m, this.ctx)!);
+        const before = this.recall.get(m.id);
+        if (before) this.remember({ ...before, content: m.content, editedAt: m.editedAt });
+        return;
+      }
+      case 'MessageDeleted': {
+        this.print(formatServerMessage(m, this.ctx)!);
+        const before = this.recall.get(m.id);
+        if (before) this.remember({ ...before, deleted: true });
+        return;
+      }
+      case 'Reaction': {
+        this.print(formatServerMessage(m, this.ctx)!);
+        const before = this.recall.get(m.id);
+        if (before) this.remember({ ...before, reactions: m.reactions });
+        return;
+      }
+      case 'SystemMessage':
+      case 'Topic':
+        this.print(formatServerMessage(m, this.ctx)!);
+        return;
+      case 'Error':
+        // Answers to our own requests are shown by whoever asked.
+        if (m.ref === undefined) this.print(formatServerMessage(m, this.ctx)!);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private memberSet(room: string): Set<string> {
+    let set = this.members.get(room);
+    if (!set) this.members.set(room, (set = new Set()));
+    return set;
+  }
+
+  /** Rooms and online users for tab completion, fetched quietly. */
+  private async refreshCompletions(): Promise<void> {
+    try {
+      const list = await this.client.request({ type: 'ListRooms' }) as Answer<'RoomList'>;
+      for (const r of list.rooms) this.knownRooms.add(r.name);
+      const users = await this.client.request({ type: 'ListUsers' }) as Answer<'UserList'>;
+      for (const u of users.users) this.knownUsers.add(u);
+      for (const room of this.client.rooms) {
+        const members = await this.client.request({ type: 'ListUsers', room }) as Answer<'UserList'>;
+        this.members.set(room, new Set(members.users));
+      }
+    } catch {
+      // Completion is a convenience: a failed refresh leaves the old lists.
+    }
+  }
+
+  private onlineUsers(): Set<string> {
+    const users = new Set(this.knownUsers);
+    for (const set of this.members.values()) for (const u of set) users.add(u);
+    return users;
+  }
+
+  // ---- input ----------------------------------------------------------------------------
+
+  private startInput(): void {
+    this.started = true;
+    if (this.input.kind !== 'fancy') {
+      // Created only now on a terminal, so that it cannot swallow the password line.
+      this.queue ??= this.input.kind === 'pipe' ? this.input.queue : new LineQueue(process.stdin);
+      this.queue.each((line) => this.enqueue(line), () => this.enqueueQuit());
+      process.on('SIGINT', () => this.enqueueQuit());
+      return;
+    }
+    const rl = createInterface({
+      input: process.stdin, output: process.stdout, terminal: true, historySize: 1000, removeHistoryDuplicates: true,
+      completer: createCompleter({ rooms: () => this.knownRooms, users: () => this.onlineUsers() }),
+    });
+    this.rl = rl;
+    this.screen.attach(rl);
+    rl.setPrompt(this.prompt());
+    rl.on('line', (line) => {
+      this.screen.eraseEcho(rl.getPrompt(), line);
+      if (line.trim() !== '') this.stopOwnTyping();
+      rl.prompt();
+      this.enqueue(line);
+    });
+    rl.on('SIGINT', () => {
+      if (rl.line.length > 0) {
+        rl.write(null, { ctrl: true, name: 'e' });
+        rl.write(null, { ctrl: true, name: 'u' });
+        return;
+      }
+      this.enqueueQuit();
+    });
+    rl.on('close', () => this.enqueueQuit());
+    rl.on('history', function forgetPasswords(history: string[]) {
+      // Up-arrow must not bring back a password.
+      for (let i = history.length - 1; i >= 0; i--) if (/^\s*\/(login|register)\s/i.test(history[i]!)) history.splice(i, 1);
+    });
+    process.stdin.on('keypress', () => this.onKeypress());
+    rl.prompt();
+  }
+
+  private enqueue(line: string): void {
+    this.chain = this.chain.then(() => this.handleLine(line)).catch((err: unknown) => this.error((err as Error).message));
+  }
+
+  private enqueueQuit(): void {
+    if (this.quitting) return;
+    this.chain = this.chain.then(() => this.quit());
+  }
+
+  private onKeypress(): void {
+    const rl = this.rl;
+    if (!rl || !this.current || this.offline) return;
+    if (rl.line.length === 0 || rl.line.startsWith('/')) return;
+    const now = Date.now();
+    if (now - this.typingSentAt >= TYPING_SEND_MS) {
+      this.typingSentAt = now;
+      this.client.fire({ type: 'Typing', room: this.current, active: true });
+    }
+    if (this.typingIdle) clearTimeout(this.typingIdle);
+    this.typingIdle = setTimeout(() => this.stopOwnTyping(), TYPING_SEND_MS + 1_000);
+    this.typingIdle.unref();
+  }
+
+  private stopOwnTyping(): void {
+    if (this.typingIdle) clearTimeout(this.typingIdle);
+    this.typingIdle = null;
+    if (this.typingSentAt === 0 || !this.current) return;
+    this.typingSentAt = 0;
+    this.client.fire({ type: 'Typing', room: this.current, active: false });
+  }
+
+  private async handleLine(raw: string): Promise<void> {
+    if (this.quitting) return;
+    const line = raw.replace(/\r$/, '');
+    if (line.trim() === '') return;
+    const command = /^\/(\S+)\s*(.*)$/s.exec(line);
+    if (command && command[1]!.toLowerCase() === 'switch') {
+      this.switchRoom(command[2]!.trim());
+      return;
+    }
+    const action = parseTextLine(line, this.current);
+    switch (action.kind) {
+      case 'chat':
+        this.sendChat(action.content);
+        return;
+      case 'help':
+        this.print(clientHelpText());
+        return;
+      case 'quit':
+        await this.quit();
+        return;
+      case 'error':
+        this.error(action.detail);
+        return;
+      case 'message':
+        await this.perform(action.msg);
+    }
+  }
+
+  private switchRoom(arg: string): void {
+    if (!arg) {
+      this.notice(`You are in ${this.client.rooms.join(', ') || 'no room'}. /switch ROOM to talk in another one.`);
+      return;
+    }
+    const room = normaliseRoom(arg.split(/\s+/)[0]!);
+    if (!room || !this.client.rooms.includes(room)) {
+      this.error(`You are not in ${safe(arg.split(/\s+/)[0]!)}. /join it first.`);
+      return;
+    }
+    this.current = room;
+    this.updatePrompt();
+    this.notice(`Messages now go to ${room}.`);
+  }
+
+  private sendChat(content: string): void {
+    const room = this.current;
+    if (!room) {
+      this.error('You are not in a room. /join ROOM to talk.');
+      return;
+    }
+    if (this.offline) this.notice('Not connected: the message will be sent once the connection is back.');
+    this.track(this.client.sendMessage(room, content).catch((err: unknown) => this.error(`Not sent: ${(err as Error).message}`)));
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.unconfirmed.add(p);
+    void p.finally(() => this.unconfirmed.delete(p));
+  }
+
+  /** A command, as a JSON request; its answer is printed here. */
+  private async perform(msg: ClientMessage): Promise<void> {
+    try {
+      await this.performOrThrow(msg);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      this.error(code === 'DISCONNECTED' ? 'Not connected: reconnecting… Try again in a moment.' : (err as Error).message);
+    }
+  }
+
+  private async performOrThrow(msg: ClientMessage): Promise<void> {
+    const c = this.client;
+    switch (msg.type) {
+      case 'SetUsername': {
+        const ack = await c.request(msg) as Answer<'Ack'>;
+        c.username = String(ack.username ?? msg.username);
+        this.notice(`You are now ${this.style.name(c.username)}.`);
+        return;
+      }
+      case 'JoinRoom': {
+        const ack = await c.request(msg) as Answer<'Ack'>;
+        const room = String(ack.room ?? msg.room);
+        if (!c.rooms.includes(room)) c.rooms.push(room);
+        this.knownRooms.add(room);
+        this.current = room;
+        this.updatePrompt();
+        const topic = typeof ack.topic === 'string' && ack.topic ? ` Topic: ${safe(ack.topic)}` : '';
+        this.notice(`You are in ${room}. Messages now go to ${room}.${topic}`);
+        const members = await c.request({ type: 'ListUsers', room }).catch(() => null) as Answer<'UserList'> | null;
+        if (members) this.members.set(room, new Set(members.users));
+        return;
+      }
+      case 'LeaveRoom': {
+        const raw = msg.room ?? this.current ?? 'general';
+        const room = normaliseRoom(raw) ?? raw;
+        await c.leave(room);
+        this.members.delete(room);
+        this.typers.clear(room);
+        if (this.current === room) this.current = c.rooms[0] ?? null;
+        this.updatePrompt();
+        this.notice(this.current ? `You left ${room}. Messages now go to ${this.current}.` : `You left ${room}. /join a room to talk.`);
+        return;
+      }
+      case 'PrivateMessage':
+        // Not awaited, like a room message: the server's echo ([pm to …]) is printed as it
+        // arrives, possibly after a reconnect.
+        if (this.offline) this.notice('Not connected: the message will be sent once the connection is back.');
+        this.track(c.sendPrivate(msg.to, msg.content).catch((err: unknown) => this.error(`Not sent: ${(err as Error).message}`)));
+        return;
+      case 'Register': {
+        if (!c.username) throw new Error('Set a name first.');
+        const answer = await c.request({ type: 'Register', username: c.username, password: msg.password }) as Answer<'LoggedIn'>;
+        this.acceptToken(answer);
+        this.notice(`The name ${this.style.name(answer.username)} is now registered to you.`);
+        return;
+      }
+      case 'Login': {
+        const answer = await c.request(msg) as Answer<'LoggedIn'>;
+        this.acceptToken(answer);
+        this.notice(`Logged in as ${this.style.name(answer.username)}.`);
+        return;
+      }
+      case 'Logout':
+        await c.request(msg);
+        if (this.flags.tokenFile) removeQuietly(this.flags.tokenFile);
+        this.notice('Logged out.');
+        // The server then closes the connection with 4004, which ends the client.
+        return;
+      case 'ListRooms': {
+        const list = await c.request({ type: 'ListRooms' }) as Answer<'RoomList'>;
+        for (const r of list.rooms) this.knownRooms.add(r.name);
+        if (msg.ref === 'topic') {
+          const room = list.rooms.find((r) => r.name === this.current);
+          this.notice(room ? `Topic of ${room.name}: ${safe(room.topic) || '(none)'}` : 'You are not in a room.');
+          return;
+        }
+        this.print(formatServerMessage(list, this.ctx)!);
+        return;
+      }
+      case 'ListUsers': {
+        const list = await c.request(msg) as Answer<'UserList'>;
+        if (list.room) this.members.set(list.room, new Set(list.users));
+        else for (const u of list.users) this.knownUsers.add(u);
+        this.print(formatServerMessage(list, this.ctx)!);
+        return;
+      }
+      case 'History': {
+        const page = await c.request(msg) as Answer<'History'>;
+        for (const m of page.messages) this.remember(m);
+        this.print(formatServerMessage(page, this.ctx)!);
+        return;
+      }
+      default: {
+        const answer = await c.request(msg);
+        const text = answer.type === 'Ack' ? ackText(answer, this.ctx) : formatServerMessage(answer, this.ctx);
+        if (text) this.print(text);
+      }
+    }
+  }
+
+  private acceptToken(answer: Answer<'LoggedIn'>): void {
+    this.client.username = answer.username;
+    this.client.token = answer.token;
+    if (this.flags.tokenFile) writeTokenFile(this.flags.tokenFile, answer.token);
+  }
+
+  // ---- leaving --------------------------------------------------------------------------
+
+  private async quit(): Promise<void> {
+    if (this.quitting) return;
+    this.quitting = true;
+    this.stopOwnTyping();
+    if (this.unconfirmed.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const wait = new Promise<void>((resolve) => { timer = setTimeout(resolve, QUIT_WAIT_MS); });
+      await Promise.race([Promise.allSettled([...this.unconfirmed]), wait]);
+      clearTimeout(timer);
+      if (this.unconfirmed.size > 0) this.error(`${this.unconfirmed.size} message(s) were not confirmed by the server and may be lost.`);
+    }
+    this.client.close();
+    this.end(0);
+  }
+
+  private end(code: number): void {
+    this.quitting = true;
+    this.typers.clear();
+    if (this.rl) {
+      this.screen.detach();
+      this.rl.close();
+      if (this.screen.tty) process.stdout.write('\n');
+    }
+    this.queue?.close();
+    this.finish(code);
+  }
+}
+
+function removeQuietly(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // Already gone.
+  }
+}
+
+/**
+ * How the user types: `fancy` is readline on a terminal (prompt, completion, history,
+ * output above the prompt); `plain-tty` reads lines from a terminal without any cursor
+ * movement (stdout is not a terminal, or NO_COLOR is set); `pipe` reads stdin lines.
+ */
+export type InputMode = { kind: 'fancy' } | { kind: 'plain-tty' } | { kind: 'pipe'; queue: LineQueue };
+
+export async function runInteractive(url: string, flags: ClientFlags): Promise<number> {
+  const fancy = Boolean(process.stdin.isTTY) && coloursWanted(process.stdout);
+  const input: InputMode = fancy ? { kind: 'fancy' } : process.stdin.isTTY ? { kind: 'plain-tty' } : { kind: 'pipe', queue: new LineQueue(process.stdin) };
+  const style = createStyle(coloursWanted(process.stdout));
+  const screen = new Screen(process.stdout, fancy);
+  try {
+    return await new InteractiveClient(url, flags, screen, style, input).run();
+  } catch (err) {
+    if (input.kind === 'pipe') input.queue.close();
+    throw err;
+  }
+}

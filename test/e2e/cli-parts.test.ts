@@ -1,0 +1,85 @@
+/**
+ * The terminal client's parts at their own edges: URL handling, error descriptions,
+ * colours, formatting, completion, and the socket that drops a silent connection.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { WebSocketServer } from 'ws';
+import { createCompleter } from '../../src/client/cli/completion.js';
+import { CliError, describeSocketError, normaliseUrl, wsSocketFactory } from '../../src/client/cli/connect.js';
+import { chatLine, formatServerMessage, type FormatContext } from '../../src/client/cli/format.js';
+import { createStyle, nameColour, stripAnsi } from '../../src/client/cli/style.js';
+import type { ChatMessage } from '../../src/protocol/messages.js';
+
+const plain: FormatContext = { style: createStyle(false), current: 'general', me: 'ann', recall: () => undefined };
+const msg: ChatMessage = { id: 'm1', seq: 1, room: 'general', username: 'bob', content: 'hi', timestamp: '2026-01-02T03:04:05.000Z' };
+
+describe('parley client parts', () => {
+  it('takes ws and wss URLs, maps http(s), adds ws:// to a bare host, and refuses the rest', () => {
+    assert.equal(normaliseUrl(undefined), 'ws://localhost:8080');
+    assert.equal(normaliseUrl('wss://chat.example.org'), 'wss://chat.example.org');
+    assert.equal(normaliseUrl('https://chat.example.org/'), 'wss://chat.example.org');
+    assert.equal(normaliseUrl('localhost:9000'), 'ws://localhost:9000');
+    for (const bad of ['ftp://x', 'ws://', 'ws://a b']) {
+      assert.throws(() => normaliseUrl(bad), (err: unknown) => err instanceof CliError && err.exitCode === 2 && /bad URL/.test(err.message));
+    }
+  });
+
+  it('describes transport errors in a few words', () => {
+    assert.equal(describeSocketError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' })), 'connection refused');
+    assert.match(describeSocketError(new Error('Unexpected server response: 403')), /HTTP 403/);
+  });
+
+  it('gives a name the same colour whatever its case', () => {
+    assert.equal(nameColour('Alice'), nameColour('alice'));
+    const colours = new Set(['ann', 'bob', 'cat', 'dan', 'eve', 'fay', 'gus', 'hal', 'ivy', 'jon'].map(nameColour));
+    assert.ok(colours.size >= 4, 'names spread over the palette');
+    assert.ok(!colours.has(31), 'red is kept for errors');
+  });
+
+  it('formats room messages, private messages and notices as plain lines without colours', () => {
+    assert.match(chatLine(msg, plain), /^\d\d:\d\d bob: hi$/);
+    assert.match(chatLine({ ...msg, room: 'tech' }, plain), /^\d\d:\d\d \[tech\] bob: hi$/);
+    assert.match(chatLine({ ...msg, editedAt: msg.timestamp, reactions: { '👍': ['ann', 'cat'] } }, plain), /bob: hi \(edited\) \[👍 2\]$/);
+    const pm = { type: 'PrivateMessage' as const, id: 'p', from: 'ann', to: 'bob', content: 'psst', timestamp: msg.timestamp };
+    assert.match(formatServerMessage(pm, plain)!, /\[pm to bob\] psst$/);
+    assert.match(formatServerMessage({ ...pm, from: 'bob', to: 'ann' }, plain)!, /\[pm from bob\] psst$/);
+    assert.equal(formatServerMessage({ type: 'Typing', room: 'general', username: 'bob', active: true }, plain), null);
+    const coloured = chatLine(msg, { ...plain, style: createStyle(true) });
+    assert.notEqual(coloured, stripAnsi(coloured));
+    assert.equal(stripAnsi(coloured), chatLine(msg, plain));
+  });
+
+  it('strips terminal escapes from what other users wrote', () => {
+    assert.equal(stripAnsi(chatLine({ ...msg, content: 'a\x1b[2Jb' }, plain)).endsWith('a[2Jb'), true);
+  });
+
+  it('completes commands, rooms after room commands and users elsewhere', () => {
+    const complete = createCompleter({ rooms: () => ['general', 'tech', 'random'], users: () => ['Alice', 'albert', 'bob'] });
+    assert.deepEqual(complete('/jo'), [['/join '], '/jo']);
+    assert.deepEqual(complete('/join te'), [['tech '], 'te']);
+    assert.deepEqual(complete('/switch '), [['general ', 'random ', 'tech '], '']);
+    assert.deepEqual(complete('/pm b'), [['bob '], 'b']);
+    assert.deepEqual(complete('al'), [['albert: ', 'Alice: '], 'al']);
+    assert.deepEqual(complete('hello @bo'), [['@bob '], '@bo']);
+  });
+
+  it('drops a connection whose server stops answering pings', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', autoPong: false });
+    try {
+      await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+      const { port } = wss.address() as { port: number };
+      const socket = wsSocketFactory(100).create(`ws://127.0.0.1:${port}`, []);
+      const closed = new Promise<number>((resolve) => { socket.onclose = (ev) => resolve(ev.code); });
+      socket.onopen = () => undefined;
+      socket.onerror = () => undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const code = await Promise.race([closed, new Promise<string>((resolve) => { timer = setTimeout(() => resolve('still open'), 3_000); })]);
+      clearTimeout(timer);
+      assert.equal(code, 1006);
+    } finally {
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    }
+  });
+});
