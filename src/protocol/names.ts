@@ -39,9 +39,13 @@ export function normaliseRoom(raw: string): string | undefined {
 
 export const DEFAULT_ROOMS = ['general', 'random', 'tech'] as const;
 
-/** Control characters other than newline and tab. */
+/**
+ * Control characters other than newline and tab, bidi marks, overrides and isolates, and
+ * invisible spaces. Zero-width (non-)joiners (U+200C, U+200D) stay: emoji sequences and
+ * Persian or Indic text need them.
+ */
 // eslint-disable-next-line no-control-regex
-const CONTROL_RE = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2066-\u2069]/g;
+const CONTROL_RE = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u061C\u200B\u200E\u200F\u202A-\u202E\u2060\u2066-\u2069\uFEFF]/g;
 
 /** Strips control and bidi-override characters from message content. */
 export function cleanContent(raw: string): string {

@@ -233,6 +233,7 @@ export type WireMode = 'text' | 'json';
  */
 export interface Connection {
   readonly id: string;
+  /** The client's address as per-address limits count it (an IPv6 client by its /64: transport/address-key.ts). */
   readonly remoteAddress: string;
   send(frame: string): void;
   close(code: number, reason: string): void;

@@ -81,7 +81,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   server.requestTimeout = config.handshakeTimeoutMs;
   server.on('clientError', function onClientError(err, socket) {
     log.debug({ err }, 'bad HTTP request');
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    const code = (err as NodeJS.ErrnoException).code;
+    const status = code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
     socket.destroy();
   });
   const transport = attachWebSocket(server, chat, config, log, metrics);

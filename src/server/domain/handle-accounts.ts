@@ -24,6 +24,8 @@ export function hashToken(token: string): string {
 /** Sliding-window counter of login attempts per name and per address. */
 export class AttemptLimiter {
   private readonly attempts = new Map<string, number[]>();
+  /** Size that triggers the next prune; doubles past the live set so pruning stays amortised O(1). */
+  private pruneAt = 10_000;
 
   constructor(private readonly perMinute: number) {}
 
@@ -36,7 +38,10 @@ export class AttemptLimiter {
     }
     recent.push(now);
     this.attempts.set(key, recent);
-    if (this.attempts.size > 10_000) this.prune(now);
+    if (this.attempts.size > this.pruneAt) {
+      this.prune(now);
+      this.pruneAt = Math.max(10_000, this.attempts.size * 2);
+    }
     return true;
   }
 
@@ -84,6 +89,8 @@ export async function register(chat: Chat, s: Session, msg: ClientMessageOf<'Reg
   const { store, presence, hasher } = chat.deps;
   if (await stored('getAccount', store.getAccount(key))) fail('ALREADY_REGISTERED');
   if (s.key !== key && (await presence.lookup(key)) !== null) fail('NAME_TAKEN', `${username} is online: only they can register that name.`);
+  // Each registration costs an Argon2id hash and an account row: limited per address like logins.
+  if (!chat.loginLimiter.allow(`register:${s.conn.remoteAddress}`, chat.now())) fail('AUTH_RATE_LIMITED', 'Too many registrations from your address. Try again later.');
   const passwordHash = await hasher.hash(msg.password);
   const account = { key, username, passwordHash, createdAt: chat.iso() };
   if (!(await stored('createAccount', store.createAccount(account)))) fail('ALREADY_REGISTERED');
@@ -112,7 +119,8 @@ export async function login(chat: Chat, s: Session, msg: ClientMessageOf<'Login'
   if (msg.username === undefined || msg.password === undefined) fail('BAD_MESSAGE', 'Login needs a username and a password, or a token.');
   const key = nameKey(normaliseName(msg.username) ?? msg.username.slice(0, 64));
   const now = chat.now();
-  if (!chat.loginLimiter.allow(`name:${key}`, now) || !chat.loginLimiter.allow(`addr:${s.conn.remoteAddress}`, now)) fail('AUTH_RATE_LIMITED');
+  // The address first: a limited address must not record attempts on (or fill the limiter with) names.
+  if (!chat.loginLimiter.allow(`addr:${s.conn.remoteAddress}`, now) || !chat.loginLimiter.allow(`name:${key}`, now)) fail('AUTH_RATE_LIMITED');
   const account = await stored('getAccount', chat.deps.store.getAccount(key));
   // An unknown name costs a verification too, so the answer's timing does not tell.
   const ok = await chat.deps.hasher.verify(account?.passwordHash ?? chat.dummyHash(), msg.password);
@@ -143,7 +151,17 @@ export async function kick(chat: Chat, s: Session, msg: ClientMessageOf<'Kick'>)
   const key = nameKey(validName(msg.username));
   const name = (await chat.deps.presence.lookup(key)) ?? fail('NO_SUCH_USER');
   s.send({ type: 'Ack', for: 'Kick', username: name, ...(msg.ref !== undefined ? { ref: msg.ref } : {}) });
-  chat.kickUser(key, CLOSE.KICKED, `kicked by ${s.username}${msg.reason ? `: ${msg.reason}` : ''}; retry-after=60`.slice(0, 120));
+  chat.kickUser(key, CLOSE.KICKED, closeReason(`kicked by ${s.username}${msg.reason ? `: ${msg.reason}` : ''}`, '; retry-after=60'));
+}
+
+/** A close reason is at most 123 bytes of UTF-8 (ws throws past that): cut the text, keep the suffix whole. */
+export function closeReason(text: string, suffix: string): string {
+  let out = '';
+  for (const ch of text) {
+    if (Buffer.byteLength(out + ch + suffix) > 123) break;
+    out += ch;
+  }
+  return out + suffix;
 }
 
 export async function ban(chat: Chat, s: Session, msg: ClientMessageOf<'Ban'>): Promise<void> {

@@ -7,7 +7,7 @@ import { cleanContent, nameKey, normaliseName } from '../../protocol/names.js';
 import type { ClientMessageOf } from '../../protocol/schema.js';
 import type { Chat } from './chat.js';
 import { ChatError, StoreFailure, fail, stored } from './errors.js';
-import { requireNamed, roomName } from './handle-rooms.js';
+import { ownsRoom, requireNamed, roomName } from './handle-rooms.js';
 import type { Session } from './session.js';
 
 const DEFAULT_PAGE = 50;
@@ -48,6 +48,7 @@ export function sendMessage(chat: Chat, s: Session, msg: ClientMessageOf<'SendMe
     .then(({ message, duplicate }) => {
       chat.metrics.storeLatency('append', (performance.now() - started) / 1000);
       const wire = live(message);
+      s.remember(s.authored, message.id);
       if (!duplicate) chat.broadcast(room, wire, s);
       if (s.mode === 'json') s.send({ ...wire, ...refOf(msg), ...(msg.nonce ? { nonce: msg.nonce } : {}) } as ServerMessage);
     }, (err: unknown) => {
@@ -101,8 +102,9 @@ async function ownMessage(chat: Chat, s: Session, id: string, allowModerator: bo
   const { key } = requireNamed(s);
   const m = await stored('getMessage', chat.deps.store.getMessage(id));
   if (!m || m.deleted) fail('NO_SUCH_MESSAGE');
-  if (nameKey(m.username) === key) return m;
-  if (allowModerator && (s.admin || (await chat.room(m.room))?.owner === key)) return m;
+  // An account owns its messages from any connection; a guest only those this connection sent.
+  if (nameKey(m.username) === key && (s.account === key || s.authored.has(m.id))) return m;
+  if (allowModerator && (s.admin || ownsRoom(s, await chat.room(m.room)))) return m;
   throw new ChatError('FORBIDDEN', allowModerator ? 'You can only delete your own messages.' : 'You can only edit your own messages.');
 }
 
@@ -123,7 +125,7 @@ export async function deleteMessage(chat: Chat, s: Session, msg: ClientMessageOf
 
 export async function react(chat: Chat, s: Session, msg: ClientMessageOf<'React'>): Promise<void> {
   const { username } = requireNamed(s);
-  const emoji = msg.emoji.normalize('NFC');
+  const emoji = cleanContent(msg.emoji).normalize('NFC');
   if (!EMOJI_RE.test(emoji)) fail('BAD_MESSAGE', 'A reaction is one emoji (or a short word without spaces).');
   const existing = await stored('getMessage', chat.deps.store.getMessage(msg.id));
   if (!existing || existing.deleted) fail('NO_SUCH_MESSAGE');

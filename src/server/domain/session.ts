@@ -53,6 +53,12 @@ export class Session {
   /** A handler of this connection is still running; later frames wait in `queue`. */
   busy = false;
   readonly queue: ClientMessage[] = [];
+  /**
+   * Messages this connection sent and rooms it created (the newest MAX_REMEMBERED): a guest's
+   * only proof of authorship, since a departed guest's name can be taken by anyone.
+   */
+  readonly authored = new Set<string>();
+  readonly created = new Set<string>();
 
   constructor(readonly conn: Connection, public mode: WireMode, rate: number, burst: number, now: number) {
     this.bucket = new TokenBucket(rate, burst, now);
@@ -79,4 +85,12 @@ export class Session {
     if (this.closed) return;
     this.conn.close(code, reason);
   }
+
+  /** Adds to `authored` or `created`, forgetting the oldest past MAX_REMEMBERED. */
+  remember(set: Set<string>, value: string): void {
+    set.add(value);
+    if (set.size > MAX_REMEMBERED) set.delete(set.values().next().value!);
+  }
 }
+
+const MAX_REMEMBERED = 1_000;

@@ -15,6 +15,7 @@ import type { Chat } from '../domain/chat.js';
 import type { Logger } from '../domain/deps.js';
 import { TokenBucket } from '../domain/session.js';
 import type { ServerMetrics } from '../metrics.js';
+import { addressKey } from './address-key.js';
 import { WsConnection } from './ws-connection.js';
 
 export interface WsTransport {
@@ -59,7 +60,7 @@ export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, 
   const alive = new WeakMap<WebSocket, boolean>();
 
   function addressOf(req: IncomingMessage): string {
-    return req.socket.remoteAddress ?? 'unknown';
+    return addressKey(req.socket.remoteAddress ?? 'unknown');
   }
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
