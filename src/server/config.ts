@@ -39,6 +39,8 @@ export interface Config {
   /** New connections per second per address (admission; burst of twice this). */
   connectRatePerIp: number;
   maxRoomsPerUser: number;
+  /** Rooms the server holds at most; joining a new room past it is refused. */
+  maxRooms: number;
   /** Milliseconds a client has to finish the WebSocket handshake. */
   handshakeTimeoutMs: number;
   /** Milliseconds between pings; a client that misses one is terminated. */
@@ -85,9 +87,10 @@ export const DEFAULTS: Config = {
   maxConnectionsPerIp: 200,
   connectRatePerIp: 50,
   maxRoomsPerUser: 100,
+  maxRooms: 10_000,
   handshakeTimeoutMs: 10_000,
   heartbeatMs: 30_000,
-  maxBufferedBytes: 4 * 1024 * 1024,
+  maxBufferedBytes: 1024 * 1024,
   presenceGraceMs: 3_000,
   tokenTtlDays: 30,
   loginAttemptsPerMinute: 10,
@@ -116,12 +119,13 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'maxConnectionsPerIp', flag: '--max-connections-per-ip <n>', env: 'MAX_CONNECTIONS_PER_IP', kind: 'int', description: 'open connections per client address' },
   { key: 'connectRatePerIp', flag: '--connect-rate-per-ip <n>', env: 'CONNECT_RATE_PER_IP', kind: 'int', description: 'new connections per second per address' },
   { key: 'maxRoomsPerUser', flag: '--max-rooms-per-user <n>', env: 'MAX_ROOMS_PER_USER', kind: 'int', description: 'rooms one connection may be in' },
+  { key: 'maxRooms', flag: '--max-rooms <n>', env: 'MAX_ROOMS', kind: 'int', description: 'rooms the server holds; creating one past this is refused' },
   { key: 'handshakeTimeoutMs', flag: '--handshake-timeout <ms>', env: 'HANDSHAKE_TIMEOUT', kind: 'int', description: 'time allowed for the HTTP upgrade' },
   { key: 'heartbeatMs', flag: '--heartbeat <ms>', env: 'HEARTBEAT', kind: 'int', description: 'ping interval; a peer missing a pong is dropped' },
   { key: 'maxBufferedBytes', flag: '--max-buffered-bytes <n>', env: 'MAX_BUFFERED_BYTES', kind: 'int', description: 'bytes queued to a slow reader before it is closed with 1013' },
   { key: 'presenceGraceMs', flag: '--presence-grace <ms>', env: 'PRESENCE_GRACE', kind: 'int', description: 'how long a user stays present after the last connection drops' },
   { key: 'tokenTtlDays', flag: '--token-ttl-days <n>', env: 'TOKEN_TTL_DAYS', kind: 'int', description: 'lifetime of login tokens' },
-  { key: 'loginAttemptsPerMinute', flag: '--login-attempts-per-minute <n>', env: 'LOGIN_ATTEMPTS_PER_MINUTE', kind: 'int', description: 'login attempts per name and per address' },
+  { key: 'loginAttemptsPerMinute', flag: '--login-attempts-per-minute <n>', env: 'LOGIN_ATTEMPTS_PER_MINUTE', kind: 'int', description: 'login and registration attempts per name and per address' },
 ];
 
 /** Parses one raw option value (from a flag or the environment). Throws a readable Error. */

@@ -138,3 +138,17 @@ describe('chat domain', () => {
     assert.equal(c.conn.ofType('Message')[0]?.room, 'newroom');
   });
 });
+
+describe('room limits', () => {
+  it('refuses to create a room past --max-rooms but still joins existing ones', async () => {
+    const chat = await new FakeChat({ maxRooms: 4 }).start();
+    const c = await chat.jsonUser('builder');
+    c.say({ type: 'JoinRoom', room: 'fourth', ref: 1 });
+    c.say({ type: 'JoinRoom', room: 'fifth', ref: 2 });
+    c.say({ type: 'JoinRoom', room: 'random', ref: 3 });
+    await chat.settle();
+    assert.ok(c.conn.ofType('Ack').some((a) => a.ref === 1));
+    assert.equal(c.conn.ofType('Error').find((e) => e.ref === 2)?.code, 'TOO_MANY_ROOMS');
+    assert.ok(c.conn.ofType('Ack').some((a) => a.ref === 3));
+  });
+});

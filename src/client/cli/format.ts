@@ -3,6 +3,7 @@
  * lines, with local HH:MM timestamps, coloured names and the room tag when a line is not
  * about the current room. Pure functions over a small view of the client's state.
  */
+import { cleanContent } from '../../protocol/names.js';
 import { helpText } from '../../protocol/text.js';
 import type { ChatMessage, PrivateChatMessage, Reactions, RoomSummary, ServerMessage } from '../../protocol/messages.js';
 import { nameKey } from '../../protocol/names.js';
@@ -18,12 +19,12 @@ export interface FormatContext {
   recall(id: string): ChatMessage | undefined;
 }
 
-// eslint-disable-next-line no-control-regex
-const UNSAFE_RE = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2066-\u2069]/g;
-
-/** Text from the network, made safe for a terminal: no escapes, no bidi overrides. */
+/**
+ * Text from the network, made safe for a terminal: no escapes (ESC is a control character),
+ * no bidi overrides; zero-width joiners stay so emoji sequences keep their shape.
+ */
 export function safe(text: string): string {
-  return text.replace(UNSAFE_RE, '');
+  return cleanContent(text);
 }
 
 /** HH:MM in local time. */

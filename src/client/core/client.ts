@@ -180,7 +180,9 @@ export class ParleyClient {
     const { initialMs, maxMs } = this.opts.backoff ?? { initialMs: 500, maxMs: 15_000 };
     const hinted = retryAfterSeconds(reason);
     const base = Math.min(maxMs, initialMs * 2 ** this.attempt);
-    const delay = Math.max(hinted !== undefined ? hinted * 1000 : 0, base / 2 + Math.random() * (base / 2));
+    const backoff = base / 2 + Math.random() * (base / 2);
+    // The server's retry-after is a floor; the jitter on top spreads out clients it turned away together.
+    const delay = hinted === undefined ? backoff : hinted * 1000 + backoff;
     this.attempt++;
     this.setStatus('reconnecting', `retrying in ${Math.round(delay / 100) / 10} s`);
     this.retryTimer = setTimeout(() => { this.retryTimer = null; if (!this.stopped) this.open(); }, delay);

@@ -98,6 +98,7 @@ export async function joinRoom(chat: Chat, s: Session, msg: ClientMessageOf<'Joi
   }
   if (s.rooms.size >= chat.config.maxRoomsPerUser) fail('TOO_MANY_ROOMS');
   if (!(await chat.room(room))) {
+    if (chat.rooms.size >= chat.config.maxRooms) fail('TOO_MANY_ROOMS', 'This server holds as many rooms as it may. Join an existing room.');
     const record = { name: room, topic: '', owner: key, createdAt: chat.iso() };
     await stored('ensureRoom', chat.deps.store.ensureRoom(record));
     const created = (await chat.deps.store.getRoom(room)) ?? record;

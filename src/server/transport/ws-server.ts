@@ -34,7 +34,7 @@ interface PerAddress {
 /** Whether a browser at `origin` may connect. Non-browser clients send no Origin and are allowed. */
 export function originAllowed(origin: string | undefined, host: string | undefined, allowed: string[]): boolean {
   if (origin === undefined) return true;
-  if (allowed.includes('*') || allowed.includes(origin)) return true;
+  if (allowed.includes('*') || allowed.some((a) => a.replace(/\/+$/, '').toLowerCase() === origin.toLowerCase())) return true;
   if (allowed.length > 0) return false;
   try {
     return new URL(origin).host === host;
