@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ChatMetrics } from './domain/deps.js';
+import { sendStats } from './transport/frame-writer.js';
 
 export interface ServerMetrics extends ChatMetrics {
   readonly registry: Registry;
@@ -27,6 +28,19 @@ export function createMetrics(): ServerMetrics {
   const storeSeconds = new Histogram({
     name: 'parley_store_seconds', help: 'Store operation latency (append: until committed)', labelNames: ['operation'],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry],
+  });
+  // The transport's send path counts process-wide (frame-writer.ts); read at scrape time.
+  new Counter({
+    name: 'parley_ws_frames_sent_total', help: 'WebSocket frames queued to clients (fan-out and direct answers)', registers: [registry],
+    collect() { this.reset(); this.inc(sendStats.frames); },
+  });
+  new Counter({
+    name: 'parley_ws_socket_writes_total', help: 'Socket writes carrying those frames (one per connection per event-loop turn)', registers: [registry],
+    collect() { this.reset(); this.inc(sendStats.writes); },
+  });
+  new Counter({
+    name: 'parley_ws_bytes_sent_total', help: 'Bytes of WebSocket frames written to clients', registers: [registry],
+    collect() { this.reset(); this.inc(sendStats.bytes); },
   });
   return {
     registry, connections, handshakes, slowReaders, refused,

@@ -1,11 +1,14 @@
 /**
  * Adapts a `ws` WebSocket to the domain's Connection. The send path is the hot path: it
  * checks the outgoing buffer (a client that stops reading is closed with 1013 before the
- * server's memory grows) and writes the frame.
+ * server's memory grows), frames the text once per broadcast and queues it; the connection
+ * writes everything queued in one turn with one socket write (see frame-writer.ts).
  */
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { CLOSE } from '../../protocol/codes.js';
 import type { Connection } from '../ports.js';
+import { enqueue, textFrame, writeQueue, type QueuedSink } from './frame-writer.js';
 
 export interface SendLimits {
   maxBufferedBytes: number;
@@ -14,30 +17,49 @@ export interface SendLimits {
 
 let nextId = 0;
 
-export class WsConnection implements Connection {
+export class WsConnection implements Connection, QueuedSink {
   readonly id: string;
+  readonly queue: Buffer[] = [];
+  queuedBytes = 0;
+  queued = false;
   private closing = false;
+  /** The socket under ws, written directly (ws does not queue: no deflate, no blobs). */
+  private readonly socket: Socket | null;
 
   constructor(readonly ws: WebSocket, readonly remoteAddress: string, private readonly limits: SendLimits) {
     this.id = `c${(++nextId).toString(36)}`;
+    this.socket = (ws as unknown as { _socket?: Socket })._socket ?? null;
   }
 
   send(frame: string): void {
     const ws = this.ws;
     if (ws.readyState !== 1 || this.closing) return;
-    if (ws.bufferedAmount > this.limits.maxBufferedBytes) {
+    const socket = this.socket;
+    // ws never queues in its sender here, so the socket's buffer is all of ws.bufferedAmount.
+    const buffered = socket ? socket.writableLength : ws.bufferedAmount;
+    if (this.queuedBytes + buffered > this.limits.maxBufferedBytes) {
       this.closing = true;
       this.limits.onSlowReader(this);
       this.close(CLOSE.TRY_AGAIN_LATER, 'too slow reading; retry-after=5');
       return;
     }
-    ws.send(frame);
+    if (!socket) {
+      ws.send(frame);
+      return;
+    }
+    enqueue(this, textFrame(frame));
+  }
+
+  flush(): void {
+    writeQueue(this, this.socket, this.ws.readyState === 1);
   }
 
   close(code: number, reason: string): void {
     this.closing = true;
     const ws = this.ws;
     if (ws.readyState === 2 || ws.readyState === 3) return;
+    // Frames queued before the close go out before the close frame.
+    this.flush();
     ws.close(code, reason);
     // A peer that does not read will never answer the close frame: cut it off.
     setTimeout(() => { if (ws.readyState !== 3) ws.terminate(); }, 2_000).unref();

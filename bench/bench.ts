@@ -1,0 +1,375 @@
+/**
+ * The benchmark: the same scenarios against Parley (SQLite durability on) and the reference
+ * `ws` broadcast server, one after the other in one invocation, so the figures that matter
+ * are the ratios between them.
+ *
+ * After a warm-up of each server: (d) idle connections, (e) a join storm into one room, whose
+ * population then runs (a) paced fan-out and (b) saturation, and finally (c) many small rooms.
+ * Each step runs on every server in turn; the paced scenarios (a) and (c) alternate between
+ * the servers in slices, so background load on the shared machine hits both alike.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Accounting } from './accounting.js';
+import { Population, drain, paced, sleep, windowed } from './load.js';
+import { startServer, type ServerHandle, type ServerKind } from './server-process.js';
+
+export type ScenarioId = 'a' | 'b' | 'c' | 'd' | 'e';
+
+export interface Scale {
+  idle: number;
+  fanConnections: number;
+  fanSenders: number;
+  fanRate: number;
+  seconds: number;
+  window: number;
+  manyConnections: number;
+  manyRooms: number;
+  storm: number;
+}
+
+export const FULL: Scale = { idle: 10_000, fanConnections: 1_000, fanSenders: 10, fanRate: 5, seconds: 10, window: 4, manyConnections: 2_000, manyRooms: 200, storm: 1_000 };
+export const QUICK: Scale = { idle: 300, fanConnections: 100, fanSenders: 5, fanRate: 5, seconds: 2, window: 4, manyConnections: 200, manyRooms: 20, storm: 100 };
+
+export interface Row {
+  scenario: ScenarioId;
+  server: ServerKind;
+  connections: number;
+  /** Unique deliveries per second (0 where there is no traffic). */
+  deliveredPerSec: number;
+  delivered: number;
+  missing: number;
+  duplicated: number;
+  unexpected: number;
+  p50: number;
+  p99: number;
+  max: number;
+  /** Server CPU microseconds per delivered message (or per join in the storm). */
+  cpuPerDelivery: number;
+  /** Share of that CPU spent in the kernel. */
+  systemShare: number;
+  handshakesPerSec: number;
+  /** Server RSS growth per connection, KiB. */
+  rssPerConnKiB: number;
+  /** Load generator CPU, % of one core, during the measured phase. */
+  loadCpuPct: number;
+  /** Join/leave notice frames received per join (storm). */
+  noticesPerJoin?: number;
+  /** Server socket writes per delivered frame, from Parley's /metrics. */
+  writesPerFrame?: number;
+  seconds: number;
+}
+
+export interface BenchOptions {
+  scale: Scale;
+  servers: ServerKind[];
+  scenarios: ScenarioId[];
+  /** Extra node flags for Parley (e.g. --cpu-prof). */
+  parleyNodeArgs?: string[];
+  parleyEnv?: NodeJS.ProcessEnv;
+  log?: (line: string) => void;
+}
+
+/**
+ * Runs the scenarios; each step runs on every server back to back (Parley, then the
+ * reference), so both see the same background noise. Returns one row per scenario and server.
+ */
+export async function runBench(opts: BenchOptions): Promise<Row[]> {
+  const rows: Row[] = [];
+  const log = opts.log ?? (() => undefined);
+  const s = opts.scale;
+  const want = new Set(opts.scenarios);
+  const dir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
+  const servers: ServerHandle[] = [];
+  const push = (server: ServerHandle, row: Row): void => {
+    rows.push(row);
+    log(`${server.kind} ${row.scenario}: ${describe(row)}`);
+  };
+  try {
+    for (const kind of opts.servers) {
+      servers.push(await startServer(kind, {
+        db: join(dir, `${kind}.db`),
+        ...(kind === 'parley' ? { nodeArgs: opts.parleyNodeArgs ?? [], env: opts.parleyEnv ?? {} } : {}),
+      }));
+    }
+    for (const server of servers) await warmUp(server, s);
+    if (want.has('d')) for (const server of servers) push(server, await idle(server, s.idle));
+    if (want.has('e') || want.has('a') || want.has('b')) {
+      const pops = servers.map((server) => new Population(server.port));
+      const senders = Array.from({ length: s.fanSenders }, (_, i) => i);
+      for (const [i, server] of servers.entries()) {
+        const storm = await joinStorm(server, pops[i]!, Math.max(s.storm, s.fanConnections));
+        if (want.has('e')) push(server, storm);
+      }
+      if (want.has('a')) {
+        const accs = pops.map((pop) => {
+          const acc = new Accounting();
+          acc.room(0, pop.clients.map((c) => c.tag));
+          for (const tag of senders) acc.sender(tag, 0);
+          return acc;
+        });
+        const next = pops.map(() => new Map<number, number>());
+        const rows = await sliced(servers, pops, accs, 'a', s.seconds, (i, acc, secs) => paced(pops[i]!, acc, senders, () => 'general', s.fanRate, secs, next[i]));
+        rows.forEach((row, i) => push(servers[i]!, row));
+      }
+      if (want.has('b')) {
+        for (const [i, server] of servers.entries()) {
+          const pop = pops[i]!;
+          push(server, await traffic(server, pop, 'b', 0, (acc) => windowed(pop, acc, senders, 'general', s.window, s.seconds), senders));
+        }
+      }
+      for (const pop of pops) await pop.close();
+    }
+    if (want.has('c')) for (const row of await manyRooms(servers, s)) push(servers.find((x) => x.kind === row.server)!, row);
+  } finally {
+    for (const server of servers) await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+/**
+ * Brings server and load generator to a steady state (JIT, heap sizes) before anything is
+ * measured: a tenth of the idle population connects, joins small rooms, chats, and leaves.
+ */
+async function warmUp(server: ServerHandle, s: Scale): Promise<void> {
+  const pop = new Population(server.port);
+  await pop.open(Math.max(10, Math.round(s.idle / 5)));
+  await pop.join((tag) => `w${tag % 50}`);
+  pop.countOnly();
+  for (let round = 0; round < 3; round++) {
+    for (const c of pop.clients) c.send(`{"type":"SendMessage","room":"w${c.tag % 50}","content":"warm up ${round}"}`);
+    await sleep(200);
+  }
+  await pop.quiet(300, 5_000);
+  await pop.close(1_000);
+}
+
+/**
+ * (d) Opens `n` connections that stay idle: RSS growth per connection (the lowest of a few
+ * samples, so a pending garbage collection does not count) and the handshake rate (the best
+ * of five rounds of n/5, so a burst of background load on the shared machine does not decide it).
+ */
+async function idle(server: ServerHandle, n: number): Promise<Row> {
+  const pop = new Population(server.port);
+  pop.countOnly();
+  const rssBefore = await lowestRss(server);
+  const cpu0 = server.cpu();
+  const load0 = process.cpuUsage();
+  const t0 = performance.now();
+  const rounds = 5;
+  let best = 0;
+  for (let i = 0; i < rounds; i++) best = Math.max(best, await pop.open(Math.ceil(n / rounds)));
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu1 = server.cpu();
+  const load1 = process.cpuUsage(load0);
+  const opened = pop.clients.length;
+  await sleep(1_000);
+  const rssAfter = await lowestRss(server);
+  await pop.close(1_000);
+  const used = cpu1.user + cpu1.system - cpu0.user - cpu0.system;
+  return {
+    ...blank('d', server.kind, opened), handshakesPerSec: best, seconds,
+    cpuPerDelivery: used / opened, systemShare: share(cpu0, cpu1),
+    rssPerConnKiB: (rssAfter - rssBefore) / opened / 1024,
+    loadCpuPct: loadPct(load1, seconds),
+  };
+}
+
+/** The lowest RSS over a second of samples. */
+async function lowestRss(server: ServerHandle): Promise<number> {
+  let low = server.rss();
+  for (let i = 0; i < 10; i++) {
+    await sleep(100);
+    low = Math.min(low, server.rss());
+  }
+  return low;
+}
+
+/** (e) `n` connections name themselves and join `general` at once. */
+async function joinStorm(server: ServerHandle, pop: Population, n: number): Promise<Row> {
+  const handshakesPerSec = await pop.open(n);
+  await sleep(200);
+  const rss0 = server.rss();
+  const cpu0 = server.cpu();
+  const load0 = process.cpuUsage();
+  const t0 = performance.now();
+  await pop.join(() => 'general');
+  const joinedAt = performance.now();
+  pop.countOnly();
+  // Until every notice is in (large rooms summarise joins at most once a second).
+  await pop.quiet(1_200);
+  const cpu1 = server.cpu();
+  const seconds = (joinedAt - t0) / 1000;
+  const used = cpu1.user + cpu1.system - cpu0.user - cpu0.system;
+  return {
+    ...blank('e', server.kind, n), handshakesPerSec, seconds,
+    deliveredPerSec: n / seconds,
+    cpuPerDelivery: used / n, systemShare: share(cpu0, cpu1),
+    rssPerConnKiB: Math.max(0, server.rss() - rss0) / n / 1024,
+    loadCpuPct: loadPct(process.cpuUsage(load0), (performance.now() - t0) / 1000),
+    noticesPerJoin: pop.noticeFrames / n,
+  };
+}
+
+/** Runs `drive` with fresh accounting over the whole population; every member expects every message. */
+async function traffic(server: ServerHandle, pop: Population, id: ScenarioId, room: number, drive: (acc: Accounting) => Promise<void>, senders: number[]): Promise<Row> {
+  const acc = new Accounting();
+  acc.room(room, pop.clients.map((c) => c.tag));
+  for (const s of senders) acc.sender(s, room);
+  return measure(server, pop, id, acc, drive);
+}
+
+async function measure(server: ServerHandle, pop: Population, id: ScenarioId, acc: Accounting, drive: (acc: Accounting) => Promise<void>): Promise<Row> {
+  const before = await writesSoFar(server);
+  const cpu0 = server.cpu();
+  const load0 = process.cpuUsage();
+  const t0 = performance.now();
+  await drive(acc);
+  await drain(acc, 10_000);
+  const cpu1 = server.cpu();
+  const load1 = process.cpuUsage(load0);
+  const after = await writesSoFar(server);
+  const r = acc.report();
+  const seconds = ((r.lastReceipt || performance.now()) - t0) / 1000;
+  const used = cpu1.user + cpu1.system - cpu0.user - cpu0.system;
+  const row: Row = {
+    ...blank(id, server.kind, pop.clients.length), seconds,
+    deliveredPerSec: r.delivered / seconds, delivered: r.delivered,
+    missing: r.missing, duplicated: r.duplicated, unexpected: r.unexpected,
+    p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max,
+    cpuPerDelivery: r.delivered > 0 ? used / r.delivered : 0, systemShare: share(cpu0, cpu1),
+    loadCpuPct: loadPct(load1, (performance.now() - t0) / 1000),
+  };
+  if (before && after && after.frames > before.frames) row.writesPerFrame = (after.writes - before.writes) / (after.frames - before.frames);
+  return row;
+}
+
+/** (c) Connections in many small rooms, everyone sending at 1 message a second. */
+async function manyRooms(servers: ServerHandle[], s: Scale): Promise<Row[]> {
+  const roomOf = (tag: number): string => `r${tag % s.manyRooms}`;
+  const pops: Population[] = [];
+  const setup: Array<{ handshakesPerSec: number; rss0: number }> = [];
+  for (const server of servers) {
+    const pop = new Population(server.port);
+    const handshakesPerSec = await pop.open(s.manyConnections);
+    const rss0 = server.rss();
+    await pop.join(roomOf);
+    await pop.quiet(1_200);
+    pops.push(pop);
+    setup.push({ handshakesPerSec, rss0 });
+  }
+  const accs = pops.map((pop) => {
+    const acc = new Accounting();
+    for (let r = 0; r < s.manyRooms; r++) acc.room(r, pop.clients.filter((c) => c.tag % s.manyRooms === r).map((c) => c.tag));
+    for (const c of pop.clients) acc.sender(c.tag, c.tag % s.manyRooms);
+    return acc;
+  });
+  const next = pops.map(() => new Map<number, number>());
+  const rows = await sliced(servers, pops, accs, 'c', s.seconds, (i, acc, secs) => paced(pops[i]!, acc, pops[i]!.clients.map((c) => c.tag), roomOf, 1, secs, next[i]));
+  rows.forEach((row, i) => {
+    row.handshakesPerSec = setup[i]!.handshakesPerSec;
+    row.rssPerConnKiB = Math.max(0, servers[i]!.rss() - setup[i]!.rss0) / s.manyConnections / 1024;
+  });
+  for (const pop of pops) await pop.close();
+  return rows;
+}
+
+/**
+ * Runs a paced scenario in slices that alternate between the servers (Parley, reference,
+ * Parley, ...), so a burst of background load on the shared machine hits both alike; each
+ * server's figures add up over its slices.
+ */
+async function sliced(
+  servers: ServerHandle[], pops: Population[], accs: Accounting[], id: ScenarioId, seconds: number,
+  drive: (i: number, acc: Accounting, seconds: number) => Promise<void>,
+): Promise<Row[]> {
+  const slices = seconds >= 5 ? 5 : 1;
+  const sums = servers.map(() => ({ user: 0, system: 0, load: 0, wall: 0, active: 0, writes: 0, frames: 0 }));
+  for (let k = 0; k < slices; k++) {
+    for (const [i, server] of servers.entries()) {
+      const sum = sums[i]!;
+      const acc = accs[i]!;
+      pops[i]!.account(acc);
+      const before = await writesSoFar(server);
+      const cpu0 = server.cpu();
+      const load0 = process.cpuUsage();
+      const t0 = performance.now();
+      await drive(i, acc, seconds / slices);
+      await drain(acc, 10_000);
+      const cpu1 = server.cpu();
+      const load1 = process.cpuUsage(load0);
+      const after = await writesSoFar(server);
+      const last = acc.report().lastReceipt;
+      sum.user += cpu1.user - cpu0.user;
+      sum.system += cpu1.system - cpu0.system;
+      sum.load += load1.user + load1.system;
+      sum.wall += (performance.now() - t0) / 1000;
+      sum.active += ((last > t0 ? last : performance.now()) - t0) / 1000;
+      if (before && after) {
+        sum.writes += after.writes - before.writes;
+        sum.frames += after.frames - before.frames;
+      }
+      pops[i]!.countOnly();
+      await sleep(200);
+    }
+  }
+  return servers.map((server, i) => {
+    const sum = sums[i]!;
+    const r = accs[i]!.report();
+    const used = sum.user + sum.system;
+    const row: Row = {
+      ...blank(id, server.kind, pops[i]!.clients.length), seconds: sum.active,
+      deliveredPerSec: r.delivered / sum.active, delivered: r.delivered,
+      missing: r.missing, duplicated: r.duplicated, unexpected: r.unexpected,
+      p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max,
+      cpuPerDelivery: r.delivered > 0 ? used / r.delivered : 0, systemShare: used > 0 ? sum.system / used : 0,
+      loadCpuPct: sum.wall > 0 ? (sum.load / 1e6 / sum.wall) * 100 : 0,
+    };
+    if (sum.frames > 0) row.writesPerFrame = sum.writes / sum.frames;
+    return row;
+  });
+}
+
+async function writesSoFar(server: ServerHandle): Promise<{ writes: number; frames: number } | null> {
+  if (server.kind !== 'parley') return null;
+  try {
+    const text = await server.metrics();
+    const writes = /^parley_ws_socket_writes_total (\S+)/m.exec(text);
+    const frames = /^parley_ws_frames_sent_total (\S+)/m.exec(text);
+    return writes && frames ? { writes: Number(writes[1]), frames: Number(frames[1]) } : null;
+  } catch {
+    return null;
+  }
+}
+
+function blank(scenario: ScenarioId, server: ServerKind, connections: number): Row {
+  return {
+    scenario, server, connections, deliveredPerSec: 0, delivered: 0, missing: 0, duplicated: 0, unexpected: 0,
+    p50: 0, p99: 0, max: 0, cpuPerDelivery: 0, systemShare: 0, handshakesPerSec: 0, rssPerConnKiB: 0, loadCpuPct: 0, seconds: 0,
+  };
+}
+
+function share(a: { user: number; system: number }, b: { user: number; system: number }): number {
+  const total = b.user + b.system - a.user - a.system;
+  return total > 0 ? (b.system - a.system) / total : 0;
+}
+
+function loadPct(usage: NodeJS.CpuUsage, seconds: number): number {
+  return seconds > 0 ? ((usage.user + usage.system) / 1e6 / seconds) * 100 : 0;
+}
+
+export function describe(r: Row): string {
+  const parts = [`${r.connections} conns`];
+  if (r.deliveredPerSec) parts.push(`${Math.round(r.deliveredPerSec)}/s`);
+  if (r.delivered) parts.push(`missing ${r.missing} dup ${r.duplicated}`, `p50 ${r.p50.toFixed(1)} p99 ${r.p99.toFixed(1)} max ${r.max.toFixed(1)} ms`);
+  parts.push(`cpu ${r.cpuPerDelivery.toFixed(2)} µs (sys ${(r.systemShare * 100).toFixed(0)}%)`);
+  if (r.handshakesPerSec) parts.push(`${Math.round(r.handshakesPerSec)} hs/s`);
+  if (r.rssPerConnKiB) parts.push(`${r.rssPerConnKiB.toFixed(1)} KiB/conn`);
+  if (r.noticesPerJoin !== undefined) parts.push(`${r.noticesPerJoin.toFixed(1)} notices/join`);
+  if (r.writesPerFrame !== undefined) parts.push(`${r.writesPerFrame.toFixed(3)} writes/frame`);
+  parts.push(`load ${r.loadCpuPct.toFixed(0)}%`);
+  return parts.join(', ');
+}

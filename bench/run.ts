@@ -1,0 +1,69 @@
+/**
+ * `npm run bench [-- --quick] [-- --only a,b] [-- --servers parley] [-- --profile] [-- --no-write]`
+ *
+ * Runs the scenarios against Parley and the reference server, prints the table and writes
+ * it with an SVG chart to bench/results/ (a timestamped pair plus latest.md/latest.svg).
+ * --profile runs Parley under `node --cpu-prof` (profiles in bench/results/profiles/);
+ * --parley-node-args "..." passes node flags to the Parley process (experiments);
+ * --scale storm=2000,seconds=5 overrides sizes of the chosen scale (see FULL in bench.ts).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FULL, QUICK, runBench, type ScenarioId } from './bench.js';
+import { markdown, svg, targets } from './report.js';
+import { machine } from './server-process.js';
+import type { ServerKind } from './server-process.js';
+
+const RESULTS = join(dirname(fileURLToPath(import.meta.url)), 'results');
+
+function flag(name: string): boolean {
+  return process.argv.includes(name);
+}
+
+function value(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+async function main(): Promise<void> {
+  const quick = flag('--quick');
+  const scenarios = (value('--only')?.split(',') ?? ['a', 'b', 'c', 'd', 'e']) as ScenarioId[];
+  const servers = (value('--servers')?.split(',') ?? ['parley', 'reference']) as ServerKind[];
+  const profileDir = join(RESULTS, 'profiles');
+  const profile = flag('--profile');
+  if (profile) mkdirSync(profileDir, { recursive: true });
+  const started = Date.now();
+  const scale = { ...(quick ? QUICK : FULL) };
+  for (const pair of value('--scale')?.split(',') ?? []) {
+    const [key, raw] = pair.split('=');
+    if (!key || !(key in scale) || !Number.isFinite(Number(raw))) throw new Error(`--scale: unknown or bad "${pair}"; keys: ${Object.keys(scale).join(', ')}`);
+    scale[key as keyof typeof scale] = Number(raw);
+  }
+  const rows = await runBench({
+    scale, servers, scenarios,
+    parleyNodeArgs: [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), ...(value('--parley-node-args')?.split(' ').filter(Boolean) ?? [])],
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const cpus = machine();
+  const table = markdown(rows, { date, command, machine: `${cpus}, 2 cores`, node: process.version, quick });
+  process.stdout.write(`\n${table}\nTotal ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  if (!flag('--no-write')) {
+    mkdirSync(RESULTS, { recursive: true });
+    const stamp = date.replace(/[:]/g, '-');
+    const suffix = quick ? '-quick' : '';
+    const chart = svg(rows, `Parley vs reference ws server — ${date}${quick ? ' (quick)' : ''}`);
+    writeFileSync(join(RESULTS, `${stamp}${suffix}.md`), table);
+    writeFileSync(join(RESULTS, `${stamp}${suffix}.svg`), chart);
+    writeFileSync(join(RESULTS, `latest${suffix}.md`), table);
+    writeFileSync(join(RESULTS, `latest${suffix}.svg`), chart);
+  }
+  const missed = rows.some((r) => r.missing > 0 || r.duplicated > 0);
+  if (missed) process.stderr.write('bench: some deliveries were missing or duplicated\n');
+  if (targets(rows).some((t) => !t.met)) process.stderr.write('bench: some targets were not met (see the table)\n');
+  process.exitCode = missed ? 1 : 0;
+}
+
+await main();

@@ -1,0 +1,109 @@
+/**
+ * The servers under test, each a child process: Parley (bin/parley.js, SQLite on a temp
+ * file) and the reference. Their CPU time and RSS are read from /proc, so measuring costs
+ * the server nothing.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const TICKS_PER_SECOND = 100;
+
+export type ServerKind = 'parley' | 'reference';
+
+export interface ServerHandle {
+  kind: ServerKind;
+  port: number;
+  pid: number;
+  /** Server CPU time so far, microseconds (user, system). */
+  cpu(): { user: number; system: number };
+  /** Resident set size, bytes. */
+  rss(): number;
+  /** Prometheus text of /metrics (Parley only; empty for the reference). */
+  metrics(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Flags that lift Parley's per-client limits out of the benchmark's way (all from config.ts). */
+export function parleyArgs(db: string, extra: string[] = []): string[] {
+  return [
+    join(ROOT, 'bin/parley.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--db', db, '--log-level', 'warn',
+    '--messages-per-second', '1000000', '--message-burst', '1000000',
+    '--max-connections-per-ip', '1000000', '--connect-rate-per-ip', '1000000',
+    '--presence-grace', '0', ...extra,
+  ];
+}
+
+export async function startServer(kind: ServerKind, opts: { db: string; nodeArgs?: string[]; env?: NodeJS.ProcessEnv; extra?: string[] }): Promise<ServerHandle> {
+  const node = process.execPath;
+  const args = kind === 'parley'
+    ? [...(opts.nodeArgs ?? []), ...parleyArgs(opts.db, opts.extra)]
+    : [...(opts.nodeArgs ?? []), '--import', 'tsx', join(ROOT, 'bench/reference-server.ts'), '--port', '0'];
+  const child = spawn(node, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${kind} did not start within 30 s: ${out}`)), 30_000);
+    const look = (chunk: Buffer): void => {
+      out += chunk.toString();
+      const m = /listening (?:on http:\/\/127\.0\.0\.1:)?(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout!.on('data', look);
+    child.stderr!.on('data', look);
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${kind} exited with ${code}: ${out}`)); });
+  });
+  // Keep draining the pipes so a chatty child never blocks on a full pipe.
+  child.stdout!.on('data', () => undefined);
+  child.stderr!.on('data', (d: Buffer) => { if (process.env.BENCH_VERBOSE) process.stderr.write(`[${kind}] ${d}`); });
+  const pid = child.pid!;
+  return {
+    kind, port, pid,
+    cpu: () => procCpu(pid),
+    rss: () => procRss(pid),
+    metrics: async () => {
+      if (kind !== 'parley') return '';
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+      return res.text();
+    },
+    stop: () => stopChild(child),
+  };
+}
+
+/** utime and stime of a process, microseconds. */
+export function procCpu(pid: number): { user: number; system: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After the command name: state is field 3, utime field 14, stime field 15 (1-based).
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return { user: (utime * 1e6) / TICKS_PER_SECOND, system: (stime * 1e6) / TICKS_PER_SECOND };
+}
+
+export function procRss(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /VmRSS:\s+(\d+) kB/.exec(status);
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => { clearTimeout(timer); resolve(); });
+    child.kill('SIGTERM');
+  });
+}
+
+/** A one-line description of the machine for the report. */
+export function machine(): string {
+  let cpu = 'unknown CPU';
+  try {
+    cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpu;
+  } catch { /* not Linux */ }
+  return cpu;
+}

@@ -1,0 +1,127 @@
+/**
+ * The benchmark checks its own books: the accounting counts a dropped delivery as missing
+ * and a repeated one as duplicated, the lean client parses frames however TCP splits them,
+ * and a tiny end-to-end run against both servers completes with nothing missing.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Accounting } from '../bench/accounting.js';
+import { runBench, type Scale } from '../bench/bench.js';
+import { LeanClient, encodeServerFrame, frameType, readTag } from '../bench/lean-ws.js';
+import { markdown, svg } from '../bench/report.js';
+import { encodeTextFrame, textFrame } from '../src/server/transport/frame-writer.js';
+
+describe('bench accounting', () => {
+  function roomOfThree(): Accounting {
+    const acc = new Accounting();
+    acc.room(7, [0, 1, 2]);
+    acc.sender(0, 7);
+    for (let n = 0; n < 3; n++) acc.sent(0, n, 100 + n);
+    return acc;
+  }
+
+  it('counts every delivery of every message to every member, the sender included', () => {
+    const acc = roomOfThree();
+    for (let n = 0; n < 3; n++) for (const r of [0, 1, 2]) acc.received(r, 0, n, 110 + n);
+    const report = acc.report();
+    assert.deepEqual([report.sent, report.expected, report.delivered, report.missing, report.duplicated], [3, 9, 9, 0, 0]);
+    assert.equal(report.latency.p50, 10);
+    assert.equal(report.latency.max, 10);
+  });
+
+  it('counts a deliberately dropped delivery as missing', () => {
+    const acc = roomOfThree();
+    for (let n = 0; n < 3; n++) for (const r of [0, 1, 2]) if (!(n === 1 && r === 2)) acc.received(r, 0, n, 120);
+    const report = acc.report();
+    assert.equal(report.missing, 1);
+    assert.equal(report.duplicated, 0);
+    assert.equal(acc.outstanding(), 1);
+  });
+
+  it('counts a repeated delivery as duplicated, not as delivered twice', () => {
+    const acc = roomOfThree();
+    for (let n = 0; n < 3; n++) for (const r of [0, 1, 2]) acc.received(r, 0, n, 120);
+    assert.equal(acc.received(1, 0, 2, 130), -1);
+    const report = acc.report();
+    assert.deepEqual([report.delivered, report.missing, report.duplicated], [9, 0, 1]);
+  });
+
+  it('counts a copy for a receiver outside the room, or of a message never sent, as unexpected', () => {
+    const acc = roomOfThree();
+    acc.received(9, 0, 0, 120);
+    acc.received(1, 0, 99, 120);
+    assert.equal(acc.report().unexpected, 2);
+    assert.equal(acc.report().delivered, 0);
+  });
+
+  it('takes percentiles over every delivery', () => {
+    const acc = new Accounting();
+    acc.room(1, Array.from({ length: 100 }, (_, i) => i));
+    acc.sender(0, 1);
+    acc.sent(0, 0, 0);
+    for (let r = 0; r < 100; r++) acc.received(r, 0, 0, r + 1);
+    const { p50, p99, max } = acc.report().latency;
+    assert.deepEqual([p50, p99, max], [51, 100, 100]);
+  });
+});
+
+describe('lean WebSocket client', () => {
+  function parsed(chunks: Buffer[]): string[] {
+    const texts: string[] = [];
+    const socket = { write: () => true, end: () => undefined } as unknown as ConstructorParameters<typeof LeanClient>[0];
+    const client = new LeanClient(socket, (_c, buf, start, end) => texts.push(buf.toString('utf8', start, end)));
+    for (const chunk of chunks) client.feed(chunk);
+    return texts;
+  }
+
+  it('parses frames of every length class, split at every byte', () => {
+    const payloads = ['hi', 'x'.repeat(125), 'é'.repeat(100), 'y'.repeat(70_000)];
+    const bytes = Buffer.concat(payloads.map((p) => encodeServerFrame(p)));
+    assert.deepEqual(parsed([bytes]), payloads);
+    for (const cut of [1, 2, 3, 5, 130, 131, 400, bytes.length - 1]) {
+      assert.deepEqual(parsed([bytes.subarray(0, cut), bytes.subarray(cut)]), payloads, `cut at ${cut}`);
+    }
+  });
+
+  it('reads the type and the bench tag without parsing JSON', () => {
+    const frame = Buffer.from(JSON.stringify({ type: 'Message', id: 'm1', seq: 3, room: 'general', username: 'u1', content: '~12~345~ hello', timestamp: 't' }));
+    assert.equal(frameType(frame, 0, frame.length), 'Message');
+    const tag: [number, number] = [0, 0];
+    assert.equal(readTag(frame, 0, frame.length, tag), true);
+    assert.deepEqual(tag, [12, 345]);
+    const other = Buffer.from('{"type":"Message","content":"no tag"}');
+    assert.equal(readTag(other, 0, other.length, tag), false);
+  });
+});
+
+describe('server frames built once', () => {
+  it('frames text exactly as RFC 6455 says, for every length class', () => {
+    for (const text of ['', 'a', 'z'.repeat(125), 'z'.repeat(126), 'ü'.repeat(40_000), 'q'.repeat(70_000)]) {
+      const frame = encodeTextFrame(text);
+      const expected = encodeServerFrame(text);
+      assert.ok(frame.equals(expected), `length ${text.length}`);
+    }
+  });
+
+  it('returns the same Buffer for the same string, so a broadcast is framed once', () => {
+    const text = JSON.stringify({ type: 'Message', content: 'once' });
+    assert.equal(textFrame(text), textFrame(text));
+  });
+});
+
+describe('bench end to end', () => {
+  it('runs a tiny bench against Parley and the reference with nothing missing or duplicated', { timeout: 120_000 }, async () => {
+    const tiny: Scale = { idle: 20, fanConnections: 8, fanSenders: 2, fanRate: 5, seconds: 1, window: 2, manyConnections: 12, manyRooms: 3, storm: 8 };
+    const rows = await runBench({ scale: tiny, servers: ['parley', 'reference'], scenarios: ['a', 'b', 'c', 'd', 'e'] });
+    assert.equal(rows.length, 10);
+    for (const row of rows.filter((r) => r.scenario === 'a' || r.scenario === 'b' || r.scenario === 'c')) {
+      assert.ok(row.delivered > 0, `${row.server} ${row.scenario} delivered something`);
+      assert.equal(row.missing, 0, `${row.server} ${row.scenario} missing`);
+      assert.equal(row.duplicated, 0, `${row.server} ${row.scenario} duplicated`);
+      assert.equal(row.unexpected, 0, `${row.server} ${row.scenario} unexpected`);
+    }
+    const table = markdown(rows, { date: 'now', command: 'test', machine: 'test', node: process.version, quick: true });
+    assert.match(table, /\| \(b\) saturation \| parley \|/);
+    assert.match(svg(rows, 'test'), /^<svg/);
+  });
+});

@@ -1,0 +1,81 @@
+/**
+ * Presence notices at their own edge: per-user UserJoined/UserLeft in rooms up to
+ * LARGE_ROOM members, one summary per room per turn (then per interval) above it; and,
+ * through the domain with fake connections, a text-mode user of a small room still sees
+ * "* NAME joined general".
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ServerMessage } from '../../src/protocol/messages.js';
+import { LARGE_ROOM, PresenceNotices, SUMMARY_INTERVAL_MS, summaryText, type NoticeTarget } from '../../src/server/domain/presence-notices.js';
+import { FakeChat } from '../helpers/fake-chat.js';
+
+function target(size: number): NoticeTarget & { sent: ServerMessage[]; size: number } {
+  const t = {
+    sent: [] as ServerMessage[],
+    size,
+    localMembers: () => t.size,
+    memberCount: async () => t.size,
+    broadcast: (_room: string, msg: ServerMessage) => { t.sent.push(msg); },
+    now: () => Date.now(),
+  };
+  return t;
+}
+
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+describe('presence notices', () => {
+  it('sends one notice per join and per leave in a room of at most LARGE_ROOM members, at once', () => {
+    const t = target(LARGE_ROOM);
+    const notices = new PresenceNotices(t);
+    notices.joined('general', 'ann');
+    notices.left('general', 'bob');
+    assert.deepEqual(t.sent, [
+      { type: 'UserJoined', username: 'ann', room: 'general' },
+      { type: 'UserLeft', username: 'bob', room: 'general' },
+    ]);
+  });
+
+  it('summarises every join and leave of one turn in one message above LARGE_ROOM', async () => {
+    const t = target(LARGE_ROOM + 1);
+    const notices = new PresenceNotices(t);
+    for (let i = 0; i < 50; i++) notices.joined('general', `u${i}`);
+    notices.left('general', 'u0');
+    assert.equal(t.sent.length, 0);
+    await tick();
+    assert.deepEqual(t.sent, [{ type: 'SystemMessage', room: 'general', content: `50 joined and 1 left general; ${LARGE_ROOM + 1} members now` }]);
+    notices.stop();
+  });
+
+  it('sends at most one summary per interval while the churn lasts, then the rest', async () => {
+    const t = target(500);
+    const notices = new PresenceNotices(t);
+    notices.joined('general', 'a');
+    await tick();
+    for (let i = 0; i < 30; i++) {
+      notices.joined('general', `b${i}`);
+      await tick();
+    }
+    assert.equal(t.sent.length, 1, 'one summary so far');
+    await new Promise((r) => setTimeout(r, SUMMARY_INTERVAL_MS + 100));
+    assert.equal(t.sent.length, 2);
+    assert.match((t.sent[1] as { content: string }).content, /^30 joined general/);
+    notices.stop();
+  });
+
+  it('words summaries plainly', () => {
+    assert.equal(summaryText('general', 3, 0, 1204), '3 joined general; 1,204 members now');
+    assert.equal(summaryText('tech', 0, 2, null), '2 left tech');
+  });
+
+  it('keeps the contract in a small room: a text-mode member sees "* NAME joined general"', async () => {
+    const fake = await new FakeChat().start();
+    const watcher = fake.connect('text');
+    watcher.say('watcher');
+    await fake.settle();
+    const joiner = fake.connect('json');
+    joiner.say({ type: 'SetUsername', username: 'newcomer' });
+    await fake.settle();
+    assert.ok(watcher.conn.frames.includes('* newcomer joined general'), watcher.conn.frames.join(' | '));
+  });
+});
