@@ -48,7 +48,7 @@ export function sendMessage(chat: Chat, s: Session, msg: ClientMessageOf<'SendMe
     .then(({ message, duplicate }) => {
       chat.metrics.storeLatency('append', (performance.now() - started) / 1000);
       const wire = live(message);
-      s.remember(s.authored, message.id);
+      s.noteAuthored(message.id);
       if (!duplicate) chat.broadcast(room, wire, s);
       if (s.mode === 'json') s.send({ ...wire, ...refOf(msg), ...(msg.nonce ? { nonce: msg.nonce } : {}) } as ServerMessage);
     }, (err: unknown) => {
@@ -103,7 +103,7 @@ async function ownMessage(chat: Chat, s: Session, id: string, allowModerator: bo
   const m = await stored('getMessage', chat.deps.store.getMessage(id));
   if (!m || m.deleted) fail('NO_SUCH_MESSAGE');
   // An account owns its messages from any connection; a guest only those this connection sent.
-  if (nameKey(m.username) === key && (s.account === key || s.authored.has(m.id))) return m;
+  if (nameKey(m.username) === key && (s.account === key || s.wrote(m.id))) return m;
   if (allowModerator && (s.admin || ownsRoom(s, await chat.room(m.room)))) return m;
   throw new ChatError('FORBIDDEN', allowModerator ? 'You can only delete your own messages.' : 'You can only edit your own messages.');
 }

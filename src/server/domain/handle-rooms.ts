@@ -26,7 +26,7 @@ export function roomName(raw: string): string {
  * guest only on the connection that created it (a departed guest's name can be taken).
  */
 export function ownsRoom(s: Session, record: RoomRecord | null): boolean {
-  return record !== null && record.owner !== null && record.owner === s.key && (s.account === s.key || s.created.has(record.name));
+  return record !== null && record.owner !== null && record.owner === s.key && (s.account === s.key || s.createdRoom(record.name));
 }
 
 /** The owner of a name claim: the account for logged-in users, the connection for guests. */
@@ -103,7 +103,7 @@ export async function joinRoom(chat: Chat, s: Session, msg: ClientMessageOf<'Joi
     await stored('ensureRoom', chat.deps.store.ensureRoom(record));
     const created = (await chat.deps.store.getRoom(room)) ?? record;
     chat.rooms.set(room, created);
-    if (created.owner === key) s.remember(s.created, room);
+    if (created.owner === key) s.noteCreated(room);
   }
   if (s.closed) return;
   chat.hub.join(room, s);

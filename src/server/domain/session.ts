@@ -54,11 +54,12 @@ export class Session {
   busy = false;
   readonly queue: ClientMessage[] = [];
   /**
-   * Messages this connection sent and rooms it created (the newest MAX_REMEMBERED): a guest's
-   * only proof of authorship, since a departed guest's name can be taken by anyone.
+   * Messages this guest connection sent and rooms it created (the newest MAX_REMEMBERED): a
+   * guest's only proof of authorship, since a departed guest's name can be taken by anyone.
+   * Created on first use: most connections never need them.
    */
-  readonly authored = new Set<string>();
-  readonly created = new Set<string>();
+  private authored: Set<string> | null = null;
+  private created: Set<string> | null = null;
 
   constructor(readonly conn: Connection, public mode: WireMode, rate: number, burst: number, now: number) {
     this.bucket = new TokenBucket(rate, burst, now);
@@ -86,11 +87,30 @@ export class Session {
     this.conn.close(code, reason);
   }
 
-  /** Adds to `authored` or `created`, forgetting the oldest past MAX_REMEMBERED. */
-  remember(set: Set<string>, value: string): void {
-    set.add(value);
-    if (set.size > MAX_REMEMBERED) set.delete(set.values().next().value!);
+  /** Records a message this guest connection sent (accounts own theirs from anywhere). */
+  noteAuthored(id: string): void {
+    if (!this.account) this.authored = remember(this.authored, id);
   }
+
+  wrote(id: string): boolean {
+    return this.authored?.has(id) ?? false;
+  }
+
+  noteCreated(room: string): void {
+    if (!this.account) this.created = remember(this.created, room);
+  }
+
+  createdRoom(room: string): boolean {
+    return this.created?.has(room) ?? false;
+  }
+}
+
+/** Adds to a bounded set, forgetting the oldest past MAX_REMEMBERED. */
+function remember(set: Set<string> | null, value: string): Set<string> {
+  const out = set ?? new Set<string>();
+  out.add(value);
+  if (out.size > MAX_REMEMBERED) out.delete(out.values().next().value!);
+  return out;
 }
 
 const MAX_REMEMBERED = 1_000;

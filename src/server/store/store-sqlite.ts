@@ -6,6 +6,7 @@
  * back batch leaves no gap and several processes on one file still never repeat a seq.
  * Full-text search uses an FTS5 table kept in step by triggers (see migrations-sqlite.ts).
  */
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -41,6 +42,7 @@ export class SqliteStore implements Store {
   #db: Database.Database | null = null;
   #st: SqliteStatements | null = null;
   #closed = false;
+  #checkpointer: SqliteCheckpointer | null = null;
 
   /** Does no I/O: `init()` opens the file (creating its folder) and migrates it. */
   constructor(path: string, options: SqliteStoreOptions = {}) {
@@ -68,12 +70,14 @@ export class SqliteStore implements Store {
       throw initError('SQLite', where, 'cannot set up the database', error);
     }
     this.#db = db;
+    this.#checkpointer = new SqliteCheckpointer(db, where);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#queue.close();
+    await this.#checkpointer?.stop();
     this.#db?.close();
     this.#db = null;
     this.#st = null;

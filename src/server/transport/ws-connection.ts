@@ -19,6 +19,7 @@ let nextId = 0;
 
 export class WsConnection implements Connection, QueuedSink {
   readonly id: string;
+  head: Buffer | null = null;
   readonly queue: Buffer[] = [];
   queuedBytes = 0;
   queued = false;

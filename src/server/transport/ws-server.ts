@@ -13,7 +13,7 @@ import { JSON_SUBPROTOCOL } from '../../protocol/messages.js';
 import type { Config } from '../config.js';
 import type { Chat } from '../domain/chat.js';
 import type { Logger } from '../domain/deps.js';
-import { TokenBucket } from '../domain/session.js';
+import { TokenBucket, type Session } from '../domain/session.js';
 import type { ServerMetrics } from '../metrics.js';
 import { addressKey } from './address-key.js';
 import { WsConnection } from './ws-connection.js';
@@ -24,6 +24,13 @@ export interface WsTransport {
   count(): number;
   /** Stops the heartbeat; closing clients is the domain's shutdown. */
   stop(): void;
+}
+
+interface Peer {
+  session: Session;
+  address: string;
+  /** Answered since the last ping (any frame or a pong counts). */
+  alive: boolean;
 }
 
 interface PerAddress {
@@ -57,7 +64,6 @@ export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, 
     handleProtocols: (protocols) => (protocols.has(JSON_SUBPROTOCOL) ? JSON_SUBPROTOCOL : false),
   });
   const addresses = new Map<string, PerAddress>();
-  const alive = new WeakMap<WebSocket, boolean>();
 
   function addressOf(req: IncomingMessage): string {
     return addressKey(req.socket.remoteAddress ?? 'unknown');
@@ -104,6 +110,16 @@ export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, 
     }
   }
 
+  /** Per-connection state, one record (no per-connection closures: they cost memory). */
+  const peers = new WeakMap<WebSocket, Peer>();
+  const sendLimits = {
+    maxBufferedBytes: config.maxBufferedBytes,
+    onSlowReader(c: WsConnection) {
+      metrics.slowReaders.inc();
+      log.info({ conn: c.id }, 'closed a client that stopped reading');
+    },
+  };
+
   function onConnection(ws: WebSocket, req: IncomingMessage): void {
     const address = addressOf(req);
     const refusal = admit(address);
@@ -114,39 +130,56 @@ export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, 
     }
     metrics.handshakes.inc();
     metrics.connections.inc();
-    const conn = new WsConnection(ws, address, {
-      maxBufferedBytes: config.maxBufferedBytes,
-      onSlowReader: (c) => { metrics.slowReaders.inc(); log.info({ conn: c.id }, 'closed a client that stopped reading'); },
-    });
+    const conn = new WsConnection(ws, address, sendLimits);
     const session = chat.connect(conn, ws.protocol === JSON_SUBPROTOCOL ? 'json' : 'text');
-    alive.set(ws, true);
-    ws.on('message', function onMessage(data: RawData, isBinary: boolean) {
-      alive.set(ws, true);
-      const buf = data as Buffer;
-      if (isBinary && !isUtf8(buf)) {
-        ws.close(CLOSE.INVALID_PAYLOAD, 'binary frames must hold UTF-8 text');
-        return;
-      }
-      chat.receive(session, buf.toString('utf8'));
-    });
-    ws.on('pong', function onPong() { alive.set(ws, true); });
-    ws.on('error', function onWsError(err) { log.debug({ err, conn: conn.id }, 'websocket error'); });
-    ws.on('close', function onClose() {
-      metrics.connections.dec();
-      release(address);
-      chat.disconnect(session);
-    });
+    peers.set(ws, { session, address, alive: true });
+    ws.on('message', onMessage);
+    ws.on('pong', onPong);
+    ws.on('error', onWsError);
+    ws.on('close', onClose);
+  }
+
+  function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+    const peer = peers.get(this);
+    if (!peer) return;
+    peer.alive = true;
+    const buf = data as Buffer;
+    if (isBinary && !isUtf8(buf)) {
+      this.close(CLOSE.INVALID_PAYLOAD, 'binary frames must hold UTF-8 text');
+      return;
+    }
+    chat.receive(peer.session, buf.toString('utf8'));
+  }
+
+  function onPong(this: WebSocket): void {
+    const peer = peers.get(this);
+    if (peer) peer.alive = true;
+  }
+
+  function onWsError(this: WebSocket, err: Error): void {
+    log.debug({ err, conn: peers.get(this)?.session.id }, 'websocket error');
+  }
+
+  function onClose(this: WebSocket): void {
+    const peer = peers.get(this);
+    if (!peer) return;
+    peers.delete(this);
+    metrics.connections.dec();
+    release(peer.address);
+    chat.disconnect(peer.session);
   }
 
   server.on('upgrade', onUpgrade);
   const heartbeat = setInterval(function beat() {
     forgetIdleAddresses();
     for (const ws of wss.clients) {
-      if (alive.get(ws) === false) {
+      const peer = peers.get(ws);
+      if (!peer) continue;
+      if (!peer.alive) {
         ws.terminate();
         continue;
       }
-      alive.set(ws, false);
+      peer.alive = false;
       ws.ping();
     }
   }, config.heartbeatMs);
