@@ -6,17 +6,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import type { ServerMessage } from '../src/protocol/messages.js';
 import { clusterSkip, eventually, killHard, shared, spawnNode, type NodeProcess } from './helpers/cluster.js';
-import { TestClient, jsonUser, textUser } from './helpers/ws-client.js';
+import { TestClient, jsonUser, textUser, joinRoom as join } from './helpers/ws-client.js';
 
 const skip = await clusterSkip();
 const tag = (): string => randomBytes(3).toString('hex');
-
-async function join(c: TestClient<ServerMessage>, room: string): Promise<void> {
-  c.send({ type: 'JoinRoom', room, ref: `join-${room}` });
-  await c.nextOfType('Ack', (m) => m.ref === `join-${room}`);
-}
 
 describe('parley serve processes on Redis and PostgreSQL', { skip }, () => {
   it('two processes are one chat: rooms both ways, private messages, user lists, unique names, seq order', { timeout: 90_000 }, async () => {

@@ -9,18 +9,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import type { ServerMessage } from '../src/protocol/messages.js';
 import { clusterSkip, eventually, health, killHard, shared, spawnNode, type NodeProcess } from './helpers/cluster.js';
 import { PrivateRedis, redisServerSkip } from './helpers/redis.js';
-import { TestClient, jsonUser } from './helpers/ws-client.js';
+import { TestClient, jsonUser, joinRoom as join } from './helpers/ws-client.js';
 
 const skip = (await clusterSkip()) || redisServerSkip();
 const tag = (): string => randomBytes(3).toString('hex');
-
-async function join(c: TestClient<ServerMessage>, room: string): Promise<void> {
-  c.send({ type: 'JoinRoom', room, ref: `join-${room}` });
-  await c.nextOfType('Ack', (m) => m.ref === `join-${room}`);
-}
 
 describe('Redis stopped and restarted under two processes', { skip }, () => {
   it('keeps each process serving its own clients, reports the outage, and resumes cross-node delivery', { timeout: 120_000 }, async () => {

@@ -159,3 +159,9 @@ export async function jsonUser(url: string, name: string): Promise<TestClient<Se
   await c.nextOfType('History', (m) => m.room === 'general');
   return c;
 }
+
+/** Joins a room and waits for the Ack. */
+export async function joinRoom(c: TestClient<ServerMessage>, room: string): Promise<void> {
+  c.send({ type: 'JoinRoom', room, ref: `join-${room}` });
+  await c.nextOfType('Ack', (m) => m.ref === `join-${room}`);
+}

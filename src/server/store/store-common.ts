@@ -45,6 +45,12 @@ export function checkAppend(job: AppendJob): void {
   toMillis(m.timestamp);
 }
 
+/** Checks an append and queues it for the next group commit (both SQL stores). */
+export async function queueAppend<R extends AppendResult>(queue: { push(job: AppendJob): Promise<AppendResult> }, job: AppendJob): Promise<R> {
+  checkAppend(job);
+  return (await queue.push(job)) as R;
+}
+
 /** The name key of the author of an append. */
 export function authorKey(job: AppendJob): string {
   return nameKey(job.kind === 'room' ? job.m.username : job.m.from);

@@ -18,7 +18,7 @@ import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS } from './migrations-postgres.j
 import type { Migration } from './migrations-sqlite.js';
 import { SQL, chatFromRow, privateFromRow, roomFromRow, type MessageRow, type PrivateRow, type RoomRow } from './postgres-sql.js';
 import {
-  authorKey, buildNew, checkAppend, countByRoom, initError, nonceKey, pairKey, planBatch, redactUrl,
+  authorKey, buildNew, queueAppend, countByRoom, initError, nonceKey, pairKey, planBatch, redactUrl,
   searchTerms, settleBatch, type AppendJob, type AppendResult, type StoredMessage,
 } from './store-common.js';
 
@@ -169,16 +169,12 @@ export class PostgresStore implements Store {
     await this.#query(SQL.roomTopic, [topic, room]);
   }
 
-  async appendMessage(m: NewRoomMessage): Promise<Appended<ChatMessage>> {
-    const job: AppendJob = { kind: 'room', m };
-    checkAppend(job);
-    return (await this.#queue.push(job)) as Appended<ChatMessage>;
+  appendMessage(m: NewRoomMessage): Promise<Appended<ChatMessage>> {
+    return queueAppend(this.#queue, { kind: 'room', m });
   }
 
-  async appendPrivate(m: NewPrivateMessage): Promise<Appended<PrivateChatMessage>> {
-    const job: AppendJob = { kind: 'private', m };
-    checkAppend(job);
-    return (await this.#queue.push(job)) as Appended<PrivateChatMessage>;
+  appendPrivate(m: NewPrivateMessage): Promise<Appended<PrivateChatMessage>> {
+    return queueAppend(this.#queue, { kind: 'private', m });
   }
 
   async #flush(jobs: AppendJob[]): Promise<AppendResult[]> {

@@ -18,7 +18,7 @@ import type {
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { SQLITE_MIGRATIONS, type Migration } from './migrations-sqlite.js';
 import {
-  authorKey, buildNew, checkAppend, countByRoom, initError, nonceKey, pairKey, planBatch, reactionsFrom,
+  authorKey, buildNew, queueAppend, countByRoom, initError, nonceKey, pairKey, planBatch, reactionsFrom,
   searchTerms, settleBatch, toIso, toMillis, type AppendJob, type AppendResult, type StoredMessage,
 } from './store-common.js';
 
@@ -105,16 +105,12 @@ export class SqliteStore implements Store {
     this.#s.roomTopic.run(topic, room);
   }
 
-  async appendMessage(m: NewRoomMessage): Promise<Appended<ChatMessage>> {
-    const job: AppendJob = { kind: 'room', m };
-    checkAppend(job);
-    return (await this.#queue.push(job)) as Appended<ChatMessage>;
+  appendMessage(m: NewRoomMessage): Promise<Appended<ChatMessage>> {
+    return queueAppend(this.#queue, { kind: 'room', m });
   }
 
-  async appendPrivate(m: NewPrivateMessage): Promise<Appended<PrivateChatMessage>> {
-    const job: AppendJob = { kind: 'private', m };
-    checkAppend(job);
-    return (await this.#queue.push(job)) as Appended<PrivateChatMessage>;
+  appendPrivate(m: NewPrivateMessage): Promise<Appended<PrivateChatMessage>> {
+    return queueAppend(this.#queue, { kind: 'private', m });
   }
 
   /** Writes one batch in one IMMEDIATE transaction (it takes the write lock before reading last_seq). */
