@@ -3,7 +3,7 @@
  * messages JSON mode uses (plus the few text-only actions); `formatText` turns a server
  * message into the line a text-mode user reads. No I/O.
  */
-import { ERRORS, type ErrorCode } from './codes.js';
+import type { ErrorCode } from './codes.js';
 import type { ChatMessage, ServerMessage } from './messages.js';
 import type { ClientMessage } from './schema.js';
 
@@ -231,9 +231,4 @@ function formatAck(msg: { for: string; [k: string]: unknown }): string | null {
     default:
       return null;
   }
-}
-
-/** The error text for a code, with the detail when there is one. */
-export function errorText(code: ErrorCode, detail?: string): string {
-  return detail ?? ERRORS[code].message;
 }

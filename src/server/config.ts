@@ -146,19 +146,6 @@ export function parseValue(spec: OptionSpec, raw: string | string[]): Config[key
   }
 }
 
-/** Builds a config from defaults, the environment and overrides (flags take precedence). */
-export function loadConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessEnv = process.env): Config {
-  const config: Config = { ...DEFAULTS };
-  const target = config as unknown as Record<string, unknown>;
-  for (const spec of OPTIONS) {
-    const raw = env[spec.env];
-    if (raw !== undefined && raw !== '') target[spec.key] = parseValue(spec, raw);
-  }
-  Object.assign(config, overrides);
-  validateConfig(config);
-  return config;
-}
-
 export function validateConfig(c: Config): void {
   if (c.port > 65535) throw new Error(`--port must be 0 to 65535, not ${c.port}`);
   if ((c.tlsCert === null) !== (c.tlsKey === null)) throw new Error('--tls-cert and --tls-key go together');

@@ -59,6 +59,20 @@ describe('operations', () => {
     });
   });
 
+  it('takes its settings from environment variables of the same names', async () => {
+    const child = await startChildServer([], { PORT: '0', DATABASE_URL: ':memory:', MAX_CONTENT_LENGTH: '10' });
+    try {
+      const res = await fetch(`${child.httpUrl}/healthz`);
+      assert.equal(((await res.json()) as { store: string }).store, 'memory');
+      await using c = await jsonUser(child.url, 'envuser');
+      c.send({ type: 'SendMessage', content: 'longer than ten', ref: 1 });
+      assert.equal((await c.nextOfType('Error', (m) => m.ref === 1)).code, 'CONTENT_TOO_LONG');
+    } finally {
+      child.kill('SIGKILL');
+      await child.exited;
+    }
+  });
+
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`shuts down on ${signal}: clients closed with 1001, exit 0 within 10 s`, async () => {
       const child = await startChildServer(['--port', '0', '--db', ':memory:']);

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import WebSocket from 'ws';
 import { retryAfterSeconds, shouldReconnect } from '../../src/protocol/codes.js';
-import { loadConfig } from '../../src/server/config.js';
+import { DEFAULTS, validateConfig } from '../../src/server/config.js';
 import { startTestServer } from '../helpers/server.js';
 import { TestClient, jsonUser } from '../helpers/ws-client.js';
 import { RawClient } from '../robustness/raw-ws.js';
@@ -87,7 +87,7 @@ describe('TLS', () => {
   });
 
   it('refuses to start with a certificate but no key', async () => {
-    assert.throws(() => loadConfig({ tlsCert: cert, tlsKey: null }, {}), /--tls-cert and --tls-key go together/);
+    assert.throws(() => validateConfig({ ...DEFAULTS, tlsCert: cert, tlsKey: null }), /--tls-cert and --tls-key go together/);
   });
 });
 
