@@ -115,6 +115,8 @@ export abstract class ClusterBus implements Bus {
   publish(env: Envelope): void {
     const seq = messageSeq(env);
     if (seq !== null && env.kind === 'room') this.noteLocal(env.room, seq);
+    // Alone (one process, no Redis): nobody to tell, so nothing to encode.
+    if (!this.clustered()) return;
     try {
       this.doPublish(encodeEnvelope(this.nodeId, env));
     } catch {

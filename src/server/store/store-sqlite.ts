@@ -31,6 +31,10 @@ export interface SqliteStoreOptions extends GroupCommitOptions {
 }
 
 /** A Store on one SQLite file; see the file comment. */
+/** How long after an append new rows wait to be indexed for search, and how many go per transaction. */
+const INDEX_DELAY_MS = 200;
+const INDEX_CHUNK = 2_000;
+
 /** Rows deleted per retention transaction. */
 const PRUNE_CHUNK = 500;
 
@@ -43,6 +47,8 @@ export class SqliteStore implements Store {
   #st: SqliteStatements | null = null;
   #closed = false;
   #checkpointer: SqliteCheckpointer | null = null;
+  /** Pending full-text indexing of new rows (see #indexPending). */
+  #indexTimer: ReturnType<typeof setTimeout> | null = null;
 
   /** Does no I/O: `init()` opens the file (creating its folder) and migrates it. */
   constructor(path: string, options: SqliteStoreOptions = {}) {
@@ -71,12 +77,15 @@ export class SqliteStore implements Store {
     }
     this.#db = db;
     this.#checkpointer = new SqliteCheckpointer(db, where);
+    this.#indexPending();
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#queue.close();
+    if (this.#indexTimer) clearTimeout(this.#indexTimer);
+    this.#indexPending();
     await this.#checkpointer?.stop();
     this.#db?.close();
     this.#db = null;
@@ -117,7 +126,34 @@ export class SqliteStore implements Store {
   #writeBatch(jobs: AppendJob[]): AppendResult[] {
     const db = this.#db;
     if (!db) throw new Error('SqliteStore is closed');
-    return db.transaction(() => this.#writeBatchInTx(jobs)).immediate();
+    const results = db.transaction(() => this.#writeBatchInTx(jobs)).immediate();
+    this.#indexTimer ??= setTimeout(() => {
+      this.#indexTimer = null;
+      this.#indexPending();
+    }, INDEX_DELAY_MS);
+    return results;
+  }
+
+  /**
+   * Adds rows past the watermark to the full-text index, INDEX_CHUNK at a time, each chunk in
+   * one transaction with the new watermark (so a crash loses no indexing: init catches up).
+   * Runs a little after appends, before every search, and at close.
+   */
+  #indexPending(): void {
+    const db = this.#db;
+    if (!db) return;
+    const s = this.#s;
+    for (;;) {
+      const done = db.transaction(() => {
+        const from = s.ftsWatermark.get()!.watermark;
+        const to = Math.min(s.maxRow.get()!.n ?? 0, from + INDEX_CHUNK);
+        if (to <= from) return true;
+        s.ftsIndexRange.run(from, to);
+        s.ftsSetWatermark.run(to);
+        return false;
+      }).immediate();
+      if (done) return;
+    }
   }
 
   #writeBatchInTx(jobs: AppendJob[]): AppendResult[] {
@@ -247,6 +283,7 @@ export class SqliteStore implements Store {
   }
 
   async search(q: SearchQuery): Promise<{ messages: ChatMessage[]; hasMore: boolean }> {
+    this.#indexPending();
     const terms = searchTerms(q.query).slice(0, 32);
     if (terms.length === 0) return { messages: [], hasMore: false };
     const match = terms.map((t) => `"${t.replaceAll('"', '""')}"`).join(' ');
@@ -388,6 +425,11 @@ function prepareSqlite(db: Database.Database) {
     readMark: db.prepare<[string, string, number]>(
       'INSERT INTO read_positions (user_key, room, seq) VALUES (?, ?, ?) ON CONFLICT (user_key, room) DO UPDATE SET seq = max(seq, excluded.seq)'),
     readList: db.prepare<[string], { room: string; seq: number }>('SELECT room, seq FROM read_positions WHERE user_key = ?'),
+    ftsWatermark: db.prepare<[], { watermark: number }>('SELECT watermark FROM fts_state WHERE id = 1'),
+    maxRow: db.prepare<[], { n: number | null }>('SELECT max(n) AS n FROM messages'),
+    ftsIndexRange: db.prepare<[number, number]>(
+      'INSERT INTO messages_fts (rowid, content) SELECT n, content FROM messages WHERE n > ? AND n <= ? AND deleted = 0'),
+    ftsSetWatermark: db.prepare<[number]>('UPDATE fts_state SET watermark = ? WHERE id = 1'),
     searchAll: db.prepare<{ match: string; limit: number }, MessageRow>(`${FTS} ORDER BY m.ts DESC, m.n DESC LIMIT @limit`),
     searchRoom: db.prepare<{ match: string; room: string; before: number; limit: number }, MessageRow>(
       `${FTS} AND m.room = @room AND m.seq < @before ORDER BY m.seq DESC LIMIT @limit`),
