@@ -47,6 +47,8 @@ export class Chat {
   });
   readonly loginLimiter: AttemptLimiter;
   private dummy: string | null = null;
+  /** Every JSON connection gets the same Welcome (unnamed, JSON mode): serialised once. */
+  private welcomeJson: string | null = null;
 
   constructor(readonly deps: ChatDeps) {
     this.config = deps.config;
@@ -77,7 +79,7 @@ export class Chat {
     const s = new Session(conn, mode, this.config.messagesPerSecond, this.config.messageBurst, this.now());
     this.hub.add(s);
     if (mode === 'text') conn.send(welcomeText(null));
-    else s.send(this.welcome(s));
+    else conn.send(this.welcomeJson ??= JSON.stringify(this.welcome(s)));
     return s;
   }
 
