@@ -152,3 +152,16 @@ describe('room limits', () => {
     assert.ok(c.conn.ofType('Ack').some((a) => a.ref === 3));
   });
 });
+
+describe('sender echo', () => {
+  it('is the broadcast frame plus ref and nonce, field for field', async () => {
+    const chat = await new FakeChat().start();
+    const a = await chat.jsonUser('echoa');
+    const b = await chat.jsonUser('echob');
+    a.say({ type: 'SendMessage', content: 'quote " and \\ backslash', ref: 'r"1', nonce: 'n1' });
+    await chat.settle();
+    const echo = a.conn.ofType('Message')[0]!;
+    const seen = b.conn.ofType('Message')[0]!;
+    assert.deepEqual(echo, { ...seen, ref: 'r"1', nonce: 'n1' });
+  });
+});

@@ -269,9 +269,10 @@ export class Chat {
   }
 
   /** Sends to every connection of a user on every node, but `except`. */
-  toUser(key: string, msg: ServerMessage, except?: Session): void {
-    this.metrics.delivered(this.hub.toUser(key, new Outbound(msg), except));
-    this.deps.bus.publish({ kind: 'user', user: key, msg });
+  toUser(key: string, msg: ServerMessage | Outbound, except?: Session): void {
+    const out = msg instanceof Outbound ? msg : new Outbound(msg);
+    this.metrics.delivered(this.hub.toUser(key, out, except));
+    this.deps.bus.publish({ kind: 'user', user: key, msg: out.msg });
   }
 
   /** Closes every connection of a user on every node. */

@@ -11,6 +11,7 @@ import type { Account } from '../ports.js';
 import type { Chat } from './chat.js';
 import { fail, stored } from './errors.js';
 import { becomeNamed, joinGeneral, requireNamed } from './handle-rooms.js';
+import { refOf } from './outbound.js';
 import type { Session } from './session.js';
 
 const MIN_PASSWORD = 8;
@@ -98,12 +99,12 @@ export async function register(chat: Chat, s: Session, msg: ClientMessageOf<'Reg
   const t = await issueToken(chat, key);
   s.tokenHash = t.tokenHash;
   if (s.mode === 'text') s.send({ type: 'Ack', for: 'Register', username: s.username });
-  else s.send({ type: 'LoggedIn', username: s.username!, token: t.token, expiresAt: t.expiresAt, ...(msg.ref !== undefined ? { ref: msg.ref } : {}) });
+  else s.send({ type: 'LoggedIn', username: s.username!, token: t.token, expiresAt: t.expiresAt, ...refOf(msg) });
   if (first) await joinGeneral(chat, s);
 }
 
 export async function login(chat: Chat, s: Session, msg: ClientMessageOf<'Login'>): Promise<void> {
-  const ref = msg.ref !== undefined ? { ref: msg.ref } : {};
+  const ref = refOf(msg);
   if (msg.token !== undefined) {
     const tokenHash = hashToken(msg.token);
     const record = await stored('getToken', chat.deps.store.getToken(tokenHash));
@@ -136,7 +137,7 @@ export async function login(chat: Chat, s: Session, msg: ClientMessageOf<'Login'
 export async function logout(chat: Chat, s: Session, msg: ClientMessageOf<'Logout'>): Promise<void> {
   if (!s.account) fail('NOT_LOGGED_IN');
   if (s.tokenHash) await stored('deleteToken', chat.deps.store.deleteToken(s.tokenHash));
-  s.send({ type: 'Ack', for: 'Logout', ...(msg.ref !== undefined ? { ref: msg.ref } : {}) });
+  s.send({ type: 'Ack', for: 'Logout', ...refOf(msg) });
   s.leaving = true;
   s.close(CLOSE.LOGGED_OUT, 'logged out');
 }
@@ -150,7 +151,7 @@ export async function kick(chat: Chat, s: Session, msg: ClientMessageOf<'Kick'>)
   requireAdmin(s);
   const key = nameKey(validName(msg.username));
   const name = (await chat.deps.presence.lookup(key)) ?? fail('NO_SUCH_USER');
-  s.send({ type: 'Ack', for: 'Kick', username: name, ...(msg.ref !== undefined ? { ref: msg.ref } : {}) });
+  s.send({ type: 'Ack', for: 'Kick', username: name, ...refOf(msg) });
   chat.kickUser(key, CLOSE.KICKED, closeReason(`kicked by ${s.username}${msg.reason ? `: ${msg.reason}` : ''}`, '; retry-after=60'));
 }
 
@@ -168,7 +169,7 @@ export async function ban(chat: Chat, s: Session, msg: ClientMessageOf<'Ban'>): 
   requireAdmin(s);
   const key = nameKey(validName(msg.username));
   if (!(await stored('setBanned', chat.deps.store.setBanned(key, true)))) fail('NO_SUCH_USER', 'There is no registered account with that name.');
-  s.send({ type: 'Ack', for: 'Ban', username: msg.username, ...(msg.ref !== undefined ? { ref: msg.ref } : {}) });
+  s.send({ type: 'Ack', for: 'Ban', username: msg.username, ...refOf(msg) });
   chat.kickUser(key, CLOSE.BANNED, 'banned');
 }
 
@@ -176,5 +177,5 @@ export async function unban(chat: Chat, s: Session, msg: ClientMessageOf<'Unban'
   requireAdmin(s);
   const key = nameKey(validName(msg.username));
   if (!(await stored('setBanned', chat.deps.store.setBanned(key, false)))) fail('NO_SUCH_USER', 'There is no registered account with that name.');
-  s.send({ type: 'Ack', for: 'Unban', username: msg.username, ...(msg.ref !== undefined ? { ref: msg.ref } : {}) });
+  s.send({ type: 'Ack', for: 'Unban', username: msg.username, ...refOf(msg) });
 }

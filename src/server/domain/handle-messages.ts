@@ -8,14 +8,11 @@ import type { ClientMessageOf } from '../../protocol/schema.js';
 import type { Chat } from './chat.js';
 import { ChatError, StoreFailure, fail, stored } from './errors.js';
 import { ownsRoom, requireNamed, roomName } from './handle-rooms.js';
+import { Outbound, refOf, withFields } from './outbound.js';
 import type { Session } from './session.js';
 
 const DEFAULT_PAGE = 50;
 const EMOJI_RE = /^[^\s\p{Cc}]{1,32}$/u;
-
-function refOf(msg: { ref?: string | number | undefined }): { ref?: string | number } {
-  return msg.ref !== undefined ? { ref: msg.ref } : {};
-}
 
 /** Cleans and bounds message content; throws EMPTY_CONTENT or CONTENT_TOO_LONG. */
 export function checkContent(chat: Chat, raw: string): string {
@@ -49,8 +46,8 @@ export function sendMessage(chat: Chat, s: Session, msg: ClientMessageOf<'SendMe
       chat.metrics.storeLatency('append', (performance.now() - started) / 1000);
       const wire = live(message);
       s.noteAuthored(message.id);
-      if (!duplicate) chat.broadcast(room, wire, s);
-      if (s.mode === 'json') s.send({ ...wire, ...refOf(msg), ...(msg.nonce ? { nonce: msg.nonce } : {}) } as ServerMessage);
+      const out = duplicate ? new Outbound(wire) : chat.broadcast(room, wire, s);
+      if (s.mode === 'json') s.sendFrame(withFields(out.json(), { ref: msg.ref, nonce: msg.nonce || undefined }));
     }, (err: unknown) => {
       chat.replyError(s, new StoreFailure('appendMessage', err), msg.ref);
     });
@@ -65,12 +62,12 @@ export async function privateMessage(chat: Chat, s: Session, msg: ClientMessageO
   const { message, duplicate } = await stored('appendPrivate', chat.deps.store.appendPrivate({
     id: chat.deps.newId(), from: username, to, content, timestamp: chat.iso(), nonce: msg.nonce ?? null,
   }));
-  const wire: ServerMessage = { type: 'PrivateMessage', ...message };
+  const out = new Outbound({ type: 'PrivateMessage', ...message });
   if (!duplicate) {
-    chat.toUser(toKey, wire, s);
-    if (toKey !== key) chat.toUser(key, wire, s);
+    chat.toUser(toKey, out, s);
+    if (toKey !== key) chat.toUser(key, out, s);
   }
-  if (s.mode === 'json') s.send({ ...wire, ...refOf(msg), ...(msg.nonce ? { nonce: msg.nonce } : {}) } as ServerMessage);
+  if (s.mode === 'json') s.sendFrame(withFields(out.json(), { ref: msg.ref, nonce: msg.nonce || undefined }));
   else s.send({ type: 'Ack', for: 'PrivateMessage', to, content });
 }
 

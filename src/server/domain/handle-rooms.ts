@@ -8,6 +8,7 @@ import type { ClientMessageOf } from '../../protocol/schema.js';
 import type { RoomRecord } from '../ports.js';
 import type { Chat } from './chat.js';
 import { fail, stored } from './errors.js';
+import { refOf } from './outbound.js';
 import type { Session } from './session.js';
 
 const MAX_TOPIC = 256;
@@ -44,7 +45,7 @@ export async function setUsername(chat: Chat, s: Session, msg: ClientMessageOf<'
     if (account && s.account !== key) fail('NAME_RESERVED');
     first = await becomeNamed(chat, s, name);
   }
-  s.send({ type: 'Ack', for: 'SetUsername', username: name, ...(msg.ref !== undefined ? { ref: msg.ref } : {}) });
+  s.send({ type: 'Ack', for: 'SetUsername', username: name, ...refOf(msg) });
   if (first) await joinGeneral(chat, s);
 }
 
@@ -90,7 +91,7 @@ export async function becomeNamed(chat: Chat, s: Session, name: string): Promise
 export async function joinRoom(chat: Chat, s: Session, msg: ClientMessageOf<'JoinRoom'>): Promise<void> {
   const { username, key } = requireNamed(s);
   const room = roomName(msg.room);
-  const ref = msg.ref !== undefined ? { ref: msg.ref } : {};
+  const ref = refOf(msg);
   if (s.rooms.has(room)) {
     s.current = room;
     s.send({ type: 'Ack', for: 'JoinRoom', room, ...ref });
@@ -131,7 +132,7 @@ export async function leaveRoom(chat: Chat, s: Session, msg: ClientMessageOf<'Le
   chat.hub.leave(room, s);
   if (s.current === room) s.current = s.rooms.values().next().value ?? null;
   const last = await chat.deps.presence.leave(room, key, s.id);
-  s.send({ type: 'Ack', for: 'LeaveRoom', room, current: s.current, ...(msg.ref !== undefined ? { ref: msg.ref } : {}) });
+  s.send({ type: 'Ack', for: 'LeaveRoom', room, current: s.current, ...refOf(msg) });
   if (last) chat.notices.left(room, username);
 }
 
@@ -152,11 +153,11 @@ export async function listRooms(chat: Chat, s: Session, msg: ClientMessageOf<'Li
       unread: read === undefined ? 0 : Math.max(0, lastSeq - read),
     };
   });
-  s.send({ type: 'RoomList', rooms: summaries, ...(msg.ref !== undefined ? { ref: msg.ref } : {}) });
+  s.send({ type: 'RoomList', rooms: summaries, ...refOf(msg) });
 }
 
 export async function listUsers(chat: Chat, s: Session, msg: ClientMessageOf<'ListUsers'>): Promise<void> {
-  const ref = msg.ref !== undefined ? { ref: msg.ref } : {};
+  const ref = refOf(msg);
   if (msg.room === undefined) {
     s.send({ type: 'UserList', room: null, users: await chat.deps.presence.online(), ...ref });
     return;
@@ -180,5 +181,5 @@ export async function setTopic(chat: Chat, s: Session, msg: ClientMessageOf<'Set
 }
 
 export function ping(_chat: Chat, s: Session, msg: ClientMessageOf<'Ping'>): void {
-  s.send({ type: 'Ack', for: 'Ping', ...(msg.ref !== undefined ? { ref: msg.ref } : {}) });
+  s.send({ type: 'Ack', for: 'Ping', ...refOf(msg) });
 }

@@ -38,3 +38,20 @@ export class Outbound {
     return mode === 'json' ? this.json() : this.text(current);
   }
 }
+
+/**
+ * A JSON object's text with more fields appended (undefined ones skipped): the sender's echo
+ * of a broadcast is the broadcast's text plus `ref` and `nonce`, without serialising it again.
+ */
+export function withFields(json: string, fields: Record<string, unknown>): string {
+  let extra = '';
+  for (const [k, v] of Object.entries(fields)) {
+    if (v !== undefined) extra += `,${JSON.stringify(k)}:${JSON.stringify(v)}`;
+  }
+  return extra === '' ? json : `${json.slice(0, -1)}${extra}}`;
+}
+
+/** The `ref` of a request, to spread into its direct answer (nothing when it had none). */
+export function refOf(msg: { ref?: string | number | undefined }): { ref?: string | number } {
+  return msg.ref !== undefined ? { ref: msg.ref } : {};
+}

@@ -74,6 +74,11 @@ export class Session {
     this.deliver(new Outbound(msg));
   }
 
+  /** Sends an already serialised frame in this connection's wire form. */
+  sendFrame(frame: string): void {
+    if (!this.closed) this.conn.send(frame);
+  }
+
   deliver(out: Outbound): boolean {
     if (this.closed) return false;
     const frame = out.frameFor(this.mode, this.current);
