@@ -11,6 +11,8 @@ export type TextAction =
   | { kind: 'message'; msg: ClientMessage }
   | { kind: 'help' }
   | { kind: 'quit' }
+  /** `/topic` without text: show the current room's topic. */
+  | { kind: 'topic' }
   | { kind: 'chat'; content: string }
   | { kind: 'error'; code: ErrorCode; detail: string };
 
@@ -106,7 +108,7 @@ export function parseTextLine(line: string, currentRoom: string | null): TextAct
     case 'search':
       return rest ? { kind: 'message', msg: { type: 'Search', query: rest.slice(0, 256) } } : missing('/search TEXT');
     case 'topic':
-      return rest ? { kind: 'message', msg: { type: 'SetTopic', room, topic: rest } } : { kind: 'message', msg: { type: 'ListRooms', ref: 'topic' } };
+      return rest ? { kind: 'message', msg: { type: 'SetTopic', room, topic: rest } } : { kind: 'topic' };
     case 'register':
       return rest ? { kind: 'message', msg: { type: 'Register', username: '', password: rest } } : missing('/register PASSWORD');
     case 'login': {
@@ -133,6 +135,11 @@ export function helpText(): string {
   const width = Math.max(...COMMANDS.map((c) => c.usage.length));
   return ['Commands:', ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
     'Any other line is a message to your current room.'].join('\n');
+}
+
+/** The line `/topic` shows. */
+export function topicText(room: string | null, topic: string | undefined): string {
+  return room ? `* Topic of ${room}: ${topic || '(none)'}` : '* You are not in a room.';
 }
 
 export function welcomeText(username: string | null): string {
@@ -172,10 +179,6 @@ export function formatText(msg: ServerMessage, currentRoom: string | null): stri
     case 'UserLeft':
       return `* ${msg.username} left ${msg.room}`;
     case 'RoomList':
-      if (msg.ref === 'topic') {
-        const r = msg.rooms.find((x) => x.name === currentRoom);
-        return r ? `* Topic of ${r.name}: ${r.topic || '(none)'}` : '* No current room.';
-      }
       return ['Rooms:', ...msg.rooms.map((r) =>
         `  ${r.joined ? (r.name === currentRoom ? '>' : '*') : ' '} ${r.name} (${r.members} online${r.unread ? `, ${r.unread} unread` : ''})${r.topic ? ` - ${r.topic}` : ''}`)].join('\n');
     case 'UserList':

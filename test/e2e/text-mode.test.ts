@@ -116,6 +116,18 @@ describe('text mode (wscat habits)', () => {
     assert.doesNotMatch(h, /h1/);
   });
 
+  it('sets and shows a room topic with /topic', async () => {
+    await using a = await textUser(server.url, 'topicowner');
+    a.send('/join topicroom');
+    await a.nextLine('You are in topicroom');
+    a.send('/topic');
+    assert.equal(await a.nextLine('Topic of'), '* Topic of topicroom: (none)');
+    a.send('/topic plants and seeds');
+    await a.nextLine('set the topic of topicroom: plants and seeds');
+    a.send('/topic');
+    assert.equal(await a.nextLine('Topic of'), '* Topic of topicroom: plants and seeds');
+  });
+
   it('shows /help listing every command', async () => {
     await using a = await textUser(server.url, 'olaf');
     a.send('/help');

@@ -73,6 +73,7 @@ describe('protocol parser properties', () => {
           return;
         case 'help':
         case 'quit':
+        case 'topic':
           return;
         default:
           assert.fail(`unknown action ${JSON.stringify(a)}`);

@@ -339,12 +339,21 @@ export class InteractiveClient {
       case 'quit':
         await this.quit();
         return;
+      case 'topic':
+        await this.showTopic();
+        return;
       case 'error':
         this.error(action.detail);
         return;
       case 'message':
         await this.perform(action.msg);
     }
+  }
+
+  private async showTopic(): Promise<void> {
+    const list = await this.client.request({ type: 'ListRooms' }) as Answer<'RoomList'>;
+    const room = list.rooms.find((r) => r.name === this.current);
+    this.notice(room ? `Topic of ${room.name}: ${safe(room.topic) || '(none)'}` : 'You are not in a room.');
   }
 
   private switchRoom(arg: string): void {
@@ -448,11 +457,6 @@ export class InteractiveClient {
       case 'ListRooms': {
         const list = await c.request({ type: 'ListRooms' }) as Answer<'RoomList'>;
         for (const r of list.rooms) this.knownRooms.add(r.name);
-        if (msg.ref === 'topic') {
-          const room = list.rooms.find((r) => r.name === this.current);
-          this.notice(room ? `Topic of ${room.name}: ${safe(room.topic) || '(none)'}` : 'You are not in a room.');
-          return;
-        }
         this.print(formatServerMessage(list, this.ctx)!);
         return;
       }

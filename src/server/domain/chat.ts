@@ -13,7 +13,7 @@ import type { Ref, ServerMessage } from '../../protocol/messages.js';
 import { DEFAULT_ROOMS } from '../../protocol/names.js';
 import { asJsonSwitch, parseClientFrame, parseClientValue, type Parsed } from '../../protocol/parse.js';
 import type { ClientMessage } from '../../protocol/schema.js';
-import { helpText, parseTextLine, welcomeText } from '../../protocol/text.js';
+import { helpText, parseTextLine, topicText, welcomeText } from '../../protocol/text.js';
 import type { Config } from '../config.js';
 import type { Connection, Envelope, RoomRecord, WireMode } from '../ports.js';
 import type { ChatDeps, ChatMetrics, Logger } from './deps.js';
@@ -183,6 +183,9 @@ export class Chat {
     switch (action.kind) {
       case 'help':
         s.conn.send(helpText());
+        return;
+      case 'topic':
+        s.conn.send(topicText(s.current, s.current ? this.rooms.get(s.current)?.topic : undefined));
         return;
       case 'quit':
         s.leaving = true;
