@@ -56,7 +56,7 @@ export interface Config {
 
 type Kind = 'string' | 'int' | 'list' | 'nullable';
 
-interface OptionSpec {
+export interface OptionSpec {
   key: keyof Config;
   flag: string;
   env: string;

@@ -4,7 +4,7 @@
  * exit 0 within 10 s).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULTS, OPTIONS, parseValue, validateConfig, type Config } from './config.js';
+import { DEFAULTS, OPTIONS, parseValue, validateConfig, type Config, type OptionSpec } from './config.js';
 import { startServer } from './server.js';
 import { runWorkers } from './workers.js';
 
@@ -12,6 +12,31 @@ const SHUTDOWN_DEADLINE_MS = 9_000;
 
 export function registerServeCommand(program: Command): void {
   const serve = program.command('serve').description('start the chat server (HTTP and WebSocket on one port)');
+  const read = addConfigOptions(serve);
+  serve.action(async () => {
+    let config: Config;
+    try {
+      config = read();
+      validateConfig(config);
+    } catch (err) {
+      fatal((err as Error).message);
+    }
+    if (config.workers > 1) {
+      runWorkers(config);
+      return;
+    }
+    await serveOne(config);
+  });
+}
+
+/**
+ * Adds every option of config.ts to `command` as a flag with its environment variable and
+ * default; returns a function that reads the parsed values back as a Config. Commander names
+ * an option's value after its flag (`--heartbeat` is `heartbeat`), which is not always the
+ * Config key (`heartbeatMs`), so each value is read back by the name Commander gave it.
+ */
+export function addConfigOptions(command: Command): () => Config {
+  const added: Array<[OptionSpec, Option]> = [];
   for (const spec of OPTIONS) {
     const option = new Option(spec.flag, spec.description).env(spec.env);
     const fallback = DEFAULTS[spec.key];
@@ -25,21 +50,18 @@ export function registerServeCommand(program: Command): void {
       }
       return spec.kind === 'list' && Array.isArray(previous) && previous !== fallback ? [...previous, ...(value as string[])] : value;
     });
-    serve.addOption(option);
+    command.addOption(option);
+    added.push([spec, option]);
   }
-  serve.action(async (opts: Partial<Config>) => {
-    const config: Config = { ...DEFAULTS, ...opts };
-    try {
-      validateConfig(config);
-    } catch (err) {
-      fatal((err as Error).message);
+  return () => {
+    const values = command.opts();
+    const config: Record<string, unknown> = { ...DEFAULTS };
+    for (const [spec, option] of added) {
+      const value = values[option.attributeName()];
+      if (value !== undefined) config[spec.key] = value;
     }
-    if (config.workers > 1) {
-      runWorkers(config);
-      return;
-    }
-    await serveOne(config);
-  });
+    return config as unknown as Config;
+  };
 }
 
 export async function serveOne(config: Config): Promise<void> {

@@ -1,0 +1,64 @@
+/**
+ * Every option of config.ts reaches the Config under its own key, from its flag and from its
+ * environment variable. Commander names a value after the flag (`--heartbeat` is
+ * `heartbeat`), which is not always the key (`heartbeatMs`): such options were once ignored.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Command } from 'commander';
+import { DEFAULTS, OPTIONS, type Config, type OptionSpec } from '../../src/server/config.js';
+import { addConfigOptions } from '../../src/server/serve-command.js';
+
+/** A value unlike the default, as text for the command line, and as the Config holds it. */
+function sample(spec: OptionSpec): { raw: string; value: unknown } {
+  switch (spec.kind) {
+    case 'int': {
+      const n = (DEFAULTS[spec.key] as number) + 7;
+      return { raw: String(n), value: n };
+    }
+    case 'list':
+      return { raw: 'one,two', value: ['one', 'two'] };
+    case 'nullable':
+    case 'string':
+      return { raw: `${spec.key}-sample`, value: `${spec.key}-sample` };
+  }
+}
+
+function parse(argv: string[]): Config {
+  const command = new Command('serve').exitOverride();
+  const read = addConfigOptions(command);
+  command.parse(argv, { from: 'user' });
+  return read();
+}
+
+describe('parley serve options', () => {
+  it('takes every flag into the Config key it names', () => {
+    const argv = OPTIONS.flatMap((spec) => [spec.flag.split(' ')[0]!, sample(spec).raw]);
+    const config = parse(argv);
+    for (const spec of OPTIONS) assert.deepEqual(config[spec.key], sample(spec).value, spec.flag);
+  });
+
+  it('takes every environment variable into the Config key it names', () => {
+    const saved = new Map(OPTIONS.map((spec) => [spec.env, process.env[spec.env]]));
+    try {
+      for (const spec of OPTIONS) process.env[spec.env] = sample(spec).raw;
+      const config = parse([]);
+      for (const spec of OPTIONS) assert.deepEqual(config[spec.key], sample(spec).value, spec.env);
+    } finally {
+      for (const [name, value] of saved) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
+  it('keeps the defaults when nothing is given', () => {
+    const saved = new Map(OPTIONS.map((spec) => [spec.env, process.env[spec.env]]));
+    try {
+      for (const spec of OPTIONS) delete process.env[spec.env];
+      assert.deepEqual(parse([]), DEFAULTS);
+    } finally {
+      for (const [name, value] of saved) if (value !== undefined) process.env[name] = value;
+    }
+  });
+});
