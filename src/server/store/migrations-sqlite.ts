@@ -138,4 +138,17 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 4,
+    name: 'appends write fewer pages: seqs read from the messages index, no timestamp indexes',
+    // A one-message commit wrote six pages to the WAL: the message row, four index leaves and
+    // the room row (its last_seq). Now a room's next seq is read, inside the write
+    // transaction, from the (room, seq) index; rooms.last_seq only remembers seqs whose rows
+    // retention deleted (it is raised before they go). Retention walks the table by rowid
+    // instead of using the timestamp indexes that every append had to update.
+    sql: `
+      DROP INDEX messages_ts;
+      DROP INDEX private_messages_ts;
+    `,
+  },
 ];

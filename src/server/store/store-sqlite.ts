@@ -1,9 +1,11 @@
 /**
  * The SQLite Store (better-sqlite3): one file, WAL journal with `synchronous = NORMAL`, so a
  * committed append survives a kill -9 of the process. Appends are group-committed: every
- * append queued in one event-loop turn is written in one IMMEDIATE transaction. Room `seq`s
- * come from `rooms.last_seq`, bumped in the same transaction as the inserts, so a rolled
- * back batch leaves no gap and several processes on one file still never repeat a seq.
+ * append queued in one event-loop turn (or one commit interval, see group-commit.ts) is
+ * written in one IMMEDIATE transaction. A room's next `seq` is read inside that transaction
+ * from the (room, seq) index, never below `rooms.last_seq` (which retention raises before it
+ * deletes a room's newest rows), so a rolled back batch leaves no gap and several processes
+ * on one file never repeat a seq.
  * Full-text search uses an FTS5 table kept in step by triggers (see migrations-sqlite.ts).
  */
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
@@ -35,7 +37,7 @@ export interface SqliteStoreOptions extends GroupCommitOptions {
 const INDEX_DELAY_MS = 200;
 const INDEX_CHUNK = 2_000;
 
-/** Rows deleted per retention transaction. */
+/** Rows (by rowid) a retention transaction looks at. */
 const PRUNE_CHUNK = 500;
 
 export class SqliteStore implements Store {
@@ -45,6 +47,8 @@ export class SqliteStore implements Store {
   readonly #queue: GroupCommit<AppendJob, AppendResult>;
   #db: Database.Database | null = null;
   #st: SqliteStatements | null = null;
+  /** The append transaction, built once (better-sqlite3 builds four wrappers per `transaction()`). */
+  #appendTx: ((jobs: AppendJob[]) => AppendResult[]) | null = null;
   #closed = false;
   #checkpointer: SqliteCheckpointer | null = null;
   /** Pending full-text indexing of new rows (see #indexPending). */
@@ -71,6 +75,7 @@ export class SqliteStore implements Store {
       db.pragma('synchronous = NORMAL');
       migrate(db, SQLITE_MIGRATIONS);
       this.#st = prepareSqlite(db);
+      this.#appendTx = db.transaction((jobs: AppendJob[]) => this.#writeBatchInTx(jobs)).immediate;
     } catch (error) {
       db.close();
       throw initError('SQLite', where, 'cannot set up the database', error);
@@ -90,6 +95,7 @@ export class SqliteStore implements Store {
     this.#db?.close();
     this.#db = null;
     this.#st = null;
+    this.#appendTx = null;
   }
 
   get #s(): SqliteStatements {
@@ -122,11 +128,11 @@ export class SqliteStore implements Store {
     return queueAppend(this.#queue, { kind: 'private', m });
   }
 
-  /** Writes one batch in one IMMEDIATE transaction (it takes the write lock before reading last_seq). */
+  /** Writes one batch in one IMMEDIATE transaction (it takes the write lock before reading the seqs). */
   #writeBatch(jobs: AppendJob[]): AppendResult[] {
-    const db = this.#db;
-    if (!db) throw new Error('SqliteStore is closed');
-    const results = db.transaction(() => this.#writeBatchInTx(jobs)).immediate();
+    const tx = this.#appendTx;
+    if (!tx) throw new Error('SqliteStore is closed');
+    const results = tx(jobs);
     this.#indexTimer ??= setTimeout(() => {
       this.#indexTimer = null;
       this.#indexPending();
@@ -161,8 +167,12 @@ export class SqliteStore implements Store {
     const slots = planBatch(jobs, this.#storedByNonce(jobs));
     const counts = countByRoom(jobs, slots);
     const lastAfter = new Map<string, number>();
-    const now = Date.now();
-    for (const [room, n] of counts) lastAfter.set(room, s.roomBump.get(room, now, n)!.last_seq);
+    for (const [room, n] of counts) {
+      const { floor, top } = s.roomSeq.get({ room })!;
+      // A room first seen here gets its row (rooms are normally created by ensureRoom).
+      if (floor === null) s.roomInsert.run(room, '', null, Date.now());
+      lastAfter.set(room, Math.max(floor ?? 0, top ?? 0) + n);
+    }
     const created = buildNew(jobs, slots, counts, lastAfter);
     jobs.forEach((job, i) => {
       const message = created[i];
@@ -297,23 +307,32 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Deletes in chunks of PRUNE_CHUNK rows, one short transaction each, yielding to the event
-   * loop between them: a large retention sweep never stalls chat (SQLite calls are synchronous).
+   * Walks both message tables by rowid, PRUNE_CHUNK rowids per short transaction, yielding to
+   * the event loop between them: a large retention sweep never stalls chat (SQLite calls are
+   * synchronous), and no timestamp index taxes every append for an hourly sweep. Each chunk
+   * first raises its rooms' pruned_through and last_seq to the highest seq it deletes.
    */
   async prune(olderThan: string): Promise<number> {
     const s = this.#s;
     const cut = toMillis(olderThan);
-    this.#db!.transaction(() => s.pruneMark.run(cut)).immediate();
+    const db = this.#db!;
+    const chunk = db.transaction((table: 'messages' | 'private', from: number): number => {
+      const range = { cut, from, to: from + PRUNE_CHUNK };
+      if (table === 'private') return s.prunePrivate.run(range).changes;
+      s.pruneMark.run(range);
+      s.pruneReactions.run(range);
+      return s.pruneMessages.run(range).changes;
+    });
     let total = 0;
-    for (;;) {
-      const removed = this.#db!.transaction(() => {
-        s.pruneReactions.run(cut, PRUNE_CHUNK);
-        return s.pruneMessages.run(cut, PRUNE_CHUNK).changes + s.prunePrivate.run(cut, PRUNE_CHUNK).changes;
-      }).immediate();
-      total += removed;
-      if (removed === 0 || !this.#db) return total;
-      await new Promise((resolve) => setImmediate(resolve));
+    for (const table of ['messages', 'private'] as const) {
+      const last = (table === 'messages' ? s.maxRow : s.maxPrivateRow).get()!.n ?? 0;
+      for (let from = 0; from < last; from += PRUNE_CHUNK) {
+        if (!this.#db) return total;
+        total += chunk.immediate(table, from);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
     }
+    return total;
   }
 
   async createAccount(a: Omit<Account, 'banned'>): Promise<boolean> {
@@ -381,6 +400,7 @@ interface MessageRow { id: string; seq: number; room: string; username: string; 
 interface PrivateRow { id: string; from_name: string; to_name: string; content: string; ts: number }
 interface RoomRow { name: string; topic: string; owner: string | null; created_at: number }
 type Page = { room: string; before: number; limit: number };
+type PruneRange = { cut: number; from: number; to: number };
 
 const MSG = 'SELECT m.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.deleted FROM messages m';
 const PM = 'SELECT id, from_name, to_name, content, ts FROM private_messages';
@@ -395,12 +415,13 @@ function prepareSqlite(db: Database.Database) {
     roomList: db.prepare<[], RoomRow>('SELECT name, topic, owner, created_at FROM rooms ORDER BY name'),
     roomGet: db.prepare<[string], RoomRow>('SELECT name, topic, owner, created_at FROM rooms WHERE name = ?'),
     roomTopic: db.prepare<[string, string]>('UPDATE rooms SET topic = ? WHERE name = ?'),
-    roomBump: db.prepare<[string, number, number], { last_seq: number }>(
-      `INSERT INTO rooms (name, created_at, last_seq) VALUES (?, ?, ?)
-       ON CONFLICT (name) DO UPDATE SET last_seq = last_seq + excluded.last_seq RETURNING last_seq`),
+    roomSeq: db.prepare<{ room: string }, { floor: number | null; top: number | null }>(
+      'SELECT (SELECT last_seq FROM rooms WHERE name = @room) AS floor, (SELECT max(seq) FROM messages WHERE room = @room) AS top'),
     roomMeta: db.prepare<{ room: string }, { first_seq: number | null; pruned: number | null }>(
       `SELECT (SELECT min(seq) FROM messages WHERE room = @room) AS first_seq, (SELECT pruned_through FROM rooms WHERE name = @room) AS pruned`),
-    lastSeqs: db.prepare<[], { name: string; last_seq: number }>('SELECT name, last_seq FROM rooms WHERE last_seq > 0'),
+    lastSeqs: db.prepare<[], { name: string; last_seq: number }>(
+      `SELECT name, last_seq FROM (SELECT name, max(last_seq, coalesce((SELECT max(seq) FROM messages WHERE room = rooms.name), 0)) AS last_seq
+       FROM rooms) WHERE last_seq > 0`),
     msgInsert: db.prepare<[string, string, number, string, string, string, number, string | null]>(
       'INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     msgByNonce: db.prepare<[string, string], MessageRow>(`${MSG} WHERE m.author_key = ? AND m.nonce = ?`),
@@ -427,21 +448,21 @@ function prepareSqlite(db: Database.Database) {
     readList: db.prepare<[string], { room: string; seq: number }>('SELECT room, seq FROM read_positions WHERE user_key = ?'),
     ftsWatermark: db.prepare<[], { watermark: number }>('SELECT watermark FROM fts_state WHERE id = 1'),
     maxRow: db.prepare<[], { n: number | null }>('SELECT max(n) AS n FROM messages'),
+    maxPrivateRow: db.prepare<[], { n: number | null }>('SELECT max(n) AS n FROM private_messages'),
     ftsIndexRange: db.prepare<[number, number]>(
       'INSERT INTO messages_fts (rowid, content) SELECT n, content FROM messages WHERE n > ? AND n <= ? AND deleted = 0'),
     ftsSetWatermark: db.prepare<[number]>('UPDATE fts_state SET watermark = ? WHERE id = 1'),
     searchAll: db.prepare<{ match: string; limit: number }, MessageRow>(`${FTS} ORDER BY m.ts DESC, m.n DESC LIMIT @limit`),
     searchRoom: db.prepare<{ match: string; room: string; before: number; limit: number }, MessageRow>(
       `${FTS} AND m.room = @room AND m.seq < @before ORDER BY m.seq DESC LIMIT @limit`),
-    pruneMark: db.prepare<[number]>(
-      `UPDATE rooms SET pruned_through = max(pruned_through, p.top)
-       FROM (SELECT room, max(seq) AS top FROM messages WHERE ts < ? GROUP BY room) AS p WHERE rooms.name = p.room`),
-    pruneReactions: db.prepare<[number, number]>(
-      'DELETE FROM reactions WHERE message_id IN (SELECT id FROM messages WHERE ts < ? ORDER BY ts, rowid LIMIT ?)'),
-    pruneMessages: db.prepare<[number, number]>(
-      'DELETE FROM messages WHERE rowid IN (SELECT rowid FROM messages WHERE ts < ? ORDER BY ts, rowid LIMIT ?)'),
-    prunePrivate: db.prepare<[number, number]>(
-      'DELETE FROM private_messages WHERE rowid IN (SELECT rowid FROM private_messages WHERE ts < ? ORDER BY ts, rowid LIMIT ?)'),
+    pruneMark: db.prepare<PruneRange>(
+      `UPDATE rooms SET pruned_through = max(pruned_through, p.top), last_seq = max(last_seq, p.top)
+       FROM (SELECT room, max(seq) AS top FROM messages WHERE n > @from AND n <= @to AND ts < @cut GROUP BY room) AS p
+       WHERE rooms.name = p.room`),
+    pruneReactions: db.prepare<PruneRange>(
+      'DELETE FROM reactions WHERE message_id IN (SELECT id FROM messages WHERE n > @from AND n <= @to AND ts < @cut)'),
+    pruneMessages: db.prepare<PruneRange>('DELETE FROM messages WHERE n > @from AND n <= @to AND ts < @cut'),
+    prunePrivate: db.prepare<PruneRange>('DELETE FROM private_messages WHERE n > @from AND n <= @to AND ts < @cut'),
     accountInsert: db.prepare<[string, string, string, number]>(
       'INSERT INTO accounts (key, username, password_hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING'),
     accountGet: db.prepare<[string], { key: string; username: string; password_hash: string; banned: number; created_at: number }>(
