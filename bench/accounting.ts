@@ -23,6 +23,10 @@ export interface AccountingReport {
   duplicated: number;
   unexpected: number;
   latency: LatencySummary;
+  /** Per message: latency of its first copy (how long before the fan-out started). */
+  firstCopy: LatencySummary;
+  /** Per message, once every member has it: latency of its last copy (when the fan-out ended). */
+  lastCopy: LatencySummary;
   /** Time of the last first-copy receipt (ms, same clock). */
   lastReceipt: number;
 }
@@ -82,6 +86,10 @@ export class Accounting {
   /** receiver id -> sender id -> bits of messages received. */
   private readonly got = new Map<number, Map<number, Bits>>();
   readonly latencies = new Latencies();
+  /** sender id -> copies received so far of message n. */
+  private readonly copies = new Map<number, number[]>();
+  private readonly firstCopy = new Latencies();
+  private readonly lastCopy = new Latencies();
   private sentCount = 0;
   private expectedCount = 0;
   private deliveredCount = 0;
@@ -98,6 +106,7 @@ export class Accounting {
   sender(sender: number, room: number): void {
     this.senderRoom.set(sender, room);
     if (!this.sentAt.has(sender)) this.sentAt.set(sender, []);
+    if (!this.copies.has(sender)) this.copies.set(sender, []);
   }
 
   /** Records that `sender` sent its message number `n` at time `at`. */
@@ -130,6 +139,11 @@ export class Accounting {
     this.deliveredCount++;
     const ms = at - sentAt;
     this.latencies.add(ms);
+    const copies = this.copies.get(sender)!;
+    const copy = (copies[n] ?? 0) + 1;
+    copies[n] = copy;
+    if (copy === 1) this.firstCopy.add(ms);
+    if (copy === this.rooms.get(room)!.size) this.lastCopy.add(ms);
     if (at > this.last) this.last = at;
     return ms;
   }
@@ -152,6 +166,8 @@ export class Accounting {
       duplicated: this.duplicatedCount,
       unexpected: this.unexpectedCount,
       latency: this.latencies.summary(),
+      firstCopy: this.firstCopy.summary(),
+      lastCopy: this.lastCopy.summary(),
       lastReceipt: this.last,
     };
   }

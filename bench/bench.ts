@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Accounting } from './accounting.js';
+import { Accounting, type LatencySummary } from './accounting.js';
 import { Population, drain, paced, sleep, windowed } from './load.js';
 import { startServer, type ServerHandle, type ServerKind } from './server-process.js';
 
@@ -57,6 +57,9 @@ export interface Row {
   loadCpuPct: number;
   /** Join/leave notice frames received per join (storm). */
   noticesPerJoin?: number;
+  /** Per message: when its first copy arrived (the fan-out began) and its last (every member had it). */
+  firstCopy?: LatencySummary;
+  lastCopy?: LatencySummary;
   /** Server socket writes per delivered frame, from Parley's /metrics. */
   writesPerFrame?: number;
   seconds: number;
@@ -239,7 +242,7 @@ async function measure(server: ServerHandle, pop: Population, id: ScenarioId, ac
     ...blank(id, server.kind, pop.clients.length), seconds,
     deliveredPerSec: r.delivered / seconds, delivered: r.delivered,
     missing: r.missing, duplicated: r.duplicated, unexpected: r.unexpected,
-    p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max,
+    p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max, firstCopy: r.firstCopy, lastCopy: r.lastCopy,
     cpuPerDelivery: r.delivered > 0 ? used / r.delivered : 0, systemShare: share(cpu0, cpu1),
     loadCpuPct: loadPct(load1, (performance.now() - t0) / 1000),
   };
@@ -324,7 +327,7 @@ async function sliced(
       ...blank(id, server.kind, pops[i]!.clients.length), seconds: sum.active,
       deliveredPerSec: r.delivered / sum.active, delivered: r.delivered,
       missing: r.missing, duplicated: r.duplicated, unexpected: r.unexpected,
-      p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max,
+      p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max, firstCopy: r.firstCopy, lastCopy: r.lastCopy,
       cpuPerDelivery: r.delivered > 0 ? used / r.delivered : 0, systemShare: used > 0 ? sum.system / used : 0,
       loadCpuPct: sum.wall > 0 ? (sum.load / 1e6 / sum.wall) * 100 : 0,
     };

@@ -90,6 +90,16 @@ export function markdown(rows: Row[], meta: { date: string; command: string; mac
         `${r.noticesPerJoin !== undefined ? f(r.noticesPerJoin, 2) : '–'} | ${r.writesPerFrame !== undefined ? f(r.writesPerFrame, 3) : '–'} | ${f(r.loadCpuPct, 0)} |`);
     }
   }
+  const timed = rows.filter((r) => r.firstCopy && r.lastCopy && r.firstCopy.count > 0);
+  if (timed.length > 0) {
+    lines.push(
+      '', 'Per message, ms from send: its first copy (the fan-out has begun) and its last (every member has it).', '',
+      '| scenario | server | messages | first copy p50 | first copy p99 | last copy p50 | last copy p99 |', '|---|---|--:|--:|--:|--:|--:|',
+    );
+    for (const r of timed) {
+      lines.push(`| ${NAMES[r.scenario]} | ${r.server} | ${int(r.firstCopy!.count)} | ${f(r.firstCopy!.p50, 2)} | ${f(r.firstCopy!.p99, 2)} | ${f(r.lastCopy!.p50, 2)} | ${f(r.lastCopy!.p99, 2)} |`);
+    }
+  }
   const t = targets(rows);
   if (t.length > 0) {
     lines.push('', '| target | Parley / reference | goal | met |', '|---|--:|---|---|');

@@ -29,6 +29,19 @@ describe('bench accounting', () => {
     assert.equal(report.latency.max, 10);
   });
 
+  it('times each message\'s first copy and, once every member has it, its last', () => {
+    const acc = roomOfThree();
+    // Message n: copies at +1, +2 and +5 ms; message 2 never reaches member 2.
+    for (let n = 0; n < 3; n++) {
+      acc.received(0, 0, n, 100 + n + 1);
+      acc.received(1, 0, n, 100 + n + 2);
+      if (n !== 2) acc.received(2, 0, n, 100 + n + 5);
+    }
+    const report = acc.report();
+    assert.deepEqual([report.firstCopy.count, report.firstCopy.p50, report.firstCopy.max], [3, 1, 1]);
+    assert.deepEqual([report.lastCopy.count, report.lastCopy.p50, report.lastCopy.max], [2, 5, 5]);
+  });
+
   it('counts a deliberately dropped delivery as missing', () => {
     const acc = roomOfThree();
     for (let n = 0; n < 3; n++) for (const r of [0, 1, 2]) if (!(n === 1 && r === 2)) acc.received(r, 0, n, 120);
