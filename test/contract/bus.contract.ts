@@ -177,6 +177,24 @@ export function busContract(name: string, make: () => Promise<BusFixture>, optio
       assert.deepEqual(order.at(-1), 'local 4', 'the next one goes at once');
     });
 
+    it('orders a room whose first Message here was this node\'s own, ahead of seq 1 and 2 from others', async () => {
+      // Three nodes, one message each: this node's commit (seq 3) can come back before the
+      // others' seq 1 and 2 have arrived. Seq 1 is next whenever it comes, and 2 after it.
+      const [a, b, c] = await cluster();
+      const order: string[] = [];
+      b.onEnvelope((env) => { if (env.kind === 'room' && env.msg.type === 'Message') order.push(`remote ${env.msg.seq}`); });
+      const started = Date.now();
+      b.inSeqOrder('three', 3, () => order.push('local 3'));
+      b.publish(message('three', 3));
+      a.publish(message('three', 1));
+      await until(() => order.length === 1);
+      await sleep(20);
+      c.publish(message('three', 2));
+      await until(() => order.length === 3);
+      assert.deepEqual(order, ['remote 1', 'remote 2', 'local 3']);
+      assert.ok(Date.now() - started < options.gapMs, 'nothing waited for the gap timeout');
+    });
+
     it('holds the first Message it sees mid-stream in a room only for the gap timeout', async () => {
       const [a, b] = await cluster();
       const got = record(b);

@@ -177,6 +177,8 @@ export abstract class ClusterBus implements Bus {
       this.order.set(room, state);
     }
     if (state.waiting.has(seq)) return;
+    // Seq 1 is next whenever it comes, also after a higher one (this node's own, say) arrived first.
+    if (state.last === null && seq === 1) state.last = 0;
     if (state.last !== null && seq <= state.last) return deliver(); // late (its gap was released) or a repeat
     if (state.last !== null && seq === state.last + 1) {
       state.last = seq;
