@@ -28,4 +28,27 @@ describe('SQLite retention', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('a later sweep starts from the oldest row left and still finds every old row', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parley-retention-'));
+    const store = new SqliteStore(join(dir, 'p.db'));
+    const at = (old: boolean, i: number) => ({
+      id: `${old ? 'old' : 'new'}${i}-${Math.random()}`, room: 'general', username: 'ann', content: `m ${i}`,
+      timestamp: old ? '2020-01-01T00:00:00.000Z' : new Date().toISOString(),
+    });
+    try {
+      await store.init();
+      for (let i = 0; i < 1_200; i++) await store.appendMessage(at(true, i));
+      assert.equal(await store.prune('2021-01-01T00:00:00.000Z'), 1_200);
+      // New and (clock-skewed) old rows mixed, all far above the first sweep's rowids.
+      for (let i = 0; i < 700; i++) await store.appendMessage(at(i % 7 === 0, i));
+      assert.equal(await store.prune('2021-01-01T00:00:00.000Z'), 100);
+      const page = await store.history({ room: 'general', after: 0, limit: 1_000 });
+      assert.equal(page.messages.length, 600);
+      assert.ok(page.messages.every((m) => m.id.startsWith('new')));
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,8 +1,7 @@
 /**
  * The SQLite Store (better-sqlite3): one file, WAL journal with `synchronous = NORMAL`, so a
  * committed append survives a kill -9 of the process. Appends are group-committed: every
- * append queued in one event-loop turn (or one commit interval, see group-commit.ts) is
- * written in one IMMEDIATE transaction. A room's next `seq` is read inside that transaction
+ * append queued in one event-loop turn is written in one IMMEDIATE transaction. A room's next `seq` is read inside that transaction
  * from the (room, seq) index, never below `rooms.last_seq` (which retention raises before it
  * deletes a room's newest rows), so a rolled back batch leaves no gap and several processes
  * on one file never repeat a seq.
@@ -325,8 +324,10 @@ export class SqliteStore implements Store {
     });
     let total = 0;
     for (const table of ['messages', 'private'] as const) {
-      const last = (table === 'messages' ? s.maxRow : s.maxPrivateRow).get()!.n ?? 0;
-      for (let from = 0; from < last; from += PRUNE_CHUNK) {
+      // From the oldest row left: earlier sweeps emptied everything below it.
+      const { first, last } = (table === 'messages' ? s.rowSpan : s.privateRowSpan).get()!;
+      if (first === null || last === null) continue;
+      for (let from = first - 1; from < last; from += PRUNE_CHUNK) {
         if (!this.#db) return total;
         total += chunk.immediate(table, from);
         await new Promise((resolve) => setImmediate(resolve));
@@ -448,7 +449,8 @@ function prepareSqlite(db: Database.Database) {
     readList: db.prepare<[string], { room: string; seq: number }>('SELECT room, seq FROM read_positions WHERE user_key = ?'),
     ftsWatermark: db.prepare<[], { watermark: number }>('SELECT watermark FROM fts_state WHERE id = 1'),
     maxRow: db.prepare<[], { n: number | null }>('SELECT max(n) AS n FROM messages'),
-    maxPrivateRow: db.prepare<[], { n: number | null }>('SELECT max(n) AS n FROM private_messages'),
+    rowSpan: db.prepare<[], { first: number | null; last: number | null }>('SELECT min(n) AS first, max(n) AS last FROM messages'),
+    privateRowSpan: db.prepare<[], { first: number | null; last: number | null }>('SELECT min(n) AS first, max(n) AS last FROM private_messages'),
     ftsIndexRange: db.prepare<[number, number]>(
       'INSERT INTO messages_fts (rowid, content) SELECT n, content FROM messages WHERE n > ? AND n <= ? AND deleted = 0'),
     ftsSetWatermark: db.prepare<[number]>('UPDATE fts_state SET watermark = ? WHERE id = 1'),
