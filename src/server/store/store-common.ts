@@ -108,6 +108,29 @@ export function buildNew(jobs: AppendJob[], slots: Slot[], counts: Map<string, n
   });
 }
 
+/** A room message row, in the column order of both SQL stores' INSERT (ts as the store keeps it). */
+export type RoomInsertRow<T> = [id: string, room: string, seq: number, username: string, authorKey: string, content: string, ts: T, nonce: string | null];
+/** A private message row, in the column order of both SQL stores' INSERT. */
+export type PrivateInsertRow<T> = [id: string, from: string, fromKey: string, to: string, toKey: string, pairKey: string, content: string, ts: T, nonce: string | null];
+
+/** The rows a batch inserts: one per message it created, timestamps converted by `ts`. */
+export function insertRows<T>(jobs: AppendJob[], created: (StoredMessage | undefined)[], ts: (iso: string) => T): { room: RoomInsertRow<T>[]; private: PrivateInsertRow<T>[] } {
+  const rows = { room: [] as RoomInsertRow<T>[], private: [] as PrivateInsertRow<T>[] };
+  jobs.forEach((job, i) => {
+    const message = created[i];
+    if (!message) return;
+    const nonce = job.m.nonce || null;
+    if (job.kind === 'room') {
+      const c = message as ChatMessage;
+      rows.room.push([c.id, c.room, c.seq, c.username, authorKey(job), c.content, ts(c.timestamp), nonce]);
+    } else {
+      const p = message as PrivateChatMessage;
+      rows.private.push([p.id, p.from, nameKey(p.from), p.to, nameKey(p.to), pairKey(p.from, p.to), p.content, ts(p.timestamp), nonce]);
+    }
+  });
+  return rows;
+}
+
 /** Resolves every job of a batch from its slot and the messages the batch created. */
 export function settleBatch(slots: Slot[], created: (StoredMessage | undefined)[]): AppendResult[] {
   return slots.map((slot, i) => {

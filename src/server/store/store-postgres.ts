@@ -18,7 +18,7 @@ import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS } from './migrations-postgres.j
 import type { Migration } from './migrations-sqlite.js';
 import { SQL, chatFromRow, privateFromRow, roomFromRow, type MessageRow, type PrivateRow, type RoomRow } from './postgres-sql.js';
 import {
-  authorKey, buildNew, queueAppend, countByRoom, initError, nonceKey, pairKey, planBatch, redactUrl,
+  authorKey, buildNew, insertRows, queueAppend, countByRoom, initError, nonceKey, pairKey, planBatch, redactUrl,
   searchTerms, settleBatch, type AppendJob, type AppendResult, type StoredMessage,
 } from './store-common.js';
 
@@ -188,22 +188,9 @@ export class PostgresStore implements Store {
     const counts = countByRoom(jobs, slots);
     const lastAfter = await this.#bumpRooms(client, counts);
     const created = buildNew(jobs, slots, counts, lastAfter);
-    const roomRows: unknown[][] = [];
-    const privateRows: unknown[][] = [];
-    jobs.forEach((job, i) => {
-      const message = created[i];
-      if (!message) return;
-      const nonce = job.m.nonce || null;
-      if (job.kind === 'room') {
-        const c = message as ChatMessage;
-        roomRows.push([c.id, c.room, c.seq, c.username, authorKey(job), c.content, c.timestamp, nonce]);
-      } else {
-        const p = message as PrivateChatMessage;
-        privateRows.push([p.id, p.from, nameKey(p.from), p.to, nameKey(p.to), pairKey(p.from, p.to), p.content, p.timestamp, nonce]);
-      }
-    });
-    if (roomRows.length > 0) await this.#query(SQL.msgInsertMany, columns(roomRows), client);
-    if (privateRows.length > 0) await this.#query(SQL.pmInsertMany, columns(privateRows), client);
+    const rows = insertRows(jobs, created, (iso) => iso);
+    if (rows.room.length > 0) await this.#query(SQL.msgInsertMany, columns(rows.room), client);
+    if (rows.private.length > 0) await this.#query(SQL.pmInsertMany, columns(rows.private), client);
     return { results: settleBatch(slots, created), rooms: [...counts.keys()] };
   }
 

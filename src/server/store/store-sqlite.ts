@@ -19,7 +19,7 @@ import type {
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { SQLITE_MIGRATIONS, type Migration } from './migrations-sqlite.js';
 import {
-  authorKey, buildNew, queueAppend, countByRoom, initError, nonceKey, pairKey, planBatch, reactionsFrom,
+  authorKey, buildNew, insertRows, queueAppend, countByRoom, initError, nonceKey, pairKey, planBatch, reactionsFrom,
   searchTerms, settleBatch, toIso, toMillis, type AppendJob, type AppendResult, type StoredMessage,
 } from './store-common.js';
 
@@ -173,18 +173,9 @@ export class SqliteStore implements Store {
       lastAfter.set(room, Math.max(floor ?? 0, top ?? 0) + n);
     }
     const created = buildNew(jobs, slots, counts, lastAfter);
-    jobs.forEach((job, i) => {
-      const message = created[i];
-      if (!message) return;
-      const nonce = job.m.nonce || null;
-      if (job.kind === 'room') {
-        const c = message as ChatMessage;
-        s.msgInsert.run(c.id, c.room, c.seq, c.username, authorKey(job), c.content, toMillis(c.timestamp), nonce);
-      } else {
-        const p = message as PrivateChatMessage;
-        s.pmInsert.run(p.id, p.from, nameKey(p.from), p.to, nameKey(p.to), pairKey(p.from, p.to), p.content, toMillis(p.timestamp), nonce);
-      }
-    });
+    const rows = insertRows(jobs, created, toMillis);
+    for (const row of rows.room) s.msgInsert.run(...row);
+    for (const row of rows.private) s.pmInsert.run(...row);
     return settleBatch(slots, created);
   }
 
