@@ -29,6 +29,7 @@ export function createMetrics(): ServerMetrics {
     name: 'parley_store_seconds', help: 'Store operation latency (append: until committed)', labelNames: ['operation'],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry],
   });
+  const storeByOperation = new Map<string, ReturnType<typeof storeSeconds.labels>>();
   // The transport's send path counts process-wide (frame-writer.ts); read at scrape time.
   new Counter({
     name: 'parley_ws_frames_sent_total', help: 'WebSocket frames queued to clients (fan-out and direct answers)', registers: [registry],
@@ -48,6 +49,11 @@ export function createMetrics(): ServerMetrics {
     delivered: (n) => { if (n > 0) messagesOut.inc(n); },
     error: (code) => errors.inc({ code }),
     rateLimited: () => rateLimited.inc(),
-    storeLatency: (operation, seconds) => storeSeconds.observe({ operation }, seconds),
+    storeLatency: (operation, seconds) => {
+      // Called per appended message: the labelled child is looked up once per operation, not hashed each call.
+      let child = storeByOperation.get(operation);
+      if (!child) storeByOperation.set(operation, (child = storeSeconds.labels(operation)));
+      child.observe(seconds);
+    },
   };
 }
