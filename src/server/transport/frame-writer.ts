@@ -47,7 +47,9 @@ let cacheNext = 0;
 
 /** The text frame of `text`, shared by every recipient of the same string. */
 export function textFrame(text: string): Buffer {
-  for (let i = 0; i < CACHE_SIZE; i++) {
+  // Newest first: a broadcast asks for the same string once per recipient in a row.
+  for (let k = 1; k <= CACHE_SIZE; k++) {
+    const i = (cacheNext - k + CACHE_SIZE) % CACHE_SIZE;
     if (cacheText[i] === text) return cacheFrame[i]!;
   }
   const frame = encodeTextFrame(text);
