@@ -24,6 +24,21 @@ function sample(spec: OptionSpec): { raw: string; value: unknown } {
   }
 }
 
+/** Runs `fn` with the environment variables set (undefined: unset), then puts them back. */
+function withEnv<T>(vars: Record<string, string | undefined>, fn: () => T): T {
+  const saved = Object.keys(vars).map((name) => [name, process.env[name]] as const);
+  const put = (name: string, value: string | undefined): void => {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  };
+  try {
+    for (const [name, value] of Object.entries(vars)) put(name, value);
+    return fn();
+  } finally {
+    for (const [name, value] of saved) put(name, value);
+  }
+}
+
 function parse(argv: string[]): Config {
   const command = new Command('serve').exitOverride();
   const read = addConfigOptions(command);
@@ -39,26 +54,11 @@ describe('parley serve options', () => {
   });
 
   it('takes every environment variable into the Config key it names', () => {
-    const saved = new Map(OPTIONS.map((spec) => [spec.env, process.env[spec.env]]));
-    try {
-      for (const spec of OPTIONS) process.env[spec.env] = sample(spec).raw;
-      const config = parse([]);
-      for (const spec of OPTIONS) assert.deepEqual(config[spec.key], sample(spec).value, spec.env);
-    } finally {
-      for (const [name, value] of saved) {
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      }
-    }
+    const config = withEnv(Object.fromEntries(OPTIONS.map((spec) => [spec.env, sample(spec).raw])), () => parse([]));
+    for (const spec of OPTIONS) assert.deepEqual(config[spec.key], sample(spec).value, spec.env);
   });
 
   it('keeps the defaults when nothing is given', () => {
-    const saved = new Map(OPTIONS.map((spec) => [spec.env, process.env[spec.env]]));
-    try {
-      for (const spec of OPTIONS) delete process.env[spec.env];
-      assert.deepEqual(parse([]), DEFAULTS);
-    } finally {
-      for (const [name, value] of saved) if (value !== undefined) process.env[name] = value;
-    }
+    assert.deepEqual(withEnv(Object.fromEntries(OPTIONS.map((spec) => [spec.env, undefined])), () => parse([])), DEFAULTS);
   });
 });
