@@ -34,6 +34,8 @@ describe('operations', () => {
       assert.ok(text.includes(name), name);
     }
     assert.match(text, /^parley_connections [1-9]/m);
+    // The append that committed 'count me' was timed.
+    assert.match(text, /^parley_store_seconds_count\{operation="append"\} [1-9]/m);
   });
 
   it('answers unknown paths with 404 and other methods with 405', async () => {
