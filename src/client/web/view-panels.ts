@@ -3,7 +3,7 @@
  * with who is online, and the search panel.
  */
 import type { ChatMessage } from '../../protocol/messages.js';
-import { byId, h, iconButton, replaceChildren } from './dom.js';
+import { h, iconButton, replaceChildren } from './dom.js';
 import { colourClass, fullDate, initial, sameName, timeOf } from './format.js';
 import { linkify } from './linkify.js';
 import type { AppState } from './state.js';

@@ -168,7 +168,7 @@ export async function listUsers(chat: Chat, s: Session, msg: ClientMessageOf<'Li
 }
 
 export async function setTopic(chat: Chat, s: Session, msg: ClientMessageOf<'SetTopic'>): Promise<void> {
-  const { username, key } = requireNamed(s);
+  const { username } = requireNamed(s);
   const room = msg.room === undefined ? (s.current ?? fail('NOT_IN_ROOM')) : roomName(msg.room);
   const record = await chat.requireRoom(room);
   if (!s.admin && !ownsRoom(s, record)) fail('FORBIDDEN', `Only the owner of ${room} or an administrator can set its topic.`);
