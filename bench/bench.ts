@@ -107,14 +107,14 @@ export async function runBench(opts: BenchOptions): Promise<Row[]> {
         if (want.has('e')) push(server, storm);
       }
       if (want.has('a')) {
-        const accs = pops.map((pop) => {
+        const accounting = (i: number): Accounting => {
           const acc = new Accounting();
-          acc.room(0, pop.clients.map((c) => c.tag));
+          acc.room(0, pops[i]!.clients.map((c) => c.tag));
           for (const tag of senders) acc.sender(tag, 0);
           return acc;
-        });
+        };
         const next = pops.map(() => new Map<number, number>());
-        const rows = await sliced(servers, pops, accs, 'a', s.seconds, (i, acc, secs) => paced(pops[i]!, acc, senders, () => 'general', s.fanRate, secs, next[i]));
+        const rows = await sliced(servers, pops, accounting, 'a', s.seconds, (i, acc, secs) => paced(pops[i]!, acc, senders, () => 'general', s.fanRate, secs, next[i]));
         rows.forEach((row, i) => push(servers[i]!, row));
       }
       if (want.has('b')) {
@@ -264,14 +264,15 @@ async function manyRooms(servers: ServerHandle[], s: Scale): Promise<Row[]> {
     pops.push(pop);
     setup.push({ handshakesPerSec, rss0 });
   }
-  const accs = pops.map((pop) => {
+  const accounting = (i: number): Accounting => {
+    const pop = pops[i]!;
     const acc = new Accounting();
     for (let r = 0; r < s.manyRooms; r++) acc.room(r, pop.clients.filter((c) => c.tag % s.manyRooms === r).map((c) => c.tag));
     for (const c of pop.clients) acc.sender(c.tag, c.tag % s.manyRooms);
     return acc;
-  });
+  };
   const next = pops.map(() => new Map<number, number>());
-  const rows = await sliced(servers, pops, accs, 'c', s.seconds, (i, acc, secs) => paced(pops[i]!, acc, pops[i]!.clients.map((c) => c.tag), roomOf, 1, secs, next[i]));
+  const rows = await sliced(servers, pops, accounting, 'c', s.seconds, (i, acc, secs) => paced(pops[i]!, acc, pops[i]!.clients.map((c) => c.tag), roomOf, 1, secs, next[i]));
   rows.forEach((row, i) => {
     row.handshakesPerSec = setup[i]!.handshakesPerSec;
     row.rssPerConnKiB = Math.max(0, servers[i]!.rss() - setup[i]!.rss0) / s.manyConnections / 1024;
@@ -284,17 +285,35 @@ async function manyRooms(servers: ServerHandle[], s: Scale): Promise<Row[]> {
  * Runs a paced scenario in slices that alternate between the servers (Parley, reference,
  * Parley, ...), so a burst of background load on the shared machine hits both alike; each
  * server's figures add up over its slices.
+ *
+ * Two things keep the load generator's own pauses out of the figures. Every server first gets
+ * an unmeasured lead-in of the same traffic, so no measured slice pays for compiling the
+ * generator's receive path (without it, the first messages of the first slice, always the
+ * first server's, took 25–35 ms). And the generator collects its garbage before each slice
+ * (when run with --expose-gc, as `npm run bench` does): a full collection of its accounting
+ * in mid-slice delayed the deliveries of whichever server was running by 15–25 ms.
  */
 async function sliced(
-  servers: ServerHandle[], pops: Population[], accs: Accounting[], id: ScenarioId, seconds: number,
+  servers: ServerHandle[], pops: Population[], accounting: (i: number) => Accounting, id: ScenarioId, seconds: number,
   drive: (i: number, acc: Accounting, seconds: number) => Promise<void>,
 ): Promise<Row[]> {
   const slices = seconds >= 5 ? 5 : 1;
+  const leadIn = Math.min(1, seconds / 5);
+  for (const i of servers.keys()) {
+    const acc = accounting(i);
+    pops[i]!.account(acc);
+    await drive(i, acc, leadIn);
+    await drain(acc, 10_000);
+    pops[i]!.countOnly();
+    await sleep(200);
+  }
+  const accs = servers.map((_, i) => accounting(i));
   const sums = servers.map(() => ({ user: 0, system: 0, load: 0, wall: 0, active: 0, writes: 0, frames: 0 }));
   for (let k = 0; k < slices; k++) {
     for (const [i, server] of servers.entries()) {
       const sum = sums[i]!;
       const acc = accs[i]!;
+      await collectGarbage();
       pops[i]!.account(acc);
       const before = await writesSoFar(server);
       const cpu0 = server.cpu();
@@ -334,6 +353,14 @@ async function sliced(
     if (sum.frames > 0) row.writesPerFrame = sum.writes / sum.frames;
     return row;
   });
+}
+
+/** Runs a full collection in the load generator, if it was started with --expose-gc. */
+async function collectGarbage(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return;
+  gc();
+  await sleep(50);
 }
 
 async function writesSoFar(server: ServerHandle): Promise<{ writes: number; frames: number } | null> {
