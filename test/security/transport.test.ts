@@ -11,7 +11,7 @@ import { retryAfterSeconds, shouldReconnect } from '../../src/protocol/codes.js'
 import { DEFAULTS, validateConfig } from '../../src/server/config.js';
 import { startTestServer } from '../helpers/server.js';
 import { TestClient, jsonUser } from '../helpers/ws-client.js';
-import { RawClient } from '../robustness/raw-ws.js';
+import { OP, RawClient, frame } from '../robustness/raw-ws.js';
 
 const run = promisify(execFile);
 
@@ -148,6 +148,18 @@ describe('reconnect storms', () => {
     } finally {
       for (const c of storm) c?.close();
     }
+  });
+
+  it('survives a refused client that answers its refusal with a malformed frame', async () => {
+    await using server = await startTestServer({ maxConnectionsPerIp: 1 });
+    await using survivor = await jsonUser(server.url, 'survivor');
+    // Over the per-address limit: the handshake completes, then the server closes with 1013.
+    // This client does not wait for that and sends a frame with reserved bits set.
+    await using refused = await RawClient.open(server.port);
+    refused.write(frame(OP.TEXT, 'hello', { rsv: 7 }));
+    assert.equal(await refused.waitClose(), 1013);
+    survivor.send({ type: 'Ping', ref: 'still here' });
+    await survivor.nextOfType('Ack', (m) => m.ref === 'still here');
   });
 
   it('rate-limits a client that reconnects in a tight loop, one connection at a time', async () => {

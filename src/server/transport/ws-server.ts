@@ -147,6 +147,10 @@ export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, 
   };
 
   function onConnection(ws: WebSocket, req: IncomingMessage): void {
+    // First, before any way out: ws reports a bad frame as an 'error' event, and one with no
+    // listener would be thrown out of the socket's data handler and end the process (a
+    // refused client can still send frames while its close handshake runs).
+    ws.on('error', onWsError);
     const address = addressOf(req);
     const refusal = admit(address);
     if (refusal) {
@@ -164,7 +168,6 @@ export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, 
     slices[slot]!.add(ws);
     ws.on('message', onMessage);
     ws.on('pong', onPong);
-    ws.on('error', onWsError);
     ws.on('close', onClose);
   }
 
