@@ -8,8 +8,9 @@ import { sendStats } from './transport/frame-writer.js';
 
 export interface ServerMetrics extends ChatMetrics {
   readonly registry: Registry;
-  connections: Gauge;
-  handshakes: Counter;
+  /** A WebSocket handshake completed and its connection was admitted. */
+  connectionOpened(): void;
+  connectionClosed(): void;
   slowReaders: Counter;
   refused: Counter<'reason'>;
 }
@@ -17,10 +18,19 @@ export interface ServerMetrics extends ChatMetrics {
 export function createMetrics(): ServerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'parley_' });
-  const connections = new Gauge({ name: 'parley_connections', help: 'Open WebSocket connections', registers: [registry] });
-  const handshakes = new Counter({ name: 'parley_handshakes_total', help: 'WebSocket handshakes completed', registers: [registry] });
-  const messagesIn = new Counter({ name: 'parley_messages_in_total', help: 'Frames received from clients', registers: [registry] });
-  const messagesOut = new Counter({ name: 'parley_messages_out_total', help: 'Frames delivered to clients by fan-out', registers: [registry] });
+  // Counted per frame and per connection: plain numbers, read at scrape time (prom-client's
+  // inc() allocates on every call).
+  const counts = { connections: 0, handshakes: 0, messagesIn: 0, messagesOut: 0 };
+  new Gauge({
+    name: 'parley_connections', help: 'Open WebSocket connections', registers: [registry],
+    collect() { this.set(counts.connections); },
+  });
+  const total = (name: string, help: string, read: () => number): void => {
+    new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(read()); } });
+  };
+  total('parley_handshakes_total', 'WebSocket handshakes completed', () => counts.handshakes);
+  total('parley_messages_in_total', 'Frames received from clients', () => counts.messagesIn);
+  total('parley_messages_out_total', 'Frames delivered to clients by fan-out', () => counts.messagesOut);
   const errors = new Counter({ name: 'parley_errors_total', help: 'Errors answered to clients, by code', labelNames: ['code'], registers: [registry] });
   const rateLimited = new Counter({ name: 'parley_rate_limited_total', help: 'Frames refused by the per-connection rate limit', registers: [registry] });
   const slowReaders = new Counter({ name: 'parley_slow_readers_closed_total', help: 'Connections closed because they stopped reading', registers: [registry] });
@@ -30,23 +40,16 @@ export function createMetrics(): ServerMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry],
   });
   const storeByOperation = new Map<string, ReturnType<typeof storeSeconds.labels>>();
-  // The transport's send path counts process-wide (frame-writer.ts); read at scrape time.
-  new Counter({
-    name: 'parley_ws_frames_sent_total', help: 'WebSocket frames queued to clients (fan-out and direct answers)', registers: [registry],
-    collect() { this.reset(); this.inc(sendStats.frames); },
-  });
-  new Counter({
-    name: 'parley_ws_socket_writes_total', help: 'Socket writes carrying those frames (one per connection per event-loop turn)', registers: [registry],
-    collect() { this.reset(); this.inc(sendStats.writes); },
-  });
-  new Counter({
-    name: 'parley_ws_bytes_sent_total', help: 'Bytes of WebSocket frames written to clients', registers: [registry],
-    collect() { this.reset(); this.inc(sendStats.bytes); },
-  });
+  // The transport's send path counts process-wide (frame-writer.ts).
+  total('parley_ws_frames_sent_total', 'WebSocket frames queued to clients (fan-out and direct answers)', () => sendStats.frames);
+  total('parley_ws_socket_writes_total', 'Socket writes carrying those frames (one per connection per event-loop turn)', () => sendStats.writes);
+  total('parley_ws_bytes_sent_total', 'Bytes of WebSocket frames written to clients', () => sendStats.bytes);
   return {
-    registry, connections, handshakes, slowReaders, refused,
-    messageIn: () => messagesIn.inc(),
-    delivered: (n) => { if (n > 0) messagesOut.inc(n); },
+    registry, slowReaders, refused,
+    connectionOpened: () => { counts.handshakes++; counts.connections++; },
+    connectionClosed: () => { counts.connections--; },
+    messageIn: () => { counts.messagesIn++; },
+    delivered: (n) => { counts.messagesOut += n; },
     error: (code) => errors.inc({ code }),
     rateLimited: () => rateLimited.inc(),
     storeLatency: (operation, seconds) => {

@@ -25,15 +25,23 @@ describe('operations', () => {
 
   it('answers GET /metrics with Prometheus text that counts connections and messages', async () => {
     await using a = await jsonUser(server.url, 'metric');
+    await using b = await jsonUser(server.url, 'metric2');
     a.send({ type: 'SendMessage', content: 'count me', ref: 1 });
     await a.nextOfType('Message', (m) => m.ref === 1);
+    await b.nextOfType('Message', (m) => m.content === 'count me');
     const res = await fetch(`${server.httpUrl}/metrics`);
     assert.equal(res.status, 200);
     const text = await res.text();
+    const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
     for (const name of ['parley_connections', 'parley_messages_in_total', 'parley_messages_out_total', 'parley_errors_total', 'parley_store_seconds', 'parley_process_resident_memory_bytes', 'parley_nodejs_eventloop_lag_seconds']) {
       assert.ok(text.includes(name), name);
     }
-    assert.match(text, /^parley_connections [1-9]/m);
+    assert.ok(value('parley_connections') >= 2, text);
+    // The counters count: both SetUsernames and the SendMessage came in, both handshakes
+    // completed, and 'count me' went out to the other member.
+    assert.ok(value('parley_messages_in_total') >= 3, text);
+    assert.ok(value('parley_handshakes_total') >= 2, text);
+    assert.ok(value('parley_messages_out_total') >= 1, text);
     // The append that committed 'count me' was timed.
     assert.match(text, /^parley_store_seconds_count\{operation="append"\} [1-9]/m);
   });

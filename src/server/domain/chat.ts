@@ -97,7 +97,7 @@ export class Chat {
   disconnect(s: Session): void {
     if (s.closed) return;
     s.closed = true;
-    s.queue.length = 0;
+    s.queue = null;
     const rooms = [...s.rooms];
     this.hub.remove(s);
     if (!s.key) return;
@@ -131,7 +131,7 @@ export class Chat {
     for (const timer of this.leaveTimers) clearTimeout(timer);
     this.leaveTimers.clear();
     this.notices.stop();
-    for (const s of [...this.hub.sessions.values()]) {
+    for (const s of [...this.hub.sessions]) {
       s.leaving = true;
       s.close(code, reason);
       this.disconnect(s);
@@ -212,12 +212,13 @@ export class Chat {
 
   /** Runs the message now, or after the connection's earlier frames finish. */
   private enqueue(s: Session, msg: ClientMessage): void {
-    if (!s.busy && s.queue.length === 0) {
+    const queue = s.queue;
+    if (!s.busy && (queue === null || queue.length === 0)) {
       this.run(s, msg);
       return;
     }
-    if (s.queue.length >= MAX_QUEUED_FRAMES) return this.replyError(s, new ChatError('RATE_LIMITED'), msg.ref);
-    s.queue.push(msg);
+    if (queue !== null && queue.length >= MAX_QUEUED_FRAMES) return this.replyError(s, new ChatError('RATE_LIMITED'), msg.ref);
+    (s.queue ??= []).push(msg);
   }
 
   private run(s: Session, msg: ClientMessage): void {
@@ -237,7 +238,7 @@ export class Chat {
   }
 
   private pump(s: Session): void {
-    while (!s.busy && !s.closed && s.queue.length > 0) this.run(s, s.queue.shift()!);
+    while (!s.busy && !s.closed && s.queue !== null && s.queue.length > 0) this.run(s, s.queue.shift()!);
   }
 
   /** Answers a failed request: known errors with their code, anything else as INTERNAL and logged. */

@@ -9,14 +9,14 @@ import type { Session } from './session.js';
 export class Hub {
   private readonly byRoom = new Map<string, Set<Session>>();
   private readonly byUser = new Map<string, Set<Session>>();
-  readonly sessions = new Map<string, Session>();
+  readonly sessions = new Set<Session>();
 
   add(s: Session): void {
-    this.sessions.set(s.id, s);
+    this.sessions.add(s);
   }
 
   remove(s: Session): void {
-    this.sessions.delete(s.id);
+    this.sessions.delete(s);
     for (const room of s.rooms) this.leave(room, s);
     if (s.key) this.unbindUser(s);
   }
@@ -40,11 +40,11 @@ export class Hub {
     let set = this.byRoom.get(room);
     if (!set) this.byRoom.set(room, (set = new Set()));
     set.add(s);
-    s.rooms.add(room);
+    s.addRoom(room);
   }
 
   leave(room: string, s: Session): void {
-    s.rooms.delete(room);
+    s.removeRoom(room);
     const set = this.byRoom.get(room);
     if (!set) return;
     set.delete(s);

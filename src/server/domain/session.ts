@@ -40,8 +40,11 @@ export class Session {
   /** Hash of the login token this connection used or was given, for /logout. */
   tokenHash: string | null = null;
   admin = false;
-  /** Rooms this connection is in, in join order. */
-  readonly rooms = new Set<string>();
+  /**
+   * Rooms this connection is in, in join order. Created on the first join (an idle
+   * connection's empty Set costs more than the rest of its session).
+   */
+  private joined: Set<string> | null = null;
   /** Where text-mode chat lines go. */
   current: string | null = null;
   /** Rate-limited frames in a row. */
@@ -52,7 +55,8 @@ export class Session {
   readonly bucket: TokenBucket;
   /** A handler of this connection is still running; later frames wait in `queue`. */
   busy = false;
-  readonly queue: ClientMessage[] = [];
+  /** Frames that arrived while a handler ran, oldest first; created when first needed. */
+  queue: ClientMessage[] | null = null;
   /**
    * Messages this guest connection sent and rooms it created (the newest MAX_REMEMBERED): a
    * guest's only proof of authorship, since a departed guest's name can be taken by anyone.
@@ -67,6 +71,20 @@ export class Session {
 
   get id(): string {
     return this.conn.id;
+  }
+
+  /** The rooms this connection is in, in join order. */
+  get rooms(): ReadonlySet<string> {
+    return this.joined ?? NO_ROOMS;
+  }
+
+  /** Records a join (Hub.join keeps the room's side). */
+  addRoom(room: string): void {
+    (this.joined ??= new Set()).add(room);
+  }
+
+  removeRoom(room: string): void {
+    this.joined?.delete(room);
   }
 
   /** Sends one message to this connection alone. */
@@ -119,3 +137,5 @@ function remember(set: Set<string> | null, value: string): Set<string> {
 }
 
 const MAX_REMEMBERED = 1_000;
+
+const NO_ROOMS: ReadonlySet<string> = new Set();

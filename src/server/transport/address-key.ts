@@ -7,6 +7,8 @@
 import { isIPv6 } from 'node:net';
 
 export function addressKey(address: string): string {
+  // The common case, a plain IPv4 address, without a regular expression.
+  if (!address.includes(':')) return address;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   if (mapped) return mapped[1]!;
   if (!isIPv6(address)) return address;

@@ -26,10 +26,10 @@ export interface QueuedSink {
    */
   head: Buffer | null;
   /**
-   * Further frames of the turn. Emptied with `length = 0` after each write, which also frees
-   * its backing store: an idle connection keeps an empty array.
+   * Further frames of the turn; null until a connection first gets two frames in one turn.
+   * Emptied with `length = 0` after each write, which also frees its backing store.
    */
-  readonly queue: Buffer[];
+  queue: Buffer[] | null;
   queuedBytes: number;
   /** True while registered for the next flush. */
   queued: boolean;
@@ -85,7 +85,7 @@ let scheduled = false;
 /** Queues `frame` on `sink`; the sink is flushed at the end of this turn. */
 export function enqueue(sink: QueuedSink, frame: Buffer): void {
   if (sink.head === null) sink.head = frame;
-  else sink.queue.push(frame);
+  else (sink.queue ??= []).push(frame);
   sink.queuedBytes += frame.length;
   sendStats.frames++;
   if (sink.queued) return;
@@ -114,11 +114,11 @@ export function writeQueue(sink: QueuedSink, socket: Socket | null, open: boolea
   if (head === null) return;
   const queue = sink.queue;
   if (open && socket && socket.writable) {
-    socket.write(queue.length === 0 ? head : Buffer.concat([head, ...queue], sink.queuedBytes));
+    socket.write(queue === null || queue.length === 0 ? head : Buffer.concat([head, ...queue], sink.queuedBytes));
     sendStats.writes++;
     sendStats.bytes += sink.queuedBytes;
   }
   sink.head = null;
-  if (queue.length > 0) queue.length = 0;
+  if (queue !== null && queue.length > 0) queue.length = 0;
   sink.queuedBytes = 0;
 }

@@ -7,6 +7,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { CLOSE } from '../../protocol/codes.js';
+import type { Session } from '../domain/session.js';
 import type { Connection } from '../ports.js';
 import { enqueue, textFrame, writeQueue, type QueuedSink } from './frame-writer.js';
 
@@ -17,19 +18,38 @@ export interface SendLimits {
 
 let nextId = 0;
 
+/**
+ * One record per connection holds everything the transport keeps about it (the session, the
+ * heartbeat's state, the send queue): no per-connection closures or side tables, because
+ * 10,000 idle connections are the case to keep small.
+ */
 export class WsConnection implements Connection, QueuedSink {
-  readonly id: string;
+  /** The domain's session, set right after the connection is accepted. */
+  session: Session | null = null;
+  /** Answered since the last ping (any frame or a pong counts). */
+  alive = true;
   head: Buffer | null = null;
-  readonly queue: Buffer[] = [];
+  queue: Buffer[] | null = null;
   queuedBytes = 0;
   queued = false;
   private closing = false;
+  /** The number behind `id` (the string is made when asked for: most connections never are). */
+  private readonly serial = ++nextId;
   /** The socket under ws, written directly (ws does not queue: no deflate, no blobs). */
   private readonly socket: Socket | null;
 
-  constructor(readonly ws: WebSocket, readonly remoteAddress: string, private readonly limits: SendLimits) {
-    this.id = `c${(++nextId).toString(36)}`;
+  constructor(
+    readonly ws: WebSocket,
+    readonly remoteAddress: string,
+    private readonly limits: SendLimits,
+    /** Which slice of the heartbeat visits it. */
+    readonly slot: number,
+  ) {
     this.socket = (ws as unknown as { _socket?: Socket })._socket ?? null;
+  }
+
+  get id(): string {
+    return `c${this.serial.toString(36)}`;
   }
 
   send(frame: string): void {

@@ -13,7 +13,7 @@ import { JSON_SUBPROTOCOL } from '../../protocol/messages.js';
 import type { Config } from '../config.js';
 import type { Chat } from '../domain/chat.js';
 import type { Logger } from '../domain/deps.js';
-import { TokenBucket, type Session } from '../domain/session.js';
+import { TokenBucket } from '../domain/session.js';
 import type { ServerMetrics } from '../metrics.js';
 import { addressKey } from './address-key.js';
 import { WsConnection } from './ws-connection.js';
@@ -24,15 +24,6 @@ export interface WsTransport {
   count(): number;
   /** Stops the heartbeat; closing clients is the domain's shutdown. */
   stop(): void;
-}
-
-interface Peer {
-  session: Session;
-  address: string;
-  /** Answered since the last ping (any frame or a pong counts). */
-  alive: boolean;
-  /** Which slice of the heartbeat visits it. */
-  slot: number;
 }
 
 /**
@@ -82,8 +73,10 @@ export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, 
   }
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', onSocketError);
     if (!originAllowed(req.headers.origin, req.headers.host, config.allowedOrigins)) {
+      // From here on nobody else listens for the socket's errors (a reset while the refusal
+      // is written must not go unhandled); an accepted socket's errors are ws's to handle.
+      socket.on('error', onSocketError);
       metrics.refused.inc({ reason: 'origin' });
       log.info({ origin: req.headers.origin }, 'refused a WebSocket from a disallowed origin');
       refuseUpgrade(socket, '403 Forbidden');
@@ -133,7 +126,7 @@ export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, 
   }
 
   /** Per-connection state, one record (no per-connection closures: they cost memory). */
-  const peers = new WeakMap<WebSocket, Peer>();
+  const conns = new WeakMap<WebSocket, WsConnection>();
   /** The open connections of each heartbeat slice. */
   const sliceCount = Math.max(1, Math.min(MAX_SLICES, Math.round(config.heartbeatMs / SLICE_MS)));
   const slices = Array.from({ length: sliceCount }, () => new Set<WebSocket>());
@@ -158,13 +151,12 @@ export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, 
       ws.close(CLOSE.TRY_AGAIN_LATER, refusal);
       return;
     }
-    metrics.handshakes.inc();
-    metrics.connections.inc();
-    const conn = new WsConnection(ws, address, sendLimits);
-    const session = chat.connect(conn, ws.protocol === JSON_SUBPROTOCOL ? 'json' : 'text');
+    metrics.connectionOpened();
     const slot = nextSlot;
     nextSlot = (nextSlot + 1) % sliceCount;
-    peers.set(ws, { session, address, alive: true, slot });
+    const conn = new WsConnection(ws, address, sendLimits, slot);
+    conn.session = chat.connect(conn, ws.protocol === JSON_SUBPROTOCOL ? 'json' : 'text');
+    conns.set(ws, conn);
     slices[slot]!.add(ws);
     ws.on('message', onMessage);
     ws.on('pong', onPong);
@@ -172,34 +164,34 @@ export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, 
   }
 
   function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
-    const peer = peers.get(this);
-    if (!peer) return;
-    peer.alive = true;
+    const conn = conns.get(this);
+    if (!conn?.session) return;
+    conn.alive = true;
     const buf = data as Buffer;
     if (isBinary && !isUtf8(buf)) {
       this.close(CLOSE.INVALID_PAYLOAD, 'binary frames must hold UTF-8 text');
       return;
     }
-    chat.receive(peer.session, buf.toString('utf8'));
+    chat.receive(conn.session, buf.toString('utf8'));
   }
 
   function onPong(this: WebSocket): void {
-    const peer = peers.get(this);
-    if (peer) peer.alive = true;
+    const conn = conns.get(this);
+    if (conn) conn.alive = true;
   }
 
   function onWsError(this: WebSocket, err: Error): void {
-    log.debug({ err, conn: peers.get(this)?.session.id }, 'websocket error');
+    log.debug({ err, conn: conns.get(this)?.id ?? 'refused' }, 'websocket error');
   }
 
   function onClose(this: WebSocket): void {
-    const peer = peers.get(this);
-    if (!peer) return;
-    peers.delete(this);
-    slices[peer.slot]!.delete(this);
-    metrics.connections.dec();
-    release(peer.address);
-    chat.disconnect(peer.session);
+    const conn = conns.get(this);
+    if (!conn) return;
+    conns.delete(this);
+    slices[conn.slot]!.delete(this);
+    metrics.connectionClosed();
+    release(conn.remoteAddress);
+    if (conn.session) chat.disconnect(conn.session);
   }
 
   server.on('upgrade', onUpgrade);
@@ -211,13 +203,13 @@ export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, 
     tick = (tick + 1) % sliceCount;
     if (slot === 0) forgetIdleAddresses();
     for (const ws of slices[slot]!) {
-      const peer = peers.get(ws);
-      if (!peer) continue;
-      if (!peer.alive) {
+      const conn = conns.get(ws);
+      if (!conn) continue;
+      if (!conn.alive) {
         ws.terminate();
         continue;
       }
-      peer.alive = false;
+      conn.alive = false;
       ws.ping();
     }
   }, Math.max(1, Math.floor(config.heartbeatMs / sliceCount)));
