@@ -264,12 +264,17 @@ export class Chat {
   /** Sends to every member of a room on every node, but `except` (a local session). */
   broadcast(room: string, msg: ServerMessage, except?: Session): Outbound {
     const out = new Outbound(msg);
-    const deliver = (): void => this.metrics.delivered(this.hub.toRoom(room, out, except));
-    // A local client must not see seq 81 before seq 80 committed by another node.
-    if (msg.type === 'Message') this.deps.bus.inSeqOrder(room, msg.seq, deliver);
-    else deliver();
+    // A local client must not see seq 81 before seq 80 committed by another node. (The
+    // callback is written in place, unnamed: tsx names a closure held in a variable with a
+    // defineProperty call, which costs more than the closure on this path.)
+    if (msg.type === 'Message') this.deps.bus.inSeqOrder(room, msg.seq, () => this.deliverLocal(room, out, except));
+    else this.deliverLocal(room, out, except);
     this.deps.bus.publish({ kind: 'room', room, msg });
     return out;
+  }
+
+  private deliverLocal(room: string, out: Outbound, except: Session | undefined): void {
+    this.metrics.delivered(this.hub.toRoom(room, out, except));
   }
 
   /** Sends to every connection of a user on every node, but `except`. */
