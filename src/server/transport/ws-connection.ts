@@ -33,7 +33,7 @@ export class WsConnection implements Connection, QueuedSink {
   queuedBytes = 0;
   queued = false;
   private closing = false;
-  /** The number behind `id` (the string is made when asked for: most connections never are). */
+  /** The number behind `id` (the string is made when asked for: an unnamed, idle connection never is). */
   private readonly serial = ++nextId;
   /** The socket under ws, written directly (ws does not queue: no deflate, no blobs). */
   private readonly socket: Socket | null;
