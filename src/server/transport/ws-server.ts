@@ -129,7 +129,7 @@ export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, 
   const conns = new WeakMap<WebSocket, WsConnection>();
   /** The open connections of each heartbeat slice. */
   const sliceCount = Math.max(1, Math.min(MAX_SLICES, Math.round(config.heartbeatMs / SLICE_MS)));
-  const slices = Array.from({ length: sliceCount }, () => new Set<WebSocket>());
+  const slices = Array.from({ length: sliceCount }, () => new Set<WsConnection>());
   let nextSlot = 0;
   const sendLimits = {
     maxBufferedBytes: config.maxBufferedBytes,
@@ -157,7 +157,7 @@ export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, 
     const conn = new WsConnection(ws, address, sendLimits, slot);
     conn.session = chat.connect(conn, ws.protocol === JSON_SUBPROTOCOL ? 'json' : 'text');
     conns.set(ws, conn);
-    slices[slot]!.add(ws);
+    slices[slot]!.add(conn);
     ws.on('message', onMessage);
     ws.on('pong', onPong);
     ws.on('close', onClose);
@@ -188,7 +188,7 @@ export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, 
     const conn = conns.get(this);
     if (!conn) return;
     conns.delete(this);
-    slices[conn.slot]!.delete(this);
+    slices[conn.slot]!.delete(conn);
     metrics.connectionClosed();
     release(conn.remoteAddress);
     if (conn.session) chat.disconnect(conn.session);
@@ -202,15 +202,13 @@ export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, 
     const slot = tick;
     tick = (tick + 1) % sliceCount;
     if (slot === 0) forgetIdleAddresses();
-    for (const ws of slices[slot]!) {
-      const conn = conns.get(ws);
-      if (!conn) continue;
+    for (const conn of slices[slot]!) {
       if (!conn.alive) {
-        ws.terminate();
+        conn.ws.terminate();
         continue;
       }
       conn.alive = false;
-      ws.ping();
+      conn.ws.ping();
     }
   }, Math.max(1, Math.floor(config.heartbeatMs / sliceCount)));
   heartbeat.unref();
