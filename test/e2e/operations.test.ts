@@ -46,6 +46,23 @@ describe('operations', () => {
     assert.match(text, /^parley_store_seconds_count\{operation="append"\} [1-9]/m);
   });
 
+  it('counts a connection out of parley_connections when it closes', async () => {
+    // A server of its own: the other tests' clients may still be closing on the shared one.
+    await using own = await startTestServer();
+    const connections = async (): Promise<number> => {
+      const text = await (await fetch(`${own.httpUrl}/metrics`)).text();
+      return Number(/^parley_connections (\S+)$/m.exec(text)?.[1] ?? NaN);
+    };
+    assert.equal(await connections(), 0);
+    const c = await jsonUser(own.url, 'leaving');
+    assert.equal(await connections(), 1);
+    c.close();
+    await c.waitClosed();
+    // The server sees the close a moment after the client does.
+    for (let i = 0; i < 50 && (await connections()) !== 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await connections(), 0);
+  });
+
   it('answers unknown paths with 404 and other methods with 405', async () => {
     assert.equal((await fetch(`${server.httpUrl}/nope`)).status, 404);
     assert.equal((await fetch(`${server.httpUrl}/healthz`, { method: 'POST' })).status, 405);
