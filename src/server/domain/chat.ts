@@ -49,6 +49,8 @@ export class Chat {
   private dummy: string | null = null;
   /** Every JSON connection gets the same Welcome (unnamed, JSON mode): serialised once. */
   private welcomeJson: string | null = null;
+  private isoMs = Number.NaN;
+  private isoText = '';
 
   constructor(readonly deps: ChatDeps) {
     this.config = deps.config;
@@ -329,7 +331,13 @@ export class Chat {
     return (await this.room(name)) ?? fail('NO_SUCH_ROOM', `There is no room "${name}".`);
   }
 
+  /** The clock as ISO 8601; formatted once per millisecond (every append asks for it). */
   iso(): string {
-    return new Date(this.now()).toISOString();
+    const ms = this.now();
+    if (ms !== this.isoMs) {
+      this.isoMs = ms;
+      this.isoText = new Date(ms).toISOString();
+    }
+    return this.isoText;
   }
 }

@@ -13,15 +13,31 @@ export type AppendJob = { kind: 'room'; m: NewRoomMessage } | { kind: 'private';
 export type StoredMessage = ChatMessage | PrivateChatMessage;
 export type AppendResult = Appended<ChatMessage> | Appended<PrivateChatMessage>;
 
+// One-entry memos for the two conversions below: an append converts its timestamp several
+// times (checked, normalised, stored), and appends of the same millisecond share it.
+let isoIn: string | number | null = null;
+let isoOut = '';
+let millisIn: string | null = null;
+let millisOut = 0;
+
 /** Normalises a timestamp to the API's ISO 8601 UTC form. */
 export function toIso(x: string | number | Date): string {
-  return new Date(x).toISOString();
+  if (x === isoIn) return isoOut;
+  const iso = new Date(x).toISOString();
+  if (typeof x !== 'object') {
+    isoIn = x;
+    isoOut = iso;
+  }
+  return iso;
 }
 
 /** Milliseconds since the epoch of an ISO timestamp (throws on an invalid one). */
 export function toMillis(iso: string): number {
+  if (iso === millisIn) return millisOut;
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) throw new TypeError(`invalid timestamp: ${JSON.stringify(iso)}`);
+  millisIn = iso;
+  millisOut = ms;
   return ms;
 }
 
@@ -31,18 +47,26 @@ export function toMillis(iso: string): number {
  */
 export function checkAppend(job: AppendJob): void {
   const m = job.m;
-  const fields = job.kind === 'room'
-    ? { id: m.id, room: job.m.room, username: job.m.username, content: m.content, timestamp: m.timestamp }
-    : { id: m.id, from: job.m.from, to: job.m.to, content: m.content, timestamp: m.timestamp };
-  for (const [field, value] of Object.entries(fields)) {
-    if (typeof value !== 'string') throw new TypeError(`append: ${field} must be a string`);
-    // PostgreSQL rejects NUL in text; every backend refuses it so they all behave alike.
-    if (value.includes('\u0000')) throw new TypeError(`append: ${field} contains a NUL character`);
+  checkText('id', m.id);
+  if (job.kind === 'room') {
+    checkText('room', job.m.room);
+    checkText('username', job.m.username);
+  } else {
+    checkText('from', job.m.from);
+    checkText('to', job.m.to);
   }
+  checkText('content', m.content);
+  checkText('timestamp', m.timestamp);
   if (m.nonce != null && (typeof m.nonce !== 'string' || m.nonce.includes('\u0000'))) {
     throw new TypeError('append: nonce must be a string without NUL characters');
   }
   toMillis(m.timestamp);
+}
+
+function checkText(field: string, value: unknown): void {
+  if (typeof value !== 'string') throw new TypeError(`append: ${field} must be a string`);
+  // PostgreSQL rejects NUL in text; every backend refuses it so they all behave alike.
+  if (value.includes('\u0000')) throw new TypeError(`append: ${field} contains a NUL character`);
 }
 
 /** Checks an append and queues it for the next group commit (both SQL stores). */
