@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { SqliteStore } from '../src/server/store/store-sqlite.js';
 
 const at = (): string => new Date().toISOString();
@@ -11,7 +12,24 @@ async function found(store: SqliteStore, query: string): Promise<string[]> {
   return (await store.search({ query, limit: 50 })).messages.map((m) => m.id);
 }
 
-describe('SQLite full-text index kept in batches', () => {
+/** A count read from a database file another connection is writing (-1 while it or its table does not exist yet). */
+function countIn(file: string, sql: string): number {
+  let db: Database.Database;
+  try {
+    db = new Database(file, { fileMustExist: true });
+  } catch {
+    return -1;
+  }
+  try {
+    return db.prepare(sql).pluck().get() as number;
+  } catch {
+    return -1; // the worker has not created its tables yet
+  } finally {
+    db.close();
+  }
+}
+
+describe('SQLite full-text index kept by the worker thread', () => {
   it('matches edits and deletions made before and after a message was indexed', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'parley-fts-'));
     const store = new SqliteStore(join(dir, 'p.db'));
@@ -51,6 +69,75 @@ describe('SQLite full-text index kept in batches', () => {
     } finally {
       await next.close();
       await crashed.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('lives in a file of its own, which the worker fills without being asked', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parley-fts-'));
+    const path = join(dir, 'p.db');
+    const store = new SqliteStore(path);
+    try {
+      await store.init();
+      await store.appendMessage({ id: 'f', room: 'general', username: 'ann', content: 'fig roll', timestamp: at() });
+      assert.equal(countIn(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%fts%'"), 0);
+      // No search is made: the worker's own rounds (every 200 ms) index the row.
+      let indexed = -1;
+      for (let i = 0; i < 50 && indexed < 1; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        indexed = countIn(`${path}-search`, `SELECT count(*) FROM messages_fts WHERE messages_fts MATCH '"fig"'`);
+      }
+      assert.equal(indexed, 1, 'the worker indexed the row by itself');
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rebuilds a search file left beside another database', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parley-fts-'));
+    const path = join(dir, 'p.db');
+    const first = new SqliteStore(path);
+    await first.init();
+    await first.appendMessage({ id: 'old', room: 'general', username: 'ann', content: 'grape juice', timestamp: at() });
+    assert.deepEqual(await found(first, 'grape'), ['old']);
+    await first.close();
+    // The database is replaced (say, by an older backup); its search file stays.
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) await rm(file, { force: true });
+    const second = new SqliteStore(path);
+    try {
+      await second.init();
+      await second.appendMessage({ id: 'new', room: 'general', username: 'ann', content: 'honeydew melon', timestamp: at() });
+      // Same rowid as the old message: a stale index would answer 'grape' with this one.
+      assert.deepEqual(await found(second, 'grape'), []);
+      assert.deepEqual(await found(second, 'honeydew'), ['new']);
+    } finally {
+      await second.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('forgets pruned messages, and the change log empties once indexed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parley-fts-'));
+    const path = join(dir, 'p.db');
+    const store = new SqliteStore(path);
+    try {
+      await store.init();
+      const long = new Date(Date.now() - 10 * 86_400_000).toISOString();
+      await store.appendMessage({ id: 'p1', room: 'general', username: 'ann', content: 'kiwi salad', timestamp: long });
+      await store.appendMessage({ id: 'p2', room: 'general', username: 'ann', content: 'kiwi smoothie', timestamp: at() });
+      assert.deepEqual(await found(store, 'kiwi'), ['p2', 'p1']);
+      assert.equal(await store.prune(new Date(Date.now() - 86_400_000).toISOString()), 1);
+      assert.deepEqual(await found(store, 'kiwi'), ['p2']);
+      assert.equal(countIn(`${path}-search`, `SELECT count(*) FROM messages_fts WHERE messages_fts MATCH '"salad"'`), 0);
+      let logged = -1;
+      for (let i = 0; i < 50 && logged !== 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        logged = countIn(path, 'SELECT count(*) FROM search_changes');
+      }
+      assert.equal(logged, 0, 'search_changes emptied');
+    } finally {
+      await store.close();
       await rm(dir, { recursive: true, force: true });
     }
   });

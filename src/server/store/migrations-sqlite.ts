@@ -151,4 +151,28 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       DROP INDEX private_messages_ts;
     `,
   },
+  {
+    version: 5,
+    name: 'full-text index moved to its own file, kept by the worker thread; edits and deletions logged for it',
+    // FTS5 merges its segments inside ordinary inserts; as the index grew, an indexing
+    // transaction on the main thread took tens of milliseconds now and then, and held the
+    // database's write lock meanwhile. The index now lives in <database>-search, written by
+    // the store's worker thread (sqlite-worker.cjs), which reads new rows past its watermark
+    // and the edits and deletions these triggers log. search_meta ties the two files together.
+    sql: `
+      DROP TRIGGER messages_fts_delete;
+      DROP TRIGGER messages_fts_update;
+      DROP TABLE messages_fts;
+      DROP TABLE fts_state;
+      CREATE TABLE search_meta (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL);
+      INSERT INTO search_meta (id, token) VALUES (1, lower(hex(randomblob(16))));
+      CREATE TABLE search_changes (k INTEGER PRIMARY KEY, n INTEGER NOT NULL);
+      CREATE TRIGGER search_log_update AFTER UPDATE OF content, deleted ON messages BEGIN
+        INSERT INTO search_changes (n) VALUES (new.n);
+      END;
+      CREATE TRIGGER search_log_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO search_changes (n) VALUES (old.n);
+      END;
+    `,
+  },
 ];

@@ -5,9 +5,9 @@
  * from the (room, seq) index, never below `rooms.last_seq` (which retention raises before it
  * deletes a room's newest rows), so a rolled back batch leaves no gap and several processes
  * on one file never repeat a seq.
- * Full-text search uses an FTS5 table kept in step by triggers (see migrations-sqlite.ts).
+ * Full-text search and WAL checkpoints run on a worker thread (sqlite-worker.ts): the index lives
+ * in a file of its own, fed from the rows and from a log of edits and deletions kept by triggers.
  */
-import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -17,6 +17,7 @@ import type {
   Account, Appended, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, RoomRecord, SearchQuery, Store,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
+import { SqliteWorker, type SearchRow } from './sqlite-worker.js';
 import { SQLITE_MIGRATIONS, type Migration } from './migrations-sqlite.js';
 import {
   authorKey, buildNew, insertRows, queueAppend, countByRoom, initError, nonceKey, pairKey, planBatch, reactionsFrom,
@@ -31,14 +32,10 @@ export interface SqliteStoreOptions extends GroupCommitOptions {
   busyTimeoutMs?: number;
 }
 
-/** A Store on one SQLite file; see the file comment. */
-/** How long after an append new rows wait to be indexed for search, and how many go per transaction. */
-const INDEX_DELAY_MS = 200;
-const INDEX_CHUNK = 2_000;
-
 /** Rows (by rowid) a retention transaction looks at. */
 const PRUNE_CHUNK = 500;
 
+/** A Store on one SQLite file; see the file comment. */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   readonly #path: string;
@@ -49,9 +46,8 @@ export class SqliteStore implements Store {
   /** The append transaction, built once (better-sqlite3 builds four wrappers per `transaction()`). */
   #appendTx: ((jobs: AppendJob[]) => AppendResult[]) | null = null;
   #closed = false;
-  #checkpointer: SqliteCheckpointer | null = null;
-  /** Pending full-text indexing of new rows (see #indexPending). */
-  #indexTimer: ReturnType<typeof setTimeout> | null = null;
+  #worker: SqliteWorker | null = null;
+  #where = '';
 
   /** Does no I/O: `init()` opens the file (creating its folder) and migrates it. */
   constructor(path: string, options: SqliteStoreOptions = {}) {
@@ -80,17 +76,22 @@ export class SqliteStore implements Store {
       throw initError('SQLite', where, 'cannot set up the database', error);
     }
     this.#db = db;
-    this.#checkpointer = new SqliteCheckpointer(db, where);
-    this.#indexPending();
+    this.#where = where;
+    this.#worker = this.#startWorker();
+  }
+
+  #startWorker(): SqliteWorker {
+    return new SqliteWorker(this.#db!, this.#where, {
+      // The worker has indexed every logged change up to k: the log may forget them.
+      onChangesDone: (k) => { if (this.#st) this.#st.changesForget.run(k); },
+    });
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#queue.close();
-    if (this.#indexTimer) clearTimeout(this.#indexTimer);
-    this.#indexPending();
-    await this.#checkpointer?.stop();
+    await this.#worker?.stop();
     this.#db?.close();
     this.#db = null;
     this.#st = null;
@@ -131,34 +132,7 @@ export class SqliteStore implements Store {
   #writeBatch(jobs: AppendJob[]): AppendResult[] {
     const tx = this.#appendTx;
     if (!tx) throw new Error('SqliteStore is closed');
-    const results = tx(jobs);
-    this.#indexTimer ??= setTimeout(() => {
-      this.#indexTimer = null;
-      this.#indexPending();
-    }, INDEX_DELAY_MS);
-    return results;
-  }
-
-  /**
-   * Adds rows past the watermark to the full-text index, INDEX_CHUNK at a time, each chunk in
-   * one transaction with the new watermark (so a crash loses no indexing: init catches up).
-   * Runs a little after appends, before every search, and at close.
-   */
-  #indexPending(): void {
-    const db = this.#db;
-    if (!db) return;
-    const s = this.#s;
-    for (;;) {
-      const done = db.transaction(() => {
-        const from = s.ftsWatermark.get()!.watermark;
-        const to = Math.min(s.maxRow.get()!.n ?? 0, from + INDEX_CHUNK);
-        if (to <= from) return true;
-        s.ftsIndexRange.run(from, to);
-        s.ftsSetWatermark.run(to);
-        return false;
-      }).immediate();
-      if (done) return;
-    }
+    return tx(jobs);
   }
 
   #writeBatchInTx(jobs: AppendJob[]): AppendResult[] {
@@ -283,14 +257,15 @@ export class SqliteStore implements Store {
   }
 
   async search(q: SearchQuery): Promise<{ messages: ChatMessage[]; hasMore: boolean }> {
-    this.#indexPending();
+    void this.#s; // throws when the store is closed or not yet open
     const terms = searchTerms(q.query).slice(0, 32);
     if (terms.length === 0) return { messages: [], hasMore: false };
     const match = terms.map((t) => `"${t.replaceAll('"', '""')}"`).join(' ');
     const limit = Math.max(0, q.limit);
-    const rows = q.room !== undefined
-      ? this.#s.searchRoom.all({ match, room: q.room, before: q.before ?? MAX_SEQ, limit: limit + 1 })
-      : this.#s.searchAll.all({ match, limit: limit + 1 });
+    if (!this.#worker?.running) this.#worker = this.#startWorker();
+    const rows: MessageRow[] = await this.#worker.search(q.room !== undefined
+      ? { match, room: q.room, before: q.before ?? MAX_SEQ, limit: limit + 1 }
+      : { match, limit: limit + 1 });
     const hasMore = rows.length > limit;
     if (hasMore) rows.pop();
     return { messages: this.#withReactions(rows), hasMore };
@@ -388,7 +363,7 @@ function privateFromRow(r: PrivateRow): PrivateChatMessage {
   return { id: r.id, from: r.from_name, to: r.to_name, content: r.content, timestamp: toIso(r.ts) };
 }
 
-interface MessageRow { id: string; seq: number; room: string; username: string; content: string; ts: number; edited_at: number | null; deleted: number }
+type MessageRow = SearchRow;
 interface PrivateRow { id: string; from_name: string; to_name: string; content: string; ts: number }
 interface RoomRow { name: string; topic: string; owner: string | null; created_at: number }
 type Page = { room: string; before: number; limit: number };
@@ -396,7 +371,6 @@ type PruneRange = { cut: number; from: number; to: number };
 
 const MSG = 'SELECT m.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.deleted FROM messages m';
 const PM = 'SELECT id, from_name, to_name, content, ts FROM private_messages';
-const FTS = `${MSG} JOIN messages_fts f ON f.rowid = m.n WHERE messages_fts MATCH @match AND m.deleted = 0`;
 
 type SqliteStatements = ReturnType<typeof prepareSqlite>;
 
@@ -438,16 +412,9 @@ function prepareSqlite(db: Database.Database) {
     readMark: db.prepare<[string, string, number]>(
       'INSERT INTO read_positions (user_key, room, seq) VALUES (?, ?, ?) ON CONFLICT (user_key, room) DO UPDATE SET seq = max(seq, excluded.seq)'),
     readList: db.prepare<[string], { room: string; seq: number }>('SELECT room, seq FROM read_positions WHERE user_key = ?'),
-    ftsWatermark: db.prepare<[], { watermark: number }>('SELECT watermark FROM fts_state WHERE id = 1'),
-    maxRow: db.prepare<[], { n: number | null }>('SELECT max(n) AS n FROM messages'),
     rowSpan: db.prepare<[], { first: number | null; last: number | null }>('SELECT min(n) AS first, max(n) AS last FROM messages'),
     privateRowSpan: db.prepare<[], { first: number | null; last: number | null }>('SELECT min(n) AS first, max(n) AS last FROM private_messages'),
-    ftsIndexRange: db.prepare<[number, number]>(
-      'INSERT INTO messages_fts (rowid, content) SELECT n, content FROM messages WHERE n > ? AND n <= ? AND deleted = 0'),
-    ftsSetWatermark: db.prepare<[number]>('UPDATE fts_state SET watermark = ? WHERE id = 1'),
-    searchAll: db.prepare<{ match: string; limit: number }, MessageRow>(`${FTS} ORDER BY m.ts DESC, m.n DESC LIMIT @limit`),
-    searchRoom: db.prepare<{ match: string; room: string; before: number; limit: number }, MessageRow>(
-      `${FTS} AND m.room = @room AND m.seq < @before ORDER BY m.seq DESC LIMIT @limit`),
+    changesForget: db.prepare<[number]>('DELETE FROM search_changes WHERE k <= ?'),
     pruneMark: db.prepare<PruneRange>(
       `UPDATE rooms SET pruned_through = max(pruned_through, p.top), last_seq = max(last_seq, p.top)
        FROM (SELECT room, max(seq) AS top FROM messages WHERE n > @from AND n <= @to AND ts < @cut GROUP BY room) AS p

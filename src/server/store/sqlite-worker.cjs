@@ -1,0 +1,168 @@
+// @ts-check
+/**
+ * The SQLite store's worker thread (started by sqlite-worker.ts). It keeps off the event loop
+ * the two jobs whose cost comes in lumps:
+ *
+ * - WAL checkpoints: a PASSIVE checkpoint of the chat database every `checkpointMs` (it never
+ *   blocks the writer); the main connection has automatic checkpoints turned off.
+ * - Full-text search: an FTS5 index in a file of its own (`<database>-search`), so its
+ *   writes never take the chat database's write lock. FTS5 merges its segments now and then
+ *   inside an ordinary insert, and as the index grows a merge takes tens of milliseconds:
+ *   on the main thread that was a stall in the middle of chat. Every `indexMs` the worker
+ *   indexes the rows past its watermark and applies the edits and deletions the chat
+ *   database's triggers logged in `search_changes`, in batches of `chunk`, each batch in one
+ *   transaction of the search file together with the new watermark, so a crash loses nothing
+ *   (the next start goes on from the watermark). A search request first catches up, then
+ *   runs its query on this thread, with the chat database as `main` and the index attached.
+ *
+ * The search file belongs to one chat database: both hold the same token (`search_meta`), and
+ * a search file with another token (say, beside a database restored from a backup) is emptied
+ * and rebuilt. Several processes on one database may each run a worker: the IMMEDIATE
+ * transaction on the search file decides which one indexes a batch, and the others find it done.
+ *
+ * Messages to the worker: `{ op: 'search', id, match, room?, before?, limit }` (answered with
+ * `{ id, rows }` or `{ id, error }`) and `{ op: 'stop' }`. From the worker: `{ changesDone }`
+ * (the change log up to there may be deleted) and `{ error }` for a failed background round.
+ */
+'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require('better-sqlite3');
+
+/** @type {{ path: string; searchPath: string; checkpointMs: number; indexMs: number; chunk: number }} */
+const options = workerData;
+if (!parentPort) throw new Error('sqlite-worker.cjs runs as a worker thread');
+const port = parentPort;
+
+const main = new Database(options.path);
+main.pragma('busy_timeout = 1000');
+const index = new Database(options.searchPath);
+index.pragma('busy_timeout = 1000');
+index.pragma('journal_mode = WAL');
+index.pragma('synchronous = NORMAL');
+index.exec(`
+  CREATE TABLE IF NOT EXISTS state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    token TEXT NOT NULL,
+    watermark INTEGER NOT NULL,
+    changes_done INTEGER NOT NULL
+  );
+  CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
+    content, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 0'
+  );
+`);
+main.prepare('ATTACH DATABASE ? AS search').run(options.searchPath);
+
+const read = {
+  token: main.prepare('SELECT token FROM search_meta WHERE id = 1').pluck(),
+  lastChange: main.prepare('SELECT coalesce(max(k), 0) FROM search_changes').pluck(),
+  changes: main.prepare('SELECT k, n FROM search_changes WHERE k > ? ORDER BY k LIMIT ?'),
+  rows: main.prepare('SELECT n, content FROM messages WHERE n > ? AND deleted = 0 ORDER BY n LIMIT ?'),
+  maxRow: main.prepare('SELECT coalesce(max(n), 0) FROM messages').pluck(),
+  current: main.prepare('SELECT content, deleted FROM messages WHERE n = ?'),
+};
+const write = {
+  state: index.prepare('SELECT token, watermark, changes_done FROM state WHERE id = 1'),
+  reset: index.prepare('INSERT OR REPLACE INTO state (id, token, watermark, changes_done) VALUES (1, ?, 0, ?)'),
+  clear: index.prepare("INSERT INTO messages_fts (messages_fts) VALUES ('delete-all')"),
+  add: index.prepare('INSERT INTO messages_fts (rowid, content) VALUES (?, ?)'),
+  remove: index.prepare('DELETE FROM messages_fts WHERE rowid = ?'),
+  advance: index.prepare('UPDATE state SET watermark = ?, changes_done = ? WHERE id = 1'),
+};
+const MSG = 'SELECT m.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.deleted FROM search.messages_fts f JOIN messages m ON m.n = f.rowid';
+const query = {
+  all: main.prepare(`${MSG} WHERE f.messages_fts MATCH @match AND m.deleted = 0 ORDER BY m.ts DESC, m.n DESC LIMIT @limit`),
+  room: main.prepare(`${MSG} WHERE f.messages_fts MATCH @match AND m.deleted = 0 AND m.room = @room AND m.seq < @before
+    ORDER BY m.seq DESC LIMIT @limit`),
+};
+
+/**
+ * One batch: up to `chunk` logged changes and `chunk` new rows, read in one snapshot of the
+ * chat database and written in one transaction of the search file. Returns true when more
+ * is waiting.
+ */
+function step() {
+  index.exec('BEGIN IMMEDIATE');
+  try {
+    const token = /** @type {string} */ (read.token.get());
+    let state = /** @type {{ token: string; watermark: number; changes_done: number } | undefined} */ (write.state.get());
+    main.exec('BEGIN');
+    try {
+      if (!state || state.token !== token) {
+        // A new search file, or one left beside another database: index everything afresh.
+        write.clear.run();
+        const done = /** @type {number} */ (read.lastChange.get());
+        write.reset.run(token, done);
+        state = { token, watermark: 0, changes_done: done };
+      }
+      const mark = state.watermark;
+      const changes = /** @type {{ k: number; n: number }[]} */ (read.changes.all(state.changes_done, options.chunk));
+      const seen = new Set();
+      for (const { n } of changes) {
+        // Rows past the watermark are indexed below with their content as of this snapshot.
+        if (n > mark || seen.has(n)) continue;
+        seen.add(n);
+        write.remove.run(n);
+        const now = /** @type {{ content: string; deleted: number } | undefined} */ (read.current.get(n));
+        if (now && now.deleted === 0) write.add.run(n, now.content);
+      }
+      const rows = /** @type {{ n: number; content: string }[]} */ (read.rows.all(mark, options.chunk));
+      for (const row of rows) write.add.run(row.n, row.content);
+      const full = rows.length === options.chunk;
+      const top = full ? rows[rows.length - 1].n : Math.max(mark, /** @type {number} */ (read.maxRow.get()));
+      const done = changes.length > 0 ? changes[changes.length - 1].k : state.changes_done;
+      write.advance.run(top, done);
+      main.exec('COMMIT');
+      index.exec('COMMIT');
+      if (changes.length > 0) port.postMessage({ changesDone: done });
+      return full || changes.length === options.chunk;
+    } catch (error) {
+      if (main.inTransaction) main.exec('ROLLBACK');
+      throw error;
+    }
+  } catch (error) {
+    if (index.inTransaction) index.exec('ROLLBACK');
+    throw error;
+  }
+}
+
+function catchUp() {
+  while (step());
+}
+
+function background() {
+  try {
+    catchUp();
+  } catch (error) {
+    port.postMessage({ error: String(error) });
+  }
+}
+
+function checkpoint() {
+  try {
+    main.pragma('main.wal_checkpoint(PASSIVE)');
+  } catch (error) {
+    port.postMessage({ error: String(error) });
+  }
+}
+
+const timers = [setInterval(background, options.indexMs), setInterval(checkpoint, options.checkpointMs)];
+background();
+
+port.on('message', (/** @type {{ op: string; id?: number; match?: string; room?: string; before?: number; limit?: number }} */ m) => {
+  if (m.op === 'stop') {
+    for (const timer of timers) clearInterval(timer);
+    background();
+    main.close();
+    index.close();
+    port.close();
+    return;
+  }
+  try {
+    catchUp();
+    const params = { match: m.match, limit: m.limit };
+    const rows = m.room === undefined ? query.all.all(params) : query.room.all({ ...params, room: m.room, before: m.before });
+    port.postMessage({ id: m.id, rows });
+  } catch (error) {
+    port.postMessage({ id: m.id, error: String(error) });
+  }
+});
