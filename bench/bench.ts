@@ -53,6 +53,8 @@ export interface Row {
   handshakesPerSec: number;
   /** Server RSS growth per connection, KiB. */
   rssPerConnKiB: number;
+  /** (d) JS heap in use per idle connection after a full collection, KiB. */
+  heapPerConnKiB?: number;
   /** Load generator CPU, % of one core, during the measured phase. */
   loadCpuPct: number;
   /** Join/leave notice frames received per join (storm). */
@@ -151,34 +153,66 @@ async function warmUp(server: ServerHandle, s: Scale): Promise<void> {
 }
 
 /**
- * (d) Opens `n` connections that stay idle: RSS growth per connection (the lowest of a few
- * samples, so a pending garbage collection does not count) and the handshake rate (the best
- * of five rounds of n/5, so a burst of background load on the shared machine does not decide it).
+ * (d) Opens `n` connections that stay idle, in five rounds of n/5: the handshake rate (the
+ * best round, so a burst of background load on the shared machine does not decide it) and
+ * what each idle connection adds to the server's memory. After each round the server runs a
+ * full garbage collection (bench/gc-probe.mjs), so the figures are what connections keep,
+ * not the garbage their handshakes left: the RSS (the lowest of a second of samples) and the
+ * JS heap in use. Each per-connection figure is the slope over rounds 2-5: the first round
+ * refills the memory the warm-up's connections took and gave back. The heap slope is exact
+ * and steady from run to run; the RSS slope also holds native memory, but some of the growth
+ * still lands in memory the process had already taken and freed, which RSS cannot tell apart.
  */
 async function idle(server: ServerHandle, n: number): Promise<Row> {
   const pop = new Population(server.port);
   pop.countOnly();
-  const rssBefore = await lowestRss(server);
-  const cpu0 = server.cpu();
-  const load0 = process.cpuUsage();
-  const t0 = performance.now();
   const rounds = 5;
+  const rss: Array<[connections: number, bytes: number]> = [];
+  const heap: Array<[connections: number, bytes: number]> = [];
   let best = 0;
-  for (let i = 0; i < rounds; i++) best = Math.max(best, await pop.open(Math.ceil(n / rounds)));
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu1 = server.cpu();
-  const load1 = process.cpuUsage(load0);
+  let used = 0;
+  let system = 0;
+  let load = 0;
+  let seconds = 0;
+  for (let i = 0; i < rounds; i++) {
+    const cpu0 = server.cpu();
+    const load0 = process.cpuUsage();
+    const t0 = performance.now();
+    best = Math.max(best, await pop.open(Math.ceil(n / rounds)));
+    seconds += (performance.now() - t0) / 1000;
+    const cpu1 = server.cpu();
+    const load1 = process.cpuUsage(load0);
+    used += cpu1.user + cpu1.system - cpu0.user - cpu0.system;
+    system += cpu1.system - cpu0.system;
+    load += load1.user + load1.system;
+    const usage = await server.collect();
+    rss.push([pop.clients.length, await lowestRss(server)]);
+    if (usage) heap.push([pop.clients.length, usage.heapUsed]);
+  }
   const opened = pop.clients.length;
-  await sleep(1_000);
-  const rssAfter = await lowestRss(server);
   await pop.close(1_000);
-  const used = cpu1.user + cpu1.system - cpu0.user - cpu0.system;
   return {
     ...blank('d', server.kind, opened), handshakesPerSec: best, seconds,
-    cpuPerDelivery: used / opened, systemShare: share(cpu0, cpu1),
-    rssPerConnKiB: (rssAfter - rssBefore) / opened / 1024,
-    loadCpuPct: loadPct(load1, seconds),
+    cpuPerDelivery: used / opened, systemShare: used > 0 ? system / used : 0,
+    rssPerConnKiB: slope(rss.slice(1)) / 1024,
+    ...(heap.length === rounds ? { heapPerConnKiB: slope(heap.slice(1)) / 1024 } : {}),
+    loadCpuPct: seconds > 0 ? (load / 1e6 / seconds) * 100 : 0,
   };
+}
+
+/** The least-squares slope of y over x. */
+export function slope(points: ReadonlyArray<readonly [number, number]>): number {
+  const n = points.length;
+  if (n < 2) return 0;
+  const mx = points.reduce((sum, [x]) => sum + x, 0) / n;
+  const my = points.reduce((sum, [, y]) => sum + y, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (const [x, y] of points) {
+    sxy += (x - mx) * (y - my);
+    sxx += (x - mx) ** 2;
+  }
+  return sxx > 0 ? sxy / sxx : 0;
 }
 
 /** The lowest RSS over a second of samples. */
@@ -398,6 +432,7 @@ export function describe(r: Row): string {
   parts.push(`cpu ${r.cpuPerDelivery.toFixed(2)} µs (sys ${(r.systemShare * 100).toFixed(0)}%)`);
   if (r.handshakesPerSec) parts.push(`${Math.round(r.handshakesPerSec)} hs/s`);
   if (r.rssPerConnKiB) parts.push(`${r.rssPerConnKiB.toFixed(1)} KiB/conn`);
+  if (r.heapPerConnKiB) parts.push(`heap ${r.heapPerConnKiB.toFixed(2)} KiB/conn`);
   if (r.noticesPerJoin !== undefined) parts.push(`${r.noticesPerJoin.toFixed(1)} notices/join`);
   if (r.writesPerFrame !== undefined) parts.push(`${r.writesPerFrame.toFixed(3)} writes/frame`);
   parts.push(`load ${r.loadCpuPct.toFixed(0)}%`);

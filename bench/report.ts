@@ -50,6 +50,9 @@ export function targets(rows: Row[]): Target[] {
   const d = pair('d');
   if (d) {
     out.push({ scenario: 'd', what: 'RSS per idle connection', ratio: d[0].rssPerConnKiB / d[1].rssPerConnKiB, goal: '≤ 1.2', met: d[0].rssPerConnKiB <= 1.2 * d[1].rssPerConnKiB });
+    if (d[0].heapPerConnKiB !== undefined && d[1].heapPerConnKiB !== undefined) {
+      out.push({ scenario: 'd', what: 'JS heap per idle connection (after a full GC: the steady part of the RSS figure)', ratio: d[0].heapPerConnKiB / d[1].heapPerConnKiB, goal: '≤ 1.2', met: d[0].heapPerConnKiB <= 1.2 * d[1].heapPerConnKiB });
+    }
     out.push({ scenario: 'd', what: 'handshakes/s', ratio: d[0].handshakesPerSec / d[1].handshakesPerSec, goal: '≥ 0.8', met: d[0].handshakesPerSec >= 0.8 * d[1].handshakesPerSec });
   }
   const e = pair('e');
@@ -86,7 +89,7 @@ export function markdown(rows: Row[], meta: { date: string; command: string; mac
       const traffic = r.delivered > 0;
       lines.push(`| ${NAMES[s]} | ${r.server} | ${int(r.connections)} | ${s === 'e' ? `${int(r.deliveredPerSec)} joins/s` : int(r.deliveredPerSec)} | ` +
         `${traffic ? r.missing : '–'} | ${traffic ? r.duplicated : '–'} | ${traffic ? f(r.p50, 2) : '–'} | ${traffic ? f(r.p99, 2) : '–'} | ${traffic ? f(r.max, 1) : '–'} | ` +
-        `${f(r.cpuPerDelivery, 2)}${s === 'd' ? ' per handshake' : s === 'e' ? ' per join' : ''} (${Math.round(r.systemShare * 100)}%) | ${int(r.handshakesPerSec)} | ${r.rssPerConnKiB ? f(r.rssPerConnKiB, 1) : '–'} | ` +
+        `${f(r.cpuPerDelivery, 2)}${s === 'd' ? ' per handshake' : s === 'e' ? ' per join' : ''} (${Math.round(r.systemShare * 100)}%) | ${int(r.handshakesPerSec)} | ${rssCell(r)} | ` +
         `${r.noticesPerJoin !== undefined ? f(r.noticesPerJoin, 2) : '–'} | ${r.writesPerFrame !== undefined ? f(r.writesPerFrame, 3) : '–'} | ${f(r.loadCpuPct, 0)} |`);
     }
   }
@@ -179,4 +182,10 @@ function short(n: number): string {
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** RSS per connection, with the (d) row's JS heap per connection beside it. */
+function rssCell(r: Row): string {
+  if (!r.rssPerConnKiB) return '–';
+  return r.heapPerConnKiB !== undefined ? `${f(r.rssPerConnKiB, 1)} (heap ${f(r.heapPerConnKiB, 2)})` : f(r.rssPerConnKiB, 1);
 }

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TICKS_PER_SECOND = 100;
@@ -21,6 +21,8 @@ export interface ServerHandle {
   cpu(): { user: number; system: number };
   /** Resident set size, bytes. */
   rss(): number;
+  /** Runs a full garbage collection in the server (bench/gc-probe.mjs): its memory after it, or null. */
+  collect(): Promise<NodeJS.MemoryUsage | null>;
   /** Prometheus text of /metrics (Parley only; empty for the reference). */
   metrics(): Promise<string>;
   stop(): Promise<void>;
@@ -38,9 +40,10 @@ export function parleyArgs(db: string, extra: string[] = []): string[] {
 
 export async function startServer(kind: ServerKind, opts: { db: string; nodeArgs?: string[]; env?: NodeJS.ProcessEnv; extra?: string[] }): Promise<ServerHandle> {
   const node = process.execPath;
+  const probe = ['--expose-gc', '--import', pathToFileURL(join(ROOT, 'bench/gc-probe.mjs')).href];
   const args = kind === 'parley'
-    ? [...(opts.nodeArgs ?? []), ...parleyArgs(opts.db, opts.extra)]
-    : [...(opts.nodeArgs ?? []), '--import', 'tsx', join(ROOT, 'bench/reference-server.ts'), '--port', '0'];
+    ? [...probe, ...(opts.nodeArgs ?? []), ...parleyArgs(opts.db, opts.extra)]
+    : [...probe, ...(opts.nodeArgs ?? []), '--import', 'tsx', join(ROOT, 'bench/reference-server.ts'), '--port', '0'];
   const child = spawn(node, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
@@ -59,12 +62,24 @@ export async function startServer(kind: ServerKind, opts: { db: string; nodeArgs
   });
   // Keep draining the pipes so a chatty child never blocks on a full pipe.
   child.stdout!.on('data', () => undefined);
-  child.stderr!.on('data', (d: Buffer) => { if (process.env.BENCH_VERBOSE) process.stderr.write(`[${kind}] ${d}`); });
+  let probed: ((usage: NodeJS.MemoryUsage | null) => void) | null = null;
+  child.stderr!.on('data', (d: Buffer) => {
+    const text = d.toString();
+    const probe = /gc-probe (.*)/.exec(text);
+    if (probed && probe) probed(JSON.parse(probe[1]!) as NodeJS.MemoryUsage | null);
+    if (process.env.BENCH_VERBOSE) process.stderr.write(`[${kind}] ${text}`);
+  });
   const pid = child.pid!;
   return {
     kind, port, pid,
     cpu: () => procCpu(pid),
     rss: () => procRss(pid),
+    collect: () => new Promise<NodeJS.MemoryUsage | null>((resolve) => {
+      const timer = setTimeout(() => finish(null), 5_000);
+      const finish = (usage: NodeJS.MemoryUsage | null): void => { clearTimeout(timer); probed = null; resolve(usage); };
+      probed = finish;
+      child.kill('SIGUSR2');
+    }),
     metrics: async () => {
       if (kind !== 'parley') return '';
       const res = await fetch(`http://127.0.0.1:${port}/metrics`);

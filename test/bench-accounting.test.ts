@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Accounting } from '../bench/accounting.js';
-import { runBench, type Scale } from '../bench/bench.js';
+import { runBench, slope, type Scale } from '../bench/bench.js';
 import { LeanClient, encodeServerFrame, frameType, readTag } from '../bench/lean-ws.js';
 import { markdown, svg } from '../bench/report.js';
 import { encodeTextFrame, textFrame } from '../src/server/transport/frame-writer.js';
@@ -122,6 +122,14 @@ describe('server frames built once', () => {
   });
 });
 
+describe('idle memory per connection', () => {
+  it('is the least-squares slope over the rounds', () => {
+    assert.equal(slope([[2_000, 100], [4_000, 104], [6_000, 108], [8_000, 112]]), 0.002);
+    assert.equal(slope([[1, 5], [2, 4], [3, 6], [4, 5]]), 0.2);
+    assert.equal(slope([[1, 5]]), 0);
+  });
+});
+
 describe('bench end to end', () => {
   it('runs a tiny bench against Parley and the reference with nothing missing or duplicated', { timeout: 120_000 }, async () => {
     const tiny: Scale = { idle: 20, fanConnections: 8, fanSenders: 2, fanRate: 5, seconds: 1, window: 2, manyConnections: 12, manyRooms: 3, storm: 8 };
@@ -132,6 +140,10 @@ describe('bench end to end', () => {
       assert.equal(row.missing, 0, `${row.server} ${row.scenario} missing`);
       assert.equal(row.duplicated, 0, `${row.server} ${row.scenario} duplicated`);
       assert.equal(row.unexpected, 0, `${row.server} ${row.scenario} unexpected`);
+    }
+    for (const row of rows.filter((r) => r.scenario === 'd')) {
+      // Both servers answered the benchmark's garbage-collection probe after every round.
+      assert.equal(typeof row.heapPerConnKiB, 'number', `${row.server} reported its heap`);
     }
     const table = markdown(rows, { date: 'now', command: 'test', machine: 'test', node: process.version, quick: true });
     assert.match(table, /\| \(b\) saturation \| parley \|/);
