@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -113,6 +113,21 @@ describe('SQLite full-text index kept by the worker thread', () => {
       assert.deepEqual(await found(second, 'honeydew'), ['new']);
     } finally {
       await second.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rebuilds a damaged search file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parley-fts-'));
+    const path = join(dir, 'p.db');
+    await writeFile(`${path}-search`, 'not a database, whatever it was'.repeat(200));
+    const store = new SqliteStore(path);
+    try {
+      await store.init();
+      await store.appendMessage({ id: 'i', room: 'general', username: 'ann', content: 'jackfruit curry', timestamp: at() });
+      assert.deepEqual(await found(store, 'jackfruit'), ['i']);
+    } finally {
+      await store.close();
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -17,7 +17,7 @@
  *
  * The search file belongs to one chat database: both hold the same token (`search_meta`), and
  * a search file with another token (say, beside a database restored from a backup) is emptied
- * and rebuilt. Several processes on one database may each run a worker: the IMMEDIATE
+ * and rebuilt; a damaged one is deleted and rebuilt. Several processes on one database may each run a worker: the IMMEDIATE
  * transaction on the search file decides which one indexes a batch, and the others find it done.
  *
  * Messages to the worker: `{ op: 'search', id, match, room?, before?, limit }` (answered with
@@ -25,6 +25,7 @@
  * (the change log up to there may be deleted) and `{ error }` for a failed background round.
  */
 'use strict';
+const fs = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require('better-sqlite3');
 
@@ -35,22 +36,44 @@ const port = parentPort;
 
 const main = new Database(options.path);
 main.pragma('busy_timeout = 1000');
-const index = new Database(options.searchPath);
-index.pragma('busy_timeout = 1000');
-index.pragma('journal_mode = WAL');
-index.pragma('synchronous = NORMAL');
-index.exec(`
-  CREATE TABLE IF NOT EXISTS state (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    token TEXT NOT NULL,
-    watermark INTEGER NOT NULL,
-    changes_done INTEGER NOT NULL
-  );
-  CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
-    content, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 0'
-  );
-`);
+const index = openIndex();
 main.prepare('ATTACH DATABASE ? AS search').run(options.searchPath);
+
+/** Opens the search file; one that is damaged (it can always be rebuilt) is deleted and made anew. */
+function openIndex() {
+  try {
+    return createIndex();
+  } catch (error) {
+    const code = /** @type {{ code?: string }} */ (error).code ?? '';
+    if (!code.startsWith('SQLITE_NOTADB') && !code.startsWith('SQLITE_CORRUPT')) throw error;
+    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(options.searchPath + suffix, { force: true });
+    return createIndex();
+  }
+}
+
+function createIndex() {
+  const db = new Database(options.searchPath);
+  try {
+    db.pragma('busy_timeout = 1000');
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        token TEXT NOT NULL,
+        watermark INTEGER NOT NULL,
+        changes_done INTEGER NOT NULL
+      );
+      CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
+        content, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 0'
+      );
+    `);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
 
 const read = {
   token: main.prepare('SELECT token FROM search_meta WHERE id = 1').pluck(),
