@@ -132,6 +132,33 @@ describe('SQLite full-text index kept by the worker thread', () => {
     }
   });
 
+  it('reports a failed background round to onError', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parley-fts-'));
+    const path = join(dir, 'p.db');
+    const errors: Error[] = [];
+    const store = new SqliteStore(path, { onError: (error) => errors.push(error) });
+    try {
+      await store.init();
+      // Another program takes the search file's write lock and keeps it.
+      await found(store, 'anything');
+      const blocker = new Database(`${path}-search`);
+      blocker.exec('BEGIN IMMEDIATE');
+      try {
+        await store.appendMessage({ id: 'l', room: 'general', username: 'ann', content: 'lemon tart', timestamp: at() });
+        for (let i = 0; i < 60 && errors.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      } finally {
+        blocker.exec('ROLLBACK');
+        blocker.close();
+      }
+      assert.ok(errors.length > 0, 'an indexing round that could not get the lock was reported');
+      assert.match(errors[0]!.message, /locked|busy/i);
+      assert.deepEqual(await found(store, 'lemon'), ['l'], 'the next round indexes it');
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('forgets pruned messages, and the change log empties once indexed', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'parley-fts-'));
     const path = join(dir, 'p.db');

@@ -47,7 +47,7 @@ export interface StartOptions {
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.log ?? createLogger(config.logLevel);
-  const store = options.store ?? openStore(config.db, { onError: (err) => log.error({ err }, 'database connection error') });
+  const store = options.store ?? openStore(config.db, { onError: (err) => log.error({ err }, 'database error outside a request (a dropped connection, a failed background round)') });
   await store.init();
   const cluster = options.cluster ?? (await openCluster(config, log));
   await cluster.bus.start();

@@ -8,7 +8,7 @@ import { MemoryStore } from './store-memory.js';
 import { PostgresStore } from './store-postgres.js';
 import { SqliteStore } from './store-sqlite.js';
 
-/** How the chosen backend reports trouble outside any call (a PostgreSQL connection dropped while idle). */
+/** How the chosen backend reports trouble outside any call (a PostgreSQL connection dropped while idle, a failed SQLite indexing round). */
 export interface OpenStoreOptions {
   onError?(error: Error): void;
 }
@@ -20,5 +20,5 @@ export interface OpenStoreOptions {
 export function openStore(db: string, options: OpenStoreOptions = {}): Store {
   if (db === ':memory:') return new MemoryStore();
   if (/^postgres(ql)?:\/\//i.test(db)) return new PostgresStore(db, { onError: options.onError });
-  return new SqliteStore(db);
+  return new SqliteStore(db, { onError: options.onError });
 }

@@ -30,6 +30,8 @@ const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 export interface SqliteStoreOptions extends GroupCommitOptions {
   /** Milliseconds to wait for another process's write lock before failing (default 5000). */
   busyTimeoutMs?: number;
+  /** Trouble outside any call: the worker thread (checkpoints, search index) failed a round or died. */
+  onError?(error: Error): void;
 }
 
 /** Rows (by rowid) a retention transaction looks at. */
@@ -84,6 +86,7 @@ export class SqliteStore implements Store {
     return new SqliteWorker(this.#db!, this.#where, {
       // The worker has indexed every logged change up to k: the log may forget them.
       onChangesDone: (k) => { if (this.#st) this.#st.changesForget.run(k); },
+      onError: (error) => this.#options.onError?.(error instanceof Error ? error : new Error(String(error))),
     });
   }
 
