@@ -94,6 +94,23 @@ describe('SQLite full-text index kept by the worker thread', () => {
     }
   }));
 
+  it('finds each row once, without errors, when two processes share the database', () => inFolder(async (path) => {
+    const errors: Error[] = [];
+    const options = { onError: (error: Error) => errors.push(error) };
+    await withStore(path, (a) => withStore(path, async (b) => {
+      const ids: string[] = [];
+      for (let round = 0; round < 20; round++) {
+        // Both workers run their rounds meanwhile; the search file's write lock takes turns.
+        await Promise.all([say(a, `a${round}`, `mango lassi ${round}`), say(b, `b${round}`, `mango chutney ${round}`)]);
+        ids.push(`a${round}`, `b${round}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      for (const store of [a, b]) assert.deepEqual((await found(store, 'mango')).sort(), ids.sort());
+      assert.equal(countIn(`${path}-search`, `SELECT count(*) FROM messages_fts WHERE messages_fts MATCH '"mango"'`), 40);
+    }, options), options);
+    assert.deepEqual(errors, [], 'the two workers took turns at the search file without failing a round');
+  }));
+
   it('lives in a file of its own, which the worker fills without being asked', () => inFolder((path) => withStore(path, async (store) => {
     await say(store, 'f', 'fig roll');
     assert.equal(countIn(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%fts%'"), 0);
