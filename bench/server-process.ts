@@ -63,11 +63,16 @@ export async function startServer(kind: ServerKind, opts: { db: string; nodeArgs
   // Keep draining the pipes so a chatty child never blocks on a full pipe.
   child.stdout!.on('data', () => undefined);
   let probed: ((usage: NodeJS.MemoryUsage | null) => void) | null = null;
+  let partial = '';
   child.stderr!.on('data', (d: Buffer) => {
     const text = d.toString();
-    const probe = /gc-probe (.*)/.exec(text);
-    if (probed && probe) probed(JSON.parse(probe[1]!) as NodeJS.MemoryUsage | null);
     if (process.env.BENCH_VERBOSE) process.stderr.write(`[${kind}] ${text}`);
+    // Whole lines only: a probe's report may arrive split across chunks.
+    const lines = (partial + text).split('\n');
+    partial = lines.pop()!.slice(-4096);
+    for (const line of lines) {
+      if (probed && line.startsWith('gc-probe ')) probed(parseUsage(line.slice('gc-probe '.length)));
+    }
   });
   const pid = child.pid!;
   return {
@@ -87,6 +92,14 @@ export async function startServer(kind: ServerKind, opts: { db: string; nodeArgs
     },
     stop: () => stopChild(child),
   };
+}
+
+function parseUsage(json: string): NodeJS.MemoryUsage | null {
+  try {
+    return JSON.parse(json) as NodeJS.MemoryUsage | null;
+  } catch {
+    return null;
+  }
 }
 
 /** utime and stime of a process, microseconds. */
