@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { SqliteStore, type SqliteStoreOptions } from '../src/server/store/store-sqlite.js';
+import { eventually } from './helpers/eventually.js';
 
 const at = (): string => new Date().toISOString();
 
@@ -52,16 +53,6 @@ function countIn(file: string, sql: string): number {
   } finally {
     db.close();
   }
-}
-
-/** Polls `read` every `ms` (at most 50 times) until `done` holds; returns the last value. */
-async function until(read: () => number, done: (value: number) => boolean, ms = 100): Promise<number> {
-  let value = read();
-  for (let i = 0; i < 50 && !done(value); i++) {
-    await new Promise((resolve) => setTimeout(resolve, ms));
-    value = read();
-  }
-  return value;
 }
 
 describe('SQLite full-text index kept by the worker thread', () => {
@@ -115,8 +106,9 @@ describe('SQLite full-text index kept by the worker thread', () => {
     await say(store, 'f', 'fig roll');
     assert.equal(countIn(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%fts%'"), 0);
     // No search is made: the worker's own rounds (every 200 ms) index the row.
-    const indexed = await until(() => countIn(`${path}-search`, `SELECT count(*) FROM messages_fts WHERE messages_fts MATCH '"fig"'`), (n) => n >= 1);
-    assert.equal(indexed, 1, 'the worker indexed the row by itself');
+    const indexed = (): number => countIn(`${path}-search`, `SELECT count(*) FROM messages_fts WHERE messages_fts MATCH '"fig"'`);
+    await eventually(() => indexed() >= 1, 5_000, 'the worker to index the row').catch(() => undefined); // the assertion says what was missing
+    assert.equal(indexed(), 1, 'the worker indexed the row by itself');
   })));
 
   it('rebuilds a search file left beside another database', () => inFolder(async (path) => {
@@ -151,7 +143,7 @@ describe('SQLite full-text index kept by the worker thread', () => {
       blocker.exec('BEGIN IMMEDIATE');
       try {
         await say(store, 'l', 'lemon tart');
-        await until(() => errors.length, (n) => n > 0);
+        await eventually(() => errors.length > 0, 6_000, 'a reported error').catch(() => undefined); // asserted below
       } finally {
         blocker.exec('ROLLBACK');
         blocker.close();
@@ -169,7 +161,8 @@ describe('SQLite full-text index kept by the worker thread', () => {
     assert.equal(await store.prune(new Date(Date.now() - 86_400_000).toISOString()), 1);
     assert.deepEqual(await found(store, 'kiwi'), ['p2']);
     assert.equal(countIn(`${path}-search`, `SELECT count(*) FROM messages_fts WHERE messages_fts MATCH '"salad"'`), 0);
-    const logged = await until(() => countIn(path, 'SELECT count(*) FROM search_changes'), (n) => n === 0, 50);
-    assert.equal(logged, 0, 'search_changes emptied');
+    const logged = (): number => countIn(path, 'SELECT count(*) FROM search_changes');
+    await eventually(() => logged() === 0, 2_500, 'an empty change log').catch(() => undefined); // asserted below
+    assert.equal(logged(), 0, 'search_changes emptied');
   })));
 });

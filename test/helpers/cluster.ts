@@ -9,6 +9,7 @@ import { openCluster } from '../../src/server/bus/open-cluster.js';
 import { testConfig, type Config } from '../../src/server/config.js';
 import { silentLog } from '../../src/server/domain/deps.js';
 import { REDIS_URL, dropPrefix, testPrefix } from './redis.js';
+export { eventually } from './eventually.js';
 import { startTestServer, type TestServer } from './server.js';
 import { freshPostgresUrl, serviceSkip } from './services.js';
 
@@ -120,18 +121,4 @@ export async function killHard(child: NodeProcess): Promise<void> {
 export async function health(httpUrl: string): Promise<Record<string, unknown>> {
   const res = await fetch(`${httpUrl}/healthz`, { signal: AbortSignal.timeout(3_000) });
   return (await res.json()) as Record<string, unknown>;
-}
-
-/** Polls `check` every 50 ms until it holds; throws naming `what` after `ms`. */
-export async function eventually(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
