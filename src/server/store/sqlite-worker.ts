@@ -22,7 +22,7 @@ export interface SqliteWorkerOptions {
   /** Rows (and logged changes) per indexing transaction (default 2000). */
   chunk?: number;
   /** Called with background failures and once the change log up to `k` may be deleted. */
-  onError?: (error: unknown) => void;
+  onError?: (error: Error) => void;
   onChangesDone?: (k: number) => void;
 }
 
@@ -38,8 +38,10 @@ export class SqliteWorker {
   #running = true;
   #failure: Error | null = null;
 
-  constructor(db: Database.Database, path: string, options: SqliteWorkerOptions = {}) {
+  /** Runs on the file `db` was opened on (better-sqlite3's `db.name`). */
+  constructor(db: Database.Database, options: SqliteWorkerOptions = {}) {
     this.#db = db;
+    const path = db.name;
     db.pragma('wal_autocheckpoint = 0');
     this.#worker = new Worker(new URL('./sqlite-worker.cjs', import.meta.url), {
       workerData: {

@@ -49,7 +49,6 @@ export class SqliteStore implements Store {
   #appendTx: ((jobs: AppendJob[]) => AppendResult[]) | null = null;
   #closed = false;
   #worker: SqliteWorker | null = null;
-  #where = '';
 
   /** Does no I/O: `init()` opens the file (creating its folder) and migrates it. */
   constructor(path: string, options: SqliteStoreOptions = {}) {
@@ -78,15 +77,14 @@ export class SqliteStore implements Store {
       throw initError('SQLite', where, 'cannot set up the database', error);
     }
     this.#db = db;
-    this.#where = where;
     this.#worker = this.#startWorker();
   }
 
   #startWorker(): SqliteWorker {
-    return new SqliteWorker(this.#db!, this.#where, {
+    return new SqliteWorker(this.#db!, {
       // The worker has indexed every logged change up to k: the log may forget them.
       onChangesDone: (k) => { if (this.#st) this.#st.changesForget.run(k); },
-      onError: (error) => this.#options.onError?.(error instanceof Error ? error : new Error(String(error))),
+      onError: (error) => this.#options.onError?.(error),
     });
   }
 
