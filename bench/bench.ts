@@ -199,7 +199,7 @@ async function idle(server: ServerHandle, n: number): Promise<Row> {
     cpuPerDelivery: used / opened, systemShare: used > 0 ? system / used : 0,
     rssPerConnKiB: slope(rss.slice(1)) / 1024,
     ...(heap.length === rounds ? { heapPerConnKiB: slope(heap.slice(1)) / 1024 } : {}),
-    loadCpuPct: seconds > 0 ? (load / 1e6 / seconds) * 100 : 0,
+    loadCpuPct: percentOfCore(load, seconds),
   };
 }
 
@@ -385,7 +385,7 @@ async function sliced(
       missing: r.missing, duplicated: r.duplicated, unexpected: r.unexpected,
       p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max, firstCopy: r.firstCopy, lastCopy: r.lastCopy,
       cpuPerDelivery: r.delivered > 0 ? used / r.delivered : 0, systemShare: used > 0 ? sum.system / used : 0,
-      loadCpuPct: sum.wall > 0 ? (sum.load / 1e6 / sum.wall) * 100 : 0,
+      loadCpuPct: percentOfCore(sum.load, sum.wall),
     };
     if (sum.frames > 0) row.writesPerFrame = sum.writes / sum.frames;
     return row;
@@ -424,8 +424,13 @@ function share(a: { user: number; system: number }, b: { user: number; system: n
   return total > 0 ? (b.system - a.system) / total : 0;
 }
 
+/** CPU microseconds over `seconds`, as % of one core. */
+function percentOfCore(micros: number, seconds: number): number {
+  return seconds > 0 ? (micros / 1e6 / seconds) * 100 : 0;
+}
+
 function loadPct(usage: NodeJS.CpuUsage, seconds: number): number {
-  return seconds > 0 ? ((usage.user + usage.system) / 1e6 / seconds) * 100 : 0;
+  return percentOfCore(usage.user + usage.system, seconds);
 }
 
 export function describe(r: Row): string {
