@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { SqliteStore, type SqliteStoreOptions } from '../src/server/store/store-sqlite.js';
+import { searchPathOf } from '../src/server/store/sqlite-worker.js';
 import { eventually } from './helpers/eventually.js';
 
 const at = (): string => new Date().toISOString();
@@ -97,7 +98,7 @@ describe('SQLite full-text index kept by the worker thread', () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       for (const store of [a, b]) assert.deepEqual((await found(store, 'mango')).sort(), ids.sort());
-      assert.equal(countIn(`${path}-search`, `SELECT count(*) FROM messages_fts WHERE messages_fts MATCH '"mango"'`), 40);
+      assert.equal(countIn(searchPathOf(path), `SELECT count(*) FROM messages_fts WHERE messages_fts MATCH '"mango"'`), 40);
     }, options), options);
     assert.deepEqual(errors, [], 'the two workers took turns at the search file without failing a round');
   }));
@@ -106,7 +107,7 @@ describe('SQLite full-text index kept by the worker thread', () => {
     await say(store, 'f', 'fig roll');
     assert.equal(countIn(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%fts%'"), 0);
     // No search is made: the worker's own rounds (every 200 ms) index the row.
-    const indexed = (): number => countIn(`${path}-search`, `SELECT count(*) FROM messages_fts WHERE messages_fts MATCH '"fig"'`);
+    const indexed = (): number => countIn(searchPathOf(path), `SELECT count(*) FROM messages_fts WHERE messages_fts MATCH '"fig"'`);
     await eventually(() => indexed() >= 1, 5_000, 'the worker to index the row').catch(() => undefined); // the assertion says what was missing
     assert.equal(indexed(), 1, 'the worker indexed the row by itself');
   })));
@@ -127,7 +128,7 @@ describe('SQLite full-text index kept by the worker thread', () => {
   }));
 
   it('rebuilds a damaged search file', () => inFolder(async (path) => {
-    await writeFile(`${path}-search`, 'not a database, whatever it was'.repeat(200));
+    await writeFile(searchPathOf(path), 'not a database, whatever it was'.repeat(200));
     await withStore(path, async (store) => {
       await say(store, 'i', 'jackfruit curry');
       assert.deepEqual(await found(store, 'jackfruit'), ['i']);
@@ -139,7 +140,7 @@ describe('SQLite full-text index kept by the worker thread', () => {
     await withStore(path, async (store) => {
       await found(store, 'anything');
       // Another program takes the search file's write lock and keeps it.
-      const blocker = new Database(`${path}-search`);
+      const blocker = new Database(searchPathOf(path));
       blocker.exec('BEGIN IMMEDIATE');
       try {
         await say(store, 'l', 'lemon tart');
@@ -160,7 +161,7 @@ describe('SQLite full-text index kept by the worker thread', () => {
     assert.deepEqual(await found(store, 'kiwi'), ['p2', 'p1']);
     assert.equal(await store.prune(new Date(Date.now() - 86_400_000).toISOString()), 1);
     assert.deepEqual(await found(store, 'kiwi'), ['p2']);
-    assert.equal(countIn(`${path}-search`, `SELECT count(*) FROM messages_fts WHERE messages_fts MATCH '"salad"'`), 0);
+    assert.equal(countIn(searchPathOf(path), `SELECT count(*) FROM messages_fts WHERE messages_fts MATCH '"salad"'`), 0);
     const logged = (): number => countIn(path, 'SELECT count(*) FROM search_changes');
     await eventually(() => logged() === 0, 2_500, 'an empty change log').catch(() => undefined); // asserted below
     assert.equal(logged(), 0, 'search_changes emptied');
