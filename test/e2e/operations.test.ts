@@ -37,6 +37,10 @@ describe('operations', () => {
       assert.ok(text.includes(name), name);
     }
     assert.ok(value('parley_connections') >= 2, text);
+    // No collector walks every handle or descriptor at scrape time (metrics.ts, PER_HANDLE_METRICS).
+    for (const name of ['parley_process_open_fds', 'parley_nodejs_active_handles', 'parley_nodejs_active_resources']) {
+      assert.ok(!text.includes(name), `${name} is still collected`);
+    }
     // The counters count: both SetUsernames and the SendMessage came in, both handshakes
     // completed, and 'count me' went out to the other member.
     assert.ok(value('parley_messages_in_total') >= 3, text);
