@@ -19,7 +19,7 @@ export interface ServerMetrics extends ChatMetrics {
  * prom-client defaults whose collection lists every open handle, pending request or file
  * descriptor (a readdir of /proc/self/fd, `process._getActiveHandles()` twice,
  * `getActiveResourcesInfo()`), on the event loop, so a scrape grew with the connections:
- * 19–22 ms with 10,000 of them, 3–5 ms without these. `parley_connections` counts what
+ * 19–26 ms with 10,000 of them, 3–6 ms without these. `parley_connections` counts what
  * they mostly would.
  */
 const PER_HANDLE_METRICS = [
