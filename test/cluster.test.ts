@@ -147,7 +147,7 @@ function oneChat(name: string, make: () => Promise<Cluster>, skip: string | fals
       await t.nextLine(`Users in ${room} (3): ${expected.join(', ')}`);
     });
 
-    it('delivers each room\'s messages in seq order on every node while all nodes send at once', async () => {
+    it('delivers each room\'s messages in seq order on every node while all nodes send at once, to the senders too', async () => {
       const room = `r${tag()}`;
       const listeners = [0, 1, 2].map(async (i) => track(await jsonUser(url(i), `l${i}${tag()}`)));
       const ls = await Promise.all(listeners);
@@ -156,10 +156,12 @@ function oneChat(name: string, make: () => Promise<Cluster>, skip: string | fals
       const PER = 40;
       for (let k = 0; k < PER; k++) for (const [i, snd] of senders.entries()) snd.send({ type: 'SendMessage', room, content: `${i}:${k}` });
       const total = PER * senders.length;
-      for (const l of ls) {
-        await eventually(() => l.pending().filter((m) => m.type === 'Message' && m.room === room).length >= total, 15_000, 'every message');
-        const seqs = l.pending().flatMap((m) => (m.type === 'Message' && m.room === room ? [m.seq] : []));
-        assert.deepEqual(seqs, Array.from({ length: total }, (_, i) => i + 1), `seq order with no gap or repeat at listener ${ls.indexOf(l)}: ${seqs.join(",")}`);
+      // A sender's own copy (its confirmation) takes its turn too: it must not overtake a
+      // lower seq that another node committed and is still sending.
+      for (const [who, c] of [...ls.map((l, i) => [`listener ${i}`, l] as const), ...senders.map((snd, i) => [`sender ${i}`, snd] as const)]) {
+        await eventually(() => c.pending().filter((m) => m.type === 'Message' && m.room === room).length >= total, 15_000, 'every message');
+        const seqs = c.pending().flatMap((m) => (m.type === 'Message' && m.room === room ? [m.seq] : []));
+        assert.deepEqual(seqs, Array.from({ length: total }, (_, i) => i + 1), `seq order with no gap or repeat at ${who}: ${seqs.join(",")}`);
       }
     });
 

@@ -263,20 +263,25 @@ export class Chat {
 
   // ---- fan-out -----------------------------------------------------------------------------
 
-  /** Sends to every member of a room on every node, but `except` (a local session). */
-  broadcast(room: string, msg: ServerMessage, except?: Session): Outbound {
+  /**
+   * Sends to every member of a room on every node, but `except` (a local session). `echo`
+   * runs right after the local delivery, in the same turn: the sender's own copy, which must
+   * take its turn in seq order like everyone else's.
+   */
+  broadcast(room: string, msg: ServerMessage, except?: Session, echo?: (out: Outbound) => void): Outbound {
     const out = new Outbound(msg);
     // A local client must not see seq 81 before seq 80 committed by another node. (The
     // callback is written in place, unnamed: tsx names a closure held in a variable with a
     // defineProperty call, which costs more than the closure on this path.)
-    if (msg.type === 'Message') this.deps.bus.inSeqOrder(room, msg.seq, () => this.deliverLocal(room, out, except));
-    else this.deliverLocal(room, out, except);
+    if (msg.type === 'Message') this.deps.bus.inSeqOrder(room, msg.seq, () => this.deliverLocal(room, out, except, echo));
+    else this.deliverLocal(room, out, except, echo);
     this.deps.bus.publish({ kind: 'room', room, msg });
     return out;
   }
 
-  private deliverLocal(room: string, out: Outbound, except: Session | undefined): void {
+  private deliverLocal(room: string, out: Outbound, except: Session | undefined, echo: ((out: Outbound) => void) | undefined): void {
     this.metrics.delivered(this.hub.toRoom(room, out, except));
+    if (echo) echo(out);
   }
 
   /** Sends to every connection of a user on every node, but `except`. */

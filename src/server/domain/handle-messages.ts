@@ -46,8 +46,13 @@ export function sendMessage(chat: Chat, s: Session, msg: ClientMessageOf<'SendMe
       chat.metrics.storeLatency('append', (performance.now() - started) / 1000);
       const wire = live(message);
       s.noteAuthored(message.id);
-      const out = duplicate ? new Outbound(wire) : chat.broadcast(room, wire, s);
-      if (s.mode === 'json') s.sendFrame(withFields(out.json(), { ref: msg.ref, nonce: msg.nonce || undefined }));
+      // In JSON mode the sender's copy is its confirmation; it goes out with the room's
+      // local delivery, so it waits, like theirs, for a lower seq still on its way.
+      const echo = s.mode === 'json'
+        ? (out: Outbound) => s.sendFrame(withFields(out.json(), { ref: msg.ref, nonce: msg.nonce || undefined }))
+        : undefined;
+      if (duplicate) echo?.(new Outbound(wire));
+      else chat.broadcast(room, wire, s, echo);
     }, (err: unknown) => {
       chat.replyError(s, new StoreFailure('appendMessage', err), msg.ref);
     });
