@@ -1,7 +1,7 @@
 /**
  * Every setting of `parley serve`, in one table: its flag, its environment variable, its
- * default and what it means. `parley serve --help` is generated from this table, and
- * `docs/configuration.md` documents the same rows.
+ * default and what it means. `parley serve --help` is generated from this table, and the
+ * README's configuration table documents the same rows (test/unit/readme.test.ts checks it).
  */
 
 export interface Config {
