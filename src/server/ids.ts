@@ -3,19 +3,15 @@
  * time: milliseconds (base 36), a random per-process node tag, a per-process counter.
  */
 import { randomBytes } from 'node:crypto';
+import { lastCall } from './memo.js';
 
 export function createIdGenerator(): () => string {
   const node = randomBytes(4).toString('hex');
   let counter = 0;
-  let lastMs = -1;
-  let prefix = '';
+  // The time and node part, formatted once per millisecond.
+  const prefixOf = lastCall((ms: number) => ms.toString(36).padStart(9, '0') + node);
   return () => {
     counter = (counter + 1) % 1_679_616;
-    const ms = Date.now();
-    if (ms !== lastMs) {
-      lastMs = ms;
-      prefix = ms.toString(36).padStart(9, '0') + node;
-    }
-    return prefix + counter.toString(36).padStart(4, '0');
+    return prefixOf(Date.now()) + counter.toString(36).padStart(4, '0');
   };
 }

@@ -21,6 +21,7 @@ import { noMetrics } from './deps.js';
 import { ChatError, StoreFailure, fail } from './errors.js';
 import { AttemptLimiter } from './handle-accounts.js';
 import { HANDLERS } from './handlers.js';
+import { lastCall } from '../memo.js';
 import { Hub } from './hub.js';
 import { Outbound } from './outbound.js';
 import { PresenceNotices } from './presence-notices.js';
@@ -49,8 +50,8 @@ export class Chat {
   private dummy: string | null = null;
   /** Every JSON connection gets the same Welcome (unnamed, JSON mode): serialised once. */
   private welcomeJson: string | null = null;
-  private isoMs = Number.NaN;
-  private isoText = '';
+  /** Formats a clock reading once per millisecond (every append asks for it). */
+  private readonly isoOf = lastCall((ms: number) => new Date(ms).toISOString());
 
   constructor(readonly deps: ChatDeps) {
     this.config = deps.config;
@@ -336,13 +337,8 @@ export class Chat {
     return (await this.room(name)) ?? fail('NO_SUCH_ROOM', `There is no room "${name}".`);
   }
 
-  /** The clock as ISO 8601; formatted once per millisecond (every append asks for it). */
+  /** The clock as ISO 8601. */
   iso(): string {
-    const ms = this.now();
-    if (ms !== this.isoMs) {
-      this.isoMs = ms;
-      this.isoText = new Date(ms).toISOString();
-    }
-    return this.isoText;
+    return this.isoOf(this.now());
   }
 }

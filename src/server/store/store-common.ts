@@ -5,6 +5,7 @@
  */
 import { nameKey } from '../../protocol/names.js';
 import type { ChatMessage, PrivateChatMessage, Reactions } from '../../protocol/messages.js';
+import { lastCall } from '../memo.js';
 import type { Appended, NewPrivateMessage, NewRoomMessage } from '../ports.js';
 
 /** One queued append. Room and private messages share one queue, so one caller's appends commit in call order. */
@@ -13,32 +14,23 @@ export type AppendJob = { kind: 'room'; m: NewRoomMessage } | { kind: 'private';
 export type StoredMessage = ChatMessage | PrivateChatMessage;
 export type AppendResult = Appended<ChatMessage> | Appended<PrivateChatMessage>;
 
-// One-entry memos for the two conversions below: an append converts its timestamp several
-// times (checked, normalised, stored), and appends of the same millisecond share it.
-let isoIn: string | number | null = null;
-let isoOut = '';
-let millisIn: string | null = null;
-let millisOut = 0;
+// Both conversions remember their last call: an append converts its timestamp several times
+// (checked, normalised, stored), and appends of the same millisecond share it.
+const isoOf = lastCall((x: string | number) => new Date(x).toISOString());
+const millisOf = lastCall((iso: string) => {
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) throw new TypeError(`invalid timestamp: ${JSON.stringify(iso)}`);
+  return ms;
+});
 
 /** Normalises a timestamp to the API's ISO 8601 UTC form. */
 export function toIso(x: string | number | Date): string {
-  if (x === isoIn) return isoOut;
-  const iso = new Date(x).toISOString();
-  if (typeof x !== 'object') {
-    isoIn = x;
-    isoOut = iso;
-  }
-  return iso;
+  return typeof x === 'object' ? new Date(x).toISOString() : isoOf(x);
 }
 
 /** Milliseconds since the epoch of an ISO timestamp (throws on an invalid one). */
 export function toMillis(iso: string): number {
-  if (iso === millisIn) return millisOut;
-  const ms = Date.parse(iso);
-  if (Number.isNaN(ms)) throw new TypeError(`invalid timestamp: ${JSON.stringify(iso)}`);
-  millisIn = iso;
-  millisOut = ms;
-  return ms;
+  return millisOf(iso);
 }
 
 /**
