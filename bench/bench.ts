@@ -196,7 +196,7 @@ async function idle(server: ServerHandle, n: number): Promise<Row> {
   await pop.close(1_000);
   return {
     ...blank('d', server.kind, opened), handshakesPerSec: best, seconds,
-    cpuPerDelivery: used / opened, systemShare: used > 0 ? system / used : 0,
+    cpuPerDelivery: used / opened, systemShare: systemShareOf(system, used),
     rssPerConnKiB: slope(rss.slice(1)) / 1024,
     ...(heap.length === rounds ? { heapPerConnKiB: slope(heap.slice(1)) / 1024 } : {}),
     loadCpuPct: percentOfCore(load, seconds),
@@ -396,7 +396,7 @@ async function sliced(
       deliveredPerSec: r.delivered / sum.active, delivered: r.delivered,
       missing: r.missing, duplicated: r.duplicated, unexpected: r.unexpected,
       p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max, firstCopy: r.firstCopy, lastCopy: r.lastCopy,
-      cpuPerDelivery: r.delivered > 0 ? used / r.delivered : 0, systemShare: used > 0 ? sum.system / used : 0,
+      cpuPerDelivery: r.delivered > 0 ? used / r.delivered : 0, systemShare: systemShareOf(sum.system, used),
       loadCpuPct: percentOfCore(sum.load, sum.wall),
     };
     if (sum.frames > 0) row.writesPerFrame = sum.writes / sum.frames;
@@ -431,9 +431,14 @@ function blank(scenario: ScenarioId, server: ServerKind, connections: number): R
   };
 }
 
+/** The kernel's share of the CPU used between two readings. */
 function share(a: { user: number; system: number }, b: { user: number; system: number }): number {
-  const total = b.user + b.system - a.user - a.system;
-  return total > 0 ? (b.system - a.system) / total : 0;
+  return systemShareOf(b.system - a.system, b.user + b.system - a.user - a.system);
+}
+
+/** The kernel's share of `used` CPU microseconds, `system` of them in the kernel. */
+function systemShareOf(system: number, used: number): number {
+  return used > 0 ? system / used : 0;
 }
 
 /** CPU microseconds over `seconds`, as % of one core. */
