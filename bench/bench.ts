@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Accounting, type LatencySummary } from './accounting.js';
 import { Population, drain, paced, sleep, windowed } from './load.js';
+import { PerfRecorder, checkPerf, monotonicSeconds, splitTable } from './perf-split.js';
 import { startServer, type ServerHandle, type ServerKind } from './server-process.js';
 
 export type ScenarioId = 'a' | 'b' | 'c' | 'd' | 'e';
@@ -74,6 +75,8 @@ export interface BenchOptions {
   /** Extra node flags for Parley (e.g. --cpu-prof). */
   parleyNodeArgs?: string[];
   parleyEnv?: NodeJS.ProcessEnv;
+  /** Record both servers with Linux perf; `report` gets a Markdown split per paced scenario (perf-split.ts). */
+  perf?: { dir: string; report(markdown: string): void };
   log?: (line: string) => void;
 }
 
@@ -88,16 +91,24 @@ export async function runBench(opts: BenchOptions): Promise<Row[]> {
   const want = new Set(opts.scenarios);
   const dir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
   const servers: ServerHandle[] = [];
+  let recorders: PerfRecorder[] = [];
   const push = (server: ServerHandle, row: Row): void => {
     rows.push(row);
     log(`${server.kind} ${row.scenario}: ${describe(row)}`);
   };
   try {
+    if (opts.perf) checkPerf();
+    // --perf-basic-prof also opens V8's log file (isolate-*.log in the working directory): send it nowhere.
+    const perfArgs = opts.perf ? ['--perf-basic-prof', '--logfile=/dev/null', '--no-logfile-per-isolate'] : [];
     for (const kind of opts.servers) {
       servers.push(await startServer(kind, {
         db: join(dir, `${kind}.db`),
-        ...(kind === 'parley' ? { nodeArgs: opts.parleyNodeArgs ?? [], env: opts.parleyEnv ?? {} } : {}),
+        ...(kind === 'parley' ? { nodeArgs: [...perfArgs, ...opts.parleyNodeArgs ?? []], env: opts.parleyEnv ?? {} } : { nodeArgs: perfArgs }),
       }));
+    }
+    if (opts.perf) {
+      const perfDir = opts.perf.dir;
+      recorders = servers.map((server) => new PerfRecorder(server.pid, join(perfDir, `perf-${server.kind}.data`)));
     }
     for (const server of servers) await warmUp(server, s);
     if (want.has('d')) for (const server of servers) push(server, await idle(server, s.idle));
@@ -128,7 +139,14 @@ export async function runBench(opts: BenchOptions): Promise<Row[]> {
       for (const pop of pops) await pop.close();
     }
     if (want.has('c')) for (const row of await manyRooms(servers, s)) push(servers.find((x) => x.kind === row.server)!, row);
+    if (opts.perf && recorders.length > 0) {
+      for (const r of recorders) await r.stop();
+      const recorded = recorders;
+      recorders = [];
+      opts.perf.report(await perfReport(servers, recorded));
+    }
   } finally {
+    for (const r of recorders) await r.stop().catch(() => undefined);
     for (const server of servers) await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -319,6 +337,26 @@ async function manyRooms(servers: ServerHandle[], s: Scale): Promise<Row[]> {
 }
 
 /**
+ * For --perf: per paced scenario, where each server's CPU went in its measured slices
+ * (samples per category of perf-split.ts, both servers side by side).
+ */
+async function perfReport(servers: ServerHandle[], recorders: PerfRecorder[]): Promise<string> {
+  const scenarios = [...new Set(servers.flatMap((server) => server.measured.map((w) => w.scenario)))];
+  const parts: string[] = [];
+  for (const scenario of scenarios) {
+    const columns = [];
+    const commands: string[] = [];
+    for (const [i, server] of servers.entries()) {
+      const windows = server.measured.filter((w) => w.scenario === scenario);
+      columns.push({ name: server.kind, split: await recorders[i]!.split(windows) });
+      commands.push(`    ${recorders[i]!.reportCommand(windows)}`);
+    }
+    parts.push(`${splitTable(`(${scenario}) measured slices`, columns)}\n\nThe same samples in perf report:\n\n${commands.join('\n')}`);
+  }
+  return parts.join('\n\n');
+}
+
+/**
  * Runs a paced scenario in slices that alternate between the servers (Parley, reference,
  * Parley, ...), so a burst of background load on the shared machine hits both alike; each
  * server's figures add up over its slices.
@@ -368,8 +406,10 @@ async function sliced(
       const cpu0 = server.cpu();
       const load0 = process.cpuUsage();
       const t0 = performance.now();
+      const from = monotonicSeconds();
       await drive(i, acc, seconds / slices);
       await drain(acc, 10_000);
+      server.measured.push({ scenario: id, from, to: monotonicSeconds() });
       const cpu1 = server.cpu();
       const load1 = process.cpuUsage(load0);
       const after = await writesSoFar(server);

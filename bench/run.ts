@@ -4,6 +4,8 @@
  * Runs the scenarios against Parley and the reference server, prints the table and writes
  * it with an SVG chart to bench/results/ (a timestamped pair plus latest.md/latest.svg).
  * --profile runs Parley under `node --cpu-prof` (profiles in bench/results/profiles/);
+ * --perf records both servers with Linux perf (files in bench/results/perf/) and prints, for
+ * (a) and (c), where each one's CPU went in the measured slices (bench/perf-split.ts);
  * --parley-node-args "..." passes node flags to the Parley process (experiments);
  * --scale storm=2000,seconds=5 overrides sizes of the chosen scale (see FULL in bench.ts).
  */
@@ -33,6 +35,9 @@ async function main(): Promise<void> {
   const profileDir = join(RESULTS, 'profiles');
   const profile = flag('--profile');
   if (profile) mkdirSync(profileDir, { recursive: true });
+  const perfDir = join(RESULTS, 'perf');
+  let perfReport = '';
+  if (flag('--perf')) mkdirSync(perfDir, { recursive: true });
   const started = Date.now();
   const scale = { ...(quick ? QUICK : FULL) };
   for (const pair of value('--scale')?.split(',') ?? []) {
@@ -43,12 +48,14 @@ async function main(): Promise<void> {
   const rows = await runBench({
     scale, servers, scenarios,
     parleyNodeArgs: [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), ...(value('--parley-node-args')?.split(' ').filter(Boolean) ?? [])],
+    ...(flag('--perf') ? { perf: { dir: perfDir, report: (text: string) => { perfReport = text; } } } : {}),
     log: (line) => process.stderr.write(`${line}\n`),
   });
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const cpus = machine();
   const table = markdown(rows, { date, command, machine: `${cpus}, 2 cores`, node: process.version, quick });
+  if (perfReport) process.stdout.write(`\nWhere the CPU went (perf samples at 999 Hz, measured slices only; files in ${perfDir}):\n\n${perfReport}\n`);
   process.stdout.write(`\n${table}\nTotal ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   if (!flag('--no-write')) {
     mkdirSync(RESULTS, { recursive: true });

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Window } from './perf-split.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TICKS_PER_SECOND = 100;
@@ -25,6 +26,8 @@ export interface ServerHandle {
   collect(): Promise<NodeJS.MemoryUsage | null>;
   /** Prometheus text of /metrics (Parley only; empty for the reference). */
   metrics(): Promise<string>;
+  /** The measured slices of the paced scenarios, on CLOCK_MONOTONIC (for --perf). */
+  measured: Window[];
   stop(): Promise<void>;
 }
 
@@ -76,7 +79,7 @@ export async function startServer(kind: ServerKind, opts: { db: string; nodeArgs
   });
   const pid = child.pid!;
   return {
-    kind, port, pid,
+    kind, port, pid, measured: [],
     cpu: () => procCpu(pid),
     rss: () => procRss(pid),
     collect: () => new Promise<NodeJS.MemoryUsage | null>((resolve) => {
