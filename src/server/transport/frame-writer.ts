@@ -108,6 +108,13 @@ function flushAll(): void {
   }
 }
 
+/** Empties a sink's queue without writing it. */
+export function dropQueue(sink: QueuedSink): void {
+  sink.head = null;
+  if (sink.queue !== null && sink.queue.length > 0) sink.queue.length = 0;
+  sink.queuedBytes = 0;
+}
+
 /** Writes a sink's queued frames to `socket` in one write, and empties the queue. */
 export function writeQueue(sink: QueuedSink, socket: Socket | null, open: boolean): void {
   const head = sink.head;
@@ -118,7 +125,5 @@ export function writeQueue(sink: QueuedSink, socket: Socket | null, open: boolea
     sendStats.writes++;
     sendStats.bytes += sink.queuedBytes;
   }
-  sink.head = null;
-  if (queue !== null && queue.length > 0) queue.length = 0;
-  sink.queuedBytes = 0;
+  dropQueue(sink);
 }

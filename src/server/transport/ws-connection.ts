@@ -1,15 +1,16 @@
 /**
- * Adapts a `ws` WebSocket to the domain's Connection. The send path is the hot path: it
- * checks the outgoing buffer (a client that stops reading is closed with 1013 before the
- * server's memory grows), frames the text once per broadcast and queues it; the connection
- * writes everything queued in one turn with one socket write (see frame-writer.ts).
+ * Adapts a `ws` WebSocket to the domain's Connection. The send path is the hot path: per
+ * recipient it frames the text once per broadcast and queues it, touching nothing but this
+ * record; once per turn the connection checks its outgoing buffer (a client that stops
+ * reading is closed with 1013 before the server's memory grows) and writes everything
+ * queued with one socket write (see frame-writer.ts).
  */
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { CLOSE } from '../../protocol/codes.js';
 import type { Session } from '../domain/session.js';
 import type { Connection } from '../ports.js';
-import { enqueue, textFrame, writeQueue, type QueuedSink } from './frame-writer.js';
+import { dropQueue, enqueue, textFrame, writeQueue, type QueuedSink } from './frame-writer.js';
 
 export interface SendLimits {
   maxBufferedBytes: number;
@@ -52,27 +53,43 @@ export class WsConnection implements Connection, QueuedSink {
     return `c${this.serial.toString(36)}`;
   }
 
+  /**
+   * Queues the frame. Per recipient this touches only this record: whether the socket is
+   * still open and whether its reader keeps up are checked once per turn, in flush().
+   */
   send(frame: string): void {
-    const ws = this.ws;
-    if (ws.readyState !== 1 || this.closing) return;
-    const socket = this.socket;
-    // ws never queues in its sender here, so the socket's buffer is all of ws.bufferedAmount.
-    const buffered = socket ? socket.writableLength : ws.bufferedAmount;
-    if (this.queuedBytes + buffered > this.limits.maxBufferedBytes) {
-      this.closing = true;
-      this.limits.onSlowReader(this);
-      this.close(CLOSE.TRY_AGAIN_LATER, 'too slow reading; retry-after=5');
-      return;
-    }
-    if (!socket) {
-      ws.send(frame);
+    if (this.closing) return;
+    if (this.socket === null) {
+      this.sendUnqueued(frame);
       return;
     }
     enqueue(this, textFrame(frame));
   }
 
+  /** Writes the turn's frames, or cuts off a reader that has fallen too far behind. */
   flush(): void {
-    writeQueue(this, this.socket, this.ws.readyState === 1);
+    const socket = this.socket;
+    // ws never queues in its sender here, so the socket's buffer is all of ws.bufferedAmount.
+    if (!this.closing && socket !== null && this.queuedBytes + socket.writableLength > this.limits.maxBufferedBytes) {
+      dropQueue(this);
+      this.cutOff();
+      return;
+    }
+    writeQueue(this, socket, this.ws.readyState === 1);
+  }
+
+  /** Without a socket to write to (not seen with ws 8), frames go through ws one by one. */
+  private sendUnqueued(frame: string): void {
+    const ws = this.ws;
+    if (ws.readyState !== 1) return;
+    if (ws.bufferedAmount > this.limits.maxBufferedBytes) this.cutOff();
+    else ws.send(frame);
+  }
+
+  private cutOff(): void {
+    this.closing = true;
+    this.limits.onSlowReader(this);
+    this.close(CLOSE.TRY_AGAIN_LATER, 'too slow reading; retry-after=5');
   }
 
   close(code: number, reason: string): void {
