@@ -109,6 +109,7 @@ export async function runBench(opts: BenchOptions): Promise<Row[]> {
     if (opts.perf) {
       const perfDir = opts.perf.dir;
       recorders = servers.map((server) => new PerfRecorder(server.pid, join(perfDir, `perf-${server.kind}.data`)));
+      for (const r of recorders) await r.started();
     }
     for (const server of servers) await warmUp(server, s);
     if (want.has('d')) for (const server of servers) push(server, await idle(server, s.idle));

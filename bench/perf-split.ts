@@ -140,6 +140,12 @@ export class PerfRecorder {
     this.#exited = new Promise((resolve) => this.#child.once('close', () => resolve()));
   }
 
+  /** Resolves once perf has been recording for a moment; fails at once if it could not start (say, perf_event_paranoid). */
+  async started(): Promise<void> {
+    const early = await Promise.race([this.#exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 500))]);
+    if (early) throw new Error(`perf record -p ${this.pid} stopped at once (exit ${this.#child.exitCode}): ${this.#stderr.trim()}`);
+  }
+
   /** Stops recording (SIGINT lets perf write its file) and waits for it. */
   async stop(): Promise<void> {
     if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGINT');
