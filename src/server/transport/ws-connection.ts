@@ -69,13 +69,15 @@ export class WsConnection implements Connection, QueuedSink {
   /** Writes the turn's frames, or cuts off a reader that has fallen too far behind. */
   flush(): void {
     const socket = this.socket;
+    const open = this.ws.readyState === 1;
     // ws never queues in its sender here, so the socket's buffer is all of ws.bufferedAmount.
-    if (!this.closing && socket !== null && this.queuedBytes + socket.writableLength > this.limits.maxBufferedBytes) {
+    // (A socket already closing is not a slow reader: its frames are just dropped.)
+    if (open && !this.closing && socket !== null && this.queuedBytes + socket.writableLength > this.limits.maxBufferedBytes) {
       dropQueue(this);
       this.cutOff();
       return;
     }
-    writeQueue(this, socket, this.ws.readyState === 1);
+    writeQueue(this, socket, open);
   }
 
   /** Without a socket to write to (not seen with ws 8), frames go through ws one by one. */
