@@ -137,6 +137,8 @@ export class PerfRecorder {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.#child.stderr!.on('data', (d: Buffer) => { this.#stderr = (this.#stderr + d.toString()).slice(-2000); });
+    // A failed spawn emits 'error' (unhandled, it would end the benchmark) and then 'close'.
+    this.#child.once('error', (error) => { this.#stderr += String(error); });
     this.#exited = new Promise((resolve) => this.#child.once('close', () => resolve()));
   }
 
@@ -166,10 +168,12 @@ export class PerfRecorder {
     const child = spawn('perf', ['script', '-i', this.file, '--time', ranges, '-F', 'tid,time,ip,sym,dso'], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
+    let failure = '';
+    child.once('error', (error) => { failure = `: ${String(error)}`; });
     const done = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
     const split = await splitSamples(createInterface({ input: child.stdout!, crlfDelay: Infinity }), this.pid);
     const code = await done;
-    if (code !== 0) throw new Error(`perf script -i ${this.file} failed (exit ${code})`);
+    if (code !== 0) throw new Error(`perf script -i ${this.file} failed (exit ${code})${failure}`);
     return split;
   }
 }
