@@ -175,4 +175,26 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 6,
+    name: 'new room messages committed to a table without indexes, moved into messages in bulk',
+    // Each append commit wrote a leaf of the (room, seq) index for every room it touched, plus
+    // the table's and the id index's last leaves: about 1.5 pages per message in many small rooms.
+    // An append now commits its rows here (one growing leaf), and store-sqlite.ts moves them
+    // into messages in one statement once enough have piled up, after a second, or before
+    // anything reads messages, so each room's leaf is written once per move, not per message.
+    sql: `
+      CREATE TABLE messages_pending (
+        k INTEGER PRIMARY KEY,
+        id TEXT NOT NULL,
+        room TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        username TEXT NOT NULL,
+        author_key TEXT NOT NULL,
+        content TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        nonce TEXT
+      );
+    `,
+  },
 ];

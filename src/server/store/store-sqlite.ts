@@ -1,10 +1,20 @@
 /**
  * The SQLite Store (better-sqlite3): one file, WAL journal with `synchronous = NORMAL`, so a
  * committed append survives a kill -9 of the process. Appends are group-committed: every
- * append queued in one event-loop turn is written in one IMMEDIATE transaction. A room's next `seq` is read inside that transaction
- * from the (room, seq) index, never below `rooms.last_seq` (which retention raises before it
- * deletes a room's newest rows), so a rolled back batch leaves no gap and several processes
- * on one file never repeat a seq.
+ * append queued in one event-loop turn is written in one IMMEDIATE transaction.
+ *
+ * New room messages are committed to `messages_pending`, a table without secondary indexes,
+ * and moved into `messages` in one statement (see PendingRows): once MOVE_ROWS have piled
+ * up, after MOVE_MS, at close and open, and before any call that reads or changes stored room
+ * messages, so reads always see every committed message. A commit then writes one growing
+ * leaf instead of a leaf of the (room, seq) index for each room it touches.
+ *
+ * A room's next `seq` is read inside the append transaction from the (room, seq) index, never
+ * below `rooms.last_seq` (which retention raises before it deletes a room's newest rows), and
+ * then remembered while no other connection writes to the file (`PRAGMA data_version`): a
+ * rolled back batch leaves no gap and several processes on one file never repeat a seq. An
+ * append that finds another connection has written first moves every pending row (its
+ * own and the other process's) and reads the seqs afresh.
  * Full-text search and WAL checkpoints run on a worker thread (sqlite-worker.ts): the index lives
  * in a file of its own, fed from the rows and from a log of edits and deletions kept by triggers.
  */
@@ -32,10 +42,51 @@ export interface SqliteStoreOptions extends GroupCommitOptions {
   busyTimeoutMs?: number;
   /** Trouble outside any call: the worker thread (checkpoints, search index) failed a round or died. */
   onError?(error: Error): void;
+  /** Milliseconds a pending room message waits at most before it is moved into `messages` (default 1000). */
+  moveMs?: number;
 }
 
 /** Rows (by rowid) a retention transaction looks at. */
 const PRUNE_CHUNK = 500;
+/** Pending room messages that make an append move them all into `messages` in the same commit. */
+const MOVE_ROWS = 1000;
+/** How long (ms) a pending room message waits at most by default, so the search worker and other processes see it. */
+const MOVE_MS = 1000;
+/**
+ * Longer room messages go straight into `messages`: a row that fills much of a page costs
+ * more written twice than the index leaves its own commit writes.
+ */
+const PENDING_MAX_CHARS = 500;
+
+/**
+ * What this connection knows about `messages_pending` and the rooms' seqs. It holds while
+ * `PRAGMA data_version` still reads `version` (no other connection has committed since);
+ * `version` null means unknown. It changes only after a commit succeeds.
+ */
+interface PendingRows {
+  version: number | null;
+  /** Rows this connection has committed to messages_pending since the last move. */
+  rows: number;
+  /** Their ids (the UNIQUE index on messages.id does not see them yet). Long messages skip the table (PENDING_MAX_CHARS). */
+  ids: Set<string>;
+  /** Their messages by nonce key, for repeated appends. */
+  nonces: Map<string, ChatMessage>;
+  /** The last seq given out in each room (moves keep it true). */
+  lastSeq: Map<string, number>;
+}
+
+/** What an append transaction did, applied to PendingRows once it has committed. */
+interface BatchOutcome {
+  results: AppendResult[];
+  version: number;
+  /** False when the batch could not trust PendingRows: it moved every pending row first. */
+  fresh: boolean;
+  /** The batch's own rows were moved too (MOVE_ROWS reached). */
+  movedAfter: boolean;
+  lastAfter: Map<string, number>;
+  ids: Set<string>;
+  nonces: [string, ChatMessage][];
+}
 
 /** A Store on one SQLite file; see the file comment. */
 export class SqliteStore implements Store {
@@ -46,9 +97,12 @@ export class SqliteStore implements Store {
   #db: Database.Database | null = null;
   #st: SqliteStatements | null = null;
   /** The append transaction, built once (better-sqlite3 builds four wrappers per `transaction()`). */
-  #appendTx: ((jobs: AppendJob[]) => AppendResult[]) | null = null;
+  #appendTx: ((jobs: AppendJob[]) => BatchOutcome) | null = null;
   #closed = false;
   #worker: SqliteWorker | null = null;
+  #pending: PendingRows = { version: null, rows: 0, ids: new Set(), nonces: new Map(), lastSeq: new Map() };
+  #moveTx: (() => void) | null = null;
+  #moveTimer: NodeJS.Timeout | null = null;
 
   /** Does no I/O: `init()` opens the file (creating its folder) and migrates it. */
   constructor(path: string, options: SqliteStoreOptions = {}) {
@@ -72,11 +126,15 @@ export class SqliteStore implements Store {
       migrate(db, SQLITE_MIGRATIONS);
       this.#st = prepareSqlite(db);
       this.#appendTx = db.transaction((jobs: AppendJob[]) => this.#writeBatchInTx(jobs)).immediate;
+      this.#moveTx = db.transaction(() => this.#movePending()).immediate;
+      this.#db = db;
+      this.#settle(); // rows a process killed before its move left pending
     } catch (error) {
+      this.#db = null;
       db.close();
       throw initError('SQLite', where, 'cannot set up the database', error);
     }
-    this.#db = db;
+    this.#moveTimer = setInterval(() => this.#moveOwnRows(), this.#options.moveMs ?? MOVE_MS).unref();
     this.#worker = this.#startWorker();
   }
 
@@ -92,11 +150,14 @@ export class SqliteStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     await this.#queue.close();
+    if (this.#moveTimer) clearInterval(this.#moveTimer);
+    this.#moveOwnRows(); // so the worker's last round indexes them
     await this.#worker?.stop();
     this.#db?.close();
     this.#db = null;
     this.#st = null;
     this.#appendTx = null;
+    this.#moveTx = null;
   }
 
   get #s(): SqliteStatements {
@@ -133,35 +194,119 @@ export class SqliteStore implements Store {
   #writeBatch(jobs: AppendJob[]): AppendResult[] {
     const tx = this.#appendTx;
     if (!tx) throw new Error('SqliteStore is closed');
-    return tx(jobs);
+    const outcome = tx(jobs);
+    this.#committed(outcome);
+    return outcome.results;
   }
 
-  #writeBatchInTx(jobs: AppendJob[]): AppendResult[] {
+  #writeBatchInTx(jobs: AppendJob[]): BatchOutcome {
     const s = this.#s;
-    const slots = planBatch(jobs, this.#storedByNonce(jobs));
+    const known = this.#pending;
+    const version = s.dataVersion.get()!;
+    const fresh = version === known.version;
+    // Another connection wrote (or a batch failed after a move): its pending rows go first,
+    // then the indexes of messages answer for seqs, ids and nonces.
+    if (!fresh) this.#movePending();
+    const slots = planBatch(jobs, this.#storedByNonce(jobs, fresh));
     const counts = countByRoom(jobs, slots);
     const lastAfter = new Map<string, number>();
     for (const [room, n] of counts) {
-      const { floor, top } = s.roomSeq.get({ room })!;
-      // A room first seen here gets its row (rooms are normally created by ensureRoom).
-      if (floor === null) s.roomInsert.run(room, '', null, Date.now());
-      lastAfter.set(room, Math.max(floor ?? 0, top ?? 0) + n);
+      let last = fresh ? known.lastSeq.get(room) : undefined;
+      if (last === undefined) {
+        const { floor, top } = s.roomSeq.get({ room })!;
+        // A room first seen here gets its row (rooms are normally created by ensureRoom).
+        if (floor === null) s.roomInsert.run(room, '', null, Date.now());
+        last = Math.max(floor ?? 0, top ?? 0);
+      }
+      lastAfter.set(room, last + n);
     }
     const created = buildNew(jobs, slots, counts, lastAfter);
     const rows = insertRows(jobs, created, toMillis);
-    for (const row of rows.room) s.msgInsert.run(...row);
+    const seen = new Set<string>();
+    const ids = new Set<string>();
+    for (const row of rows.room) {
+      const id = row[0];
+      // The UNIQUE index on messages.id sees moved rows only: pending ones are checked here.
+      if ((fresh && known.ids.has(id)) || seen.has(id)) throw idClash(id);
+      seen.add(id);
+      if (row[5].length > PENDING_MAX_CHARS) s.msgInsert.run(...row);
+      else if (s.pendingInsert.run(...row, id).changes === 0) throw idClash(id);
+      else ids.add(id);
+    }
     for (const row of rows.private) s.pmInsert.run(...row);
-    return settleBatch(slots, created);
+    const movedAfter = (fresh ? known.rows : 0) + ids.size >= MOVE_ROWS;
+    if (movedAfter) this.#movePending();
+    const nonces: [string, ChatMessage][] = [];
+    jobs.forEach((job, i) => {
+      const message = created[i];
+      if (job.kind !== 'room' || !message || !ids.has(message.id)) return;
+      const key = nonceKey('room', authorKey(job), job.m.nonce);
+      if (key !== null) nonces.push([key, message as ChatMessage]);
+    });
+    return { results: settleBatch(slots, created), version, fresh, movedAfter, lastAfter, ids, nonces };
   }
 
-  /** Stored messages whose (author, nonce) a job of the batch repeats. */
-  #storedByNonce(jobs: AppendJob[]): Map<string, StoredMessage> {
+  /** Brings PendingRows up to date with a committed append batch. */
+  #committed(o: BatchOutcome): void {
+    const p = this.#pending;
+    p.version = o.version;
+    if (!o.fresh) p.lastSeq.clear();
+    for (const [room, last] of o.lastAfter) p.lastSeq.set(room, last);
+    if (!o.fresh || o.movedAfter) this.#forgetPending();
+    if (o.movedAfter) return;
+    p.rows += o.ids.size;
+    for (const id of o.ids) p.ids.add(id);
+    for (const [key, message] of o.nonces) p.nonces.set(key, message);
+  }
+
+  /** Inside a write transaction: moves every pending room message (any process's) into messages, in commit order. */
+  #movePending(): void {
+    const s = this.#s;
+    s.moveRows.run();
+    s.moveClear.run();
+  }
+
+  #forgetPending(): void {
+    const p = this.#pending;
+    p.rows = 0;
+    p.ids.clear();
+    p.nonces.clear();
+  }
+
+  /**
+   * Moves pending room messages, this process's or another's, before a call that reads or
+   * changes stored room messages. A quick check when there are none.
+   */
+  #settle(): void {
+    if (this.#pending.rows === 0 && this.#s.pendingAny.get() === 0) return;
+    this.#moveTx!();
+    this.#forgetPending();
+  }
+
+  /** The timer's move (and close's): only when this process has rows waiting; failures go to onError. */
+  #moveOwnRows(): void {
+    if (this.#pending.rows === 0 || !this.#moveTx) return;
+    try {
+      this.#moveTx();
+      this.#forgetPending();
+    } catch (error) {
+      this.#options.onError?.(error as Error);
+    }
+  }
+
+  /** Stored messages whose (author, nonce) a job of the batch repeats; `fresh`: PendingRows holds. */
+  #storedByNonce(jobs: AppendJob[], fresh: boolean): Map<string, StoredMessage> {
     const found = new Map<string, StoredMessage>();
     for (const job of jobs) {
       const author = authorKey(job);
       const key = nonceKey(job.kind, author, job.m.nonce);
       if (key === null || found.has(key)) continue;
       if (job.kind === 'room') {
+        const pending = fresh ? this.#pending.nonces.get(key) : undefined;
+        if (pending) {
+          found.set(key, pending);
+          continue;
+        }
         const row = this.#s.msgByNonce.get(author, job.m.nonce!);
         if (row) found.set(key, this.#withReactions([row])[0]!);
       } else {
@@ -185,11 +330,13 @@ export class SqliteStore implements Store {
   }
 
   async getMessage(id: string): Promise<ChatMessage | null> {
+    this.#settle();
     const row = this.#s.msgGet.get(id);
     return row ? this.#withReactions([row])[0]! : null;
   }
 
   async history(q: HistoryQuery): Promise<HistoryPage> {
+    this.#settle();
     const s = this.#s;
     const limit = Math.max(0, q.limit);
     const page = { room: q.room, before: q.before ?? MAX_SEQ, limit: limit + 1 };
@@ -217,16 +364,19 @@ export class SqliteStore implements Store {
   }
 
   async lastSeqs(): Promise<Map<string, number>> {
+    this.#settle();
     return new Map(this.#s.lastSeqs.all().map((r) => [r.name, r.last_seq]));
   }
 
   async editMessage(id: string, content: string, editedAt: string): Promise<ChatMessage | null> {
+    this.#settle();
     const s = this.#s;
     if (s.msgEdit.run(content, toMillis(editedAt), id).changes === 0) return null;
     return this.getMessage(id);
   }
 
   async deleteMessage(id: string): Promise<ChatMessage | null> {
+    this.#settle();
     const s = this.#s;
     const changed = this.#db!.transaction(() => {
       s.reactionsClear.run(id);
@@ -236,6 +386,7 @@ export class SqliteStore implements Store {
   }
 
   async toggleReaction(id: string, username: string, emoji: string): Promise<{ message: ChatMessage; added: boolean } | null> {
+    this.#settle();
     const s = this.#s;
     const key = nameKey(username);
     const added = this.#db!.transaction((): boolean | null => {
@@ -258,7 +409,7 @@ export class SqliteStore implements Store {
   }
 
   async search(q: SearchQuery): Promise<{ messages: ChatMessage[]; hasMore: boolean }> {
-    void this.#s; // throws when the store is closed or not yet open
+    this.#settle(); // also throws when the store is closed or not yet open
     const terms = searchTerms(q.query).slice(0, 32);
     if (terms.length === 0) return { messages: [], hasMore: false };
     const match = terms.map((t) => `"${t.replaceAll('"', '""')}"`).join(' ');
@@ -279,6 +430,7 @@ export class SqliteStore implements Store {
    * first raises its rooms' pruned_through and last_seq to the highest seq it deletes.
    */
   async prune(olderThan: string): Promise<number> {
+    this.#settle();
     const s = this.#s;
     const cut = toMillis(olderThan);
     const db = this.#db!;
@@ -349,6 +501,10 @@ function migrate(db: Database.Database, migrations: readonly Migration[]): void 
   }
 }
 
+function idClash(id: string): Error {
+  return new Error(`UNIQUE constraint failed: messages.id (${id})`);
+}
+
 function roomFromRow(r: RoomRow): RoomRecord {
   return { name: r.name, topic: r.topic, owner: r.owner, createdAt: toIso(r.created_at) };
 }
@@ -391,6 +547,15 @@ function prepareSqlite(db: Database.Database) {
        FROM rooms) WHERE last_seq > 0`),
     msgInsert: db.prepare<[string, string, number, string, string, string, number, string | null]>(
       'INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
+    pendingInsert: db.prepare<[string, string, number, string, string, string, number, string | null, string]>(
+      `INSERT INTO messages_pending (id, room, seq, username, author_key, content, ts, nonce)
+       SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM messages WHERE id = ?)`),
+    pendingAny: db.prepare<[], number>('SELECT EXISTS (SELECT 1 FROM messages_pending)').pluck(),
+    moveRows: db.prepare<[]>(
+      `INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce)
+       SELECT id, room, seq, username, author_key, content, ts, nonce FROM messages_pending ORDER BY k`),
+    moveClear: db.prepare<[]>('DELETE FROM messages_pending'),
     msgByNonce: db.prepare<[string, string], MessageRow>(`${MSG} WHERE m.author_key = ? AND m.nonce = ?`),
     msgGet: db.prepare<[string], MessageRow>(`${MSG} WHERE m.id = ?`),
     msgAlive: db.prepare<[string], { ok: number }>('SELECT 1 AS ok FROM messages WHERE id = ? AND deleted = 0'),
