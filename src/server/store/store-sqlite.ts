@@ -131,6 +131,9 @@ export class SqliteStore implements Store {
       this.#settle(); // rows a process killed before its move left pending
     } catch (error) {
       this.#db = null;
+      this.#st = null;
+      this.#appendTx = null;
+      this.#moveTx = null;
       db.close();
       throw initError('SQLite', where, 'cannot set up the database', error);
     }
