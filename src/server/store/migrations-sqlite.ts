@@ -179,7 +179,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     version: 6,
     name: 'new room messages committed to a table without indexes, moved into messages in bulk',
     // Each append commit wrote a leaf of the (room, seq) index for every room it touched, plus
-    // the table's and the id index's last leaves: about 1.5 pages per message in many small rooms.
+    // the table's and the id index's last leaves: about two pages per message in many small rooms.
     // An append now commits its rows here (one growing leaf), and store-sqlite.ts moves them
     // into messages in one statement once enough have piled up, after a second, or before
     // anything reads messages, so each room's leaf is written once per move, not per message.
