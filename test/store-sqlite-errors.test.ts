@@ -84,10 +84,13 @@ describe('SqliteStore errors', () => {
     }
   });
 
-  it('rejects appends after close', async () => {
+  it('rejects appends and reads after close', async () => {
     const store = await openStore('closed.db');
+    await store.appendMessage(msg('room', 'before'));
     await store.close();
     await assert.rejects(store.appendMessage(msg('room', 'late')), /closed/);
+    await assert.rejects(store.history({ room: 'room', limit: 10 }), /closed/);
+    await assert.rejects(store.search({ query: 'before', limit: 10 }), /closed/);
   });
 
   it('two stores on one file (as two processes) share one gapless seq per room', async () => {

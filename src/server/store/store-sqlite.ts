@@ -281,7 +281,8 @@ export class SqliteStore implements Store {
    * changes stored room messages. A quick check when there are none.
    */
   #settle(): void {
-    if (this.#pending.rows === 0 && this.#s.pendingAny.get() === 0) return;
+    const s = this.#s; // throws when the store is closed or not yet open
+    if (this.#pending.rows === 0 && s.pendingAny.get() === 0) return;
     this.#moveTx!();
     this.#forgetPending();
   }
@@ -412,7 +413,7 @@ export class SqliteStore implements Store {
   }
 
   async search(q: SearchQuery): Promise<{ messages: ChatMessage[]; hasMore: boolean }> {
-    this.#settle(); // also throws when the store is closed or not yet open
+    this.#settle();
     const terms = searchTerms(q.query).slice(0, 32);
     if (terms.length === 0) return { messages: [], hasMore: false };
     const match = terms.map((t) => `"${t.replaceAll('"', '""')}"`).join(' ');
