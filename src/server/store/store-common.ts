@@ -77,6 +77,12 @@ export function nonceKey(kind: AppendJob['kind'], author: string, nonce: string 
   return nonce == null || nonce === '' ? null : `${kind}\u001f${author}\u001f${nonce}`;
 }
 
+/** A job's nonce key; null without a nonce, and then the author's name key is not worked out. */
+export function jobNonceKey(job: AppendJob): string | null {
+  const nonce = job.m.nonce;
+  return nonce == null || nonce === '' ? null : nonceKey(job.kind, authorKey(job), nonce);
+}
+
 /** How one job of a batch is settled: stored as new, answered by an earlier message, or by an earlier job of the batch. */
 export type Slot = { state: 'new' } | { state: 'stored'; message: StoredMessage } | { state: 'same'; index: number };
 
@@ -84,7 +90,7 @@ export type Slot = { state: 'new' } | { state: 'stored'; message: StoredMessage 
 export function planBatch(jobs: AppendJob[], stored: Map<string, StoredMessage>): Slot[] {
   const firstInBatch = new Map<string, number>();
   return jobs.map((job, i): Slot => {
-    const key = nonceKey(job.kind, authorKey(job), job.m.nonce);
+    const key = jobNonceKey(job);
     if (key === null) return { state: 'new' };
     const old = stored.get(key);
     if (old) return { state: 'stored', message: old };

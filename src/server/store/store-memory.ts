@@ -9,7 +9,7 @@ import type {
   Account, Appended, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, RoomRecord, SearchQuery, Store,
 } from '../ports.js';
 import {
-  authorKey, buildNew, checkAppend, countByRoom, nonceKey, pairKey, planBatch, reactionsFrom, searchTerms,
+  buildNew, checkAppend, countByRoom, jobNonceKey, pairKey, planBatch, reactionsFrom, searchTerms,
   settleBatch, toIso, toMillis, type AppendJob, type AppendResult, type StoredMessage,
 } from './store-common.js';
 
@@ -103,7 +103,7 @@ export class MemoryStore implements Store {
   }
 
   #insert(job: AppendJob, message: StoredMessage): void {
-    const key = nonceKey(job.kind, authorKey(job), job.m.nonce);
+    const key = jobNonceKey(job);
     if (key !== null) this.#nonces.set(key, message);
     if (job.kind === 'room') {
       const chat = message as ChatMessage;

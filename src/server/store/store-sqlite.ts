@@ -30,7 +30,7 @@ import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { SqliteWorker, type SearchRow } from './sqlite-worker.js';
 import { SQLITE_MIGRATIONS, type Migration } from './migrations-sqlite.js';
 import {
-  authorKey, buildNew, insertRows, queueAppend, countByRoom, initError, nonceKey, pairKey, planBatch, reactionsFrom,
+  authorKey, buildNew, insertRows, queueAppend, countByRoom, initError, jobNonceKey, pairKey, planBatch, reactionsFrom,
   searchTerms, settleBatch, toIso, toMillis, type AppendJob, type AppendResult, type StoredMessage,
 } from './store-common.js';
 
@@ -243,7 +243,7 @@ export class SqliteStore implements Store {
     jobs.forEach((job, i) => {
       const message = created[i];
       if (job.kind !== 'room' || !message || !ids.has(message.id)) return;
-      const key = nonceKey('room', authorKey(job), job.m.nonce);
+      const key = jobNonceKey(job);
       if (key !== null) nonces.push([key, message as ChatMessage]);
     });
     return { results: settleBatch(slots, created), version, fresh, movedAfter, lastAfter, ids, nonces };
@@ -302,9 +302,9 @@ export class SqliteStore implements Store {
   #storedByNonce(jobs: AppendJob[], fresh: boolean): Map<string, StoredMessage> {
     const found = new Map<string, StoredMessage>();
     for (const job of jobs) {
-      const author = authorKey(job);
-      const key = nonceKey(job.kind, author, job.m.nonce);
+      const key = jobNonceKey(job);
       if (key === null || found.has(key)) continue;
+      const author = authorKey(job);
       if (job.kind === 'room') {
         const pending = fresh ? this.#pending.nonces.get(key) : undefined;
         if (pending) {
