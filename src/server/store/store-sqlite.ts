@@ -232,11 +232,11 @@ export class SqliteStore implements Store {
     const seen = new Set<string>();
     const ids = new Set<string>();
     for (const row of rows.room) {
-      const id = row[0];
+      const [id, , , , , content] = row;
       // The UNIQUE index on messages.id sees moved rows only: pending ones are checked here.
       if ((fresh && known.ids.has(id)) || seen.has(id)) throw idClash(id);
       seen.add(id);
-      if (row[5].length > PENDING_MAX_CHARS) s.msgInsert.run(...row);
+      if (content.length > PENDING_MAX_CHARS) s.msgInsert.run(...row);
       else if (s.pendingInsert.run(...row, id).changes === 0) throw idClash(id);
       else ids.add(id);
     }
@@ -246,9 +246,9 @@ export class SqliteStore implements Store {
     const nonces: [string, ChatMessage][] = [];
     jobs.forEach((job, i) => {
       const message = created[i];
-      if (job.kind !== 'room' || !message || !ids.has(message.id)) return;
-      const key = jobNonceKey(job);
-      if (key !== null) nonces.push([key, message as ChatMessage]);
+      if (job.kind !== 'room' || !message) return;
+      const key = jobNonceKey(job); // null, at no cost, for the many appends without a nonce
+      if (key !== null && ids.has(message.id)) nonces.push([key, message as ChatMessage]);
     });
     return { results: settleBatch(slots, created), version, fresh, movedAfter, lastAfter, ids, nonces };
   }
@@ -273,6 +273,12 @@ export class SqliteStore implements Store {
     s.moveClear.run();
   }
 
+  /** Moves every pending row in a transaction of its own; this connection then has none waiting. */
+  #moveAll(): void {
+    this.#moveTx!();
+    this.#forgetPending();
+  }
+
   #forgetPending(): void {
     const p = this.#pending;
     p.rows = 0;
@@ -287,16 +293,14 @@ export class SqliteStore implements Store {
   #settle(): void {
     const s = this.#s; // throws when the store is closed or not yet open
     if (this.#pending.rows === 0 && s.pendingAny.get() === 0) return;
-    this.#moveTx!();
-    this.#forgetPending();
+    this.#moveAll();
   }
 
   /** The timer's move (and close's): only when this process has rows waiting; failures go to onError. */
   #moveOwnRows(): void {
     if (this.#pending.rows === 0 || !this.#moveTx) return;
     try {
-      this.#moveTx();
-      this.#forgetPending();
+      this.#moveAll();
     } catch (error) {
       this.#options.onError?.(error as Error);
     }
