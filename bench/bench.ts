@@ -364,8 +364,13 @@ async function perfReport(servers: ServerHandle[], recorders: PerfRecorder[]): P
  *
  * Three things keep pauses that the scenario does not ask for out of the figures:
  * - Every server first gets an unmeasured lead-in of the same traffic, so no measured slice
- *   pays for compiling the generator's receive path (without it, the first messages of the
- *   first slice, always the first server's, took 25–35 ms).
+ *   pays for compiling: the generator's receive path (without a lead-in, the first messages
+ *   of the first slice, always the first server's, took 25–35 ms) and the server's own code.
+ *   V8 optimises a function once it has run enough, and Parley's once-per-commit functions
+ *   get there seconds after the per-message ones: with a 1 s lead-in, `--perf` still found
+ *   Parley's compiler threads busy through the first two slices of (c) (73–127 samples, about
+ *   2.5% of its CPU; the reference's code is small enough to show none). With 5 s, 33.
+ *   A chat server runs for hours: the scenarios measure its steady state.
  * - The generator collects its garbage before each slice (when run with --expose-gc, as
  *   `npm run bench` does): a full collection of its accounting in mid-slice delayed the
  *   deliveries of whichever server was running by 15–25 ms.
@@ -379,7 +384,7 @@ async function sliced(
   drive: (i: number, acc: Accounting, seconds: number) => Promise<void>,
 ): Promise<Row[]> {
   const slices = seconds >= 5 ? 5 : 1;
-  const leadIn = Math.min(1, seconds / 5);
+  const leadIn = seconds >= 5 ? 5 : seconds / 5;
   const warmUp = Math.min(0.5, seconds / slices / 4);
   const unmeasured = async (i: number, secs: number): Promise<void> => {
     const acc = accounting(i);
