@@ -127,6 +127,11 @@ export class SqliteStore implements Store {
     try {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
+      // Statement journals in memory: a move's INSERT … SELECT journals every page it
+      // changes (a leaf of the (room, seq) index per room, and more), and past 64 KiB SQLite
+      // spilled that to a temporary file: about 200 pwrite calls per move on the event loop,
+      // some of them taking milliseconds.
+      db.pragma('temp_store = MEMORY');
       migrate(db, SQLITE_MIGRATIONS);
       this.#st = prepareSqlite(db);
       this.#appendTx = db.transaction((jobs: AppendJob[]) => this.#writeBatchInTx(jobs)).immediate;
