@@ -75,6 +75,8 @@ export interface BenchOptions {
   /** Extra node flags for Parley (e.g. --cpu-prof). */
   parleyNodeArgs?: string[];
   parleyEnv?: NodeJS.ProcessEnv;
+  /** Parley's `--db` instead of a SQLite file in a temp folder (`:memory:`: what the durable store costs). */
+  parleyDb?: string;
   /** Record both servers with Linux perf; `report` gets a Markdown split per paced scenario (perf-split.ts). */
   perf?: { dir: string; report(markdown: string): void };
   log?: (line: string) => void;
@@ -102,7 +104,7 @@ export async function runBench(opts: BenchOptions): Promise<Row[]> {
     const perfArgs = opts.perf ? ['--perf-basic-prof', '--logfile=/dev/null', '--no-logfile-per-isolate'] : [];
     for (const kind of opts.servers) {
       servers.push(await startServer(kind, {
-        db: join(dir, `${kind}.db`),
+        db: kind === 'parley' && opts.parleyDb !== undefined ? opts.parleyDb : join(dir, `${kind}.db`),
         ...(kind === 'parley' ? { nodeArgs: [...perfArgs, ...opts.parleyNodeArgs ?? []], env: opts.parleyEnv ?? {} } : { nodeArgs: perfArgs }),
       }));
     }

@@ -71,13 +71,15 @@ export function targets(rows: Row[]): Target[] {
 const f = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
 const int = (n: number): string => (n ? Math.round(n).toLocaleString('en-US') : '–');
 
-export function markdown(rows: Row[], meta: { date: string; command: string; machine: string; node: string; quick: boolean }): string {
+export function markdown(rows: Row[], meta: { date: string; command: string; machine: string; node: string; quick: boolean; durable?: boolean }): string {
   const lines = [
     `# Parley benchmark — ${meta.date}${meta.quick ? ' (quick smoke run: small scale, not comparable)' : ''}`,
     '',
     `Command: \`${meta.command}\` · Machine: ${meta.machine} · Node ${meta.node}`,
     '',
-    'Parley runs with SQLite durability on (a temp file, WAL, group commit); the reference is a minimal `ws` broadcast server',
+    meta.durable === false
+      ? 'Parley runs on its memory store, WITHOUT durability (a diagnostic run: what the SQLite store costs); the reference is a minimal `ws` broadcast server'
+      : 'Parley runs with SQLite durability on (a temp file, WAL, group commit); the reference is a minimal `ws` broadcast server',
     '(one `JSON.stringify` per message, one `send` per member). Both are child processes measured from /proc; the load generator',
     'shares the 2 cores, its CPU is in the last column (% of one core).',
     '',

@@ -7,6 +7,8 @@
  * --perf records both servers with Linux perf (files in bench/results/perf/) and prints, for
  * (a) and (c), where each one's CPU went in the measured slices (bench/perf-split.ts);
  * --parley-node-args "..." passes node flags to the Parley process (experiments);
+ * --parley-store memory runs Parley on the memory store, without durability, to show what the
+ * SQLite store costs (its results go to *-memory files, never to latest.md);
  * --scale storm=2000,seconds=5 overrides sizes of the chosen scale (see FULL in bench.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -30,6 +32,8 @@ function value(name: string): string | undefined {
 
 async function main(): Promise<void> {
   const quick = flag('--quick');
+  const store = value('--parley-store') ?? 'sqlite';
+  if (store !== 'sqlite' && store !== 'memory') throw new Error(`--parley-store: "${store}" is not sqlite or memory`);
   const scenarios = (value('--only')?.split(',') ?? ['a', 'b', 'c', 'd', 'e']) as ScenarioId[];
   const servers = (value('--servers')?.split(',') ?? ['parley', 'reference']) as ServerKind[];
   const profileDir = join(RESULTS, 'profiles');
@@ -47,6 +51,7 @@ async function main(): Promise<void> {
   }
   const rows = await runBench({
     scale, servers, scenarios,
+    ...(store === 'memory' ? { parleyDb: ':memory:' } : {}),
     parleyNodeArgs: [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), ...(value('--parley-node-args')?.split(' ').filter(Boolean) ?? [])],
     ...(flag('--perf') ? { perf: { dir: perfDir, report: (text: string) => { perfReport = text; } } } : {}),
     log: (line) => process.stderr.write(`${line}\n`),
@@ -54,13 +59,13 @@ async function main(): Promise<void> {
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const cpus = machine();
-  const table = markdown(rows, { date, command, machine: `${cpus}, 2 cores`, node: process.version, quick });
+  const table = markdown(rows, { date, command, machine: `${cpus}, 2 cores`, node: process.version, quick, durable: store === 'sqlite' });
   if (perfReport) process.stdout.write(`\nWhere the CPU went (perf samples at 999 Hz, measured slices only; files in ${perfDir}):\n\n${perfReport}\n`);
   process.stdout.write(`\n${table}\nTotal ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   if (!flag('--no-write')) {
     mkdirSync(RESULTS, { recursive: true });
     const stamp = date.replace(/[:]/g, '-');
-    const suffix = quick ? '-quick' : '';
+    const suffix = `${quick ? '-quick' : ''}${store === 'memory' ? '-memory' : ''}`;
     const chart = svg(rows, `Parley vs reference ws server — ${date}${quick ? ' (quick)' : ''}`);
     writeFileSync(join(RESULTS, `${stamp}${suffix}.md`), table);
     writeFileSync(join(RESULTS, `${stamp}${suffix}.svg`), chart);
