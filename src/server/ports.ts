@@ -18,6 +18,12 @@ export interface RoomRecord {
   createdAt: string;
 }
 
+/** One page of the room list: names after `after` (the previous page's last), at most `limit`. */
+export interface RoomPage {
+  after?: string;
+  limit: number;
+}
+
 export interface NewRoomMessage {
   /** Opaque id chosen by the server (unique server-wide). */
   id: string;
@@ -84,8 +90,8 @@ export interface MessageStore {
 
   /** Creates the room if missing. Resolves true when it was created by this call. */
   ensureRoom(room: RoomRecord): Promise<boolean>;
-  /** Every room, ordered by name. */
-  listRooms(): Promise<RoomRecord[]>;
+  /** Rooms ordered by name: every room, or with `page` at most `limit` of those whose name sorts after `after`. */
+  listRooms(page?: RoomPage): Promise<RoomRecord[]>;
   getRoom(name: string): Promise<RoomRecord | null>;
   setTopic(room: string, topic: string): Promise<void>;
 
@@ -104,8 +110,8 @@ export interface MessageStore {
   history(q: HistoryQuery): Promise<HistoryPage>;
   /** Private messages between two users (either direction), newest `limit` before the given id's time, ascending. */
   privateHistory(a: string, b: string, limit: number, before?: string): Promise<{ messages: PrivateChatMessage[]; hasMore: boolean }>;
-  /** Highest seq of each room that has messages. */
-  lastSeqs(): Promise<Map<string, number>>;
+  /** Highest seq of each room that has messages (of `rooms` only, when given). */
+  lastSeqs(rooms?: readonly string[]): Promise<Map<string, number>>;
 
   /** Replaces the content and sets editedAt. Resolves null for an unknown or deleted message. */
   editMessage(id: string, content: string, editedAt: string): Promise<ChatMessage | null>;

@@ -78,6 +78,22 @@ export function storeContract(
         assert.deepEqual(listed, [...listed].sort());
       });
 
+      it('listRooms with a page gives at most limit rooms after the given name, in the same order', async () => {
+        for (const n of [uid('p-room'), uid('p-room'), uid('p-room')]) await store.ensureRoom({ name: n, topic: '', owner: null, createdAt: tick() });
+        const all = (await store.listRooms()).map((r) => r.name);
+        const paged: string[] = [];
+        let after: string | undefined;
+        for (let i = 0; i < all.length + 1; i++) {
+          const page = (await store.listRooms({ limit: 2, ...(after !== undefined ? { after } : {}) })).map((r) => r.name);
+          assert.ok(page.length <= 2);
+          if (page.length === 0) break;
+          paged.push(...page);
+          after = page[page.length - 1];
+        }
+        assert.deepEqual(paged, all);
+        assert.deepEqual(await store.listRooms({ limit: 5, after: all[all.length - 1]! }), []);
+      });
+
       it('setTopic replaces the topic', async () => {
         const room = uid('room');
         await store.ensureRoom({ name: room, topic: '', owner: null, createdAt: tick() });
@@ -317,6 +333,8 @@ export function storeContract(
         await store.ensureRoom({ name: r3, topic: '', owner: null, createdAt: tick() });
         const last = await store.lastSeqs();
         assert.deepEqual([last.get(r1), last.get(r2), last.has(r3)], [4, 1, false]);
+        const some = await store.lastSeqs([r2, r3, uid('nope')]);
+        assert.deepEqual([...some], [[r2, 1]]);
       });
     });
 

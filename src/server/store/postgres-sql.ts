@@ -31,11 +31,13 @@ const statements = {
   roomBumpMany: `UPDATE rooms AS r SET last_seq = r.last_seq + v.n FROM unnest($1::text[], $2::bigint[]) AS v(name, n)
     WHERE r.name = v.name RETURNING r.name, r.last_seq`,
   roomList: `SELECT name, topic, owner, created_at FROM rooms ORDER BY name`,
+  roomPage: `SELECT name, topic, owner, created_at FROM rooms WHERE name > $1 ORDER BY name LIMIT $2`,
   roomGet: `SELECT name, topic, owner, created_at FROM rooms WHERE name = $1`,
   roomTopic: `UPDATE rooms SET topic = $1 WHERE name = $2`,
   roomMeta: `SELECT (SELECT min(seq) FROM messages WHERE room = $1) AS first_seq,
     (SELECT pruned_through FROM rooms WHERE name = $1) AS pruned`,
   lastSeqs: `SELECT name, last_seq FROM rooms WHERE last_seq > 0`,
+  lastSeqsOf: `SELECT name, last_seq FROM rooms WHERE last_seq > 0 AND name = ANY($1::text[])`,
 
   msgInsertMany: `INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce)
     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[])`,

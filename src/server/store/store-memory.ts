@@ -6,7 +6,7 @@
 import type { ChatMessage, PrivateChatMessage } from '../../protocol/messages.js';
 import { nameKey } from '../../protocol/names.js';
 import type {
-  Account, Appended, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, RoomRecord, SearchQuery, Store,
+  Account, Appended, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, RoomPage, RoomRecord, SearchQuery, Store,
 } from '../ports.js';
 import {
   buildNew, checkAppend, countByRoom, jobNonceKey, pairKey, planBatch, reactionsFrom, searchTerms,
@@ -53,8 +53,14 @@ export class MemoryStore implements Store {
     return true;
   }
 
-  async listRooms(): Promise<RoomRecord[]> {
-    return [...this.#rooms.keys()].sort().map((name) => ({ ...this.#rooms.get(name)!.record }));
+  async listRooms(page?: RoomPage): Promise<RoomRecord[]> {
+    let names = [...this.#rooms.keys()].sort();
+    if (page) {
+      const after = page.after;
+      if (after !== undefined) names = names.filter((name) => name > after);
+      names = names.slice(0, Math.max(0, page.limit));
+    }
+    return names.map((name) => ({ ...this.#rooms.get(name)!.record }));
   }
 
   async getRoom(name: string): Promise<RoomRecord | null> {
@@ -156,9 +162,12 @@ export class MemoryStore implements Store {
     return { messages: page.map((r) => ({ ...r.message })), hasMore: rows.length > page.length };
   }
 
-  async lastSeqs(): Promise<Map<string, number>> {
+  async lastSeqs(rooms?: readonly string[]): Promise<Map<string, number>> {
     const out = new Map<string, number>();
-    for (const [name, state] of this.#rooms) if (state.lastSeq > 0) out.set(name, state.lastSeq);
+    for (const name of rooms ?? this.#rooms.keys()) {
+      const last = this.#rooms.get(name)?.lastSeq ?? 0;
+      if (last > 0) out.set(name, last);
+    }
     return out;
   }
 

@@ -11,7 +11,7 @@ import pg from 'pg';
 import type { ChatMessage, PrivateChatMessage } from '../../protocol/messages.js';
 import { nameKey } from '../../protocol/names.js';
 import type {
-  Account, Appended, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, RoomRecord, SearchQuery, Store,
+  Account, Appended, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, RoomPage, RoomRecord, SearchQuery, Store,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS } from './migrations-postgres.js';
@@ -156,8 +156,11 @@ export class PostgresStore implements Store {
     return res.rowCount === 1;
   }
 
-  async listRooms(): Promise<RoomRecord[]> {
-    return (await this.#query<RoomRow>(SQL.roomList, [])).rows.map(roomFromRow);
+  async listRooms(page?: RoomPage): Promise<RoomRecord[]> {
+    const { rows } = page
+      ? await this.#query<RoomRow>(SQL.roomPage, [page.after ?? '', Math.max(0, page.limit)])
+      : await this.#query<RoomRow>(SQL.roomList, []);
+    return rows.map(roomFromRow);
   }
 
   async getRoom(name: string): Promise<RoomRecord | null> {
@@ -260,8 +263,10 @@ export class PostgresStore implements Store {
     return { messages: rows.reverse().map(privateFromRow), hasMore };
   }
 
-  async lastSeqs(): Promise<Map<string, number>> {
-    const { rows } = await this.#query<{ name: string; last_seq: number }>(SQL.lastSeqs, []);
+  async lastSeqs(rooms?: readonly string[]): Promise<Map<string, number>> {
+    const { rows } = rooms
+      ? await this.#query<{ name: string; last_seq: number }>(SQL.lastSeqsOf, [[...rooms]])
+      : await this.#query<{ name: string; last_seq: number }>(SQL.lastSeqs, []);
     return new Map(rows.map((r) => [r.name, r.last_seq]));
   }
 

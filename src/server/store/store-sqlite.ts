@@ -28,7 +28,7 @@ import Database from 'better-sqlite3';
 import type { ChatMessage, PrivateChatMessage, Reactions } from '../../protocol/messages.js';
 import { nameKey } from '../../protocol/names.js';
 import type {
-  Account, Appended, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, RoomRecord, SearchQuery, Store,
+  Account, Appended, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, RoomPage, RoomRecord, SearchQuery, Store,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { SqliteWorker, type SearchRow } from './sqlite-worker.js';
@@ -181,8 +181,10 @@ export class SqliteStore implements Store {
     return this.#s.roomInsert.run(room.name, room.topic, room.owner, toMillis(room.createdAt)).changes === 1;
   }
 
-  async listRooms(): Promise<RoomRecord[]> {
-    return this.#s.roomList.all().map(roomFromRow);
+  async listRooms(page?: RoomPage): Promise<RoomRecord[]> {
+    const s = this.#s;
+    const rows = page ? s.roomPage.all(page.after ?? '', Math.max(0, page.limit)) : s.roomList.all();
+    return rows.map(roomFromRow);
   }
 
   async getRoom(name: string): Promise<RoomRecord | null> {
@@ -380,9 +382,16 @@ export class SqliteStore implements Store {
     return { messages: rows.reverse().map(privateFromRow), hasMore };
   }
 
-  async lastSeqs(): Promise<Map<string, number>> {
+  async lastSeqs(rooms?: readonly string[]): Promise<Map<string, number>> {
     this.#settle();
-    return new Map(this.#s.lastSeqs.all().map((r) => [r.name, r.last_seq]));
+    const s = this.#s;
+    if (!rooms) return new Map(s.lastSeqs.all().map((r) => [r.name, r.last_seq]));
+    const out = new Map<string, number>();
+    for (const room of rooms) {
+      const last = s.lastSeqOf.get(room) ?? 0;
+      if (last > 0) out.set(room, last);
+    }
+    return out;
   }
 
   async editMessage(id: string, content: string, editedAt: string): Promise<ChatMessage | null> {
@@ -553,6 +562,7 @@ function prepareSqlite(db: Database.Database) {
   return {
     roomInsert: db.prepare<[string, string, string | null, number]>('INSERT INTO rooms (name, topic, owner, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING'),
     roomList: db.prepare<[], RoomRow>('SELECT name, topic, owner, created_at FROM rooms ORDER BY name'),
+    roomPage: db.prepare<[string, number], RoomRow>('SELECT name, topic, owner, created_at FROM rooms WHERE name > ? ORDER BY name LIMIT ?'),
     roomGet: db.prepare<[string], RoomRow>('SELECT name, topic, owner, created_at FROM rooms WHERE name = ?'),
     roomTopic: db.prepare<[string, string]>('UPDATE rooms SET topic = ? WHERE name = ?'),
     roomSeq: db.prepare<{ room: string }, { floor: number | null; top: number | null }>(
@@ -562,6 +572,8 @@ function prepareSqlite(db: Database.Database) {
     lastSeqs: db.prepare<[], { name: string; last_seq: number }>(
       `SELECT name, last_seq FROM (SELECT name, max(last_seq, coalesce((SELECT max(seq) FROM messages WHERE room = rooms.name), 0)) AS last_seq
        FROM rooms) WHERE last_seq > 0`),
+    lastSeqOf: db.prepare<[string], number>(
+      'SELECT max(last_seq, coalesce((SELECT max(seq) FROM messages WHERE room = rooms.name), 0)) FROM rooms WHERE name = ?').pluck(),
     msgInsert: db.prepare<[string, string, number, string, string, string, number, string | null]>(
       'INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
