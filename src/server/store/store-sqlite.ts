@@ -385,13 +385,8 @@ export class SqliteStore implements Store {
   async lastSeqs(rooms?: readonly string[]): Promise<Map<string, number>> {
     this.#settle();
     const s = this.#s;
-    if (!rooms) return new Map(s.lastSeqs.all().map((r) => [r.name, r.last_seq]));
-    const out = new Map<string, number>();
-    for (const room of rooms) {
-      const last = s.lastSeqOf.get(room) ?? 0;
-      if (last > 0) out.set(room, last);
-    }
-    return out;
+    const rows = rooms ? s.lastSeqsOf.all(JSON.stringify(rooms)) : s.lastSeqs.all();
+    return new Map(rows.map((r) => [r.name, r.last_seq]));
   }
 
   async editMessage(id: string, content: string, editedAt: string): Promise<ChatMessage | null> {
@@ -572,8 +567,10 @@ function prepareSqlite(db: Database.Database) {
     lastSeqs: db.prepare<[], { name: string; last_seq: number }>(
       `SELECT name, last_seq FROM (SELECT name, max(last_seq, coalesce((SELECT max(seq) FROM messages WHERE room = rooms.name), 0)) AS last_seq
        FROM rooms) WHERE last_seq > 0`),
-    lastSeqOf: db.prepare<[string], number>(
-      'SELECT max(last_seq, coalesce((SELECT max(seq) FROM messages WHERE room = rooms.name), 0)) FROM rooms WHERE name = ?').pluck(),
+    // The same, for the rooms of a JSON array (one page of the room list).
+    lastSeqsOf: db.prepare<[string], { name: string; last_seq: number }>(
+      `SELECT name, last_seq FROM (SELECT name, max(last_seq, coalesce((SELECT max(seq) FROM messages WHERE room = rooms.name), 0)) AS last_seq
+       FROM rooms WHERE name IN (SELECT value FROM json_each(?))) WHERE last_seq > 0`),
     msgInsert: db.prepare<[string, string, number, string, string, string, number, string | null]>(
       'INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
