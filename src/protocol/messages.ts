@@ -67,7 +67,7 @@ export type ServerMessage =
   | { type: 'SystemMessage'; content: string; room?: string }
   | { type: 'UserJoined'; username: string; room: string; members?: number }
   | { type: 'UserLeft'; username: string; room: string; members?: number }
-  | { type: 'RoomList'; ref?: Ref; rooms: RoomSummary[] }
+  | { type: 'RoomList'; ref?: Ref; rooms: RoomSummary[]; hasMore: boolean; next?: string }
   | { type: 'UserList'; ref?: Ref; room: string | null; users: string[] }
   | { type: 'History'; ref?: Ref; room: string; messages: ChatMessage[]; hasMore: boolean; incomplete?: boolean; firstSeq?: number }
   | { type: 'PrivateHistory'; ref?: Ref; with: string; messages: PrivateChatMessage[]; hasMore: boolean }

@@ -24,7 +24,7 @@ export const clientSchemas = {
   LeaveRoom: msg('LeaveRoom', { room: room.optional() }),
   SendMessage: msg('SendMessage', { content: text, room: room.optional(), nonce }),
   PrivateMessage: msg('PrivateMessage', { to: name, content: text, nonce }),
-  ListRooms: msg('ListRooms', {}),
+  ListRooms: msg('ListRooms', { after: room.optional(), limit }),
   ListUsers: msg('ListUsers', { room: room.optional() }),
   History: msg('History', { room: room.optional(), before: seq.optional(), after: seq.optional(), limit }),
   PrivateHistory: msg('PrivateHistory', { with: name, before: z.string().max(64).optional(), limit }),

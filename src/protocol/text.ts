@@ -28,7 +28,7 @@ export const COMMANDS: CommandHelp[] = [
   { usage: '/join ROOM', summary: 'join a room (created if missing) and talk there' },
   { usage: '/leave [ROOM]', summary: 'leave a room (default: the current one)' },
   { usage: '/switch ROOM', summary: 'talk in another room you have joined' },
-  { usage: '/rooms', summary: 'list rooms' },
+  { usage: '/rooms [AFTER]', summary: 'list rooms (a long list comes in pages: the rooms after AFTER)' },
   { usage: '/users [ROOM]', summary: 'list who is in a room (also /who)' },
   { usage: '/pm USER TEXT', summary: 'send a private message (also /msg)' },
   { usage: '/history [N]', summary: 'show the last N messages of the current room' },
@@ -88,7 +88,8 @@ export function parseTextLine(line: string, currentRoom: string | null): TextAct
       return { kind: 'message', msg: { type: 'LeaveRoom', room: rest ? firstWord(rest)[0] : room } };
     case 'rooms':
     case 'list':
-      return { kind: 'message', msg: { type: 'ListRooms' } };
+      // `/rooms NAME`: the rooms after NAME (the next page of a long list).
+      return { kind: 'message', msg: rest ? { type: 'ListRooms', after: firstWord(rest)[0] } : { type: 'ListRooms' } };
     case 'users':
     case 'who':
     case 'names':
@@ -180,7 +181,8 @@ export function formatText(msg: ServerMessage, currentRoom: string | null): stri
       return `* ${msg.username} left ${msg.room}`;
     case 'RoomList':
       return ['Rooms:', ...msg.rooms.map((r) =>
-        `  ${r.joined ? (r.name === currentRoom ? '>' : '*') : ' '} ${r.name} (${r.members} online${r.unread ? `, ${r.unread} unread` : ''})${r.topic ? ` - ${r.topic}` : ''}`)].join('\n');
+        `  ${r.joined ? (r.name === currentRoom ? '>' : '*') : ' '} ${r.name} (${r.members} online${r.unread ? `, ${r.unread} unread` : ''})${r.topic ? ` - ${r.topic}` : ''}`),
+      ...(msg.next !== undefined ? [`  ... more rooms: /rooms ${msg.next}`] : [])].join('\n');
     case 'UserList':
       return `${msg.room ? `Users in ${msg.room}` : 'Users online'} (${msg.users.length}): ${msg.users.join(', ')}`;
     case 'History': {

@@ -137,7 +137,7 @@ export function formatServerMessage(msg: ServerMessage, ctx: FormatContext): str
     case 'Topic':
       return notice(ctx, `${style.name(safe(msg.by))} set the topic of ${msg.room}: ${safe(msg.topic)}`);
     case 'RoomList':
-      return roomListText(msg.rooms, ctx);
+      return roomListText(msg.rooms, ctx) + (msg.next !== undefined ? `\n${style.dim(`  ... more rooms: /rooms ${safe(msg.next)}`)}` : '');
     case 'UserList':
       return `${msg.room ? `Users in ${msg.room}` : 'Users online'} (${msg.users.length}): ${msg.users.map((u) => style.name(safe(u))).join(', ')}`;
     case 'History':

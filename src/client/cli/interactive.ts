@@ -228,8 +228,7 @@ export class InteractiveClient {
   /** Rooms and online users for tab completion, fetched quietly. */
   private async refreshCompletions(): Promise<void> {
     try {
-      const list = await this.client.request({ type: 'ListRooms' }) as Answer<'RoomList'>;
-      for (const r of list.rooms) this.knownRooms.add(r.name);
+      for (const r of await this.client.listRooms()) this.knownRooms.add(r.name);
       const users = await this.client.request({ type: 'ListUsers' }) as Answer<'UserList'>;
       for (const u of users.users) this.knownUsers.add(u);
       for (const room of this.client.rooms) {
@@ -351,8 +350,7 @@ export class InteractiveClient {
   }
 
   private async showTopic(): Promise<void> {
-    const list = await this.client.request({ type: 'ListRooms' }) as Answer<'RoomList'>;
-    const room = list.rooms.find((r) => r.name === this.current);
+    const room = (await this.client.listRooms()).find((r) => r.name === this.current);
     this.notice(room ? `Topic of ${room.name}: ${safe(room.topic) || '(none)'}` : 'You are not in a room.');
   }
 
@@ -455,7 +453,7 @@ export class InteractiveClient {
         // The server then closes the connection with 4004, which ends the client.
         return;
       case 'ListRooms': {
-        const list = await c.request({ type: 'ListRooms' }) as Answer<'RoomList'>;
+        const list = await c.request(msg) as Answer<'RoomList'>;
         for (const r of list.rooms) this.knownRooms.add(r.name);
         this.print(formatServerMessage(list, this.ctx)!);
         return;

@@ -5,7 +5,7 @@
  * It runs in browsers and in Node: the caller supplies the WebSocket constructor.
  */
 import { retryAfterSeconds, shouldReconnect } from '../../protocol/codes.js';
-import { JSON_SUBPROTOCOL, type ChatMessage, type Ref, type ServerMessage, type ServerMessageOf } from '../../protocol/messages.js';
+import { JSON_SUBPROTOCOL, type ChatMessage, type Ref, type RoomSummary, type ServerMessage, type ServerMessageOf } from '../../protocol/messages.js';
 import type { ClientMessage } from '../../protocol/schema.js';
 
 /** The part of the WebSocket API the client uses (browser WebSocket and `ws` both fit). */
@@ -365,6 +365,19 @@ export class ParleyClient {
         reject(new ClientError('DISCONNECTED', 'Not connected.'));
       }
     });
+  }
+
+  /** Every room on the server: ListRooms page after page (a RoomList holds at most 500), up to `maxPages` of them. */
+  async listRooms(maxPages = 40): Promise<RoomSummary[]> {
+    const rooms: RoomSummary[] = [];
+    let after: string | undefined;
+    for (let page = 0; page < maxPages; page++) {
+      const list = await this.request(after === undefined ? { type: 'ListRooms' } : { type: 'ListRooms', after }) as ServerMessageOf<'RoomList'>;
+      rooms.push(...list.rooms);
+      if (list.next === undefined) break;
+      after = list.next;
+    }
+    return rooms;
   }
 
   /**

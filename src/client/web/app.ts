@@ -5,7 +5,7 @@
  */
 import { ParleyClient, type ClientError, type Identity, type SocketLike } from '../core/client.js';
 import type { ServerMessageOf } from '../../protocol/messages.js';
-import { applyMessage } from './apply.js';
+import { applyMessage, applyRoomList } from './apply.js';
 import { byId } from './dom.js';
 import { sameName, typingText } from './format.js';
 import { saved } from './storage.js';
@@ -140,7 +140,7 @@ export class ChatApp {
     saved.setToken(this.client.token);
     for (const room of this.client.rooms) s.room(room).joined = true;
     if (!resumed) s.view = { kind: 'room', room: this.client.rooms[0] ?? 'general' };
-    this.call({ type: 'ListRooms' }, true);
+    this.loadRooms();
     this.refreshMembers();
     if (resumed) for (const d of s.dms.values()) if (d.loaded) void this.loadDm(d.peer);
     const room = s.activeRoom();
@@ -158,6 +158,16 @@ export class ChatApp {
       const offline = err.code === 'DISCONNECTED' || err.code === 'CLOSED';
       if (!(quiet && offline)) toast(offline ? 'You are offline. Try again once reconnected.' : err.message);
       this.queueRender();
+    });
+  }
+
+  /** The room list, every page of it, applied once it is whole; quiet, like call(..., true), when offline. */
+  private loadRooms(): void {
+    this.client.listRooms().then((rooms) => {
+      applyRoomList(this.state, rooms);
+      this.queueRender();
+    }, (err: ClientError) => {
+      if (err.code !== 'DISCONNECTED' && err.code !== 'CLOSED') toast(err.message);
     });
   }
 
@@ -213,7 +223,7 @@ export class ChatApp {
       if (this.state.room(room).messages.size === 0) await this.loadRecent(room);
       saved.setRooms(this.client.rooms);
       this.open({ kind: 'room', room });
-      this.call({ type: 'ListRooms' }, true);
+      this.loadRooms();
     } catch (err) {
       toast((err as Error).message);
     }
@@ -233,7 +243,7 @@ export class ChatApp {
       const next = this.state.joinedRooms()[0];
       this.open(next ? { kind: 'room', room: next.name } : { kind: 'room', room });
     }
-    this.call({ type: 'ListRooms' }, true);
+    this.loadRooms();
   }
 
   private refreshMembers(): void {

@@ -49,8 +49,8 @@ export function applyMessage(s: AppState, msg: ServerMessage, now = Date.now()):
       return true;
     }
     case 'RoomList':
-      applyRoomList(s, msg.rooms);
-      return true;
+      // A page of the list: the app applies the whole list once it has every page (loadRooms).
+      return false;
     case 'UserList':
       if (msg.room === null) return false;
       s.room(msg.room).members = [...msg.users];
