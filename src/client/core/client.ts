@@ -367,8 +367,12 @@ export class ParleyClient {
     });
   }
 
-  /** Every room on the server: ListRooms page after page (a RoomList holds at most 500), up to `maxPages` of them. */
-  async listRooms(maxPages = 40): Promise<RoomSummary[]> {
+  /**
+   * The rooms on the server, ListRooms page after page (a RoomList holds at most 500): every
+   * room, up to `maxPages` pages. The default (5,000 rooms, 10 requests) stays well inside
+   * the per-connection rate limit, which a client refreshing its list must share with chat.
+   */
+  async listRooms(maxPages = 10): Promise<RoomSummary[]> {
     const rooms: RoomSummary[] = [];
     let after: string | undefined;
     for (let page = 0; page < maxPages; page++) {
