@@ -49,6 +49,8 @@ export class ChatApp {
   private pendingCount = 0;
   private signingOut = false;
   private typingSentAt = 0;
+  /** Counts room-list loads, so that an older one finishing late does not overwrite a newer one. */
+  private roomsLoad = 0;
   private typingRoom: string | null = null;
   private typingIdle: ReturnType<typeof setTimeout> | undefined;
   private readonly readTimers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -163,7 +165,9 @@ export class ChatApp {
 
   /** The room list, every page of it, applied once it is whole; quiet, like call(..., true), when offline. */
   private loadRooms(): void {
+    const load = ++this.roomsLoad;
     this.client.listRooms().then((rooms) => {
+      if (load !== this.roomsLoad) return;
       applyRoomList(this.state, rooms);
       this.queueRender();
     }, (err: ClientError) => {
