@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { nameKey, normaliseName, normaliseRoom, cleanContent } from '../../src/protocol/names.js';
+import { compareNames, nameKey, normaliseName, normaliseRoom, cleanContent } from '../../src/protocol/names.js';
 import { asJsonSwitch, parseClientFrame } from '../../src/protocol/parse.js';
 import { formatText, parseTextLine } from '../../src/protocol/text.js';
 
@@ -82,6 +82,15 @@ describe('names', () => {
 
   it('strips control and bidi-override characters from content', () => {
     assert.equal(cleanContent('a\u0000b\u202Ec\nd'), 'abc\nd');
+  });
+
+  it('orders names as people read them, case and accents aside (as localeCompare in English does)', () => {
+    const names = ['bob', 'Álvaro', 'alice', 'Zoë', 'zed', 'Bob_2', 'bob.1', '42', 'émile', 'Eve', 'ALICE'];
+    const sorted = [...names].sort(compareNames);
+    assert.deepEqual(sorted, [...names].sort((a, b) => a.localeCompare(b, 'en', { sensitivity: 'base' })));
+    assert.deepEqual(sorted.filter((n) => /^[aá]/i.test(n)), ['alice', 'ALICE', 'Álvaro']);
+    assert.ok(sorted.indexOf('émile') < sorted.indexOf('Eve'));
+    assert.equal(compareNames('Alice', 'alice'), 0);
   });
 });
 

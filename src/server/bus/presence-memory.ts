@@ -2,6 +2,7 @@
  * Presence in one process's memory: the default when there is no Redis. Several nodes in
  * one process (tests) can share one instance, which then acts as the cluster's presence.
  */
+import { compareNames } from '../../protocol/names.js';
 import type { Presence } from '../ports.js';
 
 interface Holder {
@@ -61,11 +62,11 @@ export class MemoryPresence implements Presence {
   }
 
   async members(room: string): Promise<string[]> {
-    return [...(this.rooms.get(room)?.values() ?? [])].map((h) => h.username).sort(byName);
+    return [...(this.rooms.get(room)?.values() ?? [])].map((h) => h.username).sort(compareNames);
   }
 
   async online(): Promise<string[]> {
-    return [...this.names.values()].map((c) => c.username).sort(byName);
+    return [...this.names.values()].map((c) => c.username).sort(compareNames);
   }
 
   async counts(): Promise<Map<string, number>> {
@@ -78,8 +79,4 @@ export class MemoryPresence implements Presence {
 
   async start(): Promise<void> {}
   async close(): Promise<void> {}
-}
-
-function byName(a: string, b: string): number {
-  return a.localeCompare(b, 'en', { sensitivity: 'base' });
 }

@@ -18,6 +18,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../domain/deps.js';
 import type { ServerMessage } from '../../protocol/messages.js';
+import { compareNames } from '../../protocol/names.js';
 import type { Envelope, Presence } from '../ports.js';
 import type { ClusterBus } from './bus-cluster.js';
 import { BEAT, CLAIM, COUNTS, GOODBYE, JOIN, LEAVE, RELEASE, RESYNC, SCRIPTS, SWEEP_DEAD } from './presence-lua.js';
@@ -315,5 +316,5 @@ function flatPairs(reply: unknown): Array<[string, string]> {
 }
 
 function sortNames(names: string[]): string[] {
-  return names.sort((a, b) => a.localeCompare(b, 'en', { sensitivity: 'base' }));
+  return names.sort(compareNames);
 }
