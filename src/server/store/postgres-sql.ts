@@ -30,7 +30,7 @@ const statements = {
   roomLockMany: `SELECT name FROM rooms WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE`,
   roomBumpMany: `UPDATE rooms AS r SET last_seq = r.last_seq + v.n FROM unnest($1::text[], $2::bigint[]) AS v(name, n)
     WHERE r.name = v.name RETURNING r.name, r.last_seq`,
-  roomList: `SELECT name, topic, owner, created_at FROM rooms ORDER BY name`,
+  /** LIMIT NULL: every room. */
   roomPage: `SELECT name, topic, owner, created_at FROM rooms WHERE name > $1 ORDER BY name LIMIT $2`,
   roomGet: `SELECT name, topic, owner, created_at FROM rooms WHERE name = $1`,
   roomTopic: `UPDATE rooms SET topic = $1 WHERE name = $2`,

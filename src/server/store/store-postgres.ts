@@ -157,9 +157,7 @@ export class PostgresStore implements Store {
   }
 
   async listRooms(page?: RoomPage): Promise<RoomRecord[]> {
-    const { rows } = page
-      ? await this.#query<RoomRow>(SQL.roomPage, [page.after ?? '', Math.max(0, page.limit)])
-      : await this.#query<RoomRow>(SQL.roomList, []);
+    const { rows } = await this.#query<RoomRow>(SQL.roomPage, [page?.after ?? '', page ? Math.max(0, page.limit) : null]);
     return rows.map(roomFromRow);
   }
 

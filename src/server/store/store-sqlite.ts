@@ -182,9 +182,8 @@ export class SqliteStore implements Store {
   }
 
   async listRooms(page?: RoomPage): Promise<RoomRecord[]> {
-    const s = this.#s;
-    const rows = page ? s.roomPage.all(page.after ?? '', Math.max(0, page.limit)) : s.roomList.all();
-    return rows.map(roomFromRow);
+    // LIMIT -1: no limit (every room).
+    return this.#s.roomPage.all(page?.after ?? '', page ? Math.max(0, page.limit) : -1).map(roomFromRow);
   }
 
   async getRoom(name: string): Promise<RoomRecord | null> {
@@ -522,6 +521,9 @@ function migrate(db: Database.Database, migrations: readonly Migration[]): void 
   }
 }
 
+/** A room's highest seq: its newest row, or `last_seq` when retention deleted the newest rows. */
+const ROOM_LAST_SEQ = 'max(last_seq, coalesce((SELECT max(seq) FROM messages WHERE room = rooms.name), 0))';
+
 function idClash(id: string): Error {
   return new Error(`UNIQUE constraint failed: messages.id (${id})`);
 }
@@ -556,7 +558,6 @@ type SqliteStatements = ReturnType<typeof prepareSqlite>;
 function prepareSqlite(db: Database.Database) {
   return {
     roomInsert: db.prepare<[string, string, string | null, number]>('INSERT INTO rooms (name, topic, owner, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING'),
-    roomList: db.prepare<[], RoomRow>('SELECT name, topic, owner, created_at FROM rooms ORDER BY name'),
     roomPage: db.prepare<[string, number], RoomRow>('SELECT name, topic, owner, created_at FROM rooms WHERE name > ? ORDER BY name LIMIT ?'),
     roomGet: db.prepare<[string], RoomRow>('SELECT name, topic, owner, created_at FROM rooms WHERE name = ?'),
     roomTopic: db.prepare<[string, string]>('UPDATE rooms SET topic = ? WHERE name = ?'),
@@ -564,12 +565,10 @@ function prepareSqlite(db: Database.Database) {
       'SELECT (SELECT last_seq FROM rooms WHERE name = @room) AS floor, (SELECT max(seq) FROM messages WHERE room = @room) AS top'),
     roomMeta: db.prepare<{ room: string }, { first_seq: number | null; pruned: number | null }>(
       `SELECT (SELECT min(seq) FROM messages WHERE room = @room) AS first_seq, (SELECT pruned_through FROM rooms WHERE name = @room) AS pruned`),
-    lastSeqs: db.prepare<[], { name: string; last_seq: number }>(
-      `SELECT name, last_seq FROM (SELECT name, max(last_seq, coalesce((SELECT max(seq) FROM messages WHERE room = rooms.name), 0)) AS last_seq
+    lastSeqs: db.prepare<[], { name: string; last_seq: number }>(`SELECT name, last_seq FROM (SELECT name, ${ROOM_LAST_SEQ} AS last_seq
        FROM rooms) WHERE last_seq > 0`),
     // The same, for the rooms of a JSON array (one page of the room list).
-    lastSeqsOf: db.prepare<[string], { name: string; last_seq: number }>(
-      `SELECT name, last_seq FROM (SELECT name, max(last_seq, coalesce((SELECT max(seq) FROM messages WHERE room = rooms.name), 0)) AS last_seq
+    lastSeqsOf: db.prepare<[string], { name: string; last_seq: number }>(`SELECT name, last_seq FROM (SELECT name, ${ROOM_LAST_SEQ} AS last_seq
        FROM rooms WHERE name IN (SELECT value FROM json_each(?))) WHERE last_seq > 0`),
     msgInsert: db.prepare<[string, string, number, string, string, string, number, string | null]>(
       'INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
