@@ -17,7 +17,7 @@ const GAP_MS = 150;
 
 busContract('MemoryBus', async (): Promise<BusFixture> => {
   const broker = new MemoryBroker();
-  const buses = [0, 1, 2].map(() => new MemoryBus(broker, { gapMs: GAP_MS }));
+  const buses = [0, 1, 2].map(() => new MemoryBus(broker));
   for (const b of buses) await b.start();
   return { buses, cleanup: async () => { for (const b of buses) await b.close(); } };
 }, { gapMs: GAP_MS });
@@ -26,7 +26,7 @@ const redisSkip = await serviceSkip('redis');
 
 busContract('RedisBus', async (): Promise<BusFixture> => {
   const prefix = testPrefix();
-  const buses = [0, 1, 2].map(() => new RedisBus({ url: REDIS_URL, prefix, log: silentLog, gapMs: GAP_MS }));
+  const buses = [0, 1, 2].map(() => new RedisBus({ url: REDIS_URL, prefix, log: silentLog }));
   for (const b of buses) await b.start();
   return {
     buses,

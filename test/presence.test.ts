@@ -9,8 +9,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RedisBus } from '../src/server/bus/bus-redis.js';
 import { MemoryPresence } from '../src/server/bus/presence-memory.js';
-import { NOTICE_LIMIT, RedisPresence, departureNotices } from '../src/server/bus/presence-redis.js';
+import { RedisPresence } from '../src/server/bus/presence-redis.js';
 import { silentLog } from '../src/server/domain/deps.js';
+import { LARGE_ROOM, reportNotices } from '../src/server/domain/presence-notices.js';
 import type { Envelope } from '../src/server/ports.js';
 import { presenceContract, type PresenceFixture } from './contract/presence.contract.js';
 import { REDIS_URL, PrivateRedis, dropPrefix, redisServerSkip, testPrefix } from './helpers/redis.js';
@@ -26,7 +27,7 @@ const redisSkip = await serviceSkip('redis');
 interface Node {
   bus: RedisBus;
   presence: RedisPresence;
-  /** Envelopes this node's handler saw (from others, and the sweeper's own notices). */
+  /** Envelopes this node's clients would see: from others, and its own notices of what presence reported. */
   got: Envelope[];
 }
 
@@ -35,6 +36,14 @@ async function startNode(prefix: string, url = REDIS_URL, timing = { heartbeatMs
   const presence = new RedisPresence({ redis: bus.commands, bus, prefix, log: silentLog, ...timing });
   const got: Envelope[] = [];
   bus.onEnvelope((env) => got.push(env));
+  // What the chat domain does with a report: words it (presence-notices.ts) and fans it out.
+  presence.onReport((report) => {
+    for (const msg of reportNotices(report)) {
+      const env: Envelope = { kind: 'room', room: msg.room, msg };
+      bus.publish(env);
+      if (report.audience === 'everyone') got.push(env);
+    }
+  });
   await bus.start();
   await presence.start();
   return { bus, presence, got };
@@ -79,12 +88,12 @@ async function waitFor(check: () => boolean | Promise<boolean>, ms: number, what
 
 describe('departure notices of a dead node', () => {
   it('names each user in a room that lost a few, and summarises a room that lost many', () => {
-    const many = Array.from({ length: NOTICE_LIMIT + 1 }, (_, i): [string, string] => ['big', `u${i}`]);
-    const notices = departureNotices([['tech', 'Ann'], ['tech', 'Bob'], ...many]);
+    const many = Array.from({ length: LARGE_ROOM + 1 }, (_, i): [string, string] => ['big', `u${i}`]);
+    const notices = reportNotices({ left: [['tech', 'Ann'], ['tech', 'Bob'], ...many], joined: [], audience: 'everyone' });
     assert.deepEqual(notices.slice(0, 2), [{ type: 'UserLeft', username: 'Ann', room: 'tech' }, { type: 'UserLeft', username: 'Bob', room: 'tech' }]);
     assert.equal(notices.length, 3);
     assert.equal(notices[2]!.type, 'SystemMessage');
-    assert.match((notices[2] as { content: string }).content, new RegExp(`^${NOTICE_LIMIT + 1} users left big`));
+    assert.match((notices[2] as { content: string }).content, new RegExp(`^${LARGE_ROOM + 1} users left big`));
   });
 });
 

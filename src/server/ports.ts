@@ -180,22 +180,32 @@ export interface Bus {
   /**
    * Sends an envelope to every other node. Delivery is at most once; envelopes published
    * by one node arrive at each other node in publish order. A node never receives its own.
+   * The bus carries envelopes without looking into them (ordering a room's Messages by seq
+   * is the domain's: domain/room-order.ts).
    * Never throws: while the backend is unreachable envelopes are dropped (clients catch up
    * through history) and `healthy` is false.
    */
   publish(env: Envelope): void;
-  /**
-   * Runs `deliver` (this node's local delivery of its own room Message `seq`) in seq order
-   * with the room's Messages arriving from other nodes: at once unless a lower seq is still
-   * on its way, then when it arrives or after a short gap timeout. Alone, it runs at once.
-   */
-  inSeqOrder(room: string, seq: number, deliver: () => void): void;
   /** Registers the one handler for envelopes from other nodes. */
   onEnvelope(handler: (env: Envelope, fromNode: string) => void): void;
   /** False while the backend is unreachable. */
   healthy(): boolean;
+  /** False when no other node can be publishing (one process on a memory bus): nothing to wait for. */
+  shared(): boolean;
   start(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Arrivals and departures that presence found by itself: the users of a node that died or
+ * said goodbye (`audience: 'everyone'`: every node's clients must hear of them), or this
+ * node's own ones that the other nodes missed while Redis was unreachable (`'others'`: this
+ * node's clients saw them live). Pairs are (room, username).
+ */
+export interface PresenceReport {
+  left: Array<[string, string]>;
+  joined: Array<[string, string]>;
+  audience: 'everyone' | 'others';
 }
 
 /**
@@ -224,6 +234,11 @@ export interface Presence {
   counts(): Promise<Map<string, number>>;
   /** The display name for an online user key, or null. */
   lookup(key: string): Promise<string | null>;
+  /**
+   * Registers the one listener for what presence learns by itself, outside any call (see
+   * PresenceReport). Presence reports facts; the domain words them as notices.
+   */
+  onReport(listener: (report: PresenceReport) => void): void;
   start(): Promise<void>;
   close(): Promise<void>;
 }

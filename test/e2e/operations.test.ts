@@ -47,7 +47,7 @@ describe('operations', () => {
     assert.ok(value('parley_handshakes_total') >= 2, text);
     assert.ok(value('parley_messages_out_total') >= 1, text);
     // The append that committed 'count me' was timed.
-    assert.match(text, /^parley_store_seconds_count\{operation="append"\} [1-9]/m);
+    assert.match(text, /^parley_store_seconds_count\{operation="appendMessage"\} [1-9]/m);
   });
 
   it('counts a connection out of parley_connections when it closes', async () => {

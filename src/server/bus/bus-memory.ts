@@ -24,7 +24,7 @@ export class MemoryBus extends ClusterBus {
     if (this.broker.buses.size > 1) this.broker.deliver(data);
   }
 
-  protected override clustered(): boolean {
+  override shared(): boolean {
     return this.broker.buses.size > 1;
   }
 

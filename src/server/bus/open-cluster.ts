@@ -21,13 +21,12 @@ export interface RedisClusterOptions {
   prefix?: string;
   heartbeatMs?: number;
   ttlMs?: number;
-  gapMs?: number;
 }
 
 export async function openCluster(config: Config, log: Logger, options: RedisClusterOptions = {}): Promise<ClusterParts> {
   if (!config.redis) return { bus: new MemoryBus(), presence: new MemoryPresence() };
   const prefix = options.prefix ?? redisPrefix(config);
-  const bus = new RedisBus({ url: config.redis, prefix, log, ...(options.gapMs !== undefined ? { gapMs: options.gapMs } : {}) });
+  const bus = new RedisBus({ url: config.redis, prefix, log });
   const presence = new RedisPresence({
     redis: bus.commands, bus, prefix, log,
     ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),

@@ -3,7 +3,7 @@
  * one process (tests) can share one instance, which then acts as the cluster's presence.
  */
 import { compareNames } from '../../protocol/names.js';
-import type { Presence } from '../ports.js';
+import type { Presence, PresenceReport } from '../ports.js';
 
 interface Holder {
   username: string;
@@ -76,6 +76,9 @@ export class MemoryPresence implements Presence {
   async lookup(key: string): Promise<string | null> {
     return this.names.get(key)?.username ?? null;
   }
+
+  /** One process: nobody else's users can vanish, and nothing is missed, so there is never a report. */
+  onReport(_listener: (report: PresenceReport) => void): void {}
 
   async start(): Promise<void> {}
   async close(): Promise<void> {}

@@ -5,21 +5,20 @@
  *   in the cluster and first-arrival / last-departure answers are exact.
  * - Each node renews `alive:<node>` every `heartbeatMs` (TTL `ttlMs`) and indexes its own
  *   entries under `idx:<node>`. Every heartbeat also lists registered nodes whose alive key
- *   has expired; the node that takes `sweep-lock` removes their entries and publishes
- *   UserLeft for their users' last departures through the bus (and to its own clients).
+ *   has expired; the node that takes `sweep-lock` removes their entries and reports their
+ *   users' last departures (`onReport`), which the domain words and fans out to every node.
  *   A node killed without a goodbye is gone from every list within ttlMs + heartbeatMs
  *   (13 s with the defaults). A room that lost many users at once gets one summary line.
  * - This node's own entries are mirrored in memory. While Redis is unreachable, answers come
  *   from that mirror (the node serves its own clients); when Redis is back (or the node finds
  *   its alive key gone: a Redis restart, or a pause long enough to be swept), the node
- *   re-registers its entries atomically and announces the arrivals and departures that
- *   happened meanwhile.
+ *   re-registers its entries atomically and reports the arrivals and departures that
+ *   happened meanwhile, for the other nodes' clients.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../domain/deps.js';
-import type { ServerMessage } from '../../protocol/messages.js';
 import { compareNames } from '../../protocol/names.js';
-import type { Envelope, Presence } from '../ports.js';
+import type { Presence, PresenceReport } from '../ports.js';
 import type { ClusterBus } from './bus-cluster.js';
 import { BEAT, CLAIM, COUNTS, GOODBYE, JOIN, LEAVE, RELEASE, RESYNC, SCRIPTS, SWEEP_DEAD } from './presence-lua.js';
 import { MemoryPresence } from './presence-memory.js';
@@ -27,7 +26,7 @@ import { MemoryPresence } from './presence-memory.js';
 export interface RedisPresenceOptions {
   /** A command connection (the Redis bus's). */
   redis: Redis;
-  /** Publishes the sweeper's UserLeft notices; its nodeId names this node. */
+  /** The bus of this node: its nodeId names this node. */
   bus: ClusterBus;
   prefix: string;
   log: Logger;
@@ -55,7 +54,6 @@ type ScriptRunner = (...args: Array<string | number>) => Promise<unknown>;
 
 export class RedisPresence implements Presence {
   private readonly redis: Redis;
-  private readonly bus: ClusterBus;
   private readonly prefix: string;
   private readonly log: Logger;
   private readonly node: string;
@@ -70,10 +68,10 @@ export class RedisPresence implements Presence {
   private timer: ReturnType<typeof setInterval> | null = null;
   private beating: Promise<void> | null = null;
   private closed = false;
+  private reportTo: (report: PresenceReport) => void = () => undefined;
 
   constructor(options: RedisPresenceOptions) {
     this.redis = options.redis;
-    this.bus = options.bus;
     this.prefix = options.prefix;
     this.log = options.log;
     this.node = options.bus.nodeId;
@@ -90,7 +88,11 @@ export class RedisPresence implements Presence {
     this.timer.unref();
   }
 
-  /** Says goodbye: removes this node's entries and announces its users' departures. */
+  onReport(listener: (report: PresenceReport) => void): void {
+    this.reportTo = listener;
+  }
+
+  /** Says goodbye: removes this node's entries and reports its users' departures. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -98,7 +100,7 @@ export class RedisPresence implements Presence {
     await this.beating;
     if (!this.up()) return;
     try {
-      this.announceLeft(flatPairs(await this.run(GOODBYE.name, this.node)));
+      this.report({ left: flatPairs(await this.run(GOODBYE.name, this.node)), joined: [], audience: 'everyone' });
     } catch (err) {
       this.log.warn({ err }, 'presence goodbye failed; other nodes will sweep this node');
     }
@@ -215,8 +217,8 @@ export class RedisPresence implements Presence {
     const conflicts = reply.slice(i + 1).map(String);
     const both = new Set(left.filter(([r, u]) => joined.some(([r2, u2]) => r === r2 && u === u2)).map(([r, u]) => `${r}|${u}`));
     const changed = (pairs: Array<[string, string]>): Array<[string, string]> => pairs.filter(([r, u]) => !both.has(`${r}|${u}`));
-    for (const msg of departureNotices(changed(left))) this.bus.publish({ kind: 'room', room: msg.room, msg });
-    for (const msg of departureNotices(changed(joined), 'UserJoined')) this.bus.publish({ kind: 'room', room: msg.room, msg });
+    // This node's clients saw these live; the other nodes' clients missed them.
+    this.report({ left: changed(left), joined: changed(joined), audience: 'others' });
     if (conflicts.length > 0) this.log.warn({ names: conflicts }, 'names claimed on another node while Redis was unreachable');
     if (this.names.size + this.memberships.size > 0) {
       this.log.info({ names: this.names.size, memberships: this.memberships.size }, 'presence re-registered in Redis');
@@ -230,20 +232,16 @@ export class RedisPresence implements Presence {
     for (const node of dead) {
       const pairs = flatPairs(await this.run(SWEEP_DEAD.name, node));
       this.log.warn({ deadNode: node, departures: pairs.length }, 'removed the users of a node that stopped renewing its presence');
-      this.announceLeft(pairs);
+      this.report({ left: pairs, joined: [], audience: 'everyone' });
     }
   }
 
-  /**
-   * UserLeft to everyone: other nodes through the bus, this node's clients directly. A room
-   * that lost more than NOTICE_LIMIT users at once gets one summary line instead (a dead node
-   * with a thousand users must not cost every member a thousand frames).
-   */
-  private announceLeft(pairs: Array<[string, string]>): void {
-    for (const msg of departureNotices(pairs)) {
-      const env: Envelope = { kind: 'room', room: msg.room, msg };
-      this.bus.publish(env);
-      this.bus.deliverLocally(env);
+  private report(report: PresenceReport): void {
+    if (report.left.length + report.joined.length === 0) return;
+    try {
+      this.reportTo(report);
+    } catch (err) {
+      this.log.error({ err }, 'presence report listener failed');
     }
   }
 
@@ -285,27 +283,6 @@ export class RedisPresence implements Presence {
   private qualify(owner: string): string {
     return owner.startsWith('guest:') ? `guest:${this.node}/${owner.slice(6)}` : owner;
   }
-}
-
-/** Per-user notices for a room up to this many at once; above it, one summary line. */
-export const NOTICE_LIMIT = 20;
-
-type Notice = Extract<ServerMessage, { type: 'UserLeft' | 'UserJoined' | 'SystemMessage' }> & { room: string };
-
-/** The notices for (room, username) pairs that arrived or left together, bounded per room. */
-export function departureNotices(pairs: Array<[string, string]>, type: 'UserLeft' | 'UserJoined' = 'UserLeft'): Notice[] {
-  const byRoom = new Map<string, string[]>();
-  for (const [room, username] of pairs) byRoom.set(room, [...(byRoom.get(room) ?? []), username]);
-  const out: Notice[] = [];
-  for (const [room, users] of byRoom) {
-    if (users.length <= NOTICE_LIMIT) {
-      for (const username of users) out.push({ type, username, room });
-    } else {
-      const verb = type === 'UserLeft' ? 'left' : 'joined';
-      out.push({ type: 'SystemMessage', room, content: `${users.length} users ${verb} ${room} (a server ${type === 'UserLeft' ? 'went away' : 'reconnected'}); /users lists who is here` });
-    }
-  }
-  return out;
 }
 
 function flatPairs(reply: unknown): Array<[string, string]> {

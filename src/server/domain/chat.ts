@@ -15,23 +15,27 @@ import { asJsonSwitch, parseClientFrame, parseClientValue, type Parsed } from '.
 import type { ClientMessage } from '../../protocol/schema.js';
 import { helpText, parseTextLine, topicText, welcomeText } from '../../protocol/text.js';
 import type { Config } from '../config.js';
-import type { Connection, Envelope, RoomRecord, WireMode } from '../ports.js';
+import type { Connection, RoomRecord, WireMode } from '../ports.js';
 import type { ChatDeps, ChatMetrics, Logger } from './deps.js';
 import { noMetrics } from './deps.js';
 import { ChatError, StoreFailure, fail } from './errors.js';
+import { Fanout } from './fanout.js';
 import { AttemptLimiter } from './handle-accounts.js';
 import { HANDLERS } from './handlers.js';
 import { lastCall } from '../memo.js';
 import { Hub } from './hub.js';
-import { Outbound } from './outbound.js';
-import { PresenceNotices } from './presence-notices.js';
+import type { Outbound } from './outbound.js';
+import { PresenceNotices, reportNotices } from './presence-notices.js';
 import { Session } from './session.js';
+import { instrumentStore } from './store-port.js';
 
 export const VERSION = '0.1.0';
 const MAX_QUEUED_FRAMES = 256;
 
 export class Chat {
   readonly hub = new Hub();
+  /** The ports, with the store wrapped once (store-port.ts: timed, failures named). */
+  readonly deps: ChatDeps;
   readonly config: Config;
   readonly log: Logger;
   readonly metrics: ChatMetrics;
@@ -52,14 +56,26 @@ export class Chat {
   private welcomeJson: string | null = null;
   /** Formats a clock reading once per millisecond (every append asks for it). */
   private readonly isoOf = lastCall((ms: number) => new Date(ms).toISOString());
+  /** Every delivery to clients, on this node and the others. */
+  private readonly fanout: Fanout;
 
-  constructor(readonly deps: ChatDeps) {
+  constructor(deps: ChatDeps) {
+    this.metrics = deps.metrics ?? noMetrics;
+    this.deps = { ...deps, store: instrumentStore(deps.store, this.metrics) };
     this.config = deps.config;
     this.log = deps.log;
-    this.metrics = deps.metrics ?? noMetrics;
     this.now = deps.now ?? Date.now;
     this.loginLimiter = new AttemptLimiter(deps.config.loginAttemptsPerMinute);
-    deps.bus.onEnvelope((env) => this.onEnvelope(env));
+    this.fanout = new Fanout(deps.bus, this.hub, this.metrics, {
+      ...(deps.gapMs !== undefined ? { gapMs: deps.gapMs } : {}),
+      observe: (msg) => { if (msg.type === 'Topic') this.rememberTopic(msg.room, msg.topic); },
+    });
+    deps.presence.onReport((report) => {
+      for (const notice of reportNotices(report)) {
+        if (report.audience === 'everyone') this.fanout.toRoom(notice.room, notice);
+        else this.fanout.toOthers(notice.room, notice);
+      }
+    });
   }
 
   /** Loads rooms and makes sure the built-in ones exist. */
@@ -134,6 +150,7 @@ export class Chat {
     for (const timer of this.leaveTimers) clearTimeout(timer);
     this.leaveTimers.clear();
     this.notices.stop();
+    this.fanout.close();
     for (const s of [...this.hub.sessions]) {
       s.leaving = true;
       s.close(code, reason);
@@ -262,7 +279,7 @@ export class Chat {
     s.send(msg);
   }
 
-  // ---- fan-out -----------------------------------------------------------------------------
+  // ---- fan-out (fanout.ts) -------------------------------------------------------------------
 
   /**
    * Sends to every member of a room on every node, but `except` (a local session). `echo`
@@ -270,53 +287,17 @@ export class Chat {
    * take its turn in seq order like everyone else's.
    */
   broadcast(room: string, msg: ServerMessage, except?: Session, echo?: (out: Outbound) => void): Outbound {
-    const out = new Outbound(msg);
-    // A local client must not see seq 81 before seq 80 committed by another node. (The
-    // callback is written in place, unnamed: tsx names a closure held in a variable with a
-    // defineProperty call, which costs more than the closure on this path.)
-    if (msg.type === 'Message') this.deps.bus.inSeqOrder(room, msg.seq, () => this.deliverLocal(room, out, except, echo));
-    else this.deliverLocal(room, out, except, echo);
-    this.deps.bus.publish({ kind: 'room', room, msg });
-    return out;
-  }
-
-  private deliverLocal(room: string, out: Outbound, except: Session | undefined, echo: ((out: Outbound) => void) | undefined): void {
-    this.metrics.delivered(this.hub.toRoom(room, out, except));
-    if (echo) echo(out);
+    return this.fanout.toRoom(room, msg, except, echo);
   }
 
   /** Sends to every connection of a user on every node, but `except`. */
   toUser(key: string, msg: ServerMessage | Outbound, except?: Session): void {
-    const out = msg instanceof Outbound ? msg : new Outbound(msg);
-    this.metrics.delivered(this.hub.toUser(key, out, except));
-    this.deps.bus.publish({ kind: 'user', user: key, msg: out.msg });
+    this.fanout.toUser(key, msg, except);
   }
 
   /** Closes every connection of a user on every node. */
   kickUser(key: string, code: number, reason: string): void {
-    this.closeLocal(key, code, reason);
-    this.deps.bus.publish({ kind: 'kick', user: key, code, reason });
-  }
-
-  private closeLocal(key: string, code: number, reason: string): void {
-    for (const s of [...this.hub.userSessions(key)]) {
-      s.leaving = true;
-      s.close(code, reason);
-    }
-  }
-
-  private onEnvelope(env: Envelope): void {
-    switch (env.kind) {
-      case 'room':
-        if (env.msg.type === 'Topic') this.rememberTopic(env.msg.room, env.msg.topic);
-        this.metrics.delivered(this.hub.toRoom(env.room, new Outbound(env.msg)));
-        return;
-      case 'user':
-        this.metrics.delivered(this.hub.toUser(env.user, new Outbound(env.msg)));
-        return;
-      case 'kick':
-        this.closeLocal(env.user, env.code, env.reason);
-    }
+    this.fanout.kick(key, code, reason);
   }
 
   rememberTopic(room: string, topic: string): void {

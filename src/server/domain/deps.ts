@@ -40,6 +40,8 @@ export interface ChatDeps {
   now?: () => number;
   /** Unique message ids. */
   newId: () => string;
+  /** How long a room Message from another node waits for a missing lower seq (default 250 ms). */
+  gapMs?: number;
 }
 
 export const noMetrics: ChatMetrics = {

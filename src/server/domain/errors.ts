@@ -11,19 +11,27 @@ export class ChatError extends Error {
   }
 }
 
-/** A store call failed; the client sees STORE_UNAVAILABLE, the log sees the cause. */
+/**
+ * A store call failed; the client sees STORE_UNAVAILABLE, the log sees the cause. Every
+ * call through the domain's store (store-port.ts) fails this way, naming the method.
+ */
 export class StoreFailure extends Error {
-  constructor(readonly operation: string, override readonly cause: unknown) {
-    super(`store ${operation} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+  override readonly cause: unknown;
+
+  constructor(readonly operation: string, cause: unknown) {
+    // Wrapped once: a failure passed on again keeps the first operation's cause.
+    const root = cause instanceof StoreFailure ? cause.cause : cause;
+    super(`store ${operation} failed: ${root instanceof Error ? root.message : String(root)}`);
+    this.cause = root;
   }
 }
 
-/** Runs a store call, wrapping its failure so the boundary can tell it apart. */
+/** Awaits a store call; its failure passes through (the store port already wrapped it). */
 export async function stored<T>(operation: string, p: Promise<T>): Promise<T> {
   try {
     return await p;
   } catch (err) {
-    throw new StoreFailure(operation, err);
+    throw err instanceof StoreFailure ? err : new StoreFailure(operation, err);
   }
 }
 

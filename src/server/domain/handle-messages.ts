@@ -38,12 +38,10 @@ export function sendMessage(chat: Chat, s: Session, msg: ClientMessageOf<'SendMe
   const { username } = requireNamed(s);
   const room = memberRoom(s, msg.room);
   const content = checkContent(chat, msg.content);
-  const started = performance.now();
   // Not awaited: the connection's next frames go on while the store groups this append
   // with others into one commit. Appends commit in call order, so confirmations stay ordered.
   chat.deps.store.appendMessage({ id: chat.deps.newId(), room, username, content, timestamp: chat.iso(), nonce: msg.nonce ?? null })
     .then(({ message, duplicate }) => {
-      chat.metrics.storeLatency('append', (performance.now() - started) / 1000);
       const wire = live(message);
       s.noteAuthored(message.id);
       // In JSON mode the sender's copy is its confirmation; it goes out with the room's

@@ -3,10 +3,11 @@
  * user, and fan-out to them. Cluster-wide presence lives behind the Presence port; the hub
  * only knows local connections. A broadcast is serialised once per wire form (Outbound).
  */
+import type { LocalDelivery } from './fanout.js';
 import { Outbound } from './outbound.js';
 import type { Session } from './session.js';
 
-export class Hub {
+export class Hub implements LocalDelivery {
   private readonly byRoom = new Map<string, Set<Session>>();
   private readonly byUser = new Map<string, Set<Session>>();
   readonly sessions = new Set<Session>();
@@ -68,6 +69,14 @@ export class Hub {
   /** Delivers to every local session of the user but `except`. */
   toUser(key: string, out: Outbound, except?: Session): number {
     return deliverAll(this.byUser.get(key), out, except);
+  }
+
+  /** Closes every local session of the user (a kick or a ban: leave notices go out at once). */
+  closeUser(key: string, code: number, reason: string): void {
+    for (const s of [...this.userSessions(key)]) {
+      s.leaving = true;
+      s.close(code, reason);
+    }
   }
 }
 

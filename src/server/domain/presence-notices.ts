@@ -12,11 +12,18 @@
  *   churn lasts. Each member then receives at most one presence frame per interval however
  *   many people arrive, so a storm of n joins costs O(n · duration) frames, not n²/2.
  *   `ListUsers {room}` (or /users) gives the names.
+ * - What presence reports by itself (a dead node's users, arrivals another node missed) is
+ *   worded by `reportNotices` with the same threshold: per-user notices for up to LARGE_ROOM
+ *   users of a room at once, one summary line above it.
  */
 import type { ServerMessage } from '../../protocol/messages.js';
+import type { PresenceReport } from '../ports.js';
 import type { Session } from './session.js';
 
-/** Members on this node above which a room gets summaries instead of per-user notices. */
+/**
+ * Members on this node above which a room gets summaries instead of per-user notices; also
+ * the most users of one room that a presence report names one by one.
+ */
 export const LARGE_ROOM = 100;
 /** The shortest time between two summaries of one room. */
 export const SUMMARY_INTERVAL_MS = 1_000;
@@ -119,4 +126,31 @@ export class PresenceNotices {
 export function summaryText(room: string, joined: number, left: number, members: number | null): string {
   const what = [joined > 0 ? `${joined} joined` : '', left > 0 ? `${left} left` : ''].filter(Boolean).join(' and ');
   return `${what} ${room}${members === null ? '' : `; ${members.toLocaleString('en-US')} members now`}`;
+}
+
+export type PresenceNotice = Extract<ServerMessage, { type: 'UserLeft' | 'UserJoined' | 'SystemMessage' }> & { room: string };
+
+/** The notices for a presence report: per user, or one summary for a room with more than LARGE_ROOM at once. */
+export function reportNotices(report: PresenceReport): PresenceNotice[] {
+  return [...wordPairs(report.left, 'UserLeft'), ...wordPairs(report.joined, 'UserJoined')];
+}
+
+function wordPairs(pairs: Array<[string, string]>, type: 'UserLeft' | 'UserJoined'): PresenceNotice[] {
+  const byRoom = new Map<string, string[]>();
+  for (const [room, username] of pairs) {
+    const names = byRoom.get(room);
+    if (names) names.push(username);
+    else byRoom.set(room, [username]);
+  }
+  const out: PresenceNotice[] = [];
+  for (const [room, users] of byRoom) {
+    if (users.length <= LARGE_ROOM) {
+      for (const username of users) out.push({ type, username, room });
+      continue;
+    }
+    const verb = type === 'UserLeft' ? 'left' : 'joined';
+    const why = type === 'UserLeft' ? 'a server went away' : 'a server reconnected';
+    out.push({ type: 'SystemMessage', room, content: `${users.length} users ${verb} ${room} (${why}); /users lists who is here` });
+  }
+  return out;
 }

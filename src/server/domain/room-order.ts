@@ -1,0 +1,139 @@
+/**
+ * Per-room order of room Messages on this node, whichever node committed them.
+ *
+ * Several nodes commit messages to one room; each node publishes its own on the bus and
+ * delivers them to its own clients. A client must never see seq 81 before seq 80, so both
+ * paths meet here:
+ * - `own(room, seq, deliver)`: this node's local delivery of a Message it committed;
+ * - `arrived(room, seq, deliver)`: a Message another node published;
+ * - `behind(room, deliver)`: any other envelope for the room (an edit, a reaction, a
+ *   notice), which must not overtake the room's Messages that are still held.
+ *
+ * A Message is delivered at once when it is the next seq; otherwise it is held until the
+ * lower seqs arrive, or for at most `gapMs` (the missing message was lost, e.g. during an
+ * outage: clients catch up through `History {after: seq}`), then everything held is
+ * released in seq order. The first Message this node sees in a room (other than seq 1)
+ * waits `gapMs`: lower ones may be in flight. While no other node can be publishing
+ * (`waitForOthers()` false: one process, or cut off from the bus) nothing waits.
+ */
+
+export interface RoomOrderOptions {
+  /** How long a Message waits for a missing lower seq before it is released anyway. */
+  gapMs: number;
+  /** True while other nodes may publish Messages this node has not seen yet. */
+  waitForOthers(): boolean;
+}
+
+/** The default time a Message waits for a missing lower seq. */
+export const DEFAULT_GAP_MS = 250;
+
+type Delivery = () => void;
+
+interface RoomState {
+  /** Highest seq delivered in the room; null until this node has seen where the room is. */
+  last: number | null;
+  /** Messages waiting for a lower seq, by seq; null marks one delivered already. */
+  waiting: Map<number, Delivery | null>;
+  /** Other envelopes of the room that arrived while Messages were waiting. */
+  behind: Delivery[];
+  timer: ReturnType<typeof setTimeout> | null;
+}
+
+export class RoomOrder {
+  private readonly rooms = new Map<string, RoomState>();
+
+  constructor(private readonly options: RoomOrderOptions) {}
+
+  /** This node's own Message `seq`: delivered in order with the others' (see the file comment). */
+  own(room: string, seq: number, deliver: Delivery): void {
+    if (!this.options.waitForOthers()) {
+      // Alone, or cut off from the others (nothing from them can arrive): no reason to wait.
+      this.noteOwn(room, seq);
+      deliver();
+      return;
+    }
+    this.sequence(room, seq, deliver);
+  }
+
+  /** A Message from another node. */
+  arrived(room: string, seq: number, deliver: Delivery): void {
+    this.sequence(room, seq, deliver);
+  }
+
+  /** Any other envelope of the room: after the room's held Messages, or at once. */
+  behind(room: string, deliver: Delivery): void {
+    const state = this.rooms.get(room);
+    if (state && state.waiting.size > 0) state.behind.push(deliver);
+    else deliver();
+  }
+
+  /** Releases everything still held (shutdown). */
+  flushAll(): void {
+    for (const room of [...this.rooms.keys()]) this.flush(room);
+    this.rooms.clear();
+  }
+
+  /** Records a seq this node delivered without waiting (nothing held it). */
+  private noteOwn(room: string, seq: number): void {
+    const state = this.rooms.get(room);
+    if (!state) {
+      this.rooms.set(room, { last: seq, waiting: new Map(), behind: [], timer: null });
+      return;
+    }
+    if ((state.last !== null && seq <= state.last) || state.waiting.has(seq)) return;
+    if (state.waiting.size === 0) {
+      state.last = seq;
+      return;
+    }
+    state.waiting.set(seq, null);
+    this.release(state, false);
+  }
+
+  /** Delivers Message `seq` of a room now if it is next, else holds it. */
+  private sequence(room: string, seq: number, deliver: Delivery): void {
+    let state = this.rooms.get(room);
+    if (!state) {
+      // The first Message this node sees in the room. Seq 1 is certainly next; any other
+      // might have lower ones in flight from other nodes, so it waits the gap timeout.
+      state = { last: seq === 1 ? 0 : null, waiting: new Map(), behind: [], timer: null };
+      this.rooms.set(room, state);
+    }
+    if (state.waiting.has(seq)) return;
+    // Seq 1 is next whenever it comes, also after a higher one (this node's own, say) arrived first.
+    if (state.last === null && seq === 1) state.last = 0;
+    if (state.last !== null && seq <= state.last) return deliver(); // late (its gap was released) or a repeat
+    if (state.last !== null && seq === state.last + 1) {
+      state.last = seq;
+      deliver();
+      this.release(state, false);
+      return;
+    }
+    state.waiting.set(seq, deliver);
+    state.timer ??= setTimeout(() => this.flush(room), this.options.gapMs);
+  }
+
+  /** Releases waiting Messages in order: the contiguous run, or all of them when `all`. */
+  private release(state: RoomState, all: boolean): void {
+    const seqs = [...state.waiting.keys()].sort((a, b) => a - b);
+    for (const seq of seqs) {
+      if (!all && (state.last === null || seq !== state.last + 1)) break;
+      const deliver = state.waiting.get(seq);
+      state.waiting.delete(seq);
+      state.last = Math.max(state.last ?? seq, seq);
+      deliver?.();
+    }
+    if (state.waiting.size > 0) return;
+    if (state.timer) clearTimeout(state.timer);
+    state.timer = null;
+    for (const deliver of state.behind.splice(0)) deliver();
+  }
+
+  /** The gap did not fill in time: release everything waiting in the room, in seq order. */
+  private flush(room: string): void {
+    const state = this.rooms.get(room);
+    if (!state) return;
+    if (state.timer) clearTimeout(state.timer);
+    state.timer = null;
+    this.release(state, true);
+  }
+}
