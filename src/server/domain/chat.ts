@@ -15,8 +15,9 @@ import { asJsonSwitch, parseClientFrame, parseClientValue, type Parsed } from '.
 import type { ClientMessage } from '../../protocol/schema.js';
 import { helpText, parseTextLine, topicText, welcomeText } from '../../protocol/text.js';
 import type { Config } from '../config.js';
-import type { Connection, RoomRecord, WireMode } from '../ports.js';
-import type { ChatDeps, ChatMetrics, Logger } from './deps.js';
+import type { Connection, Presence, RoomRecord, Store, WireMode } from '../ports.js';
+import type { HandlerContext } from './context.js';
+import type { ChatDeps, ChatMetrics, Logger, PasswordHasher } from './deps.js';
 import { noMetrics } from './deps.js';
 import { ChatError, StoreFailure, fail } from './errors.js';
 import { Fanout } from './fanout.js';
@@ -32,7 +33,7 @@ import { instrumentStore } from './store-port.js';
 export const VERSION = '0.1.0';
 const MAX_QUEUED_FRAMES = 256;
 
-export class Chat {
+export class Chat implements HandlerContext {
   readonly hub = new Hub();
   /** The ports, with the store wrapped once (store-port.ts: timed, failures named). */
   readonly deps: ChatDeps;
@@ -298,6 +299,60 @@ export class Chat {
   /** Closes every connection of a user on every node. */
   kickUser(key: string, code: number, reason: string): void {
     this.fanout.kick(key, code, reason);
+  }
+
+  // ---- the rest of HandlerContext -------------------------------------------------------------
+
+  get store(): Store {
+    return this.deps.store;
+  }
+
+  get presence(): Presence {
+    return this.deps.presence;
+  }
+
+  get hasher(): PasswordHasher {
+    return this.deps.hasher;
+  }
+
+  newId(): string {
+    return this.deps.newId();
+  }
+
+  bindUser(s: Session): void {
+    this.hub.bindUser(s);
+  }
+
+  unbindUser(s: Session): void {
+    this.hub.unbindUser(s);
+  }
+
+  enterRoom(room: string, s: Session): void {
+    this.hub.join(room, s);
+  }
+
+  exitRoom(room: string, s: Session): void {
+    this.hub.leave(room, s);
+  }
+
+  userJoined(room: string, username: string, except?: Session): void {
+    this.notices.joined(room, username, except);
+  }
+
+  userLeft(room: string, username: string): void {
+    this.notices.left(room, username);
+  }
+
+  cachedRoom(name: string): RoomRecord | undefined {
+    return this.rooms.get(name);
+  }
+
+  rememberRoom(record: RoomRecord): void {
+    this.rooms.set(record.name, record);
+  }
+
+  roomCount(): number {
+    return this.rooms.size;
   }
 
   rememberTopic(room: string, topic: string): void {
