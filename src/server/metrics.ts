@@ -13,6 +13,8 @@ export interface ServerMetrics extends ChatMetrics {
   connectionClosed(): void;
   slowReaders: Counter;
   refused: Counter<'reason'>;
+  /** Exposes the bus's health as `parley_bus_up` (1 reachable, 0 unreachable or hung), read at scrape time. */
+  watchBus(healthy: () => boolean): void;
 }
 
 /**
@@ -61,6 +63,9 @@ export function createMetrics(): ServerMetrics {
   total('parley_ws_bytes_sent_total', 'Bytes of WebSocket frames written to clients', () => sendStats.bytes);
   return {
     registry, slowReaders, refused,
+    watchBus(healthy) {
+      new Gauge({ name: 'parley_bus_up', help: 'Whether the cross-node bus (Redis) answers: 1 yes, 0 unreachable or hung', registers: [registry], collect() { this.set(healthy() ? 1 : 0); } });
+    },
     connectionOpened: () => { counts.handshakes++; counts.connections++; },
     connectionClosed: () => { counts.connections--; },
     messageIn: () => { counts.messagesIn++; },

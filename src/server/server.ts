@@ -53,6 +53,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   await cluster.bus.start();
   await cluster.presence.start();
   const metrics = createMetrics();
+  metrics.watchBus(() => cluster.bus.healthy());
   const chat = new Chat({
     config, store, log, metrics, bus: cluster.bus, presence: cluster.presence,
     hasher: options.hasher ?? argon2Hasher, newId: createIdGenerator(),

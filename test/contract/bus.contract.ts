@@ -85,6 +85,7 @@ function ordered(bus: ClusterBus, gapMs: number): OrderedNode {
     closeUser(user: string, code: number, reason: string) {
       seen({ kind: 'kick', user, code, reason }, '');
     },
+    rooms: () => [],
   };
   const fanout = new Fanout(bus, local, noMetrics, { gapMs });
   return {

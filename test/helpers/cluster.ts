@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { openCluster } from '../../src/server/bus/open-cluster.js';
 import { testConfig, type Config } from '../../src/server/config.js';
-import { silentLog } from '../../src/server/domain/deps.js';
+import { silentLog, type Logger } from '../../src/server/domain/deps.js';
 import { REDIS_URL, dropPrefix, testPrefix } from './redis.js';
 export { eventually } from './eventually.js';
 import { startTestServer, type TestServer } from './server.js';
@@ -25,6 +25,8 @@ export interface ClusterOptions {
   heartbeatMs?: number;
   ttlMs?: number;
   config?: Partial<Config>;
+  /** The node's logger (default: silent). */
+  log?: Logger;
 }
 
 /** A database and a prefix that a cluster's nodes share; `cleanup` drops both. */
@@ -50,12 +52,13 @@ export async function shared(redis = REDIS_URL): Promise<Shared> {
 /** One in-process node of the shared cluster. */
 export async function startNode(s: Shared, options: ClusterOptions = {}): Promise<TestServer> {
   const config = testConfig({ redis: options.redis ?? s.redis, db: s.db, messagesPerSecond: 1_000, messageBurst: 1_000, ...options.config });
-  const cluster = await openCluster(config, silentLog, {
+  const log = options.log ?? silentLog;
+  const cluster = await openCluster(config, log, {
     prefix: s.prefix,
     ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
     ...(options.ttlMs !== undefined ? { ttlMs: options.ttlMs } : {}),
   });
-  return startTestServer(config, { cluster });
+  return startTestServer(config, { cluster, log });
 }
 
 const BIN = fileURLToPath(new URL('../../bin/parley.js', import.meta.url));

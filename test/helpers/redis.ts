@@ -95,11 +95,22 @@ export class PrivateRedis {
     }
   }
 
+  /** SIGSTOP: the server hangs with its connections open, as a stuck host would. */
+  pause(): void {
+    this.proc?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after pause(). */
+  resume(): void {
+    this.proc?.kill('SIGCONT');
+  }
+
   /** kill -9, like a crash; resolves when the process is gone. */
   async kill(): Promise<void> {
     const proc = this.proc;
     if (!proc) return;
     const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    proc.kill('SIGCONT');
     proc.kill('SIGKILL');
     await gone;
     this.proc = null;

@@ -4,9 +4,11 @@
  * (envelope codec, own-envelope dropping, seq order) is ClusterBus's.
  *
  * Two connections: `commands` (PUBLISH, and the presence scripts share it) and a subscriber.
- * Both reconnect forever with a capped backoff. While either is not ready the bus is not
- * `healthy()`, publishing drops envelopes instead of queueing them, and the outage is logged
- * once when it starts and once when it ends.
+ * Both reconnect forever with a capped backoff. While either is not ready, or Redis does not
+ * answer a PING within PROBE_TIMEOUT_MS (a hung server keeps its connections open: SIGSTOP,
+ * a full disk, a network that drops packets), the bus is not `healthy()`, publishing drops
+ * envelopes instead of queueing them, and the outage is logged once when it starts and once
+ * when it ends, with its true duration.
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../domain/deps.js';
@@ -14,6 +16,10 @@ import { ClusterBus, type ClusterBusOptions } from './bus-cluster.js';
 
 /** The key prefix used when none is configured. */
 export const DEFAULT_REDIS_PREFIX = 'parley:';
+
+/** How often Redis is asked for a PING, and how long its answer may take before Redis counts as hung. */
+const PROBE_MS = 1_000;
+const PROBE_TIMEOUT_MS = 1_500;
 
 export interface RedisBusOptions extends ClusterBusOptions {
   /** `redis://[user:password@]host:port[/db]` */
@@ -65,6 +71,10 @@ export class RedisBus extends ClusterBus {
   private closing = false;
   /** Outages are logged only once the bus has started (a failed start is an error of its own). */
   private started = false;
+  /** The last PING went unanswered in time: Redis is hung though its connections look open. */
+  private stalled = false;
+  private probing = false;
+  private probeTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(options: RedisBusOptions) {
     super(options);
@@ -96,7 +106,7 @@ export class RedisBus extends ClusterBus {
   }
 
   healthy(): boolean {
-    return !this.closing && this.commands.status === 'ready' && this.subscribed;
+    return !this.closing && !this.stalled && this.commands.status === 'ready' && this.subscribed;
   }
 
   /** Connects both clients and subscribes; rejects when Redis cannot be reached in time. */
@@ -122,11 +132,14 @@ export class RedisBus extends ClusterBus {
     }
     this.down = null;
     this.started = true;
+    this.probeTimer = setInterval(() => { void this.probe(); }, PROBE_MS);
+    this.probeTimer.unref();
     this.log.info({ redis: redactUrl(this.url), prefix: this.prefix, node: this.nodeId }, 'Redis bus connected');
   }
 
   override async close(): Promise<void> {
     this.closing = true;
+    if (this.probeTimer) clearInterval(this.probeTimer);
     await super.close();
     await Promise.all([quit(this.subscriber), quit(this.commands)]);
   }
@@ -140,6 +153,31 @@ export class RedisBus extends ClusterBus {
       this.subscribed = true;
       this.checkRecovered();
     }, (err: unknown) => this.markDown((err as Error).message));
+  }
+
+  /** Asks Redis for a PING: an answer too late marks it hung, the next answer in time ends that. */
+  private async probe(): Promise<void> {
+    if (this.probing || this.closing || this.commands.status !== 'ready') return;
+    this.probing = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        this.commands.ping(),
+        new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`no PING answer within ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS); }),
+      ]);
+      if (this.stalled) {
+        this.stalled = false;
+        this.checkRecovered();
+      }
+    } catch (err) {
+      if (!this.stalled) {
+        this.stalled = true;
+        this.markDown(`Redis does not answer (${(err as Error).message})`);
+      }
+    } finally {
+      clearTimeout(timer);
+      this.probing = false;
+    }
   }
 
   /** Logs the start of an outage, once. */

@@ -70,6 +70,8 @@ export class Chat implements HandlerContext {
     this.fanout = new Fanout(deps.bus, this.hub, this.metrics, {
       ...(deps.gapMs !== undefined ? { gapMs: deps.gapMs } : {}),
       observe: (msg) => { if (msg.type === 'Topic') this.rememberTopic(msg.room, msg.topic); },
+      source: { lastSeqs: (rooms) => this.store.lastSeqs(rooms), history: (q) => this.store.history(q) },
+      onError: (err) => this.log.warn({ err }, 'filling missed messages from the store failed; trying again'),
     });
     deps.presence.onReport((report) => {
       for (const notice of reportNotices(report)) {
@@ -285,10 +287,10 @@ export class Chat implements HandlerContext {
   /**
    * Sends to every member of a room on every node, but `except` (a local session). `echo`
    * runs right after the local delivery, in the same turn: the sender's own copy, which must
-   * take its turn in seq order like everyone else's.
+   * take its turn in seq order like everyone else's; a `resend` reaches only who missed it.
    */
-  broadcast(room: string, msg: ServerMessage, except?: Session, echo?: (out: Outbound) => void): Outbound {
-    return this.fanout.toRoom(room, msg, except, echo);
+  broadcast(room: string, msg: ServerMessage, except?: Session, echo?: (out: Outbound) => void, resend = false): Outbound {
+    return this.fanout.toRoom(room, msg, except, echo, resend);
   }
 
   /** Sends to every connection of a user on every node, but `except`. */

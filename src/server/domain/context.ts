@@ -51,8 +51,11 @@ export interface HandlerContext {
   enterRoom(room: string, s: Session): void;
   exitRoom(room: string, s: Session): void;
 
-  /** Sends to every member of a room on every node, but `except`; `echo` runs right after the local delivery. */
-  broadcast(room: string, msg: ServerMessage, except?: Session, echo?: (out: Outbound) => void): Outbound;
+  /**
+   * Sends to every member of a room on every node, but `except`; `echo` runs right after the
+   * local delivery. A `resend` (a stored message sent again) reaches only who missed it.
+   */
+  broadcast(room: string, msg: ServerMessage, except?: Session, echo?: (out: Outbound) => void, resend?: boolean): Outbound;
   /** Sends to every connection of a user on every node, but `except`. */
   toUser(key: string, msg: ServerMessage | Outbound, except?: Session): void;
   /** Closes every connection of a user on every node. */

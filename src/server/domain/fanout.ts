@@ -6,11 +6,18 @@
  *   bus (another node's envelope) ──── receive ─ RoomOrder ─ local delivery
  *
  * Local and remote deliveries of a room meet in one RoomOrder, so a local client sees a
- * room's Messages in seq order whichever node committed them. The bus only carries
- * envelopes between nodes (codec, node id, dropping its own); it never calls back into
- * the chat with a closure.
+ * room's Messages in seq order whichever node committed them, and each once. The bus only
+ * carries envelopes between nodes (codec, node id, dropping its own); it never calls back
+ * into the chat with a closure.
+ *
+ * Holes: envelopes are delivered at most once, so a bus outage (or a node that died between
+ * its commit and its publish) leaves seqs this node never delivered. Every two seconds, for
+ * the rooms with local members that have holes, and at once when the bus comes back for
+ * every such room (it may have missed the end of a stream), fan-out reads what is missing
+ * from the store and delivers it in seq order: every client ends with every committed
+ * message of its rooms, without asking, within a few seconds of the bus coming back.
  */
-import type { ServerMessage } from '../../protocol/messages.js';
+import type { ChatMessage, ServerMessage } from '../../protocol/messages.js';
 import type { Bus, Envelope } from '../ports.js';
 import type { ChatMetrics } from './deps.js';
 import { Outbound } from './outbound.js';
@@ -25,6 +32,16 @@ export interface LocalDelivery {
   toUser(key: string, out: Outbound, except?: Session): number;
   /** Closes every local connection of the user. */
   closeUser(key: string, code: number, reason: string): void;
+  /** The rooms that have local members. */
+  rooms(): Iterable<string>;
+}
+
+/** What fan-out reads back from the store to fill holes. */
+export interface HoleSource {
+  /** The highest seq of each of these rooms that has messages. */
+  lastSeqs(rooms: readonly string[]): Promise<Map<string, number>>;
+  /** Messages of the room after `after`, ascending, at most `limit`; `firstSeq`: the lowest still stored. */
+  history(q: { room: string; after: number; limit: number }): Promise<{ messages: ChatMessage[]; firstSeq: number }>;
 }
 
 export interface FanoutOptions {
@@ -32,33 +49,56 @@ export interface FanoutOptions {
   gapMs?: number;
   /** Sees every room envelope from another node before it is delivered (caches such as topics). */
   observe?(msg: ServerMessage): void;
+  /** Where holes are filled from (the store); without it, holes are left to the clients. */
+  source?: HoleSource;
+  /** How often the bus's health is looked at (default 500 ms); holes are looked for every fourth time, and at once after an outage. */
+  tickMs?: number;
+  /** Reports a failed round (the store was unreachable): it is tried again at the next one. */
+  onError?(err: unknown): void;
 }
+
+/** Rooms one reconcile round reads, and messages per room: bounded work per round. */
+const ROOMS_PER_ROUND = 50;
+const FILL_PAGE = 200;
 
 export class Fanout {
   private readonly order: RoomOrder;
   private readonly observe: (msg: ServerMessage) => void;
+  private readonly timer: ReturnType<typeof setInterval> | null = null;
+  private ticks = 0;
+  /** The bus was unhealthy at some point since the last reconcile round. */
+  private outage = false;
+  private reconciling = false;
+  /** Where the last round stopped, so that many rooms are visited in turn. */
+  private cursor = 0;
 
   constructor(
     private readonly bus: Bus,
     private readonly local: LocalDelivery,
     private readonly metrics: ChatMetrics,
-    options: FanoutOptions = {},
+    private readonly options: FanoutOptions = {},
   ) {
     this.order = new RoomOrder({ gapMs: options.gapMs ?? DEFAULT_GAP_MS, waitForOthers: () => bus.shared() && bus.healthy() });
     this.observe = options.observe ?? (() => undefined);
     bus.onEnvelope((env) => this.receive(env));
+    if (options.source) {
+      this.timer = setInterval(() => this.tick(), options.tickMs ?? 500);
+      this.timer.unref();
+    }
   }
 
   /**
    * Sends to every member of a room on every node, but `except` (a local session). `echo`
    * runs right after the local delivery, in the same turn: the sender's own copy, which must
-   * take its turn in seq order like everyone else's.
+   * take its turn in seq order like everyone else's. A `resend` (a stored message sent
+   * again with its nonce) reaches only the members it has not reached (room-order.ts).
    */
-  toRoom(room: string, msg: ServerMessage, except?: Session, echo?: (out: Outbound) => void): Outbound {
+  toRoom(room: string, msg: ServerMessage, except?: Session, echo?: (out: Outbound) => void, resend = false): Outbound {
     const out = new Outbound(msg);
-    // (The callback is written in place, unnamed: tsx names a closure held in a variable with
-    // a defineProperty call, which costs more than the closure on this path.)
-    if (msg.type === 'Message') this.order.own(room, msg.seq, () => this.deliverRoom(room, out, except, echo));
+    // (The callbacks are written in place, unnamed: tsx names a closure held in a variable with
+    // a defineProperty call, which costs more than the closure on this path.) A Message this
+    // node delivered already (a resend of a stored message) only confirms it to its sender.
+    if (msg.type === 'Message') this.order.own(room, msg.seq, () => this.deliverRoom(room, out, except, echo), echo && (() => echo(out)), resend);
     else this.deliverRoom(room, out, except, echo);
     this.bus.publish({ kind: 'room', room, msg });
     return out;
@@ -82,9 +122,78 @@ export class Fanout {
     this.bus.publish({ kind: 'kick', user: key, code, reason });
   }
 
-  /** Releases every held Message (shutdown). */
+  /** Releases every held Message and stops looking for holes (shutdown). */
   close(): void {
+    if (this.timer) clearInterval(this.timer);
     this.order.flushAll();
+  }
+
+  /** Notes an outage while it lasts; fills holes every fourth tick, and at once when the bus is back. */
+  private tick(): void {
+    if (!this.bus.shared()) return;
+    if (!this.bus.healthy()) {
+      this.outage = true;
+      return;
+    }
+    if (this.outage || ++this.ticks % 4 === 0) void this.reconcile();
+  }
+
+  /**
+   * One round of hole filling (see the file comment). Rooms with holes are read from their
+   * first hole; after an outage, rooms whose stored last seq is past what was delivered here
+   * are read from there. Never two rounds at once.
+   */
+  async reconcile(): Promise<void> {
+    const source = this.options.source;
+    if (!source || this.reconciling || !this.bus.shared()) return;
+    if (!this.bus.healthy()) {
+      this.outage = true;
+      return;
+    }
+    this.reconciling = true;
+    try {
+      const afterOutage = this.outage;
+      this.outage = false;
+      const rooms = this.roundRooms(afterOutage);
+      if (rooms.length === 0) return;
+      const stored = afterOutage ? await source.lastSeqs(rooms) : new Map<string, number>();
+      for (const room of rooms) {
+        const last = this.order.last(room);
+        if (last === null) continue;
+        const holes = this.order.holes(room);
+        const from = holes.length > 0 ? holes[0]! - 1 : last;
+        if (holes.length === 0 && (stored.get(room) ?? 0) <= last) continue;
+        const page = await source.history({ room, after: from, limit: FILL_PAGE });
+        if (page.firstSeq > from + 1) this.order.forgetHolesBelow(room, page.firstSeq);
+        for (const m of page.messages) this.fill(m);
+        if (page.messages.length === FILL_PAGE) this.outage = true; // more to read: next round
+      }
+    } catch (err) {
+      this.outage = true;
+      this.options.onError?.(err);
+    } finally {
+      this.reconciling = false;
+    }
+  }
+
+  /** The rooms of this round: local rooms with holes (or, after an outage, all), at most ROOMS_PER_ROUND, in turn. */
+  private roundRooms(all: boolean): string[] {
+    const candidates = [...this.local.rooms()].filter((room) => this.order.last(room) !== null && (all || this.order.holes(room).length > 0));
+    if (candidates.length <= ROOMS_PER_ROUND) return candidates;
+    const start = this.cursor % candidates.length;
+    this.cursor = start + ROOMS_PER_ROUND;
+    this.outage ||= all; // the rest in the next rounds
+    return [...candidates.slice(start), ...candidates.slice(0, start)].slice(0, ROOMS_PER_ROUND);
+  }
+
+  /** Delivers a stored message that this node has not delivered (a hole, or past the last). */
+  private fill(m: ChatMessage): void {
+    const msg: ServerMessage = { type: 'Message', id: m.id, seq: m.seq, room: m.room, username: m.username, content: m.content, timestamp: m.timestamp };
+    if (m.editedAt) msg.editedAt = m.editedAt;
+    if (m.deleted) msg.deleted = true;
+    this.order.arrived(m.room, m.seq, () => {
+      this.metrics.delivered(this.local.toRoom(m.room, new Outbound(msg)));
+    });
   }
 
   private deliverRoom(room: string, out: Outbound, except: Session | undefined, echo: ((out: Outbound) => void) | undefined): void {

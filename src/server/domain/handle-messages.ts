@@ -49,8 +49,9 @@ export function sendMessage(chat: Chat, s: Session, msg: ClientMessageOf<'SendMe
       const echo = s.mode === 'json'
         ? (out: Outbound) => s.sendFrame(withFields(out.json(), { ref: msg.ref, nonce: msg.nonce || undefined }))
         : undefined;
-      if (duplicate) echo?.(new Outbound(wire));
-      else chat.broadcast(room, wire, s, echo);
+      // A resend of a stored message (its first sender's node may have died before fanning
+      // it out) goes to the room too: fan-out delivers it only where it was not delivered yet.
+      chat.broadcast(room, wire, s, echo, duplicate);
     }, (err: unknown) => {
       chat.replyError(s, new StoreFailure('appendMessage', err), msg.ref);
     });

@@ -57,6 +57,11 @@ export class Hub implements LocalDelivery {
     return this.byUser.get(key) ?? EMPTY;
   }
 
+  /** The rooms with sessions on this node. */
+  rooms(): Iterable<string> {
+    return this.byRoom.keys();
+  }
+
   roomSessions(room: string): ReadonlySet<Session> {
     return this.byRoom.get(room) ?? EMPTY;
   }
