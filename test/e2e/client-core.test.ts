@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { ParleyClient, type SocketLike } from '../../src/client/core/client.js';
 import type { ChatMessage } from '../../src/protocol/messages.js';
 import { openStore } from '../../src/server/store/open-store.js';
+import { MemoryStore } from '../../src/server/store/store-memory.js';
 import { startTestServer } from '../helpers/server.js';
 import { jsonUser } from '../helpers/ws-client.js';
 
@@ -27,6 +28,33 @@ async function until(check: () => boolean, what: string, ms = 8_000): Promise<vo
 }
 
 describe('client core', () => {
+  it('sends again, with the same nonce, a message the server refused for now, until it is stored once', async () => {
+    const store = new MemoryStore();
+    await using server = await startTestServer({}, { store });
+    const append = store.appendMessage.bind(store);
+    let failures = 0;
+    store.appendMessage = async (m) => {
+      if (failures < 3) {
+        failures++;
+        throw new Error('database restarting');
+      }
+      return append(m);
+    };
+    const c = client(server.url, 'patient');
+    const retries: string[] = [];
+    c.on('retrying', (r) => retries.push(r.code));
+    await c.connect();
+    try {
+      const sent = await c.sendMessage('general', 'do not lose me');
+      assert.equal(sent.content, 'do not lose me');
+      assert.deepEqual(retries, ['STORE_UNAVAILABLE', 'STORE_UNAVAILABLE', 'STORE_UNAVAILABLE']);
+      const page = await store.history({ room: 'general', limit: 10 });
+      assert.equal(page.messages.filter((m) => m.content === 'do not lose me').length, 1, 'stored once');
+    } finally {
+      c.close();
+    }
+  });
+
   it('connects, joins its rooms and surfaces room messages once each', async () => {
     await using server = await startTestServer();
     const c = client(server.url, 'core1', ['general', 'corner']);

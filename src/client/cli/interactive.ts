@@ -134,6 +134,7 @@ export class InteractiveClient {
     c.on('chat', (m) => this.onChat(m));
     c.on('message', (m) => this.onMessage(m));
     c.on('gap', (g) => this.notice(`older messages of ${g.room} (from #${g.fromSeq}) were pruned by the server and cannot be shown`));
+    c.on('retrying', (r) => { if (r.attempt === 1) this.notice(`not stored yet (${r.code === 'RATE_LIMITED' ? 'slow down' : 'the server is busy'}); sending it again…`); });
     c.on('status', (s) => {
       if (s.status !== 'reconnecting' || this.offline || this.quitting || !this.started) return;
       this.offline = true;

@@ -54,6 +54,8 @@ export interface ClientEvents {
   gap: { room: string; fromSeq: number };
   /** The server closed the connection for good (ban, logout, bad login) or close() was called. */
   closed: { code: number; reason: string };
+  /** A send was refused for now (STORE_UNAVAILABLE, RATE_LIMITED): it stays pending and is sent again. */
+  retrying: { nonce: string; code: string; attempt: number };
 }
 
 type Listener<K extends keyof ClientEvents> = (ev: ClientEvents[K]) => void;
@@ -95,8 +97,12 @@ export class ParleyClient {
   private stopped = false;
   private connectedOnce = false;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
-  /** Sends not yet confirmed: re-sent with the same nonce after a reconnect. */
-  private readonly outbox = new Map<string, { msg: OutboxMessage; resolve(m: ServerMessage): void; reject(e: Error): void }>();
+  /**
+   * Sends not yet confirmed: re-sent with the same nonce after a reconnect, and after a
+   * retryable refusal (the store unavailable, a rate limit) with back-off, until the server
+   * confirms or refuses for good: the typed text is never lost to a passing failure.
+   */
+  private readonly outbox = new Map<string, OutboxEntry>();
 
   constructor(private readonly opts: ClientOptions) {
     this.rooms = [...(opts.rooms ?? ['general'])];
@@ -134,7 +140,10 @@ export class ParleyClient {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.socket?.close(1000, 'bye');
     this.failPending(new ClientError('CLOSED', 'The client was closed.'));
-    for (const entry of this.outbox.values()) entry.reject(new ClientError('CLOSED', 'The client was closed.'));
+    for (const entry of this.outbox.values()) {
+      clearTimeout(entry.retry);
+      entry.reject(new ClientError('CLOSED', 'The client was closed.'));
+    }
     this.outbox.clear();
     this.setStatus('closed');
   }
@@ -170,7 +179,10 @@ export class ParleyClient {
 
   private finish(code: number, reason: string): void {
     this.stopped = true;
-    for (const entry of this.outbox.values()) entry.reject(new ClientError('CLOSED', reason || 'The connection closed.'));
+    for (const entry of this.outbox.values()) {
+      clearTimeout(entry.retry);
+      entry.reject(new ClientError('CLOSED', reason || 'The connection closed.'));
+    }
     this.outbox.clear();
     this.setStatus('closed', reason);
     this.emit('closed', { code, reason });
@@ -320,12 +332,22 @@ export class ParleyClient {
     const entry = this.outbox.get(nonce);
     if (!entry) return;
     this.outbox.delete(nonce);
+    clearTimeout(entry.retry);
     entry.resolve(msg);
   }
 
   private refuse(nonce: string, msg: ServerMessageOf<'Error'>): void {
     const entry = this.outbox.get(nonce);
     if (!entry) return;
+    if (msg.retryable && !this.stopped) {
+      // Sent again with the same nonce (stored once whatever happens), later and later.
+      const { initialMs, maxMs } = this.opts.backoff ?? { initialMs: 500, maxMs: 15_000 };
+      const base = Math.min(maxMs, initialMs * 2 ** entry.attempts++);
+      clearTimeout(entry.retry);
+      entry.retry = setTimeout(() => { if (this.outbox.get(nonce) === entry) this.sendRaw(entry.msg); }, base / 2 + Math.random() * (base / 2));
+      this.emit('retrying', { nonce, code: msg.code, attempt: entry.attempts });
+      return;
+    }
     this.outbox.delete(nonce);
     entry.reject(new ClientError(msg.code, msg.message));
   }
@@ -400,7 +422,7 @@ export class ParleyClient {
   private sendConfirmed(msg: OutboxMessage): Promise<ServerMessage> {
     return new Promise((resolve, reject) => {
       const withRef = { ...msg, ref: `n:${msg.nonce}` };
-      this.outbox.set(msg.nonce, { msg: withRef, resolve, reject });
+      this.outbox.set(msg.nonce, { msg: withRef, resolve, reject, attempts: 0, retry: undefined });
       this.sendRaw(withRef);
     });
   }
@@ -422,6 +444,15 @@ export class ParleyClient {
   fire(msg: ClientMessage): void {
     this.sendRaw(msg);
   }
+}
+
+interface OutboxEntry {
+  msg: OutboxMessage;
+  resolve(m: ServerMessage): void;
+  reject(e: Error): void;
+  /** Retryable refusals so far (the back-off grows with them). */
+  attempts: number;
+  retry: ReturnType<typeof setTimeout> | undefined;
 }
 
 type OutboxMessage =
