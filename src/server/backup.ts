@@ -54,11 +54,10 @@ export async function backupDatabase(db: string, file: string): Promise<BackupRe
   const source = resolve(sqlitePathFor(db, 'backup'));
   if (!isFile(source)) throw new Error(`no database at ${source} (--db ${db}): nothing to back up`);
   const target = resolve(file);
-  if (!isFolder(dirname(target))) throw new Error(`cannot write ${file}: folder ${dirname(target)} does not exist`);
   if (sameFile(source, target) || target.startsWith(`${source}-`)) {
     throw new Error(`${file} is the database itself or one of its files: give another file`);
   }
-  if (isFolder(target)) throw new Error(`${file} is a folder: give a file name`);
+  prepareDbFolder(file, file, 'backup file');
   const partial = join(dirname(target), `.${basename(target)}.partial-${process.pid}`);
   try {
     await copyDatabase(source, partial, { readonly: false });
@@ -205,14 +204,6 @@ function setAside(target: string, now: Date): string {
 function isFile(path: string): boolean {
   try {
     return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function isFolder(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
   } catch {
     return false;
   }

@@ -36,25 +36,25 @@ export async function checkStartup(config: Config): Promise<void> {
  * parent exists and is not the filesystem root: `./data` on a first start, never a tree of
  * folders from a mistyped path, never a folder at `/`.
  */
-export function prepareDbFolder(given: string, path: string): void {
+export function prepareDbFolder(given: string, path: string, setting = '--db'): void {
   const file = resolve(path);
   const folder = dirname(file);
   const here = kindOf(file);
-  if (here === 'folder') throw new Error(`--db ${given} is a folder, not a database file`);
+  if (here === 'folder') throw new Error(`${setting} ${given} is a folder, not a database file`);
   const folderKind = kindOf(folder);
   if (folderKind === 'folder') return;
-  if (folderKind === 'other') throw new Error(`--db ${given}: ${folder} is not a folder`);
+  if (folderKind === 'other') throw new Error(`${setting} ${given}: ${folder} is not a folder`);
   const parent = dirname(folder);
   if (dirname(parent) === parent) {
-    throw new Error(`--db ${given}: folder ${folder} does not exist (Parley creates no folder at the filesystem root; create it first)`);
+    throw new Error(`${setting} ${given}: folder ${folder} does not exist (Parley creates no folder at the filesystem root; create it first)`);
   }
   if (kindOf(parent) !== 'folder') {
-    throw new Error(`--db ${given}: folder ${folder} does not exist, nor does ${parent} (Parley creates only the last folder; create it first)`);
+    throw new Error(`${setting} ${given}: folder ${folder} does not exist, nor does ${parent} (Parley creates only the last folder; create it first)`);
   }
   try {
     mkdirSync(folder);
   } catch (error) {
-    if ((error as { code?: string }).code !== 'EEXIST') throw new Error(`--db ${given}: cannot create folder ${folder}: ${(error as Error).message}`);
+    if ((error as { code?: string }).code !== 'EEXIST') throw new Error(`${setting} ${given}: cannot create folder ${folder}: ${(error as Error).message}`);
   }
 }
 
