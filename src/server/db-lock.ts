@@ -18,7 +18,8 @@
  * nothing in the holding process may open `FILE-lock` except through this module. Locks on
  * network file systems are only as good as the file system's.
  */
-import { resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 
 /** Who holds a database, as the refusal names them. */
@@ -49,9 +50,16 @@ export interface DbLock {
 /** Connections holding a lock, so that none is collected (and closed) while the process runs. */
 const held = new Set<Database.Database>();
 
-/** The lock file of a SQLite database path. */
+/** The lock file of a SQLite database path; two paths to one folder (a symlink) share it. */
 export function lockPathOf(dbPath: string): string {
-  return `${resolve(dbPath)}-lock`;
+  const file = resolve(dbPath);
+  let folder = dirname(file);
+  try {
+    folder = realpathSync(folder);
+  } catch {
+    // A folder that does not exist yet: opening the lock file will say so.
+  }
+  return join(folder, `${basename(file)}-lock`);
 }
 
 /**
