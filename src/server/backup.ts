@@ -140,12 +140,14 @@ export async function restoreDatabase(db: string, file: string, now = new Date()
     throw error;
   }
   try {
-    const aside = existsSync(target) ? setAside(target, now) : null;
+    // The copy is made and checked before the current database moves: a failure leaves it be.
     const incoming = join(dirname(target), `.${basename(target)}.restoring-${process.pid}`);
     let report;
+    let aside: string | null = null;
     try {
       await copyDatabase(source, incoming, { readonly: true });
       report = seal(incoming);
+      if (existsSync(target)) aside = setAside(target, now);
       renameSync(incoming, target);
     } finally {
       for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(incoming + suffix, { force: true });
@@ -193,7 +195,8 @@ function setAside(target: string, now: Date): string {
     // A damaged database is what a restore is for: it moves aside as it is, with its -wal.
   }
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const aside = `${target}.before-restore-${stamp}`;
+  let aside = `${target}.before-restore-${stamp}`;
+  for (let n = 2; existsSync(aside); n++) aside = `${target}.before-restore-${stamp}-${n}`;
   renameSync(target, aside);
   for (const suffix of ['-wal', '-shm', '-journal']) {
     if (existsSync(target + suffix)) renameSync(target + suffix, aside + suffix);
