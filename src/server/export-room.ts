@@ -62,11 +62,18 @@ async function writePages(store: Store, room: string, out: Writable, writer: Wri
   let failure: Error | null = null;
   const onError = (error: Error): void => { failure = error; };
   out.on('error', onError);
-  const write = async (text: string): Promise<void> => {
-    if (failure) throw failure;
-    if (!out.write(text)) await Promise.race([once(out, 'drain'), once(out, 'error')]);
-    if (failure) throw failure;
-  };
+  const write = (text: string): Promise<void> => new Promise((resolve, reject) => {
+    if (failure) return reject(failure);
+    if (out.write(text)) return resolve();
+    const done = (): void => {
+      out.off('drain', done);
+      out.off('error', done);
+      if (failure) reject(failure);
+      else resolve();
+    };
+    out.on('drain', done);
+    out.on('error', done);
+  });
   try {
     await write(writer.head);
     let after = 0;
