@@ -22,7 +22,7 @@ import Database from 'better-sqlite3';
 import { acquireDbLock, DbLockedError } from './db-lock.js';
 import { prepareDbFolder } from './startup-checks.js';
 import { redactUrl } from './store/store-common.js';
-import { parseDbSetting } from './store/open-store.js';
+import { parseDbSetting } from './store/db-setting.js';
 import { searchPathOf } from './store/sqlite-worker.js';
 
 /** Pages per backup step: all of them, so the copy is one snapshot (see the file comment). */

@@ -7,7 +7,7 @@
 export interface Config {
   port: number;
   host: string;
-  /** SQLite file (a path, `sqlite:` or `file:` URL), `:memory:`, or a `postgres://` URL (store/open-store.ts parses it). */
+  /** SQLite file (a path, `sqlite:` or `file:` URL), `:memory:`, or a `postgres://` URL (store/db-setting.ts parses it). */
   db: string;
   redis: string | null;
   /** Key prefix in Redis: processes sharing a Redis and a prefix are one chat. */

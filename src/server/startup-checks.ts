@@ -9,8 +9,7 @@ import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Config } from './config.js';
-import { acquireDbLock, DbLockedError } from './db-lock.js';
-import { parseDbSetting } from './store/open-store.js';
+import { parseDbSetting } from './store/db-setting.js';
 
 /**
  * Runs every check; throws an Error whose message is one line naming the setting. For a
@@ -23,6 +22,7 @@ export async function checkStartup(config: Config): Promise<void> {
   if (config.tlsCert !== null && config.tlsKey !== null) checkTls(config.tlsCert, config.tlsKey);
   if (setting.kind !== 'sqlite') return;
   prepareDbFolder(config.db, setting.path);
+  const { acquireDbLock, DbLockedError } = await import('./db-lock.js');
   try {
     acquireDbLock(setting.path, { command: 'parley serve', port: config.port });
   } catch (error) {

@@ -1,7 +1,8 @@
 /** The `--db` value: which backend, which file, and the schemes refused by name. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { openStore, parseDbSetting } from '../../src/server/store/open-store.js';
+import { parseDbSetting } from '../../src/server/store/db-setting.js';
+import { openStore } from '../../src/server/store/open-store.js';
 
 describe('parseDbSetting', () => {
   it('reads sqlite: and file: URLs as SQLite file paths', () => {
