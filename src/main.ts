@@ -1,6 +1,7 @@
 /** The `parley` command: `parley serve` and `parley client`. */
 import { Command } from 'commander';
 import { registerClientCommand } from './client/cli/command.js';
+import { registerBackupCommands } from './server/backup-command.js';
 import { VERSION } from './server/domain/chat.js';
 import { registerServeCommand } from './server/serve-command.js';
 
@@ -9,4 +10,5 @@ const program = new Command('parley')
   .version(VERSION);
 registerServeCommand(program);
 registerClientCommand(program);
+registerBackupCommands(program);
 await program.parseAsync(process.argv);

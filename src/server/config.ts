@@ -7,7 +7,7 @@
 export interface Config {
   port: number;
   host: string;
-  /** SQLite file path, `:memory:`, or a `postgres://` URL. */
+  /** SQLite file (a path, `sqlite:` or `file:` URL), `:memory:`, or a `postgres://` URL (store/db-setting.ts parses it). */
   db: string;
   redis: string | null;
   /** Key prefix in Redis: processes sharing a Redis and a prefix are one chat. */
@@ -99,7 +99,7 @@ export const DEFAULTS: Config = {
 export const OPTIONS: OptionSpec[] = [
   { key: 'port', flag: '--port <n>', env: 'PORT', kind: 'int', description: 'port for HTTP and WebSocket' },
   { key: 'host', flag: '--host <addr>', env: 'HOST', kind: 'string', description: 'address to listen on' },
-  { key: 'db', flag: '--db <path-or-url>', env: 'DATABASE_URL', kind: 'string', description: 'SQLite file, :memory:, or postgres:// URL' },
+  { key: 'db', flag: '--db <path-or-url>', env: 'DATABASE_URL', kind: 'string', description: 'SQLite file (a path, sqlite: or file: URL), :memory:, or postgres:// URL' },
   { key: 'redis', flag: '--redis <url>', env: 'REDIS_URL', kind: 'nullable', description: 'Redis URL: joins the processes sharing it into one chat' },
   { key: 'redisPrefix', flag: '--redis-prefix <prefix>', env: 'REDIS_PREFIX', kind: 'string', description: 'Redis key prefix: processes sharing a Redis and a prefix are one chat' },
   { key: 'tlsCert', flag: '--tls-cert <file>', env: 'TLS_CERT', kind: 'nullable', description: 'PEM certificate: serve HTTPS and WSS (with --tls-key)' },

@@ -6,6 +6,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULTS, OPTIONS, parseValue, validateConfig, type Config, type OptionSpec } from './config.js';
 import { startServer } from './server.js';
+import { checkStartup } from './startup-checks.js';
 import { runWorkers } from './workers.js';
 
 const SHUTDOWN_DEADLINE_MS = 9_000;
@@ -18,6 +19,7 @@ export function registerServeCommand(program: Command): void {
     try {
       config = read();
       validateConfig(config);
+      await checkStartup(config);
     } catch (err) {
       fatal((err as Error).message);
     }

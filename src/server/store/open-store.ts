@@ -7,18 +7,21 @@ import type { Store } from '../ports.js';
 import { MemoryStore } from './store-memory.js';
 import { PostgresStore } from './store-postgres.js';
 import { SqliteStore } from './store-sqlite.js';
+import { parseDbSetting } from './db-setting.js';
+
+export { parseDbSetting, type DbSetting } from './db-setting.js';
 
 /** How the chosen backend reports trouble outside any call (a PostgreSQL connection dropped while idle, a failed SQLite indexing round). */
 export interface OpenStoreOptions {
   onError?(error: Error): void;
 }
 
-/**
- * `:memory:` gives a MemoryStore (nothing persisted), a `postgres://` or `postgresql://` URL a
- * PostgresStore, and anything else a SqliteStore on that file path (its folder is created).
- */
+/** Opens the backend a `--db` value names (see parseDbSetting); does no I/O. */
 export function openStore(db: string, options: OpenStoreOptions = {}): Store {
-  if (db === ':memory:') return new MemoryStore();
-  if (/^postgres(ql)?:\/\//i.test(db)) return new PostgresStore(db, { onError: options.onError });
-  return new SqliteStore(db, { onError: options.onError });
+  const setting = parseDbSetting(db);
+  switch (setting.kind) {
+    case 'memory': return new MemoryStore();
+    case 'postgres': return new PostgresStore(setting.url, { onError: options.onError });
+    case 'sqlite': return new SqliteStore(setting.path, { onError: options.onError });
+  }
 }
