@@ -26,6 +26,12 @@ export interface Config {
   historyOnJoin: number;
   /** The most messages one History request returns. */
   historyLimit: number;
+  /** Bytes of serialised messages one History or SearchResults frame carries at most (then `hasMore`). */
+  historyPageBytes: number;
+  /** Different emoji one message can carry. */
+  maxReactionEmoji: number;
+  /** Reactions one user can put on one message. */
+  maxReactionsPerUser: number;
   maxContentLength: number;
   /** The largest WebSocket message accepted, in bytes (closes with 1009 above it). */
   maxPayload: number;
@@ -79,6 +85,9 @@ export const DEFAULTS: Config = {
   retentionDays: 0,
   historyOnJoin: 50,
   historyLimit: 500,
+  historyPageBytes: 256 * 1024,
+  maxReactionEmoji: 20,
+  maxReactionsPerUser: 10,
   maxContentLength: 4000,
   maxPayload: 64 * 1024,
   messagesPerSecond: 20,
@@ -111,6 +120,9 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'retentionDays', flag: '--retention-days <n>', env: 'RETENTION_DAYS', kind: 'int', description: 'delete messages older than this many days (0: keep forever)' },
   { key: 'historyOnJoin', flag: '--history-on-join <n>', env: 'HISTORY_ON_JOIN', kind: 'int', description: 'recent messages sent on joining a room' },
   { key: 'historyLimit', flag: '--history-limit <n>', env: 'HISTORY_LIMIT', kind: 'int', description: 'most messages one History request returns' },
+  { key: 'historyPageBytes', flag: '--history-page-bytes <n>', env: 'HISTORY_PAGE_BYTES', kind: 'int', description: 'bytes of messages one History or SearchResults page carries at most' },
+  { key: 'maxReactionEmoji', flag: '--max-reaction-emoji <n>', env: 'MAX_REACTION_EMOJI', kind: 'int', description: 'different emoji one message can carry' },
+  { key: 'maxReactionsPerUser', flag: '--max-reactions-per-user <n>', env: 'MAX_REACTIONS_PER_USER', kind: 'int', description: 'reactions one user can put on one message' },
   { key: 'maxContentLength', flag: '--max-content-length <n>', env: 'MAX_CONTENT_LENGTH', kind: 'int', description: 'longest message, in characters' },
   { key: 'maxPayload', flag: '--max-payload <bytes>', env: 'MAX_PAYLOAD', kind: 'int', description: 'largest WebSocket message (larger ones close with 1009)' },
   { key: 'messagesPerSecond', flag: '--messages-per-second <n>', env: 'MESSAGES_PER_SECOND', kind: 'int', description: 'sustained messages per second per connection' },

@@ -2,13 +2,15 @@
  * Messages: SendMessage, PrivateMessage, History, PrivateHistory, Typing, EditMessage,
  * DeleteMessage, React, MarkRead, Search.
  */
-import type { ChatMessage, ServerMessage } from '../../protocol/messages.js';
+import type { ChatMessage, Reactions, ServerMessage } from '../../protocol/messages.js';
 import { cleanContent, nameKey, normaliseName } from '../../protocol/names.js';
+import { reactionEntries, reactionUsers } from '../../protocol/reactions.js';
 import type { ClientMessageOf } from '../../protocol/schema.js';
 import type { Chat } from './chat.js';
 import { ChatError, StoreFailure, fail, stored } from './errors.js';
 import { ownsRoom, requireNamed, roomName } from './handle-rooms.js';
 import { Outbound, refOf, withFields } from './outbound.js';
+import { fitPage } from './page-bytes.js';
 import type { Session } from './session.js';
 
 const DEFAULT_PAGE = 50;
@@ -82,7 +84,12 @@ export async function history(chat: Chat, s: Session, msg: ClientMessageOf<'Hist
   const limit = Math.min(msg.limit ?? DEFAULT_PAGE, chat.config.historyLimit);
   const q = { room, limit, ...(msg.before !== undefined ? { before: msg.before } : {}), ...(msg.after !== undefined ? { after: msg.after } : {}) };
   const page = await stored('history', chat.deps.store.history(q));
-  s.send({ type: 'History', room, messages: page.messages, hasMore: page.hasMore, firstSeq: page.firstSeq, ...(page.incomplete ? { incomplete: true } : {}), ...refOf(msg) });
+  // A page after a seq keeps its oldest messages; a page before one (or the latest) its newest.
+  const fitted = fitPage(page.messages, chat.config.historyPageBytes, msg.after !== undefined ? 'start' : 'end');
+  s.send({
+    type: 'History', room, messages: fitted.messages, hasMore: page.hasMore || fitted.trimmed, firstSeq: page.firstSeq,
+    ...(page.incomplete ? { incomplete: true } : {}), ...refOf(msg),
+  });
 }
 
 export async function privateHistory(chat: Chat, s: Session, msg: ClientMessageOf<'PrivateHistory'>): Promise<void> {
@@ -126,16 +133,39 @@ export async function deleteMessage(chat: Chat, s: Session, msg: ClientMessageOf
 }
 
 export async function react(chat: Chat, s: Session, msg: ClientMessageOf<'React'>): Promise<void> {
-  const { username } = requireNamed(s);
+  const { username, key } = requireNamed(s);
   const emoji = cleanContent(msg.emoji).normalize('NFC');
   if (!EMOJI_RE.test(emoji)) fail('BAD_MESSAGE', 'A reaction is one emoji (or a short word without spaces).');
   const existing = await stored('getMessage', chat.deps.store.getMessage(msg.id));
   if (!existing || existing.deleted) fail('NO_SUCH_MESSAGE');
   if (!s.rooms.has(existing.room)) fail('NOT_IN_ROOM', `Join ${existing.room} to react to its messages.`);
+  checkReactionRoom(chat, existing.reactions, emoji, key);
   const result = (await stored('toggleReaction', chat.deps.store.toggleReaction(msg.id, username, emoji))) ?? fail('NO_SUCH_MESSAGE');
   const m = result.message;
   s.send({ type: 'Ack', for: 'React', id: m.id, added: result.added, ...refOf(msg) });
-  chat.broadcast(m.room, { type: 'Reaction', id: m.id, room: m.room, seq: m.seq, emoji, username, added: result.added, reactions: m.reactions ?? {} });
+  // Only the change goes to the room: the whole map of a much-reacted message is large.
+  const count = reactionUsers(m.reactions, emoji).length;
+  chat.broadcast(m.room, { type: 'Reaction', id: m.id, room: m.room, seq: m.seq, emoji, username, added: result.added, count });
+}
+
+/**
+ * Refuses a reaction that would add a new emoji past `--max-reaction-emoji` on the message,
+ * or a user's reaction past `--max-reactions-per-user`; taking one back is always allowed.
+ * (Checked against the message as read just before the toggle: concurrent reactions of
+ * several connections can each pass, so a message may pass a bound by the few in flight.)
+ */
+function checkReactionRoom(chat: Chat, reactions: Reactions | undefined, emoji: string, key: string): void {
+  const users = reactionUsers(reactions, emoji);
+  if (users.some((u) => nameKey(u) === key)) return;
+  const entries = reactionEntries(reactions);
+  const { maxReactionEmoji, maxReactionsPerUser } = chat.config;
+  if (users.length === 0 && entries.length >= maxReactionEmoji) {
+    fail('TOO_MANY_REACTIONS', `A message can carry at most ${maxReactionEmoji} different reactions; react with one it already has.`);
+  }
+  const mine = entries.filter(([, names]) => names.some((u) => nameKey(u) === key)).length;
+  if (mine >= maxReactionsPerUser) {
+    fail('TOO_MANY_REACTIONS', `You can put at most ${maxReactionsPerUser} reactions on one message; take one back first.`);
+  }
 }
 
 export async function markRead(chat: Chat, s: Session, msg: ClientMessageOf<'MarkRead'>): Promise<void> {
@@ -151,5 +181,6 @@ export async function search(chat: Chat, s: Session, msg: ClientMessageOf<'Searc
   const limit = Math.min(msg.limit ?? DEFAULT_PAGE, chat.config.historyLimit);
   const q = { query: msg.query, limit, ...(room ? { room } : {}), ...(msg.before !== undefined ? { before: msg.before } : {}) };
   const found = await stored('search', chat.deps.store.search(q));
-  s.send({ type: 'SearchResults', query: msg.query, ...(room ? { room } : {}), messages: found.messages, hasMore: found.hasMore, ...refOf(msg) });
+  const fitted = fitPage(found.messages, chat.config.historyPageBytes, 'start');
+  s.send({ type: 'SearchResults', query: msg.query, ...(room ? { room } : {}), messages: fitted.messages, hasMore: found.hasMore || fitted.trimmed, ...refOf(msg) });
 }

@@ -5,6 +5,7 @@
  */
 import { nameKey } from '../../protocol/names.js';
 import type { ChatMessage, PrivateChatMessage, Reactions } from '../../protocol/messages.js';
+import { emptyReactions } from '../../protocol/reactions.js';
 import { lastCall } from '../memo.js';
 import type { Appended, NewPrivateMessage, NewRoomMessage } from '../ports.js';
 
@@ -167,7 +168,7 @@ export function settleBatch(slots: Slot[], created: (StoredMessage | undefined)[
 export function newChat(m: NewRoomMessage, seq: number): ChatMessage {
   return {
     id: m.id, seq, room: m.room, username: m.username, content: m.content,
-    timestamp: toIso(m.timestamp), editedAt: null, deleted: false, reactions: {},
+    timestamp: toIso(m.timestamp), editedAt: null, deleted: false, reactions: emptyReactions(),
   };
 }
 
@@ -184,11 +185,21 @@ export function pairKey(a: string, b: string): string {
   return ka <= kb ? `${ka}\u001f${kb}` : `${kb}\u001f${ka}`;
 }
 
-/** Builds the reactions map from (emoji, username) rows in reaction order: emoji in first-use order, names sorted. */
+/**
+ * Builds the reactions map from (emoji, username) rows in reaction order: emoji in first-use
+ * order, names sorted. The emoji is user input, so rows are gathered in a Map and the result
+ * has no prototype: `constructor` or `__proto__` is an emoji like any other (a plain object
+ * would find Object.prototype's and break every read of the message).
+ */
 export function reactionsFrom(rows: Iterable<readonly [string, string]>): Reactions {
-  const out: Reactions = {};
-  for (const [emoji, username] of rows) (out[emoji] ??= []).push(username);
-  for (const names of Object.values(out)) names.sort();
+  const byEmoji = new Map<string, string[]>();
+  for (const [emoji, username] of rows) {
+    const names = byEmoji.get(emoji);
+    if (names) names.push(username);
+    else byEmoji.set(emoji, [username]);
+  }
+  const out = emptyReactions();
+  for (const [emoji, names] of byEmoji) out[emoji] = names.sort();
   return out;
 }
 
