@@ -26,7 +26,7 @@ export interface Config {
   historyOnJoin: number;
   /** The most messages one History request returns. */
   historyLimit: number;
-  /** Bytes of serialised messages one History or SearchResults frame carries at most (then `hasMore`). */
+  /** Bytes of serialised messages one History, PrivateHistory or SearchResults frame carries at most (then `hasMore`). */
   historyPageBytes: number;
   /** Different emoji one message can carry. */
   maxReactionEmoji: number;
@@ -120,7 +120,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'retentionDays', flag: '--retention-days <n>', env: 'RETENTION_DAYS', kind: 'int', description: 'delete messages older than this many days (0: keep forever)' },
   { key: 'historyOnJoin', flag: '--history-on-join <n>', env: 'HISTORY_ON_JOIN', kind: 'int', description: 'recent messages sent on joining a room' },
   { key: 'historyLimit', flag: '--history-limit <n>', env: 'HISTORY_LIMIT', kind: 'int', description: 'most messages one History request returns' },
-  { key: 'historyPageBytes', flag: '--history-page-bytes <n>', env: 'HISTORY_PAGE_BYTES', kind: 'int', description: 'bytes of messages one History or SearchResults page carries at most' },
+  { key: 'historyPageBytes', flag: '--history-page-bytes <n>', env: 'HISTORY_PAGE_BYTES', kind: 'int', description: 'bytes of messages one history or search page carries at most' },
   { key: 'maxReactionEmoji', flag: '--max-reaction-emoji <n>', env: 'MAX_REACTION_EMOJI', kind: 'int', description: 'different emoji one message can carry' },
   { key: 'maxReactionsPerUser', flag: '--max-reactions-per-user <n>', env: 'MAX_REACTIONS_PER_USER', kind: 'int', description: 'reactions one user can put on one message' },
   { key: 'maxContentLength', flag: '--max-content-length <n>', env: 'MAX_CONTENT_LENGTH', kind: 'int', description: 'longest message, in characters' },

@@ -118,6 +118,29 @@ describe('a big history', () => {
     assert.deepEqual([undo.type, (undo as { added?: boolean }).added], ['Ack', false]);
   });
 
+  it('pages PrivateHistory by bytes too', async () => {
+    await using server = await startTestServer({ messagesPerSecond: 10_000, messageBurst: 10_000 });
+    await using a = await jsonUser(server.url, 'penpal1');
+    await using b = await jsonUser(server.url, 'penpal2');
+    for (let i = 1; i <= 60; i++) a.send({ type: 'PrivateMessage', to: 'penpal2', content: `${i} ${LONG_CJK}`.slice(0, 4000), ref: i });
+    await a.nextOfType('PrivateMessage', (m) => m.ref === 60, 30_000);
+    const sizes = recordSizes(b);
+    const read: string[] = [];
+    let before: string | undefined;
+    for (let page = 0; page < 20; page++) {
+      b.send({ type: 'PrivateHistory', with: 'penpal1', limit: 500, ref: `ph${page}`, ...(before ? { before } : {}) });
+      const h = await b.nextOfType('PrivateHistory', (m) => m.ref === `ph${page}`, 20_000);
+      assert.ok(h.messages.length > 0);
+      read.unshift(...h.messages.map((m) => m.content.split(' ')[0]!));
+      before = h.messages[0]!.id;
+      if (!h.hasMore) break;
+    }
+    assert.deepEqual(read, Array.from({ length: 60 }, (_, i) => String(i + 1)));
+    const pages = sizes.filter((s) => s.type === 'PrivateHistory');
+    assert.ok(pages.length >= 2, `${pages.length} pages`);
+    assert.ok(pages.every((p) => p.bytes < 300 * 1024), `page sizes ${pages.map((p) => p.bytes).join(', ')}`);
+  });
+
   it('does not take one large answer for a slow reader', async () => {
     // A cut-off far below one History page: only a backlog the client failed to read counts.
     await using server = await startTestServer({ maxBufferedBytes: 64 * 1024, messagesPerSecond: 10_000, messageBurst: 10_000 });

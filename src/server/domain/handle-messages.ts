@@ -97,7 +97,8 @@ export async function privateHistory(chat: Chat, s: Session, msg: ClientMessageO
   const other = normaliseName(msg.with) ?? fail('INVALID_NAME');
   const limit = Math.min(msg.limit ?? DEFAULT_PAGE, chat.config.historyLimit);
   const page = await stored('privateHistory', chat.deps.store.privateHistory(username, other, limit, msg.before));
-  s.send({ type: 'PrivateHistory', with: other, messages: page.messages, hasMore: page.hasMore, ...refOf(msg) });
+  const fitted = fitPage(page.messages, chat.config.historyPageBytes, 'end');
+  s.send({ type: 'PrivateHistory', with: other, messages: fitted.messages, hasMore: page.hasMore || fitted.trimmed, ...refOf(msg) });
 }
 
 export function typing(chat: Chat, s: Session, msg: ClientMessageOf<'Typing'>): void {

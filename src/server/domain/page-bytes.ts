@@ -1,19 +1,18 @@
 /**
  * Pages of messages bounded in bytes as well as in count. A page of 4,000-character CJK
  * messages with their reactions can pass a megabyte at 50 messages; one frame must never carry
- * unbounded data, so History, SearchResults and the History sent on joining stop at
- * `--history-page-bytes` of serialised messages and say `hasMore`: the client pages on.
+ * unbounded data, so History, PrivateHistory, SearchResults and the History sent on joining
+ * stop at `--history-page-bytes` of serialised messages and say `hasMore`: the client pages on.
  */
-import type { ChatMessage } from '../../protocol/messages.js';
 
 /** A page cut to its byte budget; `trimmed` when messages were left out (so there are more). */
-export interface FittedPage {
-  messages: ChatMessage[];
+export interface FittedPage<T> {
+  messages: T[];
   trimmed: boolean;
 }
 
 /** The bytes one message takes in a frame's `messages` array (its JSON and a comma). */
-export function messageBytes(m: ChatMessage): number {
+export function messageBytes(m: object): number {
   return Buffer.byteLength(JSON.stringify(m)) + 1;
 }
 
@@ -23,7 +22,7 @@ export function messageBytes(m: ChatMessage): number {
  * of a page before a seq, or the latest). At least one message is kept, so paging always
  * moves on: one message is bounded by the content and reaction limits.
  */
-export function fitPage(messages: ChatMessage[], budget: number, from: 'start' | 'end'): FittedPage {
+export function fitPage<T extends object>(messages: T[], budget: number, from: 'start' | 'end'): FittedPage<T> {
   let used = 0;
   let kept = 0;
   const n = messages.length;
