@@ -51,7 +51,7 @@ export interface Config {
   handshakeTimeoutMs: number;
   /** Milliseconds between pings; a client that misses one is terminated. */
   heartbeatMs: number;
-  /** Bytes queued to a client that does not read before it is closed with 1013. */
+  /** Bytes a client has left unread, from earlier event-loop turns, before it is closed with 1013 (one large answer alone never counts). */
   maxBufferedBytes: number;
   /** Milliseconds a user stays present after their last connection drops (reload grace). */
   presenceGraceMs: number;
@@ -134,7 +134,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'maxRooms', flag: '--max-rooms <n>', env: 'MAX_ROOMS', kind: 'int', description: 'rooms the server holds; creating one past this is refused' },
   { key: 'handshakeTimeoutMs', flag: '--handshake-timeout <ms>', env: 'HANDSHAKE_TIMEOUT', kind: 'int', description: 'time allowed for the HTTP upgrade' },
   { key: 'heartbeatMs', flag: '--heartbeat <ms>', env: 'HEARTBEAT', kind: 'int', description: 'ping interval; a peer missing a pong is dropped' },
-  { key: 'maxBufferedBytes', flag: '--max-buffered-bytes <n>', env: 'MAX_BUFFERED_BYTES', kind: 'int', description: 'bytes queued to a slow reader before it is closed with 1013' },
+  { key: 'maxBufferedBytes', flag: '--max-buffered-bytes <n>', env: 'MAX_BUFFERED_BYTES', kind: 'int', description: 'bytes a client leaves unread (sent in earlier turns) before it is closed with 1013' },
   { key: 'presenceGraceMs', flag: '--presence-grace <ms>', env: 'PRESENCE_GRACE', kind: 'int', description: 'how long a user stays present after the last connection drops' },
   { key: 'tokenTtlDays', flag: '--token-ttl-days <n>', env: 'TOKEN_TTL_DAYS', kind: 'int', description: 'lifetime of login tokens' },
   { key: 'loginAttemptsPerMinute', flag: '--login-attempts-per-minute <n>', env: 'LOGIN_ATTEMPTS_PER_MINUTE', kind: 'int', description: 'login and registration attempts per name and per address' },
