@@ -323,6 +323,27 @@ export function storeContract(
         assert.equal(await store.toggleReaction(randomUUID(), 'amy', '👍'), null);
       });
 
+      it('toggleReaction with bounds refuses a new emoji past maxEmoji and a user past maxPerUser, even when concurrent', async () => {
+        const bounds = { maxEmoji: 3, maxPerUser: 2 };
+        const { message } = await store.appendMessage(msg(uid('room'), 'u', 'bounded'));
+        assert.equal((await store.toggleReaction(message.id, 'amy', 'a', bounds))?.added, true);
+        assert.equal((await store.toggleReaction(message.id, 'amy', 'b', bounds))?.added, true);
+        const third = await store.toggleReaction(message.id, 'amy', 'c', bounds);
+        assert.deepEqual([third?.added, third?.refused], [false, 'user']);
+        assert.deepEqual(Object.keys(third!.message.reactions!), ['a', 'b']);
+        assert.equal((await store.toggleReaction(message.id, 'bob', 'c', bounds))?.added, true);
+        const fourth = await store.toggleReaction(message.id, 'bob', 'd', bounds);
+        assert.deepEqual([fourth?.added, fourth?.refused], [false, 'emoji']);
+        assert.equal((await store.toggleReaction(message.id, 'bob', 'a', bounds))?.added, true, 'an emoji already there is open');
+        assert.equal((await store.toggleReaction(message.id, 'amy', 'b', bounds))?.added, false, 'taking one back always works');
+        // Many users at once, each with a new emoji: the bound holds.
+        const { message: busy } = await store.appendMessage(msg(uid('room'), 'u', 'busy'));
+        const results = await Promise.all(Array.from({ length: 12 }, (_, i) => store.toggleReaction(busy.id, `user${i}`, `e${i}`, bounds)));
+        assert.equal(results.filter((r) => r?.added).length, 3);
+        assert.ok(results.every((r) => r?.added || r?.refused === 'emoji'));
+        assert.equal(Object.keys((await store.getMessage(busy.id))!.reactions!).length, 3);
+      });
+
       it('keeps reactions named like Object.prototype properties as ordinary emoji', async () => {
         const room = uid('room');
         const { message } = await store.appendMessage(msg(room, 'u', 'prototype words here'));

@@ -2,9 +2,9 @@
  * Messages: SendMessage, PrivateMessage, History, PrivateHistory, Typing, EditMessage,
  * DeleteMessage, React, MarkRead, Search.
  */
-import type { ChatMessage, Reactions, ServerMessage } from '../../protocol/messages.js';
+import type { ChatMessage, ServerMessage } from '../../protocol/messages.js';
 import { cleanContent, nameKey, normaliseName } from '../../protocol/names.js';
-import { reactionEntries, reactionUsers } from '../../protocol/reactions.js';
+import { reactionUsers } from '../../protocol/reactions.js';
 import type { ClientMessageOf } from '../../protocol/schema.js';
 import type { Chat } from './chat.js';
 import { ChatError, StoreFailure, fail, stored } from './errors.js';
@@ -134,39 +134,26 @@ export async function deleteMessage(chat: Chat, s: Session, msg: ClientMessageOf
 }
 
 export async function react(chat: Chat, s: Session, msg: ClientMessageOf<'React'>): Promise<void> {
-  const { username, key } = requireNamed(s);
+  const { username } = requireNamed(s);
   const emoji = cleanContent(msg.emoji).normalize('NFC');
   if (!EMOJI_RE.test(emoji)) fail('BAD_MESSAGE', 'A reaction is one emoji (or a short word without spaces).');
   const existing = await stored('getMessage', chat.deps.store.getMessage(msg.id));
   if (!existing || existing.deleted) fail('NO_SUCH_MESSAGE');
   if (!s.rooms.has(existing.room)) fail('NOT_IN_ROOM', `Join ${existing.room} to react to its messages.`);
-  checkReactionRoom(chat, existing.reactions, emoji, key);
-  const result = (await stored('toggleReaction', chat.deps.store.toggleReaction(msg.id, username, emoji))) ?? fail('NO_SUCH_MESSAGE');
+  const { maxReactionEmoji, maxReactionsPerUser } = chat.config;
+  const bounds = { maxEmoji: maxReactionEmoji, maxPerUser: maxReactionsPerUser };
+  const result = (await stored('toggleReaction', chat.deps.store.toggleReaction(msg.id, username, emoji, bounds))) ?? fail('NO_SUCH_MESSAGE');
+  if (result.refused === 'emoji') {
+    fail('TOO_MANY_REACTIONS', `A message can carry at most ${maxReactionEmoji} different reactions; react with one it already has.`);
+  }
+  if (result.refused === 'user') {
+    fail('TOO_MANY_REACTIONS', `You can put at most ${maxReactionsPerUser} reactions on one message; take one back first.`);
+  }
   const m = result.message;
   s.send({ type: 'Ack', for: 'React', id: m.id, added: result.added, ...refOf(msg) });
   // Only the change goes to the room: the whole map of a much-reacted message is large.
   const count = reactionUsers(m.reactions, emoji).length;
   chat.broadcast(m.room, { type: 'Reaction', id: m.id, room: m.room, seq: m.seq, emoji, username, added: result.added, count });
-}
-
-/**
- * Refuses a reaction that would add a new emoji past `--max-reaction-emoji` on the message,
- * or a user's reaction past `--max-reactions-per-user`; taking one back is always allowed.
- * (Checked against the message as read just before the toggle: concurrent reactions of
- * several connections can each pass, so a message may pass a bound by the few in flight.)
- */
-function checkReactionRoom(chat: Chat, reactions: Reactions | undefined, emoji: string, key: string): void {
-  const users = reactionUsers(reactions, emoji);
-  if (users.some((u) => nameKey(u) === key)) return;
-  const entries = reactionEntries(reactions);
-  const { maxReactionEmoji, maxReactionsPerUser } = chat.config;
-  if (users.length === 0 && entries.length >= maxReactionEmoji) {
-    fail('TOO_MANY_REACTIONS', `A message can carry at most ${maxReactionEmoji} different reactions; react with one it already has.`);
-  }
-  const mine = entries.filter(([, names]) => names.some((u) => nameKey(u) === key)).length;
-  if (mine >= maxReactionsPerUser) {
-    fail('TOO_MANY_REACTIONS', `You can put at most ${maxReactionsPerUser} reactions on one message; take one back first.`);
-  }
 }
 
 export async function markRead(chat: Chat, s: Session, msg: ClientMessageOf<'MarkRead'>): Promise<void> {

@@ -7,7 +7,7 @@ import { nameKey } from '../../protocol/names.js';
 import type { ChatMessage, PrivateChatMessage, Reactions } from '../../protocol/messages.js';
 import { emptyReactions } from '../../protocol/reactions.js';
 import { lastCall } from '../memo.js';
-import type { Appended, NewPrivateMessage, NewRoomMessage } from '../ports.js';
+import type { Appended, NewPrivateMessage, NewRoomMessage, ReactionBounds } from '../ports.js';
 
 /** One queued append. Room and private messages share one queue, so one caller's appends commit in call order. */
 export type AppendJob = { kind: 'room'; m: NewRoomMessage } | { kind: 'private'; m: NewPrivateMessage };
@@ -201,6 +201,21 @@ export function reactionsFrom(rows: Iterable<readonly [string, string]>): Reacti
   const out = emptyReactions();
   for (const [emoji, names] of byEmoji) out[emoji] = names.sort();
   return out;
+}
+
+/** Counts on one message, read before adding a reaction: its different emoji, the emoji's reactions, the user's. */
+export interface ReactionCounts {
+  emoji: number;
+  present: number;
+  mine: number;
+}
+
+/** Which bound adding the reaction would pass, if any (every store decides alike). */
+export function reactionRefusal(counts: ReactionCounts, bounds: ReactionBounds | undefined): 'emoji' | 'user' | undefined {
+  if (!bounds) return undefined;
+  if (counts.present === 0 && counts.emoji >= bounds.maxEmoji) return 'emoji';
+  if (counts.mine >= bounds.maxPerUser) return 'user';
+  return undefined;
 }
 
 /**
