@@ -12,6 +12,7 @@ import type { ChatMessage, ServerMessage, ServerMessageOf } from '../../src/prot
 import { reactionUsers } from '../../src/protocol/reactions.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { TestClient, jsonUser } from '../helpers/ws-client.js';
+import { OP, RawClient, frame } from '../robustness/raw-ws.js';
 
 const MESSAGES = 50;
 const CJK = '漢字仮名交じり文の長い歴史を読む。';
@@ -156,5 +157,25 @@ describe('a big history', () => {
     assert.ok(h.messages.length >= 10, `a page of ${h.messages.length} long messages`);
     assert.equal(reader.closed, null);
     assert.equal(reader.ws.readyState, WebSocket.OPEN);
+  });
+
+  it('still cuts off a client that asks for big pages and never reads them', async () => {
+    await using server = await startTestServer({ messagesPerSecond: 10_000, messageBurst: 10_000 });
+    await using writer = await jsonUser(server.url, 'pagewriter');
+    for (let i = 1; i <= 40; i++) writer.send({ type: 'SendMessage', content: LONG_CJK, ref: i });
+    await writer.nextOfType('Message', (m) => m.ref === 40, 30_000);
+    await using hoarder = await RawClient.open(server.port);
+    hoarder.write(frame(OP.TEXT, 'hoarder'));
+    await hoarder.waitFrame((f) => f.payload.toString().includes('You are in general'), 5_000, 'the join');
+    hoarder.stopReading();
+    // Each answer is one page (about 256 KiB); unread, they pile up turn after turn.
+    let asked = 0;
+    while (server.chat.hub.sessions.size === 2 && asked < 400) {
+      for (let i = 0; i < 10; i++) hoarder.write(frame(OP.TEXT, JSON.stringify({ type: 'History', room: 'general', after: 0, limit: 500, ref: ++asked })));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(server.chat.hub.sessions.size, 1, `the hoarder is still connected after ${asked} requests`);
+    const metrics = await server.metrics.registry.getSingleMetricAsString('parley_slow_readers_closed_total');
+    assert.match(metrics, /parley_slow_readers_closed_total 1/);
   });
 });
