@@ -23,6 +23,7 @@ export const ERRORS = {
   NO_SUCH_MESSAGE: { message: 'There is no such message.', retryable: false },
   FORBIDDEN: { message: 'You are not allowed to do that.', retryable: false },
   TOO_MANY_ROOMS: { message: 'You are in too many rooms. Leave one first.', retryable: false },
+  TOO_MANY_REACTIONS: { message: 'That message has as many reactions as it can take.', retryable: false },
   RATE_LIMITED: { message: 'Slow down: too many messages.', retryable: true },
   AUTH_FAILED: { message: 'Wrong name or password.', retryable: false },
   AUTH_RATE_LIMITED: { message: 'Too many login attempts. Try again later.', retryable: true },

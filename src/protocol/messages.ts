@@ -15,7 +15,11 @@ export const JSON_SUBPROTOCOL = 'parley.json';
 
 export const PROTOCOL_VERSION = 1;
 
-/** Reactions on a message: emoji to the names of the users who reacted with it. */
+/**
+ * Reactions on a message: emoji to the names of the users who reacted with it. The keys are
+ * user input (any emoji, also `__proto__`): read and build these maps only through
+ * `protocol/reactions.ts`, never as a plain object.
+ */
 export type Reactions = Record<string, string[]>;
 
 /** A room message as the server sends it and stores it. */
@@ -75,7 +79,12 @@ export type ServerMessage =
   | { type: 'Typing'; room: string; username: string; active: boolean }
   | { type: 'MessageEdited'; id: string; room: string; seq: number; content: string; editedAt: string }
   | { type: 'MessageDeleted'; id: string; room: string; seq: number }
-  | { type: 'Reaction'; id: string; room: string; seq: number; emoji: string; username: string; added: boolean; reactions: Reactions }
+  /**
+   * One change to a message's reactions: who added or took back which emoji, and how many
+   * reactions that emoji has now. Never the whole map (a message's reactions can be large):
+   * clients apply the change to the map they have (protocol/reactions.ts).
+   */
+  | { type: 'Reaction'; id: string; room: string; seq: number; emoji: string; username: string; added: boolean; count: number }
   | { type: 'ReadReceipt'; room: string; seq: number; username: string }
   | { type: 'Topic'; room: string; topic: string; by: string }
   | { type: 'LoggedIn'; ref?: Ref; username: string; token: string; expiresAt: string }

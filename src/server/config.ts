@@ -26,6 +26,12 @@ export interface Config {
   historyOnJoin: number;
   /** The most messages one History request returns. */
   historyLimit: number;
+  /** Bytes of serialised messages one History, PrivateHistory or SearchResults frame carries at most (then `hasMore`). */
+  historyPageBytes: number;
+  /** Different emoji one message can carry. */
+  maxReactionEmoji: number;
+  /** Reactions one user can put on one message. */
+  maxReactionsPerUser: number;
   maxContentLength: number;
   /** The largest WebSocket message accepted, in bytes (closes with 1009 above it). */
   maxPayload: number;
@@ -45,7 +51,7 @@ export interface Config {
   handshakeTimeoutMs: number;
   /** Milliseconds between pings; a client that misses one is terminated. */
   heartbeatMs: number;
-  /** Bytes queued to a client that does not read before it is closed with 1013. */
+  /** Bytes a client has left unread, from earlier event-loop turns, before it is closed with 1013 (one large answer alone never counts). */
   maxBufferedBytes: number;
   /** Milliseconds a user stays present after their last connection drops (reload grace). */
   presenceGraceMs: number;
@@ -79,6 +85,9 @@ export const DEFAULTS: Config = {
   retentionDays: 0,
   historyOnJoin: 50,
   historyLimit: 500,
+  historyPageBytes: 256 * 1024,
+  maxReactionEmoji: 20,
+  maxReactionsPerUser: 10,
   maxContentLength: 4000,
   maxPayload: 64 * 1024,
   messagesPerSecond: 20,
@@ -111,6 +120,9 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'retentionDays', flag: '--retention-days <n>', env: 'RETENTION_DAYS', kind: 'int', description: 'delete messages older than this many days (0: keep forever)' },
   { key: 'historyOnJoin', flag: '--history-on-join <n>', env: 'HISTORY_ON_JOIN', kind: 'int', description: 'recent messages sent on joining a room' },
   { key: 'historyLimit', flag: '--history-limit <n>', env: 'HISTORY_LIMIT', kind: 'int', description: 'most messages one History request returns' },
+  { key: 'historyPageBytes', flag: '--history-page-bytes <n>', env: 'HISTORY_PAGE_BYTES', kind: 'int', description: 'bytes of messages one history or search page carries at most' },
+  { key: 'maxReactionEmoji', flag: '--max-reaction-emoji <n>', env: 'MAX_REACTION_EMOJI', kind: 'int', description: 'different emoji one message can carry' },
+  { key: 'maxReactionsPerUser', flag: '--max-reactions-per-user <n>', env: 'MAX_REACTIONS_PER_USER', kind: 'int', description: 'reactions one user can put on one message' },
   { key: 'maxContentLength', flag: '--max-content-length <n>', env: 'MAX_CONTENT_LENGTH', kind: 'int', description: 'longest message, in characters' },
   { key: 'maxPayload', flag: '--max-payload <bytes>', env: 'MAX_PAYLOAD', kind: 'int', description: 'largest WebSocket message (larger ones close with 1009)' },
   { key: 'messagesPerSecond', flag: '--messages-per-second <n>', env: 'MESSAGES_PER_SECOND', kind: 'int', description: 'sustained messages per second per connection' },
@@ -122,7 +134,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'maxRooms', flag: '--max-rooms <n>', env: 'MAX_ROOMS', kind: 'int', description: 'rooms the server holds; creating one past this is refused' },
   { key: 'handshakeTimeoutMs', flag: '--handshake-timeout <ms>', env: 'HANDSHAKE_TIMEOUT', kind: 'int', description: 'time allowed for the HTTP upgrade' },
   { key: 'heartbeatMs', flag: '--heartbeat <ms>', env: 'HEARTBEAT', kind: 'int', description: 'ping interval; a peer missing a pong is dropped' },
-  { key: 'maxBufferedBytes', flag: '--max-buffered-bytes <n>', env: 'MAX_BUFFERED_BYTES', kind: 'int', description: 'bytes queued to a slow reader before it is closed with 1013' },
+  { key: 'maxBufferedBytes', flag: '--max-buffered-bytes <n>', env: 'MAX_BUFFERED_BYTES', kind: 'int', description: 'bytes a client leaves unread (sent in earlier turns) before it is closed with 1013' },
   { key: 'presenceGraceMs', flag: '--presence-grace <ms>', env: 'PRESENCE_GRACE', kind: 'int', description: 'how long a user stays present after the last connection drops' },
   { key: 'tokenTtlDays', flag: '--token-ttl-days <n>', env: 'TOKEN_TTL_DAYS', kind: 'int', description: 'lifetime of login tokens' },
   { key: 'loginAttemptsPerMinute', flag: '--login-attempts-per-minute <n>', env: 'LOGIN_ATTEMPTS_PER_MINUTE', kind: 'int', description: 'login and registration attempts per name and per address' },

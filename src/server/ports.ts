@@ -75,6 +75,22 @@ export interface HistoryPage {
   firstSeq: number;
 }
 
+/** What a reaction that adds must stay within; taking a reaction back always passes. */
+export interface ReactionBounds {
+  /** Different emoji one message may carry. */
+  maxEmoji: number;
+  /** Reactions one user (by name key) may put on one message. */
+  maxPerUser: number;
+}
+
+export interface ToggledReaction {
+  /** The message after the toggle, with all its reactions. */
+  message: ChatMessage;
+  added: boolean;
+  /** Set when the reaction was not added because it would pass a bound: which one. Nothing changed. */
+  refused?: 'emoji' | 'user';
+}
+
 export interface SearchQuery {
   /** Words to match (full-text). */
   query: string;
@@ -117,8 +133,12 @@ export interface MessageStore {
   editMessage(id: string, content: string, editedAt: string): Promise<ChatMessage | null>;
   /** Marks the message deleted (a tombstone: seq stays, content is emptied). Null if unknown. */
   deleteMessage(id: string): Promise<ChatMessage | null>;
-  /** Adds the reaction if the user has not made it, removes it if they have. Null if unknown message. */
-  toggleReaction(id: string, username: string, emoji: string): Promise<{ message: ChatMessage; added: boolean } | null>;
+  /**
+   * Adds the reaction if the user has not made it, removes it if they have. Null if unknown
+   * message. With `bounds`, an add that would pass one is refused (`refused`); the check and
+   * the add are atomic, so concurrent toggles on one message never pass a bound together.
+   */
+  toggleReaction(id: string, username: string, emoji: string, bounds?: ReactionBounds): Promise<ToggledReaction | null>;
 
   /** Stores a user's read position in a room (never moves it backwards). */
   markRead(userKey: string, room: string, seq: number): Promise<void>;

@@ -7,8 +7,17 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { ChatMessage } from '../../src/protocol/messages.js';
+import type { ChatMessage, Reactions } from '../../src/protocol/messages.js';
+import { emptyReactions } from '../../src/protocol/reactions.js';
 import type { NewPrivateMessage, NewRoomMessage, Store } from '../../src/server/ports.js';
+
+/** A reactions map as the stores build it (no prototype: emoji are user input). */
+function reactionsOf(entries: Record<string, string[]>): Reactions {
+  return Object.assign(emptyReactions(), entries);
+}
+
+/** Emoji that are names on Object.prototype: a store must treat them like any other. */
+const JS_KEYS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__', 'isPrototypeOf'];
 
 /** What a backend's factory returns. `reopen`, when given, opens a new store on the same database (after `store.close()`). */
 export interface StoreFixture {
@@ -123,7 +132,7 @@ export function storeContract(
       it('returns the stored message whole: id, names, content and timestamp round-trip', async () => {
         const m = msg(uid('room'), 'Zoë_1', 'héllo wörld 👋 "quoted" \\ back\nline', { timestamp: '2024-03-04T05:06:07.089Z' });
         const { message, duplicate } = await store.appendMessage(m);
-        const expected = { id: m.id, seq: 1, room: m.room, username: m.username, content: m.content, timestamp: m.timestamp, editedAt: null, deleted: false, reactions: {} };
+        const expected = { id: m.id, seq: 1, room: m.room, username: m.username, content: m.content, timestamp: m.timestamp, editedAt: null, deleted: false, reactions: emptyReactions() };
         assert.equal(duplicate, false);
         assert.deepEqual(message, expected);
         assert.deepEqual(await store.getMessage(m.id), expected);
@@ -293,7 +302,7 @@ export function storeContract(
         const [, middle] = await fill(store, room, 3);
         await store.toggleReaction(middle!.id, 'u', '👍');
         const gone = await store.deleteMessage(middle!.id);
-        assert.deepEqual(gone, { ...middle, content: '', deleted: true, reactions: {} });
+        assert.deepEqual(gone, { ...middle, content: '', deleted: true, reactions: emptyReactions() });
         const page = await store.history({ room, limit: 10 });
         assert.deepEqual(seqs(page.messages), [1, 2, 3]);
         assert.deepEqual(page.messages[1], gone);
@@ -306,12 +315,52 @@ export function storeContract(
         assert.equal((await store.toggleReaction(message.id, 'zed', '👍'))?.added, true);
         assert.equal((await store.toggleReaction(message.id, 'amy', '👍'))?.added, true);
         const third = await store.toggleReaction(message.id, 'amy', '🎉');
-        assert.deepEqual(third, { added: true, message: { ...message, reactions: { '👍': ['amy', 'zed'], '🎉': ['amy'] } } });
+        assert.deepEqual(third, { added: true, message: { ...message, reactions: reactionsOf({ '👍': ['amy', 'zed'], '🎉': ['amy'] }) } });
         const removed = await store.toggleReaction(message.id, 'AMY', '🎉');
         assert.equal(removed?.added, false);
-        assert.deepEqual(removed?.message.reactions, { '👍': ['amy', 'zed'] });
-        assert.deepEqual((await store.history({ room: message.room, limit: 5 })).messages[0]?.reactions, { '👍': ['amy', 'zed'] });
+        assert.deepEqual(removed?.message.reactions, reactionsOf({ '👍': ['amy', 'zed'] }));
+        assert.deepEqual((await store.history({ room: message.room, limit: 5 })).messages[0]?.reactions, reactionsOf({ '👍': ['amy', 'zed'] }));
         assert.equal(await store.toggleReaction(randomUUID(), 'amy', '👍'), null);
+      });
+
+      it('toggleReaction with bounds refuses a new emoji past maxEmoji and a user past maxPerUser, even when concurrent', async () => {
+        const bounds = { maxEmoji: 3, maxPerUser: 2 };
+        const { message } = await store.appendMessage(msg(uid('room'), 'u', 'bounded'));
+        assert.equal((await store.toggleReaction(message.id, 'amy', 'a', bounds))?.added, true);
+        assert.equal((await store.toggleReaction(message.id, 'amy', 'b', bounds))?.added, true);
+        const third = await store.toggleReaction(message.id, 'amy', 'c', bounds);
+        assert.deepEqual([third?.added, third?.refused], [false, 'user']);
+        assert.deepEqual(Object.keys(third!.message.reactions!), ['a', 'b']);
+        assert.equal((await store.toggleReaction(message.id, 'bob', 'c', bounds))?.added, true);
+        const fourth = await store.toggleReaction(message.id, 'bob', 'd', bounds);
+        assert.deepEqual([fourth?.added, fourth?.refused], [false, 'emoji']);
+        assert.equal((await store.toggleReaction(message.id, 'bob', 'a', bounds))?.added, true, 'an emoji already there is open');
+        assert.equal((await store.toggleReaction(message.id, 'amy', 'b', bounds))?.added, false, 'taking one back always works');
+        // Many users at once, each with a new emoji: the bound holds.
+        const { message: busy } = await store.appendMessage(msg(uid('room'), 'u', 'busy'));
+        const results = await Promise.all(Array.from({ length: 12 }, (_, i) => store.toggleReaction(busy.id, `user${i}`, `e${i}`, bounds)));
+        assert.equal(results.filter((r) => r?.added).length, 3);
+        assert.ok(results.every((r) => r?.added || r?.refused === 'emoji'));
+        assert.equal(Object.keys((await store.getMessage(busy.id))!.reactions!).length, 3);
+      });
+
+      it('keeps reactions named like Object.prototype properties as ordinary emoji', async () => {
+        const room = uid('room');
+        const { message } = await store.appendMessage(msg(room, 'u', 'prototype words here'));
+        for (const emoji of JS_KEYS) assert.equal((await store.toggleReaction(message.id, 'amy', emoji))?.added, true, emoji);
+        const toggled = await store.toggleReaction(message.id, 'bob', 'constructor');
+        assert.deepEqual(toggled?.message.reactions?.constructor, ['amy', 'bob']);
+        const expected = reactionsOf(Object.fromEntries(JS_KEYS.map((k) => [k, k === 'constructor' ? ['amy', 'bob'] : ['amy']])));
+        const got = await store.getMessage(message.id);
+        assert.deepEqual(got!.reactions, expected);
+        assert.deepEqual(Object.keys(got!.reactions!).sort(), [...JS_KEYS].sort());
+        for (const k of JS_KEYS) assert.ok(Object.hasOwn(got!.reactions!, k), `${k} is an own key`);
+        assert.deepEqual(JSON.parse(JSON.stringify(got!.reactions))['__proto__'], ['amy'], 'JSON carries the __proto__ emoji');
+        const page = await store.history({ room, limit: 5 });
+        assert.deepEqual(Object.keys(page.messages[0]!.reactions!).sort(), [...JS_KEYS].sort());
+        assert.equal((await store.toggleReaction(message.id, 'amy', '👍'))?.added, true);
+        const gone = await store.deleteMessage(message.id);
+        assert.deepEqual(gone?.reactions, emptyReactions());
       });
     });
 

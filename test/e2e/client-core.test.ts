@@ -130,6 +130,54 @@ describe('client core', () => {
     }
   });
 
+  it('catches up on 120 long messages missed while away: each surfaced once, in order, in bounded pages', async () => {
+    await using server = await startTestServer({ messagesPerSecond: 10_000, messageBurst: 10_000 });
+    // A socket factory the test can cut off: while `away`, connecting fails at once.
+    let away = false;
+    let current: WebSocket | null = null;
+    const requests: Array<{ type: string; after?: number }> = [];
+    const createSocket = (url: string, protocols: string[]): SocketLike => {
+      const ws = new WebSocket(away ? 'ws://127.0.0.1:1/' : url, protocols);
+      ws.on('error', () => undefined);
+      const send = ws.send.bind(ws);
+      (ws as unknown as { send(data: string): void }).send = (data: string) => {
+        requests.push(JSON.parse(data) as { type: string; after?: number });
+        send(data);
+      };
+      current = ws;
+      return ws as unknown as SocketLike;
+    };
+    const c = new ParleyClient({ url: server.url, createSocket, identity: { username: 'faraway' }, backoff: { initialMs: 50, maxMs: 200 } });
+    const seen: ChatMessage[] = [];
+    c.on('chat', (m) => seen.push(m));
+    await c.connect();
+    try {
+      await using talker = await jsonUser(server.url, 'talker');
+      talker.send({ type: 'SendMessage', content: 'before', ref: 'b' });
+      await until(() => seen.some((m) => m.content === 'before'), 'the message before');
+      away = true;
+      current!.terminate();
+      await until(() => c.status === 'reconnecting', 'the drop');
+      const long = (i: number) => `${i} `.padEnd(4000, '長い文章を書いています。');
+      for (let i = 1; i <= 120; i++) talker.send({ type: 'SendMessage', content: long(i), ref: i });
+      await talker.nextOfType('Message', (m) => m.ref === 120, 20_000);
+      requests.length = 0;
+      away = false;
+      await until(() => seen.length >= 121 && c.status === 'online', 'the catch-up', 30_000);
+      talker.send({ type: 'SendMessage', content: 'after', ref: 'a' });
+      await until(() => seen.some((m) => m.content === 'after'), 'the message after');
+      assert.deepEqual(seen.map((m) => m.content), ['before', ...Array.from({ length: 120 }, (_, i) => long(i + 1)), 'after']);
+      const seqs = seen.map((m) => m.seq);
+      assert.deepEqual(seqs, seqs.map((_, i) => seqs[0]! + i));
+      const pages = requests.filter((r) => r.type === 'History');
+      assert.ok(pages.length >= 2 && pages.length <= 20, `${pages.length} History requests`);
+      const afters = pages.map((r) => r.after);
+      assert.equal(new Set(afters).size, afters.length, `no page asked twice: ${afters.join(', ')}`);
+    } finally {
+      c.close();
+    }
+  });
+
   it('rejects connect() with the server\'s reason when the name is refused', async () => {
     await using server = await startTestServer();
     await using holder = await jsonUser(server.url, 'taken');

@@ -113,6 +113,28 @@ describe('the web client', { skip: launched.skip ?? false }, () => {
     }
   });
 
+  it('shows reactions named like JavaScript built-ins, live and in a newcomer\'s history', async () => {
+    const hana = await open('hana');
+    await using ivan = await jsonUser(server.url, 'ivan');
+    ivan.send({ type: 'SendMessage', content: 'prototype party', ref: 'p' });
+    const m = await ivan.nextOfType('Message', (x) => x.ref === 'p');
+    await waitForText(hana, '#messages .content', 'prototype party');
+    for (const emoji of ['constructor', '__proto__', 'toString']) {
+      ivan.send({ type: 'React', id: m.id, emoji, ref: emoji });
+      await ivan.nextOfType('Ack', (x) => x.ref === emoji);
+    }
+    const reactions = messageWith(hana, 'prototype party').locator('.reaction');
+    for (const emoji of ['constructor', '__proto__', 'toString']) await waitForText(hana, '#messages .reaction', emoji);
+    assert.equal(await reactions.count(), 3);
+    // A newcomer's page gets them with the history.
+    const kate = await open('kate');
+    await waitForText(kate, '#messages .content', 'prototype party');
+    await waitForText(kate, '#messages .reaction', '__proto__');
+    const texts = await messageWith(kate, 'prototype party').locator('.reaction').allInnerTexts();
+    assert.deepEqual(texts.map((t) => t.replace(/\s+/g, ' ').trim()), ['constructor 1', '__proto__ 1', 'toString 1']);
+    for (const page of [hana, kate]) assert.deepEqual(pageErrors(page), []);
+  });
+
   it('shows edits, deletions, reactions and typing on the other page', async () => {
     const erin = await open('erin');
     await joinRoomFromSidebar(erin, 'workshop');

@@ -108,7 +108,7 @@ const REASONS: Record<string, string> = {
 /** The transport error as a few words: `connection refused`. */
 export function describeSocketError(err: Error): string {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code && REASONS[code]) return REASONS[code];
+  if (code && Object.hasOwn(REASONS, code)) return REASONS[code]!;
   if (/Opening handshake has timed out/i.test(err.message)) return 'the WebSocket handshake timed out';
   const status = /Unexpected server response: (\d+)/.exec(err.message);
   if (status) return `the server answered HTTP ${status[1]} instead of a WebSocket upgrade`;

@@ -7,6 +7,7 @@ import { cleanContent } from '../../protocol/names.js';
 import { helpText } from '../../protocol/text.js';
 import type { ChatMessage, PrivateChatMessage, Reactions, RoomSummary, ServerMessage } from '../../protocol/messages.js';
 import { nameKey } from '../../protocol/names.js';
+import { reactionEntries } from '../../protocol/reactions.js';
 import type { Style } from './style.js';
 
 export interface FormatContext {
@@ -40,8 +41,7 @@ function indentContinuation(text: string, width: number): string {
 }
 
 function reactionsText(reactions: Reactions | undefined): string {
-  if (!reactions) return '';
-  const parts = Object.entries(reactions).filter(([, users]) => users.length > 0).map(([emoji, users]) => `${safe(emoji)} ${users.length}`);
+  const parts = reactionEntries(reactions).map(([emoji, users]) => `${safe(emoji)} ${users.length}`);
   return parts.length ? ` [${parts.join(', ')}]` : '';
 }
 

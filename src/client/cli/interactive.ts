@@ -9,6 +9,7 @@ import { createInterface, type Interface } from 'node:readline';
 import { CLOSE } from '../../protocol/codes.js';
 import type { ChatMessage, ServerMessage, ServerMessageOf } from '../../protocol/messages.js';
 import { DEFAULT_ROOMS, nameKey, normaliseRoom } from '../../protocol/names.js';
+import { applyReaction } from '../../protocol/reactions.js';
 import type { ClientMessage } from '../../protocol/schema.js';
 import { parseTextLine } from '../../protocol/text.js';
 import type { ParleyClient } from '../core/client.js';
@@ -204,7 +205,7 @@ export class InteractiveClient {
       case 'Reaction': {
         this.print(formatServerMessage(m, this.ctx)!);
         const before = this.recall.get(m.id);
-        if (before) this.remember({ ...before, reactions: m.reactions });
+        if (before) this.remember({ ...before, reactions: applyReaction(before.reactions, m, (a, b) => nameKey(a) === nameKey(b)) });
         return;
       }
       case 'SystemMessage':

@@ -67,6 +67,8 @@ type Listener<K extends keyof ClientEvents> = (ev: ClientEvents[K]) => void;
 const SESSION_RETRY_CODES = new Set(['NAME_TAKEN', 'TIMEOUT', 'RATE_LIMITED', 'STORE_UNAVAILABLE', 'INTERNAL']);
 /** Enough attempts, with back-off up to 15 s, to outlast a 30 s server heartbeat twice. */
 const MAX_SESSION_RETRIES = 10;
+/** Messages a resume page asks for (the server may send fewer: it bounds pages in bytes too). */
+const RESUME_PAGE = 500;
 
 export class ClientError extends Error {
   constructor(readonly code: string, message: string) {
@@ -97,6 +99,10 @@ export class ParleyClient {
   private stopped = false;
   private connectedOnce = false;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The resume fetch running per room (fetchMissed). */
+  private readonly fetching = new Map<string, { again: boolean; done: Promise<void> }>();
+  /** How many messages a resume page asks for: halved after a page lost to a drop, reset by an answer. */
+  private resumeLimit = RESUME_PAGE;
   /**
    * Sends not yet confirmed: re-sent with the same nonce after a reconnect, and after a
    * retryable refusal (the store unavailable, a rate limit) with back-off, until the server
@@ -267,19 +273,61 @@ export class ParleyClient {
   /** Fetches, per room, every message after the last one surfaced. */
   private async catchUp(): Promise<void> {
     for (const room of this.rooms) {
-      const after = this.lastSeq.get(room);
-      if (after === undefined) continue;
-      await this.fetchAfter(room, after);
+      if (!this.lastSeq.has(room)) continue;
+      await this.fetchMissed(room);
     }
   }
 
+  /**
+   * Fetches what the room missed, once at a time per room: a live message that shows a gap
+   * while a fetch is running asks that fetch to go on (no second fetch of the same pages).
+   */
+  private fetchMissed(room: string): Promise<void> {
+    const running = this.fetching.get(room);
+    if (running) {
+      running.again = true;
+      return running.done;
+    }
+    const state = { again: false, done: Promise.resolve() };
+    this.fetching.set(room, state);
+    state.done = (async () => {
+      try {
+        do {
+          state.again = false;
+          const after = this.lastSeq.get(room);
+          if (after !== undefined) await this.fetchAfter(room, after);
+        } while (state.again);
+      } finally {
+        this.fetching.delete(room);
+      }
+    })();
+    return state.done;
+  }
+
+  /**
+   * Follows `History {after}` pages until `hasMore` is false. The server bounds a page in
+   * bytes as well as in count, so a page may hold fewer than asked: every page surfaces its
+   * messages at once (a drop then resumes after them, never from the start), and a page that
+   * does not move past `after` ends the walk instead of asking for it again. When the
+   * connection drops while a page is on its way, the next attempt asks for half as many
+   * (`resumeLimit`), so a backlog converges even against a server that answers big pages
+   * with a disconnect.
+   */
   private async fetchAfter(room: string, after: number): Promise<void> {
-    for (let guard = 0; guard < 1000; guard++) {
-      const page = await this.request({ type: 'History', room, after, limit: 500 }) as ServerMessageOf<'History'>;
-      if (page.incomplete && guard === 0) this.emit('gap', { room, fromSeq: after + 1 });
+    for (let first = true; ; first = false) {
+      let page: ServerMessageOf<'History'>;
+      try {
+        page = await this.request({ type: 'History', room, after, limit: this.resumeLimit }) as ServerMessageOf<'History'>;
+      } catch (err) {
+        if ((err as ClientError).code === 'DISCONNECTED') this.resumeLimit = Math.max(1, Math.floor(this.resumeLimit / 2));
+        throw err;
+      }
+      this.resumeLimit = RESUME_PAGE;
+      if (page.incomplete && first) this.emit('gap', { room, fromSeq: after + 1 });
       for (const m of page.messages) this.surfaceFetched(m);
-      if (!page.hasMore || page.messages.length === 0) return;
-      after = page.messages[page.messages.length - 1]!.seq;
+      const last = page.messages[page.messages.length - 1]?.seq;
+      if (!page.hasMore || last === undefined || last <= after) return;
+      after = last;
     }
   }
 
@@ -300,7 +348,7 @@ export class ParleyClient {
     const last = this.lastSeq.get(m.room);
     if (last !== undefined && m.seq <= last) return;
     if (last !== undefined && m.seq > last + 1) {
-      void this.fetchAfter(m.room, last).catch(() => undefined);
+      void this.fetchMissed(m.room).catch(() => undefined);
       return;
     }
     this.lastSeq.set(m.room, m.seq);

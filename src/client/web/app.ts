@@ -5,6 +5,7 @@
  */
 import { ParleyClient, type ClientError, type Identity, type SocketLike } from '../core/client.js';
 import type { ServerMessageOf } from '../../protocol/messages.js';
+import { emptyReactions } from '../../protocol/reactions.js';
 import { applyMessage, applyRoomList } from './apply.js';
 import { byId } from './dom.js';
 import { sameName, typingText } from './format.js';
@@ -54,6 +55,8 @@ export class ChatApp {
   private typingRoom: string | null = null;
   private typingIdle: ReturnType<typeof setTimeout> | undefined;
   private readonly readTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Messages whose reactions are being re-read (rereadMessage). */
+  private readonly rereading = new Set<string>();
   private readonly ticker: ReturnType<typeof setInterval>;
 
   constructor(private readonly opts: AppOptions) {
@@ -128,6 +131,7 @@ export class ChatApp {
     c.on('message', (msg) => {
       if (msg.type === 'Error' && msg.ref === undefined) toast(msg.message);
       if (applyMessage(this.state, msg)) this.queueRender();
+      if (msg.type === 'Reaction' && this.state.room(msg.room).reactionsStale(msg.id, msg.emoji, msg.count)) void this.rereadMessage(msg.room, msg.id, msg.seq);
     });
     c.on('gap', ({ room, fromSeq }) => { this.state.room(room).gapFrom = fromSeq; this.queueRender(); });
     c.on('ready', ({ resumed }) => { if (resumed) this.onReady(true); });
@@ -293,6 +297,24 @@ export class ChatApp {
     const last = page.messages[page.messages.length - 1]?.seq;
     if (last !== undefined && (this.client.lastSeq.get(room) ?? 0) < last) this.client.lastSeq.set(room, last);
     this.queueRender();
+  }
+
+  /**
+   * Re-reads one message's reactions after a `Reaction` (which carries only the change and
+   * the emoji's new count) showed that the copy here missed a change. One read at a time per message.
+   */
+  private async rereadMessage(room: string, id: string, seq: number): Promise<void> {
+    if (this.rereading.has(id)) return;
+    this.rereading.add(id);
+    try {
+      const page = await this.client.request({ type: 'History', room, after: seq - 1, limit: 1 }) as ServerMessageOf<'History'>;
+      const m = page.messages[0];
+      if (m && m.id === id && this.state.room(room).setReactions(id, m.reactions ?? emptyReactions())) this.queueRender();
+    } catch {
+      // Offline or refused: the next change to this message tries again.
+    } finally {
+      this.rereading.delete(id);
+    }
   }
 
   private async loadDm(peer: string, before?: string): Promise<void> {

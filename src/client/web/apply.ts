@@ -4,6 +4,7 @@
  * else that changes what the user sees is handled here.
  */
 import type { RoomSummary, ServerMessage, ServerMessageOf } from '../../protocol/messages.js';
+import { emptyReactions } from '../../protocol/reactions.js';
 import { sameName } from './format.js';
 import type { AppState } from './state.js';
 
@@ -37,9 +38,10 @@ export function applyMessage(s: AppState, msg: ServerMessage, now = Date.now()):
     case 'MessageEdited':
       return s.room(msg.room).update(msg.id, { content: msg.content, editedAt: msg.editedAt });
     case 'MessageDeleted':
-      return s.room(msg.room).update(msg.id, { deleted: true, content: '', reactions: {} });
+      return s.room(msg.room).update(msg.id, { deleted: true, content: '', reactions: emptyReactions() });
     case 'Reaction':
-      return s.room(msg.room).setReactions(msg.id, msg.reactions);
+      // Only the change comes: the emoji's names are updated in the map the client has.
+      return s.room(msg.room).applyReaction(msg.id, msg, sameName);
     case 'PrivateMessage':
       return applyPrivate(s, msg);
     case 'SystemMessage': {

@@ -1,5 +1,6 @@
 /** Builds what the message list shows for the open conversation from the state. */
 import type { ChatMessage, PrivateChatMessage } from '../../protocol/messages.js';
+import { emptyReactions } from '../../protocol/reactions.js';
 import type { AppState, DmState, PendingMessage, RoomState } from './state.js';
 import type { Entry, Item, ListContent } from './view-messages.js';
 
@@ -46,7 +47,7 @@ function pendingItems(pending: PendingMessage[], me: string): Item[] {
 function roomEntry(m: ChatMessage): Entry {
   return {
     id: m.id, author: m.username, content: m.content, timestamp: m.timestamp, seq: m.seq,
-    editedAt: m.editedAt ?? null, deleted: m.deleted ?? false, reactions: m.reactions ?? {}, actions: true,
+    editedAt: m.editedAt ?? null, deleted: m.deleted ?? false, reactions: m.reactions ?? emptyReactions(), actions: true,
   };
 }
 

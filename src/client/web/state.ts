@@ -5,6 +5,7 @@
  */
 import type { ClientStatus } from '../core/client.js';
 import type { ChatMessage, PrivateChatMessage, Reactions, RoomSummary } from '../../protocol/messages.js';
+import { applyReaction, reactionUsers, type ReactionChange } from '../../protocol/reactions.js';
 
 /** A line in a room that is not a message: joins, leaves, server notices. */
 export interface Notice {
@@ -88,6 +89,22 @@ export class RoomState {
 
   setReactions(id: string, reactions: Reactions): boolean {
     return this.update(id, { reactions });
+  }
+
+  /** Applies one `Reaction` change to a loaded message (names compared with `same`). */
+  applyReaction(id: string, change: ReactionChange, same: (a: string, b: string) => boolean): boolean {
+    const m = this.messages.get(id);
+    if (!m) return false;
+    return this.update(id, { reactions: applyReaction(m.reactions, change, same) });
+  }
+
+  /**
+   * Whether a loaded message's names for `emoji` disagree with the server's count: a change
+   * was missed (while offline, or before the message was loaded), so it should be re-read.
+   */
+  reactionsStale(id: string, emoji: string, count: number): boolean {
+    const m = this.messages.get(id);
+    return m !== undefined && reactionUsers(m.reactions, emoji).length !== count;
   }
 }
 

@@ -6,6 +6,7 @@
  * leave the view where it was.
  */
 import type { Reactions } from '../../protocol/messages.js';
+import { reactionEntries } from '../../protocol/reactions.js';
 import { h, iconButton } from './dom.js';
 import { closeInTime, colourClass, dayKey, dayLabel, fullDate, initial, sameName, timeOf } from './format.js';
 import { linkify } from './linkify.js';
@@ -196,7 +197,7 @@ export class MessageList {
   }
 
   private reactions(e: Entry, me: string): HTMLElement | null {
-    const entries = Object.entries(e.reactions ?? {}).filter(([, users]) => users.length > 0);
+    const entries = reactionEntries(e.reactions);
     if (entries.length === 0 || e.deleted) return null;
     return h('div', { class: 'reactions' }, ...entries.map(([emoji, users]) => {
       const mine = users.some((u) => sameName(u, me));

@@ -4,11 +4,13 @@
  */
 import type { ChatMessage, ServerMessage } from '../../protocol/messages.js';
 import { cleanContent, nameKey, normaliseName } from '../../protocol/names.js';
+import { reactionUsers } from '../../protocol/reactions.js';
 import type { ClientMessageOf } from '../../protocol/schema.js';
 import type { Chat } from './chat.js';
 import { ChatError, StoreFailure, fail, stored } from './errors.js';
 import { ownsRoom, requireNamed, roomName } from './handle-rooms.js';
 import { Outbound, refOf, withFields } from './outbound.js';
+import { fitPage } from './page-bytes.js';
 import type { Session } from './session.js';
 
 const DEFAULT_PAGE = 50;
@@ -81,7 +83,12 @@ export async function history(chat: Chat, s: Session, msg: ClientMessageOf<'Hist
   const limit = Math.min(msg.limit ?? DEFAULT_PAGE, chat.config.historyLimit);
   const q = { room, limit, ...(msg.before !== undefined ? { before: msg.before } : {}), ...(msg.after !== undefined ? { after: msg.after } : {}) };
   const page = await stored('history', chat.deps.store.history(q));
-  s.send({ type: 'History', room, messages: page.messages, hasMore: page.hasMore, firstSeq: page.firstSeq, ...(page.incomplete ? { incomplete: true } : {}), ...refOf(msg) });
+  // A page after a seq keeps its oldest messages; a page before one (or the latest) its newest.
+  const fitted = fitPage(page.messages, chat.config.historyPageBytes, msg.after !== undefined ? 'start' : 'end');
+  s.send({
+    type: 'History', room, messages: fitted.messages, hasMore: page.hasMore || fitted.trimmed, firstSeq: page.firstSeq,
+    ...(page.incomplete ? { incomplete: true } : {}), ...refOf(msg),
+  });
 }
 
 export async function privateHistory(chat: Chat, s: Session, msg: ClientMessageOf<'PrivateHistory'>): Promise<void> {
@@ -89,7 +96,8 @@ export async function privateHistory(chat: Chat, s: Session, msg: ClientMessageO
   const other = normaliseName(msg.with) ?? fail('INVALID_NAME');
   const limit = Math.min(msg.limit ?? DEFAULT_PAGE, chat.config.historyLimit);
   const page = await stored('privateHistory', chat.deps.store.privateHistory(username, other, limit, msg.before));
-  s.send({ type: 'PrivateHistory', with: other, messages: page.messages, hasMore: page.hasMore, ...refOf(msg) });
+  const fitted = fitPage(page.messages, chat.config.historyPageBytes, 'end');
+  s.send({ type: 'PrivateHistory', with: other, messages: fitted.messages, hasMore: page.hasMore || fitted.trimmed, ...refOf(msg) });
 }
 
 export function typing(chat: Chat, s: Session, msg: ClientMessageOf<'Typing'>): void {
@@ -131,10 +139,20 @@ export async function react(chat: Chat, s: Session, msg: ClientMessageOf<'React'
   const existing = await stored('getMessage', chat.deps.store.getMessage(msg.id));
   if (!existing || existing.deleted) fail('NO_SUCH_MESSAGE');
   if (!s.rooms.has(existing.room)) fail('NOT_IN_ROOM', `Join ${existing.room} to react to its messages.`);
-  const result = (await stored('toggleReaction', chat.deps.store.toggleReaction(msg.id, username, emoji))) ?? fail('NO_SUCH_MESSAGE');
+  const { maxReactionEmoji, maxReactionsPerUser } = chat.config;
+  const bounds = { maxEmoji: maxReactionEmoji, maxPerUser: maxReactionsPerUser };
+  const result = (await stored('toggleReaction', chat.deps.store.toggleReaction(msg.id, username, emoji, bounds))) ?? fail('NO_SUCH_MESSAGE');
+  if (result.refused === 'emoji') {
+    fail('TOO_MANY_REACTIONS', `A message can carry at most ${maxReactionEmoji} different reactions; react with one it already has.`);
+  }
+  if (result.refused === 'user') {
+    fail('TOO_MANY_REACTIONS', `You can put at most ${maxReactionsPerUser} reactions on one message; take one back first.`);
+  }
   const m = result.message;
   s.send({ type: 'Ack', for: 'React', id: m.id, added: result.added, ...refOf(msg) });
-  chat.broadcast(m.room, { type: 'Reaction', id: m.id, room: m.room, seq: m.seq, emoji, username, added: result.added, reactions: m.reactions ?? {} });
+  // Only the change goes to the room: the whole map of a much-reacted message is large.
+  const count = reactionUsers(m.reactions, emoji).length;
+  chat.broadcast(m.room, { type: 'Reaction', id: m.id, room: m.room, seq: m.seq, emoji, username, added: result.added, count });
 }
 
 export async function markRead(chat: Chat, s: Session, msg: ClientMessageOf<'MarkRead'>): Promise<void> {
@@ -150,5 +168,6 @@ export async function search(chat: Chat, s: Session, msg: ClientMessageOf<'Searc
   const limit = Math.min(msg.limit ?? DEFAULT_PAGE, chat.config.historyLimit);
   const q = { query: msg.query, limit, ...(room ? { room } : {}), ...(msg.before !== undefined ? { before: msg.before } : {}) };
   const found = await stored('search', chat.deps.store.search(q));
-  s.send({ type: 'SearchResults', query: msg.query, ...(room ? { room } : {}), messages: found.messages, hasMore: found.hasMore, ...refOf(msg) });
+  const fitted = fitPage(found.messages, chat.config.historyPageBytes, 'start');
+  s.send({ type: 'SearchResults', query: msg.query, ...(room ? { room } : {}), messages: fitted.messages, hasMore: found.hasMore || fitted.trimmed, ...refOf(msg) });
 }

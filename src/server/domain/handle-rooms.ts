@@ -9,6 +9,7 @@ import type { RoomRecord } from '../ports.js';
 import type { Chat } from './chat.js';
 import { fail, stored } from './errors.js';
 import { refOf } from './outbound.js';
+import { fitPage } from './page-bytes.js';
 import type { Session } from './session.js';
 
 const MAX_TOPIC = 256;
@@ -119,8 +120,10 @@ export async function joinRoom(chat: Chat, s: Session, msg: ClientMessageOf<'Joi
   if (first) chat.notices.joined(room, username, s);
   if (chat.config.historyOnJoin > 0) {
     const page = await stored('history', chat.deps.store.history({ room, limit: chat.config.historyOnJoin }));
-    if (page.messages.length > 0 || s.mode === 'json') {
-      s.send({ type: 'History', room, messages: page.messages, hasMore: page.hasMore, firstSeq: page.firstSeq });
+    // The newest messages that fit the byte budget: a newcomer pages back for the rest.
+    const fitted = fitPage(page.messages, chat.config.historyPageBytes, 'end');
+    if (fitted.messages.length > 0 || s.mode === 'json') {
+      s.send({ type: 'History', room, messages: fitted.messages, hasMore: page.hasMore || fitted.trimmed, firstSeq: page.firstSeq });
     }
   }
 }

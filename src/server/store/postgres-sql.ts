@@ -52,11 +52,17 @@ const statements = {
   pageAfter: `${MSG} WHERE m.room = $1 AND m.seq > $2 AND m.seq < $3 ORDER BY m.seq LIMIT $4`,
   pageLatest: `${MSG} WHERE m.room = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3`,
 
-  reactionToggle: `WITH target AS (SELECT id FROM messages WHERE id = $1 AND NOT deleted FOR SHARE),
-    gone AS (DELETE FROM reactions WHERE message_id IN (SELECT id FROM target) AND emoji = $2 AND user_key = $3 RETURNING 1),
+  reactionLock: `SELECT 1 FROM messages WHERE id = $1 AND NOT deleted FOR UPDATE`,
+  messageLock: `SELECT 1 FROM messages WHERE id = $1 FOR UPDATE`,
+  /** After reactionLock, in its transaction: removes the reaction, or adds it unless that passes a bound ($5 emoji, $6 per user). */
+  reactionToggle: `WITH gone AS (DELETE FROM reactions WHERE message_id = $1 AND emoji = $2 AND user_key = $3 RETURNING 1),
+    counts AS (SELECT count(DISTINCT emoji)::int AS emoji, (count(*) FILTER (WHERE emoji = $2))::int AS present,
+      (count(*) FILTER (WHERE user_key = $3))::int AS mine FROM reactions WHERE message_id = $1),
     added AS (INSERT INTO reactions (message_id, emoji, user_key, username)
-      SELECT id, $2, $3, $4 FROM target WHERE NOT EXISTS (SELECT 1 FROM gone) ON CONFLICT DO NOTHING RETURNING 1)
-    SELECT EXISTS (SELECT 1 FROM target) AS found, EXISTS (SELECT 1 FROM added) AS added`,
+      SELECT $1, $2, $3, $4 FROM counts WHERE NOT EXISTS (SELECT 1 FROM gone)
+        AND (counts.present > 0 OR counts.emoji < $5) AND counts.mine < $6
+      ON CONFLICT DO NOTHING RETURNING 1)
+    SELECT EXISTS (SELECT 1 FROM gone) AS removed, EXISTS (SELECT 1 FROM added) AS added, counts.* FROM counts`,
 
   pmInsertMany: `INSERT INTO private_messages (id, from_name, from_key, to_name, to_key, pair_key, content, ts, nonce)
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::text[])`,

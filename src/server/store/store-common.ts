@@ -5,8 +5,9 @@
  */
 import { nameKey } from '../../protocol/names.js';
 import type { ChatMessage, PrivateChatMessage, Reactions } from '../../protocol/messages.js';
+import { emptyReactions } from '../../protocol/reactions.js';
 import { lastCall } from '../memo.js';
-import type { Appended, NewPrivateMessage, NewRoomMessage } from '../ports.js';
+import type { Appended, NewPrivateMessage, NewRoomMessage, ReactionBounds } from '../ports.js';
 
 /** One queued append. Room and private messages share one queue, so one caller's appends commit in call order. */
 export type AppendJob = { kind: 'room'; m: NewRoomMessage } | { kind: 'private'; m: NewPrivateMessage };
@@ -167,7 +168,7 @@ export function settleBatch(slots: Slot[], created: (StoredMessage | undefined)[
 export function newChat(m: NewRoomMessage, seq: number): ChatMessage {
   return {
     id: m.id, seq, room: m.room, username: m.username, content: m.content,
-    timestamp: toIso(m.timestamp), editedAt: null, deleted: false, reactions: {},
+    timestamp: toIso(m.timestamp), editedAt: null, deleted: false, reactions: emptyReactions(),
   };
 }
 
@@ -184,12 +185,37 @@ export function pairKey(a: string, b: string): string {
   return ka <= kb ? `${ka}\u001f${kb}` : `${kb}\u001f${ka}`;
 }
 
-/** Builds the reactions map from (emoji, username) rows in reaction order: emoji in first-use order, names sorted. */
+/**
+ * Builds the reactions map from (emoji, username) rows in reaction order: emoji in first-use
+ * order, names sorted. The emoji is user input, so rows are gathered in a Map and the result
+ * has no prototype: `constructor` or `__proto__` is an emoji like any other (a plain object
+ * would find Object.prototype's and break every read of the message).
+ */
 export function reactionsFrom(rows: Iterable<readonly [string, string]>): Reactions {
-  const out: Reactions = {};
-  for (const [emoji, username] of rows) (out[emoji] ??= []).push(username);
-  for (const names of Object.values(out)) names.sort();
+  const byEmoji = new Map<string, string[]>();
+  for (const [emoji, username] of rows) {
+    const names = byEmoji.get(emoji);
+    if (names) names.push(username);
+    else byEmoji.set(emoji, [username]);
+  }
+  const out = emptyReactions();
+  for (const [emoji, names] of byEmoji) out[emoji] = names.sort();
   return out;
+}
+
+/** Counts on one message, read before adding a reaction: its different emoji, the emoji's reactions, the user's. */
+export interface ReactionCounts {
+  emoji: number;
+  present: number;
+  mine: number;
+}
+
+/** Which bound adding the reaction would pass, if any (every store decides alike). */
+export function reactionRefusal(counts: ReactionCounts, bounds: ReactionBounds | undefined): 'emoji' | 'user' | undefined {
+  if (!bounds) return undefined;
+  if (counts.present === 0 && counts.emoji >= bounds.maxEmoji) return 'emoji';
+  if (counts.mine >= bounds.maxPerUser) return 'user';
+  return undefined;
 }
 
 /**

@@ -6,10 +6,11 @@
 import type { ChatMessage, PrivateChatMessage } from '../../protocol/messages.js';
 import { nameKey } from '../../protocol/names.js';
 import type {
-  Account, Appended, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, RoomPage, RoomRecord, SearchQuery, Store,
+  Account, Appended, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, ReactionBounds, RoomPage, RoomRecord,
+  SearchQuery, Store, ToggledReaction,
 } from '../ports.js';
 import {
-  buildNew, checkAppend, countByRoom, jobNonceKey, pairKey, planBatch, reactionsFrom, searchTerms,
+  buildNew, checkAppend, countByRoom, jobNonceKey, pairKey, planBatch, reactionRefusal, reactionsFrom, searchTerms,
   settleBatch, toIso, toMillis, type AppendJob, type AppendResult, type StoredMessage,
 } from './store-common.js';
 
@@ -188,14 +189,20 @@ export class MemoryStore implements Store {
     return this.#view(m);
   }
 
-  async toggleReaction(id: string, username: string, emoji: string): Promise<{ message: ChatMessage; added: boolean } | null> {
+  async toggleReaction(id: string, username: string, emoji: string, bounds?: ReactionBounds): Promise<ToggledReaction | null> {
     const m = this.#byId.get(id);
     if (!m || m.deleted) return null;
     const key = nameKey(username);
     const rows = this.#reactions.get(id) ?? [];
     const at = rows.findIndex(([e, k]) => e === emoji && k === key);
-    if (at >= 0) rows.splice(at, 1);
-    else rows.push([emoji, key, username]);
+    if (at >= 0) {
+      rows.splice(at, 1);
+    } else {
+      const counts = { emoji: new Set(rows.map(([e]) => e)).size, present: rows.filter(([e]) => e === emoji).length, mine: rows.filter(([, k]) => k === key).length };
+      const refused = reactionRefusal(counts, bounds);
+      if (refused) return { message: this.#view(m), added: false, refused };
+      rows.push([emoji, key, username]);
+    }
     this.#reactions.set(id, rows);
     return { message: this.#view(m), added: at < 0 };
   }

@@ -11,16 +11,20 @@ import pg from 'pg';
 import type { ChatMessage, PrivateChatMessage } from '../../protocol/messages.js';
 import { nameKey } from '../../protocol/names.js';
 import type {
-  Account, Appended, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, RoomPage, RoomRecord, SearchQuery, Store,
+  Account, Appended, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, ReactionBounds, RoomPage, RoomRecord,
+  SearchQuery, Store, ToggledReaction,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS } from './migrations-postgres.js';
 import type { Migration } from './migrations-sqlite.js';
 import { SQL, chatFromRow, privateFromRow, roomFromRow, type MessageRow, type PrivateRow, type RoomRow } from './postgres-sql.js';
 import {
-  authorKey, buildNew, insertRows, queueAppend, countByRoom, initError, nonceKey, pairKey, planBatch, redactUrl,
-  searchTerms, settleBatch, type AppendJob, type AppendResult, type StoredMessage,
+  authorKey, buildNew, insertRows, queueAppend, countByRoom, initError, nonceKey, pairKey, planBatch, reactionRefusal, redactUrl,
+  searchTerms, settleBatch, type AppendJob, type AppendResult, type ReactionCounts, type StoredMessage,
 } from './store-common.js';
+
+/** A bound no count reaches: a toggle without bounds. */
+const NO_BOUND = 2 ** 31 - 1;
 
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 const ATTEMPTS = 3;
@@ -274,15 +278,29 @@ export class PostgresStore implements Store {
   }
 
   async deleteMessage(id: string): Promise<ChatMessage | null> {
-    const row = (await this.#query<MessageRow>(SQL.msgDelete, [id])).rows[0];
+    // The message row is locked before its reactions, as a reaction toggle locks them: the
+    // two never wait on each other in opposite orders.
+    const row = await this.#retrying(async (client) => {
+      await this.#query(SQL.messageLock, [id], client);
+      return (await this.#query<MessageRow>(SQL.msgDelete, [id], client)).rows[0];
+    });
     return row ? chatFromRow(row) : null;
   }
 
-  async toggleReaction(id: string, username: string, emoji: string): Promise<{ message: ChatMessage; added: boolean } | null> {
-    const { rows } = await this.#query<{ found: boolean; added: boolean }>(SQL.reactionToggle, [id, emoji, nameKey(username), username]);
-    if (!rows[0]?.found) return null;
+  async toggleReaction(id: string, username: string, emoji: string, bounds?: ReactionBounds): Promise<ToggledReaction | null> {
+    // The message row is locked first, so toggles on one message run one after another and
+    // the counts the bounds are checked against (read by the next statement) are current.
+    const outcome = await this.#retrying(async (client) => {
+      if ((await this.#query(SQL.reactionLock, [id], client)).rowCount === 0) return null;
+      const limits = [bounds?.maxEmoji ?? NO_BOUND, bounds?.maxPerUser ?? NO_BOUND];
+      const { rows } = await this.#query<{ removed: boolean; added: boolean } & ReactionCounts>(SQL.reactionToggle, [id, emoji, nameKey(username), username, ...limits], client);
+      const row = rows[0]!;
+      if (row.removed || row.added) return { added: row.added };
+      return { added: false, refused: reactionRefusal(row, bounds) ?? 'user' };
+    });
+    if (outcome === null) return null;
     const message = await this.getMessage(id);
-    return message ? { message, added: rows[0].added } : null;
+    return message ? { message, ...outcome } : null;
   }
 
   async markRead(userKey: string, room: string, seq: number): Promise<void> {

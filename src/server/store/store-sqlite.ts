@@ -28,13 +28,14 @@ import Database from 'better-sqlite3';
 import type { ChatMessage, PrivateChatMessage, Reactions } from '../../protocol/messages.js';
 import { nameKey } from '../../protocol/names.js';
 import type {
-  Account, Appended, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, RoomPage, RoomRecord, SearchQuery, Store,
+  Account, Appended, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, ReactionBounds, RoomPage, RoomRecord,
+  SearchQuery, Store, ToggledReaction,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { SqliteWorker, type SearchRow } from './sqlite-worker.js';
 import { SQLITE_MIGRATIONS, type Migration } from './migrations-sqlite.js';
 import {
-  authorKey, buildNew, insertRows, queueAppend, countByRoom, initError, jobNonceKey, pairKey, planBatch, reactionsFrom,
+  authorKey, buildNew, insertRows, queueAppend, countByRoom, initError, jobNonceKey, pairKey, planBatch, reactionRefusal, reactionsFrom,
   searchTerms, settleBatch, toIso, toMillis, type AppendJob, type AppendResult, type StoredMessage,
 } from './store-common.js';
 
@@ -405,19 +406,22 @@ export class SqliteStore implements Store {
     return changed === 0 ? null : this.getMessage(id);
   }
 
-  async toggleReaction(id: string, username: string, emoji: string): Promise<{ message: ChatMessage; added: boolean } | null> {
+  async toggleReaction(id: string, username: string, emoji: string, bounds?: ReactionBounds): Promise<ToggledReaction | null> {
     this.#settle();
     const s = this.#s;
     const key = nameKey(username);
-    const added = this.#db!.transaction((): boolean | null => {
+    // IMMEDIATE: the write lock is held from the counts to the insert, across processes too.
+    const outcome = this.#db!.transaction((): { added: boolean; refused?: 'emoji' | 'user' } | null => {
       if (!s.msgAlive.get(id)) return null;
-      if (s.reactionDel.run(id, emoji, key).changes > 0) return false;
+      if (s.reactionDel.run(id, emoji, key).changes > 0) return { added: false };
+      const refused = reactionRefusal(s.reactionCounts.get({ id, emoji, key })!, bounds);
+      if (refused) return { added: false, refused };
       s.reactionAdd.run(id, emoji, key, username);
-      return true;
+      return { added: true };
     }).immediate();
-    if (added === null) return null;
+    if (outcome === null) return null;
     const message = await this.getMessage(id);
-    return message ? { message, added } : null;
+    return message ? { message, ...outcome } : null;
   }
 
   async markRead(userKey: string, room: string, seq: number): Promise<void> {
@@ -593,6 +597,9 @@ function prepareSqlite(db: Database.Database) {
     reactionsClear: db.prepare<[string]>('DELETE FROM reactions WHERE message_id = ?'),
     reactionDel: db.prepare<[string, string, string]>('DELETE FROM reactions WHERE message_id = ? AND emoji = ? AND user_key = ?'),
     reactionAdd: db.prepare<[string, string, string, string]>('INSERT INTO reactions (message_id, emoji, user_key, username) VALUES (?, ?, ?, ?)'),
+    reactionCounts: db.prepare<[{ id: string; emoji: string; key: string }], { emoji: number; present: number; mine: number }>(
+      `SELECT count(DISTINCT emoji) AS emoji, count(*) FILTER (WHERE emoji = @emoji) AS present,
+        count(*) FILTER (WHERE user_key = @key) AS mine FROM reactions WHERE message_id = @id`),
     pmInsert: db.prepare<[string, string, string, string, string, string, string, number, string | null]>(
       `INSERT INTO private_messages (id, from_name, from_key, to_name, to_key, pair_key, content, ts, nonce)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),

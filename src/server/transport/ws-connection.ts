@@ -1,9 +1,9 @@
 /**
  * Adapts a `ws` WebSocket to the domain's Connection. The send path is the hot path: per
  * recipient it frames the text once per broadcast and queues it, touching nothing but this
- * record; once per turn the connection checks its outgoing buffer (a client that stops
- * reading is closed with 1013 before the server's memory grows) and writes everything
- * queued with one socket write (see frame-writer.ts).
+ * record; once per turn the connection checks what its socket has failed to drain (a client
+ * that stops reading is closed with 1013 before the server's memory grows) and writes
+ * everything queued with one socket write (see frame-writer.ts).
  */
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
@@ -66,13 +66,19 @@ export class WsConnection implements Connection, QueuedSink {
     enqueue(this, textFrame(frame));
   }
 
-  /** Writes the turn's frames, or cuts off a reader that has fallen too far behind. */
+  /**
+   * Writes the turn's frames, or cuts off a reader that has fallen too far behind. A slow
+   * reader is one that has failed to drain what earlier turns wrote: the socket's backlog
+   * (ws never queues in its sender here, so that is all of ws.bufferedAmount) is over
+   * `--max-buffered-bytes`. This turn's frames do not count, however large: a big answer
+   * (a History page) to a client that reads is not a slow reader. So a connection holds at
+   * most the limit plus one turn's frames before it is cut off.
+   * (A socket already closing is not a slow reader: its frames are just dropped.)
+   */
   flush(): void {
     const socket = this.socket;
     const open = this.ws.readyState === 1;
-    // ws never queues in its sender here, so the socket's buffer is all of ws.bufferedAmount.
-    // (A socket already closing is not a slow reader: its frames are just dropped.)
-    if (open && !this.closing && socket !== null && this.queuedBytes + socket.writableLength > this.limits.maxBufferedBytes) {
+    if (open && !this.closing && socket !== null && socket.writableLength > this.limits.maxBufferedBytes) {
       dropQueue(this);
       this.cutOff();
       return;

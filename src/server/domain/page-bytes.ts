@@ -1,0 +1,37 @@
+/**
+ * Pages of messages bounded in bytes as well as in count. A page of 4,000-character CJK
+ * messages with their reactions can pass a megabyte at 50 messages; one frame must never carry
+ * unbounded data, so History, PrivateHistory, SearchResults and the History sent on joining
+ * stop at `--history-page-bytes` of serialised messages and say `hasMore`: the client pages on.
+ */
+
+/** A page cut to its byte budget; `trimmed` when messages were left out (so there are more). */
+export interface FittedPage<T> {
+  messages: T[];
+  trimmed: boolean;
+}
+
+/** The bytes one message takes in a frame's `messages` array (its JSON and a comma). */
+export function messageBytes(m: object): number {
+  return Buffer.byteLength(JSON.stringify(m)) + 1;
+}
+
+/**
+ * Keeps the messages that fit in `budget` bytes, from the start of the list (`from: 'start'`:
+ * a page after a seq, search results newest first) or from its end (`from: 'end'`: the newest
+ * of a page before a seq, or the latest). At least one message is kept, so paging always
+ * moves on: one message is bounded by the content and reaction limits.
+ */
+export function fitPage<T extends object>(messages: T[], budget: number, from: 'start' | 'end'): FittedPage<T> {
+  let used = 0;
+  let kept = 0;
+  const n = messages.length;
+  while (kept < n) {
+    const m = messages[from === 'start' ? kept : n - 1 - kept]!;
+    used += messageBytes(m);
+    if (used > budget && kept > 0) break;
+    kept++;
+  }
+  if (kept === n) return { messages, trimmed: false };
+  return { messages: from === 'start' ? messages.slice(0, kept) : messages.slice(n - kept), trimmed: true };
+}
