@@ -5,7 +5,7 @@
  */
 import type { ErrorCode } from './codes.js';
 import type { ChatMessage, ServerMessage } from './messages.js';
-import type { ClientMessage } from './schema.js';
+import { clientSchemas, hasUnstorable, type ClientMessage } from './schema.js';
 
 export type TextAction =
   | { kind: 'message'; msg: ClientMessage }
@@ -59,8 +59,23 @@ function firstWord(rest: string): [string, string] {
 /**
  * Parses one text-mode line. `currentRoom` fills in commands that default to it.
  * A line that does not start with "/" (or starts with "//", an escaped slash) is chat.
+ * The messages it builds pass the same schemas as JSON mode's (a NUL in any field is
+ * BAD_MESSAGE in both modes).
  */
 export function parseTextLine(line: string, currentRoom: string | null): TextAction {
+  const action = parseLine(line, currentRoom);
+  if (action.kind === 'chat' && hasUnstorable(action.content)) {
+    return { kind: 'error', code: 'BAD_MESSAGE', detail: 'That line contains a NUL character or a lone surrogate.' };
+  }
+  if (action.kind !== 'message') return action;
+  const result = clientSchemas[action.msg.type].safeParse(action.msg);
+  if (result.success) return action;
+  const issue = result.error.issues[0];
+  const where = issue && issue.path.length > 0 ? `"${issue.path.join('.')}"` : 'the command';
+  return { kind: 'error', code: 'BAD_MESSAGE', detail: `${where}: ${issue?.message ?? 'invalid'}.` };
+}
+
+function parseLine(line: string, currentRoom: string | null): TextAction {
   const trimmed = line.replace(/[\r\n]+$/, '');
   if (!trimmed.startsWith('/') || trimmed.startsWith('//')) {
     return { kind: 'chat', content: trimmed.startsWith('//') ? trimmed.slice(1) : trimmed };
