@@ -102,7 +102,7 @@ describe('NUL and lone surrogates in any field (SQLite store)', () => {
   let server: TestServer;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'parley-nul-'));
-    server = await startTestServer({ db: join(dir, 'parley.db'), messageBurst: 10_000, messageRate: 10_000 });
+    server = await startTestServer({ db: join(dir, 'parley.db'), messageBurst: 10_000 });
   });
   after(async () => {
     await server?.close();
@@ -119,7 +119,7 @@ describe('NUL and lone surrogates in any field (PostgreSQL store)', { skip: pgSk
   let server: TestServer;
   before(async () => {
     db = await freshPostgresUrl();
-    server = await startTestServer({ db: db.url, messageBurst: 10_000, messageRate: 10_000 });
+    server = await startTestServer({ db: db.url, messageBurst: 10_000 });
   });
   after(async () => {
     await server?.close();
