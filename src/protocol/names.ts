@@ -36,11 +36,14 @@ export function normaliseName(raw: string): string | undefined {
   return name;
 }
 
-/** Case folding: NFKC, then upper then lower case (so ß is ss and ς is σ), until it settles. */
+/**
+ * Case folding: NFKC, then upper then lower case (so ß is ss), final sigma as sigma (as
+ * Unicode's case folding has it, and lower-casing in context does not), until it settles.
+ */
 function fold(text: string): string {
   let s = text;
   for (let i = 0; i < 4; i++) {
-    const next = s.normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC');
+    const next = s.normalize('NFKC').toUpperCase().toLowerCase().replaceAll('\u03C2', '\u03C3').normalize('NFKC');
     if (next === s) break;
     s = next;
   }
@@ -58,16 +61,20 @@ export function skeleton(text: string): string {
  * What one (case-folded) character looks like, case aside: the skeleton of its capital
  * when the capital imitates another letter (Cyrillic в as В looks like B, i as I looks
  * like l), else the skeleton of the character itself (m looks like rn). Where the two
- * cases imitate different letters (Greek ν: v, Ν: N) the capital wins.
+ * cases imitate different letters, the one that imitates an ASCII letter or digit wins
+ * (Greek σ looks like o, Σ like Ʃ: o), and between two such the capital (Greek ν looks
+ * like v, Ν like N: n).
  */
 function lookOf(ch: string): string {
+  const viaLower = fold(skeleton(ch));
   const upper = ch.toUpperCase();
-  if (upper !== ch) {
-    const viaUpper = fold(skeleton(upper));
-    if (viaUpper !== ch) return viaUpper;
-  }
-  return fold(skeleton(ch));
+  if (upper === ch) return viaLower;
+  const viaUpper = fold(skeleton(upper));
+  if (viaUpper === ch) return viaLower;
+  return ASCII_ALNUM_RE.test(viaLower) && !ASCII_ALNUM_RE.test(viaUpper) ? viaLower : viaUpper;
 }
+
+const ASCII_ALNUM_RE = /^[a-z0-9]+$/;
 
 const lookCache = new Map<string, string>();
 
