@@ -169,7 +169,7 @@ export function formatServerMessage(msg: ServerMessage, ctx: FormatContext): str
 
 /** The one red line an error gets. */
 export function errorLine(ctx: { style: Style }, text: string): string {
-  return ctx.style.red(`! ${safe(text).replace(/\s*\n\s*/g, ' ')}`);
+  return ctx.style.red(`! ${inlineText(safe(text).replace(/\s*\n\s*/g, ' '))}`);
 }
 
 /** The text for an Ack the user asked for (moderation), or null. */
