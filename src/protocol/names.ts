@@ -85,6 +85,19 @@ const lookCache = new Map<string, string>();
  * these keys: a change here needs the stores to re-key (NAME_KEY_VERSION).
  */
 export function nameKey(name: string): string {
+  const known = keyCache.get(name);
+  if (known !== undefined) return known;
+  const key = computeKey(name);
+  // Names recur (every message of an author is keyed): a bounded memo, emptied when full.
+  if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
+  keyCache.set(name, key);
+  return key;
+}
+
+const KEY_CACHE_MAX = 50_000;
+const keyCache = new Map<string, string>();
+
+function computeKey(name: string): string {
   let key = name;
   // One round maps each character to its look and takes the skeleton of the result; a look
   // can itself have a look (i to I to l), so rounds go on until the key settles.
