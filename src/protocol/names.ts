@@ -29,12 +29,24 @@ export function isBlank(text: string): boolean {
   return text.replace(INVISIBLE_OR_SPACE_RE, '').length === 0;
 }
 
-/** NFKC-normalises a name as typed; returns undefined when it breaks the rules. */
+/** NFKC-normalises a user name as typed; returns undefined when it breaks the rules. */
 export function normaliseName(raw: string): string | undefined {
+  const name = normalise(raw);
+  return name === undefined || RESERVED_KEYS.has(nameKey(name)) ? undefined : name;
+}
+
+function normalise(raw: string): string | undefined {
   const name = raw.normalize('NFKC').trim();
   if (!NAME_RE.test(name) || INVISIBLE_RE.test(name) || !isHighlyRestrictive(name)) return undefined;
   return name;
 }
+
+/**
+ * Words that start lines of the text-mode server itself ("Error: ...", "Rooms:",
+ * "Commands:"): as user names, their messages ("Error: you are banned") would pass as
+ * the server's. Their look-alikes are refused with them. Filled in below, once nameKey exists.
+ */
+const RESERVED_KEYS = new Set<string>();
 
 /**
  * Case folding: NFKC, then upper then lower case (so ß is ss), final sigma as sigma (as
@@ -122,6 +134,8 @@ function keyRound(text: string): string {
   return fold(skeleton(looks));
 }
 
+for (const word of ['Error', 'Rooms', 'Commands']) RESERVED_KEYS.add(nameKey(word));
+
 /** The version of `nameKey`'s definition; stores re-key their rows when theirs is older. */
 export const NAME_KEY_VERSION = 2;
 
@@ -197,7 +211,7 @@ export function isHighlyRestrictive(name: string): boolean {
 
 /** Room names follow the user-name rules and are case-insensitive: stored lower-cased. */
 export function normaliseRoom(raw: string): string | undefined {
-  const name = normaliseName(raw);
+  const name = normalise(raw);
   return name === undefined ? undefined : name.toLowerCase();
 }
 

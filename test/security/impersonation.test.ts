@@ -34,7 +34,7 @@ describe('passing as someone else', () => {
     for (const [i, name] of ['adm1n', 'ADMlN', 'admIn', 'ａｄｍｉｎ', '𝐚𝐝𝐦𝐢𝐧', 'adrnin'].entries()) {
       assert.equal(codeOf(await ask(c, { type: 'SetUsername', username: name }, `t${i}`)), 'NAME_TAKEN', name);
     }
-    for (const [i, name] of ['аdmin' /* Cyrillic а */, 'admіn' /* Cyrillic і */, 'αdmin' /* Greek α */].entries()) {
+    for (const [i, name] of ['аdmin' /* Cyrillic а */, 'admіn' /* Cyrillic і */, 'αdmin' /* Greek α */, 'Error', 'ERR0R'].entries()) {
       assert.equal(codeOf(await ask(c, { type: 'SetUsername', username: name }, `m${i}`)), 'INVALID_NAME', name);
     }
   });

@@ -74,6 +74,12 @@ describe('invisible characters and mixed scripts', () => {
     assert.equal(isHighlyRestrictive('한국어ひらがな'), false, 'Hangul with kana');
   });
 
+  it('refuses as user names the words text mode starts its own lines with, and their look-alikes', () => {
+    for (const name of ['Error', 'ERROR', 'Err0r', 'Rooms', 'Commands']) assert.equal(normaliseName(name), undefined, name);
+    assert.equal(normaliseRoom('Error'), 'error', 'a room may be called error');
+    assert.equal(normaliseName('Errors'), 'Errors');
+  });
+
   it('calls blank what shows nothing: whitespace and invisible characters', () => {
     assert.ok(isBlank(''));
     assert.ok(isBlank(' \t\n'));
