@@ -52,7 +52,7 @@ function legacyRows(now: number, t: (ms: number) => unknown): Array<[string, unk
     return ka <= kb ? `${ka}\u001f${kb}` : `${kb}\u001f${ka}`;
   };
   return [
-    ['INSERT INTO rooms (name, created_at, last_seq) VALUES ($1, $2, 1) ON CONFLICT DO NOTHING', ['general', t(now)]],
+    ['INSERT INTO rooms (name, created_at, last_seq) VALUES ($1, $2, 3) ON CONFLICT DO NOTHING', ['general', t(now)]],
     ...ACCOUNTS.map(([name, password, created]): [string, unknown[]] => ['INSERT INTO accounts (key, username, password_hash, created_at) VALUES ($1, $2, $3, $4)',
       [legacyKey(name), name, `plain$${password}`, t(created)]]),
     ['INSERT INTO tokens (token_hash, key, expires_at) VALUES ($1, $2, $3)', [hashToken(TOKEN), legacyKey('Bill'), t(now + 86_400_000)]],
@@ -62,6 +62,16 @@ function legacyRows(now: number, t: (ms: number) => unknown): Array<[string, unk
       ['m-1', 'general', 1, 'Bill', legacyKey('Bill'), 'written before the upgrade', t(now - 2000), 'n-m']],
     ['INSERT INTO read_positions (user_key, room, seq) VALUES ($1, $2, $3)', [legacyKey('Bill'), 'general', 1]],
     ['INSERT INTO reactions (message_id, emoji, user_key, username) VALUES ($1, $2, $3, $4)', ['m-1', 'ok', legacyKey('M0nica'), 'M0nica']],
+    // alice and aIice, one key now, both hold rows under UNIQUE indexes: a reaction, a read
+    // position, a message nonce and a private-message nonce each.
+    ...['alice', 'aIice'].flatMap((name, i): Array<[string, unknown[]]> => [
+      ['INSERT INTO reactions (message_id, emoji, user_key, username) VALUES ($1, $2, $3, $4)', ['m-1', 'ok', legacyKey(name), name]],
+      ['INSERT INTO read_positions (user_key, room, seq) VALUES ($1, $2, $3)', [legacyKey(name), 'general', 1]],
+      ['INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+        [`m-${name}`, 'general', 2 + i, name, legacyKey(name), `by ${name}`, t(now - 500), 'same-nonce']],
+      ['INSERT INTO private_messages (id, from_name, from_key, to_name, to_key, pair_key, content, ts, nonce) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+        [`pm-${name}`, name, legacyKey(name), 'Bill', legacyKey('Bill'), pair(name, 'Bill'), `from ${name}`, t(now - 500), 'same-nonce']],
+    ]),
   ];
 }
 
