@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import type { ChatMessage, ServerMessage } from '../../src/protocol/messages.js';
 import { isBlank, nameKey, normaliseName } from '../../src/protocol/names.js';
 import { CONTINUATION, formatText } from '../../src/protocol/text.js';
+import { formatServerMessage, type FormatContext } from '../../src/client/cli/format.js';
 
 const RUNS = { numRuns: 2_000 };
 const CONFUSABLES = createRequire(import.meta.url)('unhomoglyph/data.json') as Record<string, string>;
@@ -107,6 +108,29 @@ describe('text-mode lines', () => {
         assert.equal(ownLines(out), lines, `${msg.type}: ${JSON.stringify(out)}`);
         assert.doesNotMatch(out ?? '', /[\r\u0085\u2028\u2029\v\f]/, msg.type);
       }
+    }), RUNS);
+  });
+
+  it('the terminal client indents every line after the first of user text', () => {
+    const plain = (x: string) => x;
+    const ctx: FormatContext = {
+      style: { enabled: false, name: plain, red: plain, dim: plain, bold: plain, magenta: plain },
+      current: 'general', me: 'alice', recall: () => undefined,
+    };
+    fc.assert(fc.property(text, (a) => {
+      const outs = [
+        formatServerMessage({ type: 'PrivateMessage', id: 'p', from: 'bob', to: 'alice', content: a, timestamp: '2026-01-01T12:00:00.000Z' }, ctx),
+        formatServerMessage({ type: 'SystemMessage', content: a, room: 'general' }, ctx),
+        formatServerMessage({ type: 'History', room: 'general', messages: [message(a)], hasMore: false }, ctx),
+      ];
+      for (const out of outs) {
+        const lines = (out ?? '').split('\n');
+        const own = lines.filter((l) => !/^ {4}/.test(l));
+        assert.ok(own.length <= 3, JSON.stringify(out));
+        assert.doesNotMatch(out ?? '', /[\r\u0085\u2028\u2029\v\f]/);
+      }
+      assert.equal(outs[0]!.split('\n').filter((l) => !/^ {4}/.test(l)).length, 1, JSON.stringify(outs[0]));
+      assert.equal(outs[1]!.split('\n').filter((l) => !/^ {4}/.test(l)).length, 1, JSON.stringify(outs[1]));
     }), RUNS);
   });
 });

@@ -11,7 +11,9 @@
  *    key (names that the old function kept apart and the new one calls look-alikes), the
  *    oldest registered account keeps it, then a key that did not change, then the smallest
  *    old key; the others get `NEW<U+E000>OLD`, a key no name maps to: their rows stay, but
- *    that name now belongs to the winner. The mapping is one-to-one, so no UNIQUE index
+ *    that name now belongs to the winner (an operator finds such accounts with
+ *    `SELECT username FROM accounts WHERE strpos(key, chr(57344)) > 0` in PostgreSQL,
+ *    `instr(key, char(57344)) > 0` in SQLite). The mapping is one-to-one, so no UNIQUE index
  *    (accounts, reactions, read positions, nonces) can see two rows become one.
  * 3. The mapping goes into a temporary table; each key column is rewritten in two passes
  *    (old to U+E001 + new, then the prefix dropped), so no row ever takes a key another
