@@ -5,12 +5,30 @@
  */
 import { z } from 'zod';
 
-const ref = z.union([z.string().max(64), z.number().finite()]).optional();
-const name = z.string().max(256);
-const room = z.string().max(256);
-const text = z.string().max(1_000_000);
-const id = z.string().min(1).max(128);
-const nonce = z.string().min(1).max(128).optional();
+/**
+ * NUL and lone surrogates: no valid name, text or token contains them, PostgreSQL refuses
+ * them in text columns, and SQLite stores what other code cannot read back. They are
+ * refused here, in every string field, with BAD_MESSAGE, so no handler or store sees one.
+ */
+// eslint-disable-next-line no-control-regex
+const UNSTORABLE_RE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** True when `s` holds a NUL or a lone surrogate. */
+export function hasUnstorable(s: string): boolean {
+  return UNSTORABLE_RE.test(s);
+}
+
+/** A string field of at most `max` (at least `min`) UTF-16 units, without NUL or lone surrogates. */
+function str(max: number, min = 0) {
+  return z.string().min(min).max(max).refine((s) => !hasUnstorable(s), { message: 'contains a NUL character or a lone surrogate' });
+}
+
+const ref = z.union([str(64), z.number().finite()]).optional();
+const name = str(256);
+const room = str(256);
+const text = str(1_000_000);
+const id = str(128, 1);
+const nonce = str(128, 1).optional();
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const limit = z.number().int().min(1).max(100_000).optional();
 
@@ -27,19 +45,19 @@ export const clientSchemas = {
   ListRooms: msg('ListRooms', { after: room.optional(), limit }),
   ListUsers: msg('ListUsers', { room: room.optional() }),
   History: msg('History', { room: room.optional(), before: seq.optional(), after: seq.optional(), limit }),
-  PrivateHistory: msg('PrivateHistory', { with: name, before: z.string().max(64).optional(), limit }),
+  PrivateHistory: msg('PrivateHistory', { with: name, before: str(64).optional(), limit }),
   Typing: msg('Typing', { room: room.optional(), active: z.boolean() }),
   EditMessage: msg('EditMessage', { id, content: text }),
   DeleteMessage: msg('DeleteMessage', { id }),
-  React: msg('React', { id, emoji: z.string().min(1).max(64) }),
+  React: msg('React', { id, emoji: str(64, 1) }),
   MarkRead: msg('MarkRead', { room, seq }),
-  Register: msg('Register', { username: name, password: z.string().max(1024) }),
-  Login: msg('Login', { username: name.optional(), password: z.string().max(1024).optional(), token: z.string().max(512).optional() }),
+  Register: msg('Register', { username: name, password: str(1024) }),
+  Login: msg('Login', { username: name.optional(), password: str(1024).optional(), token: str(512).optional() }),
   Logout: msg('Logout', {}),
-  Search: msg('Search', { query: z.string().min(1).max(256), room: room.optional(), before: seq.optional(), limit }),
-  SetTopic: msg('SetTopic', { room: room.optional(), topic: z.string().max(4096) }),
-  Kick: msg('Kick', { username: name, reason: z.string().max(512).optional() }),
-  Ban: msg('Ban', { username: name, reason: z.string().max(512).optional() }),
+  Search: msg('Search', { query: str(256, 1), room: room.optional(), before: seq.optional(), limit }),
+  SetTopic: msg('SetTopic', { room: room.optional(), topic: str(4096) }),
+  Kick: msg('Kick', { username: name, reason: str(512).optional() }),
+  Ban: msg('Ban', { username: name, reason: str(512).optional() }),
   Unban: msg('Unban', { username: name }),
   Ping: msg('Ping', {}),
 } as const;

@@ -5,7 +5,7 @@
  */
 import type { ErrorCode } from './codes.js';
 import type { ChatMessage, ServerMessage } from './messages.js';
-import type { ClientMessage } from './schema.js';
+import { clientSchemas, hasUnstorable, type ClientMessage } from './schema.js';
 
 export type TextAction =
   | { kind: 'message'; msg: ClientMessage }
@@ -59,8 +59,23 @@ function firstWord(rest: string): [string, string] {
 /**
  * Parses one text-mode line. `currentRoom` fills in commands that default to it.
  * A line that does not start with "/" (or starts with "//", an escaped slash) is chat.
+ * The messages it builds pass the same schemas as JSON mode's (a NUL in any field is
+ * BAD_MESSAGE in both modes).
  */
 export function parseTextLine(line: string, currentRoom: string | null): TextAction {
+  const action = parseLine(line, currentRoom);
+  if (action.kind === 'chat' && hasUnstorable(action.content)) {
+    return { kind: 'error', code: 'BAD_MESSAGE', detail: 'That line contains a NUL character or a lone surrogate.' };
+  }
+  if (action.kind !== 'message') return action;
+  const result = clientSchemas[action.msg.type].safeParse(action.msg);
+  if (result.success) return action;
+  const issue = result.error.issues[0];
+  const where = issue && issue.path.length > 0 ? `"${issue.path.join('.')}"` : 'the command';
+  return { kind: 'error', code: 'BAD_MESSAGE', detail: `${where}: ${issue?.message ?? 'invalid'}.` };
+}
+
+function parseLine(line: string, currentRoom: string | null): TextAction {
   const trimmed = line.replace(/[\r\n]+$/, '');
   if (!trimmed.startsWith('/') || trimmed.startsWith('//')) {
     return { kind: 'chat', content: trimmed.startsWith('//') ? trimmed.slice(1) : trimmed };
@@ -140,7 +155,7 @@ export function helpText(): string {
 
 /** The line `/topic` shows. */
 export function topicText(room: string | null, topic: string | undefined): string {
-  return room ? `* Topic of ${room}: ${topic || '(none)'}` : '* You are not in a room.';
+  return room ? `* Topic of ${room}: ${topic ? inlineText(topic) : '(none)'}` : '* You are not in a room.';
 }
 
 export function welcomeText(username: string | null): string {
@@ -153,11 +168,31 @@ function hhmm(iso: string): string {
   return iso.slice(11, 16);
 }
 
+/** What starts each continuation line of user text: no line the server writes starts with it. */
+export const CONTINUATION = '    ';
+
+/** Line breaks a terminal (or a reader) may honour: CR LF, LF, CR, VT, FF, NEL, LS, PS. */
+const BREAK_RE = /\r\n|[\n\r\v\f\u0085\u2028\u2029]/g;
+
+/**
+ * User text inside a server line: every line after the first starts with CONTINUATION, so
+ * a message with newlines cannot show a line that looks like the server's
+ * (`* mallory is now known as admin`, `[pm from boss] ...`, `Error: ...`).
+ */
+export function userText(text: string): string {
+  return text.replace(BREAK_RE, `\n${CONTINUATION}`);
+}
+
+/** User text that must stay on its line (a query, a topic in a list): breaks become spaces. */
+export function inlineText(text: string): string {
+  return text.replace(BREAK_RE, ' ');
+}
+
 function chatLine(m: ChatMessage, currentRoom: string | null, withTime: boolean): string {
   const tag = m.room === currentRoom ? '' : `[${m.room}] `;
   const time = withTime ? `[${hhmm(m.timestamp)}] ` : '';
   if (m.deleted) return `${time}${tag}${m.username}: (deleted)`;
-  return `${time}${tag}${m.username}: ${m.content}${m.editedAt ? ' (edited)' : ''}`;
+  return `${time}${tag}${m.username}: ${userText(m.content)}${m.editedAt ? ' (edited)' : ''}`;
 }
 
 /**
@@ -172,16 +207,16 @@ export function formatText(msg: ServerMessage, currentRoom: string | null): stri
     case 'Message':
       return chatLine(msg, currentRoom, false);
     case 'PrivateMessage':
-      return `[pm from ${msg.from}] ${msg.content}`;
+      return `[pm from ${msg.from}] ${userText(msg.content)}`;
     case 'SystemMessage':
-      return `* ${msg.room && msg.room !== currentRoom ? `[${msg.room}] ` : ''}${msg.content}`;
+      return `* ${msg.room && msg.room !== currentRoom ? `[${msg.room}] ` : ''}${userText(msg.content)}`;
     case 'UserJoined':
       return `* ${msg.username} joined ${msg.room}`;
     case 'UserLeft':
       return `* ${msg.username} left ${msg.room}`;
     case 'RoomList':
       return ['Rooms:', ...msg.rooms.map((r) =>
-        `  ${r.joined ? (r.name === currentRoom ? '>' : '*') : ' '} ${r.name} (${r.members} online${r.unread ? `, ${r.unread} unread` : ''})${r.topic ? ` - ${r.topic}` : ''}`),
+        `  ${r.joined ? (r.name === currentRoom ? '>' : '*') : ' '} ${r.name} (${r.members} online${r.unread ? `, ${r.unread} unread` : ''})${r.topic ? ` - ${inlineText(r.topic)}` : ''}`),
       ...(msg.next !== undefined ? [`  ... more rooms: /rooms ${msg.next}`] : [])].join('\n');
     case 'UserList':
       return `${msg.room ? `Users in ${msg.room}` : 'Users online'} (${msg.users.length}): ${msg.users.join(', ')}`;
@@ -192,10 +227,10 @@ export function formatText(msg: ServerMessage, currentRoom: string | null): stri
     }
     case 'PrivateHistory':
       return [`--- private messages with ${msg.with} ---`,
-        ...msg.messages.map((m) => `[${hhmm(m.timestamp)}] ${m.from}: ${m.content}`), '--- end ---'].join('\n');
+        ...msg.messages.map((m) => `[${hhmm(m.timestamp)}] ${m.from}: ${userText(m.content)}`), '--- end ---'].join('\n');
     case 'SearchResults':
-      return msg.messages.length === 0 ? `* No messages match "${msg.query}".`
-        : [`--- ${msg.messages.length} results for "${msg.query}" ---`, ...msg.messages.map((m) => chatLine(m, null, true))].join('\n');
+      return msg.messages.length === 0 ? `* No messages match "${inlineText(msg.query)}".`
+        : [`--- ${msg.messages.length} results for "${inlineText(msg.query)}" ---`, ...msg.messages.map((m) => chatLine(m, null, true))].join('\n');
     case 'MessageEdited':
       return null;
     case 'MessageDeleted':
@@ -205,13 +240,13 @@ export function formatText(msg: ServerMessage, currentRoom: string | null): stri
     case 'ReadReceipt':
       return null;
     case 'Topic':
-      return `* ${msg.by} set the topic of ${msg.room}: ${msg.topic}`;
+      return `* ${msg.by} set the topic of ${msg.room}: ${inlineText(msg.topic)}`;
     case 'LoggedIn':
       return `* Logged in as ${msg.username}.`;
     case 'Ack':
       return formatAck(msg);
     case 'Error':
-      return `Error: ${msg.message}`;
+      return `Error: ${userText(msg.message)}`;
   }
 }
 
@@ -224,7 +259,7 @@ function formatAck(msg: { for: string; [k: string]: unknown }): string | null {
     case 'LeaveRoom':
       return msg.current ? `* You left ${String(msg.room)}. Messages now go to ${String(msg.current)}.` : `* You left ${String(msg.room)}. /join a room to talk.`;
     case 'PrivateMessage':
-      return `[pm to ${String(msg.to)}] ${String(msg.content)}`;
+      return `[pm to ${String(msg.to)}] ${userText(String(msg.content))}`;
     case 'Register':
       return `* The name ${String(msg.username)} is now registered to you.`;
     case 'Logout':

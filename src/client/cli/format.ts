@@ -4,7 +4,7 @@
  * about the current room. Pure functions over a small view of the client's state.
  */
 import { cleanContent } from '../../protocol/names.js';
-import { helpText } from '../../protocol/text.js';
+import { helpText, inlineText } from '../../protocol/text.js';
 import type { ChatMessage, PrivateChatMessage, Reactions, RoomSummary, ServerMessage } from '../../protocol/messages.js';
 import { nameKey } from '../../protocol/names.js';
 import { reactionEntries } from '../../protocol/reactions.js';
@@ -35,9 +35,16 @@ export function hhmm(iso: string): string {
   return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
 }
 
-/** Continuation lines of a multi-line message are indented under its first line. */
-function indentContinuation(text: string, width: number): string {
-  return text.replace(/\n/g, `\n${' '.repeat(width)}`);
+/** Line breaks a terminal may honour: CR LF, LF, CR, VT, FF, NEL, LS, PS. */
+const BREAK_RE = /\r\n|[\n\r\v\f\u0085\u2028\u2029]/g;
+
+/**
+ * Continuation lines of a multi-line text are indented under its first line, so a message
+ * with newlines cannot show a line that looks like one of the client's own (a notice, a
+ * private message, an error, another message).
+ */
+export function indentContinuation(text: string, width: number): string {
+  return text.replace(BREAK_RE, `\n${' '.repeat(width)}`);
 }
 
 function reactionsText(reactions: Reactions | undefined): string {
@@ -74,7 +81,7 @@ export function privateLine(m: PrivateChatMessage, ctx: FormatContext): string {
 }
 
 function notice(ctx: FormatContext, text: string): string {
-  return ctx.style.dim(`* ${text}`);
+  return ctx.style.dim(`* ${indentContinuation(text, 4)}`);
 }
 
 /** A short quote of a message, for notices about it. */
@@ -93,7 +100,7 @@ export function roomListText(rooms: RoomSummary[], ctx: FormatContext): string {
   return ['Rooms:', ...rooms.map((r) => {
     const mark = r.joined ? (r.name === ctx.current ? '>' : '*') : ' ';
     const unread = r.unread ? `, ${r.unread} unread` : '';
-    return `  ${mark} ${r.name} (${r.members} online${unread})${r.topic ? ` - ${safe(r.topic)}` : ''}`;
+    return `  ${mark} ${r.name} (${r.members} online${unread})${r.topic ? ` - ${inlineText(safe(r.topic))}` : ''}`;
   })].join('\n');
 }
 
@@ -135,7 +142,7 @@ export function formatServerMessage(msg: ServerMessage, ctx: FormatContext): str
       return notice(ctx, `${noticeTag(ctx, msg.room)}${style.name(safe(msg.username))} ${verb} ${whose(ctx, msg.id)}${quote(ctx.recall(msg.id))}`);
     }
     case 'Topic':
-      return notice(ctx, `${style.name(safe(msg.by))} set the topic of ${msg.room}: ${safe(msg.topic)}`);
+      return notice(ctx, `${style.name(safe(msg.by))} set the topic of ${msg.room}: ${inlineText(safe(msg.topic))}`);
     case 'RoomList':
       return roomListText(msg.rooms, ctx) + (msg.next !== undefined ? `\n${style.dim(`  ... more rooms: /rooms ${safe(msg.next)}`)}` : '');
     case 'UserList':
@@ -143,8 +150,8 @@ export function formatServerMessage(msg: ServerMessage, ctx: FormatContext): str
     case 'History':
       return historyText(msg.room, msg.messages, msg.incomplete, ctx);
     case 'SearchResults':
-      return msg.messages.length === 0 ? notice(ctx, `No messages match "${safe(msg.query)}".`)
-        : [style.dim(`--- ${msg.messages.length} results for "${safe(msg.query)}" ---`), ...msg.messages.map((m) => chatLine(m, { ...ctx, current: null }))].join('\n');
+      return msg.messages.length === 0 ? notice(ctx, `No messages match "${inlineText(safe(msg.query))}".`)
+        : [style.dim(`--- ${msg.messages.length} results for "${inlineText(safe(msg.query))}" ---`), ...msg.messages.map((m) => chatLine(m, { ...ctx, current: null }))].join('\n');
     case 'PrivateHistory':
       return [style.dim(`--- private messages with ${safe(msg.with)} ---`), ...msg.messages.map((m) => privateLine(m, ctx)), style.dim('--- end ---')].join('\n');
     case 'LoggedIn':
@@ -162,7 +169,7 @@ export function formatServerMessage(msg: ServerMessage, ctx: FormatContext): str
 
 /** The one red line an error gets. */
 export function errorLine(ctx: { style: Style }, text: string): string {
-  return ctx.style.red(`! ${safe(text).replace(/\s*\n\s*/g, ' ')}`);
+  return ctx.style.red(`! ${inlineText(safe(text).replace(/\s*\n\s*/g, ' '))}`);
 }
 
 /** The text for an Ack the user asked for (moderation), or null. */

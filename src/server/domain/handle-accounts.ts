@@ -10,6 +10,7 @@ import type { ClientMessageOf } from '../../protocol/schema.js';
 import type { Account } from '../ports.js';
 import type { Chat } from './chat.js';
 import { fail, stored } from './errors.js';
+import { checkLine } from './handle-messages.js';
 import { becomeNamed, joinGeneral, requireNamed } from './handle-rooms.js';
 import { refOf } from './outbound.js';
 import type { Session } from './session.js';
@@ -149,10 +150,11 @@ function requireAdmin(s: Session): void {
 
 export async function kick(chat: Chat, s: Session, msg: ClientMessageOf<'Kick'>): Promise<void> {
   requireAdmin(s);
+  const reason = checkLine(msg.reason);
   const key = nameKey(validName(msg.username));
   const name = (await chat.deps.presence.lookup(key)) ?? fail('NO_SUCH_USER');
   s.send({ type: 'Ack', for: 'Kick', username: name, ...refOf(msg) });
-  chat.kickUser(key, CLOSE.KICKED, closeReason(`kicked by ${s.username}${msg.reason ? `: ${msg.reason}` : ''}`, '; retry-after=60'));
+  chat.kickUser(key, CLOSE.KICKED, closeReason(`kicked by ${s.username}${reason ? `: ${reason}` : ''}`, '; retry-after=60'));
 }
 
 /** A close reason is at most 123 bytes of UTF-8 (ws throws past that): cut the text, keep the suffix whole. */
@@ -167,6 +169,7 @@ export function closeReason(text: string, suffix: string): string {
 
 export async function ban(chat: Chat, s: Session, msg: ClientMessageOf<'Ban'>): Promise<void> {
   requireAdmin(s);
+  checkLine(msg.reason);
   const key = nameKey(validName(msg.username));
   if (!(await stored('setBanned', chat.deps.store.setBanned(key, true)))) fail('NO_SUCH_USER', 'There is no registered account with that name.');
   s.send({ type: 'Ack', for: 'Ban', username: msg.username, ...refOf(msg) });

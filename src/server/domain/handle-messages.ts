@@ -3,7 +3,7 @@
  * DeleteMessage, React, MarkRead, Search.
  */
 import type { ChatMessage, ServerMessage } from '../../protocol/messages.js';
-import { cleanContent, nameKey, normaliseName } from '../../protocol/names.js';
+import { cleanContent, isBlank, nameKey, normaliseName } from '../../protocol/names.js';
 import { reactionUsers } from '../../protocol/reactions.js';
 import type { ClientMessageOf } from '../../protocol/schema.js';
 import type { Chat } from './chat.js';
@@ -16,13 +16,24 @@ import type { Session } from './session.js';
 const DEFAULT_PAGE = 50;
 const EMOJI_RE = /^[^\s\p{Cc}]{1,32}$/u;
 
-/** Cleans and bounds message content; throws EMPTY_CONTENT or CONTENT_TOO_LONG. */
+/**
+ * Cleans and bounds message content; throws EMPTY_CONTENT (nothing visible: only
+ * whitespace and invisible characters such as U+3164 or U+2800) or CONTENT_TOO_LONG.
+ */
 export function checkContent(chat: Chat, raw: string): string {
   const content = cleanContent(raw).replace(/\s+$/, '');
-  if (content.trim().length === 0) fail('EMPTY_CONTENT');
+  if (isBlank(content)) fail('EMPTY_CONTENT');
   const max = chat.config.maxContentLength;
   if (content.length > max) fail('CONTENT_TOO_LONG', `Messages are at most ${max} characters; that one has ${content.length}.`);
   return content;
+}
+
+/** An optional one-line text (a kick reason): cleaned, on one line; EMPTY_CONTENT when it shows nothing. */
+export function checkLine(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const line = cleanContent(raw).replace(/\s+/g, ' ').trim();
+  if (isBlank(line)) fail('EMPTY_CONTENT');
+  return line;
 }
 
 function memberRoom(s: Session, raw: string | undefined): string {
@@ -135,6 +146,7 @@ export async function deleteMessage(chat: Chat, s: Session, msg: ClientMessageOf
 export async function react(chat: Chat, s: Session, msg: ClientMessageOf<'React'>): Promise<void> {
   const { username } = requireNamed(s);
   const emoji = cleanContent(msg.emoji).normalize('NFC');
+  if (isBlank(emoji)) fail('EMPTY_CONTENT', 'A reaction must show something.');
   if (!EMOJI_RE.test(emoji)) fail('BAD_MESSAGE', 'A reaction is one emoji (or a short word without spaces).');
   const existing = await stored('getMessage', chat.deps.store.getMessage(msg.id));
   if (!existing || existing.deleted) fail('NO_SUCH_MESSAGE');

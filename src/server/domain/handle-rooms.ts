@@ -3,7 +3,7 @@
  * SetTopic, Ping.
  */
 import type { RoomSummary } from '../../protocol/messages.js';
-import { cleanContent, nameKey, normaliseName, normaliseRoom } from '../../protocol/names.js';
+import { cleanContent, isBlank, nameKey, normaliseName, normaliseRoom } from '../../protocol/names.js';
 import type { ClientMessageOf } from '../../protocol/schema.js';
 import type { RoomRecord } from '../ports.js';
 import type { Chat } from './chat.js';
@@ -187,6 +187,8 @@ export async function setTopic(chat: Chat, s: Session, msg: ClientMessageOf<'Set
   const record = await chat.requireRoom(room);
   if (!s.admin && !ownsRoom(s, record)) fail('FORBIDDEN', `Only the owner of ${room} or an administrator can set its topic.`);
   const topic = cleanContent(msg.topic).replace(/\s+/g, ' ').trim();
+  // '' clears the topic; one of nothing but invisible characters is no topic.
+  if (topic !== '' && isBlank(topic)) fail('EMPTY_CONTENT', 'A topic must show something (or be empty to clear it).');
   if (topic.length > MAX_TOPIC) fail('CONTENT_TOO_LONG', `Topics are at most ${MAX_TOPIC} characters.`);
   await stored('setTopic', chat.deps.store.setTopic(room, topic));
   chat.rememberTopic(room, topic);

@@ -16,6 +16,7 @@ import type {
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS } from './migrations-postgres.js';
+import { rekeyPostgres } from './rekey-names.js';
 import type { Migration } from './migrations-sqlite.js';
 import { SQL, chatFromRow, privateFromRow, roomFromRow, type MessageRow, type PrivateRow, type RoomRow } from './postgres-sql.js';
 import {
@@ -87,6 +88,7 @@ export class PostgresStore implements Store {
     let broken = false;
     try {
       await migrate(client, POSTGRES_MIGRATIONS);
+      await rekeyPostgres(client, MIGRATION_LOCK_KEY); // once, when the stored name keys are older than nameKey's definition
     } catch (error) {
       broken = true;
       throw initError('PostgreSQL', this.#where, 'cannot apply migrations', error);

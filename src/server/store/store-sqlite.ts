@@ -34,6 +34,7 @@ import type {
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { SqliteWorker, type SearchRow } from './sqlite-worker.js';
 import { SQLITE_MIGRATIONS, type Migration } from './migrations-sqlite.js';
+import { rekeySqlite } from './rekey-names.js';
 import {
   authorKey, buildNew, insertRows, queueAppend, countByRoom, initError, jobNonceKey, pairKey, planBatch, reactionRefusal, reactionsFrom,
   searchTerms, settleBatch, toIso, toMillis, type AppendJob, type AppendResult, type StoredMessage,
@@ -134,6 +135,7 @@ export class SqliteStore implements Store {
       // some of them taking milliseconds.
       db.pragma('temp_store = MEMORY');
       migrate(db, SQLITE_MIGRATIONS);
+      rekeySqlite(db); // once, when the stored name keys are older than nameKey's definition
       this.#st = prepareSqlite(db);
       this.#appendTx = db.transaction((jobs: AppendJob[]) => this.#writeBatchInTx(jobs)).immediate;
       this.#moveTx = db.transaction(() => this.#movePending()).immediate;
