@@ -143,14 +143,20 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
       }
 
       // A focused message shows its actions; the reaction palette; the delete confirmation.
-      await own.focus();
+      await page.locator('#messages').focus();
+      await page.keyboard.press('End');
+      await own.locator('.react-btn').waitFor({ state: 'visible' });
       await assertAccessible(page, `a focused message (${look.name})`);
       await own.locator('.react-btn').click();
       await page.locator('.palette').waitFor({ state: 'visible' });
+      const [palette, list] = await Promise.all([page.locator('.palette').boundingBox(), page.locator('#messages').boundingBox()]);
+      assert.ok(palette && list && palette.y >= list.y && palette.y + palette.height <= list.y + list.height,
+        `the palette of the last message is not cut off (${JSON.stringify({ palette, list })})`);
       await assertAccessible(page, `the reaction palette (${look.name})`);
       await screenshot(page, `a11y-palette-${look.name}`);
       await page.keyboard.press('Escape');
       await page.locator('.palette').waitFor({ state: 'detached' });
+      await own.hover();
       await own.locator('.delete-btn').click();
       await page.locator('.confirm-delete').waitFor({ state: 'visible' });
       await assertAccessible(page, `the delete confirmation (${look.name})`);
@@ -206,7 +212,7 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
     await pressUntil(page, 'Tab', '#composer-input');
     await page.keyboard.type('typed without a mouse');
     await page.keyboard.press('Enter');
-    await waitForText(page, '#messages .content', 'typed without a mouse');
+    await waitForText(page, '#messages .msg[data-id] .content', 'typed without a mouse');
 
     // Into the message list, up to the message, and react to it from its toolbar.
     await pressUntil(page, 'Shift+Tab', '#messages');

@@ -79,6 +79,18 @@ export class MessageList {
       this.rerender();
     });
     el.addEventListener('keydown', (ev) => this.onKey(ev));
+    // A message reached with the keyboard shows its actions until the focus leaves it. A
+    // class, not :focus-within, so the toolbar stays while the focus moves into it.
+    el.addEventListener('focusin', (ev) => {
+      const target = ev.target as HTMLElement;
+      const msg = target.closest('.msg');
+      if (msg && target.matches(':focus-visible')) msg.classList.add('focused');
+    });
+    el.addEventListener('focusout', (ev) => {
+      const msg = (ev.target as HTMLElement).closest('.msg');
+      const next = ev.relatedTarget as Node | null;
+      if (msg && !(next && msg.contains(next))) msg.classList.remove('focused');
+    });
   }
 
   /**
@@ -131,12 +143,23 @@ export class MessageList {
     }
     const focus = this.focusMemo();
     this.reconcile([this.topLine(content), ...this.build(content)]);
-    this.restoreFocus(focus);
     this.viewKey = content.viewKey;
     if (switched || atBottom) el.scrollTop = el.scrollHeight;
     else el.scrollTop = el.scrollHeight - fromBottom;
+    this.placePalette();
+    this.restoreFocus(focus);
     // A first page too short to scroll can never fire a scroll event: fetch more now.
     if (content.top === 'more' && el.scrollHeight <= el.clientHeight) queueMicrotask(() => this.actions.nearTop());
+  }
+
+  /** An open reaction palette that would be cut off below the list opens upwards. */
+  private placePalette(): void {
+    const palette = this.el.querySelector<HTMLElement>('.palette');
+    if (!palette) return;
+    palette.classList.remove('up');
+    const room = this.el.getBoundingClientRect();
+    const box = palette.getBoundingClientRect();
+    if (box.bottom > room.bottom && box.top - box.height - 72 >= room.top) palette.classList.add('up');
   }
 
   /** Where the focus is inside the list: the part's element, and the element itself. */
@@ -163,7 +186,7 @@ export class MessageList {
     if (!memo || memo.active.isConnected) return;
     const id = memo.part.getAttribute('data-id');
     const part = id === null ? null : this.el.querySelector<HTMLElement>(`:scope > .msg[data-id="${CSS.escape(id)}"]`);
-    if (!part) return;
+    if (!part) { this.el.focus({ preventScroll: true }); return; }
     const label = memo.active.getAttribute('aria-label');
     const controls = [...part.querySelectorAll<HTMLElement>('button')];
     const same = controls.find((b) => b.className === memo.active.className && b.getAttribute('aria-label') === label)
@@ -326,5 +349,6 @@ export class MessageList {
  */
 function focusIn(msg: HTMLElement, control: HTMLElement | null): void {
   msg.focus({ preventScroll: true });
+  if (control) msg.classList.add('focused');
   control?.focus({ preventScroll: true });
 }
