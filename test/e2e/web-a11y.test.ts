@@ -136,10 +136,14 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
 
       if (phone) {
         await openSidebar(page, phone);
+        assert.match(await focused(page), /room-link/, 'the drawer takes the focus');
+        assert.equal(await page.evaluate(() => document.querySelector('main.conversation')!.inert), true, 'what the drawer covers is inert');
         await assertAccessible(page, `the chat screen with the sidebar open (${look.name})`);
         await screenshot(page, `a11y-sidebar-${look.name}`);
         await page.keyboard.press('Escape');
         await page.locator('#sidebar').waitFor({ state: 'hidden' });
+        assert.match(await focused(page), /menu-btn/, 'Escape gives the focus back to the menu button');
+        assert.equal(await page.evaluate(() => document.querySelector('main.conversation')!.inert), false);
       }
 
       // A focused message shows its actions; the reaction palette; the delete confirmation.

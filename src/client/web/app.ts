@@ -217,6 +217,9 @@ export class ChatApp {
   /** Opens or closes the sidebar drawer (narrow screens); an opened drawer takes the focus. */
   private toggleSidebar(open: boolean): void {
     this.root.classList.toggle('sidebar-open', open);
+    // The drawer is modal: what it covers takes neither the focus nor clicks.
+    const covered = open && !window.matchMedia('(min-width: 761px)').matches;
+    for (const el of [this.root.querySelector('main'), byId('panel')]) if (el) el.inert = covered;
     this.header.expanded(open, this.openPanel());
     if (open) byId('sidebar').querySelector<HTMLElement>('.room-item.active .room-link, .room-link, input')?.focus();
   }
