@@ -209,11 +209,14 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
     await page.keyboard.press('Enter');
     await waitForText(page, '#conv-title', '#design');
     await pressUntil(page, 'Shift+Tab', 'li[data-room="general"] .room-link');
+    await screenshot(page, 'a11y-keyboard-sidebar');
     await page.keyboard.press('Enter');
     await waitForText(page, '#conv-title', '#general');
 
-    // Send a message from the composer.
-    await pressUntil(page, 'Tab', '#composer-input');
+    // Send a message from the composer, reached with the skip link, the first Tab stop.
+    await pressUntil(page, 'Shift+Tab', '.skip-link');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.activeElement?.id === 'composer-input');
     await page.keyboard.type('typed without a mouse');
     await page.keyboard.press('Enter');
     await waitForText(page, '#messages .msg[data-id] .content', 'typed without a mouse');
