@@ -137,13 +137,13 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
       if (phone) {
         await openSidebar(page, phone);
         assert.match(await focused(page), /room-link/, 'the drawer takes the focus');
-        assert.equal(await page.evaluate(() => document.querySelector('main.conversation')!.inert), true, 'what the drawer covers is inert');
+        assert.equal(await page.evaluate(() => document.querySelector<HTMLElement>('main.conversation')!.inert), true, 'what the drawer covers is inert');
         await assertAccessible(page, `the chat screen with the sidebar open (${look.name})`);
         await screenshot(page, `a11y-sidebar-${look.name}`);
         await page.keyboard.press('Escape');
         await page.locator('#sidebar').waitFor({ state: 'hidden' });
         assert.match(await focused(page), /menu-btn/, 'Escape gives the focus back to the menu button');
-        assert.equal(await page.evaluate(() => document.querySelector('main.conversation')!.inert), false);
+        assert.equal(await page.evaluate(() => document.querySelector<HTMLElement>('main.conversation')!.inert), false);
       }
 
       // A focused message shows its actions; the reaction palette; the delete confirmation.
@@ -265,10 +265,15 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
       await page.locator('#conn-status[data-status="reconnecting"]').waitFor({ state: 'attached', timeout: WAIT });
       await assertAccessible(page, `the reconnecting status (${LOOKS[i]!.name})`);
       if (LOOKS[i]!.size === PHONE) {
+        // The sidebar is out of sight: the header says so instead.
+        await waitForText(page, '#conn-note', 'Reconnecting');
+        await screenshot(page, `a11y-reconnecting-header-${LOOKS[i]!.name}`);
         await openSidebar(page, true);
         await assertAccessible(page, `the reconnecting status in the sidebar (${LOOKS[i]!.name})`);
       }
       await screenshot(page, `a11y-reconnecting-${LOOKS[i]!.name}`);
+      // The browser logs each refused reconnection attempt; nothing else may go wrong.
+      assert.deepEqual(pageErrors(page).filter((e) => !e.includes('ERR_CONNECTION_REFUSED')), []);
     }
   });
 });

@@ -14,9 +14,13 @@ export interface HeaderActions {
   setTopic(room: string, topic: string): void;
 }
 
+const NOTE_TEXT: Record<string, string> = { connecting: 'Connecting…', reconnecting: 'Reconnecting…', closed: 'Offline' };
+
 export class Header {
   private readonly title = h('h1', { attrs: { id: 'conv-title' } });
   private readonly topic = h('div', { class: 'topic', attrs: { id: 'topic' } });
+  /** The connection status on narrow screens, where the sidebar that shows it is hidden. */
+  private readonly connNote = h('div', { class: 'conn-note', attrs: { id: 'conn-note', role: 'status' } });
   private editing: string | null = null;
   private readonly toggles = {
     sidebar: iconButton('Show rooms', 'menu', () => this.actions.toggleSidebar(), 'menu-btn'),
@@ -31,6 +35,7 @@ export class Header {
     replaceChildren(el,
       this.toggles.sidebar,
       h('div', { class: 'title-block' }, this.title, this.topic),
+      this.connNote,
       h('div', { class: 'header-actions' }, this.toggles.search, this.toggles.members));
   }
 
@@ -46,6 +51,9 @@ export class Header {
   }
 
   render(s: AppState): void {
+    const note = s.status === 'online' ? '' : NOTE_TEXT[s.status] ?? s.status;
+    if (this.connNote.textContent !== note) this.connNote.textContent = note;
+    this.connNote.className = `conn-note ${s.status}`;
     const room = s.activeRoom();
     this.title.textContent = room ? `#${room.name}` : `@${s.view.kind === 'dm' ? s.view.peer : ''}`;
     if (this.editing !== null && (!room || room.name !== this.editing)) this.editing = null;
