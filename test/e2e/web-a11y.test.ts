@@ -38,9 +38,9 @@ function focused(page: Page): Promise<string> {
 
 /** Presses `key` until the focused element matches `selector`; fails after `max` presses. */
 async function pressUntil(page: Page, key: string, selector: string, max = 60): Promise<void> {
-  for (let i = 0; i < max; i++) {
+  for (let i = 0; i <= max; i++) {
     if (await page.evaluate((sel) => document.activeElement?.matches(sel) ?? false, selector)) return;
-    await page.keyboard.press(key);
+    if (i < max) await page.keyboard.press(key);
   }
   assert.fail(`${key} never reached ${selector}; the focus is on ${await focused(page)}`);
 }
@@ -237,14 +237,32 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
     await pressUntil(page, 'ArrowRight', '.palette button[aria-label="React with 🎉"]', 8);
     await page.keyboard.press('Enter');
     await waitForText(page, '#messages .reaction.mine', '1');
+    assert.match(await focused(page), /Add reaction/, 'the focus stays on the message after reacting');
+
+    // Edit it from its toolbar, then delete it (the button asks once more).
+    await pressUntil(page, 'Tab', '.msg .edit-btn', 3);
+    await page.keyboard.press('Enter');
+    await page.locator('#edit-banner').waitFor({ state: 'visible' });
+    assert.match(await focused(page), /#composer-input/);
+    await page.keyboard.type(', edited');
+    await page.keyboard.press('Enter');
+    await waitForText(page, '#messages .msg', 'typed without a mouse, edited');
+    await pressUntil(page, 'Shift+Tab', '#messages');
+    await page.keyboard.press('End');
+    await pressUntil(page, 'Tab', '.msg .delete-btn', 4);
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.activeElement?.matches('.confirm-delete') ?? false);
+    await page.keyboard.press('Enter');
+    await waitForText(page, '#messages .msg.deleted', 'This message was deleted');
+    assert.match(await focused(page), /msg/, 'the focus stays in the list');
 
     // Search from the header; Escape closes the panel and returns to its button.
     await pressUntil(page, 'Tab', '.search-btn');
     await page.keyboard.press('Enter');
     assert.match(await focused(page), /#search-input/);
-    await page.keyboard.type('without a mouse');
+    await page.keyboard.type('accent');
     await page.keyboard.press('Enter');
-    await waitForText(page, '#search-results .result', 'typed without a mouse');
+    await waitForText(page, '#search-results .result', 'warmer accent colour');
     await page.keyboard.press('Escape');
     await page.locator('#search-input').waitFor({ state: 'hidden' });
     assert.match(await focused(page), /search-btn/);
