@@ -298,7 +298,8 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
 
 /** On a phone, opens the sidebar (a drawer) if it is closed. */
 async function openSidebar(page: Page, phone: boolean): Promise<void> {
-  if (!phone || await page.locator('#sidebar').isVisible()) return;
+  // The drawer's class, not its visibility: a drawer sliding out is still visible.
+  if (!phone || await page.locator('#chat.sidebar-open').count() > 0) return;
   await page.locator('.menu-btn').click();
   await page.waitForFunction(() => {
     const r = document.getElementById('sidebar')!.getBoundingClientRect();
