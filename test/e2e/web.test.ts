@@ -210,7 +210,7 @@ describe('the web client', { skip: launched.skip ?? false }, () => {
 
   it('counts unread messages of rooms not in view and clears them when the room is opened', async () => {
     const ivy = await open('ivy');
-    await ivy.locator('.directory button[aria-label="Join #random"]').click({ timeout: WAIT });
+    await ivy.locator('.directory').getByRole('button', { name: /^Join #random\b/ }).click({ timeout: WAIT });
     await waitForText(ivy, '#conv-title', '#random');
     const jack = await jsonUser(server.url, 'jack');
     try {
@@ -228,7 +228,7 @@ describe('the web client', { skip: launched.skip ?? false }, () => {
       await ivy.fill('#login-name', 'ivy');
       await ivy.click('#login-submit');
       await waitForText(ivy, '#conv-title', '#random');
-      await ivy.locator('.directory button[aria-label="Join #general"]').click({ timeout: WAIT });
+      await ivy.locator('.directory').getByRole('button', { name: /^Join #general\b/ }).click({ timeout: WAIT });
       await waitForText(ivy, '#messages .content', 'unread 2');
     } finally {
       jack.close();

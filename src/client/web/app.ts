@@ -72,7 +72,7 @@ export class ChatApp {
       leaveRoom: (r) => void this.leaveRoom(r), openDm: (p) => this.openDm(p), logout: () => void this.logout(),
     });
     this.header = new Header(byId('header'), {
-      toggleSidebar: () => this.root.classList.toggle('sidebar-open'),
+      toggleSidebar: () => this.toggleSidebar(!this.root.classList.contains('sidebar-open')),
       togglePanel: (p) => this.togglePanel(p),
       setTopic: (room, topic) => this.call({ type: 'SetTopic', room, topic }),
     });
@@ -91,8 +91,10 @@ export class ChatApp {
       search: (query, room) => void this.runSearch(query, room),
       open: (room) => { if (this.state.rooms.get(room)?.joined) this.open({ kind: 'room', room }); else void this.joinRoom(room); },
     }, () => this.state.activeRoom()?.name);
-    byId('scrim').addEventListener('click', () => this.root.classList.remove('sidebar-open'));
+    byId('scrim').addEventListener('click', () => this.toggleSidebar(false));
     this.root.classList.add(window.matchMedia('(min-width: 1100px)').matches ? 'panel-members' : 'panel-none');
+    this.header.expanded(false, this.openPanel());
+    document.addEventListener('keydown', (ev) => this.onEscape(ev));
     this.listen();
     this.ticker = setInterval(() => this.renderTyping(), 1_000);
     document.addEventListener('visibilitychange', () => {
@@ -185,7 +187,7 @@ export class ChatApp {
     this.stopTyping();
     this.composer.cancelEdit();
     this.state.view = view;
-    this.root.classList.remove('sidebar-open');
+    if (this.root.classList.contains('sidebar-open')) this.toggleSidebar(false);
     // On narrow screens the panels cover the conversation: opening one closes them.
     if (!window.matchMedia('(min-width: 1100px)').matches && this.root.classList.contains('panel-open')) this.closePanels();
     if (view.kind === 'room') {
@@ -208,6 +210,39 @@ export class ChatApp {
   private closePanels(): void {
     this.root.classList.remove('panel-open', 'panel-members', 'panel-search');
     this.root.classList.add('panel-none');
+    this.header.expanded(this.root.classList.contains('sidebar-open'), null);
+  }
+
+  private openPanel(): 'members' | 'search' | null {
+    const cls = this.root.classList;
+    return cls.contains('panel-members') ? 'members' : cls.contains('panel-search') ? 'search' : null;
+  }
+
+  /** Opens or closes the sidebar drawer (narrow screens); an opened drawer takes the focus. */
+  private toggleSidebar(open: boolean): void {
+    this.root.classList.toggle('sidebar-open', open);
+    // The drawer is modal: what it covers takes neither the focus nor clicks.
+    const covered = open && !window.matchMedia('(min-width: 761px)').matches;
+    for (const el of [this.root.querySelector('main'), byId('panel')]) if (el) el.inert = covered;
+    this.header.expanded(open, this.openPanel());
+    if (open) byId('sidebar').querySelector<HTMLElement>('.room-item.active .room-link, .room-link, input')?.focus();
+  }
+
+  /** Escape closes the drawer, or the panel it was pressed in, and returns to its button. */
+  private onEscape(ev: KeyboardEvent): void {
+    if (ev.key !== 'Escape' || ev.defaultPrevented) return;
+    const narrow = !window.matchMedia('(min-width: 1100px)').matches;
+    const panel = this.openPanel();
+    if (this.root.classList.contains('sidebar-open')) {
+      this.toggleSidebar(false);
+      this.header.focusToggle('sidebar');
+    } else if (panel && (narrow || (ev.target as Element | null)?.closest?.('#panel'))) {
+      this.closePanels();
+      this.header.focusToggle(panel);
+    } else {
+      return;
+    }
+    ev.preventDefault();
   }
 
   private togglePanel(panel: 'members' | 'search'): void {
@@ -218,6 +253,7 @@ export class ChatApp {
     cls.toggle('panel-open', !showing);
     byId('members').hidden = panel !== 'members';
     byId('search').hidden = panel !== 'search';
+    this.header.expanded(cls.contains('sidebar-open'), this.openPanel());
     if (!showing && panel === 'search') this.search.focus();
   }
 

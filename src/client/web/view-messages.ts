@@ -66,6 +66,8 @@ export class MessageList {
   private last: ListContent | null = null;
   private paletteFor: string | null = null;
   private confirmFor: string | null = null;
+  /** Where the focus goes after the next render: a selector inside a message (by id). */
+  private focusNext: { id: string; selector: string } | null = null;
 
   constructor(private readonly el: HTMLElement, private readonly actions: ListActions) {
     el.addEventListener('scroll', () => {
@@ -77,11 +79,56 @@ export class MessageList {
       this.paletteFor = null;
       this.rerender();
     });
-    el.addEventListener('keydown', (ev) => {
-      if (ev.key !== 'Escape' || this.paletteFor === null) return;
-      this.paletteFor = null;
-      this.rerender();
+    el.addEventListener('keydown', (ev) => this.onKey(ev));
+    // A message reached with the keyboard shows its actions until the focus leaves it. A
+    // class, not :focus-within, so the toolbar stays while the focus moves into it.
+    el.addEventListener('focusin', (ev) => {
+      const target = ev.target as HTMLElement;
+      const msg = target.closest('.msg');
+      if (msg && target.matches(':focus-visible')) msg.classList.add('focused');
     });
+    el.addEventListener('focusout', (ev) => {
+      const msg = (ev.target as HTMLElement).closest('.msg');
+      const next = ev.relatedTarget as Node | null;
+      if (msg && !(next && msg.contains(next))) msg.classList.remove('focused');
+    });
+  }
+
+  /**
+   * The list is one stop in the Tab order; inside it ↑ ↓ Home End move between messages,
+   * Tab reaches the focused message's actions, ← → move in the reaction palette, and
+   * Escape closes the palette or the delete confirmation, giving the focus back.
+   */
+  private onKey(ev: KeyboardEvent): void {
+    const target = ev.target as HTMLElement;
+    if (ev.key === 'Escape' && (this.paletteFor !== null || this.confirmFor !== null)) {
+      ev.preventDefault();
+      const id = (this.paletteFor ?? this.confirmFor)!;
+      this.focusNext = { id, selector: this.paletteFor !== null ? '.react-btn' : '.delete-btn' };
+      this.paletteFor = this.confirmFor = null;
+      this.rerender();
+      return;
+    }
+    if (target.closest('.palette') && ['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown'].includes(ev.key)) {
+      ev.preventDefault();
+      const buttons = [...target.closest('.palette')!.querySelectorAll<HTMLElement>('button')];
+      const step = ev.key === 'ArrowLeft' ? -1 : ev.key === 'ArrowRight' ? 1 : ev.key === 'ArrowUp' ? -4 : 4;
+      const next = buttons.indexOf(target) + step;
+      buttons[(next + buttons.length) % buttons.length]?.focus();
+      return;
+    }
+    if (target !== this.el && !target.matches('.msg')) return;
+    const msgs = [...this.el.querySelectorAll<HTMLElement>(':scope > .msg')];
+    if (msgs.length === 0) return;
+    const at = msgs.indexOf(target);
+    let to: HTMLElement | undefined;
+    if (ev.key === 'Home') to = msgs[0];
+    else if (ev.key === 'End') to = msgs[msgs.length - 1];
+    else if (ev.key === 'ArrowUp') to = at === -1 ? msgs[msgs.length - 1] : msgs[Math.max(0, at - 1)];
+    else if (ev.key === 'ArrowDown') to = at === -1 ? msgs[msgs.length - 1] : msgs[Math.min(msgs.length - 1, at + 1)];
+    if (!to) return;
+    ev.preventDefault();
+    to.focus();
   }
 
   render(content: ListContent): void {
@@ -95,12 +142,57 @@ export class MessageList {
       this.nodes.clear();
       el.replaceChildren();
     }
+    const focus = this.focusMemo();
     this.reconcile([this.topLine(content), ...this.build(content)]);
     this.viewKey = content.viewKey;
     if (switched || atBottom) el.scrollTop = el.scrollHeight;
     else el.scrollTop = el.scrollHeight - fromBottom;
+    this.placePalette();
+    this.restoreFocus(focus);
     // A first page too short to scroll can never fire a scroll event: fetch more now.
     if (content.top === 'more' && el.scrollHeight <= el.clientHeight) queueMicrotask(() => this.actions.nearTop());
+  }
+
+  /** An open reaction palette that would be cut off below the list opens upwards. */
+  private placePalette(): void {
+    const palette = this.el.querySelector<HTMLElement>('.palette');
+    if (!palette) return;
+    palette.classList.remove('up');
+    const room = this.el.getBoundingClientRect();
+    const box = palette.getBoundingClientRect();
+    if (box.bottom > room.bottom && box.top - box.height - 72 >= room.top) palette.classList.add('up');
+  }
+
+  /** Where the focus is inside the list: the part's element, and the element itself. */
+  private focusMemo(): { part: HTMLElement; active: HTMLElement } | null {
+    const active = document.activeElement as HTMLElement | null;
+    if (!active || active === this.el || !this.el.contains(active)) return null;
+    let part: HTMLElement = active;
+    while (part.parentElement !== this.el) part = part.parentElement!;
+    return { part, active };
+  }
+
+  /**
+   * A message re-rendered while it held the focus (a reaction came in, the palette
+   * opened) is a new element: the focus moves to the same control in it, or to the
+   * message, so that a keyboard user never falls back to the top of the page.
+   */
+  private restoreFocus(memo: { part: HTMLElement; active: HTMLElement } | null): void {
+    const wanted = this.focusNext;
+    this.focusNext = null;
+    if (wanted) {
+      const msg = this.el.querySelector<HTMLElement>(`:scope > .msg[data-id="${CSS.escape(wanted.id)}"]`);
+      if (msg) { focusIn(msg, msg.querySelector<HTMLElement>(wanted.selector)); return; }
+    }
+    if (!memo || memo.active.isConnected) return;
+    const id = memo.part.getAttribute('data-id');
+    const part = id === null ? null : this.el.querySelector<HTMLElement>(`:scope > .msg[data-id="${CSS.escape(id)}"]`);
+    if (!part) { this.el.focus({ preventScroll: true }); return; }
+    const label = memo.active.getAttribute('aria-label');
+    const controls = [...part.querySelectorAll<HTMLElement>('button')];
+    const same = controls.find((b) => b.className === memo.active.className && b.getAttribute('aria-label') === label)
+      ?? controls.find((b) => b.className === memo.active.className);
+    focusIn(part, same ?? null);
   }
 
   /** Scrolls to the newest message (after the user sends one). */
@@ -190,7 +282,7 @@ export class MessageList {
       ? h('div', { class: 'text' }, h('span', { class: 'content', text: 'This message was deleted.' }))
       : h('div', { class: 'text' }, h('span', { class: 'content' }, ...linkify(e.content)),
         e.editedAt ? h('span', { class: 'edited', attrs: { title: `Edited ${fullDate(e.editedAt)}` }, text: ' (edited)' }) : null);
-    return h('article', { class: cls, attrs: { 'data-id': e.pending ? undefined : e.id, 'data-seq': e.seq, 'data-author': e.author, 'aria-busy': e.pending, tabindex: 0 } },
+    return h('article', { class: cls, attrs: { 'data-id': e.pending ? undefined : e.id, 'data-seq': e.seq, 'data-author': e.author, 'aria-busy': e.pending, tabindex: -1 } },
       h('div', { class: 'gutter' }, gutter),
       h('div', { class: 'msg-body' }, header, body, this.reactions(e, me)),
       e.actions && !e.deleted ? this.toolbar(e, own) : null);
@@ -210,8 +302,15 @@ export class MessageList {
   }
 
   private toolbar(e: Entry, own: boolean): HTMLElement {
-    const bar = h('div', { class: 'toolbar', attrs: { role: 'toolbar', 'aria-label': 'Message actions' } },
-      iconButton('Add reaction', 'smile', () => { this.paletteFor = this.paletteFor === e.id ? null : e.id; this.rerender(); }, 'react-btn'));
+    const open = this.paletteFor === e.id;
+    const react = iconButton('Add reaction', 'smile', () => {
+      this.paletteFor = open ? null : e.id;
+      this.focusNext = { id: e.id, selector: open ? '.react-btn' : '.palette button' };
+      this.rerender();
+    }, 'react-btn');
+    react.setAttribute('aria-expanded', String(open));
+    react.setAttribute('aria-haspopup', 'true');
+    const bar = h('div', { class: 'toolbar', attrs: { role: 'group', 'aria-label': 'Message actions' } }, react);
     if (own) {
       bar.append(iconButton('Edit message', 'edit', () => this.actions.edit(e.id), 'edit-btn'));
       bar.append(this.confirmFor === e.id
@@ -225,10 +324,12 @@ export class MessageList {
   /** The delete button turns into a "Delete?" confirmation for a few seconds. */
   private askDelete(id: string): void {
     this.confirmFor = id;
+    this.focusNext = { id, selector: '.confirm-delete' };
     this.rerender();
     setTimeout(() => {
       if (this.confirmFor !== id) return;
       this.confirmFor = null;
+      if (document.activeElement?.matches('.confirm-delete')) this.focusNext = { id, selector: '.delete-btn' };
       this.rerender();
     }, CONFIRM_MS);
   }
@@ -238,7 +339,17 @@ export class MessageList {
       h('button', {
         attrs: { type: 'button', 'aria-label': `React with ${emoji}` },
         text: emoji,
-        on: { click: () => { this.paletteFor = null; this.actions.react(id, emoji); } },
+        on: { click: () => { this.paletteFor = null; this.focusNext = { id, selector: '.react-btn' }; this.actions.react(id, emoji); this.rerender(); } },
       })));
   }
+}
+
+/**
+ * Focuses a control of a message, or the message. The message takes the focus first: its
+ * toolbar shows only while the focus is within it, and a hidden button cannot be focused.
+ */
+function focusIn(msg: HTMLElement, control: HTMLElement | null): void {
+  msg.focus({ preventScroll: true });
+  if (control) msg.classList.add('focused');
+  control?.focus({ preventScroll: true });
 }

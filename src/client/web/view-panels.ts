@@ -14,21 +14,46 @@ export interface HeaderActions {
   setTopic(room: string, topic: string): void;
 }
 
+const NOTE_TEXT: Record<string, string> = { connecting: 'Connecting…', reconnecting: 'Reconnecting…', closed: 'Offline' };
+
 export class Header {
   private readonly title = h('h1', { attrs: { id: 'conv-title' } });
   private readonly topic = h('div', { class: 'topic', attrs: { id: 'topic' } });
+  /** The connection status on narrow screens, where the sidebar that shows it is hidden. */
+  private readonly connNote = h('div', { class: 'conn-note', attrs: { id: 'conn-note', role: 'status' } });
   private editing: string | null = null;
+  private readonly toggles = {
+    sidebar: iconButton('Show rooms', 'menu', () => this.actions.toggleSidebar(), 'menu-btn'),
+    search: iconButton('Search messages', 'search', () => this.actions.togglePanel('search'), 'search-btn'),
+    members: iconButton('Members', 'users', () => this.actions.togglePanel('members'), 'members-btn'),
+  };
 
   constructor(el: HTMLElement, private readonly actions: HeaderActions) {
+    this.toggles.sidebar.setAttribute('aria-controls', 'sidebar');
+    this.toggles.search.setAttribute('aria-controls', 'panel');
+    this.toggles.members.setAttribute('aria-controls', 'panel');
     replaceChildren(el,
-      iconButton('Show rooms', 'menu', () => actions.toggleSidebar(), 'menu-btn'),
+      this.toggles.sidebar,
       h('div', { class: 'title-block' }, this.title, this.topic),
-      h('div', { class: 'header-actions' },
-        iconButton('Search messages', 'search', () => actions.togglePanel('search'), 'search-btn'),
-        iconButton('Members', 'users', () => actions.togglePanel('members'), 'members-btn')));
+      this.connNote,
+      h('div', { class: 'header-actions' }, this.toggles.search, this.toggles.members));
+  }
+
+  /** Tells assistive technology which of the drawer and the panels are open. */
+  expanded(sidebar: boolean, panel: 'members' | 'search' | null): void {
+    this.toggles.sidebar.setAttribute('aria-expanded', String(sidebar));
+    this.toggles.search.setAttribute('aria-expanded', String(panel === 'search'));
+    this.toggles.members.setAttribute('aria-expanded', String(panel === 'members'));
+  }
+
+  focusToggle(which: 'sidebar' | 'members' | 'search'): void {
+    this.toggles[which].focus();
   }
 
   render(s: AppState): void {
+    const note = s.status === 'online' ? '' : NOTE_TEXT[s.status] ?? s.status;
+    if (this.connNote.textContent !== note) this.connNote.textContent = note;
+    this.connNote.className = `conn-note ${s.status}`;
     const room = s.activeRoom();
     this.title.textContent = room ? `#${room.name}` : `@${s.view.kind === 'dm' ? s.view.peer : ''}`;
     if (this.editing !== null && (!room || room.name !== this.editing)) this.editing = null;
@@ -39,7 +64,7 @@ export class Header {
     }
     replaceChildren(this.topic,
       h('span', { class: room.topic ? 'topic-text' : 'topic-text muted' }, ...(room.topic ? linkify(room.topic) : ['No topic yet'])),
-      h('button', { class: 'text-btn topic-edit', attrs: { type: 'button', 'aria-label': `Set the topic of #${room.name}` }, text: room.topic ? 'Edit' : 'Set topic', on: { click: () => this.editTopic(room.name, room.topic) } }));
+      h('button', { class: 'text-btn topic-edit', attrs: { type: 'button' }, text: room.topic ? 'Edit topic' : 'Set topic', on: { click: () => this.editTopic(room.name, room.topic) } }));
   }
 
   private editTopic(room: string, current: string): void {
@@ -73,10 +98,11 @@ export class MembersPanel {
       h('ul', { class: 'member-list', attrs: { id: 'member-list' } }, ...names.filter(Boolean).map((name) => {
         const me = sameName(name, s.username);
         return h('li', { attrs: { 'data-user': name } }, h('button', {
-          class: 'member', attrs: { type: 'button', disabled: me, 'aria-label': me ? `${name} (you)` : `Message ${name}` },
+          class: 'member', attrs: { type: 'button', disabled: me },
           on: { click: () => this.openDm(name) },
         }, h('span', { class: `avatar small ${colourClass(name)}`, attrs: { 'aria-hidden': 'true' } }, initial(name), h('span', { class: 'presence' })),
-        h('span', { class: 'name', text: name }), me ? h('span', { class: 'you', text: 'you' }) : null));
+        me ? null : h('span', { class: 'sr-only', text: 'Message ' }),
+        h('span', { class: 'name', text: name }), me ? h('span', { class: 'you', text: '(you)' }) : null));
       })));
   }
 }
@@ -113,7 +139,7 @@ export class SearchPanel {
     }
     replaceChildren(this.results, h('p', { class: 'muted', text: `${messages.length} result${messages.length === 1 ? '' : 's'} for “${query}”` }),
       h('ul', {}, ...messages.map((m) => h('li', {}, h('button', {
-        class: 'result', attrs: { type: 'button', 'aria-label': `Open #${m.room}` }, on: { click: () => this.actions.open(m.room) },
+        class: 'result', attrs: { type: 'button' }, on: { click: () => this.actions.open(m.room) },
       }, h('div', { class: 'result-head' }, h('span', { class: 'author', text: m.username }), h('span', { class: 'where', text: ` in #${m.room}` }),
         h('time', { attrs: { datetime: m.timestamp, title: fullDate(m.timestamp) }, text: timeOf(m.timestamp) })),
       h('div', { class: 'result-text' }, m.content))))));
