@@ -127,6 +127,33 @@ describe('SQLite full-text index kept by the worker thread', () => {
     });
   }));
 
+  it('rebuilds a search file of the format before the shared tokenizer, and then finds CJK words and host parts', () => inFolder(async (path) => {
+    await withStore(path, async (store) => {
+      await say(store, 'cjk', '東京タワーに行きました');
+      await say(store, 'host', 'deploy to prod.example.com failed');
+    });
+    // The search file as the worker wrote it before: FTS5 unicode61 over the raw content,
+    // fully indexed up to the last row, no format version (user_version 0).
+    const main = new Database(path);
+    const token = main.prepare('SELECT token FROM search_meta').pluck().get() as string;
+    const rows = main.prepare('SELECT n, content FROM messages').all() as { n: number; content: string }[];
+    main.close();
+    for (const suffix of ['', '-wal', '-shm']) await rm(searchPathOf(path) + suffix, { force: true });
+    const old = new Database(searchPathOf(path));
+    old.exec(`
+      CREATE TABLE state (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL, watermark INTEGER NOT NULL, changes_done INTEGER NOT NULL);
+      CREATE VIRTUAL TABLE messages_fts USING fts5(content, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 0');
+    `);
+    old.prepare('INSERT INTO state VALUES (1, ?, ?, 0)').run(token, Math.max(...rows.map((r) => r.n)));
+    for (const row of rows) old.prepare('INSERT INTO messages_fts (rowid, content) VALUES (?, ?)').run(row.n, row.content);
+    old.close();
+    await withStore(path, async (store) => {
+      assert.deepEqual(await found(store, '東京'), ['cjk']);
+      assert.deepEqual(await found(store, 'prod'), ['host']);
+      assert.deepEqual((await store.search({ query: 'example', room: 'general', limit: 10 })).messages.map((m) => m.id), ['host']);
+    });
+  }));
+
   it('rebuilds a damaged search file', () => inFolder(async (path) => {
     await writeFile(searchPathOf(path), 'not a database, whatever it was'.repeat(200));
     await withStore(path, async (store) => {
