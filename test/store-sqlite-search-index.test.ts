@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { SearchTimeout } from '../src/server/ports.js';
 import { SqliteStore, type SqliteStoreOptions } from '../src/server/store/store-sqlite.js';
 import { searchPathOf } from '../src/server/store/sqlite-worker.js';
 import { eventually } from './helpers/eventually.js';
@@ -180,6 +181,34 @@ describe('SQLite full-text index kept by the worker thread', () => {
       assert.match(errors[0]!.message, /locked|busy/i);
       assert.deepEqual(await found(store, 'lemon'), ['l'], 'the next round indexes it');
     }, { onError: (error) => errors.push(error) });
+  }));
+
+  it('rejects a search the worker cannot answer within searchTimeoutMs with SearchTimeout, and answers the next', () => inFolder(async (path) => {
+    /** A search retried while it times out (the worker is starting, or finishing what a lock held up). */
+    const patiently = async (store: SqliteStore, query: string): Promise<string[] | null> => {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        const answer = await found(store, query).catch((error: Error) => {
+          if (error instanceof SearchTimeout) return null;
+          throw error;
+        });
+        if (answer !== null) return answer;
+      }
+      return null;
+    };
+    await withStore(path, async (store) => {
+      await patiently(store, 'anything');
+      await say(store, 'w', 'walnut cake');
+      // Another program holds the search file's write lock: the worker cannot catch up.
+      const blocker = new Database(searchPathOf(path));
+      blocker.exec('BEGIN IMMEDIATE');
+      try {
+        await assert.rejects(found(store, 'walnut'), (error: Error) => error instanceof SearchTimeout);
+      } finally {
+        blocker.exec('ROLLBACK');
+        blocker.close();
+      }
+      assert.deepEqual(await patiently(store, 'walnut'), ['w']);
+    }, { searchTimeoutMs: 300 });
   }));
 
   it('forgets pruned messages, and the change log empties once indexed', () => inFolder((path) => withStore(path, async (store) => {

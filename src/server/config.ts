@@ -52,6 +52,8 @@ export interface Config {
   tokenTtlDays: number;
   /** Login attempts per name and per address per minute. */
   loginAttemptsPerMinute: number;
+  /** Searches per account (a guest: per name) per minute; a burst of ten seconds' worth. */
+  searchesPerMinute: number;
 }
 
 type Kind = 'string' | 'int' | 'list' | 'nullable';
@@ -94,6 +96,7 @@ export const DEFAULTS: Config = {
   presenceGraceMs: 3_000,
   tokenTtlDays: 30,
   loginAttemptsPerMinute: 10,
+  searchesPerMinute: 30,
 };
 
 export const OPTIONS: OptionSpec[] = [
@@ -111,6 +114,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'retentionDays', flag: '--retention-days <n>', env: 'RETENTION_DAYS', kind: 'int', description: 'delete messages older than this many days (0: keep forever)' },
   { key: 'historyOnJoin', flag: '--history-on-join <n>', env: 'HISTORY_ON_JOIN', kind: 'int', description: 'recent messages sent on joining a room' },
   { key: 'historyLimit', flag: '--history-limit <n>', env: 'HISTORY_LIMIT', kind: 'int', description: 'most messages one History request returns' },
+  { key: 'searchesPerMinute', flag: '--searches-per-minute <n>', env: 'SEARCHES_PER_MINUTE', kind: 'int', description: 'searches per account (a guest: per name) per minute' },
   { key: 'maxContentLength', flag: '--max-content-length <n>', env: 'MAX_CONTENT_LENGTH', kind: 'int', description: 'longest message, in characters' },
   { key: 'maxPayload', flag: '--max-payload <bytes>', env: 'MAX_PAYLOAD', kind: 'int', description: 'largest WebSocket message (larger ones close with 1009)' },
   { key: 'messagesPerSecond', flag: '--messages-per-second <n>', env: 'MESSAGES_PER_SECOND', kind: 'int', description: 'sustained messages per second per connection' },

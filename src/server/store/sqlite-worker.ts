@@ -26,7 +26,7 @@ export interface SqliteWorkerOptions {
   /** Called with background failures and once the change log up to `k` may be deleted. */
   onError?: (error: Error) => void;
   onChangesDone?: (k: number) => void;
-  /** Milliseconds a search waits for its answer before it rejects with SearchTimeout (default 5000). */
+  /** Milliseconds a search waits for its answer before it rejects with SearchTimeout (default 10000). */
   searchTimeoutMs?: number;
 }
 
@@ -44,7 +44,7 @@ export class SqliteWorker {
   /** Runs on the file `db` was opened on (better-sqlite3's `db.name`). */
   constructor(db: Database.Database, options: SqliteWorkerOptions = {}) {
     this.#db = db;
-    this.#searchTimeoutMs = options.searchTimeoutMs ?? 5_000;
+    this.#searchTimeoutMs = options.searchTimeoutMs ?? 10_000;
     const path = db.name;
     db.pragma('wal_autocheckpoint = 0');
     this.#worker = new Worker(new URL('./sqlite-worker.cjs', import.meta.url), {

@@ -48,6 +48,12 @@ export interface SqliteStoreOptions extends GroupCommitOptions {
   onError?(error: Error): void;
   /** Milliseconds a pending room message waits at most before it is moved into `messages` (default 1000). */
   moveMs?: number;
+  /**
+   * Milliseconds a search waits for the worker's answer before it rejects with SearchTimeout
+   * (default 10000). The queries stop at their limit; what can take long is waiting: behind
+   * other searches, a rebuild of the index, or another process's lock on the search file.
+   */
+  searchTimeoutMs?: number;
 }
 
 /** Rows (by rowid) a retention transaction looks at. */
@@ -156,6 +162,7 @@ export class SqliteStore implements Store {
       // The worker has indexed every logged change up to k: the log may forget them.
       onChangesDone: (k) => { if (this.#st) this.#st.changesForget.run(k); },
       onError: (error) => this.#options.onError?.(error),
+      ...(this.#options.searchTimeoutMs !== undefined ? { searchTimeoutMs: this.#options.searchTimeoutMs } : {}),
     });
   }
 

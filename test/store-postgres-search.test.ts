@@ -1,11 +1,13 @@
 /**
- * PostgreSQL migration 4 stores each message's search terms (the shared tokenizer's) in
- * messages.search. A database written before it must be searchable at once, with the words
- * PostgreSQL's own parser missed: parts of hosts, CJK words.
+ * PostgreSQL search: migration 4 stores each message's search terms (the shared tokenizer's)
+ * in messages.search, and a database written before it must be searchable at once, with the
+ * words PostgreSQL's own parser missed (parts of hosts, CJK words); a search past its time
+ * bound rejects with SearchTimeout.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pg from 'pg';
+import { SearchTimeout } from '../src/server/ports.js';
 import { POSTGRES_MIGRATIONS } from '../src/server/store/migrations-postgres.js';
 import { PostgresStore } from '../src/server/store/store-postgres.js';
 import { freshPostgresUrl, serviceSkip } from './helpers/services.js';
@@ -53,6 +55,29 @@ describe('PostgreSQL migration 4 (stored search terms)', { skip }, () => {
         await store.close();
       }
     } finally {
+      await db.drop();
+    }
+  });
+});
+
+describe('PostgreSQL search time bound', { skip }, () => {
+  it('rejects a search held up past searchTimeoutMs with SearchTimeout, and the next one works', async () => {
+    const db = await freshPostgresUrl();
+    const store = new PostgresStore(db.url, { searchTimeoutMs: 300 });
+    const blocker = new pg.Client({ connectionString: db.url });
+    try {
+      await store.init();
+      await store.appendMessage({ id: 'a', room: 'general', username: 'ann', content: 'held up', timestamp: new Date().toISOString() });
+      await blocker.connect();
+      // Another session locks the table: the search waits, and statement_timeout ends it.
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE messages IN ACCESS EXCLUSIVE MODE');
+      await assert.rejects(store.search({ query: 'held', limit: 10 }), (error: Error) => error instanceof SearchTimeout);
+      await blocker.query('ROLLBACK');
+      assert.deepEqual((await store.search({ query: 'held', limit: 10 })).messages.map((m) => m.id), ['a']);
+    } finally {
+      await blocker.end().catch(() => {});
+      await store.close();
       await db.drop();
     }
   });
