@@ -137,7 +137,7 @@ export class PostgresStore implements Store {
     await gone;
   }
 
-  async #query<R extends pg.QueryResultRow>(q: { name: string; text: string }, values: unknown[], client?: Client | pg.Pool): Promise<pg.QueryResult<R>> {
+  async #query<R extends pg.QueryResultRow>(q: { name: string; text: string }, values: unknown[], client?: Client): Promise<pg.QueryResult<R>> {
     return (client ?? this.#pool).query<R>({ name: q.name, text: q.text, values });
   }
 
@@ -327,9 +327,11 @@ export class PostgresStore implements Store {
     const query = tsquery(terms);
     let rows: MessageRow[];
     try {
+      // Unnamed statements: planned for each query's words, never with a generic plan, since
+      // the best plan for a common word (walk an index newest first) is the worst for a rare one.
       ({ rows } = q.room !== undefined
-        ? await this.#query<MessageRow>(SQL.searchRoom, [query, q.room, q.before ?? MAX_SEQ, limit + 1], this.#searchPool)
-        : await this.#query<MessageRow>(SQL.searchAll, [query, limit + 1], this.#searchPool));
+        ? await this.#searchPool.query<MessageRow>({ text: SQL.searchRoom.text, values: [query, q.room, q.before ?? MAX_SEQ, limit + 1] })
+        : await this.#searchPool.query<MessageRow>({ text: SQL.searchAll.text, values: [query, limit + 1] }));
     } catch (error) {
       const e = error as { code?: string; message?: string };
       if (e.code === QUERY_CANCELED) throw new SearchTimeout('the search ran past its time bound', { cause: error });
