@@ -10,6 +10,8 @@
  * filling, so the same data can be measured before and after a change (a new version of the
  * code migrates or re-indexes it on open). For PostgreSQL the database must exist.
  * About 1 message in 5 holds the common word `hello`, 1 in 10,000 the rare word `zanzibar`.
+ * `--hot 0.25` writes a quarter of the messages to one big room, room0, searched on its own as
+ * `big` (a room-scoped search there once parsed every message of the room on PostgreSQL).
  */
 import { PostgresStore } from '../src/server/store/store-postgres.js';
 import { SqliteStore } from '../src/server/store/store-sqlite.js';
@@ -22,6 +24,8 @@ const db = args.get('db') ?? '/tmp/parley-search-bench.db';
 const total = Number(args.get('messages') ?? 200_000);
 const roomCount = Number(args.get('rooms') ?? 2_000);
 const runs = Number(args.get('runs') ?? 200);
+/** Share of the messages written to one big room, `room0` (searched on its own too). */
+const hot = Number(args.get('hot') ?? 0);
 
 /** A small deterministic PRNG (mulberry32), so every fill writes the same messages. */
 function rng(seed: number): () => number {
@@ -52,7 +56,7 @@ async function fill(store: Store): Promise<void> {
     await Promise.all(Array.from({ length: Math.min(batch, total - done) }, (_, i) => {
       const n = done + i;
       return store.appendMessage({
-        id: `m${n}`, room: room(Math.floor(random() * roomCount)), username: `u${n % 97}`, content: content(),
+        id: `m${n}`, room: random() < hot ? room(0) : room(Math.floor(random() * roomCount)), username: `u${n % 97}`, content: content(),
         timestamp: new Date(start + n * 10).toISOString(),
       });
     }));
@@ -82,19 +86,21 @@ async function main(): Promise<void> {
   }
   console.error(`first search in ${Math.round(performance.now() - warm)} ms`);
   const pick = rng(7);
-  const cases: [string, string, boolean][] = [['common', 'hello', true], ['rare', 'zanzibar', true], ['common', 'hello', false], ['rare', 'zanzibar', false]];
-  console.log(`${kind}, ${total} messages in ${roomCount} rooms, ${runs} searches per case (limit 50), ms:`);
-  for (const [label, query, scoped] of cases) {
+  type Scope = 'room' | 'big' | 'global';
+  const cases: [string, string, Scope][] = [['common', 'hello', 'room'], ['rare', 'zanzibar', 'room'], ['common', 'hello', 'global'], ['rare', 'zanzibar', 'global']];
+  if (hot > 0) cases.push(['common', 'hello', 'big'], ['rare', 'zanzibar', 'big']);
+  console.log(`${kind}, ${total} messages in ${roomCount} rooms${hot > 0 ? ` (${hot * 100}% in room0)` : ''}, ${runs} searches per case (limit 50), ms:`);
+  for (const [label, query, where] of cases) {
     const times: number[] = [];
     let hits = 0;
     for (let i = 0; i < runs; i++) {
-      const q = { query, limit: 50, ...(scoped ? { room: room(Math.floor(pick() * roomCount)) } : {}) };
+      const scope = where === 'global' ? {} : { room: where === 'big' ? room(0) : room(Math.floor(pick() * roomCount)) };
+      const q = { query, limit: 50, ...scope };
       const t = performance.now();
       hits += (await store.search(q)).messages.length;
       times.push(performance.now() - t);
     }
     times.sort((a, b) => a - b);
-    const where = scoped ? 'room' : 'global';
     console.log(`${label.padEnd(6)} ${where.padEnd(6)} p50 ${percentile(times, 50).toFixed(1).padStart(7)}  p99 ${percentile(times, 99).toFixed(1).padStart(7)}  (mean hits ${(hits / runs).toFixed(1)})`);
   }
   await store.close();
