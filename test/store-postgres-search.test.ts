@@ -82,3 +82,33 @@ describe('PostgreSQL search time bound', { skip }, () => {
     }
   });
 });
+
+describe('PostgreSQL search pool', { skip }, () => {
+  it('keeps appends going while 40 searches are held up', async () => {
+    const db = await freshPostgresUrl();
+    const store = new PostgresStore(db.url, { searchTimeoutMs: 30_000, connectTimeoutMs: 2_000 });
+    const blocker = new pg.Client({ connectionString: db.url });
+    try {
+      await store.init();
+      const at = () => new Date().toISOString();
+      await store.appendMessage({ id: 'first', room: 'general', username: 'ann', content: 'needle', timestamp: at() });
+      await blocker.connect();
+      // Searches read reactions (appends do not): with that table locked, every search waits.
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE reactions IN ACCESS EXCLUSIVE MODE');
+      const searches = Array.from({ length: 40 }, () => store.search({ query: 'needle', room: 'general', limit: 10 }));
+      const waiting = async () => (await blocker.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_locks WHERE relation = 'reactions'::regclass AND NOT granted`)).rows[0]!.n;
+      while ((await waiting()) === 0) await new Promise((resolve) => setImmediate(resolve));
+      // A bystander's message is stored meanwhile: searches hold no connection appends need.
+      const sent = await store.appendMessage({ id: 'bystander', room: 'general', username: 'bob', content: 'hi', timestamp: at() });
+      assert.equal(sent.message.seq, 2);
+      await blocker.query('ROLLBACK');
+      for (const found of await Promise.all(searches)) assert.deepEqual(found.messages.map((m) => m.id), ['first']);
+    } finally {
+      await blocker.end().catch(() => {});
+      await store.close();
+      await db.drop();
+    }
+  });
+});
