@@ -30,8 +30,9 @@ const PM = 'SELECT p.id, p.from_name, p.to_name, p.content, p.ts FROM private_me
  * the words are common.
  */
 const FTS = `${MSG} WHERE NOT m.deleted AND m.search @@ $1::tsquery`;
-/** A tsvector of terms joined by spaces (terms hold no spaces; an empty text gives an empty vector). */
-const VECTOR = (param: string) => `array_to_tsvector(string_to_array(${param}, ' '))`;
+/** Tsvectors of terms joined by spaces (terms hold no spaces; an empty text gives an empty vector): a column, $4. */
+const TERMS_VECTOR = `array_to_tsvector(string_to_array(terms, ' '))`;
+const PARAM4_VECTOR = `array_to_tsvector(string_to_array($4, ' '))`;
 
 const statements = {
   roomInsert: `INSERT INTO rooms (name, topic, owner, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING`,
@@ -49,14 +50,14 @@ const statements = {
   lastSeqsOf: `SELECT name, last_seq FROM rooms WHERE last_seq > 0 AND name = ANY($1::text[])`,
 
   msgInsertMany: `INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce, search)
-    SELECT id, room, seq, username, author_key, content, ts, nonce, ${VECTOR('terms')}
+    SELECT id, room, seq, username, author_key, content, ts, nonce, ${TERMS_VECTOR}
     FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[])
       AS v(id, room, seq, username, author_key, content, ts, nonce, terms)`,
   msgByNonces: `SELECT ${COLS}, ${REACTIONS}, m.author_key, m.nonce FROM messages m
     JOIN unnest($1::text[], $2::text[]) AS k(author, nonce) ON m.author_key = k.author AND m.nonce = k.nonce
     WHERE m.nonce IS NOT NULL`,
   msgGet: `${MSG} WHERE m.id = $1`,
-  msgEdit: `UPDATE messages m SET content = $2, edited_at = $3, search = ${VECTOR('$4')} WHERE m.id = $1 AND NOT m.deleted
+  msgEdit: `UPDATE messages m SET content = $2, edited_at = $3, search = ${PARAM4_VECTOR} WHERE m.id = $1 AND NOT m.deleted
     RETURNING ${COLS}, ${REACTIONS}`,
   // Sub-statements share one snapshot, so RETURNING would still see the reactions being deleted.
   msgDelete: `WITH gone AS (DELETE FROM reactions WHERE message_id = $1)
