@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import type { NewRoomMessage } from '../src/server/ports.js';
+import { POSTGRES_MIGRATIONS } from '../src/server/store/migrations-postgres.js';
 import { PostgresStore } from '../src/server/store/store-postgres.js';
 import { freshPostgresUrl, serviceSkip } from './helpers/services.js';
 
@@ -42,7 +43,7 @@ describe('two PostgresStores on one database', { skip }, () => {
     await client.connect();
     try {
       const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-      assert.deepEqual(rows.map((r) => r.version), [1, 2]);
+      assert.deepEqual(rows.map((r) => r.version), POSTGRES_MIGRATIONS.map((m) => m.version));
     } finally {
       await client.end();
     }

@@ -78,15 +78,22 @@ describe('SQLite pending room messages', () => {
     assert.deepEqual(rows(path), { pending: 0, moved: 1_000 });
   });
 
-  it('writes long messages straight to messages, in seq order with the short ones around them', async () => {
+  it('writes a batch with a long message straight to messages, after the pending rows, so rowids follow seqs', async () => {
     const path = join(dir, 'long.db');
     const store = await openStore(path);
     const long = 'l'.repeat(600);
+    await store.appendMessage(msg('short 0'));
+    assert.deepEqual(rows(path), { pending: 1, moved: 0 });
     await Promise.all([store.appendMessage(msg('short 1')), store.appendMessage(msg(long)), store.appendMessage(msg('short 2'))]);
+    assert.deepEqual(rows(path), { pending: 0, moved: 4 });
     await store.appendMessage(msg(long));
-    assert.deepEqual(rows(path), { pending: 2, moved: 2 });
+    assert.deepEqual(rows(path), { pending: 0, moved: 5 });
+    const db = new Database(path, { fileMustExist: true });
+    const order = db.prepare('SELECT seq FROM messages ORDER BY n').pluck().all();
+    db.close();
+    assert.deepEqual(order, [1, 2, 3, 4, 5], 'the search index walks rowids newest first');
     const page = await store.history({ room: 'general', limit: 10 });
-    assert.deepEqual(page.messages.map((m) => [m.seq, m.content.length]), [[1, 7], [2, 600], [3, 7], [4, 600]]);
+    assert.deepEqual(page.messages.map((m) => [m.seq, m.content.length]), [[1, 7], [2, 7], [3, 600], [4, 7], [5, 600]]);
   });
 
   it('refuses an id already pending, or used by a long message, and goes on without a gap', async () => {

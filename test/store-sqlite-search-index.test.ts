@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { SearchTimeout } from '../src/server/ports.js';
 import { SqliteStore, type SqliteStoreOptions } from '../src/server/store/store-sqlite.js';
 import { searchPathOf } from '../src/server/store/sqlite-worker.js';
 import { eventually } from './helpers/eventually.js';
@@ -127,6 +128,33 @@ describe('SQLite full-text index kept by the worker thread', () => {
     });
   }));
 
+  it('rebuilds a search file of the format before the shared tokenizer, and then finds CJK words and host parts', () => inFolder(async (path) => {
+    await withStore(path, async (store) => {
+      await say(store, 'cjk', '東京タワーに行きました');
+      await say(store, 'host', 'deploy to prod.example.com failed');
+    });
+    // The search file as the worker wrote it before: FTS5 unicode61 over the raw content,
+    // fully indexed up to the last row, no format version (user_version 0).
+    const main = new Database(path);
+    const token = main.prepare('SELECT token FROM search_meta').pluck().get() as string;
+    const rows = main.prepare('SELECT n, content FROM messages').all() as { n: number; content: string }[];
+    main.close();
+    for (const suffix of ['', '-wal', '-shm']) await rm(searchPathOf(path) + suffix, { force: true });
+    const old = new Database(searchPathOf(path));
+    old.exec(`
+      CREATE TABLE state (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL, watermark INTEGER NOT NULL, changes_done INTEGER NOT NULL);
+      CREATE VIRTUAL TABLE messages_fts USING fts5(content, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 0');
+    `);
+    old.prepare('INSERT INTO state VALUES (1, ?, ?, 0)').run(token, Math.max(...rows.map((r) => r.n)));
+    for (const row of rows) old.prepare('INSERT INTO messages_fts (rowid, content) VALUES (?, ?)').run(row.n, row.content);
+    old.close();
+    await withStore(path, async (store) => {
+      assert.deepEqual(await found(store, '東京'), ['cjk']);
+      assert.deepEqual(await found(store, 'prod'), ['host']);
+      assert.deepEqual((await store.search({ query: 'example', room: 'general', limit: 10 })).messages.map((m) => m.id), ['host']);
+    });
+  }));
+
   it('rebuilds a damaged search file', () => inFolder(async (path) => {
     await writeFile(searchPathOf(path), 'not a database, whatever it was'.repeat(200));
     await withStore(path, async (store) => {
@@ -153,6 +181,34 @@ describe('SQLite full-text index kept by the worker thread', () => {
       assert.match(errors[0]!.message, /locked|busy/i);
       assert.deepEqual(await found(store, 'lemon'), ['l'], 'the next round indexes it');
     }, { onError: (error) => errors.push(error) });
+  }));
+
+  it('rejects a search the worker cannot answer within searchTimeoutMs with SearchTimeout, and answers the next', () => inFolder(async (path) => {
+    /** A search retried while it times out (the worker is starting, or finishing what a lock held up). */
+    const patiently = async (store: SqliteStore, query: string): Promise<string[] | null> => {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        const answer = await found(store, query).catch((error: Error) => {
+          if (error instanceof SearchTimeout) return null;
+          throw error;
+        });
+        if (answer !== null) return answer;
+      }
+      return null;
+    };
+    await withStore(path, async (store) => {
+      await patiently(store, 'anything');
+      await say(store, 'w', 'walnut cake');
+      // Another program holds the search file's write lock: the worker cannot catch up.
+      const blocker = new Database(searchPathOf(path));
+      blocker.exec('BEGIN IMMEDIATE');
+      try {
+        await assert.rejects(found(store, 'walnut'), (error: Error) => error instanceof SearchTimeout);
+      } finally {
+        blocker.exec('ROLLBACK');
+        blocker.close();
+      }
+      assert.deepEqual(await patiently(store, 'walnut'), ['w']);
+    }, { searchTimeoutMs: 300 });
   }));
 
   it('forgets pruned messages, and the change log empties once indexed', () => inFolder((path) => withStore(path, async (store) => {

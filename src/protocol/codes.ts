@@ -32,6 +32,7 @@ export const ERRORS = {
   BANNED: { message: 'This account is banned.', retryable: false },
   ALREADY_REGISTERED: { message: 'That name is already registered.', retryable: false },
   NOT_LOGGED_IN: { message: 'Log in first.', retryable: false },
+  SEARCH_TIMEOUT: { message: 'That search took too long. Use more or rarer words, or search one room.', retryable: false },
   STORE_UNAVAILABLE: { message: 'The message store is unavailable. Try again.', retryable: true },
   INTERNAL: { message: 'Something went wrong on the server.', retryable: true },
 } as const satisfies Record<string, { message: string; retryable: boolean }>;

@@ -58,6 +58,8 @@ export interface Config {
   tokenTtlDays: number;
   /** Login attempts per name and per address per minute. */
   loginAttemptsPerMinute: number;
+  /** Searches per account (a guest: per name) per minute; a burst of ten seconds' worth. */
+  searchesPerMinute: number;
 }
 
 type Kind = 'string' | 'int' | 'list' | 'nullable';
@@ -103,6 +105,7 @@ export const DEFAULTS: Config = {
   presenceGraceMs: 3_000,
   tokenTtlDays: 30,
   loginAttemptsPerMinute: 10,
+  searchesPerMinute: 30,
 };
 
 export const OPTIONS: OptionSpec[] = [
@@ -123,6 +126,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'historyPageBytes', flag: '--history-page-bytes <n>', env: 'HISTORY_PAGE_BYTES', kind: 'int', description: 'bytes of messages one history or search page carries at most' },
   { key: 'maxReactionEmoji', flag: '--max-reaction-emoji <n>', env: 'MAX_REACTION_EMOJI', kind: 'int', description: 'different emoji one message can carry' },
   { key: 'maxReactionsPerUser', flag: '--max-reactions-per-user <n>', env: 'MAX_REACTIONS_PER_USER', kind: 'int', description: 'reactions one user can put on one message' },
+  { key: 'searchesPerMinute', flag: '--searches-per-minute <n>', env: 'SEARCHES_PER_MINUTE', kind: 'int', description: 'searches per account (a guest: per name) per minute' },
   { key: 'maxContentLength', flag: '--max-content-length <n>', env: 'MAX_CONTENT_LENGTH', kind: 'int', description: 'longest message, in characters' },
   { key: 'maxPayload', flag: '--max-payload <bytes>', env: 'MAX_PAYLOAD', kind: 'int', description: 'largest WebSocket message (larger ones close with 1009)' },
   { key: 'messagesPerSecond', flag: '--messages-per-second <n>', env: 'MESSAGES_PER_SECOND', kind: 'int', description: 'sustained messages per second per connection' },

@@ -100,6 +100,14 @@ export interface SearchQuery {
   limit: number;
 }
 
+/**
+ * How `search` rejects when it gave up at its time bound (a search too broad for the store,
+ * or a store too busy with searches): the request was refused, the store is fine.
+ */
+export class SearchTimeout extends Error {
+  override readonly name = 'SearchTimeout';
+}
+
 export interface MessageStore {
   /** Opens the database and applies pending numbered migrations. Rejects with a clear message on failure. */
   init(): Promise<void>;
@@ -144,7 +152,11 @@ export interface MessageStore {
   markRead(userKey: string, room: string, seq: number): Promise<void>;
   readPositions(userKey: string): Promise<Map<string, number>>;
 
-  /** Full-text search, newest first. Deleted messages never match. */
+  /**
+   * Full-text search, newest first. Deleted messages never match. Every backend splits text
+   * with the one tokenizer (store/search-terms.cjs): a message matches when it holds every
+   * term of the query. Rejects with SearchTimeout when the search ran past its time bound.
+   */
   search(q: SearchQuery): Promise<{ messages: ChatMessage[]; hasMore: boolean }>;
 
   /** Deletes room and private messages older than the given time; later `history` calls report `incomplete`. Resolves the count removed. */

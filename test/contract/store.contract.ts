@@ -427,6 +427,114 @@ export function storeContract(
         const hit = await store.search({ query: 'revised', room: r, limit: 10 });
         assert.deepEqual(hit.messages.map((m) => [m.id, m.content]), [[changed.id, 'revised phrasing']]);
       });
+
+      describe('the one tokenizer: every backend finds the same messages', () => {
+        let r: string;
+        const sent = new Map<string, number>();
+        const texts = [
+          'deploy to prod.example.com failed',
+          'mail Ann.Lee@Example.org about it',
+          'see report-final_v2.pdf attached',
+          'pi is 3.14159 roughly',
+          '東京タワーに行きました',
+          '서울에 갑니다',
+          'un café crème à Besançon',
+          'NAÏVE Résumé',
+          'MiXeD CaSe WoRdS',
+          'iphone用のケース',
+        ];
+        /** Seqs of the room's matches for `query`, newest first. */
+        const found = async (query: string): Promise<number[]> => seqs((await store.search({ query, room: r, limit: 50 })).messages);
+        before(async () => {
+          r = uid('tokens');
+          for (const text of texts) sent.set(text, (await store.appendMessage(msg(r, 'u', text))).message.seq);
+        });
+        const seqOf = (text: string): number => sent.get(text)!;
+
+        it('splits hosts, e-mail addresses, file names and decimals at punctuation', async () => {
+          assert.deepEqual(await found('prod'), [seqOf('deploy to prod.example.com failed')]);
+          assert.deepEqual(await found('example'), [seqOf('mail Ann.Lee@Example.org about it'), seqOf('deploy to prod.example.com failed')]);
+          assert.deepEqual(await found('prod.example.com'), [seqOf('deploy to prod.example.com failed')]);
+          assert.deepEqual(await found('lee'), [seqOf('mail Ann.Lee@Example.org about it')]);
+          assert.deepEqual(await found('ann.lee@example.org'), [seqOf('mail Ann.Lee@Example.org about it')]);
+          assert.deepEqual(await found('pdf'), [seqOf('see report-final_v2.pdf attached')]);
+          assert.deepEqual(await found('final v2'), [seqOf('see report-final_v2.pdf attached')]);
+          assert.deepEqual(await found('3'), [seqOf('pi is 3.14159 roughly')]);
+          assert.deepEqual(await found('14159'), [seqOf('pi is 3.14159 roughly')]);
+          assert.deepEqual(await found('exam'), [], 'whole words only');
+        });
+
+        it('finds words inside Chinese, Japanese and Korean text, also a single character', async () => {
+          const tokyo = seqOf('東京タワーに行きました');
+          assert.deepEqual(await found('東京'), [tokyo]);
+          assert.deepEqual(await found('タワー'), [tokyo]);
+          assert.deepEqual(await found('東京タワー'), [tokyo]);
+          assert.deepEqual(await found('京'), [tokyo]);
+          assert.deepEqual(await found('大阪'), []);
+          assert.deepEqual(await found('서울'), [seqOf('서울에 갑니다')]);
+          assert.deepEqual(await found('ケース'), [seqOf('iphone用のケース')]);
+          assert.deepEqual(await found('iphone'), [seqOf('iphone用のケース')]);
+        });
+
+        it('ignores case and Latin diacritics, in the message and in the query', async () => {
+          assert.deepEqual(await found('cafe'), [seqOf('un café crème à Besançon')]);
+          assert.deepEqual(await found('CAFÉ besancon'), [seqOf('un café crème à Besançon')]);
+          assert.deepEqual(await found('cafe\u0301'), [seqOf('un café crème à Besançon')], 'a decomposed é');
+          assert.deepEqual(await found('naive resume'), [seqOf('NAÏVE Résumé')]);
+          assert.deepEqual(await found('mixed case words'), [seqOf('MiXeD CaSe WoRdS')]);
+          assert.deepEqual(await found('!!! ...'), [], 'a query without words matches nothing');
+        });
+
+        it('sees edits and deletions of such messages', async () => {
+          const room = uid('tokens');
+          const { message: a } = await store.appendMessage(msg(room, 'u', 'host db1.internal.example.net'));
+          const { message: b } = await store.appendMessage(msg(room, 'u', '京都に行きたい'));
+          await store.editMessage(a.id, 'host db2.internal.example.net', tick());
+          await store.deleteMessage(b.id);
+          const inRoom = async (query: string) => seqs((await store.search({ query, room, limit: 10 })).messages);
+          assert.deepEqual(await inRoom('db1'), []);
+          assert.deepEqual(await inRoom('db2'), [a.seq]);
+          assert.deepEqual(await inRoom('京都'), []);
+        });
+
+        it('keeps to the room, newest first, and pages with before', async () => {
+          const room = uid('tokens');
+          const other = uid('tokens');
+          const mine: number[] = [];
+          for (let i = 0; i < 7; i++) {
+            mine.push((await store.appendMessage(msg(room, 'u', `build ${i} on ci.example.com 東京`))).message.seq);
+            await store.appendMessage(msg(other, 'u', `build ${i} on ci.example.com 東京`));
+            await store.appendMessage(msg(room, 'u', `unrelated chatter ${i}`));
+          }
+          const got: number[] = [];
+          let cursor: number | undefined;
+          for (let more = true; more;) {
+            const page = await store.search({ query: 'ci 東京', room, limit: 3, ...(cursor !== undefined ? { before: cursor } : {}) });
+            assert.ok(page.messages.every((m) => m.room === room));
+            got.push(...seqs(page.messages));
+            cursor = page.messages.at(-1)?.seq;
+            more = page.hasMore;
+          }
+          assert.deepEqual(got, [...mine].reverse());
+          const everywhere = await store.search({ query: 'ci.example.com 東京 build 6', limit: 10 });
+          assert.deepEqual(everywhere.messages.map((m) => m.room).sort(), [room, other].sort());
+        });
+
+        it('keeps rowid order and seq order together when long and short messages share a batch', async () => {
+          const room = uid('tokens');
+          const long = `needle ${'x'.repeat(600)}`;
+          const done = await Promise.all([
+            store.appendMessage(msg(room, 'u', 'needle short one')),
+            store.appendMessage(msg(room, 'u', long)),
+            store.appendMessage(msg(room, 'u', 'needle short two')),
+          ]);
+          const page = await store.search({ query: 'needle', room, limit: 2 });
+          assert.deepEqual([seqs(page.messages), page.hasMore], [[3, 2], true]);
+          const rest = await store.search({ query: 'needle', room, limit: 2, before: 2 });
+          assert.deepEqual(seqs(rest.messages), [1]);
+          assert.deepEqual(done.map((d) => d.message.seq), [1, 2, 3]);
+        });
+      });
     });
 
     describe('prune', () => {

@@ -6,12 +6,13 @@ import type { ChatMessage, ServerMessage } from '../../protocol/messages.js';
 import { cleanContent, isBlank, nameKey, normaliseName } from '../../protocol/names.js';
 import { reactionUsers } from '../../protocol/reactions.js';
 import type { ClientMessageOf } from '../../protocol/schema.js';
+import { SearchTimeout } from '../ports.js';
 import type { Chat } from './chat.js';
 import { ChatError, StoreFailure, fail, stored } from './errors.js';
 import { ownsRoom, requireNamed, roomName } from './handle-rooms.js';
 import { Outbound, refOf, withFields } from './outbound.js';
 import { fitPage } from './page-bytes.js';
-import type { Session } from './session.js';
+import { TokenBucket, type Session } from './session.js';
 
 const DEFAULT_PAGE = 50;
 const EMOJI_RE = /^[^\s\p{Cc}]{1,32}$/u;
@@ -175,11 +176,54 @@ export async function markRead(chat: Chat, s: Session, msg: ClientMessageOf<'Mar
   chat.toUser(key, { type: 'ReadReceipt', room, seq: msg.seq, username }, s);
 }
 
+/** Search buckets by account (or guest name, or connection), per Chat. */
+const searchBuckets = new WeakMap<Chat, { buckets: Map<string, TokenBucket>; swept: number }>();
+/** Search buckets kept before full ones (nothing to remember) are swept, at most once a second. */
+const SEARCH_BUCKETS = 10_000;
+
+/**
+ * Takes one search from the searcher's bucket: `--searches-per-minute`, with a burst of ten
+ * seconds' worth, per account (a guest: per name; unnamed: per connection), so one account's
+ * many connections share it. Throws RATE_LIMITED when it is empty.
+ */
+function takeSearch(chat: Chat, s: Session): void {
+  const perMinute = chat.config.searchesPerMinute;
+  let state = searchBuckets.get(chat);
+  if (!state) searchBuckets.set(chat, (state = { buckets: new Map(), swept: 0 }));
+  const now = chat.now();
+  const who = s.account ?? (s.key !== null ? `guest ${s.key}` : `conn ${s.id}`);
+  let bucket = state.buckets.get(who);
+  if (!bucket) {
+    if (state.buckets.size >= SEARCH_BUCKETS && now - state.swept >= 1000) {
+      state.swept = now;
+      for (const [key, b] of state.buckets) if (b.full(now)) state.buckets.delete(key);
+    }
+    bucket = new TokenBucket(perMinute / 60, Math.max(1, Math.ceil(perMinute / 6)), now);
+    state.buckets.set(who, bucket);
+  }
+  if (!bucket.take(now)) fail('RATE_LIMITED', `At most ${perMinute} searches a minute. Wait a few seconds.`);
+}
+
+/**
+ * Search is the costliest request, so its work is bounded three ways: a connection runs one
+ * request at a time (Chat queues its later frames), so at most one of its searches is in
+ * flight; searches per minute per account (takeSearch); and the store's time bound per search,
+ * answered with SEARCH_TIMEOUT (not STORE_UNAVAILABLE: the store is fine, the search was too broad
+ * or searches too many).
+ */
 export async function search(chat: Chat, s: Session, msg: ClientMessageOf<'Search'>): Promise<void> {
   const room = msg.room === undefined ? undefined : roomName(msg.room);
   const limit = Math.min(msg.limit ?? DEFAULT_PAGE, chat.config.historyLimit);
+  takeSearch(chat, s);
   const q = { query: msg.query, limit, ...(room ? { room } : {}), ...(msg.before !== undefined ? { before: msg.before } : {}) };
-  const found = await stored('search', chat.deps.store.search(q));
+  let found;
+  try {
+    found = await chat.deps.store.search(q);
+  } catch (err) {
+    // The store port wraps every failure in a StoreFailure: a search that ran out of time is the client's to hear about.
+    if ((err instanceof StoreFailure ? err.cause : err) instanceof SearchTimeout) fail('SEARCH_TIMEOUT');
+    throw err;
+  }
   const fitted = fitPage(found.messages, chat.config.historyPageBytes, 'start');
   s.send({ type: 'SearchResults', query: msg.query, ...(room ? { room } : {}), messages: fitted.messages, hasMore: found.hasMore || fitted.trimmed, ...refOf(msg) });
 }

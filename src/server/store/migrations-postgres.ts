@@ -4,12 +4,22 @@
  * every migration not yet listed in `schema_migrations`, each in its own transaction.
  * Never edit a released migration: add one.
  */
+import type pg from 'pg';
 import type { Migration } from './migrations-sqlite.js';
+import { indexTerms } from './search-terms.cjs';
+
+/** A PostgreSQL migration: `sql`, then `run` (work SQL alone cannot do), in one transaction. */
+export interface PostgresMigration extends Migration {
+  run?(client: pg.ClientBase): Promise<void>;
+}
+
+/** Rows per statement of the search backfill. */
+const BACKFILL_CHUNK = 5_000;
 
 /** Key of the advisory lock that serialises migrations across processes ("parley" in ASCII). */
 export const MIGRATION_LOCK_KEY = 0x7061726c6579;
 
-export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
   {
     version: 1,
     name: 'rooms, messages, reactions, private messages, read positions, accounts, tokens',
@@ -94,5 +104,34 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     sql: `
       CREATE INDEX messages_fts ON messages USING gin (to_tsvector('simple', content)) WHERE NOT deleted;
     `,
+  },
+  {
+    version: 4,
+    name: 'full-text search on a stored tsvector of the shared tokenizer\'s terms',
+    // PostgreSQL's own parser kept hosts, e-mail addresses, file names and decimals whole and
+    // split no CJK text, so it missed what SQLite found; and the GIN index on the
+    // to_tsvector(content) expression could not serve a room-scoped search, which then parsed
+    // every message of the room. messages.search now holds array_to_tsvector of the terms
+    // search-terms.cjs gives (the store writes it with every insert and edit; a deletion
+    // clears it), backfilled here for the rows already stored.
+    sql: `
+      DROP INDEX messages_fts;
+      ALTER TABLE messages ADD COLUMN search tsvector;
+    `,
+    async run(client) {
+      for (let after = ''; ;) {
+        const { rows } = await client.query<{ id: string; content: string }>(
+          'SELECT id, content FROM messages WHERE id > $1 AND NOT deleted ORDER BY id LIMIT $2', [after, BACKFILL_CHUNK]);
+        if (rows.length === 0) break;
+        await client.query(`UPDATE messages m SET search = array_to_tsvector(string_to_array(v.terms, ' '))
+          FROM unnest($1::text[], $2::text[]) AS v(id, terms) WHERE m.id = v.id`,
+        [rows.map((r) => r.id), rows.map((r) => indexTerms(r.content).join(' '))]);
+        after = rows[rows.length - 1]!.id;
+      }
+      // Partial, as before: tombstones are never searched. ANALYZE gives the planner the
+      // column's term frequencies, so it can tell a common word from a rare one.
+      await client.query('CREATE INDEX messages_search ON messages USING gin (search) WHERE NOT deleted');
+      await client.query('ANALYZE messages');
+    },
   },
 ];

@@ -22,7 +22,17 @@ const REACTIONS = `(SELECT json_agg(json_build_array(r.emoji, r.username) ORDER 
 const COLS = 'm.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.deleted';
 const MSG = `SELECT ${COLS}, ${REACTIONS} FROM messages m`;
 const PM = 'SELECT p.id, p.from_name, p.to_name, p.content, p.ts FROM private_messages p';
-const FTS = `${MSG} WHERE NOT m.deleted AND to_tsvector('simple', m.content) @@ plainto_tsquery('simple', $1)`;
+/**
+ * `messages.search` holds the shared tokenizer's terms (search-terms.cjs); $1 is a tsquery
+ * of the query's terms (see `tsquery`). The partial GIN index serves `NOT m.deleted AND
+ * m.search @@ ...`; with the column's statistics the planner can instead walk the (room, seq)
+ * or ts index newest first and check each row's stored vector, which stops at the limit when
+ * the words are common.
+ */
+const FTS = `${MSG} WHERE NOT m.deleted AND m.search @@ $1::tsquery`;
+/** Tsvectors of terms joined by spaces (terms hold no spaces; an empty text gives an empty vector): a column, $4. */
+const TERMS_VECTOR = `array_to_tsvector(string_to_array(terms, ' '))`;
+const PARAM4_VECTOR = `array_to_tsvector(string_to_array($4, ' '))`;
 
 const statements = {
   roomInsert: `INSERT INTO rooms (name, topic, owner, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING`,
@@ -39,16 +49,19 @@ const statements = {
   lastSeqs: `SELECT name, last_seq FROM rooms WHERE last_seq > 0`,
   lastSeqsOf: `SELECT name, last_seq FROM rooms WHERE last_seq > 0 AND name = ANY($1::text[])`,
 
-  msgInsertMany: `INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce)
-    SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[])`,
+  msgInsertMany: `INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce, search)
+    SELECT id, room, seq, username, author_key, content, ts, nonce, ${TERMS_VECTOR}
+    FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[])
+      AS v(id, room, seq, username, author_key, content, ts, nonce, terms)`,
   msgByNonces: `SELECT ${COLS}, ${REACTIONS}, m.author_key, m.nonce FROM messages m
     JOIN unnest($1::text[], $2::text[]) AS k(author, nonce) ON m.author_key = k.author AND m.nonce = k.nonce
     WHERE m.nonce IS NOT NULL`,
   msgGet: `${MSG} WHERE m.id = $1`,
-  msgEdit: `UPDATE messages m SET content = $2, edited_at = $3 WHERE m.id = $1 AND NOT m.deleted RETURNING ${COLS}, ${REACTIONS}`,
+  msgEdit: `UPDATE messages m SET content = $2, edited_at = $3, search = ${PARAM4_VECTOR} WHERE m.id = $1 AND NOT m.deleted
+    RETURNING ${COLS}, ${REACTIONS}`,
   // Sub-statements share one snapshot, so RETURNING would still see the reactions being deleted.
   msgDelete: `WITH gone AS (DELETE FROM reactions WHERE message_id = $1)
-    UPDATE messages m SET deleted = true, content = '' WHERE m.id = $1 RETURNING ${COLS}, NULL::json AS reactions`,
+    UPDATE messages m SET deleted = true, content = '', search = NULL WHERE m.id = $1 RETURNING ${COLS}, NULL::json AS reactions`,
   pageAfter: `${MSG} WHERE m.room = $1 AND m.seq > $2 AND m.seq < $3 ORDER BY m.seq LIMIT $4`,
   pageLatest: `${MSG} WHERE m.room = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3`,
 
@@ -100,6 +113,11 @@ const statements = {
 export const SQL = Object.fromEntries(
   Object.entries(statements).map(([key, text]) => [key, { name: `parley_${key}`, text }]),
 ) as { [K in keyof typeof statements]: { name: string; text: string } };
+
+/** The tsquery asking for every term: each a quoted lexeme, taken as it is. */
+export function tsquery(terms: readonly string[]): string {
+  return terms.map((t) => `'${t.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`).join(' & ');
+}
 
 export function roomFromRow(r: RoomRow): RoomRecord {
   return { name: r.name, topic: r.topic, owner: r.owner, createdAt: r.created_at.toISOString() };

@@ -1,18 +1,20 @@
 /**
  * The main-thread side of the SQLite store's worker thread (sqlite-worker.cjs, plain
  * CommonJS so that it needs no TypeScript loader): WAL checkpoints and the full-text index
- * run there, off the event loop. While the worker runs, the main connection makes no
+ * run there, off the event loop. The messages both ways are defined and checked in
+ * sqlite-worker-protocol.cjs. While the worker runs, the main connection makes no
  * automatic checkpoints; if the worker dies, it makes them again, searches fail with the
  * worker's error, and the store starts a new worker for the next search.
  */
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+import { SearchTimeout } from '../ports.js';
+import { parseFromWorker, type SearchMessage, type SearchRow, type ToWorker } from './sqlite-worker-protocol.cjs';
 
-/** A row of a search answer, as the store reads messages. */
-export interface SearchRow { id: string; seq: number; room: string; username: string; content: string; ts: number; edited_at: number | null; deleted: number }
+export type { SearchRow };
 
-/** One search, as an FTS5 MATCH expression. */
-export interface SearchRequest { match: string; room?: string; before?: number; limit: number }
+/** One search: terms from `queryTerms`, scoped to a room (seq below `before`) or not. */
+export type SearchRequest = Omit<SearchMessage, 'op' | 'id'>;
 
 export interface SqliteWorkerOptions {
   /** Milliseconds between checkpoints (default 1000). */
@@ -24,11 +26,11 @@ export interface SqliteWorkerOptions {
   /** Called with background failures and once the change log up to `k` may be deleted. */
   onError?: (error: Error) => void;
   onChangesDone?: (k: number) => void;
+  /** Milliseconds a search waits for its answer before it rejects with SearchTimeout (default 10000). */
+  searchTimeoutMs?: number;
 }
 
-interface Pending { resolve(rows: SearchRow[]): void; reject(error: Error): void }
-
-type FromWorker = { id: number; rows: SearchRow[] } | { id: number; error: string } | { changesDone: number } | { error: string };
+interface Pending { resolve(rows: SearchRow[]): void; reject(error: Error): void; timer: NodeJS.Timeout }
 
 export class SqliteWorker {
   readonly #worker: Worker;
@@ -37,10 +39,12 @@ export class SqliteWorker {
   #nextId = 1;
   #running = true;
   #failure: Error | null = null;
+  readonly #searchTimeoutMs: number;
 
   /** Runs on the file `db` was opened on (better-sqlite3's `db.name`). */
   constructor(db: Database.Database, options: SqliteWorkerOptions = {}) {
     this.#db = db;
+    this.#searchTimeoutMs = options.searchTimeoutMs ?? 10_000;
     const path = db.name;
     db.pragma('wal_autocheckpoint = 0');
     this.#worker = new Worker(new URL('./sqlite-worker.cjs', import.meta.url), {
@@ -51,11 +55,16 @@ export class SqliteWorker {
     });
     // A running worker must not keep the process alive; a search in flight references it.
     this.#worker.unref();
-    this.#worker.on('message', (m: FromWorker) => {
+    this.#worker.on('message', (raw: unknown) => {
+      let m;
+      try {
+        m = parseFromWorker(raw);
+      } catch (error) {
+        options.onError?.(error as Error);
+        return;
+      }
       if ('id' in m) {
-        const pending = this.#pending.get(m.id);
-        this.#pending.delete(m.id);
-        if (this.#pending.size === 0) this.#worker.unref();
+        const pending = this.#settle(m.id);
         if ('rows' in m) pending?.resolve(m.rows);
         else pending?.reject(new Error(`search failed: ${m.error}`));
       } else if ('changesDone' in m) {
@@ -76,15 +85,34 @@ export class SqliteWorker {
     return this.#running;
   }
 
-  /** Brings the index up to date with every committed row, then runs the search. */
+  /**
+   * Brings the index up to date with every committed row, then runs the search. Searches run
+   * one at a time on the worker; one not answered within `searchTimeoutMs` (it waited behind
+   * others, or behind a rebuild of the index) rejects with SearchTimeout, and its late answer
+   * is dropped.
+   */
   search(request: SearchRequest): Promise<SearchRow[]> {
     if (!this.#running) return Promise.reject(this.#failure ?? new Error('the search worker has stopped'));
     const id = this.#nextId++;
     return new Promise<SearchRow[]>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      const timer = setTimeout(() => {
+        this.#settle(id)?.reject(new SearchTimeout(`the search was not answered within ${this.#searchTimeoutMs} ms`));
+      }, this.#searchTimeoutMs);
+      this.#pending.set(id, { resolve, reject, timer });
       this.#worker.ref();
-      this.#worker.postMessage({ op: 'search', id, ...request });
+      const message: ToWorker = { op: 'search', id, ...request };
+      this.#worker.postMessage(message);
     });
+  }
+
+  /** Takes a search off the pending list; the worker may sleep once none is left. */
+  #settle(id: number): Pending | undefined {
+    const pending = this.#pending.get(id);
+    if (!pending) return undefined;
+    clearTimeout(pending.timer);
+    this.#pending.delete(id);
+    if (this.#pending.size === 0) this.#worker.unref();
+    return pending;
   }
 
   /** Lets the worker finish its round and index what is left (at most a second), then ends it. */
@@ -92,7 +120,8 @@ export class SqliteWorker {
     if (!this.#running) return;
     this.#worker.ref();
     const exited = new Promise<void>((resolve) => this.#worker.once('exit', () => resolve()));
-    this.#worker.postMessage({ op: 'stop' });
+    const stop: ToWorker = { op: 'stop' };
+    this.#worker.postMessage(stop);
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([exited, new Promise<void>((resolve) => { timer = setTimeout(resolve, 1_000); })]);
     clearTimeout(timer);
@@ -105,7 +134,10 @@ export class SqliteWorker {
     this.#running = false;
     if (this.#db.open) this.#db.pragma('wal_autocheckpoint = 1000');
     const error = this.#failure ?? new Error('the search worker has stopped');
-    for (const pending of this.#pending.values()) pending.reject(error);
+    for (const pending of this.#pending.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+    }
     this.#pending.clear();
   }
 }

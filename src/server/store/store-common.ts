@@ -219,12 +219,11 @@ export function reactionRefusal(counts: ReactionCounts, bounds: ReactionBounds |
 }
 
 /**
- * The words of a search query or a message, lower-cased: runs of letters, digits and marks.
- * Every backend matches a message when it contains every word of the query.
+ * The terms of a search query (at most 32), from the one tokenizer every backend indexes
+ * with (search-terms.cjs, shared with the SQLite worker thread). Every backend matches a
+ * message when its `indexTerms` hold every term of the query.
  */
-export function searchTerms(text: string): string[] {
-  return text.toLowerCase().match(/[\p{L}\p{N}\p{M}]+/gu) ?? [];
-}
+export { queryTerms as searchTerms, indexTerms } from './search-terms.cjs';
 
 /** A database URL fit for messages and logs: the password is removed. */
 export function redactUrl(url: string): string {

@@ -10,7 +10,7 @@ import type {
   SearchQuery, Store, ToggledReaction,
 } from '../ports.js';
 import {
-  buildNew, checkAppend, countByRoom, jobNonceKey, pairKey, planBatch, reactionRefusal, reactionsFrom, searchTerms,
+  buildNew, checkAppend, countByRoom, indexTerms, jobNonceKey, pairKey, planBatch, reactionRefusal, reactionsFrom, searchTerms,
   settleBatch, toIso, toMillis, type AppendJob, type AppendResult, type StoredMessage,
 } from './store-common.js';
 
@@ -43,6 +43,8 @@ export class MemoryStore implements Store {
   readonly #reads = new Map<string, Map<string, number>>();
   readonly #accounts = new Map<string, Account>();
   readonly #tokens = new Map<string, { key: string; expiresAt: string }>();
+  /** Search terms by stored message (see #termsOf). */
+  readonly #terms = new WeakMap<ChatMessage, { content: string; terms: Set<string> }>();
 
   async init(): Promise<void> {}
 
@@ -218,20 +220,35 @@ export class MemoryStore implements Store {
   }
 
   async search(q: SearchQuery): Promise<{ messages: ChatMessage[]; hasMore: boolean }> {
-    const terms = searchTerms(q.query).slice(0, 32);
+    const terms = searchTerms(q.query);
     if (terms.length === 0) return { messages: [], hasMore: false };
-    const rooms = q.room !== undefined ? [this.#rooms.get(q.room)].filter((s) => s !== undefined) : [...this.#rooms.values()];
-    const hits: ChatMessage[] = [];
-    for (const state of rooms) {
-      for (const m of state.messages) {
-        if (m.deleted || (q.room !== undefined && q.before !== undefined && m.seq >= q.before)) continue;
-        const words = new Set(searchTerms(m.content));
-        if (terms.every((t) => words.has(t))) hits.push(m);
-      }
-    }
-    hits.sort((x, y) => (q.room !== undefined ? y.seq - x.seq : toMillis(y.timestamp) - toMillis(x.timestamp) || y.seq - x.seq));
     const limit = Math.max(0, q.limit);
+    const matches = (m: ChatMessage): boolean => {
+      if (m.deleted) return false;
+      const words = this.#termsOf(m);
+      return terms.every((t) => words.has(t));
+    };
+    if (q.room !== undefined) {
+      // Newest first, stopping one past the limit.
+      const all = this.#rooms.get(q.room)?.messages ?? [];
+      const hits: ChatMessage[] = [];
+      const end = q.before === undefined ? all.length : upperBound(all, (m) => m.seq < q.before!);
+      for (let i = end - 1; i >= 0 && hits.length <= limit; i--) if (matches(all[i]!)) hits.push(all[i]!);
+      return { messages: hits.slice(0, limit).map((m) => this.#view(m)), hasMore: hits.length > limit };
+    }
+    const hits: ChatMessage[] = [];
+    for (const state of this.#rooms.values()) for (const m of state.messages) if (matches(m)) hits.push(m);
+    hits.sort((x, y) => toMillis(y.timestamp) - toMillis(x.timestamp) || y.seq - x.seq);
     return { messages: hits.slice(0, limit).map((m) => this.#view(m)), hasMore: hits.length > limit };
+  }
+
+  /** A message's index terms, worked out once per content (an edit changes the content). */
+  #termsOf(m: ChatMessage): Set<string> {
+    const known = this.#terms.get(m);
+    if (known && known.content === m.content) return known.terms;
+    const terms = new Set(indexTerms(m.content));
+    this.#terms.set(m, { content: m.content, terms });
+    return terms;
   }
 
   async prune(olderThan: string): Promise<number> {

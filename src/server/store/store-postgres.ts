@@ -5,22 +5,27 @@
  * bumped by `UPDATE ... RETURNING` in the same transaction as the inserts: the row lock
  * serialises writers per room across processes, and a rollback leaves no gap. Rooms are
  * locked in name order, so two batches never deadlock each other.
- * Full-text search: `to_tsvector('simple', content)` with a partial GIN index.
+ * Full-text search: `messages.search`, a tsvector of the shared tokenizer's terms
+ * (search-terms.cjs) written with each insert and edit, under a partial GIN index. Searches
+ * run on a pool of their own (`searchPoolSize` connections, `statement_timeout` of
+ * `searchTimeoutMs`), so searches, however many and however broad, never hold the
+ * connections appends and history need; a search past its time bound, or one that waited
+ * that long for a search connection, rejects with SearchTimeout.
  */
 import pg from 'pg';
 import type { ChatMessage, PrivateChatMessage } from '../../protocol/messages.js';
 import { nameKey } from '../../protocol/names.js';
-import type {
-  Account, Appended, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, ReactionBounds, RoomPage, RoomRecord,
-  SearchQuery, Store, ToggledReaction,
+import {
+  SearchTimeout,
+  type Account, type Appended, type HistoryPage, type HistoryQuery, type NewPrivateMessage, type NewRoomMessage, type ReactionBounds,
+  type RoomPage, type RoomRecord, type SearchQuery, type Store, type ToggledReaction,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
-import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS } from './migrations-postgres.js';
+import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS, type PostgresMigration } from './migrations-postgres.js';
 import { rekeyPostgres } from './rekey-names.js';
-import type { Migration } from './migrations-sqlite.js';
-import { SQL, chatFromRow, privateFromRow, roomFromRow, type MessageRow, type PrivateRow, type RoomRow } from './postgres-sql.js';
+import { SQL, chatFromRow, privateFromRow, roomFromRow, tsquery, type MessageRow, type PrivateRow, type RoomRow } from './postgres-sql.js';
 import {
-  authorKey, buildNew, insertRows, queueAppend, countByRoom, initError, nonceKey, pairKey, planBatch, reactionRefusal, redactUrl,
+  authorKey, buildNew, indexTerms, insertRows, queueAppend, countByRoom, initError, nonceKey, pairKey, planBatch, reactionRefusal, redactUrl,
   searchTerms, settleBatch, type AppendJob, type AppendResult, type ReactionCounts, type StoredMessage,
 } from './store-common.js';
 
@@ -44,7 +49,14 @@ export interface PostgresStoreOptions extends GroupCommitOptions {
   connectTimeoutMs?: number;
   /** Called with errors of idle connections (the database restarted, the network dropped). Default: stderr. */
   onError?(error: Error): void;
+  /** Connections of the search pool (default 2). */
+  searchPoolSize?: number;
+  /** Milliseconds a search may run, or wait for a search connection (default 3000). */
+  searchTimeoutMs?: number;
 }
+
+/** PostgreSQL's query_canceled: here, statement_timeout. */
+const QUERY_CANCELED = '57014';
 
 type Client = pg.PoolClient;
 
@@ -53,6 +65,7 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres';
   readonly #where: string;
   readonly #pool: pg.Pool;
+  readonly #searchPool: pg.Pool;
   readonly #queue: GroupCommit<AppendJob, AppendResult>;
   readonly #onError: (error: Error) => void;
   /** Rooms known to exist, so a batch skips the insert-if-missing. Rooms are never removed. */
@@ -70,6 +83,15 @@ export class PostgresStore implements Store {
       types: TYPES,
     });
     this.#pool.on('error', this.#onPoolError);
+    const searchTimeoutMs = options.searchTimeoutMs ?? 3000;
+    this.#searchPool = new pg.Pool({
+      connectionString: url,
+      max: options.searchPoolSize ?? 2,
+      connectionTimeoutMillis: searchTimeoutMs,
+      statement_timeout: searchTimeoutMs,
+      types: TYPES,
+    });
+    this.#searchPool.on('error', this.#onPoolError);
     this.#queue = new GroupCommit((jobs) => this.#flush(jobs), options);
   }
 
@@ -116,7 +138,7 @@ export class PostgresStore implements Store {
         }
       });
     });
-    await this.#pool.end();
+    await Promise.all([this.#pool.end(), this.#searchPool.end()]);
     await gone;
   }
 
@@ -196,7 +218,10 @@ export class PostgresStore implements Store {
     const lastAfter = await this.#bumpRooms(client, counts);
     const created = buildNew(jobs, slots, counts, lastAfter);
     const rows = insertRows(jobs, created, (iso) => iso);
-    if (rows.room.length > 0) await this.#query(SQL.msgInsertMany, columns(rows.room), client);
+    if (rows.room.length > 0) {
+      const terms = rows.room.map((row) => indexTerms(row[5]).join(' '));
+      await this.#query(SQL.msgInsertMany, [...columns(rows.room), terms], client);
+    }
     if (rows.private.length > 0) await this.#query(SQL.pmInsertMany, columns(rows.private), client);
     return { results: settleBatch(slots, created), rooms: [...counts.keys()] };
   }
@@ -275,7 +300,7 @@ export class PostgresStore implements Store {
   }
 
   async editMessage(id: string, content: string, editedAt: string): Promise<ChatMessage | null> {
-    const row = (await this.#query<MessageRow>(SQL.msgEdit, [id, content, editedAt])).rows[0];
+    const row = (await this.#query<MessageRow>(SQL.msgEdit, [id, content, editedAt, indexTerms(content).join(' ')])).rows[0];
     return row ? chatFromRow(row) : null;
   }
 
@@ -315,12 +340,23 @@ export class PostgresStore implements Store {
   }
 
   async search(q: SearchQuery): Promise<{ messages: ChatMessage[]; hasMore: boolean }> {
-    const terms = searchTerms(q.query).slice(0, 32);
+    const terms = searchTerms(q.query);
     if (terms.length === 0) return { messages: [], hasMore: false };
     const limit = Math.max(0, q.limit);
-    const { rows } = q.room !== undefined
-      ? await this.#query<MessageRow>(SQL.searchRoom, [terms.join(' '), q.room, q.before ?? MAX_SEQ, limit + 1])
-      : await this.#query<MessageRow>(SQL.searchAll, [terms.join(' '), limit + 1]);
+    const query = tsquery(terms);
+    let rows: MessageRow[];
+    try {
+      // Unnamed statements: planned for each query's words, never with a generic plan, since
+      // the best plan for a common word (walk an index newest first) is the worst for a rare one.
+      ({ rows } = q.room !== undefined
+        ? await this.#searchPool.query<MessageRow>({ text: SQL.searchRoom.text, values: [query, q.room, q.before ?? MAX_SEQ, limit + 1] })
+        : await this.#searchPool.query<MessageRow>({ text: SQL.searchAll.text, values: [query, limit + 1] }));
+    } catch (error) {
+      const e = error as { code?: string; message?: string };
+      if (e.code === QUERY_CANCELED) throw new SearchTimeout('the search ran past its time bound', { cause: error });
+      if (/timeout exceeded when trying to connect/.test(e.message ?? '')) throw new SearchTimeout('no search connection came free in time', { cause: error });
+      throw error;
+    }
     const hasMore = rows.length > limit;
     if (hasMore) rows.pop();
     return { messages: rows.map(chatFromRow), hasMore };
@@ -368,7 +404,7 @@ export class PostgresStore implements Store {
  * Applies pending migrations under a session advisory lock, so two processes starting
  * together on a new database migrate it once; each migration is its own transaction.
  */
-async function migrate(client: Client, migrations: readonly Migration[]): Promise<void> {
+async function migrate(client: Client, migrations: readonly PostgresMigration[]): Promise<void> {
   await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
   try {
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -380,6 +416,7 @@ async function migrate(client: Client, migrations: readonly Migration[]): Promis
       try {
         await client.query('BEGIN');
         await client.query(m.sql);
+        await m.run?.(client);
         await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
         await client.query('COMMIT');
       } catch (error) {

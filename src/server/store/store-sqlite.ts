@@ -50,6 +50,12 @@ export interface SqliteStoreOptions extends GroupCommitOptions {
   onError?(error: Error): void;
   /** Milliseconds a pending room message waits at most before it is moved into `messages` (default 1000). */
   moveMs?: number;
+  /**
+   * Milliseconds a search waits for the worker's answer before it rejects with SearchTimeout
+   * (default 10000). The queries stop at their limit; what can take long is waiting: behind
+   * other searches, a rebuild of the index, or another process's lock on the search file.
+   */
+  searchTimeoutMs?: number;
 }
 
 /** Rows (by rowid) a retention transaction looks at. */
@@ -60,7 +66,8 @@ const MOVE_ROWS = 1000;
 const MOVE_MS = 1000;
 /**
  * Longer room messages go straight into `messages`: a row that fills much of a page costs
- * more written twice than the index leaves its own commit writes.
+ * more written twice than the index leaves its own commit writes. Their batch moves the
+ * pending rows first and skips the pending table too, so rowids keep the order of seqs.
  */
 const PENDING_MAX_CHARS = 500;
 
@@ -158,6 +165,7 @@ export class SqliteStore implements Store {
       // The worker has indexed every logged change up to k: the log may forget them.
       onChangesDone: (k) => { if (this.#st) this.#st.changesForget.run(k); },
       onError: (error) => this.#options.onError?.(error),
+      ...(this.#options.searchTimeoutMs !== undefined ? { searchTimeoutMs: this.#options.searchTimeoutMs } : {}),
     });
   }
 
@@ -240,17 +248,21 @@ export class SqliteStore implements Store {
     const rows = insertRows(jobs, created, toMillis);
     const seen = new Set<string>();
     const ids = new Set<string>();
+    // A long message goes straight into messages; the pending rows (and the rest of the
+    // batch) go there first, so that within a room rowids follow seqs (search walks rowids).
+    const direct = rows.room.some((row) => row[5].length > PENDING_MAX_CHARS);
+    if (direct) this.#movePending();
     for (const row of rows.room) {
-      const [id, , , , , content] = row;
+      const id = row[0];
       // The UNIQUE index on messages.id sees moved rows only: pending ones are checked here.
-      if ((fresh && known.ids.has(id)) || seen.has(id)) throw idClash(id);
+      if ((fresh && !direct && known.ids.has(id)) || seen.has(id)) throw idClash(id);
       seen.add(id);
-      if (content.length > PENDING_MAX_CHARS) s.msgInsert.run(...row);
+      if (direct) s.msgInsert.run(...row);
       else if (s.pendingInsert.run(...row, id).changes === 0) throw idClash(id);
       else ids.add(id);
     }
     for (const row of rows.private) s.pmInsert.run(...row);
-    const movedAfter = (fresh ? known.rows : 0) + ids.size >= MOVE_ROWS;
+    const movedAfter = direct || (fresh ? known.rows : 0) + ids.size >= MOVE_ROWS;
     if (movedAfter) this.#movePending();
     const nonces: [string, ChatMessage][] = [];
     jobs.forEach((job, i) => {
@@ -436,14 +448,13 @@ export class SqliteStore implements Store {
 
   async search(q: SearchQuery): Promise<{ messages: ChatMessage[]; hasMore: boolean }> {
     this.#settle();
-    const terms = searchTerms(q.query).slice(0, 32);
+    const terms = searchTerms(q.query);
     if (terms.length === 0) return { messages: [], hasMore: false };
-    const match = terms.map((t) => `"${t.replaceAll('"', '""')}"`).join(' ');
     const limit = Math.max(0, q.limit);
     if (!this.#worker?.running) this.#worker = this.#startWorker();
     const rows: MessageRow[] = await this.#worker.search(q.room !== undefined
-      ? { match, room: q.room, before: q.before ?? MAX_SEQ, limit: limit + 1 }
-      : { match, limit: limit + 1 });
+      ? { terms, room: q.room, before: q.before ?? MAX_SEQ, limit: limit + 1 }
+      : { terms, limit: limit + 1 });
     const hasMore = rows.length > limit;
     if (hasMore) rows.pop();
     return { messages: this.#withReactions(rows), hasMore };
