@@ -3,6 +3,7 @@
  * default and what it means. `parley serve --help` is generated from this table, and the
  * README's configuration table documents the same rows (test/unit/readme.test.ts checks it).
  */
+import { parseTrustProxy } from './transport/trust-proxy.js';
 
 export interface Config {
   port: number;
@@ -50,8 +51,23 @@ export interface Config {
   /** Milliseconds a user stays present after their last connection drops (reload grace). */
   presenceGraceMs: number;
   tokenTtlDays: number;
-  /** Login attempts per name and per address per minute. */
+  /** Login attempts per minute for one name from one address. */
   loginAttemptsPerMinute: number;
+  /** Login and registration attempts per minute from one address, whatever the names. */
+  loginAttemptsPerAddress: number;
+  /** Rooms one address (or account) may create per minute. */
+  roomsPerAddressPerMinute: number;
+  /** Rooms one address (or account) may create per hour. */
+  roomsPerAddressPerHour: number;
+  /** Proxies (addresses or CIDRs) whose X-Forwarded-For names the client; empty: the header is ignored. */
+  trustProxy: string[];
+  /**
+   * Host names (or URLs) the server is reached by, besides the local ones: a browser page is
+   * the server's own origin only when its Host is one of these or a local name or address.
+   */
+  publicHosts: string[];
+  /** Bearer token that shows /metrics and the details of /healthz to any address; null: loopback only. */
+  metricsToken: string | null;
 }
 
 type Kind = 'string' | 'int' | 'list' | 'nullable';
@@ -94,6 +110,12 @@ export const DEFAULTS: Config = {
   presenceGraceMs: 3_000,
   tokenTtlDays: 30,
   loginAttemptsPerMinute: 10,
+  loginAttemptsPerAddress: 30,
+  roomsPerAddressPerMinute: 10,
+  roomsPerAddressPerHour: 60,
+  trustProxy: [],
+  publicHosts: [],
+  metricsToken: null,
 };
 
 export const OPTIONS: OptionSpec[] = [
@@ -125,7 +147,13 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'maxBufferedBytes', flag: '--max-buffered-bytes <n>', env: 'MAX_BUFFERED_BYTES', kind: 'int', description: 'bytes queued to a slow reader before it is closed with 1013' },
   { key: 'presenceGraceMs', flag: '--presence-grace <ms>', env: 'PRESENCE_GRACE', kind: 'int', description: 'how long a user stays present after the last connection drops' },
   { key: 'tokenTtlDays', flag: '--token-ttl-days <n>', env: 'TOKEN_TTL_DAYS', kind: 'int', description: 'lifetime of login tokens' },
-  { key: 'loginAttemptsPerMinute', flag: '--login-attempts-per-minute <n>', env: 'LOGIN_ATTEMPTS_PER_MINUTE', kind: 'int', description: 'login and registration attempts per name and per address' },
+  { key: 'loginAttemptsPerMinute', flag: '--login-attempts-per-minute <n>', env: 'LOGIN_ATTEMPTS_PER_MINUTE', kind: 'int', description: 'login attempts per minute on one name from one address' },
+  { key: 'loginAttemptsPerAddress', flag: '--login-attempts-per-address <n>', env: 'LOGIN_ATTEMPTS_PER_ADDRESS', kind: 'int', description: 'login and registration attempts per minute from one address' },
+  { key: 'roomsPerAddressPerMinute', flag: '--rooms-per-address-per-minute <n>', env: 'ROOMS_PER_ADDRESS_PER_MINUTE', kind: 'int', description: 'rooms one address or account may create per minute' },
+  { key: 'roomsPerAddressPerHour', flag: '--rooms-per-address-per-hour <n>', env: 'ROOMS_PER_ADDRESS_PER_HOUR', kind: 'int', description: 'rooms one address or account may create per hour' },
+  { key: 'trustProxy', flag: '--trust-proxy <addrs>', env: 'TRUST_PROXY', kind: 'list', description: 'comma-separated proxy addresses or CIDRs whose X-Forwarded-For names the client' },
+  { key: 'publicHosts', flag: '--public-hosts <list>', env: 'PUBLIC_HOSTS', kind: 'list', description: 'comma-separated host names (or URLs) the server is reached by, for the same-origin check' },
+  { key: 'metricsToken', flag: '--metrics-token <token>', env: 'METRICS_TOKEN', kind: 'nullable', description: 'bearer token that shows /metrics and /healthz details to any address (default: loopback only)' },
 ];
 
 /** Parses one raw option value (from a flag or the environment). Throws a readable Error. */
@@ -147,6 +175,7 @@ export function parseValue(spec: OptionSpec, raw: string | string[]): Config[key
 }
 
 export function validateConfig(c: Config): void {
+  parseTrustProxy(c.trustProxy);
   if (c.port > 65535) throw new Error(`--port must be 0 to 65535, not ${c.port}`);
   if ((c.tlsCert === null) !== (c.tlsKey === null)) throw new Error('--tls-cert and --tls-key go together');
   if (c.workers < 1) throw new Error('--workers must be at least 1');

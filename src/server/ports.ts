@@ -122,7 +122,10 @@ export interface MessageStore {
 
   /** Stores a user's read position in a room (never moves it backwards). */
   markRead(userKey: string, room: string, seq: number): Promise<void>;
+  /** Every read position of the user (a cost that grows with them: prefer readPositionsOf). */
   readPositions(userKey: string): Promise<Map<string, number>>;
+  /** The user's read positions in the given rooms only (those it has one for); the cost depends on `rooms`, not on the user's other rows. */
+  readPositionsOf(userKey: string, rooms: readonly string[]): Promise<Map<string, number>>;
 
   /** Full-text search, newest first. Deleted messages never match. */
   search(q: SearchQuery): Promise<{ messages: ChatMessage[]; hasMore: boolean }>;

@@ -326,6 +326,18 @@ export function storeContract(
         assert.deepEqual(await store.readPositions(uid('nobody')), new Map());
       });
 
+      it('readPositionsOf gives the read positions of the given rooms only, whatever else the user marked', async () => {
+        const [user, other, r1, r2, r3] = [uid('reader'), uid('reader'), uid('room'), uid('room'), uid('room')];
+        await store.markRead(user, r1, 5);
+        await store.markRead(user, r2, 2);
+        await store.markRead(user, r3, 9);
+        await store.markRead(other, r1, 7);
+        assert.deepEqual(await store.readPositionsOf(user, [r1, r3, uid('room')]), new Map([[r1, 5], [r3, 9]]));
+        assert.deepEqual(await store.readPositionsOf(other, [r1, r2]), new Map([[r1, 7]]));
+        assert.deepEqual(await store.readPositionsOf(user, []), new Map());
+        assert.deepEqual(await store.readPositionsOf(uid('nobody'), [r1]), new Map());
+      });
+
       it('lastSeqs gives the highest seq of each room that has messages', async () => {
         const [r1, r2, r3] = [uid('room'), uid('room'), uid('room')];
         await fill(store, r1, 4);

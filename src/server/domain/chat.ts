@@ -46,7 +46,12 @@ export class Chat {
     broadcast: (room, msg, except) => { this.broadcast(room, msg, except); },
     now: () => this.now(),
   });
+  /** Login attempts on one name from one address, and registrations from one address. */
   readonly loginLimiter: AttemptLimiter;
+  /** Login and registration attempts from one address, whatever the names. */
+  readonly addressLimiter: AttemptLimiter;
+  /** Rooms created per address and per account: per minute and per hour (handle-rooms.ts). */
+  readonly roomLimiters: [AttemptLimiter, AttemptLimiter];
   private dummy: string | null = null;
   /** Every JSON connection gets the same Welcome (unnamed, JSON mode): serialised once. */
   private welcomeJson: string | null = null;
@@ -59,6 +64,8 @@ export class Chat {
     this.metrics = deps.metrics ?? noMetrics;
     this.now = deps.now ?? Date.now;
     this.loginLimiter = new AttemptLimiter(deps.config.loginAttemptsPerMinute);
+    this.addressLimiter = new AttemptLimiter(deps.config.loginAttemptsPerAddress);
+    this.roomLimiters = [new AttemptLimiter(deps.config.roomsPerAddressPerMinute), new AttemptLimiter(deps.config.roomsPerAddressPerHour, 3_600_000)];
     deps.bus.onEnvelope((env) => this.onEnvelope(env));
   }
 

@@ -22,32 +22,43 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-/** Sliding-window counter of login attempts per name and per address. */
+/** Sliding-window counter of attempts per key (an address, or an address and a name), per minute. */
 export class AttemptLimiter {
   private readonly attempts = new Map<string, number[]>();
   /** Size that triggers the next prune; doubles past the live set so pruning stays amortised O(1). */
   private pruneAt = 10_000;
 
-  constructor(private readonly perMinute: number) {}
+  constructor(private readonly perWindow: number, private readonly windowMs = WINDOW_MS) {}
 
   /** Records an attempt; false when the key is over its limit. */
   allow(key: string, now: number): boolean {
-    const recent = (this.attempts.get(key) ?? []).filter((t) => now - t < WINDOW_MS);
-    if (recent.length >= this.perMinute) {
-      this.attempts.set(key, recent);
-      return false;
-    }
+    if (!this.permits(key, now)) return false;
+    this.note(key, now);
+    return true;
+  }
+
+  /** Whether an attempt now would be allowed; records nothing. */
+  permits(key: string, now: number): boolean {
+    const times = this.attempts.get(key);
+    if (!times) return this.perWindow > 0;
+    const recent = times.filter((t) => now - t < this.windowMs);
+    this.attempts.set(key, recent);
+    return recent.length < this.perWindow;
+  }
+
+  /** Records an attempt, allowed or not. */
+  note(key: string, now: number): void {
+    const recent = this.attempts.get(key) ?? [];
     recent.push(now);
     this.attempts.set(key, recent);
     if (this.attempts.size > this.pruneAt) {
       this.prune(now);
       this.pruneAt = Math.max(10_000, this.attempts.size * 2);
     }
-    return true;
   }
 
   private prune(now: number): void {
-    for (const [k, times] of this.attempts) if (times.every((t) => now - t >= WINDOW_MS)) this.attempts.delete(k);
+    for (const [k, times] of this.attempts) if (times.every((t) => now - t >= this.windowMs)) this.attempts.delete(k);
   }
 }
 
@@ -90,8 +101,12 @@ export async function register(chat: Chat, s: Session, msg: ClientMessageOf<'Reg
   const { store, presence, hasher } = chat.deps;
   if (await stored('getAccount', store.getAccount(key))) fail('ALREADY_REGISTERED');
   if (s.key !== key && (await presence.lookup(key)) !== null) fail('NAME_TAKEN', `${username} is online: only they can register that name.`);
-  // Each registration costs an Argon2id hash and an account row: limited per address like logins.
-  if (!chat.loginLimiter.allow(`register:${s.conn.remoteAddress}`, chat.now())) fail('AUTH_RATE_LIMITED', 'Too many registrations from your address. Try again later.');
+  // Each registration costs an Argon2id hash and an account row: limited per address.
+  const address = s.conn.remoteAddress;
+  const now = chat.now();
+  if (!chat.addressLimiter.allow(`addr:${address}`, now) || !chat.loginLimiter.allow(`register:${address}`, now)) {
+    fail('AUTH_RATE_LIMITED', 'Too many registrations from your address. Try again later.');
+  }
   const passwordHash = await hasher.hash(msg.password);
   const account = { key, username, passwordHash, createdAt: chat.iso() };
   if (!(await stored('createAccount', store.createAccount(account)))) fail('ALREADY_REGISTERED');
@@ -120,8 +135,11 @@ export async function login(chat: Chat, s: Session, msg: ClientMessageOf<'Login'
   if (msg.username === undefined || msg.password === undefined) fail('BAD_MESSAGE', 'Login needs a username and a password, or a token.');
   const key = nameKey(normaliseName(msg.username) ?? msg.username.slice(0, 64));
   const now = chat.now();
-  // The address first: a limited address must not record attempts on (or fill the limiter with) names.
-  if (!chat.loginLimiter.allow(`addr:${s.conn.remoteAddress}`, now) || !chat.loginLimiter.allow(`name:${key}`, now)) fail('AUTH_RATE_LIMITED');
+  const address = s.conn.remoteAddress;
+  // Limits per address and per (address, name), never per name alone: ten wrong passwords
+  // from one address must not lock the owner out from another. The address first: a
+  // limited address must not record attempts on (or fill the limiter with) names.
+  if (!chat.addressLimiter.allow(`addr:${address}`, now) || !chat.loginLimiter.allow(`${address}|${key}`, now)) fail('AUTH_RATE_LIMITED');
   const account = await stored('getAccount', chat.deps.store.getAccount(key));
   // An unknown name costs a verification too, so the answer's timing does not tell.
   const ok = await chat.deps.hasher.verify(account?.passwordHash ?? chat.dummyHash(), msg.password);

@@ -88,6 +88,26 @@ export async function becomeNamed(chat: Chat, s: Session, name: string): Promise
   return false;
 }
 
+/**
+ * Counts a room creation against the session's address and account, per minute and per
+ * hour (this node's count): one client must not fill `--max-rooms` for everyone.
+ */
+function limitRoomCreation(chat: Chat, s: Session): void {
+  const now = chat.now();
+  const keys = [`addr:${s.conn.remoteAddress}`, ...(s.account ? [`account:${s.account}`] : [])];
+  const [perMinute, perHour] = chat.roomLimiters;
+  if (!keys.every((k) => perMinute.permits(k, now))) {
+    fail('RATE_LIMITED', `You are creating rooms too fast: at most ${chat.config.roomsPerAddressPerMinute} a minute. Join an existing room or try again later.`);
+  }
+  if (!keys.every((k) => perHour.permits(k, now))) {
+    fail('RATE_LIMITED', `You have created as many rooms as you may this hour (${chat.config.roomsPerAddressPerHour}). Join an existing room or try again later.`);
+  }
+  for (const k of keys) {
+    perMinute.note(k, now);
+    perHour.note(k, now);
+  }
+}
+
 export async function joinRoom(chat: Chat, s: Session, msg: ClientMessageOf<'JoinRoom'>): Promise<void> {
   const { username, key } = requireNamed(s);
   const room = roomName(msg.room);
@@ -100,6 +120,7 @@ export async function joinRoom(chat: Chat, s: Session, msg: ClientMessageOf<'Joi
   if (s.rooms.size >= chat.config.maxRoomsPerUser) fail('TOO_MANY_ROOMS');
   if (!(await chat.room(room))) {
     if (chat.rooms.size >= chat.config.maxRooms) fail('TOO_MANY_ROOMS', 'This server holds as many rooms as it may. Join an existing room.');
+    limitRoomCreation(chat, s);
     const record = { name: room, topic: '', owner: key, createdAt: chat.iso() };
     await stored('ensureRoom', chat.deps.store.ensureRoom(record));
     const created = (await chat.deps.store.getRoom(room)) ?? record;
@@ -152,7 +173,8 @@ export async function listRooms(chat: Chat, s: Session, msg: ClientMessageOf<'Li
   const [counts, lastSeqs, reads] = await Promise.all([
     presence.counts(),
     stored('lastSeqs', store.lastSeqs(rooms.map((r) => r.name))),
-    s.key ? stored('readPositions', store.readPositions(s.key)) : Promise.resolve(new Map<string, number>()),
+    // The page's rooms only: the cost does not grow with what the account ever marked read.
+    s.key ? stored('readPositionsOf', store.readPositionsOf(s.key, rooms.map((r) => r.name))) : Promise.resolve(new Map<string, number>()),
   ]);
   const summaries: RoomSummary[] = rooms.map((r) => {
     chat.rooms.set(r.name, r);

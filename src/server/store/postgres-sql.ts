@@ -70,6 +70,7 @@ const statements = {
   readMark: `INSERT INTO read_positions (user_key, room, seq) VALUES ($1, $2, $3)
     ON CONFLICT (user_key, room) DO UPDATE SET seq = GREATEST(read_positions.seq, EXCLUDED.seq)`,
   readList: `SELECT room, seq FROM read_positions WHERE user_key = $1`,
+  readListOf: `SELECT room, seq FROM read_positions WHERE user_key = $1 AND room = ANY($2::text[])`,
 
   searchAll: `${FTS} ORDER BY m.ts DESC, m.seq DESC LIMIT $2`,
   searchRoom: `${FTS} AND m.room = $2 AND m.seq < $3 ORDER BY m.seq DESC LIMIT $4`,

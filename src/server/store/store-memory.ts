@@ -210,6 +210,17 @@ export class MemoryStore implements Store {
     return new Map(this.#reads.get(userKey) ?? []);
   }
 
+  async readPositionsOf(userKey: string, rooms: readonly string[]): Promise<Map<string, number>> {
+    const mine = this.#reads.get(userKey);
+    const out = new Map<string, number>();
+    if (!mine) return out;
+    for (const room of rooms) {
+      const seq = mine.get(room);
+      if (seq !== undefined) out.set(room, seq);
+    }
+    return out;
+  }
+
   async search(q: SearchQuery): Promise<{ messages: ChatMessage[]; hasMore: boolean }> {
     const terms = searchTerms(q.query).slice(0, 32);
     if (terms.length === 0) return { messages: [], hasMore: false };

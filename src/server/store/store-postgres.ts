@@ -294,6 +294,12 @@ export class PostgresStore implements Store {
     return new Map(rows.map((r) => [r.room, r.seq]));
   }
 
+  async readPositionsOf(userKey: string, rooms: readonly string[]): Promise<Map<string, number>> {
+    if (rooms.length === 0) return new Map();
+    const { rows } = await this.#query<{ room: string; seq: number }>(SQL.readListOf, [userKey, [...rooms]]);
+    return new Map(rows.map((r) => [r.room, r.seq]));
+  }
+
   async search(q: SearchQuery): Promise<{ messages: ChatMessage[]; hasMore: boolean }> {
     const terms = searchTerms(q.query).slice(0, 32);
     if (terms.length === 0) return { messages: [], hasMore: false };

@@ -428,6 +428,11 @@ export class SqliteStore implements Store {
     return new Map(this.#s.readList.all(userKey).map((r) => [r.room, r.seq]));
   }
 
+  async readPositionsOf(userKey: string, rooms: readonly string[]): Promise<Map<string, number>> {
+    if (rooms.length === 0) return new Map();
+    return new Map(this.#s.readListOf.all(userKey, JSON.stringify(rooms)).map((r) => [r.room, r.seq]));
+  }
+
   async search(q: SearchQuery): Promise<{ messages: ChatMessage[]; hasMore: boolean }> {
     this.#settle();
     const terms = searchTerms(q.query).slice(0, 32);
@@ -603,6 +608,9 @@ function prepareSqlite(db: Database.Database) {
     readMark: db.prepare<[string, string, number]>(
       'INSERT INTO read_positions (user_key, room, seq) VALUES (?, ?, ?) ON CONFLICT (user_key, room) DO UPDATE SET seq = max(seq, excluded.seq)'),
     readList: db.prepare<[string], { room: string; seq: number }>('SELECT room, seq FROM read_positions WHERE user_key = ?'),
+    // One primary-key lookup per room of the JSON array.
+    readListOf: db.prepare<[string, string], { room: string; seq: number }>(
+      'SELECT room, seq FROM read_positions WHERE user_key = ? AND room IN (SELECT value FROM json_each(?))'),
     rowSpan: db.prepare<[], { first: number | null; last: number | null }>('SELECT min(n) AS first, max(n) AS last FROM messages'),
     privateRowSpan: db.prepare<[], { first: number | null; last: number | null }>('SELECT min(n) AS first, max(n) AS last FROM private_messages'),
     changesForget: db.prepare<[number]>('DELETE FROM search_changes WHERE k <= ?'),
