@@ -153,6 +153,13 @@ export interface AccountStore {
   getAccount(key: string): Promise<Account | null>;
   /** Resolves false when there is no such account. */
   setBanned(key: string, banned: boolean): Promise<boolean>;
+  /**
+   * Bans (or unbans) a name key, registered or not: a guest's name as well as an account's.
+   * Resolves true when this changed anything (false: it was already so).
+   */
+  setNameBan(key: string, banned: boolean): Promise<boolean>;
+  /** Whether the name key is banned by setNameBan. */
+  nameBanned(key: string): Promise<boolean>;
   /** Stores a login token by its hash (never the token itself). */
   createToken(t: { tokenHash: string; key: string; expiresAt: string }): Promise<void>;
   getToken(tokenHash: string): Promise<{ key: string; expiresAt: string } | null>;
@@ -208,13 +215,19 @@ export interface Bus {
  */
 export interface Presence {
   /**
-   * Claims a name for a connection. Resolves true when the name is free or already held by
-   * the same owner (an account logged in elsewhere: `owner` is the account key; guests pass
+   * Claims a name for a connection. Resolves true when the name is free (and not held:
+   * `holdName`) or already held by the same owner (an account logged in elsewhere: `owner` is the account key; guests pass
    * a per-connection owner, so two guests never share a name).
    */
   claimName(key: string, username: string, owner: string, connId: string): Promise<boolean>;
   /** Releases the connection's hold; the name is free when its last connection releases it. */
   releaseName(key: string, connId: string): Promise<void>;
+  /**
+   * Holds a name for `ms` milliseconds, cluster-wide (a kick): meanwhile `claimName` resolves
+   * false for it, whoever the owner. Connections that already hold the name keep it (the
+   * caller closes them). A later hold replaces an earlier one.
+   */
+  holdName(key: string, ms: number): Promise<void>;
   /** Marks the connection as in the room. Resolves true when it is the user's first connection there, cluster-wide. */
   join(room: string, key: string, username: string, connId: string): Promise<boolean>;
   /** Resolves true when it was the user's last connection in the room, cluster-wide. */

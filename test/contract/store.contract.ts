@@ -427,6 +427,18 @@ export function storeContract(
         assert.equal(await store.getAccount(uid('ghost')), null);
       });
 
+      it('bans and unbans any name key, registered or not; setNameBan tells whether it changed anything', async () => {
+        const [guest, other] = [uid('guest'), uid('guest')];
+        assert.equal(await store.nameBanned(guest), false);
+        assert.equal(await store.setNameBan(guest, true), true);
+        assert.equal(await store.setNameBan(guest, true), false, 'already banned');
+        assert.equal(await store.nameBanned(guest), true);
+        assert.equal(await store.nameBanned(other), false);
+        assert.equal(await store.setNameBan(guest, false), true);
+        assert.equal(await store.setNameBan(guest, false), false, 'not banned');
+        assert.equal(await store.nameBanned(guest), false);
+      });
+
       it('stores, finds and deletes tokens by hash', async () => {
         const t = { tokenHash: uid('hash'), key: uid('acct'), expiresAt: '2030-01-01T00:00:00.000Z' };
         await store.createToken(t);
@@ -474,6 +486,7 @@ export function storeContract(
           await own.store.toggleReaction(m!.id, 'amy', '❤️');
           await own.store.markRead('amy', room, 2);
           await own.store.createAccount({ key: 'amy', username: 'Amy', passwordHash: 'h', createdAt: '2024-01-01T00:00:00.000Z' });
+          await own.store.setNameBan('troll', true);
           const before = { room: await own.store.getRoom(room), page: await own.store.history({ room, limit: 10 }) };
           await own.store.close();
           const again = await own.reopen();
@@ -482,6 +495,7 @@ export function storeContract(
             assert.deepEqual(await again.history({ room, limit: 10 }), before.page);
             assert.deepEqual(await again.readPositions('amy'), new Map([[room, 2]]));
             assert.equal((await again.getAccount('amy'))?.username, 'Amy');
+            assert.equal(await again.nameBanned('troll'), true);
             assert.equal((await again.appendMessage(msg(room, 'u', 'after reopen'))).message.seq, 4);
           } finally {
             await again.close();

@@ -95,4 +95,16 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX messages_fts ON messages USING gin (to_tsvector('simple', content)) WHERE NOT deleted;
     `,
   },
+  {
+    version: 3,
+    name: 'name bans: a banned name (a guest\'s or an account\'s) is refused until unbanned',
+    // Banned accounts carried over, so one table answers whether a name is banned.
+    sql: `
+      CREATE TABLE name_bans (
+        key text PRIMARY KEY,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      INSERT INTO name_bans (key, created_at) SELECT key, created_at FROM accounts WHERE banned;
+    `,
+  },
 ];

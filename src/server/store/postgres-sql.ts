@@ -85,6 +85,9 @@ const statements = {
   accountInsert: `INSERT INTO accounts (key, username, password_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING`,
   accountGet: `SELECT key, username, password_hash, banned, created_at FROM accounts WHERE key = $1`,
   accountBan: `UPDATE accounts SET banned = $1 WHERE key = $2`,
+  nameBanAdd: `INSERT INTO name_bans (key) VALUES ($1) ON CONFLICT (key) DO NOTHING`,
+  nameBanDel: `DELETE FROM name_bans WHERE key = $1`,
+  nameBanGet: `SELECT 1 FROM name_bans WHERE key = $1`,
   tokenInsert: `INSERT INTO tokens (token_hash, key, expires_at) VALUES ($1, $2, $3)
     ON CONFLICT (token_hash) DO UPDATE SET key = EXCLUDED.key, expires_at = EXCLUDED.expires_at`,
   tokenGet: `SELECT key, expires_at FROM tokens WHERE token_hash = $1`,

@@ -42,6 +42,7 @@ export class MemoryStore implements Store {
   readonly #reads = new Map<string, Map<string, number>>();
   readonly #accounts = new Map<string, Account>();
   readonly #tokens = new Map<string, { key: string; expiresAt: string }>();
+  readonly #nameBans = new Set<string>();
 
   async init(): Promise<void> {}
 
@@ -277,6 +278,17 @@ export class MemoryStore implements Store {
     if (!a) return false;
     a.banned = banned;
     return true;
+  }
+
+  async setNameBan(key: string, banned: boolean): Promise<boolean> {
+    if (this.#nameBans.has(key) === banned) return false;
+    if (banned) this.#nameBans.add(key);
+    else this.#nameBans.delete(key);
+    return true;
+  }
+
+  async nameBanned(key: string): Promise<boolean> {
+    return this.#nameBans.has(key);
   }
 
   async createToken(t: { tokenHash: string; key: string; expiresAt: string }): Promise<void> {

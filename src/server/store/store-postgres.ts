@@ -336,6 +336,14 @@ export class PostgresStore implements Store {
     return (await this.#query(SQL.accountBan, [banned, key])).rowCount === 1;
   }
 
+  async setNameBan(key: string, banned: boolean): Promise<boolean> {
+    return (await this.#query(banned ? SQL.nameBanAdd : SQL.nameBanDel, [key])).rowCount === 1;
+  }
+
+  async nameBanned(key: string): Promise<boolean> {
+    return (await this.#query(SQL.nameBanGet, [key])).rowCount === 1;
+  }
+
   async createToken(t: { tokenHash: string; key: string; expiresAt: string }): Promise<void> {
     await this.#query(SQL.tokenInsert, [t.tokenHash, t.key, t.expiresAt]);
   }

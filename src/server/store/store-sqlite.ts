@@ -494,6 +494,15 @@ export class SqliteStore implements Store {
     return this.#s.accountBan.run(banned ? 1 : 0, key).changes === 1;
   }
 
+  async setNameBan(key: string, banned: boolean): Promise<boolean> {
+    const s = this.#s;
+    return (banned ? s.nameBanAdd.run(key, Date.now()) : s.nameBanDel.run(key)).changes === 1;
+  }
+
+  async nameBanned(key: string): Promise<boolean> {
+    return this.#s.nameBanGet.get(key) !== undefined;
+  }
+
   async createToken(t: { tokenHash: string; key: string; expiresAt: string }): Promise<void> {
     this.#s.tokenInsert.run(t.tokenHash, t.key, toMillis(t.expiresAt));
   }
@@ -627,6 +636,9 @@ function prepareSqlite(db: Database.Database) {
     accountGet: db.prepare<[string], { key: string; username: string; password_hash: string; banned: number; created_at: number }>(
       'SELECT key, username, password_hash, banned, created_at FROM accounts WHERE key = ?'),
     accountBan: db.prepare<[number, string]>('UPDATE accounts SET banned = ? WHERE key = ?'),
+    nameBanAdd: db.prepare<[string, number]>('INSERT INTO name_bans (key, created_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
+    nameBanDel: db.prepare<[string]>('DELETE FROM name_bans WHERE key = ?'),
+    nameBanGet: db.prepare<[string], { ok: number }>('SELECT 1 AS ok FROM name_bans WHERE key = ?'),
     tokenInsert: db.prepare<[string, string, number]>('INSERT OR REPLACE INTO tokens (token_hash, key, expires_at) VALUES (?, ?, ?)'),
     tokenGet: db.prepare<[string], { key: string; expires_at: number }>('SELECT key, expires_at FROM tokens WHERE token_hash = ?'),
     tokenDelete: db.prepare<[string]>('DELETE FROM tokens WHERE token_hash = ?'),
