@@ -59,6 +59,8 @@ export interface Config {
   roomsPerAddressPerMinute: number;
   /** Rooms one address (or account) may create per hour. */
   roomsPerAddressPerHour: number;
+  /** Seconds a kicked user's name is held (no one may take it) and the kick's retry-after. */
+  kickHoldSeconds: number;
   /** Proxies (addresses or CIDRs) whose X-Forwarded-For names the client; empty: the header is ignored. */
   trustProxy: string[];
   /**
@@ -113,6 +115,7 @@ export const DEFAULTS: Config = {
   loginAttemptsPerAddress: 30,
   roomsPerAddressPerMinute: 10,
   roomsPerAddressPerHour: 60,
+  kickHoldSeconds: 60,
   trustProxy: [],
   publicHosts: [],
   metricsToken: null,
@@ -151,6 +154,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'loginAttemptsPerAddress', flag: '--login-attempts-per-address <n>', env: 'LOGIN_ATTEMPTS_PER_ADDRESS', kind: 'int', description: 'login and registration attempts per minute from one address' },
   { key: 'roomsPerAddressPerMinute', flag: '--rooms-per-address-per-minute <n>', env: 'ROOMS_PER_ADDRESS_PER_MINUTE', kind: 'int', description: 'rooms one address or account may create per minute' },
   { key: 'roomsPerAddressPerHour', flag: '--rooms-per-address-per-hour <n>', env: 'ROOMS_PER_ADDRESS_PER_HOUR', kind: 'int', description: 'rooms one address or account may create per hour' },
+  { key: 'kickHoldSeconds', flag: '--kick-hold <seconds>', env: 'KICK_HOLD', kind: 'int', description: 'how long a kicked user\'s name is held (the kick\'s retry-after)' },
   { key: 'trustProxy', flag: '--trust-proxy <addrs>', env: 'TRUST_PROXY', kind: 'list', description: 'comma-separated proxy addresses or CIDRs whose X-Forwarded-For names the client' },
   { key: 'publicHosts', flag: '--public-hosts <list>', env: 'PUBLIC_HOSTS', kind: 'list', description: 'comma-separated host names (or URLs) the server is reached by, for the same-origin check' },
   { key: 'metricsToken', flag: '--metrics-token <token>', env: 'METRICS_TOKEN', kind: 'nullable', description: 'bearer token that shows /metrics and /healthz details to any address (default: loopback only)' },

@@ -10,7 +10,7 @@ import type { ClientMessageOf } from '../../protocol/schema.js';
 import type { Account } from '../ports.js';
 import type { Chat } from './chat.js';
 import { fail, stored } from './errors.js';
-import { becomeNamed, joinGeneral, requireNamed } from './handle-rooms.js';
+import { becomeNamed, claimOwner, joinGeneral, requireNamed } from './handle-rooms.js';
 import { refOf } from './outbound.js';
 import type { Session } from './session.js';
 
@@ -75,6 +75,28 @@ async function issueToken(chat: Chat, key: string): Promise<{ token: string; tok
 }
 
 /**
+ * Whether a name is banned: by a name ban (guests' and accounts' names alike) or, for
+ * accounts banned before name bans existed, by the account's flag.
+ */
+export async function isBanned(chat: Chat, key: string, account?: Account | null): Promise<boolean> {
+  if (await stored('nameBanned', chat.deps.store.nameBanned(key))) return true;
+  const a = account === undefined ? await stored('getAccount', chat.deps.store.getAccount(key)) : account;
+  return a?.banned ?? false;
+}
+
+/**
+ * After a session took a name: a Ban that ran while it was on its way kicked whoever held
+ * the name then, not this session. Checked again now that a kick would find the session:
+ * either this read sees the ban, or the ban was stored after it and its kick comes after.
+ */
+export async function closeIfBanned(chat: Chat, s: Session, key: string): Promise<void> {
+  if (!(await isBanned(chat, key))) return;
+  s.leaving = true;
+  s.close(CLOSE.BANNED, 'banned');
+  fail('BANNED');
+}
+
+/**
  * Makes the session the account's: its name, its admin rights. Resolves true when this
  * gave the session its first name (the caller answers, then joins `general`).
  */
@@ -90,7 +112,16 @@ async function enterAccount(chat: Chat, s: Session, account: Account): Promise<b
     throw err;
   }
   s.admin = chat.config.admins.some((a) => nameKey(a) === account.key);
+  await closeIfBanned(chat, s, account.key);
   return first;
+}
+
+/** Takes back a registration's claim on a name whose account could not be created. */
+async function unclaim(chat: Chat, s: Session, key: string): Promise<void> {
+  const { presence } = chat.deps;
+  // A guest registering its own name gets its guest claim back; anyone else lets go.
+  if (s.key === key && s.username && !s.closed) await presence.claimName(key, s.username, claimOwner(s), s.id);
+  else if (s.key !== key) await presence.releaseName(key, s.id);
 }
 
 export async function register(chat: Chat, s: Session, msg: ClientMessageOf<'Register'>): Promise<void> {
@@ -100,6 +131,7 @@ export async function register(chat: Chat, s: Session, msg: ClientMessageOf<'Reg
   if (s.account) fail('FORBIDDEN', 'You are already logged in.');
   const { store, presence, hasher } = chat.deps;
   if (await stored('getAccount', store.getAccount(key))) fail('ALREADY_REGISTERED');
+  if (await stored('nameBanned', store.nameBanned(key))) fail('BANNED', `The name ${username} is banned.`);
   if (s.key !== key && (await presence.lookup(key)) !== null) fail('NAME_TAKEN', `${username} is online: only they can register that name.`);
   // Each registration costs an Argon2id hash and an account row: limited per address.
   const address = s.conn.remoteAddress;
@@ -108,8 +140,18 @@ export async function register(chat: Chat, s: Session, msg: ClientMessageOf<'Reg
     fail('AUTH_RATE_LIMITED', 'Too many registrations from your address. Try again later.');
   }
   const passwordHash = await hasher.hash(msg.password);
+  // The name is claimed for the account before the account exists, so a guest who took it
+  // meanwhile fails the registration (NAME_TAKEN, no account), and a guest who tries after
+  // this claim is refused: never an account whose name a guest is using.
+  if (!(await presence.claimName(key, username, `account:${key}`, s.id))) fail('NAME_TAKEN', `The name "${username}" is in use. Pick another one.`);
   const account = { key, username, passwordHash, createdAt: chat.iso() };
-  if (!(await stored('createAccount', store.createAccount(account)))) fail('ALREADY_REGISTERED');
+  let created = false;
+  try {
+    created = await stored('createAccount', store.createAccount(account));
+  } finally {
+    if (!created) await unclaim(chat, s, key);
+  }
+  if (!created) fail('ALREADY_REGISTERED');
   const first = await enterAccount(chat, s, { ...account, banned: false });
   const t = await issueToken(chat, key);
   s.tokenHash = t.tokenHash;
@@ -125,7 +167,7 @@ export async function login(chat: Chat, s: Session, msg: ClientMessageOf<'Login'
     const record = await stored('getToken', chat.deps.store.getToken(tokenHash));
     if (!record || Date.parse(record.expiresAt) <= chat.now()) fail('TOKEN_INVALID');
     const account = (await stored('getAccount', chat.deps.store.getAccount(record.key))) ?? fail('TOKEN_INVALID');
-    if (account.banned) fail('BANNED');
+    if (await isBanned(chat, account.key, account)) fail('BANNED');
     const first = await enterAccount(chat, s, account);
     s.tokenHash = tokenHash;
     s.send({ type: 'LoggedIn', username: account.username, token: msg.token, expiresAt: record.expiresAt, ...ref });
@@ -144,7 +186,7 @@ export async function login(chat: Chat, s: Session, msg: ClientMessageOf<'Login'
   // An unknown name costs a verification too, so the answer's timing does not tell.
   const ok = await chat.deps.hasher.verify(account?.passwordHash ?? chat.dummyHash(), msg.password);
   if (!account || !ok) fail('AUTH_FAILED');
-  if (account.banned) fail('BANNED');
+  if (await isBanned(chat, key, account)) fail('BANNED');
   const first = await enterAccount(chat, s, account);
   const t = await issueToken(chat, key);
   s.tokenHash = t.tokenHash;
@@ -169,8 +211,12 @@ export async function kick(chat: Chat, s: Session, msg: ClientMessageOf<'Kick'>)
   requireAdmin(s);
   const key = nameKey(validName(msg.username));
   const name = (await chat.deps.presence.lookup(key)) ?? fail('NO_SUCH_USER');
+  const seconds = chat.config.kickHoldSeconds;
+  // Held before the connections close: nobody, the kicked user included, takes the name
+  // until the kick's retry-after has passed, on any node.
+  await chat.deps.presence.holdName(key, seconds * 1000);
   s.send({ type: 'Ack', for: 'Kick', username: name, ...refOf(msg) });
-  chat.kickUser(key, CLOSE.KICKED, closeReason(`kicked by ${s.username}${msg.reason ? `: ${msg.reason}` : ''}`, '; retry-after=60'));
+  chat.kickUser(key, CLOSE.KICKED, closeReason(`kicked by ${s.username}${msg.reason ? `: ${msg.reason}` : ''}`, `; retry-after=${seconds}`));
 }
 
 /** A close reason is at most 123 bytes of UTF-8 (ws throws past that): cut the text, keep the suffix whole. */
@@ -183,17 +229,28 @@ export function closeReason(text: string, suffix: string): string {
   return out + suffix;
 }
 
+/**
+ * Bans a name, registered or not: a guest's name is refused until unbanned, like an
+ * account's (which can no longer log in). Every connection using it is closed with 4003.
+ */
 export async function ban(chat: Chat, s: Session, msg: ClientMessageOf<'Ban'>): Promise<void> {
   requireAdmin(s);
-  const key = nameKey(validName(msg.username));
-  if (!(await stored('setBanned', chat.deps.store.setBanned(key, true)))) fail('NO_SUCH_USER', 'There is no registered account with that name.');
+  const name = validName(msg.username);
+  const key = nameKey(name);
+  await stored('setNameBan', chat.deps.store.setNameBan(key, true));
+  // The account too, when there is one (false when there is none).
+  await stored('setBanned', chat.deps.store.setBanned(key, true));
   s.send({ type: 'Ack', for: 'Ban', username: msg.username, ...refOf(msg) });
   chat.kickUser(key, CLOSE.BANNED, 'banned');
 }
 
 export async function unban(chat: Chat, s: Session, msg: ClientMessageOf<'Unban'>): Promise<void> {
   requireAdmin(s);
-  const key = nameKey(validName(msg.username));
-  if (!(await stored('setBanned', chat.deps.store.setBanned(key, false)))) fail('NO_SUCH_USER', 'There is no registered account with that name.');
+  const name = validName(msg.username);
+  const key = nameKey(name);
+  const byName = await stored('setNameBan', chat.deps.store.setNameBan(key, false));
+  const account = await stored('getAccount', chat.deps.store.getAccount(key));
+  if (account?.banned) await stored('setBanned', chat.deps.store.setBanned(key, false));
+  if (!byName && !account?.banned) fail('NO_SUCH_USER', `${name} is not banned.`);
   s.send({ type: 'Ack', for: 'Unban', username: msg.username, ...refOf(msg) });
 }

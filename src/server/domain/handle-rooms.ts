@@ -8,6 +8,7 @@ import type { ClientMessageOf } from '../../protocol/schema.js';
 import type { RoomRecord } from '../ports.js';
 import type { Chat } from './chat.js';
 import { fail, stored } from './errors.js';
+import { closeIfBanned } from './handle-accounts.js';
 import { refOf } from './outbound.js';
 import type { Session } from './session.js';
 
@@ -41,9 +42,19 @@ export async function setUsername(chat: Chat, s: Session, msg: ClientMessageOf<'
   if (s.account && key !== s.account) fail('FORBIDDEN', 'You are logged in: your name is your account name. /logout to change it.');
   let first = false;
   if (key !== s.key) {
-    const account = await stored('getAccount', chat.deps.store.getAccount(key));
-    if (account && s.account !== key) fail('NAME_RESERVED');
-    first = await becomeNamed(chat, s, name);
+    const registered = async (): Promise<void> => {
+      const account = await stored('getAccount', chat.deps.store.getAccount(key));
+      if (account && s.account !== key) fail('NAME_RESERVED');
+    };
+    await registered();
+    // Checked again once the claim keeps others off the name: a registration that claimed it
+    // first made this claim fail; one that finished in between is seen here.
+    first = await becomeNamed(chat, s, name, async () => {
+      await registered();
+      if (await stored('nameBanned', chat.deps.store.nameBanned(key))) fail('BANNED', `The name ${name} is banned. Pick another one.`);
+    });
+    // A ban stored while this name was being taken (its kick missed this session).
+    await closeIfBanned(chat, s, key);
   }
   s.send({ type: 'Ack', for: 'SetUsername', username: name, ...refOf(msg) });
   if (first) await joinGeneral(chat, s);
@@ -56,13 +67,22 @@ export function joinGeneral(chat: Chat, s: Session): Promise<void> {
 
 /**
  * Gives the session a name (claimed cluster-wide), moving its room presence from the old
- * name if it had one. Resolves true for the session's first name (the caller answers, then
+ * name if it had one. `check` runs once the claim holds, before the session changes; when it
+ * throws, the claim is let go. Resolves true for the session's first name (the caller answers, then
  * joins `general`).
  */
-export async function becomeNamed(chat: Chat, s: Session, name: string): Promise<boolean> {
+export async function becomeNamed(chat: Chat, s: Session, name: string, check?: () => Promise<void>): Promise<boolean> {
   const key = nameKey(name);
   const { presence } = chat.deps;
-  if (!(await presence.claimName(key, name, claimOwner(s), s.id))) fail('NAME_TAKEN', `The name "${name}" is in use. Pick another one.`);
+  if (!(await presence.claimName(key, name, claimOwner(s), s.id))) fail('NAME_TAKEN', `The name "${name}" is in use (or held after a kick). Pick another one.`);
+  if (check) {
+    try {
+      await check();
+    } catch (err) {
+      await presence.releaseName(key, s.id);
+      throw err;
+    }
+  }
   if (s.closed) {
     // The client left while the claim was in flight: disconnect() could not release it.
     await presence.releaseName(key, s.id);
