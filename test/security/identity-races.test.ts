@@ -75,14 +75,6 @@ describe('a registration racing a guest for one name', () => {
       assert.equal((await answerTo(guest, 'g')).type, 'LoggedIn');
     }
   });
-
-  it('refuses a guest the name of an account registered while its claim was on its way (NAME_RESERVED)', async () => {
-    await using server = await startTestServer();
-    (await registered(server.url, 'latecomer', 'latecomer-password')).close();
-    await using guest = await fresh(server.url);
-    guest.send({ type: 'SetUsername', username: 'latecomer', ref: 'n' });
-    assert.equal((await guest.nextOfType('Error', (m) => m.ref === 'n')).code, 'NAME_RESERVED');
-  });
 });
 
 describe('a kick', () => {
