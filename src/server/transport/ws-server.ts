@@ -127,7 +127,7 @@ export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, 
     maxBufferedBytes: config.maxBufferedBytes,
     onSlowReader(c: WsConnection) {
       metrics.slowReaders.inc();
-      log.info({ conn: c.id }, 'closed a client that stopped reading');
+      log.info({ conn: c.id, address: c.remoteAddress }, 'closed a client that stopped reading');
     },
   };
 
@@ -140,6 +140,7 @@ export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, 
     const refusal = admit(address);
     if (refusal) {
       metrics.refused.inc({ reason: 'admission' });
+      log.debug({ address, refusal }, 'refused a connection over its address\'s limits');
       ws.close(CLOSE.TRY_AGAIN_LATER, refusal);
       return;
     }
