@@ -160,7 +160,11 @@ export interface AccountStore {
   setNameBan(key: string, banned: boolean): Promise<boolean>;
   /** Whether the name key is banned by setNameBan. */
   nameBanned(key: string): Promise<boolean>;
-  /** Stores a login token by its hash (never the token itself). */
+  /**
+   * Stores a login token by its hash (never the token itself). An account keeps at most
+   * TOKENS_PER_ACCOUNT tokens (store-common.ts): this one and the others that expire last;
+   * older ones are deleted, so logging in again and again never piles up rows.
+   */
   createToken(t: { tokenHash: string; key: string; expiresAt: string }): Promise<void>;
   getToken(tokenHash: string): Promise<{ key: string; expiresAt: string } | null>;
   deleteToken(tokenHash: string): Promise<void>;

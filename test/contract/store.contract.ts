@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { TOKENS_PER_ACCOUNT } from '../../src/server/store/store-common.js';
 import type { ChatMessage } from '../../src/protocol/messages.js';
 import type { NewPrivateMessage, NewRoomMessage, Store } from '../../src/server/ports.js';
 
@@ -437,6 +438,24 @@ export function storeContract(
         assert.equal(await store.setNameBan(guest, false), true);
         assert.equal(await store.setNameBan(guest, false), false, 'not banned');
         assert.equal(await store.nameBanned(guest), false);
+      });
+
+      it('keeps at most TOKENS_PER_ACCOUNT tokens per account: the new one and those expiring last', async () => {
+        const [key, other] = [uid('acct'), uid('acct')];
+        const hash = (i: number): string => `${key}-t${String(i).padStart(3, '0')}`;
+        const theirs = { tokenHash: uid('hash'), key: other, expiresAt: '2030-01-01T00:00:00.000Z' };
+        await store.createToken(theirs);
+        const n = TOKENS_PER_ACCOUNT + 5;
+        for (let i = 0; i < n; i++) {
+          await store.createToken({ tokenHash: hash(i), key, expiresAt: new Date(Date.UTC(2030, 0, 1) + i * 60_000).toISOString() });
+        }
+        // One more that expires before all of them (a shorter lifetime): kept, being the new one.
+        await store.createToken({ tokenHash: hash(999), key, expiresAt: '2029-06-01T00:00:00.000Z' });
+        const kept: number[] = [];
+        for (let i = 0; i < n; i++) if (await store.getToken(hash(i))) kept.push(i);
+        assert.deepEqual(kept, range(n - TOKENS_PER_ACCOUNT + 1, n - 1));
+        assert.ok(await store.getToken(hash(999)), 'the newest token is kept');
+        assert.deepEqual(await store.getToken(theirs.tokenHash), { key: other, expiresAt: theirs.expiresAt }, 'other accounts keep theirs');
       });
 
       it('stores, finds and deletes tokens by hash', async () => {

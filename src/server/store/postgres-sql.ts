@@ -88,8 +88,11 @@ const statements = {
   nameBanAdd: `INSERT INTO name_bans (key) VALUES ($1) ON CONFLICT (key) DO NOTHING`,
   nameBanDel: `DELETE FROM name_bans WHERE key = $1`,
   nameBanGet: `SELECT 1 FROM name_bans WHERE key = $1`,
-  tokenInsert: `INSERT INTO tokens (token_hash, key, expires_at) VALUES ($1, $2, $3)
-    ON CONFLICT (token_hash) DO UPDATE SET key = EXCLUDED.key, expires_at = EXCLUDED.expires_at`,
+  // Inserts the token, and deletes the account's others but the newest $4 (one statement).
+  tokenInsert: `WITH added AS (INSERT INTO tokens (token_hash, key, expires_at) VALUES ($1, $2, $3)
+      ON CONFLICT (token_hash) DO UPDATE SET key = EXCLUDED.key, expires_at = EXCLUDED.expires_at RETURNING 1)
+    DELETE FROM tokens WHERE key = $2 AND token_hash <> $1 AND token_hash NOT IN (
+      SELECT token_hash FROM tokens WHERE key = $2 AND token_hash <> $1 ORDER BY expires_at DESC, token_hash LIMIT $4)`,
   tokenGet: `SELECT key, expires_at FROM tokens WHERE token_hash = $1`,
   tokenDelete: `DELETE FROM tokens WHERE token_hash = $1`,
 };

@@ -10,7 +10,7 @@ import type {
 } from '../ports.js';
 import {
   buildNew, checkAppend, countByRoom, jobNonceKey, pairKey, planBatch, reactionsFrom, searchTerms,
-  settleBatch, toIso, toMillis, type AppendJob, type AppendResult, type StoredMessage,
+  settleBatch, toIso, toMillis, TOKENS_PER_ACCOUNT, type AppendJob, type AppendResult, type StoredMessage,
 } from './store-common.js';
 
 interface RoomState {
@@ -43,6 +43,8 @@ export class MemoryStore implements Store {
   readonly #accounts = new Map<string, Account>();
   readonly #tokens = new Map<string, { key: string; expiresAt: string }>();
   readonly #nameBans = new Set<string>();
+  /** Token hashes per account key. */
+  readonly #tokensOf = new Map<string, Set<string>>();
 
   async init(): Promise<void> {}
 
@@ -292,7 +294,19 @@ export class MemoryStore implements Store {
   }
 
   async createToken(t: { tokenHash: string; key: string; expiresAt: string }): Promise<void> {
+    const old = this.#tokens.get(t.tokenHash);
+    if (old) this.#tokensOf.get(old.key)?.delete(t.tokenHash);
     this.#tokens.set(t.tokenHash, { key: t.key, expiresAt: toIso(t.expiresAt) });
+    const mine = this.#tokensOf.get(t.key) ?? new Set<string>();
+    this.#tokensOf.set(t.key, mine);
+    mine.add(t.tokenHash);
+    if (mine.size <= TOKENS_PER_ACCOUNT) return;
+    const others = [...mine].filter((h) => h !== t.tokenHash).map((h) => ({ h, at: this.#tokens.get(h)!.expiresAt }));
+    others.sort((a, b) => (a.at > b.at ? -1 : a.at < b.at ? 1 : a.h < b.h ? -1 : a.h > b.h ? 1 : 0));
+    for (const { h } of others.slice(TOKENS_PER_ACCOUNT - 1)) {
+      mine.delete(h);
+      this.#tokens.delete(h);
+    }
   }
 
   async getToken(tokenHash: string): Promise<{ key: string; expiresAt: string } | null> {
@@ -301,6 +315,8 @@ export class MemoryStore implements Store {
   }
 
   async deleteToken(tokenHash: string): Promise<void> {
+    const t = this.#tokens.get(tokenHash);
+    if (t) this.#tokensOf.get(t.key)?.delete(tokenHash);
     this.#tokens.delete(tokenHash);
   }
 }

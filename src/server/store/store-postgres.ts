@@ -19,7 +19,7 @@ import type { Migration } from './migrations-sqlite.js';
 import { SQL, chatFromRow, privateFromRow, roomFromRow, type MessageRow, type PrivateRow, type RoomRow } from './postgres-sql.js';
 import {
   authorKey, buildNew, insertRows, queueAppend, countByRoom, initError, nonceKey, pairKey, planBatch, redactUrl,
-  searchTerms, settleBatch, type AppendJob, type AppendResult, type StoredMessage,
+  searchTerms, settleBatch, TOKENS_PER_ACCOUNT, type AppendJob, type AppendResult, type StoredMessage,
 } from './store-common.js';
 
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
@@ -345,7 +345,7 @@ export class PostgresStore implements Store {
   }
 
   async createToken(t: { tokenHash: string; key: string; expiresAt: string }): Promise<void> {
-    await this.#query(SQL.tokenInsert, [t.tokenHash, t.key, t.expiresAt]);
+    await this.#query(SQL.tokenInsert, [t.tokenHash, t.key, t.expiresAt, TOKENS_PER_ACCOUNT - 1]);
   }
 
   async getToken(tokenHash: string): Promise<{ key: string; expiresAt: string } | null> {

@@ -35,7 +35,7 @@ import { SqliteWorker, type SearchRow } from './sqlite-worker.js';
 import { SQLITE_MIGRATIONS, type Migration } from './migrations-sqlite.js';
 import {
   authorKey, buildNew, insertRows, queueAppend, countByRoom, initError, jobNonceKey, pairKey, planBatch, reactionsFrom,
-  searchTerms, settleBatch, toIso, toMillis, type AppendJob, type AppendResult, type StoredMessage,
+  searchTerms, settleBatch, toIso, toMillis, TOKENS_PER_ACCOUNT, type AppendJob, type AppendResult, type StoredMessage,
 } from './store-common.js';
 
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
@@ -504,7 +504,11 @@ export class SqliteStore implements Store {
   }
 
   async createToken(t: { tokenHash: string; key: string; expiresAt: string }): Promise<void> {
-    this.#s.tokenInsert.run(t.tokenHash, t.key, toMillis(t.expiresAt));
+    const s = this.#s;
+    this.#db!.transaction(() => {
+      s.tokenInsert.run(t.tokenHash, t.key, toMillis(t.expiresAt));
+      s.tokenTrim.run({ key: t.key, hash: t.tokenHash, keep: TOKENS_PER_ACCOUNT - 1 });
+    }).immediate();
   }
 
   async getToken(tokenHash: string): Promise<{ key: string; expiresAt: string } | null> {
@@ -640,6 +644,10 @@ function prepareSqlite(db: Database.Database) {
     nameBanDel: db.prepare<[string]>('DELETE FROM name_bans WHERE key = ?'),
     nameBanGet: db.prepare<[string], { ok: number }>('SELECT 1 AS ok FROM name_bans WHERE key = ?'),
     tokenInsert: db.prepare<[string, string, number]>('INSERT OR REPLACE INTO tokens (token_hash, key, expires_at) VALUES (?, ?, ?)'),
+    // An account's tokens but the new one and the newest `keep` others (tokens_key index).
+    tokenTrim: db.prepare<{ key: string; hash: string; keep: number }>(
+      `DELETE FROM tokens WHERE key = @key AND token_hash != @hash AND token_hash NOT IN (
+         SELECT token_hash FROM tokens WHERE key = @key AND token_hash != @hash ORDER BY expires_at DESC, token_hash LIMIT @keep)`),
     tokenGet: db.prepare<[string], { key: string; expires_at: number }>('SELECT key, expires_at FROM tokens WHERE token_hash = ?'),
     tokenDelete: db.prepare<[string]>('DELETE FROM tokens WHERE token_hash = ?'),
   };
