@@ -3,6 +3,7 @@
  * default and what it means. `parley serve --help` is generated from this table, and the
  * README's configuration table documents the same rows (test/unit/readme.test.ts checks it).
  */
+import { publicName } from './transport/origin.js';
 import { parseTrustProxy } from './transport/trust-proxy.js';
 
 export interface Config {
@@ -180,6 +181,7 @@ export function parseValue(spec: OptionSpec, raw: string | string[]): Config[key
 
 export function validateConfig(c: Config): void {
   parseTrustProxy(c.trustProxy);
+  for (const h of c.publicHosts) if (!publicName(h)) throw new Error(`--public-hosts: "${h}" is not a host name or URL`);
   if (c.port > 65535) throw new Error(`--port must be 0 to 65535, not ${c.port}`);
   if ((c.tlsCert === null) !== (c.tlsKey === null)) throw new Error('--tls-cert and --tls-key go together');
   if (c.workers < 1) throw new Error('--workers must be at least 1');

@@ -10,6 +10,7 @@ import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { describe, it } from 'node:test';
+import { DEFAULTS, validateConfig } from '../../src/server/config.js';
 import { createClientAddressResolver, parseTrustProxy } from '../../src/server/transport/trust-proxy.js';
 import { startTestServer } from '../helpers/server.js';
 import { TestClient } from '../helpers/ws-client.js';
@@ -100,6 +101,8 @@ describe('--trust-proxy', () => {
     assert.equal(resolver.clientAddress(req('192.0.2.1', '203.0.113.5')), '192.0.2.1', 'an untrusted peer');
     assert.throws(() => parseTrustProxy(['10.0.0.0/33']), /--trust-proxy: "10\.0\.0\.0\/33"/);
     assert.throws(() => parseTrustProxy(['proxy.example']), /not an IP address or CIDR/);
+    assert.throws(() => validateConfig({ ...DEFAULTS, trustProxy: ['127.0.0.1', 'bogus'] }), /--trust-proxy: "bogus"/);
+    validateConfig({ ...DEFAULTS, trustProxy: ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8'] });
   });
 });
 
@@ -122,6 +125,7 @@ describe('same-origin check (DNS rebinding)', () => {
     assert.equal(await upgradeStatus(p, { Host: 'other.example', Origin: 'https://other.example' }), 101);
     assert.equal(await upgradeStatus(p, { Host: 'evil.example', Origin: 'https://evil.example' }), 403);
     assert.equal(await upgradeStatus(p, { Host: 'chat.example.org', Origin: 'https://evil.example' }), 403);
+    assert.throws(() => validateConfig({ ...DEFAULTS, publicHosts: ['https://'] }), /--public-hosts/);
   });
 });
 

@@ -32,8 +32,8 @@ export function hostName(host: string): string | null {
   }
 }
 
-/** A `--public-hosts` entry as a host name: `chat.example`, `chat.example:443` or `https://chat.example/`. */
-function publicName(entry: string): string | null {
+/** A `--public-hosts` entry as a host name: `chat.example`, `chat.example:443` or `https://chat.example/`; null when it is none. */
+export function publicName(entry: string): string | null {
   const text = entry.trim();
   if (text === '') return null;
   if (text.includes('://')) {
