@@ -232,6 +232,8 @@ export interface Presence {
    * caller closes them). A later hold replaces an earlier one.
    */
   holdName(key: string, ms: number): Promise<void>;
+  /** Whether the name is held (holdName) now. */
+  isHeld(key: string): Promise<boolean>;
   /** Marks the connection as in the room. Resolves true when it is the user's first connection there, cluster-wide. */
   join(room: string, key: string, username: string, connId: string): Promise<boolean>;
   /** Resolves true when it was the user's last connection in the room, cluster-wide. */

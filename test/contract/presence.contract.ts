@@ -88,7 +88,10 @@ export function presenceContract(name: string, make: () => Promise<PresenceFixtu
         const [u, v] = [user(), user()];
         const c = conn();
         assert.equal(await a.claimName(u.key, u.name, 'guest:1', c), true);
+        assert.equal(await b.isHeld(u.key), false);
         await a.holdName(u.key, 1_500);
+        assert.equal(await b.isHeld(u.key), true);
+        assert.equal(await b.isHeld(v.key), false);
         await a.releaseName(u.key, c);
         assert.equal(await b.claimName(u.key, u.name, 'guest:2', conn()), false, 'a guest, other node');
         assert.equal(await a.claimName(u.key, u.name, `account:${u.key}`, conn()), false, 'the account itself');
@@ -99,6 +102,7 @@ export function presenceContract(name: string, make: () => Promise<PresenceFixtu
           assert.ok(Date.now() < deadline, 'the hold never ended');
           await new Promise((r) => setTimeout(r, 50));
         }
+        assert.equal(await a.isHeld(u.key), false);
       });
 
       it('lists every online name, sorted case-insensitively', async () => {

@@ -135,6 +135,10 @@ export class RedisPresence implements Presence {
     await this.orLocal(async () => { await this.run(HOLD.name, key, Math.max(1, Math.round(ms))); }, undefined);
   }
 
+  async isHeld(key: string): Promise<boolean> {
+    return this.orLocal(async () => (await this.redis.exists(this.key(`held:${key}`))) === 1, await this.local.isHeld(key));
+  }
+
   async releaseName(key: string, connId: string): Promise<void> {
     this.names.delete(`${key}|${connId}`);
     await this.local.releaseName(key, connId);

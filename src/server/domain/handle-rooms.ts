@@ -75,13 +75,15 @@ export async function becomeNamed(chat: Chat, s: Session, name: string, check?: 
   const key = nameKey(name);
   const { presence } = chat.deps;
   if (!(await presence.claimName(key, name, claimOwner(s), s.id))) fail('NAME_TAKEN', `The name "${name}" is in use (or held after a kick). Pick another one.`);
-  if (check) {
-    try {
-      await check();
-    } catch (err) {
-      await presence.releaseName(key, s.id);
-      throw err;
-    }
+  try {
+    await check?.();
+    // A kick of the name that came after this claim closed whoever held the name then, not
+    // this session: the kick's hold says so. Nothing awaits between this answer and the
+    // binding below, so a kick that comes later finds the session.
+    if (await presence.isHeld(key)) fail('NAME_TAKEN', `The name "${name}" is held after a kick. Try again later.`);
+  } catch (err) {
+    await presence.releaseName(key, s.id);
+    throw err;
   }
   if (s.closed) {
     // The client left while the claim was in flight: disconnect() could not release it.
