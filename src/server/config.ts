@@ -56,6 +56,8 @@ export interface Config {
   loginAttemptsPerMinute: number;
   /** Login and registration attempts per minute from one address, whatever the names. */
   loginAttemptsPerAddress: number;
+  /** Failed logins per minute on one name, across addresses, past which only addresses that have not failed on it may try. */
+  loginFailuresPerName: number;
   /** Rooms one address (or account) may create per minute. */
   roomsPerAddressPerMinute: number;
   /** Rooms one address (or account) may create per hour. */
@@ -114,6 +116,7 @@ export const DEFAULTS: Config = {
   tokenTtlDays: 30,
   loginAttemptsPerMinute: 10,
   loginAttemptsPerAddress: 30,
+  loginFailuresPerName: 30,
   roomsPerAddressPerMinute: 10,
   roomsPerAddressPerHour: 60,
   kickHoldSeconds: 60,
@@ -153,6 +156,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'tokenTtlDays', flag: '--token-ttl-days <n>', env: 'TOKEN_TTL_DAYS', kind: 'int', description: 'lifetime of login tokens' },
   { key: 'loginAttemptsPerMinute', flag: '--login-attempts-per-minute <n>', env: 'LOGIN_ATTEMPTS_PER_MINUTE', kind: 'int', description: 'login attempts per minute on one name from one address' },
   { key: 'loginAttemptsPerAddress', flag: '--login-attempts-per-address <n>', env: 'LOGIN_ATTEMPTS_PER_ADDRESS', kind: 'int', description: 'login and registration attempts per minute from one address' },
+  { key: 'loginFailuresPerName', flag: '--login-failures-per-name <n>', env: 'LOGIN_FAILURES_PER_NAME', kind: 'int', description: 'failed logins per minute on one name, from all addresses, past which addresses that failed on it wait' },
   { key: 'roomsPerAddressPerMinute', flag: '--rooms-per-address-per-minute <n>', env: 'ROOMS_PER_ADDRESS_PER_MINUTE', kind: 'int', description: 'rooms one address or account may create per minute' },
   { key: 'roomsPerAddressPerHour', flag: '--rooms-per-address-per-hour <n>', env: 'ROOMS_PER_ADDRESS_PER_HOUR', kind: 'int', description: 'rooms one address or account may create per hour' },
   { key: 'kickHoldSeconds', flag: '--kick-hold <seconds>', env: 'KICK_HOLD', kind: 'int', description: 'how long a kicked user\'s name is held (the kick\'s retry-after)' },

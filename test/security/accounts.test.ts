@@ -188,6 +188,31 @@ describe('accounts', () => {
     assert.equal(attacker.conn.ofType('Error')[0]!.code, 'AUTH_FAILED');
   });
 
+  it('slows down a name failing from many addresses, but still lets an address that has not failed on it log in', async () => {
+    const chat = await new FakeChat({ loginFailuresPerName: 3 }).start();
+    const owner0 = chat.connect('json');
+    owner0.say({ type: 'Register', username: 'popular', password: 'right password' });
+    await chat.settle();
+    const bots = [1, 2, 3].map((i) => fromAddress(chat, `10.1.0.${i}`));
+    for (const bot of bots) bot.say({ type: 'Login', username: 'popular', password: 'guess one' });
+    await chat.settle();
+    assert.deepEqual(bots.map((b) => b.conn.ofType('Error')[0]?.code), ['AUTH_FAILED', 'AUTH_FAILED', 'AUTH_FAILED']);
+    // Past the name's failures: an address that failed waits...
+    bots[0]!.say({ type: 'Login', username: 'popular', password: 'guess two', ref: 'again' });
+    await chat.settle();
+    assert.equal(bots[0]!.conn.ofType('Error').find((m) => m.ref === 'again')?.code, 'AUTH_RATE_LIMITED');
+    // ...one that has not may try, and the owner logs in.
+    const owner = fromAddress(chat, '10.9.9.9');
+    owner.say({ type: 'Login', username: 'popular', password: 'right password', ref: 'me' });
+    await chat.settle();
+    assert.ok(owner.conn.ofType('LoggedIn').some((m) => m.ref === 'me'), JSON.stringify(owner.conn.messages()));
+    // A minute later the first address may try again.
+    chat.clock += 61_000;
+    bots[0]!.say({ type: 'Login', username: 'popular', password: 'guess three', ref: 'later' });
+    await chat.settle();
+    assert.equal(bots[0]!.conn.ofType('Error').find((m) => m.ref === 'later')?.code, 'AUTH_FAILED');
+  });
+
   it('lets the owner log in at once from another address while one address fails ten times (over real sockets)', async () => {
     await using server = await startTestServer();
     {

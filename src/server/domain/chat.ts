@@ -50,6 +50,8 @@ export class Chat {
   readonly loginLimiter: AttemptLimiter;
   /** Login and registration attempts from one address, whatever the names. */
   readonly addressLimiter: AttemptLimiter;
+  /** Failed logins per name (`name:`), across addresses, and per address and name (`at:`). */
+  readonly failureLimiter: AttemptLimiter;
   /** Rooms created per address and per account: per minute and per hour (handle-rooms.ts). */
   readonly roomLimiters: [AttemptLimiter, AttemptLimiter];
   private dummy: string | null = null;
@@ -65,6 +67,7 @@ export class Chat {
     this.now = deps.now ?? Date.now;
     this.loginLimiter = new AttemptLimiter(deps.config.loginAttemptsPerMinute);
     this.addressLimiter = new AttemptLimiter(deps.config.loginAttemptsPerAddress);
+    this.failureLimiter = new AttemptLimiter(deps.config.loginFailuresPerName);
     this.roomLimiters = [new AttemptLimiter(deps.config.roomsPerAddressPerMinute), new AttemptLimiter(deps.config.roomsPerAddressPerHour, 3_600_000)];
     deps.bus.onEnvelope((env) => this.onEnvelope(env));
   }

@@ -46,6 +46,13 @@ export class AttemptLimiter {
     return recent.length < this.perWindow;
   }
 
+  /** Attempts recorded for the key within the window. */
+  count(key: string, now: number): number {
+    let n = 0;
+    for (const t of this.attempts.get(key) ?? []) if (now - t < this.windowMs) n++;
+    return n;
+  }
+
   /** Records an attempt, allowed or not. */
   note(key: string, now: number): void {
     const recent = this.attempts.get(key) ?? [];
@@ -182,10 +189,19 @@ export async function login(chat: Chat, s: Session, msg: ClientMessageOf<'Login'
   // from one address must not lock the owner out from another. The address first: a
   // limited address must not record attempts on (or fill the limiter with) names.
   if (!chat.addressLimiter.allow(`addr:${address}`, now) || !chat.loginLimiter.allow(`${address}|${key}`, now)) fail('AUTH_RATE_LIMITED');
+  // A name failing from many addresses at once (more than --login-failures-per-name a
+  // minute) is only slowed down: an address that already failed on it this minute waits,
+  // one that has not (the owner, elsewhere) may still try.
+  const failures = chat.failureLimiter;
+  if (!failures.permits(`name:${key}`, now) && failures.count(`at:${address}|${key}`, now) > 0) fail('AUTH_RATE_LIMITED');
   const account = await stored('getAccount', chat.deps.store.getAccount(key));
   // An unknown name costs a verification too, so the answer's timing does not tell.
   const ok = await chat.deps.hasher.verify(account?.passwordHash ?? chat.dummyHash(), msg.password);
-  if (!account || !ok) fail('AUTH_FAILED');
+  if (!account || !ok) {
+    failures.note(`name:${key}`, now);
+    failures.note(`at:${address}|${key}`, now);
+    fail('AUTH_FAILED');
+  }
   if (await isBanned(chat, key, account)) fail('BANNED');
   const first = await enterAccount(chat, s, account);
   const t = await issueToken(chat, key);
