@@ -77,6 +77,27 @@ describe('a registration racing a guest for one name', () => {
   });
 });
 
+describe('two registrations racing for one name', () => {
+  it('gives the name to exactly one; the other is refused and not named', async () => {
+    await using server = await startTestServer({}, { hasher: argon2Hasher });
+    await using a = await fresh(server.url);
+    await using b = await fresh(server.url);
+    a.send({ type: 'Register', username: 'twice', password: 'first-password', ref: 'reg' });
+    b.send({ type: 'Register', username: 'twice', password: 'second-password', ref: 'reg' });
+    const answers = await Promise.all([answerTo(a, 'reg'), answerTo(b, 'reg')]);
+    assert.equal(answers.filter((m) => m.type === 'LoggedIn').length, 1, JSON.stringify(answers));
+    const loser = answers[0]!.type === 'LoggedIn' ? b : a;
+    const refused = answers.find((m) => m.type === 'Error') as { code: string };
+    assert.ok(['NAME_TAKEN', 'ALREADY_REGISTERED'].includes(refused.code), refused.code);
+    loser.send({ type: 'SendMessage', content: 'who am I?', ref: 'm' });
+    assert.equal((await loser.nextOfType('Error', (m) => m.ref === 'm')).code, 'NOT_NAMED');
+    // The winner's name is free of any leftover claim: it is held only by the winner.
+    const winner = loser === a ? b : a;
+    winner.send({ type: 'ListUsers', ref: 'u' });
+    assert.deepEqual((await winner.nextOfType('UserList', (m) => m.ref === 'u')).users, ['twice']);
+  });
+});
+
 describe('a kick', () => {
   it('holds the name for the kick\'s retry-after: the kicked guest cannot come straight back, then can', async () => {
     await using server = await startTestServer({ admins: ['boss'], kickHoldSeconds: 2 });

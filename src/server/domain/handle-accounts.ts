@@ -123,14 +123,6 @@ async function enterAccount(chat: Chat, s: Session, account: Account): Promise<b
   return first;
 }
 
-/** Takes back a registration's claim on a name whose account could not be created. */
-async function unclaim(chat: Chat, s: Session, key: string): Promise<void> {
-  const { presence } = chat.deps;
-  // A guest registering its own name gets its guest claim back; anyone else lets go.
-  if (s.key === key && s.username && !s.closed) await presence.claimName(key, s.username, claimOwner(s), s.id);
-  else if (s.key !== key) await presence.releaseName(key, s.id);
-}
-
 export async function register(chat: Chat, s: Session, msg: ClientMessageOf<'Register'>): Promise<void> {
   const username = validName(msg.username);
   const key = nameKey(username);
@@ -147,16 +139,18 @@ export async function register(chat: Chat, s: Session, msg: ClientMessageOf<'Reg
     fail('AUTH_RATE_LIMITED', 'Too many registrations from your address. Try again later.');
   }
   const passwordHash = await hasher.hash(msg.password);
-  // The name is claimed for the account before the account exists, so a guest who took it
-  // meanwhile fails the registration (NAME_TAKEN, no account), and a guest who tries after
-  // this claim is refused: never an account whose name a guest is using.
-  if (!(await presence.claimName(key, username, `account:${key}`, s.id))) fail('NAME_TAKEN', `The name "${username}" is in use. Pick another one.`);
+  // The name is claimed by this connection before the account exists, so whoever took it
+  // meanwhile (a guest, another registration) fails this one with NAME_TAKEN and no account
+  // is created, and whoever tries after this claim is refused: never an account whose name
+  // someone else is using. The account's own claim then replaces this one (sole holder).
+  const held = s.key === key;
+  if (!held && !(await presence.claimName(key, username, claimOwner(s), s.id))) fail('NAME_TAKEN', `The name "${username}" is in use. Pick another one.`);
   const account = { key, username, passwordHash, createdAt: chat.iso() };
   let created = false;
   try {
     created = await stored('createAccount', store.createAccount(account));
   } finally {
-    if (!created) await unclaim(chat, s, key);
+    if (!created && !held) await presence.releaseName(key, s.id);
   }
   if (!created) fail('ALREADY_REGISTERED');
   const first = await enterAccount(chat, s, { ...account, banned: false });
