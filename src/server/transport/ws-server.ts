@@ -70,7 +70,7 @@ export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, 
       // is written must not go unhandled); an accepted socket's errors are ws's to handle.
       socket.on('error', onSocketError);
       metrics.refused.inc({ reason: 'origin' });
-      log.info({ origin: req.headers.origin, host: req.headers.host, address: resolver.clientAddress(req) }, 'refused a WebSocket from a disallowed origin');
+      log.info({ origin: req.headers.origin, host: req.headers.host, address: resolver.clientAddress(req) }, 'refused a WebSocket from a disallowed origin (a page served under this Host? list it in --public-hosts or --allowed-origins)');
       refuseUpgrade(socket, '403 Forbidden');
       return;
     }
