@@ -261,7 +261,11 @@ export type WireMode = 'text' | 'json';
  */
 export interface Connection {
   readonly id: string;
-  /** The client's address as per-address limits count it (an IPv6 client by its /64: transport/address-key.ts). */
+  /**
+   * The client's address as per-address limits count it (an IPv6 client by its /64:
+   * transport/address-key.ts); behind a `--trust-proxy` proxy, the forwarded client's
+   * (transport/trust-proxy.ts).
+   */
   readonly remoteAddress: string;
   send(frame: string): void;
   close(code: number, reason: string): void;
