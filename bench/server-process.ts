@@ -37,6 +37,7 @@ export function parleyArgs(db: string, extra: string[] = []): string[] {
     join(ROOT, 'bin/parley.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--db', db, '--log-level', 'warn',
     '--messages-per-second', '1000000', '--message-burst', '1000000',
     '--max-connections-per-ip', '1000000', '--connect-rate-per-ip', '1000000',
+    '--rooms-per-address-per-minute', '1000000', '--rooms-per-address-per-hour', '1000000',
     '--presence-grace', '0', ...extra,
   ];
 }

@@ -3,6 +3,8 @@
  * default and what it means. `parley serve --help` is generated from this table, and the
  * README's configuration table documents the same rows (test/unit/readme.test.ts checks it).
  */
+import { publicName } from './transport/origin.js';
+import { parseTrustProxy } from './transport/trust-proxy.js';
 
 export interface Config {
   port: number;
@@ -56,10 +58,29 @@ export interface Config {
   /** Milliseconds a user stays present after their last connection drops (reload grace). */
   presenceGraceMs: number;
   tokenTtlDays: number;
-  /** Login attempts per name and per address per minute. */
+  /** Login attempts per minute for one name from one address. */
   loginAttemptsPerMinute: number;
   /** Searches per account (a guest: per name) per minute; a burst of ten seconds' worth. */
   searchesPerMinute: number;
+  /** Login and registration attempts per minute from one address, whatever the names. */
+  loginAttemptsPerAddress: number;
+  /** Failed logins per minute on one name, across addresses, past which only addresses that have not failed on it may try. */
+  loginFailuresPerName: number;
+  /** Rooms one address (or account) may create per minute. */
+  roomsPerAddressPerMinute: number;
+  /** Rooms one address (or account) may create per hour. */
+  roomsPerAddressPerHour: number;
+  /** Seconds a kicked user's name is held (no one may take it) and the kick's retry-after. */
+  kickHoldSeconds: number;
+  /** Proxies (addresses or CIDRs) whose X-Forwarded-For names the client; empty: the header is ignored. */
+  trustProxy: string[];
+  /**
+   * Host names (or URLs) the server is reached by, besides the local ones: a browser page is
+   * the server's own origin only when its Host is one of these or a local name or address.
+   */
+  publicHosts: string[];
+  /** Bearer token that shows /metrics and the details of /healthz to any address; null: loopback only. */
+  metricsToken: string | null;
 }
 
 type Kind = 'string' | 'int' | 'list' | 'nullable';
@@ -106,6 +127,14 @@ export const DEFAULTS: Config = {
   tokenTtlDays: 30,
   loginAttemptsPerMinute: 10,
   searchesPerMinute: 30,
+  loginAttemptsPerAddress: 30,
+  loginFailuresPerName: 30,
+  roomsPerAddressPerMinute: 10,
+  roomsPerAddressPerHour: 60,
+  kickHoldSeconds: 60,
+  trustProxy: [],
+  publicHosts: [],
+  metricsToken: null,
 };
 
 export const OPTIONS: OptionSpec[] = [
@@ -141,7 +170,15 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'maxBufferedBytes', flag: '--max-buffered-bytes <n>', env: 'MAX_BUFFERED_BYTES', kind: 'int', description: 'bytes a client leaves unread (sent in earlier turns) before it is closed with 1013' },
   { key: 'presenceGraceMs', flag: '--presence-grace <ms>', env: 'PRESENCE_GRACE', kind: 'int', description: 'how long a user stays present after the last connection drops' },
   { key: 'tokenTtlDays', flag: '--token-ttl-days <n>', env: 'TOKEN_TTL_DAYS', kind: 'int', description: 'lifetime of login tokens' },
-  { key: 'loginAttemptsPerMinute', flag: '--login-attempts-per-minute <n>', env: 'LOGIN_ATTEMPTS_PER_MINUTE', kind: 'int', description: 'login and registration attempts per name and per address' },
+  { key: 'loginAttemptsPerMinute', flag: '--login-attempts-per-minute <n>', env: 'LOGIN_ATTEMPTS_PER_MINUTE', kind: 'int', description: 'login attempts per minute on one name from one address' },
+  { key: 'loginAttemptsPerAddress', flag: '--login-attempts-per-address <n>', env: 'LOGIN_ATTEMPTS_PER_ADDRESS', kind: 'int', description: 'login and registration attempts per minute from one address' },
+  { key: 'loginFailuresPerName', flag: '--login-failures-per-name <n>', env: 'LOGIN_FAILURES_PER_NAME', kind: 'int', description: 'failed logins per minute on one name, from all addresses, past which addresses that failed on it wait' },
+  { key: 'roomsPerAddressPerMinute', flag: '--rooms-per-address-per-minute <n>', env: 'ROOMS_PER_ADDRESS_PER_MINUTE', kind: 'int', description: 'rooms one address or account may create per minute' },
+  { key: 'roomsPerAddressPerHour', flag: '--rooms-per-address-per-hour <n>', env: 'ROOMS_PER_ADDRESS_PER_HOUR', kind: 'int', description: 'rooms one address or account may create per hour' },
+  { key: 'kickHoldSeconds', flag: '--kick-hold <seconds>', env: 'KICK_HOLD', kind: 'int', description: 'how long a kicked user\'s name is held (the kick\'s retry-after)' },
+  { key: 'trustProxy', flag: '--trust-proxy <addrs>', env: 'TRUST_PROXY', kind: 'list', description: 'comma-separated proxy addresses or CIDRs whose X-Forwarded-For names the client' },
+  { key: 'publicHosts', flag: '--public-hosts <list>', env: 'PUBLIC_HOSTS', kind: 'list', description: 'comma-separated host names (or URLs) the server is reached by, for the same-origin check' },
+  { key: 'metricsToken', flag: '--metrics-token <token>', env: 'METRICS_TOKEN', kind: 'nullable', description: 'bearer token that shows /metrics and /healthz details to any address (default: loopback only)' },
 ];
 
 /** Parses one raw option value (from a flag or the environment). Throws a readable Error. */
@@ -163,6 +200,8 @@ export function parseValue(spec: OptionSpec, raw: string | string[]): Config[key
 }
 
 export function validateConfig(c: Config): void {
+  parseTrustProxy(c.trustProxy);
+  for (const h of c.publicHosts) if (!publicName(h)) throw new Error(`--public-hosts: "${h}" is not a host name or URL`);
   if (c.port > 65535) throw new Error(`--port must be 0 to 65535, not ${c.port}`);
   if ((c.tlsCert === null) !== (c.tlsKey === null)) throw new Error('--tls-cert and --tls-key go together');
   if (c.workers < 1) throw new Error('--workers must be at least 1');

@@ -150,7 +150,10 @@ export interface MessageStore {
 
   /** Stores a user's read position in a room (never moves it backwards). */
   markRead(userKey: string, room: string, seq: number): Promise<void>;
+  /** Every read position of the user (a cost that grows with them: prefer readPositionsOf). */
   readPositions(userKey: string): Promise<Map<string, number>>;
+  /** The user's read positions in the given rooms only (those it has one for); the cost depends on `rooms`, not on the user's other rows. */
+  readPositionsOf(userKey: string, rooms: readonly string[]): Promise<Map<string, number>>;
 
   /**
    * Full-text search, newest first. Deleted messages never match. Every backend splits text
@@ -182,7 +185,18 @@ export interface AccountStore {
   getAccount(key: string): Promise<Account | null>;
   /** Resolves false when there is no such account. */
   setBanned(key: string, banned: boolean): Promise<boolean>;
-  /** Stores a login token by its hash (never the token itself). */
+  /**
+   * Bans (or unbans) a name key, registered or not: a guest's name as well as an account's.
+   * Resolves true when this changed anything (false: it was already so).
+   */
+  setNameBan(key: string, banned: boolean): Promise<boolean>;
+  /** Whether the name key is banned by setNameBan. */
+  nameBanned(key: string): Promise<boolean>;
+  /**
+   * Stores a login token by its hash (never the token itself). An account keeps at most
+   * TOKENS_PER_ACCOUNT tokens (store-common.ts): this one and the others that expire last;
+   * older ones are deleted, so logging in again and again never piles up rows.
+   */
   createToken(t: { tokenHash: string; key: string; expiresAt: string }): Promise<void>;
   getToken(tokenHash: string): Promise<{ key: string; expiresAt: string } | null>;
   deleteToken(tokenHash: string): Promise<void>;
@@ -247,13 +261,21 @@ export interface PresenceReport {
  */
 export interface Presence {
   /**
-   * Claims a name for a connection. Resolves true when the name is free or already held by
-   * the same owner (an account logged in elsewhere: `owner` is the account key; guests pass
+   * Claims a name for a connection. Resolves true when the name is free (and not held:
+   * `holdName`) or already held by the same owner (an account logged in elsewhere: `owner` is the account key; guests pass
    * a per-connection owner, so two guests never share a name).
    */
   claimName(key: string, username: string, owner: string, connId: string): Promise<boolean>;
   /** Releases the connection's hold; the name is free when its last connection releases it. */
   releaseName(key: string, connId: string): Promise<void>;
+  /**
+   * Holds a name for `ms` milliseconds, cluster-wide (a kick): meanwhile `claimName` resolves
+   * false for it, whoever the owner. Connections that already hold the name keep it (the
+   * caller closes them). A later hold replaces an earlier one.
+   */
+  holdName(key: string, ms: number): Promise<void>;
+  /** Whether the name is held (holdName) now. */
+  isHeld(key: string): Promise<boolean>;
   /** Marks the connection as in the room. Resolves true when it is the user's first connection there, cluster-wide. */
   join(room: string, key: string, username: string, connId: string): Promise<boolean>;
   /** Resolves true when it was the user's last connection in the room, cluster-wide. */
@@ -286,7 +308,11 @@ export type WireMode = 'text' | 'json';
  */
 export interface Connection {
   readonly id: string;
-  /** The client's address as per-address limits count it (an IPv6 client by its /64: transport/address-key.ts). */
+  /**
+   * The client's address as per-address limits count it (an IPv6 client by its /64:
+   * transport/address-key.ts); behind a `--trust-proxy` proxy, the forwarded client's
+   * (transport/trust-proxy.ts).
+   */
   readonly remoteAddress: string;
   send(frame: string): void;
   close(code: number, reason: string): void;

@@ -19,6 +19,8 @@ import { createMetrics, type ServerMetrics } from './metrics.js';
 import type { Store } from './ports.js';
 import { openStore } from './store/open-store.js';
 import { createRequestHandler, loadAssets } from './transport/http.js';
+import { createOriginPolicy } from './transport/origin.js';
+import { createClientAddressResolver } from './transport/trust-proxy.js';
 import { attachWebSocket } from './transport/ws-server.js';
 
 export interface RunningServer {
@@ -64,8 +66,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const assets = options.web === false ? new Map() : await loadAssets(WEB_OUT);
   const started = Date.now();
   let transportCount = (): number => 0;
+  const resolver = createClientAddressResolver(config.trustProxy);
   const handler = createRequestHandler({
-    assets, registry: metrics.registry, log,
+    assets, registry: metrics.registry, log, resolver, origins: createOriginPolicy(config), metricsToken: config.metricsToken,
     health: () => ({
       // A Redis outage degrades cross-node delivery; this node still serves its own clients.
       ok: true, status: cluster.bus.healthy() ? 'ok' : 'degraded', uptimeSeconds: Math.round((Date.now() - started) / 1000), connections: transportCount(),
@@ -87,7 +90,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
     socket.destroy();
   });
-  const transport = attachWebSocket(server, chat, config, log, metrics);
+  const transport = attachWebSocket(server, chat, config, log, metrics, resolver);
   transportCount = transport.count;
   const prune = startRetention(config, store, log);
 

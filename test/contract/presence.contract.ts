@@ -83,6 +83,28 @@ export function presenceContract(name: string, make: () => Promise<PresenceFixtu
         assert.equal(results.filter(Boolean).length, 1);
       });
 
+      it('refuses a held name to every owner on every node until the hold ends; its holders keep it', async () => {
+        const [a, b] = await cluster();
+        const [u, v] = [user(), user()];
+        const c = conn();
+        assert.equal(await a.claimName(u.key, u.name, 'guest:1', c), true);
+        assert.equal(await b.isHeld(u.key), false);
+        await a.holdName(u.key, 1_500);
+        assert.equal(await b.isHeld(u.key), true);
+        assert.equal(await b.isHeld(v.key), false);
+        await a.releaseName(u.key, c);
+        assert.equal(await b.claimName(u.key, u.name, 'guest:2', conn()), false, 'a guest, other node');
+        assert.equal(await a.claimName(u.key, u.name, `account:${u.key}`, conn()), false, 'the account itself');
+        assert.equal(await b.claimName(v.key, v.name, 'guest:3', conn()), true, 'other names are free');
+        // The hold ends by itself.
+        const deadline = Date.now() + 10_000;
+        while (!(await b.claimName(u.key, u.name, 'guest:4', conn()))) {
+          assert.ok(Date.now() < deadline, 'the hold never ended');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.equal(await a.isHeld(u.key), false);
+      });
+
       it('lists every online name, sorted case-insensitively', async () => {
         const [a, b] = await cluster();
         const tag = randomBytes(2).toString('hex');

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { TOKENS_PER_ACCOUNT } from '../../src/server/store/store-common.js';
 import type { ChatMessage, Reactions } from '../../src/protocol/messages.js';
 import { emptyReactions } from '../../src/protocol/reactions.js';
 import type { NewPrivateMessage, NewRoomMessage, Store } from '../../src/server/ports.js';
@@ -375,6 +376,18 @@ export function storeContract(
         assert.deepEqual(await store.readPositions(uid('nobody')), new Map());
       });
 
+      it('readPositionsOf gives the read positions of the given rooms only, whatever else the user marked', async () => {
+        const [user, other, r1, r2, r3] = [uid('reader'), uid('reader'), uid('room'), uid('room'), uid('room')];
+        await store.markRead(user, r1, 5);
+        await store.markRead(user, r2, 2);
+        await store.markRead(user, r3, 9);
+        await store.markRead(other, r1, 7);
+        assert.deepEqual(await store.readPositionsOf(user, [r1, r3, uid('room')]), new Map([[r1, 5], [r3, 9]]));
+        assert.deepEqual(await store.readPositionsOf(other, [r1, r2]), new Map([[r1, 7]]));
+        assert.deepEqual(await store.readPositionsOf(user, []), new Map());
+        assert.deepEqual(await store.readPositionsOf(uid('nobody'), [r1]), new Map());
+      });
+
       it('lastSeqs gives the highest seq of each room that has messages', async () => {
         const [r1, r2, r3] = [uid('room'), uid('room'), uid('room')];
         await fill(store, r1, 4);
@@ -572,6 +585,36 @@ export function storeContract(
         assert.equal(await store.getAccount(uid('ghost')), null);
       });
 
+      it('bans and unbans any name key, registered or not; setNameBan tells whether it changed anything', async () => {
+        const [guest, other] = [uid('guest'), uid('guest')];
+        assert.equal(await store.nameBanned(guest), false);
+        assert.equal(await store.setNameBan(guest, true), true);
+        assert.equal(await store.setNameBan(guest, true), false, 'already banned');
+        assert.equal(await store.nameBanned(guest), true);
+        assert.equal(await store.nameBanned(other), false);
+        assert.equal(await store.setNameBan(guest, false), true);
+        assert.equal(await store.setNameBan(guest, false), false, 'not banned');
+        assert.equal(await store.nameBanned(guest), false);
+      });
+
+      it('keeps at most TOKENS_PER_ACCOUNT tokens per account: the new one and those expiring last', async () => {
+        const [key, other] = [uid('acct'), uid('acct')];
+        const hash = (i: number): string => `${key}-t${String(i).padStart(3, '0')}`;
+        const theirs = { tokenHash: uid('hash'), key: other, expiresAt: '2030-01-01T00:00:00.000Z' };
+        await store.createToken(theirs);
+        const n = TOKENS_PER_ACCOUNT + 5;
+        for (let i = 0; i < n; i++) {
+          await store.createToken({ tokenHash: hash(i), key, expiresAt: new Date(Date.UTC(2030, 0, 1) + i * 60_000).toISOString() });
+        }
+        // One more that expires before all of them (a shorter lifetime): kept, being the new one.
+        await store.createToken({ tokenHash: hash(999), key, expiresAt: '2029-06-01T00:00:00.000Z' });
+        const kept: number[] = [];
+        for (let i = 0; i < n; i++) if (await store.getToken(hash(i))) kept.push(i);
+        assert.deepEqual(kept, range(n - TOKENS_PER_ACCOUNT + 1, n - 1));
+        assert.ok(await store.getToken(hash(999)), 'the newest token is kept');
+        assert.deepEqual(await store.getToken(theirs.tokenHash), { key: other, expiresAt: theirs.expiresAt }, 'other accounts keep theirs');
+      });
+
       it('stores, finds and deletes tokens by hash', async () => {
         const t = { tokenHash: uid('hash'), key: uid('acct'), expiresAt: '2030-01-01T00:00:00.000Z' };
         await store.createToken(t);
@@ -619,6 +662,7 @@ export function storeContract(
           await own.store.toggleReaction(m!.id, 'amy', '❤️');
           await own.store.markRead('amy', room, 2);
           await own.store.createAccount({ key: 'amy', username: 'Amy', passwordHash: 'h', createdAt: '2024-01-01T00:00:00.000Z' });
+          await own.store.setNameBan('troll', true);
           const before = { room: await own.store.getRoom(room), page: await own.store.history({ room, limit: 10 }) };
           await own.store.close();
           const again = await own.reopen();
@@ -627,6 +671,7 @@ export function storeContract(
             assert.deepEqual(await again.history({ room, limit: 10 }), before.page);
             assert.deepEqual(await again.readPositions('amy'), new Map([[room, 2]]));
             assert.equal((await again.getAccount('amy'))?.username, 'Amy');
+            assert.equal(await again.nameBanned('troll'), true);
             assert.equal((await again.appendMessage(msg(room, 'u', 'after reopen'))).message.seq, 4);
           } finally {
             await again.close();

@@ -40,8 +40,13 @@ export class TestClient<F = unknown> implements AsyncDisposable {
     return TestClient.open(url, ['parley.json'], headers, (raw) => JSON.parse(raw) as ServerMessage);
   }
 
-  static async open<T>(url: string, protocols: string[], headers: Record<string, string>, parse: (raw: string) => T): Promise<TestClient<T>> {
-    const ws = new WebSocket(url, protocols, { headers });
+  /** A JSON-mode client whose socket is bound to a local address (e.g. 127.0.0.2: another client address on loopback). */
+  static async jsonFrom(url: string, localAddress: string, headers: Record<string, string> = {}): Promise<TestClient<ServerMessage>> {
+    return TestClient.open(url, ['parley.json'], headers, (raw) => JSON.parse(raw) as ServerMessage, { localAddress });
+  }
+
+  static async open<T>(url: string, protocols: string[], headers: Record<string, string>, parse: (raw: string) => T, options: WebSocket.ClientOptions = {}): Promise<TestClient<T>> {
+    const ws = new WebSocket(url, protocols, { ...options, headers });
     const client = new TestClient<T>(ws, parse);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());

@@ -169,26 +169,70 @@ describe('accounts', () => {
     assert.equal(c.conn.ofType('Error').find((m) => m.ref === 'stale')?.code, 'TOKEN_INVALID');
   });
 
-  it('rate-limits login attempts per name, from any address', async () => {
+  it('rate-limits login attempts on one name from one address, without locking out other addresses', async () => {
     const chat = await new FakeChat({ loginAttemptsPerMinute: 3 }).start();
-    const codes: string[] = [];
-    for (let i = 0; i < 5; i++) {
-      const c = fromAddress(chat, `10.0.0.${i + 1}`);
-      c.say({ type: 'Login', username: 'victim', password: `guess-${i}`, ref: i });
-      await chat.settle();
-      codes.push(c.conn.ofType('Error')[0]!.code);
-    }
-    assert.deepEqual(codes, ['AUTH_FAILED', 'AUTH_FAILED', 'AUTH_FAILED', 'AUTH_RATE_LIMITED', 'AUTH_RATE_LIMITED']);
-    // A minute later the name may try again.
-    chat.clock += 61_000;
-    const later = fromAddress(chat, '10.0.0.99');
-    later.say({ type: 'Login', username: 'victim', password: 'again', ref: 'later' });
+    const attacker = fromAddress(chat, '10.0.0.1');
+    for (let i = 0; i < 5; i++) attacker.say({ type: 'Login', username: 'victim', password: `guess-${i}`, ref: i });
     await chat.settle();
-    assert.equal(later.conn.ofType('Error')[0]!.code, 'AUTH_FAILED');
+    assert.deepEqual(attacker.conn.ofType('Error').map((m) => m.code), ['AUTH_FAILED', 'AUTH_FAILED', 'AUTH_FAILED', 'AUTH_RATE_LIMITED', 'AUTH_RATE_LIMITED']);
+    // Another address may still try that name at once.
+    const other = fromAddress(chat, '10.0.0.2');
+    other.say({ type: 'Login', username: 'victim', password: 'again', ref: 'other' });
+    await chat.settle();
+    assert.equal(other.conn.ofType('Error')[0]!.code, 'AUTH_FAILED');
+    // A minute later the first address may try again.
+    chat.clock += 61_000;
+    attacker.conn.clear();
+    attacker.say({ type: 'Login', username: 'victim', password: 'again', ref: 'later' });
+    await chat.settle();
+    assert.equal(attacker.conn.ofType('Error')[0]!.code, 'AUTH_FAILED');
+  });
+
+  it('slows down a name failing from many addresses, but still lets an address that has not failed on it log in', async () => {
+    const chat = await new FakeChat({ loginFailuresPerName: 3 }).start();
+    const owner0 = chat.connect('json');
+    owner0.say({ type: 'Register', username: 'popular', password: 'right password' });
+    await chat.settle();
+    const bots = [1, 2, 3].map((i) => fromAddress(chat, `10.1.0.${i}`));
+    for (const bot of bots) bot.say({ type: 'Login', username: 'popular', password: 'guess one' });
+    await chat.settle();
+    assert.deepEqual(bots.map((b) => b.conn.ofType('Error')[0]?.code), ['AUTH_FAILED', 'AUTH_FAILED', 'AUTH_FAILED']);
+    // Past the name's failures: an address that failed waits...
+    bots[0]!.say({ type: 'Login', username: 'popular', password: 'guess two', ref: 'again' });
+    await chat.settle();
+    assert.equal(bots[0]!.conn.ofType('Error').find((m) => m.ref === 'again')?.code, 'AUTH_RATE_LIMITED');
+    // ...one that has not may try, and the owner logs in.
+    const owner = fromAddress(chat, '10.9.9.9');
+    owner.say({ type: 'Login', username: 'popular', password: 'right password', ref: 'me' });
+    await chat.settle();
+    assert.ok(owner.conn.ofType('LoggedIn').some((m) => m.ref === 'me'), JSON.stringify(owner.conn.messages()));
+    // A minute later the first address may try again.
+    chat.clock += 61_000;
+    bots[0]!.say({ type: 'Login', username: 'popular', password: 'guess three', ref: 'later' });
+    await chat.settle();
+    assert.equal(bots[0]!.conn.ofType('Error').find((m) => m.ref === 'later')?.code, 'AUTH_FAILED');
+  });
+
+  it('lets the owner log in at once from another address while one address fails ten times (over real sockets)', async () => {
+    await using server = await startTestServer();
+    {
+      await using c = await TestClient.json(server.url);
+      assert.equal((await register(c, 'admin1', 'the right password')).type, 'LoggedIn');
+    }
+    await using attacker = await TestClient.json(server.url);
+    await attacker.nextOfType('Welcome');
+    for (let i = 0; i < 12; i++) attacker.send({ type: 'Login', username: 'admin1', password: `wrong guess ${i}`, ref: `g${i}` });
+    assert.equal((await attacker.nextOfType('Error', (m) => m.ref === 'g11')).code, 'AUTH_RATE_LIMITED');
+    // The owner, from another address (127.0.0.2), is not locked out.
+    await using owner = await TestClient.jsonFrom(server.url, '127.0.0.2');
+    await owner.nextOfType('Welcome');
+    owner.send({ type: 'Login', username: 'admin1', password: 'the right password', ref: 'me' });
+    const answer = await owner.next((m) => (m as { ref?: unknown }).ref === 'me');
+    assert.equal(answer.type, 'LoggedIn', JSON.stringify(answer));
   });
 
   it('rate-limits login attempts per address, whatever the names', async () => {
-    const chat = await new FakeChat({ loginAttemptsPerMinute: 3 }).start();
+    const chat = await new FakeChat({ loginAttemptsPerAddress: 3 }).start();
     const c = fromAddress(chat, '192.0.2.7');
     for (let i = 0; i < 5; i++) c.say({ type: 'Login', username: `name${i}`, password: 'guess1234', ref: i });
     await chat.settle();
@@ -200,11 +244,12 @@ describe('accounts', () => {
   });
 
   it('does not let a rate-limited address fill the limiter with names (memory and time stay bounded)', async () => {
-    const chat = await new FakeChat({ loginAttemptsPerMinute: 3, messageBurst: 100_000, messagesPerSecond: 100_000 }).start();
+    const chat = await new FakeChat({ loginAttemptsPerAddress: 3, messageBurst: 100_000, messagesPerSecond: 100_000 }).start();
     const c = fromAddress(chat, '198.51.100.1');
     for (let i = 0; i < 3_000; i++) c.say({ type: 'Login', username: `spray${i}`, password: 'guess1234' });
     await chat.settle();
-    const entries = (chat.chat.loginLimiter as unknown as { attempts: Map<string, number[]> }).attempts.size;
+    const entries = (chat.chat.loginLimiter as unknown as { attempts: Map<string, number[]> }).attempts.size
+      + (chat.chat.addressLimiter as unknown as { attempts: Map<string, number[]> }).attempts.size;
     assert.ok(entries <= 10, `${entries} limiter entries for one address`);
     // Names it sprayed are not locked out for others.
     const other = fromAddress(chat, '198.51.100.2');

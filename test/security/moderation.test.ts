@@ -60,7 +60,7 @@ describe('moderation', () => {
     assert.ok(!boss.pending().some((m) => m.type === 'Error'));
   });
 
-  it('kicks with /kick in text mode, and a kicked user may come back', async () => {
+  it('kicks with /kick in text mode, and holds the kicked name for the retry-after: nobody takes it meanwhile', async () => {
     await using deputy = await textUser(server.url, 'deputy');
     deputy.send('/register deputy-password');
     await deputy.nextLine('now registered to you');
@@ -70,8 +70,12 @@ describe('moderation', () => {
     const closed = await t.waitClosed();
     assert.equal(closed.code, 4001);
     assert.match(closed.reason, /calm down/);
-    await using back = await textUser(server.url, 'mallory3');
-    assert.equal(back.closed, null);
+    await using back = await TestClient.json(server.url);
+    await back.nextOfType('Welcome');
+    for (const name of ['mallory3', 'MALLORY3']) {
+      back.send({ type: 'SetUsername', username: name, ref: name });
+      assert.equal((await back.nextOfType('Error', (m) => m.ref === name)).code, 'NAME_TAKEN');
+    }
   });
 
   it('bans an account: stored, its connections closed with 4003, and it cannot log in until unbanned', async () => {
@@ -97,9 +101,30 @@ describe('moderation', () => {
     assert.equal(again.type, 'LoggedIn');
   });
 
-  it('answers a ban of a name that is not registered with NO_SUCH_USER', async () => {
-    boss.send({ type: 'Ban', username: 'ghost-account', ref: 'b2' });
-    assert.equal((await boss.nextOfType('Error', (m) => m.ref === 'b2')).code, 'NO_SUCH_USER');
+  it('bans a guest\'s name: its connections close with 4003, the name is refused to guests and registrations until unbanned', async () => {
+    await using troll = await jsonUser(server.url, 'trollguest');
+    boss.send({ type: 'Ban', username: 'TrollGuest', ref: 'b2' });
+    await boss.nextOfType('Ack', (m) => m.ref === 'b2');
+    assert.equal((await troll.waitClosed()).code, 4003);
+    assert.equal(await server.store.nameBanned('trollguest'), true);
+    await using again = await TestClient.json(server.url);
+    await again.nextOfType('Welcome');
+    again.send({ type: 'SetUsername', username: 'trollguest', ref: 'n' });
+    const refused = await again.nextOfType('Error', (m) => m.ref === 'n');
+    assert.equal(refused.code, 'BANNED');
+    assert.equal(again.closed, null, 'someone else trying a banned name keeps the connection');
+    again.send({ type: 'Register', username: 'trollguest', password: 'password123', ref: 'r' });
+    assert.equal((await again.nextOfType('Error', (m) => m.ref === 'r')).code, 'BANNED');
+    assert.equal(await server.store.getAccount('trollguest'), null);
+    boss.send({ type: 'Unban', username: 'trollguest', ref: 'u2' });
+    await boss.nextOfType('Ack', (m) => m.ref === 'u2');
+    again.send({ type: 'SetUsername', username: 'trollguest', ref: 'n2' });
+    await again.nextOfType('Ack', (m) => m.ref === 'n2');
+  });
+
+  it('answers an unban of a name that is not banned with NO_SUCH_USER', async () => {
+    boss.send({ type: 'Unban', username: 'never-banned', ref: 'u3' });
+    assert.equal((await boss.nextOfType('Error', (m) => m.ref === 'u3')).code, 'NO_SUCH_USER');
   });
 
   it('lets an administrator delete any message', async () => {

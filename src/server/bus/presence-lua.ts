@@ -5,6 +5,7 @@
  *
  * Keys (P is the prefix):
  *   P name:<key>        hash {username, owner}: the claim on a name
+ *   P held:<key>        "1" with a TTL: the name is held after a kick (claims refused)
  *   P holders:<key>     set of "<node>/<conn>" holding the name; the name is free when empty
  *   P online            hash key -> username of every claimed name
  *   P room:<room>       hash key -> username of the room's online members
@@ -21,6 +22,7 @@ const LIB = `
 local P = ARGV[1]
 
 local function claim(key, username, owner, node, conn)
+  if redis.call('EXISTS', P .. 'held:' .. key) == 1 then return 0 end
   local nk = P .. 'name:' .. key
   local hk = P .. 'holders:' .. key
   local h = node .. '/' .. conn
@@ -106,6 +108,9 @@ function script(name: string, body: string): ScriptSpec {
 
 /** ARGV: P, key, username, owner, node, conn -> 1 claimed, 0 taken. */
 export const CLAIM = script('parleyClaim', `return claim(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])`);
+
+/** ARGV: P, key, ms: holds the name (claims refused) for ms milliseconds. */
+export const HOLD = script('parleyHold', `redis.call('SET', P .. 'held:' .. ARGV[2], '1', 'PX', ARGV[3]) return 1`);
 
 /** ARGV: P, key, node, conn. */
 export const RELEASE = script('parleyRelease', `return release(ARGV[2], ARGV[3], ARGV[4])`);
@@ -196,4 +201,4 @@ for _, room in ipairs(redis.call('SMEMBERS', P .. 'rooms')) do
 end
 return out`);
 
-export const SCRIPTS: ScriptSpec[] = [CLAIM, RELEASE, JOIN, LEAVE, BEAT, SWEEP_DEAD, GOODBYE, RESYNC, COUNTS];
+export const SCRIPTS: ScriptSpec[] = [CLAIM, HOLD, RELEASE, JOIN, LEAVE, BEAT, SWEEP_DEAD, GOODBYE, RESYNC, COUNTS];

@@ -17,8 +17,11 @@ interface NameClaim extends Holder {
 export class MemoryPresence implements Presence {
   private readonly names = new Map<string, NameClaim>();
   private readonly rooms = new Map<string, Map<string, Holder>>();
+  /** Names held after a kick: key -> until (ms since the epoch). */
+  private readonly holds = new Map<string, number>();
 
   async claimName(key: string, username: string, owner: string, connId: string): Promise<boolean> {
+    if (this.held(key)) return false;
     const claim = this.names.get(key);
     const onlyThisConn = claim !== undefined && claim.conns.size === 1 && claim.conns.has(connId);
     if (claim && claim.owner !== owner && !onlyThisConn && claim.conns.size > 0) return false;
@@ -29,6 +32,24 @@ export class MemoryPresence implements Presence {
       claim.conns.add(connId);
     }
     return true;
+  }
+
+  async holdName(key: string, ms: number): Promise<void> {
+    this.holds.set(key, Date.now() + ms);
+    // Expired holds are forgotten as new ones come: the map stays as small as the live holds.
+    if (this.holds.size > 64) for (const [k, until] of this.holds) if (until <= Date.now()) this.holds.delete(k);
+  }
+
+  async isHeld(key: string): Promise<boolean> {
+    return this.held(key);
+  }
+
+  private held(key: string): boolean {
+    const until = this.holds.get(key);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.holds.delete(key);
+    return false;
   }
 
   async releaseName(key: string, connId: string): Promise<void> {

@@ -20,7 +20,7 @@ import type { Logger } from '../domain/deps.js';
 import { compareNames } from '../../protocol/names.js';
 import type { Presence, PresenceReport } from '../ports.js';
 import type { ClusterBus } from './bus-cluster.js';
-import { BEAT, CLAIM, COUNTS, GOODBYE, JOIN, LEAVE, RELEASE, RESYNC, SCRIPTS, SWEEP_DEAD } from './presence-lua.js';
+import { BEAT, CLAIM, COUNTS, GOODBYE, HOLD, JOIN, LEAVE, RELEASE, RESYNC, SCRIPTS, SWEEP_DEAD } from './presence-lua.js';
 import { MemoryPresence } from './presence-memory.js';
 
 export interface RedisPresenceOptions {
@@ -129,6 +129,16 @@ export class RedisPresence implements Presence {
     for (const [id, e] of this.names) if (e.key === key && e.owner !== clusterOwner) this.names.delete(id);
     this.names.set(`${key}|${connId}`, { key, username, owner: clusterOwner, conn: connId });
     return true;
+  }
+
+  async holdName(key: string, ms: number): Promise<void> {
+    // Held here too, so the hold stands on this node while Redis is unreachable.
+    await this.local.holdName(key, ms);
+    await this.orLocal(async () => { await this.run(HOLD.name, key, Math.max(1, Math.round(ms))); }, undefined);
+  }
+
+  async isHeld(key: string): Promise<boolean> {
+    return this.orLocal(async () => (await this.redis.exists(this.key(`held:${key}`))) === 1, await this.local.isHeld(key));
   }
 
   async releaseName(key: string, connId: string): Promise<void> {

@@ -51,7 +51,14 @@ export class Chat implements HandlerContext {
     broadcast: (room, msg, except) => { this.broadcast(room, msg, except); },
     now: () => this.now(),
   });
+  /** Login attempts on one name from one address, and registrations from one address. */
   readonly loginLimiter: AttemptLimiter;
+  /** Login and registration attempts from one address, whatever the names. */
+  readonly addressLimiter: AttemptLimiter;
+  /** Failed logins per name (`name:`), across addresses, and per address and name (`at:`). */
+  readonly failureLimiter: AttemptLimiter;
+  /** Rooms created per address and per account: per minute and per hour (handle-rooms.ts). */
+  readonly roomLimiters: [AttemptLimiter, AttemptLimiter];
   private dummy: string | null = null;
   /** Every JSON connection gets the same Welcome (unnamed, JSON mode): serialised once. */
   private welcomeJson: string | null = null;
@@ -67,6 +74,9 @@ export class Chat implements HandlerContext {
     this.log = deps.log;
     this.now = deps.now ?? Date.now;
     this.loginLimiter = new AttemptLimiter(deps.config.loginAttemptsPerMinute);
+    this.addressLimiter = new AttemptLimiter(deps.config.loginAttemptsPerAddress);
+    this.failureLimiter = new AttemptLimiter(deps.config.loginFailuresPerName);
+    this.roomLimiters = [new AttemptLimiter(deps.config.roomsPerAddressPerMinute), new AttemptLimiter(deps.config.roomsPerAddressPerHour, 3_600_000)];
     this.fanout = new Fanout(deps.bus, this.hub, this.metrics, {
       ...(deps.gapMs !== undefined ? { gapMs: deps.gapMs } : {}),
       observe: (msg) => { if (msg.type === 'Topic') this.rememberTopic(msg.room, msg.topic); },

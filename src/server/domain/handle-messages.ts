@@ -170,7 +170,9 @@ export async function react(chat: Chat, s: Session, msg: ClientMessageOf<'React'
 
 export async function markRead(chat: Chat, s: Session, msg: ClientMessageOf<'MarkRead'>): Promise<void> {
   const { username, key } = requireNamed(s);
-  const room = roomName(msg.room);
+  // Only rooms the connection is in (so they exist): a read position is a row per (user,
+  // room), and rows for any name at all would pile up without bound.
+  const room = memberRoom(s, msg.room);
   await stored('markRead', chat.deps.store.markRead(key, room, msg.seq));
   s.send({ type: 'Ack', for: 'MarkRead', room, seq: msg.seq, ...refOf(msg) });
   chat.toUser(key, { type: 'ReadReceipt', room, seq: msg.seq, username }, s);

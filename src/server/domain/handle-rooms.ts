@@ -8,6 +8,7 @@ import type { ClientMessageOf } from '../../protocol/schema.js';
 import type { RoomRecord } from '../ports.js';
 import type { Chat } from './chat.js';
 import { fail, stored } from './errors.js';
+import { closeIfBanned } from './handle-accounts.js';
 import { refOf } from './outbound.js';
 import { fitPage } from './page-bytes.js';
 import type { Session } from './session.js';
@@ -42,9 +43,19 @@ export async function setUsername(chat: Chat, s: Session, msg: ClientMessageOf<'
   if (s.account && key !== s.account) fail('FORBIDDEN', 'You are logged in: your name is your account name. /logout to change it.');
   let first = false;
   if (key !== s.key) {
-    const account = await stored('getAccount', chat.deps.store.getAccount(key));
-    if (account && s.account !== key) fail('NAME_RESERVED');
-    first = await becomeNamed(chat, s, name);
+    const registered = async (): Promise<void> => {
+      const account = await stored('getAccount', chat.deps.store.getAccount(key));
+      if (account && s.account !== key) fail('NAME_RESERVED');
+    };
+    await registered();
+    // Checked again once the claim keeps others off the name: a registration that claimed it
+    // first made this claim fail; one that finished in between is seen here.
+    first = await becomeNamed(chat, s, name, async () => {
+      await registered();
+      if (await stored('nameBanned', chat.deps.store.nameBanned(key))) fail('BANNED', `The name ${name} is banned. Pick another one.`);
+    });
+    // A ban stored while this name was being taken (its kick missed this session).
+    await closeIfBanned(chat, s, key);
   }
   s.send({ type: 'Ack', for: 'SetUsername', username: name, ...refOf(msg) });
   if (first) await joinGeneral(chat, s);
@@ -57,13 +68,24 @@ export function joinGeneral(chat: Chat, s: Session): Promise<void> {
 
 /**
  * Gives the session a name (claimed cluster-wide), moving its room presence from the old
- * name if it had one. Resolves true for the session's first name (the caller answers, then
+ * name if it had one. `check` runs once the claim holds, before the session changes; when it
+ * throws, the claim is let go. Resolves true for the session's first name (the caller answers, then
  * joins `general`).
  */
-export async function becomeNamed(chat: Chat, s: Session, name: string): Promise<boolean> {
+export async function becomeNamed(chat: Chat, s: Session, name: string, check?: () => Promise<void>): Promise<boolean> {
   const key = nameKey(name);
   const { presence } = chat.deps;
-  if (!(await presence.claimName(key, name, claimOwner(s), s.id))) fail('NAME_TAKEN', `The name "${name}" is in use. Pick another one.`);
+  if (!(await presence.claimName(key, name, claimOwner(s), s.id))) fail('NAME_TAKEN', `The name "${name}" is in use (or held after a kick). Pick another one.`);
+  try {
+    await check?.();
+    // A kick of the name that came after this claim closed whoever held the name then, not
+    // this session: the kick's hold says so. Nothing awaits between this answer and the
+    // binding below, so a kick that comes later finds the session.
+    if (await presence.isHeld(key)) fail('NAME_TAKEN', `The name "${name}" is held after a kick. Try again later.`);
+  } catch (err) {
+    await presence.releaseName(key, s.id);
+    throw err;
+  }
   if (s.closed) {
     // The client left while the claim was in flight: disconnect() could not release it.
     await presence.releaseName(key, s.id);
@@ -89,6 +111,26 @@ export async function becomeNamed(chat: Chat, s: Session, name: string): Promise
   return false;
 }
 
+/**
+ * Counts a room creation against the session's address and account, per minute and per
+ * hour (this node's count): one client must not fill `--max-rooms` for everyone.
+ */
+function limitRoomCreation(chat: Chat, s: Session): void {
+  const now = chat.now();
+  const keys = [`addr:${s.conn.remoteAddress}`, ...(s.account ? [`account:${s.account}`] : [])];
+  const [perMinute, perHour] = chat.roomLimiters;
+  if (!keys.every((k) => perMinute.permits(k, now))) {
+    fail('RATE_LIMITED', `You are creating rooms too fast: at most ${chat.config.roomsPerAddressPerMinute} a minute. Join an existing room or try again later.`);
+  }
+  if (!keys.every((k) => perHour.permits(k, now))) {
+    fail('RATE_LIMITED', `You have created as many rooms as you may this hour (${chat.config.roomsPerAddressPerHour}). Join an existing room or try again later.`);
+  }
+  for (const k of keys) {
+    perMinute.note(k, now);
+    perHour.note(k, now);
+  }
+}
+
 export async function joinRoom(chat: Chat, s: Session, msg: ClientMessageOf<'JoinRoom'>): Promise<void> {
   const { username, key } = requireNamed(s);
   const room = roomName(msg.room);
@@ -101,6 +143,7 @@ export async function joinRoom(chat: Chat, s: Session, msg: ClientMessageOf<'Joi
   if (s.rooms.size >= chat.config.maxRoomsPerUser) fail('TOO_MANY_ROOMS');
   if (!(await chat.room(room))) {
     if (chat.rooms.size >= chat.config.maxRooms) fail('TOO_MANY_ROOMS', 'This server holds as many rooms as it may. Join an existing room.');
+    limitRoomCreation(chat, s);
     const record = { name: room, topic: '', owner: key, createdAt: chat.iso() };
     await stored('ensureRoom', chat.deps.store.ensureRoom(record));
     const created = (await chat.deps.store.getRoom(room)) ?? record;
@@ -155,7 +198,8 @@ export async function listRooms(chat: Chat, s: Session, msg: ClientMessageOf<'Li
   const [counts, lastSeqs, reads] = await Promise.all([
     presence.counts(),
     stored('lastSeqs', store.lastSeqs(rooms.map((r) => r.name))),
-    s.key ? stored('readPositions', store.readPositions(s.key)) : Promise.resolve(new Map<string, number>()),
+    // The page's rooms only: the cost does not grow with what the account ever marked read.
+    s.key ? stored('readPositionsOf', store.readPositionsOf(s.key, rooms.map((r) => r.name))) : Promise.resolve(new Map<string, number>()),
   ]);
   const summaries: RoomSummary[] = rooms.map((r) => {
     chat.rooms.set(r.name, r);

@@ -106,6 +106,18 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     `,
   },
   {
+    version: 3,
+    name: 'name bans: a banned name (a guest\'s or an account\'s) is refused until unbanned',
+    // Banned accounts carried over, so one table answers whether a name is banned.
+    sql: `
+      CREATE TABLE name_bans (
+        key text PRIMARY KEY,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      INSERT INTO name_bans (key, created_at) SELECT key, created_at FROM accounts WHERE banned;
+    `,
+  },
+  {
     version: 4,
     name: 'full-text search on a stored tsvector of the shared tokenizer\'s terms',
     // PostgreSQL's own parser kept hosts, e-mail addresses, file names and decimals whole and

@@ -197,4 +197,16 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'name bans: a banned name (a guest\'s or an account\'s) is refused until unbanned',
+    // Banned accounts carried over, so one table answers whether a name is banned.
+    sql: `
+      CREATE TABLE name_bans (
+        key TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO name_bans (key, created_at) SELECT key, created_at FROM accounts WHERE banned = 1;
+    `,
+  },
 ];

@@ -89,6 +89,7 @@ const statements = {
   readMark: `INSERT INTO read_positions (user_key, room, seq) VALUES ($1, $2, $3)
     ON CONFLICT (user_key, room) DO UPDATE SET seq = GREATEST(read_positions.seq, EXCLUDED.seq)`,
   readList: `SELECT room, seq FROM read_positions WHERE user_key = $1`,
+  readListOf: `SELECT room, seq FROM read_positions WHERE user_key = $1 AND room = ANY($2::text[])`,
 
   searchAll: `${FTS} ORDER BY m.ts DESC, m.seq DESC LIMIT $2`,
   searchRoom: `${FTS} AND m.room = $2 AND m.seq < $3 ORDER BY m.seq DESC LIMIT $4`,
@@ -103,8 +104,14 @@ const statements = {
   accountInsert: `INSERT INTO accounts (key, username, password_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING`,
   accountGet: `SELECT key, username, password_hash, banned, created_at FROM accounts WHERE key = $1`,
   accountBan: `UPDATE accounts SET banned = $1 WHERE key = $2`,
-  tokenInsert: `INSERT INTO tokens (token_hash, key, expires_at) VALUES ($1, $2, $3)
-    ON CONFLICT (token_hash) DO UPDATE SET key = EXCLUDED.key, expires_at = EXCLUDED.expires_at`,
+  nameBanAdd: `INSERT INTO name_bans (key) VALUES ($1) ON CONFLICT (key) DO NOTHING`,
+  nameBanDel: `DELETE FROM name_bans WHERE key = $1`,
+  nameBanGet: `SELECT 1 FROM name_bans WHERE key = $1`,
+  // Inserts the token, and deletes the account's others but the newest $4 (one statement).
+  tokenInsert: `WITH added AS (INSERT INTO tokens (token_hash, key, expires_at) VALUES ($1, $2, $3)
+      ON CONFLICT (token_hash) DO UPDATE SET key = EXCLUDED.key, expires_at = EXCLUDED.expires_at RETURNING 1)
+    DELETE FROM tokens WHERE key = $2 AND token_hash <> $1 AND token_hash NOT IN (
+      SELECT token_hash FROM tokens WHERE key = $2 AND token_hash <> $1 ORDER BY expires_at DESC, token_hash LIMIT $4)`,
   tokenGet: `SELECT key, expires_at FROM tokens WHERE token_hash = $1`,
   tokenDelete: `DELETE FROM tokens WHERE token_hash = $1`,
 };

@@ -24,6 +24,9 @@ const millisOf = lastCall((iso: string) => {
   return ms;
 });
 
+/** The most login tokens one account keeps (a device each); creating another drops the one expiring first. */
+export const TOKENS_PER_ACCOUNT = 50;
+
 /** Normalises a timestamp to the API's ISO 8601 UTC form. */
 export function toIso(x: string | number | Date): string {
   return typeof x === 'object' ? new Date(x).toISOString() : isoOf(x);

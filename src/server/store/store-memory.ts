@@ -11,7 +11,7 @@ import type {
 } from '../ports.js';
 import {
   buildNew, checkAppend, countByRoom, indexTerms, jobNonceKey, pairKey, planBatch, reactionRefusal, reactionsFrom, searchTerms,
-  settleBatch, toIso, toMillis, type AppendJob, type AppendResult, type StoredMessage,
+  settleBatch, toIso, toMillis, TOKENS_PER_ACCOUNT, type AppendJob, type AppendResult, type StoredMessage,
 } from './store-common.js';
 
 interface RoomState {
@@ -45,6 +45,9 @@ export class MemoryStore implements Store {
   readonly #tokens = new Map<string, { key: string; expiresAt: string }>();
   /** Search terms by stored message (see #termsOf). */
   readonly #terms = new WeakMap<ChatMessage, { content: string; terms: Set<string> }>();
+  readonly #nameBans = new Set<string>();
+  /** Token hashes per account key. */
+  readonly #tokensOf = new Map<string, Set<string>>();
 
   async init(): Promise<void> {}
 
@@ -219,6 +222,17 @@ export class MemoryStore implements Store {
     return new Map(this.#reads.get(userKey) ?? []);
   }
 
+  async readPositionsOf(userKey: string, rooms: readonly string[]): Promise<Map<string, number>> {
+    const mine = this.#reads.get(userKey);
+    const out = new Map<string, number>();
+    if (!mine) return out;
+    for (const room of rooms) {
+      const seq = mine.get(room);
+      if (seq !== undefined) out.set(room, seq);
+    }
+    return out;
+  }
+
   async search(q: SearchQuery): Promise<{ messages: ChatMessage[]; hasMore: boolean }> {
     const terms = searchTerms(q.query);
     if (terms.length === 0) return { messages: [], hasMore: false };
@@ -292,8 +306,31 @@ export class MemoryStore implements Store {
     return true;
   }
 
+  async setNameBan(key: string, banned: boolean): Promise<boolean> {
+    if (this.#nameBans.has(key) === banned) return false;
+    if (banned) this.#nameBans.add(key);
+    else this.#nameBans.delete(key);
+    return true;
+  }
+
+  async nameBanned(key: string): Promise<boolean> {
+    return this.#nameBans.has(key);
+  }
+
   async createToken(t: { tokenHash: string; key: string; expiresAt: string }): Promise<void> {
+    const old = this.#tokens.get(t.tokenHash);
+    if (old) this.#tokensOf.get(old.key)?.delete(t.tokenHash);
     this.#tokens.set(t.tokenHash, { key: t.key, expiresAt: toIso(t.expiresAt) });
+    const mine = this.#tokensOf.get(t.key) ?? new Set<string>();
+    this.#tokensOf.set(t.key, mine);
+    mine.add(t.tokenHash);
+    if (mine.size <= TOKENS_PER_ACCOUNT) return;
+    const others = [...mine].filter((h) => h !== t.tokenHash).map((h) => ({ h, at: this.#tokens.get(h)!.expiresAt }));
+    others.sort((a, b) => (a.at > b.at ? -1 : a.at < b.at ? 1 : a.h < b.h ? -1 : a.h > b.h ? 1 : 0));
+    for (const { h } of others.slice(TOKENS_PER_ACCOUNT - 1)) {
+      mine.delete(h);
+      this.#tokens.delete(h);
+    }
   }
 
   async getToken(tokenHash: string): Promise<{ key: string; expiresAt: string } | null> {
@@ -302,6 +339,8 @@ export class MemoryStore implements Store {
   }
 
   async deleteToken(tokenHash: string): Promise<void> {
+    const t = this.#tokens.get(tokenHash);
+    if (t) this.#tokensOf.get(t.key)?.delete(tokenHash);
     this.#tokens.delete(tokenHash);
   }
 }

@@ -26,7 +26,7 @@ import { rekeyPostgres } from './rekey-names.js';
 import { SQL, chatFromRow, privateFromRow, roomFromRow, tsquery, type MessageRow, type PrivateRow, type RoomRow } from './postgres-sql.js';
 import {
   authorKey, buildNew, indexTerms, insertRows, queueAppend, countByRoom, initError, nonceKey, pairKey, planBatch, reactionRefusal, redactUrl,
-  searchTerms, settleBatch, type AppendJob, type AppendResult, type ReactionCounts, type StoredMessage,
+  searchTerms, settleBatch, TOKENS_PER_ACCOUNT, type AppendJob, type AppendResult, type ReactionCounts, type StoredMessage,
 } from './store-common.js';
 
 /** A bound no count reaches: a toggle without bounds. */
@@ -339,6 +339,12 @@ export class PostgresStore implements Store {
     return new Map(rows.map((r) => [r.room, r.seq]));
   }
 
+  async readPositionsOf(userKey: string, rooms: readonly string[]): Promise<Map<string, number>> {
+    if (rooms.length === 0) return new Map();
+    const { rows } = await this.#query<{ room: string; seq: number }>(SQL.readListOf, [userKey, [...rooms]]);
+    return new Map(rows.map((r) => [r.room, r.seq]));
+  }
+
   async search(q: SearchQuery): Promise<{ messages: ChatMessage[]; hasMore: boolean }> {
     const terms = searchTerms(q.query);
     if (terms.length === 0) return { messages: [], hasMore: false };
@@ -386,8 +392,16 @@ export class PostgresStore implements Store {
     return (await this.#query(SQL.accountBan, [banned, key])).rowCount === 1;
   }
 
+  async setNameBan(key: string, banned: boolean): Promise<boolean> {
+    return (await this.#query(banned ? SQL.nameBanAdd : SQL.nameBanDel, [key])).rowCount === 1;
+  }
+
+  async nameBanned(key: string): Promise<boolean> {
+    return (await this.#query(SQL.nameBanGet, [key])).rowCount === 1;
+  }
+
   async createToken(t: { tokenHash: string; key: string; expiresAt: string }): Promise<void> {
-    await this.#query(SQL.tokenInsert, [t.tokenHash, t.key, t.expiresAt]);
+    await this.#query(SQL.tokenInsert, [t.tokenHash, t.key, t.expiresAt, TOKENS_PER_ACCOUNT - 1]);
   }
 
   async getToken(tokenHash: string): Promise<{ key: string; expiresAt: string } | null> {

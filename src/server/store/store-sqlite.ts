@@ -37,7 +37,7 @@ import { SQLITE_MIGRATIONS, type Migration } from './migrations-sqlite.js';
 import { rekeySqlite } from './rekey-names.js';
 import {
   authorKey, buildNew, insertRows, queueAppend, countByRoom, initError, jobNonceKey, pairKey, planBatch, reactionRefusal, reactionsFrom,
-  searchTerms, settleBatch, toIso, toMillis, type AppendJob, type AppendResult, type StoredMessage,
+  searchTerms, settleBatch, toIso, toMillis, TOKENS_PER_ACCOUNT, type AppendJob, type AppendResult, type StoredMessage,
 } from './store-common.js';
 
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
@@ -446,6 +446,11 @@ export class SqliteStore implements Store {
     return new Map(this.#s.readList.all(userKey).map((r) => [r.room, r.seq]));
   }
 
+  async readPositionsOf(userKey: string, rooms: readonly string[]): Promise<Map<string, number>> {
+    if (rooms.length === 0) return new Map();
+    return new Map(this.#s.readListOf.all(userKey, JSON.stringify(rooms)).map((r) => [r.room, r.seq]));
+  }
+
   async search(q: SearchQuery): Promise<{ messages: ChatMessage[]; hasMore: boolean }> {
     this.#settle();
     const terms = searchTerms(q.query);
@@ -506,8 +511,21 @@ export class SqliteStore implements Store {
     return this.#s.accountBan.run(banned ? 1 : 0, key).changes === 1;
   }
 
+  async setNameBan(key: string, banned: boolean): Promise<boolean> {
+    const s = this.#s;
+    return (banned ? s.nameBanAdd.run(key, Date.now()) : s.nameBanDel.run(key)).changes === 1;
+  }
+
+  async nameBanned(key: string): Promise<boolean> {
+    return this.#s.nameBanGet.get(key) !== undefined;
+  }
+
   async createToken(t: { tokenHash: string; key: string; expiresAt: string }): Promise<void> {
-    this.#s.tokenInsert.run(t.tokenHash, t.key, toMillis(t.expiresAt));
+    const s = this.#s;
+    this.#db!.transaction(() => {
+      s.tokenInsert.run(t.tokenHash, t.key, toMillis(t.expiresAt));
+      s.tokenTrim.run({ key: t.key, hash: t.tokenHash, keep: TOKENS_PER_ACCOUNT - 1 });
+    }).immediate();
   }
 
   async getToken(tokenHash: string): Promise<{ key: string; expiresAt: string } | null> {
@@ -623,6 +641,9 @@ function prepareSqlite(db: Database.Database) {
     readMark: db.prepare<[string, string, number]>(
       'INSERT INTO read_positions (user_key, room, seq) VALUES (?, ?, ?) ON CONFLICT (user_key, room) DO UPDATE SET seq = max(seq, excluded.seq)'),
     readList: db.prepare<[string], { room: string; seq: number }>('SELECT room, seq FROM read_positions WHERE user_key = ?'),
+    // One primary-key lookup per room of the JSON array.
+    readListOf: db.prepare<[string, string], { room: string; seq: number }>(
+      'SELECT room, seq FROM read_positions WHERE user_key = ? AND room IN (SELECT value FROM json_each(?))'),
     rowSpan: db.prepare<[], { first: number | null; last: number | null }>('SELECT min(n) AS first, max(n) AS last FROM messages'),
     privateRowSpan: db.prepare<[], { first: number | null; last: number | null }>('SELECT min(n) AS first, max(n) AS last FROM private_messages'),
     changesForget: db.prepare<[number]>('DELETE FROM search_changes WHERE k <= ?'),
@@ -639,7 +660,14 @@ function prepareSqlite(db: Database.Database) {
     accountGet: db.prepare<[string], { key: string; username: string; password_hash: string; banned: number; created_at: number }>(
       'SELECT key, username, password_hash, banned, created_at FROM accounts WHERE key = ?'),
     accountBan: db.prepare<[number, string]>('UPDATE accounts SET banned = ? WHERE key = ?'),
+    nameBanAdd: db.prepare<[string, number]>('INSERT INTO name_bans (key, created_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
+    nameBanDel: db.prepare<[string]>('DELETE FROM name_bans WHERE key = ?'),
+    nameBanGet: db.prepare<[string], { ok: number }>('SELECT 1 AS ok FROM name_bans WHERE key = ?'),
     tokenInsert: db.prepare<[string, string, number]>('INSERT OR REPLACE INTO tokens (token_hash, key, expires_at) VALUES (?, ?, ?)'),
+    // An account's tokens but the new one and the newest `keep` others (tokens_key index).
+    tokenTrim: db.prepare<{ key: string; hash: string; keep: number }>(
+      `DELETE FROM tokens WHERE key = @key AND token_hash != @hash AND token_hash NOT IN (
+         SELECT token_hash FROM tokens WHERE key = @key AND token_hash != @hash ORDER BY expires_at DESC, token_hash LIMIT @keep)`),
     tokenGet: db.prepare<[string], { key: string; expires_at: number }>('SELECT key, expires_at FROM tokens WHERE token_hash = ?'),
     tokenDelete: db.prepare<[string]>('DELETE FROM tokens WHERE token_hash = ?'),
   };

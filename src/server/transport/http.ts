@@ -1,13 +1,21 @@
 /**
  * Plain HTTP on the chat port: the web client's static files (with a strict
  * Content-Security-Policy), `/healthz` (JSON) and `/metrics` (Prometheus text).
+ *
+ * `/healthz` answers everyone 200 with `{ok, status}`; its details (node id, pid, store,
+ * connections, uptime) and `/metrics` (versions, memory, counters) only an operator: a
+ * request from this machine's loopback, not forwarded by a proxy, to a Host the server
+ * answers to (origin.ts; so a page that rebound its DNS name to 127.0.0.1 is no operator),
+ * or any request with `Authorization: Bearer <--metrics-token>`. Others get 403 for /metrics.
  */
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../domain/deps.js';
+import { isLoopback, type OriginPolicy } from './origin.js';
+import type { ClientAddressResolver } from './trust-proxy.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -49,8 +57,32 @@ export async function loadAssets(dir: string): Promise<Map<string, Asset>> {
 export interface HttpDeps {
   assets: Map<string, Asset>;
   registry: Registry;
-  health(): Record<string, unknown> & { ok: boolean };
+  /** `ok` and `status` are public; the other fields are for operators only. */
+  health(): Record<string, unknown> & { ok: boolean; status: string };
   log: Logger;
+  resolver: ClientAddressResolver;
+  origins: OriginPolicy;
+  /** `--metrics-token`: shows the operator's view to any address. */
+  metricsToken: string | null;
+}
+
+const FORWARDING_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip'];
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/** Whether the request may see /metrics and the details of /healthz (see the file comment). */
+export function isOperator(req: IncomingMessage, deps: Pick<HttpDeps, 'resolver' | 'origins' | 'metricsToken'>): boolean {
+  const auth = req.headers.authorization;
+  if (deps.metricsToken !== null && deps.metricsToken !== '' && auth !== undefined) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    if (m && timingSafeEqual(digest(m[1]!), digest(deps.metricsToken))) return true;
+  }
+  const peer = req.socket.remoteAddress ?? '';
+  // A loopback peer that is not a configured proxy but forwards for someone: that someone is not local.
+  if (!deps.resolver.trusts(peer) && FORWARDING_HEADERS.some((h) => req.headers[h] !== undefined)) return false;
+  return isLoopback(deps.resolver.clientAddress(req)) && deps.origins.served(req.headers.host);
 }
 
 function securityHeaders(res: ServerResponse): void {
@@ -69,11 +101,17 @@ export function createRequestHandler(deps: HttpDeps): (req: IncomingMessage, res
     }
     if (path === '/healthz') {
       const health = deps.health();
+      const body = isOperator(req, deps) ? health : { ok: health.ok, status: health.status };
       res.writeHead(health.ok ? 200 : 503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-      res.end(JSON.stringify(health));
+      res.end(JSON.stringify(body));
       return;
     }
     if (path === '/metrics') {
+      if (!isOperator(req, deps)) {
+        res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' })
+          .end('Forbidden: /metrics is for loopback or Authorization: Bearer <--metrics-token>\n');
+        return;
+      }
       deps.registry.metrics().then((text) => {
         res.writeHead(200, { 'Content-Type': deps.registry.contentType, 'Cache-Control': 'no-store' }).end(text);
       }, (err: unknown) => {

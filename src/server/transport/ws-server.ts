@@ -16,6 +16,8 @@ import type { Logger } from '../domain/deps.js';
 import { TokenBucket } from '../domain/session.js';
 import type { ServerMetrics } from '../metrics.js';
 import { addressKey } from './address-key.js';
+import { createOriginPolicy } from './origin.js';
+import type { ClientAddressResolver } from './trust-proxy.js';
 import { WsConnection } from './ws-connection.js';
 
 export interface WsTransport {
@@ -41,24 +43,13 @@ interface PerAddress {
   admission: TokenBucket;
 }
 
-/** Whether a browser at `origin` may connect. Non-browser clients send no Origin and are allowed. */
-export function originAllowed(origin: string | undefined, host: string | undefined, allowed: string[]): boolean {
-  if (origin === undefined) return true;
-  if (allowed.includes('*') || allowed.some((a) => a.replace(/\/+$/, '').toLowerCase() === origin.toLowerCase())) return true;
-  if (allowed.length > 0) return false;
-  try {
-    return new URL(origin).host === host;
-  } catch {
-    return false;
-  }
-}
-
 function refuseUpgrade(socket: Duplex, status: string): void {
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   socket.destroy();
 }
 
-export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, log: Logger, metrics: ServerMetrics): WsTransport {
+export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, log: Logger, metrics: ServerMetrics, resolver: ClientAddressResolver): WsTransport {
+  const origins = createOriginPolicy(config);
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: config.maxPayload,
@@ -68,17 +59,18 @@ export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, 
   });
   const addresses = new Map<string, PerAddress>();
 
+  /** The client's address as limits count it (behind a trusted proxy, from X-Forwarded-For). */
   function addressOf(req: IncomingMessage): string {
-    return addressKey(req.socket.remoteAddress ?? 'unknown');
+    return addressKey(resolver.clientAddress(req));
   }
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (!originAllowed(req.headers.origin, req.headers.host, config.allowedOrigins)) {
+    if (!origins.allowed(req.headers.origin, req.headers.host)) {
       // From here on nobody else listens for the socket's errors (a reset while the refusal
       // is written must not go unhandled); an accepted socket's errors are ws's to handle.
       socket.on('error', onSocketError);
       metrics.refused.inc({ reason: 'origin' });
-      log.info({ origin: req.headers.origin }, 'refused a WebSocket from a disallowed origin');
+      log.info({ origin: req.headers.origin, host: req.headers.host, address: resolver.clientAddress(req) }, 'refused a WebSocket from a disallowed origin (a page served under this Host? list it in --public-hosts or --allowed-origins)');
       refuseUpgrade(socket, '403 Forbidden');
       return;
     }
@@ -135,7 +127,7 @@ export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, 
     maxBufferedBytes: config.maxBufferedBytes,
     onSlowReader(c: WsConnection) {
       metrics.slowReaders.inc();
-      log.info({ conn: c.id }, 'closed a client that stopped reading');
+      log.info({ conn: c.id, address: c.remoteAddress }, 'closed a client that stopped reading');
     },
   };
 
@@ -148,6 +140,7 @@ export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, 
     const refusal = admit(address);
     if (refusal) {
       metrics.refused.inc({ reason: 'admission' });
+      log.debug({ address, refusal }, 'refused a connection over its address\'s limits');
       ws.close(CLOSE.TRY_AGAIN_LATER, refusal);
       return;
     }
