@@ -72,7 +72,8 @@ export type ServerMessage =
   | { type: 'UserJoined'; username: string; room: string; members?: number }
   | { type: 'UserLeft'; username: string; room: string; members?: number }
   | { type: 'RoomList'; ref?: Ref; rooms: RoomSummary[]; hasMore: boolean; next?: string }
-  | { type: 'UserList'; ref?: Ref; room: string | null; users: string[] }
+  /** At most 1,000 names (`hasMore` when there are more); `total`: how many there are. */
+  | { type: 'UserList'; ref?: Ref; room: string | null; users: string[]; total?: number; hasMore?: boolean }
   | { type: 'History'; ref?: Ref; room: string; messages: ChatMessage[]; hasMore: boolean; incomplete?: boolean; firstSeq?: number }
   | { type: 'PrivateHistory'; ref?: Ref; with: string; messages: PrivateChatMessage[]; hasMore: boolean }
   | { type: 'SearchResults'; ref?: Ref; query: string; room?: string; messages: ChatMessage[]; hasMore: boolean }

@@ -218,8 +218,11 @@ export function formatText(msg: ServerMessage, currentRoom: string | null): stri
       return ['Rooms:', ...msg.rooms.map((r) =>
         `  ${r.joined ? (r.name === currentRoom ? '>' : '*') : ' '} ${r.name} (${r.members} online${r.unread ? `, ${r.unread} unread` : ''})${r.topic ? ` - ${inlineText(r.topic)}` : ''}`),
       ...(msg.next !== undefined ? [`  ... more rooms: /rooms ${msg.next}`] : [])].join('\n');
-    case 'UserList':
-      return `${msg.room ? `Users in ${msg.room}` : 'Users online'} (${msg.users.length}): ${msg.users.join(', ')}`;
+    case 'UserList': {
+      const total = msg.total ?? msg.users.length;
+      const more = total > msg.users.length ? ` and ${(total - msg.users.length).toLocaleString('en-US')} more` : '';
+      return `${msg.room ? `Users in ${msg.room}` : 'Users online'} (${total}): ${msg.users.join(', ')}${more}`;
+    }
     case 'History': {
       const lines = msg.messages.map((m) => chatLine(m, currentRoom === msg.room ? currentRoom : null, true));
       const head = msg.incomplete ? `--- older messages of ${msg.room} were pruned ---` : `--- history of ${msg.room} ---`;

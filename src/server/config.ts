@@ -70,6 +70,8 @@ export interface Config {
   roomsPerAddressPerMinute: number;
   /** Rooms one address (or account) may create per hour. */
   roomsPerAddressPerHour: number;
+  /** Rooms one account (or guest name) may own in all; past it, creating another is refused. */
+  maxRoomsPerOwner: number;
   /** Seconds a kicked user's name is held (no one may take it) and the kick's retry-after. */
   kickHoldSeconds: number;
   /** Proxies (addresses or CIDRs) whose X-Forwarded-For names the client; empty: the header is ignored. */
@@ -131,6 +133,7 @@ export const DEFAULTS: Config = {
   loginFailuresPerName: 30,
   roomsPerAddressPerMinute: 10,
   roomsPerAddressPerHour: 60,
+  maxRoomsPerOwner: 100,
   kickHoldSeconds: 60,
   trustProxy: [],
   publicHosts: [],
@@ -175,6 +178,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'loginFailuresPerName', flag: '--login-failures-per-name <n>', env: 'LOGIN_FAILURES_PER_NAME', kind: 'int', description: 'failed logins per minute on one name, from all addresses, past which addresses that failed on it wait' },
   { key: 'roomsPerAddressPerMinute', flag: '--rooms-per-address-per-minute <n>', env: 'ROOMS_PER_ADDRESS_PER_MINUTE', kind: 'int', description: 'rooms one address or account may create per minute' },
   { key: 'roomsPerAddressPerHour', flag: '--rooms-per-address-per-hour <n>', env: 'ROOMS_PER_ADDRESS_PER_HOUR', kind: 'int', description: 'rooms one address or account may create per hour' },
+  { key: 'maxRoomsPerOwner', flag: '--max-rooms-per-owner <n>', env: 'MAX_ROOMS_PER_OWNER', kind: 'int', description: 'rooms one account may own in all (creating one past this is refused)' },
   { key: 'kickHoldSeconds', flag: '--kick-hold <seconds>', env: 'KICK_HOLD', kind: 'int', description: 'how long a kicked user\'s name is held (the kick\'s retry-after)' },
   { key: 'trustProxy', flag: '--trust-proxy <addrs>', env: 'TRUST_PROXY', kind: 'list', description: 'comma-separated proxy addresses or CIDRs whose X-Forwarded-For names the client' },
   { key: 'publicHosts', flag: '--public-hosts <list>', env: 'PUBLIC_HOSTS', kind: 'list', description: 'comma-separated host names (or URLs) the server is reached by, for the same-origin check' },

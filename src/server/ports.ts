@@ -117,6 +117,8 @@ export interface MessageStore {
   /** Rooms ordered by name: every room, or with `page` at most `limit` of those whose name sorts after `after`. */
   listRooms(page?: RoomPage): Promise<RoomRecord[]>;
   getRoom(name: string): Promise<RoomRecord | null>;
+  /** How many rooms name `owner` as their owner (an index serves it: it runs at every room creation). */
+  countRoomsOwnedBy(owner: string): Promise<number>;
   setTopic(room: string, topic: string): Promise<void>;
 
   /**

@@ -76,6 +76,14 @@ export function storeContract(
         assert.deepEqual(await store.getRoom(room), rec);
       });
 
+      it('countRoomsOwnedBy counts the rooms that name one owner', async () => {
+        const owner = uid('owner');
+        assert.equal(await store.countRoomsOwnedBy(owner), 0);
+        for (let i = 0; i < 3; i++) await store.ensureRoom({ name: uid('owned'), topic: '', owner, createdAt: '2024-02-01T10:00:00.000Z' });
+        await store.ensureRoom({ name: uid('other'), topic: '', owner: uid('someone'), createdAt: '2024-02-01T10:00:00.000Z' });
+        assert.equal(await store.countRoomsOwnedBy(owner), 3);
+      });
+
       it('getRoom resolves null for an unknown room', async () => {
         assert.equal(await store.getRoom(uid('nope')), null);
       });

@@ -25,6 +25,17 @@ async function named(c: Json, name: string): Promise<Json> {
 }
 
 describe('room creation limits', () => {
+  it('refuses an account more rooms than it may own in all, whatever the pace', async () => {
+    await using server = await startTestServer({ maxRoomsPerOwner: 2, maxRoomsPerUser: 1_000 });
+    await using a = await jsonUser(server.url, 'owner1');
+    assert.deepEqual([await create(a, 'own-1'), await create(a, 'own-2'), await create(a, 'own-3')], ['ok', 'ok', 'TOO_MANY_ROOMS']);
+    assert.equal(await server.store.getRoom('own-3'), null, 'the refused room was not created');
+    assert.equal(await create(a, 'random'), 'ok', 'joining a room that exists is not creating one');
+    await using b = await jsonUser(server.url, 'owner2');
+    assert.equal(await create(b, 'own-3'), 'ok', 'another account creates as before');
+  });
+
+
   it('refuses an address that creates rooms too fast (per minute), across its connections and names, but not another address', async () => {
     await using server = await startTestServer({ roomsPerAddressPerMinute: 3, maxRoomsPerUser: 1_000 });
     await using a = await jsonUser(server.url, 'builder1');

@@ -165,3 +165,18 @@ describe('sender echo', () => {
     assert.deepEqual(echo, { ...seen, ref: 'r"1', nonce: 'n1' });
   });
 });
+
+describe('the user list', () => {
+  it('carries at most 1,000 names, with the total and hasMore, whoever is online', async () => {
+    const chat = await new FakeChat().start();
+    const c = await chat.jsonUser('lister');
+    const presence = chat.chat.deps.presence;
+    for (let i = 0; i < 1_200; i++) await presence.claimName(`u${i}`, `u${i}`, `guest:g${i}`, `g${i}`);
+    c.say({ type: 'ListUsers', ref: 'all' });
+    await chat.settle();
+    const list = c.conn.ofType('UserList').find((m) => m.ref === 'all')!;
+    assert.equal(list.users.length, 1_000);
+    assert.equal(list.total, 1_201);
+    assert.equal(list.hasMore, true);
+  });
+});

@@ -144,6 +144,10 @@ export async function joinRoom(chat: Chat, s: Session, msg: ClientMessageOf<'Joi
   if (!(await chat.room(room))) {
     if (chat.rooms.size >= chat.config.maxRooms) fail('TOO_MANY_ROOMS', 'This server holds as many rooms as it may. Join an existing room.');
     limitRoomCreation(chat, s);
+    const max = chat.config.maxRoomsPerOwner;
+    if ((await stored('countRoomsOwnedBy', chat.deps.store.countRoomsOwnedBy(key))) >= max) {
+      fail('TOO_MANY_ROOMS', `You have created ${max} rooms, as many as one account may. Join an existing room.`);
+    }
     const record = { name: room, topic: '', owner: key, createdAt: chat.iso() };
     await stored('ensureRoom', chat.deps.store.ensureRoom(record));
     const created = (await chat.deps.store.getRoom(room)) ?? record;
@@ -214,15 +218,19 @@ export async function listRooms(chat: Chat, s: Session, msg: ClientMessageOf<'Li
   s.send({ type: 'RoomList', rooms: summaries, hasMore, ...next, ...refOf(msg) });
 }
 
+/** The most names one UserList carries: a frame never grows with everyone online. */
+export const USER_LIST_MAX = 1_000;
+
 export async function listUsers(chat: Chat, s: Session, msg: ClientMessageOf<'ListUsers'>): Promise<void> {
   const ref = refOf(msg);
-  if (msg.room === undefined) {
-    s.send({ type: 'UserList', room: null, users: await chat.deps.presence.online(), ...ref });
-    return;
+  let room: string | null = null;
+  if (msg.room !== undefined) {
+    room = roomName(msg.room);
+    await chat.requireRoom(room);
   }
-  const room = roomName(msg.room);
-  await chat.requireRoom(room);
-  s.send({ type: 'UserList', room, users: await chat.deps.presence.members(room), ...ref });
+  const users = room === null ? await chat.deps.presence.online() : await chat.deps.presence.members(room);
+  const page = users.length > USER_LIST_MAX ? { users: users.slice(0, USER_LIST_MAX), hasMore: true } : { users };
+  s.send({ type: 'UserList', room, ...page, total: users.length, ...ref });
 }
 
 export async function setTopic(chat: Chat, s: Session, msg: ClientMessageOf<'SetTopic'>): Promise<void> {

@@ -43,6 +43,7 @@ const statements = {
   /** LIMIT NULL: every room. */
   roomPage: `SELECT name, topic, owner, created_at FROM rooms WHERE name > $1 ORDER BY name LIMIT $2`,
   roomGet: `SELECT name, topic, owner, created_at FROM rooms WHERE name = $1`,
+  roomCountOwned: `SELECT count(*)::int AS n FROM rooms WHERE owner = $1`,
   roomTopic: `UPDATE rooms SET topic = $1 WHERE name = $2`,
   roomMeta: `SELECT (SELECT min(seq) FROM messages WHERE room = $1) AS first_seq,
     (SELECT pruned_through FROM rooms WHERE name = $1) AS pruned`,

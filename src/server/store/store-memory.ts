@@ -69,6 +69,12 @@ export class MemoryStore implements Store {
     return names.map((name) => ({ ...this.#rooms.get(name)!.record }));
   }
 
+  async countRoomsOwnedBy(owner: string): Promise<number> {
+    let n = 0;
+    for (const state of this.#rooms.values()) if (state.record.owner === owner) n++;
+    return n;
+  }
+
   async getRoom(name: string): Promise<RoomRecord | null> {
     const state = this.#rooms.get(name);
     return state ? { ...state.record } : null;

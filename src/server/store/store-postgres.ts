@@ -189,6 +189,10 @@ export class PostgresStore implements Store {
     return rows.map(roomFromRow);
   }
 
+  async countRoomsOwnedBy(owner: string): Promise<number> {
+    return (await this.#query<{ n: number }>(SQL.roomCountOwned, [owner])).rows[0]!.n;
+  }
+
   async getRoom(name: string): Promise<RoomRecord | null> {
     const row = (await this.#query<RoomRow>(SQL.roomGet, [name])).rows[0];
     return row ? roomFromRow(row) : null;

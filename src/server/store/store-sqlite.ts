@@ -197,6 +197,10 @@ export class SqliteStore implements Store {
     return this.#s.roomPage.all(page?.after ?? '', page ? Math.max(0, page.limit) : -1).map(roomFromRow);
   }
 
+  async countRoomsOwnedBy(owner: string): Promise<number> {
+    return this.#s.roomCountOwned.get(owner)!;
+  }
+
   async getRoom(name: string): Promise<RoomRecord | null> {
     const row = this.#s.roomGet.get(name);
     return row ? roomFromRow(row) : null;
@@ -595,6 +599,7 @@ function prepareSqlite(db: Database.Database) {
     roomInsert: db.prepare<[string, string, string | null, number]>('INSERT INTO rooms (name, topic, owner, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING'),
     roomPage: db.prepare<[string, number], RoomRow>('SELECT name, topic, owner, created_at FROM rooms WHERE name > ? ORDER BY name LIMIT ?'),
     roomGet: db.prepare<[string], RoomRow>('SELECT name, topic, owner, created_at FROM rooms WHERE name = ?'),
+    roomCountOwned: db.prepare<[string], number>('SELECT count(*) FROM rooms WHERE owner = ?').pluck(),
     roomTopic: db.prepare<[string, string]>('UPDATE rooms SET topic = ? WHERE name = ?'),
     roomSeq: db.prepare<{ room: string }, { floor: number | null; top: number | null }>(
       'SELECT (SELECT last_seq FROM rooms WHERE name = @room) AS floor, (SELECT max(seq) FROM messages WHERE room = @room) AS top'),
