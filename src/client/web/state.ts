@@ -4,7 +4,7 @@
  * Views read it; the controller changes it and then asks the views to render.
  */
 import type { ClientStatus } from '../core/client.js';
-import type { ChatMessage, PrivateChatMessage, Reactions, RoomSummary } from '../../protocol/messages.js';
+import type { Attachment, ChatMessage, PrivateChatMessage, Reactions, ReplyRef, RoomSummary } from '../../protocol/messages.js';
 
 /** A line in a room that is not a message: joins, leaves, server notices. */
 export interface Notice {
@@ -20,6 +20,8 @@ export interface PendingMessage {
   key: string;
   content: string;
   timestamp: string;
+  attachments?: Attachment[];
+  replyTo?: ReplyRef;
 }
 
 export class RoomState {
@@ -88,6 +90,13 @@ export class RoomState {
 
   setReactions(id: string, reactions: Reactions): boolean {
     return this.update(id, { reactions });
+  }
+
+  /** Replies to a message that was deleted now quote a deleted message. */
+  markReplyTargetDeleted(id: string): void {
+    for (const m of this.messages.values()) {
+      if (m.replyTo?.id === id && !m.replyTo.deleted) this.messages.set(m.id, { ...m, replyTo: { ...m.replyTo, deleted: true, excerpt: '' } });
+    }
   }
 }
 

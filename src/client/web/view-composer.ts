@@ -1,12 +1,17 @@
 /**
  * The composer: a text area where Enter sends and Shift+Enter makes a new line, Up on an
- * empty composer edits the user's last message, and Escape cancels an edit. It also shows
- * who is typing, and reports the user's own typing so the controller can tell the room.
+ * empty composer edits the user's last message, and Escape cancels an edit or a reply. It
+ * also shows who is typing, and reports the user's own typing so the controller can tell
+ * the room. Files come in through the "Attach files" button, a paste, or a drop on the
+ * conversation, and go with the next message (which may then have no text).
  */
+import type { Attachment, ReplyRef } from '../../protocol/messages.js';
 import { byId, h, replaceChildren } from './dom.js';
+import { icon } from './icons.js';
+import { UploadTray } from './uploads.js';
 
 export interface ComposerActions {
-  send(text: string): void;
+  send(text: string, extras: { attachments: Attachment[]; replyTo: ReplyRef | null }): void;
   saveEdit(id: string, text: string): void;
   /** The user's last message in the open room, to edit with Up. */
   lastOwn(): { id: string; content: string } | null;
@@ -22,8 +27,30 @@ export class Composer {
   private readonly banner = byId('edit-banner');
   private readonly typingLine = byId('typing');
   private editing: string | null = null;
+  private replying: ReplyRef | null = null;
+  private readonly replyBanner = h('div', { class: 'reply-banner', attrs: { id: 'reply-banner' } });
+  private readonly tray: UploadTray;
+  private readonly fileInput = h('input', { class: 'visually-hidden', attrs: { type: 'file', multiple: true, id: 'attach-input', 'aria-label': 'Attach files' } });
+  private readonly attach = h('label', { class: 'icon-btn attach-btn', attrs: { title: 'Attach files' } }, icon('paperclip'), this.fileInput);
 
-  constructor(private readonly actions: ComposerActions) {
+  constructor(private readonly actions: ComposerActions, token: () => string | null, onError: (text: string) => void) {
+    this.tray = new UploadTray(token, onError);
+    this.replyBanner.hidden = true;
+    this.banner.before(this.replyBanner);
+    this.form.before(this.tray.el);
+    this.form.prepend(this.attach);
+    this.fileInput.addEventListener('change', () => {
+      if (this.fileInput.files) this.tray.add([...this.fileInput.files]);
+      this.fileInput.value = '';
+      this.input.focus();
+    });
+    this.input.addEventListener('paste', (ev) => {
+      const files = [...(ev.clipboardData?.files ?? [])];
+      if (files.length === 0 || this.fileInput.disabled) return;
+      ev.preventDefault();
+      this.tray.add(files);
+    });
+    this.dropZone(this.form.closest('.conversation') ?? this.form);
     this.form.addEventListener('submit', (ev) => { ev.preventDefault(); this.submit(); });
     this.input.addEventListener('keydown', (ev) => this.onKey(ev));
     this.input.addEventListener('input', () => {
@@ -41,6 +68,66 @@ export class Composer {
     this.input.disabled = !enabled;
   }
 
+  /** Whether files can be attached (only with an account: guests have no upload token). */
+  allowFiles(allowed: boolean): void {
+    if (this.fileInput.disabled === !allowed && this.attach.title !== '') return;
+    this.fileInput.disabled = !allowed;
+    this.attach.classList.toggle('disabled', !allowed);
+    const label = allowed ? 'Attach files' : 'Sign in to share files';
+    this.attach.title = label;
+    this.fileInput.setAttribute('aria-label', allowed ? 'Attach files' : 'Attach files (sign in to share files)');
+  }
+
+  /** Shows "Replying to NAME" above the composer; the next message answers `to`. */
+  startReply(to: ReplyRef): void {
+    this.cancelEdit();
+    this.replying = to;
+    replaceChildren(this.replyBanner,
+      h('span', { class: 'reply-label' }, 'Replying to ', h('strong', { text: to.username })),
+      h('span', { class: 'reply-excerpt', text: to.excerpt }),
+      h('span', { class: 'hint', text: 'Esc to cancel' }),
+      h('button', { class: 'text-btn', attrs: { type: 'button', 'aria-label': 'Cancel reply' }, text: 'Cancel', on: { click: () => { this.cancelReply(); this.input.focus(); } } }));
+    this.replyBanner.hidden = false;
+    this.form.classList.add('replying');
+    this.input.focus();
+  }
+
+  cancelReply(): void {
+    if (!this.replying) return;
+    this.replying = null;
+    this.replyBanner.hidden = true;
+    this.replyBanner.replaceChildren();
+    this.form.classList.remove('replying');
+  }
+
+  private dropZone(zone: Element): void {
+    let depth = 0;
+    const hasFiles = (ev: DragEvent): boolean => [...(ev.dataTransfer?.types ?? [])].includes('Files');
+    zone.addEventListener('dragenter', (ev) => {
+      if (!hasFiles(ev as DragEvent)) return;
+      depth++;
+      zone.classList.add('dropping');
+    });
+    zone.addEventListener('dragleave', () => {
+      depth = Math.max(0, depth - 1);
+      if (depth === 0) zone.classList.remove('dropping');
+    });
+    zone.addEventListener('dragover', (ev) => {
+      if (!hasFiles(ev as DragEvent)) return;
+      ev.preventDefault();
+      (ev as DragEvent).dataTransfer!.dropEffect = this.fileInput.disabled ? 'none' : 'copy';
+    });
+    zone.addEventListener('drop', (ev) => {
+      const files = [...((ev as DragEvent).dataTransfer?.files ?? [])];
+      depth = 0;
+      zone.classList.remove('dropping');
+      if (files.length === 0) return;
+      ev.preventDefault();
+      if (this.fileInput.disabled) return this.tray.add([]);
+      this.tray.add(files);
+    });
+  }
+
   focus(): void {
     if (window.matchMedia('(hover: hover)').matches) this.input.focus();
   }
@@ -50,6 +137,7 @@ export class Composer {
   }
 
   startEdit(id: string, content: string): void {
+    this.cancelReply();
     this.editing = id;
     this.input.value = content;
     this.grow();
@@ -78,6 +166,9 @@ export class Composer {
     } else if (ev.key === 'Escape' && this.editing) {
       ev.preventDefault();
       this.cancelEdit();
+    } else if (ev.key === 'Escape' && this.replying) {
+      ev.preventDefault();
+      this.cancelReply();
     } else if (ev.key === 'ArrowUp' && !this.editing && this.input.value === '') {
       const last = this.actions.lastOwn();
       if (!last) return;
@@ -88,17 +179,33 @@ export class Composer {
 
   private submit(): void {
     const text = this.input.value.replace(/\s+$/, '');
-    if (text.trim() === '') return;
     if (this.editing) {
+      if (text.trim() === '') return;
       const id = this.editing;
       this.cancelEdit();
       this.actions.saveEdit(id, text);
-    } else {
-      this.input.value = '';
-      this.grow();
-      this.actions.stopTyping();
-      this.actions.send(text);
+      return;
     }
+    if (text.trim() === '' && this.tray.count() === 0) return;
+    const replyTo = this.replying;
+    this.input.value = '';
+    this.grow();
+    this.actions.stopTyping();
+    this.cancelReply();
+    if (!this.tray.busy()) {
+      this.sendWith(text, replyTo);
+      return;
+    }
+    // Sent once the files are up; the composer is free for the next message meanwhile.
+    const tray = this.tray;
+    void tray.settled().then(() => this.sendWith(text, replyTo));
+  }
+
+  private sendWith(text: string, replyTo: ReplyRef | null): void {
+    const attachments = this.tray.ready();
+    this.tray.clear();
+    if (text.trim() === '' && attachments.length === 0) return;
+    this.actions.send(text.trim() === '' ? '' : text, { attachments, replyTo });
   }
 
   private grow(): void {
