@@ -37,7 +37,7 @@ const LINK_REL = 'noopener noreferrer nofollow';
 const ALLOWED: Record<string, readonly string[]> = {
   P: [], BR: [], STRONG: [], EM: [], S: [], CODE: ['class'], PRE: [], SPAN: ['class'], BLOCKQUOTE: [],
   UL: [], OL: ['start'], LI: [], H1: [], H2: [], H3: [], H4: [], H5: [], H6: [], HR: [],
-  TABLE: [], THEAD: [], TBODY: [], TR: [], TH: [], TD: [], A: ['href', 'rel', 'target'],
+  TABLE: [], THEAD: [], TBODY: [], TR: [], TH: ['class'], TD: ['class'], A: ['href', 'rel', 'target'],
 };
 
 /** Whether a URL (as markdown-it normalised it) is one a message may link to. */
@@ -65,6 +65,15 @@ function createRenderer(): MarkdownIt {
   md.use(emoji, { shortcuts: {} });
   md.validateLink = safeHref;
   md.linkify.set({ fuzzyEmail: true });
+  // Table alignment comes as a style attribute, which the CSP refuses: a class instead.
+  md.core.ruler.push('align_classes', (state) => {
+    for (const token of state.tokens) {
+      const align = /text-align:(left|center|right)/.exec(token.attrGet('style') ?? '')?.[1];
+      if (token.attrGet('style') === null) continue;
+      token.attrs = (token.attrs ?? []).filter(([name]) => name !== 'style');
+      if (align) token.attrJoin('class', `align-${align}`);
+    }
+  });
   const esc = md.utils.escapeHtml;
   md.renderer.rules.link_open = (tokens, idx, options, _env, self) => {
     const token = tokens[idx]!;
