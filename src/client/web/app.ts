@@ -9,7 +9,7 @@ import { applyMessage, applyRoomList } from './apply.js';
 import { byId } from './dom.js';
 import { sameName, typingText } from './format.js';
 import { saved } from './storage.js';
-import { AppState, type View } from './state.js';
+import { AppState, type PendingMessage, type View } from './state.js';
 import { toast } from './toast.js';
 import { Composer } from './view-composer.js';
 import { MessageList } from './view-messages.js';
@@ -339,19 +339,26 @@ export class ChatApp {
    * Sends through the core, which re-sends with the same nonce after a reconnect until the
    * server confirms; meanwhile the message shows as "Sending…".
    */
-  private send(text: string, extras: { attachments: Attachment[]; replyTo: ReplyRef | null } = { attachments: [], replyTo: null }): void {
+  private send(text: string, extras: { attachments: Promise<Attachment[]>; replyTo: ReplyRef | null }): void {
     const v = this.state.view;
     const target = v.kind === 'room' ? this.state.room(v.room) : this.state.dm(v.peer);
-    const { attachments, replyTo } = extras;
-    const pending = {
-      key: String(++this.pendingCount), content: text, timestamp: new Date().toISOString(),
-      ...(attachments.length ? { attachments } : {}), ...(replyTo && v.kind === 'room' ? { replyTo } : {}),
+    const replyTo = v.kind === 'room' ? extras.replyTo : null;
+    const pending: PendingMessage = {
+      key: String(++this.pendingCount), content: text, timestamp: new Date().toISOString(), ...(replyTo ? { replyTo } : {}),
     };
     target.pending.push(pending);
-    const ids = attachments.map((a) => a.id);
-    const sent = v.kind === 'room'
-      ? this.client.sendMessage(v.room, text, { attachments: ids, ...(replyTo ? { replyTo: replyTo.id } : {}) })
-      : this.client.sendPrivate(v.peer, text, { attachments: ids });
+    const sent = extras.attachments.then((files): Promise<unknown> | null => {
+      if (files.length > 0) {
+        pending.attachments = files;
+        this.queueRender();
+      } else if (text === '') {
+        return null;
+      }
+      const ids = files.map((f) => f.id);
+      return v.kind === 'room'
+        ? this.client.sendMessage(v.room, text, { attachments: ids, ...(replyTo ? { replyTo: replyTo.id } : {}) })
+        : this.client.sendPrivate(v.peer, text, { attachments: ids });
+    });
     sent.catch((err: Error) => toast(`Not sent: ${err.message}`)).finally(() => {
       target.pending.splice(target.pending.indexOf(pending), 1);
       this.queueRender();

@@ -114,21 +114,30 @@ export class UploadTray {
     return this.items.some((i) => i.handle !== null);
   }
 
-  /** Resolves when no file is uploading any more. */
-  async settled(): Promise<void> {
-    while (this.busy()) await Promise.allSettled(this.items.filter((i) => i.handle).map((i) => i.handle!.promise));
-  }
-
-  /** The uploaded files, in the order they were added. */
-  ready(): Attachment[] {
-    return this.items.flatMap((i) => (i.done ? [i.done] : []));
-  }
-
   count(): number {
     return this.items.length;
   }
 
-  /** Forgets every chip (after a send); uploads still running are cancelled. */
+  /**
+   * Takes the files out of the tray for a message being sent: the chips go, the uploads
+   * still running go on, and the promise resolves with every file that made it (a file
+   * that fails now is reported).
+   */
+  take(): Promise<Attachment[]> {
+    const items = this.items;
+    this.items = [];
+    this.el.replaceChildren();
+    this.el.hidden = true;
+    return Promise.all(items.map((i) => {
+      if (i.done || !i.handle) return i.done;
+      return i.handle.promise.catch((err: Error) => {
+        this.onError(`${i.file.name}: ${err.message}`);
+        return null;
+      });
+    })).then((files) => files.filter((f): f is Attachment => f !== null));
+  }
+
+  /** Forgets every chip; uploads still running are cancelled. */
   clear(): void {
     for (const item of this.items) item.handle?.abort();
     this.items = [];

@@ -11,7 +11,8 @@ import { icon } from './icons.js';
 import { UploadTray } from './uploads.js';
 
 export interface ComposerActions {
-  send(text: string, extras: { attachments: Attachment[]; replyTo: ReplyRef | null }): void;
+  /** Sends a message; `attachments` resolves once the files still uploading are up. */
+  send(text: string, extras: { attachments: Promise<Attachment[]>; replyTo: ReplyRef | null }): void;
   saveEdit(id: string, text: string): void;
   /** The user's last message in the open room, to edit with Up. */
   lastOwn(): { id: string; content: string } | null;
@@ -192,20 +193,8 @@ export class Composer {
     this.grow();
     this.actions.stopTyping();
     this.cancelReply();
-    if (!this.tray.busy()) {
-      this.sendWith(text, replyTo);
-      return;
-    }
-    // Sent once the files are up; the composer is free for the next message meanwhile.
-    const tray = this.tray;
-    void tray.settled().then(() => this.sendWith(text, replyTo));
-  }
-
-  private sendWith(text: string, replyTo: ReplyRef | null): void {
-    const attachments = this.tray.ready();
-    this.tray.clear();
-    if (text.trim() === '' && attachments.length === 0) return;
-    this.actions.send(text.trim() === '' ? '' : text, { attachments, replyTo });
+    // The files go with this message even if they are still uploading; the tray is free for the next one.
+    this.actions.send(text.trim() === '' ? '' : text, { attachments: this.tray.take(), replyTo });
   }
 
   private grow(): void {

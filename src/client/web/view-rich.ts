@@ -142,7 +142,10 @@ export class Lightbox {
     this.el = null;
     const opener = this.opener;
     this.opener = null;
-    if (opener?.isConnected) opener.focus();
+    // The list may have redrawn the message meanwhile: then its new thumbnail takes the focus.
+    const id = opener?.getAttribute('data-file');
+    const target = opener?.isConnected ? opener : id ? document.querySelector<HTMLElement>(`.att-image[data-file="${CSS.escape(id)}"]`) : null;
+    target?.focus();
   }
 
   private trapFocus(ev: KeyboardEvent): void {
