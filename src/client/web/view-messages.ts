@@ -80,6 +80,7 @@ export class MessageList {
     el.addEventListener('scroll', () => {
       if (el.scrollTop < 120) this.actions.nearTop();
     }, { passive: true });
+    this.keepBottomOnResize();
     document.addEventListener('click', (ev) => {
       const target = ev.target as Element | null;
       if (this.paletteFor === null || target?.closest?.('.toolbar-wrap')) return;
@@ -110,6 +111,19 @@ export class MessageList {
     else el.scrollTop = el.scrollHeight - fromBottom;
     // A first page too short to scroll can never fire a scroll event: fetch more now.
     if (content.top === 'more' && el.scrollHeight <= el.clientHeight) queueMicrotask(() => this.actions.nearTop());
+  }
+
+  /**
+   * A reader at the bottom stays there when the list gets shorter (a reply banner or a row
+   * of file chips above the composer).
+   */
+  private keepBottomOnResize(): void {
+    const el = this.el;
+    let pinned = true;
+    el.addEventListener('scroll', () => { pinned = el.scrollHeight - el.scrollTop - el.clientHeight < 48; }, { passive: true });
+    if (typeof ResizeObserver === 'undefined') return;
+    const observer = new ResizeObserver(() => { if (pinned) el.scrollTop = el.scrollHeight; });
+    observer.observe(el);
   }
 
   /** Scrolls to the newest message (after the user sends one). */
