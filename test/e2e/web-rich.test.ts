@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page, Route, WebSocketRoute } from 'playwright-core';
 import type { Attachment, ReplyRef } from '../../src/protocol/messages.js';
-import { DESKTOP, joinAsGuest, launchBrowser, newPage, pageErrors, screenshot, sendMessage } from '../helpers/browser.js';
+import { DESKTOP, PHONE, joinAsGuest, launchBrowser, newPage, pageErrors, screenshot, sendMessage } from '../helpers/browser.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { jsonUser } from '../helpers/ws-client.js';
 
@@ -161,6 +161,7 @@ describe('rich messages in the web client', { skip: launched.skip ?? false }, ()
       '',
       '```ts',
       'const answer: number = 42; // the answer',
+      `const long = '${'x'.repeat(200)}';`,
       '```',
       '',
       '| a | b |',
@@ -193,6 +194,14 @@ describe('rich messages in the web client', { skip: launched.skip ?? false }, ()
         ['diagram', 'https://example.com/d.png', 'noopener noreferrer nofollow', '_blank'],
       ]);
     }
+    // A phone shows it without scrolling sideways: long code scrolls in its own box.
+    const phone = await newPage(browser, PHONE);
+    pages.push(phone);
+    await joinAsGuest(phone, server.httpUrl, 'cat');
+    await messageWith(phone, 'Release').locator('pre').waitFor({ timeout: WAIT });
+    const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= PHONE.width, `no horizontal scrolling (${width}px)`);
+    await screenshot(phone, 'rich-markdown-phone');
     // Up edits the source, not the rendering.
     await ann.locator('#composer-input').click();
     await ann.keyboard.press('ArrowUp');

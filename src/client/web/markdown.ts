@@ -105,6 +105,8 @@ export function renderMarkdown(source: string): Node[] {
   template.innerHTML = markdownHtml(source);
   const root = template.content;
   clean(root);
+  // Code and tables scroll sideways in their own box: keyboard users can scroll it when focused.
+  for (const box of root.querySelectorAll('pre, table')) box.setAttribute('tabindex', '0');
   // markdown-it ends blocks with newlines: outside <pre> they are only noise in textContent.
   for (const node of [...root.childNodes]) if (node.nodeType === Node.TEXT_NODE && node.textContent?.trim() === '') node.remove();
   return [...root.childNodes];
