@@ -51,11 +51,14 @@ describe('terminal client: printing files and replies', () => {
         { id: 'c', name: 'elsewhere\u001b[31m.txt', size: 12, type: 'text/plain', url: 'https://evil.example/x' },
       ],
     }), plain).split('\n');
+    // A message of files only starts with its first file.
+    assert.match(lines[0]!, /^\d\d:\d\d di: \[file\] report\.pdf \(240 KB\) http:\/\/chat\.example:8080\/files\/a\?exp=1&sig=x$/);
     assert.deepEqual(lines.slice(1), [
-      '      [file] report.pdf (240 KB) http://chat.example:8080/files/a?exp=1&sig=x',
       '      [file] cat.png (2.4 MB) http://chat.example:8080/files/b?exp=1&sig=y',
       '      [file] elsewhere[31m.txt (12 B) (no link)',
     ]);
+    const withText = chatLine(msg({ content: 'see attached', attachments: [{ id: 'a', name: 'a.txt', size: 1, type: 'text/plain', url: '/files/a' }] }), plain);
+    assert.match(withText, /^\d\d:\d\d di: see attached\n {6}\[file\] a\.txt \(1 B\) http:\/\/chat\.example:8080\/files\/a$/);
     const pm = privateLine({ id: 'p', from: 'cy', to: 'me', content: 'here', timestamp: '2026-01-02T10:05:00.000Z', attachments: [{ id: 'a', name: 'a.txt', size: 1, type: 'text/plain', url: '/files/a' }] }, plain);
     assert.match(pm, /\[pm from cy\] here\n {6}\[file\] a\.txt \(1 B\) http:\/\/chat\.example:8080\/files\/a$/);
   });

@@ -68,8 +68,17 @@ export function chatLine(m: ChatMessage, ctx: FormatContext): string {
   if (m.deleted) return `${head}${who}: ${style.dim('(deleted)')}`;
   const indent = hhmm(m.timestamp).length + 1;
   const edited = m.editedAt ? ` ${style.dim('(edited)')}` : '';
-  const text = `${head}${who}: ${indentContinuation(safe(m.content), indent)}${edited}${reactionsText(m.reactions)}`;
-  return [m.replyTo ? replyLine(m.replyTo, ctx, indent) : null, text, ...fileLines(m.attachments, ctx, indent)].filter((l) => l !== null).join('\n');
+  const words = `${indentContinuation(safe(m.content), indent)}${edited}${reactionsText(m.reactions)}`;
+  const text = `${head}${who}: ${withFiles(words, m.attachments, ctx, indent)}`;
+  return m.replyTo ? `${replyLine(m.replyTo, ctx, indent)}\n${text}` : text;
+}
+
+/** The text, then one line per file; a message of files only starts with its first file. */
+function withFiles(text: string, files: Attachment[] | undefined, ctx: FormatContext, indent: number): string {
+  const lines = fileLines(files, ctx, indent);
+  if (lines.length === 0) return text;
+  if (text === '') return [lines[0]!.trimStart(), ...lines.slice(1)].join('\n');
+  return [text, ...lines].join('\n');
 }
 
 /** `      ↪ bob: the start of bob's message`, above a reply. */
@@ -91,7 +100,7 @@ export function privateLine(m: PrivateChatMessage, ctx: FormatContext): string {
   const { style } = ctx;
   const sent = ctx.me !== null && nameKey(m.from) === nameKey(ctx.me) && nameKey(m.to) !== nameKey(ctx.me);
   const tag = sent ? `[pm to ${style.name(safe(m.to))}]` : `[pm from ${style.name(safe(m.from))}]`;
-  return [`${style.dim(hhmm(m.timestamp))} ${style.magenta(tag)} ${indentContinuation(safe(m.content), 6)}`, ...fileLines(m.attachments, ctx, 6)].join('\n');
+  return `${style.dim(hhmm(m.timestamp))} ${style.magenta(tag)} ${withFiles(indentContinuation(safe(m.content), 6), m.attachments, ctx, 6)}`;
 }
 
 function notice(ctx: FormatContext, text: string): string {

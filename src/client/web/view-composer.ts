@@ -47,8 +47,9 @@ export class Composer {
     });
     this.input.addEventListener('paste', (ev) => {
       const files = [...(ev.clipboardData?.files ?? [])];
-      if (files.length === 0 || this.fileInput.disabled) return;
+      if (files.length === 0) return;
       ev.preventDefault();
+      // A guest is told that files need an account (the tray has no token to send them with).
       this.tray.add(files);
     });
     this.dropZone(this.form.closest('.conversation') ?? this.form);
@@ -124,7 +125,6 @@ export class Composer {
       zone.classList.remove('dropping');
       if (files.length === 0) return;
       ev.preventDefault();
-      if (this.fileInput.disabled) return this.tray.add([]);
       this.tray.add(files);
     });
   }
