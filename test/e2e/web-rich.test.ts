@@ -262,6 +262,14 @@ describe('rich messages in the web client', { skip: launched.skip ?? false }, ()
     const attach = guest.locator('.attach-btn');
     assert.equal(await attach.getAttribute('title'), 'Sign in to share files');
     assert.equal(await guest.locator('#attach-input').isDisabled(), true);
+    await guest.locator('#composer-input').focus();
+    await guest.evaluate(() => {
+      const data = new DataTransfer();
+      data.items.add(new File(['x'], 'pasted.png', { type: 'image/png' }));
+      document.getElementById('composer-input')!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+    });
+    await waitForText(guest, '.toast', 'Sign in to share files');
+    assert.equal(await guest.locator('#upload-tray .upload-chip').count(), 0);
   });
 
   it('offers Reply from the keyboard; the banner shows whom, Escape cancels it, and the reply is sent with replyTo', async () => {

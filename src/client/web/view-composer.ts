@@ -117,7 +117,7 @@ export class Composer {
     zone.addEventListener('dragover', (ev) => {
       if (!hasFiles(ev as DragEvent)) return;
       ev.preventDefault();
-      (ev as DragEvent).dataTransfer!.dropEffect = this.fileInput.disabled ? 'none' : 'copy';
+      (ev as DragEvent).dataTransfer!.dropEffect = 'copy';
     });
     zone.addEventListener('drop', (ev) => {
       const files = [...((ev as DragEvent).dataTransfer?.files ?? [])];
