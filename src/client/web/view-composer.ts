@@ -22,6 +22,20 @@ export interface ComposerActions {
 
 const MAX_HEIGHT = 200;
 
+let dropsGuarded = false;
+
+/** A file dropped beside the conversation must not make the browser leave the chat to open it (once per page). */
+function guardPageDrops(): void {
+  if (dropsGuarded) return;
+  dropsGuarded = true;
+  for (const type of ['dragover', 'drop'] as const) {
+    document.addEventListener(type, (ev) => {
+      const inZone = (ev.target as Element | null)?.closest?.('.conversation');
+      if (!inZone && [...(ev.dataTransfer?.types ?? [])].includes('Files')) ev.preventDefault();
+    });
+  }
+}
+
 export class Composer {
   private readonly form = byId<HTMLFormElement>('composer');
   private readonly input = byId<HTMLTextAreaElement>('composer-input');
@@ -72,7 +86,7 @@ export class Composer {
 
   /** Whether files can be attached (only with an account: guests have no upload token). */
   allowFiles(allowed: boolean): void {
-    if (this.fileInput.disabled === !allowed && this.attach.title !== '') return;
+    if (this.fileInput.disabled === !allowed) return;
     this.fileInput.disabled = !allowed;
     this.attach.classList.toggle('disabled', !allowed);
     const label = allowed ? 'Attach files' : 'Sign in to share files';
@@ -127,6 +141,7 @@ export class Composer {
       ev.preventDefault();
       this.tray.add(files);
     });
+    guardPageDrops();
   }
 
   focus(): void {
