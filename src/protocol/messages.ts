@@ -34,6 +34,8 @@ export interface ChatMessage {
   editedAt?: string | null;
   deleted?: boolean;
   reactions?: Reactions;
+  attachments?: Attachment[];
+  replyTo?: ReplyRef;
 }
 
 export interface PrivateChatMessage {
@@ -42,6 +44,30 @@ export interface PrivateChatMessage {
   to: string;
   content: string;
   timestamp: string;
+  attachments?: Attachment[];
+}
+
+/**
+ * A file attached to a message, as `POST /api/files` answers it. `url` and `thumbnailUrl`
+ * are relative (`/files/...?exp=&sig=`) and carry their own credential.
+ */
+export interface Attachment {
+  id: string;
+  name: string;
+  size: number;
+  type: string;
+  url: string;
+  width?: number;
+  height?: number;
+  thumbnailUrl?: string;
+}
+
+/** The message a reply answers: its author and the start of its text. */
+export interface ReplyRef {
+  id: string;
+  username: string;
+  excerpt: string;
+  deleted?: boolean;
 }
 
 export interface RoomSummary {

@@ -109,7 +109,7 @@ describe('the web client', { skip: launched.skip ?? false }, () => {
       const links = await page.locator('#messages .content a').evaluateAll((as) => as.map((a) => ({
         href: a.getAttribute('href'), rel: a.getAttribute('rel'), target: a.getAttribute('target'),
       })));
-      assert.deepEqual(links, [{ href: 'https://example.com/a?b=1', rel: 'noopener noreferrer', target: '_blank' }]);
+      assert.deepEqual(links, [{ href: 'https://example.com/a?b=1', rel: 'noopener noreferrer nofollow', target: '_blank' }]);
     }
   });
 

@@ -10,6 +10,9 @@ export interface CompletionSource {
   users(): Iterable<string>;
 }
 
+/** Commands of the terminal client itself (not text-mode commands of the server). */
+const CLIENT_COMMANDS = ['upload', 'reply'];
+
 const ROOM_COMMANDS = new Set(['join', 'leave', 'part', 'switch', 'users', 'who', 'names']);
 const USER_COMMANDS = new Set(['pm', 'msg', 'tell', 'kick', 'ban', 'unban', 'login']);
 
@@ -25,7 +28,7 @@ export function createCompleter(source: CompletionSource): (line: string) => [st
   return function complete(line: string): [string[], string] {
     const command = /^\/(\S*)$/.exec(line);
     if (command) {
-      const hits = matching(COMMAND_NAMES, command[1]!).map((c) => `/${c} `);
+      const hits = matching([...COMMAND_NAMES, ...CLIENT_COMMANDS], command[1]!).map((c) => `/${c} `);
       return [hits, line];
     }
     const argument = /^\/(\S+)\s+(\S*)$/.exec(line);

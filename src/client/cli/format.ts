@@ -5,9 +5,10 @@
  */
 import { cleanContent } from '../../protocol/names.js';
 import { helpText, inlineText } from '../../protocol/text.js';
-import type { ChatMessage, PrivateChatMessage, Reactions, RoomSummary, ServerMessage } from '../../protocol/messages.js';
+import type { Attachment, ChatMessage, PrivateChatMessage, Reactions, ReplyRef, RoomSummary, ServerMessage } from '../../protocol/messages.js';
 import { nameKey } from '../../protocol/names.js';
 import { reactionEntries } from '../../protocol/reactions.js';
+import { absoluteFileUrl, formatSize } from './files.js';
 import type { Style } from './style.js';
 
 export interface FormatContext {
@@ -18,6 +19,8 @@ export interface FormatContext {
   me: string | null;
   /** A message seen earlier, to say whose message an edit, deletion or reaction is about. */
   recall(id: string): ChatMessage | undefined;
+  /** The server's http(s) origin, to print file URLs whole (they come relative). */
+  origin?: string;
 }
 
 /**
@@ -61,7 +64,10 @@ function noticeTag(ctx: FormatContext, room: string): string {
   return room === ctx.current ? '' : `[${room}] `;
 }
 
-/** One room message: `12:04 [room] alice: hello (edited) [👍 2]`. */
+/**
+ * One room message: `12:04 [room] alice: hello (edited) [👍 2]`, after a `↪ bob: excerpt`
+ * line when it is a reply, and with a `[file] NAME (SIZE) URL` line per attachment.
+ */
 export function chatLine(m: ChatMessage, ctx: FormatContext): string {
   const { style } = ctx;
   const head = `${style.dim(hhmm(m.timestamp))} ${roomTag(ctx, m.room)}`;
@@ -69,7 +75,31 @@ export function chatLine(m: ChatMessage, ctx: FormatContext): string {
   if (m.deleted) return `${head}${who}: ${style.dim('(deleted)')}`;
   const indent = hhmm(m.timestamp).length + 1;
   const edited = m.editedAt ? ` ${style.dim('(edited)')}` : '';
-  return `${head}${who}: ${indentContinuation(safe(m.content), indent)}${edited}${reactionsText(m.reactions)}`;
+  const words = `${indentContinuation(safe(m.content), indent)}${edited}${reactionsText(m.reactions)}`;
+  const text = `${head}${who}: ${withFiles(words, m.attachments, ctx, indent)}`;
+  return m.replyTo ? `${replyLine(m.replyTo, ctx, indent)}\n${text}` : text;
+}
+
+/** The text, then one line per file; a message of files only starts with its first file. */
+function withFiles(text: string, files: Attachment[] | undefined, ctx: FormatContext, indent: number): string {
+  const lines = fileLines(files, ctx, indent);
+  if (lines.length === 0) return text;
+  if (text === '') return [lines[0]!.trimStart(), ...lines.slice(1)].join('\n');
+  return [text, ...lines].join('\n');
+}
+
+/** `      ↪ bob: the start of bob's message`, above a reply. */
+export function replyLine(reply: ReplyRef, ctx: FormatContext, indent: number): string {
+  const excerpt = reply.deleted ? '(deleted message)' : safe(reply.excerpt).replace(/\s+/g, ' ');
+  return `${' '.repeat(indent)}${ctx.style.dim(`↪ ${safe(reply.username)}: ${excerpt}`)}`;
+}
+
+/** `      [file] report.pdf (240 KB) http://host/files/...`, one per attachment. */
+export function fileLines(files: Attachment[] | undefined, ctx: FormatContext, indent: number): string[] {
+  return (files ?? []).map((f) => {
+    const url = ctx.origin ? absoluteFileUrl(ctx.origin, f.url) : f.url;
+    return `${' '.repeat(indent)}[file] ${safe(f.name)} (${formatSize(f.size)}) ${url ? safe(url) : '(no link)'}`;
+  });
 }
 
 /** A private message, marked `[pm from x]` or `[pm to y]`. */
@@ -77,7 +107,7 @@ export function privateLine(m: PrivateChatMessage, ctx: FormatContext): string {
   const { style } = ctx;
   const sent = ctx.me !== null && nameKey(m.from) === nameKey(ctx.me) && nameKey(m.to) !== nameKey(ctx.me);
   const tag = sent ? `[pm to ${style.name(safe(m.to))}]` : `[pm from ${style.name(safe(m.from))}]`;
-  return `${style.dim(hhmm(m.timestamp))} ${style.magenta(tag)} ${indentContinuation(safe(m.content), 6)}`;
+  return `${style.dim(hhmm(m.timestamp))} ${style.magenta(tag)} ${withFiles(indentContinuation(safe(m.content), 6), m.attachments, ctx, 6)}`;
 }
 
 function notice(ctx: FormatContext, text: string): string {
@@ -112,7 +142,14 @@ function historyText(room: string, messages: ChatMessage[], incomplete: boolean 
 
 /** Help: the text-mode commands (which include /switch and /quit) and the client's extras. */
 export function clientHelpText(): string {
-  return `${helpText()}\nTab completes commands, rooms and names; up and down recall earlier lines.`;
+  return [
+    helpText(),
+    'In this client also:',
+    '  /upload PATH [TEXT]  send a file (with an optional text) to the current room; "quote" a path with spaces (accounts only)',
+    '  /reply N TEXT        reply to the Nth newest message of the current room (1 = the newest)',
+    '  /reply               list the newest messages of the current room with their numbers',
+    'Tab completes commands, rooms and names; up and down recall earlier lines.',
+  ].join('\n');
 }
 
 /**

@@ -15,7 +15,8 @@ import { parseTextLine } from '../../protocol/text.js';
 import type { ParleyClient } from '../core/client.js';
 import { createCompleter } from './completion.js';
 import { CliError, writeTokenFile, wsSocketFactory } from './connect.js';
-import { ackText, chatLine, clientHelpText, errorLine, formatServerMessage, safe, type FormatContext } from './format.js';
+import { httpOrigin, parseUploadArgs, uploadFile } from './files.js';
+import { ackText, chatLine, clientHelpText, errorLine, formatServerMessage, hhmm, safe, type FormatContext } from './format.js';
 import { LineQueue, promptHidden, promptPlain, promptVisible } from './input.js';
 import { Screen } from './screen.js';
 import { openSession, roomFlag, type ClientFlags } from './session.js';
@@ -28,6 +29,8 @@ const RECALL_LIMIT = 2_000;
 const TYPING_SEND_MS = 4_000;
 /** On quit, how long to wait for messages not yet confirmed. */
 const QUIT_WAIT_MS = 5_000;
+/** How many of the newest messages `/reply` lists. */
+const REPLY_LIST = 9;
 
 type Answer<T extends ServerMessage['type']> = ServerMessageOf<T>;
 
@@ -102,7 +105,7 @@ export class InteractiveClient {
   }
 
   private get ctx(): FormatContext {
-    return { style: this.style, current: this.current, me: this.client?.username ?? null, recall: (id) => this.recall.get(id) };
+    return { style: this.style, current: this.current, me: this.client?.username ?? null, recall: (id) => this.recall.get(id), origin: httpOrigin(this.url) };
   }
 
   private error(text: string): void {
@@ -329,6 +332,14 @@ export class InteractiveClient {
       this.switchRoom(command[2]!.trim());
       return;
     }
+    if (command && command[1]!.toLowerCase() === 'reply') {
+      this.reply(command[2]!);
+      return;
+    }
+    if (command && command[1]!.toLowerCase() === 'upload') {
+      await this.upload(command[2]!);
+      return;
+    }
     const action = parseTextLine(line, this.current);
     switch (action.kind) {
       case 'chat':
@@ -379,6 +390,69 @@ export class InteractiveClient {
     }
     if (this.offline) this.notice('Not connected: the message will be sent once the connection is back.');
     this.track(this.client.sendMessage(room, content).catch((err: unknown) => this.error(`Not sent: ${(err as Error).message}`)));
+  }
+
+  /** The current room's messages, newest first, as `/reply N` counts them (deleted ones do not count). */
+  private newest(room: string): ChatMessage[] {
+    return [...this.recall.values()].filter((m) => m.room === room && !m.deleted).sort((a, b) => b.seq - a.seq);
+  }
+
+  /** `/reply N TEXT` answers the Nth newest message of the current room; `/reply` lists them. */
+  private reply(args: string): void {
+    const room = this.current;
+    if (!room) {
+      this.error('You are not in a room. /join ROOM to talk.');
+      return;
+    }
+    const match = /^\s*(\d+)(?:\s+([\s\S]*))?$/.exec(args);
+    const newest = this.newest(room);
+    if (args.trim() === '') {
+      if (newest.length === 0) {
+        this.notice(`No messages in ${room} to reply to yet.`);
+        return;
+      }
+      this.print([this.style.dim(`--- newest messages of ${room}: /reply N TEXT answers one ---`),
+        ...newest.slice(0, REPLY_LIST).map((m, i) => `${String(i + 1).padStart(2)}  ${hhmm(m.timestamp)} ${this.style.name(safe(m.username))}: ${safe(m.content).replace(/\s+/g, ' ').slice(0, 60)}`)].join('\n'));
+      return;
+    }
+    const text = match?.[2]?.trim() ?? '';
+    if (!match || text === '') {
+      this.error('Usage: /reply N TEXT (N = 1 for the newest message of this room; /reply lists them)');
+      return;
+    }
+    const target = newest[Number(match[1]) - 1];
+    if (!target) {
+      this.error(`There is no message ${match[1]} in ${room}: /reply lists the ones you can answer.`);
+      return;
+    }
+    if (this.offline) this.notice('Not connected: the message will be sent once the connection is back.');
+    this.track(this.client.sendMessage(room, text, { replyTo: target.id }).catch((err: unknown) => this.error(`Not sent: ${(err as Error).message}`)));
+  }
+
+  /** `/upload PATH [TEXT]`: uploads the file, then sends it to the current room with the text. */
+  private async upload(args: string): Promise<void> {
+    const room = this.current;
+    const parsed = parseUploadArgs(args);
+    if (!parsed) {
+      this.error('Usage: /upload PATH [TEXT] ("quote" a path with spaces)');
+      return;
+    }
+    if (!room) {
+      this.error('You are not in a room. /join ROOM to talk.');
+      return;
+    }
+    const token = this.client.token;
+    if (!token) {
+      this.error('Sharing files needs an account: /register PASSWORD to keep your name, or start the client with --password.');
+      return;
+    }
+    this.notice(`Uploading ${safe(parsed.path)}…`);
+    try {
+      const file = await uploadFile(httpOrigin(this.url), token, parsed.path);
+      this.track(this.client.sendMessage(room, parsed.text, { attachments: [file.id] }).catch((err: unknown) => this.error(`Not sent: ${(err as Error).message}`)));
+    } catch (err) {
+      this.error((err as Error).message);
+    }
   }
 
   private track(p: Promise<unknown>): void {

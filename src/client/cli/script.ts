@@ -29,6 +29,8 @@ export function chatMessageOf(m: ChatMessage): ChatMessage {
   if (m.editedAt) out.editedAt = m.editedAt;
   if (m.deleted) out.deleted = true;
   if (m.reactions && Object.keys(m.reactions).length > 0) out.reactions = m.reactions;
+  if (m.attachments?.length) out.attachments = m.attachments;
+  if (m.replyTo) out.replyTo = m.replyTo;
   return out;
 }
 

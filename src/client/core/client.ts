@@ -457,14 +457,16 @@ export class ParleyClient {
   /**
    * Sends a room message with a nonce and resolves with its stored copy. After a dropped
    * connection it is re-sent with the same nonce until the server confirms it, so it is
-   * stored once whatever happens.
+   * stored once whatever happens. `extra` adds uploaded files (ids from `POST /api/files`;
+   * then `content` may be empty) and the id of the message this one replies to.
    */
-  sendMessage(room: string, content: string): Promise<ServerMessageOf<'Message'>> {
-    return this.sendConfirmed({ type: 'SendMessage', room, content, nonce: randomNonce() }) as Promise<ServerMessageOf<'Message'>>;
+  sendMessage(room: string, content: string, extra: SendExtras = {}): Promise<ServerMessageOf<'Message'>> {
+    return this.sendConfirmed({ type: 'SendMessage', room, content, nonce: randomNonce(), ...withExtras(extra) }) as Promise<ServerMessageOf<'Message'>>;
   }
 
-  sendPrivate(to: string, content: string): Promise<ServerMessageOf<'PrivateMessage'>> {
-    return this.sendConfirmed({ type: 'PrivateMessage', to, content, nonce: randomNonce() }) as Promise<ServerMessageOf<'PrivateMessage'>>;
+  sendPrivate(to: string, content: string, extra: Pick<SendExtras, 'attachments'> = {}): Promise<ServerMessageOf<'PrivateMessage'>> {
+    const attachments = extra.attachments?.length ? { attachments: extra.attachments } : {};
+    return this.sendConfirmed({ type: 'PrivateMessage', to, content, nonce: randomNonce(), ...attachments }) as Promise<ServerMessageOf<'PrivateMessage'>>;
   }
 
   private sendConfirmed(msg: OutboxMessage): Promise<ServerMessage> {
@@ -504,8 +506,23 @@ interface OutboxEntry {
 }
 
 type OutboxMessage =
-  | { type: 'SendMessage'; room: string; content: string; nonce: string; ref?: Ref }
-  | { type: 'PrivateMessage'; to: string; content: string; nonce: string; ref?: Ref };
+  | { type: 'SendMessage'; room: string; content: string; nonce: string; ref?: Ref; attachments?: string[]; replyTo?: string }
+  | { type: 'PrivateMessage'; to: string; content: string; nonce: string; ref?: Ref; attachments?: string[] };
+
+/** What a message may carry besides its text. */
+export interface SendExtras {
+  /** Ids of uploaded files (at most 10). */
+  attachments?: string[];
+  /** The id of the room message this one answers. */
+  replyTo?: string;
+}
+
+function withExtras(extra: SendExtras): Pick<SendExtras, 'attachments' | 'replyTo'> {
+  return {
+    ...(extra.attachments?.length ? { attachments: extra.attachments } : {}),
+    ...(extra.replyTo ? { replyTo: extra.replyTo } : {}),
+  };
+}
 
 function randomNonce(): string {
   const bytes = new Uint8Array(12);

@@ -4,13 +4,13 @@
  * views after each change (at most once per task).
  */
 import { ParleyClient, type ClientError, type Identity, type SocketLike } from '../core/client.js';
-import type { ServerMessageOf } from '../../protocol/messages.js';
+import type { Attachment, ReplyRef, ServerMessageOf } from '../../protocol/messages.js';
 import { emptyReactions } from '../../protocol/reactions.js';
 import { applyMessage, applyRoomList } from './apply.js';
 import { byId } from './dom.js';
 import { sameName, typingText } from './format.js';
 import { saved } from './storage.js';
-import { AppState, type View } from './state.js';
+import { AppState, type PendingMessage, type View } from './state.js';
 import { toast } from './toast.js';
 import { Composer } from './view-composer.js';
 import { MessageList } from './view-messages.js';
@@ -30,6 +30,17 @@ const TYPING_EVERY_MS = 3_000;
 const TYPING_IDLE_MS = 5_000;
 const MARK_READ_DELAY_MS = 800;
 const PAGE = 50;
+/** How many pages of older history a jump to a reply's original may load. */
+const JUMP_PAGES = 20;
+/** How much of a message a reply banner quotes. */
+const EXCERPT_CHARS = 120;
+
+/** The start of a message on one line, for the reply banner (the server makes the stored excerpt). */
+function excerptOf(content: string, files: Attachment[] | undefined): string {
+  const text = content.replace(/\s+/g, ' ').trim();
+  if (text === '') return files?.length ? files.map((f) => f.name).join(', ') : '';
+  return text.length > EXCERPT_CHARS ? `${text.slice(0, EXCERPT_CHARS - 1)}…` : text;
+}
 
 /** The WebSocket URL of the server that served this page. */
 export function socketUrl(): string {
@@ -81,11 +92,13 @@ export class ChatApp {
       edit: (id) => this.editMessage(id),
       remove: (id) => this.call({ type: 'DeleteMessage', id }),
       nearTop: () => void this.loadOlder(),
+      reply: (id) => this.startReply(id),
+      jump: (id) => void this.jumpTo(id),
     });
     this.composer = new Composer({
-      send: (text) => this.send(text), saveEdit: (id, content) => this.call({ type: 'EditMessage', id, content }),
+      send: (text, extras) => this.send(text, extras), saveEdit: (id, content) => this.call({ type: 'EditMessage', id, content }),
       lastOwn: () => this.lastOwn(), typing: () => this.typing(), stopTyping: () => this.stopTyping(),
-    });
+    }, () => this.client.token, (text) => toast(text));
     this.members = new MembersPanel(byId('members'), (p) => this.openDm(p));
     this.search = new SearchPanel(byId('search'), {
       search: (query, room) => void this.runSearch(query, room),
@@ -186,6 +199,7 @@ export class ChatApp {
   private open(view: View): void {
     this.stopTyping();
     this.composer.cancelEdit();
+    this.composer.cancelReply();
     this.state.view = view;
     if (this.root.classList.contains('sidebar-open')) this.toggleSidebar(false);
     // On narrow screens the panels cover the conversation: opening one closes them.
@@ -297,7 +311,15 @@ export class ChatApp {
 
   // ---- history --------------------------------------------------------------------------
 
-  private async loadOlder(): Promise<void> {
+  private olderLoad: Promise<void> | null = null;
+
+  /** Loads the page of history before what the open conversation shows (one load at a time). */
+  private loadOlder(): Promise<void> {
+    this.olderLoad ??= this.loadOlderPage().finally(() => { this.olderLoad = null; });
+    return this.olderLoad;
+  }
+
+  private async loadOlderPage(): Promise<void> {
     const room = this.state.activeRoom();
     if (room) {
       const before = room.oldestSeq();
@@ -375,18 +397,54 @@ export class ChatApp {
    * Sends through the core, which re-sends with the same nonce after a reconnect until the
    * server confirms; meanwhile the message shows as "Sending…".
    */
-  private send(text: string): void {
+  private send(text: string, extras: { attachments: Promise<Attachment[]>; replyTo: ReplyRef | null }): void {
     const v = this.state.view;
     const target = v.kind === 'room' ? this.state.room(v.room) : this.state.dm(v.peer);
-    const pending = { key: String(++this.pendingCount), content: text, timestamp: new Date().toISOString() };
+    const replyTo = v.kind === 'room' ? extras.replyTo : null;
+    const pending: PendingMessage = {
+      key: String(++this.pendingCount), content: text, timestamp: new Date().toISOString(), ...(replyTo ? { replyTo } : {}),
+    };
     target.pending.push(pending);
-    const sent = v.kind === 'room' ? this.client.sendMessage(v.room, text) : this.client.sendPrivate(v.peer, text);
+    const sent = extras.attachments.then((files): Promise<unknown> | null => {
+      if (files.length > 0) {
+        pending.attachments = files;
+        this.queueRender();
+      } else if (text === '') {
+        return null;
+      }
+      const ids = files.map((f) => f.id);
+      return v.kind === 'room'
+        ? this.client.sendMessage(v.room, text, { attachments: ids, ...(replyTo ? { replyTo: replyTo.id } : {}) })
+        : this.client.sendPrivate(v.peer, text, { attachments: ids });
+    });
     sent.catch((err: Error) => toast(`Not sent: ${err.message}`)).finally(() => {
       target.pending.splice(target.pending.indexOf(pending), 1);
       this.queueRender();
     });
     this.queueRender();
     queueMicrotask(() => this.list.toBottom());
+  }
+
+  /** Starts a reply to a message of the open room. */
+  private startReply(id: string): void {
+    const m = this.state.activeRoom()?.messages.get(id);
+    if (!m || m.deleted) return;
+    this.composer.startReply({ id: m.id, username: m.username, excerpt: excerptOf(m.content, m.attachments) });
+  }
+
+  /**
+   * Shows a reply's original: loads older pages of the room until it is there (at most
+   * JUMP_PAGES pages), then scrolls to it and highlights it.
+   */
+  private async jumpTo(id: string): Promise<void> {
+    const room = this.state.activeRoom();
+    if (!room) return;
+    for (let page = 0; page < JUMP_PAGES && !room.messages.has(id) && room.hasOlder(); page++) {
+      await this.loadOlder();
+      if (!this.state.isViewing({ kind: 'room', room: room.name })) return;
+    }
+    this.render();
+    if (!this.list.highlight(id)) toast('The original message is no longer in the history.', 'info');
   }
 
   private editMessage(id: string): void {
@@ -487,6 +545,7 @@ export class ChatApp {
     const usable = room ? room.joined : true;
     const placeholder = room ? (room.joined ? `Message #${room.name}` : `Join a room to chat`) : `Message ${s.view.kind === 'dm' ? s.view.peer : ''}`;
     this.composer.target(placeholder, usable);
+    this.composer.allowFiles(s.registered);
     this.renderTyping();
     document.title = this.title();
   }

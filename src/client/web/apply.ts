@@ -38,6 +38,7 @@ export function applyMessage(s: AppState, msg: ServerMessage, now = Date.now()):
     case 'MessageEdited':
       return s.room(msg.room).update(msg.id, { content: msg.content, editedAt: msg.editedAt });
     case 'MessageDeleted':
+      s.room(msg.room).markReplyTargetDeleted(msg.id);
       return s.room(msg.room).update(msg.id, { deleted: true, content: '', reactions: emptyReactions() });
     case 'Reaction':
       // Only the change comes: the emoji's names are updated in the map the client has.
@@ -92,8 +93,8 @@ function applyPrivate(s: AppState, msg: ServerMessageOf<'PrivateMessage'>): bool
   const fromMe = sameName(msg.from, s.username);
   const peer = fromMe ? msg.to : msg.from;
   const d = s.dm(peer);
-  const { id, from, to, content, timestamp } = msg;
-  if (!d.add({ id, from, to, content, timestamp })) return false;
+  const { id, from, to, content, timestamp, attachments } = msg;
+  if (!d.add({ id, from, to, content, timestamp, ...(attachments?.length ? { attachments } : {}) })) return false;
   if (!fromMe && !s.isViewing({ kind: 'dm', peer })) d.unread++;
   return true;
 }

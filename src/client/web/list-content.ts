@@ -40,7 +40,10 @@ function roomItems(r: RoomState): Item[] {
 /** Messages still on their way, shown after everything confirmed. */
 function pendingItems(pending: PendingMessage[], me: string): Item[] {
   return pending.map((p) => ({
-    kind: 'msg', entry: { id: `pending:${p.key}`, author: me, content: p.content, timestamp: p.timestamp, actions: false, pending: true },
+    kind: 'msg', entry: {
+      id: `pending:${p.key}`, author: me, content: p.content, timestamp: p.timestamp, actions: false, pending: true,
+      ...(p.attachments?.length ? { attachments: p.attachments } : {}), ...(p.replyTo ? { replyTo: p.replyTo } : {}),
+    },
   }));
 }
 
@@ -48,11 +51,12 @@ function roomEntry(m: ChatMessage): Entry {
   return {
     id: m.id, author: m.username, content: m.content, timestamp: m.timestamp, seq: m.seq,
     editedAt: m.editedAt ?? null, deleted: m.deleted ?? false, reactions: m.reactions ?? emptyReactions(), actions: true,
+    ...(m.attachments?.length ? { attachments: m.attachments } : {}), ...(m.replyTo ? { replyTo: m.replyTo } : {}),
   };
 }
 
 function dmEntry(m: PrivateChatMessage): Entry {
-  return { id: m.id, author: m.from, content: m.content, timestamp: m.timestamp, actions: false };
+  return { id: m.id, author: m.from, content: m.content, timestamp: m.timestamp, actions: false, ...(m.attachments?.length ? { attachments: m.attachments } : {}) };
 }
 
 function dmContent(d: DmState, me: string): ListContent {

@@ -4,7 +4,7 @@
  * Views read it; the controller changes it and then asks the views to render.
  */
 import type { ClientStatus } from '../core/client.js';
-import type { ChatMessage, PrivateChatMessage, Reactions, RoomSummary } from '../../protocol/messages.js';
+import type { Attachment, ChatMessage, PrivateChatMessage, Reactions, ReplyRef, RoomSummary } from '../../protocol/messages.js';
 import { applyReaction, reactionUsers, type ReactionChange } from '../../protocol/reactions.js';
 
 /** A line in a room that is not a message: joins, leaves, server notices. */
@@ -21,6 +21,8 @@ export interface PendingMessage {
   key: string;
   content: string;
   timestamp: string;
+  attachments?: Attachment[];
+  replyTo?: ReplyRef;
 }
 
 export class RoomState {
@@ -105,6 +107,13 @@ export class RoomState {
   reactionsStale(id: string, emoji: string, count: number): boolean {
     const m = this.messages.get(id);
     return m !== undefined && reactionUsers(m.reactions, emoji).length !== count;
+  }
+
+  /** Replies to a message that was deleted now quote a deleted message. */
+  markReplyTargetDeleted(id: string): void {
+    for (const m of this.messages.values()) {
+      if (m.replyTo?.id === id && !m.replyTo.deleted) this.messages.set(m.id, { ...m, replyTo: { ...m.replyTo, deleted: true, excerpt: '' } });
+    }
   }
 }
 

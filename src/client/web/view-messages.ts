@@ -5,11 +5,11 @@
  * reader's place: at the bottom it follows new messages; older ones prepended above
  * leave the view where it was.
  */
-import type { Reactions } from '../../protocol/messages.js';
+import type { Attachment, Reactions, ReplyRef } from '../../protocol/messages.js';
 import { reactionEntries } from '../../protocol/reactions.js';
 import { h, iconButton } from './dom.js';
 import { closeInTime, colourClass, dayKey, dayLabel, fullDate, initial, sameName, timeOf } from './format.js';
-import { linkify } from './linkify.js';
+import { attachmentList, Lightbox, markdownContent, replyQuote } from './view-rich.js';
 
 /** The emoji a user can react with. */
 export const REACTION_PALETTE = ['👍', '❤️', '😂', '🎉', '😮', '😢', '👀', '🚀'];
@@ -29,6 +29,8 @@ export interface Entry {
   actions: boolean;
   /** Sent but not yet confirmed by the server. */
   pending?: boolean;
+  attachments?: Attachment[];
+  replyTo?: ReplyRef;
 }
 
 /** One element of the list: its key, a signature of what it shows, and how to build it. */
@@ -58,7 +60,14 @@ export interface ListActions {
   edit(id: string): void;
   remove(id: string): void;
   nearTop(): void;
+  /** Starts a reply to this message in the composer. */
+  reply(id: string): void;
+  /** Shows the message with this id (a reply's original), loading older history if needed. */
+  jump(id: string): void;
 }
+
+/** How long a message jumped to stays highlighted. */
+const FLASH_MS = 2_000;
 
 export class MessageList {
   private viewKey = '';
@@ -68,11 +77,13 @@ export class MessageList {
   private confirmFor: string | null = null;
   /** Where the focus goes after the next render: a selector inside a message (by id). */
   private focusNext: { id: string; selector: string } | null = null;
+  private readonly lightbox = new Lightbox();
 
   constructor(private readonly el: HTMLElement, private readonly actions: ListActions) {
     el.addEventListener('scroll', () => {
       if (el.scrollTop < 120) this.actions.nearTop();
     }, { passive: true });
+    this.keepBottomOnResize();
     document.addEventListener('click', (ev) => {
       const target = ev.target as Element | null;
       if (this.paletteFor === null || target?.closest?.('.toolbar-wrap')) return;
@@ -195,9 +206,38 @@ export class MessageList {
     focusIn(part, same ?? null);
   }
 
+  /**
+   * A reader at the bottom stays there when the list gets shorter (a reply banner or a row
+   * of file chips above the composer).
+   */
+  private keepBottomOnResize(): void {
+    const el = this.el;
+    let pinned = true;
+    el.addEventListener('scroll', () => { pinned = el.scrollHeight - el.scrollTop - el.clientHeight < 48; }, { passive: true });
+    if (typeof ResizeObserver === 'undefined') return;
+    const observer = new ResizeObserver(() => { if (pinned) el.scrollTop = el.scrollHeight; });
+    observer.observe(el);
+  }
+
   /** Scrolls to the newest message (after the user sends one). */
   toBottom(): void {
     this.el.scrollTop = this.el.scrollHeight;
+  }
+
+  /**
+   * Scrolls the message with this id into view, focuses it and highlights it briefly;
+   * false when it is not in the list.
+   */
+  highlight(id: string): boolean {
+    const el = this.el.querySelector<HTMLElement>(`.msg[data-id="${CSS.escape(id)}"]`);
+    if (!el) return false;
+    el.scrollIntoView({ block: 'center' });
+    el.classList.remove('flash');
+    void el.offsetWidth;
+    el.classList.add('flash');
+    el.focus({ preventScroll: true });
+    setTimeout(() => el.classList.remove('flash'), FLASH_MS);
+    return true;
   }
 
   private rerender(): void {
@@ -280,8 +320,12 @@ export class MessageList {
       e.pending ? h('span', { class: 'sending', text: 'Sending…' }) : null);
     const body = e.deleted
       ? h('div', { class: 'text' }, h('span', { class: 'content', text: 'This message was deleted.' }))
-      : h('div', { class: 'text' }, h('span', { class: 'content' }, ...linkify(e.content)),
-        e.editedAt ? h('span', { class: 'edited', attrs: { title: `Edited ${fullDate(e.editedAt)}` }, text: ' (edited)' }) : null);
+      : h('div', { class: 'text' },
+        e.replyTo ? replyQuote(e.replyTo, (id) => this.actions.jump(id)) : null,
+        e.content.trim() !== '' || !e.attachments?.length
+          ? markdownContent(e.content, e.editedAt ? h('span', { class: 'edited', attrs: { title: `Edited ${fullDate(e.editedAt)}` }, text: ' (edited)' }) : null)
+          : null,
+        e.attachments?.length ? attachmentList(e.attachments, (f, opener) => this.lightbox.open(f, opener)) : null);
     return h('article', { class: cls, attrs: { 'data-id': e.pending ? undefined : e.id, 'data-seq': e.seq, 'data-author': e.author, 'aria-busy': e.pending, tabindex: -1 } },
       h('div', { class: 'gutter' }, gutter),
       h('div', { class: 'msg-body' }, header, body, this.reactions(e, me)),
@@ -310,7 +354,8 @@ export class MessageList {
     }, 'react-btn');
     react.setAttribute('aria-expanded', String(open));
     react.setAttribute('aria-haspopup', 'true');
-    const bar = h('div', { class: 'toolbar', attrs: { role: 'group', 'aria-label': 'Message actions' } }, react);
+    const bar = h('div', { class: 'toolbar', attrs: { role: 'group', 'aria-label': 'Message actions' } }, react,
+      iconButton('Reply', 'reply', () => this.actions.reply(e.id), 'reply-btn'));
     if (own) {
       bar.append(iconButton('Edit message', 'edit', () => this.actions.edit(e.id), 'edit-btn'));
       bar.append(this.confirmFor === e.id
