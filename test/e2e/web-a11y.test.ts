@@ -240,7 +240,7 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
     assert.match(await focused(page), /Add reaction/, 'the focus stays on the message after reacting');
 
     // Edit it from its toolbar, then delete it (the button asks once more).
-    await pressUntil(page, 'Tab', '.msg .edit-btn', 3);
+    await pressUntil(page, 'Tab', '.msg .edit-btn', 4);
     await page.keyboard.press('Enter');
     await page.locator('#edit-banner').waitFor({ state: 'visible' });
     assert.match(await focused(page), /#composer-input/);
@@ -249,7 +249,7 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
     await waitForText(page, '#messages .msg', 'typed without a mouse, edited');
     await pressUntil(page, 'Shift+Tab', '#messages');
     await page.keyboard.press('End');
-    await pressUntil(page, 'Tab', '.msg .delete-btn', 4);
+    await pressUntil(page, 'Tab', '.msg .delete-btn', 5);
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => document.activeElement?.matches('.confirm-delete') ?? false);
     await page.keyboard.press('Enter');
