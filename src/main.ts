@@ -1,7 +1,12 @@
-/** The `parley` command: `parley serve` and `parley client`. */
+#!/usr/bin/env node
+/**
+ * The `parley` command: `parley serve` and `parley client`. Registering a subcommand adds
+ * only its flags and help; the modules that do its work load when it runs (dynamic imports
+ * in its action), so `parley --version` or `parley client` load none of the server.
+ */
 import { Command } from 'commander';
 import { registerClientCommand } from './client/cli/command.js';
-import { VERSION } from './server/domain/chat.js';
+import { VERSION } from './paths.js';
 import { registerServeCommand } from './server/serve-command.js';
 
 const program = new Command('parley')

@@ -1,12 +1,15 @@
 /**
  * `parley serve`: every option of config.ts as a flag with its environment variable and
  * default; SIGTERM and SIGINT shut down gracefully (clients closed with 1001, store flushed,
- * exit 0 within 10 s).
+ * exit 0 within 10 s). The server's modules load when the command runs, not when the
+ * `parley` command starts (main.ts).
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { WEB_DIR } from '../paths.js';
 import { DEFAULTS, OPTIONS, parseValue, validateConfig, type Config, type OptionSpec } from './config.js';
-import { startServer } from './server.js';
-import { runWorkers } from './workers.js';
+import { listeningLines } from './listening.js';
 
 const SHUTDOWN_DEADLINE_MS = 9_000;
 
@@ -22,6 +25,7 @@ export function registerServeCommand(program: Command): void {
       fatal((err as Error).message);
     }
     if (config.workers > 1) {
+      const { runWorkers } = await import('./workers.js');
       runWorkers(config);
       return;
     }
@@ -65,9 +69,13 @@ export function addConfigOptions(command: Command): () => Config {
 }
 
 export async function serveOne(config: Config): Promise<void> {
+  // Built at install (npm's prepare) or by `npm run build`; a checkout that has not built it
+  // still serves chat, and says so.
+  const webDir = existsSync(join(WEB_DIR, 'index.html')) ? WEB_DIR : undefined;
   let server;
   try {
-    server = await startServer(config);
+    const { startServer } = await import('./server.js');
+    server = await startServer(config, { webDir });
   } catch (err) {
     fatal(`cannot start: ${(err as Error).message}`);
   }
@@ -89,7 +97,9 @@ export async function serveOne(config: Config): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   if (!process.env.PARLEY_QUIET) {
-    process.stderr.write(`Parley is listening on ${running.httpUrl} (WebSocket ${running.url}); store: ${running.store.kind}\n`);
+    const lines = listeningLines({ httpUrl: running.httpUrl, url: running.url, port: running.port, host: config.host, store: running.store.kind });
+    if (!webDir) lines.push(`The web client is not built (npm run build): serving WebSocket, /healthz and /metrics only`);
+    process.stderr.write(lines.map((line) => `${line}\n`).join(''));
   }
 }
 

@@ -22,12 +22,12 @@ import { ChatError, StoreFailure, fail } from './errors.js';
 import { AttemptLimiter } from './handle-accounts.js';
 import { HANDLERS } from './handlers.js';
 import { lastCall } from '../memo.js';
+import { VERSION } from '../../paths.js';
 import { Hub } from './hub.js';
 import { Outbound } from './outbound.js';
 import { PresenceNotices } from './presence-notices.js';
 import { Session } from './session.js';
 
-export const VERSION = '0.1.0';
 const MAX_QUEUED_FRAMES = 256;
 
 export class Chat {

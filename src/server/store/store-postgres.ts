@@ -7,7 +7,8 @@
  * locked in name order, so two batches never deadlock each other.
  * Full-text search: `to_tsvector('simple', content)` with a partial GIN index.
  */
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import type { ChatMessage, PrivateChatMessage } from '../../protocol/messages.js';
 import { nameKey } from '../../protocol/names.js';
 import type {
@@ -25,10 +26,16 @@ import {
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 const ATTEMPTS = 3;
 
+/** pg loads with the first PostgresStore: a server on SQLite or in memory never loads it. */
+let pgModule: typeof pg | undefined;
+function loadPg(): typeof pg {
+  return (pgModule ??= createRequire(import.meta.url)('pg') as typeof pg);
+}
+
 /** bigint columns (seq, counts) come back as numbers, not strings; only for this store's pool. */
 const TYPES: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+    oid === loadPg().types.builtins.INT8 ? (v: string) => Number(v) : loadPg().types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
 /** Options of a PostgresStore. */
@@ -58,7 +65,7 @@ export class PostgresStore implements Store {
   constructor(url: string, options: PostgresStoreOptions = {}) {
     this.#where = redactUrl(url);
     this.#onError = options.onError ?? ((error) => console.error(`parley: PostgreSQL ${this.#where}: ${error.message}`));
-    this.#pool = new pg.Pool({
+    this.#pool = new (loadPg().Pool)({
       connectionString: url,
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
