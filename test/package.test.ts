@@ -11,9 +11,10 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { ROOT } from './helpers/child-server.js';
@@ -56,6 +57,7 @@ describe('the npm package', { timeout: 240_000 }, () => {
     for (const file of ['dist/parley.js', 'dist/sqlite-worker.cjs', 'dist/web/index.html', 'dist/web/app.js', 'package.json', 'README.md']) {
       assert.ok(files.includes(file), `${file} is packed (${files.join(', ')})`);
     }
+    assert.ok(files.includes('dist/THIRD-PARTY-LICENSES.txt'), 'the licenses of the bundled packages are packed');
     const extra = files.filter((f) => !f.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(f));
     assert.deepEqual(extra, [], 'only dist/, package.json and the README are packed');
     assert.ok(!files.some((f) => f.endsWith('.ts')), 'no TypeScript is packed');
@@ -68,6 +70,9 @@ describe('the npm package', { timeout: 240_000 }, () => {
     const { stdout: help } = await run(parley, ['--help'], { cwd: dir, env: userEnv() });
     assert.match(help, /serve \[options\]/);
     assert.match(help, /client \[options\] \[url\]/);
+    // Every chunk loads, those of runs not made here too (the interactive client, --workers, Redis).
+    const chunks = readdirSync(join(installed, 'dist')).filter((f) => /^chunk-.*\.js$/.test(f)).map((f) => pathToFileURL(join(installed, 'dist', f)).href);
+    await run(process.execPath, ['--input-type=module', '-e', `await Promise.all(${JSON.stringify(chunks)}.map((c) => import(c)))`], { cwd: dir, env: userEnv() });
   });
 
   it('serves the web client, and its terminal client chats over SQLite with search', async () => {
