@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx, so there is no build step.
+// The `parley` command from the TypeScript sources, through tsx, with no build: for working
+// on Parley (the tests run it). The installed command is the compiled dist/parley.js
+// (package.json "bin", made by `npm run build`).
 import { register } from 'tsx/esm/api';
 
 register();

@@ -1,8 +1,13 @@
-/** The `parley` command: `parley serve` and `parley client`. */
+#!/usr/bin/env node
+/**
+ * The `parley` command: `parley serve`, `parley client`, and `parley backup`, `restore` and `export`. Registering a subcommand adds
+ * only its flags and help; the modules that do its work load when it runs (dynamic imports
+ * in its action), so `parley --version` or `parley client` load none of the server.
+ */
 import { Command } from 'commander';
 import { registerClientCommand } from './client/cli/command.js';
+import { VERSION } from './paths.js';
 import { registerBackupCommands } from './server/backup-command.js';
-import { VERSION } from './server/domain/chat.js';
 import { registerServeCommand } from './server/serve-command.js';
 
 const program = new Command('parley')

@@ -1,15 +1,10 @@
 /**
  * `parley serve`: every option of config.ts as a flag with its environment variable and
- * default; SIGTERM and SIGINT shut down gracefully (clients closed with 1001, store flushed,
- * exit 0 within 10 s).
+ * default. The server's modules load when the command runs, not when the `parley` command
+ * starts (main.ts): serve-one.ts runs one server process, workers.ts supervises several.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULTS, OPTIONS, parseValue, validateConfig, type Config, type OptionSpec } from './config.js';
-import { startServer } from './server.js';
-import { checkStartup } from './startup-checks.js';
-import { runWorkers } from './workers.js';
-
-const SHUTDOWN_DEADLINE_MS = 9_000;
 
 export function registerServeCommand(program: Command): void {
   const serve = program.command('serve').description('start the chat server (HTTP and WebSocket on one port)');
@@ -19,14 +14,17 @@ export function registerServeCommand(program: Command): void {
     try {
       config = read();
       validateConfig(config);
-      await checkStartup(config);
     } catch (err) {
       fatal((err as Error).message);
     }
+    const { checkStartup } = await import('./startup-checks.js');
+    await checkStartup(config);
     if (config.workers > 1) {
+      const { runWorkers } = await import('./workers.js');
       runWorkers(config);
       return;
     }
+    const { serveOne } = await import('./serve-one.js');
     await serveOne(config);
   });
 }
@@ -64,35 +62,6 @@ export function addConfigOptions(command: Command): () => Config {
     }
     return config as unknown as Config;
   };
-}
-
-export async function serveOne(config: Config): Promise<void> {
-  let server;
-  try {
-    server = await startServer(config);
-  } catch (err) {
-    fatal(`cannot start: ${(err as Error).message}`);
-  }
-  const running = server;
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    running.log.info({ signal }, 'shutting down');
-    setTimeout(() => {
-      running.log.warn({}, 'shutdown took too long; exiting');
-      process.exit(0);
-    }, SHUTDOWN_DEADLINE_MS).unref();
-    running.close().then(() => process.exit(0), (err: unknown) => {
-      running.log.error({ err }, 'error during shutdown');
-      process.exit(0);
-    });
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  if (!process.env.PARLEY_QUIET) {
-    process.stderr.write(`Parley is listening on ${running.httpUrl} (WebSocket ${running.url}); store: ${running.store.kind}\n`);
-  }
 }
 
 function fatal(message: string): never {

@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { ensureWebBuild, WEB_OUT } from '../client/web/build.js';
 import { CLOSE } from '../protocol/codes.js';
 import { openCluster, type ClusterParts } from './bus/open-cluster.js';
 import type { Config } from './config.js';
@@ -43,12 +42,12 @@ export interface StartOptions {
   cluster?: ClusterParts;
   hasher?: PasswordHasher;
   log?: Logger;
-  /** Serve the web client (default true). */
-  web?: boolean;
+  /** The built web client's folder (`dist/web`), served at `/`; without it, no web client. */
+  webDir?: string;
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
-  const log = options.log ?? createLogger(config.logLevel);
+  const log = options.log ?? (await createLogger(config.logLevel));
   const store = options.store ?? openStore(config.db, { onError: (err) => log.error({ err }, 'database error outside a request (a dropped connection, a failed background round)') });
   await store.init();
   const cluster = options.cluster ?? (await openCluster(config, log));
@@ -62,8 +61,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
   await chat.start();
 
-  if (options.web !== false) await ensureWebBuild();
-  const assets = options.web === false ? new Map() : await loadAssets(WEB_OUT);
+  const assets = options.webDir === undefined ? new Map() : await loadAssets(options.webDir);
   const started = Date.now();
   let transportCount = (): number => 0;
   const resolver = createClientAddressResolver(config.trustProxy);

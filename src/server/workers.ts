@@ -11,7 +11,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from './config.js';
-import { serveOne } from './serve-command.js';
+import { serveOne } from './serve-one.js';
 
 /** A worker that exits sooner than this after its start counts as a failed start. */
 const QUICK_EXIT_MS = 10_000;

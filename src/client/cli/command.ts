@@ -4,10 +4,11 @@
  * non-zero exit, never a stack trace.
  */
 import type { Command } from 'commander';
-import { CliError, normaliseUrl } from './connect.js';
-import { runInteractive } from './interactive.js';
-import { runSend, runTail } from './script.js';
 import type { ClientFlags } from './session.js';
+
+// The client's modules (ws, the client core, the terminal UI) load when `parley client`
+// runs, not whenever the `parley` command starts.
+let connect: typeof import('./connect.js') | undefined;
 
 const PREFIX = 'parley client';
 
@@ -25,7 +26,7 @@ function exit(code: number): never {
 }
 
 function fail(err: unknown): never {
-  const code = err instanceof CliError ? err.exitCode : 1;
+  const code = connect && err instanceof connect.CliError ? err.exitCode : 1;
   const message = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ');
   process.stderr.write(`${PREFIX}: ${message}\n`);
   return exit(code);
@@ -38,11 +39,12 @@ function onStdoutError(err: NodeJS.ErrnoException): void {
 }
 
 export async function runClient(rawUrl: string | undefined, flags: ClientFlags): Promise<number> {
+  const { CliError, normaliseUrl } = (connect ??= await import('./connect.js'));
   if (flags.send !== undefined && flags.tail !== undefined) throw new CliError('--send and --tail cannot be used together', 2);
   const url = normaliseUrl(rawUrl);
-  if (flags.send !== undefined) return runSend(url, flags, flags.send);
-  if (flags.tail !== undefined) return runTail(url, flags, flags.tail);
-  return runInteractive(url, flags);
+  if (flags.send !== undefined) return (await import('./script.js')).runSend(url, flags, flags.send);
+  if (flags.tail !== undefined) return (await import('./script.js')).runTail(url, flags, flags.tail);
+  return (await import('./interactive.js')).runInteractive(url, flags);
 }
 
 export function registerClientCommand(program: Command): void {

@@ -1,15 +1,17 @@
 /**
  * Builds the web client with esbuild: `src/client/web/main.ts` bundled to `app.js`, with
- * `index.html` and `styles.css` copied beside it. The server serves the output folder.
+ * `index.html` and `styles.css` copied beside it, into `dist/web`, which `parley serve`
+ * serves. `npm run build` (scripts/build.ts) calls it; the server never does.
  */
 import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { WEB_DIR } from '../../paths.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const WEB_SOURCE = here;
-export const WEB_OUT = join(here, '..', '..', '..', 'dist', 'web');
+export const WEB_OUT = WEB_DIR;
 const STATIC_FILES = ['index.html', 'styles.css', 'favicon.svg'];
 
 export async function buildWeb(outDir: string = WEB_OUT): Promise<void> {

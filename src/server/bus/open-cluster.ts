@@ -3,13 +3,11 @@
  * when `--redis` is given. The Redis key prefix is `--redis-prefix` (default `parley:`);
  * processes that share a Redis and a prefix are one chat.
  */
-import type { Config } from '../config.js';
+import { DEFAULTS, type Config } from '../config.js';
 import type { Logger } from '../domain/deps.js';
 import type { Bus, Presence } from '../ports.js';
 import { MemoryBus } from './bus-memory.js';
-import { DEFAULT_REDIS_PREFIX, RedisBus } from './bus-redis.js';
 import { MemoryPresence } from './presence-memory.js';
-import { RedisPresence } from './presence-redis.js';
 
 export interface ClusterParts {
   bus: Bus;
@@ -25,6 +23,8 @@ export interface RedisClusterOptions {
 
 export async function openCluster(config: Config, log: Logger, options: RedisClusterOptions = {}): Promise<ClusterParts> {
   if (!config.redis) return { bus: new MemoryBus(), presence: new MemoryPresence() };
+  // ioredis loads only when --redis is given.
+  const [{ RedisBus }, { RedisPresence }] = await Promise.all([import('./bus-redis.js'), import('./presence-redis.js')]);
   const prefix = options.prefix ?? redisPrefix(config);
   const bus = new RedisBus({ url: config.redis, prefix, log });
   const presence = new RedisPresence({
@@ -37,6 +37,6 @@ export async function openCluster(config: Config, log: Logger, options: RedisClu
 
 /** The configured key prefix, ending in `:`. */
 export function redisPrefix(config: Config): string {
-  const raw = config.redisPrefix || DEFAULT_REDIS_PREFIX;
+  const raw = config.redisPrefix || DEFAULTS.redisPrefix;
   return raw.endsWith(':') ? raw : `${raw}:`;
 }

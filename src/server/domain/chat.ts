@@ -24,13 +24,13 @@ import { Fanout } from './fanout.js';
 import { AttemptLimiter } from './handle-accounts.js';
 import { HANDLERS } from './handlers.js';
 import { lastCall } from '../memo.js';
+import { VERSION } from '../../paths.js';
 import { Hub } from './hub.js';
 import type { Outbound } from './outbound.js';
 import { PresenceNotices, reportNotices } from './presence-notices.js';
 import { Session } from './session.js';
 import { instrumentStore } from './store-port.js';
 
-export const VERSION = '0.1.0';
 const MAX_QUEUED_FRAMES = 256;
 
 export class Chat implements HandlerContext {

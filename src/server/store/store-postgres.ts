@@ -12,7 +12,8 @@
  * connections appends and history need; a search past its time bound, or one that waited
  * that long for a search connection, rejects with SearchTimeout.
  */
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import type { ChatMessage, PrivateChatMessage } from '../../protocol/messages.js';
 import { nameKey } from '../../protocol/names.js';
 import {
@@ -35,10 +36,16 @@ const NO_BOUND = 2 ** 31 - 1;
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 const ATTEMPTS = 3;
 
+/** pg loads with the first PostgresStore: a server on SQLite or in memory never loads it. */
+let pgModule: typeof pg | undefined;
+function loadPg(): typeof pg {
+  return (pgModule ??= createRequire(import.meta.url)('pg') as typeof pg);
+}
+
 /** bigint columns (seq, counts) come back as numbers, not strings; only for this store's pool. */
 const TYPES: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+    oid === loadPg().types.builtins.INT8 ? (v: string) => Number(v) : loadPg().types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
 /** Options of a PostgresStore. */
@@ -76,7 +83,7 @@ export class PostgresStore implements Store {
   constructor(url: string, options: PostgresStoreOptions = {}) {
     this.#where = redactUrl(url);
     this.#onError = options.onError ?? ((error) => console.error(`parley: PostgreSQL ${this.#where}: ${error.message}`));
-    this.#pool = new pg.Pool({
+    this.#pool = new (loadPg().Pool)({
       connectionString: url,
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
@@ -84,7 +91,7 @@ export class PostgresStore implements Store {
     });
     this.#pool.on('error', this.#onPoolError);
     const searchTimeoutMs = options.searchTimeoutMs ?? 3000;
-    this.#searchPool = new pg.Pool({
+    this.#searchPool = new (loadPg().Pool)({
       connectionString: url,
       max: options.searchPoolSize ?? 2,
       connectionTimeoutMillis: searchTimeoutMs,
