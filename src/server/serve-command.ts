@@ -14,11 +14,11 @@ export function registerServeCommand(program: Command): void {
     try {
       config = read();
       validateConfig(config);
+      const { checkStartup } = await import('./startup-checks.js');
+      await checkStartup(config);
     } catch (err) {
       fatal((err as Error).message);
     }
-    const { checkStartup } = await import('./startup-checks.js');
-    await checkStartup(config);
     if (config.workers > 1) {
       const { runWorkers } = await import('./workers.js');
       runWorkers(config);
