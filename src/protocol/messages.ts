@@ -18,6 +18,38 @@ export const PROTOCOL_VERSION = 1;
 /** Reactions on a message: emoji to the names of the users who reacted with it. */
 export type Reactions = Record<string, string[]>;
 
+/**
+ * A file attached to a message. `url` (and `thumbnailUrl`) carry their own credential, an
+ * expiring signature, so an `<img src>` works without a token; they are signed when the
+ * message is sent to a client and expire after a few days (ask History again for fresh ones).
+ */
+export interface Attachment {
+  id: string;
+  /** The name as uploaded (cleaned: no path, no control characters). */
+  name: string;
+  /** Bytes. */
+  size: number;
+  /** The type sniffed from the bytes (never the uploader's claim); `application/octet-stream` when unknown. */
+  type: string;
+  /** Path (`/files/ID/NAME?exp=…&sig=…`) relative to the server's origin. */
+  url: string;
+  /** Pixels, for images. */
+  width?: number;
+  height?: number;
+  /** A WebP thumbnail at most 400 px wide or high, for images. */
+  thumbnailUrl?: string;
+}
+
+/** What a reply quotes of the message it answers. */
+export interface ReplyRef {
+  id: string;
+  username: string;
+  /** The first ~140 characters of the original's content, whitespace collapsed; empty when deleted. */
+  excerpt: string;
+  /** True when the original has been deleted. */
+  deleted?: boolean;
+}
+
 /** A room message as the server sends it and stores it. */
 export interface ChatMessage {
   id: string;
@@ -30,6 +62,10 @@ export interface ChatMessage {
   editedAt?: string | null;
   deleted?: boolean;
   reactions?: Reactions;
+  /** Files attached, in the order the sender gave them. */
+  attachments?: Attachment[];
+  /** The message this one replies to (same room). */
+  replyTo?: ReplyRef;
 }
 
 export interface PrivateChatMessage {
@@ -38,6 +74,7 @@ export interface PrivateChatMessage {
   to: string;
   content: string;
   timestamp: string;
+  attachments?: Attachment[];
 }
 
 export interface RoomSummary {

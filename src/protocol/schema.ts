@@ -11,6 +11,8 @@ const room = z.string().max(256);
 const text = z.string().max(1_000_000);
 const id = z.string().min(1).max(128);
 const nonce = z.string().min(1).max(128).optional();
+/** File ids from `POST /api/files`, at most 10 per message. */
+const attachments = z.array(id).max(10).optional();
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const limit = z.number().int().min(1).max(100_000).optional();
 
@@ -22,8 +24,8 @@ export const clientSchemas = {
   SetUsername: msg('SetUsername', { username: name }),
   JoinRoom: msg('JoinRoom', { room }),
   LeaveRoom: msg('LeaveRoom', { room: room.optional() }),
-  SendMessage: msg('SendMessage', { content: text, room: room.optional(), nonce }),
-  PrivateMessage: msg('PrivateMessage', { to: name, content: text, nonce }),
+  SendMessage: msg('SendMessage', { content: text, room: room.optional(), nonce, attachments, replyTo: id.optional() }),
+  PrivateMessage: msg('PrivateMessage', { to: name, content: text, nonce, attachments }),
   ListRooms: msg('ListRooms', { after: room.optional(), limit }),
   ListUsers: msg('ListUsers', { room: room.optional() }),
   History: msg('History', { room: room.optional(), before: seq.optional(), after: seq.optional(), limit }),
