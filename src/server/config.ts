@@ -52,6 +52,14 @@ export interface Config {
   tokenTtlDays: number;
   /** Login attempts per name and per address per minute. */
   loginAttemptsPerMinute: number;
+  /** Folder of uploaded files with a SQLite --db; null: `files` beside the database. With `:memory:` files are kept in memory, with PostgreSQL in the database, unless this is set. */
+  filesDir: string | null;
+  /** The largest upload, in bytes (413 above it). */
+  maxUploadBytes: number;
+  /** Bytes of stored uploads per account (413 QUOTA_EXCEEDED above it). */
+  uploadQuotaBytes: number;
+  /** Uploads per account and per address per minute (429 above it). */
+  uploadsPerMinute: number;
 }
 
 type Kind = 'string' | 'int' | 'list' | 'nullable';
@@ -94,6 +102,10 @@ export const DEFAULTS: Config = {
   presenceGraceMs: 3_000,
   tokenTtlDays: 30,
   loginAttemptsPerMinute: 10,
+  filesDir: null,
+  maxUploadBytes: 25 * 1024 * 1024,
+  uploadQuotaBytes: 1024 * 1024 * 1024,
+  uploadsPerMinute: 20,
 };
 
 export const OPTIONS: OptionSpec[] = [
@@ -125,6 +137,10 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'maxBufferedBytes', flag: '--max-buffered-bytes <n>', env: 'MAX_BUFFERED_BYTES', kind: 'int', description: 'bytes queued to a slow reader before it is closed with 1013' },
   { key: 'presenceGraceMs', flag: '--presence-grace <ms>', env: 'PRESENCE_GRACE', kind: 'int', description: 'how long a user stays present after the last connection drops' },
   { key: 'tokenTtlDays', flag: '--token-ttl-days <n>', env: 'TOKEN_TTL_DAYS', kind: 'int', description: 'lifetime of login tokens' },
+  { key: 'filesDir', flag: '--files-dir <path>', env: 'FILES_DIR', kind: 'nullable', description: 'folder for uploaded files with a SQLite --db (default: files beside the database; PostgreSQL keeps them in the database)' },
+  { key: 'maxUploadBytes', flag: '--max-upload-bytes <n>', env: 'MAX_UPLOAD_BYTES', kind: 'int', description: 'largest file upload, in bytes (larger ones answer 413)' },
+  { key: 'uploadQuotaBytes', flag: '--upload-quota-bytes <n>', env: 'UPLOAD_QUOTA_BYTES', kind: 'int', description: 'bytes of stored uploads per account' },
+  { key: 'uploadsPerMinute', flag: '--uploads-per-minute <n>', env: 'UPLOADS_PER_MINUTE', kind: 'int', description: 'file uploads per account and per address per minute' },
   { key: 'loginAttemptsPerMinute', flag: '--login-attempts-per-minute <n>', env: 'LOGIN_ATTEMPTS_PER_MINUTE', kind: 'int', description: 'login and registration attempts per name and per address' },
 ];
 
