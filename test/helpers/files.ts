@@ -24,7 +24,7 @@ export interface UploadAnswer { status: number; body: Record<string, unknown>; h
 /** POSTs one file (field `file`) to /api/files. */
 export async function upload(httpUrl: string, token: string | null, bytes: Buffer, name: string, type = 'application/octet-stream'): Promise<UploadAnswer> {
   const form = new FormData();
-  form.append('file', new Blob([bytes], { type }), name);
+  form.append('file', new Blob([new Uint8Array(bytes)], { type }), name);
   const res = await fetch(`${httpUrl}/api/files`, { method: 'POST', body: form, headers: token === null ? {} : { Authorization: `Bearer ${token}` } });
   return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers };
 }
