@@ -77,7 +77,7 @@ function streamToFile(req: IncomingMessage, path: string, maxBytes: number): Pro
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { files: 1, fileSize: maxBytes, fields: 10, fieldSize: 1024, parts: 20 } });
+      parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { files: 1, fileSize: maxBytes + 1, fields: 10, fieldSize: 1024, parts: 20 } });
     } catch {
       reject(new HttpError(400, 'BAD_UPLOAD'));
       return;
@@ -119,6 +119,7 @@ function streamToFile(req: IncomingMessage, path: string, maxBytes: number): Pro
       const hash = createHash('sha256');
       let size = 0;
       let over = false;
+      // busboy stops at fileSize bytes and says so even when nothing follows: one byte more than allowed tells them apart.
       stream.on('limit', () => {
         over = true;
         fail(new HttpError(413, 'FILE_TOO_LARGE', `Files are at most ${maxBytes} bytes.`));
