@@ -26,15 +26,17 @@ export interface RoomRow { name: string; topic: string; owner: string | null; cr
 
 const REACTIONS = `(SELECT json_agg(json_build_array(r.emoji, r.username) ORDER BY r.n)
   FROM reactions r WHERE r.message_id = m.id) AS reactions`;
-/** A message's files in order, as JSON rows; null when it has none. */
-const filesOf = (alias: string): string => `(SELECT json_agg(json_build_object('message_id', mf.message_id, 'id', f.id, 'name', f.name,
+/** A message's files in order, as JSON rows; null when it has none (FILES_M for room messages m, FILES_P for private ones p). */
+const FILES_OF = `(SELECT json_agg(json_build_object('message_id', mf.message_id, 'id', f.id, 'name', f.name,
   'size', f.size, 'type', f.type, 'width', f.width, 'height', f.height, 'thumb_sha256', f.thumb_sha256) ORDER BY mf.position)
-  FROM message_files mf JOIN files f ON f.id = mf.file_id WHERE mf.message_id = ${alias}.id) AS files`;
+  FROM message_files mf JOIN files f ON f.id = mf.file_id WHERE mf.message_id = `;
+const FILES_M = `${FILES_OF}m.id) AS files`;
+const FILES_P = `${FILES_OF}p.id) AS files`;
 const REPLY = `(SELECT json_build_object('id', r.reply_to, 'username', r.reply_username, 'content', o.content, 'deleted', o.deleted)
   FROM message_replies r LEFT JOIN messages o ON o.id = r.reply_to WHERE r.message_id = m.id) AS reply`;
 const COLS = 'm.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.deleted';
-const MSG = `SELECT ${COLS}, ${REACTIONS}, ${filesOf('m')}, ${REPLY} FROM messages m`;
-const PM = `SELECT p.id, p.from_name, p.to_name, p.content, p.ts, ${filesOf('p')} FROM private_messages p`;
+const MSG = `SELECT ${COLS}, ${REACTIONS}, ${FILES_M}, ${REPLY} FROM messages m`;
+const PM = `SELECT p.id, p.from_name, p.to_name, p.content, p.ts, ${FILES_P} FROM private_messages p`;
 const FTS = `${MSG} WHERE NOT m.deleted AND to_tsvector('simple', m.content) @@ plainto_tsquery('simple', $1)`;
 
 const statements = {
