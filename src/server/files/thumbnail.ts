@@ -1,10 +1,22 @@
 /**
  * Image dimensions and thumbnails with sharp (libvips, on libuv's thread pool: the event loop
- * never waits for it). One image at a time, so two cores shared with chat are not swamped.
+ * never waits for it). One image at a time, on one libvips thread: however many uploads
+ * arrive together, thumbnails take at most one core from chat, and leave libuv's other
+ * threads to file writes.
  */
 import sharp from 'sharp';
 
 sharp.concurrency(1);
+
+/** Thumbnail jobs waiting for the one that runs. */
+let running: Promise<unknown> = Promise.resolve();
+
+/** Runs `job` after every earlier one has finished. */
+function oneAtATime<T>(job: () => Promise<T>): Promise<T> {
+  const next = running.then(job, job);
+  running = next.catch(() => {});
+  return next;
+}
 
 /** Longest side of a thumbnail, in pixels. */
 export const THUMB_MAX = 400;
@@ -22,7 +34,11 @@ export interface ImageInfo {
  * Reads an image's size and writes a WebP thumbnail (at most THUMB_MAX on each side, never
  * enlarged) to `thumbPath`. Null when the bytes do not decode as an image.
  */
-export async function makeThumbnail(path: string, thumbPath: string): Promise<ImageInfo | null> {
+export function makeThumbnail(path: string, thumbPath: string): Promise<ImageInfo | null> {
+  return oneAtATime(() => thumbnail(path, thumbPath));
+}
+
+async function thumbnail(path: string, thumbPath: string): Promise<ImageInfo | null> {
   try {
     const meta = await sharp(path, { limitInputPixels: MAX_PIXELS }).metadata();
     if (!meta.width || !meta.height) return null;
