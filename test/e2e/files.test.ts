@@ -241,6 +241,13 @@ describe('attachments and replies in messages', () => {
     assert.equal((await get(server, byId.get(echo.id)!.attachments![0]!.url)).status, 200);
     assert.deepEqual(byId.get(reply2.id)!.replyTo, { id: orig.id, username: 'alice', excerpt: 'a b c' });
 
+    alice.send({ type: 'SendMessage', content: 'zebra crossing', attachments: [pic.id], ref: 'z' });
+    await alice.nextOfType('Message', (m) => m.ref === 'z');
+    alice.send({ type: 'Search', query: 'zebra', room: 'general', ref: 's' });
+    const found = await alice.nextOfType('SearchResults', (m) => m.ref === 's');
+    assert.equal(found.messages[0]?.attachments?.[0]?.id, pic.id);
+    assert.equal((await get(server, found.messages[0]!.attachments![0]!.url)).status, 200);
+
     alice.send({ type: 'SendMessage', content: 'x', attachments: [bobs.id], ref: 'theirs' });
     assert.equal((await alice.nextOfType('Error', (m) => m.ref === 'theirs')).code, 'NO_SUCH_FILE');
     alice.send({ type: 'SendMessage', content: 'x', attachments: ['nope'], ref: 'unknown' });
