@@ -331,3 +331,43 @@ describe('files and retention', () => {
     }
   });
 });
+
+describe('file URLs across restarts and nodes', () => {
+  it('keeps its signing secret in the database: links stay valid after a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-e2e-restart-'));
+    try {
+      const db = join(dir, 'chat.db');
+      let url: string;
+      {
+        await using server = await startTestServer({ db });
+        const { c, token } = await registeredUser(server.url, 'keeper');
+        url = (await uploaded(server.httpUrl, token, Buffer.from('kept across restarts'), 'k.txt')).url;
+        c.close();
+      }
+      await using again = await startTestServer({ db });
+      const res = await get(again, url);
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), 'kept across restarts');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('serves a file uploaded on one node from another node sharing the PostgreSQL database', { skip: pgSkip }, async () => {
+    const db = await freshPostgresUrl();
+    try {
+      await using a = await startTestServer({ db: db.url });
+      await using b = await startTestServer({ db: db.url });
+      const { c, token } = await registeredUser(a.url, 'roamer');
+      const image = await png(64, 64);
+      const pic = await uploaded(a.httpUrl, token, image, 'p.png');
+      const res = await get(b, pic.url);
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.body, image);
+      assert.equal((await get(b, pic.thumbnailUrl!)).status, 200);
+      c.close();
+    } finally {
+      await db.drop();
+    }
+  });
+});
