@@ -8,7 +8,7 @@ import { register, rssKb, startChild, streamUpload } from './common.js';
 const dir = mkdtempSync(join(tmpdir(), 'parley-rss-'));
 const port = 18931;
 const child = await startChild(port, process.argv[2] ?? join(dir, 'chat.db'));
-const { c, token } = await register(`ws://127.0.0.1:${port}`, 'uploader');
+const { c, token } = await register(`ws://127.0.0.1:${port}`, `up${process.pid}`);
 await streamUpload(port, token, 100_000, 'warm.bin');
 const before = rssKb(child.pid!);
 let peak = before;
