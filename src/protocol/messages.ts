@@ -95,6 +95,8 @@ export interface Limits {
   maxPayload: number;
   messagesPerSecond: number;
   historyLimit: number;
+  /** The largest file `POST /api/files` takes, in bytes. */
+  maxUploadBytes?: number;
 }
 
 export type ServerMessage =

@@ -16,7 +16,7 @@ import { eventually } from '../helpers/eventually.js';
 import { interruptedUpload, png, registeredUser, upload, uploaded } from '../helpers/files.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { freshPostgresUrl, serviceSkip } from '../helpers/services.js';
-import { jsonUser, textUser } from '../helpers/ws-client.js';
+import { TestClient, jsonUser, textUser } from '../helpers/ws-client.js';
 
 const HTML = Buffer.from('<!doctype html><html><body><script>alert(1)</script></body></html>\n');
 
@@ -125,6 +125,13 @@ describe('file URLs', () => {
 });
 
 describe('upload limits', () => {
+  it('tells clients the upload limit in Welcome', async () => {
+    await using server = await startTestServer({ maxUploadBytes: 12345 });
+    const c = await TestClient.json(server.url);
+    assert.equal((await c.nextOfType('Welcome')).limits.maxUploadBytes, 12345);
+    c.close();
+  });
+
   it('answers 401 without a token and with a bad one, as JSON {code, message}', async () => {
     await using server = await startTestServer();
     const none = await upload(server.httpUrl, null, Buffer.from('x'), 'x.txt');
