@@ -6,7 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Attachment } from '../../protocol/messages.js';
 import type { Config } from '../config.js';
@@ -66,6 +67,7 @@ export class FileService {
 
   async init(): Promise<void> {
     mkdirSync(this.#d.tmpDir, { recursive: true });
+    await removeStale(this.#d.tmpDir);
     await this.#d.blobs.init();
     const secret = await this.#d.store.setting(SECRET_KEY, randomBytes(32).toString('base64url'));
     this.#signer = new UrlSigner(Buffer.from(secret, 'base64url'), URL_TTL_S, this.#now);
@@ -199,5 +201,15 @@ export class FileService {
 class StoreError extends Error {
   constructor(cause: unknown) {
     super('store failure', { cause });
+  }
+}
+
+/** Removes temporary files over an hour old: a crashed process's half uploads (younger ones may be another process's). */
+async function removeStale(dir: string): Promise<void> {
+  const cut = Date.now() - 3_600_000;
+  for (const name of await readdir(dir)) {
+    const path = join(dir, name);
+    const st = await stat(path).catch(() => null);
+    if (st && st.mtimeMs < cut) await rm(path, { force: true, recursive: true });
   }
 }
