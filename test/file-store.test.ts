@@ -3,7 +3,9 @@
  * fresh database, migrated by a PostgresStore; skipped, saying why, when unreachable).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -56,6 +58,50 @@ describe('DiskFileStore on start', () => {
       assert.deepEqual(readdirSync(join(dir, 'tmp')), ['fresh-upload']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('DiskFileStore after kill -9', () => {
+  it('holds only whole blobs, each matching its hash, when the process dies in the middle of puts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-files-crash-'));
+    const scratch = mkdtempSync(join(tmpdir(), 'parley-files-src-'));
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', new URL('./helpers/blob-writer.ts', import.meta.url).pathname, dir, scratch], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const done: string[] = [];
+      let buffered = '';
+      await new Promise<void>((resolve, reject) => {
+        child.once('exit', () => reject(new Error('the writer exited before it was killed')));
+        child.stdout.on('data', (chunk: Buffer) => {
+          buffered += chunk.toString();
+          const lines = buffered.split('\n');
+          buffered = lines.pop()!;
+          for (const line of lines) {
+            const [what, sha] = line.split(' ');
+            if (what === 'done') done.push(sha!);
+            // Killed after two whole puts, as the third one starts writing.
+            else if (what === 'begin' && done.length >= 2) {
+              child.removeAllListeners('exit');
+              child.kill('SIGKILL');
+              resolve();
+            }
+          }
+        });
+      });
+      await new Promise((r) => child.once('exit', r));
+      const stored = readdirSync(dir).filter((d) => d !== 'tmp').flatMap((d) => readdirSync(join(dir, d)));
+      for (const sha of done) assert.ok(stored.includes(sha), `confirmed blob ${sha} is stored`);
+      for (const sha of stored) {
+        const bytes = readFileSync(join(dir, sha.slice(0, 2), sha));
+        assert.equal(createHash('sha256').update(bytes).digest('hex'), sha, `blob ${sha} is whole`);
+      }
+      // The next start clears what the killed put left in tmp once it is stale; a fresh store still works.
+      const blobs = new DiskFileStore(dir);
+      await blobs.init();
+      assert.equal(await blobs.has(done[0]!), true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(scratch, { recursive: true, force: true });
     }
   });
 });
