@@ -87,10 +87,11 @@ export function sendMessage(chat: Chat, s: Session, msg: ClientMessageOf<'SendMe
     appendRoomMessage(chat, s, msg, room, username, checkContent(chat, msg.content));
     return;
   }
+  const content = contentWith(chat, msg.content, msg.attachments?.length ?? 0);
   // Files and reply targets are looked up first; the connection's later frames wait (the
   // handler's promise keeps it busy), so its messages still append in the order sent.
   return extrasOf(chat, s, room, msg).then((extras) => {
-    appendRoomMessage(chat, s, msg, room, username, contentWith(chat, msg.content, extras.fileIds.length), extras);
+    appendRoomMessage(chat, s, msg, room, username, content, extras);
   });
 }
 
@@ -123,8 +124,8 @@ export async function privateMessage(chat: Chat, s: Session, msg: ClientMessageO
   const toName = normaliseName(msg.to) ?? fail('INVALID_NAME');
   const toKey = nameKey(toName);
   const to = (await chat.deps.presence.lookup(toKey)) ?? fail('NO_SUCH_USER', `${toName} is not online.`);
+  const content = contentWith(chat, msg.content, msg.attachments?.length ?? 0);
   const extras = await extrasOf(chat, s, null, msg);
-  const content = contentWith(chat, msg.content, extras.fileIds.length);
   const { message, duplicate } = await stored('appendPrivate', chat.deps.store.appendPrivate({
     id: chat.deps.newId(), from: username, to, content, timestamp: chat.iso(), nonce: msg.nonce ?? null,
     ...(extras.fileIds.length > 0 ? { attachments: extras.fileIds } : {}),
