@@ -84,7 +84,11 @@ export class FileService {
     await this.#d.blobs.close();
   }
 
-  /** Removes files no message refers to any more, and their blobs. Never throws (logs). */
+  /**
+   * Removes files no message refers to any more, and their blobs. Never throws (logs).
+   * A narrow race remains: the same bytes uploaded again in the instant between the store
+   * deciding a blob is unused and its deletion lose their blob (the record stays, and serves 404).
+   */
   async sweep(): Promise<number> {
     try {
       const shas = await this.#d.store.sweepFiles(new Date(this.#now() - UNATTACHED_MS).toISOString());
@@ -163,10 +167,11 @@ export class FileService {
     if (!m) throw new HttpError(401, 'NOT_LOGGED_IN', 'Send Authorization: Bearer TOKEN (a login token).');
     const record = await this.#stored(this.#d.store.getToken(hashToken(m[1]!)));
     if (!record || Date.parse(record.expiresAt) <= this.#now()) throw new HttpError(401, 'TOKEN_INVALID');
+    // The token names the account; any account's token will do (a guest's too, once guests
+    // hold tokens), so only a registered account that is banned is refused.
     const account = await this.#stored(this.#d.store.getAccount(record.key));
-    if (!account) throw new HttpError(401, 'TOKEN_INVALID');
-    if (account.banned) throw new HttpError(403, 'BANNED');
-    return account.key;
+    if (account?.banned) throw new HttpError(403, 'BANNED');
+    return record.key;
   }
 
   async #stored<T>(p: Promise<T>): Promise<T> {
