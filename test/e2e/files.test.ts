@@ -143,6 +143,16 @@ describe('upload limits', () => {
     assert.equal(bad.body.code, 'TOKEN_INVALID');
   });
 
+  it('answers 403 BANNED to a banned account\'s token', async () => {
+    await using server = await startTestServer();
+    const { c, token } = await registeredUser(server.url, 'outlaw');
+    await server.store.setBanned('outlaw', true);
+    const res = await upload(server.httpUrl, token, Buffer.from('x'), 'x.txt');
+    assert.equal(res.status, 403);
+    assert.equal(res.body.code, 'BANNED');
+    c.close();
+  });
+
   it('answers 400 for a body without the file field', async () => {
     await using server = await startTestServer();
     const { c, token } = await registeredUser(server.url, 'formless');
