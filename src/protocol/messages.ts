@@ -22,6 +22,38 @@ export const PROTOCOL_VERSION = 1;
  */
 export type Reactions = Record<string, string[]>;
 
+/**
+ * A file attached to a message. `url` (and `thumbnailUrl`) carry their own credential, an
+ * expiring signature, so an `<img src>` works without a token; they are signed when the
+ * message is sent to a client and expire after a few days (ask History again for fresh ones).
+ */
+export interface Attachment {
+  id: string;
+  /** The name as uploaded (cleaned: no path, no control characters). */
+  name: string;
+  /** Bytes. */
+  size: number;
+  /** The type sniffed from the bytes (never the uploader's claim); `application/octet-stream` when unknown. */
+  type: string;
+  /** Path (`/files/ID/NAME?exp=…&sig=…`) relative to the server's origin. */
+  url: string;
+  /** Pixels, for images. */
+  width?: number;
+  height?: number;
+  /** A WebP thumbnail at most 400 px wide or high, for images. */
+  thumbnailUrl?: string;
+}
+
+/** What a reply quotes of the message it answers. */
+export interface ReplyRef {
+  id: string;
+  username: string;
+  /** The first ~140 characters of the original's content, whitespace collapsed; empty when deleted. */
+  excerpt: string;
+  /** True when the original has been deleted. */
+  deleted?: boolean;
+}
+
 /** A room message as the server sends it and stores it. */
 export interface ChatMessage {
   id: string;
@@ -34,7 +66,9 @@ export interface ChatMessage {
   editedAt?: string | null;
   deleted?: boolean;
   reactions?: Reactions;
+  /** Files attached, in the order the sender gave them. */
   attachments?: Attachment[];
+  /** The message this one replies to (same room). */
   replyTo?: ReplyRef;
 }
 
@@ -45,29 +79,6 @@ export interface PrivateChatMessage {
   content: string;
   timestamp: string;
   attachments?: Attachment[];
-}
-
-/**
- * A file attached to a message, as `POST /api/files` answers it. `url` and `thumbnailUrl`
- * are relative (`/files/...?exp=&sig=`) and carry their own credential.
- */
-export interface Attachment {
-  id: string;
-  name: string;
-  size: number;
-  type: string;
-  url: string;
-  width?: number;
-  height?: number;
-  thumbnailUrl?: string;
-}
-
-/** The message a reply answers: its author and the start of its text. */
-export interface ReplyRef {
-  id: string;
-  username: string;
-  excerpt: string;
-  deleted?: boolean;
 }
 
 export interface RoomSummary {
@@ -88,6 +99,8 @@ export interface Limits {
   maxPayload: number;
   messagesPerSecond: number;
   historyLimit: number;
+  /** The largest file `POST /api/files` takes, in bytes. */
+  maxUploadBytes?: number;
 }
 
 export type ServerMessage =

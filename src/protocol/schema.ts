@@ -29,6 +29,8 @@ const room = str(256);
 const text = str(1_000_000);
 const id = str(128, 1);
 const nonce = str(128, 1).optional();
+/** File ids from `POST /api/files`, at most 10 per message. */
+const attachments = z.array(id).max(10).optional();
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const limit = z.number().int().min(1).max(100_000).optional();
 
@@ -40,8 +42,8 @@ export const clientSchemas = {
   SetUsername: msg('SetUsername', { username: name }),
   JoinRoom: msg('JoinRoom', { room }),
   LeaveRoom: msg('LeaveRoom', { room: room.optional() }),
-  SendMessage: msg('SendMessage', { content: text, room: room.optional(), nonce, attachments: z.array(id).max(10).optional(), replyTo: id.optional() }),
-  PrivateMessage: msg('PrivateMessage', { to: name, content: text, nonce, attachments: z.array(id).max(10).optional() }),
+  SendMessage: msg('SendMessage', { content: text, room: room.optional(), nonce, attachments, replyTo: id.optional() }),
+  PrivateMessage: msg('PrivateMessage', { to: name, content: text, nonce, attachments }),
   ListRooms: msg('ListRooms', { after: room.optional(), limit }),
   ListUsers: msg('ListUsers', { room: room.optional() }),
   History: msg('History', { room: room.optional(), before: seq.optional(), after: seq.optional(), limit }),

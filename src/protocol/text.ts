@@ -4,7 +4,7 @@
  * message into the line a text-mode user reads. No I/O.
  */
 import type { ErrorCode } from './codes.js';
-import type { ChatMessage, ServerMessage } from './messages.js';
+import type { Attachment, ChatMessage, ServerMessage } from './messages.js';
 import { clientSchemas, hasUnstorable, type ClientMessage } from './schema.js';
 
 export type TextAction =
@@ -188,11 +188,29 @@ export function inlineText(text: string): string {
   return text.replace(BREAK_RE, ' ');
 }
 
+/** A size for people: bytes, KB, MB or GB (powers of 1024), one decimal below ten. */
+export function formatSize(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB'];
+  let n = bytes;
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024;
+    u += 1;
+  }
+  return u === 0 ? `${n} B` : `${n < 10 ? n.toFixed(1) : Math.round(n)} ${units[u]}`;
+}
+
+/** One `[file] NAME (SIZE) URL` line per attachment (the URL is a path on the server). */
+function fileLines(list: Attachment[] | undefined): string {
+  return (list ?? []).map((a) => `\n  [file] ${a.name} (${formatSize(a.size)}) ${a.url}`).join('');
+}
+
 function chatLine(m: ChatMessage, currentRoom: string | null, withTime: boolean): string {
   const tag = m.room === currentRoom ? '' : `[${m.room}] `;
   const time = withTime ? `[${hhmm(m.timestamp)}] ` : '';
   if (m.deleted) return `${time}${tag}${m.username}: (deleted)`;
-  return `${time}${tag}${m.username}: ${userText(m.content)}${m.editedAt ? ' (edited)' : ''}`;
+  const reply = m.replyTo ? `(reply to ${m.replyTo.username}: ${m.replyTo.deleted ? '(deleted)' : inlineText(m.replyTo.excerpt)}) ` : '';
+  return `${time}${tag}${m.username}: ${reply}${userText(m.content)}${m.editedAt ? ' (edited)' : ''}${fileLines(m.attachments)}`;
 }
 
 /**
@@ -207,7 +225,7 @@ export function formatText(msg: ServerMessage, currentRoom: string | null): stri
     case 'Message':
       return chatLine(msg, currentRoom, false);
     case 'PrivateMessage':
-      return `[pm from ${msg.from}] ${userText(msg.content)}`;
+      return `[pm from ${msg.from}] ${userText(msg.content)}${fileLines(msg.attachments)}`;
     case 'SystemMessage':
       return `* ${msg.room && msg.room !== currentRoom ? `[${msg.room}] ` : ''}${userText(msg.content)}`;
     case 'UserJoined':
@@ -230,7 +248,7 @@ export function formatText(msg: ServerMessage, currentRoom: string | null): stri
     }
     case 'PrivateHistory':
       return [`--- private messages with ${msg.with} ---`,
-        ...msg.messages.map((m) => `[${hhmm(m.timestamp)}] ${m.from}: ${userText(m.content)}`), '--- end ---'].join('\n');
+        ...msg.messages.map((m) => `[${hhmm(m.timestamp)}] ${m.from}: ${userText(m.content)}${fileLines(m.attachments)}`), '--- end ---'].join('\n');
     case 'SearchResults':
       return msg.messages.length === 0 ? `* No messages match "${inlineText(msg.query)}".`
         : [`--- ${msg.messages.length} results for "${inlineText(msg.query)}" ---`, ...msg.messages.map((m) => chatLine(m, null, true))].join('\n');

@@ -83,6 +83,14 @@ export interface Config {
   publicHosts: string[];
   /** Bearer token that shows /metrics and the details of /healthz to any address; null: loopback only. */
   metricsToken: string | null;
+  /** Folder of uploaded files with a SQLite --db; null: `files` beside the database. With `:memory:` files are kept in memory, with PostgreSQL in the database, unless this is set. */
+  filesDir: string | null;
+  /** The largest upload, in bytes (413 above it). */
+  maxUploadBytes: number;
+  /** Bytes of stored uploads per account (413 QUOTA_EXCEEDED above it). */
+  uploadQuotaBytes: number;
+  /** Uploads per account and per address per minute (429 above it). */
+  uploadsPerMinute: number;
 }
 
 type Kind = 'string' | 'int' | 'list' | 'nullable';
@@ -138,6 +146,10 @@ export const DEFAULTS: Config = {
   trustProxy: [],
   publicHosts: [],
   metricsToken: null,
+  filesDir: null,
+  maxUploadBytes: 25 * 1024 * 1024,
+  uploadQuotaBytes: 1024 * 1024 * 1024,
+  uploadsPerMinute: 20,
 };
 
 export const OPTIONS: OptionSpec[] = [
@@ -183,6 +195,10 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'trustProxy', flag: '--trust-proxy <addrs>', env: 'TRUST_PROXY', kind: 'list', description: 'comma-separated proxy addresses or CIDRs whose X-Forwarded-For names the client' },
   { key: 'publicHosts', flag: '--public-hosts <list>', env: 'PUBLIC_HOSTS', kind: 'list', description: 'comma-separated host names (or URLs) the server is reached by, for the same-origin check' },
   { key: 'metricsToken', flag: '--metrics-token <token>', env: 'METRICS_TOKEN', kind: 'nullable', description: 'bearer token that shows /metrics and /healthz details to any address (default: loopback only)' },
+  { key: 'filesDir', flag: '--files-dir <path>', env: 'FILES_DIR', kind: 'nullable', description: 'folder for uploaded files with a SQLite --db (default: files beside the database; PostgreSQL keeps them in the database)' },
+  { key: 'maxUploadBytes', flag: '--max-upload-bytes <n>', env: 'MAX_UPLOAD_BYTES', kind: 'int', description: 'largest file upload, in bytes (larger ones answer 413)' },
+  { key: 'uploadQuotaBytes', flag: '--upload-quota-bytes <n>', env: 'UPLOAD_QUOTA_BYTES', kind: 'int', description: 'bytes of stored uploads per account' },
+  { key: 'uploadsPerMinute', flag: '--uploads-per-minute <n>', env: 'UPLOADS_PER_MINUTE', kind: 'int', description: 'file uploads per account and per address per minute' },
 ];
 
 /** Parses one raw option value (from a flag or the environment). Throws a readable Error. */

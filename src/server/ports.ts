@@ -4,6 +4,7 @@
  * (SQLite, PostgreSQL, Redis). One contract test suite per interface runs on every
  * implementation, so the guarantees written here are the ones tested.
  */
+import type { Readable } from 'node:stream';
 import type { ChatMessage, PrivateChatMessage, ServerMessage } from '../protocol/messages.js';
 
 // ---------------------------------------------------------------------------------------
@@ -34,6 +35,10 @@ export interface NewRoomMessage {
   timestamp: string;
   /** Client-chosen idempotency key, unique per author (username key). */
   nonce?: string | null;
+  /** Ids of stored files (checked by the caller), in order; they are linked to the message in the same commit. */
+  attachments?: readonly string[];
+  /** The message of the same room that this one answers (checked by the caller): its id and author. */
+  replyTo?: { id: string; username: string } | null;
 }
 
 export interface NewPrivateMessage {
@@ -43,6 +48,7 @@ export interface NewPrivateMessage {
   content: string;
   timestamp: string;
   nonce?: string | null;
+  attachments?: readonly string[];
 }
 
 export interface Appended<T> {
@@ -108,6 +114,48 @@ export class SearchTimeout extends Error {
   override readonly name = 'SearchTimeout';
 }
 
+/**
+ * A file's metadata, kept in the message store; its bytes are in a FileStore under `sha256`
+ * (content-addressed: two uploads of the same bytes share one blob).
+ */
+export interface FileRecord {
+  id: string;
+  /** SHA-256 of the bytes, lower-case hex. */
+  sha256: string;
+  name: string;
+  size: number;
+  /** Sniffed from the bytes. */
+  type: string;
+  width: number | null;
+  height: number | null;
+  /** SHA-256 of the thumbnail's bytes (a blob of its own), or null when there is none. */
+  thumbSha256: string | null;
+  /** Account key of the uploader: only they may attach it. */
+  owner: string;
+  createdAt: string;
+}
+
+/** File metadata and the links between messages and files; part of every Store. */
+export interface FileMetaStore {
+  /** Records an uploaded file (its blob is already stored). */
+  createFile(f: FileRecord): Promise<void>;
+  getFile(id: string): Promise<FileRecord | null>;
+  /** Total size of the files an account has uploaded that are still stored (its quota use). */
+  uploadedBytes(owner: string): Promise<number>;
+  /**
+   * Deletes the records of files no message refers to any more: those that were attached to
+   * a message once (its message was deleted or pruned), and those never attached that were
+   * uploaded before `unattachedBefore`. Resolves the blob hashes (files and thumbnails) that no
+   * remaining record names, for the caller to delete from the FileStore.
+   */
+  sweepFiles(unattachedBefore: string): Promise<string[]>;
+  /**
+   * The value stored under `key`; when there is none, stores `value` first. Several
+   * processes calling it together all get the one value that won.
+   */
+  setting(key: string, value: string): Promise<string>;
+}
+
 export interface MessageStore {
   /** Opens the database and applies pending numbered migrations. Rejects with a clear message on failure. */
   init(): Promise<void>;
@@ -127,6 +175,10 @@ export interface MessageStore {
    * only after the message is durably committed. Appends from one caller commit in call
    * order. Implementations may group many appends into one transaction. When (author,
    * nonce) already exists, resolves with the stored message and `duplicate: true`.
+   * The resolved message need not carry `attachments` or `replyTo` (the caller has them);
+   * every read (`getMessage`, `history`, `search`, `privateHistory`) carries both, with a page's
+   * files and replies read together, not per message. Attachment `url`s are unsigned paths.
+   * Deleting or pruning a message unlinks its files (see `sweepFiles`).
    */
   appendMessage(m: NewRoomMessage): Promise<Appended<ChatMessage>>;
   /** Like appendMessage for private messages (no seq). */
@@ -204,10 +256,38 @@ export interface AccountStore {
   deleteToken(tokenHash: string): Promise<void>;
 }
 
-/** One database holds both. */
-export interface Store extends MessageStore, AccountStore {
+/** One database holds them all. */
+export interface Store extends MessageStore, AccountStore, FileMetaStore {
   /** 'memory' | 'sqlite' | 'postgres', for logs and /healthz. */
   readonly kind: string;
+}
+
+// ---------------------------------------------------------------------------------------
+// File bytes
+
+/**
+ * The bytes of uploaded files (and thumbnails), content-addressed by SHA-256. Backends: a
+ * folder on disk, PostgreSQL (so every node of a cluster serves every file), memory.
+ * Metadata is not here: it is in the Store (FileRecord).
+ */
+export interface FileStore {
+  /** 'disk' | 'postgres' | 'memory', for logs. */
+  readonly kind: string;
+  /** Creates what it needs (the folder; nothing for the others). Removes temporary leftovers of a crash. */
+  init(): Promise<void>;
+  /**
+   * Stores the `size` bytes of the local file at `path` under `sha256` (their SHA-256, lower-case
+   * hex, computed by the caller). Atomic and durable: once it resolves the blob survives a
+   * crash, and a crash or a failure part-way leaves no blob (never a partial one) under that
+   * name. Storing a hash already present changes nothing. `path` is left for the caller.
+   */
+  put(sha256: string, path: string, size: number): Promise<void>;
+  /** The bytes, streamed (never read whole into memory), or null when there is no such blob. */
+  get(sha256: string): Promise<{ size: number; stream: Readable } | null>;
+  has(sha256: string): Promise<boolean>;
+  /** Removes the blob; nothing happens when there is none. */
+  delete(sha256: string): Promise<void>;
+  close(): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------

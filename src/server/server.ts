@@ -14,6 +14,9 @@ import type { Logger, PasswordHasher } from './domain/deps.js';
 import { argon2Hasher } from './hasher.js';
 import { createIdGenerator } from './ids.js';
 import { createLogger } from './log.js';
+import { FileService } from './files/file-service.js';
+import { openFileStore } from './files/open-file-store.js';
+import { withSignedFiles } from './files/signing-store.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import type { Store } from './ports.js';
 import { openStore } from './store/open-store.js';
@@ -30,6 +33,7 @@ export interface RunningServer {
   port: number;
   chat: Chat;
   store: Store;
+  files: FileService;
   metrics: ServerMetrics;
   log: Logger;
   /** Graceful shutdown: stop accepting, close clients with 1001, flush the store. */
@@ -50,14 +54,18 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const log = options.log ?? (await createLogger(config.logLevel));
   const store = options.store ?? openStore(config.db, { onError: (err) => log.error({ err }, 'database error outside a request (a dropped connection, a failed background round)') });
   await store.init();
+  const storage = openFileStore(config, (err) => log.error({ err }, 'file store error outside a request'));
+  const ids = createIdGenerator();
+  const files = new FileService({ config, store, blobs: storage.blobs, tmpDir: storage.tmpDir, log, newId: ids });
+  await files.init();
   const cluster = options.cluster ?? (await openCluster(config, log));
   await cluster.bus.start();
   await cluster.presence.start();
   const metrics = createMetrics();
   metrics.watchBus(() => cluster.bus.healthy());
   const chat = new Chat({
-    config, store, log, metrics, bus: cluster.bus, presence: cluster.presence,
-    hasher: options.hasher ?? argon2Hasher, newId: createIdGenerator(),
+    config, store: withSignedFiles(store, files.signer), log, metrics, bus: cluster.bus, presence: cluster.presence,
+    hasher: options.hasher ?? argon2Hasher, newId: ids, signer: files.signer,
   });
   await chat.start();
 
@@ -66,7 +74,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let transportCount = (): number => 0;
   const resolver = createClientAddressResolver(config.trustProxy);
   const handler = createRequestHandler({
-    assets, registry: metrics.registry, log, resolver, origins: createOriginPolicy(config), metricsToken: config.metricsToken,
+    assets, registry: metrics.registry, log, resolver, origins: createOriginPolicy(config), metricsToken: config.metricsToken, route: (req, res) => files.handle(req, res),
     health: () => ({
       // A Redis outage degrades cross-node delivery; this node still serves its own clients.
       ok: true, status: cluster.bus.healthy() ? 'ok' : 'degraded', uptimeSeconds: Math.round((Date.now() - started) / 1000), connections: transportCount(),
@@ -80,7 +88,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     ? createHttpsServer({ ...timing, cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }, handler)
     : createHttpServer(timing, handler);
   server.headersTimeout = config.handshakeTimeoutMs;
-  server.requestTimeout = config.handshakeTimeoutMs;
+  // The whole request: only uploads have a body; they also drop after 30 s without a byte.
+  server.requestTimeout = Math.max(config.handshakeTimeoutMs, 600_000);
   server.on('clientError', function onClientError(err, socket) {
     log.debug({ err }, 'bad HTTP request');
     const code = (err as NodeJS.ErrnoException).code;
@@ -90,7 +99,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
   const transport = attachWebSocket(server, chat, config, log, metrics, resolver);
   transportCount = transport.count;
-  const prune = startRetention(config, store, log);
+  const prune = startRetention(config, store, log, () => files.sweep());
+  files.start();
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -111,6 +121,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await waitForClients(transport.count, 2_000);
       for (const ws of transport.wss.clients) ws.terminate();
       server.closeAllConnections();
+      await files.close();
       await store.close();
       await cluster.presence.close();
       await cluster.bus.close();
@@ -121,16 +132,20 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
   return {
     url: `${secure ? 'wss' : 'ws'}://${host}:${port}`, httpUrl: `${secure ? 'https' : 'http'}://${host}:${port}`,
-    port, chat, store, metrics, log, close,
+    port, chat, store, files, metrics, log, close,
   };
 }
 
-function startRetention(config: Config, store: Store, log: Logger): ReturnType<typeof setInterval> {
+function startRetention(config: Config, store: Store, log: Logger, sweepFiles: () => Promise<unknown>): ReturnType<typeof setInterval> {
   const run = (): void => {
     if (config.retentionDays <= 0) return;
     const cutoff = new Date(Date.now() - config.retentionDays * 86_400_000).toISOString();
     store.prune(cutoff).then(
-      (n) => { if (n > 0) log.info({ removed: n, cutoff }, 'retention pruned old messages'); },
+      (n) => {
+        if (n > 0) log.info({ removed: n, cutoff }, 'retention pruned old messages');
+        // Files whose last message went with it.
+        if (n > 0) void sweepFiles();
+      },
       (err: unknown) => log.error({ err }, 'retention prune failed'),
     );
   };

@@ -5,12 +5,12 @@
  * timestamps in the year 2000, which no other test uses.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { TOKENS_PER_ACCOUNT } from '../../src/server/store/store-common.js';
 import type { ChatMessage, Reactions } from '../../src/protocol/messages.js';
 import { emptyReactions } from '../../src/protocol/reactions.js';
-import type { NewPrivateMessage, NewRoomMessage, Store } from '../../src/server/ports.js';
+import type { FileRecord, NewPrivateMessage, NewRoomMessage, Store } from '../../src/server/ports.js';
 
 /** A reactions map as the stores build it (no prototype: emoji are user input). */
 function reactionsOf(entries: Record<string, string[]>): Reactions {
@@ -577,6 +577,100 @@ export function storeContract(
         assert.deepEqual((await store.search({ query: 'old', room, limit: 10 })).messages, []);
         assert.equal((await store.lastSeqs()).get(room), 7);
         assert.equal((await store.appendMessage(msg(room, 'u', 'after prune'))).message.seq, 8);
+      });
+    });
+
+    describe('files, attachments and replies', () => {
+      const file = (owner: string, extra: Partial<FileRecord> = {}): FileRecord => ({
+        id: randomUUID(), sha256: randomBytes(32).toString('hex'), name: 'photo 1.png', size: 1234, type: 'image/png',
+        width: 640, height: 480, thumbSha256: randomBytes(32).toString('hex'), owner, createdAt: tick(), ...extra,
+      });
+
+      it('stores file records, finds them by id and sums an account\'s uploads', async () => {
+        const owner = uid('owner');
+        const a = file(owner);
+        const b = file(owner, { size: 10, type: 'application/pdf', width: null, height: null, thumbSha256: null });
+        await store.createFile(a);
+        await store.createFile(b);
+        assert.deepEqual(await store.getFile(a.id), a);
+        assert.deepEqual(await store.getFile(b.id), b);
+        assert.equal(await store.getFile(randomUUID()), null);
+        assert.equal(await store.uploadedBytes(owner), 1244);
+        assert.equal(await store.uploadedBytes(uid('nobody')), 0);
+      });
+
+      it('reads back a message\'s attachments in order, with unsigned paths, in history, getMessage, search and private history', async () => {
+        const owner = uid('owner');
+        const room = uid('files');
+        const a = file(owner, { name: 'thumb' });
+        const b = file(owner, { name: 'notes.txt', type: 'text/plain; charset=utf-8', width: null, height: null, thumbSha256: null });
+        await store.createFile(a);
+        await store.createFile(b);
+        const sent = await store.appendMessage(msg(room, 'u', '', { attachments: [b.id, a.id] }));
+        await store.appendMessage(msg(room, 'u', 'plain zebra'));
+        const p = pm(uid('x'), uid('y'), 'see file', { attachments: [b.id] });
+        await store.appendPrivate(p);
+        const page = await store.history({ room, limit: 10 });
+        const [withFiles, plain] = page.messages;
+        assert.equal(withFiles!.content, '');
+        assert.deepEqual(withFiles!.attachments, [
+          { id: b.id, name: 'notes.txt', size: b.size, type: b.type, url: `/files/${b.id}/notes.txt` },
+          { id: a.id, name: 'thumb', size: a.size, type: 'image/png', url: `/files/${a.id}/%74humb`, width: 640, height: 480, thumbnailUrl: `/files/${a.id}/thumb` },
+        ]);
+        assert.equal(plain!.attachments, undefined);
+        assert.deepEqual((await store.getMessage(sent.message.id))!.attachments, withFiles!.attachments);
+        const ph = await store.privateHistory(p.from, p.to, 10);
+        assert.deepEqual(ph.messages[0]!.attachments?.map((x) => x.id), [b.id]);
+        assert.equal((await store.search({ query: 'zebra', room, limit: 10 })).messages[0]!.attachments, undefined);
+      });
+
+      it('reads back a reply\'s original: its author and an excerpt, whitespace collapsed; marked deleted once the original is', async () => {
+        const room = uid('replies');
+        const long = `first   line\n\n${'x'.repeat(300)}`;
+        const original = (await store.appendMessage(msg(room, 'ann', long))).message;
+        const reply = (await store.appendMessage(msg(room, 'bob', 'yes', { replyTo: { id: original.id, username: 'ann' } }))).message;
+        const got = (await store.getMessage(reply.id))!.replyTo!;
+        assert.equal(got.id, original.id);
+        assert.equal(got.username, 'ann');
+        assert.ok(got.excerpt.startsWith('first line x'));
+        assert.ok([...got.excerpt].length <= 140);
+        assert.equal(got.deleted, undefined);
+        await store.deleteMessage(original.id);
+        const page = await store.history({ room, limit: 10 });
+        assert.deepEqual(page.messages[1]!.replyTo, { id: original.id, username: 'ann', excerpt: '', deleted: true });
+        assert.equal(page.messages[0]!.replyTo, undefined);
+      });
+
+      it('sweeps a file once no message refers to it (deleted or pruned), keeps recent unattached uploads, and reports blobs no record uses', async () => {
+        const owner = uid('owner');
+        const room = uid('sweep');
+        const shared = randomBytes(32).toString('hex');
+        const deleted = file(owner, { sha256: shared, thumbSha256: null });
+        const twin = file(owner, { sha256: shared, thumbSha256: null });
+        const pruned = file(owner);
+        const fresh = file(owner);
+        const stale = file(owner, { createdAt: '2000-01-01T00:00:00.000Z' });
+        for (const f of [deleted, twin, pruned, fresh, stale]) await store.createFile(f);
+        const m1 = (await store.appendMessage(msg(room, 'u', 'one', { attachments: [deleted.id] }))).message;
+        await store.appendMessage(msg(room, 'u', 'two', { attachments: [twin.id] }));
+        await store.appendMessage(msg(room, 'u', 'old', { attachments: [pruned.id], timestamp: '2000-01-01T00:00:09.000Z' }));
+        assert.deepEqual(await store.sweepFiles('2001-01-01T00:00:00.000Z'), [stale.sha256, stale.thumbSha256].filter((x) => x !== null) as string[]);
+        await store.deleteMessage(m1.id);
+        await store.prune('2001-01-01T00:00:00.000Z');
+        const gone = await store.sweepFiles('2001-01-01T00:00:00.000Z');
+        // The deleted message's blob is still used by its twin: only the pruned file's blobs go.
+        assert.deepEqual(new Set(gone), new Set([pruned.sha256, pruned.thumbSha256]));
+        assert.equal(await store.getFile(deleted.id), null);
+        assert.equal(await store.getFile(pruned.id), null);
+        assert.equal(await store.getFile(stale.id), null);
+        assert.ok(await store.getFile(twin.id));
+        assert.ok(await store.getFile(fresh.id));
+      });
+
+      it('keeps the first value of a setting', async () => {
+        const key = uid('setting');
+        assert.equal(await store.setting(key, 'one'), 'one');
+        assert.equal(await store.setting(key, 'two'), 'one');
       });
     });
 

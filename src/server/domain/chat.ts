@@ -121,7 +121,7 @@ export class Chat implements HandlerContext {
       type: 'Welcome', server: 'parley', version: VERSION, protocol: 1, mode: s.mode, username: s.username,
       motd: 'Welcome to Parley! Send SetUsername (or Login) to start; rooms: general, random, tech.',
       rooms: [...DEFAULT_ROOMS],
-      limits: { maxContentLength: c.maxContentLength, maxPayload: c.maxPayload, messagesPerSecond: c.messagesPerSecond, historyLimit: c.historyLimit },
+      limits: { maxContentLength: c.maxContentLength, maxPayload: c.maxPayload, messagesPerSecond: c.messagesPerSecond, historyLimit: c.historyLimit, maxUploadBytes: c.maxUploadBytes },
     };
   }
 

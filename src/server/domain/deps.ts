@@ -2,6 +2,7 @@
  * What the chat domain needs from the outside world, as small interfaces. The server wires
  * real ones (main.ts); tests wire memory ones and a clock they control.
  */
+import type { Attachment } from '../../protocol/messages.js';
 import type { Config } from '../config.js';
 import type { Bus, Presence, Store } from '../ports.js';
 
@@ -40,6 +41,8 @@ export interface ChatDeps {
   now?: () => number;
   /** Unique message ids. */
   newId: () => string;
+  /** Signs attachment URLs of messages sent live (server/files/urls.ts); without it they go unsigned. */
+  signer?: { signAll(list: readonly Attachment[] | undefined): Attachment[] | undefined };
   /** How long a room Message from another node waits for a missing lower seq (default 250 ms). */
   gapMs?: number;
 }

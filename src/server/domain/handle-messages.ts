@@ -2,11 +2,13 @@
  * Messages: SendMessage, PrivateMessage, History, PrivateHistory, Typing, EditMessage,
  * DeleteMessage, React, MarkRead, Search.
  */
-import type { ChatMessage, ServerMessage } from '../../protocol/messages.js';
+import type { Attachment, ChatMessage, ReplyRef, ServerMessage } from '../../protocol/messages.js';
 import { cleanContent, isBlank, nameKey, normaliseName } from '../../protocol/names.js';
 import { reactionUsers } from '../../protocol/reactions.js';
 import type { ClientMessageOf } from '../../protocol/schema.js';
-import { SearchTimeout } from '../ports.js';
+import { attachmentOf } from '../files/urls.js';
+import { SearchTimeout, type FileRecord } from '../ports.js';
+import { excerptOf } from '../store/store-common.js';
 import type { Chat } from './chat.js';
 import { ChatError, StoreFailure, fail, stored } from './errors.js';
 import { ownsRoom, requireNamed, roomName } from './handle-rooms.js';
@@ -43,20 +45,79 @@ function memberRoom(s: Session, raw: string | undefined): string {
   return room;
 }
 
-/** The wire form of a freshly stored message (no edit, deletion or reaction fields). */
-function live(m: ChatMessage): ServerMessage {
-  return { type: 'Message', id: m.id, seq: m.seq, room: m.room, username: m.username, content: m.content, timestamp: m.timestamp };
+/** The wire form of a freshly stored message (no edit, deletion or reaction fields); `extras` already signed. */
+function live(m: ChatMessage, extras?: Extras): ServerMessage {
+  const wire: ServerMessage = { type: 'Message', id: m.id, seq: m.seq, room: m.room, username: m.username, content: m.content, timestamp: m.timestamp };
+  if (extras?.attachments) wire.attachments = extras.attachments;
+  if (extras?.replyTo) wire.replyTo = extras.replyTo;
+  return wire;
 }
 
-export function sendMessage(chat: Chat, s: Session, msg: ClientMessageOf<'SendMessage'>): void {
+/** What a message carries beyond its text, checked and ready for the wire. */
+interface Extras {
+  fileIds: string[];
+  attachments?: Attachment[];
+  replyTo?: ReplyRef;
+}
+
+/** Content that may be empty when the message carries files; otherwise as checkContent. */
+function contentWith(chat: Chat, raw: string, files: number): string {
+  if (files > 0 && cleanContent(raw).trim().length === 0) return '';
+  return checkContent(chat, raw);
+}
+
+/** The files a message attaches: each uploaded by the sender's account, none twice. */
+async function attachable(chat: Chat, s: Session, ids: readonly string[] | undefined): Promise<FileRecord[]> {
+  if (!ids || ids.length === 0) return [];
+  if (new Set(ids).size !== ids.length) fail('BAD_MESSAGE', 'The same file is attached twice.');
+  const files = await Promise.all(ids.map((id) => stored('getFile', chat.deps.store.getFile(id))));
+  return files.map((f, i) => {
+    if (!f || s.account === null || f.owner !== s.account) fail('NO_SUCH_FILE', `No file ${ids[i]} of yours to attach. Upload it first.`);
+    return f;
+  });
+}
+
+/** Checks a message's attachments and reply target; the attachments come back signed (once, for every recipient). */
+async function extrasOf(chat: Chat, s: Session, room: string | null, msg: { attachments?: string[]; replyTo?: string }): Promise<Extras> {
+  const files = await attachable(chat, s, msg.attachments);
+  const extras: Extras = { fileIds: files.map((f) => f.id) };
+  if (files.length > 0) {
+    const list = files.map((f) => attachmentOf({ ...f, thumb: f.thumbSha256 !== null }));
+    extras.attachments = chat.deps.signer?.signAll(list) ?? list;
+  }
+  if (msg.replyTo !== undefined && room !== null) {
+    const original = await stored('getMessage', chat.deps.store.getMessage(msg.replyTo));
+    if (!original || original.deleted || original.room !== room) fail('NO_SUCH_MESSAGE', `There is no message ${msg.replyTo} in ${room} to reply to.`);
+    extras.replyTo = { id: original.id, username: original.username, excerpt: excerptOf(original.content) };
+  }
+  return extras;
+}
+
+export function sendMessage(chat: Chat, s: Session, msg: ClientMessageOf<'SendMessage'>): void | Promise<void> {
   const { username } = requireNamed(s);
   const room = memberRoom(s, msg.room);
-  const content = checkContent(chat, msg.content);
+  if ((msg.attachments?.length ?? 0) === 0 && msg.replyTo === undefined) {
+    appendRoomMessage(chat, s, msg, room, username, checkContent(chat, msg.content));
+    return;
+  }
+  const content = contentWith(chat, msg.content, msg.attachments?.length ?? 0);
+  // Files and reply targets are looked up first; the connection's later frames wait (the
+  // handler's promise keeps it busy), so its messages still append in the order sent.
+  return extrasOf(chat, s, room, msg).then((extras) => {
+    appendRoomMessage(chat, s, msg, room, username, content, extras);
+  });
+}
+
+function appendRoomMessage(chat: Chat, s: Session, msg: ClientMessageOf<'SendMessage'>, room: string, username: string, content: string, extras?: Extras): void {
+  const rich = extras ? {
+    ...(extras.fileIds.length > 0 ? { attachments: extras.fileIds } : {}),
+    ...(extras.replyTo ? { replyTo: { id: extras.replyTo.id, username: extras.replyTo.username } } : {}),
+  } : {};
   // Not awaited: the connection's next frames go on while the store groups this append
   // with others into one commit. Appends commit in call order, so confirmations stay ordered.
-  chat.deps.store.appendMessage({ id: chat.deps.newId(), room, username, content, timestamp: chat.iso(), nonce: msg.nonce ?? null })
+  chat.deps.store.appendMessage({ id: chat.deps.newId(), room, username, content, timestamp: chat.iso(), nonce: msg.nonce ?? null, ...rich })
     .then(({ message, duplicate }) => {
-      const wire = live(message);
+      const wire = live(message, extras);
       s.noteAuthored(message.id);
       // In JSON mode the sender's copy is its confirmation; it goes out with the room's
       // local delivery, so it waits, like theirs, for a lower seq still on its way.
@@ -76,11 +137,13 @@ export async function privateMessage(chat: Chat, s: Session, msg: ClientMessageO
   const toName = normaliseName(msg.to) ?? fail('INVALID_NAME');
   const toKey = nameKey(toName);
   const to = (await chat.deps.presence.lookup(toKey)) ?? fail('NO_SUCH_USER', `${toName} is not online.`);
-  const content = checkContent(chat, msg.content);
+  const content = contentWith(chat, msg.content, msg.attachments?.length ?? 0);
+  const extras = await extrasOf(chat, s, null, msg);
   const { message, duplicate } = await stored('appendPrivate', chat.deps.store.appendPrivate({
     id: chat.deps.newId(), from: username, to, content, timestamp: chat.iso(), nonce: msg.nonce ?? null,
+    ...(extras.fileIds.length > 0 ? { attachments: extras.fileIds } : {}),
   }));
-  const out = new Outbound({ type: 'PrivateMessage', ...message });
+  const out = new Outbound({ type: 'PrivateMessage', ...message, ...(extras.attachments ? { attachments: extras.attachments } : {}) });
   if (!duplicate) {
     chat.toUser(toKey, out, s);
     if (toKey !== key) chat.toUser(key, out, s);

@@ -153,4 +153,48 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX rooms_owner ON rooms (owner) WHERE owner IS NOT NULL;
     `,
   },
+  {
+    version: 6,
+    name: 'files (metadata and bytes), their links to messages, replies, settings',
+    // File bytes live here too (file_blobs, in chunks of at most 256 KiB, written in one
+    // transaction with their file_blob_heads row), so every node of a cluster serves every file.
+    sql: `
+      CREATE TABLE files (
+        id text PRIMARY KEY,
+        sha256 text NOT NULL,
+        name text NOT NULL,
+        size bigint NOT NULL,
+        type text NOT NULL,
+        width integer,
+        height integer,
+        thumb_sha256 text,
+        owner text NOT NULL,
+        created_at timestamptz NOT NULL,
+        attached boolean NOT NULL DEFAULT false
+      );
+      CREATE INDEX files_owner ON files (owner);
+      CREATE INDEX files_sha256 ON files (sha256);
+      CREATE INDEX files_thumb ON files (thumb_sha256) WHERE thumb_sha256 IS NOT NULL;
+      CREATE TABLE message_files (
+        message_id text NOT NULL,
+        position integer NOT NULL,
+        file_id text NOT NULL,
+        PRIMARY KEY (message_id, position)
+      );
+      CREATE INDEX message_files_file ON message_files (file_id);
+      CREATE TABLE message_replies (
+        message_id text PRIMARY KEY,
+        reply_to text NOT NULL,
+        reply_username text NOT NULL
+      );
+      CREATE TABLE settings (key text PRIMARY KEY, value text NOT NULL);
+      CREATE TABLE file_blob_heads (sha256 text PRIMARY KEY, size bigint NOT NULL, chunks integer NOT NULL);
+      CREATE TABLE file_blobs (
+        sha256 text NOT NULL,
+        n integer NOT NULL,
+        data bytea NOT NULL,
+        PRIMARY KEY (sha256, n)
+      );
+    `,
+  },
 ];

@@ -216,4 +216,41 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX rooms_owner ON rooms (owner) WHERE owner IS NOT NULL;
     `,
   },
+  {
+    version: 9,
+    name: 'files (metadata; bytes in the file store), their links to messages, replies, settings',
+    // A message's files and its reply are side tables written in the append's transaction and
+    // read per page (one query each), so the messages row and the pending path stay as they are.
+    sql: `
+      CREATE TABLE files (
+        id TEXT PRIMARY KEY,
+        sha256 TEXT NOT NULL,
+        name TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        width INTEGER,
+        height INTEGER,
+        thumb_sha256 TEXT,
+        owner TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        attached INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX files_owner ON files (owner);
+      CREATE INDEX files_sha256 ON files (sha256);
+      CREATE INDEX files_thumb ON files (thumb_sha256) WHERE thumb_sha256 IS NOT NULL;
+      CREATE TABLE message_files (
+        message_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        file_id TEXT NOT NULL,
+        PRIMARY KEY (message_id, position)
+      ) WITHOUT ROWID;
+      CREATE INDEX message_files_file ON message_files (file_id);
+      CREATE TABLE message_replies (
+        message_id TEXT PRIMARY KEY,
+        reply_to TEXT NOT NULL,
+        reply_username TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -4,24 +4,39 @@
  * array from a correlated subquery, so a history page is one round trip, not one per message.
  */
 import type { ChatMessage, PrivateChatMessage } from '../../protocol/messages.js';
-import type { RoomRecord } from '../ports.js';
-import { reactionsFrom } from './store-common.js';
+import type { FileRecord, RoomRecord } from '../ports.js';
+import { attachmentsByMessage, reactionsFrom, replyRefOf, type AttachmentRow } from './store-common.js';
 
 /** A room message row; `reactions` is [emoji, username] pairs in reaction order, or null. */
 export interface MessageRow {
   id: string; seq: number; room: string; username: string; content: string;
   ts: Date; edited_at: Date | null; deleted: boolean; reactions: [string, string][] | null;
+  files?: AttachmentRow[] | null;
+  reply?: { id: string; username: string; content: string | null; deleted: boolean | null } | null;
 }
 
-export interface PrivateRow { id: string; from_name: string; to_name: string; content: string; ts: Date }
+export interface PrivateRow { id: string; from_name: string; to_name: string; content: string; ts: Date; files?: AttachmentRow[] | null }
+
+export interface FileRow {
+  id: string; sha256: string; name: string; size: number; type: string; width: number | null; height: number | null;
+  thumb_sha256: string | null; owner: string; created_at: Date;
+}
 
 export interface RoomRow { name: string; topic: string; owner: string | null; created_at: Date }
 
 const REACTIONS = `(SELECT json_agg(json_build_array(r.emoji, r.username) ORDER BY r.n)
   FROM reactions r WHERE r.message_id = m.id) AS reactions`;
+/** A message's files in order, as JSON rows; null when it has none (FILES_M for room messages m, FILES_P for private ones p). */
+const FILES_OF = `(SELECT json_agg(json_build_object('message_id', mf.message_id, 'id', f.id, 'name', f.name,
+  'size', f.size, 'type', f.type, 'width', f.width, 'height', f.height, 'thumb_sha256', f.thumb_sha256) ORDER BY mf.position)
+  FROM message_files mf JOIN files f ON f.id = mf.file_id WHERE mf.message_id = `;
+const FILES_M = `${FILES_OF}m.id) AS files`;
+const FILES_P = `${FILES_OF}p.id) AS files`;
+const REPLY = `(SELECT json_build_object('id', r.reply_to, 'username', r.reply_username, 'content', o.content, 'deleted', o.deleted)
+  FROM message_replies r LEFT JOIN messages o ON o.id = r.reply_to WHERE r.message_id = m.id) AS reply`;
 const COLS = 'm.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.deleted';
-const MSG = `SELECT ${COLS}, ${REACTIONS} FROM messages m`;
-const PM = 'SELECT p.id, p.from_name, p.to_name, p.content, p.ts FROM private_messages p';
+const MSG = `SELECT ${COLS}, ${REACTIONS}, ${FILES_M}, ${REPLY} FROM messages m`;
+const PM = `SELECT p.id, p.from_name, p.to_name, p.content, p.ts, ${FILES_P} FROM private_messages p`;
 /**
  * `messages.search` holds the shared tokenizer's terms (search-terms.cjs); $1 is a tsquery
  * of the query's terms (see `tsquery`). The partial GIN index serves `NOT m.deleted AND
@@ -61,8 +76,8 @@ const statements = {
   msgEdit: `UPDATE messages m SET content = $2, edited_at = $3, search = ${PARAM4_VECTOR} WHERE m.id = $1 AND NOT m.deleted
     RETURNING ${COLS}, ${REACTIONS}`,
   // Sub-statements share one snapshot, so RETURNING would still see the reactions being deleted.
-  msgDelete: `WITH gone AS (DELETE FROM reactions WHERE message_id = $1)
-    UPDATE messages m SET deleted = true, content = '', search = NULL WHERE m.id = $1 RETURNING ${COLS}, NULL::json AS reactions`,
+  msgDelete: `WITH gone AS (DELETE FROM reactions WHERE message_id = $1), unlinked AS (DELETE FROM message_files WHERE message_id = $1)
+    UPDATE messages m SET deleted = true, content = '', search = NULL WHERE m.id = $1 RETURNING ${COLS}, NULL::json AS reactions, ${REPLY}`,
   pageAfter: `${MSG} WHERE m.room = $1 AND m.seq > $2 AND m.seq < $3 ORDER BY m.seq LIMIT $4`,
   pageLatest: `${MSG} WHERE m.room = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3`,
 
@@ -99,8 +114,26 @@ const statements = {
   pruneLock: `SELECT name FROM rooms WHERE name IN (SELECT DISTINCT room FROM messages WHERE ts < $1) ORDER BY name FOR UPDATE`,
   pruneMark: `UPDATE rooms AS r SET pruned_through = GREATEST(r.pruned_through, p.top)
     FROM (SELECT room, max(seq) AS top FROM messages WHERE ts < $1 GROUP BY room) AS p WHERE r.name = p.room`,
+  pruneLinks: `DELETE FROM message_files WHERE message_id IN (SELECT id FROM messages WHERE ts < $1)
+    OR message_id IN (SELECT id FROM private_messages WHERE ts < $1)`,
+  pruneReplies: `DELETE FROM message_replies WHERE message_id IN (SELECT id FROM messages WHERE ts < $1)`,
   pruneMessages: `DELETE FROM messages WHERE ts < $1`,
   prunePrivate: `DELETE FROM private_messages WHERE ts < $1`,
+
+  linkMany: `INSERT INTO message_files (message_id, position, file_id)
+    SELECT * FROM unnest($1::text[], $2::int[], $3::text[]) ON CONFLICT DO NOTHING`,
+  markAttached: `UPDATE files SET attached = true WHERE id = ANY($1::text[]) AND NOT attached`,
+  replyMany: `INSERT INTO message_replies (message_id, reply_to, reply_username)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING`,
+  fileInsert: `INSERT INTO files (id, sha256, name, size, type, width, height, thumb_sha256, owner, created_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+  fileGet: `SELECT id, sha256, name, size, type, width, height, thumb_sha256, owner, created_at FROM files WHERE id = $1`,
+  ownerBytes: `SELECT coalesce(sum(size), 0)::bigint AS total FROM files WHERE owner = $1`,
+  sweep: `DELETE FROM files WHERE (attached OR created_at < $1)
+    AND NOT EXISTS (SELECT 1 FROM message_files mf WHERE mf.file_id = files.id) RETURNING sha256, thumb_sha256`,
+  blobsUnused: `SELECT s FROM unnest($1::text[]) AS s WHERE NOT EXISTS (SELECT 1 FROM files WHERE sha256 = s OR thumb_sha256 = s)`,
+  settingInsert: `INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`,
+  settingGet: `SELECT value FROM settings WHERE key = $1`,
 
   accountInsert: `INSERT INTO accounts (key, username, password_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING`,
   accountGet: `SELECT key, username, password_hash, banned, created_at FROM accounts WHERE key = $1`,
@@ -132,12 +165,24 @@ export function roomFromRow(r: RoomRow): RoomRecord {
 }
 
 export function chatFromRow(r: MessageRow): ChatMessage {
-  return {
+  const m: ChatMessage = {
     id: r.id, seq: r.seq, room: r.room, username: r.username, content: r.content, timestamp: r.ts.toISOString(),
     editedAt: r.edited_at ? r.edited_at.toISOString() : null, deleted: r.deleted, reactions: reactionsFrom(r.reactions ?? []),
   };
+  if (r.files) m.attachments = attachmentsByMessage(r.files).get(r.id);
+  if (r.reply) m.replyTo = replyRefOf(r.reply.id, r.reply.username, r.reply.content === null ? null : { content: r.reply.content, deleted: r.reply.deleted ?? false });
+  return m;
 }
 
 export function privateFromRow(r: PrivateRow): PrivateChatMessage {
-  return { id: r.id, from: r.from_name, to: r.to_name, content: r.content, timestamp: r.ts.toISOString() };
+  const m: PrivateChatMessage = { id: r.id, from: r.from_name, to: r.to_name, content: r.content, timestamp: r.ts.toISOString() };
+  if (r.files) m.attachments = attachmentsByMessage(r.files).get(r.id);
+  return m;
+}
+
+export function fileFromRow(r: FileRow): FileRecord {
+  return {
+    id: r.id, sha256: r.sha256, name: r.name, size: Number(r.size), type: r.type, width: r.width, height: r.height,
+    thumbSha256: r.thumb_sha256, owner: r.owner, createdAt: r.created_at.toISOString(),
+  };
 }

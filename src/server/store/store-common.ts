@@ -4,8 +4,9 @@
  * seq assignment, reaction maps, private-conversation keys and search terms.
  */
 import { nameKey } from '../../protocol/names.js';
-import type { ChatMessage, PrivateChatMessage, Reactions } from '../../protocol/messages.js';
+import type { Attachment, ChatMessage, PrivateChatMessage, Reactions, ReplyRef } from '../../protocol/messages.js';
 import { emptyReactions } from '../../protocol/reactions.js';
+import { attachmentOf } from '../files/urls.js';
 import { lastCall } from '../memo.js';
 import type { Appended, NewPrivateMessage, NewRoomMessage, ReactionBounds } from '../ports.js';
 
@@ -57,6 +58,11 @@ export function checkAppend(job: AppendJob): void {
     throw new TypeError('append: nonce must be a string without NUL characters');
   }
   toMillis(m.timestamp);
+  checkAttachments(m.attachments);
+  if (job.kind === 'room' && job.m.replyTo != null) {
+    checkText('replyTo.id', job.m.replyTo.id);
+    checkText('replyTo.username', job.m.replyTo.username);
+  }
 }
 
 function checkText(field: string, value: unknown): void {
@@ -243,4 +249,44 @@ export function redactUrl(url: string): string {
 export function initError(backend: string, where: string, what: string, cause: unknown): Error {
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new Error(`${backend} store at ${where}: ${what}: ${reason}`, { cause });
+}
+
+/** How many characters of the original a reply quotes. */
+export const EXCERPT_CHARS = 140;
+
+/** The first EXCERPT_CHARS characters of a message's content, whitespace collapsed (an ellipsis when cut). */
+export function excerptOf(content: string): string {
+  const flat = content.replace(/\s+/g, ' ').trim();
+  const chars = [...flat];
+  return chars.length <= EXCERPT_CHARS ? flat : `${chars.slice(0, EXCERPT_CHARS - 1).join('').trimEnd()}…`;
+}
+
+/** What a reply shows of its original: the original's row when it is still stored (null once pruned). */
+export function replyRefOf(id: string, username: string, original: { content: string; deleted?: boolean | number } | null): ReplyRef {
+  if (!original || original.deleted) return { id, username, excerpt: '', deleted: true };
+  return { id, username, excerpt: excerptOf(original.content) };
+}
+
+/** A files-table row as both SQL stores read it for a page of messages. */
+export interface AttachmentRow {
+  message_id: string; id: string; name: string; size: number; type: string;
+  width: number | null; height: number | null; thumb_sha256: string | null;
+}
+
+/** Groups attachment rows (ordered by message, then position) by message id. */
+export function attachmentsByMessage(rows: Iterable<AttachmentRow>): Map<string, Attachment[]> {
+  const out = new Map<string, Attachment[]>();
+  for (const r of rows) {
+    const list = out.get(r.message_id) ?? [];
+    list.push(attachmentOf({ ...r, size: Number(r.size), thumb: r.thumb_sha256 !== null }));
+    out.set(r.message_id, list);
+  }
+  return out;
+}
+
+/** Ids of a batch's attachments, checked like the other fields of an append. */
+export function checkAttachments(ids: readonly string[] | undefined): void {
+  if (ids === undefined) return;
+  if (!Array.isArray(ids)) throw new TypeError('append: attachments must be an array of file ids');
+  for (const id of ids) checkText('attachment id', id);
 }

@@ -6,11 +6,12 @@
 import type { ChatMessage, PrivateChatMessage } from '../../protocol/messages.js';
 import { nameKey } from '../../protocol/names.js';
 import type {
-  Account, Appended, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, ReactionBounds, RoomPage, RoomRecord,
+  Account, Appended, FileRecord, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, ReactionBounds, RoomPage, RoomRecord,
   SearchQuery, Store, ToggledReaction,
 } from '../ports.js';
+import { attachmentOf } from '../files/urls.js';
 import {
-  buildNew, checkAppend, countByRoom, indexTerms, jobNonceKey, pairKey, planBatch, reactionRefusal, reactionsFrom, searchTerms,
+  buildNew, checkAppend, countByRoom, indexTerms, jobNonceKey, pairKey, planBatch, reactionRefusal, reactionsFrom, replyRefOf, searchTerms,
   settleBatch, toIso, toMillis, TOKENS_PER_ACCOUNT, type AppendJob, type AppendResult, type StoredMessage,
 } from './store-common.js';
 
@@ -48,6 +49,12 @@ export class MemoryStore implements Store {
   readonly #nameBans = new Set<string>();
   /** Token hashes per account key. */
   readonly #tokensOf = new Map<string, Set<string>>();
+  readonly #files = new Map<string, FileRecord & { attached: boolean }>();
+  /** File ids of each message that has attachments, in order. */
+  readonly #links = new Map<string, string[]>();
+  /** The original of each reply. */
+  readonly #replies = new Map<string, { id: string; username: string }>();
+  readonly #settings = new Map<string, string>();
 
   async init(): Promise<void> {}
 
@@ -123,6 +130,15 @@ export class MemoryStore implements Store {
   #insert(job: AppendJob, message: StoredMessage): void {
     const key = jobNonceKey(job);
     if (key !== null) this.#nonces.set(key, message);
+    const files = job.m.attachments ?? [];
+    if (files.length > 0) {
+      this.#links.set(message.id, [...files]);
+      for (const id of files) {
+        const f = this.#files.get(id);
+        if (f) f.attached = true;
+      }
+    }
+    if (job.kind === 'room' && job.m.replyTo) this.#replies.set(message.id, { ...job.m.replyTo });
     if (job.kind === 'room') {
       const chat = message as ChatMessage;
       this.#rooms.get(chat.room)!.messages.push(chat);
@@ -140,7 +156,16 @@ export class MemoryStore implements Store {
   /** A copy of a stored message with its current reactions, so callers never alias the store's state. */
   #view(m: ChatMessage): ChatMessage {
     const rows = this.#reactions.get(m.id) ?? [];
-    return { ...m, reactions: reactionsFrom(rows.map(([emoji, , username]) => [emoji, username] as const)) };
+    const view: ChatMessage = { ...m, reactions: reactionsFrom(rows.map(([emoji, , username]) => [emoji, username] as const)) };
+    const reply = this.#replies.get(m.id);
+    if (reply) view.replyTo = replyRefOf(reply.id, reply.username, this.#byId.get(reply.id) ?? null);
+    return this.#withFiles(view);
+  }
+
+  #withFiles<M extends ChatMessage | PrivateChatMessage>(m: M): M {
+    const files = (this.#links.get(m.id) ?? []).map((id) => this.#files.get(id)).filter((f) => f !== undefined);
+    if (files.length > 0) m.attachments = files.map((f) => attachmentOf({ ...f, thumb: f.thumbSha256 !== null }));
+    return m;
   }
 
   async getMessage(id: string): Promise<ChatMessage | null> {
@@ -171,7 +196,7 @@ export class MemoryStore implements Store {
       rows = cut < 0 ? [] : rows.slice(0, cut);
     }
     const page = rows.slice(Math.max(0, rows.length - Math.max(0, limit)));
-    return { messages: page.map((r) => ({ ...r.message })), hasMore: rows.length > page.length };
+    return { messages: page.map((r) => this.#withFiles({ ...r.message })), hasMore: rows.length > page.length };
   }
 
   async lastSeqs(rooms?: readonly string[]): Promise<Map<string, number>> {
@@ -197,6 +222,7 @@ export class MemoryStore implements Store {
     m.content = '';
     m.deleted = true;
     this.#reactions.delete(id);
+    this.#links.delete(id);
     return this.#view(m);
   }
 
@@ -280,18 +306,61 @@ export class MemoryStore implements Store {
         state.prunedThrough = Math.max(state.prunedThrough, m.seq);
         this.#byId.delete(m.id);
         this.#reactions.delete(m.id);
+        this.#links.delete(m.id);
+        this.#replies.delete(m.id);
       }
       state.messages = kept;
       removed += old.length;
     }
     for (const [pair, rows] of this.#private) {
       const [old, kept] = partition(rows, (r) => r.ms < cut);
+      for (const r of old) this.#links.delete(r.message.id);
       if (kept.length > 0) this.#private.set(pair, kept);
       else this.#private.delete(pair);
       removed += old.length;
     }
     for (const [key, m] of this.#nonces) if (toMillis(m.timestamp) < cut) this.#nonces.delete(key);
     return removed;
+  }
+
+  async createFile(f: FileRecord): Promise<void> {
+    this.#files.set(f.id, { ...f, createdAt: toIso(f.createdAt), attached: false });
+  }
+
+  async getFile(id: string): Promise<FileRecord | null> {
+    const f = this.#files.get(id);
+    if (!f) return null;
+    const { attached: _, ...record } = f;
+    return record;
+  }
+
+  async uploadedBytes(owner: string): Promise<number> {
+    let total = 0;
+    for (const f of this.#files.values()) if (f.owner === owner) total += f.size;
+    return total;
+  }
+
+  async sweepFiles(unattachedBefore: string): Promise<string[]> {
+    const cut = toMillis(unattachedBefore);
+    const linked = new Set<string>();
+    for (const ids of this.#links.values()) for (const id of ids) linked.add(id);
+    const dropped = new Set<string>();
+    for (const [id, f] of this.#files) {
+      if (linked.has(id) || (!f.attached && toMillis(f.createdAt) >= cut)) continue;
+      this.#files.delete(id);
+      dropped.add(f.sha256);
+      if (f.thumbSha256) dropped.add(f.thumbSha256);
+    }
+    for (const f of this.#files.values()) {
+      dropped.delete(f.sha256);
+      if (f.thumbSha256) dropped.delete(f.thumbSha256);
+    }
+    return [...dropped];
+  }
+
+  async setting(key: string, value: string): Promise<string> {
+    if (!this.#settings.has(key)) this.#settings.set(key, value);
+    return this.#settings.get(key)!;
   }
 
   async createAccount(a: Omit<Account, 'banned'>): Promise<boolean> {

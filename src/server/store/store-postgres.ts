@@ -18,13 +18,15 @@ import type { ChatMessage, PrivateChatMessage } from '../../protocol/messages.js
 import { nameKey } from '../../protocol/names.js';
 import {
   SearchTimeout,
-  type Account, type Appended, type HistoryPage, type HistoryQuery, type NewPrivateMessage, type NewRoomMessage, type ReactionBounds,
-  type RoomPage, type RoomRecord, type SearchQuery, type Store, type ToggledReaction,
+  type Account, type Appended, type FileRecord, type HistoryPage, type HistoryQuery, type NewPrivateMessage, type NewRoomMessage,
+  type ReactionBounds, type RoomPage, type RoomRecord, type SearchQuery, type Store, type ToggledReaction,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS, type PostgresMigration } from './migrations-postgres.js';
 import { rekeyPostgres } from './rekey-names.js';
-import { SQL, chatFromRow, privateFromRow, roomFromRow, tsquery, type MessageRow, type PrivateRow, type RoomRow } from './postgres-sql.js';
+import {
+  SQL, chatFromRow, fileFromRow, privateFromRow, roomFromRow, tsquery, type FileRow, type MessageRow, type PrivateRow, type RoomRow,
+} from './postgres-sql.js';
 import {
   authorKey, buildNew, indexTerms, insertRows, queueAppend, countByRoom, initError, nonceKey, pairKey, planBatch, reactionRefusal, redactUrl,
   searchTerms, settleBatch, TOKENS_PER_ACCOUNT, type AppendJob, type AppendResult, type ReactionCounts, type StoredMessage,
@@ -234,7 +236,25 @@ export class PostgresStore implements Store {
       await this.#query(SQL.msgInsertMany, [...columns(rows.room), terms], client);
     }
     if (rows.private.length > 0) await this.#query(SQL.pmInsertMany, columns(rows.private), client);
+    await this.#linkBatch(client, jobs, created);
     return { results: settleBatch(slots, created), rooms: [...counts.keys()] };
+  }
+
+  /** Links the batch's new messages to their files and originals (a statement each, whatever the batch's size). */
+  async #linkBatch(client: Client, jobs: AppendJob[], created: (StoredMessage | undefined)[]): Promise<void> {
+    const links: [string, number, string][] = [];
+    const replies: [string, string, string][] = [];
+    jobs.forEach((job, i) => {
+      const message = created[i];
+      if (!message) return;
+      (job.m.attachments ?? []).forEach((fileId, position) => links.push([message.id, position, fileId]));
+      if (job.kind === 'room' && job.m.replyTo) replies.push([message.id, job.m.replyTo.id, job.m.replyTo.username]);
+    });
+    if (links.length > 0) {
+      await this.#query(SQL.linkMany, columns(links), client);
+      await this.#query(SQL.markAttached, [[...new Set(links.map((l) => l[2]))]], client);
+    }
+    if (replies.length > 0) await this.#query(SQL.replyMany, columns(replies), client);
   }
 
   /** Stored messages whose (author, nonce) a job of the batch repeats: one query per kind. */
@@ -383,10 +403,43 @@ export class PostgresStore implements Store {
     return this.#retrying(async (client) => {
       await this.#query(SQL.pruneLock, [olderThan], client);
       await this.#query(SQL.pruneMark, [olderThan], client);
+      await this.#query(SQL.pruneLinks, [olderThan], client);
+      await this.#query(SQL.pruneReplies, [olderThan], client);
       const rooms = await this.#query(SQL.pruneMessages, [olderThan], client);
       const pms = await this.#query(SQL.prunePrivate, [olderThan], client);
       return (rooms.rowCount ?? 0) + (pms.rowCount ?? 0);
     });
+  }
+
+  async createFile(f: FileRecord): Promise<void> {
+    await this.#query(SQL.fileInsert, [f.id, f.sha256, f.name, f.size, f.type, f.width, f.height, f.thumbSha256, f.owner, f.createdAt]);
+  }
+
+  async getFile(id: string): Promise<FileRecord | null> {
+    const row = (await this.#query<FileRow>(SQL.fileGet, [id])).rows[0];
+    return row ? fileFromRow(row) : null;
+  }
+
+  async uploadedBytes(owner: string): Promise<number> {
+    return (await this.#query<{ total: number }>(SQL.ownerBytes, [owner])).rows[0]?.total ?? 0;
+  }
+
+  async sweepFiles(unattachedBefore: string): Promise<string[]> {
+    return this.#retrying(async (client) => {
+      const { rows } = await this.#query<{ sha256: string; thumb_sha256: string | null }>(SQL.sweep, [unattachedBefore], client);
+      const dropped = new Set<string>();
+      for (const r of rows) {
+        dropped.add(r.sha256);
+        if (r.thumb_sha256) dropped.add(r.thumb_sha256);
+      }
+      if (dropped.size === 0) return [];
+      return (await this.#query<{ s: string }>(SQL.blobsUnused, [[...dropped]], client)).rows.map((r) => r.s);
+    });
+  }
+
+  async setting(key: string, value: string): Promise<string> {
+    await this.#query(SQL.settingInsert, [key, value]);
+    return (await this.#query<{ value: string }>(SQL.settingGet, [key])).rows[0]!.value;
   }
 
   async createAccount(a: Omit<Account, 'banned'>): Promise<boolean> {

@@ -28,11 +28,12 @@ import Database from 'better-sqlite3';
 import type { ChatMessage, PrivateChatMessage, Reactions } from '../../protocol/messages.js';
 import { nameKey } from '../../protocol/names.js';
 import type {
-  Account, Appended, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, ReactionBounds, RoomPage, RoomRecord,
+  Account, Appended, FileRecord, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, ReactionBounds, RoomPage, RoomRecord,
   SearchQuery, Store, ToggledReaction,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { SqliteWorker, type SearchRow } from './sqlite-worker.js';
+import { SqliteFiles } from './store-sqlite-files.js';
 import { SQLITE_MIGRATIONS, type Migration } from './migrations-sqlite.js';
 import { rekeySqlite } from './rekey-names.js';
 import {
@@ -109,6 +110,7 @@ export class SqliteStore implements Store {
   readonly #queue: GroupCommit<AppendJob, AppendResult>;
   #db: Database.Database | null = null;
   #st: SqliteStatements | null = null;
+  #files: SqliteFiles | null = null;
   /** The append transaction, built once (better-sqlite3 builds four wrappers per `transaction()`). */
   #appendTx: ((jobs: AppendJob[]) => BatchOutcome) | null = null;
   #closed = false;
@@ -144,6 +146,7 @@ export class SqliteStore implements Store {
       migrate(db, SQLITE_MIGRATIONS);
       rekeySqlite(db); // once, when the stored name keys are older than nameKey's definition
       this.#st = prepareSqlite(db);
+      this.#files = new SqliteFiles(db);
       this.#appendTx = db.transaction((jobs: AppendJob[]) => this.#writeBatchInTx(jobs)).immediate;
       this.#moveTx = db.transaction(() => this.#movePending()).immediate;
       this.#db = db;
@@ -179,8 +182,14 @@ export class SqliteStore implements Store {
     this.#db?.close();
     this.#db = null;
     this.#st = null;
+    this.#files = null;
     this.#appendTx = null;
     this.#moveTx = null;
+  }
+
+  get #f(): SqliteFiles {
+    if (this.#files && this.#st) return this.#files;
+    throw new Error(this.#closed ? 'SqliteStore is closed' : 'SqliteStore: call init() first');
   }
 
   get #s(): SqliteStatements {
@@ -266,6 +275,7 @@ export class SqliteStore implements Store {
       else ids.add(id);
     }
     for (const row of rows.private) s.pmInsert.run(...row);
+    this.#f.linkBatch(jobs, created);
     const movedAfter = direct || (fresh ? known.rows : 0) + ids.size >= MOVE_ROWS;
     if (movedAfter) this.#movePending();
     const nonces: [string, ChatMessage][] = [];
@@ -363,7 +373,15 @@ export class SqliteStore implements Store {
       list.push([r.emoji, r.username]);
       pairs.set(r.message_id, list);
     }
-    return rows.map((row) => chatFromRow(row, reactionsFrom(pairs.get(row.id) ?? [])));
+    const extras = this.#f.extras(rows.map((row) => row.id), true);
+    return rows.map((row) => {
+      const m = chatFromRow(row, reactionsFrom(pairs.get(row.id) ?? []));
+      const files = extras.files.get(row.id);
+      const reply = extras.replies.get(row.id);
+      if (files) m.attachments = files;
+      if (reply) m.replyTo = reply;
+      return m;
+    });
   }
 
   async getMessage(id: string): Promise<ChatMessage | null> {
@@ -397,7 +415,13 @@ export class SqliteStore implements Store {
     const rows = this.#s.pmLatest.all({ pair, ts: anchor.ts, n: anchor.n, limit: max + 1 });
     const hasMore = rows.length > max;
     if (hasMore) rows.pop();
-    return { messages: rows.reverse().map(privateFromRow), hasMore };
+    const messages = rows.reverse().map(privateFromRow);
+    const { files } = this.#f.extras(messages.map((m) => m.id), false);
+    for (const m of messages) {
+      const list = files.get(m.id);
+      if (list) m.attachments = list;
+    }
+    return { messages, hasMore };
   }
 
   async lastSeqs(rooms?: readonly string[]): Promise<Map<string, number>> {
@@ -419,6 +443,7 @@ export class SqliteStore implements Store {
     const s = this.#s;
     const changed = this.#db!.transaction(() => {
       s.reactionsClear.run(id);
+      this.#f.unlink(id);
       return s.msgDelete.run(id).changes;
     }).immediate();
     return changed === 0 ? null : this.getMessage(id);
@@ -482,9 +507,13 @@ export class SqliteStore implements Store {
     const db = this.#db!;
     const chunk = db.transaction((table: 'messages' | 'private', from: number): number => {
       const range = { cut, from, to: from + PRUNE_CHUNK };
-      if (table === 'private') return s.prunePrivate.run(range).changes;
+      if (table === 'private') {
+        this.#f.pruneSideTablesOfPrivate(range);
+        return s.prunePrivate.run(range).changes;
+      }
       s.pruneMark.run(range);
       s.pruneReactions.run(range);
+      this.#f.pruneRoomRange(range);
       return s.pruneMessages.run(range).changes;
     });
     let total = 0;
@@ -499,6 +528,26 @@ export class SqliteStore implements Store {
       }
     }
     return total;
+  }
+
+  async createFile(f: FileRecord): Promise<void> {
+    this.#f.createFile(f);
+  }
+
+  async getFile(id: string): Promise<FileRecord | null> {
+    return this.#f.getFile(id);
+  }
+
+  async uploadedBytes(owner: string): Promise<number> {
+    return this.#f.uploadedBytes(owner);
+  }
+
+  async sweepFiles(unattachedBefore: string): Promise<string[]> {
+    return this.#f.sweep(unattachedBefore);
+  }
+
+  async setting(key: string, value: string): Promise<string> {
+    return this.#f.setting(key, value);
   }
 
   async createAccount(a: Omit<Account, 'banned'>): Promise<boolean> {

@@ -60,6 +60,8 @@ export interface HttpDeps {
   /** `ok` and `status` are public; the other fields are for operators only. */
   health(): Record<string, unknown> & { ok: boolean; status: string };
   log: Logger;
+  /** Routes answered elsewhere (files: server/files/file-service.ts); true when it answered the request. */
+  route?(req: IncomingMessage, res: ServerResponse): boolean;
   resolver: ClientAddressResolver;
   origins: OriginPolicy;
   /** `--metrics-token`: shows the operator's view to any address. */
@@ -94,6 +96,7 @@ function securityHeaders(res: ServerResponse): void {
 export function createRequestHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
   return function onRequest(req, res) {
     securityHeaders(res);
+    if (deps.route?.(req, res)) return;
     const path = (req.url ?? '/').split('?')[0]!;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('Method Not Allowed\n');
