@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Attachment, ChatMessage } from '../../src/protocol/messages.js';
+import { nameKey } from '../../src/protocol/names.js';
 import { UrlSigner } from '../../src/server/files/urls.js';
 import type { Config } from '../../src/server/config.js';
 import { eventually } from '../helpers/eventually.js';
@@ -146,7 +147,7 @@ describe('upload limits', () => {
   it('answers 403 BANNED to a banned account\'s token', async () => {
     await using server = await startTestServer();
     const { c, token } = await registeredUser(server.url, 'outlaw');
-    await server.store.setBanned('outlaw', true);
+    await server.store.setBanned(nameKey('outlaw'), true);
     const res = await upload(server.httpUrl, token, Buffer.from('x'), 'x.txt');
     assert.equal(res.status, 403);
     assert.equal(res.body.code, 'BANNED');
@@ -176,7 +177,7 @@ describe('upload limits', () => {
       assert.equal(declared.status, 413);
       assert.equal((await upload(server.httpUrl, token, Buffer.alloc(1000, 2), 'fits.bin')).status, 201);
       await eventually(() => readdirSync(join(dir, 'files', 'tmp')).length === 0, 5000, 'no temporary file left');
-      assert.equal(await server.store.uploadedBytes('bigfoot'), 1000);
+      assert.equal(await server.store.uploadedBytes(nameKey('bigfoot')), 1000);
       c.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -214,7 +215,7 @@ describe('upload limits', () => {
       await eventually(() => readdirSync(tmp).length === 0, 10_000, 'the temporary file removed');
       const blobs = readdirSync(join(dir, 'files')).filter((n) => n !== 'tmp');
       assert.deepEqual(blobs, []);
-      assert.equal(await server.store.uploadedBytes('quitter'), 0);
+      assert.equal(await server.store.uploadedBytes(nameKey('quitter')), 0);
       // The server still takes uploads.
       assert.equal((await upload(server.httpUrl, token, Buffer.from('after'), 'after.txt')).status, 201);
       c.close();
