@@ -34,6 +34,11 @@ export interface ChatMessage {
   editedAt?: string | null;
   deleted?: boolean;
   reactions?: Reactions;
+  /**
+   * Who the content mentions (protocol/mentions.ts), when anyone: accounts by their
+   * registered names, and `@here` / `@room` for the room's online members.
+   */
+  mentions?: string[];
 }
 
 export interface PrivateChatMessage {
@@ -42,7 +47,12 @@ export interface PrivateChatMessage {
   to: string;
   content: string;
   timestamp: string;
+  /** Accounts the content mentions, by their registered names, when any. */
+  mentions?: string[];
 }
+
+/** What notifies an account in a conversation (SetNotify). */
+export type NotifyLevel = 'all' | 'mentions' | 'none';
 
 export interface RoomSummary {
   name: string;
@@ -55,6 +65,10 @@ export interface RoomSummary {
   lastSeq: number;
   /** Messages after the asking user's read position (registered users; 0 for guests). */
   unread: number;
+  /** Unread messages that mention the asking account (after its read position; 0 for guests). */
+  mentions: number;
+  /** The asking account's notification level in the room (default `mentions`). */
+  notify: NotifyLevel;
 }
 
 export interface Limits {
@@ -77,7 +91,7 @@ export type ServerMessage =
   | { type: 'PrivateHistory'; ref?: Ref; with: string; messages: PrivateChatMessage[]; hasMore: boolean }
   | { type: 'SearchResults'; ref?: Ref; query: string; room?: string; messages: ChatMessage[]; hasMore: boolean }
   | { type: 'Typing'; room: string; username: string; active: boolean }
-  | { type: 'MessageEdited'; id: string; room: string; seq: number; content: string; editedAt: string }
+  | { type: 'MessageEdited'; id: string; room: string; seq: number; content: string; editedAt: string; mentions?: string[] }
   | { type: 'MessageDeleted'; id: string; room: string; seq: number }
   /**
    * One change to a message's reactions: who added or took back which emoji, and how many
