@@ -32,6 +32,8 @@ export const ERRORS = {
   BANNED: { message: 'This account is banned.', retryable: false },
   ALREADY_REGISTERED: { message: 'That name is already registered.', retryable: false },
   NOT_LOGGED_IN: { message: 'Log in first.', retryable: false },
+  BAD_PUSH_SUBSCRIPTION: { message: 'That push subscription cannot be used.', retryable: false },
+  TOO_MANY_SUBSCRIPTIONS: { message: 'This account holds as many push subscriptions as it can. Remove one first.', retryable: false },
   STORE_UNAVAILABLE: { message: 'The message store is unavailable. Try again.', retryable: true },
   INTERNAL: { message: 'Something went wrong on the server.', retryable: true },
 } as const satisfies Record<string, { message: string; retryable: boolean }>;

@@ -318,6 +318,32 @@ export interface Presence {
 }
 
 // ---------------------------------------------------------------------------------------
+// Web Push
+
+/** What a push says (the decrypted payload is this as JSON, with `count` when coalesced). */
+export interface PushNotice {
+  /** The room, for a room message. */
+  room?: string;
+  /** The other user, for a private message. */
+  with?: string;
+  /** The sender. */
+  username: string;
+  /** A short excerpt of the message. */
+  body: string;
+  /** Where the web client opens the conversation, e.g. `/#room=general`. */
+  url: string;
+}
+
+export interface Pusher {
+  /**
+   * Pushes the notice to every subscription of the account, later: never throws, never waits
+   * for the push service. Pushes for one account and conversation are coalesced (one per
+   * window, carrying how many it stands for); a full queue drops its oldest push.
+   */
+  notify(account: string, conversation: string, notice: PushNotice): void;
+}
+
+// ---------------------------------------------------------------------------------------
 // Connections
 
 export type WireMode = 'text' | 'json';

@@ -3,7 +3,7 @@
  * real ones (main.ts); tests wire memory ones and a clock they control.
  */
 import type { Config } from '../config.js';
-import type { Bus, Presence, Store } from '../ports.js';
+import type { Bus, Presence, Pusher, Store } from '../ports.js';
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
@@ -42,6 +42,8 @@ export interface ChatDeps {
   newId: () => string;
   /** How long a room Message from another node waits for a missing lower seq (default 250 ms). */
   gapMs?: number;
+  /** Sends Web Push notifications; without it nothing is pushed. */
+  pusher?: Pusher;
 }
 
 export const noMetrics: ChatMetrics = {

@@ -10,6 +10,7 @@ import type { Chat } from './chat.js';
 import { ChatError, StoreFailure, fail, stored } from './errors.js';
 import { ownsRoom, requireNamed, roomName } from './handle-rooms.js';
 import { Outbound, refOf, withFields } from './outbound.js';
+import { NO_MENTIONS, afterPrivateMessage, afterRoomMessage, mayMention, resolveMentions, type ResolvedMentions } from './mentions.js';
 import { fitPage } from './page-bytes.js';
 import type { Session } from './session.js';
 
@@ -44,16 +45,30 @@ function memberRoom(s: Session, raw: string | undefined): string {
 
 /** The wire form of a freshly stored message (no edit, deletion or reaction fields). */
 function live(m: ChatMessage): ServerMessage {
-  return { type: 'Message', id: m.id, seq: m.seq, room: m.room, username: m.username, content: m.content, timestamp: m.timestamp };
+  const wire: ServerMessage = { type: 'Message', id: m.id, seq: m.seq, room: m.room, username: m.username, content: m.content, timestamp: m.timestamp };
+  if (m.mentions) wire.mentions = m.mentions;
+  return wire;
 }
 
-export function sendMessage(chat: Chat, s: Session, msg: ClientMessageOf<'SendMessage'>): void {
-  const { username } = requireNamed(s);
+export function sendMessage(chat: Chat, s: Session, msg: ClientMessageOf<'SendMessage'>): void | Promise<void> {
+  requireNamed(s);
   const room = memberRoom(s, msg.room);
   const content = checkContent(chat, msg.content);
+  if (!mayMention(content)) {
+    appendRoomMessage(chat, s, msg, room, content, null);
+    return;
+  }
+  // Mentions are looked up before the append; returning the promise holds back this
+  // connection's next frames until the append is queued, so its messages keep their order.
+  return resolveMentions(chat, s, room, content).then((mentions) => appendRoomMessage(chat, s, msg, room, content, mentions));
+}
+
+function appendRoomMessage(chat: Chat, s: Session, msg: ClientMessageOf<'SendMessage'>, room: string, content: string, mentions: ResolvedMentions | null): void {
+  const username = s.username!;
+  const listed = mentions && mentions.names.length > 0 ? { mentions: mentions.names } : {};
   // Not awaited: the connection's next frames go on while the store groups this append
   // with others into one commit. Appends commit in call order, so confirmations stay ordered.
-  chat.deps.store.appendMessage({ id: chat.deps.newId(), room, username, content, timestamp: chat.iso(), nonce: msg.nonce ?? null })
+  chat.deps.store.appendMessage({ id: chat.deps.newId(), room, username, content, timestamp: chat.iso(), nonce: msg.nonce ?? null, ...listed })
     .then(({ message, duplicate }) => {
       const wire = live(message);
       s.noteAuthored(message.id);
@@ -65,6 +80,8 @@ export function sendMessage(chat: Chat, s: Session, msg: ClientMessageOf<'SendMe
       // A resend of a stored message (its first sender's node may have died before fanning
       // it out) goes to the room too: fan-out delivers it only where it was not delivered yet.
       chat.broadcast(room, wire, s, echo, duplicate);
+      // Every message may notify accounts at level `all`; only one that mentions anyone counts.
+      if (!duplicate && (mentions || chat.deps.pusher)) void afterRoomMessage(chat, s, message, mentions ?? NO_MENTIONS);
     }, (err: unknown) => {
       chat.replyError(s, new StoreFailure('appendMessage', err), msg.ref);
     });
@@ -76,8 +93,10 @@ export async function privateMessage(chat: Chat, s: Session, msg: ClientMessageO
   const toKey = nameKey(toName);
   const to = (await chat.deps.presence.lookup(toKey)) ?? fail('NO_SUCH_USER', `${toName} is not online.`);
   const content = checkContent(chat, msg.content);
+  const mentions = mayMention(content) ? (await resolveMentions(chat, s, null, content)).names : [];
   const { message, duplicate } = await stored('appendPrivate', chat.deps.store.appendPrivate({
     id: chat.deps.newId(), from: username, to, content, timestamp: chat.iso(), nonce: msg.nonce ?? null,
+    ...(mentions.length > 0 ? { mentions } : {}),
   }));
   const out = new Outbound({ type: 'PrivateMessage', ...message });
   if (!duplicate) {
@@ -86,6 +105,7 @@ export async function privateMessage(chat: Chat, s: Session, msg: ClientMessageO
   }
   if (s.mode === 'json') s.sendFrame(withFields(out.json(), { ref: msg.ref, nonce: msg.nonce || undefined }));
   else s.send({ type: 'Ack', for: 'PrivateMessage', to, content });
+  if (!duplicate) void afterPrivateMessage(chat, message);
 }
 
 export async function history(chat: Chat, s: Session, msg: ClientMessageOf<'History'>): Promise<void> {
@@ -130,10 +150,16 @@ async function ownMessage(chat: Chat, s: Session, id: string, allowModerator: bo
 
 export async function editMessage(chat: Chat, s: Session, msg: ClientMessageOf<'EditMessage'>): Promise<void> {
   const content = checkContent(chat, msg.content);
-  await ownMessage(chat, s, msg.id, false);
-  const m = (await stored('editMessage', chat.deps.store.editMessage(msg.id, content, chat.iso()))) ?? fail('NO_SUCH_MESSAGE');
+  const old = await ownMessage(chat, s, msg.id, false);
+  // An edit re-reads the mentions (an empty list clears them) but counts and pushes none: an
+  // edit must not notify again, and the mentions it adds show in the message.
+  const mentions = mayMention(content) ? (await resolveMentions(chat, s, old.room, content)).names : [];
+  const m = (await stored('editMessage', chat.deps.store.editMessage(msg.id, content, chat.iso(), mentions))) ?? fail('NO_SUCH_MESSAGE');
   s.send({ type: 'Ack', for: 'EditMessage', id: m.id, ...refOf(msg) });
-  chat.broadcast(m.room, { type: 'MessageEdited', id: m.id, room: m.room, seq: m.seq, content: m.content, editedAt: m.editedAt ?? chat.iso() });
+  chat.broadcast(m.room, {
+    type: 'MessageEdited', id: m.id, room: m.room, seq: m.seq, content: m.content, editedAt: m.editedAt ?? chat.iso(),
+    ...(m.mentions ? { mentions: m.mentions } : {}),
+  });
 }
 
 export async function deleteMessage(chat: Chat, s: Session, msg: ClientMessageOf<'DeleteMessage'>): Promise<void> {
