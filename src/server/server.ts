@@ -17,6 +17,7 @@ import { createIdGenerator } from './ids.js';
 import { createLogger } from './log.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import type { Store } from './ports.js';
+import { startPush } from './push/start-push.js';
 import { openStore } from './store/open-store.js';
 import { createRequestHandler, loadAssets } from './transport/http.js';
 import { attachWebSocket } from './transport/ws-server.js';
@@ -43,6 +44,8 @@ export interface StartOptions {
   log?: Logger;
   /** Serve the web client (default true). */
   web?: boolean;
+  /** CA certificates the push sender trusts instead of the system's (tests with a self-signed push service). */
+  pushCa?: string | Buffer;
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
@@ -54,9 +57,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   await cluster.presence.start();
   const metrics = createMetrics();
   metrics.watchBus(() => cluster.bus.healthy());
+  const push = await startPush(config, store, log, (outcome) => metrics.push(outcome), options.pushCa);
   const chat = new Chat({
     config, store, log, metrics, bus: cluster.bus, presence: cluster.presence,
-    hasher: options.hasher ?? argon2Hasher, newId: createIdGenerator(),
+    hasher: options.hasher ?? argon2Hasher, newId: createIdGenerator(), pusher: push.sender,
   });
   await chat.start();
 
@@ -65,7 +69,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const started = Date.now();
   let transportCount = (): number => 0;
   const handler = createRequestHandler({
-    assets, registry: metrics.registry, log,
+    assets, registry: metrics.registry, log, pushKey: () => push.publicKey,
     health: () => ({
       // A Redis outage degrades cross-node delivery; this node still serves its own clients.
       ok: true, status: cluster.bus.healthy() ? 'ok' : 'degraded', uptimeSeconds: Math.round((Date.now() - started) / 1000), connections: transportCount(),
@@ -107,6 +111,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       server.close();
       transport.stop();
       await chat.shutdown(CLOSE.GOING_AWAY, 'server shutting down; retry-after=2');
+      push.sender.close();
       await waitForClients(transport.count, 2_000);
       for (const ws of transport.wss.clients) ws.terminate();
       server.closeAllConnections();

@@ -51,6 +51,8 @@ export interface HttpDeps {
   registry: Registry;
   health(): Record<string, unknown> & { ok: boolean };
   log: Logger;
+  /** `GET /api/push/key`: the VAPID public key (push/vapid.ts); absent: 404. */
+  pushKey?: () => string;
 }
 
 function securityHeaders(res: ServerResponse): void {
@@ -71,6 +73,10 @@ export function createRequestHandler(deps: HttpDeps): (req: IncomingMessage, res
       const health = deps.health();
       res.writeHead(health.ok ? 200 : 503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
       res.end(JSON.stringify(health));
+      return;
+    }
+    if (path === '/api/push/key' && deps.pushKey) {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache' }).end(JSON.stringify({ key: deps.pushKey() }));
       return;
     }
     if (path === '/metrics') {
