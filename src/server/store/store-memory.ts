@@ -238,7 +238,8 @@ export class MemoryStore implements Store {
   async addMentions(room: string, seq: number, accounts: readonly string[]): Promise<void> {
     for (const account of accounts) {
       const rooms = this.#mentions.get(account) ?? new Map<string, number[]>();
-      rooms.set(room, [...(rooms.get(room) ?? []), seq]);
+      const seqs = rooms.get(room) ?? [];
+      if (!seqs.includes(seq)) rooms.set(room, [...seqs, seq]);
       this.#mentions.set(account, rooms);
     }
   }
