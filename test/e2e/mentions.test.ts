@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ServerMessage, ServerMessageOf } from '../../src/protocol/messages.js';
+import { nameKey } from '../../src/protocol/names.js';
 import { loggedInUser, registeredUser } from '../helpers/accounts.js';
 import { eventually } from '../helpers/eventually.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -27,8 +28,8 @@ async function roomList(c: Client, ref: string): Promise<ServerMessageOf<'RoomLi
   return c.nextOfType('RoomList', (m) => m.ref === ref);
 }
 
-async function offline(server: TestServer, key: string): Promise<void> {
-  await eventually(async () => (await server.chat.presence.lookup(key)) === null, 5_000, `${key} to be offline`);
+async function offline(server: TestServer, name: string): Promise<void> {
+  await eventually(async () => (await server.chat.presence.lookup(nameKey(name))) === null, 5_000, `${name} to be offline`);
 }
 
 for (const kind of ['memory', 'sqlite'] as const) {
