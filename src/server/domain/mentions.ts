@@ -65,13 +65,14 @@ export async function resolveMentions(chat: Chat, s: Session, room: string | nul
   const names: string[] = [];
   const accounts: string[] = [];
   const registered = keys.size > 0 ? await chat.store.accountNames([...keys.keys()]) : new Map<string, string>();
-  for (const key of keys.keys()) {
-    const account = registered.get(key);
-    const shown = account ?? (await chat.presence.lookup(key));
-    if (shown === null) continue;
+  // Names that are no account may be online users (guests): looked up together.
+  const shownAs = await Promise.all([...keys.keys()].map((key) => registered.get(key) ?? chat.presence.lookup(key)));
+  [...keys.keys()].forEach((key, i) => {
+    const shown = shownAs[i];
+    if (shown === null || shown === undefined) return;
     names.push(shown);
-    if (account !== undefined) accounts.push(key);
-  }
+    if (registered.has(key)) accounts.push(key);
+  });
   let everyone = false;
   if (room !== null && (parsed.here || parsed.room)) {
     const privileged = s.admin || ownsRoom(s, await chat.room(room));
@@ -107,11 +108,13 @@ export async function afterRoomMessage(chat: Chat, s: Session, m: ChatMessage, m
     const pusher = chat.deps.pusher;
     if (!pusher) return;
     const levels = await roomLevels(chat, m.room);
-    const targets = new Set([...mentions.accounts.filter((k) => k !== sender && !levels.none.has(k)), ...[...levels.all].filter((k) => k !== sender)]);
+    const targets = new Set([...mentions.accounts.filter((k) => !levels.none.has(k)), ...levels.all]);
+    targets.delete(sender ?? '');
+    if (targets.size === 0) return;
     const notice = { room: m.room, username: m.username, body: excerpt(m.content), url: `/#room=${encodeURIComponent(m.room)}` };
-    for (const account of targets) {
-      if ((await chat.presence.lookup(account)) === null) pusher.notify(account, m.room, notice);
-    }
+    const accounts = [...targets];
+    const online = await Promise.all(accounts.map((account) => chat.presence.lookup(account)));
+    accounts.forEach((account, i) => { if (online[i] === null) pusher.notify(account, m.room, notice); });
   } catch (err) {
     chat.log.error({ err, room: m.room, seq: m.seq }, 'mention bookkeeping failed');
   }
