@@ -166,12 +166,15 @@ for (const kind of ['memory', 'sqlite'] as const) {
       assert.deepEqual((await say(boss, 'ownedroom', 'all of you: @ROOM', 'b1')).mentions, ['@room']);
     });
 
-    it('takes @here from anyone once a minute, and from the owner or an administrator always', async () => {
+    it('takes @here from anyone once a minute per user and address, and from the owner or an administrator always', async () => {
       await using guest = await jsonUser(server.url, 'loud');
       const first = await say(guest, 'general', '@here hello', 'h1');
       assert.deepEqual(first.mentions, ['@here']);
       const again = await say(guest, 'general', '@here hello again', 'h2');
       assert.equal(again.mentions, undefined);
+      // Nor from another name on the same address.
+      await using other = await jsonUser(server.url, 'louder');
+      assert.equal((await say(other, 'general', '@here me too', 'h3')).mentions, undefined);
       await using boss = await loggedInUser(server.url, 'Boss');
       assert.deepEqual((await say(boss, 'general', '@here one', 'b1')).mentions, ['@here']);
       assert.deepEqual((await say(boss, 'general', '@here two', 'b2')).mentions, ['@here']);

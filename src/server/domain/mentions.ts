@@ -4,7 +4,7 @@
  *
  * - `resolveMentions` parses the content once (protocol/mentions.ts) and keeps the names
  *   that are registered accounts or online users, as their canonical names; `@room` counts
- *   only from the room's owner or an administrator, `@here` once a minute per user.
+ *   only from the room's owner or an administrator, `@here` once a minute per user and address.
  * - `afterRoomMessage` records an unread mention for each mentioned account (not the
  *   sender), then pushes to every account it notifies that has no open connection anywhere:
  *   mentioned accounts whose level in the room is not `none`, and accounts whose level is `all`.
@@ -83,13 +83,16 @@ export async function resolveMentions(chat: Chat, s: Session, room: string | nul
   return { names, accounts, everyone };
 }
 
-/** `@here` from anyone but the room's owner or an administrator: once per HERE_INTERVAL_MS per user. */
+/**
+ * `@here` from anyone but the room's owner or an administrator: once per HERE_INTERVAL_MS
+ * per user and per client address (a new name or a new connection does not reset it).
+ */
 function allowHere(chat: Chat, s: Session): boolean {
   const st = state(chat).hereAt;
   const now = chat.now();
-  const last = st.get(s.key!);
-  if (last !== undefined && now - last < HERE_INTERVAL_MS) return false;
-  st.set(s.key!, now);
+  const keys = [`user:${s.key!}`, `addr:${s.conn.remoteAddress}`];
+  if (keys.some((k) => now - (st.get(k) ?? -Infinity) < HERE_INTERVAL_MS)) return false;
+  for (const k of keys) st.set(k, now);
   if (st.size > 10_000) for (const [k, at] of st) if (now - at >= HERE_INTERVAL_MS) st.delete(k);
   return true;
 }
