@@ -483,6 +483,10 @@ export function storeContract(
         assert.deepEqual((await store.getMessage(with_.id))?.mentions, ['Bob', '@here']);
         const page = await store.history({ room, limit: 10 });
         assert.deepEqual(page.messages.map((m) => m.mentions), [['Bob', '@here'], undefined]);
+        const word = uid('mentionword').replace('-', '');
+        await store.appendMessage(msg(room, 'ann', `${word} @carl`, { mentions: ['carl'] }));
+        const found = (await store.search({ query: word, room, limit: 10 })).messages;
+        assert.deepEqual(found.map((m) => m.mentions), [['carl']]);
         const p = (await store.appendPrivate(pm('ann', 'bob', 'psst @bob', { mentions: ['bob'] }))).message;
         assert.deepEqual(p.mentions, ['bob']);
         assert.deepEqual((await store.privateHistory('bob', 'ann', 10)).messages.find((m) => m.id === p.id)?.mentions, ['bob']);

@@ -7,6 +7,7 @@
  * oldest dropped past `queueSize`) and at most CONCURRENCY requests run at once, each with a
  * timeout. Redirects are never followed. A subscription answered 404 or 410 is dropped.
  */
+import type { ClientRequest } from 'node:http';
 import { request } from 'node:https';
 import webpush from 'web-push';
 import type { Logger } from '../domain/deps.js';
@@ -54,6 +55,8 @@ export class PushSender implements Pusher {
   readonly #queue: Job[] = [];
   #active = 0;
   #closed = false;
+  /** Requests on their way, aborted by close(). */
+  readonly #inFlight = new Set<ClientRequest>();
 
   constructor(options: PushSenderOptions) {
     this.#o = options;
@@ -153,15 +156,18 @@ export class PushSender implements Pusher {
         res.on('error', () => {});
         resolve(res.statusCode ?? 0);
       });
+      this.#inFlight.add(req);
+      req.on('close', () => this.#inFlight.delete(req));
       req.on('timeout', () => req.destroy(new Error('push service timed out')));
       req.on('error', reject);
       req.end(body ?? undefined);
     });
   }
 
-  /** Stops sending: queued and coalesced pushes are dropped. */
+  /** Stops sending: queued and coalesced pushes are dropped, requests on their way aborted. */
   close(): void {
     this.#closed = true;
+    for (const req of this.#inFlight) req.destroy(new Error('server shutting down'));
     for (const w of this.#windows.values()) if (w.timer) clearTimeout(w.timer);
     this.#windows.clear();
     this.#queue.length = 0;

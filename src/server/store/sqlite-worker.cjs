@@ -91,7 +91,7 @@ const write = {
   remove: index.prepare('DELETE FROM messages_fts WHERE rowid = ?'),
   advance: index.prepare('UPDATE state SET watermark = ?, changes_done = ? WHERE id = 1'),
 };
-const MSG = 'SELECT m.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.deleted FROM search.messages_fts f JOIN messages m ON m.n = f.rowid';
+const MSG = 'SELECT m.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.deleted, m.mentions FROM search.messages_fts f JOIN messages m ON m.n = f.rowid';
 const query = {
   all: main.prepare(`${MSG} WHERE f.messages_fts MATCH @match AND m.deleted = 0 ORDER BY m.ts DESC, m.n DESC LIMIT @limit`),
   room: main.prepare(`${MSG} WHERE f.messages_fts MATCH @match AND m.deleted = 0 AND m.room = @room AND m.seq < @before

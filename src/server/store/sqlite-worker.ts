@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 
 /** A row of a search answer, as the store reads messages. */
-export interface SearchRow { id: string; seq: number; room: string; username: string; content: string; ts: number; edited_at: number | null; deleted: number }
+export interface SearchRow { id: string; seq: number; room: string; username: string; content: string; ts: number; edited_at: number | null; deleted: number; mentions: string | null }
 
 /** One search, as an FTS5 MATCH expression. */
 export interface SearchRequest { match: string; room?: string; before?: number; limit: number }

@@ -610,8 +610,7 @@ function privateFromRow(r: PrivateRow): PrivateChatMessage {
   return { id: r.id, from: r.from_name, to: r.to_name, content: r.content, timestamp: toIso(r.ts), ...mentionsField(r.mentions) };
 }
 
-/** Search rows (from the worker) carry no mentions. */
-type MessageRow = SearchRow & { mentions?: string | null };
+type MessageRow = SearchRow;
 interface PrivateRow { id: string; from_name: string; to_name: string; content: string; ts: number; mentions: string | null }
 interface RoomRow { name: string; topic: string; owner: string | null; created_at: number }
 type Page = { room: string; before: number; limit: number };
