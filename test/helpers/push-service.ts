@@ -19,14 +19,14 @@ export interface ReceivedPush {
   body: Buffer;
 }
 
-/** A self-signed certificate for 127.0.0.1 and localhost (PEM). */
+/** A self-signed certificate for 127.0.0.1, localhost and push.invalid (a name no resolver knows) (PEM). */
 export function selfSignedCert(): { cert: string; key: string } {
   const dir = mkdtempSync(join(tmpdir(), 'parley-push-cert-'));
   try {
     execFileSync('openssl', [
       'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
       '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:push.invalid',
     ], { stdio: 'ignore' });
     return { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') };
   } finally {

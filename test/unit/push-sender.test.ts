@@ -1,10 +1,12 @@
 /** The push sender's queue and coalescing, and which endpoint addresses are public. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import webpush from 'web-push';
 import { silentLog } from '../../src/server/domain/deps.js';
 import { eventually } from '../helpers/eventually.js';
 import { EndpointRefused, isPublicAddress, parseEndpoint, resolveEndpoint } from '../../src/server/push/endpoint-guard.js';
 import { PushSender, type PushOutcome } from '../../src/server/push/push-sender.js';
+import { BrowserKeys, PushService, selfSignedCert } from '../helpers/push-service.js';
 
 describe('isPublicAddress', () => {
   it('refuses loopback, private, link-local, unique-local, CGNAT, documentation and multicast addresses', () => {
@@ -30,6 +32,14 @@ describe('endpoints', () => {
     assert.equal(parseEndpoint('https://push.example/x').hostname, 'push.example');
   });
 
+  it('are refused when any address of the name is not public (a resolver may answer either)', async () => {
+    const mixed = async () => [{ address: '93.184.216.34', family: 4 }, { address: '10.0.0.7', family: 4 }];
+    await assert.rejects(resolveEndpoint('https://push.example/x', false, mixed), /non-public address \(10\.0\.0\.7\)/);
+    const fine = await resolveEndpoint('https://push.example/x', false, async () => [{ address: '93.184.216.34', family: 4 }]);
+    assert.deepEqual([fine.address, fine.family], ['93.184.216.34', 4]);
+    await assert.rejects(resolveEndpoint('https://push.example/x', false, async () => { throw new Error('ENOTFOUND'); }), /does not resolve/);
+  });
+
   it('resolve to a checked address; private ones only when allowed', async () => {
     await assert.rejects(resolveEndpoint('https://127.0.0.1:4443/x', false), /non-public/);
     await assert.rejects(resolveEndpoint('https://localhost/x', false), /non-public/);
@@ -53,6 +63,31 @@ describe('PushSender', () => {
       assert.equal(outcomes.filter((o) => o === 'dropped').length, 8);
       await eventually(() => asked.length === 2, 5_000, 'the two queued pushes to be sent');
       assert.deepEqual(asked.sort(), ['a8', 'a9']);
+    } finally {
+      sender.close();
+    }
+  });
+
+  it('connects to the address it checked, never resolving the name again (DNS rebinding)', async () => {
+    const tls = selfSignedCert();
+    await using service = await PushService.start(tls);
+    const port = new URL(service.origin).port;
+    const browser = new BrowserKeys();
+    const sub = browser.subscription(`https://push.invalid:${port}/pinned`);
+    let resolved = 0;
+    const sender = new PushSender({
+      store: { pushSubscriptions: async () => [{ endpoint: sub.endpoint, ...sub.keys }], removePushSubscription: async () => false },
+      keys: webpush.generateVAPIDKeys(),
+      subject: 'mailto:a@b.c', allowPrivate: true, queueSize: 10, coalesceMs: 60_000, log: silentLog, ca: tls.cert,
+      // push.invalid resolves nowhere else: a push that arrives went to the checked address.
+      resolve: async () => { resolved++; return [{ address: '127.0.0.1', family: 4 }]; },
+    });
+    try {
+      sender.notify('amy', 'general', { room: 'general', username: 'u', body: 'pinned', url: '/' });
+      const push = await service.next('/pinned');
+      assert.equal(push.headers.host, `push.invalid:${port}`);
+      assert.equal((JSON.parse(browser.decrypt(push.body)) as { body: string }).body, 'pinned');
+      assert.equal(resolved, 1);
     } finally {
       sender.close();
     }

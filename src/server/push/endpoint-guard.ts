@@ -51,6 +51,11 @@ export function parseEndpoint(raw: string): URL {
   return url;
 }
 
+/** Resolves a host name to every address it has (node:dns `lookup` with `all`). */
+export type Resolver = (host: string) => Promise<Array<{ address: string; family: number }>>;
+
+const systemResolver: Resolver = (host) => dnsLookup(host, { all: true, verbatim: true });
+
 export interface ResolvedEndpoint {
   url: URL;
   /** The checked address to connect to. */
@@ -62,13 +67,13 @@ export interface ResolvedEndpoint {
  * Resolves the endpoint's host and checks every address it resolves to (one non-public
  * address refuses the endpoint: a resolver could answer either). Rejects with EndpointRefused.
  */
-export async function resolveEndpoint(raw: string, allowPrivate: boolean): Promise<ResolvedEndpoint> {
+export async function resolveEndpoint(raw: string, allowPrivate: boolean, resolver: Resolver = systemResolver): Promise<ResolvedEndpoint> {
   const url = parseEndpoint(raw);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const literal = isIP(host);
   const addresses = literal !== 0
     ? [{ address: host, family: literal }]
-    : await dnsLookup(host, { all: true, verbatim: true }).catch(() => {
+    : await resolver(host).catch(() => {
       throw new EndpointRefused(`the endpoint's host ${host} does not resolve`);
     });
   if (addresses.length === 0) throw new EndpointRefused(`the endpoint's host ${host} does not resolve`);

@@ -12,7 +12,7 @@ import { request } from 'node:https';
 import webpush from 'web-push';
 import type { Logger } from '../domain/deps.js';
 import type { NotifyStore, PushNotice, PushSubscriptionRecord, Pusher } from '../ports.js';
-import { EndpointRefused, pinnedLookup, resolveEndpoint } from './endpoint-guard.js';
+import { EndpointRefused, pinnedLookup, resolveEndpoint, type Resolver } from './endpoint-guard.js';
 import type { VapidKeys } from './vapid.js';
 
 const CONCURRENCY = 4;
@@ -34,6 +34,8 @@ export interface PushSenderOptions {
   /** Extra CA certificates to trust (tests with a self-signed push service). */
   ca?: string | Buffer;
   timeoutMs?: number;
+  /** Resolves endpoint host names (default: the system's resolver; tests inject one). */
+  resolve?: Resolver;
 }
 
 interface Window {
@@ -119,7 +121,7 @@ export class PushSender implements Pusher {
     const count = this.#o.count ?? (() => {});
     let status: number;
     try {
-      const target = await resolveEndpoint(sub.endpoint, this.#o.allowPrivate);
+      const target = await resolveEndpoint(sub.endpoint, this.#o.allowPrivate, this.#o.resolve);
       const details = webpush.generateRequestDetails({ endpoint: sub.endpoint, keys: { p256dh: sub.p256dh, auth: sub.auth } }, payload, {
         vapidDetails: { subject: this.#o.subject, publicKey: this.#o.keys.publicKey, privateKey: this.#o.keys.privateKey },
         TTL: TTL_SECONDS, contentEncoding: 'aes128gcm', urgency: 'normal',
