@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import type { NewRoomMessage } from '../src/server/ports.js';
 import { PostgresStore } from '../src/server/store/store-postgres.js';
+import { POSTGRES_MIGRATIONS } from '../src/server/store/migrations-postgres.js';
 import { freshPostgresUrl, serviceSkip } from './helpers/services.js';
 
 const skip = await serviceSkip('postgres');
@@ -42,7 +43,7 @@ describe('two PostgresStores on one database', { skip }, () => {
     await client.connect();
     try {
       const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-      assert.deepEqual(rows.map((r) => r.version), [1, 2]);
+      assert.deepEqual(rows.map((r) => r.version), POSTGRES_MIGRATIONS.map((m) => m.version));
     } finally {
       await client.end();
     }
