@@ -126,6 +126,25 @@ describe('Web Push', () => {
     assert.deepEqual(payload, { room: 'random', username: 'ann4', body: 'no mention at all', url: '/#room=random' });
   });
 
+  it('does not push mentions in a room whose level is none', async () => {
+    const keys = new BrowserKeys();
+    const zed = await registeredUser(server.url, 'zed');
+    assert.equal((await subscribe(zed, keys.subscription(`${service.origin}/zed`), 's')).type, 'Ack');
+    zed.send({ type: 'SetNotify', room: 'general', level: 'none', ref: 'n' });
+    await zed.nextOfType('Ack', (m) => m.ref === 'n');
+    zed.close();
+    await eventually(async () => (await server.chat.presence.lookup(nameKey('zed'))) === null, 5_000, 'zed to be offline');
+    await using ann = await jsonUser(server.url, 'ann8');
+    await say(ann, '@zed in general', 'g');
+    ann.send({ type: 'JoinRoom', room: 'tech', ref: 'j' });
+    await ann.nextOfType('Ack', (m) => m.ref === 'j');
+    await say(ann, '@zed in tech', 't', 'tech');
+    const push = await service.next('/zed');
+    // The first push is tech's: general, at level none, pushed nothing.
+    assert.equal((JSON.parse(keys.decrypt(push.body)) as { room: string }).room, 'tech');
+    assert.equal(service.count('/zed'), 1);
+  });
+
   it('drops a subscription the push service answers with 410 Gone', async () => {
     service.status.set('/gone', 410);
     await awayWithPush(server, service, 'quinn', '/gone');
