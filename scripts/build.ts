@@ -31,7 +31,7 @@ const DIST = join(ROOT, 'dist');
  * their worker files by path), and ws's optional native helpers. Each must be in
  * package.json's "dependencies" (or be optional); a new native dependency belongs here.
  */
-const EXTERNAL = ['better-sqlite3', '@node-rs/argon2', 'pg', 'ioredis', 'pino', 'pino-pretty', 'bufferutil', 'utf-8-validate', 'sharp', 'busboy', 'file-type'];
+const EXTERNAL = ['better-sqlite3', '@node-rs/argon2', 'pg', 'ioredis', 'pino', 'pino-pretty', 'bufferutil', 'utf-8-validate', 'sharp', 'busboy', 'file-type', 'web-push'];
 /** Files loaded at run time by path, not imported: copied beside the chunks. */
 /** The SQLite worker and the CommonJS modules it requires beside it (its message definitions, the search tokenizer). */
 const RUNTIME_FILES = ['src/server/store/sqlite-worker.cjs', 'src/server/store/sqlite-worker-protocol.cjs', 'src/server/store/search-terms.cjs'];

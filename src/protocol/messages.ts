@@ -70,6 +70,11 @@ export interface ChatMessage {
   attachments?: Attachment[];
   /** The message this one replies to (same room). */
   replyTo?: ReplyRef;
+  /**
+   * Who the content mentions (protocol/mentions.ts), when anyone: accounts by their
+   * registered names, and `@here` / `@room` for the room's online members.
+   */
+  mentions?: string[];
 }
 
 export interface PrivateChatMessage {
@@ -79,7 +84,12 @@ export interface PrivateChatMessage {
   content: string;
   timestamp: string;
   attachments?: Attachment[];
+  /** Accounts the content mentions, by their registered names, when any. */
+  mentions?: string[];
 }
+
+/** What notifies an account in a conversation (SetNotify). */
+export type NotifyLevel = 'all' | 'mentions' | 'none';
 
 export interface RoomSummary {
   name: string;
@@ -92,6 +102,10 @@ export interface RoomSummary {
   lastSeq: number;
   /** Messages after the asking user's read position (registered users; 0 for guests). */
   unread: number;
+  /** Unread messages that mention the asking account (after its read position; 0 for guests). */
+  mentions: number;
+  /** The asking account's notification level in the room (default `mentions`). */
+  notify: NotifyLevel;
 }
 
 export interface Limits {
@@ -117,7 +131,7 @@ export type ServerMessage =
   | { type: 'PrivateHistory'; ref?: Ref; with: string; messages: PrivateChatMessage[]; hasMore: boolean }
   | { type: 'SearchResults'; ref?: Ref; query: string; room?: string; messages: ChatMessage[]; hasMore: boolean }
   | { type: 'Typing'; room: string; username: string; active: boolean }
-  | { type: 'MessageEdited'; id: string; room: string; seq: number; content: string; editedAt: string }
+  | { type: 'MessageEdited'; id: string; room: string; seq: number; content: string; editedAt: string; mentions?: string[] }
   | { type: 'MessageDeleted'; id: string; room: string; seq: number }
   /**
    * One change to a message's reactions: who added or took back which emoji, and how many

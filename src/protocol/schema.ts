@@ -62,6 +62,17 @@ export const clientSchemas = {
   Ban: msg('Ban', { username: name, reason: str(512).optional() }),
   Unban: msg('Unban', { username: name }),
   Ping: msg('Ping', {}),
+  /** `room`: a room name, or `@name` for the direct conversation with that user. */
+  SetNotify: msg('SetNotify', { room: str(257, 1), level: z.enum(['all', 'mentions', 'none']) }),
+  /** The browser's `PushSubscription.toJSON()`; bounds fit every push service seen (FCM, Mozilla, Apple). */
+  PushSubscribe: msg('PushSubscribe', {
+    subscription: z.object({
+      endpoint: str(2048, 1),
+      expirationTime: z.number().nullable().optional(),
+      keys: z.object({ p256dh: str(128, 1), auth: str(64, 1) }),
+    }),
+  }),
+  PushUnsubscribe: msg('PushUnsubscribe', { endpoint: str(2048, 1) }),
 } as const;
 
 export type ClientType = keyof typeof clientSchemas;

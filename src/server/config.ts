@@ -91,9 +91,17 @@ export interface Config {
   uploadQuotaBytes: number;
   /** Uploads per account and per address per minute (429 above it). */
   uploadsPerMinute: number;
+  /** Web Push endpoints may be on loopback, private or other non-public addresses (tests, private networks). */
+  pushAllowPrivate: boolean;
+  /** Pushes waiting to be sent at most; past it the oldest is dropped (counted in /metrics). */
+  pushQueue: number;
+  /** Milliseconds during which more notifications for one account in one conversation coalesce into one push. */
+  pushCoalesceMs: number;
+  /** The VAPID `sub` claim (RFC 8292): a mailto: or https: URL where push services can reach the operator. */
+  vapidSubject: string;
 }
 
-type Kind = 'string' | 'int' | 'list' | 'nullable';
+type Kind = 'string' | 'int' | 'list' | 'nullable' | 'bool';
 
 export interface OptionSpec {
   key: keyof Config;
@@ -150,6 +158,10 @@ export const DEFAULTS: Config = {
   maxUploadBytes: 25 * 1024 * 1024,
   uploadQuotaBytes: 1024 * 1024 * 1024,
   uploadsPerMinute: 20,
+  pushAllowPrivate: false,
+  pushQueue: 1000,
+  pushCoalesceMs: 60_000,
+  vapidSubject: 'mailto:admin@localhost',
 };
 
 export const OPTIONS: OptionSpec[] = [
@@ -199,6 +211,10 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'maxUploadBytes', flag: '--max-upload-bytes <n>', env: 'MAX_UPLOAD_BYTES', kind: 'int', description: 'largest file upload, in bytes (larger ones answer 413)' },
   { key: 'uploadQuotaBytes', flag: '--upload-quota-bytes <n>', env: 'UPLOAD_QUOTA_BYTES', kind: 'int', description: 'bytes of stored uploads per account' },
   { key: 'uploadsPerMinute', flag: '--uploads-per-minute <n>', env: 'UPLOADS_PER_MINUTE', kind: 'int', description: 'file uploads per account and per address per minute' },
+  { key: 'pushAllowPrivate', flag: '--push-allow-private <yes/no>', env: 'PUSH_ALLOW_PRIVATE', kind: 'bool', description: 'allow Web Push endpoints on loopback, private and other non-public addresses' },
+  { key: 'pushQueue', flag: '--push-queue <n>', env: 'PUSH_QUEUE', kind: 'int', description: 'Web Push requests waiting at most (the oldest is dropped past it)' },
+  { key: 'pushCoalesceMs', flag: '--push-coalesce <ms>', env: 'PUSH_COALESCE', kind: 'int', description: 'one push per account and conversation per this window (later ones are counted into the next)' },
+  { key: 'vapidSubject', flag: '--vapid-subject <uri>', env: 'VAPID_SUBJECT', kind: 'string', description: 'mailto: or https: contact sent to push services (VAPID)' },
 ];
 
 /** Parses one raw option value (from a flag or the environment). Throws a readable Error. */
@@ -216,6 +232,12 @@ export function parseValue(spec: OptionSpec, raw: string | string[]): Config[key
       return text === '' ? null : text;
     case 'string':
       return text;
+    case 'bool': {
+      const t = text.trim().toLowerCase();
+      if (['yes', 'true', '1', 'on'].includes(t)) return true;
+      if (['no', 'false', '0', 'off', ''].includes(t)) return false;
+      throw new Error(`${spec.flag.split(' ')[0]} must be yes or no, not "${text}"`);
+    }
   }
 }
 
@@ -226,6 +248,7 @@ export function validateConfig(c: Config): void {
   if ((c.tlsCert === null) !== (c.tlsKey === null)) throw new Error('--tls-cert and --tls-key go together');
   if (c.workers < 1) throw new Error('--workers must be at least 1');
   if (c.maxContentLength < 1 || c.maxPayload < 128) throw new Error('--max-content-length and --max-payload are too small');
+  if (!/^(mailto:|https:\/\/)\S+$/.test(c.vapidSubject)) throw new Error(`--vapid-subject must be a mailto: or https: URL, not "${c.vapidSubject}"`);
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.logLevel)) {
     throw new Error(`--log-level must be fatal, error, warn, info, debug, trace or silent, not "${c.logLevel}"`);
   }

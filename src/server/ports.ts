@@ -5,7 +5,7 @@
  * implementation, so the guarantees written here are the ones tested.
  */
 import type { Readable } from 'node:stream';
-import type { ChatMessage, PrivateChatMessage, ServerMessage } from '../protocol/messages.js';
+import type { ChatMessage, NotifyLevel, PrivateChatMessage, ServerMessage } from '../protocol/messages.js';
 
 // ---------------------------------------------------------------------------------------
 // Store
@@ -39,6 +39,8 @@ export interface NewRoomMessage {
   attachments?: readonly string[];
   /** The message of the same room that this one answers (checked by the caller): its id and author. */
   replyTo?: { id: string; username: string } | null;
+  /** Who the content mentions (ChatMessage.mentions), stored with it; absent or empty: nobody. */
+  mentions?: string[] | null;
 }
 
 export interface NewPrivateMessage {
@@ -49,6 +51,7 @@ export interface NewPrivateMessage {
   timestamp: string;
   nonce?: string | null;
   attachments?: readonly string[];
+  mentions?: string[] | null;
 }
 
 export interface Appended<T> {
@@ -191,8 +194,11 @@ export interface MessageStore {
   /** Highest seq of each room that has messages (of `rooms` only, when given). */
   lastSeqs(rooms?: readonly string[]): Promise<Map<string, number>>;
 
-  /** Replaces the content and sets editedAt. Resolves null for an unknown or deleted message. */
-  editMessage(id: string, content: string, editedAt: string): Promise<ChatMessage | null>;
+  /**
+   * Replaces the content and sets editedAt (and the mentions, when given: an empty list
+   * clears them). Resolves null for an unknown or deleted message.
+   */
+  editMessage(id: string, content: string, editedAt: string, mentions?: string[]): Promise<ChatMessage | null>;
   /** Marks the message deleted (a tombstone: seq stays, content is emptied). Null if unknown. */
   deleteMessage(id: string): Promise<ChatMessage | null>;
   /**
@@ -202,7 +208,10 @@ export interface MessageStore {
    */
   toggleReaction(id: string, username: string, emoji: string, bounds?: ReactionBounds): Promise<ToggledReaction | null>;
 
-  /** Stores a user's read position in a room (never moves it backwards). */
+  /**
+   * Stores a user's read position in a room (never moves it backwards), and clears the
+   * user's unread mentions in the room up to that seq.
+   */
   markRead(userKey: string, room: string, seq: number): Promise<void>;
   /** Every read position of the user (a cost that grows with them: prefer readPositionsOf). */
   readPositions(userKey: string): Promise<Map<string, number>>;
@@ -256,8 +265,53 @@ export interface AccountStore {
   deleteToken(tokenHash: string): Promise<void>;
 }
 
+/** A browser's Web Push subscription (RFC 8030), as PushSubscribe gives it. */
+export interface PushSubscriptionRecord {
+  /** https URL of the push service; unique across accounts (a browser profile has one). */
+  endpoint: string;
+  /** The browser's P-256 public key, base64url (RFC 8291 `ua_public`). */
+  p256dh: string;
+  /** The 16-byte authentication secret, base64url. */
+  auth: string;
+}
+
+/**
+ * Mentions, notification levels, push subscriptions and server settings. Account keys are
+ * opaque strings (today the name key of a registered account).
+ */
+export interface NotifyStore {
+  /** The registered names of those of `keys` that are accounts (key to name). */
+  accountNames(keys: readonly string[]): Promise<Map<string, string>>;
+  /** Records one unread mention, at `seq` in `room`, for each account (one row each). */
+  addMentions(room: string, seq: number, accounts: readonly string[]): Promise<void>;
+  /** The account's unread mentions per room (rooms with none are absent); markRead clears them. */
+  mentionCounts(account: string): Promise<Map<string, number>>;
+  /** Sets the account's level in a conversation (a room name or `@` + name key); null: back to the default. */
+  setNotify(account: string, conversation: string, level: NotifyLevel | null): Promise<void>;
+  /** The account's levels that differ from the default, per conversation. */
+  notifyLevels(account: string): Promise<Map<string, NotifyLevel>>;
+  /** The accounts whose level in the conversation is `level`. */
+  notifyAccounts(conversation: string, level: NotifyLevel): Promise<string[]>;
+  /**
+   * Stores the subscription for the account (an endpoint already stored moves to this account,
+   * with the new keys). Resolves false, storing nothing, when the account already has `max`
+   * other subscriptions.
+   */
+  addPushSubscription(account: string, sub: PushSubscriptionRecord, max: number): Promise<boolean>;
+  pushSubscriptions(account: string): Promise<PushSubscriptionRecord[]>;
+  /** Removes the endpoint (only the account's, when `account` is given). Resolves whether it existed. */
+  removePushSubscription(endpoint: string, account?: string): Promise<boolean>;
+  /** A server-wide setting, or null. */
+  getSetting(key: string): Promise<string | null>;
+  /**
+   * Stores `value` unless the key already has one, and resolves the stored value: when
+   * several nodes start at once, all of them end with the first writer's value.
+   */
+  initSetting(key: string, value: string): Promise<string>;
+}
+
 /** One database holds them all. */
-export interface Store extends MessageStore, AccountStore, FileMetaStore {
+export interface Store extends MessageStore, AccountStore, FileMetaStore, NotifyStore {
   /** 'memory' | 'sqlite' | 'postgres', for logs and /healthz. */
   readonly kind: string;
 }
@@ -377,6 +431,32 @@ export interface Presence {
   onReport(listener: (report: PresenceReport) => void): void;
   start(): Promise<void>;
   close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Web Push
+
+/** What a push says (the decrypted payload is this as JSON, with `count` when coalesced). */
+export interface PushNotice {
+  /** The room, for a room message. */
+  room?: string;
+  /** The other user, for a private message. */
+  with?: string;
+  /** The sender. */
+  username: string;
+  /** A short excerpt of the message. */
+  body: string;
+  /** Where the web client opens the conversation, e.g. `/#room=general`. */
+  url: string;
+}
+
+export interface Pusher {
+  /**
+   * Pushes the notice to every subscription of the account, later: never throws, never waits
+   * for the push service. Pushes for one account and conversation are coalesced (one per
+   * window, carrying how many it stands for); a full queue drops its oldest push.
+   */
+  notify(account: string, conversation: string, notice: PushNotice): void;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import { openFileStore } from './files/open-file-store.js';
 import { withSignedFiles } from './files/signing-store.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import type { Store } from './ports.js';
+import { startPush } from './push/start-push.js';
 import { openStore } from './store/open-store.js';
 import { createRequestHandler, loadAssets } from './transport/http.js';
 import { createOriginPolicy } from './transport/origin.js';
@@ -48,6 +49,8 @@ export interface StartOptions {
   log?: Logger;
   /** The built web client's folder (`dist/web`), served at `/`; without it, no web client. */
   webDir?: string;
+  /** CA certificates the push sender trusts instead of the system's (tests with a self-signed push service). */
+  pushCa?: string | Buffer;
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
@@ -63,9 +66,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   await cluster.presence.start();
   const metrics = createMetrics();
   metrics.watchBus(() => cluster.bus.healthy());
+  const push = await startPush(config, store, log, (outcome) => metrics.push(outcome), options.pushCa);
   const chat = new Chat({
     config, store: withSignedFiles(store, files.signer), log, metrics, bus: cluster.bus, presence: cluster.presence,
-    hasher: options.hasher ?? argon2Hasher, newId: ids, signer: files.signer,
+    hasher: options.hasher ?? argon2Hasher, newId: ids, signer: files.signer, pusher: push.sender,
   });
   await chat.start();
 
@@ -74,7 +78,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let transportCount = (): number => 0;
   const resolver = createClientAddressResolver(config.trustProxy);
   const handler = createRequestHandler({
-    assets, registry: metrics.registry, log, resolver, origins: createOriginPolicy(config), metricsToken: config.metricsToken, route: (req, res) => files.handle(req, res),
+    assets, registry: metrics.registry, log, resolver, origins: createOriginPolicy(config), metricsToken: config.metricsToken, route: (req, res) => files.handle(req, res), pushKey: () => push.publicKey,
     health: () => ({
       // A Redis outage degrades cross-node delivery; this node still serves its own clients.
       ok: true, status: cluster.bus.healthy() ? 'ok' : 'degraded', uptimeSeconds: Math.round((Date.now() - started) / 1000), connections: transportCount(),
@@ -118,6 +122,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       server.close();
       transport.stop();
       await chat.shutdown(CLOSE.GOING_AWAY, 'server shutting down; retry-after=2');
+      push.sender.close();
       await waitForClients(transport.count, 2_000);
       for (const ws of transport.wss.clients) ws.terminate();
       server.closeAllConnections();

@@ -726,6 +726,99 @@ export function storeContract(
       });
     });
 
+    describe('mentions, notification levels, push subscriptions and settings', () => {
+      it('stores a message\'s mentions and returns them from every read; none means no field', async () => {
+        const room = uid('mention');
+        const with_ = (await store.appendMessage(msg(room, 'ann', 'hi @Bob', { mentions: ['Bob', '@here'] }))).message;
+        const without = (await store.appendMessage(msg(room, 'ann', 'hi', { mentions: [] }))).message;
+        assert.deepEqual(with_.mentions, ['Bob', '@here']);
+        assert.equal('mentions' in without, false);
+        assert.deepEqual((await store.getMessage(with_.id))?.mentions, ['Bob', '@here']);
+        const page = await store.history({ room, limit: 10 });
+        assert.deepEqual(page.messages.map((m) => m.mentions), [['Bob', '@here'], undefined]);
+        const word = uid('mentionword').replace('-', '');
+        await store.appendMessage(msg(room, 'ann', `${word} @carl`, { mentions: ['carl'] }));
+        const found = (await store.search({ query: word, room, limit: 10 })).messages;
+        assert.deepEqual(found.map((m) => m.mentions), [['carl']]);
+        const p = (await store.appendPrivate(pm('ann', 'bob', 'psst @bob', { mentions: ['bob'] }))).message;
+        assert.deepEqual(p.mentions, ['bob']);
+        assert.deepEqual((await store.privateHistory('bob', 'ann', 10)).messages.find((m) => m.id === p.id)?.mentions, ['bob']);
+      });
+
+      it('replaces mentions on an edit when given, keeps them when not, clears them with an empty list', async () => {
+        const room = uid('mentionedit');
+        const m = (await store.appendMessage(msg(room, 'ann', 'hi @bob', { mentions: ['bob'] }))).message;
+        assert.deepEqual((await store.editMessage(m.id, 'hi @bob!', tick()))?.mentions, ['bob']);
+        assert.deepEqual((await store.editMessage(m.id, 'hi @carl', tick(), ['carl']))?.mentions, ['carl']);
+        const cleared = await store.editMessage(m.id, 'hi', tick(), []);
+        assert.equal(cleared?.mentions, undefined);
+        assert.equal((await store.history({ room, limit: 1 })).messages[0]!.mentions, undefined);
+      });
+
+      it('counts unread mentions per account and room, and markRead clears them up to its seq', async () => {
+        const [r1, r2, amy, ben] = [uid('mr'), uid('mr'), uid('amy'), uid('ben')];
+        await store.addMentions(r1, 3, [amy, ben]);
+        await store.addMentions(r1, 5, [amy]);
+        await store.addMentions(r1, 5, [amy]); // the same mention again counts once
+        await store.addMentions(r2, 1, [amy]);
+        await store.addMentions(r2, 2, []);
+        assert.deepEqual(await store.mentionCounts(amy), new Map([[r1, 2], [r2, 1]]));
+        assert.deepEqual(await store.mentionCounts(ben), new Map([[r1, 1]]));
+        await store.markRead(amy, r1, 4);
+        assert.deepEqual(await store.mentionCounts(amy), new Map([[r1, 1], [r2, 1]]));
+        await store.markRead(amy, r1, 5);
+        assert.deepEqual(await store.mentionCounts(amy), new Map([[r2, 1]]));
+        assert.deepEqual(await store.mentionCounts(ben), new Map([[r1, 1]]));
+      });
+
+      it('tells which keys are registered accounts, with their names', async () => {
+        const key = uid('acct');
+        await store.createAccount({ key, username: key.toUpperCase(), passwordHash: 'h', createdAt: tick() });
+        assert.deepEqual(await store.accountNames([key, uid('nobody')]), new Map([[key, key.toUpperCase()]]));
+        assert.deepEqual(await store.accountNames([]), new Map());
+      });
+
+      it('stores notification levels per account and conversation; null takes one back', async () => {
+        const [room, amy, ben] = [uid('nl'), uid('amy'), uid('ben')];
+        await store.setNotify(amy, room, 'all');
+        await store.setNotify(ben, room, 'none');
+        await store.setNotify(amy, `@${ben}`, 'mentions');
+        assert.deepEqual(await store.notifyLevels(amy), new Map([[room, 'all'], [`@${ben}`, 'mentions']]));
+        assert.deepEqual(await store.notifyAccounts(room, 'all'), [amy]);
+        assert.deepEqual(await store.notifyAccounts(room, 'none'), [ben]);
+        await store.setNotify(amy, room, 'none');
+        assert.deepEqual(await store.notifyAccounts(room, 'none'), [amy, ben].sort());
+        await store.setNotify(amy, room, null);
+        assert.deepEqual(await store.notifyLevels(amy), new Map([[`@${ben}`, 'mentions']]));
+      });
+
+      it('keeps push subscriptions per account, at most `max`, an endpoint once (moving to its latest account)', async () => {
+        const [amy, ben] = [uid('amy'), uid('ben')];
+        const sub = (n: number) => ({ endpoint: `https://push.example/${amy}/${n}`, p256dh: `key${n}`, auth: `auth${n}` });
+        assert.equal(await store.addPushSubscription(amy, sub(1), 2), true);
+        assert.equal(await store.addPushSubscription(amy, sub(2), 2), true);
+        assert.equal(await store.addPushSubscription(amy, sub(3), 2), false);
+        // The same endpoint again replaces its keys, even at the bound.
+        assert.equal(await store.addPushSubscription(amy, { ...sub(2), auth: 'new' }, 2), true);
+        assert.deepEqual(await store.pushSubscriptions(amy), [sub(1), { ...sub(2), auth: 'new' }]);
+        assert.equal(await store.addPushSubscription(ben, sub(1), 2), true);
+        assert.deepEqual(await store.pushSubscriptions(amy), [{ ...sub(2), auth: 'new' }]);
+        assert.equal(await store.removePushSubscription(sub(1).endpoint, amy), false);
+        assert.equal(await store.removePushSubscription(sub(1).endpoint, ben), true);
+        assert.equal(await store.removePushSubscription(sub(2).endpoint), true);
+        assert.equal(await store.removePushSubscription(sub(2).endpoint), false);
+        assert.deepEqual(await store.pushSubscriptions(amy), []);
+      });
+
+      it('keeps the first value of a setting', async () => {
+        const key = uid('setting');
+        assert.equal(await store.getSetting(key), null);
+        assert.equal(await store.initSetting(key, 'first'), 'first');
+        assert.equal(await store.initSetting(key, 'second'), 'first');
+        assert.equal(await store.getSetting(key), 'first');
+      });
+    });
+
     describe('close and reopen', () => {
       it('close() flushes appends already issued', async () => {
         const own = await make();

@@ -27,6 +27,8 @@ export interface ClusterOptions {
   config?: Partial<Config>;
   /** The node's logger (default: silent). */
   log?: Logger;
+  /** CA certificates the node's push sender trusts (a test's push service). */
+  pushCa?: string;
 }
 
 /** A database and a prefix that a cluster's nodes share; `cleanup` drops both. */
@@ -58,7 +60,7 @@ export async function startNode(s: Shared, options: ClusterOptions = {}): Promis
     ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
     ...(options.ttlMs !== undefined ? { ttlMs: options.ttlMs } : {}),
   });
-  return startTestServer(config, { cluster, log });
+  return startTestServer(config, { cluster, log, ...(options.pushCa ? { pushCa: options.pushCa } : {}) });
 }
 
 const BIN = fileURLToPath(new URL('../../bin/parley.js', import.meta.url));

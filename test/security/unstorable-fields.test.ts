@@ -45,6 +45,9 @@ function base(type: ClientType, id: string): Record<string, unknown> {
     Ban: { username: 'peer', reason: 'why' },
     Unban: { username: 'peer' },
     Ping: {},
+    SetNotify: { room: 'general', level: 'all' },
+    PushSubscribe: { subscription: { endpoint: 'https://push.example/x', keys: { p256dh: 'k', auth: 'a' } } },
+    PushUnsubscribe: { endpoint: 'https://push.example/x' },
   };
   return { type, ...all[type] };
 }

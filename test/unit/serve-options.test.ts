@@ -18,6 +18,8 @@ function sample(spec: OptionSpec): { raw: string; value: unknown } {
     }
     case 'list':
       return { raw: 'one,two', value: ['one', 'two'] };
+    case 'bool':
+      return { raw: DEFAULTS[spec.key] ? 'no' : 'yes', value: !DEFAULTS[spec.key] };
     case 'nullable':
     case 'string':
       return { raw: `${spec.key}-sample`, value: `${spec.key}-sample` };

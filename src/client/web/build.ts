@@ -12,7 +12,7 @@ import { WEB_DIR } from '../../paths.js';
 const here = dirname(fileURLToPath(import.meta.url));
 export const WEB_SOURCE = here;
 export const WEB_OUT = WEB_DIR;
-const STATIC_FILES = ['index.html', 'styles.css', 'favicon.svg'];
+const STATIC_FILES = ['index.html', 'styles.css', 'favicon.svg', 'manifest.webmanifest', 'sw.js', 'icon-192.png', 'icon-512.png'];
 
 export async function buildWeb(outDir: string = WEB_OUT): Promise<void> {
   await mkdir(outDir, { recursive: true });

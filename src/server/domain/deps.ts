@@ -4,7 +4,7 @@
  */
 import type { Attachment } from '../../protocol/messages.js';
 import type { Config } from '../config.js';
-import type { Bus, Presence, Store } from '../ports.js';
+import type { Bus, Presence, Pusher, Store } from '../ports.js';
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
@@ -45,6 +45,8 @@ export interface ChatDeps {
   signer?: { signAll(list: readonly Attachment[] | undefined): Attachment[] | undefined };
   /** How long a room Message from another node waits for a missing lower seq (default 250 ms). */
   gapMs?: number;
+  /** Sends Web Push notifications; without it nothing is pushed. */
+  pusher?: Pusher;
 }
 
 export const noMetrics: ChatMetrics = {

@@ -13,6 +13,7 @@ import type { Chat } from './chat.js';
 import { ChatError, StoreFailure, fail, stored } from './errors.js';
 import { ownsRoom, requireNamed, roomName } from './handle-rooms.js';
 import { Outbound, refOf, withFields } from './outbound.js';
+import { NO_MENTIONS, afterPrivateMessage, afterRoomMessage, mayMention, resolveMentions, type ResolvedMentions } from './mentions.js';
 import { fitPage } from './page-bytes.js';
 import { TokenBucket, type Session } from './session.js';
 
@@ -48,6 +49,7 @@ function memberRoom(s: Session, raw: string | undefined): string {
 /** The wire form of a freshly stored message (no edit, deletion or reaction fields); `extras` already signed. */
 function live(m: ChatMessage, extras?: Extras): ServerMessage {
   const wire: ServerMessage = { type: 'Message', id: m.id, seq: m.seq, room: m.room, username: m.username, content: m.content, timestamp: m.timestamp };
+  if (m.mentions) wire.mentions = m.mentions;
   if (extras?.attachments) wire.attachments = extras.attachments;
   if (extras?.replyTo) wire.replyTo = extras.replyTo;
   return wire;
@@ -96,26 +98,32 @@ async function extrasOf(chat: Chat, s: Session, room: string | null, msg: { atta
 export function sendMessage(chat: Chat, s: Session, msg: ClientMessageOf<'SendMessage'>): void | Promise<void> {
   const { username } = requireNamed(s);
   const room = memberRoom(s, msg.room);
-  if ((msg.attachments?.length ?? 0) === 0 && msg.replyTo === undefined) {
-    appendRoomMessage(chat, s, msg, room, username, checkContent(chat, msg.content));
+  const plain = (msg.attachments?.length ?? 0) === 0 && msg.replyTo === undefined;
+  const content = plain ? checkContent(chat, msg.content) : contentWith(chat, msg.content, msg.attachments?.length ?? 0);
+  if (plain && !mayMention(content)) {
+    appendRoomMessage(chat, s, msg, room, username, content, undefined, null);
     return;
   }
-  const content = contentWith(chat, msg.content, msg.attachments?.length ?? 0);
-  // Files and reply targets are looked up first; the connection's later frames wait (the
-  // handler's promise keeps it busy), so its messages still append in the order sent.
-  return extrasOf(chat, s, room, msg).then((extras) => {
-    appendRoomMessage(chat, s, msg, room, username, content, extras);
-  });
+  // Files, reply targets and mentions are looked up first; the connection's later frames wait
+  // (the handler's promise keeps it busy), so its messages still append in the order sent.
+  return Promise.all([
+    plain ? undefined : extrasOf(chat, s, room, msg),
+    mayMention(content) ? resolveMentions(chat, s, room, content) : null,
+  ]).then(([extras, mentions]) => appendRoomMessage(chat, s, msg, room, username, content, extras, mentions));
 }
 
-function appendRoomMessage(chat: Chat, s: Session, msg: ClientMessageOf<'SendMessage'>, room: string, username: string, content: string, extras?: Extras): void {
+function appendRoomMessage(
+  chat: Chat, s: Session, msg: ClientMessageOf<'SendMessage'>, room: string, username: string, content: string,
+  extras: Extras | undefined, mentions: ResolvedMentions | null,
+): void {
   const rich = extras ? {
     ...(extras.fileIds.length > 0 ? { attachments: extras.fileIds } : {}),
     ...(extras.replyTo ? { replyTo: { id: extras.replyTo.id, username: extras.replyTo.username } } : {}),
   } : {};
+  const listed = mentions && mentions.names.length > 0 ? { mentions: mentions.names } : {};
   // Not awaited: the connection's next frames go on while the store groups this append
   // with others into one commit. Appends commit in call order, so confirmations stay ordered.
-  chat.deps.store.appendMessage({ id: chat.deps.newId(), room, username, content, timestamp: chat.iso(), nonce: msg.nonce ?? null, ...rich })
+  chat.deps.store.appendMessage({ id: chat.deps.newId(), room, username, content, timestamp: chat.iso(), nonce: msg.nonce ?? null, ...rich, ...listed })
     .then(({ message, duplicate }) => {
       const wire = live(message, extras);
       s.noteAuthored(message.id);
@@ -127,6 +135,8 @@ function appendRoomMessage(chat: Chat, s: Session, msg: ClientMessageOf<'SendMes
       // A resend of a stored message (its first sender's node may have died before fanning
       // it out) goes to the room too: fan-out delivers it only where it was not delivered yet.
       chat.broadcast(room, wire, s, echo, duplicate);
+      // Every message may notify accounts at level `all`; only one that mentions anyone counts.
+      if (!duplicate && (mentions || chat.deps.pusher)) void afterRoomMessage(chat, s, message, mentions ?? NO_MENTIONS);
     }, (err: unknown) => {
       chat.replyError(s, new StoreFailure('appendMessage', err), msg.ref);
     });
@@ -139,9 +149,11 @@ export async function privateMessage(chat: Chat, s: Session, msg: ClientMessageO
   const to = (await chat.deps.presence.lookup(toKey)) ?? fail('NO_SUCH_USER', `${toName} is not online.`);
   const content = contentWith(chat, msg.content, msg.attachments?.length ?? 0);
   const extras = await extrasOf(chat, s, null, msg);
+  const mentions = mayMention(content) ? (await resolveMentions(chat, s, null, content)).names : [];
   const { message, duplicate } = await stored('appendPrivate', chat.deps.store.appendPrivate({
     id: chat.deps.newId(), from: username, to, content, timestamp: chat.iso(), nonce: msg.nonce ?? null,
     ...(extras.fileIds.length > 0 ? { attachments: extras.fileIds } : {}),
+    ...(mentions.length > 0 ? { mentions } : {}),
   }));
   const out = new Outbound({ type: 'PrivateMessage', ...message, ...(extras.attachments ? { attachments: extras.attachments } : {}) });
   if (!duplicate) {
@@ -150,6 +162,7 @@ export async function privateMessage(chat: Chat, s: Session, msg: ClientMessageO
   }
   if (s.mode === 'json') s.sendFrame(withFields(out.json(), { ref: msg.ref, nonce: msg.nonce || undefined }));
   else s.send({ type: 'Ack', for: 'PrivateMessage', to, content });
+  if (!duplicate) void afterPrivateMessage(chat, message);
 }
 
 export async function history(chat: Chat, s: Session, msg: ClientMessageOf<'History'>): Promise<void> {
@@ -194,10 +207,16 @@ async function ownMessage(chat: Chat, s: Session, id: string, allowModerator: bo
 
 export async function editMessage(chat: Chat, s: Session, msg: ClientMessageOf<'EditMessage'>): Promise<void> {
   const content = checkContent(chat, msg.content);
-  await ownMessage(chat, s, msg.id, false);
-  const m = (await stored('editMessage', chat.deps.store.editMessage(msg.id, content, chat.iso()))) ?? fail('NO_SUCH_MESSAGE');
+  const old = await ownMessage(chat, s, msg.id, false);
+  // An edit re-reads the mentions (an empty list clears them) but counts and pushes none: an
+  // edit must not notify again, and the mentions it adds show in the message.
+  const mentions = mayMention(content) ? (await resolveMentions(chat, s, old.room, content)).names : [];
+  const m = (await stored('editMessage', chat.deps.store.editMessage(msg.id, content, chat.iso(), mentions))) ?? fail('NO_SUCH_MESSAGE');
   s.send({ type: 'Ack', for: 'EditMessage', id: m.id, ...refOf(msg) });
-  chat.broadcast(m.room, { type: 'MessageEdited', id: m.id, room: m.room, seq: m.seq, content: m.content, editedAt: m.editedAt ?? chat.iso() });
+  chat.broadcast(m.room, {
+    type: 'MessageEdited', id: m.id, room: m.room, seq: m.seq, content: m.content, editedAt: m.editedAt ?? chat.iso(),
+    ...(m.mentions ? { mentions: m.mentions } : {}),
+  });
 }
 
 export async function deleteMessage(chat: Chat, s: Session, msg: ClientMessageOf<'DeleteMessage'>): Promise<void> {

@@ -2,7 +2,7 @@
  * Names, rooms and presence: SetUsername, JoinRoom, LeaveRoom, ListRooms, ListUsers,
  * SetTopic, Ping.
  */
-import type { RoomSummary } from '../../protocol/messages.js';
+import type { NotifyLevel, RoomSummary } from '../../protocol/messages.js';
 import { cleanContent, isBlank, nameKey, normaliseName, normaliseRoom } from '../../protocol/names.js';
 import type { ClientMessageOf } from '../../protocol/schema.js';
 import type { RoomRecord } from '../ports.js';
@@ -199,11 +199,13 @@ export async function listRooms(chat: Chat, s: Session, msg: ClientMessageOf<'Li
   const page = await stored('listRooms', store.listRooms({ limit: limit + 1, ...(msg.after !== undefined ? { after: msg.after } : {}) }));
   const hasMore = page.length > limit;
   const rooms = hasMore ? page.slice(0, limit) : page;
-  const [counts, lastSeqs, reads] = await Promise.all([
+  const [counts, lastSeqs, reads, mentions, levels] = await Promise.all([
     presence.counts(),
     stored('lastSeqs', store.lastSeqs(rooms.map((r) => r.name))),
     // The page's rooms only: the cost does not grow with what the account ever marked read.
     s.key ? stored('readPositionsOf', store.readPositionsOf(s.key, rooms.map((r) => r.name))) : Promise.resolve(new Map<string, number>()),
+    s.account ? stored('mentionCounts', store.mentionCounts(s.account)) : Promise.resolve(new Map<string, number>()),
+    s.account ? stored('notifyLevels', store.notifyLevels(s.account)) : Promise.resolve(new Map<string, NotifyLevel>()),
   ]);
   const summaries: RoomSummary[] = rooms.map((r) => {
     chat.rooms.set(r.name, r);
@@ -212,6 +214,7 @@ export async function listRooms(chat: Chat, s: Session, msg: ClientMessageOf<'Li
     return {
       name: r.name, topic: r.topic, members: counts.get(r.name) ?? 0, joined: s.rooms.has(r.name), lastSeq,
       unread: read === undefined ? 0 : Math.max(0, lastSeq - read),
+      mentions: mentions.get(r.name) ?? 0, notify: levels.get(r.name) ?? 'mentions',
     };
   });
   const next = hasMore ? { next: rooms[rooms.length - 1]!.name } : {};

@@ -5,6 +5,7 @@ import { ban, kick, login, logout, register, unban } from './handle-accounts.js'
 import {
   deleteMessage, editMessage, history, markRead, privateHistory, privateMessage, react, search, sendMessage, typing,
 } from './handle-messages.js';
+import { pushSubscribe, pushUnsubscribe, setNotify } from './handle-notify.js';
 import { joinRoom, leaveRoom, listRooms, listUsers, ping, setTopic, setUsername } from './handle-rooms.js';
 import type { Session } from './session.js';
 
@@ -34,4 +35,7 @@ export const HANDLERS: { [T in ClientType]: Handler<T> } = {
   Ban: ban,
   Unban: unban,
   Ping: ping,
+  SetNotify: setNotify,
+  PushSubscribe: pushSubscribe,
+  PushUnsubscribe: pushUnsubscribe,
 };

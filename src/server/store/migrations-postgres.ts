@@ -197,4 +197,35 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'mentions: on messages, unread per account; notification levels; push subscriptions; settings',
+    // Account keys are opaque text (today a registered account's name key).
+    sql: `
+      ALTER TABLE messages ADD COLUMN mentions text;
+      ALTER TABLE private_messages ADD COLUMN mentions text;
+      CREATE TABLE unread_mentions (
+        account text NOT NULL,
+        room text NOT NULL,
+        seq bigint NOT NULL,
+        PRIMARY KEY (account, room, seq)
+      );
+      CREATE TABLE notify_levels (
+        account text NOT NULL,
+        conversation text NOT NULL,
+        level text NOT NULL,
+        PRIMARY KEY (account, conversation)
+      );
+      CREATE INDEX notify_levels_conversation ON notify_levels (conversation, level);
+      CREATE TABLE push_subscriptions (
+        endpoint text PRIMARY KEY,
+        account text NOT NULL,
+        p256dh text NOT NULL,
+        auth text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX push_subscriptions_account ON push_subscriptions (account);
+      CREATE TABLE IF NOT EXISTS settings (key text PRIMARY KEY, value text NOT NULL);
+    `,
+  },
 ];

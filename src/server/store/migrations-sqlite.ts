@@ -253,4 +253,36 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     `,
   },
+  {
+    version: 10,
+    name: 'mentions: on messages, unread per account; notification levels; push subscriptions; settings',
+    // Account keys are opaque text (today a registered account's name key).
+    sql: `
+      ALTER TABLE messages ADD COLUMN mentions TEXT;
+      ALTER TABLE messages_pending ADD COLUMN mentions TEXT;
+      ALTER TABLE private_messages ADD COLUMN mentions TEXT;
+      CREATE TABLE unread_mentions (
+        account TEXT NOT NULL,
+        room TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (account, room, seq)
+      ) WITHOUT ROWID;
+      CREATE TABLE notify_levels (
+        account TEXT NOT NULL,
+        conversation TEXT NOT NULL,
+        level TEXT NOT NULL,
+        PRIMARY KEY (account, conversation)
+      ) WITHOUT ROWID;
+      CREATE INDEX notify_levels_conversation ON notify_levels (conversation, level);
+      CREATE TABLE push_subscriptions (
+        endpoint TEXT PRIMARY KEY,
+        account TEXT NOT NULL,
+        p256dh TEXT NOT NULL,
+        auth TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX push_subscriptions_account ON push_subscriptions (account);
+      CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    `,
+  },
 ];

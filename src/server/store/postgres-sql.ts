@@ -5,17 +5,17 @@
  */
 import type { ChatMessage, PrivateChatMessage } from '../../protocol/messages.js';
 import type { FileRecord, RoomRecord } from '../ports.js';
-import { attachmentsByMessage, reactionsFrom, replyRefOf, type AttachmentRow } from './store-common.js';
+import { attachmentsByMessage, mentionsField, reactionsFrom, replyRefOf, type AttachmentRow } from './store-common.js';
 
 /** A room message row; `reactions` is [emoji, username] pairs in reaction order, or null. */
 export interface MessageRow {
   id: string; seq: number; room: string; username: string; content: string;
-  ts: Date; edited_at: Date | null; deleted: boolean; reactions: [string, string][] | null;
+  ts: Date; edited_at: Date | null; deleted: boolean; reactions: [string, string][] | null; mentions: string | null;
   files?: AttachmentRow[] | null;
   reply?: { id: string; username: string; content: string | null; deleted: boolean | null } | null;
 }
 
-export interface PrivateRow { id: string; from_name: string; to_name: string; content: string; ts: Date; files?: AttachmentRow[] | null }
+export interface PrivateRow { id: string; from_name: string; to_name: string; content: string; ts: Date; mentions: string | null; files?: AttachmentRow[] | null }
 
 export interface FileRow {
   id: string; sha256: string; name: string; size: number; type: string; width: number | null; height: number | null;
@@ -34,9 +34,9 @@ const FILES_M = `${FILES_OF}m.id) AS files`;
 const FILES_P = `${FILES_OF}p.id) AS files`;
 const REPLY = `(SELECT json_build_object('id', r.reply_to, 'username', r.reply_username, 'content', o.content, 'deleted', o.deleted)
   FROM message_replies r LEFT JOIN messages o ON o.id = r.reply_to WHERE r.message_id = m.id) AS reply`;
-const COLS = 'm.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.deleted';
+const COLS = 'm.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.deleted, m.mentions';
 const MSG = `SELECT ${COLS}, ${REACTIONS}, ${FILES_M}, ${REPLY} FROM messages m`;
-const PM = `SELECT p.id, p.from_name, p.to_name, p.content, p.ts, ${FILES_P} FROM private_messages p`;
+const PM = `SELECT p.id, p.from_name, p.to_name, p.content, p.ts, p.mentions, ${FILES_P} FROM private_messages p`;
 /**
  * `messages.search` holds the shared tokenizer's terms (search-terms.cjs); $1 is a tsquery
  * of the query's terms (see `tsquery`). The partial GIN index serves `NOT m.deleted AND
@@ -65,15 +65,17 @@ const statements = {
   lastSeqs: `SELECT name, last_seq FROM rooms WHERE last_seq > 0`,
   lastSeqsOf: `SELECT name, last_seq FROM rooms WHERE last_seq > 0 AND name = ANY($1::text[])`,
 
-  msgInsertMany: `INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce, search)
-    SELECT id, room, seq, username, author_key, content, ts, nonce, ${TERMS_VECTOR}
-    FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[])
-      AS v(id, room, seq, username, author_key, content, ts, nonce, terms)`,
+  msgInsertMany: `INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce, mentions, search)
+    SELECT id, room, seq, username, author_key, content, ts, nonce, mentions, ${TERMS_VECTOR}
+    FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::text[])
+      AS v(id, room, seq, username, author_key, content, ts, nonce, mentions, terms)`,
   msgByNonces: `SELECT ${COLS}, ${REACTIONS}, m.author_key, m.nonce FROM messages m
     JOIN unnest($1::text[], $2::text[]) AS k(author, nonce) ON m.author_key = k.author AND m.nonce = k.nonce
     WHERE m.nonce IS NOT NULL`,
   msgGet: `${MSG} WHERE m.id = $1`,
   msgEdit: `UPDATE messages m SET content = $2, edited_at = $3, search = ${PARAM4_VECTOR} WHERE m.id = $1 AND NOT m.deleted
+    RETURNING ${COLS}, ${REACTIONS}`,
+  msgEditMentions: `UPDATE messages m SET content = $2, edited_at = $3, search = ${PARAM4_VECTOR}, mentions = $5 WHERE m.id = $1 AND NOT m.deleted
     RETURNING ${COLS}, ${REACTIONS}`,
   // Sub-statements share one snapshot, so RETURNING would still see the reactions being deleted.
   msgDelete: `WITH gone AS (DELETE FROM reactions WHERE message_id = $1), unlinked AS (DELETE FROM message_files WHERE message_id = $1)
@@ -93,17 +95,37 @@ const statements = {
       ON CONFLICT DO NOTHING RETURNING 1)
     SELECT EXISTS (SELECT 1 FROM gone) AS removed, EXISTS (SELECT 1 FROM added) AS added, counts.* FROM counts`,
 
-  pmInsertMany: `INSERT INTO private_messages (id, from_name, from_key, to_name, to_key, pair_key, content, ts, nonce)
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::text[])`,
-  pmByNonces: `SELECT p.id, p.from_name, p.to_name, p.content, p.ts, p.from_key, p.nonce FROM private_messages p
+  pmInsertMany: `INSERT INTO private_messages (id, from_name, from_key, to_name, to_key, pair_key, content, ts, nonce, mentions)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::text[], $10::text[])`,
+  pmByNonces: `SELECT p.id, p.from_name, p.to_name, p.content, p.ts, p.mentions, p.from_key, p.nonce FROM private_messages p
     JOIN unnest($1::text[], $2::text[]) AS k(author, nonce) ON p.from_key = k.author AND p.nonce = k.nonce
     WHERE p.nonce IS NOT NULL`,
   pmLatest: `${PM} WHERE p.pair_key = $1 ORDER BY p.ts DESC, p.n DESC LIMIT $2`,
   pmBefore: `${PM} JOIN private_messages b ON b.id = $2 AND b.pair_key = $1
     WHERE p.pair_key = $1 AND (p.ts, p.n) < (b.ts, b.n) ORDER BY p.ts DESC, p.n DESC LIMIT $3`,
 
-  readMark: `INSERT INTO read_positions (user_key, room, seq) VALUES ($1, $2, $3)
+  readMark: `WITH cleared AS (DELETE FROM unread_mentions WHERE account = $1 AND room = $2 AND seq <= $3)
+    INSERT INTO read_positions (user_key, room, seq) VALUES ($1, $2, $3)
     ON CONFLICT (user_key, room) DO UPDATE SET seq = GREATEST(read_positions.seq, EXCLUDED.seq)`,
+
+  accountNames: `SELECT key, username FROM accounts WHERE key = ANY($1::text[])`,
+  mentionAdd: `INSERT INTO unread_mentions (account, room, seq) SELECT a, $2, $3 FROM unnest($1::text[]) AS a ON CONFLICT DO NOTHING`,
+  mentionCounts: `SELECT room, count(*)::int AS n FROM unread_mentions WHERE account = $1 GROUP BY room`,
+  notifySet: `INSERT INTO notify_levels (account, conversation, level) VALUES ($1, $2, $3)
+    ON CONFLICT (account, conversation) DO UPDATE SET level = EXCLUDED.level`,
+  notifyClear: `DELETE FROM notify_levels WHERE account = $1 AND conversation = $2`,
+  notifyList: `SELECT conversation, level FROM notify_levels WHERE account = $1`,
+  notifyWho: `SELECT account FROM notify_levels WHERE conversation = $1 AND level = $2 ORDER BY account`,
+  /** Stores unless the account has $5 other endpoints already; RETURNING says whether it did. */
+  subPut: `INSERT INTO push_subscriptions (endpoint, account, p256dh, auth)
+    SELECT $1, $2, $3, $4 WHERE (SELECT count(*) FROM push_subscriptions WHERE account = $2 AND endpoint <> $1) < $5
+    ON CONFLICT (endpoint) DO UPDATE SET account = EXCLUDED.account, p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth
+    RETURNING 1`,
+  subList: `SELECT endpoint, p256dh, auth FROM push_subscriptions WHERE account = $1 ORDER BY created_at, endpoint`,
+  subDelete: `DELETE FROM push_subscriptions WHERE endpoint = $1 AND ($2::text IS NULL OR account = $2)`,
+  settingGet: `SELECT value FROM settings WHERE key = $1`,
+  settingInit: `WITH put AS (INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING value)
+    SELECT value FROM put UNION ALL SELECT value FROM settings WHERE key = $1`,
   readList: `SELECT room, seq FROM read_positions WHERE user_key = $1`,
   readListOf: `SELECT room, seq FROM read_positions WHERE user_key = $1 AND room = ANY($2::text[])`,
 
@@ -133,7 +155,6 @@ const statements = {
     AND NOT EXISTS (SELECT 1 FROM message_files mf WHERE mf.file_id = files.id) RETURNING sha256, thumb_sha256`,
   blobsUnused: `SELECT s FROM unnest($1::text[]) AS s WHERE NOT EXISTS (SELECT 1 FROM files WHERE sha256 = s OR thumb_sha256 = s)`,
   settingInsert: `INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`,
-  settingGet: `SELECT value FROM settings WHERE key = $1`,
 
   accountInsert: `INSERT INTO accounts (key, username, password_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING`,
   accountGet: `SELECT key, username, password_hash, banned, created_at FROM accounts WHERE key = $1`,
@@ -168,6 +189,7 @@ export function chatFromRow(r: MessageRow): ChatMessage {
   const m: ChatMessage = {
     id: r.id, seq: r.seq, room: r.room, username: r.username, content: r.content, timestamp: r.ts.toISOString(),
     editedAt: r.edited_at ? r.edited_at.toISOString() : null, deleted: r.deleted, reactions: reactionsFrom(r.reactions ?? []),
+    ...mentionsField(r.mentions),
   };
   if (r.files) m.attachments = attachmentsByMessage(r.files).get(r.id);
   if (r.reply) m.replyTo = replyRefOf(r.reply.id, r.reply.username, r.reply.content === null ? null : { content: r.reply.content, deleted: r.reply.deleted ?? false });
@@ -175,7 +197,7 @@ export function chatFromRow(r: MessageRow): ChatMessage {
 }
 
 export function privateFromRow(r: PrivateRow): PrivateChatMessage {
-  const m: PrivateChatMessage = { id: r.id, from: r.from_name, to: r.to_name, content: r.content, timestamp: r.ts.toISOString() };
+  const m: PrivateChatMessage = { id: r.id, from: r.from_name, to: r.to_name, content: r.content, timestamp: r.ts.toISOString(), ...mentionsField(r.mentions) };
   if (r.files) m.attachments = attachmentsByMessage(r.files).get(r.id);
   return m;
 }

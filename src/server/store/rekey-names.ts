@@ -83,6 +83,23 @@ const KEY_COLUMNS: readonly KeyColumn[] = [
     move: 'UPDATE read_positions SET user_key = $1 || m.new FROM rekey_map m WHERE read_positions.user_key = m.old',
     settle: 'UPDATE read_positions SET user_key = substr(user_key, 2) WHERE substr(user_key, 1, 1) = $1',
   },
+  // Account keys of mentions, notification levels and push subscriptions (a direct
+  // conversation's level, `@` + key, keeps its old key: it falls back to the default).
+  {
+    sight: 'SELECT DISTINCT account AS key, NULL AS name FROM unread_mentions',
+    move: 'UPDATE unread_mentions SET account = $1 || m.new FROM rekey_map m WHERE unread_mentions.account = m.old',
+    settle: 'UPDATE unread_mentions SET account = substr(account, 2) WHERE substr(account, 1, 1) = $1',
+  },
+  {
+    sight: 'SELECT DISTINCT account AS key, NULL AS name FROM notify_levels',
+    move: 'UPDATE notify_levels SET account = $1 || m.new FROM rekey_map m WHERE notify_levels.account = m.old',
+    settle: 'UPDATE notify_levels SET account = substr(account, 2) WHERE substr(account, 1, 1) = $1',
+  },
+  {
+    sight: 'SELECT DISTINCT account AS key, NULL AS name FROM push_subscriptions',
+    move: 'UPDATE push_subscriptions SET account = $1 || m.new FROM rekey_map m WHERE push_subscriptions.account = m.old',
+    settle: 'UPDATE push_subscriptions SET account = substr(account, 2) WHERE substr(account, 1, 1) = $1',
+  },
 ];
 
 /** Rows committed but not yet moved into messages (SQLite only). */

@@ -28,7 +28,7 @@ const INDEX_VERSION = 2;
 /**
  * @typedef {{ op: 'search'; id: number; terms: string[]; room?: string; before?: number; limit: number }} SearchMessage
  * @typedef {SearchMessage | { op: 'stop' }} ToWorker
- * @typedef {{ id: string; seq: number; room: string; username: string; content: string; ts: number; edited_at: number | null; deleted: number }} SearchRow
+ * @typedef {{ id: string; seq: number; room: string; username: string; content: string; ts: number; edited_at: number | null; deleted: number; mentions: string | null }} SearchRow
  * @typedef {{ id: number; rows: SearchRow[] } | { id: number; error: string } | { changesDone: number } | { error: string }} FromWorker
  */
 

@@ -112,7 +112,7 @@ const write = {
 // Newest first by rowid, which FTS5 serves by walking its lists backwards: no sort of every
 // match. CROSS JOIN keeps the index as the outer loop: left to itself the planner walked the
 // room's messages and ran the MATCH once per row (180 ms for a common word, not 2).
-const MSG = `SELECT m.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.deleted
+const MSG = `SELECT m.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.deleted, m.mentions
   FROM search.messages_fts f CROSS JOIN messages m ON m.n = f.rowid`;
 const query = {
   all: main.prepare(`${MSG} WHERE f.messages_fts MATCH @match AND m.deleted = 0 ORDER BY f.rowid DESC LIMIT @limit`),

@@ -63,6 +63,9 @@ export function checkAppend(job: AppendJob): void {
     checkText('replyTo.id', job.m.replyTo.id);
     checkText('replyTo.username', job.m.replyTo.username);
   }
+  if (m.mentions != null && (!Array.isArray(m.mentions) || !m.mentions.every((n) => typeof n === 'string' && !n.includes('\u0000')))) {
+    throw new TypeError('append: mentions must be strings without NUL characters');
+  }
 }
 
 function checkText(field: string, value: unknown): void {
@@ -141,9 +144,9 @@ export function buildNew(jobs: AppendJob[], slots: Slot[], counts: Map<string, n
 }
 
 /** A room message row, in the column order of both SQL stores' INSERT (ts as the store keeps it). */
-export type RoomInsertRow<T> = [id: string, room: string, seq: number, username: string, authorKey: string, content: string, ts: T, nonce: string | null];
+export type RoomInsertRow<T> = [id: string, room: string, seq: number, username: string, authorKey: string, content: string, ts: T, nonce: string | null, mentions: string | null];
 /** A private message row, in the column order of both SQL stores' INSERT. */
-export type PrivateInsertRow<T> = [id: string, from: string, fromKey: string, to: string, toKey: string, pairKey: string, content: string, ts: T, nonce: string | null];
+export type PrivateInsertRow<T> = [id: string, from: string, fromKey: string, to: string, toKey: string, pairKey: string, content: string, ts: T, nonce: string | null, mentions: string | null];
 
 /** The rows a batch inserts: one per message it created, timestamps converted by `ts`. */
 export function insertRows<T>(jobs: AppendJob[], created: (StoredMessage | undefined)[], ts: (iso: string) => T): { room: RoomInsertRow<T>[]; private: PrivateInsertRow<T>[] } {
@@ -154,10 +157,10 @@ export function insertRows<T>(jobs: AppendJob[], created: (StoredMessage | undef
     const nonce = job.m.nonce || null;
     if (job.kind === 'room') {
       const c = message as ChatMessage;
-      rows.room.push([c.id, c.room, c.seq, c.username, authorKey(job), c.content, ts(c.timestamp), nonce]);
+      rows.room.push([c.id, c.room, c.seq, c.username, authorKey(job), c.content, ts(c.timestamp), nonce, mentionsColumn(c.mentions)]);
     } else {
       const p = message as PrivateChatMessage;
-      rows.private.push([p.id, p.from, nameKey(p.from), p.to, nameKey(p.to), pairKey(p.from, p.to), p.content, ts(p.timestamp), nonce]);
+      rows.private.push([p.id, p.from, nameKey(p.from), p.to, nameKey(p.to), pairKey(p.from, p.to), p.content, ts(p.timestamp), nonce, mentionsColumn(p.mentions)]);
     }
   });
   return rows;
@@ -177,13 +180,25 @@ export function settleBatch(slots: Slot[], created: (StoredMessage | undefined)[
 export function newChat(m: NewRoomMessage, seq: number): ChatMessage {
   return {
     id: m.id, seq, room: m.room, username: m.username, content: m.content,
-    timestamp: toIso(m.timestamp), editedAt: null, deleted: false, reactions: emptyReactions(),
+    timestamp: toIso(m.timestamp), editedAt: null, deleted: false, reactions: emptyReactions(), ...mentionsField(m.mentions),
   };
 }
 
 /** A freshly stored private message. */
 export function newPrivate(m: NewPrivateMessage): PrivateChatMessage {
-  return { id: m.id, from: m.from, to: m.to, content: m.content, timestamp: toIso(m.timestamp) };
+  return { id: m.id, from: m.from, to: m.to, content: m.content, timestamp: toIso(m.timestamp), ...mentionsField(m.mentions) };
+}
+
+/** The stored form of a message's mentions: a JSON array, or null for none. */
+export function mentionsColumn(mentions: readonly string[] | null | undefined): string | null {
+  return mentions && mentions.length > 0 ? JSON.stringify(mentions) : null;
+}
+
+/** `{ mentions }` for a message that mentions anyone, else nothing (from a list or the stored column). */
+export function mentionsField(value: readonly string[] | string | null | undefined): { mentions?: string[] } {
+  if (value == null) return {};
+  const list = typeof value === 'string' ? (JSON.parse(value) as string[]) : [...value];
+  return list.length > 0 ? { mentions: list } : {};
 }
 
 /** The key of a two-person conversation, the same whichever of the two is named first. */

@@ -3,15 +3,15 @@
  * It follows the same rules as the SQLite and PostgreSQL stores (see `store-common.ts`) and
  * passes the same contract suite.
  */
-import type { ChatMessage, PrivateChatMessage } from '../../protocol/messages.js';
+import type { ChatMessage, NotifyLevel, PrivateChatMessage } from '../../protocol/messages.js';
 import { nameKey } from '../../protocol/names.js';
 import type {
-  Account, Appended, FileRecord, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, ReactionBounds, RoomPage, RoomRecord,
-  SearchQuery, Store, ToggledReaction,
+  Account, Appended, FileRecord, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, PushSubscriptionRecord, ReactionBounds,
+  RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction,
 } from '../ports.js';
 import { attachmentOf } from '../files/urls.js';
 import {
-  buildNew, checkAppend, countByRoom, indexTerms, jobNonceKey, pairKey, planBatch, reactionRefusal, reactionsFrom, replyRefOf, searchTerms,
+  buildNew, checkAppend, countByRoom, indexTerms, jobNonceKey, mentionsField, pairKey, planBatch, reactionRefusal, reactionsFrom, replyRefOf, searchTerms,
   settleBatch, toIso, toMillis, TOKENS_PER_ACCOUNT, type AppendJob, type AppendResult, type StoredMessage,
 } from './store-common.js';
 
@@ -54,6 +54,12 @@ export class MemoryStore implements Store {
   readonly #links = new Map<string, string[]>();
   /** The original of each reply. */
   readonly #replies = new Map<string, { id: string; username: string }>();
+  /** Unread mentions: account to room to the seqs that mention it. */
+  readonly #mentions = new Map<string, Map<string, number[]>>();
+  /** Notification levels: account to conversation to level. */
+  readonly #levels = new Map<string, Map<string, NotifyLevel>>();
+  /** Push subscriptions by endpoint, in insertion order. */
+  readonly #subs = new Map<string, { account: string; sub: PushSubscriptionRecord }>();
   readonly #settings = new Map<string, string>();
 
   async init(): Promise<void> {}
@@ -208,11 +214,15 @@ export class MemoryStore implements Store {
     return out;
   }
 
-  async editMessage(id: string, content: string, editedAt: string): Promise<ChatMessage | null> {
+  async editMessage(id: string, content: string, editedAt: string, mentions?: string[]): Promise<ChatMessage | null> {
     const m = this.#byId.get(id);
     if (!m || m.deleted) return null;
     m.content = content;
     m.editedAt = toIso(editedAt);
+    if (mentions !== undefined) {
+      delete m.mentions;
+      Object.assign(m, mentionsField(mentions));
+    }
     return this.#view(m);
   }
 
@@ -248,6 +258,76 @@ export class MemoryStore implements Store {
     const mine = this.#reads.get(userKey) ?? new Map<string, number>();
     mine.set(room, Math.max(mine.get(room) ?? 0, seq));
     this.#reads.set(userKey, mine);
+    const seqs = this.#mentions.get(userKey)?.get(room);
+    if (seqs) this.#mentions.get(userKey)!.set(room, seqs.filter((n) => n > seq));
+  }
+
+  async accountNames(keys: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const key of keys) {
+      const a = this.#accounts.get(key);
+      if (a) out.set(key, a.username);
+    }
+    return out;
+  }
+
+  async addMentions(room: string, seq: number, accounts: readonly string[]): Promise<void> {
+    for (const account of accounts) {
+      const rooms = this.#mentions.get(account) ?? new Map<string, number[]>();
+      const seqs = rooms.get(room) ?? [];
+      if (!seqs.includes(seq)) rooms.set(room, [...seqs, seq]);
+      this.#mentions.set(account, rooms);
+    }
+  }
+
+  async mentionCounts(account: string): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const [room, seqs] of this.#mentions.get(account) ?? []) if (seqs.length > 0) out.set(room, seqs.length);
+    return out;
+  }
+
+  async setNotify(account: string, conversation: string, level: NotifyLevel | null): Promise<void> {
+    const mine = this.#levels.get(account) ?? new Map<string, NotifyLevel>();
+    if (level === null) mine.delete(conversation);
+    else mine.set(conversation, level);
+    this.#levels.set(account, mine);
+  }
+
+  async notifyLevels(account: string): Promise<Map<string, NotifyLevel>> {
+    return new Map(this.#levels.get(account) ?? []);
+  }
+
+  async notifyAccounts(conversation: string, level: NotifyLevel): Promise<string[]> {
+    const out: string[] = [];
+    for (const [account, levels] of this.#levels) if (levels.get(conversation) === level) out.push(account);
+    return out.sort();
+  }
+
+  async addPushSubscription(account: string, sub: PushSubscriptionRecord, max: number): Promise<boolean> {
+    let others = 0;
+    for (const [endpoint, row] of this.#subs) if (row.account === account && endpoint !== sub.endpoint) others++;
+    if (others >= max) return false;
+    this.#subs.set(sub.endpoint, { account, sub: { endpoint: sub.endpoint, p256dh: sub.p256dh, auth: sub.auth } });
+    return true;
+  }
+
+  async pushSubscriptions(account: string): Promise<PushSubscriptionRecord[]> {
+    return [...this.#subs.values()].filter((row) => row.account === account).map((row) => ({ ...row.sub }));
+  }
+
+  async removePushSubscription(endpoint: string, account?: string): Promise<boolean> {
+    const row = this.#subs.get(endpoint);
+    if (!row || (account !== undefined && row.account !== account)) return false;
+    return this.#subs.delete(endpoint);
+  }
+
+  async getSetting(key: string): Promise<string | null> {
+    return this.#settings.get(key) ?? null;
+  }
+
+  async initSetting(key: string, value: string): Promise<string> {
+    if (!this.#settings.has(key)) this.#settings.set(key, value);
+    return this.#settings.get(key)!;
   }
 
   async readPositions(userKey: string): Promise<Map<string, number>> {

@@ -14,12 +14,12 @@
  */
 import { createRequire } from 'node:module';
 import type pg from 'pg';
-import type { ChatMessage, PrivateChatMessage } from '../../protocol/messages.js';
+import type { ChatMessage, NotifyLevel, PrivateChatMessage } from '../../protocol/messages.js';
 import { nameKey } from '../../protocol/names.js';
 import {
   SearchTimeout,
   type Account, type Appended, type FileRecord, type HistoryPage, type HistoryQuery, type NewPrivateMessage, type NewRoomMessage,
-  type ReactionBounds, type RoomPage, type RoomRecord, type SearchQuery, type Store, type ToggledReaction,
+  type PushSubscriptionRecord, type ReactionBounds, type RoomPage, type RoomRecord, type SearchQuery, type Store, type ToggledReaction,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS, type PostgresMigration } from './migrations-postgres.js';
@@ -28,7 +28,7 @@ import {
   SQL, chatFromRow, fileFromRow, privateFromRow, roomFromRow, tsquery, type FileRow, type MessageRow, type PrivateRow, type RoomRow,
 } from './postgres-sql.js';
 import {
-  authorKey, buildNew, indexTerms, insertRows, queueAppend, countByRoom, initError, nonceKey, pairKey, planBatch, reactionRefusal, redactUrl,
+  authorKey, buildNew, indexTerms, insertRows, queueAppend, countByRoom, initError, mentionsColumn, nonceKey, pairKey, planBatch, reactionRefusal, redactUrl,
   searchTerms, settleBatch, TOKENS_PER_ACCOUNT, type AppendJob, type AppendResult, type ReactionCounts, type StoredMessage,
 } from './store-common.js';
 
@@ -330,8 +330,11 @@ export class PostgresStore implements Store {
     return new Map(rows.map((r) => [r.name, r.last_seq]));
   }
 
-  async editMessage(id: string, content: string, editedAt: string): Promise<ChatMessage | null> {
-    const row = (await this.#query<MessageRow>(SQL.msgEdit, [id, content, editedAt, indexTerms(content).join(' ')])).rows[0];
+  async editMessage(id: string, content: string, editedAt: string, mentions?: string[]): Promise<ChatMessage | null> {
+    const terms = indexTerms(content).join(' ');
+    const row = (mentions === undefined
+      ? await this.#query<MessageRow>(SQL.msgEdit, [id, content, editedAt, terms])
+      : await this.#query<MessageRow>(SQL.msgEditMentions, [id, content, editedAt, terms, mentionsColumn(mentions)])).rows[0];
     return row ? chatFromRow(row) : null;
   }
 
@@ -363,6 +366,60 @@ export class PostgresStore implements Store {
 
   async markRead(userKey: string, room: string, seq: number): Promise<void> {
     await this.#query(SQL.readMark, [userKey, room, seq]);
+  }
+
+  async accountNames(keys: readonly string[]): Promise<Map<string, string>> {
+    if (keys.length === 0) return new Map();
+    const { rows } = await this.#query<{ key: string; username: string }>(SQL.accountNames, [[...keys]]);
+    return new Map(rows.map((r) => [r.key, r.username]));
+  }
+
+  async addMentions(room: string, seq: number, accounts: readonly string[]): Promise<void> {
+    if (accounts.length > 0) await this.#query(SQL.mentionAdd, [[...accounts], room, seq]);
+  }
+
+  async mentionCounts(account: string): Promise<Map<string, number>> {
+    const { rows } = await this.#query<{ room: string; n: number }>(SQL.mentionCounts, [account]);
+    return new Map(rows.map((r) => [r.room, r.n]));
+  }
+
+  async setNotify(account: string, conversation: string, level: NotifyLevel | null): Promise<void> {
+    if (level === null) await this.#query(SQL.notifyClear, [account, conversation]);
+    else await this.#query(SQL.notifySet, [account, conversation, level]);
+  }
+
+  async notifyLevels(account: string): Promise<Map<string, NotifyLevel>> {
+    const { rows } = await this.#query<{ conversation: string; level: NotifyLevel }>(SQL.notifyList, [account]);
+    return new Map(rows.map((r) => [r.conversation, r.level]));
+  }
+
+  async notifyAccounts(conversation: string, level: NotifyLevel): Promise<string[]> {
+    const { rows } = await this.#query<{ account: string }>(SQL.notifyWho, [conversation, level]);
+    return rows.map((r) => r.account);
+  }
+
+  async addPushSubscription(account: string, sub: PushSubscriptionRecord, max: number): Promise<boolean> {
+    const res = await this.#query(SQL.subPut, [sub.endpoint, account, sub.p256dh, sub.auth, max]);
+    return (res.rowCount ?? 0) > 0;
+  }
+
+  async pushSubscriptions(account: string): Promise<PushSubscriptionRecord[]> {
+    const { rows } = await this.#query<PushSubscriptionRecord>(SQL.subList, [account]);
+    return rows.map((r) => ({ endpoint: r.endpoint, p256dh: r.p256dh, auth: r.auth }));
+  }
+
+  async removePushSubscription(endpoint: string, account?: string): Promise<boolean> {
+    return ((await this.#query(SQL.subDelete, [endpoint, account ?? null])).rowCount ?? 0) > 0;
+  }
+
+  async getSetting(key: string): Promise<string | null> {
+    return (await this.#query<{ value: string }>(SQL.settingGet, [key])).rows[0]?.value ?? null;
+  }
+
+  async initSetting(key: string, value: string): Promise<string> {
+    const { rows } = await this.#query<{ value: string }>(SQL.settingInit, [key, value]);
+    // A concurrent first writer committed after this statement's snapshot: read it now.
+    return rows[0]?.value ?? (await this.getSetting(key)) ?? value;
   }
 
   async readPositions(userKey: string): Promise<Map<string, number>> {

@@ -25,11 +25,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import type { ChatMessage, PrivateChatMessage, Reactions } from '../../protocol/messages.js';
+import type { ChatMessage, NotifyLevel, PrivateChatMessage, Reactions } from '../../protocol/messages.js';
 import { nameKey } from '../../protocol/names.js';
 import type {
-  Account, Appended, FileRecord, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, ReactionBounds, RoomPage, RoomRecord,
-  SearchQuery, Store, ToggledReaction,
+  Account, Appended, FileRecord, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, PushSubscriptionRecord, ReactionBounds,
+  RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { SqliteWorker, type SearchRow } from './sqlite-worker.js';
@@ -37,7 +37,7 @@ import { SqliteFiles } from './store-sqlite-files.js';
 import { SQLITE_MIGRATIONS, type Migration } from './migrations-sqlite.js';
 import { rekeySqlite } from './rekey-names.js';
 import {
-  authorKey, buildNew, insertRows, queueAppend, countByRoom, initError, jobNonceKey, pairKey, planBatch, reactionRefusal, reactionsFrom,
+  authorKey, buildNew, insertRows, queueAppend, countByRoom, initError, jobNonceKey, mentionsColumn, mentionsField, pairKey, planBatch, reactionRefusal, reactionsFrom,
   searchTerms, settleBatch, toIso, toMillis, TOKENS_PER_ACCOUNT, type AppendJob, type AppendResult, type StoredMessage,
 } from './store-common.js';
 
@@ -431,10 +431,13 @@ export class SqliteStore implements Store {
     return new Map(rows.map((r) => [r.name, r.last_seq]));
   }
 
-  async editMessage(id: string, content: string, editedAt: string): Promise<ChatMessage | null> {
+  async editMessage(id: string, content: string, editedAt: string, mentions?: string[]): Promise<ChatMessage | null> {
     this.#settle();
     const s = this.#s;
-    if (s.msgEdit.run(content, toMillis(editedAt), id).changes === 0) return null;
+    const run = mentions === undefined
+      ? s.msgEdit.run(content, toMillis(editedAt), id)
+      : s.msgEditMentions.run(content, toMillis(editedAt), mentionsColumn(mentions), id);
+    if (run.changes === 0) return null;
     return this.getMessage(id);
   }
 
@@ -468,7 +471,65 @@ export class SqliteStore implements Store {
   }
 
   async markRead(userKey: string, room: string, seq: number): Promise<void> {
-    this.#s.readMark.run(userKey, room, seq);
+    const s = this.#s;
+    s.readMark.run(userKey, room, seq);
+    s.mentionsClear.run(userKey, room, seq);
+  }
+
+  async accountNames(keys: readonly string[]): Promise<Map<string, string>> {
+    if (keys.length === 0) return new Map();
+    return new Map(this.#s.accountNames.all(JSON.stringify(keys)).map((r) => [r.key, r.username]));
+  }
+
+  async addMentions(room: string, seq: number, accounts: readonly string[]): Promise<void> {
+    const s = this.#s;
+    if (accounts.length === 0) return;
+    this.#db!.transaction(() => { for (const account of accounts) s.mentionAdd.run(account, room, seq); })();
+  }
+
+  async mentionCounts(account: string): Promise<Map<string, number>> {
+    return new Map(this.#s.mentionCounts.all(account).map((r) => [r.room, r.n]));
+  }
+
+  async setNotify(account: string, conversation: string, level: NotifyLevel | null): Promise<void> {
+    if (level === null) this.#s.notifyClear.run(account, conversation);
+    else this.#s.notifySet.run(account, conversation, level);
+  }
+
+  async notifyLevels(account: string): Promise<Map<string, NotifyLevel>> {
+    return new Map(this.#s.notifyList.all(account).map((r) => [r.conversation, r.level as NotifyLevel]));
+  }
+
+  async notifyAccounts(conversation: string, level: NotifyLevel): Promise<string[]> {
+    return this.#s.notifyWho.all(conversation, level).map((r) => r.account);
+  }
+
+  async addPushSubscription(account: string, sub: PushSubscriptionRecord, max: number): Promise<boolean> {
+    const s = this.#s;
+    return this.#db!.transaction(() => {
+      if (s.subCount.get(account, sub.endpoint)! >= max) return false;
+      s.subPut.run(sub.endpoint, account, sub.p256dh, sub.auth, Date.now());
+      return true;
+    }).immediate();
+  }
+
+  async pushSubscriptions(account: string): Promise<PushSubscriptionRecord[]> {
+    return this.#s.subList.all(account).map((r) => ({ endpoint: r.endpoint, p256dh: r.p256dh, auth: r.auth }));
+  }
+
+  async removePushSubscription(endpoint: string, account?: string): Promise<boolean> {
+    const s = this.#s;
+    return (account === undefined ? s.subDelete.run(endpoint) : s.subDeleteOwn.run(endpoint, account)).changes > 0;
+  }
+
+  async getSetting(key: string): Promise<string | null> {
+    return this.#s.settingGet.get(key) ?? null;
+  }
+
+  async initSetting(key: string, value: string): Promise<string> {
+    const s = this.#s;
+    s.settingInit.run(key, value);
+    return s.settingGet.get(key)!;
   }
 
   async readPositions(userKey: string): Promise<Map<string, number>> {
@@ -623,22 +684,22 @@ function roomFromRow(r: RoomRow): RoomRecord {
 function chatFromRow(r: MessageRow, reactions: Reactions): ChatMessage {
   return {
     id: r.id, seq: r.seq, room: r.room, username: r.username, content: r.content, timestamp: toIso(r.ts),
-    editedAt: r.edited_at === null ? null : toIso(r.edited_at), deleted: r.deleted === 1, reactions,
+    editedAt: r.edited_at === null ? null : toIso(r.edited_at), deleted: r.deleted === 1, reactions, ...mentionsField(r.mentions),
   };
 }
 
 function privateFromRow(r: PrivateRow): PrivateChatMessage {
-  return { id: r.id, from: r.from_name, to: r.to_name, content: r.content, timestamp: toIso(r.ts) };
+  return { id: r.id, from: r.from_name, to: r.to_name, content: r.content, timestamp: toIso(r.ts), ...mentionsField(r.mentions) };
 }
 
 type MessageRow = SearchRow;
-interface PrivateRow { id: string; from_name: string; to_name: string; content: string; ts: number }
+interface PrivateRow { id: string; from_name: string; to_name: string; content: string; ts: number; mentions: string | null }
 interface RoomRow { name: string; topic: string; owner: string | null; created_at: number }
 type Page = { room: string; before: number; limit: number };
 type PruneRange = { cut: number; from: number; to: number };
 
-const MSG = 'SELECT m.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.deleted FROM messages m';
-const PM = 'SELECT id, from_name, to_name, content, ts FROM private_messages';
+const MSG = 'SELECT m.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.deleted, m.mentions FROM messages m';
+const PM = 'SELECT id, from_name, to_name, content, ts, mentions FROM private_messages';
 
 type SqliteStatements = ReturnType<typeof prepareSqlite>;
 
@@ -659,21 +720,23 @@ function prepareSqlite(db: Database.Database) {
     // The same, for the rooms of a JSON array (one page of the room list).
     lastSeqsOf: db.prepare<[string], { name: string; last_seq: number }>(`SELECT name, last_seq FROM (SELECT name, ${ROOM_LAST_SEQ} AS last_seq
        FROM rooms WHERE name IN (SELECT value FROM json_each(?))) WHERE last_seq > 0`),
-    msgInsert: db.prepare<[string, string, number, string, string, string, number, string | null]>(
-      'INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    msgInsert: db.prepare<[string, string, number, string, string, string, number, string | null, string | null]>(
+      'INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
     dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
-    pendingInsert: db.prepare<[string, string, number, string, string, string, number, string | null, string]>(
-      `INSERT INTO messages_pending (id, room, seq, username, author_key, content, ts, nonce)
-       SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM messages WHERE id = ?)`),
+    pendingInsert: db.prepare<[string, string, number, string, string, string, number, string | null, string | null, string]>(
+      `INSERT INTO messages_pending (id, room, seq, username, author_key, content, ts, nonce, mentions)
+       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM messages WHERE id = ?)`),
     pendingAny: db.prepare<[], number>('SELECT EXISTS (SELECT 1 FROM messages_pending)').pluck(),
     moveRows: db.prepare<[]>(
-      `INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce)
-       SELECT id, room, seq, username, author_key, content, ts, nonce FROM messages_pending ORDER BY k`),
+      `INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce, mentions)
+       SELECT id, room, seq, username, author_key, content, ts, nonce, mentions FROM messages_pending ORDER BY k`),
     moveClear: db.prepare<[]>('DELETE FROM messages_pending'),
     msgByNonce: db.prepare<[string, string], MessageRow>(`${MSG} WHERE m.author_key = ? AND m.nonce = ?`),
     msgGet: db.prepare<[string], MessageRow>(`${MSG} WHERE m.id = ?`),
     msgAlive: db.prepare<[string], { ok: number }>('SELECT 1 AS ok FROM messages WHERE id = ? AND deleted = 0'),
     msgEdit: db.prepare<[string, number, string]>('UPDATE messages SET content = ?, edited_at = ? WHERE id = ? AND deleted = 0'),
+    msgEditMentions: db.prepare<[string, number, string | null, string]>(
+      'UPDATE messages SET content = ?, edited_at = ?, mentions = ? WHERE id = ? AND deleted = 0'),
     msgDelete: db.prepare<[string]>("UPDATE messages SET content = '', deleted = 1 WHERE id = ?"),
     pageAfter: db.prepare<Page & { after: number }, MessageRow>(`${MSG} WHERE m.room = @room AND m.seq > @after AND m.seq < @before ORDER BY m.seq LIMIT @limit`),
     pageLatest: db.prepare<Page, MessageRow>(`${MSG} WHERE m.room = @room AND m.seq < @before ORDER BY m.seq DESC LIMIT @limit`),
@@ -685,9 +748,9 @@ function prepareSqlite(db: Database.Database) {
     reactionCounts: db.prepare<[{ id: string; emoji: string; key: string }], { emoji: number; present: number; mine: number }>(
       `SELECT count(DISTINCT emoji) AS emoji, count(*) FILTER (WHERE emoji = @emoji) AS present,
         count(*) FILTER (WHERE user_key = @key) AS mine FROM reactions WHERE message_id = @id`),
-    pmInsert: db.prepare<[string, string, string, string, string, string, string, number, string | null]>(
-      `INSERT INTO private_messages (id, from_name, from_key, to_name, to_key, pair_key, content, ts, nonce)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    pmInsert: db.prepare<[string, string, string, string, string, string, string, number, string | null, string | null]>(
+      `INSERT INTO private_messages (id, from_name, from_key, to_name, to_key, pair_key, content, ts, nonce, mentions)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     pmByNonce: db.prepare<[string, string], PrivateRow>(`${PM} WHERE from_key = ? AND nonce = ?`),
     pmAnchor: db.prepare<[string, string], { ts: number; n: number }>('SELECT ts, n FROM private_messages WHERE id = ? AND pair_key = ?'),
     pmLatest: db.prepare<{ pair: string; ts: number; n: number; limit: number }, PrivateRow>(
@@ -698,6 +761,25 @@ function prepareSqlite(db: Database.Database) {
     // One primary-key lookup per room of the JSON array.
     readListOf: db.prepare<[string, string], { room: string; seq: number }>(
       'SELECT room, seq FROM read_positions WHERE user_key = ? AND room IN (SELECT value FROM json_each(?))'),
+    mentionsClear: db.prepare<[string, string, number]>('DELETE FROM unread_mentions WHERE account = ? AND room = ? AND seq <= ?'),
+    mentionAdd: db.prepare<[string, string, number]>('INSERT OR IGNORE INTO unread_mentions (account, room, seq) VALUES (?, ?, ?)'),
+    mentionCounts: db.prepare<[string], { room: string; n: number }>('SELECT room, count(*) AS n FROM unread_mentions WHERE account = ? GROUP BY room'),
+    accountNames: db.prepare<[string], { key: string; username: string }>('SELECT key, username FROM accounts WHERE key IN (SELECT value FROM json_each(?))'),
+    notifySet: db.prepare<[string, string, string]>(
+      'INSERT INTO notify_levels (account, conversation, level) VALUES (?, ?, ?) ON CONFLICT (account, conversation) DO UPDATE SET level = excluded.level'),
+    notifyClear: db.prepare<[string, string]>('DELETE FROM notify_levels WHERE account = ? AND conversation = ?'),
+    notifyList: db.prepare<[string], { conversation: string; level: string }>('SELECT conversation, level FROM notify_levels WHERE account = ?'),
+    notifyWho: db.prepare<[string, string], { account: string }>('SELECT account FROM notify_levels WHERE conversation = ? AND level = ? ORDER BY account'),
+    subCount: db.prepare<[string, string], number>('SELECT count(*) FROM push_subscriptions WHERE account = ? AND endpoint <> ?').pluck(),
+    subPut: db.prepare<[string, string, string, string, number]>(
+      `INSERT INTO push_subscriptions (endpoint, account, p256dh, auth, created_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (endpoint) DO UPDATE SET account = excluded.account, p256dh = excluded.p256dh, auth = excluded.auth`),
+    subList: db.prepare<[string], { endpoint: string; p256dh: string; auth: string }>(
+      'SELECT endpoint, p256dh, auth FROM push_subscriptions WHERE account = ? ORDER BY created_at, endpoint'),
+    subDelete: db.prepare<[string]>('DELETE FROM push_subscriptions WHERE endpoint = ?'),
+    subDeleteOwn: db.prepare<[string, string]>('DELETE FROM push_subscriptions WHERE endpoint = ? AND account = ?'),
+    settingGet: db.prepare<[string], string>('SELECT value FROM settings WHERE key = ?').pluck(),
+    settingInit: db.prepare<[string, string]>('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
     rowSpan: db.prepare<[], { first: number | null; last: number | null }>('SELECT min(n) AS first, max(n) AS last FROM messages'),
     privateRowSpan: db.prepare<[], { first: number | null; last: number | null }>('SELECT min(n) AS first, max(n) AS last FROM private_messages'),
     changesForget: db.prepare<[number]>('DELETE FROM search_changes WHERE k <= ?'),

@@ -62,6 +62,8 @@ export interface HttpDeps {
   log: Logger;
   /** Routes answered elsewhere (files: server/files/file-service.ts); true when it answered the request. */
   route?(req: IncomingMessage, res: ServerResponse): boolean;
+  /** `GET /api/push/key`: the VAPID public key (push/vapid.ts); absent: 404. */
+  pushKey?: () => string;
   resolver: ClientAddressResolver;
   origins: OriginPolicy;
   /** `--metrics-token`: shows the operator's view to any address. */
@@ -107,6 +109,10 @@ export function createRequestHandler(deps: HttpDeps): (req: IncomingMessage, res
       const body = isOperator(req, deps) ? health : { ok: health.ok, status: health.status };
       res.writeHead(health.ok ? 200 : 503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
       res.end(JSON.stringify(body));
+      return;
+    }
+    if (path === '/api/push/key' && deps.pushKey) {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache' }).end(JSON.stringify({ key: deps.pushKey() }));
       return;
     }
     if (path === '/metrics') {

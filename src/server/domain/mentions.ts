@@ -1,0 +1,168 @@
+/**
+ * Mentions and the notifications they cause, decided once per message on the node that
+ * handled it (in a cluster, a push is sent by that node alone):
+ *
+ * - `resolveMentions` parses the content once (protocol/mentions.ts) and keeps the names
+ *   that are registered accounts or online users, as their canonical names; `@room` counts
+ *   only from the room's owner or an administrator, `@here` once a minute per user and address.
+ * - `afterRoomMessage` records an unread mention for each mentioned account (not the
+ *   sender), then pushes to every account it notifies that has no open connection anywhere:
+ *   mentioned accounts whose level in the room is not `none`, and accounts whose level is `all`.
+ * - `afterPrivateMessage` pushes to the recipient unless their level for the sender is `none`.
+ */
+import type { NotifyLevel } from '../../protocol/messages.js';
+import { HERE, ROOM, parseMentions } from '../../protocol/mentions.js';
+import { nameKey, normaliseName } from '../../protocol/names.js';
+import type { ChatMessage, PrivateChatMessage } from '../../protocol/messages.js';
+import type { Chat } from './chat.js';
+import { ownsRoom } from './handle-rooms.js';
+import type { Session } from './session.js';
+
+export interface ResolvedMentions {
+  /** For the wire and the store: canonical names, then `@here` / `@room`. */
+  names: string[];
+  /** Name keys of the mentioned registered accounts. */
+  accounts: string[];
+  /** `@here` or `@room` was allowed: every online member of the room is mentioned. */
+  everyone: boolean;
+}
+
+export const NO_MENTIONS: ResolvedMentions = { names: [], accounts: [], everyone: false };
+
+/** How often one user may use `@here`. */
+export const HERE_INTERVAL_MS = 60_000;
+/** How long a room's `all` / `none` levels are cached (SetNotify on this node clears it at once). */
+const LEVEL_CACHE_MS = 5_000;
+const BODY_CHARS = 140;
+
+/** Per-chat state: when each user last used `@here`, and cached room levels. */
+interface NotifyState {
+  hereAt: Map<string, number>;
+  levels: Map<string, { at: number; all: Set<string>; none: Set<string> }>;
+}
+const states = new WeakMap<Chat, NotifyState>();
+
+function state(chat: Chat): NotifyState {
+  let st = states.get(chat);
+  if (!st) states.set(chat, (st = { hereAt: new Map(), levels: new Map() }));
+  return st;
+}
+
+/** Whether the content could mention anyone (no lookups needed when not). */
+export function mayMention(content: string): boolean {
+  return content.includes('@');
+}
+
+/** The mentions of a message's content (see the file comment); `room` null for a private message. */
+export async function resolveMentions(chat: Chat, s: Session, room: string | null, content: string): Promise<ResolvedMentions> {
+  const parsed = parseMentions(content);
+  const keys = new Map<string, string>();
+  for (const raw of parsed.names) {
+    const name = normaliseName(raw);
+    if (name !== undefined) keys.set(nameKey(name), name);
+  }
+  if (keys.size === 0 && !(room && (parsed.here || parsed.room))) return NO_MENTIONS;
+  const names: string[] = [];
+  const accounts: string[] = [];
+  const registered = keys.size > 0 ? await chat.store.accountNames([...keys.keys()]) : new Map<string, string>();
+  // Names that are no account may be online users (guests): looked up together.
+  const shownAs = await Promise.all([...keys.keys()].map((key) => registered.get(key) ?? chat.presence.lookup(key)));
+  [...keys.keys()].forEach((key, i) => {
+    const shown = shownAs[i];
+    if (shown === null || shown === undefined) return;
+    names.push(shown);
+    if (registered.has(key)) accounts.push(key);
+  });
+  let everyone = false;
+  if (room !== null && (parsed.here || parsed.room)) {
+    const privileged = s.admin || ownsRoom(s, await chat.room(room));
+    if (parsed.room && privileged) names.push(ROOM);
+    if (parsed.here && (privileged || allowHere(chat, s))) names.push(HERE);
+    everyone = names.includes(ROOM) || names.includes(HERE);
+  }
+  return { names, accounts, everyone };
+}
+
+/**
+ * `@here` from anyone but the room's owner or an administrator: once per HERE_INTERVAL_MS
+ * per user and per client address (a new name or a new connection does not reset it).
+ */
+function allowHere(chat: Chat, s: Session): boolean {
+  const st = state(chat).hereAt;
+  const now = chat.now();
+  const keys = [`user:${s.key!}`, `addr:${s.conn.remoteAddress}`];
+  if (keys.some((k) => now - (st.get(k) ?? -Infinity) < HERE_INTERVAL_MS)) return false;
+  for (const k of keys) st.set(k, now);
+  if (st.size > 10_000) for (const [k, at] of st) if (now - at >= HERE_INTERVAL_MS) st.delete(k);
+  return true;
+}
+
+/** Counts and pushes for a freshly stored room message. Never throws (failures are logged). */
+export async function afterRoomMessage(chat: Chat, s: Session, m: ChatMessage, mentions: ResolvedMentions): Promise<void> {
+  const sender = s.key;
+  try {
+    let mentioned = mentions.accounts.filter((k) => k !== sender);
+    if (mentions.everyone) {
+      const online = (await chat.presence.members(m.room)).map((n) => nameKey(n)).filter((k) => k !== sender);
+      const accounts = await chat.store.accountNames(online);
+      mentioned = [...new Set([...mentioned, ...accounts.keys()])];
+    }
+    if (mentioned.length > 0) await chat.store.addMentions(m.room, m.seq, mentioned);
+    const pusher = chat.deps.pusher;
+    if (!pusher) return;
+    const levels = await roomLevels(chat, m.room);
+    const targets = new Set([...mentions.accounts.filter((k) => !levels.none.has(k)), ...levels.all]);
+    targets.delete(sender ?? '');
+    if (targets.size === 0) return;
+    const notice = { room: m.room, username: m.username, body: excerpt(m.content), url: `/#room=${encodeURIComponent(m.room)}` };
+    const accounts = [...targets];
+    const online = await Promise.all(accounts.map((account) => chat.presence.lookup(account)));
+    accounts.forEach((account, i) => { if (online[i] === null) pusher.notify(account, m.room, notice); });
+  } catch (err) {
+    chat.log.error({ err, room: m.room, seq: m.seq }, 'mention bookkeeping failed');
+  }
+}
+
+/** Pushes for a freshly stored private message. Never throws. */
+export async function afterPrivateMessage(chat: Chat, m: PrivateChatMessage): Promise<void> {
+  const pusher = chat.deps.pusher;
+  if (!pusher) return;
+  try {
+    const to = nameKey(m.to);
+    const from = nameKey(m.from);
+    if (to === from || (await chat.presence.lookup(to)) !== null) return;
+    const level = (await chat.store.notifyLevels(to)).get(`@${from}`) ?? 'all';
+    if (level === 'none' || (level === 'mentions' && !(m.mentions ?? []).some((n) => nameKey(n) === to))) return;
+    pusher.notify(to, `@${from}`, { with: m.from, username: m.from, body: excerpt(m.content), url: `/#with=${encodeURIComponent(m.from)}` });
+  } catch (err) {
+    chat.log.error({ err }, 'private message push failed');
+  }
+}
+
+/** The accounts of a room at level `all` and at `none` (cached briefly). */
+async function roomLevels(chat: Chat, room: string): Promise<{ all: Set<string>; none: Set<string> }> {
+  const cache = state(chat).levels;
+  const now = chat.now();
+  const hit = cache.get(room);
+  if (hit && now - hit.at < LEVEL_CACHE_MS) return hit;
+  const [all, none] = await Promise.all([chat.store.notifyAccounts(room, 'all'), chat.store.notifyAccounts(room, 'none')]);
+  const entry = { at: now, all: new Set(all), none: new Set(none) };
+  cache.set(room, entry);
+  if (cache.size > 10_000) for (const [k, e] of cache) if (now - e.at >= LEVEL_CACHE_MS) cache.delete(k);
+  return entry;
+}
+
+/** Forgets a room's cached levels (after a SetNotify on this node). */
+export function levelsChanged(chat: Chat, conversation: string): void {
+  state(chat).levels.delete(conversation);
+}
+
+/** The default level of a conversation: `mentions` for a room, `all` for a direct one (`@name`). */
+export function defaultLevel(conversation: string): NotifyLevel {
+  return conversation.startsWith('@') ? 'all' : 'mentions';
+}
+
+function excerpt(content: string): string {
+  const one = content.replace(/\s+/g, ' ').trim();
+  return one.length <= BODY_CHARS ? one : `${one.slice(0, BODY_CHARS - 1)}…`;
+}
