@@ -21,7 +21,7 @@ import type { ChatDeps, ChatMetrics, Logger, PasswordHasher } from './deps.js';
 import { noMetrics } from './deps.js';
 import { ChatError, StoreFailure, fail } from './errors.js';
 import { Fanout } from './fanout.js';
-import { AttemptLimiter } from './handle-accounts.js';
+import { AttemptLimiter } from './attempt-limiter.js';
 import { HANDLERS } from './handlers.js';
 import { lastCall } from '../memo.js';
 import { VERSION } from '../../paths.js';
@@ -325,6 +325,14 @@ export class Chat implements HandlerContext {
 
   get hasher(): PasswordHasher {
     return this.deps.hasher;
+  }
+
+  get signer(): ChatDeps['signer'] {
+    return this.deps.signer;
+  }
+
+  get pusher(): ChatDeps['pusher'] {
+    return this.deps.pusher;
   }
 
   newId(): string {

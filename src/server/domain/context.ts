@@ -7,8 +7,8 @@
 import type { ServerMessage, Ref } from '../../protocol/messages.js';
 import type { Config } from '../config.js';
 import type { Presence, RoomRecord, Store } from '../ports.js';
-import type { AttemptLimiter } from './handle-accounts.js';
-import type { ChatMetrics, Logger, PasswordHasher } from './deps.js';
+import type { AttemptLimiter } from './attempt-limiter.js';
+import type { ChatDeps, ChatMetrics, Logger, PasswordHasher } from './deps.js';
 import type { Outbound } from './outbound.js';
 import type { Session } from './session.js';
 
@@ -20,8 +20,16 @@ export interface HandlerContext {
   readonly store: Store;
   readonly presence: Presence;
   readonly hasher: PasswordHasher;
-  /** Login and registration attempts per address and name. */
+  /** Login and registration attempts per (address, name), per address, and failures per name. */
   readonly loginLimiter: AttemptLimiter;
+  readonly addressLimiter: AttemptLimiter;
+  readonly failureLimiter: AttemptLimiter;
+  /** Rooms created per address and account: per minute, per hour. */
+  readonly roomLimiters: readonly [AttemptLimiter, AttemptLimiter];
+  /** Signs file URLs (files/urls.ts); absent without files. */
+  readonly signer: ChatDeps['signer'];
+  /** Sends Web Push notifications (push/); absent without push. */
+  readonly pusher: ChatDeps['pusher'];
 
   /** The clock, in milliseconds since the epoch. */
   now(): number;

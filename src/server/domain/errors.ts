@@ -26,15 +26,6 @@ export class StoreFailure extends Error {
   }
 }
 
-/** Awaits a store call; its failure passes through (the store port already wrapped it). */
-export async function stored<T>(operation: string, p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (err) {
-    throw err instanceof StoreFailure ? err : new StoreFailure(operation, err);
-  }
-}
-
 export function fail(code: ErrorCode, detail?: string): never {
   throw new ChatError(code, detail);
 }

@@ -8,135 +8,61 @@ import { CLOSE } from '../../protocol/codes.js';
 import { nameKey, normaliseName } from '../../protocol/names.js';
 import type { ClientMessageOf } from '../../protocol/schema.js';
 import type { Account } from '../ports.js';
-import type { Chat } from './chat.js';
-import { fail, stored } from './errors.js';
-import { checkLine } from './handle-messages.js';
-import { becomeNamed, claimOwner, joinGeneral, requireNamed } from './handle-rooms.js';
+import type { HandlerContext } from './context.js';
+import { fail } from './errors.js';
+import { checkLine, claimOwner, requireAdmin, validName } from './guards.js';
+import { becomeNamed, closeIfBanned, isBanned, joinGeneral } from './membership.js';
 import { refOf } from './outbound.js';
 import type { Session } from './session.js';
 
 const MIN_PASSWORD = 8;
 const MAX_PASSWORD = 256;
-const WINDOW_MS = 60_000;
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-/** Sliding-window counter of attempts per key (an address, or an address and a name), per minute. */
-export class AttemptLimiter {
-  private readonly attempts = new Map<string, number[]>();
-  /** Size that triggers the next prune; doubles past the live set so pruning stays amortised O(1). */
-  private pruneAt = 10_000;
-
-  constructor(private readonly perWindow: number, private readonly windowMs = WINDOW_MS) {}
-
-  /** Records an attempt; false when the key is over its limit. */
-  allow(key: string, now: number): boolean {
-    if (!this.permits(key, now)) return false;
-    this.note(key, now);
-    return true;
-  }
-
-  /** Whether an attempt now would be allowed; records nothing. */
-  permits(key: string, now: number): boolean {
-    const times = this.attempts.get(key);
-    if (!times) return this.perWindow > 0;
-    const recent = times.filter((t) => now - t < this.windowMs);
-    this.attempts.set(key, recent);
-    return recent.length < this.perWindow;
-  }
-
-  /** Attempts recorded for the key within the window. */
-  count(key: string, now: number): number {
-    let n = 0;
-    for (const t of this.attempts.get(key) ?? []) if (now - t < this.windowMs) n++;
-    return n;
-  }
-
-  /** Records an attempt, allowed or not. */
-  note(key: string, now: number): void {
-    const recent = this.attempts.get(key) ?? [];
-    recent.push(now);
-    this.attempts.set(key, recent);
-    if (this.attempts.size > this.pruneAt) {
-      this.prune(now);
-      this.pruneAt = Math.max(10_000, this.attempts.size * 2);
-    }
-  }
-
-  private prune(now: number): void {
-    for (const [k, times] of this.attempts) if (times.every((t) => now - t >= this.windowMs)) this.attempts.delete(k);
-  }
-}
-
-function validName(raw: string): string {
-  return normaliseName(raw) ?? fail('INVALID_NAME');
-}
-
-async function issueToken(chat: Chat, key: string): Promise<{ token: string; tokenHash: string; expiresAt: string }> {
+async function issueToken(ctx: HandlerContext, key: string): Promise<{ token: string; tokenHash: string; expiresAt: string }> {
   const token = randomBytes(32).toString('base64url');
   const tokenHash = hashToken(token);
-  const expiresAt = new Date(chat.now() + chat.config.tokenTtlDays * 86_400_000).toISOString();
-  await stored('createToken', chat.deps.store.createToken({ tokenHash, key, expiresAt }));
+  const expiresAt = new Date(ctx.now() + ctx.config.tokenTtlDays * 86_400_000).toISOString();
+  await ctx.store.createToken({ tokenHash, key, expiresAt });
   return { token, tokenHash, expiresAt };
-}
-
-/**
- * Whether a name is banned: by a name ban (guests' and accounts' names alike) or, for
- * accounts banned before name bans existed, by the account's flag.
- */
-export async function isBanned(chat: Chat, key: string, account?: Account | null): Promise<boolean> {
-  if (await stored('nameBanned', chat.deps.store.nameBanned(key))) return true;
-  const a = account === undefined ? await stored('getAccount', chat.deps.store.getAccount(key)) : account;
-  return a?.banned ?? false;
-}
-
-/**
- * After a session took a name: a Ban that ran while it was on its way kicked whoever held
- * the name then, not this session. Checked again now that a kick would find the session:
- * either this read sees the ban, or the ban was stored after it and its kick comes after.
- */
-export async function closeIfBanned(chat: Chat, s: Session, key: string): Promise<void> {
-  if (!(await isBanned(chat, key))) return;
-  s.leaving = true;
-  s.close(CLOSE.BANNED, 'banned');
-  fail('BANNED');
 }
 
 /**
  * Makes the session the account's: its name, its admin rights. Resolves true when this
  * gave the session its first name (the caller answers, then joins `general`).
  */
-async function enterAccount(chat: Chat, s: Session, account: Account): Promise<boolean> {
+async function enterAccount(ctx: HandlerContext, s: Session, account: Account): Promise<boolean> {
   const previous = s.account;
   s.account = account.key;
   let first = false;
   try {
-    if (s.key !== account.key) first = await becomeNamed(chat, s, account.username);
-    else await chat.deps.presence.claimName(account.key, account.username, `account:${account.key}`, s.id);
+    if (s.key !== account.key) first = await becomeNamed(ctx, s, account.username);
+    else await ctx.presence.claimName(account.key, account.username, `account:${account.key}`, s.id);
   } catch (err) {
     s.account = previous;
     throw err;
   }
-  s.admin = chat.config.admins.some((a) => nameKey(a) === account.key);
-  await closeIfBanned(chat, s, account.key);
+  s.admin = ctx.config.admins.some((a) => nameKey(a) === account.key);
+  await closeIfBanned(ctx, s, account.key);
   return first;
 }
 
-export async function register(chat: Chat, s: Session, msg: ClientMessageOf<'Register'>): Promise<void> {
+export async function register(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Register'>): Promise<void> {
   const username = validName(msg.username);
   const key = nameKey(username);
   if (msg.password.length < MIN_PASSWORD || msg.password.length > MAX_PASSWORD) fail('WEAK_PASSWORD');
   if (s.account) fail('FORBIDDEN', 'You are already logged in.');
-  const { store, presence, hasher } = chat.deps;
-  if (await stored('getAccount', store.getAccount(key))) fail('ALREADY_REGISTERED');
-  if (await stored('nameBanned', store.nameBanned(key))) fail('BANNED', `The name ${username} is banned.`);
+  const { store, presence, hasher } = ctx;
+  if (await store.getAccount(key)) fail('ALREADY_REGISTERED');
+  if (await store.nameBanned(key)) fail('BANNED', `The name ${username} is banned.`);
   if (s.key !== key && (await presence.lookup(key)) !== null) fail('NAME_TAKEN', `${username} is online: only they can register that name.`);
   // Each registration costs an Argon2id hash and an account row: limited per address.
   const address = s.conn.remoteAddress;
-  const now = chat.now();
-  if (!chat.addressLimiter.allow(`addr:${address}`, now) || !chat.loginLimiter.allow(`register:${address}`, now)) {
+  const now = ctx.now();
+  if (!ctx.addressLimiter.allow(`addr:${address}`, now) || !ctx.loginLimiter.allow(`register:${address}`, now)) {
     fail('AUTH_RATE_LIMITED', 'Too many registrations from your address. Try again later.');
   }
   const passwordHash = await hasher.hash(msg.password);
@@ -146,89 +72,84 @@ export async function register(chat: Chat, s: Session, msg: ClientMessageOf<'Reg
   // someone else is using. The account's own claim then replaces this one (sole holder).
   const held = s.key === key;
   if (!held && !(await presence.claimName(key, username, claimOwner(s), s.id))) fail('NAME_TAKEN', `The name "${username}" is in use. Pick another one.`);
-  const account = { key, username, passwordHash, createdAt: chat.iso() };
+  const account = { key, username, passwordHash, createdAt: ctx.iso() };
   let created = false;
   try {
-    created = await stored('createAccount', store.createAccount(account));
+    created = await store.createAccount(account);
   } finally {
     if (!created && !held) await presence.releaseName(key, s.id);
   }
   if (!created) fail('ALREADY_REGISTERED');
-  const first = await enterAccount(chat, s, { ...account, banned: false });
-  const t = await issueToken(chat, key);
+  const first = await enterAccount(ctx, s, { ...account, banned: false });
+  const t = await issueToken(ctx, key);
   s.tokenHash = t.tokenHash;
   if (s.mode === 'text') s.send({ type: 'Ack', for: 'Register', username: s.username });
   else s.send({ type: 'LoggedIn', username: s.username!, token: t.token, expiresAt: t.expiresAt, ...refOf(msg) });
-  if (first) await joinGeneral(chat, s);
+  if (first) await joinGeneral(ctx, s);
 }
 
-export async function login(chat: Chat, s: Session, msg: ClientMessageOf<'Login'>): Promise<void> {
+export async function login(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Login'>): Promise<void> {
   const ref = refOf(msg);
   if (msg.token !== undefined) {
     const tokenHash = hashToken(msg.token);
-    const record = await stored('getToken', chat.deps.store.getToken(tokenHash));
-    if (!record || Date.parse(record.expiresAt) <= chat.now()) fail('TOKEN_INVALID');
-    const account = (await stored('getAccount', chat.deps.store.getAccount(record.key))) ?? fail('TOKEN_INVALID');
-    if (await isBanned(chat, account.key, account)) fail('BANNED');
-    const first = await enterAccount(chat, s, account);
+    const record = await ctx.store.getToken(tokenHash);
+    if (!record || Date.parse(record.expiresAt) <= ctx.now()) fail('TOKEN_INVALID');
+    const account = (await ctx.store.getAccount(record.key)) ?? fail('TOKEN_INVALID');
+    if (await isBanned(ctx, account.key, account)) fail('BANNED');
+    const first = await enterAccount(ctx, s, account);
     s.tokenHash = tokenHash;
     s.send({ type: 'LoggedIn', username: account.username, token: msg.token, expiresAt: record.expiresAt, ...ref });
-    if (first) await joinGeneral(chat, s);
+    if (first) await joinGeneral(ctx, s);
     return;
   }
   if (msg.username === undefined || msg.password === undefined) fail('BAD_MESSAGE', 'Login needs a username and a password, or a token.');
   const key = nameKey(normaliseName(msg.username) ?? msg.username.slice(0, 64));
-  const now = chat.now();
+  const now = ctx.now();
   const address = s.conn.remoteAddress;
   // Limits per address and per (address, name), never per name alone: ten wrong passwords
   // from one address must not lock the owner out from another. The address first: a
   // limited address must not record attempts on (or fill the limiter with) names.
-  if (!chat.addressLimiter.allow(`addr:${address}`, now) || !chat.loginLimiter.allow(`${address}|${key}`, now)) fail('AUTH_RATE_LIMITED');
+  if (!ctx.addressLimiter.allow(`addr:${address}`, now) || !ctx.loginLimiter.allow(`${address}|${key}`, now)) fail('AUTH_RATE_LIMITED');
   // A name failing from many addresses at once (more than --login-failures-per-name a
   // minute) is only slowed down: an address that already failed on it this minute waits,
   // one that has not (the owner, elsewhere) may still try.
-  const failures = chat.failureLimiter;
+  const failures = ctx.failureLimiter;
   if (!failures.permits(`name:${key}`, now) && failures.count(`at:${address}|${key}`, now) > 0) fail('AUTH_RATE_LIMITED');
-  const account = await stored('getAccount', chat.deps.store.getAccount(key));
+  const account = await ctx.store.getAccount(key);
   // An unknown name costs a verification too, so the answer's timing does not tell.
-  const ok = await chat.deps.hasher.verify(account?.passwordHash ?? chat.dummyHash(), msg.password);
+  const ok = await ctx.hasher.verify(account?.passwordHash ?? ctx.dummyHash(), msg.password);
   if (!account || !ok) {
     failures.note(`name:${key}`, now);
     failures.note(`at:${address}|${key}`, now);
     fail('AUTH_FAILED');
   }
-  if (await isBanned(chat, key, account)) fail('BANNED');
-  const first = await enterAccount(chat, s, account);
-  const t = await issueToken(chat, key);
+  if (await isBanned(ctx, key, account)) fail('BANNED');
+  const first = await enterAccount(ctx, s, account);
+  const t = await issueToken(ctx, key);
   s.tokenHash = t.tokenHash;
   s.send({ type: 'LoggedIn', username: account.username, token: t.token, expiresAt: t.expiresAt, ...ref });
-  if (first) await joinGeneral(chat, s);
+  if (first) await joinGeneral(ctx, s);
 }
 
-export async function logout(chat: Chat, s: Session, msg: ClientMessageOf<'Logout'>): Promise<void> {
+export async function logout(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Logout'>): Promise<void> {
   if (!s.account) fail('NOT_LOGGED_IN');
-  if (s.tokenHash) await stored('deleteToken', chat.deps.store.deleteToken(s.tokenHash));
+  if (s.tokenHash) await ctx.store.deleteToken(s.tokenHash);
   s.send({ type: 'Ack', for: 'Logout', ...refOf(msg) });
   s.leaving = true;
   s.close(CLOSE.LOGGED_OUT, 'logged out');
 }
 
-function requireAdmin(s: Session): void {
-  requireNamed(s);
-  if (!s.admin) fail('FORBIDDEN', 'Only administrators can do that.');
-}
-
-export async function kick(chat: Chat, s: Session, msg: ClientMessageOf<'Kick'>): Promise<void> {
+export async function kick(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Kick'>): Promise<void> {
   requireAdmin(s);
   const reason = checkLine(msg.reason);
   const key = nameKey(validName(msg.username));
-  const name = (await chat.deps.presence.lookup(key)) ?? fail('NO_SUCH_USER');
-  const seconds = chat.config.kickHoldSeconds;
+  const name = (await ctx.presence.lookup(key)) ?? fail('NO_SUCH_USER');
+  const seconds = ctx.config.kickHoldSeconds;
   // Held before the connections close: nobody, the kicked user included, takes the name
   // until the kick's retry-after has passed, on any node.
-  await chat.deps.presence.holdName(key, seconds * 1000);
+  await ctx.presence.holdName(key, seconds * 1000);
   s.send({ type: 'Ack', for: 'Kick', username: name, ...refOf(msg) });
-  chat.kickUser(key, CLOSE.KICKED, closeReason(`kicked by ${s.username}${reason ? `: ${reason}` : ''}`, `; retry-after=${seconds}`));
+  ctx.kickUser(key, CLOSE.KICKED, closeReason(`kicked by ${s.username}${reason ? `: ${reason}` : ''}`, `; retry-after=${seconds}`));
 }
 
 /** A close reason is at most 123 bytes of UTF-8 (ws throws past that): cut the text, keep the suffix whole. */
@@ -245,25 +166,25 @@ export function closeReason(text: string, suffix: string): string {
  * Bans a name, registered or not: a guest's name is refused until unbanned, like an
  * account's (which can no longer log in). Every connection using it is closed with 4003.
  */
-export async function ban(chat: Chat, s: Session, msg: ClientMessageOf<'Ban'>): Promise<void> {
+export async function ban(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Ban'>): Promise<void> {
   requireAdmin(s);
   checkLine(msg.reason);
   const name = validName(msg.username);
   const key = nameKey(name);
-  await stored('setNameBan', chat.deps.store.setNameBan(key, true));
+  await ctx.store.setNameBan(key, true);
   // The account too, when there is one (false when there is none).
-  await stored('setBanned', chat.deps.store.setBanned(key, true));
+  await ctx.store.setBanned(key, true);
   s.send({ type: 'Ack', for: 'Ban', username: msg.username, ...refOf(msg) });
-  chat.kickUser(key, CLOSE.BANNED, 'banned');
+  ctx.kickUser(key, CLOSE.BANNED, 'banned');
 }
 
-export async function unban(chat: Chat, s: Session, msg: ClientMessageOf<'Unban'>): Promise<void> {
+export async function unban(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Unban'>): Promise<void> {
   requireAdmin(s);
   const name = validName(msg.username);
   const key = nameKey(name);
-  const byName = await stored('setNameBan', chat.deps.store.setNameBan(key, false));
-  const account = await stored('getAccount', chat.deps.store.getAccount(key));
-  if (account?.banned) await stored('setBanned', chat.deps.store.setBanned(key, false));
+  const byName = await ctx.store.setNameBan(key, false);
+  const account = await ctx.store.getAccount(key);
+  if (account?.banned) await ctx.store.setBanned(key, false);
   if (!byName && !account?.banned) fail('NO_SUCH_USER', `${name} is not banned.`);
   s.send({ type: 'Ack', for: 'Unban', username: msg.username, ...refOf(msg) });
 }

@@ -3,48 +3,22 @@
  * DeleteMessage, React, MarkRead, Search.
  */
 import type { Attachment, ChatMessage, ReplyRef, ServerMessage } from '../../protocol/messages.js';
-import { cleanContent, isBlank, nameKey, normaliseName } from '../../protocol/names.js';
 import { reactionUsers } from '../../protocol/reactions.js';
-import type { ClientMessageOf } from '../../protocol/schema.js';
 import { attachmentOf } from '../files/urls.js';
-import { SearchTimeout, type FileRecord } from '../ports.js';
 import { excerptOf } from '../store/store-common.js';
-import type { Chat } from './chat.js';
-import { ChatError, StoreFailure, fail, stored } from './errors.js';
-import { ownsRoom, requireNamed, roomName } from './handle-rooms.js';
-import { Outbound, refOf, withFields } from './outbound.js';
 import { NO_MENTIONS, afterPrivateMessage, afterRoomMessage, mayMention, resolveMentions, type ResolvedMentions } from './mentions.js';
+import { cleanContent, isBlank, nameKey, normaliseName } from '../../protocol/names.js';
+import type { ClientMessageOf } from '../../protocol/schema.js';
+import { SearchTimeout, type FileRecord } from '../ports.js';
+import type { HandlerContext } from './context.js';
+import { ChatError, StoreFailure, fail } from './errors.js';
+import { checkContent, memberRoom, ownsRoom, requireNamed, roomName } from './guards.js';
+import { Outbound, refOf, withFields } from './outbound.js';
 import { fitPage } from './page-bytes.js';
 import { TokenBucket, type Session } from './session.js';
 
 const DEFAULT_PAGE = 50;
 const EMOJI_RE = /^[^\s\p{Cc}]{1,32}$/u;
-
-/**
- * Cleans and bounds message content; throws EMPTY_CONTENT (nothing visible: only
- * whitespace and invisible characters such as U+3164 or U+2800) or CONTENT_TOO_LONG.
- */
-export function checkContent(chat: Chat, raw: string): string {
-  const content = cleanContent(raw).replace(/\s+$/, '');
-  if (isBlank(content)) fail('EMPTY_CONTENT');
-  const max = chat.config.maxContentLength;
-  if (content.length > max) fail('CONTENT_TOO_LONG', `Messages are at most ${max} characters; that one has ${content.length}.`);
-  return content;
-}
-
-/** An optional one-line text (a kick reason): cleaned, on one line; EMPTY_CONTENT when it shows nothing. */
-export function checkLine(raw: string | undefined): string | undefined {
-  if (raw === undefined || raw === '') return undefined;
-  const line = cleanContent(raw).replace(/\s+/g, ' ').trim();
-  if (isBlank(line)) fail('EMPTY_CONTENT');
-  return line;
-}
-
-function memberRoom(s: Session, raw: string | undefined): string {
-  const room = raw === undefined ? (s.current ?? fail('NOT_IN_ROOM', 'You are not in a room. Join one first.')) : roomName(raw);
-  if (!s.rooms.has(room)) fail('NOT_IN_ROOM', `You are not in ${room}. Join it first.`);
-  return room;
-}
 
 /** The wire form of a freshly stored message (no edit, deletion or reaction fields); `extras` already signed. */
 function live(m: ChatMessage, extras?: Extras): ServerMessage {
@@ -63,16 +37,16 @@ interface Extras {
 }
 
 /** Content that may be empty when the message carries files; otherwise as checkContent. */
-function contentWith(chat: Chat, raw: string, files: number): string {
+function contentWith(ctx: HandlerContext, raw: string, files: number): string {
   if (files > 0 && cleanContent(raw).trim().length === 0) return '';
-  return checkContent(chat, raw);
+  return checkContent(ctx, raw);
 }
 
 /** The files a message attaches: each uploaded by the sender's account, none twice. */
-async function attachable(chat: Chat, s: Session, ids: readonly string[] | undefined): Promise<FileRecord[]> {
+async function attachable(ctx: HandlerContext, s: Session, ids: readonly string[] | undefined): Promise<FileRecord[]> {
   if (!ids || ids.length === 0) return [];
   if (new Set(ids).size !== ids.length) fail('BAD_MESSAGE', 'The same file is attached twice.');
-  const files = await Promise.all(ids.map((id) => stored('getFile', chat.deps.store.getFile(id))));
+  const files = await Promise.all(ids.map((id) => ctx.store.getFile(id)));
   return files.map((f, i) => {
     if (!f || s.account === null || f.owner !== s.account) fail('NO_SUCH_FILE', `No file ${ids[i]} of yours to attach. Upload it first.`);
     return f;
@@ -80,40 +54,40 @@ async function attachable(chat: Chat, s: Session, ids: readonly string[] | undef
 }
 
 /** Checks a message's attachments and reply target; the attachments come back signed (once, for every recipient). */
-async function extrasOf(chat: Chat, s: Session, room: string | null, msg: { attachments?: string[]; replyTo?: string }): Promise<Extras> {
-  const files = await attachable(chat, s, msg.attachments);
+async function extrasOf(ctx: HandlerContext, s: Session, room: string | null, msg: { attachments?: string[]; replyTo?: string }): Promise<Extras> {
+  const files = await attachable(ctx, s, msg.attachments);
   const extras: Extras = { fileIds: files.map((f) => f.id) };
   if (files.length > 0) {
     const list = files.map((f) => attachmentOf({ ...f, thumb: f.thumbSha256 !== null }));
-    extras.attachments = chat.deps.signer?.signAll(list) ?? list;
+    extras.attachments = ctx.signer?.signAll(list) ?? list;
   }
   if (msg.replyTo !== undefined && room !== null) {
-    const original = await stored('getMessage', chat.deps.store.getMessage(msg.replyTo));
+    const original = await ctx.store.getMessage(msg.replyTo);
     if (!original || original.deleted || original.room !== room) fail('NO_SUCH_MESSAGE', `There is no message ${msg.replyTo} in ${room} to reply to.`);
     extras.replyTo = { id: original.id, username: original.username, excerpt: excerptOf(original.content) };
   }
   return extras;
 }
 
-export function sendMessage(chat: Chat, s: Session, msg: ClientMessageOf<'SendMessage'>): void | Promise<void> {
+export function sendMessage(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'SendMessage'>): void | Promise<void> {
   const { username } = requireNamed(s);
   const room = memberRoom(s, msg.room);
   const plain = (msg.attachments?.length ?? 0) === 0 && msg.replyTo === undefined;
-  const content = plain ? checkContent(chat, msg.content) : contentWith(chat, msg.content, msg.attachments?.length ?? 0);
+  const content = plain ? checkContent(ctx, msg.content) : contentWith(ctx, msg.content, msg.attachments?.length ?? 0);
   if (plain && !mayMention(content)) {
-    appendRoomMessage(chat, s, msg, room, username, content, undefined, null);
+    appendRoomMessage(ctx, s, msg, room, username, content, undefined, null);
     return;
   }
   // Files, reply targets and mentions are looked up first; the connection's later frames wait
   // (the handler's promise keeps it busy), so its messages still append in the order sent.
   return Promise.all([
-    plain ? undefined : extrasOf(chat, s, room, msg),
-    mayMention(content) ? resolveMentions(chat, s, room, content) : null,
-  ]).then(([extras, mentions]) => appendRoomMessage(chat, s, msg, room, username, content, extras, mentions));
+    plain ? undefined : extrasOf(ctx, s, room, msg),
+    mayMention(content) ? resolveMentions(ctx, s, room, content) : null,
+  ]).then(([extras, mentions]) => appendRoomMessage(ctx, s, msg, room, username, content, extras, mentions));
 }
 
 function appendRoomMessage(
-  chat: Chat, s: Session, msg: ClientMessageOf<'SendMessage'>, room: string, username: string, content: string,
+  ctx: HandlerContext, s: Session, msg: ClientMessageOf<'SendMessage'>, room: string, username: string, content: string,
   extras: Extras | undefined, mentions: ResolvedMentions | null,
 ): void {
   const rich = extras ? {
@@ -123,7 +97,7 @@ function appendRoomMessage(
   const listed = mentions && mentions.names.length > 0 ? { mentions: mentions.names } : {};
   // Not awaited: the connection's next frames go on while the store groups this append
   // with others into one commit. Appends commit in call order, so confirmations stay ordered.
-  chat.deps.store.appendMessage({ id: chat.deps.newId(), room, username, content, timestamp: chat.iso(), nonce: msg.nonce ?? null, ...rich, ...listed })
+  ctx.store.appendMessage({ id: ctx.newId(), room, username, content, timestamp: ctx.iso(), nonce: msg.nonce ?? null, ...rich, ...listed })
     .then(({ message, duplicate }) => {
       const wire = live(message, extras);
       s.noteAuthored(message.id);
@@ -134,109 +108,109 @@ function appendRoomMessage(
         : undefined;
       // A resend of a stored message (its first sender's node may have died before fanning
       // it out) goes to the room too: fan-out delivers it only where it was not delivered yet.
-      chat.broadcast(room, wire, s, echo, duplicate);
+      ctx.broadcast(room, wire, s, echo, duplicate);
       // Every message may notify accounts at level `all`; only one that mentions anyone counts.
-      if (!duplicate && (mentions || chat.deps.pusher)) void afterRoomMessage(chat, s, message, mentions ?? NO_MENTIONS);
+      if (!duplicate && (mentions || ctx.pusher)) void afterRoomMessage(ctx, s, message, mentions ?? NO_MENTIONS);
     }, (err: unknown) => {
-      chat.replyError(s, new StoreFailure('appendMessage', err), msg.ref);
+      ctx.replyError(s, new StoreFailure('appendMessage', err), msg.ref);
     });
 }
 
-export async function privateMessage(chat: Chat, s: Session, msg: ClientMessageOf<'PrivateMessage'>): Promise<void> {
+export async function privateMessage(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'PrivateMessage'>): Promise<void> {
   const { username, key } = requireNamed(s);
   const toName = normaliseName(msg.to) ?? fail('INVALID_NAME');
   const toKey = nameKey(toName);
-  const to = (await chat.deps.presence.lookup(toKey)) ?? fail('NO_SUCH_USER', `${toName} is not online.`);
-  const content = contentWith(chat, msg.content, msg.attachments?.length ?? 0);
-  const extras = await extrasOf(chat, s, null, msg);
-  const mentions = mayMention(content) ? (await resolveMentions(chat, s, null, content)).names : [];
-  const { message, duplicate } = await stored('appendPrivate', chat.deps.store.appendPrivate({
-    id: chat.deps.newId(), from: username, to, content, timestamp: chat.iso(), nonce: msg.nonce ?? null,
+  const to = (await ctx.presence.lookup(toKey)) ?? fail('NO_SUCH_USER', `${toName} is not online.`);
+  const content = contentWith(ctx, msg.content, msg.attachments?.length ?? 0);
+  const extras = await extrasOf(ctx, s, null, msg);
+  const mentions = mayMention(content) ? (await resolveMentions(ctx, s, null, content)).names : [];
+  const { message, duplicate } = await ctx.store.appendPrivate({
+    id: ctx.newId(), from: username, to, content, timestamp: ctx.iso(), nonce: msg.nonce ?? null,
     ...(extras.fileIds.length > 0 ? { attachments: extras.fileIds } : {}),
     ...(mentions.length > 0 ? { mentions } : {}),
-  }));
+  });
   const out = new Outbound({ type: 'PrivateMessage', ...message, ...(extras.attachments ? { attachments: extras.attachments } : {}) });
   if (!duplicate) {
-    chat.toUser(toKey, out, s);
-    if (toKey !== key) chat.toUser(key, out, s);
+    ctx.toUser(toKey, out, s);
+    if (toKey !== key) ctx.toUser(key, out, s);
   }
   if (s.mode === 'json') s.sendFrame(withFields(out.json(), { ref: msg.ref, nonce: msg.nonce || undefined }));
   else s.send({ type: 'Ack', for: 'PrivateMessage', to, content });
-  if (!duplicate) void afterPrivateMessage(chat, message);
+  if (!duplicate) void afterPrivateMessage(ctx, message);
 }
 
-export async function history(chat: Chat, s: Session, msg: ClientMessageOf<'History'>): Promise<void> {
+export async function history(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'History'>): Promise<void> {
   const room = msg.room === undefined ? (s.current ?? fail('NOT_IN_ROOM')) : roomName(msg.room);
-  await chat.requireRoom(room);
-  const limit = Math.min(msg.limit ?? DEFAULT_PAGE, chat.config.historyLimit);
+  await ctx.requireRoom(room);
+  const limit = Math.min(msg.limit ?? DEFAULT_PAGE, ctx.config.historyLimit);
   const q = { room, limit, ...(msg.before !== undefined ? { before: msg.before } : {}), ...(msg.after !== undefined ? { after: msg.after } : {}) };
-  const page = await stored('history', chat.deps.store.history(q));
+  const page = await ctx.store.history(q);
   // A page after a seq keeps its oldest messages; a page before one (or the latest) its newest.
-  const fitted = fitPage(page.messages, chat.config.historyPageBytes, msg.after !== undefined ? 'start' : 'end');
+  const fitted = fitPage(page.messages, ctx.config.historyPageBytes, msg.after !== undefined ? 'start' : 'end');
   s.send({
     type: 'History', room, messages: fitted.messages, hasMore: page.hasMore || fitted.trimmed, firstSeq: page.firstSeq,
     ...(page.incomplete ? { incomplete: true } : {}), ...refOf(msg),
   });
 }
 
-export async function privateHistory(chat: Chat, s: Session, msg: ClientMessageOf<'PrivateHistory'>): Promise<void> {
+export async function privateHistory(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'PrivateHistory'>): Promise<void> {
   const { username } = requireNamed(s);
   const other = normaliseName(msg.with) ?? fail('INVALID_NAME');
-  const limit = Math.min(msg.limit ?? DEFAULT_PAGE, chat.config.historyLimit);
-  const page = await stored('privateHistory', chat.deps.store.privateHistory(username, other, limit, msg.before));
-  const fitted = fitPage(page.messages, chat.config.historyPageBytes, 'end');
+  const limit = Math.min(msg.limit ?? DEFAULT_PAGE, ctx.config.historyLimit);
+  const page = await ctx.store.privateHistory(username, other, limit, msg.before);
+  const fitted = fitPage(page.messages, ctx.config.historyPageBytes, 'end');
   s.send({ type: 'PrivateHistory', with: other, messages: fitted.messages, hasMore: page.hasMore || fitted.trimmed, ...refOf(msg) });
 }
 
-export function typing(chat: Chat, s: Session, msg: ClientMessageOf<'Typing'>): void {
+export function typing(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Typing'>): void {
   const { username } = requireNamed(s);
   const room = memberRoom(s, msg.room);
-  chat.broadcast(room, { type: 'Typing', room, username, active: msg.active }, s);
+  ctx.broadcast(room, { type: 'Typing', room, username, active: msg.active }, s);
   if (msg.ref !== undefined) s.send({ type: 'Ack', for: 'Typing', ref: msg.ref });
 }
 
-async function ownMessage(chat: Chat, s: Session, id: string, allowModerator: boolean): Promise<ChatMessage> {
+async function ownMessage(ctx: HandlerContext, s: Session, id: string, allowModerator: boolean): Promise<ChatMessage> {
   const { key } = requireNamed(s);
-  const m = await stored('getMessage', chat.deps.store.getMessage(id));
+  const m = await ctx.store.getMessage(id);
   if (!m || m.deleted) fail('NO_SUCH_MESSAGE');
   // An account owns its messages from any connection; a guest only those this connection sent.
   if (nameKey(m.username) === key && (s.account === key || s.wrote(m.id))) return m;
-  if (allowModerator && (s.admin || ownsRoom(s, await chat.room(m.room)))) return m;
+  if (allowModerator && (s.admin || ownsRoom(s, await ctx.room(m.room)))) return m;
   throw new ChatError('FORBIDDEN', allowModerator ? 'You can only delete your own messages.' : 'You can only edit your own messages.');
 }
 
-export async function editMessage(chat: Chat, s: Session, msg: ClientMessageOf<'EditMessage'>): Promise<void> {
-  const content = checkContent(chat, msg.content);
-  const old = await ownMessage(chat, s, msg.id, false);
+export async function editMessage(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'EditMessage'>): Promise<void> {
+  const content = checkContent(ctx, msg.content);
+  const old = await ownMessage(ctx, s, msg.id, false);
   // An edit re-reads the mentions (an empty list clears them) but counts and pushes none: an
   // edit must not notify again, and the mentions it adds show in the message.
-  const mentions = mayMention(content) ? (await resolveMentions(chat, s, old.room, content)).names : [];
-  const m = (await stored('editMessage', chat.deps.store.editMessage(msg.id, content, chat.iso(), mentions))) ?? fail('NO_SUCH_MESSAGE');
+  const mentions = mayMention(content) ? (await resolveMentions(ctx, s, old.room, content)).names : [];
+  const m = (await ctx.store.editMessage(msg.id, content, ctx.iso(), mentions)) ?? fail('NO_SUCH_MESSAGE');
   s.send({ type: 'Ack', for: 'EditMessage', id: m.id, ...refOf(msg) });
-  chat.broadcast(m.room, {
-    type: 'MessageEdited', id: m.id, room: m.room, seq: m.seq, content: m.content, editedAt: m.editedAt ?? chat.iso(),
+  ctx.broadcast(m.room, {
+    type: 'MessageEdited', id: m.id, room: m.room, seq: m.seq, content: m.content, editedAt: m.editedAt ?? ctx.iso(),
     ...(m.mentions ? { mentions: m.mentions } : {}),
   });
 }
 
-export async function deleteMessage(chat: Chat, s: Session, msg: ClientMessageOf<'DeleteMessage'>): Promise<void> {
-  await ownMessage(chat, s, msg.id, true);
-  const m = (await stored('deleteMessage', chat.deps.store.deleteMessage(msg.id))) ?? fail('NO_SUCH_MESSAGE');
+export async function deleteMessage(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'DeleteMessage'>): Promise<void> {
+  await ownMessage(ctx, s, msg.id, true);
+  const m = (await ctx.store.deleteMessage(msg.id)) ?? fail('NO_SUCH_MESSAGE');
   s.send({ type: 'Ack', for: 'DeleteMessage', id: m.id, ...refOf(msg) });
-  chat.broadcast(m.room, { type: 'MessageDeleted', id: m.id, room: m.room, seq: m.seq });
+  ctx.broadcast(m.room, { type: 'MessageDeleted', id: m.id, room: m.room, seq: m.seq });
 }
 
-export async function react(chat: Chat, s: Session, msg: ClientMessageOf<'React'>): Promise<void> {
+export async function react(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'React'>): Promise<void> {
   const { username } = requireNamed(s);
   const emoji = cleanContent(msg.emoji).normalize('NFC');
   if (isBlank(emoji)) fail('EMPTY_CONTENT', 'A reaction must show something.');
   if (!EMOJI_RE.test(emoji)) fail('BAD_MESSAGE', 'A reaction is one emoji (or a short word without spaces).');
-  const existing = await stored('getMessage', chat.deps.store.getMessage(msg.id));
+  const existing = await ctx.store.getMessage(msg.id);
   if (!existing || existing.deleted) fail('NO_SUCH_MESSAGE');
   if (!s.rooms.has(existing.room)) fail('NOT_IN_ROOM', `Join ${existing.room} to react to its messages.`);
-  const { maxReactionEmoji, maxReactionsPerUser } = chat.config;
+  const { maxReactionEmoji, maxReactionsPerUser } = ctx.config;
   const bounds = { maxEmoji: maxReactionEmoji, maxPerUser: maxReactionsPerUser };
-  const result = (await stored('toggleReaction', chat.deps.store.toggleReaction(msg.id, username, emoji, bounds))) ?? fail('NO_SUCH_MESSAGE');
+  const result = (await ctx.store.toggleReaction(msg.id, username, emoji, bounds)) ?? fail('NO_SUCH_MESSAGE');
   if (result.refused === 'emoji') {
     fail('TOO_MANY_REACTIONS', `A message can carry at most ${maxReactionEmoji} different reactions; react with one it already has.`);
   }
@@ -247,21 +221,21 @@ export async function react(chat: Chat, s: Session, msg: ClientMessageOf<'React'
   s.send({ type: 'Ack', for: 'React', id: m.id, added: result.added, ...refOf(msg) });
   // Only the change goes to the room: the whole map of a much-reacted message is large.
   const count = reactionUsers(m.reactions, emoji).length;
-  chat.broadcast(m.room, { type: 'Reaction', id: m.id, room: m.room, seq: m.seq, emoji, username, added: result.added, count });
+  ctx.broadcast(m.room, { type: 'Reaction', id: m.id, room: m.room, seq: m.seq, emoji, username, added: result.added, count });
 }
 
-export async function markRead(chat: Chat, s: Session, msg: ClientMessageOf<'MarkRead'>): Promise<void> {
+export async function markRead(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'MarkRead'>): Promise<void> {
   const { username, key } = requireNamed(s);
   // Only rooms the connection is in (so they exist): a read position is a row per (user,
   // room), and rows for any name at all would pile up without bound.
   const room = memberRoom(s, msg.room);
-  await stored('markRead', chat.deps.store.markRead(key, room, msg.seq));
+  await ctx.store.markRead(key, room, msg.seq);
   s.send({ type: 'Ack', for: 'MarkRead', room, seq: msg.seq, ...refOf(msg) });
-  chat.toUser(key, { type: 'ReadReceipt', room, seq: msg.seq, username }, s);
+  ctx.toUser(key, { type: 'ReadReceipt', room, seq: msg.seq, username }, s);
 }
 
 /** Search buckets by account (or guest name, or connection), per Chat. */
-const searchBuckets = new WeakMap<Chat, { buckets: Map<string, TokenBucket>; swept: number }>();
+const searchBuckets = new WeakMap<HandlerContext, { buckets: Map<string, TokenBucket>; swept: number }>();
 /** Search buckets kept before full ones (nothing to remember) are swept, at most once a second. */
 const SEARCH_BUCKETS = 10_000;
 
@@ -270,11 +244,11 @@ const SEARCH_BUCKETS = 10_000;
  * seconds' worth, per account (a guest: per name; unnamed: per connection), so one account's
  * many connections share it. Throws RATE_LIMITED when it is empty.
  */
-function takeSearch(chat: Chat, s: Session): void {
-  const perMinute = chat.config.searchesPerMinute;
-  let state = searchBuckets.get(chat);
-  if (!state) searchBuckets.set(chat, (state = { buckets: new Map(), swept: 0 }));
-  const now = chat.now();
+function takeSearch(ctx: HandlerContext, s: Session): void {
+  const perMinute = ctx.config.searchesPerMinute;
+  let state = searchBuckets.get(ctx);
+  if (!state) searchBuckets.set(ctx, (state = { buckets: new Map(), swept: 0 }));
+  const now = ctx.now();
   const who = s.account ?? (s.key !== null ? `guest ${s.key}` : `conn ${s.id}`);
   let bucket = state.buckets.get(who);
   if (!bucket) {
@@ -295,19 +269,19 @@ function takeSearch(chat: Chat, s: Session): void {
  * answered with SEARCH_TIMEOUT (not STORE_UNAVAILABLE: the store is fine, the search was too broad
  * or searches too many).
  */
-export async function search(chat: Chat, s: Session, msg: ClientMessageOf<'Search'>): Promise<void> {
+export async function search(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Search'>): Promise<void> {
   const room = msg.room === undefined ? undefined : roomName(msg.room);
-  const limit = Math.min(msg.limit ?? DEFAULT_PAGE, chat.config.historyLimit);
-  takeSearch(chat, s);
+  const limit = Math.min(msg.limit ?? DEFAULT_PAGE, ctx.config.historyLimit);
+  takeSearch(ctx, s);
   const q = { query: msg.query, limit, ...(room ? { room } : {}), ...(msg.before !== undefined ? { before: msg.before } : {}) };
   let found;
   try {
-    found = await chat.deps.store.search(q);
+    found = await ctx.store.search(q);
   } catch (err) {
     // The store port wraps every failure in a StoreFailure: a search that ran out of time is the client's to hear about.
     if ((err instanceof StoreFailure ? err.cause : err) instanceof SearchTimeout) fail('SEARCH_TIMEOUT');
     throw err;
   }
-  const fitted = fitPage(found.messages, chat.config.historyPageBytes, 'start');
+  const fitted = fitPage(found.messages, ctx.config.historyPageBytes, 'start');
   s.send({ type: 'SearchResults', query: msg.query, ...(room ? { room } : {}), messages: fitted.messages, hasMore: found.hasMore || fitted.trimmed, ...refOf(msg) });
 }

@@ -6,7 +6,8 @@ import {
   deleteMessage, editMessage, history, markRead, privateHistory, privateMessage, react, search, sendMessage, typing,
 } from './handle-messages.js';
 import { pushSubscribe, pushUnsubscribe, setNotify } from './handle-notify.js';
-import { joinRoom, leaveRoom, listRooms, listUsers, ping, setTopic, setUsername } from './handle-rooms.js';
+import { leaveRoom, listRooms, listUsers, ping, setTopic, setUsername } from './handle-rooms.js';
+import { joinRoom } from './membership.js';
 import type { Session } from './session.js';
 
 type Handler<T extends ClientType> = (chat: Chat, s: Session, msg: ClientMessageOf<T>) => void | Promise<void>;

@@ -12,10 +12,10 @@
  */
 import type { NotifyLevel } from '../../protocol/messages.js';
 import { HERE, ROOM, parseMentions } from '../../protocol/mentions.js';
-import { nameKey, normaliseName } from '../../protocol/names.js';
 import type { ChatMessage, PrivateChatMessage } from '../../protocol/messages.js';
-import type { Chat } from './chat.js';
-import { ownsRoom } from './handle-rooms.js';
+import { nameKey, normaliseName } from '../../protocol/names.js';
+import type { HandlerContext } from './context.js';
+import { ownsRoom } from './guards.js';
 import type { Session } from './session.js';
 
 export interface ResolvedMentions {
@@ -40,11 +40,11 @@ interface NotifyState {
   hereAt: Map<string, number>;
   levels: Map<string, { at: number; all: Set<string>; none: Set<string> }>;
 }
-const states = new WeakMap<Chat, NotifyState>();
+const states = new WeakMap<HandlerContext, NotifyState>();
 
-function state(chat: Chat): NotifyState {
-  let st = states.get(chat);
-  if (!st) states.set(chat, (st = { hereAt: new Map(), levels: new Map() }));
+function state(ctx: HandlerContext): NotifyState {
+  let st = states.get(ctx);
+  if (!st) states.set(ctx, (st = { hereAt: new Map(), levels: new Map() }));
   return st;
 }
 
@@ -54,7 +54,7 @@ export function mayMention(content: string): boolean {
 }
 
 /** The mentions of a message's content (see the file comment); `room` null for a private message. */
-export async function resolveMentions(chat: Chat, s: Session, room: string | null, content: string): Promise<ResolvedMentions> {
+export async function resolveMentions(ctx: HandlerContext, s: Session, room: string | null, content: string): Promise<ResolvedMentions> {
   const parsed = parseMentions(content);
   const keys = new Map<string, string>();
   for (const raw of parsed.names) {
@@ -64,9 +64,9 @@ export async function resolveMentions(chat: Chat, s: Session, room: string | nul
   if (keys.size === 0 && !(room && (parsed.here || parsed.room))) return NO_MENTIONS;
   const names: string[] = [];
   const accounts: string[] = [];
-  const registered = keys.size > 0 ? await chat.store.accountNames([...keys.keys()]) : new Map<string, string>();
+  const registered = keys.size > 0 ? await ctx.store.accountNames([...keys.keys()]) : new Map<string, string>();
   // Names that are no account may be online users (guests): looked up together.
-  const shownAs = await Promise.all([...keys.keys()].map((key) => registered.get(key) ?? chat.presence.lookup(key)));
+  const shownAs = await Promise.all([...keys.keys()].map((key) => registered.get(key) ?? ctx.presence.lookup(key)));
   [...keys.keys()].forEach((key, i) => {
     const shown = shownAs[i];
     if (shown === null || shown === undefined) return;
@@ -75,9 +75,9 @@ export async function resolveMentions(chat: Chat, s: Session, room: string | nul
   });
   let everyone = false;
   if (room !== null && (parsed.here || parsed.room)) {
-    const privileged = s.admin || ownsRoom(s, await chat.room(room));
+    const privileged = s.admin || ownsRoom(s, await ctx.room(room));
     if (parsed.room && privileged) names.push(ROOM);
-    if (parsed.here && (privileged || allowHere(chat, s))) names.push(HERE);
+    if (parsed.here && (privileged || allowHere(ctx, s))) names.push(HERE);
     everyone = names.includes(ROOM) || names.includes(HERE);
   }
   return { names, accounts, everyone };
@@ -87,9 +87,9 @@ export async function resolveMentions(chat: Chat, s: Session, room: string | nul
  * `@here` from anyone but the room's owner or an administrator: once per HERE_INTERVAL_MS
  * per user and per client address (a new name or a new connection does not reset it).
  */
-function allowHere(chat: Chat, s: Session): boolean {
-  const st = state(chat).hereAt;
-  const now = chat.now();
+function allowHere(ctx: HandlerContext, s: Session): boolean {
+  const st = state(ctx).hereAt;
+  const now = ctx.now();
   const keys = [`user:${s.key!}`, `addr:${s.conn.remoteAddress}`];
   if (keys.some((k) => now - (st.get(k) ?? -Infinity) < HERE_INTERVAL_MS)) return false;
   for (const k of keys) st.set(k, now);
@@ -98,54 +98,54 @@ function allowHere(chat: Chat, s: Session): boolean {
 }
 
 /** Counts and pushes for a freshly stored room message. Never throws (failures are logged). */
-export async function afterRoomMessage(chat: Chat, s: Session, m: ChatMessage, mentions: ResolvedMentions): Promise<void> {
+export async function afterRoomMessage(ctx: HandlerContext, s: Session, m: ChatMessage, mentions: ResolvedMentions): Promise<void> {
   const sender = s.key;
   try {
     let mentioned = mentions.accounts.filter((k) => k !== sender);
     if (mentions.everyone) {
-      const online = (await chat.presence.members(m.room)).map((n) => nameKey(n)).filter((k) => k !== sender);
-      const accounts = await chat.store.accountNames(online);
+      const online = (await ctx.presence.members(m.room)).map((n) => nameKey(n)).filter((k) => k !== sender);
+      const accounts = await ctx.store.accountNames(online);
       mentioned = [...new Set([...mentioned, ...accounts.keys()])];
     }
-    if (mentioned.length > 0) await chat.store.addMentions(m.room, m.seq, mentioned);
-    const pusher = chat.deps.pusher;
+    if (mentioned.length > 0) await ctx.store.addMentions(m.room, m.seq, mentioned);
+    const pusher = ctx.pusher;
     if (!pusher) return;
-    const levels = await roomLevels(chat, m.room);
+    const levels = await roomLevels(ctx, m.room);
     const targets = new Set([...mentions.accounts.filter((k) => !levels.none.has(k)), ...levels.all]);
     targets.delete(sender ?? '');
     if (targets.size === 0) return;
     const notice = { room: m.room, username: m.username, body: excerpt(m.content), url: `/#room=${encodeURIComponent(m.room)}` };
     const accounts = [...targets];
-    const online = await Promise.all(accounts.map((account) => chat.presence.lookup(account)));
+    const online = await Promise.all(accounts.map((account) => ctx.presence.lookup(account)));
     accounts.forEach((account, i) => { if (online[i] === null) pusher.notify(account, m.room, notice); });
   } catch (err) {
-    chat.log.error({ err, room: m.room, seq: m.seq }, 'mention bookkeeping failed');
+    ctx.log.error({ err, room: m.room, seq: m.seq }, 'mention bookkeeping failed');
   }
 }
 
 /** Pushes for a freshly stored private message. Never throws. */
-export async function afterPrivateMessage(chat: Chat, m: PrivateChatMessage): Promise<void> {
-  const pusher = chat.deps.pusher;
+export async function afterPrivateMessage(ctx: HandlerContext, m: PrivateChatMessage): Promise<void> {
+  const pusher = ctx.pusher;
   if (!pusher) return;
   try {
     const to = nameKey(m.to);
     const from = nameKey(m.from);
-    if (to === from || (await chat.presence.lookup(to)) !== null) return;
-    const level = (await chat.store.notifyLevels(to)).get(`@${from}`) ?? 'all';
+    if (to === from || (await ctx.presence.lookup(to)) !== null) return;
+    const level = (await ctx.store.notifyLevels(to)).get(`@${from}`) ?? 'all';
     if (level === 'none' || (level === 'mentions' && !(m.mentions ?? []).some((n) => nameKey(n) === to))) return;
     pusher.notify(to, `@${from}`, { with: m.from, username: m.from, body: excerpt(m.content), url: `/#with=${encodeURIComponent(m.from)}` });
   } catch (err) {
-    chat.log.error({ err }, 'private message push failed');
+    ctx.log.error({ err }, 'private message push failed');
   }
 }
 
 /** The accounts of a room at level `all` and at `none` (cached briefly). */
-async function roomLevels(chat: Chat, room: string): Promise<{ all: Set<string>; none: Set<string> }> {
-  const cache = state(chat).levels;
-  const now = chat.now();
+async function roomLevels(ctx: HandlerContext, room: string): Promise<{ all: Set<string>; none: Set<string> }> {
+  const cache = state(ctx).levels;
+  const now = ctx.now();
   const hit = cache.get(room);
   if (hit && now - hit.at < LEVEL_CACHE_MS) return hit;
-  const [all, none] = await Promise.all([chat.store.notifyAccounts(room, 'all'), chat.store.notifyAccounts(room, 'none')]);
+  const [all, none] = await Promise.all([ctx.store.notifyAccounts(room, 'all'), ctx.store.notifyAccounts(room, 'none')]);
   const entry = { at: now, all: new Set(all), none: new Set(none) };
   cache.set(room, entry);
   if (cache.size > 10_000) for (const [k, e] of cache) if (now - e.at >= LEVEL_CACHE_MS) cache.delete(k);
@@ -153,8 +153,8 @@ async function roomLevels(chat: Chat, room: string): Promise<{ all: Set<string>;
 }
 
 /** Forgets a room's cached levels (after a SetNotify on this node). */
-export function levelsChanged(chat: Chat, conversation: string): void {
-  state(chat).levels.delete(conversation);
+export function levelsChanged(ctx: HandlerContext, conversation: string): void {
+  state(ctx).levels.delete(conversation);
 }
 
 /** The default level of a conversation: `mentions` for a room, `all` for a direct one (`@name`). */
