@@ -1,6 +1,6 @@
 /** The handler of each client message type. */
 import type { ClientMessageOf, ClientType } from '../../protocol/schema.js';
-import type { Chat } from './chat.js';
+import type { HandlerContext } from './context.js';
 import { ban, kick, login, logout, register, unban } from './handle-accounts.js';
 import {
   deleteMessage, editMessage, history, markRead, privateHistory, privateMessage, react, search, sendMessage, typing,
@@ -10,7 +10,7 @@ import { leaveRoom, listRooms, listUsers, ping, setTopic, setUsername } from './
 import { joinRoom } from './membership.js';
 import type { Session } from './session.js';
 
-type Handler<T extends ClientType> = (chat: Chat, s: Session, msg: ClientMessageOf<T>) => void | Promise<void>;
+type Handler<T extends ClientType> = (ctx: HandlerContext, s: Session, msg: ClientMessageOf<T>) => void | Promise<void>;
 
 export const HANDLERS: { [T in ClientType]: Handler<T> } = {
   SetUsername: setUsername,
