@@ -4,7 +4,16 @@
  * the two jobs whose cost comes in lumps:
  *
  * - WAL checkpoints: a PASSIVE checkpoint of the chat database every `checkpointMs` (it never
- *   blocks the writer); the main connection has automatic checkpoints turned off.
+ *   blocks the writer); the main connection has automatic checkpoints turned off. SQLite
+ *   starts the log over from its beginning only when a checkpoint has copied every frame, and
+ *   under a steady write load a PASSIVE one never does (rows committed while it copies are
+ *   left over), so the file grew by everything written: 660 MiB beside a 47 MiB database.
+ *   When the WAL file is past `walLimit` after the PASSIVE round, a TRUNCATE checkpoint
+ *   follows: it holds the write lock only while it copies what the PASSIVE one left (about a
+ *   round of writes) and empties the file. Rounds of indexing and searches check whether a
+ *   checkpoint is due between batches (its time has come, or the WAL is past
+ *   CHECKPOINT_BYTES), so a long catch-up never starves checkpoints; the
+ *   main connection's `journal_size_limit` trims the file when a writer starts the log over.
  * - Full-text search: an FTS5 index in a file of its own (`<database>-search`), so its
  *   writes never take the chat database's write lock. FTS5 merges its segments now and then
  *   inside an ordinary insert, and as the index grows a merge takes tens of milliseconds:
@@ -36,7 +45,7 @@ const Database = require('better-sqlite3');
 const { indexTerms } = require('./search-terms.cjs');
 const { INDEX_VERSION, matchAll, parseToWorker, roomTerm } = require('./sqlite-worker-protocol.cjs');
 
-/** @type {{ path: string; searchPath: string; checkpointMs: number; indexMs: number; chunk: number }} */
+/** @type {{ path: string; searchPath: string; checkpointMs: number; indexMs: number; chunk: number; walLimit: number }} */
 const options = workerData;
 if (!parentPort) throw new Error('sqlite-worker.cjs runs as a worker thread');
 const port = parentPort;
@@ -64,6 +73,7 @@ function createIndex() {
     db.pragma('busy_timeout = 1000');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    db.pragma(`journal_size_limit = ${Math.trunc(options.walLimit)}`);
     db.exec('BEGIN IMMEDIATE');
     try {
       if (db.pragma('user_version', { simple: true }) !== INDEX_VERSION) {
@@ -130,8 +140,9 @@ function indexed(row) {
 
 /**
  * One batch: up to `chunk` logged changes and `chunk` new rows, read in one snapshot of the
- * chat database and written in one transaction of the search file. Returns true when more
- * is waiting.
+ * chat database and written in one transaction of the search file. Returns how far the
+ * index has come (`top` row, `done` change) and whether more is waiting.
+ * @returns {{ more: boolean; top: number; done: number }}
  */
 function step() {
   index.exec('BEGIN IMMEDIATE');
@@ -167,7 +178,7 @@ function step() {
       main.exec('COMMIT');
       index.exec('COMMIT');
       if (changes.length > 0) port.postMessage({ changesDone: done });
-      return full || changes.length === options.chunk;
+      return { more: full || changes.length === options.chunk, top, done };
     } catch (error) {
       if (main.inTransaction) main.exec('ROLLBACK');
       throw error;
@@ -178,24 +189,59 @@ function step() {
   }
 }
 
+/**
+ * Indexes up to the rows and changes committed when it is called (not a chase without end
+ * under a steady write load), checkpointing between batches when one is due.
+ */
 function catchUp() {
-  while (step());
+  const rowTarget = /** @type {number} */ (read.maxRow.get());
+  const changeTarget = /** @type {number} */ (read.lastChange.get());
+  for (;;) {
+    const { more, top, done } = step();
+    checkpointIfDue();
+    if (!more || (top >= rowTarget && done >= changeTarget)) return;
+  }
 }
 
 function background() {
   try {
+    checkpointIfDue();
     catchUp();
   } catch (error) {
     port.postMessage({ error: String(error) });
   }
 }
 
+const walPath = `${options.path}-wal`;
+let lastCheckpoint = 0;
+
+/** The WAL file's size in bytes (0 when there is none). */
+function walBytes() {
+  try {
+    return fs.statSync(walPath).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** A PASSIVE checkpoint; a TRUNCATE one after it when the file is still past `walLimit` (see the file comment). */
 function checkpoint() {
+  lastCheckpoint = Date.now();
   try {
     main.pragma('main.wal_checkpoint(PASSIVE)');
+    // busy_timeout bounds the wait for the writer; a busy answer leaves it to the next round.
+    if (walBytes() > options.walLimit) main.pragma('main.wal_checkpoint(TRUNCATE)');
   } catch (error) {
     port.postMessage({ error: String(error) });
   }
+}
+
+/** WAL bytes that make a checkpoint due before its time (SQLite's own automatic checkpoint comes at 1000 pages). */
+const CHECKPOINT_BYTES = 4 * 1024 * 1024;
+
+/** Between batches, and every indexing round: a checkpoint when its time has come or the WAL has grown. */
+function checkpointIfDue() {
+  if (Date.now() - lastCheckpoint >= options.checkpointMs || walBytes() > CHECKPOINT_BYTES) checkpoint();
 }
 
 const timers = [setInterval(background, options.indexMs), setInterval(checkpoint, options.checkpointMs)];

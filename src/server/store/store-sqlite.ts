@@ -32,7 +32,7 @@ import type {
   SearchQuery, Store, ToggledReaction,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
-import { SqliteWorker, type SearchRow } from './sqlite-worker.js';
+import { SqliteWorker, WAL_LIMIT_BYTES, type SearchRow } from './sqlite-worker.js';
 import { SQLITE_MIGRATIONS, type Migration } from './migrations-sqlite.js';
 import { rekeySqlite } from './rekey-names.js';
 import {
@@ -56,6 +56,11 @@ export interface SqliteStoreOptions extends GroupCommitOptions {
    * other searches, a rebuild of the index, or another process's lock on the search file.
    */
   searchTimeoutMs?: number;
+  /**
+   * WAL bytes past which a checkpoint round truncates the log (default 64 MiB, WAL_LIMIT_BYTES);
+   * also the connection's `journal_size_limit`.
+   */
+  walLimitBytes?: number;
 }
 
 /** Rows (by rowid) a retention transaction looks at. */
@@ -141,6 +146,9 @@ export class SqliteStore implements Store {
       // spilled that to a temporary file: about 200 pwrite calls per move on the event loop,
       // some of them taking milliseconds.
       db.pragma('temp_store = MEMORY');
+      // A WAL file that a writer starts over from its beginning is cut back to this size
+      // (by default SQLite never shrinks it); the worker's checkpoints truncate a large one.
+      db.pragma(`journal_size_limit = ${Math.trunc(this.#options.walLimitBytes ?? WAL_LIMIT_BYTES)}`);
       migrate(db, SQLITE_MIGRATIONS);
       rekeySqlite(db); // once, when the stored name keys are older than nameKey's definition
       this.#st = prepareSqlite(db);
@@ -166,6 +174,7 @@ export class SqliteStore implements Store {
       onChangesDone: (k) => { if (this.#st) this.#st.changesForget.run(k); },
       onError: (error) => this.#options.onError?.(error),
       ...(this.#options.searchTimeoutMs !== undefined ? { searchTimeoutMs: this.#options.searchTimeoutMs } : {}),
+      ...(this.#options.walLimitBytes !== undefined ? { walLimitBytes: this.#options.walLimitBytes } : {}),
     });
   }
 
