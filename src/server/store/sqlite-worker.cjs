@@ -43,7 +43,7 @@ const fs = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require('better-sqlite3');
 const { indexTerms } = require('./search-terms.cjs');
-const { INDEX_VERSION, matchAll, parseToWorker, roomTerm } = require('./sqlite-worker-protocol.cjs');
+const { INDEX_VERSION, SEARCH_SQL, matchAll, parseToWorker, roomTerm } = require('./sqlite-worker-protocol.cjs');
 
 /** @type {{ path: string; searchPath: string; checkpointMs: number; indexMs: number; chunk: number; walLimit: number }} */
 const options = workerData;
@@ -119,16 +119,7 @@ const write = {
   remove: index.prepare('DELETE FROM messages_fts WHERE rowid = ?'),
   advance: index.prepare('UPDATE state SET watermark = ?, changes_done = ? WHERE id = 1'),
 };
-// Newest first by rowid, which FTS5 serves by walking its lists backwards: no sort of every
-// match. CROSS JOIN keeps the index as the outer loop: left to itself the planner walked the
-// room's messages and ran the MATCH once per row (180 ms for a common word, not 2).
-const MSG = `SELECT m.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.deleted
-  FROM search.messages_fts f CROSS JOIN messages m ON m.n = f.rowid`;
-const query = {
-  all: main.prepare(`${MSG} WHERE f.messages_fts MATCH @match AND m.deleted = 0 ORDER BY f.rowid DESC LIMIT @limit`),
-  room: main.prepare(`${MSG} WHERE f.messages_fts MATCH @match AND m.deleted = 0 AND m.room = @room AND m.seq < @before
-    ORDER BY f.rowid DESC LIMIT @limit`),
-};
+const query = { all: main.prepare(SEARCH_SQL.all), room: main.prepare(SEARCH_SQL.room) };
 
 /**
  * What the index holds for a row: its terms and its room's.

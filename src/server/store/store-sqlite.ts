@@ -598,6 +598,12 @@ const PM = 'SELECT id, from_name, to_name, content, ts FROM private_messages';
 
 type SqliteStatements = ReturnType<typeof prepareSqlite>;
 
+/** The text of every statement the store prepares, by name (for test/store-query-plans.test.ts); `db` must be migrated. */
+export function sqliteStatementTexts(db: Database.Database): Record<keyof SqliteStatements, string> {
+  const st = prepareSqlite(db);
+  return Object.fromEntries(Object.entries(st).map(([name, statement]) => [name, statement.source])) as Record<keyof SqliteStatements, string>;
+}
+
 /** Every statement the store runs, prepared once at init. */
 function prepareSqlite(db: Database.Database) {
   return {
@@ -611,9 +617,11 @@ function prepareSqlite(db: Database.Database) {
       `SELECT (SELECT min(seq) FROM messages WHERE room = @room) AS first_seq, (SELECT pruned_through FROM rooms WHERE name = @room) AS pruned`),
     lastSeqs: db.prepare<[], { name: string; last_seq: number }>(`SELECT name, last_seq FROM (SELECT name, ${ROOM_LAST_SEQ} AS last_seq
        FROM rooms) WHERE last_seq > 0`),
-    // The same, for the rooms of a JSON array (one page of the room list).
+    // The same, for the rooms of a JSON array (one page of the room list). CROSS JOIN keeps the
+    // array as the outer loop, one primary-key probe per name: with statistics the planner
+    // otherwise preferred to scan every room through a Bloom filter.
     lastSeqsOf: db.prepare<[string], { name: string; last_seq: number }>(`SELECT name, last_seq FROM (SELECT name, ${ROOM_LAST_SEQ} AS last_seq
-       FROM rooms WHERE name IN (SELECT value FROM json_each(?))) WHERE last_seq > 0`),
+       FROM json_each(?) AS j CROSS JOIN rooms ON rooms.name = j.value) WHERE last_seq > 0`),
     msgInsert: db.prepare<[string, string, number, string, string, string, number, string | null]>(
       'INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
@@ -653,8 +661,9 @@ function prepareSqlite(db: Database.Database) {
     // One primary-key lookup per room of the JSON array.
     readListOf: db.prepare<[string, string], { room: string; seq: number }>(
       'SELECT room, seq FROM read_positions WHERE user_key = ? AND room IN (SELECT value FROM json_each(?))'),
-    rowSpan: db.prepare<[], { first: number | null; last: number | null }>('SELECT min(n) AS first, max(n) AS last FROM messages'),
-    privateRowSpan: db.prepare<[], { first: number | null; last: number | null }>('SELECT min(n) AS first, max(n) AS last FROM private_messages'),
+    // Two subqueries: min and max in one SELECT walked the whole id index (its plan says SCAN).
+    rowSpan: db.prepare<[], { first: number | null; last: number | null }>('SELECT (SELECT min(n) FROM messages) AS first, (SELECT max(n) FROM messages) AS last'),
+    privateRowSpan: db.prepare<[], { first: number | null; last: number | null }>('SELECT (SELECT min(n) FROM private_messages) AS first, (SELECT max(n) FROM private_messages) AS last'),
     changesForget: db.prepare<[number]>('DELETE FROM search_changes WHERE k <= ?'),
     pruneMark: db.prepare<PruneRange>(
       `UPDATE rooms SET pruned_through = max(pruned_through, p.top), last_seq = max(last_seq, p.top)
