@@ -232,14 +232,15 @@ function f(n: number): string {
 }
 
 /** The Markdown report of scenario (g). */
-export function readingMarkdown(r: ReadingResult, meta: { date: string; command: string; machine: string; node: string }): string {
+export function readingMarkdown(r: ReadingResult, meta: { date: string; command: string; machine: string; node: string; load: string }): string {
   const lines = [
     `# Parley bench (g) reading — ${meta.date}`,
     '',
     `\`${meta.command}\` on ${meta.machine}, Node ${meta.node}. SQLite store; databases made by bench/seed-data.ts: ` +
       `${r.baseline} messages (small) and ${r.seeded} messages (seeded, made in ${r.seedSeconds.toFixed(0)} s), ${ROOMS} rooms (Zipf), ${ACCOUNTS} accounts. ` +
       `One request at a time, ${PAGE} messages a page; rooms room0…room4 (the biggest). Latency in ms as the client sees it; CPU: the server process's ` +
-      'CPU time (all threads) per request; bystander: p99 round trip of a Ping sent by another client meanwhile.',
+      'CPU time (all threads) per request; bystander: p99 round trip of a Ping sent by another client meanwhile. ' +
+      `Load average (1 min) of the machine before → after: ${meta.load}: p99 moves with it, p50 and CPU per request much less.`,
     '',
     '| request | small p50 | small p99 | seeded p50 | seeded p99 | p99 growth | CPU ms/req small → seeded | bystander p99 small → seeded | hits | goal | met |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',

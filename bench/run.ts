@@ -15,6 +15,7 @@
  * --seed-data --db PATH_OR_URL --messages N … only makes a data set (bench/seed-data.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FULL, QUICK, runBench, type ScenarioId } from './bench.js';
@@ -91,10 +92,12 @@ async function main(): Promise<void> {
 async function reading(quick: boolean): Promise<void> {
   const seed = Number((value('--seed') ?? (quick ? '50000' : '200000')).replaceAll('_', ''));
   if (!Number.isSafeInteger(seed) || seed < 1000) throw new Error('--seed: give a number of messages, at least 1000');
+  const loadBefore = loadavg()[0]!;
   const result = await runReading({ seed, runs: quick ? 150 : 600, log: (line) => process.stderr.write(`${line}\n`) });
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`;
-  const table = readingMarkdown(result, { date, command, machine: `${machine()}, 2 cores`, node: process.version });
+  const load = `${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`;
+  const table = readingMarkdown(result, { date, command, machine: `${machine()}, 2 cores`, node: process.version, load });
   process.stdout.write(`\n${table}\n`);
   if (!flag('--no-write')) {
     mkdirSync(RESULTS, { recursive: true });
