@@ -6,11 +6,14 @@
  * its own commits) while a search loop runs, printing the database and WAL sizes as it goes;
  * then waits until a checkpoint round has brought the WAL within max(wal limit, half the
  * database), or 30 s, and prints the sizes again. test/store-sqlite-wal.test.ts checks the
- * same on a smaller load.
+ * same on a smaller load. It also prints the event loop's delay during the load (p99 and max):
+ * a TRUNCATE checkpoint holds the write lock while it copies what the PASSIVE one left, and
+ * an append meanwhile waits for it on the main thread.
  */
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { WAL_LIMIT_BYTES } from '../src/server/store/sqlite-worker.js';
 import { SqliteStore } from '../src/server/store/store-sqlite.js';
 
@@ -48,6 +51,8 @@ async function main(): Promise<void> {
     const filler = 'lorem ipsum dolor sit amet '.repeat(Math.ceil(chars / 27)).slice(0, chars);
     let peak = 0;
     const started = Date.now();
+    const delay = monitorEventLoopDelay({ resolution: 5 });
+    delay.enable();
     for (let done = 0; done < total; done += 500) {
       await Promise.all(Array.from({ length: Math.min(500, total - done) }, (_, i) => store.appendMessage({
         id: `m${done + i}`, room: `room${i % 7}`, username: 'ann',
@@ -57,8 +62,10 @@ async function main(): Promise<void> {
       peak = Math.max(peak, wal);
       if (done % 20_000 === 0) console.log(`${done} messages: database ${mib(await size(path))}, WAL ${mib(wal)}`);
     }
+    delay.disable();
     writing = false;
     await searcher;
+    console.log(`event loop delay during the load: p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, max ${(delay.max / 1e6).toFixed(1)} ms`);
     console.log(`${total} messages in ${((Date.now() - started) / 1000).toFixed(1)} s, ${searches} searches answered meanwhile: ` +
       `database ${mib(await size(path))}, WAL ${mib(await size(`${path}-wal`))} (peak ${mib(peak)})`);
     const paused = Date.now();
