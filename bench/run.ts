@@ -10,12 +10,18 @@
  * --parley-store memory runs Parley on the memory store, without durability, to show what the
  * SQLite store costs (its results go to *-memory files, never to latest.md);
  * --scale storm=2000,seconds=5 overrides sizes of the chosen scale (see FULL in bench.ts).
+ * --only g runs scenario (g), reading on a seeded database (bench/reading.ts; `--seed N`
+ * messages, 200,000 by default): not in the default set, it makes its databases first.
+ * --seed-data --db PATH_OR_URL --messages N … only makes a data set (bench/seed-data.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FULL, QUICK, runBench, type ScenarioId } from './bench.js';
 import { markdown, svg, targets } from './report.js';
+import { readingMarkdown, readingMet, runReading } from './reading.js';
+import { seedMain } from './seed-data.js';
 import { machine } from './server-process.js';
 import type { ServerKind } from './server-process.js';
 
@@ -34,7 +40,11 @@ async function main(): Promise<void> {
   const quick = flag('--quick');
   const store = value('--parley-store') ?? 'sqlite';
   if (store !== 'sqlite' && store !== 'memory') throw new Error(`--parley-store: "${store}" is not sqlite or memory`);
-  const scenarios = (value('--only')?.split(',') ?? ['a', 'b', 'c', 'd', 'e']) as ScenarioId[];
+  if (flag('--seed-data')) return seedMain(process.argv.slice(2));
+  const only = value('--only')?.split(',') ?? ['a', 'b', 'c', 'd', 'e'];
+  const scenarios = only.filter((s) => s !== 'g') as ScenarioId[];
+  if (only.includes('g')) await reading(quick);
+  if (scenarios.length === 0) return;
   const servers = (value('--servers')?.split(',') ?? ['parley', 'reference']) as ServerKind[];
   const profileDir = join(RESULTS, 'profiles');
   const profile = flag('--profile');
@@ -76,6 +86,26 @@ async function main(): Promise<void> {
   if (missed) process.stderr.write('bench: some deliveries were missing or duplicated\n');
   if (targets(rows).some((t) => !t.met)) process.stderr.write('bench: some targets were not met (see the table)\n');
   process.exitCode = missed ? 1 : 0;
+}
+
+/** Scenario (g): its own table (bench/reading.ts), written to bench/results/ as *-g.md and latest-g.md. */
+async function reading(quick: boolean): Promise<void> {
+  const seed = Number((value('--seed') ?? (quick ? '50000' : '200000')).replaceAll('_', ''));
+  if (!Number.isSafeInteger(seed) || seed < 1000) throw new Error('--seed: give a number of messages, at least 1000');
+  const loadBefore = loadavg()[0]!;
+  const result = await runReading({ seed, runs: quick ? 150 : 600, log: (line) => process.stderr.write(`${line}\n`) });
+  const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`;
+  const load = `${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`;
+  const table = readingMarkdown(result, { date, command, machine: `${machine()}, 2 cores`, node: process.version, load });
+  process.stdout.write(`\n${table}\n`);
+  if (!flag('--no-write')) {
+    mkdirSync(RESULTS, { recursive: true });
+    const suffix = `${quick ? '-quick' : ''}-g`;
+    writeFileSync(join(RESULTS, `${date.replace(/[:]/g, '-')}${suffix}.md`), table);
+    writeFileSync(join(RESULTS, `latest${suffix}.md`), table);
+  }
+  if (!readingMet(result)) process.stderr.write('bench: some (g) goals were not met (see the table)\n');
 }
 
 await main();

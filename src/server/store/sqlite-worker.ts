@@ -28,7 +28,12 @@ export interface SqliteWorkerOptions {
   onChangesDone?: (k: number) => void;
   /** Milliseconds a search waits for its answer before it rejects with SearchTimeout (default 10000). */
   searchTimeoutMs?: number;
+  /** A WAL file larger than this after a checkpoint is checkpointed again and truncated (default WAL_LIMIT_BYTES). */
+  walLimitBytes?: number;
 }
+
+/** The WAL size (bytes) past which a checkpoint truncates the log, and the main connection's `journal_size_limit`. */
+export const WAL_LIMIT_BYTES = 64 * 1024 * 1024;
 
 interface Pending { resolve(rows: SearchRow[]): void; reject(error: Error): void; timer: NodeJS.Timeout }
 
@@ -51,6 +56,7 @@ export class SqliteWorker {
       workerData: {
         path, searchPath: searchPathOf(path),
         checkpointMs: options.checkpointMs ?? 1_000, indexMs: options.indexMs ?? 200, chunk: options.chunk ?? 2_000,
+        walLimit: options.walLimitBytes ?? WAL_LIMIT_BYTES,
       },
     });
     // A running worker must not keep the process alive; a search in flight references it.

@@ -32,7 +32,7 @@ import type {
   RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
-import { SqliteWorker, type SearchRow } from './sqlite-worker.js';
+import { SqliteWorker, WAL_LIMIT_BYTES, type SearchRow } from './sqlite-worker.js';
 import { SqliteFiles } from './store-sqlite-files.js';
 import { SQLITE_MIGRATIONS, type Migration } from './migrations-sqlite.js';
 import { rekeySqlite } from './rekey-names.js';
@@ -57,6 +57,11 @@ export interface SqliteStoreOptions extends GroupCommitOptions {
    * other searches, a rebuild of the index, or another process's lock on the search file.
    */
   searchTimeoutMs?: number;
+  /**
+   * WAL bytes past which a checkpoint round truncates the log (default 64 MiB, WAL_LIMIT_BYTES);
+   * also the connection's `journal_size_limit`.
+   */
+  walLimitBytes?: number;
 }
 
 /** Rows (by rowid) a retention transaction looks at. */
@@ -143,6 +148,9 @@ export class SqliteStore implements Store {
       // spilled that to a temporary file: about 200 pwrite calls per move on the event loop,
       // some of them taking milliseconds.
       db.pragma('temp_store = MEMORY');
+      // A WAL file that a writer starts over from its beginning is cut back to this size
+      // (by default SQLite never shrinks it); the worker's checkpoints truncate a large one.
+      db.pragma(`journal_size_limit = ${Math.trunc(this.#options.walLimitBytes ?? WAL_LIMIT_BYTES)}`);
       migrate(db, SQLITE_MIGRATIONS);
       rekeySqlite(db); // once, when the stored name keys are older than nameKey's definition
       this.#st = prepareSqlite(db);
@@ -169,6 +177,7 @@ export class SqliteStore implements Store {
       onChangesDone: (k) => { if (this.#st) this.#st.changesForget.run(k); },
       onError: (error) => this.#options.onError?.(error),
       ...(this.#options.searchTimeoutMs !== undefined ? { searchTimeoutMs: this.#options.searchTimeoutMs } : {}),
+      ...(this.#options.walLimitBytes !== undefined ? { walLimitBytes: this.#options.walLimitBytes } : {}),
     });
   }
 
@@ -703,6 +712,12 @@ const PM = 'SELECT id, from_name, to_name, content, ts, mentions FROM private_me
 
 type SqliteStatements = ReturnType<typeof prepareSqlite>;
 
+/** The text of every statement the store prepares, by name (for test/store-query-plans.test.ts); `db` must be migrated. */
+export function sqliteStatementTexts(db: Database.Database): Record<keyof SqliteStatements, string> {
+  const st = prepareSqlite(db);
+  return Object.fromEntries(Object.entries(st).map(([name, statement]) => [name, statement.source])) as Record<keyof SqliteStatements, string>;
+}
+
 /** Every statement the store runs, prepared once at init. */
 function prepareSqlite(db: Database.Database) {
   return {
@@ -717,9 +732,11 @@ function prepareSqlite(db: Database.Database) {
       `SELECT (SELECT min(seq) FROM messages WHERE room = @room) AS first_seq, (SELECT pruned_through FROM rooms WHERE name = @room) AS pruned`),
     lastSeqs: db.prepare<[], { name: string; last_seq: number }>(`SELECT name, last_seq FROM (SELECT name, ${ROOM_LAST_SEQ} AS last_seq
        FROM rooms) WHERE last_seq > 0`),
-    // The same, for the rooms of a JSON array (one page of the room list).
+    // The same, for the rooms of a JSON array (one page of the room list). CROSS JOIN keeps the
+    // array as the outer loop, one primary-key probe per name: with statistics the planner
+    // otherwise preferred to scan every room through a Bloom filter.
     lastSeqsOf: db.prepare<[string], { name: string; last_seq: number }>(`SELECT name, last_seq FROM (SELECT name, ${ROOM_LAST_SEQ} AS last_seq
-       FROM rooms WHERE name IN (SELECT value FROM json_each(?))) WHERE last_seq > 0`),
+       FROM json_each(?) AS j CROSS JOIN rooms ON rooms.name = j.value) WHERE last_seq > 0`),
     msgInsert: db.prepare<[string, string, number, string, string, string, number, string | null, string | null]>(
       'INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
     dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
@@ -780,8 +797,9 @@ function prepareSqlite(db: Database.Database) {
     subDeleteOwn: db.prepare<[string, string]>('DELETE FROM push_subscriptions WHERE endpoint = ? AND account = ?'),
     settingGet: db.prepare<[string], string>('SELECT value FROM settings WHERE key = ?').pluck(),
     settingInit: db.prepare<[string, string]>('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
-    rowSpan: db.prepare<[], { first: number | null; last: number | null }>('SELECT min(n) AS first, max(n) AS last FROM messages'),
-    privateRowSpan: db.prepare<[], { first: number | null; last: number | null }>('SELECT min(n) AS first, max(n) AS last FROM private_messages'),
+    // Two subqueries: min and max in one SELECT walked the whole id index (its plan says SCAN).
+    rowSpan: db.prepare<[], { first: number | null; last: number | null }>('SELECT (SELECT min(n) FROM messages) AS first, (SELECT max(n) FROM messages) AS last'),
+    privateRowSpan: db.prepare<[], { first: number | null; last: number | null }>('SELECT (SELECT min(n) FROM private_messages) AS first, (SELECT max(n) FROM private_messages) AS last'),
     changesForget: db.prepare<[number]>('DELETE FROM search_changes WHERE k <= ?'),
     pruneMark: db.prepare<PruneRange>(
       `UPDATE rooms SET pruned_through = max(pruned_through, p.top), last_seq = max(last_seq, p.top)

@@ -1,0 +1,415 @@
+/**
+ * A data set generator: `npx tsx bench/seed-data.ts --db PATH_OR_URL --messages N [--rooms N]
+ * [--accounts N] [--seed N]` (or `npm run bench -- --seed-data --db ...`).
+ *
+ * Fills an empty Parley database (SQLite file or postgres:// URL) with a chat's worth of
+ * rows: room messages over rooms with a skewed (Zipf) distribution, so a few rooms are big;
+ * private messages between pairs of accounts; accounts, each with a token (`seed-token-I`,
+ * stored hashed as the server does) and read positions; reactions, edits and deletions.
+ * The store's own `init()` creates the schema; the rows are then written with plain SQL in
+ * batches inside large transactions (not through the domain, which would take hours for a
+ * million messages), `rooms.last_seq` set to each room's highest seq. On SQLite the store is
+ * opened once more at the end and one search waits for the worker to index every row.
+ *
+ * Content is deterministic for a seed: words from a vocabulary with a skewed frequency;
+ * COMMON_WORD is in about a fifth of the messages, RARE_WORD in about one in 20,000 (at least one).
+ * Every account's password is SEED_PASSWORD.
+ */
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { nameKey } from '../src/protocol/names.js';
+import { argon2Hasher } from '../src/server/hasher.js';
+import { parseDbSetting } from '../src/server/store/db-setting.js';
+import { indexTerms, pairKey } from '../src/server/store/store-common.js';
+import { PostgresStore } from '../src/server/store/store-postgres.js';
+import { SqliteStore } from '../src/server/store/store-sqlite.js';
+
+export const COMMON_WORD = 'hello';
+export const RARE_WORD = 'zanzibarite';
+export const SEED_PASSWORD = 'seed-password';
+/** Rows per INSERT statement (PostgreSQL) and per transaction (SQLite). */
+const BATCH = 5_000;
+const DAY_MS = 86_400_000;
+
+export interface SeedOptions {
+  /** A SQLite path or a postgres:// URL (parseDbSetting); the database must hold no messages. */
+  db: string;
+  messages: number;
+  rooms?: number;
+  accounts?: number;
+  /** Private messages (default a tenth of `messages`). */
+  privateMessages?: number;
+  seed?: number;
+  log?: (line: string) => void;
+}
+
+export interface SeedCounts {
+  messages: number; rooms: number; accounts: number; tokens: number; privateMessages: number;
+  reactions: number; edited: number; deleted: number; readPositions: number;
+  /** The biggest room and its message count. */
+  biggestRoom: string; biggestRoomMessages: number;
+}
+
+/** The seeded account names: user0, user1, … */
+export function seedUser(i: number): string {
+  return `user${i}`;
+}
+
+/** The seeded room names: room0 (the biggest), room1, … */
+export function seedRoom(i: number): string {
+  return `room${i}`;
+}
+
+/** The token a seeded account can resume with. */
+export function seedToken(i: number): string {
+  return `seed-token-${i}`;
+}
+
+/** mulberry32: a small deterministic generator in [0, 1). */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Picks an index in [0, n) with weight 1/(i+1) (Zipf), by binary search of the cumulative weights. */
+function zipf(n: number, rand: () => number): () => number {
+  const cumulative = new Float64Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) cumulative[i] = total += 1 / (i + 1);
+  return () => {
+    const x = rand() * total;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cumulative[mid]! < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}
+
+const VOCABULARY = (
+  'the a to and of is in it you that for on with this are be have not at was but what can so just do we ' +
+  'deploy build server client test release merge branch commit review bug fix issue ticket meeting lunch ' +
+  'coffee weekend today tomorrow yesterday morning evening plan idea design schema query index cache ' +
+  'latency throughput memory disk network database chat room message search history reaction thanks ' +
+  'please sorry great nice cool sure maybe later soon done working broken flaky green red ship rollout'
+).split(' ');
+
+interface MessageRow {
+  id: string; room: string; seq: number; username: string; authorKey: string; content: string;
+  ts: number; editedAt: number | null; deleted: boolean;
+}
+interface PrivateRow { id: string; from: string; to: string; content: string; ts: number }
+interface ReactionRow { messageId: string; emoji: string; userKey: string; username: string }
+
+/** Generates the rows in batches, in commit order; the writer of each database takes them. */
+class Generator {
+  readonly #rand: () => number;
+  readonly #room: () => number;
+  readonly #word: () => number;
+  readonly lastSeq: number[];
+  readonly start: number;
+  readonly span: number;
+  counts: SeedCounts;
+  #rareLeft: boolean;
+
+  constructor(readonly o: Required<Omit<SeedOptions, 'log'>>) {
+    this.#rand = random(o.seed);
+    this.#room = zipf(o.rooms, this.#rand);
+    this.#word = zipf(VOCABULARY.length, this.#rand);
+    this.lastSeq = new Array<number>(o.rooms).fill(0);
+    this.span = 30 * DAY_MS;
+    this.start = Date.now() - this.span - DAY_MS;
+    this.#rareLeft = true;
+    this.counts = {
+      messages: 0, rooms: o.rooms, accounts: o.accounts, tokens: o.accounts, privateMessages: 0, reactions: 0, edited: 0, deleted: 0,
+      readPositions: 0, biggestRoom: seedRoom(0), biggestRoomMessages: 0,
+    };
+  }
+
+  #text(): string {
+    const r = this.#rand;
+    const words: string[] = [];
+    const length = 3 + Math.floor(r() * 14);
+    for (let i = 0; i < length; i++) words.push(VOCABULARY[this.#word()]!);
+    if (r() < 0.2) words.splice(Math.floor(r() * words.length), 0, COMMON_WORD);
+    if (this.#rareLeft || r() < 1 / 20_000) {
+      words.push(RARE_WORD);
+      this.#rareLeft = false;
+    }
+    return words.join(' ');
+  }
+
+  /** The next `count` room messages, with their reactions. */
+  messages(from: number, count: number): { rows: MessageRow[]; reactions: ReactionRow[] } {
+    const r = this.#rand;
+    const rows: MessageRow[] = [];
+    const reactions: ReactionRow[] = [];
+    for (let i = from; i < from + count; i++) {
+      const room = this.#room();
+      const seq = ++this.lastSeq[room]!;
+      const user = Math.floor(r() * this.o.accounts);
+      const username = seedUser(user);
+      const ts = this.start + Math.floor((i / this.o.messages) * this.span);
+      const deleted = r() < 0.005;
+      const edited = !deleted && r() < 0.02;
+      const id = `seed-m${i}`;
+      rows.push({
+        id, room: seedRoom(room), seq, username, authorKey: nameKey(username), content: deleted ? '' : this.#text(), ts,
+        editedAt: edited ? ts + 60_000 : null, deleted,
+      });
+      if (deleted) this.counts.deleted++;
+      if (edited) this.counts.edited++;
+      if (!deleted && r() < 0.05) {
+        const emoji = ['👍', '🎉', '❤️'];
+        const n = 1 + Math.floor(r() * 3);
+        for (let k = 0; k < n; k++) {
+          const who = seedUser((user + 1 + k) % this.o.accounts);
+          reactions.push({ messageId: id, emoji: emoji[k % emoji.length]!, userKey: nameKey(who), username: who });
+        }
+      }
+    }
+    this.counts.messages += rows.length;
+    this.counts.reactions += reactions.length;
+    return { rows, reactions };
+  }
+
+  /** The next `count` private messages, between pairs of accounts (a few partners each). */
+  privates(from: number, count: number): PrivateRow[] {
+    const r = this.#rand;
+    const rows: PrivateRow[] = [];
+    const n = this.o.accounts;
+    for (let i = from; i < from + count; i++) {
+      const a = Math.floor(r() * n);
+      const b = (a + 1 + Math.floor(r() * Math.min(5, n - 1))) % n;
+      rows.push({ id: `seed-p${i}`, from: seedUser(a), to: seedUser(b), content: this.#text(), ts: this.start + Math.floor((i / Math.max(1, this.o.privateMessages)) * this.span) });
+    }
+    this.counts.privateMessages += rows.length;
+    return rows;
+  }
+
+  /** Each account's read positions: up to 10 rooms, somewhere in their history. */
+  readPositions(): { userKey: string; room: string; seq: number }[] {
+    const r = this.#rand;
+    const rows: { userKey: string; room: string; seq: number }[] = [];
+    for (let a = 0; a < this.o.accounts; a++) {
+      const seen = new Set<number>();
+      for (let k = 0; k < Math.min(10, this.o.rooms); k++) {
+        const room = this.#room();
+        if (seen.has(room) || this.lastSeq[room] === 0) continue;
+        seen.add(room);
+        rows.push({ userKey: nameKey(seedUser(a)), room: seedRoom(room), seq: Math.max(1, Math.floor(this.lastSeq[room]! * (0.5 + r() / 2))) });
+      }
+    }
+    this.counts.readPositions = rows.length;
+    return rows;
+  }
+
+  finish(): SeedCounts {
+    let big = 0;
+    for (let i = 1; i < this.lastSeq.length; i++) if (this.lastSeq[i]! > this.lastSeq[big]!) big = i;
+    this.counts.biggestRoom = seedRoom(big);
+    this.counts.biggestRoomMessages = this.lastSeq[big]!;
+    return this.counts;
+  }
+}
+
+function tokenHash(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** Fills the database `o.db` names (see the file comment); returns what it wrote. */
+export async function seedData(options: SeedOptions): Promise<SeedCounts> {
+  const o = {
+    db: options.db, messages: options.messages, rooms: options.rooms ?? 200, accounts: options.accounts ?? 1_000,
+    privateMessages: options.privateMessages ?? Math.floor(options.messages / 10), seed: options.seed ?? 1,
+  };
+  for (const [key, value] of Object.entries(o)) {
+    if (key !== 'db' && (!Number.isSafeInteger(value) || (value as number) < 0)) throw new Error(`seed-data: --${key} must be a whole number ≥ 0`);
+  }
+  if (o.rooms < 1 || o.accounts < 2) throw new Error('seed-data: give at least 1 room and 2 accounts');
+  const log = options.log ?? (() => {});
+  const setting = parseDbSetting(o.db);
+  const gen = new Generator(o);
+  const passwordHash = await argon2Hasher.hash(SEED_PASSWORD);
+  const started = Date.now();
+  if (setting.kind === 'sqlite') await seedSqlite(setting.path, gen, passwordHash, log);
+  else if (setting.kind === 'postgres') await seedPostgres(setting.url, gen, passwordHash, log);
+  else throw new Error('seed-data: the memory store keeps nothing: give a SQLite path or a postgres:// URL');
+  log(`seed-data: ${o.messages} messages written in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return gen.finish();
+}
+
+async function seedSqlite(path: string, gen: Generator, passwordHash: string, log: (line: string) => void): Promise<void> {
+  const store = new SqliteStore(path);
+  await store.init(); // the schema
+  await store.close();
+  const db = new Database(path);
+  try {
+    db.pragma('synchronous = OFF');
+    db.pragma('cache_size = -262144');
+    if ((db.prepare('SELECT count(*) FROM messages').pluck().get() as number) > 0) throw new Error(`seed-data: ${path} already holds messages`);
+    const { o } = gen;
+    const room = db.prepare('INSERT INTO rooms (name, topic, owner, created_at, last_seq) VALUES (?, ?, NULL, ?, 0) ON CONFLICT (name) DO NOTHING');
+    const account = db.prepare('INSERT INTO accounts (key, username, password_hash, created_at) VALUES (?, ?, ?, ?)');
+    const token = db.prepare('INSERT INTO tokens (token_hash, key, expires_at) VALUES (?, ?, ?)');
+    db.transaction(() => {
+      for (let i = 0; i < o.rooms; i++) room.run(seedRoom(i), `seeded room ${i}`, gen.start);
+      for (let i = 0; i < o.accounts; i++) {
+        const key = nameKey(seedUser(i));
+        account.run(key, seedUser(i), passwordHash, gen.start);
+        token.run(tokenHash(seedToken(i)), key, Date.now() + 365 * DAY_MS);
+      }
+    })();
+    const message = db.prepare(`INSERT INTO messages (id, room, seq, username, author_key, content, ts, edited_at, deleted)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const reaction = db.prepare('INSERT INTO reactions (message_id, emoji, user_key, username) VALUES (?, ?, ?, ?)');
+    const batch = db.transaction((from: number, count: number) => {
+      const { rows, reactions } = gen.messages(from, count);
+      for (const m of rows) message.run(m.id, m.room, m.seq, m.username, m.authorKey, m.content, m.ts, m.editedAt, m.deleted ? 1 : 0);
+      for (const r of reactions) reaction.run(r.messageId, r.emoji, r.userKey, r.username);
+    });
+    for (let from = 0; from < o.messages; from += BATCH * 4) {
+      batch(from, Math.min(BATCH * 4, o.messages - from));
+      if (from % 200_000 === 0 && from > 0) log(`seed-data: ${from} messages`);
+    }
+    const pm = db.prepare(`INSERT INTO private_messages (id, from_name, from_key, to_name, to_key, pair_key, content, ts)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+    const pmBatch = db.transaction((from: number, count: number) => {
+      for (const p of gen.privates(from, count)) pm.run(p.id, p.from, nameKey(p.from), p.to, nameKey(p.to), pairKey(p.from, p.to), p.content, p.ts);
+    });
+    for (let from = 0; from < o.privateMessages; from += BATCH * 4) pmBatch(from, Math.min(BATCH * 4, o.privateMessages - from));
+    const read = db.prepare('INSERT INTO read_positions (user_key, room, seq) VALUES (?, ?, ?)');
+    const last = db.prepare('UPDATE rooms SET last_seq = ? WHERE name = ?');
+    db.transaction(() => {
+      for (const p of gen.readPositions()) read.run(p.userKey, p.room, p.seq);
+      gen.lastSeq.forEach((seq, i) => last.run(seq, seedRoom(i)));
+    })();
+    db.exec('ANALYZE');
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  } finally {
+    db.close();
+  }
+  // The search index: the worker indexes every row before it answers the first search.
+  log('seed-data: building the search index');
+  const indexing = new SqliteStore(path, { searchTimeoutMs: 3_600_000 });
+  await indexing.init();
+  try {
+    await indexing.search({ query: COMMON_WORD, limit: 1 });
+  } finally {
+    await indexing.close();
+  }
+}
+
+async function seedPostgres(url: string, gen: Generator, passwordHash: string, log: (line: string) => void): Promise<void> {
+  const store = new PostgresStore(url);
+  await store.init(); // the schema
+  await store.close();
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows: [{ n }] } = await client.query<{ n: string }>('SELECT count(*) AS n FROM messages');
+    if (Number(n) > 0) throw new Error('seed-data: the database already holds messages');
+    const { o } = gen;
+    await client.query('BEGIN');
+    await client.query('SET LOCAL synchronous_commit = off');
+    const rooms = Array.from({ length: o.rooms }, (_, i) => seedRoom(i));
+    await client.query(`INSERT INTO rooms (name, topic, created_at) SELECT n, 'seeded room', $2 FROM unnest($1::text[]) AS n
+      ON CONFLICT (name) DO NOTHING`, [rooms, new Date(gen.start)]);
+    for (let from = 0; from < o.accounts; from += BATCH) {
+      const users = Array.from({ length: Math.min(BATCH, o.accounts - from) }, (_, k) => from + k);
+      await client.query(`INSERT INTO accounts (key, username, password_hash, created_at)
+        SELECT k, u, $3, $4 FROM unnest($1::text[], $2::text[]) AS v(k, u)`,
+      [users.map((i) => nameKey(seedUser(i))), users.map(seedUser), passwordHash, new Date(gen.start)]);
+      await client.query(`INSERT INTO tokens (token_hash, key, expires_at) SELECT h, k, $3 FROM unnest($1::text[], $2::text[]) AS v(h, k)`,
+        [users.map((i) => tokenHash(seedToken(i))), users.map((i) => nameKey(seedUser(i))), new Date(Date.now() + 365 * DAY_MS)]);
+    }
+    for (let from = 0; from < o.messages; from += BATCH) {
+      const { rows, reactions } = gen.messages(from, Math.min(BATCH, o.messages - from));
+      await client.query(`INSERT INTO messages (id, room, seq, username, author_key, content, ts, edited_at, deleted, search)
+        SELECT id, room, seq, username, author_key, content, to_timestamp(ts / 1000.0), to_timestamp(edited / 1000.0), deleted,
+          CASE WHEN deleted THEN NULL ELSE array_to_tsvector(string_to_array(terms, ' ')) END
+        FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::boolean[], $10::text[])
+          AS v(id, room, seq, username, author_key, content, ts, edited, deleted, terms)`, [
+        rows.map((m) => m.id), rows.map((m) => m.room), rows.map((m) => m.seq), rows.map((m) => m.username), rows.map((m) => m.authorKey),
+        rows.map((m) => m.content), rows.map((m) => m.ts), rows.map((m) => m.editedAt), rows.map((m) => m.deleted),
+        rows.map((m) => indexTerms(m.content).join(' ')),
+      ]);
+      if (reactions.length > 0) {
+        await client.query(`INSERT INTO reactions (message_id, emoji, user_key, username)
+          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])`,
+        [reactions.map((r) => r.messageId), reactions.map((r) => r.emoji), reactions.map((r) => r.userKey), reactions.map((r) => r.username)]);
+      }
+      if (from % 200_000 === 0 && from > 0) log(`seed-data: ${from} messages`);
+    }
+    for (let from = 0; from < o.privateMessages; from += BATCH) {
+      const rows = gen.privates(from, Math.min(BATCH, o.privateMessages - from));
+      await client.query(`INSERT INTO private_messages (id, from_name, from_key, to_name, to_key, pair_key, content, ts)
+        SELECT id, f, fk, t, tk, pk, c, to_timestamp(ts / 1000.0)
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[]) AS v(id, f, fk, t, tk, pk, c, ts)`, [
+        rows.map((p) => p.id), rows.map((p) => p.from), rows.map((p) => nameKey(p.from)), rows.map((p) => p.to), rows.map((p) => nameKey(p.to)),
+        rows.map((p) => pairKey(p.from, p.to)), rows.map((p) => p.content), rows.map((p) => p.ts),
+      ]);
+    }
+    const read = gen.readPositions();
+    for (let from = 0; from < read.length; from += BATCH) {
+      const part = read.slice(from, from + BATCH);
+      await client.query('INSERT INTO read_positions (user_key, room, seq) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])',
+        [part.map((p) => p.userKey), part.map((p) => p.room), part.map((p) => p.seq)]);
+    }
+    await client.query('UPDATE rooms AS r SET last_seq = v.s FROM unnest($1::text[], $2::bigint[]) AS v(n, s) WHERE r.name = v.n',
+      [rooms, gen.lastSeq]);
+    await client.query('COMMIT');
+    await client.query('ANALYZE');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    await client.end();
+  }
+}
+
+function argValue(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+/** The command line: `--db PATH_OR_URL --messages N [--rooms N] [--accounts N] [--private N] [--seed N]`. */
+export async function seedMain(args: string[]): Promise<void> {
+  const db = argValue(args, '--db');
+  if (!db) throw new Error('seed-data: give --db PATH_OR_URL (and --messages N)');
+  const number = (name: string): number | undefined => {
+    const raw = argValue(args, name);
+    if (raw === undefined) return undefined;
+    const n = Number(raw.replaceAll('_', ''));
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`seed-data: ${name} "${raw}" is not a whole number`);
+    return n;
+  };
+  const messages = number('--messages') ?? 100_000;
+  const counts = await seedData({
+    db, messages,
+    ...(number('--rooms') !== undefined ? { rooms: number('--rooms')! } : {}),
+    ...(number('--accounts') !== undefined ? { accounts: number('--accounts')! } : {}),
+    ...(number('--private') !== undefined ? { privateMessages: number('--private')! } : {}),
+    ...(number('--seed') !== undefined ? { seed: number('--seed')! } : {}),
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  process.stdout.write(`${JSON.stringify(counts)}\n`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  seedMain(process.argv.slice(2)).catch((error: unknown) => {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exitCode = 1;
+  });
+}
