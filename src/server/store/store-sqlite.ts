@@ -781,7 +781,9 @@ function prepareSqlite(db: Database.Database) {
     mentionsClear: db.prepare<[string, string, number]>('DELETE FROM unread_mentions WHERE account = ? AND room = ? AND seq <= ?'),
     mentionAdd: db.prepare<[string, string, number]>('INSERT OR IGNORE INTO unread_mentions (account, room, seq) VALUES (?, ?, ?)'),
     mentionCounts: db.prepare<[string], { room: string; n: number }>('SELECT room, count(*) AS n FROM unread_mentions WHERE account = ? GROUP BY room'),
-    accountNames: db.prepare<[string], { key: string; username: string }>('SELECT key, username FROM accounts WHERE key IN (SELECT value FROM json_each(?))'),
+    // The JSON array drives: one primary-key probe per key (an IN over the subquery scanned accounts).
+    accountNames: db.prepare<[string], { key: string; username: string }>(
+      'SELECT accounts.key, accounts.username FROM json_each(?) AS j CROSS JOIN accounts ON accounts.key = j.value'),
     notifySet: db.prepare<[string, string, string]>(
       'INSERT INTO notify_levels (account, conversation, level) VALUES (?, ?, ?) ON CONFLICT (account, conversation) DO UPDATE SET level = excluded.level'),
     notifyClear: db.prepare<[string, string]>('DELETE FROM notify_levels WHERE account = ? AND conversation = ?'),
