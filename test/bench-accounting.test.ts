@@ -9,7 +9,6 @@ import { Accounting } from '../bench/accounting.js';
 import { runBench, slope, type Scale } from '../bench/bench.js';
 import { LeanClient, encodeServerFrame, frameType, readTag } from '../bench/lean-ws.js';
 import { markdown, svg } from '../bench/report.js';
-import { encodeTextFrame, textFrame } from '../src/server/transport/frame-writer.js';
 
 describe('bench accounting', () => {
   function roomOfThree(): Accounting {
@@ -104,21 +103,6 @@ describe('lean WebSocket client', () => {
     assert.deepEqual(tag, [12, 345]);
     const other = Buffer.from('{"type":"Message","content":"no tag"}');
     assert.equal(readTag(other, 0, other.length, tag), false);
-  });
-});
-
-describe('server frames built once', () => {
-  it('frames text exactly as RFC 6455 says, for every length class', () => {
-    for (const text of ['', 'a', 'z'.repeat(125), 'z'.repeat(126), 'ü'.repeat(40_000), 'q'.repeat(70_000)]) {
-      const frame = encodeTextFrame(text);
-      const expected = encodeServerFrame(text);
-      assert.ok(frame.equals(expected), `length ${text.length}`);
-    }
-  });
-
-  it('returns the same Buffer for the same string, so a broadcast is framed once', () => {
-    const text = JSON.stringify({ type: 'Message', content: 'once' });
-    assert.equal(textFrame(text), textFrame(text));
   });
 });
 
