@@ -23,8 +23,13 @@ describe('heartbeat', () => {
     await silent.waitEnded(HEARTBEAT_MS * 4);
     const took = Date.now() - started;
     assert.ok(took >= HEARTBEAT_MS * 0.9, `cut off after ${took} ms, before it could have missed a ping`);
-    // The client library answers pings: it is still there, and still chats.
-    await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS * 2));
+    // The client library answers pings: two pings later (the server would have cut it off at
+    // the second had it not answered the first) it is still there, and still chats.
+    await new Promise<void>((resolve, reject) => {
+      let pings = 0;
+      const timer = setTimeout(() => reject(new Error('no second ping')), 20_000);
+      alive.ws.on('ping', () => { if (++pings === 2) { clearTimeout(timer); resolve(); } });
+    });
     assert.equal(alive.closed, null);
     alive.send({ type: 'SendMessage', content: 'still here', ref: 'hb' });
     await alive.nextOfType('Message', (m) => m.content === 'still here');
