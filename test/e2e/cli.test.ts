@@ -20,7 +20,7 @@ import { jsonUser, TestClient } from '../helpers/ws-client.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Spawning compiles the TypeScript through tsx first: allow for a slow start. */
 const START_TIMEOUT = 20_000;
-const WAIT = 8_000;
+const WAIT = 20_000;
 
 /** A `parley client` child process whose output is collected line by line. */
 class CliProcess implements AsyncDisposable {
