@@ -82,9 +82,15 @@ class InFlight {
     });
   }
 
-  /** Resolves once no counted call is pending. */
-  async zero(): Promise<void> {
-    if (this.count > 0) await new Promise<void>((resolve) => this.#waiters.push(resolve));
+  /** Resolves once no counted call is pending, or at `deadline` (the caller looks again). */
+  async zero(deadline: number): Promise<void> {
+    if (this.count === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await new Promise<void>((resolve) => {
+      this.#waiters.push(resolve);
+      timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+    });
+    clearTimeout(timer);
   }
 }
 
@@ -121,10 +127,15 @@ export class FakeChat {
    * callback has run), and no connection with a handler running or frames queued.
    */
   async settle(): Promise<void> {
+    const deadline = Date.now() + 10_000;
     for (;;) {
-      await this.#inFlight.zero();
+      await this.#inFlight.zero(deadline);
       await new Promise((r) => setImmediate(r));
-      if (this.#inFlight.count === 0 && ![...this.chat.hub.sessions].some((s) => s.busy || (s.queue?.length ?? 0) > 0)) return;
+      const busy = [...this.chat.hub.sessions].filter((s) => s.busy || (s.queue?.length ?? 0) > 0).length;
+      if (this.#inFlight.count === 0 && busy === 0) return;
+      if (Date.now() > deadline) {
+        throw new Error(`FakeChat.settle: not idle after 10 s (${this.#inFlight.count} port calls pending, ${busy} connections busy)`);
+      }
     }
   }
 
