@@ -95,7 +95,8 @@ describe('parley serve --workers', () => {
   });
 
   it('gives up with exit code 1 when workers cannot start', { timeout: 60_000 }, async () => {
-    const p = spawnServe(['--port', '0', '--db', ':memory:', '--workers', '2', '--redis', 'redis://127.0.0.1:1']);
+    // Three failed starts, each waiting out the 5 s Redis connect timeout: allow for a loaded machine.
+    const p = spawnServe(['--port', '0', '--db', ':memory:', '--workers', '2', '--redis', 'redis://127.0.0.1:1'], {}, 50_000);
     await assert.rejects(p, /exited \(1\) before listening/);
   });
 });

@@ -120,8 +120,13 @@ function oneChat(name: string, make: () => Promise<Cluster>, skip: string | fals
       cb.send(`/msg ${a} back at you`);
       const back = await ca.nextOfType('PrivateMessage', (m) => m.from === b);
       assert.equal(back.content, 'back at you');
-      await cc.settle(200);
-      assert.equal(cc.pending().filter((m) => m.type === 'PrivateMessage').length, 0);
+      // Private messages to c from both nodes come after anything a or b sent c before.
+      ca.send({ type: 'PrivateMessage', to: c, content: 'now for c' });
+      cb.send(`/msg ${c} now for c too`);
+      // They come from two nodes, in either order.
+      await cc.nextOfType('PrivateMessage');
+      await cc.nextOfType('PrivateMessage');
+      assert.deepEqual(cc.frames.flatMap((m) => (m.type === 'PrivateMessage' ? [m.content] : [])).sort(), ['now for c', 'now for c too']);
     });
 
     it('lists users and counts room members across every node', async () => {

@@ -78,6 +78,24 @@ presenceContract('RedisPresence', async (): Promise<PresenceFixture> => {
 const leftIn = (got: Envelope[], room: string): string[] =>
   got.flatMap((e) => (e.kind === 'room' && e.room === room && e.msg.type === 'UserLeft' ? [e.msg.username] : []));
 
+/** Resolves once the node's presence has finished `n` more heartbeats (renewal, sweep, resync). */
+async function heartbeats(node: Node, n: number): Promise<void> {
+  // A round is the private beat(); the test wraps it to count the rounds that finish.
+  const presence = node.presence as unknown as { beat(): Promise<void> };
+  const own = Object.getPrototypeOf(presence).beat as () => Promise<void>;
+  let done = 0;
+  await new Promise<void>((resolve) => {
+    presence.beat = async function (this: unknown) {
+      try {
+        await own.call(this);
+      } finally {
+        if (++done === n) resolve();
+      }
+    };
+  });
+  delete (presence as { beat?: unknown }).beat;
+}
+
 async function waitFor(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
@@ -166,7 +184,11 @@ describe('the Redis presence', { skip: redisSkip }, () => {
       assert.deepEqual(await b.presence.members('general'), []);
       await waitFor(async () => (await b.presence.members('general')).length === 1, 3_000, 're-registration');
       assert.equal(await b.presence.claimName('ann', 'Ann', 'guest:other', 'c7'), false, 'the name is held again');
-      await new Promise((r) => setTimeout(r, 300));
+      // Two more heartbeats on each node (each may sweep), then a's next envelope reaches b:
+      // any departure notice either node published by then has arrived.
+      await Promise.all([heartbeats(a, 2), heartbeats(b, 2)]);
+      a.bus.publish({ kind: 'user', user: 'marker', msg: { type: 'SystemMessage', content: 'marker' } });
+      await waitFor(() => b.got.some((e) => e.kind === 'user' && e.user === 'marker'), 10_000, 'the marker at b');
       assert.deepEqual(leftIn(b.got, 'general'), [], 'nobody is announced as left');
     } finally {
       await stopNode(a);

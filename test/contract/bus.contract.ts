@@ -140,8 +140,11 @@ export function busContract(name: string, make: () => Promise<BusFixture>, optio
       const env: Envelope = { kind: 'user', user: 'bob', msg: { type: 'SystemMessage', content: 'hi' } };
       a.publish(env);
       await until(() => gb.length === 1 && gc.length === 1, 3_000, 'delivery to b and c');
-      await sleep(50);
-      assert.equal(ga.length, 0);
+      // b publishes after a's envelope went out to every subscriber: had a got its own, it came first.
+      const reply: Envelope = { kind: 'user', user: 'ann', msg: { type: 'SystemMessage', content: 'reply' } };
+      b.publish(reply);
+      await until(() => ga.length === 1, 3_000, 'b\'s reply at a');
+      assert.deepEqual(ga, [{ env: reply, from: b.nodeId }]);
       assert.deepEqual(gb[0], { env, from: a.nodeId });
       assert.deepEqual(gc[0], { env, from: a.nodeId });
     });
@@ -197,7 +200,9 @@ export function busContract(name: string, make: () => Promise<BusFixture>, optio
       a.publish(message('general', 1));
       await until(() => seqsOf(got, 'general').length === 1);
       b.publish(message('general', 3));
-      await sleep(20);
+      // One node's envelopes arrive in publish order: once b's next one is at c, so is seq 3 (held).
+      b.publish({ kind: 'user', user: 'bob', msg: { type: 'SystemMessage', content: 'after 3' } });
+      await until(() => got.some((r) => r.env.kind === 'user'));
       a.publish(message('general', 2));
       await until(() => seqsOf(got, 'general').length === 3);
       assert.deepEqual(seqsOf(got, 'general'), [1, 2, 3]);

@@ -12,7 +12,7 @@ import { jsonUser } from '../helpers/ws-client.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const HAVE_SCRIPT = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
 const START_TIMEOUT = 20_000;
-const WAIT = 8_000;
+const WAIT = 20_000;
 
 // eslint-disable-next-line no-control-regex
 const ANSI_RE = /\x1b\[[0-9;]*[A-Za-z]/g;
@@ -29,10 +29,24 @@ class Terminal implements AsyncDisposable {
       cwd: ROOT, env: { ...process.env, TERM: 'xterm-256color', NO_COLOR: '', COLUMNS: '100', LINES: '30', ...env },
     });
     this.child.stdout.setEncoding('utf8');
-    this.child.stdout.on('data', (d: string) => { this.screen += d; });
-    this.child.stderr.on('data', (d: Buffer) => { this.screen += d.toString(); });
-    this.child.on('exit', (code) => { this.exitCode = code; });
+    this.child.stdout.on('data', (d: string) => { this.screen += d; this.wake(); });
+    this.child.stderr.on('data', (d: Buffer) => { this.screen += d.toString(); this.wake(); });
+    this.child.on('exit', (code) => { this.exitCode = code; this.wake(); });
     this.child.stdin.on('error', () => undefined);
+  }
+
+  private waiters: Array<() => void> = [];
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Resolves when the screen grows or the client exits, or at `deadline`. */
+  private async changed(deadline: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+      this.waiters.push(() => { clearTimeout(t); resolve(); });
+    });
   }
 
   /** Waits until the screen output after `from` matches; returns the index after the match. */
@@ -44,15 +58,23 @@ class Terminal implements AsyncDisposable {
       if (Date.now() > deadline || this.exitCode !== undefined) {
         throw new Error(`waiting for ${String(pattern)}; screen: ${JSON.stringify(this.screen.slice(from).slice(-800))}`);
       }
-      await new Promise((r) => setTimeout(r, 50));
+      await this.changed(deadline);
     }
   }
 
-  /** Types keys; each call is one chunk (readline takes a multi-key chunk as a paste). */
+  /**
+   * Types keys; each call is one chunk (readline takes a multi-key chunk as a paste), and
+   * the next is written once the client has echoed this one.
+   */
   async type(...chunks: string[]): Promise<void> {
     for (const chunk of chunks) {
+      const before = this.screen.length;
+      const deadline = Date.now() + WAIT;
       this.child.stdin.write(chunk);
-      await new Promise((r) => setTimeout(r, 120));
+      while (this.screen.length === before) {
+        if (Date.now() > deadline || this.exitCode !== undefined) throw new Error(`no echo of ${JSON.stringify(chunk)}`);
+        await this.changed(deadline);
+      }
     }
   }
 
@@ -60,7 +82,7 @@ class Terminal implements AsyncDisposable {
     const deadline = Date.now() + timeout;
     while (this.exitCode === undefined) {
       if (Date.now() > deadline) throw new Error('timed out waiting for the exit');
-      await new Promise((r) => setTimeout(r, 50));
+      await this.changed(deadline);
     }
     return this.exitCode;
   }

@@ -13,13 +13,14 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { ChatMessage, ServerMessage } from '../../src/protocol/messages.js';
 import { openStore } from '../../src/server/store/open-store.js';
+import { eventually } from '../helpers/eventually.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { jsonUser, TestClient } from '../helpers/ws-client.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Spawning compiles the TypeScript through tsx first: allow for a slow start. */
 const START_TIMEOUT = 20_000;
-const WAIT = 8_000;
+const WAIT = 20_000;
 
 /** A `parley client` child process whose output is collected line by line. */
 class CliProcess implements AsyncDisposable {
@@ -391,12 +392,12 @@ describe('parley client across a server restart', () => {
       children.push(quiet);
       sam.send({ type: 'JoinRoom', room: 'quiet', ref: 'jq' });
       await sam.nextOfType('Ack', (m) => m.ref === 'jq');
-      for (let i = 0; i < 100; i++) {
-        sam.send({ type: 'ListUsers', room: 'quiet', ref: `uq${i}` });
-        const list = await sam.nextOfType('UserList', (m) => m.ref === `uq${i}`);
-        if (list.users.some((u) => u.startsWith('tail-'))) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      let asked = 0;
+      await eventually(async () => {
+        const ref = `uq${++asked}`;
+        sam.send({ type: 'ListUsers', room: 'quiet', ref });
+        return (await sam.nextOfType('UserList', (m) => m.ref === ref)).users.some((u) => u.startsWith('tail-'));
+      }, 20_000, 'the quiet tail to join its room');
       await say(sam, 'before 3');
       await tail.line('before 3');
       await tess.line('sam: before 3');
@@ -463,7 +464,10 @@ describe('parley client across a server restart', () => {
       // Another connection holds the name, as the server's old session would after a silent drop.
       holder = await jsonUser(url, 'vic');
       await vic.line('reconnecting');
-      await new Promise((r) => setTimeout(r, 3_500));
+      // Three attempts refused with NAME_TAKEN: it keeps trying while the name is held.
+      const refusals = async (): Promise<number> => Number(/parley_errors_total\{code="NAME_TAKEN"\} (\d+)/
+        .exec(await server!.metrics.registry.getSingleMetricAsString('parley_errors_total'))?.[1] ?? 0);
+      await eventually(async () => (await refusals()) >= 3, 30_000, 'three reconnect attempts refused with NAME_TAKEN');
       assert.equal(vic.exit, null, `the client gave up: ${vic.out.join(' | ')}`);
       assert.ok(!vic.out.some((l) => l.includes('Reconnected')));
       holder.close();

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { OPTIONS } from '../../src/server/config.js';
 import { ROOT, startChildServer } from '../helpers/child-server.js';
+import { eventually } from '../helpers/eventually.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { jsonUser } from '../helpers/ws-client.js';
 
@@ -63,8 +64,7 @@ describe('operations', () => {
     c.close();
     await c.waitClosed();
     // The server sees the close a moment after the client does.
-    for (let i = 0; i < 50 && (await connections()) !== 0; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(await connections(), 0);
+    await eventually(async () => (await connections()) === 0, 10_000, 'the server to count the connection closed');
   });
 
   it('answers unknown paths with 404 and other methods with 405', async () => {

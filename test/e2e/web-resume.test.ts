@@ -10,11 +10,10 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { openStore } from '../../src/server/store/open-store.js';
-import { joinAsGuest, launchBrowser, messageTexts, newPage, pageErrors, screenshot, sendMessage } from '../helpers/browser.js';
+import { WAIT, joinAsGuest, launchBrowser, messageTexts, newPage, pageErrors, screenshot, sendMessage } from '../helpers/browser.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { jsonUser } from '../helpers/ws-client.js';
 
-const WAIT = 10_000;
 const launched = await launchBrowser();
 
 async function waitForText(page: Page, selector: string, text: string, timeout = WAIT): Promise<void> {
@@ -75,16 +74,18 @@ describe('the web client across reconnects', { skip: launched.skip ?? false }, (
       }
       assert.notEqual(await page.getAttribute('#conn-status', 'data-status'), 'online', 'the page was still away when they were sent');
 
-      await page.waitForSelector('#conn-status[data-status="online"]', { timeout: 20_000 });
+      await page.waitForSelector('#conn-status[data-status="online"]', { timeout: WAIT });
       await waitForText(page, '#messages .content', away[2]!);
       await sendMessage(page, 'rita is back');
       await sam.nextOfType('Message', (m) => m.content === 'rita is back');
-      await waitForText(page, '#messages .content', 'rita is back');
-      await page.waitForTimeout(300);
+      // A last message, confirmed: the server answers a connection's frames in order, so
+      // everything the page asked for or resent before it has been answered and shown.
+      await sendMessage(page, 'rita is done');
+      await page.locator('#messages .msg:not(.pending)', { hasText: 'rita is done' }).waitFor({ timeout: WAIT });
 
       const texts = await messageTexts(page);
       assert.equal(await page.locator('#messages .msg.pending').count(), 0, 'nothing left pending');
-      for (const text of ['before the restart', 'rita was here first', 'typed while offline', ...away, 'rita is back']) {
+      for (const text of ['before the restart', 'rita was here first', 'typed while offline', ...away, 'rita is back', 'rita is done']) {
         assert.equal(count(texts, text), 1, `"${text}" is shown once (saw ${JSON.stringify(texts)})`);
       }
       const seqs = await page.locator('#messages .msg').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-seq'))));
@@ -116,7 +117,7 @@ describe('the web client across reconnects', { skip: launched.skip ?? false }, (
       await yuri.nextOfType('Message', (m) => m.content === 'pruned while away');
       await server.store.prune(new Date(Date.now() + 60_000).toISOString());
 
-      await page.waitForSelector('#conn-status[data-status="online"]', { state: 'attached', timeout: 20_000 });
+      await page.waitForSelector('#conn-status[data-status="online"]', { state: 'attached', timeout: WAIT });
       await waitForText(page, '#messages .notice.gap', 'retention');
       yuri.send({ type: 'SendMessage', content: 'after the gap' });
       await waitForText(page, '#messages .content', 'after the gap');

@@ -5,15 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { copyFile, mkdir } from 'node:fs/promises';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import {
-  DESKTOP, PHONE, joinAsGuest, launchBrowser, messageTexts, newPage, pageErrors, screenshot, sendMessage,
+  DESKTOP, PHONE, WAIT, joinAsGuest, launchBrowser, messageTexts, newPage, pageErrors, screenshot, sendMessage,
 } from '../helpers/browser.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { jsonUser } from '../helpers/ws-client.js';
 
-const WAIT = 10_000;
 const launched = await launchBrowser();
 
 /** Waits until an element matching `selector` contains `text`. */
@@ -42,8 +41,13 @@ describe('the web client', { skip: launched.skip ?? false }, () => {
     server = await startTestServer({}, { web: true });
   });
 
+  // Each test closes its pages: pages left open would go on receiving and drawing every
+  // later test's messages, and on a loaded machine slow the browser for the pages in use.
+  afterEach(async () => {
+    for (const page of pages.splice(0)) await page.context().close().catch(() => undefined);
+  });
+
   after(async () => {
-    for (const page of pages) await page.context().close().catch(() => undefined);
     await browser?.close();
     await server?.close();
   });
@@ -88,7 +92,14 @@ describe('the web client', { skip: launched.skip ?? false }, () => {
     await waitForText(alice, '#messages .content', 'got it');
 
     assert.deepEqual((await messageTexts(alice)).filter((t) => t.includes('secret')), ['psst bob, a secret']);
-    await carol.waitForTimeout(300);
+    // A room message sent after the private ones reaches carol after anything sent to her before it.
+    const dave = await jsonUser(server.url, 'dave');
+    try {
+      dave.send({ type: 'SendMessage', content: 'dave says hi afterwards', room: 'general' });
+      await waitForText(carol, '#messages .content', 'dave says hi afterwards');
+    } finally {
+      dave.close();
+    }
     assert.equal(await carol.locator('.dm-list li').count(), 0, 'carol has no private conversation');
     assert.doesNotMatch(await carol.locator('body').innerText(), /secret/);
     for (const page of [alice, bob, carol]) assert.deepEqual(pageErrors(page), []);

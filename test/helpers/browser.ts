@@ -30,6 +30,12 @@ export async function launchBrowser(): Promise<Launched> {
   return { browser, skip: null };
 }
 
+/**
+ * How long one browser action or wait may take before the test fails. Generous: on a loaded
+ * machine Chromium can stall for seconds, and a test that passes never waits this out.
+ */
+export const WAIT = 60_000;
+
 const ERRORS = new WeakMap<Page, string[]>();
 
 export const DESKTOP = { width: 1280, height: 800 };
@@ -38,7 +44,7 @@ export const PHONE = { width: 390, height: 844 };
 /** A fresh page (its own storage) of the given size, failing on uncaught page errors. */
 export async function newPage(browser: Browser, size = DESKTOP, scheme: 'light' | 'dark' = 'light'): Promise<Page> {
   const context = await browser.newContext({ viewport: size, colorScheme: scheme, deviceScaleFactor: size.width < 500 ? 2 : 1 });
-  context.setDefaultTimeout(10_000);
+  context.setDefaultTimeout(WAIT);
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
@@ -57,16 +63,16 @@ export function pageErrors(page: Page): string[] {
 export async function screenshot(page: Page, name: string): Promise<string> {
   await mkdir(ARTIFACTS, { recursive: true });
   const path = join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path, timeout: 10_000 });
+  await page.screenshot({ path, timeout: WAIT });
   return path;
 }
 
 /** Opens the web client and joins as a guest; resolves once the chat screen is online. */
 export async function joinAsGuest(page: Page, httpUrl: string, name: string): Promise<void> {
-  await page.goto(httpUrl, { timeout: 15_000 });
+  await page.goto(httpUrl, { timeout: WAIT });
   await page.fill('#login-name', name);
   await page.click('#login-submit');
-  await page.waitForSelector('#conn-status[data-status="online"]', { state: 'attached', timeout: 10_000 });
+  await page.waitForSelector('#conn-status[data-status="online"]', { state: 'attached', timeout: WAIT });
 }
 
 /** Types a message in the composer and sends it with Enter. */

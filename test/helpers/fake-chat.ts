@@ -1,6 +1,8 @@
 /**
  * The chat domain with memory ports and fake connections that record every frame: tests
- * of the rules without sockets.
+ * of the rules without sockets. `settle()` waits until the domain has finished everything
+ * it started: every call into the store, presence and hasher has settled (a room message's
+ * confirmation included) and no connection has a handler running or frames queued.
  */
 import { MemoryBroker, MemoryBus } from '../../src/server/bus/bus-memory.js';
 import { MemoryPresence } from '../../src/server/bus/presence-memory.js';
@@ -51,15 +53,58 @@ export interface FakeClient {
   say(frame: string | object): void;
 }
 
+/**
+ * Counts the calls into the ports whose promises have not settled yet, and wakes whoever
+ * waits for the count to reach zero.
+ */
+class InFlight {
+  count = 0;
+  #waiters: Array<() => void> = [];
+
+  /** `port` with every method that returns a promise counted while it is pending. */
+  watch<T extends object>(port: T): T {
+    return new Proxy(port, {
+      get: (target, prop) => {
+        const value: unknown = Reflect.get(target, prop, target);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
+          if (result instanceof Promise) {
+            this.count++;
+            const done = (): void => {
+              if (--this.count === 0) for (const wake of this.#waiters.splice(0)) wake();
+            };
+            result.then(done, done);
+          }
+          return result;
+        };
+      },
+    });
+  }
+
+  /** Resolves once no counted call is pending, or at `deadline` (the caller looks again). */
+  async zero(deadline: number): Promise<void> {
+    if (this.count === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await new Promise<void>((resolve) => {
+      this.#waiters.push(resolve);
+      timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+    });
+    clearTimeout(timer);
+  }
+}
+
 export class FakeChat {
   readonly chat: Chat;
   clock = Date.parse('2026-01-01T12:00:00Z');
+  readonly #inFlight = new InFlight();
 
   constructor(overrides: Partial<Config> = {}, broker = new MemoryBroker(), presence = new MemoryPresence(), readonly store = new MemoryStore()) {
     const bus = new MemoryBus(broker);
     void bus.start();
+    const watch = <T extends object>(port: T): T => this.#inFlight.watch(port);
     this.chat = new Chat({
-      config: testConfig(overrides), store, presence, bus, hasher: fastHasher, log: silentLog,
+      config: testConfig(overrides), store: watch(store), presence: watch(presence), bus, hasher: watch(fastHasher), log: silentLog,
       now: () => this.clock, newId: createIdGenerator(),
     });
   }
@@ -76,9 +121,22 @@ export class FakeChat {
     return { conn, session, say: (frame) => this.chat.receive(session, typeof frame === 'string' ? frame : JSON.stringify(frame)) };
   }
 
-  /** Lets pending handlers, store commits and bus deliveries finish. */
+  /**
+   * Resolves once the domain is idle: no call into the store, presence or hasher pending,
+   * their continuations run (a macrotask turn after the last one settled, so every promise
+   * callback has run), and no connection with a handler running or frames queued.
+   */
   async settle(): Promise<void> {
-    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      await this.#inFlight.zero(deadline);
+      await new Promise((r) => setImmediate(r));
+      const busy = [...this.chat.hub.sessions].filter((s) => s.busy || (s.queue?.length ?? 0) > 0).length;
+      if (this.#inFlight.count === 0 && busy === 0) return;
+      if (Date.now() > deadline) {
+        throw new Error(`FakeChat.settle: not idle after 10 s (${this.#inFlight.count} port calls pending, ${busy} connections busy)`);
+      }
+    }
   }
 
   /** A named text client (welcome and join lines cleared). */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { retryAfterSeconds } from '../../src/protocol/codes.js';
-import { addressKey } from '../../src/server/transport/address-key.js';
+import { eventually } from '../helpers/eventually.js';
 import { startTestServer } from '../helpers/server.js';
 import { TestClient, jsonUser, textUser } from '../helpers/ws-client.js';
 import { RawClient, OP, frame } from '../robustness/raw-ws.js';
@@ -49,7 +49,8 @@ describe('limits', () => {
     await using a = await jsonUser(server.url, 'patient');
     for (let i = 0; i < 6; i++) a.send({ type: 'Ping', ref: i });
     await a.nextOfType('Error', (m) => m.code === 'RATE_LIMITED');
-    await sleep(500);
+    // What this waits for is time itself: the bucket gets a token back every 100 ms.
+    await sleep(150);
     a.send({ type: 'Ping', ref: 'later' });
     await a.nextOfType('Ack', (m) => m.ref === 'later');
     assert.equal(a.closed, null);
@@ -65,7 +66,7 @@ describe('limits', () => {
       assert.ok((retryAfterSeconds(closed.reason) ?? 0) > 0, closed.reason);
       // A slot frees when one closes.
       open.pop()!.close();
-      await sleep(200);
+      await eventually(() => server.chat.hub.sessions.size === 2, 10_000, 'the server to see the connection close');
       await using again = await TestClient.json(server.url);
       await again.nextOfType('Welcome');
       assert.equal(again.closed, null);
@@ -78,7 +79,8 @@ describe('limits', () => {
     await using server = await startTestServer({ connectRatePerIp: 2, maxConnectionsPerIp: 100 });
     const clients = await Promise.all(Array.from({ length: 8 }, () => TestClient.text(server.url)));
     try {
-      await sleep(300);
+      // Each client is either welcomed (its first line) or refused (closed).
+      await Promise.all(clients.map((c) => c.next().catch(() => undefined)));
       const refused = clients.filter((c) => c.closed?.code === 1013);
       assert.ok(refused.length >= 3, `${refused.length} refused`);
       for (const c of refused) assert.ok((retryAfterSeconds(c.closed!.reason) ?? 0) > 0, c.closed!.reason);
@@ -86,15 +88,6 @@ describe('limits', () => {
     } finally {
       for (const c of clients) c.close();
     }
-  });
-
-  it('counts an IPv6 client by its /64 network and an IPv4-mapped one by its IPv4 address', () => {
-    assert.equal(addressKey('2001:db8:1:2::1'), addressKey('2001:db8:1:2:ffff:ffff:ffff:ffff'));
-    assert.equal(addressKey('2001:0db8:0001:0002:0000:0000:0000:0001'), addressKey('2001:db8:1:2::99'));
-    assert.notEqual(addressKey('2001:db8:1:2::1'), addressKey('2001:db8:1:3::1'));
-    assert.equal(addressKey('::ffff:192.0.2.1'), '192.0.2.1');
-    assert.equal(addressKey('192.0.2.1'), '192.0.2.1');
-    assert.notEqual(addressKey('192.0.2.1'), addressKey('192.0.2.2'));
   });
 
   it('refuses joining more than --max-rooms-per-user rooms with TOO_MANY_ROOMS', async () => {
@@ -149,9 +142,7 @@ describe('limits', () => {
       flooder.skip();
     }
     // The server dropped the slow reader.
-    const deadline = Date.now() + 5_000;
-    while (server.chat.hub.sessions.size > 2 && Date.now() < deadline) await sleep(50);
-    assert.equal(server.chat.hub.sessions.size, 2, 'the slow reader is gone');
+    await eventually(() => server.chat.hub.sessions.size === 2, 10_000, 'the slow reader to be gone');
     const metrics = await server.metrics.registry.getSingleMetricAsString('parley_slow_readers_closed_total');
     assert.match(metrics, /parley_slow_readers_closed_total 1/);
     const grown = process.memoryUsage().rss - rss;

@@ -1,12 +1,27 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ServerMessage } from '../../src/protocol/messages.js';
-import { startTestServer } from '../helpers/server.js';
+import { eventually } from '../helpers/eventually.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 import { TestClient, jsonUser, textUser } from '../helpers/ws-client.js';
 
 type Json = TestClient<ServerMessage>;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Resolves once the grace period of every connection closed before now has run out: `marker`
+ * closes, and its UserLeft reaches `watcher` after its grace timer, which runs after theirs.
+ * Call it once the server has seen those connections close (`sessions` says how many remain).
+ */
+async function graceOver(server: TestServer, sessions: number, watcher: Json, marker: TestClient<unknown>, name: string): Promise<void> {
+  await eventually(() => server.chat.hub.sessions.size === sessions, 10_000, 'the server to see the connection close');
+  marker.close();
+  await watcher.nextOfType('UserLeft', (m) => m.username === name);
+}
+
+/** UserJoined and UserLeft notices about `name` among `frames`. */
+function noticesAbout(frames: ServerMessage[], name: string): ServerMessage[] {
+  return frames.filter((m) => (m.type === 'UserLeft' || m.type === 'UserJoined') && m.username === name);
+}
 
 async function registerAccount(url: string, name: string, password: string): Promise<string> {
   await using c = await TestClient.json(url);
@@ -68,16 +83,19 @@ describe('one user, several connections', () => {
     await using watcher = await jsonUser(server.url, 'observer');
     const token = await registerAccount(server.url, 'reloader', 'reload-password');
     // Registering joined general; the registering connection's leave comes after the grace.
-    await watcher.nextOfType('UserLeft', (m) => m.username === 'reloader', 3_000);
+    await watcher.nextOfType('UserLeft', (m) => m.username === 'reloader');
     const first = await loggedIn(server.url, { token });
     await watcher.nextOfType('UserJoined', (m) => m.username === 'reloader');
+    const marker = await jsonUser(server.url, 'marker');
+    await watcher.nextOfType('UserJoined', (m) => m.username === 'marker');
+    const mark = watcher.frames.length;
     first.close();
     await first.waitClosed();
     await using second = await loggedIn(server.url, { token });
-    await sleep(1_000);
-    assert.ok(!watcher.pending().some((m) => m.type === 'UserLeft' || m.type === 'UserJoined'), JSON.stringify(watcher.pending()));
+    await graceOver(server, 3, watcher, marker, 'marker'); // watcher, second, marker
+    assert.deepEqual(noticesAbout(watcher.frames.slice(mark), 'reloader'), []);
     second.close();
-    const left = await watcher.nextOfType('UserLeft', (m) => m.username === 'reloader', 3_000);
+    const left = await watcher.nextOfType('UserLeft', (m) => m.username === 'reloader');
     assert.equal(left.room, 'general');
   });
 
@@ -86,11 +104,14 @@ describe('one user, several connections', () => {
     await using watcher = await jsonUser(server.url, 'observer2');
     const first = await textUser(server.url, 'blinker');
     await watcher.nextOfType('UserJoined', (m) => m.username === 'blinker');
+    const marker = await textUser(server.url, 'marker2');
+    await watcher.nextOfType('UserJoined', (m) => m.username === 'marker2');
+    const mark = watcher.frames.length;
     first.close();
     await first.waitClosed();
     await using second = await textUser(server.url, 'blinker');
-    await sleep(1_000);
-    assert.ok(!watcher.pending().some((m) => m.type === 'UserLeft' || m.type === 'UserJoined'), JSON.stringify(watcher.pending()));
+    await graceOver(server, 3, watcher, marker, 'marker2'); // watcher, second, marker
+    assert.deepEqual(noticesAbout(watcher.frames.slice(mark), 'blinker'), []);
     assert.equal(second.closed, null);
   });
 

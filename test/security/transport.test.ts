@@ -68,11 +68,13 @@ describe('TLS', () => {
 
     const ws = new WebSocket(server.url, ['parley.json'], { ca });
     const frames: Array<{ type: string; ref?: string }> = [];
-    ws.on('message', (d) => frames.push(JSON.parse(d.toString()) as { type: string; ref?: string }));
+    const acked = new Promise<void>((resolve) => ws.on('message', (d) => {
+      frames.push(JSON.parse(d.toString()) as { type: string; ref?: string });
+      if (frames.at(-1)!.ref === 'tls') resolve();
+    }));
     await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
     ws.send(JSON.stringify({ type: 'Ping', ref: 'tls' }));
-    const deadline = Date.now() + 5_000;
-    while (!frames.some((f) => f.ref === 'tls') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await acked;
     assert.equal(frames[0]?.type, 'Welcome');
     assert.ok(frames.some((f) => f.type === 'Ack' && f.ref === 'tls'));
     ws.close();
@@ -134,7 +136,8 @@ describe('reconnect storms', () => {
     await using survivor = await jsonUser(server.url, 'survivor');
     const storm = await Promise.all(Array.from({ length: 60 }, () => TestClient.text(server.url).catch(() => null)));
     try {
-      await new Promise((r) => setTimeout(r, 300));
+      // Each client is either welcomed (its first frame) or refused (closed).
+      await Promise.all(storm.map((c) => c?.next().catch(() => undefined)));
       const refused = storm.filter((c) => c?.closed?.code === 1013);
       assert.ok(refused.length >= 40, `${refused.length} of 60 refused`);
       for (const c of refused) {
@@ -167,7 +170,7 @@ describe('reconnect storms', () => {
     const codes: Array<number | null> = [];
     for (let i = 0; i < 10; i++) {
       const c = await TestClient.text(server.url);
-      await c.next(() => true, 2_000).catch(() => undefined);
+      await c.next().catch(() => undefined); // welcomed (a frame) or refused (closed)
       codes.push(c.closed?.code ?? null);
       c.close();
       await c.waitClosed();

@@ -74,7 +74,7 @@ describe('parley client parts', () => {
       socket.onopen = () => undefined;
       socket.onerror = () => undefined;
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const code = await Promise.race([closed, new Promise<string>((resolve) => { timer = setTimeout(() => resolve('still open'), 3_000); })]);
+      const code = await Promise.race([closed, new Promise<string>((resolve) => { timer = setTimeout(() => resolve('still open'), 20_000); })]);
       clearTimeout(timer);
       assert.equal(code, 1006);
     } finally {
