@@ -99,7 +99,7 @@ export class FakeChat {
   clock = Date.parse('2026-01-01T12:00:00Z');
   readonly #inFlight = new InFlight();
 
-  constructor(overrides: Partial<Config> = {}, broker = new MemoryBroker(), presence = new MemoryPresence(), readonly store = new MemoryStore()) {
+  constructor(overrides: Partial<Config> = {}, broker = new MemoryBroker(), readonly presence = new MemoryPresence(), readonly store = new MemoryStore()) {
     const bus = new MemoryBus(broker);
     void bus.start();
     const watch = <T extends object>(port: T): T => this.#inFlight.watch(port);
@@ -131,7 +131,7 @@ export class FakeChat {
     for (;;) {
       await this.#inFlight.zero(deadline);
       await new Promise((r) => setImmediate(r));
-      const busy = [...this.chat.hub.sessions].filter((s) => s.busy || (s.queue?.length ?? 0) > 0).length;
+      const busy = [...this.chat.sessions].filter((s) => s.busy || (s.queue?.length ?? 0) > 0).length;
       if (this.#inFlight.count === 0 && busy === 0) return;
       if (Date.now() > deadline) {
         throw new Error(`FakeChat.settle: not idle after 10 s (${this.#inFlight.count} port calls pending, ${busy} connections busy)`);

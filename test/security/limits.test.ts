@@ -66,7 +66,7 @@ describe('limits', () => {
       assert.ok((retryAfterSeconds(closed.reason) ?? 0) > 0, closed.reason);
       // A slot frees when one closes.
       open.pop()!.close();
-      await eventually(() => server.chat.hub.sessions.size === 2, 10_000, 'the server to see the connection close');
+      await eventually(() => server.chat.sessions.size === 2, 10_000, 'the server to see the connection close');
       await using again = await TestClient.json(server.url);
       await again.nextOfType('Welcome');
       assert.equal(again.closed, null);
@@ -136,13 +136,13 @@ describe('limits', () => {
     const content = 'f'.repeat(3_900);
     // 40 MB in all: far more than the kernel's socket buffers and the 256 KiB cap.
     let sent = 0;
-    for (let batch = 0; batch < 100 && server.chat.hub.sessions.size === 3; batch++) {
+    for (let batch = 0; batch < 100 && server.chat.sessions.size === 3; batch++) {
       for (let i = 0; i < 100; i++) flooder.send({ type: 'SendMessage', content, ref: ++sent });
       await flooder.nextOfType('Message', (m) => m.ref === sent, 10_000);
       flooder.skip();
     }
     // The server dropped the slow reader.
-    await eventually(() => server.chat.hub.sessions.size === 2, 10_000, 'the slow reader to be gone');
+    await eventually(() => server.chat.sessions.size === 2, 10_000, 'the slow reader to be gone');
     const metrics = await server.metrics.registry.getSingleMetricAsString('parley_slow_readers_closed_total');
     assert.match(metrics, /parley_slow_readers_closed_total 1/);
     const grown = process.memoryUsage().rss - rss;

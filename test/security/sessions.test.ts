@@ -13,7 +13,7 @@ type Json = TestClient<ServerMessage>;
  * Call it once the server has seen those connections close (`sessions` says how many remain).
  */
 async function graceOver(server: TestServer, sessions: number, watcher: Json, marker: TestClient<unknown>, name: string): Promise<void> {
-  await eventually(() => server.chat.hub.sessions.size === sessions, 10_000, 'the server to see the connection close');
+  await eventually(() => server.chat.sessions.size === sessions, 10_000, 'the server to see the connection close');
   marker.close();
   await watcher.nextOfType('UserLeft', (m) => m.username === name);
 }

@@ -126,7 +126,7 @@ describe('allowed origins', () => {
     raw.upgrade({ Origin: 'https://evil.example' });
     assert.match(await raw.waitResponse(), /^HTTP\/1\.1 403/);
     await raw.waitEnded();
-    assert.equal(server.chat.hub.sessions.size, 0);
+    assert.equal(server.chat.sessions.size, 0);
   });
 });
 

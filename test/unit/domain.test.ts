@@ -170,7 +170,7 @@ describe('the user list', () => {
   it('carries at most 1,000 names, with the total and hasMore, whoever is online', async () => {
     const chat = await new FakeChat().start();
     const c = await chat.jsonUser('lister');
-    const presence = chat.chat.deps.presence;
+    const presence = chat.presence;
     for (let i = 0; i < 1_200; i++) await presence.claimName(`u${i}`, `u${i}`, `guest:g${i}`, `g${i}`);
     c.say({ type: 'ListUsers', ref: 'all' });
     await chat.settle();

@@ -34,15 +34,15 @@ import { instrumentStore } from './store-port.js';
 const MAX_QUEUED_FRAMES = 256;
 
 export class Chat implements HandlerContext {
-  readonly hub = new Hub();
+  private readonly hub = new Hub();
   /** The ports, with the store wrapped once (store-port.ts: timed, failures named). */
-  readonly deps: ChatDeps;
+  private readonly deps: ChatDeps;
   readonly config: Config;
   readonly log: Logger;
   readonly metrics: ChatMetrics;
   readonly now: () => number;
   /** Rooms known to this node (a cache of the store's rooms table). */
-  readonly rooms = new Map<string, RoomRecord>();
+  private readonly rooms = new Map<string, RoomRecord>();
   private readonly leaveTimers = new Set<ReturnType<typeof setTimeout>>();
   /** UserJoined/UserLeft, bounded for large rooms (presence-notices.ts). */
   readonly notices = new PresenceNotices({
@@ -314,6 +314,11 @@ export class Chat implements HandlerContext {
   }
 
   // ---- the rest of HandlerContext -------------------------------------------------------------
+
+  /** This node's open sessions (a read-only view, for health figures and tests). */
+  get sessions(): ReadonlySet<Session> {
+    return this.hub.sessions;
+  }
 
   get store(): Store {
     return this.deps.store;
