@@ -57,7 +57,8 @@ describe('a bus outage in the middle of a stream', { skip }, () => {
       await redis.restart();
       await eventually(async () => (await busOf(a)) === 'ok' && (await busOf(b)) === 'ok', 20_000, 'the bus to come back');
 
-      await eventually(() => seqsIn(reader, room).length >= sent.length, 15_000, `the reader to have all ${sent.length} messages`);
+      await eventually(() => seqsIn(reader, room).length >= sent.length, 15_000, `the reader to have all ${sent.length} messages`)
+        .catch((err: Error) => { throw new Error(`${err.message}; it has ${seqsIn(reader, room).join(',')}`); });
       const got = seqsIn(reader, room);
       assert.deepEqual(got, sent, 'every confirmed message, once, in seq order');
     } finally {

@@ -374,6 +374,12 @@ export interface Bus {
   healthy(): boolean;
   /** False when no other node can be publishing (one process on a memory bus): nothing to wait for. */
   shared(): boolean;
+  /**
+   * How many times the bus has become unreachable since it started. An outage can be shorter
+   * than any poll of `healthy()`; a changed count says one happened (what was published
+   * meanwhile was dropped).
+   */
+  outages(): number;
   start(): Promise<void>;
   close(): Promise<void>;
 }

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SearchTimeout, type SearchQuery } from '../../src/server/ports.js';
+import { eventually } from '../helpers/eventually.js';
 import { FakeChat } from '../helpers/fake-chat.js';
 
 describe('Search limits', () => {
@@ -48,13 +49,15 @@ describe('Search limits', () => {
       return search(q);
     };
     for (let i = 0; i < 3; i++) ann.say({ type: 'Search', query: 'hello', ref: i });
-    for (let answered = 0; answered < 3;) {
-      await chat.settle();
+    for (let answered = 0; answered < 3; answered++) {
+      await eventually(() => gates.length > 0, 10_000, `search ${answered} to start`);
+      // Give a second search every chance to start while this one is held (a check that
+      // something does not happen: many turns of the event loop, no clock).
+      for (let turn = 0; turn < 50; turn++) await new Promise((r) => setImmediate(r));
       const open = gates.splice(0);
-      assert.ok(open.length <= 1, 'a second search started before the first was answered');
-      for (const go of open) go();
-      await chat.settle();
-      answered = ann.conn.ofType('SearchResults').length;
+      assert.equal(open.length, 1, 'a second search started before the first was answered');
+      open[0]!();
+      await eventually(() => ann.conn.ofType('SearchResults').length === answered + 1, 10_000, `search ${answered} to be answered`);
     }
     assert.equal(most, 1);
     assert.deepEqual(ann.conn.ofType('SearchResults').map((r) => r.ref), [0, 1, 2]);

@@ -71,6 +71,11 @@ export abstract class ClusterBus implements Bus {
     return true;
   }
 
+  /** Outages since the start; a backend that can be unreachable counts them. */
+  outages(): number {
+    return 0;
+  }
+
   async close(): Promise<void> {}
 
   publish(env: Envelope): void {

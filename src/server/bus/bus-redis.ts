@@ -68,6 +68,8 @@ export class RedisBus extends ClusterBus {
   private readonly connectTimeoutMs: number;
   private subscribed = false;
   private down: { since: number; reason: string } | null = null;
+  /** Outages since the start (see Bus.outages). */
+  private downs = 0;
   private closing = false;
   /** Outages are logged only once the bus has started (a failed start is an error of its own). */
   private started = false;
@@ -103,6 +105,10 @@ export class RedisBus extends ClusterBus {
   protected doPublish(data: string): void {
     if (this.commands.status !== 'ready') return;
     this.commands.publish(this.channel, data).catch((err: unknown) => this.markDown((err as Error).message));
+  }
+
+  override outages(): number {
+    return this.downs;
   }
 
   healthy(): boolean {
@@ -184,6 +190,7 @@ export class RedisBus extends ClusterBus {
   private markDown(reason: string): void {
     if (this.closing || this.down || !this.started) return;
     this.down = { since: Date.now(), reason };
+    this.downs++;
     this.log.error({ redis: redactUrl(this.url), reason, node: this.nodeId }, 'Redis unreachable: cross-node delivery is paused; serving local clients only');
   }
 

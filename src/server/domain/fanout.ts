@@ -66,6 +66,8 @@ export class Fanout {
   private readonly observe: (msg: ServerMessage) => void;
   private readonly timer: ReturnType<typeof setInterval> | null = null;
   private ticks = 0;
+  /** The bus's outage count at the last tick: a change is an outage, however short. */
+  private outagesSeen = 0;
   /** The bus was unhealthy at some point since the last reconcile round. */
   private outage = false;
   private reconciling = false;
@@ -131,6 +133,11 @@ export class Fanout {
   /** Notes an outage while it lasts; fills holes every fourth tick, and at once when the bus is back. */
   private tick(): void {
     if (!this.bus.shared()) return;
+    const outages = this.bus.outages();
+    if (outages !== this.outagesSeen) {
+      this.outagesSeen = outages;
+      this.outage = true;
+    }
     if (!this.bus.healthy()) {
       this.outage = true;
       return;
