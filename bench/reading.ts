@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import WebSocket from 'ws';
-import { COMMON_WORD, RARE_WORD, seedData, seedRoom } from './seed-data.js';
+import { COMMON_WORD, RARE_WORD, random, seedData, seedRoom } from './seed-data.js';
 import { startServer, type ServerHandle } from './server-process.js';
 
 export const BASELINE_MESSAGES = 2_000;
@@ -110,17 +110,6 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** mulberry32, so both databases see the same sequence of requests. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The request of a case, for the n-th run: rooms are the five biggest (room0…room4); seqs within each room's size. */
 function requestOf(kind: ReadingCase, rand: () => number, sizes: number[]): Record<string, unknown> {

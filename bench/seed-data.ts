@@ -68,7 +68,7 @@ export function seedToken(i: number): string {
 }
 
 /** mulberry32: a small deterministic generator in [0, 1). */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -4,9 +4,17 @@
  * arrive together, thumbnails take at most one core from chat, and leave libuv's other
  * threads to file writes.
  */
-import sharp from 'sharp';
+import type Sharp from 'sharp';
 
-sharp.concurrency(1);
+/** sharp (libvips, native) loads with the first image: a server nobody sends an image to never loads it. */
+let loaded: Promise<typeof Sharp> | null = null;
+function loadSharp(): Promise<typeof Sharp> {
+  return (loaded ??= import('sharp').then((m) => {
+    const sharp = (m as unknown as { default: typeof Sharp }).default ?? (m as unknown as typeof Sharp);
+    sharp.concurrency(1);
+    return sharp;
+  }));
+}
 
 /** Thumbnail jobs waiting for the one that runs. */
 let running: Promise<unknown> = Promise.resolve();
@@ -39,6 +47,7 @@ export function makeThumbnail(path: string, thumbPath: string): Promise<ImageInf
 }
 
 async function thumbnail(path: string, thumbPath: string): Promise<ImageInfo | null> {
+  const sharp = await loadSharp();
   try {
     const meta = await sharp(path, { limitInputPixels: MAX_PIXELS }).metadata();
     if (!meta.width || !meta.height) return null;
