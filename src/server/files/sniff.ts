@@ -4,7 +4,6 @@
  * Only the image types in INLINE_TYPES are ever served inline.
  */
 import { open } from 'node:fs/promises';
-import { fileTypeFromFile } from 'file-type';
 
 /** Images served inline (and thumbnailed); every other type is served as a download. */
 export const INLINE_TYPES: ReadonlySet<string> = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
@@ -12,6 +11,8 @@ export const INLINE_TYPES: ReadonlySet<string> = new Set(['image/png', 'image/jp
 const TEXT_PROBE = 4096;
 
 export async function sniffType(path: string): Promise<string> {
+  // Loaded with the first upload: a server nobody uploads to never loads it.
+  const { fileTypeFromFile } = await import('file-type');
   const found = await fileTypeFromFile(path);
   if (found) return found.mime;
   return (await looksLikeText(path)) ? 'text/plain; charset=utf-8' : 'application/octet-stream';

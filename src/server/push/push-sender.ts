@@ -9,11 +9,17 @@
  */
 import type { ClientRequest } from 'node:http';
 import { request } from 'node:https';
-import webpush from 'web-push';
+import type WebPush from 'web-push';
 import type { Logger } from '../domain/deps.js';
 import type { NotifyStore, PushNotice, PushSubscriptionRecord, Pusher } from '../ports.js';
 import { EndpointRefused, pinnedLookup, resolveEndpoint, type Resolver } from './endpoint-guard.js';
 import type { VapidKeys } from './vapid.js';
+
+/** web-push loads with the first push: a server that never pushes never loads it. */
+let webpushModule: Promise<typeof WebPush> | null = null;
+function loadWebPush(): Promise<typeof WebPush> {
+  return (webpushModule ??= import('web-push').then((m) => (m as unknown as { default: typeof WebPush }).default ?? (m as unknown as typeof WebPush)));
+}
 
 const CONCURRENCY = 4;
 /** Seconds a push service keeps an undelivered push. */
@@ -122,6 +128,7 @@ export class PushSender implements Pusher {
     let status: number;
     try {
       const target = await resolveEndpoint(sub.endpoint, this.#o.allowPrivate, this.#o.resolve);
+      const webpush = await loadWebPush();
       const details = webpush.generateRequestDetails({ endpoint: sub.endpoint, keys: { p256dh: sub.p256dh, auth: sub.auth } }, payload, {
         vapidDetails: { subject: this.#o.subject, publicKey: this.#o.keys.publicKey, privateKey: this.#o.keys.privateKey },
         TTL: TTL_SECONDS, contentEncoding: 'aes128gcm', urgency: 'normal',
