@@ -318,6 +318,34 @@ describe('parley client (terminal client)', () => {
     }
   });
 
+  it('marks a message that mentions the user, shows and sets its level with /notify, and counts mentions in /rooms', async () => {
+    await registered(server.url, 'pia', 'correct horse');
+    await using pia = new CliProcess([server.url, '--name', 'pia', '--password']);
+    pia.write('correct horse');
+    await pia.line('Connected to', START_TIMEOUT);
+    await using quinn = await jsonUser(server.url, 'quinn');
+    quinn.send({ type: 'JoinRoom', room: 'general' });
+    await pia.line('* quinn joined general');
+    quinn.send({ type: 'SendMessage', room: 'general', content: 'plain words' });
+    assert.match(await pia.line('quinn: plain words'), /^\d\d:\d\d quinn: plain words$/);
+    quinn.send({ type: 'SendMessage', room: 'general', content: '@PIA look here' });
+    assert.match(await pia.line('quinn: @PIA look here'), /^@ \d\d:\d\d quinn: @PIA look here$/);
+    assert.ok(!pia.out.some((l) => l.includes('\x07')), 'no bell when stdout is not a terminal');
+    pia.write('/notify');
+    await pia.line(/^\* Notifications for general: mentions \(1 unread mention\)/);
+    pia.write('/notify none');
+    await pia.line(/^\* Notifications for general: none\.$/);
+    pia.write('/rooms');
+    await pia.line(/^ {2}> general \(\d+ online(, \d+ unread)?, 1 mention, notify none\)/);
+    pia.write('/notify all @quinn');
+    await pia.line(/^\* Notifications for @quinn: all\.$/);
+    pia.write('/notify loud general');
+    await pia.line(/^! Usage: \/notify/);
+    await using guest = await chatter(server.url, 'rex');
+    guest.write('/notify all');
+    await guest.line(/^! Only registered accounts/);
+  });
+
   describe('bad input: one line on stderr and a non-zero exit', () => {
     it('reports an unreachable server', async () => {
       const port = await freePort();
