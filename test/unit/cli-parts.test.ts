@@ -98,6 +98,7 @@ describe('parley client parts', () => {
     assert.equal(roomListText([room], plain), 'Rooms:\n  > general (2 online, 3 unread)');
     assert.equal(roomListText([{ ...room, mentions: 1 }], plain), 'Rooms:\n  > general (2 online, 3 unread, 1 mention)');
     assert.equal(roomListText([{ ...room, name: 'tech', mentions: 2, notify: 'none' }], plain), 'Rooms:\n  * tech (2 online, 3 unread, 2 mentions, notify none)');
+    assert.equal(clientHelpText().match(/\/notify /g)?.length, 1, 'one /notify line in the client help');
     assert.match(clientHelpText(), /\/notify \[LEVEL\] \[ROOM\]/);
   });
 

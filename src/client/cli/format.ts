@@ -163,7 +163,8 @@ function historyText(room: string, messages: ChatMessage[], incomplete: boolean 
 /** Help: the text-mode commands (which include /switch and /quit) and the client's extras. */
 export function clientHelpText(): string {
   return [
-    helpText(),
+    // The client's own /notify (below) also shows the level: the text-mode line is left out.
+    helpText().split('\n').filter((line) => !line.startsWith('  /notify ')).join('\n'),
     'In this client also:',
     '  /upload PATH [TEXT]  send a file (with an optional text) to the current room; "quote" a path with spaces (accounts only)',
     '  /reply N TEXT        reply to the Nth newest message of the current room (1 = the newest)',
