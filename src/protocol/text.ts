@@ -37,13 +37,14 @@ export const COMMANDS: CommandHelp[] = [
   { usage: '/register PASSWORD', summary: 'reserve your current name with a password' },
   { usage: '/login NAME PASSWORD', summary: 'log in to a registered name' },
   { usage: '/logout', summary: 'log out and revoke your token' },
+  { usage: '/notify LEVEL [ROOM]', summary: 'what notifies you in a room: all, mentions or none (@NAME: a private conversation; accounts only)' },
   { usage: '/kick USER, /ban USER, /unban USER', summary: 'moderation (administrators)' },
   { usage: '/quit', summary: 'leave the chat (also /exit)' },
 ];
 
 export const COMMAND_NAMES = [
   'help', 'name', 'nick', 'join', 'leave', 'part', 'switch', 'rooms', 'users', 'who', 'pm', 'msg',
-  'history', 'search', 'topic', 'register', 'login', 'logout', 'kick', 'ban', 'unban', 'quit', 'exit',
+  'history', 'search', 'topic', 'register', 'login', 'logout', 'notify', 'kick', 'ban', 'unban', 'quit', 'exit',
 ] as const;
 
 function missing(usage: string): TextAction {
@@ -133,6 +134,12 @@ function parseLine(line: string, currentRoom: string | null): TextAction {
     }
     case 'logout':
       return { kind: 'message', msg: { type: 'Logout' } };
+    case 'notify': {
+      // `/notify LEVEL [ROOM]`: ROOM defaults to the current room; `@NAME` is a private conversation.
+      const [level, target] = firstWord(rest);
+      if (level !== 'all' && level !== 'mentions' && level !== 'none') return missing('/notify all|mentions|none [ROOM or @NAME]');
+      return { kind: 'message', msg: { type: 'SetNotify', room: target ? firstWord(target)[0] : room, level } };
+    }
     case 'kick':
     case 'ban': {
       const [user, reason] = firstWord(rest);
@@ -285,6 +292,8 @@ function formatAck(msg: { for: string; [k: string]: unknown }): string | null {
       return `* The name ${String(msg.username)} is now registered to you.`;
     case 'Logout':
       return '* Logged out.';
+    case 'SetNotify':
+      return `* Notifications for ${String(msg.room)}: ${String(msg.level)}.`;
     case 'Kick':
     case 'Ban':
     case 'Unban':

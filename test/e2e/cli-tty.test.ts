@@ -151,6 +151,23 @@ describe('parley client on a terminal', { skip: HAVE_SCRIPT ? false : 'script(1)
     await term.waitFor(/\[general\] > /, shown);
   });
 
+  it('rings the bell and marks the line for a message that mentions the user, but not with --no-bell', async () => {
+    await using ted = await jsonUser(server.url, 'ted');
+    await using term = new Terminal([server.url, '--name', 'uma']);
+    await using quiet = new Terminal([server.url, '--name', 'una', '--no-bell']);
+    const at = await term.waitFor(/\[general\] > /, 0, START_TIMEOUT);
+    const quietAt = await quiet.waitFor(/\[general\] > /, 0, START_TIMEOUT);
+    ted.send({ type: 'SendMessage', room: 'general', content: '@here standup' });
+    const shown = await term.waitFor(/\x1b\[7m@\x1b\[27m .*ted\x1b\[39m: \x1b\[1m@here standup\x1b\[22m/, at);
+    await term.waitFor(/\x07/, shown);
+    await quiet.waitFor(/\x1b\[7m@\x1b\[27m .*@here standup/, quietAt);
+    ted.send({ type: 'SendMessage', room: 'general', content: 'after the mention' });
+    const after = await quiet.waitFor(/after the mention/, quietAt);
+    assert.ok(!quiet.screen.slice(0, after).includes('\x07'), 'a bell with --no-bell');
+    await term.waitFor(/after the mention/, shown);
+    assert.equal(term.screen.split('\x07').length - 1, 1, 'one bell, for the mention only');
+  });
+
   it('uses plain lines with no escape sequences when NO_COLOR is set', async () => {
     await using dee = await jsonUser(server.url, 'dee');
     await using term = new Terminal([server.url, '--name', 'wes'], { NO_COLOR: '1' });

@@ -318,6 +318,34 @@ describe('parley client (terminal client)', () => {
     }
   });
 
+  it('marks a message that mentions the user, shows and sets its level with /notify, and counts mentions in /rooms', async () => {
+    await registered(server.url, 'penn', 'correct horse');
+    await using penn = new CliProcess([server.url, '--name', 'penn', '--password']);
+    penn.write('correct horse');
+    await penn.line('Connected to', START_TIMEOUT);
+    await using quinn = await jsonUser(server.url, 'quinn');
+    quinn.send({ type: 'JoinRoom', room: 'general' });
+    await penn.line('* quinn joined general');
+    quinn.send({ type: 'SendMessage', room: 'general', content: 'plain words' });
+    assert.match(await penn.line('quinn: plain words'), /^\d\d:\d\d quinn: plain words$/);
+    quinn.send({ type: 'SendMessage', room: 'general', content: '@PENN look here' });
+    assert.match(await penn.line('quinn: @PENN look here'), /^@ \d\d:\d\d quinn: @PENN look here$/);
+    assert.ok(!penn.out.some((l) => l.includes('\x07')), 'no bell when stdout is not a terminal');
+    penn.write('/notify');
+    await penn.line(/^\* Notifications for general: mentions \(1 unread mention\)/);
+    penn.write('/notify none');
+    await penn.line(/^\* Notifications for general: none\.$/);
+    penn.write('/rooms');
+    await penn.line(/^ {2}> general \(\d+ online(, \d+ unread)?, 1 mention, notify none\)/);
+    penn.write('/notify all @quinn');
+    await penn.line(/^\* Notifications for @quinn: all\.$/);
+    penn.write('/notify loud general');
+    await penn.line(/^! Usage: \/notify/);
+    await using guest = await chatter(server.url, 'rex');
+    guest.write('/notify all');
+    await guest.line(/^! Only registered accounts/);
+  });
+
   describe('bad input: one line on stderr and a non-zero exit', () => {
     it('reports an unreachable server', async () => {
       const port = await freePort();

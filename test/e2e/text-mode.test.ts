@@ -51,6 +51,21 @@ describe('text mode (wscat habits)', () => {
     assert.match(await b.nextLine('remember this'), /hist1: remember this/);
   });
 
+  it('sets the notification level with /notify LEVEL [ROOM], for accounts only', async () => {
+    await using a = await textUser(server.url, 'nell');
+    a.send('/register correct horse');
+    await a.nextLine('is now registered to you');
+    a.send('/notify none');
+    assert.equal(await a.nextLine('Notifications for'), '* Notifications for general: none.');
+    a.send('/notify all @fred');
+    assert.equal(await a.nextLine('Notifications for'), '* Notifications for @fred: all.');
+    a.send('/notify loud');
+    assert.match(await a.nextLine('Usage'), /\/notify all\|mentions\|none/);
+    await using guest = await textUser(server.url, 'nils');
+    guest.send('/notify mentions');
+    assert.match(await guest.nextLine('Error'), /Only registered accounts/);
+  });
+
   it('changes name with /name and /nick and tells the room', async () => {
     await using a = await textUser(server.url, 'fred');
     await using b = await textUser(server.url, 'gina');

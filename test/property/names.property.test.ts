@@ -114,7 +114,7 @@ describe('text-mode lines', () => {
   it('the terminal client indents every line after the first of user text', () => {
     const plain = (x: string) => x;
     const ctx: FormatContext = {
-      style: { enabled: false, name: plain, red: plain, dim: plain, bold: plain, magenta: plain },
+      style: { enabled: false, name: plain, red: plain, dim: plain, bold: plain, magenta: plain, inverse: plain },
       current: 'general', me: 'alice', recall: () => undefined,
     };
     fc.assert(fc.property(text, (a) => {

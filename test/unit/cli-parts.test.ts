@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { WebSocketServer } from 'ws';
 import { createCompleter } from '../../src/client/cli/completion.js';
 import { CliError, describeSocketError, normaliseUrl, wsSocketFactory } from '../../src/client/cli/connect.js';
-import { chatLine, formatServerMessage, type FormatContext } from '../../src/client/cli/format.js';
+import { chatLine, clientHelpText, formatServerMessage, mentionsMe, roomListText, type FormatContext } from '../../src/client/cli/format.js';
 import { createStyle, nameColour, stripAnsi } from '../../src/client/cli/style.js';
 import type { ChatMessage } from '../../src/protocol/messages.js';
 
@@ -62,6 +62,44 @@ describe('parley client parts', () => {
     assert.deepEqual(complete('/pm b'), [['bob '], 'b']);
     assert.deepEqual(complete('al'), [['albert: ', 'Alice: '], 'al']);
     assert.deepEqual(complete('hello @bo'), [['@bob '], '@bo']);
+  });
+
+  it('completes @names after "@" anywhere in a line, and levels after /notify', () => {
+    const complete = createCompleter({ rooms: () => ['general'], users: () => ['Alice', 'albert', 'bob'] });
+    assert.deepEqual(complete('@'), [['@albert: ', '@Alice: ', '@bob: '], '@']);
+    assert.deepEqual(complete('look at this @AL'), [['@albert ', '@Alice '], '@AL']);
+    assert.deepEqual(complete('/pm bob ask @b'), [['@bob '], '@b']);
+    assert.deepEqual(complete('/notify m'), [['mentions '], 'm']);
+    assert.deepEqual(complete('/notify all @a'), [['@albert ', '@Alice '], '@a']);
+    assert.deepEqual(complete('mail ann@b'), [[], 'ann@b']);
+    assert.deepEqual(complete('/no'), [['/notify '], '/no']);
+  });
+
+  it('marks a message that mentions the user, by name in any case or by @here/@room, but not the user\'s own', () => {
+    assert.equal(mentionsMe(['ANN'], 'bob', 'ann'), true);
+    assert.equal(mentionsMe(['@here'], 'bob', 'ann'), true);
+    assert.equal(mentionsMe(['@room'], 'bob', 'ann'), true);
+    assert.equal(mentionsMe(['cat'], 'bob', 'ann'), false);
+    assert.equal(mentionsMe(['ann'], 'Ann', 'ann'), false);
+    assert.equal(mentionsMe(undefined, 'bob', 'ann'), false);
+    assert.equal(mentionsMe(['ann'], 'bob', null), false);
+    assert.match(chatLine({ ...msg, content: '@ann hi', mentions: ['ann'] }, plain), /^@ \d\d:\d\d bob: @ann hi$/);
+    assert.match(chatLine({ ...msg, content: '@cat hi', mentions: ['cat'] }, plain), /^\d\d:\d\d bob: @cat hi$/);
+    assert.match(chatLine({ ...msg, content: 'two\nlines', mentions: ['@here'] }, plain), /^@ \d\d:\d\d bob: two\n {8}lines$/);
+    const coloured = chatLine({ ...msg, content: '@ann hi', mentions: ['ann'] }, { ...plain, style: createStyle(true) });
+    assert.ok(coloured.startsWith('\x1b[7m@\x1b[27m '), 'an inverse marker');
+    assert.ok(coloured.includes('\x1b[1m@ann hi\x1b[22m'), 'the text in bold');
+    const pm = { type: 'PrivateMessage' as const, id: 'p', from: 'bob', to: 'ann', content: 'hey @ann', timestamp: msg.timestamp, mentions: ['ann'] };
+    assert.match(formatServerMessage(pm, plain)!, /^@ \d\d:\d\d \[pm from bob\] hey @ann$/);
+  });
+
+  it('lists unread mentions and a level other than the default in /rooms', () => {
+    const room = { name: 'general', topic: '', members: 2, joined: true, lastSeq: 9, unread: 3, mentions: 0, notify: 'mentions' as const };
+    assert.equal(roomListText([room], plain), 'Rooms:\n  > general (2 online, 3 unread)');
+    assert.equal(roomListText([{ ...room, mentions: 1 }], plain), 'Rooms:\n  > general (2 online, 3 unread, 1 mention)');
+    assert.equal(roomListText([{ ...room, name: 'tech', mentions: 2, notify: 'none' }], plain), 'Rooms:\n  * tech (2 online, 3 unread, 2 mentions, notify none)');
+    assert.equal(clientHelpText().match(/\/notify /g)?.length, 1, 'one /notify line in the client help');
+    assert.match(clientHelpText(), /\/notify \[LEVEL\] \[ROOM\]/);
   });
 
   it('drops a connection whose server stops answering pings', async () => {

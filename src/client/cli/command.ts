@@ -56,6 +56,7 @@ export function registerClientCommand(program: Command): void {
     .option('--room <room>', 'the room to talk in, or to send to with --send (default: general)')
     .option('--send <text>', 'send one message to --room and exit once the server has confirmed it')
     .option('--tail <room>', 'print the messages of ROOM as JSON lines, one per line, until interrupted')
+    .option('--no-bell', 'do not ring the terminal bell for a message that mentions you (also: PARLEY_NO_BELL=1)')
     .addHelpText('after', [
       '',
       'Examples:',
@@ -66,6 +67,7 @@ export function registerClientCommand(program: Command): void {
       '',
       'In the chat, /help lists the commands; Tab completes commands, rooms and names.',
       'With NO_COLOR set, or when stdout is not a terminal, output is plain lines.',
+      'A message that mentions you starts with "@" and, on a terminal, rings the bell (not with --no-bell).',
     ].join('\n'))
     .action(async (url: string | undefined, flags: ClientFlags) => {
       process.stdout.on('error', onStdoutError);

@@ -70,12 +70,14 @@ function noticeTag(ctx: FormatContext, room: string): string {
  */
 export function chatLine(m: ChatMessage, ctx: FormatContext): string {
   const { style } = ctx;
-  const head = `${style.dim(hhmm(m.timestamp))} ${roomTag(ctx, m.room)}`;
+  const mark = !m.deleted && mentionsMe(m.mentions, m.username, ctx.me) ? `${style.inverse(MENTION_MARK)} ` : '';
+  const head = `${mark}${style.dim(hhmm(m.timestamp))} ${roomTag(ctx, m.room)}`;
   const who = style.name(safe(m.username));
   if (m.deleted) return `${head}${who}: ${style.dim('(deleted)')}`;
-  const indent = hhmm(m.timestamp).length + 1;
+  const indent = mark.length > 0 ? MENTION_MARK.length + 1 + hhmm(m.timestamp).length + 1 : hhmm(m.timestamp).length + 1;
   const edited = m.editedAt ? ` ${style.dim('(edited)')}` : '';
-  const words = `${indentContinuation(safe(m.content), indent)}${edited}${reactionsText(m.reactions)}`;
+  const content = indentContinuation(safe(m.content), indent);
+  const words = `${mark ? style.bold(content) : content}${edited}${reactionsText(m.reactions)}`;
   const text = `${head}${who}: ${withFiles(words, m.attachments, ctx, indent)}`;
   return m.replyTo ? `${replyLine(m.replyTo, ctx, indent)}\n${text}` : text;
 }
@@ -86,6 +88,20 @@ function withFiles(text: string, files: Attachment[] | undefined, ctx: FormatCon
   if (lines.length === 0) return text;
   if (text === '') return [lines[0]!.trimStart(), ...lines.slice(1)].join('\n');
   return [text, ...lines].join('\n');
+}
+
+/** What starts a line that mentions the user (inverse when colours are on; its text bold). */
+export const MENTION_MARK = '@';
+
+/**
+ * Whether a message's `mentions` (account names, `@here`, `@room`) include the user
+ * (`me`, case-insensitively). The user's own messages never do: nobody is told of
+ * what they wrote themselves.
+ */
+export function mentionsMe(mentions: readonly string[] | undefined, author: string, me: string | null): boolean {
+  if (!mentions || mentions.length === 0 || me === null || nameKey(author) === nameKey(me)) return false;
+  const mine = nameKey(me);
+  return mentions.some((name) => name === '@here' || name === '@room' || nameKey(name) === mine);
 }
 
 /** `      ↪ bob: the start of bob's message`, above a reply. */
@@ -107,7 +123,9 @@ export function privateLine(m: PrivateChatMessage, ctx: FormatContext): string {
   const { style } = ctx;
   const sent = ctx.me !== null && nameKey(m.from) === nameKey(ctx.me) && nameKey(m.to) !== nameKey(ctx.me);
   const tag = sent ? `[pm to ${style.name(safe(m.to))}]` : `[pm from ${style.name(safe(m.from))}]`;
-  return `${style.dim(hhmm(m.timestamp))} ${style.magenta(tag)} ${withFiles(indentContinuation(safe(m.content), 6), m.attachments, ctx, 6)}`;
+  const mark = mentionsMe(m.mentions, m.from, ctx.me) ? `${style.inverse(MENTION_MARK)} ` : '';
+  const indent = 6 + (mark ? MENTION_MARK.length + 1 : 0);
+  return `${mark}${style.dim(hhmm(m.timestamp))} ${style.magenta(tag)} ${withFiles(indentContinuation(safe(m.content), indent), m.attachments, ctx, indent)}`;
 }
 
 function notice(ctx: FormatContext, text: string): string {
@@ -130,7 +148,9 @@ export function roomListText(rooms: RoomSummary[], ctx: FormatContext): string {
   return ['Rooms:', ...rooms.map((r) => {
     const mark = r.joined ? (r.name === ctx.current ? '>' : '*') : ' ';
     const unread = r.unread ? `, ${r.unread} unread` : '';
-    return `  ${mark} ${r.name} (${r.members} online${unread})${r.topic ? ` - ${inlineText(safe(r.topic))}` : ''}`;
+    const mentions = r.mentions ? `, ${r.mentions} mention${r.mentions === 1 ? '' : 's'}` : '';
+    const level = r.notify && r.notify !== 'mentions' ? `, notify ${r.notify}` : '';
+    return `  ${mark} ${r.name} (${r.members} online${unread}${mentions}${level})${r.topic ? ` - ${inlineText(safe(r.topic))}` : ''}`;
   })].join('\n');
 }
 
@@ -143,11 +163,16 @@ function historyText(room: string, messages: ChatMessage[], incomplete: boolean 
 /** Help: the text-mode commands (which include /switch and /quit) and the client's extras. */
 export function clientHelpText(): string {
   return [
-    helpText(),
+    // The client's own /notify (below) also shows the level: the text-mode line is left out.
+    helpText().split('\n').filter((line) => !line.startsWith('  /notify ')).join('\n'),
     'In this client also:',
     '  /upload PATH [TEXT]  send a file (with an optional text) to the current room; "quote" a path with spaces (accounts only)',
     '  /reply N TEXT        reply to the Nth newest message of the current room (1 = the newest)',
     '  /reply               list the newest messages of the current room with their numbers',
+    '  /notify [LEVEL] [ROOM]  show or set what notifies you in a room (default: the current one; @NAME for',
+    '                       a private conversation): all, mentions or none (registered accounts only)',
+    `A message that mentions you (@yourname, @here, @room) starts with "${MENTION_MARK}" and rings the terminal bell`,
+    '(on a terminal; not with --no-bell or PARLEY_NO_BELL set).',
     'Tab completes commands, rooms and names; up and down recall earlier lines.',
   ].join('\n');
 }

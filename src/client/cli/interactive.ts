@@ -7,7 +7,7 @@
 import { unlinkSync } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
 import { CLOSE } from '../../protocol/codes.js';
-import type { ChatMessage, ServerMessage, ServerMessageOf } from '../../protocol/messages.js';
+import type { ChatMessage, NotifyLevel, ServerMessage, ServerMessageOf } from '../../protocol/messages.js';
 import { DEFAULT_ROOMS, nameKey, normaliseRoom } from '../../protocol/names.js';
 import { applyReaction } from '../../protocol/reactions.js';
 import type { ClientMessage } from '../../protocol/schema.js';
@@ -16,7 +16,7 @@ import type { ParleyClient } from '../core/client.js';
 import { createCompleter } from './completion.js';
 import { CliError, writeTokenFile, wsSocketFactory } from './connect.js';
 import { httpOrigin, parseUploadArgs, uploadFile } from './files.js';
-import { ackText, chatLine, clientHelpText, errorLine, formatServerMessage, hhmm, safe, type FormatContext } from './format.js';
+import { ackText, chatLine, clientHelpText, errorLine, formatServerMessage, hhmm, mentionsMe, safe, type FormatContext } from './format.js';
 import { LineQueue, promptHidden, promptPlain, promptVisible } from './input.js';
 import { Screen } from './screen.js';
 import { openSession, roomFlag, type ClientFlags } from './session.js';
@@ -31,6 +31,9 @@ const TYPING_SEND_MS = 4_000;
 const QUIT_WAIT_MS = 5_000;
 /** How many of the newest messages `/reply` lists. */
 const REPLY_LIST = 9;
+/** The terminal bell, rung for a message that mentions the user. */
+const BEL = '\x07';
+const NOTIFY_LEVELS: readonly string[] = ['all', 'mentions', 'none'] satisfies NotifyLevel[];
 
 type Answer<T extends ServerMessage['type']> = ServerMessageOf<T>;
 
@@ -62,6 +65,8 @@ export class InteractiveClient {
     private readonly screen: Screen,
     private readonly style: Style,
     private readonly input: InputMode,
+    /** Whether a message that mentions the user rings the terminal bell. */
+    private readonly bell = false,
   ) {
     this.current = flags.room ? roomFlag(flags.room) : 'general';
   }
@@ -169,6 +174,12 @@ export class InteractiveClient {
     this.knownUsers.add(m.username);
     this.typers.stop(m.room, m.username);
     this.print(chatLine(m, this.ctx));
+    this.ring(m.mentions, m.username);
+  }
+
+  /** Rings the bell when a live message mentions the user (history and search never do). */
+  private ring(mentions: string[] | undefined, author: string): void {
+    if (this.bell && mentionsMe(mentions, author, this.client.username)) process.stdout.write(BEL);
   }
 
   private onMessage(m: ServerMessage): void {
@@ -177,6 +188,7 @@ export class InteractiveClient {
         this.knownUsers.add(m.from);
         this.knownUsers.add(m.to);
         this.print(formatServerMessage(m, this.ctx)!);
+        this.ring(m.mentions, m.from);
         return;
       case 'UserJoined':
         this.memberSet(m.room).add(m.username);
@@ -340,6 +352,10 @@ export class InteractiveClient {
       await this.upload(command[2]!);
       return;
     }
+    if (command && command[1]!.toLowerCase() === 'notify') {
+      await this.notify(command[2]!);
+      return;
+    }
     const action = parseTextLine(line, this.current);
     switch (action.kind) {
       case 'chat':
@@ -452,6 +468,47 @@ export class InteractiveClient {
       this.track(this.client.sendMessage(room, parsed.text, { attachments: [file.id] }).catch((err: unknown) => this.error(`Not sent: ${(err as Error).message}`)));
     } catch (err) {
       this.error((err as Error).message);
+    }
+  }
+
+  /**
+   * `/notify [LEVEL] [ROOM]`: with a level, sets it (SetNotify) for ROOM (default: the
+   * current room; `@NAME` for a private conversation); without, shows the room's level and
+   * unread mentions from the room list.
+   */
+  private async notify(args: string): Promise<void> {
+    const words = args.trim().split(/\s+/).filter((w) => w !== '');
+    const level = words[0] !== undefined && NOTIFY_LEVELS.includes(words[0].toLowerCase()) ? words.shift()!.toLowerCase() as NotifyLevel : null;
+    if (words.length > 1) {
+      this.error('Usage: /notify [all|mentions|none] [ROOM or @NAME]');
+      return;
+    }
+    const raw = words[0];
+    const room = raw === undefined ? this.current : raw.startsWith('@') ? raw : normaliseRoom(raw);
+    if (!room) {
+      this.error(raw === undefined ? 'You are not in a room: /notify [LEVEL] ROOM.' : `Bad room "${safe(raw)}". Usage: /notify [all|mentions|none] [ROOM or @NAME]`);
+      return;
+    }
+    try {
+      if (level) {
+        const ack = await this.client.request({ type: 'SetNotify', room, level }) as Answer<'Ack'>;
+        this.notice(`Notifications for ${safe(String(ack.room ?? room))}: ${safe(String(ack.level ?? level))}.`);
+        return;
+      }
+      if (room.startsWith('@')) {
+        this.error('The level of a private conversation can only be set: /notify all|mentions|none @NAME');
+        return;
+      }
+      const summary = (await this.client.listRooms()).find((r) => r.name === room);
+      if (!summary) {
+        this.error(`No room ${safe(room)}.`);
+        return;
+      }
+      const mentions = summary.mentions ? ` (${summary.mentions} unread mention${summary.mentions === 1 ? '' : 's'})` : '';
+      this.notice(`Notifications for ${room}: ${summary.notify}${mentions}. /notify all|mentions|none changes it.`);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      this.error(code === 'DISCONNECTED' ? 'Not connected: reconnecting… Try again in a moment.' : (err as Error).message);
     }
   }
 
@@ -611,8 +668,9 @@ export async function runInteractive(url: string, flags: ClientFlags): Promise<n
   const input: InputMode = fancy ? { kind: 'fancy' } : process.stdin.isTTY ? { kind: 'plain-tty' } : { kind: 'pipe', queue: new LineQueue(process.stdin) };
   const style = createStyle(coloursWanted(process.stdout));
   const screen = new Screen(process.stdout, fancy);
+  const bell = Boolean(process.stdout.isTTY) && flags.bell !== false && !process.env.PARLEY_NO_BELL;
   try {
-    return await new InteractiveClient(url, flags, screen, style, input).run();
+    return await new InteractiveClient(url, flags, screen, style, input, bell).run();
   } catch (err) {
     if (input.kind === 'pipe') input.queue.close();
     throw err;

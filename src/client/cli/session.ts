@@ -15,6 +15,8 @@ export interface ClientFlags {
   room?: string;
   send?: string;
   tail?: string;
+  /** False with --no-bell (commander's negated flag). */
+  bell?: boolean;
 }
 
 export interface SessionHooks {

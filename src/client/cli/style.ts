@@ -14,6 +14,8 @@ export interface Style {
   dim(text: string): string;
   bold(text: string): string;
   magenta(text: string): string;
+  /** Swapped foreground and background (the mark of a line that mentions the user). */
+  inverse(text: string): string;
 }
 
 /** Red and its bright form are kept for errors; black and white vanish on some themes. */
@@ -36,7 +38,7 @@ function sgr(open: number, close: number): (text: string) => string {
 export function createStyle(enabled: boolean): Style {
   if (!enabled) {
     const plain = (text: string): string => text;
-    return { enabled, name: plain, red: plain, dim: plain, bold: plain, magenta: plain };
+    return { enabled, name: plain, red: plain, dim: plain, bold: plain, magenta: plain, inverse: plain };
   }
   return {
     enabled,
@@ -45,6 +47,7 @@ export function createStyle(enabled: boolean): Style {
     dim: sgr(2, 22),
     bold: sgr(1, 22),
     magenta: sgr(35, 39),
+    inverse: sgr(7, 27),
   };
 }
 
