@@ -4,6 +4,7 @@
  */
 import { h, iconButton, replaceChildren } from './dom.js';
 import { colourClass, initial } from './format.js';
+import { permission } from './notify.js';
 import type { AppState } from './state.js';
 
 export interface SidebarActions {
@@ -12,6 +13,7 @@ export interface SidebarActions {
   leaveRoom(room: string): void;
   openDm(peer: string): void;
   logout(): void;
+  enableNotifications(): void;
 }
 
 const STATUS_TEXT: Record<string, string> = {
@@ -62,13 +64,14 @@ export class Sidebar {
     return h('ul', { class: 'room-list' }, ...rooms.map((r) => {
       const active = s.view.kind === 'room' && s.view.room === r.name;
       const unread = active ? 0 : r.unread();
-      return h('li', { class: `room-item${active ? ' active' : ''}${unread > 0 ? ' has-unread' : ''}`, attrs: { 'data-room': r.name } },
+      const mentions = active ? 0 : r.mentions;
+      return h('li', { class: `room-item${active ? ' active' : ''}${unread > 0 ? ' has-unread' : ''}${mentions > 0 ? ' has-mention' : ''}`, attrs: { 'data-room': r.name } },
         h('button', {
           class: 'room-link',
           attrs: { type: 'button', 'aria-current': active ? 'page' : undefined },
           on: { click: () => this.actions.openRoom(r.name) },
         }, h('span', { class: 'hash', attrs: { 'aria-hidden': 'true' }, text: '#' }), h('span', { class: 'name', text: r.name }),
-        ...unreadBadge(unread)),
+        ...mentionBadge(mentions), ...unreadBadge(unread)),
         iconButton(`Leave #${r.name}`, 'close', () => this.actions.leaveRoom(r.name), 'leave-btn'));
     }));
   }
@@ -123,8 +126,18 @@ export class Sidebar {
       h('span', { class: `avatar small ${colourClass(s.username)}`, attrs: { 'aria-hidden': 'true' }, text: initial(s.username) }),
       h('div', { class: 'me-text' }, h('span', { class: 'me-name', attrs: { id: 'me-name' }, text: s.username }),
         h('span', { class: 'me-kind', text: s.registered ? 'Signed in' : 'Guest' })),
+      permission() === 'default'
+        ? h('button', { class: 'text-btn notify-btn', attrs: { type: 'button', id: 'enable-notifications', title: 'Get a desktop notification when you are mentioned' }, text: 'Turn on notifications', on: { click: () => this.actions.enableNotifications() } })
+        : null,
       h('button', { class: 'text-btn', attrs: { type: 'button' }, text: s.registered ? 'Log out' : 'Leave', on: { click: () => this.actions.logout() } }));
   }
+}
+
+/** Unread mentions of the user in a room: an "@" badge, and ", 2 mentions" for a screen reader. */
+function mentionBadge(mentions: number): HTMLElement[] {
+  if (mentions <= 0) return [];
+  return [h('span', { class: 'badge mention-badge', attrs: { 'aria-hidden': 'true' }, text: `@${mentions > 9 ? '9+' : mentions}` }),
+    h('span', { class: 'sr-only', text: `, ${mentions} ${mentions === 1 ? 'mention' : 'mentions'}` })];
 }
 
 /**
