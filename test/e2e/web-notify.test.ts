@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DESKTOP, joinAsGuest, launchBrowser, pageErrors, WAIT } from '../helpers/browser.js';
+import { assertAccessible } from '../helpers/axe.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { joinRoom, jsonUser } from '../helpers/ws-client.js';
 
@@ -91,12 +92,14 @@ describe('web client: mentions and notifications', { skip: launched.skip ?? fals
       // The tab carries the unread count: in the title and drawn on the favicon.
       await page.waitForFunction(() => document.title.startsWith('(1)'));
       await page.waitForFunction(() => document.querySelector<HTMLLinkElement>('link[rel="icon"]')?.href.startsWith('data:image/png'));
+      await assertAccessible(page, 'a room badged with a mention');
 
       await item.locator('.room-link').click();
       const msg = page.locator('#messages .msg.mentioned', { hasText: 'look' });
       await msg.waitFor();
       assert.equal(await msg.locator('.mention-tag .sr-only').innerText(), 'Mentions you');
       assert.equal(await msg.locator('strong.mention-me').innerText(), '@Pia');
+      await assertAccessible(page, 'a highlighted mention');
       await item.locator('.mention-badge').waitFor({ state: 'detached' });
       await page.waitForFunction(() => !document.title.startsWith('('));
       // A message that mentions someone else is not highlighted.
@@ -161,6 +164,7 @@ describe('web client: mentions and notifications', { skip: launched.skip ?? fals
     await again.goto(`${server.httpUrl}/#room=quiet`);
     await again.locator('#conv-title', { hasText: '#quiet' }).waitFor();
     await again.waitForFunction(() => document.querySelector<HTMLSelectElement>('#notify-level')?.value === 'none');
+    await assertAccessible(again, 'the header with its notification level');
   });
 
   it('registers the service worker for Web Push once notifications are allowed, and handles a push service that is missing', async () => {
