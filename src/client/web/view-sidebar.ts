@@ -26,6 +26,7 @@ export class Sidebar {
   private readonly more = h('div');
   private readonly dms = h('div');
   private readonly meBox = h('div', { class: 'me' });
+  private readonly notifyBox = h('div', { class: 'notify-box' });
 
   constructor(el: HTMLElement, private readonly actions: SidebarActions) {
     // Built once, so that a re-render never wipes what the user is typing in the forms.
@@ -37,6 +38,7 @@ export class Sidebar {
       h('nav', { class: 'side-scroll', attrs: { 'aria-label': 'Conversations' } },
         this.section('Rooms', this.rooms), this.joinForm(), this.more,
         this.section('Direct messages', this.dms), this.dmForm()),
+      this.notifyBox,
       this.meBox);
   }
 
@@ -122,13 +124,14 @@ export class Sidebar {
   }
 
   private me(s: AppState): void {
+    // Asked only when the user chooses to: never on page load.
+    replaceChildren(this.notifyBox, permission() === 'default'
+      ? h('button', { class: 'text-btn notify-btn', attrs: { type: 'button', id: 'enable-notifications', title: 'Get a desktop notification when you are mentioned' }, text: 'Turn on notifications', on: { click: () => this.actions.enableNotifications() } })
+      : null);
     replaceChildren(this.meBox,
       h('span', { class: `avatar small ${colourClass(s.username)}`, attrs: { 'aria-hidden': 'true' }, text: initial(s.username) }),
       h('div', { class: 'me-text' }, h('span', { class: 'me-name', attrs: { id: 'me-name' }, text: s.username }),
         h('span', { class: 'me-kind', text: s.registered ? 'Signed in' : 'Guest' })),
-      permission() === 'default'
-        ? h('button', { class: 'text-btn notify-btn', attrs: { type: 'button', id: 'enable-notifications', title: 'Get a desktop notification when you are mentioned' }, text: 'Turn on notifications', on: { click: () => this.actions.enableNotifications() } })
-        : null,
       h('button', { class: 'text-btn', attrs: { type: 'button' }, text: s.registered ? 'Log out' : 'Leave', on: { click: () => this.actions.logout() } }));
   }
 }
