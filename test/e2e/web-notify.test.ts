@@ -167,6 +167,24 @@ describe('web client: mentions and notifications', { skip: launched.skip ?? fals
     await assertAccessible(again, 'the header with its notification level');
   });
 
+  it('asks for permission only when the user presses "Turn on notifications"', async () => {
+    const page = await newPage(false);
+    await joinAsGuest(page, server.httpUrl, 'asker');
+    const state = await page.evaluate(() => Notification.permission);
+    if (state !== 'default') {
+      console.log(`# this Chromium starts with notification permission "${state}": no button to test`);
+      return;
+    }
+    const button = page.locator('#enable-notifications');
+    await button.waitFor();
+    // What the user would answer in the browser's prompt.
+    await page.context().grantPermissions(['notifications']);
+    await button.click();
+    await page.locator('#toasts', { hasText: 'Notifications are on.' }).waitFor();
+    await button.waitFor({ state: 'detached' });
+    assert.deepEqual((page as Page & { errors?: string[] }).errors, []);
+  });
+
   it('registers the service worker for Web Push once notifications are allowed, and handles a push service that is missing', async () => {
     const page = await newPage(true);
     const pushSubscribe = new Promise<void>((resolve) => {
