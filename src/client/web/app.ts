@@ -4,11 +4,13 @@
  * views after each change (at most once per task).
  */
 import { ParleyClient, type ClientError, type Identity, type SocketLike } from '../core/client.js';
-import type { Attachment, ReplyRef, ServerMessageOf } from '../../protocol/messages.js';
+import type { Attachment, ChatMessage, NotifyLevel, ReplyRef, ServerMessageOf } from '../../protocol/messages.js';
 import { emptyReactions } from '../../protocol/reactions.js';
 import { applyMessage, applyRoomList } from './apply.js';
 import { byId } from './dom.js';
 import { sameName, typingText } from './format.js';
+import { mentionsMe } from './mentions.js';
+import { askPermission, Favicon, permission, showNotification, subscribePush } from './notify.js';
 import { saved } from './storage.js';
 import { AppState, type PendingMessage, type View } from './state.js';
 import { toast } from './toast.js';
@@ -69,6 +71,12 @@ export class ChatApp {
   /** Messages whose reactions are being re-read (rereadMessage). */
   private readonly rereading = new Set<string>();
   private readonly ticker: ReturnType<typeof setInterval>;
+  /** Set once the session is ready: messages replayed while connecting notify nothing. */
+  private ready = false;
+  /** This browser's Web Push endpoint, once subscribed. */
+  private pushEndpoint: string | null = null;
+  private readonly favicon = new Favicon();
+  private readonly onHash = (): void => { if (this.ready) this.openFromHash(); };
 
   constructor(private readonly opts: AppOptions) {
     const rooms = saved.rooms();
@@ -81,11 +89,13 @@ export class ChatApp {
     this.sidebar = new Sidebar(byId('sidebar'), {
       openRoom: (r) => this.open({ kind: 'room', room: r }), joinRoom: (r) => void this.joinRoom(r),
       leaveRoom: (r) => void this.leaveRoom(r), openDm: (p) => this.openDm(p), logout: () => void this.logout(),
+      enableNotifications: () => void this.enableNotifications(),
     });
     this.header = new Header(byId('header'), {
       toggleSidebar: () => this.toggleSidebar(!this.root.classList.contains('sidebar-open')),
       togglePanel: (p) => this.togglePanel(p),
       setTopic: (room, topic) => this.call({ type: 'SetTopic', room, topic }),
+      setNotify: (room, level) => this.setNotify(room, level),
     });
     this.list = new MessageList(byId('messages'), {
       react: (id, emoji) => this.call({ type: 'React', id, emoji }),
@@ -110,6 +120,7 @@ export class ChatApp {
     document.addEventListener('keydown', (ev) => this.onEscape(ev));
     this.listen();
     this.ticker = setInterval(() => this.renderTyping(), 1_000);
+    window.addEventListener('hashchange', this.onHash);
     document.addEventListener('visibilitychange', () => {
       const room = this.state.activeRoom();
       if (room && !this.signingOut && document.visibilityState === 'visible') { this.markRead(room.name); this.queueRender(); }
@@ -140,12 +151,15 @@ export class ChatApp {
       if (!c.rooms.includes(m.room)) return;
       const r = this.state.room(m.room);
       r.typing.delete(m.username);
-      if (r.add(m) && this.state.isViewing({ kind: 'room', room: m.room })) this.markRead(m.room);
+      const fresh = r.add(m);
+      if (fresh && this.state.isViewing({ kind: 'room', room: m.room })) this.markRead(m.room);
+      if (fresh && this.ready && !sameName(m.username, this.state.username)) this.onIncoming(m);
       this.queueRender();
     });
     c.on('message', (msg) => {
       if (msg.type === 'Error' && msg.ref === undefined) toast(msg.message);
       if (applyMessage(this.state, msg)) this.queueRender();
+      if (msg.type === 'PrivateMessage' && msg.ref === undefined && !sameName(msg.from, this.state.username)) this.onIncomingPrivate(msg);
       if (msg.type === 'Reaction' && this.state.room(msg.room).reactionsStale(msg.id, msg.emoji, msg.count)) void this.rereadMessage(msg.room, msg.id, msg.seq);
     });
     c.on('gap', ({ room, fromSeq }) => { this.state.room(room).gapFrom = fromSeq; this.queueRender(); });
@@ -166,8 +180,78 @@ export class ChatApp {
     if (resumed) for (const d of s.dms.values()) if (d.loaded) void this.loadDm(d.peer);
     const room = s.activeRoom();
     if (room) this.markRead(room.name);
+    this.ready = true;
+    if (!resumed) this.openFromHash();
+    if (!resumed && permission() === 'granted') void this.startPush();
     this.queueRender();
     this.composer.focus();
+  }
+
+  // ---- notifications --------------------------------------------------------------------
+
+  /**
+   * A room message from someone else: counts a mention of the user while the room is not
+   * being read, and notifies when the room's level asks for it and the tab is hidden.
+   */
+  private onIncoming(m: ChatMessage): void {
+    const r = this.state.room(m.room);
+    const mentioned = mentionsMe(m.mentions, this.state.username);
+    const reading = this.state.isViewing({ kind: 'room', room: m.room }) && document.visibilityState !== 'hidden';
+    if (mentioned && !reading) r.mentions++;
+    if (r.notify === 'all' || (r.notify === 'mentions' && mentioned)) {
+      showNotification(`${m.username} in #${m.room}`, excerptOf(m.content, m.attachments), `room:${m.room}`, () => this.openRoomNamed(m.room));
+    }
+  }
+
+  /** A private message to the user notifies (the default level of a conversation is `all`). */
+  private onIncomingPrivate(m: ServerMessageOf<'PrivateMessage'>): void {
+    showNotification(m.from, excerptOf(m.content, m.attachments), `with:${m.from.toLowerCase()}`, () => this.openDm(m.from));
+  }
+
+  /** Asked from the sidebar's button: permission, then Web Push for an account. */
+  private async enableNotifications(): Promise<void> {
+    const answer = await askPermission();
+    this.queueRender();
+    if (answer === 'granted') {
+      toast('Notifications are on.', 'info');
+      await this.startPush();
+    } else if (answer === 'denied') {
+      toast('Notifications are blocked for this site in the browser settings.', 'info');
+    }
+  }
+
+  /** Subscribes to Web Push (accounts only: guests cannot); failures stay quiet. */
+  private async startPush(): Promise<void> {
+    if (!this.state.registered || this.pushEndpoint !== null) return;
+    this.pushEndpoint = await subscribePush((msg) => this.client.request(msg));
+  }
+
+  private setNotify(room: string, level: NotifyLevel): void {
+    const r = this.state.room(room);
+    const before = r.notify;
+    r.notify = level;
+    this.queueRender();
+    this.client.request({ type: 'SetNotify', room, level }).catch((err: ClientError) => {
+      r.notify = before;
+      toast(err.message);
+      this.queueRender();
+    });
+  }
+
+  /** The page was opened as `/#room=NAME` or `/#with=NAME` (a push notification's link). */
+  private openFromHash(): void {
+    const hash = new URLSearchParams(location.hash.slice(1));
+    const room = hash.get('room');
+    const peer = hash.get('with');
+    if (room || peer) history.replaceState(null, '', location.pathname + location.search);
+    if (room) this.openRoomNamed(room.replace(/^#/, ''));
+    else if (peer) this.openDm(peer);
+  }
+
+  private openRoomNamed(room: string): void {
+    const name = room.toLowerCase();
+    if (this.state.rooms.get(name)?.joined) this.open({ kind: 'room', room: name });
+    else void this.joinRoom(room);
   }
 
   /**
@@ -188,6 +272,9 @@ export class ChatApp {
     this.client.listRooms().then((rooms) => {
       if (load !== this.roomsLoad) return;
       applyRoomList(this.state, rooms);
+      // The room being read has no unread mentions, whatever the server counted before MarkRead.
+      const open = this.state.activeRoom();
+      if (open && document.visibilityState !== 'hidden') open.mentions = 0;
       this.queueRender();
     }, (err: ClientError) => {
       if (err.code !== 'DISCONNECTED' && err.code !== 'CLOSED') toast(err.message);
@@ -485,6 +572,7 @@ export class ChatApp {
     if (document.visibilityState === 'hidden') return;
     const r = this.state.room(room);
     r.readSeq = Math.max(r.readSeq ?? 0, r.lastSeq);
+    r.mentions = 0;
     if (this.readTimers.has(room) || r.lastSeq === 0) return;
     this.readTimers.set(room, setTimeout(() => {
       this.readTimers.delete(room);
@@ -505,6 +593,7 @@ export class ChatApp {
 
   private async logout(): Promise<void> {
     this.signingOut = true;
+    if (this.pushEndpoint !== null) await this.client.request({ type: 'PushUnsubscribe', endpoint: this.pushEndpoint }).catch(() => undefined);
     if (this.state.registered) await this.client.request({ type: 'Logout' }).catch(() => undefined);
     saved.setToken(null);
     this.end('');
@@ -521,6 +610,8 @@ export class ChatApp {
   private dispose(): void {
     this.signingOut = true;
     clearInterval(this.ticker);
+    window.removeEventListener('hashchange', this.onHash);
+    this.favicon.show(0);
     clearTimeout(this.typingIdle);
     for (const t of this.readTimers.values()) clearTimeout(t);
     this.client.close();
@@ -560,6 +651,7 @@ export class ChatApp {
     let unread = 0;
     for (const r of s.joinedRooms()) if (!s.isViewing({ kind: 'room', room: r.name })) unread += r.unread();
     for (const d of s.dms.values()) unread += d.unread;
+    this.favicon.show(unread);
     const where = s.view.kind === 'room' ? `#${s.view.room}` : s.view.peer;
     return `${unread > 0 ? `(${unread}) ` : ''}${where} · Parley`;
   }

@@ -36,7 +36,7 @@ export function applyMessage(s: AppState, msg: ServerMessage, now = Date.now()):
       return true;
     }
     case 'MessageEdited':
-      return s.room(msg.room).update(msg.id, { content: msg.content, editedAt: msg.editedAt });
+      return s.room(msg.room).update(msg.id, { content: msg.content, editedAt: msg.editedAt, ...(msg.mentions ? { mentions: msg.mentions } : {}) });
     case 'MessageDeleted':
       s.room(msg.room).markReplyTargetDeleted(msg.id);
       return s.room(msg.room).update(msg.id, { deleted: true, content: '', reactions: emptyReactions() });
@@ -93,8 +93,8 @@ function applyPrivate(s: AppState, msg: ServerMessageOf<'PrivateMessage'>): bool
   const fromMe = sameName(msg.from, s.username);
   const peer = fromMe ? msg.to : msg.from;
   const d = s.dm(peer);
-  const { id, from, to, content, timestamp, attachments } = msg;
-  if (!d.add({ id, from, to, content, timestamp, ...(attachments?.length ? { attachments } : {}) })) return false;
+  const { id, from, to, content, timestamp, attachments, mentions } = msg;
+  if (!d.add({ id, from, to, content, timestamp, ...(attachments?.length ? { attachments } : {}), ...(mentions?.length ? { mentions } : {}) })) return false;
   if (!fromMe && !s.isViewing({ kind: 'dm', peer })) d.unread++;
   return true;
 }
@@ -108,6 +108,8 @@ export function applyRoomList(s: AppState, rooms: RoomSummary[]): void {
     r.topic = summary.topic;
     r.lastSeq = Math.max(r.lastSeq, summary.lastSeq);
     if (r.joined) r.readSeq = Math.max(r.readSeq ?? 0, summary.lastSeq - summary.unread);
+    if (r.joined) r.mentions = summary.mentions;
+    r.notify = summary.notify;
   }
   s.directory = rooms.filter((r) => !s.rooms.get(r.name)?.joined).sort((a, b) => b.members - a.members || a.name.localeCompare(b.name));
 }

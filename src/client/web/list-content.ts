@@ -1,6 +1,8 @@
 /** Builds what the message list shows for the open conversation from the state. */
 import type { ChatMessage, PrivateChatMessage } from '../../protocol/messages.js';
 import { emptyReactions } from '../../protocol/reactions.js';
+import { sameName } from './format.js';
+import { mentionsMe } from './mentions.js';
 import type { AppState, DmState, PendingMessage, RoomState } from './state.js';
 import type { Entry, Item, ListContent } from './view-messages.js';
 
@@ -12,14 +14,14 @@ export function buildListContent(s: AppState): ListContent {
   const r = s.room(s.view.room);
   return {
     viewKey: `room:${r.name}`,
-    items: r.joined ? [...roomItems(r), ...pendingItems(r.pending, s.username)] : [{ kind: 'notice', key: 'left', text: `You are not in #${r.name}. Join a room from the sidebar.`, timestamp: new Date().toISOString() }],
+    items: r.joined ? [...roomItems(r, s.username), ...pendingItems(r.pending, s.username)] : [{ kind: 'notice', key: 'left', text: `You are not in #${r.name}. Join a room from the sidebar.`, timestamp: new Date().toISOString() }],
     me: s.username,
     top: r.loadingOlder ? 'loading' : r.joined && r.hasOlder() ? 'more' : 'start',
     startText: `This is the very beginning of #${r.name}.`,
   };
 }
 
-function roomItems(r: RoomState): Item[] {
+function roomItems(r: RoomState, me: string): Item[] {
   const items: Item[] = [];
   const notices = [...r.notices].sort((a, b) => a.afterSeq - b.afterSeq);
   let n = 0;
@@ -30,7 +32,7 @@ function roomItems(r: RoomState): Item[] {
       items.push({ kind: 'gap', text: GAP_TEXT });
       gapShown = true;
     }
-    items.push({ kind: 'msg', entry: roomEntry(m) });
+    items.push({ kind: 'msg', entry: roomEntry(m, me) });
   }
   while (n < notices.length) items.push({ kind: 'notice', ...notices[n++]! });
   if (!gapShown) items.push({ kind: 'gap', text: GAP_TEXT });
@@ -47,22 +49,25 @@ function pendingItems(pending: PendingMessage[], me: string): Item[] {
   }));
 }
 
-function roomEntry(m: ChatMessage): Entry {
+function roomEntry(m: ChatMessage, me: string): Entry {
   return {
+    ...(mentionsMe(m.mentions, me) && !sameName(m.username, me) ? { mentioned: true } : {}),
     id: m.id, author: m.username, content: m.content, timestamp: m.timestamp, seq: m.seq,
     editedAt: m.editedAt ?? null, deleted: m.deleted ?? false, reactions: m.reactions ?? emptyReactions(), actions: true,
     ...(m.attachments?.length ? { attachments: m.attachments } : {}), ...(m.replyTo ? { replyTo: m.replyTo } : {}),
   };
 }
 
-function dmEntry(m: PrivateChatMessage): Entry {
-  return { id: m.id, author: m.from, content: m.content, timestamp: m.timestamp, actions: false, ...(m.attachments?.length ? { attachments: m.attachments } : {}) };
+function dmEntry(m: PrivateChatMessage, me: string): Entry {
+  return {
+    ...(mentionsMe(m.mentions, me) && !sameName(m.from, me) ? { mentioned: true } : {}),
+    id: m.id, author: m.from, content: m.content, timestamp: m.timestamp, actions: false, ...(m.attachments?.length ? { attachments: m.attachments } : {}) };
 }
 
 function dmContent(d: DmState, me: string): ListContent {
   return {
     viewKey: `dm:${d.peer.toLowerCase()}`,
-    items: [...d.sorted().map((m): Item => ({ kind: 'msg', entry: dmEntry(m) })), ...pendingItems(d.pending, me)],
+    items: [...d.sorted().map((m): Item => ({ kind: 'msg', entry: dmEntry(m, me) })), ...pendingItems(d.pending, me)],
     me,
     top: d.loadingOlder ? 'loading' : d.hasMore ? 'more' : 'start',
     startText: `This is the beginning of your private conversation with ${d.peer}.`,

@@ -4,7 +4,7 @@
  * Views read it; the controller changes it and then asks the views to render.
  */
 import type { ClientStatus } from '../core/client.js';
-import type { Attachment, ChatMessage, PrivateChatMessage, Reactions, ReplyRef, RoomSummary } from '../../protocol/messages.js';
+import type { Attachment, ChatMessage, NotifyLevel, PrivateChatMessage, Reactions, ReplyRef, RoomSummary } from '../../protocol/messages.js';
 import { applyReaction, reactionUsers, type ReactionChange } from '../../protocol/reactions.js';
 
 /** A line in a room that is not a message: joins, leaves, server notices. */
@@ -45,6 +45,10 @@ export class RoomState {
   readSeq: number | undefined;
   /** Seq from which retention pruned what this client missed. */
   gapFrom: number | undefined;
+  /** Unread messages that mention the user (RoomList, plus live ones while away). */
+  mentions = 0;
+  /** The account's notification level here (RoomList; `mentions` by default). */
+  notify: NotifyLevel = 'mentions';
 
   constructor(readonly name: string) {}
 

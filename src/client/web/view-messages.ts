@@ -9,6 +9,7 @@ import type { Attachment, Reactions, ReplyRef } from '../../protocol/messages.js
 import { reactionEntries } from '../../protocol/reactions.js';
 import { h, iconButton } from './dom.js';
 import { closeInTime, colourClass, dayKey, dayLabel, fullDate, initial, sameName, timeOf } from './format.js';
+import { emphasiseMentions } from './mentions.js';
 import { attachmentList, Lightbox, markdownContent, replyQuote } from './view-rich.js';
 
 /** The emoji a user can react with. */
@@ -31,6 +32,8 @@ export interface Entry {
   pending?: boolean;
   attachments?: Attachment[];
   replyTo?: ReplyRef;
+  /** The message mentions the signed-in user (by name, @here or @room). */
+  mentioned?: boolean;
 }
 
 /** One element of the list: its key, a signature of what it shows, and how to build it. */
@@ -308,9 +311,15 @@ export class MessageList {
     return out;
   }
 
+  private content(e: Entry, me: string): HTMLElement {
+    const box = markdownContent(e.content, e.editedAt ? h('span', { class: 'edited', attrs: { title: `Edited ${fullDate(e.editedAt)}` }, text: ' (edited)' }) : null);
+    if (e.mentioned) emphasiseMentions(box, me);
+    return box;
+  }
+
   private message(e: Entry, grouped: boolean, me: string): HTMLElement {
     const own = sameName(e.author, me);
-    const cls = ['msg', grouped ? 'grouped' : '', own ? 'own' : '', e.deleted ? 'deleted' : '', e.pending ? 'pending' : ''].filter(Boolean).join(' ');
+    const cls = ['msg', grouped ? 'grouped' : '', own ? 'own' : '', e.deleted ? 'deleted' : '', e.pending ? 'pending' : '', e.mentioned && !e.deleted ? 'mentioned' : ''].filter(Boolean).join(' ');
     const gutter = grouped
       ? h('time', { class: 'hover-time', attrs: { datetime: e.timestamp, title: fullDate(e.timestamp) }, text: timeOf(e.timestamp) })
       : h('div', { class: `avatar ${colourClass(e.author)}`, attrs: { 'aria-hidden': 'true' }, text: initial(e.author) });
@@ -318,17 +327,21 @@ export class MessageList {
       h('span', { class: 'author', text: e.author }),
       h('time', { attrs: { datetime: e.timestamp, title: fullDate(e.timestamp) }, text: timeOf(e.timestamp) }),
       e.pending ? h('span', { class: 'sending', text: 'Sending…' }) : null);
+    // Not colour alone: a visible "@" marker, read as "mentions you".
+    const marker = e.mentioned && !e.deleted
+      ? h('span', { class: 'mention-tag', attrs: { title: 'Mentions you' } }, h('span', { attrs: { 'aria-hidden': 'true' }, text: '@' }), h('span', { class: 'sr-only', text: 'Mentions you' }))
+      : null;
     const body = e.deleted
       ? h('div', { class: 'text' }, h('span', { class: 'content', text: 'This message was deleted.' }))
       : h('div', { class: 'text' },
         e.replyTo ? replyQuote(e.replyTo, (id) => this.actions.jump(id)) : null,
         e.content.trim() !== '' || !e.attachments?.length
-          ? markdownContent(e.content, e.editedAt ? h('span', { class: 'edited', attrs: { title: `Edited ${fullDate(e.editedAt)}` }, text: ' (edited)' }) : null)
+          ? this.content(e, me)
           : null,
         e.attachments?.length ? attachmentList(e.attachments, (f, opener) => this.lightbox.open(f, opener)) : null);
     return h('article', { class: cls, attrs: { 'data-id': e.pending ? undefined : e.id, 'data-seq': e.seq, 'data-author': e.author, 'aria-busy': e.pending, tabindex: -1 } },
       h('div', { class: 'gutter' }, gutter),
-      h('div', { class: 'msg-body' }, header, body, this.reactions(e, me)),
+      h('div', { class: 'msg-body' }, marker, header, body, this.reactions(e, me)),
       e.actions && !e.deleted ? this.toolbar(e, own) : null);
   }
 

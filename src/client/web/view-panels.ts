@@ -2,7 +2,7 @@
  * The conversation header (title, topic and its editor, panel toggles), the member list
  * with who is online, and the search panel.
  */
-import type { ChatMessage } from '../../protocol/messages.js';
+import type { ChatMessage, NotifyLevel } from '../../protocol/messages.js';
 import { h, iconButton, replaceChildren } from './dom.js';
 import { colourClass, fullDate, initial, sameName, timeOf } from './format.js';
 import { linkify } from './linkify.js';
@@ -12,6 +12,7 @@ export interface HeaderActions {
   toggleSidebar(): void;
   togglePanel(panel: 'members' | 'search'): void;
   setTopic(room: string, topic: string): void;
+  setNotify(room: string, level: NotifyLevel): void;
 }
 
 const NOTE_TEXT: Record<string, string> = { connecting: 'Connecting…', reconnecting: 'Reconnecting…', closed: 'Offline' };
@@ -22,6 +23,13 @@ export class Header {
   /** The connection status on narrow screens, where the sidebar that shows it is hidden. */
   private readonly connNote = h('div', { class: 'conn-note', attrs: { id: 'conn-note', role: 'status' } });
   private editing: string | null = null;
+  /** The room's notification level (registered accounts: SetNotify); built once, so it keeps the focus. */
+  private readonly notify = h('select', {
+    class: 'notify-level', attrs: { id: 'notify-level', title: 'Notifications' },
+    on: { change: () => { if (this.notifyRoom) this.actions.setNotify(this.notifyRoom, this.notify.value as NotifyLevel); } },
+  }, h('option', { attrs: { value: 'all' }, text: 'Notify: all' }), h('option', { attrs: { value: 'mentions' }, text: 'Notify: mentions' }),
+  h('option', { attrs: { value: 'none' }, text: 'Notify: none' }));
+  private notifyRoom: string | null = null;
   private readonly toggles = {
     sidebar: iconButton('Show rooms', 'menu', () => this.actions.toggleSidebar(), 'menu-btn'),
     search: iconButton('Search messages', 'search', () => this.actions.togglePanel('search'), 'search-btn'),
@@ -36,7 +44,7 @@ export class Header {
       this.toggles.sidebar,
       h('div', { class: 'title-block' }, this.title, this.topic),
       this.connNote,
-      h('div', { class: 'header-actions' }, this.toggles.search, this.toggles.members));
+      h('div', { class: 'header-actions' }, this.notify, this.toggles.search, this.toggles.members));
   }
 
   /** Tells assistive technology which of the drawer and the panels are open. */
@@ -56,6 +64,12 @@ export class Header {
     this.connNote.className = `conn-note ${s.status}`;
     const room = s.activeRoom();
     this.title.textContent = room ? `#${room.name}` : `@${s.view.kind === 'dm' ? s.view.peer : ''}`;
+    this.notifyRoom = room && room.joined && s.registered ? room.name : null;
+    this.notify.hidden = this.notifyRoom === null;
+    if (room) {
+      this.notify.setAttribute('aria-label', `Notifications in #${room.name}`);
+      if (this.notify.value !== room.notify) this.notify.value = room.notify;
+    }
     if (this.editing !== null && (!room || room.name !== this.editing)) this.editing = null;
     if (this.editing !== null) return;
     if (!room) {

@@ -4,6 +4,7 @@
  */
 import { h, iconButton, replaceChildren } from './dom.js';
 import { colourClass, initial } from './format.js';
+import { permission } from './notify.js';
 import type { AppState } from './state.js';
 
 export interface SidebarActions {
@@ -12,6 +13,7 @@ export interface SidebarActions {
   leaveRoom(room: string): void;
   openDm(peer: string): void;
   logout(): void;
+  enableNotifications(): void;
 }
 
 const STATUS_TEXT: Record<string, string> = {
@@ -24,6 +26,7 @@ export class Sidebar {
   private readonly more = h('div');
   private readonly dms = h('div');
   private readonly meBox = h('div', { class: 'me' });
+  private readonly notifyBox = h('div', { class: 'notify-box' });
 
   constructor(el: HTMLElement, private readonly actions: SidebarActions) {
     // Built once, so that a re-render never wipes what the user is typing in the forms.
@@ -35,6 +38,7 @@ export class Sidebar {
       h('nav', { class: 'side-scroll', attrs: { 'aria-label': 'Conversations' } },
         this.section('Rooms', this.rooms), this.joinForm(), this.more,
         this.section('Direct messages', this.dms), this.dmForm()),
+      this.notifyBox,
       this.meBox);
   }
 
@@ -62,13 +66,14 @@ export class Sidebar {
     return h('ul', { class: 'room-list' }, ...rooms.map((r) => {
       const active = s.view.kind === 'room' && s.view.room === r.name;
       const unread = active ? 0 : r.unread();
-      return h('li', { class: `room-item${active ? ' active' : ''}${unread > 0 ? ' has-unread' : ''}`, attrs: { 'data-room': r.name } },
+      const mentions = active ? 0 : r.mentions;
+      return h('li', { class: `room-item${active ? ' active' : ''}${unread > 0 ? ' has-unread' : ''}${mentions > 0 ? ' has-mention' : ''}`, attrs: { 'data-room': r.name } },
         h('button', {
           class: 'room-link',
           attrs: { type: 'button', 'aria-current': active ? 'page' : undefined },
           on: { click: () => this.actions.openRoom(r.name) },
         }, h('span', { class: 'hash', attrs: { 'aria-hidden': 'true' }, text: '#' }), h('span', { class: 'name', text: r.name }),
-        ...unreadBadge(unread)),
+        ...mentionBadge(mentions), ...unreadBadge(unread)),
         iconButton(`Leave #${r.name}`, 'close', () => this.actions.leaveRoom(r.name), 'leave-btn'));
     }));
   }
@@ -119,12 +124,23 @@ export class Sidebar {
   }
 
   private me(s: AppState): void {
+    // Asked only when the user chooses to: never on page load.
+    replaceChildren(this.notifyBox, permission() === 'default'
+      ? h('button', { class: 'text-btn notify-btn', attrs: { type: 'button', id: 'enable-notifications', title: 'Get a desktop notification when you are mentioned' }, text: 'Turn on notifications', on: { click: () => this.actions.enableNotifications() } })
+      : null);
     replaceChildren(this.meBox,
       h('span', { class: `avatar small ${colourClass(s.username)}`, attrs: { 'aria-hidden': 'true' }, text: initial(s.username) }),
       h('div', { class: 'me-text' }, h('span', { class: 'me-name', attrs: { id: 'me-name' }, text: s.username }),
         h('span', { class: 'me-kind', text: s.registered ? 'Signed in' : 'Guest' })),
       h('button', { class: 'text-btn', attrs: { type: 'button' }, text: s.registered ? 'Log out' : 'Leave', on: { click: () => this.actions.logout() } }));
   }
+}
+
+/** Unread mentions of the user in a room: an "@" badge, and ", 2 mentions" for a screen reader. */
+function mentionBadge(mentions: number): HTMLElement[] {
+  if (mentions <= 0) return [];
+  return [h('span', { class: 'badge mention-badge', attrs: { 'aria-hidden': 'true' }, text: `@${mentions > 9 ? '9+' : mentions}` }),
+    h('span', { class: 'sr-only', text: `, ${mentions} ${mentions === 1 ? 'mention' : 'mentions'}` })];
 }
 
 /**

@@ -1,0 +1,119 @@
+/**
+ * Desktop notifications, Web Push and the unread count on the tab (docs/protocol.md,
+ * "Mentions and notifications"). Permission is asked only when the user presses "Turn on
+ * notifications" in the sidebar, never on page load. While the tab is hidden, what
+ * notifies (a mention, a private message, any message of a room at level `all`) shows a
+ * Notification; a click focuses the window and opens the conversation. Registered accounts
+ * also subscribe to Web Push through the service worker (`/sw.js`), so that they are told
+ * while no tab is connected.
+ */
+import type { ClientMessage } from '../../protocol/messages.js';
+
+export type Permission = 'default' | 'granted' | 'denied' | 'unsupported';
+
+export function permission(): Permission {
+  return typeof Notification === 'undefined' ? 'unsupported' : Notification.permission;
+}
+
+/** Asks for permission (only from a user's gesture); what the user chose. */
+export async function askPermission(): Promise<Permission> {
+  if (typeof Notification === 'undefined') return 'unsupported';
+  try {
+    return await Notification.requestPermission();
+  } catch {
+    return Notification.permission;
+  }
+}
+
+/** Shows a notification when the tab is hidden and permission was granted; a click calls `open`. */
+export function showNotification(title: string, body: string, tag: string, open: () => void): boolean {
+  if (permission() !== 'granted' || document.visibilityState !== 'hidden') return false;
+  try {
+    const n = new Notification(title, { body, tag, icon: '/icon-192.png' });
+    n.onclick = () => {
+      window.focus();
+      open();
+      n.close();
+    };
+    return true;
+  } catch {
+    // Some browsers (Android Chrome) allow notifications only through a service worker.
+    return false;
+  }
+}
+
+/** base64url to bytes, for `applicationServerKey`. */
+function fromBase64Url(text: string): ArrayBuffer {
+  const b64 = text.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(text.length / 4) * 4, '=');
+  const raw = atob(b64);
+  const bytes = new Uint8Array(new ArrayBuffer(raw.length));
+  for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+  return bytes.buffer;
+}
+
+/**
+ * Registers the service worker and subscribes this browser to Web Push; sends the
+ * subscription with `send`. Resolves to the endpoint, or null when the browser, the server
+ * (no key) or the push service refused: push is a bonus, never an error shown to the user.
+ */
+export async function subscribePush(send: (msg: ClientMessage) => Promise<unknown>): Promise<string | null> {
+  if (!('serviceWorker' in navigator) || typeof PushManager === 'undefined') return null;
+  try {
+    const registration = await navigator.serviceWorker.register('/sw.js');
+    await navigator.serviceWorker.ready;
+    const res = await fetch('/api/push/key');
+    if (!res.ok) return null;
+    const { key } = await res.json() as { key?: unknown };
+    if (typeof key !== 'string' || key === '') return null;
+    const sub = await registration.pushManager.getSubscription()
+      ?? await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: fromBase64Url(key) });
+    const json = sub.toJSON();
+    await send({ type: 'PushSubscribe', subscription: json } as ClientMessage);
+    return sub.endpoint;
+  } catch {
+    return null;
+  }
+}
+
+/** The tab's favicon, with the unread count drawn on it when there is one. */
+export class Favicon {
+  private last = -1;
+  private readonly link: HTMLLinkElement | null = document.querySelector('link[rel="icon"]');
+  private readonly original = this.link?.href ?? '/favicon.svg';
+  private image: HTMLImageElement | null = null;
+
+  show(count: number): void {
+    if (count === this.last || !this.link) return;
+    this.last = count;
+    if (count <= 0) {
+      this.link.type = 'image/svg+xml';
+      this.link.href = this.original;
+      return;
+    }
+    const draw = (): void => {
+      if (this.last !== count || !this.link) return;
+      const canvas = document.createElement('canvas');
+      canvas.width = canvas.height = 64;
+      const ctx = canvas.getContext('2d');
+      if (!ctx) return;
+      if (this.image?.complete) ctx.drawImage(this.image, 0, 0, 64, 64);
+      ctx.fillStyle = '#dc2626';
+      ctx.beginPath();
+      ctx.arc(42, 22, 22, 0, Math.PI * 2);
+      ctx.fill();
+      ctx.fillStyle = '#ffffff';
+      ctx.font = 'bold 28px sans-serif';
+      ctx.textAlign = 'center';
+      ctx.textBaseline = 'middle';
+      ctx.fillText(count > 9 ? '9+' : String(count), 42, 23);
+      this.link.type = 'image/png';
+      this.link.href = canvas.toDataURL('image/png');
+    };
+    if (!this.image) {
+      this.image = new Image();
+      this.image.onload = draw;
+      this.image.src = this.original;
+    }
+    draw();
+  }
+}
