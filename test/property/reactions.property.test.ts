@@ -79,7 +79,7 @@ describe('reactions properties', () => {
       reacts.forEach(([emoji, byB], i) => (byB ? b : a).say({ type: 'React', id, emoji, ref: `r${i}` }));
       await chat.settle();
       for (const c of [a, b]) {
-        for (const m of c.conn.ofType('Error')) assert.ok(['BAD_MESSAGE', 'TOO_MANY_REACTIONS'].includes(m.code), JSON.stringify(m));
+        for (const m of c.conn.ofType('Error')) assert.ok(['BAD_MESSAGE', 'EMPTY_CONTENT', 'TOO_MANY_REACTIONS'].includes(m.code), JSON.stringify(m));
       }
       const acks = [...a.conn.ofType('Ack'), ...b.conn.ofType('Ack')].filter((m) => m.for === 'React');
       const errors = [...a.conn.ofType('Error'), ...b.conn.ofType('Error')];
