@@ -152,11 +152,6 @@ export interface FileMetaStore {
    * remaining record names, for the caller to delete from the FileStore.
    */
   sweepFiles(unattachedBefore: string): Promise<string[]>;
-  /**
-   * The value stored under `key`; when there is none, stores `value` first. Several
-   * processes calling it together all get the one value that won.
-   */
-  setting(key: string, value: string): Promise<string>;
 }
 
 export interface MessageStore {

@@ -28,7 +28,7 @@ async function get(server: TestServer, path: string): Promise<{ status: number; 
 
 /** The signer the server uses (its secret is in the store). */
 async function signerOf(server: TestServer, now = Date.now): Promise<UrlSigner> {
-  const secret = await server.store.setting('file-url-secret', 'unused');
+  const secret = await server.store.initSetting('file-url-secret', 'unused');
   return new UrlSigner(Buffer.from(secret, 'base64url'), 3600, now);
 }
 

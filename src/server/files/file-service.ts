@@ -70,7 +70,7 @@ export class FileService {
     mkdirSync(this.#d.tmpDir, { recursive: true });
     await removeStale(this.#d.tmpDir);
     await this.#d.blobs.init();
-    const secret = await this.#d.store.setting(SECRET_KEY, randomBytes(32).toString('base64url'));
+    const secret = await this.#d.store.initSetting(SECRET_KEY, randomBytes(32).toString('base64url'));
     this.#signer = new UrlSigner(Buffer.from(secret, 'base64url'), URL_TTL_S, this.#now);
   }
 

@@ -155,7 +155,6 @@ const statements = {
   sweep: `DELETE FROM files WHERE (attached OR created_at < $1)
     AND NOT EXISTS (SELECT 1 FROM message_files mf WHERE mf.file_id = files.id) RETURNING sha256, thumb_sha256`,
   blobsUnused: `SELECT s FROM unnest($1::text[]) AS s WHERE NOT EXISTS (SELECT 1 FROM files WHERE sha256 = s OR thumb_sha256 = s)`,
-  settingInsert: `INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`,
 
   accountInsert: `INSERT INTO accounts (key, username, password_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING`,
   accountGet: `SELECT key, username, password_hash, banned, created_at FROM accounts WHERE key = $1`,

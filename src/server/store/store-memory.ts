@@ -438,11 +438,6 @@ export class MemoryStore implements Store {
     return [...dropped];
   }
 
-  async setting(key: string, value: string): Promise<string> {
-    if (!this.#settings.has(key)) this.#settings.set(key, value);
-    return this.#settings.get(key)!;
-  }
-
   async createAccount(a: Omit<Account, 'banned'>): Promise<boolean> {
     if (this.#accounts.has(a.key)) return false;
     this.#accounts.set(a.key, { ...a, createdAt: toIso(a.createdAt), banned: false });

@@ -494,11 +494,6 @@ export class PostgresStore implements Store {
     });
   }
 
-  async setting(key: string, value: string): Promise<string> {
-    await this.#query(SQL.settingInsert, [key, value]);
-    return (await this.#query<{ value: string }>(SQL.settingGet, [key])).rows[0]!.value;
-  }
-
   async createAccount(a: Omit<Account, 'banned'>): Promise<boolean> {
     return (await this.#query(SQL.accountInsert, [a.key, a.username, a.passwordHash, a.createdAt])).rowCount === 1;
   }

@@ -1,6 +1,6 @@
 /**
- * The SQLite store's file tables (migration 7): file metadata, message-file links, replies
- * and settings. SqliteStore calls these inside its own transactions; a page of messages
+ * The SQLite store's file tables (migration 9): file metadata, message-file links and
+ * replies. (Settings are the store's own: getSetting, initSetting.) SqliteStore calls these inside its own transactions; a page of messages
  * reads its files and replies with one query each (ids passed as a JSON array).
  */
 import type Database from 'better-sqlite3';
@@ -18,7 +18,7 @@ type PruneRange = { cut: number; from: number; to: number };
 
 const IN_IDS = 'IN (SELECT value FROM json_each(?))';
 
-/** Prepared statements for files, links, replies and settings; see the file comment. */
+/** Prepared statements for files, links and replies; see the file comment. */
 export class SqliteFiles {
   readonly #db: Database.Database;
   readonly #st;
@@ -51,8 +51,6 @@ export class SqliteFiles {
         `DELETE FROM files WHERE (attached = 1 OR created_at < ?)
          AND NOT EXISTS (SELECT 1 FROM message_files mf WHERE mf.file_id = files.id) RETURNING sha256, thumb_sha256`),
       blobUsed: db.prepare<[string, string], number>('SELECT EXISTS (SELECT 1 FROM files WHERE sha256 = ? OR thumb_sha256 = ?)').pluck(),
-      settingInsert: db.prepare<[string, string]>('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
-      settingGet: db.prepare<[string], string>('SELECT value FROM settings WHERE key = ?').pluck(),
     };
   }
 
@@ -124,10 +122,5 @@ export class SqliteFiles {
       }
       return [...dropped].filter((sha) => s.blobUsed.get(sha, sha) === 0);
     }).immediate();
-  }
-
-  setting(key: string, value: string): string {
-    this.#st.settingInsert.run(key, value);
-    return this.#st.settingGet.get(key)!;
   }
 }

@@ -616,9 +616,6 @@ export class SqliteStore implements Store {
     return this.#f.sweep(unattachedBefore);
   }
 
-  async setting(key: string, value: string): Promise<string> {
-    return this.#f.setting(key, value);
-  }
 
   async createAccount(a: Omit<Account, 'banned'>): Promise<boolean> {
     return this.#s.accountInsert.run(a.key, a.username, a.passwordHash, toMillis(a.createdAt)).changes === 1;
