@@ -83,6 +83,15 @@ export interface PrivateChatMessage {
   to: string;
   content: string;
   timestamp: string;
+  /** The direct conversation it belongs to (a room id chosen by the server) and its place there. */
+  room?: string;
+  seq?: number;
+  /** The sender again (as in Message), so a client can treat a direct conversation as a room. */
+  username?: string;
+  editedAt?: string | null;
+  deleted?: boolean;
+  reactions?: Reactions;
+  replyTo?: ReplyRef;
   attachments?: Attachment[];
   /** Accounts the content mentions, by their registered names, when any. */
   mentions?: string[];
@@ -106,6 +115,42 @@ export interface RoomSummary {
   mentions: number;
   /** The asking account's notification level in the room (default `mentions`). */
   notify: NotifyLevel;
+}
+
+/** What a conversation is (see ConversationSummary). */
+export type ConversationKind = 'public' | 'private' | 'direct';
+
+/** An account's part in a conversation. */
+export type Role = 'owner' | 'moderator' | 'member';
+
+/** One of the account's conversations, as ListConversations and ConversationAdded give it. */
+export interface ConversationSummary {
+  /** The room name, or the id of a direct conversation. */
+  room: string;
+  kind: ConversationKind;
+  /** The account's role. */
+  role: Role;
+  topic: string;
+  /** Highest seq. */
+  lastSeq: number;
+  /** Time of the latest message (ISO 8601), or when the account joined when there is none. */
+  lastActivity: string;
+  /** Messages after the account's read position. */
+  unread: number;
+  /** Unread messages that mention the account. */
+  mentions: number;
+  notify: NotifyLevel;
+  /** Direct conversations: the other members' names. */
+  with?: string[];
+  /** Online members, cluster-wide. */
+  members?: number;
+}
+
+/** One member of a conversation (ListMembers). */
+export interface MemberSummary {
+  username: string;
+  role: Role;
+  online: boolean;
 }
 
 export interface Limits {
@@ -141,7 +186,16 @@ export type ServerMessage =
   | { type: 'Reaction'; id: string; room: string; seq: number; emoji: string; username: string; added: boolean; count: number }
   | { type: 'ReadReceipt'; room: string; seq: number; username: string }
   | { type: 'Topic'; room: string; topic: string; by: string }
-  | { type: 'LoggedIn'; ref?: Ref; username: string; token: string; expiresAt: string }
+  /** `guest`: the token resumes a guest account (it ends when the token expires). */
+  | { type: 'LoggedIn'; ref?: Ref; username: string; token: string; expiresAt: string; guest?: boolean }
+  | { type: 'Conversations'; ref?: Ref; conversations: ConversationSummary[] }
+  /** The account became a member of a conversation (it joined, was invited, or one was opened with it). */
+  | { type: 'ConversationAdded'; conversation: ConversationSummary }
+  /** The account is no longer a member (it left, or `by` removed it). */
+  | { type: 'ConversationRemoved'; room: string; by?: string }
+  /** A public room was created (for room lists). */
+  | { type: 'RoomCreated'; room: string; topic: string; by: string }
+  | { type: 'Members'; ref?: Ref; room: string; members: MemberSummary[]; total: number; hasMore: boolean }
   | { type: 'Ack'; ref?: Ref; for: string; [extra: string]: unknown }
   | { type: 'Error'; code: ErrorCode; message: string; retryable: boolean; ref?: Ref };
 

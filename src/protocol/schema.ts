@@ -73,6 +73,20 @@ export const clientSchemas = {
     }),
   }),
   PushUnsubscribe: msg('PushUnsubscribe', { endpoint: str(2048, 1) }),
+  /** Creates a room (public unless `private`), owned by its creator; ROOM_EXISTS when it is there. */
+  CreateRoom: msg('CreateRoom', { room, private: z.boolean().optional(), topic: str(4096).optional() }),
+  /** Makes an account a member of a room (private: by its owner or a moderator; public: by any member). */
+  Invite: msg('Invite', { room, username: name }),
+  /** Takes a member out of a room (its owner, a moderator, an administrator; anyone may take themselves out). */
+  RemoveMember: msg('RemoveMember', { room, username: name }),
+  /** The owner makes a member a moderator, or a moderator a member again. */
+  SetRole: msg('SetRole', { room, username: name, role: z.enum(['moderator', 'member']) }),
+  /** Opens (or finds) the direct conversation with these accounts (1 to 9 others). */
+  OpenDirect: msg('OpenDirect', { usernames: z.array(name).min(1).max(9) }),
+  /** The account's rooms and direct conversations, most recent activity first. */
+  ListConversations: msg('ListConversations', {}),
+  /** A conversation's members (for members of a private room or direct conversation; anyone for a public room). */
+  ListMembers: msg('ListMembers', { room, limit }),
 } as const;
 
 export type ClientType = keyof typeof clientSchemas;

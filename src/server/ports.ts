@@ -5,18 +5,43 @@
  * implementation, so the guarantees written here are the ones tested.
  */
 import type { Readable } from 'node:stream';
-import type { ChatMessage, NotifyLevel, PrivateChatMessage, ServerMessage } from '../protocol/messages.js';
+import type { ChatMessage, NotifyLevel, ServerMessage } from '../protocol/messages.js';
 
 // ---------------------------------------------------------------------------------------
 // Store
 
+/**
+ * What a conversation is: `public` (listed, anyone may join), `private` (listed and readable
+ * for its members only) or `direct` (between accounts, named by the server).
+ */
+export type ConversationKind = 'public' | 'private' | 'direct';
+
+/** An account's part in a conversation. */
+export type Role = 'owner' | 'moderator' | 'member';
+
 export interface RoomRecord {
-  /** Lower-cased room name. */
+  /** Lower-cased room name; for a direct conversation, the id the server chose (`dm-…`). */
   name: string;
   topic: string;
-  /** Name key of the creator (owner), or null for the built-in rooms. */
+  /** Account id of the creator (owner), or null for the built-in rooms and direct conversations. */
   owner: string | null;
   createdAt: string;
+  /** Absent in records written before conversations had kinds: `public`. */
+  kind?: ConversationKind;
+}
+
+/** One of an account's memberships. */
+export interface MembershipRecord {
+  room: string;
+  kind: ConversationKind;
+  role: Role;
+}
+
+/** One member of a conversation, with the account's current name. */
+export interface MemberRecord {
+  account: string;
+  username: string;
+  role: Role;
 }
 
 /** One page of the room list: names after `after` (the previous page's last), at most `limit`. */
@@ -29,6 +54,9 @@ export interface NewRoomMessage {
   /** Opaque id chosen by the server (unique server-wide). */
   id: string;
   room: string;
+  /** Account id of the author: nonces are unique per author; `messageAuthor` answers it. */
+  author: string;
+  /** The author's name when it wrote (shown with the message). */
   username: string;
   content: string;
   /** ISO 8601 UTC. */
@@ -40,17 +68,6 @@ export interface NewRoomMessage {
   /** The message of the same room that this one answers (checked by the caller): its id and author. */
   replyTo?: { id: string; username: string } | null;
   /** Who the content mentions (ChatMessage.mentions), stored with it; absent or empty: nobody. */
-  mentions?: string[] | null;
-}
-
-export interface NewPrivateMessage {
-  id: string;
-  from: string;
-  to: string;
-  content: string;
-  timestamp: string;
-  nonce?: string | null;
-  attachments?: readonly string[];
   mentions?: string[] | null;
 }
 
@@ -104,6 +121,11 @@ export interface SearchQuery {
   /** Words to match (full-text). */
   query: string;
   room?: string;
+  /**
+   * Without `room`: only messages of public rooms and of conversations this account is a
+   * member of. (Absent: every room; the domain always passes it.)
+   */
+  account?: string;
   /** Only messages with seq < before, when paging within one room. */
   before?: number;
   limit: number;
@@ -133,7 +155,7 @@ export interface FileRecord {
   height: number | null;
   /** SHA-256 of the thumbnail's bytes (a blob of its own), or null when there is none. */
   thumbSha256: string | null;
-  /** Account key of the uploader: only they may attach it. */
+  /** Account id of the uploader: only they may attach it. */
   owner: string;
   createdAt: string;
 }
@@ -160,7 +182,10 @@ export interface MessageStore {
 
   /** Creates the room if missing. Resolves true when it was created by this call. */
   ensureRoom(room: RoomRecord): Promise<boolean>;
-  /** Rooms ordered by name: every room, or with `page` at most `limit` of those whose name sorts after `after`. */
+  /**
+   * Public and private rooms (never direct conversations) ordered by name: every one, or with
+   * `page` at most `limit` of those whose name sorts after `after`.
+   */
   listRooms(page?: RoomPage): Promise<RoomRecord[]>;
   getRoom(name: string): Promise<RoomRecord | null>;
   /** How many rooms name `owner` as their owner (an index serves it: it runs at every room creation). */
@@ -179,13 +204,11 @@ export interface MessageStore {
    * Deleting or pruning a message unlinks its files (see `sweepFiles`).
    */
   appendMessage(m: NewRoomMessage): Promise<Appended<ChatMessage>>;
-  /** Like appendMessage for private messages (no seq). */
-  appendPrivate(m: NewPrivateMessage): Promise<Appended<PrivateChatMessage>>;
 
   getMessage(id: string): Promise<ChatMessage | null>;
+  /** Account id of the message's author (NewRoomMessage.author), or null for an unknown message. */
+  messageAuthor(id: string): Promise<string | null>;
   history(q: HistoryQuery): Promise<HistoryPage>;
-  /** Private messages between two users (either direction), newest `limit` before the given id's time, ascending. */
-  privateHistory(a: string, b: string, limit: number, before?: string): Promise<{ messages: PrivateChatMessage[]; hasMore: boolean }>;
   /** Highest seq of each room that has messages (of `rooms` only, when given). */
   lastSeqs(rooms?: readonly string[]): Promise<Map<string, number>>;
 
@@ -201,7 +224,7 @@ export interface MessageStore {
    * message. With `bounds`, an add that would pass one is refused (`refused`); the check and
    * the add are atomic, so concurrent toggles on one message never pass a bound together.
    */
-  toggleReaction(id: string, username: string, emoji: string, bounds?: ReactionBounds): Promise<ToggledReaction | null>;
+  toggleReaction(id: string, user: { account: string; username: string }, emoji: string, bounds?: ReactionBounds): Promise<ToggledReaction | null>;
 
   /**
    * Stores a user's read position in a room (never moves it backwards), and clears the
@@ -220,29 +243,78 @@ export interface MessageStore {
    */
   search(q: SearchQuery): Promise<{ messages: ChatMessage[]; hasMore: boolean }>;
 
-  /** Deletes room and private messages older than the given time; later `history` calls report `incomplete`. Resolves the count removed. */
+  /** Deletes messages (of every kind of conversation) older than the given time; later `history` calls report `incomplete`. Resolves the count removed. */
   prune(olderThan: string): Promise<number>;
 
   /** Flushes pending appends and closes. */
   close(): Promise<void>;
 }
 
+/**
+ * An account: everyone who takes a name has one. Its `id` never changes and never passes to
+ * anyone else; everything a user has (messages, memberships, ownership, read positions,
+ * reactions, files, tokens) refers to the id. The name (`key`, `username`) can change, and a
+ * guest account's name is freed when the account ends.
+ */
 export interface Account {
-  /** Name key (see protocol/names.ts). */
-  key: string;
-  /** The name as registered. */
+  /** Stable and opaque. New accounts: `u.` and random letters; accounts from before ids: their name key then. */
+  id: string;
+  /** Name key (protocol/names.ts) of the name it holds; null once a guest account ended (its name is free). */
+  key: string | null;
+  /** The name as taken (case kept). */
   username: string;
-  passwordHash: string;
+  /** Argon2id hash for a registered account; null for a guest. */
+  passwordHash: string | null;
   banned: boolean;
   createdAt: string;
+  /** Guests: when the account ends unless renewed (null for registered accounts). */
+  expiresAt: string | null;
+  /**
+   * Guests only: true while the guest never received a token (a text-mode guest): it ends
+   * with its last connection, after the presence grace, not after `--guest-ttl`.
+   */
+  endsWithConnection: boolean;
+}
+
+/** What changes on an account (updateAccount); absent fields stay. */
+export interface AccountChange {
+  /** A new name: refused (false) while another live account holds its key. */
+  name?: { key: string; username: string };
+  /** Registers a guest (sets its hash, clears expiresAt and endsWithConnection). */
+  passwordHash?: string;
+  /** Guests only (ignored for registered accounts). */
+  expiresAt?: string;
+  endsWithConnection?: boolean;
 }
 
 export interface AccountStore {
-  /** Creates the account. Resolves false when the key is already registered. */
-  createAccount(a: Omit<Account, 'banned'>): Promise<boolean>;
-  getAccount(key: string): Promise<Account | null>;
+  /**
+   * Creates an account holding the name `a.key`. A name is held by a registered account, or by a
+   * guest whose `expiresAt` is after `now`; a guest past its `expiresAt` is ended first (as
+   * endGuests does) and its name taken. Resolves false, creating nothing, when the name is held.
+   */
+  createAccount(a: Omit<Account, 'banned'> & { key: string }, now: string): Promise<boolean>;
+  /** By id (also an ended guest's, with `key` null). */
+  getAccount(id: string): Promise<Account | null>;
+  /** The account holding the name key (maybe a guest past its expiresAt: the caller checks), or null. */
+  accountByName(key: string): Promise<Account | null>;
+  /** The accounts holding these name keys (key to account), as accountByName. */
+  accountsByNames(keys: readonly string[]): Promise<Map<string, Account>>;
+  /**
+   * Changes the account. Resolves false, changing nothing, when there is no such (live) account
+   * or when `change.name` is held by another account (as createAccount counts it; an expired
+   * guest holding it is ended first).
+   */
+  updateAccount(id: string, change: AccountChange, now: string): Promise<boolean>;
+  /**
+   * Ends guest accounts: those of `ids` (all of them, whatever their expiresAt), or without `ids`
+   * every guest whose expiresAt is at or before `now`. Ending frees the name (`key` becomes
+   * null), deletes the account's tokens, and takes it out of its public and private rooms (it
+   * stays in its direct conversations, shown by its last name). Resolves the ids ended.
+   */
+  endGuests(now: string, ids?: readonly string[]): Promise<string[]>;
   /** Resolves false when there is no such account. */
-  setBanned(key: string, banned: boolean): Promise<boolean>;
+  setBanned(id: string, banned: boolean): Promise<boolean>;
   /**
    * Bans (or unbans) a name key, registered or not: a guest's name as well as an account's.
    * Resolves true when this changed anything (false: it was already so).
@@ -255,9 +327,44 @@ export interface AccountStore {
    * TOKENS_PER_ACCOUNT tokens (store-common.ts): this one and the others that expire last;
    * older ones are deleted, so logging in again and again never piles up rows.
    */
-  createToken(t: { tokenHash: string; key: string; expiresAt: string }): Promise<void>;
-  getToken(tokenHash: string): Promise<{ key: string; expiresAt: string } | null>;
+  createToken(t: { tokenHash: string; account: string; expiresAt: string }): Promise<void>;
+  getToken(tokenHash: string): Promise<{ account: string; expiresAt: string } | null>;
   deleteToken(tokenHash: string): Promise<void>;
+}
+
+/**
+ * Durable memberships, roles and direct conversations. A membership lasts until the account
+ * leaves or is removed (or the guest account ends): connections come and go.
+ */
+export interface ConversationStore {
+  /** Makes the account a member. Resolves true when it was not one; an existing member keeps its role. */
+  addMember(room: string, account: string, role: Role, at: string): Promise<boolean>;
+  /** Resolves true when the account was a member. */
+  removeMember(room: string, account: string): Promise<boolean>;
+  /** Changes a member's role. Resolves false when the account is not a member. */
+  setRole(room: string, account: string, role: Role): Promise<boolean>;
+  /** The account's role in the room, or null when it is not a member. */
+  roleIn(room: string, account: string): Promise<Role | null>;
+  /** The account's roles in the given rooms (those it is a member of). */
+  rolesIn(account: string, rooms: readonly string[]): Promise<Map<string, Role>>;
+  /** Every membership of the account, rooms and direct conversations (an index on the account serves it). */
+  membershipsOf(account: string): Promise<MembershipRecord[]>;
+  /** The room's members ordered by username, at most `limit`, with their current names. */
+  members(room: string, limit: number): Promise<MemberRecord[]>;
+  /** How many members the room has. */
+  memberCount(room: string): Promise<number>;
+  /**
+   * The direct conversation of exactly these accounts: `group` is their ids sorted and joined
+   * with a space (store-common.ts `groupKey`). Null when there is none yet.
+   */
+  directRoom(group: string): Promise<string | null>;
+  /**
+   * Opens the direct conversation of `members` (ids; `group` is their groupKey): creates the room
+   * (`room.kind` is `direct`) and a membership for each, all at once, unless the group already has
+   * a conversation, or `room.name` is taken (then nothing is written and `room` is null: pick
+   * another name). Resolves the group's conversation and whether this call created it.
+   */
+  openDirect(group: string, room: RoomRecord, members: readonly string[]): Promise<{ room: string | null; created: boolean }>;
 }
 
 /** A browser's Web Push subscription (RFC 8030), as PushSubscribe gives it. */
@@ -271,17 +378,14 @@ export interface PushSubscriptionRecord {
 }
 
 /**
- * Mentions, notification levels, push subscriptions and server settings. Account keys are
- * opaque strings (today the name key of a registered account).
+ * Mentions, notification levels, push subscriptions and server settings, by account id.
  */
 export interface NotifyStore {
-  /** The registered names of those of `keys` that are accounts (key to name). */
-  accountNames(keys: readonly string[]): Promise<Map<string, string>>;
   /** Records one unread mention, at `seq` in `room`, for each account (one row each). */
   addMentions(room: string, seq: number, accounts: readonly string[]): Promise<void>;
   /** The account's unread mentions per room (rooms with none are absent); markRead clears them. */
   mentionCounts(account: string): Promise<Map<string, number>>;
-  /** Sets the account's level in a conversation (a room name or `@` + name key); null: back to the default. */
+  /** Sets the account's level in a conversation (a room or direct conversation); null: back to the default. */
   setNotify(account: string, conversation: string, level: NotifyLevel | null): Promise<void>;
   /** The account's levels that differ from the default, per conversation. */
   notifyLevels(account: string): Promise<Map<string, NotifyLevel>>;
@@ -306,7 +410,7 @@ export interface NotifyStore {
 }
 
 /** One database holds them all. */
-export interface Store extends MessageStore, AccountStore, FileMetaStore, NotifyStore {
+export interface Store extends MessageStore, AccountStore, ConversationStore, FileMetaStore, NotifyStore {
   /** 'memory' | 'sqlite' | 'postgres', for logs and /healthz. */
   readonly kind: string;
 }
@@ -346,10 +450,17 @@ export interface FileStore {
 export type Envelope =
   /** Deliver to the local members of a room. */
   | { kind: 'room'; room: string; msg: ServerMessage }
-  /** Deliver to the local connections of a user (by name key). */
+  /** Deliver to the local connections of an account (by id). */
   | { kind: 'user'; user: string; msg: ServerMessage }
-  /** Close the local connections of a user (kick or ban). */
-  | { kind: 'kick'; user: string; code: number; reason: string };
+  /** Close the local connections of an account (kick or ban). */
+  | { kind: 'kick'; user: string; code: number; reason: string }
+  /**
+   * The account became a member of the room (`added`) or stopped being one: its local
+   * connections enter or leave the room's delivery now.
+   */
+  | { kind: 'member'; user: string; room: string; added: boolean }
+  /** Deliver to every local named connection (a new public room, for room lists). */
+  | { kind: 'all'; msg: ServerMessage };
 
 export interface Bus {
   /** Unique per process; stamped on every envelope this node publishes. */
@@ -441,7 +552,7 @@ export interface Presence {
 export interface PushNotice {
   /** The room, for a room message. */
   room?: string;
-  /** The other user, for a private message. */
+  /** The other members' names, for a direct conversation. */
   with?: string;
   /** The sender. */
   username: string;
