@@ -58,6 +58,8 @@ export interface Config {
   /** Milliseconds a user stays present after their last connection drops (reload grace). */
   presenceGraceMs: number;
   tokenTtlDays: number;
+  /** How long a guest account (and its name) lasts after its last connection, in seconds. */
+  guestTtlSeconds: number;
   /** Login attempts per minute for one name from one address. */
   loginAttemptsPerMinute: number;
   /** Searches per account (a guest: per name) per minute; a burst of ten seconds' worth. */
@@ -143,6 +145,7 @@ export const DEFAULTS: Config = {
   maxBufferedBytes: 1024 * 1024,
   presenceGraceMs: 3_000,
   tokenTtlDays: 30,
+  guestTtlSeconds: 86_400,
   loginAttemptsPerMinute: 10,
   searchesPerMinute: 30,
   loginAttemptsPerAddress: 30,
@@ -197,6 +200,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'maxBufferedBytes', flag: '--max-buffered-bytes <n>', env: 'MAX_BUFFERED_BYTES', kind: 'int', description: 'bytes a client leaves unread (sent in earlier turns) before it is closed with 1013' },
   { key: 'presenceGraceMs', flag: '--presence-grace <ms>', env: 'PRESENCE_GRACE', kind: 'int', description: 'how long a user stays present after the last connection drops' },
   { key: 'tokenTtlDays', flag: '--token-ttl-days <n>', env: 'TOKEN_TTL_DAYS', kind: 'int', description: 'lifetime of login tokens' },
+  { key: 'guestTtlSeconds', flag: '--guest-ttl <seconds>', env: 'GUEST_TTL', kind: 'int', description: 'how long a guest account and its name last after its last connection (its token expires then)' },
   { key: 'loginAttemptsPerMinute', flag: '--login-attempts-per-minute <n>', env: 'LOGIN_ATTEMPTS_PER_MINUTE', kind: 'int', description: 'login attempts per minute on one name from one address' },
   { key: 'loginAttemptsPerAddress', flag: '--login-attempts-per-address <n>', env: 'LOGIN_ATTEMPTS_PER_ADDRESS', kind: 'int', description: 'login and registration attempts per minute from one address' },
   { key: 'loginFailuresPerName', flag: '--login-failures-per-name <n>', env: 'LOGIN_FAILURES_PER_NAME', kind: 'int', description: 'failed logins per minute on one name, from all addresses, past which addresses that failed on it wait' },

@@ -211,6 +211,8 @@ export interface MessageStore {
   history(q: HistoryQuery): Promise<HistoryPage>;
   /** Highest seq of each room that has messages (of `rooms` only, when given). */
   lastSeqs(rooms?: readonly string[]): Promise<Map<string, number>>;
+  /** The highest seq of each of `rooms` that has messages, with that message's timestamp (one indexed read per room at most). */
+  lastActivity(rooms: readonly string[]): Promise<Map<string, { seq: number; timestamp: string }>>;
 
   /**
    * Replaces the content and sets editedAt (and the mentions, when given: an empty list

@@ -26,6 +26,8 @@ export interface HandlerContext {
   readonly failureLimiter: AttemptLimiter;
   /** Rooms created per address and account: per minute, per hour. */
   readonly roomLimiters: readonly [AttemptLimiter, AttemptLimiter];
+  /** Invitations and direct conversations opened, per account and per address, a minute. */
+  readonly inviteLimiter: AttemptLimiter;
   /** Signs file URLs (files/urls.ts); absent without files. */
   readonly signer: ChatDeps['signer'];
   /** Sends Web Push notifications (push/); absent without push. */
@@ -64,10 +66,19 @@ export interface HandlerContext {
    * local delivery. A `resend` (a stored message sent again) reaches only who missed it.
    */
   broadcast(room: string, msg: ServerMessage, except?: Session, echo?: (out: Outbound) => void, resend?: boolean): Outbound;
-  /** Sends to every connection of a user on every node, but `except`. */
-  toUser(key: string, msg: ServerMessage | Outbound, except?: Session): void;
-  /** Closes every connection of a user on every node. */
-  kickUser(key: string, code: number, reason: string): void;
+  /** Sends to every connection of an account on every node, but `except`. */
+  toUser(account: string, msg: ServerMessage | Outbound, except?: Session): void;
+  /** Sends to every named connection on every node (a new public room). */
+  toAll(msg: ServerMessage): void;
+  /** Closes every connection of an account on every node. */
+  kickUser(account: string, code: number, reason: string): void;
+  /**
+   * The account became a member of the room (`added`) or stopped being one: its connections on
+   * every node enter the room or leave it now (membership.ts `followMembership`).
+   */
+  membershipChanged(account: string, room: string, added: boolean): void;
+  /** The members of a direct conversation (id and name), cached on this node. */
+  directMembers(room: string): Promise<Array<{ account: string; username: string }>>;
   /** The first arrival of a user in a room (bounded for large rooms: presence-notices.ts). */
   userJoined(room: string, username: string, except?: Session): void;
   /** The last departure of a user from a room. */

@@ -28,10 +28,12 @@ import type { Session } from './session.js';
 export interface LocalDelivery {
   /** Delivers to every local member of the room but `except`; returns the frames sent. */
   toRoom(room: string, out: Outbound, except?: Session): number;
-  /** Delivers to every local connection of the user but `except`. */
-  toUser(key: string, out: Outbound, except?: Session): number;
-  /** Closes every local connection of the user. */
-  closeUser(key: string, code: number, reason: string): void;
+  /** Delivers to every local connection of the account but `except`. */
+  toUser(account: string, out: Outbound, except?: Session): number;
+  /** Delivers to every local connection that has a name. */
+  toAll(out: Outbound): number;
+  /** Closes every local connection of the account. */
+  closeUser(account: string, code: number, reason: string): void;
   /** The rooms that have local members. */
   rooms(): Iterable<string>;
 }
@@ -55,6 +57,8 @@ export interface FanoutOptions {
   tickMs?: number;
   /** Reports a failed round (the store was unreachable): it is tried again at the next one. */
   onError?(err: unknown): void;
+  /** A membership changed (Fanout.member, here or on another node): the account's local connections follow it. */
+  onMember?(account: string, room: string, added: boolean): void;
 }
 
 /** Rooms one reconcile round reads, and messages per room: bounded work per round. */
@@ -64,6 +68,7 @@ const FILL_PAGE = 200;
 export class Fanout {
   private readonly order: RoomOrder;
   private readonly observe: (msg: ServerMessage) => void;
+  private readonly onMember: (account: string, room: string, added: boolean) => void;
   private readonly timer: ReturnType<typeof setInterval> | null = null;
   private ticks = 0;
   /** The bus's outage count at the last tick: a change is an outage, however short. */
@@ -82,6 +87,7 @@ export class Fanout {
   ) {
     this.order = new RoomOrder({ gapMs: options.gapMs ?? DEFAULT_GAP_MS, waitForOthers: () => bus.shared() && bus.healthy() });
     this.observe = options.observe ?? (() => undefined);
+    this.onMember = options.onMember ?? (() => undefined);
     bus.onEnvelope((env) => this.receive(env));
     if (options.source) {
       this.timer = setInterval(() => this.tick(), options.tickMs ?? 500);
@@ -111,17 +117,32 @@ export class Fanout {
     this.bus.publish({ kind: 'room', room, msg });
   }
 
-  /** Sends to every connection of a user on every node, but `except`. */
-  toUser(key: string, msg: ServerMessage | Outbound, except?: Session): void {
+  /** Sends to every connection of an account on every node, but `except`. */
+  toUser(account: string, msg: ServerMessage | Outbound, except?: Session): void {
     const out = msg instanceof Outbound ? msg : new Outbound(msg);
-    this.metrics.delivered(this.local.toUser(key, out, except));
-    this.bus.publish({ kind: 'user', user: key, msg: out.msg });
+    this.metrics.delivered(this.local.toUser(account, out, except));
+    this.bus.publish({ kind: 'user', user: account, msg: out.msg });
   }
 
-  /** Closes every connection of a user on every node. */
-  kick(key: string, code: number, reason: string): void {
-    this.local.closeUser(key, code, reason);
-    this.bus.publish({ kind: 'kick', user: key, code, reason });
+  /** Sends to every named connection on every node. */
+  toAll(msg: ServerMessage): void {
+    this.metrics.delivered(this.local.toAll(new Outbound(msg)));
+    this.bus.publish({ kind: 'all', msg });
+  }
+
+  /** Closes every connection of an account on every node. */
+  kick(account: string, code: number, reason: string): void {
+    this.local.closeUser(account, code, reason);
+    this.bus.publish({ kind: 'kick', user: account, code, reason });
+  }
+
+  /**
+   * Tells every node that the account became a member of the room, or stopped being one:
+   * `onMember` runs here and on each node, for the account's connections there.
+   */
+  member(account: string, room: string, added: boolean): void {
+    this.onMember(account, room, added);
+    this.bus.publish({ kind: 'member', user: account, room, added });
   }
 
   /** Releases every held Message and stops looking for holes (shutdown). */
@@ -217,13 +238,19 @@ export class Fanout {
           this.observe(msg);
           this.metrics.delivered(this.local.toRoom(env.room, new Outbound(msg)));
         };
-        const seq = msg.type === 'Message' && Number.isInteger(msg.seq) ? msg.seq : null;
+        const seq = (msg.type === 'Message' || msg.type === 'PrivateMessage') && Number.isInteger(msg.seq) ? msg.seq! : null;
         if (seq !== null) this.order.arrived(env.room, seq, deliver);
         else this.order.behind(env.room, deliver);
         return;
       }
       case 'user':
         this.metrics.delivered(this.local.toUser(env.user, new Outbound(env.msg)));
+        return;
+      case 'all':
+        this.metrics.delivered(this.local.toAll(new Outbound(env.msg)));
+        return;
+      case 'member':
+        this.onMember(env.user, env.room, env.added);
         return;
       case 'kick':
         this.local.closeUser(env.user, env.code, env.reason);

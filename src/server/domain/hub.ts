@@ -19,22 +19,23 @@ export class Hub implements LocalDelivery {
   remove(s: Session): void {
     this.sessions.delete(s);
     for (const room of s.rooms) this.leave(room, s);
-    if (s.key) this.unbindUser(s);
+    if (s.account) this.unbindUser(s);
   }
 
+  /** Routes the account's frames to the session (by account id, never by name). */
   bindUser(s: Session): void {
-    if (!s.key) return;
-    let set = this.byUser.get(s.key);
-    if (!set) this.byUser.set(s.key, (set = new Set()));
+    if (!s.account) return;
+    let set = this.byUser.get(s.account);
+    if (!set) this.byUser.set(s.account, (set = new Set()));
     set.add(s);
   }
 
   unbindUser(s: Session): void {
-    if (!s.key) return;
-    const set = this.byUser.get(s.key);
+    if (!s.account) return;
+    const set = this.byUser.get(s.account);
     if (!set) return;
     set.delete(s);
-    if (set.size === 0) this.byUser.delete(s.key);
+    if (set.size === 0) this.byUser.delete(s.account);
   }
 
   join(room: string, s: Session): void {
@@ -52,9 +53,9 @@ export class Hub implements LocalDelivery {
     if (set.size === 0) this.byRoom.delete(room);
   }
 
-  /** This process's sessions of a user. */
-  userSessions(key: string): ReadonlySet<Session> {
-    return this.byUser.get(key) ?? EMPTY;
+  /** This process's sessions of an account. */
+  userSessions(account: string): ReadonlySet<Session> {
+    return this.byUser.get(account) ?? EMPTY;
   }
 
   /** The rooms with sessions on this node. */
@@ -71,14 +72,21 @@ export class Hub implements LocalDelivery {
     return deliverAll(this.byRoom.get(room), out, except);
   }
 
-  /** Delivers to every local session of the user but `except`. */
-  toUser(key: string, out: Outbound, except?: Session): number {
-    return deliverAll(this.byUser.get(key), out, except);
+  /** Delivers to every local session of the account but `except`. */
+  toUser(account: string, out: Outbound, except?: Session): number {
+    return deliverAll(this.byUser.get(account), out, except);
+  }
+
+  /** Delivers to every local session that has a name. */
+  toAll(out: Outbound): number {
+    let sent = 0;
+    for (const set of this.byUser.values()) sent += deliverAll(set, out, undefined);
+    return sent;
   }
 
   /** Closes every local session of the user (a kick or a ban: leave notices go out at once). */
-  closeUser(key: string, code: number, reason: string): void {
-    for (const s of [...this.userSessions(key)]) {
+  closeUser(account: string, code: number, reason: string): void {
+    for (const s of [...this.userSessions(account)]) {
       s.leaving = true;
       s.close(code, reason);
     }

@@ -1,66 +1,174 @@
 /**
- * How a session arrives: it takes a name (claimed cluster-wide) and joins rooms (its first
- * name puts it in `general`). The JoinRoom handler and the naming and login handlers share it.
+ * How a session becomes an account's and follows the account's memberships. Every name is
+ * an account (a guest one for a name only): the session's identity is the account id, and
+ * what it is in is the account's durable memberships, not what this connection joined.
+ * The naming, login, join and conversation handlers share these steps.
  */
+import { randomBytes } from 'node:crypto';
 import { CLOSE } from '../../protocol/codes.js';
+import type { ConversationSummary, NotifyLevel } from '../../protocol/messages.js';
 import { nameKey } from '../../protocol/names.js';
-import type { ClientMessageOf } from '../../protocol/schema.js';
-import type { Account } from '../ports.js';
+import type { Account, ConversationKind, MembershipRecord, RoomRecord, Role } from '../ports.js';
 import type { HandlerContext } from './context.js';
 import { fail } from './errors.js';
-import { claimOwner, requireNamed, roomName } from './guards.js';
-import { refOf } from './outbound.js';
 import { fitPage } from './page-bytes.js';
 import type { Session } from './session.js';
 
-/** A client's first name puts it in `general`. */
-export function joinGeneral(ctx: HandlerContext, s: Session): Promise<void> {
-  return joinRoom(ctx, s, { type: 'JoinRoom', room: 'general' });
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+
+function randomLetters(n: number): string {
+  let out = '';
+  for (const b of randomBytes(n)) out += BASE32[b & 31];
+  return out;
+}
+
+/** A new account id: never a name, never reused. */
+export function newAccountId(): string {
+  return `u.${randomLetters(16)}`;
+}
+
+/** A new direct conversation id. */
+export function newDirectId(): string {
+  return `dm-${randomLetters(12)}`;
+}
+
+/** How long a connected guest's account is kept without a renewal (Chat renews it every RENEW_GUESTS_MS). */
+export const GUEST_LEASE_MS = 3_600_000;
+export const RENEW_GUESTS_MS = 600_000;
+
+/** When a guest account ends if nothing renews it: `--guest-ttl` after now for a token holder, the lease for a text guest. */
+export function guestExpiry(ctx: Pick<HandlerContext, 'config' | 'now'>, endsWithConnection: boolean): string {
+  const ms = endsWithConnection ? GUEST_LEASE_MS : Math.max(GUEST_LEASE_MS, ctx.config.guestTtlSeconds * 1000);
+  return new Date(ctx.now() + ms).toISOString();
+}
+
+/** Fails with why a name cannot be taken: a registered account's, or a live guest's. */
+export async function nameRefused(ctx: HandlerContext, key: string, name: string): Promise<never> {
+  const holder = await ctx.store.accountByName(key);
+  if (holder?.passwordHash) fail('NAME_RESERVED', `The name "${name}" belongs to a registered account. Log in to use it, or pick another one.`);
+  fail('NAME_TAKEN', `The name "${name}" is in use. Pick another one.`);
 }
 
 /**
- * Gives the session a name (claimed cluster-wide), moving its room presence from the old
- * name if it had one. `check` runs once the claim holds, before the session changes; when it
- * throws, the claim is let go. Resolves true for the session's first name (the caller answers, then
- * joins `general`).
+ * Creates the guest account of a session that names itself. A text-mode guest ends with its
+ * last connection unless it asks for its token; a JSON guest is given one at once.
  */
-export async function becomeNamed(ctx: HandlerContext, s: Session, name: string, check?: () => Promise<void>): Promise<boolean> {
+export async function createGuest(ctx: HandlerContext, s: Session, name: string): Promise<Account> {
   const key = nameKey(name);
+  if (await ctx.store.nameBanned(key)) fail('BANNED', `The name ${name} is banned. Pick another one.`);
+  const endsWithConnection = s.mode === 'text';
+  const account: Account & { key: string } = {
+    id: newAccountId(), key, username: name, passwordHash: null, banned: false, createdAt: ctx.iso(),
+    expiresAt: guestExpiry(ctx, endsWithConnection), endsWithConnection,
+  };
+  if (!(await ctx.store.createAccount(account, ctx.iso()))) await nameRefused(ctx, key, name);
+  return account;
+}
+
+/**
+ * Makes the session the account's: claims the name for this connection (cluster-wide), leaves
+ * what the session was before, and enters every room of the account's memberships (a new
+ * account: `general`). Resolves false when the session closed meanwhile.
+ */
+export async function enterAccount(ctx: HandlerContext, s: Session, account: Account): Promise<boolean> {
+  const key = account.key ?? fail('TOKEN_INVALID');
   const { presence } = ctx;
-  if (!(await presence.claimName(key, name, claimOwner(s), s.id))) fail('NAME_TAKEN', `The name "${name}" is in use (or held after a kick). Pick another one.`);
-  try {
-    await check?.();
-    // A kick of the name that came after this claim closed whoever held the name then, not
-    // this session: the kick's hold says so. Nothing awaits between this answer and the
-    // binding below, so a kick that comes later finds the session.
-    if (await presence.isHeld(key)) fail('NAME_TAKEN', `The name "${name}" is held after a kick. Try again later.`);
-  } catch (err) {
+  if (!(await presence.claimName(key, account.username, `account:${account.id}`, s.id))) {
+    fail('NAME_TAKEN', `The name "${account.username}" is in use (or held after a kick). Try again later.`);
+  }
+  // A kick of the name that came after this claim closed whoever held the name then, not
+  // this session: the kick's hold says so.
+  if (await presence.isHeld(key)) {
     await presence.releaseName(key, s.id);
-    throw err;
+    fail('NAME_TAKEN', `The name "${account.username}" is held after a kick. Try again later.`);
   }
   if (s.closed) {
-    // The client left while the claim was in flight: disconnect() could not release it.
     await presence.releaseName(key, s.id);
     return false;
   }
-  const old = s.username;
-  const oldKey = s.key;
-  ctx.unbindUser(s);
-  s.username = name;
+  if (s.account !== null) await leaveIdentity(ctx, s, key);
+  s.account = account.id;
+  s.username = account.username;
   s.key = key;
-  s.admin = s.account !== null && ctx.config.admins.some((a) => nameKey(a) === s.account);
+  s.guest = account.passwordHash === null;
+  s.admin = !s.guest && ctx.config.admins.some((a) => nameKey(a) === key);
   ctx.bindUser(s);
-  if (old === null || oldKey === null) return true;
-  if (oldKey !== key) await presence.releaseName(oldKey, s.id);
-  for (const room of s.rooms) {
-    if (oldKey !== key) {
-      const last = await presence.leave(room, oldKey, s.id);
-      await presence.join(room, key, name, s.id);
-      if (!last) continue;
-    }
-    ctx.broadcast(room, { type: 'SystemMessage', room, content: `${old} is now known as ${name}` });
+  await closeIfBanned(ctx, s, key, account);
+  await resumeMemberships(ctx, s, account.id);
+  return !s.closed;
+}
+
+/** Takes the session out of its current identity: its rooms (leave notices) and its name. */
+async function leaveIdentity(ctx: HandlerContext, s: Session, nextKey: string): Promise<void> {
+  const { username, key } = { username: s.username!, key: s.key! };
+  for (const room of [...s.rooms]) {
+    ctx.exitRoom(room, s);
+    if (await ctx.presence.leave(room, key, s.id)) ctx.userLeft(room, username);
   }
-  return false;
+  s.current = null;
+  ctx.unbindUser(s);
+  if (key !== nextKey) await ctx.presence.releaseName(key, s.id);
+}
+
+/** Enters the session into every room of the account's memberships; the first name of an account with none is in `general`. */
+async function resumeMemberships(ctx: HandlerContext, s: Session, account: string): Promise<void> {
+  let rows = await ctx.store.membershipsOf(account);
+  if (rows.length === 0) {
+    await ctx.store.addMember('general', account, 'member', ctx.iso());
+    rows = [{ room: 'general', kind: 'public', role: 'member' }];
+  }
+  await Promise.all(rows.map((r) => enterRoomHere(ctx, s, r.room, r.kind)));
+  s.current = currentOf(rows);
+}
+
+/** Where text-mode lines go after a login: `general` when the account is in it, else its first room. */
+function currentOf(rows: readonly MembershipRecord[]): string | null {
+  if (rows.some((r) => r.room === 'general')) return 'general';
+  return (rows.find((r) => r.kind !== 'direct') ?? rows[0])?.room ?? null;
+}
+
+/**
+ * Puts this connection in the room's delivery and presence; the account's first connection
+ * there is announced (not in direct conversations).
+ */
+export async function enterRoomHere(ctx: HandlerContext, s: Session, room: string, kind: ConversationKind): Promise<void> {
+  if (s.closed || s.rooms.has(room)) return;
+  const { username, key } = { username: s.username!, key: s.key! };
+  ctx.enterRoom(room, s);
+  const first = await ctx.presence.join(room, key, username, s.id);
+  if (s.closed) {
+    // disconnect() ran while the join was in flight and did not see this room.
+    await ctx.presence.leave(room, key, s.id);
+    return;
+  }
+  if (first && kind !== 'direct') ctx.userJoined(room, username, s);
+}
+
+/** Takes this connection out of the room; the account's last connection there is announced. */
+export async function exitRoomHere(ctx: HandlerContext, s: Session, room: string): Promise<void> {
+  if (!s.rooms.has(room)) return;
+  ctx.exitRoom(room, s);
+  if (s.current === room) s.current = s.rooms.values().next().value ?? null;
+  const last = await ctx.presence.leave(room, s.key!, s.id);
+  if (last && ctx.cachedRoom(room)?.kind !== 'direct') ctx.userLeft(room, s.username!);
+}
+
+/** What a session sees of its current room after taking a name: the join's Ack and the recent history. */
+export async function greetInRoom(ctx: HandlerContext, s: Session): Promise<void> {
+  const room = s.current;
+  if (room === null || s.closed) return;
+  s.send({ type: 'Ack', for: 'JoinRoom', room, topic: (await ctx.room(room))?.topic ?? '' });
+  await sendJoinHistory(ctx, s, room);
+}
+
+/** The newest messages of a room that fit the byte budget (a newcomer pages back for the rest). */
+export async function sendJoinHistory(ctx: HandlerContext, s: Session, room: string): Promise<void> {
+  if (ctx.config.historyOnJoin <= 0) return;
+  const page = await ctx.store.history({ room, limit: ctx.config.historyOnJoin });
+  const fitted = fitPage(page.messages, ctx.config.historyPageBytes, 'end');
+  if (fitted.messages.length > 0 || s.mode === 'json') {
+    s.send({ type: 'History', room, messages: fitted.messages, hasMore: page.hasMore || fitted.trimmed, firstSeq: page.firstSeq });
+  }
 }
 
 /**
@@ -83,48 +191,152 @@ export function limitRoomCreation(ctx: HandlerContext, s: Session): void {
   }
 }
 
-export async function joinRoom(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'JoinRoom'>): Promise<void> {
-  const { username, key } = requireNamed(s);
-  const room = roomName(msg.room);
-  const ref = refOf(msg);
-  if (s.rooms.has(room)) {
-    s.current = room;
-    s.send({ type: 'Ack', for: 'JoinRoom', room, ...ref });
-    return;
+/** Counts an invitation or a new direct conversation against the account and the address. */
+export function limitInvites(ctx: HandlerContext, s: Session): void {
+  const now = ctx.now();
+  const keys = [`addr:${s.conn.remoteAddress}`, `account:${s.account}`];
+  if (!keys.every((k) => ctx.inviteLimiter.permits(k, now))) fail('RATE_LIMITED', 'You are inviting too fast. Wait a minute.');
+  for (const k of keys) ctx.inviteLimiter.note(k, now);
+}
+
+/**
+ * Creates a room owned by the session's account, within the server's and the account's
+ * limits; a public one is announced to everyone's room list. Fails with ROOM_EXISTS when
+ * someone created it first.
+ */
+export async function createRoom(ctx: HandlerContext, s: Session, room: string, kind: 'public' | 'private'): Promise<RoomRecord> {
+  const account = s.account!;
+  if (ctx.roomCount() >= ctx.config.maxRooms) fail('TOO_MANY_ROOMS', 'This server holds as many rooms as it may. Join an existing room.');
+  limitRoomCreation(ctx, s);
+  const max = ctx.config.maxRoomsPerOwner;
+  if ((await ctx.store.countRoomsOwnedBy(account)) >= max) {
+    fail('TOO_MANY_ROOMS', `You have created ${max} rooms, as many as one account may. Join an existing room.`);
   }
-  if (s.rooms.size >= ctx.config.maxRoomsPerUser) fail('TOO_MANY_ROOMS');
-  if (!(await ctx.room(room))) {
-    if (ctx.roomCount() >= ctx.config.maxRooms) fail('TOO_MANY_ROOMS', 'This server holds as many rooms as it may. Join an existing room.');
-    limitRoomCreation(ctx, s);
-    const max = ctx.config.maxRoomsPerOwner;
-    if ((await ctx.store.countRoomsOwnedBy(key)) >= max) {
-      fail('TOO_MANY_ROOMS', `You have created ${max} rooms, as many as one account may. Join an existing room.`);
+  const record: RoomRecord = { name: room, topic: '', owner: account, createdAt: ctx.iso(), kind };
+  if (!(await ctx.store.ensureRoom(record))) fail('ROOM_EXISTS', `There is a room "${room}" already.`);
+  await ctx.store.addMember(room, account, 'owner', record.createdAt);
+  ctx.rememberRoom(record);
+  if (kind === 'public') ctx.toAll({ type: 'RoomCreated', room, topic: '', by: s.username! });
+  return record;
+}
+
+/** Whether the session may read the room: a public one, or one of the account's (administrators: every room). */
+export async function mayRead(ctx: HandlerContext, s: Session, record: RoomRecord): Promise<boolean> {
+  if ((record.kind ?? 'public') === 'public' || s.admin || s.rooms.has(record.name)) return true;
+  return s.account !== null && (await ctx.store.roleIn(record.name, s.account)) !== null;
+}
+
+/**
+ * The room, for a request that reads it: NO_SUCH_ROOM for a room that does not exist and for
+ * a private room or direct conversation the session's account is not a member of (the same
+ * answer: a non-member does not learn that it exists).
+ */
+export async function readableRoom(ctx: HandlerContext, s: Session, room: string): Promise<RoomRecord> {
+  const record = await ctx.room(room);
+  if (!record || !(await mayRead(ctx, s, record))) fail('NO_SUCH_ROOM', `There is no room "${room}".`);
+  return record;
+}
+
+/** The live account holding a name (a guest past its time is no one's), or NO_SUCH_USER. */
+export async function accountNamed(ctx: HandlerContext, name: string): Promise<Account & { key: string }> {
+  const a = await ctx.store.accountByName(nameKey(name));
+  if (!a || a.key === null || (a.passwordHash === null && a.expiresAt !== null && Date.parse(a.expiresAt) <= ctx.now())) {
+    fail('NO_SUCH_USER', `There is no account named ${name}.`);
+  }
+  return a as Account & { key: string };
+}
+
+/**
+ * The direct conversation of the session's account and `others` (ids), opened when there is
+ * none: its members' connections everywhere enter it and hear of it (ConversationAdded).
+ */
+export async function directWith(ctx: HandlerContext, s: Session, others: readonly string[]): Promise<string> {
+  const members = [...new Set([s.account!, ...others])].sort();
+  if (members.length > 10) fail('TOO_MANY_MEMBERS');
+  const group = members.join(' ');
+  const existing = await ctx.store.directRoom(group);
+  if (existing !== null) return existing;
+  limitInvites(ctx, s);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const record: RoomRecord = { name: newDirectId(), topic: '', owner: null, createdAt: ctx.iso(), kind: 'direct' };
+    const opened = await ctx.store.openDirect(group, record, members);
+    if (opened.room === null) continue;
+    if (opened.created) {
+      ctx.rememberRoom(record);
+      for (const m of members) {
+        ctx.membershipChanged(m, opened.room, true);
+        void announceConversation(ctx, m, opened.room);
+      }
     }
-    const record = { name: room, topic: '', owner: key, createdAt: ctx.iso() };
-    await ctx.store.ensureRoom(record);
-    const created = (await ctx.store.getRoom(room)) ?? record;
-    ctx.rememberRoom(created);
-    if (created.owner === key) s.noteCreated(room);
+    return opened.room;
   }
-  if (s.closed) return;
-  ctx.enterRoom(room, s);
-  s.current = room;
-  const first = await ctx.presence.join(room, key, username, s.id);
-  if (s.closed) {
-    // disconnect() ran while the join was in flight and did not see this room.
-    await ctx.presence.leave(room, key, s.id);
-    return;
+  fail('INTERNAL');
+}
+
+/** Tells the account's connections everywhere that it is a member of the room now. */
+export async function announceConversation(ctx: HandlerContext, account: string, room: string): Promise<void> {
+  try {
+    const [summary] = await summarise(ctx, account, [await membershipOf(ctx, account, room)]);
+    if (summary) ctx.toUser(account, { type: 'ConversationAdded', conversation: summary });
+  } catch (err) {
+    ctx.log.warn({ err, room }, 'could not announce a new conversation');
   }
-  s.send({ type: 'Ack', for: 'JoinRoom', room, topic: ctx.cachedRoom(room)?.topic ?? '', ...ref });
-  if (first) ctx.userJoined(room, username, s);
-  if (ctx.config.historyOnJoin > 0) {
-    const page = await ctx.store.history({ room, limit: ctx.config.historyOnJoin });
-    // The newest messages that fit the byte budget: a newcomer pages back for the rest.
-    const fitted = fitPage(page.messages, ctx.config.historyPageBytes, 'end');
-    if (fitted.messages.length > 0 || s.mode === 'json') {
-      s.send({ type: 'History', room, messages: fitted.messages, hasMore: page.hasMore || fitted.trimmed, firstSeq: page.firstSeq });
-    }
+}
+
+async function membershipOf(ctx: HandlerContext, account: string, room: string): Promise<MembershipRecord> {
+  const [record, role] = await Promise.all([ctx.room(room), ctx.store.roleIn(room, account)]);
+  return { room, kind: record?.kind ?? 'public', role: role ?? 'member' };
+}
+
+/**
+ * The account's conversations as the wire shows them: unread and mention counts, last seq,
+ * latest activity, the other members of direct ones. A handful of store reads for all of
+ * them together, plus one per direct conversation for its members (cached on this node).
+ */
+export async function summarise(ctx: HandlerContext, account: string, rows: readonly MembershipRecord[]): Promise<ConversationSummary[]> {
+  const rooms = rows.map((r) => r.room);
+  const [last, reads, mentions, levels, counts, records] = await Promise.all([
+    ctx.store.lastActivity(rooms),
+    ctx.store.readPositionsOf(account, rooms),
+    ctx.store.mentionCounts(account),
+    ctx.store.notifyLevels(account),
+    ctx.presence.counts(),
+    Promise.all(rooms.map((r) => ctx.room(r))),
+  ]);
+  const out: ConversationSummary[] = [];
+  for (const [i, r] of rows.entries()) {
+    const record = records[i];
+    if (!record) continue;
+    const activity = last.get(r.room);
+    const lastSeq = activity?.seq ?? 0;
+    const read = reads.get(r.room) ?? 0;
+    const summary: ConversationSummary = {
+      room: r.room, kind: r.kind, role: r.role, topic: record.topic, lastSeq,
+      lastActivity: activity?.timestamp ?? record.createdAt,
+      unread: Math.max(0, lastSeq - read), mentions: mentions.get(r.room) ?? 0,
+      notify: levels.get(r.room) ?? defaultLevelOf(r.kind), members: counts.get(r.room) ?? 0,
+    };
+    if (r.kind === 'direct') summary.with = (await ctx.directMembers(r.room)).filter((m) => m.account !== account).map((m) => m.username);
+    out.push(summary);
   }
+  return out.sort((a, b) => (a.lastActivity < b.lastActivity ? 1 : a.lastActivity > b.lastActivity ? -1 : 0));
+}
+
+/** The level a conversation has until the account sets one: every message in a direct one, mentions in a room. */
+export function defaultLevelOf(kind: ConversationKind): NotifyLevel {
+  return kind === 'direct' ? 'all' : 'mentions';
+}
+
+/** The session's role in the room (administrators count as owners of every room). */
+export async function roleOf(ctx: HandlerContext, s: Session, room: string): Promise<Role | null> {
+  const role = s.account === null ? null : await ctx.store.roleIn(room, s.account);
+  return s.admin ? 'owner' : role;
+}
+
+/** Whether the session may moderate the room: its owner or a moderator, or an administrator. */
+export async function moderates(ctx: HandlerContext, s: Session, room: string): Promise<boolean> {
+  const role = await roleOf(ctx, s, room);
+  return role === 'owner' || role === 'moderator';
 }
 
 /**
@@ -133,7 +345,7 @@ export async function joinRoom(ctx: HandlerContext, s: Session, msg: ClientMessa
  */
 export async function isBanned(ctx: HandlerContext, key: string, account?: Account | null): Promise<boolean> {
   if (await ctx.store.nameBanned(key)) return true;
-  const a = account === undefined ? await ctx.store.getAccount(key) : account;
+  const a = account === undefined ? await ctx.store.accountByName(key) : account;
   return a?.banned ?? false;
 }
 
@@ -142,8 +354,8 @@ export async function isBanned(ctx: HandlerContext, key: string, account?: Accou
  * the name then, not this session. Checked again now that a kick would find the session:
  * either this read sees the ban, or the ban was stored after it and its kick comes after.
  */
-export async function closeIfBanned(ctx: HandlerContext, s: Session, key: string): Promise<void> {
-  if (!(await isBanned(ctx, key))) return;
+export async function closeIfBanned(ctx: HandlerContext, s: Session, key: string, account?: Account | null): Promise<void> {
+  if (!(await isBanned(ctx, key, account))) return;
   s.leaving = true;
   s.close(CLOSE.BANNED, 'banned');
   fail('BANNED');

@@ -35,8 +35,13 @@ export class Session {
   username: string | null = null;
   /** Name key of `username` (case- and look-alike-folded). */
   key: string | null = null;
-  /** Account key when logged in to a registered account. */
+  /**
+   * The account's id once the connection has a name: every user is an account (a guest one
+   * for a name only). Everything the user owns refers to it, never to the name.
+   */
   account: string | null = null;
+  /** True while the account is a guest one (no password). */
+  guest = false;
   /** Hash of the login token this connection used or was given, for /logout. */
   tokenHash: string | null = null;
   admin = false;
@@ -57,13 +62,6 @@ export class Session {
   busy = false;
   /** Frames that arrived while a handler ran, oldest first; created when first needed. */
   queue: ClientMessage[] | null = null;
-  /**
-   * Messages this guest connection sent and rooms it created (the newest MAX_REMEMBERED): a
-   * guest's only proof of authorship, since a departed guest's name can be taken by anyone.
-   * Created on first use: most connections never need them.
-   */
-  private authored: Set<string> | null = null;
-  private created: Set<string> | null = null;
 
   constructor(readonly conn: Connection, public mode: WireMode, rate: number, burst: number, now: number) {
     this.bucket = new TokenBucket(rate, burst, now);
@@ -109,33 +107,6 @@ export class Session {
     if (this.closed) return;
     this.conn.close(code, reason);
   }
-
-  /** Records a message this guest connection sent (accounts own theirs from anywhere). */
-  noteAuthored(id: string): void {
-    if (!this.account) this.authored = remember(this.authored, id);
-  }
-
-  wrote(id: string): boolean {
-    return this.authored?.has(id) ?? false;
-  }
-
-  noteCreated(room: string): void {
-    if (!this.account) this.created = remember(this.created, room);
-  }
-
-  createdRoom(room: string): boolean {
-    return this.created?.has(room) ?? false;
-  }
 }
-
-/** Adds to a bounded set, forgetting the oldest past MAX_REMEMBERED. */
-function remember(set: Set<string> | null, value: string): Set<string> {
-  const out = set ?? new Set<string>();
-  out.add(value);
-  if (out.size > MAX_REMEMBERED) out.delete(out.values().next().value!);
-  return out;
-}
-
-const MAX_REMEMBERED = 1_000;
 
 const NO_ROOMS: ReadonlySet<string> = new Set();
