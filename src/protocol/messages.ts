@@ -115,6 +115,8 @@ export interface RoomSummary {
   mentions: number;
   /** The asking account's notification level in the room (default `mentions`). */
   notify: NotifyLevel;
+  /** A private room (listed only for its members). */
+  private?: boolean;
 }
 
 /** What a conversation is (see ConversationSummary). */
@@ -173,7 +175,7 @@ export type ServerMessage =
   /** At most 1,000 names (`hasMore` when there are more); `total`: how many there are. */
   | { type: 'UserList'; ref?: Ref; room: string | null; users: string[]; total?: number; hasMore?: boolean }
   | { type: 'History'; ref?: Ref; room: string; messages: ChatMessage[]; hasMore: boolean; incomplete?: boolean; firstSeq?: number }
-  | { type: 'PrivateHistory'; ref?: Ref; with: string; messages: PrivateChatMessage[]; hasMore: boolean }
+  | { type: 'PrivateHistory'; ref?: Ref; with: string; room?: string; messages: PrivateChatMessage[]; hasMore: boolean }
   | { type: 'SearchResults'; ref?: Ref; query: string; room?: string; messages: ChatMessage[]; hasMore: boolean }
   | { type: 'Typing'; room: string; username: string; active: boolean }
   | { type: 'MessageEdited'; id: string; room: string; seq: number; content: string; editedAt: string; mentions?: string[] }

@@ -210,8 +210,9 @@ export function isHighlyRestrictive(name: string): boolean {
 }
 
 /** Room names follow the user-name rules and are case-insensitive: stored lower-cased. */
+/** A room name as typed (`#Tech` is room `tech`), lower-cased; undefined when invalid. */
 export function normaliseRoom(raw: string): string | undefined {
-  const name = normalise(raw);
+  const name = normalise(raw.trim().replace(/^#/, ''));
   return name === undefined ? undefined : name.toLowerCase();
 }
 

@@ -56,6 +56,8 @@ export const clientSchemas = {
   Register: msg('Register', { username: name, password: str(1024) }),
   Login: msg('Login', { username: name.optional(), password: str(1024).optional(), token: str(512).optional() }),
   Logout: msg('Logout', {}),
+  /** A token for the session's account (a text-mode guest asks for one to come back later). */
+  GetToken: msg('GetToken', {}),
   Search: msg('Search', { query: str(256, 1), room: room.optional(), before: seq.optional(), limit }),
   SetTopic: msg('SetTopic', { room: room.optional(), topic: str(4096) }),
   Kick: msg('Kick', { username: name, reason: str(512).optional() }),

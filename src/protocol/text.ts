@@ -13,6 +13,8 @@ export type TextAction =
   | { kind: 'quit' }
   /** `/topic` without text: show the current room's topic. */
   | { kind: 'topic' }
+  /** `/switch ROOM`: talk in another of the rooms the user is in. */
+  | { kind: 'switch'; room: string }
   | { kind: 'chat'; content: string }
   | { kind: 'error'; code: ErrorCode; detail: string };
 
@@ -25,26 +27,36 @@ export interface CommandHelp {
 export const COMMANDS: CommandHelp[] = [
   { usage: '/help', summary: 'show this list' },
   { usage: '/name NAME', summary: 'set or change your name (also /nick)' },
-  { usage: '/join ROOM', summary: 'join a room (created if missing) and talk there' },
-  { usage: '/leave [ROOM]', summary: 'leave a room (default: the current one)' },
-  { usage: '/switch ROOM', summary: 'talk in another room you have joined' },
+  { usage: '/join ROOM', summary: 'join a room (created if missing) and talk there (#ROOM works too)' },
+  { usage: '/create ROOM [--private]', summary: 'create a room; a private one is seen only by the people you invite' },
+  { usage: '/leave [ROOM]', summary: 'leave a room for good (default: the current one)' },
+  { usage: '/switch ROOM', summary: 'talk in another room you are in (without joining anything)' },
   { usage: '/rooms [AFTER]', summary: 'list rooms (a long list comes in pages: the rooms after AFTER)' },
-  { usage: '/users [ROOM]', summary: 'list who is in a room (also /who)' },
-  { usage: '/pm USER TEXT', summary: 'send a private message (also /msg)' },
+  { usage: '/conversations', summary: 'your rooms and direct conversations, latest first, with unread counts (also /convs)' },
+  { usage: '/users [ROOM]', summary: 'list who is online in a room (also /who)' },
+  { usage: '/members [ROOM]', summary: 'list a room\'s members and their roles' },
+  { usage: '/invite USER [ROOM]', summary: 'make someone a member of a room (private rooms: owner and moderators)' },
+  { usage: '/remove USER [ROOM]', summary: 'take a member out of a room (owner and moderators)' },
+  { usage: '/mod USER [ROOM], /unmod USER [ROOM]', summary: 'make a member a moderator, or not (the owner)' },
+  { usage: '/pm USER TEXT', summary: 'send a direct message, delivered even when they are away (also /msg)' },
+  { usage: '/dm USER [USER...]', summary: 'open a direct conversation with up to 9 people, then /switch to it' },
+  { usage: '/me ACTION', summary: 'say what you are doing ("* ann waves")' },
   { usage: '/history [N]', summary: 'show the last N messages of the current room' },
   { usage: '/search TEXT', summary: 'search messages' },
   { usage: '/topic [TEXT]', summary: 'show or set the room topic' },
-  { usage: '/register PASSWORD', summary: 'reserve your current name with a password' },
-  { usage: '/login NAME PASSWORD', summary: 'log in to a registered name' },
+  { usage: '/register PASSWORD', summary: 'reserve your current name with a password (keeps your rooms and messages)' },
+  { usage: '/token', summary: 'get a token that brings you back as yourself later (/login TOKEN)' },
+  { usage: '/login NAME PASSWORD, /login TOKEN', summary: 'log in to a registered name, or come back with a token' },
   { usage: '/logout', summary: 'log out and revoke your token' },
-  { usage: '/notify LEVEL [ROOM]', summary: 'what notifies you in a room: all, mentions or none (@NAME: a private conversation; accounts only)' },
+  { usage: '/notify LEVEL [ROOM]', summary: 'what notifies you in a room: all, mentions or none (@NAME: your conversation with NAME)' },
   { usage: '/kick USER, /ban USER, /unban USER', summary: 'moderation (administrators)' },
   { usage: '/quit', summary: 'leave the chat (also /exit)' },
 ];
 
 export const COMMAND_NAMES = [
-  'help', 'name', 'nick', 'join', 'leave', 'part', 'switch', 'rooms', 'users', 'who', 'pm', 'msg',
-  'history', 'search', 'topic', 'register', 'login', 'logout', 'notify', 'kick', 'ban', 'unban', 'quit', 'exit',
+  'help', 'name', 'nick', 'join', 'create', 'leave', 'part', 'switch', 'rooms', 'conversations', 'convs', 'users', 'who', 'members',
+  'invite', 'remove', 'mod', 'unmod', 'pm', 'msg', 'dm', 'me', 'history', 'search', 'topic', 'register', 'token', 'login', 'logout',
+  'notify', 'kick', 'ban', 'unban', 'quit', 'exit',
 ] as const;
 
 function missing(usage: string): TextAction {
@@ -98,7 +110,40 @@ function parseLine(line: string, currentRoom: string | null): TextAction {
     case 'join':
       return rest ? { kind: 'message', msg: { type: 'JoinRoom', room: firstWord(rest)[0] } } : missing('/join ROOM');
     case 'switch':
-      return rest ? { kind: 'message', msg: { type: 'JoinRoom', room: firstWord(rest)[0] } } : missing('/switch ROOM');
+      return rest ? { kind: 'switch', room: firstWord(rest)[0] } : missing('/switch ROOM');
+    case 'create': {
+      const words = rest.split(/\s+/).filter((w) => w !== '');
+      const name = words.find((w) => !w.startsWith('--'));
+      if (!name) return missing('/create ROOM [--private]');
+      const flags = words.filter((w) => w.startsWith('--'));
+      const unknown = flags.find((f) => f !== '--private' && f !== '--public');
+      if (unknown) return { kind: 'error', code: 'BAD_MESSAGE', detail: `Unknown option ${unknown.slice(0, 32)}. Usage: /create ROOM [--private]` };
+      return { kind: 'message', msg: { type: 'CreateRoom', room: name, ...(flags.includes('--private') ? { private: true } : {}) } };
+    }
+    case 'conversations':
+    case 'convs':
+      return { kind: 'message', msg: { type: 'ListConversations' } };
+    case 'members':
+      return { kind: 'message', msg: { type: 'ListMembers', room: rest ? firstWord(rest)[0] : room } };
+    case 'invite':
+    case 'remove':
+    case 'mod':
+    case 'unmod': {
+      const [user, where] = firstWord(rest);
+      if (!user) return missing(`/${cmd} USER [ROOM]`);
+      const target = where ? firstWord(where)[0] : room;
+      if (cmd === 'invite') return { kind: 'message', msg: { type: 'Invite', room: target, username: user } };
+      if (cmd === 'remove') return { kind: 'message', msg: { type: 'RemoveMember', room: target, username: user } };
+      return { kind: 'message', msg: { type: 'SetRole', room: target, username: user, role: cmd === 'mod' ? 'moderator' : 'member' } };
+    }
+    case 'dm': {
+      const users = rest.split(/[\s,]+/).filter((w) => w !== '');
+      return users.length > 0 ? { kind: 'message', msg: { type: 'OpenDirect', usernames: users.slice(0, 10) } } : missing('/dm USER [USER...]');
+    }
+    case 'me':
+      return rest ? { kind: 'message', msg: { type: 'SendMessage', room, content: `/me ${rest}` } } : missing('/me ACTION');
+    case 'token':
+      return { kind: 'message', msg: { type: 'GetToken' } };
     case 'leave':
     case 'part':
       return { kind: 'message', msg: { type: 'LeaveRoom', room: rest ? firstWord(rest)[0] : room } };
@@ -130,7 +175,8 @@ function parseLine(line: string, currentRoom: string | null): TextAction {
       return rest ? { kind: 'message', msg: { type: 'Register', username: '', password: rest } } : missing('/register PASSWORD');
     case 'login': {
       const [user, pass] = firstWord(rest);
-      return user && pass ? { kind: 'message', msg: { type: 'Login', username: user, password: pass } } : missing('/login NAME PASSWORD');
+      if (user && !pass) return { kind: 'message', msg: { type: 'Login', token: user } };
+      return user && pass ? { kind: 'message', msg: { type: 'Login', username: user, password: pass } } : missing('/login NAME PASSWORD or /login TOKEN');
     }
     case 'logout':
       return { kind: 'message', msg: { type: 'Logout' } };
@@ -217,7 +263,18 @@ function chatLine(m: ChatMessage, currentRoom: string | null, withTime: boolean)
   const time = withTime ? `[${hhmm(m.timestamp)}] ` : '';
   if (m.deleted) return `${time}${tag}${m.username}: (deleted)`;
   const reply = m.replyTo ? `(reply to ${m.replyTo.username}: ${m.replyTo.deleted ? '(deleted)' : inlineText(m.replyTo.excerpt)}) ` : '';
+  if (isAction(m.content) && !reply) return `${time}${tag}* ${m.username} ${userText(m.content.slice(4))}${m.editedAt ? ' (edited)' : ''}${fileLines(m.attachments)}`;
   return `${time}${tag}${m.username}: ${reply}${userText(m.content)}${m.editedAt ? ' (edited)' : ''}${fileLines(m.attachments)}`;
+}
+
+/** Whether a message is an action (`/me waves`): shown as "* ann waves". */
+export function isAction(content: string): boolean {
+  return content.startsWith('/me ') && content.length > 4;
+}
+
+/** A message's text as a line shows it: an action as "* NAME does", anything else as typed. */
+function actionText(username: string, content: string): string {
+  return isAction(content) ? `* ${username} ${userText(content.slice(4))}` : userText(content);
 }
 
 /**
@@ -232,7 +289,7 @@ export function formatText(msg: ServerMessage, currentRoom: string | null): stri
     case 'Message':
       return chatLine(msg, currentRoom, false);
     case 'PrivateMessage':
-      return `[pm from ${msg.from}] ${userText(msg.content)}${fileLines(msg.attachments)}`;
+      return `[pm from ${msg.from}] ${actionText(msg.from, msg.content)}${fileLines(msg.attachments)}`;
     case 'SystemMessage':
       return `* ${msg.room && msg.room !== currentRoom ? `[${msg.room}] ` : ''}${userText(msg.content)}`;
     case 'UserJoined':
@@ -270,7 +327,25 @@ export function formatText(msg: ServerMessage, currentRoom: string | null): stri
     case 'Topic':
       return `* ${msg.by} set the topic of ${msg.room}: ${inlineText(msg.topic)}`;
     case 'LoggedIn':
-      return `* Logged in as ${msg.username}.`;
+      return msg.guest
+        ? `* You are ${msg.username}. Your token: ${msg.token} (keep it: /login TOKEN brings you back as ${msg.username}).`
+        : `* Logged in as ${msg.username}.`;
+    case 'Conversations':
+      return msg.conversations.length === 0 ? '* You are in no conversation. /join a room.' : ['Your conversations:', ...msg.conversations.map((c) =>
+        `  ${c.kind === 'direct' ? `@${(c.with ?? []).join(', @') || 'yourself'} (${c.room})` : `#${c.room}${c.kind === 'private' ? ' (private)' : ''}`}` +
+        `${c.unread ? ` - ${c.unread} unread` : ''}${c.mentions ? `, ${c.mentions} mentioning you` : ''}${c.role !== 'member' ? ` [${c.role}]` : ''}`)].join('\n');
+    case 'ConversationAdded': {
+      const c = msg.conversation;
+      return c.kind === 'direct'
+        ? `* Direct conversation with ${(c.with ?? []).join(', ') || 'yourself'}: /switch ${c.room} to talk there.`
+        : `* You are a member of ${c.room}${c.kind === 'private' ? ' (private)' : ''}.`;
+    }
+    case 'ConversationRemoved':
+      return `* You are no longer in ${msg.room}${msg.by ? ` (removed by ${msg.by})` : ''}.`;
+    case 'RoomCreated':
+      return null;
+    case 'Members':
+      return `Members of ${msg.room} (${msg.total}): ${msg.members.map((m) => `${m.username}${m.role !== 'member' ? ` (${m.role})` : ''}${m.online ? '' : ' - away'}`).join(', ')}${msg.hasMore ? ', ...' : ''}`;
     case 'Ack':
       return formatAck(msg);
     case 'Error':
@@ -290,6 +365,16 @@ function formatAck(msg: { for: string; [k: string]: unknown }): string | null {
       return `[pm to ${String(msg.to)}] ${userText(String(msg.content))}`;
     case 'Register':
       return `* The name ${String(msg.username)} is now registered to you.`;
+    case 'CreateRoom':
+      return `* Created the ${String(msg.kind)} room ${String(msg.room)}. Messages now go to ${String(msg.room)}.${msg.kind === 'private' ? ' /invite people to it.' : ''}`;
+    case 'Invite':
+      return msg.already ? `* ${String(msg.username)} is already a member of ${String(msg.room)}.` : `* ${String(msg.username)} is now a member of ${String(msg.room)}.`;
+    case 'RemoveMember':
+      return `* ${String(msg.username)} is no longer a member of ${String(msg.room)}.`;
+    case 'SetRole':
+      return `* ${String(msg.username)} is now ${msg.role === 'moderator' ? 'a moderator' : 'a member'} of ${String(msg.room)}.`;
+    case 'OpenDirect':
+      return `* Direct conversation with ${(msg.with as string[]).join(', ') || 'yourself'}: /switch ${String(msg.room)} to talk there.`;
     case 'Logout':
       return '* Logged out.';
     case 'SetNotify':

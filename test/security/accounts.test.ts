@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ServerMessage } from '../../src/protocol/messages.js';
 import { AttemptLimiter } from '../../src/server/domain/attempt-limiter.js';
-import { hashToken } from '../../src/server/domain/handle-accounts.js';
+import { hashToken } from '../../src/server/domain/tokens.js';
 import { argon2Hasher } from '../../src/server/hasher.js';
 import type { Connection } from '../../src/server/ports.js';
 import { FakeChat, FakeConnection } from '../helpers/fake-chat.js';

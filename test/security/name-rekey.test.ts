@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { NAME_KEY_VERSION, nameKey } from '../../src/protocol/names.js';
-import { hashToken } from '../../src/server/domain/handle-accounts.js';
+import { hashToken } from '../../src/server/domain/tokens.js';
 import { planRekey } from '../../src/server/store/rekey-names.js';
 import { PostgresStore } from '../../src/server/store/store-postgres.js';
 import { SqliteStore } from '../../src/server/store/store-sqlite.js';

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { ERRORS } from '../../protocol/codes.js';
 import type { Ref, ServerMessage } from '../../protocol/messages.js';
-import { DEFAULT_ROOMS } from '../../protocol/names.js';
+import { DEFAULT_ROOMS, normaliseRoom } from '../../protocol/names.js';
 import { asJsonSwitch, parseClientFrame, parseClientValue, type Parsed } from '../../protocol/parse.js';
 import type { ClientMessage } from '../../protocol/schema.js';
 import { helpText, parseTextLine, topicText, welcomeText } from '../../protocol/text.js';
@@ -30,8 +30,13 @@ import type { Outbound } from './outbound.js';
 import { PresenceNotices, reportNotices } from './presence-notices.js';
 import { Session } from './session.js';
 import { instrumentStore } from './store-port.js';
+import { RENEW_GUESTS_MS, enterRoomHere, exitRoomHere, guestExpiry } from './membership.js';
 
 const MAX_QUEUED_FRAMES = 256;
+/** Invitations (and new direct conversations) one account or address may make a minute. */
+const INVITES_PER_MINUTE = 30;
+/** Direct conversations whose members this node remembers. */
+const DIRECT_CACHE = 10_000;
 
 export class Chat implements HandlerContext {
   private readonly hub = new Hub();
@@ -59,6 +64,12 @@ export class Chat implements HandlerContext {
   readonly failureLimiter: AttemptLimiter;
   /** Rooms created per address and per account: per minute and per hour (handle-rooms.ts). */
   readonly roomLimiters: [AttemptLimiter, AttemptLimiter];
+  /** Invitations and new direct conversations per account and per address, a minute. */
+  readonly inviteLimiter = new AttemptLimiter(INVITES_PER_MINUTE);
+  /** The members of direct conversations this node has delivered to (they never change). */
+  private readonly directs = new Map<string, Promise<Array<{ account: string; username: string }>>>();
+  /** Renews connected guests' accounts; ends guests whose time is up. */
+  private guestTimer: ReturnType<typeof setInterval> | null = null;
   private dummy: string | null = null;
   /** Every JSON connection gets the same Welcome (unnamed, JSON mode): serialised once. */
   private welcomeJson: string | null = null;
@@ -82,6 +93,7 @@ export class Chat implements HandlerContext {
       observe: (msg) => { if (msg.type === 'Topic') this.rememberTopic(msg.room, msg.topic); },
       source: { lastSeqs: (rooms) => this.store.lastSeqs(rooms), history: (q) => this.store.history(q) },
       onError: (err) => this.log.warn({ err }, 'filling missed messages from the store failed; trying again'),
+      onMember: (account, room, added) => this.followMembership(account, room, added),
     });
     deps.presence.onReport((report) => {
       for (const notice of reportNotices(report)) {
@@ -94,10 +106,31 @@ export class Chat implements HandlerContext {
   /** Loads rooms and makes sure the built-in ones exist. */
   async start(): Promise<void> {
     for (const name of DEFAULT_ROOMS) {
-      await this.deps.store.ensureRoom({ name, topic: '', owner: null, createdAt: new Date(this.now()).toISOString() });
+      await this.deps.store.ensureRoom({ name, topic: '', owner: null, createdAt: new Date(this.now()).toISOString(), kind: 'public' });
     }
     for (const room of await this.deps.store.listRooms()) this.rooms.set(room.name, room);
     this.dummy = await this.deps.hasher.hash(randomBytes(16).toString('hex'));
+    this.guestTimer = setInterval(() => void this.tendGuests(), RENEW_GUESTS_MS);
+    this.guestTimer.unref?.();
+  }
+
+  /**
+   * Keeps connected guests' accounts alive (their time counts from their last connection) and
+   * ends the guests whose time is up, so their names are free and their tokens gone.
+   */
+  private async tendGuests(): Promise<void> {
+    try {
+      const guests = new Map<string, boolean>();
+      for (const s of this.hub.sessions) if (s.guest && s.account) guests.set(s.account, guests.get(s.account) ?? false);
+      const nowIso = this.iso();
+      for (const id of guests.keys()) {
+        const a = await this.deps.store.getAccount(id);
+        if (a && a.passwordHash === null && a.key !== null) await this.deps.store.updateAccount(id, { expiresAt: guestExpiry(this, a.endsWithConnection) }, nowIso);
+      }
+      await this.deps.store.endGuests(nowIso);
+    } catch (err) {
+      this.log.warn({ err }, 'renewing or ending guest accounts failed; trying again later');
+    }
   }
 
   /** A hash to verify against when a login names no account, so both take the same time. */
@@ -135,7 +168,9 @@ export class Chat implements HandlerContext {
     if (!s.key) return;
     const key = s.key;
     const username = s.username!;
-    void this.deps.presence.releaseName(key, s.id).catch((err) => this.log.warn({ err }, 'presence release failed'));
+    const release = this.deps.presence.releaseName(key, s.id);
+    void release.catch((err) => this.log.warn({ err }, 'presence release failed'));
+    if (s.guest && s.account) void release.then(() => this.guestGone(s.account!, key));
     const leave = (): void => { void this.leaveRooms(rooms, key, username, s.id); };
     if (s.leaving || this.config.presenceGraceMs <= 0) {
       leave();
@@ -146,6 +181,22 @@ export class Chat implements HandlerContext {
     const timer = setTimeout(() => { this.leaveTimers.delete(timer); leave(); }, this.config.presenceGraceMs);
     timer.unref?.();
     this.leaveTimers.add(timer);
+  }
+
+  /**
+   * A guest's connection closed: when it was the account's last anywhere, the account's time
+   * starts (`--guest-ttl`; a text-mode guest that never asked for a token: the presence grace).
+   */
+  private async guestGone(account: string, key: string): Promise<void> {
+    try {
+      if (this.hub.userSessions(account).size > 0 || (await this.deps.presence.lookup(key)) !== null) return;
+      const a = await this.deps.store.getAccount(account);
+      if (!a || a.passwordHash !== null || a.key === null) return;
+      const ms = a.endsWithConnection ? Math.max(this.config.presenceGraceMs, 1) : this.config.guestTtlSeconds * 1000;
+      await this.deps.store.updateAccount(account, { expiresAt: new Date(this.now() + ms).toISOString() }, this.iso());
+    } catch (err) {
+      this.log.warn({ err }, 'could not start a guest account\'s time');
+    }
   }
 
   private async leaveRooms(rooms: string[], key: string, username: string, connId: string): Promise<void> {
@@ -160,6 +211,7 @@ export class Chat implements HandlerContext {
 
   /** Closes every connection with `code` and sends pending leave notices now. */
   async shutdown(code: number, reason: string): Promise<void> {
+    if (this.guestTimer) clearInterval(this.guestTimer);
     for (const timer of this.leaveTimers) clearTimeout(timer);
     this.leaveTimers.clear();
     this.notices.stop();
@@ -220,6 +272,14 @@ export class Chat implements HandlerContext {
       case 'topic':
         s.conn.send(topicText(s.current, s.current ? this.rooms.get(s.current)?.topic : undefined));
         return;
+      case 'switch': {
+        const room = normaliseRoom(action.room);
+        if (room === undefined) return this.replyError(s, new ChatError('INVALID_ROOM'));
+        if (!s.rooms.has(room)) return this.replyError(s, new ChatError('NOT_IN_ROOM', `You are not in ${room}. /join ${room} first.`));
+        s.current = room;
+        s.conn.send(`* Messages now go to ${room}.`);
+        return;
+      }
       case 'quit':
         s.leaving = true;
         s.conn.send('* Bye!');
@@ -303,14 +363,43 @@ export class Chat implements HandlerContext {
     return this.fanout.toRoom(room, msg, except, echo, resend);
   }
 
-  /** Sends to every connection of a user on every node, but `except`. */
-  toUser(key: string, msg: ServerMessage | Outbound, except?: Session): void {
-    this.fanout.toUser(key, msg, except);
+  /** Sends to every connection of an account on every node, but `except`. */
+  toUser(account: string, msg: ServerMessage | Outbound, except?: Session): void {
+    this.fanout.toUser(account, msg, except);
   }
 
-  /** Closes every connection of a user on every node. */
-  kickUser(key: string, code: number, reason: string): void {
-    this.fanout.kick(key, code, reason);
+  /** Closes every connection of an account on every node. */
+  kickUser(account: string, code: number, reason: string): void {
+    this.fanout.kick(account, code, reason);
+  }
+
+  toAll(msg: ServerMessage): void {
+    this.fanout.toAll(msg);
+  }
+
+  membershipChanged(account: string, room: string, added: boolean): void {
+    this.fanout.member(account, room, added);
+  }
+
+  /** A membership changed (here or on another node): this node's connections of the account follow. */
+  private followMembership(account: string, room: string, added: boolean): void {
+    for (const s of [...this.hub.userSessions(account)]) {
+      const step = added
+        ? this.room(room).then((r) => enterRoomHere(this, s, room, r?.kind ?? 'public'))
+        : exitRoomHere(this, s, room);
+      void step.catch((err: unknown) => this.log.warn({ err, room }, 'following a membership change failed'));
+    }
+  }
+
+  directMembers(room: string): Promise<Array<{ account: string; username: string }>> {
+    let members = this.directs.get(room);
+    if (!members) {
+      members = this.deps.store.members(room, 10).then((rows) => rows.map((m) => ({ account: m.account, username: m.username })));
+      this.directs.set(room, members);
+      void members.catch(() => this.directs.delete(room));
+      if (this.directs.size > DIRECT_CACHE) this.directs.delete(this.directs.keys().next().value!);
+    }
+    return members;
   }
 
   // ---- the rest of HandlerContext -------------------------------------------------------------

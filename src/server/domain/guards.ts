@@ -3,31 +3,18 @@
  * do there, and what a message may hold. Each throws a ChatError with a stable code.
  */
 import { cleanContent, isBlank, normaliseName, normaliseRoom } from '../../protocol/names.js';
-import type { RoomRecord } from '../ports.js';
 import type { HandlerContext } from './context.js';
 import { fail } from './errors.js';
 import type { Session } from './session.js';
 
-export function requireNamed(s: Session): { username: string; key: string } {
-  if (!s.username || !s.key) fail('NOT_NAMED');
-  return { username: s.username, key: s.key };
+/** The session's name and account; NOT_NAMED before it has one. */
+export function requireNamed(s: Session): { username: string; key: string; account: string } {
+  if (!s.username || !s.key || !s.account) fail('NOT_NAMED');
+  return { username: s.username, key: s.key, account: s.account };
 }
 
 export function roomName(raw: string): string {
   return normaliseRoom(raw) ?? fail('INVALID_ROOM', `"${raw.slice(0, 40)}" is not a valid room name. Room names are 1 to 32 letters, digits, "_", "-" or ".".`);
-}
-
-/**
- * Whether the session owns the room: an account that created it, from any connection; a
- * guest only on the connection that created it (a departed guest's name can be taken).
- */
-export function ownsRoom(s: Session, record: RoomRecord | null): boolean {
-  return record !== null && record.owner !== null && record.owner === s.key && (s.account === s.key || s.createdRoom(record.name));
-}
-
-/** The owner of a name claim: the account for logged-in users, the connection for guests. */
-export function claimOwner(s: Session): string {
-  return s.account ? `account:${s.account}` : `guest:${s.id}`;
 }
 
 /**

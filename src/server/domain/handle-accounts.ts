@@ -1,105 +1,97 @@
 /**
- * Accounts and moderation: Register, Login (password or token), Logout, Kick, Ban, Unban.
- * Passwords go through the PasswordHasher port (Argon2id in production); tokens are
- * random and stored only as SHA-256 hashes.
+ * Accounts and moderation: Register, Login (password or token), Logout, GetToken, Kick, Ban,
+ * Unban. Passwords go through the PasswordHasher port (Argon2id in production); tokens are
+ * random and stored only as SHA-256 hashes (tokens.ts).
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { CLOSE } from '../../protocol/codes.js';
 import { nameKey, normaliseName } from '../../protocol/names.js';
 import type { ClientMessageOf } from '../../protocol/schema.js';
 import type { Account } from '../ports.js';
 import type { HandlerContext } from './context.js';
 import { fail } from './errors.js';
-import { checkLine, claimOwner, requireAdmin, validName } from './guards.js';
-import { becomeNamed, closeIfBanned, isBanned, joinGeneral } from './membership.js';
+import { checkLine, requireAdmin, requireNamed, validName } from './guards.js';
+import { accountNamed, enterAccount, greetInRoom, isBanned, nameRefused, newAccountId } from './membership.js';
 import { refOf } from './outbound.js';
 import type { Session } from './session.js';
+import { hashToken, issueToken } from './tokens.js';
 
 const MIN_PASSWORD = 8;
 const MAX_PASSWORD = 256;
 
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
-
-async function issueToken(ctx: HandlerContext, key: string): Promise<{ token: string; tokenHash: string; expiresAt: string }> {
-  const token = randomBytes(32).toString('base64url');
-  const tokenHash = hashToken(token);
-  const expiresAt = new Date(ctx.now() + ctx.config.tokenTtlDays * 86_400_000).toISOString();
-  await ctx.store.createToken({ tokenHash, key, expiresAt });
-  return { token, tokenHash, expiresAt };
-}
-
 /**
- * Makes the session the account's: its name, its admin rights. Resolves true when this
- * gave the session its first name (the caller answers, then joins `general`).
+ * Registers a name with a password. On a guest connection it is the guest account that
+ * becomes registered (under this name), keeping its rooms, conversations and messages.
  */
-async function enterAccount(ctx: HandlerContext, s: Session, account: Account): Promise<boolean> {
-  const previous = s.account;
-  s.account = account.key;
-  let first = false;
-  try {
-    if (s.key !== account.key) first = await becomeNamed(ctx, s, account.username);
-    else await ctx.presence.claimName(account.key, account.username, `account:${account.key}`, s.id);
-  } catch (err) {
-    s.account = previous;
-    throw err;
-  }
-  s.admin = ctx.config.admins.some((a) => nameKey(a) === account.key);
-  await closeIfBanned(ctx, s, account.key);
-  return first;
-}
-
 export async function register(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Register'>): Promise<void> {
   const username = validName(msg.username);
   const key = nameKey(username);
   if (msg.password.length < MIN_PASSWORD || msg.password.length > MAX_PASSWORD) fail('WEAK_PASSWORD');
-  if (s.account) fail('FORBIDDEN', 'You are already logged in.');
-  const { store, presence, hasher } = ctx;
-  if (await store.getAccount(key)) fail('ALREADY_REGISTERED');
+  if (s.account !== null && !s.guest) fail('FORBIDDEN', 'You are already logged in.');
+  const { store } = ctx;
+  const holder = await store.accountByName(key);
+  if (holder?.passwordHash) fail('ALREADY_REGISTERED');
   if (await store.nameBanned(key)) fail('BANNED', `The name ${username} is banned.`);
-  if (s.key !== key && (await presence.lookup(key)) !== null) fail('NAME_TAKEN', `${username} is online: only they can register that name.`);
   // Each registration costs an Argon2id hash and an account row: limited per address.
   const address = s.conn.remoteAddress;
   const now = ctx.now();
   if (!ctx.addressLimiter.allow(`addr:${address}`, now) || !ctx.loginLimiter.allow(`register:${address}`, now)) {
     fail('AUTH_RATE_LIMITED', 'Too many registrations from your address. Try again later.');
   }
-  const passwordHash = await hasher.hash(msg.password);
-  // The name is claimed by this connection before the account exists, so whoever took it
-  // meanwhile (a guest, another registration) fails this one with NAME_TAKEN and no account
-  // is created, and whoever tries after this claim is refused: never an account whose name
-  // someone else is using. The account's own claim then replaces this one (sole holder).
-  const held = s.key === key;
-  if (!held && !(await presence.claimName(key, username, claimOwner(s), s.id))) fail('NAME_TAKEN', `The name "${username}" is in use. Pick another one.`);
-  const account = { key, username, passwordHash, createdAt: ctx.iso() };
-  let created = false;
-  try {
-    created = await store.createAccount(account);
-  } finally {
-    if (!created && !held) await presence.releaseName(key, s.id);
+  const passwordHash = await ctx.hasher.hash(msg.password);
+  let first = false;
+  if (s.account !== null) {
+    // The guest account itself becomes registered; under another name only when it is free.
+    const name = key === s.key && username === s.username ? {} : { name: { key, username } };
+    if (!(await store.updateAccount(s.account, { ...name, passwordHash }, ctx.iso()))) await nameRefused(ctx, key, username);
+    if (key !== s.key || username !== s.username) await enterRenamed(ctx, s, (await store.getAccount(s.account))!);
+    s.guest = false;
+    s.admin = ctx.config.admins.some((a) => nameKey(a) === key);
+  } else {
+    const account: Account & { key: string } = {
+      id: newAccountId(), key, username, passwordHash, banned: false, createdAt: ctx.iso(), expiresAt: null, endsWithConnection: false,
+    };
+    if (!(await store.createAccount(account, ctx.iso()))) await nameRefused(ctx, key, username);
+    first = await enterAccount(ctx, s, account);
+    if (!first) return;
   }
-  if (!created) fail('ALREADY_REGISTERED');
-  const first = await enterAccount(ctx, s, { ...account, banned: false });
-  const t = await issueToken(ctx, key);
+  const t = await issueToken(ctx, s.account!);
   s.tokenHash = t.tokenHash;
   if (s.mode === 'text') s.send({ type: 'Ack', for: 'Register', username: s.username });
   else s.send({ type: 'LoggedIn', username: s.username!, token: t.token, expiresAt: t.expiresAt, ...refOf(msg) });
-  if (first) await joinGeneral(ctx, s);
+  if (first) await greetInRoom(ctx, s);
 }
 
+/** A guest that registered under another name: the connection takes the new name (the account is the same). */
+async function enterRenamed(ctx: HandlerContext, s: Session, account: Account): Promise<void> {
+  const oldKey = s.key!;
+  const key = account.key!;
+  await ctx.presence.claimName(key, account.username, `account:${account.id}`, s.id);
+  for (const room of s.rooms) {
+    await ctx.presence.leave(room, oldKey, s.id);
+    await ctx.presence.join(room, key, account.username, s.id);
+    ctx.broadcast(room, { type: 'SystemMessage', room, content: `${s.username} is now known as ${account.username}` });
+  }
+  await ctx.presence.releaseName(oldKey, s.id);
+  s.username = account.username;
+  s.key = key;
+}
+
+/** Resumes an account on this connection: by token (guests and registered accounts), or by name and password. */
 export async function login(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Login'>): Promise<void> {
   const ref = refOf(msg);
   if (msg.token !== undefined) {
     const tokenHash = hashToken(msg.token);
     const record = await ctx.store.getToken(tokenHash);
     if (!record || Date.parse(record.expiresAt) <= ctx.now()) fail('TOKEN_INVALID');
-    const account = (await ctx.store.getAccount(record.key)) ?? fail('TOKEN_INVALID');
+    const account = (await ctx.store.getAccount(record.account)) ?? fail('TOKEN_INVALID');
+    if (account.key === null) fail('TOKEN_INVALID');
+    if (account.passwordHash === null && account.expiresAt !== null && Date.parse(account.expiresAt) <= ctx.now()) fail('TOKEN_INVALID', 'That guest account has ended: its name is free again. Pick a name.');
     if (await isBanned(ctx, account.key, account)) fail('BANNED');
-    const first = await enterAccount(ctx, s, account);
+    const first = s.account === null;
+    if (s.account !== account.id && !(await enterAccount(ctx, s, account))) return;
     s.tokenHash = tokenHash;
-    s.send({ type: 'LoggedIn', username: account.username, token: msg.token, expiresAt: record.expiresAt, ...ref });
-    if (first) await joinGeneral(ctx, s);
+    s.send({ type: 'LoggedIn', username: account.username, token: msg.token, expiresAt: record.expiresAt, ...(s.guest ? { guest: true } : {}), ...ref });
+    if (first) await greetInRoom(ctx, s);
     return;
   }
   if (msg.username === undefined || msg.password === undefined) fail('BAD_MESSAGE', 'Login needs a username and a password, or a token.');
@@ -115,7 +107,8 @@ export async function login(ctx: HandlerContext, s: Session, msg: ClientMessageO
   // one that has not (the owner, elsewhere) may still try.
   const failures = ctx.failureLimiter;
   if (!failures.permits(`name:${key}`, now) && failures.count(`at:${address}|${key}`, now) > 0) fail('AUTH_RATE_LIMITED');
-  const account = await ctx.store.getAccount(key);
+  const found = await ctx.store.accountByName(key);
+  const account = found?.passwordHash ? found : null;
   // An unknown name costs a verification too, so the answer's timing does not tell.
   const ok = await ctx.hasher.verify(account?.passwordHash ?? ctx.dummyHash(), msg.password);
   if (!account || !ok) {
@@ -124,16 +117,28 @@ export async function login(ctx: HandlerContext, s: Session, msg: ClientMessageO
     fail('AUTH_FAILED');
   }
   if (await isBanned(ctx, key, account)) fail('BANNED');
-  const first = await enterAccount(ctx, s, account);
-  const t = await issueToken(ctx, key);
+  const first = s.account === null;
+  if (s.account !== account.id && !(await enterAccount(ctx, s, account))) return;
+  const t = await issueToken(ctx, account.id);
   s.tokenHash = t.tokenHash;
   s.send({ type: 'LoggedIn', username: account.username, token: t.token, expiresAt: t.expiresAt, ...ref });
-  if (first) await joinGeneral(ctx, s);
+  if (first) await greetInRoom(ctx, s);
 }
 
+/** A token for the session's account: a text-mode guest that asks for one lasts `--guest-ttl` after its last connection. */
+export async function getToken(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'GetToken'>): Promise<void> {
+  const { account, username } = requireNamed(s);
+  if (s.guest) await ctx.store.updateAccount(account, { endsWithConnection: false, expiresAt: new Date(ctx.now() + Math.max(ctx.config.guestTtlSeconds * 1000, 3_600_000)).toISOString() }, ctx.iso());
+  const t = await issueToken(ctx, account);
+  s.tokenHash = t.tokenHash;
+  s.send({ type: 'LoggedIn', username, token: t.token, expiresAt: t.expiresAt, ...(s.guest ? { guest: true } : {}), ...refOf(msg) });
+}
+
+/** Revokes the connection's token and closes it; a guest that logs out gives its name up when its last connection ends. */
 export async function logout(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Logout'>): Promise<void> {
   if (!s.account) fail('NOT_LOGGED_IN');
   if (s.tokenHash) await ctx.store.deleteToken(s.tokenHash);
+  if (s.guest) await ctx.store.updateAccount(s.account, { endsWithConnection: true }, ctx.iso());
   s.send({ type: 'Ack', for: 'Logout', ...refOf(msg) });
   s.leaving = true;
   s.close(CLOSE.LOGGED_OUT, 'logged out');
@@ -143,13 +148,14 @@ export async function kick(ctx: HandlerContext, s: Session, msg: ClientMessageOf
   requireAdmin(s);
   const reason = checkLine(msg.reason);
   const key = nameKey(validName(msg.username));
-  const name = (await ctx.presence.lookup(key)) ?? fail('NO_SUCH_USER');
+  const name = (await ctx.presence.lookup(key)) ?? fail('NO_SUCH_USER', `${msg.username} is not online.`);
+  const account = await accountNamed(ctx, name);
   const seconds = ctx.config.kickHoldSeconds;
   // Held before the connections close: nobody, the kicked user included, takes the name
   // until the kick's retry-after has passed, on any node.
   await ctx.presence.holdName(key, seconds * 1000);
   s.send({ type: 'Ack', for: 'Kick', username: name, ...refOf(msg) });
-  ctx.kickUser(key, CLOSE.KICKED, closeReason(`kicked by ${s.username}${reason ? `: ${reason}` : ''}`, `; retry-after=${seconds}`));
+  ctx.kickUser(account.id, CLOSE.KICKED, closeReason(`kicked by ${s.username}${reason ? `: ${reason}` : ''}`, `; retry-after=${seconds}`));
 }
 
 /** A close reason is at most 123 bytes of UTF-8 (ws throws past that): cut the text, keep the suffix whole. */
@@ -172,10 +178,11 @@ export async function ban(ctx: HandlerContext, s: Session, msg: ClientMessageOf<
   const name = validName(msg.username);
   const key = nameKey(name);
   await ctx.store.setNameBan(key, true);
-  // The account too, when there is one (false when there is none).
-  await ctx.store.setBanned(key, true);
+  // The account too, when there is one.
+  const account = await ctx.store.accountByName(key);
+  if (account) await ctx.store.setBanned(account.id, true);
   s.send({ type: 'Ack', for: 'Ban', username: msg.username, ...refOf(msg) });
-  ctx.kickUser(key, CLOSE.BANNED, 'banned');
+  if (account) ctx.kickUser(account.id, CLOSE.BANNED, 'banned');
 }
 
 export async function unban(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Unban'>): Promise<void> {
@@ -183,8 +190,8 @@ export async function unban(ctx: HandlerContext, s: Session, msg: ClientMessageO
   const name = validName(msg.username);
   const key = nameKey(name);
   const byName = await ctx.store.setNameBan(key, false);
-  const account = await ctx.store.getAccount(key);
-  if (account?.banned) await ctx.store.setBanned(key, false);
+  const account = await ctx.store.accountByName(key);
+  if (account?.banned) await ctx.store.setBanned(account.id, false);
   if (!byName && !account?.banned) fail('NO_SUCH_USER', `${name} is not banned.`);
   s.send({ type: 'Ack', for: 'Unban', username: msg.username, ...refOf(msg) });
 }

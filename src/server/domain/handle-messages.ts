@@ -2,17 +2,18 @@
  * Messages: SendMessage, PrivateMessage, History, PrivateHistory, Typing, EditMessage,
  * DeleteMessage, React, MarkRead, Search.
  */
-import type { Attachment, ChatMessage, ReplyRef, ServerMessage } from '../../protocol/messages.js';
+import type { Attachment, ChatMessage, PrivateChatMessage, ReplyRef, ServerMessage } from '../../protocol/messages.js';
 import { reactionUsers } from '../../protocol/reactions.js';
 import { attachmentOf } from '../files/urls.js';
 import { excerptOf } from '../store/store-common.js';
-import { NO_MENTIONS, afterPrivateMessage, afterRoomMessage, mayMention, resolveMentions, type ResolvedMentions } from './mentions.js';
+import { NO_MENTIONS, afterRoomMessage, mayMention, resolveMentions, type ResolvedMentions } from './mentions.js';
 import { cleanContent, isBlank, nameKey, normaliseName } from '../../protocol/names.js';
 import type { ClientMessageOf } from '../../protocol/schema.js';
 import { SearchTimeout, type FileRecord } from '../ports.js';
 import type { HandlerContext } from './context.js';
 import { ChatError, StoreFailure, fail } from './errors.js';
-import { checkContent, memberRoom, ownsRoom, requireNamed, roomName } from './guards.js';
+import { checkContent, memberRoom, requireNamed, roomName } from './guards.js';
+import { accountNamed, directWith, enterRoomHere, mayRead, moderates, readableRoom } from './membership.js';
 import { Outbound, refOf, withFields } from './outbound.js';
 import { fitPage } from './page-bytes.js';
 import { TokenBucket, type Session } from './session.js';
@@ -20,13 +21,27 @@ import { TokenBucket, type Session } from './session.js';
 const DEFAULT_PAGE = 50;
 const EMOJI_RE = /^[^\s\p{Cc}]{1,32}$/u;
 
-/** The wire form of a freshly stored message (no edit, deletion or reaction fields); `extras` already signed. */
-function live(m: ChatMessage, extras?: Extras): ServerMessage {
-  const wire: ServerMessage = { type: 'Message', id: m.id, seq: m.seq, room: m.room, username: m.username, content: m.content, timestamp: m.timestamp };
+/**
+ * The wire form of a freshly stored message (no edit, deletion or reaction fields); `extras`
+ * already signed. In a direct conversation of two it is a PrivateMessage (`to`: the other
+ * member), so clients that know only private messages follow it too.
+ */
+function live(m: ChatMessage, extras?: Extras, to?: string): ServerMessage {
+  const wire: ServerMessage = to === undefined
+    ? { type: 'Message', id: m.id, seq: m.seq, room: m.room, username: m.username, content: m.content, timestamp: m.timestamp }
+    : { type: 'PrivateMessage', id: m.id, seq: m.seq, room: m.room, from: m.username, to, username: m.username, content: m.content, timestamp: m.timestamp };
   if (m.mentions) wire.mentions = m.mentions;
   if (extras?.attachments) wire.attachments = extras.attachments;
   if (extras?.replyTo) wire.replyTo = extras.replyTo;
   return wire;
+}
+
+/** For a direct conversation of two (or one): the name its messages go `to` from this sender. */
+async function directPeer(ctx: HandlerContext, s: Session, room: string): Promise<string | undefined> {
+  if (ctx.cachedRoom(room)?.kind !== 'direct') return undefined;
+  const members = await ctx.directMembers(room);
+  if (members.length > 2) return undefined;
+  return members.find((m) => m.account !== s.account)?.username ?? s.username!;
 }
 
 /** What a message carries beyond its text, checked and ready for the wire. */
@@ -74,7 +89,8 @@ export function sendMessage(ctx: HandlerContext, s: Session, msg: ClientMessageO
   const room = memberRoom(s, msg.room);
   const plain = (msg.attachments?.length ?? 0) === 0 && msg.replyTo === undefined;
   const content = plain ? checkContent(ctx, msg.content) : contentWith(ctx, msg.content, msg.attachments?.length ?? 0);
-  if (plain && !mayMention(content)) {
+  const direct = ctx.cachedRoom(room)?.kind === 'direct';
+  if (plain && !mayMention(content) && !direct) {
     appendRoomMessage(ctx, s, msg, room, username, content, undefined, null);
     return;
   }
@@ -83,12 +99,13 @@ export function sendMessage(ctx: HandlerContext, s: Session, msg: ClientMessageO
   return Promise.all([
     plain ? undefined : extrasOf(ctx, s, room, msg),
     mayMention(content) ? resolveMentions(ctx, s, room, content) : null,
-  ]).then(([extras, mentions]) => appendRoomMessage(ctx, s, msg, room, username, content, extras, mentions));
+    direct ? directPeer(ctx, s, room) : undefined,
+  ]).then(([extras, mentions, to]) => appendRoomMessage(ctx, s, msg, room, username, content, extras, mentions, to));
 }
 
 function appendRoomMessage(
-  ctx: HandlerContext, s: Session, msg: ClientMessageOf<'SendMessage'>, room: string, username: string, content: string,
-  extras: Extras | undefined, mentions: ResolvedMentions | null,
+  ctx: HandlerContext, s: Session, msg: ClientMessageOf<'SendMessage'> | ClientMessageOf<'PrivateMessage'>, room: string, username: string, content: string,
+  extras: Extras | undefined, mentions: ResolvedMentions | null, to?: string,
 ): void {
   const rich = extras ? {
     ...(extras.fileIds.length > 0 ? { attachments: extras.fileIds } : {}),
@@ -97,15 +114,14 @@ function appendRoomMessage(
   const listed = mentions && mentions.names.length > 0 ? { mentions: mentions.names } : {};
   // Not awaited: the connection's next frames go on while the store groups this append
   // with others into one commit. Appends commit in call order, so confirmations stay ordered.
-  ctx.store.appendMessage({ id: ctx.newId(), room, username, content, timestamp: ctx.iso(), nonce: msg.nonce ?? null, ...rich, ...listed })
+  ctx.store.appendMessage({ id: ctx.newId(), room, author: s.account!, username, content, timestamp: ctx.iso(), nonce: msg.nonce ?? null, ...rich, ...listed })
     .then(({ message, duplicate }) => {
-      const wire = live(message, extras);
-      s.noteAuthored(message.id);
+      const wire = live(message, extras, to);
       // In JSON mode the sender's copy is its confirmation; it goes out with the room's
       // local delivery, so it waits, like theirs, for a lower seq still on its way.
       const echo = s.mode === 'json'
         ? (out: Outbound) => s.sendFrame(withFields(out.json(), { ref: msg.ref, nonce: msg.nonce || undefined }))
-        : undefined;
+        : msg.type === 'PrivateMessage' ? () => s.send({ type: 'Ack', for: 'PrivateMessage', to: to ?? msg.to, content, room }) : undefined;
       // A resend of a stored message (its first sender's node may have died before fanning
       // it out) goes to the room too: fan-out delivers it only where it was not delivered yet.
       ctx.broadcast(room, wire, s, echo, duplicate);
@@ -116,32 +132,29 @@ function appendRoomMessage(
     });
 }
 
+/**
+ * A message to an account, online or not: stored in the direct conversation of the two
+ * accounts (opened on the first message), delivered to both sides' connections with the
+ * conversation's `room` and `seq`.
+ */
 export async function privateMessage(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'PrivateMessage'>): Promise<void> {
-  const { username, key } = requireNamed(s);
+  const { username } = requireNamed(s);
   const toName = normaliseName(msg.to) ?? fail('INVALID_NAME');
-  const toKey = nameKey(toName);
-  const to = (await ctx.presence.lookup(toKey)) ?? fail('NO_SUCH_USER', `${toName} is not online.`);
+  const target = await accountNamed(ctx, toName);
   const content = contentWith(ctx, msg.content, msg.attachments?.length ?? 0);
-  const extras = await extrasOf(ctx, s, null, msg);
-  const mentions = mayMention(content) ? (await resolveMentions(ctx, s, null, content)).names : [];
-  const { message, duplicate } = await ctx.store.appendPrivate({
-    id: ctx.newId(), from: username, to, content, timestamp: ctx.iso(), nonce: msg.nonce ?? null,
-    ...(extras.fileIds.length > 0 ? { attachments: extras.fileIds } : {}),
-    ...(mentions.length > 0 ? { mentions } : {}),
-  });
-  const out = new Outbound({ type: 'PrivateMessage', ...message, ...(extras.attachments ? { attachments: extras.attachments } : {}) });
-  if (!duplicate) {
-    ctx.toUser(toKey, out, s);
-    if (toKey !== key) ctx.toUser(key, out, s);
-  }
-  if (s.mode === 'json') s.sendFrame(withFields(out.json(), { ref: msg.ref, nonce: msg.nonce || undefined }));
-  else s.send({ type: 'Ack', for: 'PrivateMessage', to, content });
-  if (!duplicate) void afterPrivateMessage(ctx, message);
+  const room = await directWith(ctx, s, [target.id]);
+  // This connection is in the conversation before the message goes out (the rest follow membershipChanged).
+  await enterRoomHere(ctx, s, room, 'direct');
+  const [extras, mentions] = await Promise.all([
+    extrasOf(ctx, s, room, msg),
+    mayMention(content) ? resolveMentions(ctx, s, room, content) : null,
+  ]);
+  appendRoomMessage(ctx, s, msg, room, username, content, extras, mentions, target.username);
 }
 
 export async function history(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'History'>): Promise<void> {
   const room = msg.room === undefined ? (s.current ?? fail('NOT_IN_ROOM')) : roomName(msg.room);
-  await ctx.requireRoom(room);
+  await readableRoom(ctx, s, room);
   const limit = Math.min(msg.limit ?? DEFAULT_PAGE, ctx.config.historyLimit);
   const q = { room, limit, ...(msg.before !== undefined ? { before: msg.before } : {}), ...(msg.after !== undefined ? { after: msg.after } : {}) };
   const page = await ctx.store.history(q);
@@ -153,13 +166,30 @@ export async function history(ctx: HandlerContext, s: Session, msg: ClientMessag
   });
 }
 
+/** The direct conversation with one account, as the seeds' PrivateHistory shows it (`before`: a message id). */
 export async function privateHistory(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'PrivateHistory'>): Promise<void> {
-  const { username } = requireNamed(s);
+  const { account, username } = requireNamed(s);
   const other = normaliseName(msg.with) ?? fail('INVALID_NAME');
   const limit = Math.min(msg.limit ?? DEFAULT_PAGE, ctx.config.historyLimit);
-  const page = await ctx.store.privateHistory(username, other, limit, msg.before);
+  const target = await ctx.store.accountByName(nameKey(other));
+  const room = target ? await ctx.store.directRoom([...new Set([account, target.id])].sort().join(' ')) : null;
+  if (room === null) {
+    s.send({ type: 'PrivateHistory', with: other, messages: [], hasMore: false, ...refOf(msg) });
+    return;
+  }
+  const anchor = msg.before !== undefined ? await ctx.store.getMessage(msg.before) : null;
+  const page = await ctx.store.history({ room, limit, ...(anchor && anchor.room === room ? { before: anchor.seq } : {}) });
   const fitted = fitPage(page.messages, ctx.config.historyPageBytes, 'end');
-  s.send({ type: 'PrivateHistory', with: other, messages: fitted.messages, hasMore: page.hasMore || fitted.trimmed, ...refOf(msg) });
+  const messages: PrivateChatMessage[] = fitted.messages.map((m) => ({
+    ...m, from: m.username, to: m.username === username ? target!.username : username,
+  }));
+  s.send({ type: 'PrivateHistory', with: target!.username, room, messages, hasMore: page.hasMore || fitted.trimmed, ...refOf(msg) });
+}
+
+/** Whether the session may see the room's messages (a missing room: no). */
+async function mayReadRoom(ctx: HandlerContext, s: Session, room: string): Promise<boolean> {
+  const record = await ctx.room(room);
+  return record !== null && (await mayRead(ctx, s, record));
 }
 
 export function typing(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Typing'>): void {
@@ -169,13 +199,14 @@ export function typing(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Ty
   if (msg.ref !== undefined) s.send({ type: 'Ack', for: 'Typing', ref: msg.ref });
 }
 
+/** A message the session may change: its account's own, or (deleting) one in a room it moderates. */
 async function ownMessage(ctx: HandlerContext, s: Session, id: string, allowModerator: boolean): Promise<ChatMessage> {
-  const { key } = requireNamed(s);
-  const m = await ctx.store.getMessage(id);
+  const { account } = requireNamed(s);
+  const [m, author] = await Promise.all([ctx.store.getMessage(id), ctx.store.messageAuthor(id)]);
   if (!m || m.deleted) fail('NO_SUCH_MESSAGE');
-  // An account owns its messages from any connection; a guest only those this connection sent.
-  if (nameKey(m.username) === key && (s.account === key || s.wrote(m.id))) return m;
-  if (allowModerator && (s.admin || ownsRoom(s, await ctx.room(m.room)))) return m;
+  if (!(await mayReadRoom(ctx, s, m.room))) fail('NO_SUCH_MESSAGE');
+  if (author === account) return m;
+  if (allowModerator && (await moderates(ctx, s, m.room))) return m;
   throw new ChatError('FORBIDDEN', allowModerator ? 'You can only delete your own messages.' : 'You can only edit your own messages.');
 }
 
@@ -207,10 +238,13 @@ export async function react(ctx: HandlerContext, s: Session, msg: ClientMessageO
   if (!EMOJI_RE.test(emoji)) fail('BAD_MESSAGE', 'A reaction is one emoji (or a short word without spaces).');
   const existing = await ctx.store.getMessage(msg.id);
   if (!existing || existing.deleted) fail('NO_SUCH_MESSAGE');
-  if (!s.rooms.has(existing.room)) fail('NOT_IN_ROOM', `Join ${existing.room} to react to its messages.`);
+  if (!s.rooms.has(existing.room)) {
+    if (!(await mayReadRoom(ctx, s, existing.room))) fail('NO_SUCH_MESSAGE');
+    fail('NOT_IN_ROOM', `Join ${existing.room} to react to its messages.`);
+  }
   const { maxReactionEmoji, maxReactionsPerUser } = ctx.config;
   const bounds = { maxEmoji: maxReactionEmoji, maxPerUser: maxReactionsPerUser };
-  const result = (await ctx.store.toggleReaction(msg.id, username, emoji, bounds)) ?? fail('NO_SUCH_MESSAGE');
+  const result = (await ctx.store.toggleReaction(msg.id, { account: s.account!, username }, emoji, bounds)) ?? fail('NO_SUCH_MESSAGE');
   if (result.refused === 'emoji') {
     fail('TOO_MANY_REACTIONS', `A message can carry at most ${maxReactionEmoji} different reactions; react with one it already has.`);
   }
@@ -225,13 +259,13 @@ export async function react(ctx: HandlerContext, s: Session, msg: ClientMessageO
 }
 
 export async function markRead(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'MarkRead'>): Promise<void> {
-  const { username, key } = requireNamed(s);
-  // Only rooms the connection is in (so they exist): a read position is a row per (user,
-  // room), and rows for any name at all would pile up without bound.
+  const { username, account } = requireNamed(s);
+  // Only rooms the connection is in (so they exist): a read position is a row per (account,
+  // room), and rows for any room at all would pile up without bound.
   const room = memberRoom(s, msg.room);
-  await ctx.store.markRead(key, room, msg.seq);
+  await ctx.store.markRead(account, room, msg.seq);
   s.send({ type: 'Ack', for: 'MarkRead', room, seq: msg.seq, ...refOf(msg) });
-  ctx.toUser(key, { type: 'ReadReceipt', room, seq: msg.seq, username }, s);
+  ctx.toUser(account, { type: 'ReadReceipt', room, seq: msg.seq, username }, s);
 }
 
 /** Search buckets by account (or guest name, or connection), per Chat. */
@@ -249,7 +283,7 @@ function takeSearch(ctx: HandlerContext, s: Session): void {
   let state = searchBuckets.get(ctx);
   if (!state) searchBuckets.set(ctx, (state = { buckets: new Map(), swept: 0 }));
   const now = ctx.now();
-  const who = s.account ?? (s.key !== null ? `guest ${s.key}` : `conn ${s.id}`);
+  const who = s.account ?? `conn ${s.id}`;
   let bucket = state.buckets.get(who);
   if (!bucket) {
     if (state.buckets.size >= SEARCH_BUCKETS && now - state.swept >= 1000) {
@@ -271,9 +305,13 @@ function takeSearch(ctx: HandlerContext, s: Session): void {
  */
 export async function search(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Search'>): Promise<void> {
   const room = msg.room === undefined ? undefined : roomName(msg.room);
+  if (room !== undefined) await readableRoom(ctx, s, room);
   const limit = Math.min(msg.limit ?? DEFAULT_PAGE, ctx.config.historyLimit);
   takeSearch(ctx, s);
-  const q = { query: msg.query, limit, ...(room ? { room } : {}), ...(msg.before !== undefined ? { before: msg.before } : {}) };
+  // Everywhere: public rooms and the account's own conversations (none of them before a name).
+  const q = {
+    query: msg.query, limit, account: s.account ?? '', ...(room ? { room } : {}), ...(msg.before !== undefined ? { before: msg.before } : {}),
+  };
   let found;
   try {
     found = await ctx.store.search(q);

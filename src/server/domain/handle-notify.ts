@@ -1,11 +1,12 @@
 /**
- * Notifications: SetNotify, PushSubscribe, PushUnsubscribe. Registered accounts only (a
- * guest's name can pass to someone else, so nothing is kept for it).
+ * Notifications: SetNotify, PushSubscribe, PushUnsubscribe, for every account (a guest's
+ * settings end with the guest account).
  */
 import { nameKey } from '../../protocol/names.js';
 import type { NotifyLevel } from '../../protocol/messages.js';
 import { EndpointRefused, resolveEndpoint } from '../push/endpoint-guard.js';
-import { defaultLevel, levelsChanged } from './mentions.js';
+import { levelsChanged } from './mentions.js';
+import { defaultLevelOf, readableRoom } from './membership.js';
 import { normaliseName } from '../../protocol/names.js';
 import type { ClientMessageOf } from '../../protocol/schema.js';
 import type { HandlerContext } from './context.js';
@@ -17,30 +18,33 @@ import type { Session } from './session.js';
 /** Push subscriptions one account may hold (browsers and devices). */
 export const MAX_SUBSCRIPTIONS = 10;
 
-function requireAccount(s: Session, what: string): string {
-  return s.account ?? fail('FORBIDDEN', `Only registered accounts can ${what}: /register or /login first.`);
+function requireAccount(s: Session): string {
+  return s.account ?? fail('NOT_NAMED');
 }
 
+/** Sets the account's level in a room or direct conversation (`@name`: the one with that account). */
 export async function setNotify(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'SetNotify'>): Promise<void> {
-  const account = requireAccount(s, 'set notifications');
+  const account = requireAccount(s);
   let shown: string;
   let conversation: string;
   if (msg.room.startsWith('@')) {
-    shown = normaliseName(msg.room.slice(1)) ?? fail('INVALID_NAME');
-    conversation = `@${nameKey(shown)}`;
-    shown = `@${shown}`;
+    const name = normaliseName(msg.room.slice(1)) ?? fail('INVALID_NAME');
+    const other = await ctx.store.accountByName(nameKey(name));
+    const room = other ? await ctx.store.directRoom([...new Set([account, other.id])].sort().join(' ')) : null;
+    conversation = room ?? fail('NO_SUCH_ROOM', `You have no conversation with ${name} yet.`);
+    shown = `@${other!.username}`;
   } else {
     shown = conversation = roomName(msg.room);
-    await ctx.requireRoom(conversation);
   }
+  const record = await readableRoom(ctx, s, conversation);
   const level: NotifyLevel = msg.level;
-  await ctx.store.setNotify(account, conversation, level === defaultLevel(conversation) ? null : level);
+  await ctx.store.setNotify(account, conversation, level === defaultLevelOf(record.kind ?? 'public') ? null : level);
   levelsChanged(ctx, conversation);
   s.send({ type: 'Ack', for: 'SetNotify', room: shown, level, ...refOf(msg) });
 }
 
 export async function pushSubscribe(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'PushSubscribe'>): Promise<void> {
-  const account = requireAccount(s, 'receive push notifications');
+  const account = requireAccount(s);
   const { endpoint, keys } = msg.subscription;
   const p256dh = Buffer.from(keys.p256dh, 'base64url');
   const auth = Buffer.from(keys.auth, 'base64url');
@@ -61,7 +65,7 @@ export async function pushSubscribe(ctx: HandlerContext, s: Session, msg: Client
 }
 
 export async function pushUnsubscribe(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'PushUnsubscribe'>): Promise<void> {
-  const account = requireAccount(s, 'receive push notifications');
+  const account = requireAccount(s);
   const removed = await ctx.store.removePushSubscription(msg.endpoint, account);
   s.send({ type: 'Ack', for: 'PushUnsubscribe', endpoint: msg.endpoint, removed, ...refOf(msg) });
 }

@@ -1,52 +1,102 @@
 /**
  * Names, rooms and presence: SetUsername, LeaveRoom, ListRooms, ListUsers, SetTopic, Ping.
- * (JoinRoom, and the naming that SetUsername and the login handlers share, are in membership.ts.)
+ * (Joining, and the naming and login steps the account handlers share, are in membership.ts.)
  */
 import type { NotifyLevel, RoomSummary } from '../../protocol/messages.js';
 import { cleanContent, isBlank, nameKey, normaliseName } from '../../protocol/names.js';
 import type { ClientMessageOf } from '../../protocol/schema.js';
 import type { HandlerContext } from './context.js';
 import { fail } from './errors.js';
-import { ownsRoom, requireNamed, roomName } from './guards.js';
-import { becomeNamed, closeIfBanned, joinGeneral } from './membership.js';
+import { requireNamed, roomName } from './guards.js';
+import { createGuest, enterAccount, greetInRoom, moderates, nameRefused, readableRoom } from './membership.js';
 import { refOf } from './outbound.js';
 import type { Session } from './session.js';
+import { issueToken } from './tokens.js';
 
 const MAX_TOPIC = 256;
 
+/**
+ * Takes a name: a new guest account for a session without one (in JSON mode its token comes
+ * with the Ack), a new name for a guest. A registered account's name is the account's.
+ */
 export async function setUsername(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'SetUsername'>): Promise<void> {
   const name = normaliseName(msg.username) ?? fail('INVALID_NAME', `"${msg.username.slice(0, 40)}" is not a valid name. Names are 1 to 32 letters, digits, "_", "-" or ".".`);
   const key = nameKey(name);
-  if (s.account && key !== s.account) fail('FORBIDDEN', 'You are logged in: your name is your account name. /logout to change it.');
-  let first = false;
-  if (key !== s.key) {
-    const registered = async (): Promise<void> => {
-      const account = await ctx.store.getAccount(key);
-      if (account && s.account !== key) fail('NAME_RESERVED');
-    };
-    await registered();
-    // Checked again once the claim keeps others off the name: a registration that claimed it
-    // first made this claim fail; one that finished in between is seen here.
-    first = await becomeNamed(ctx, s, name, async () => {
-      await registered();
-      if (await ctx.store.nameBanned(key)) fail('BANNED', `The name ${name} is banned. Pick another one.`);
-    });
-    // A ban stored while this name was being taken (its kick missed this session).
-    await closeIfBanned(ctx, s, key);
+  const ref = refOf(msg);
+  if (s.account === null) {
+    const account = await createGuest(ctx, s, name);
+    let entered = false;
+    try {
+      entered = await enterAccount(ctx, s, account);
+    } finally {
+      // A name that could not be entered (held after a kick, banned, the client gone) is freed at once.
+      if (!entered) await ctx.store.endGuests(ctx.iso(), [account.id]);
+    }
+    const token = s.mode === 'json' ? await issueToken(ctx, account.id) : null;
+    if (token) s.tokenHash = token.tokenHash;
+    s.send({ type: 'Ack', for: 'SetUsername', username: name, ...(token ? { token: token.token, expiresAt: token.expiresAt } : {}), ...ref });
+    await greetInRoom(ctx, s);
+    return;
   }
-  s.send({ type: 'Ack', for: 'SetUsername', username: name, ...refOf(msg) });
-  if (first) await joinGeneral(ctx, s);
+  if (key !== s.key) {
+    if (!s.guest) fail('FORBIDDEN', 'You are logged in: your name is your account name. /logout to change it.');
+    await renameGuest(ctx, s, name);
+  } else if (name !== s.username && !s.guest) {
+    fail('FORBIDDEN', 'You are logged in: your name is your account name. /logout to change it.');
+  } else if (name !== s.username) {
+    await renameGuest(ctx, s, name);
+  }
+  s.send({ type: 'Ack', for: 'SetUsername', username: s.username, ...ref });
 }
 
+/**
+ * A guest's new name: claimed for this connection, then moved to the account in the store
+ * (refused while someone else holds it); the rooms hear of the change.
+ */
+async function renameGuest(ctx: HandlerContext, s: Session, name: string): Promise<void> {
+  const key = nameKey(name);
+  const { presence } = ctx;
+  const old = s.username!;
+  const oldKey = s.key!;
+  const owner = `account:${s.account!}`;
+  if (await ctx.store.nameBanned(key)) fail('BANNED', `The name ${name} is banned. Pick another one.`);
+  if (key !== oldKey) {
+    if (!(await presence.claimName(key, name, owner, s.id))) fail('NAME_TAKEN', `The name "${name}" is in use (or held after a kick). Pick another one.`);
+    if (await presence.isHeld(key)) {
+      await presence.releaseName(key, s.id);
+      fail('NAME_TAKEN', `The name "${name}" is held after a kick. Try again later.`);
+    }
+  }
+  if (!(await ctx.store.updateAccount(s.account!, { name: { key, username: name } }, ctx.iso()))) {
+    if (key !== oldKey) await presence.releaseName(key, s.id);
+    await nameRefused(ctx, key, name);
+  }
+  s.username = name;
+  s.key = key;
+  if (key !== oldKey) await presence.releaseName(oldKey, s.id);
+  for (const room of s.rooms) {
+    if (key !== oldKey) {
+      const last = await presence.leave(room, oldKey, s.id);
+      await presence.join(room, key, name, s.id);
+      if (!last) continue;
+    }
+    ctx.broadcast(room, { type: 'SystemMessage', room, content: `${old} is now known as ${name}` });
+  }
+}
+
+/**
+ * Leaves a room for good: the account's membership ends, and every connection of the
+ * account (on every node) stops receiving it. A direct conversation cannot be left (mute it).
+ */
 export async function leaveRoom(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'LeaveRoom'>): Promise<void> {
-  const { username, key } = requireNamed(s);
+  const { account } = requireNamed(s);
   const room = msg.room === undefined ? (s.current ?? fail('NOT_IN_ROOM')) : roomName(msg.room);
   if (!s.rooms.has(room)) fail('NOT_IN_ROOM', `You are not in ${room}.`);
-  ctx.exitRoom(room, s);
-  if (s.current === room) s.current = s.rooms.values().next().value ?? null;
-  const last = await ctx.presence.leave(room, key, s.id);
+  if (ctx.cachedRoom(room)?.kind === 'direct') fail('FORBIDDEN', 'A direct conversation cannot be left. Mute it instead (/notify none).');
+  await ctx.store.removeMember(room, account);
+  ctx.membershipChanged(account, room, false);
   s.send({ type: 'Ack', for: 'LeaveRoom', room, current: s.current, ...refOf(msg) });
-  if (last) ctx.userLeft(room, username);
+  ctx.toUser(account, { type: 'ConversationRemoved', room });
 }
 
 /**
@@ -61,12 +111,16 @@ export async function listRooms(ctx: HandlerContext, s: Session, msg: ClientMess
   // One more than the page, to tell whether another page follows.
   const page = await store.listRooms({ limit: limit + 1, ...(msg.after !== undefined ? { after: msg.after } : {}) });
   const hasMore = page.length > limit;
-  const rooms = hasMore ? page.slice(0, limit) : page;
+  const listed = hasMore ? page.slice(0, limit) : page;
+  // Private rooms are listed only for their members (administrators see every room).
+  const secret = listed.filter((r) => r.kind === 'private').map((r) => r.name);
+  const mine = secret.length > 0 && s.account && !s.admin ? await store.rolesIn(s.account, secret) : null;
+  const rooms = mine === null ? listed : listed.filter((r) => r.kind !== 'private' || mine.has(r.name));
   const [counts, lastSeqs, reads, mentions, levels] = await Promise.all([
     presence.counts(),
     store.lastSeqs(rooms.map((r) => r.name)),
     // The page's rooms only: the cost does not grow with what the account ever marked read.
-    s.key ? store.readPositionsOf(s.key, rooms.map((r) => r.name)) : Promise.resolve(new Map<string, number>()),
+    s.account ? store.readPositionsOf(s.account, rooms.map((r) => r.name)) : Promise.resolve(new Map<string, number>()),
     s.account ? store.mentionCounts(s.account) : Promise.resolve(new Map<string, number>()),
     s.account ? store.notifyLevels(s.account) : Promise.resolve(new Map<string, NotifyLevel>()),
   ]);
@@ -76,11 +130,12 @@ export async function listRooms(ctx: HandlerContext, s: Session, msg: ClientMess
     const read = reads.get(r.name);
     return {
       name: r.name, topic: r.topic, members: counts.get(r.name) ?? 0, joined: s.rooms.has(r.name), lastSeq,
+      ...(r.kind === 'private' ? { private: true } : {}),
       unread: read === undefined ? 0 : Math.max(0, lastSeq - read),
       mentions: mentions.get(r.name) ?? 0, notify: levels.get(r.name) ?? 'mentions',
     };
   });
-  const next = hasMore ? { next: rooms[rooms.length - 1]!.name } : {};
+  const next = hasMore ? { next: listed[listed.length - 1]!.name } : {};
   s.send({ type: 'RoomList', rooms: summaries, hasMore, ...next, ...refOf(msg) });
 }
 
@@ -92,7 +147,7 @@ export async function listUsers(ctx: HandlerContext, s: Session, msg: ClientMess
   let room: string | null = null;
   if (msg.room !== undefined) {
     room = roomName(msg.room);
-    await ctx.requireRoom(room);
+    await readableRoom(ctx, s, room);
   }
   const users = room === null ? await ctx.presence.online() : await ctx.presence.members(room);
   const page = users.length > USER_LIST_MAX ? { users: users.slice(0, USER_LIST_MAX), hasMore: true } : { users };
@@ -102,8 +157,8 @@ export async function listUsers(ctx: HandlerContext, s: Session, msg: ClientMess
 export async function setTopic(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'SetTopic'>): Promise<void> {
   const { username } = requireNamed(s);
   const room = msg.room === undefined ? (s.current ?? fail('NOT_IN_ROOM')) : roomName(msg.room);
-  const record = await ctx.requireRoom(room);
-  if (!s.admin && !ownsRoom(s, record)) fail('FORBIDDEN', `Only the owner of ${room} or an administrator can set its topic.`);
+  await readableRoom(ctx, s, room);
+  if (!(await moderates(ctx, s, room))) fail('FORBIDDEN', `Only the owner or a moderator of ${room}, or an administrator, can set its topic.`);
   const topic = cleanContent(msg.topic).replace(/\s+/g, ' ').trim();
   // '' clears the topic; one of nothing but invisible characters is no topic.
   if (topic !== '' && isBlank(topic)) fail('EMPTY_CONTENT', 'A topic must show something (or be empty to clear it).');

@@ -1,13 +1,13 @@
 /** The handler of each client message type. */
 import type { ClientMessageOf, ClientType } from '../../protocol/schema.js';
 import type { HandlerContext } from './context.js';
-import { ban, kick, login, logout, register, unban } from './handle-accounts.js';
+import { ban, getToken, kick, login, logout, register, unban } from './handle-accounts.js';
+import { createRoom, invite, joinRoom, listConversations, listMembers, openDirect, removeMember, setRole } from './handle-conversations.js';
 import {
   deleteMessage, editMessage, history, markRead, privateHistory, privateMessage, react, search, sendMessage, typing,
 } from './handle-messages.js';
 import { pushSubscribe, pushUnsubscribe, setNotify } from './handle-notify.js';
 import { leaveRoom, listRooms, listUsers, ping, setTopic, setUsername } from './handle-rooms.js';
-import { joinRoom } from './membership.js';
 import type { Session } from './session.js';
 
 type Handler<T extends ClientType> = (ctx: HandlerContext, s: Session, msg: ClientMessageOf<T>) => void | Promise<void>;
@@ -39,4 +39,12 @@ export const HANDLERS: { [T in ClientType]: Handler<T> } = {
   SetNotify: setNotify,
   PushSubscribe: pushSubscribe,
   PushUnsubscribe: pushUnsubscribe,
+  GetToken: getToken,
+  CreateRoom: createRoom,
+  Invite: invite,
+  RemoveMember: removeMember,
+  SetRole: setRole,
+  OpenDirect: openDirect,
+  ListConversations: listConversations,
+  ListMembers: listMembers,
 };

@@ -3,25 +3,26 @@
  * handled it (in a cluster, a push is sent by that node alone):
  *
  * - `resolveMentions` parses the content once (protocol/mentions.ts) and keeps the names
- *   that are registered accounts or online users, as their canonical names; `@room` counts
- *   only from the room's owner or an administrator, `@here` once a minute per user and address.
+ *   that are accounts (guests too), as their current names; `@room` counts only from the
+ *   room's owner, a moderator or an administrator, `@here` once a minute per account and address.
  * - `afterRoomMessage` records an unread mention for each mentioned account (not the
  *   sender), then pushes to every account it notifies that has no open connection anywhere:
- *   mentioned accounts whose level in the room is not `none`, and accounts whose level is `all`.
- * - `afterPrivateMessage` pushes to the recipient unless their level for the sender is `none`.
+ *   mentioned accounts whose level in the room is not `none`, and accounts whose level is `all`
+ *   (in a direct conversation every member is at `all` unless it chose otherwise).
  */
 import type { NotifyLevel } from '../../protocol/messages.js';
 import { HERE, ROOM, parseMentions } from '../../protocol/mentions.js';
-import type { ChatMessage, PrivateChatMessage } from '../../protocol/messages.js';
+import type { ChatMessage } from '../../protocol/messages.js';
 import { nameKey, normaliseName } from '../../protocol/names.js';
+import type { Account } from '../ports.js';
 import type { HandlerContext } from './context.js';
-import { ownsRoom } from './guards.js';
+import { moderates } from './membership.js';
 import type { Session } from './session.js';
 
 export interface ResolvedMentions {
   /** For the wire and the store: canonical names, then `@here` / `@room`. */
   names: string[];
-  /** Name keys of the mentioned registered accounts. */
+  /** Ids of the mentioned accounts. */
   accounts: string[];
   /** `@here` or `@room` was allowed: every online member of the room is mentioned. */
   everyone: boolean;
@@ -38,7 +39,7 @@ const BODY_CHARS = 140;
 /** Per-chat state: when each user last used `@here`, and cached room levels. */
 interface NotifyState {
   hereAt: Map<string, number>;
-  levels: Map<string, { at: number; all: Set<string>; none: Set<string> }>;
+  levels: Map<string, { at: number; all: Set<string>; none: Set<string>; mentions: Set<string> }>;
 }
 const states = new WeakMap<HandlerContext, NotifyState>();
 
@@ -53,7 +54,7 @@ export function mayMention(content: string): boolean {
   return content.includes('@');
 }
 
-/** The mentions of a message's content (see the file comment); `room` null for a private message. */
+/** The mentions of a message's content (see the file comment). */
 export async function resolveMentions(ctx: HandlerContext, s: Session, room: string | null, content: string): Promise<ResolvedMentions> {
   const parsed = parseMentions(content);
   const keys = new Map<string, string>();
@@ -64,18 +65,16 @@ export async function resolveMentions(ctx: HandlerContext, s: Session, room: str
   if (keys.size === 0 && !(room && (parsed.here || parsed.room))) return NO_MENTIONS;
   const names: string[] = [];
   const accounts: string[] = [];
-  const registered = keys.size > 0 ? await ctx.store.accountNames([...keys.keys()]) : new Map<string, string>();
-  // Names that are no account may be online users (guests): looked up together.
-  const shownAs = await Promise.all([...keys.keys()].map((key) => registered.get(key) ?? ctx.presence.lookup(key)));
-  [...keys.keys()].forEach((key, i) => {
-    const shown = shownAs[i];
-    if (shown === null || shown === undefined) return;
-    names.push(shown);
-    if (registered.has(key)) accounts.push(key);
-  });
+  const found = keys.size > 0 ? await ctx.store.accountsByNames([...keys.keys()]) : new Map<string, Account>();
+  for (const key of keys.keys()) {
+    const a = found.get(key);
+    if (!a || !isLive(ctx, a)) continue;
+    names.push(a.username);
+    accounts.push(a.id);
+  }
   let everyone = false;
   if (room !== null && (parsed.here || parsed.room)) {
-    const privileged = s.admin || ownsRoom(s, await ctx.room(room));
+    const privileged = await moderates(ctx, s, room);
     if (parsed.room && privileged) names.push(ROOM);
     if (parsed.here && (privileged || allowHere(ctx, s))) names.push(HERE);
     everyone = names.includes(ROOM) || names.includes(HERE);
@@ -90,63 +89,58 @@ export async function resolveMentions(ctx: HandlerContext, s: Session, room: str
 function allowHere(ctx: HandlerContext, s: Session): boolean {
   const st = state(ctx).hereAt;
   const now = ctx.now();
-  const keys = [`user:${s.key!}`, `addr:${s.conn.remoteAddress}`];
+  const keys = [`user:${s.account!}`, `addr:${s.conn.remoteAddress}`];
   if (keys.some((k) => now - (st.get(k) ?? -Infinity) < HERE_INTERVAL_MS)) return false;
   for (const k of keys) st.set(k, now);
   if (st.size > 10_000) for (const [k, at] of st) if (now - at >= HERE_INTERVAL_MS) st.delete(k);
   return true;
 }
 
+/** A guest past its time is nobody's to mention. */
+function isLive(ctx: HandlerContext, a: Account): boolean {
+  return a.key !== null && (a.passwordHash !== null || a.expiresAt === null || Date.parse(a.expiresAt) > ctx.now());
+}
+
 /** Counts and pushes for a freshly stored room message. Never throws (failures are logged). */
 export async function afterRoomMessage(ctx: HandlerContext, s: Session, m: ChatMessage, mentions: ResolvedMentions): Promise<void> {
-  const sender = s.key;
+  const sender = s.account;
   try {
     let mentioned = mentions.accounts.filter((k) => k !== sender);
     if (mentions.everyone) {
-      const online = (await ctx.presence.members(m.room)).map((n) => nameKey(n)).filter((k) => k !== sender);
-      const accounts = await ctx.store.accountNames(online);
-      mentioned = [...new Set([...mentioned, ...accounts.keys()])];
+      const online = (await ctx.presence.members(m.room)).map((n) => nameKey(n));
+      const found = await ctx.store.accountsByNames(online);
+      mentioned = [...new Set([...mentioned, ...[...found.values()].map((a) => a.id)])].filter((k) => k !== sender);
     }
     if (mentioned.length > 0) await ctx.store.addMentions(m.room, m.seq, mentioned);
     const pusher = ctx.pusher;
     if (!pusher) return;
+    const direct = ctx.cachedRoom(m.room)?.kind === 'direct';
     const levels = await roomLevels(ctx, m.room);
-    const targets = new Set([...mentions.accounts.filter((k) => !levels.none.has(k)), ...levels.all]);
+    const everyone = direct ? (await ctx.directMembers(m.room)).map((x) => x.account).filter((a) => !levels.none.has(a) && !levels.mentions.has(a)) : [];
+    const targets = new Set([...mentions.accounts.filter((k) => !levels.none.has(k)), ...levels.all, ...everyone]);
     targets.delete(sender ?? '');
     if (targets.size === 0) return;
-    const notice = { room: m.room, username: m.username, body: excerpt(m.content), url: `/#room=${encodeURIComponent(m.room)}` };
-    const accounts = [...targets];
-    const online = await Promise.all(accounts.map((account) => ctx.presence.lookup(account)));
-    accounts.forEach((account, i) => { if (online[i] === null) pusher.notify(account, m.room, notice); });
+    const notice = direct
+      ? { with: m.username, username: m.username, body: excerpt(m.content), url: `/#room=${encodeURIComponent(m.room)}` }
+      : { room: m.room, username: m.username, body: excerpt(m.content), url: `/#room=${encodeURIComponent(m.room)}` };
+    const accounts = await Promise.all([...targets].map((id) => ctx.store.getAccount(id)));
+    const online = await Promise.all(accounts.map((a) => (a?.key ? ctx.presence.lookup(a.key) : 'gone')));
+    accounts.forEach((a, i) => { if (a && online[i] === null) pusher.notify(a.id, m.room, notice); });
   } catch (err) {
     ctx.log.error({ err, room: m.room, seq: m.seq }, 'mention bookkeeping failed');
   }
 }
 
-/** Pushes for a freshly stored private message. Never throws. */
-export async function afterPrivateMessage(ctx: HandlerContext, m: PrivateChatMessage): Promise<void> {
-  const pusher = ctx.pusher;
-  if (!pusher) return;
-  try {
-    const to = nameKey(m.to);
-    const from = nameKey(m.from);
-    if (to === from || (await ctx.presence.lookup(to)) !== null) return;
-    const level = (await ctx.store.notifyLevels(to)).get(`@${from}`) ?? 'all';
-    if (level === 'none' || (level === 'mentions' && !(m.mentions ?? []).some((n) => nameKey(n) === to))) return;
-    pusher.notify(to, `@${from}`, { with: m.from, username: m.from, body: excerpt(m.content), url: `/#with=${encodeURIComponent(m.from)}` });
-  } catch (err) {
-    ctx.log.error({ err }, 'private message push failed');
-  }
-}
-
-/** The accounts of a room at level `all` and at `none` (cached briefly). */
-async function roomLevels(ctx: HandlerContext, room: string): Promise<{ all: Set<string>; none: Set<string> }> {
+/** The accounts of a room at each level other than its default (cached briefly). */
+async function roomLevels(ctx: HandlerContext, room: string): Promise<{ all: Set<string>; none: Set<string>; mentions: Set<string> }> {
   const cache = state(ctx).levels;
   const now = ctx.now();
   const hit = cache.get(room);
   if (hit && now - hit.at < LEVEL_CACHE_MS) return hit;
-  const [all, none] = await Promise.all([ctx.store.notifyAccounts(room, 'all'), ctx.store.notifyAccounts(room, 'none')]);
-  const entry = { at: now, all: new Set(all), none: new Set(none) };
+  const [all, none, mentions] = await Promise.all([
+    ctx.store.notifyAccounts(room, 'all'), ctx.store.notifyAccounts(room, 'none'), ctx.store.notifyAccounts(room, 'mentions'),
+  ]);
+  const entry = { at: now, all: new Set(all), none: new Set(none), mentions: new Set(mentions) };
   cache.set(room, entry);
   if (cache.size > 10_000) for (const [k, e] of cache) if (now - e.at >= LEVEL_CACHE_MS) cache.delete(k);
   return entry;
@@ -155,11 +149,6 @@ async function roomLevels(ctx: HandlerContext, room: string): Promise<{ all: Set
 /** Forgets a room's cached levels (after a SetNotify on this node). */
 export function levelsChanged(ctx: HandlerContext, conversation: string): void {
   state(ctx).levels.delete(conversation);
-}
-
-/** The default level of a conversation: `mentions` for a room, `all` for a direct one (`@name`). */
-export function defaultLevel(conversation: string): NotifyLevel {
-  return conversation.startsWith('@') ? 'all' : 'mentions';
 }
 
 function excerpt(content: string): string {
