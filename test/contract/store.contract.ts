@@ -1,16 +1,17 @@
 /**
- * The Store contract: every guarantee written in `src/server/ports.ts` for MessageStore and
- * AccountStore, checked the same way on every backend (memory, SQLite, PostgreSQL).
+ * The Store contract: every guarantee written in `src/server/ports.ts` for MessageStore,
+ * AccountStore, ConversationStore, FileMetaStore and NotifyStore, checked the same way on
+ * every backend (memory, SQLite, PostgreSQL).
  * Tests share one store and isolate themselves by unique room and user names; prune uses
  * timestamps in the year 2000, which no other test uses.
  */
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { TOKENS_PER_ACCOUNT } from '../../src/server/store/store-common.js';
+import { groupKey, TOKENS_PER_ACCOUNT } from '../../src/server/store/store-common.js';
 import type { ChatMessage, Reactions } from '../../src/protocol/messages.js';
 import { emptyReactions } from '../../src/protocol/reactions.js';
-import type { FileRecord, NewPrivateMessage, NewRoomMessage, Store } from '../../src/server/ports.js';
+import type { Account, FileRecord, NewRoomMessage, Store } from '../../src/server/ports.js';
 
 /** A reactions map as the stores build it (no prototype: emoji are user input). */
 function reactionsOf(entries: Record<string, string[]>): Reactions {
@@ -32,13 +33,28 @@ let clock = Date.UTC(2024, 0, 1);
 const tick = (): string => new Date((clock += 1000)).toISOString();
 const uid = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;
 
+/** A message by `username`, whose account id (in these tests) is the name lower-cased. */
 function msg(room: string, username: string, content: string, extra: Partial<NewRoomMessage> = {}): NewRoomMessage {
-  return { id: randomUUID(), room, username, content, timestamp: tick(), ...extra };
+  return { id: randomUUID(), room, author: username.toLowerCase(), username, content, timestamp: tick(), ...extra };
 }
 
-function pm(from: string, to: string, content: string, extra: Partial<NewPrivateMessage> = {}): NewPrivateMessage {
-  return { id: randomUUID(), from, to, content, timestamp: tick(), ...extra };
+/** A reacting user: account id the name lower-cased, as `msg` has it. */
+const as = (username: string): { account: string; username: string } => ({ account: username.toLowerCase(), username });
+
+/** A registered account's fields (id and key as given), created at a fixed time. */
+function registered(id: string, key: string, username = key): Omit<Account, 'banned'> & { key: string } {
+  return { id, key, username, passwordHash: '$argon2id$v=19$fake', createdAt: '2024-07-01T00:00:00.000Z', expiresAt: null, endsWithConnection: false };
 }
+
+/** A guest account's fields, expiring at `expiresAt`. */
+function guest(id: string, key: string, expiresAt: string, username = key): Omit<Account, 'banned'> & { key: string } {
+  return { id, key, username, passwordHash: null, createdAt: '2024-07-01T00:00:00.000Z', expiresAt, endsWithConnection: false };
+}
+
+/** A time before every guest expiry these tests use, and one after. */
+const EARLY = '2024-07-01T00:00:00.000Z';
+const LATE = '2024-09-01T00:00:00.000Z';
+const EXPIRY = '2024-08-01T00:00:00.000Z';
 
 /** Appends `n` messages to `room` (issued together, so they also exercise batching); resolves them in seq order. */
 async function fill(store: Store, room: string, n: number, words = 'filler'): Promise<ChatMessage[]> {
@@ -73,7 +89,10 @@ export function storeContract(
         const rec = { name: room, topic: 'first', owner: 'alice', createdAt: '2024-02-01T10:00:00.000Z' };
         assert.equal(await store.ensureRoom(rec), true);
         assert.equal(await store.ensureRoom({ ...rec, topic: 'second', owner: 'bob' }), false);
-        assert.deepEqual(await store.getRoom(room), rec);
+        assert.deepEqual(await store.getRoom(room), { ...rec, kind: 'public' }, 'a room without a kind is public');
+        const secret = uid('room');
+        assert.equal(await store.ensureRoom({ ...rec, name: secret, kind: 'private' }), true);
+        assert.equal((await store.getRoom(secret))?.kind, 'private');
       });
 
       it('countRoomsOwnedBy counts the rooms that name one owner', async () => {
@@ -94,6 +113,19 @@ export function storeContract(
         const listed = (await store.listRooms()).map((r) => r.name);
         for (const n of names) assert.ok(listed.includes(n), n);
         assert.deepEqual(listed, [...listed].sort());
+      });
+
+      it('listRooms lists public and private rooms, never direct conversations; getRoom finds every kind', async () => {
+        const [pub, priv, dm] = [uid('k-room'), uid('k-room'), uid('dm')];
+        await store.ensureRoom({ name: pub, topic: '', owner: null, createdAt: tick(), kind: 'public' });
+        await store.ensureRoom({ name: priv, topic: '', owner: 'amy', createdAt: tick(), kind: 'private' });
+        await store.openDirect(groupKey([uid('u'), uid('u')]), { name: dm, topic: '', owner: null, createdAt: tick(), kind: 'direct' }, []);
+        const listed = (await store.listRooms()).map((r) => r.name);
+        assert.ok(listed.includes(pub) && listed.includes(priv));
+        assert.equal(listed.includes(dm), false);
+        const paged = (await store.listRooms({ limit: 1000, after: dm.slice(0, 2) })).map((r) => r.name);
+        assert.equal(paged.includes(dm), false);
+        assert.equal((await store.getRoom(dm))?.kind, 'direct');
       });
 
       it('listRooms with a page gives at most limit rooms after the given name, in the same order', async () => {
@@ -148,6 +180,20 @@ export function storeContract(
         assert.equal(await store.getMessage(randomUUID()), null);
       });
 
+      it('messageAuthor answers the author\'s account id, null for an unknown message', async () => {
+        const author = uid('u.author');
+        const { message } = await store.appendMessage({ ...msg(uid('room'), 'Ann', 'mine'), author });
+        assert.equal(await store.messageAuthor(message.id), author);
+        assert.equal(await store.messageAuthor(randomUUID()), null);
+      });
+
+      it('keeps nonces per author account: one name on two accounts never collides', async () => {
+        const room = uid('room');
+        const a = await store.appendMessage({ ...msg(room, 'Ann', 'a', { nonce: 'k' }), author: uid('u.one') });
+        const b = await store.appendMessage({ ...msg(room, 'Ann', 'b', { nonce: 'k' }), author: uid('u.two') });
+        assert.deepEqual([a.duplicate, b.duplicate, b.message.seq], [false, false, 2]);
+      });
+
       it('commits appends from one caller in call order', async () => {
         const room = uid('room');
         const pending = Array.from({ length: 30 }, (_, i) => store.appendMessage(msg(room, 'u', `m${i}`)));
@@ -195,22 +241,6 @@ export function storeContract(
           assert.deepEqual(mine, range(1, mine.length));
           assert.deepEqual(seqs((await store.history({ room, after: 0, limit: 500 })).messages), mine);
         }
-      });
-    });
-
-    describe('appendPrivate', () => {
-      it('stores a private message and answers a repeated nonce with it, also within one batch', async () => {
-        const [a, b] = [uid('pa'), uid('pb')];
-        const m = pm(a, b, 'psst', { nonce: 'p-1', timestamp: '2024-05-06T07:08:09.010Z' });
-        const first = await store.appendPrivate(m);
-        assert.deepEqual(first, { duplicate: false, message: { id: m.id, from: a, to: b, content: 'psst', timestamp: m.timestamp } });
-        const again = await store.appendPrivate(pm(a.toUpperCase(), b, 'psst again', { nonce: 'p-1' }));
-        assert.deepEqual(again, { duplicate: true, message: first.message });
-        const [x, y] = await Promise.all([store.appendPrivate(pm(a, b, 'x', { nonce: 'p-2' })), store.appendPrivate(pm(a, b, 'y', { nonce: 'p-2' }))]);
-        assert.deepEqual([x.duplicate, y.duplicate, y.message.id], [false, true, x.message.id]);
-        const other = await store.appendPrivate(pm(b, a, 'mine', { nonce: 'p-1' }));
-        assert.equal(other.duplicate, false);
-        assert.equal((await store.privateHistory(a, b, 10)).messages.length, 3);
       });
     });
 
@@ -279,22 +309,6 @@ export function storeContract(
       });
     });
 
-    describe('privateHistory', () => {
-      it('returns both directions between the two users only, ascending, names compared by key', async () => {
-        const [a, b, c] = [uid('ann'), uid('ben'), uid('cid')];
-        const sent = [];
-        for (let i = 0; i < 6; i++) sent.push((await store.appendPrivate(i % 2 ? pm(b, a, `b${i}`) : pm(a, b, `a${i}`))).message);
-        await store.appendPrivate(pm(a, c, 'not for ben'));
-        await store.appendPrivate(pm(c, b, 'not for ann'));
-        const all = await store.privateHistory(b.toUpperCase(), a, 10);
-        assert.deepEqual(all, { messages: sent, hasMore: false });
-        const newest = await store.privateHistory(a, b, 4);
-        assert.deepEqual(newest, { messages: sent.slice(2), hasMore: true });
-        const older = await store.privateHistory(a, b, 4, newest.messages[0]!.id);
-        assert.deepEqual(older, { messages: sent.slice(0, 2), hasMore: false });
-      });
-    });
-
     describe('edits, deletes and reactions', () => {
       it('editMessage replaces the content and sets editedAt; null for unknown or deleted', async () => {
         const { message } = await store.appendMessage(msg(uid('room'), 'u', 'before'));
@@ -309,45 +323,56 @@ export function storeContract(
       it('deleteMessage leaves a tombstone: seq kept, content emptied, reactions cleared, no gap in history', async () => {
         const room = uid('room');
         const [, middle] = await fill(store, room, 3);
-        await store.toggleReaction(middle!.id, 'u', '👍');
+        await store.toggleReaction(middle!.id, as('u'), '👍');
         const gone = await store.deleteMessage(middle!.id);
         assert.deepEqual(gone, { ...middle, content: '', deleted: true, reactions: emptyReactions() });
         const page = await store.history({ room, limit: 10 });
         assert.deepEqual(seqs(page.messages), [1, 2, 3]);
         assert.deepEqual(page.messages[1], gone);
-        assert.equal(await store.toggleReaction(middle!.id, 'u', '🎉'), null);
+        assert.equal(await store.toggleReaction(middle!.id, as('u'), '🎉'), null);
         assert.equal(await store.deleteMessage(randomUUID()), null);
       });
 
       it('toggleReaction adds, then removes; emoji map to sorted names and vanish when empty; null for unknown or deleted', async () => {
         const { message } = await store.appendMessage(msg(uid('room'), 'u', 'react to me'));
-        assert.equal((await store.toggleReaction(message.id, 'zed', '👍'))?.added, true);
-        assert.equal((await store.toggleReaction(message.id, 'amy', '👍'))?.added, true);
-        const third = await store.toggleReaction(message.id, 'amy', '🎉');
+        assert.equal((await store.toggleReaction(message.id, as('zed'), '👍'))?.added, true);
+        assert.equal((await store.toggleReaction(message.id, as('amy'), '👍'))?.added, true);
+        const third = await store.toggleReaction(message.id, as('amy'), '🎉');
         assert.deepEqual(third, { added: true, message: { ...message, reactions: reactionsOf({ '👍': ['amy', 'zed'], '🎉': ['amy'] }) } });
-        const removed = await store.toggleReaction(message.id, 'AMY', '🎉');
+        const removed = await store.toggleReaction(message.id, as('AMY'), '🎉');
         assert.equal(removed?.added, false);
         assert.deepEqual(removed?.message.reactions, reactionsOf({ '👍': ['amy', 'zed'] }));
         assert.deepEqual((await store.history({ room: message.room, limit: 5 })).messages[0]?.reactions, reactionsOf({ '👍': ['amy', 'zed'] }));
-        assert.equal(await store.toggleReaction(randomUUID(), 'amy', '👍'), null);
+        assert.equal(await store.toggleReaction(randomUUID(), as('amy'), '👍'), null);
+      });
+
+      it('toggleReaction keeps reactions per account id: a name that changed hands is another reactor', async () => {
+        const { message } = await store.appendMessage(msg(uid('room'), 'u', 'react by id'));
+        const [first, second] = [{ account: uid('u.first'), username: 'Sam' }, { account: uid('u.second'), username: 'Sam' }];
+        assert.equal((await store.toggleReaction(message.id, first, '👍'))?.added, true);
+        assert.equal((await store.toggleReaction(message.id, second, '👍'))?.added, true, 'the same name, another account');
+        assert.deepEqual((await store.getMessage(message.id))?.reactions, reactionsOf({ '👍': ['Sam', 'Sam'] }));
+        const back = await store.toggleReaction(message.id, { account: first.account, username: 'Samuel' }, '👍');
+        assert.equal(back?.added, false, 'the account takes back its own, whatever its name now');
+        assert.deepEqual(back?.message.reactions, reactionsOf({ '👍': ['Sam'] }));
       });
 
       it('toggleReaction with bounds refuses a new emoji past maxEmoji and a user past maxPerUser, even when concurrent', async () => {
         const bounds = { maxEmoji: 3, maxPerUser: 2 };
         const { message } = await store.appendMessage(msg(uid('room'), 'u', 'bounded'));
-        assert.equal((await store.toggleReaction(message.id, 'amy', 'a', bounds))?.added, true);
-        assert.equal((await store.toggleReaction(message.id, 'amy', 'b', bounds))?.added, true);
-        const third = await store.toggleReaction(message.id, 'amy', 'c', bounds);
+        assert.equal((await store.toggleReaction(message.id, as('amy'), 'a', bounds))?.added, true);
+        assert.equal((await store.toggleReaction(message.id, as('amy'), 'b', bounds))?.added, true);
+        const third = await store.toggleReaction(message.id, as('amy'), 'c', bounds);
         assert.deepEqual([third?.added, third?.refused], [false, 'user']);
         assert.deepEqual(Object.keys(third!.message.reactions!), ['a', 'b']);
-        assert.equal((await store.toggleReaction(message.id, 'bob', 'c', bounds))?.added, true);
-        const fourth = await store.toggleReaction(message.id, 'bob', 'd', bounds);
+        assert.equal((await store.toggleReaction(message.id, as('bob'), 'c', bounds))?.added, true);
+        const fourth = await store.toggleReaction(message.id, as('bob'), 'd', bounds);
         assert.deepEqual([fourth?.added, fourth?.refused], [false, 'emoji']);
-        assert.equal((await store.toggleReaction(message.id, 'bob', 'a', bounds))?.added, true, 'an emoji already there is open');
-        assert.equal((await store.toggleReaction(message.id, 'amy', 'b', bounds))?.added, false, 'taking one back always works');
+        assert.equal((await store.toggleReaction(message.id, as('bob'), 'a', bounds))?.added, true, 'an emoji already there is open');
+        assert.equal((await store.toggleReaction(message.id, as('amy'), 'b', bounds))?.added, false, 'taking one back always works');
         // Many users at once, each with a new emoji: the bound holds.
         const { message: busy } = await store.appendMessage(msg(uid('room'), 'u', 'busy'));
-        const results = await Promise.all(Array.from({ length: 12 }, (_, i) => store.toggleReaction(busy.id, `user${i}`, `e${i}`, bounds)));
+        const results = await Promise.all(Array.from({ length: 12 }, (_, i) => store.toggleReaction(busy.id, as(`user${i}`), `e${i}`, bounds)));
         assert.equal(results.filter((r) => r?.added).length, 3);
         assert.ok(results.every((r) => r?.added || r?.refused === 'emoji'));
         assert.equal(Object.keys((await store.getMessage(busy.id))!.reactions!).length, 3);
@@ -356,8 +381,8 @@ export function storeContract(
       it('keeps reactions named like Object.prototype properties as ordinary emoji', async () => {
         const room = uid('room');
         const { message } = await store.appendMessage(msg(room, 'u', 'prototype words here'));
-        for (const emoji of JS_KEYS) assert.equal((await store.toggleReaction(message.id, 'amy', emoji))?.added, true, emoji);
-        const toggled = await store.toggleReaction(message.id, 'bob', 'constructor');
+        for (const emoji of JS_KEYS) assert.equal((await store.toggleReaction(message.id, as('amy'), emoji))?.added, true, emoji);
+        const toggled = await store.toggleReaction(message.id, as('bob'), 'constructor');
         assert.deepEqual(toggled?.message.reactions?.constructor, ['amy', 'bob']);
         const expected = reactionsOf(Object.fromEntries(JS_KEYS.map((k) => [k, k === 'constructor' ? ['amy', 'bob'] : ['amy']])));
         const got = await store.getMessage(message.id);
@@ -367,7 +392,7 @@ export function storeContract(
         assert.deepEqual(JSON.parse(JSON.stringify(got!.reactions))['__proto__'], ['amy'], 'JSON carries the __proto__ emoji');
         const page = await store.history({ room, limit: 5 });
         assert.deepEqual(Object.keys(page.messages[0]!.reactions!).sort(), [...JS_KEYS].sort());
-        assert.equal((await store.toggleReaction(message.id, 'amy', '👍'))?.added, true);
+        assert.equal((await store.toggleReaction(message.id, as('amy'), '👍'))?.added, true);
         const gone = await store.deleteMessage(message.id);
         assert.deepEqual(gone?.reactions, emptyReactions());
       });
@@ -559,21 +584,22 @@ export function storeContract(
     });
 
     describe('prune', () => {
-      it('removes old room and private messages, counts them, and history then reports incomplete', async () => {
+      it('removes old messages of every kind of conversation, counts them, and history then reports incomplete', async () => {
         const room = uid('old');
         const old = (i: number) => `2000-01-01T00:00:0${i}.000Z`;
         for (let i = 1; i <= 4; i++) await store.appendMessage(msg(room, 'u', `old ${i}`, { timestamp: old(i) }));
-        const [oldPm1, oldPm2] = [pm(uid('x'), uid('y'), 'old pm', { timestamp: old(5) }), pm(uid('x'), uid('y'), 'old pm', { timestamp: old(6) })];
-        await store.appendPrivate(oldPm1);
-        await store.appendPrivate(oldPm2);
+        const dm = uid('dm');
+        await store.openDirect(groupKey([uid('x'), uid('y')]), { name: dm, topic: '', owner: null, createdAt: old(1), kind: 'direct' }, []);
+        await store.appendMessage(msg(dm, 'x', 'old direct', { timestamp: old(5) }));
+        await store.appendMessage(msg(dm, 'y', 'old direct', { timestamp: old(6) }));
         await fill(store, room, 3);
         assert.equal(await store.prune('2001-01-01T00:00:00.000Z'), 6);
+        assert.deepEqual((await store.history({ room: dm, limit: 10 })).messages, []);
         const gap = await store.history({ room, after: 0, limit: 10 });
         assert.deepEqual([seqs(gap.messages), gap.incomplete, gap.firstSeq], [[5, 6, 7], true, 5]);
         assert.equal((await store.history({ room, after: 3, limit: 10 })).incomplete, true);
         assert.equal((await store.history({ room, after: 4, limit: 10 })).incomplete, false);
         assert.equal((await store.history({ room, limit: 10 })).incomplete, false);
-        assert.deepEqual((await store.privateHistory(oldPm1.from, oldPm1.to, 10)).messages, []);
         assert.deepEqual((await store.search({ query: 'old', room, limit: 10 })).messages, []);
         assert.equal((await store.lastSeqs()).get(room), 7);
         assert.equal((await store.appendMessage(msg(room, 'u', 'after prune'))).message.seq, 8);
@@ -599,7 +625,7 @@ export function storeContract(
         assert.equal(await store.uploadedBytes(uid('nobody')), 0);
       });
 
-      it('reads back a message\'s attachments in order, with unsigned paths, in history, getMessage, search and private history', async () => {
+      it('reads back a message\'s attachments in order, with unsigned paths, in history, getMessage and search', async () => {
         const owner = uid('owner');
         const room = uid('files');
         const a = file(owner, { name: 'thumb' });
@@ -608,8 +634,6 @@ export function storeContract(
         await store.createFile(b);
         const sent = await store.appendMessage(msg(room, 'u', '', { attachments: [b.id, a.id] }));
         await store.appendMessage(msg(room, 'u', 'plain zebra'));
-        const p = pm(uid('x'), uid('y'), 'see file', { attachments: [b.id] });
-        await store.appendPrivate(p);
         const page = await store.history({ room, limit: 10 });
         const [withFiles, plain] = page.messages;
         assert.equal(withFiles!.content, '');
@@ -619,8 +643,6 @@ export function storeContract(
         ]);
         assert.equal(plain!.attachments, undefined);
         assert.deepEqual((await store.getMessage(sent.message.id))!.attachments, withFiles!.attachments);
-        const ph = await store.privateHistory(p.from, p.to, 10);
-        assert.deepEqual(ph.messages[0]!.attachments?.map((x) => x.id), [b.id]);
         assert.equal((await store.search({ query: 'zebra', room, limit: 10 })).messages[0]!.attachments, undefined);
       });
 
@@ -675,16 +697,114 @@ export function storeContract(
     });
 
     describe('accounts and tokens', () => {
-      it('createAccount stores an account once; getAccount and setBanned work by key', async () => {
-        const key = uid('acct');
-        const a = { key, username: key.toUpperCase(), passwordHash: '$argon2id$v=19$fake', createdAt: '2024-07-01T00:00:00.000Z' };
-        assert.equal(await store.createAccount(a), true);
-        assert.equal(await store.createAccount({ ...a, username: 'other', passwordHash: 'x' }), false);
-        assert.deepEqual(await store.getAccount(key), { ...a, banned: false });
-        assert.equal(await store.setBanned(key, true), true);
-        assert.equal((await store.getAccount(key))?.banned, true);
+      it('createAccount stores an account once; getAccount (by id), accountByName (by key) and setBanned work', async () => {
+        const [id, key] = [uid('u.acct'), uid('acct')];
+        const a = registered(id, key, key.toUpperCase());
+        assert.equal(await store.createAccount(a, EARLY), true);
+        assert.equal(await store.createAccount({ ...a, id: uid('u.other'), username: 'other' }, EARLY), false, 'the name is held');
+        assert.equal(await store.createAccount({ ...a, key: uid('acct') }, EARLY), false, 'the id exists');
+        assert.deepEqual(await store.getAccount(id), { ...a, banned: false });
+        assert.deepEqual(await store.accountByName(key), { ...a, banned: false });
+        assert.equal(await store.getAccount(key), null, 'a name key is not an id');
+        assert.equal(await store.accountByName(id), null, 'an id is not a name key');
+        assert.equal(await store.setBanned(id, true), true);
+        assert.equal((await store.getAccount(id))?.banned, true);
         assert.equal(await store.setBanned(uid('ghost'), true), false);
         assert.equal(await store.getAccount(uid('ghost')), null);
+      });
+
+      it('accountsByNames maps the held name keys to their accounts', async () => {
+        const [one, two] = [registered(uid('u.a'), uid('acct')), guest(uid('u.b'), uid('acct'), EXPIRY)];
+        await store.createAccount(one, EARLY);
+        await store.createAccount(two, EARLY);
+        const found = await store.accountsByNames([one.key, two.key, uid('nobody')]);
+        assert.deepEqual([...found.keys()].sort(), [one.key, two.key].sort());
+        assert.equal(found.get(two.key)?.id, two.id);
+        assert.deepEqual(await store.accountsByNames([]), new Map());
+      });
+
+      it('a guest holds its name until it expires; then a new account ends it and takes the name', async () => {
+        const key = uid('name');
+        const old = guest(uid('u.old'), key, EXPIRY, 'Name');
+        assert.equal(await store.createAccount(old, EARLY), true);
+        const room = uid('room');
+        await store.addMember(room, old.id, 'member', EARLY);
+        await store.createToken({ tokenHash: uid('hash'), account: old.id, expiresAt: LATE });
+        const next = registered(uid('u.next'), key, 'NAME');
+        assert.equal(await store.createAccount(next, EARLY), false, 'held before it expires');
+        assert.equal(await store.createAccount(next, LATE), true, 'free once it expired');
+        assert.equal((await store.accountByName(key))?.id, next.id);
+        const ended = await store.getAccount(old.id);
+        assert.deepEqual([ended?.key, ended?.username], [null, 'Name'], 'the ended guest keeps its last name');
+        assert.equal(await store.roleIn(room, old.id), null);
+        assert.equal(await store.createAccount(guest(uid('u.late'), key, '2099-01-01T00:00:00.000Z'), '2098-01-01T00:00:00.000Z'), false, 'a registered name is held for ever');
+      });
+
+      it('updateAccount renames (refusing a held name, freeing the old one) and registers a guest', async () => {
+        const [k1, k2, k3] = [uid('name'), uid('name'), uid('name')];
+        const g = guest(uid('u.g'), k1, EXPIRY, 'First');
+        const other = registered(uid('u.r'), k2);
+        await store.createAccount(g, EARLY);
+        await store.createAccount(other, EARLY);
+        assert.equal(await store.updateAccount(g.id, { name: { key: k2, username: 'Taken' } }, EARLY), false);
+        assert.equal((await store.getAccount(g.id))?.key, k1, 'nothing changed');
+        assert.equal(await store.updateAccount(g.id, { name: { key: k1, username: 'FIRST' } }, EARLY), true, 'its own name, other case');
+        assert.equal(await store.updateAccount(g.id, { name: { key: k3, username: 'Third' }, expiresAt: LATE, endsWithConnection: true }, EARLY), true);
+        assert.equal(await store.accountByName(k1), null, 'the old name is free');
+        assert.deepEqual(await store.getAccount(g.id), { ...g, key: k3, username: 'Third', expiresAt: LATE, endsWithConnection: true, banned: false });
+        assert.equal(await store.updateAccount(g.id, { passwordHash: 'hash' }, EARLY), true);
+        assert.deepEqual(await store.getAccount(g.id), { ...g, key: k3, username: 'Third', passwordHash: 'hash', expiresAt: null, endsWithConnection: false, banned: false });
+        assert.equal(await store.updateAccount(g.id, { expiresAt: LATE }, EARLY), true);
+        assert.equal((await store.getAccount(g.id))?.expiresAt, null, 'a registered account never expires');
+        assert.deepEqual(await store.endGuests(LATE, [g.id]), [], 'a registered account is no guest');
+        assert.equal(await store.updateAccount(uid('u.none'), { passwordHash: 'x' }, EARLY), false);
+      });
+
+      it('updateAccount takes the name of an expired guest, ending it', async () => {
+        const key = uid('name');
+        const old = guest(uid('u.old'), key, EXPIRY);
+        const me = registered(uid('u.me'), uid('name'));
+        await store.createAccount(old, EARLY);
+        await store.createAccount(me, EARLY);
+        assert.equal(await store.updateAccount(me.id, { name: { key, username: key } }, EARLY), false);
+        assert.equal(await store.updateAccount(me.id, { name: { key, username: key } }, LATE), true);
+        assert.equal((await store.getAccount(old.id))?.key, null);
+        assert.equal(await store.updateAccount(old.id, { expiresAt: LATE }, LATE), false, 'an ended account changes no more');
+      });
+
+      it('endGuests ends expired guests (or the ones named): name, tokens, rooms, read positions, levels, pushes and mentions go; direct conversations stay', async () => {
+        const [key, other] = [uid('name'), uid('name')];
+        const g = guest(uid('u.g'), key, EXPIRY, 'Gone');
+        const stays = guest(uid('u.s'), other, LATE);
+        const friend = registered(uid('u.f'), uid('name'), 'Friend');
+        for (const a of [g, stays, friend]) await store.createAccount(a, EARLY);
+        const [room, dm, hash] = [uid('room'), uid('dm'), uid('hash')];
+        await store.ensureRoom({ name: room, topic: '', owner: null, createdAt: EARLY, kind: 'private' });
+        await store.addMember(room, g.id, 'moderator', EARLY);
+        await store.openDirect(groupKey([g.id, friend.id]), { name: dm, topic: '', owner: null, createdAt: EARLY, kind: 'direct' }, [g.id, friend.id]);
+        await store.createToken({ tokenHash: hash, account: g.id, expiresAt: LATE });
+        await store.markRead(g.id, room, 3);
+        await store.markRead(g.id, dm, 2);
+        await store.setNotify(g.id, room, 'all');
+        await store.addMentions(room, 3, [g.id]);
+        await store.addPushSubscription(g.id, { endpoint: `https://push.example/${g.id}`, p256dh: 'k', auth: 'a' }, 5);
+        const ended = await store.endGuests('2024-08-15T00:00:00.000Z');
+        assert.ok(ended.includes(g.id));
+        assert.equal(ended.includes(stays.id), false);
+        assert.equal(ended.includes(friend.id), false);
+        assert.deepEqual(await store.endGuests('2024-08-15T00:00:00.000Z', [g.id]), [], 'ended once');
+        const after = await store.getAccount(g.id);
+        assert.deepEqual([after?.key, after?.username], [null, 'Gone']);
+        assert.equal(await store.accountByName(key), null);
+        assert.equal(await store.getToken(hash), null);
+        assert.deepEqual(await store.membershipsOf(g.id), [{ room: dm, kind: 'direct', role: 'member' }]);
+        assert.deepEqual((await store.members(dm, 10)).map((m) => m.username).sort(), ['Friend', 'Gone']);
+        assert.deepEqual(await store.readPositions(g.id), new Map([[dm, 2]]));
+        assert.deepEqual(await store.notifyLevels(g.id), new Map());
+        assert.deepEqual(await store.mentionCounts(g.id), new Map());
+        assert.deepEqual(await store.pushSubscriptions(g.id), []);
+        assert.deepEqual(await store.endGuests(EARLY, [stays.id, friend.id, uid('u.none')]), [stays.id], 'named ones end whatever their expiry');
+        assert.equal(await store.accountByName(other), null);
       });
 
       it('bans and unbans any name key, registered or not; setNameBan tells whether it changed anything', async () => {
@@ -700,29 +820,131 @@ export function storeContract(
       });
 
       it('keeps at most TOKENS_PER_ACCOUNT tokens per account: the new one and those expiring last', async () => {
-        const [key, other] = [uid('acct'), uid('acct')];
-        const hash = (i: number): string => `${key}-t${String(i).padStart(3, '0')}`;
-        const theirs = { tokenHash: uid('hash'), key: other, expiresAt: '2030-01-01T00:00:00.000Z' };
+        const [account, other] = [uid('u.acct'), uid('u.acct')];
+        const hash = (i: number): string => `${account}-t${String(i).padStart(3, '0')}`;
+        const theirs = { tokenHash: uid('hash'), account: other, expiresAt: '2030-01-01T00:00:00.000Z' };
         await store.createToken(theirs);
         const n = TOKENS_PER_ACCOUNT + 5;
         for (let i = 0; i < n; i++) {
-          await store.createToken({ tokenHash: hash(i), key, expiresAt: new Date(Date.UTC(2030, 0, 1) + i * 60_000).toISOString() });
+          await store.createToken({ tokenHash: hash(i), account, expiresAt: new Date(Date.UTC(2030, 0, 1) + i * 60_000).toISOString() });
         }
         // One more that expires before all of them (a shorter lifetime): kept, being the new one.
-        await store.createToken({ tokenHash: hash(999), key, expiresAt: '2029-06-01T00:00:00.000Z' });
+        await store.createToken({ tokenHash: hash(999), account, expiresAt: '2029-06-01T00:00:00.000Z' });
         const kept: number[] = [];
         for (let i = 0; i < n; i++) if (await store.getToken(hash(i))) kept.push(i);
         assert.deepEqual(kept, range(n - TOKENS_PER_ACCOUNT + 1, n - 1));
         assert.ok(await store.getToken(hash(999)), 'the newest token is kept');
-        assert.deepEqual(await store.getToken(theirs.tokenHash), { key: other, expiresAt: theirs.expiresAt }, 'other accounts keep theirs');
+        assert.deepEqual(await store.getToken(theirs.tokenHash), { account: other, expiresAt: theirs.expiresAt }, 'other accounts keep theirs');
       });
 
-      it('stores, finds and deletes tokens by hash', async () => {
-        const t = { tokenHash: uid('hash'), key: uid('acct'), expiresAt: '2030-01-01T00:00:00.000Z' };
+      it('stores, finds and deletes tokens by hash; a token names its account by id', async () => {
+        const t = { tokenHash: uid('hash'), account: uid('u.acct'), expiresAt: '2030-01-01T00:00:00.000Z' };
         await store.createToken(t);
-        assert.deepEqual(await store.getToken(t.tokenHash), { key: t.key, expiresAt: t.expiresAt });
+        assert.deepEqual(await store.getToken(t.tokenHash), { account: t.account, expiresAt: t.expiresAt });
         await store.deleteToken(t.tokenHash);
         assert.equal(await store.getToken(t.tokenHash), null);
+      });
+    });
+
+    describe('memberships and direct conversations', () => {
+      const room = (kind: 'public' | 'private' = 'public') => ({ name: uid('mroom'), topic: '', owner: null, createdAt: tick(), kind });
+
+      it('addMember adds once (keeping the role), removeMember removes; roleIn and setRole', async () => {
+        const r = room();
+        await store.ensureRoom(r);
+        const amy = uid('u.amy');
+        assert.equal(await store.roleIn(r.name, amy), null);
+        assert.equal(await store.addMember(r.name, amy, 'owner', tick()), true);
+        assert.equal(await store.addMember(r.name, amy, 'member', tick()), false);
+        assert.equal(await store.roleIn(r.name, amy), 'owner', 'an existing member keeps its role');
+        assert.equal(await store.setRole(r.name, amy, 'moderator'), true);
+        assert.equal(await store.roleIn(r.name, amy), 'moderator');
+        assert.equal(await store.setRole(r.name, uid('u.none'), 'owner'), false);
+        assert.equal(await store.removeMember(r.name, amy), true);
+        assert.equal(await store.removeMember(r.name, amy), false);
+        assert.equal(await store.roleIn(r.name, amy), null);
+      });
+
+      it('rolesIn gives the roles in the given rooms only; membershipsOf every membership with its kind', async () => {
+        const [pub, priv, elsewhere] = [room(), room('private'), room()];
+        for (const r of [pub, priv, elsewhere]) await store.ensureRoom(r);
+        const [amy, bob] = [uid('u.amy'), uid('u.bob')];
+        const dm = uid('dm');
+        await store.addMember(pub.name, amy, 'member', tick());
+        await store.addMember(priv.name, amy, 'owner', tick());
+        await store.addMember(elsewhere.name, bob, 'member', tick());
+        await store.openDirect(groupKey([amy, bob]), { name: dm, topic: '', owner: null, createdAt: tick(), kind: 'direct' }, [amy, bob]);
+        assert.deepEqual(await store.rolesIn(amy, [pub.name, priv.name, elsewhere.name, uid('nope')]), new Map([[pub.name, 'member'], [priv.name, 'owner']]));
+        assert.deepEqual(await store.rolesIn(amy, []), new Map());
+        const mine = await store.membershipsOf(amy);
+        assert.deepEqual(mine.sort((x, y) => (x.room < y.room ? -1 : 1)), [
+          { room: pub.name, kind: 'public', role: 'member' }, { room: priv.name, kind: 'private', role: 'owner' }, { room: dm, kind: 'direct', role: 'member' },
+        ].sort((x, y) => (x.room < y.room ? -1 : 1)));
+        assert.deepEqual(await store.membershipsOf(uid('u.none')), []);
+      });
+
+      it('members lists the members by current name (at most limit) with their roles; memberCount counts them', async () => {
+        const r = room();
+        await store.ensureRoom(r);
+        const [zed, amy, bob] = [registered(uid('u.z'), uid('zed'), 'zed'), registered(uid('u.a'), uid('amy'), 'Amy'), registered(uid('u.b'), uid('bob'), 'bob')];
+        for (const a of [zed, amy, bob]) {
+          await store.createAccount(a, EARLY);
+          await store.addMember(r.name, a.id, a === zed ? 'owner' : 'member', tick());
+        }
+        assert.equal(await store.memberCount(r.name), 3);
+        assert.deepEqual(await store.members(r.name, 10), [
+          { account: amy.id, username: 'Amy', role: 'member' }, { account: bob.id, username: 'bob', role: 'member' }, { account: zed.id, username: 'zed', role: 'owner' },
+        ]);
+        assert.deepEqual((await store.members(r.name, 2)).map((m) => m.username), ['Amy', 'bob']);
+        await store.updateAccount(amy.id, { name: { key: uid('yve'), username: 'yve' } }, EARLY);
+        assert.deepEqual((await store.members(r.name, 10)).map((m) => m.username), ['bob', 'yve', 'zed'], 'by the current name');
+        assert.equal(await store.memberCount(uid('nope')), 0);
+        assert.deepEqual(await store.members(uid('nope'), 10), []);
+      });
+
+      it('openDirect creates the conversation and its memberships once; directRoom finds it by group key', async () => {
+        const [amy, bob] = [uid('u.amy'), uid('u.bob')];
+        const group = groupKey([bob, amy]);
+        assert.equal(group, [amy, bob].sort().join(' '));
+        assert.equal(await store.directRoom(group), null);
+        const dm = { name: uid('dm'), topic: '', owner: null, createdAt: '2024-03-01T00:00:00.000Z', kind: 'direct' as const };
+        assert.deepEqual(await store.openDirect(group, dm, [amy, bob]), { room: dm.name, created: true });
+        assert.deepEqual(await store.openDirect(group, { ...dm, name: uid('dm') }, [amy, bob]), { room: dm.name, created: false });
+        assert.equal(await store.directRoom(group), dm.name);
+        assert.deepEqual(await store.getRoom(dm.name), dm);
+        assert.deepEqual([await store.roleIn(dm.name, amy), await store.roleIn(dm.name, bob)], ['member', 'member']);
+        assert.equal(await store.memberCount(dm.name), 2);
+        const [self, selfRoom] = [groupKey([amy, amy]), uid('dm')];
+        assert.equal(self, amy, 'a conversation with oneself: one member');
+        assert.deepEqual(await store.openDirect(self, { ...dm, name: selfRoom }, [amy]), { room: selfRoom, created: true });
+        assert.equal(await store.memberCount(selfRoom), 1);
+      });
+
+      it('openDirect writes nothing when the room name is taken', async () => {
+        const taken = room();
+        await store.ensureRoom(taken);
+        const [amy, bob] = [uid('u.amy'), uid('u.bob')];
+        const group = groupKey([amy, bob]);
+        assert.deepEqual(await store.openDirect(group, { ...taken, kind: 'direct' }, [amy, bob]), { room: null, created: false });
+        assert.equal(await store.directRoom(group), null);
+        assert.equal(await store.memberCount(taken.name), 0);
+        assert.equal((await store.getRoom(taken.name))?.kind, 'public');
+      });
+
+      it('search with an account and no room skips the private and direct conversations it is not a member of', async () => {
+        const word = uid('secretword').replace('-', '');
+        const [pub, priv, mine] = [room(), room('private'), room('private')];
+        for (const r of [pub, priv, mine]) await store.ensureRoom(r);
+        const [amy, bob] = [uid('u.amy'), uid('u.bob')];
+        await store.addMember(mine.name, amy, 'member', tick());
+        const dm = uid('dm');
+        await store.openDirect(groupKey([bob, uid('u.carl')]), { name: dm, topic: '', owner: null, createdAt: tick(), kind: 'direct' }, [bob]);
+        for (const r of [pub.name, priv.name, mine.name, dm]) await store.appendMessage(msg(r, 'u', `${word} in ${r}`));
+        const rooms = async (q: { account?: string; room?: string }) => (await store.search({ query: word, limit: 10, ...q })).messages.map((m) => m.room).sort();
+        assert.deepEqual(await rooms({ account: amy }), [pub.name, mine.name].sort());
+        assert.deepEqual(await rooms({ account: bob }), [pub.name, dm].sort());
+        assert.deepEqual(await rooms({}), [pub.name, priv.name, mine.name, dm].sort(), 'without an account: every room');
+        assert.deepEqual(await rooms({ account: amy, room: priv.name }), [priv.name], 'a room asked for by name: the caller checked');
       });
     });
 
@@ -740,9 +962,6 @@ export function storeContract(
         await store.appendMessage(msg(room, 'ann', `${word} @carl`, { mentions: ['carl'] }));
         const found = (await store.search({ query: word, room, limit: 10 })).messages;
         assert.deepEqual(found.map((m) => m.mentions), [['carl']]);
-        const p = (await store.appendPrivate(pm('ann', 'bob', 'psst @bob', { mentions: ['bob'] }))).message;
-        assert.deepEqual(p.mentions, ['bob']);
-        assert.deepEqual((await store.privateHistory('bob', 'ann', 10)).messages.find((m) => m.id === p.id)?.mentions, ['bob']);
       });
 
       it('replaces mentions on an edit when given, keeps them when not, clears them with an empty list', async () => {
@@ -769,13 +988,6 @@ export function storeContract(
         await store.markRead(amy, r1, 5);
         assert.deepEqual(await store.mentionCounts(amy), new Map([[r2, 1]]));
         assert.deepEqual(await store.mentionCounts(ben), new Map([[r1, 1]]));
-      });
-
-      it('tells which keys are registered accounts, with their names', async () => {
-        const key = uid('acct');
-        await store.createAccount({ key, username: key.toUpperCase(), passwordHash: 'h', createdAt: tick() });
-        assert.deepEqual(await store.accountNames([key, uid('nobody')]), new Map([[key, key.toUpperCase()]]));
-        assert.deepEqual(await store.accountNames([]), new Map());
       });
 
       it('stores notification levels per account and conversation; null takes one back', async () => {
@@ -841,7 +1053,7 @@ export function storeContract(
         }
       });
 
-      it('keeps rooms, topics, messages, reactions, read positions and accounts across a reopen', async (t) => {
+      it('keeps rooms, topics, messages, reactions, read positions, accounts and memberships across a reopen', async (t) => {
         const own = await make();
         if (!own.reopen) {
           await own.store.close();
@@ -854,9 +1066,10 @@ export function storeContract(
           await own.store.ensureRoom({ name: room, topic: '', owner: 'alice', createdAt: '2024-01-02T03:04:05.006Z' });
           await own.store.setTopic(room, 'kept topic');
           const [m] = await fill(own.store, room, 3);
-          await own.store.toggleReaction(m!.id, 'amy', '❤️');
+          await own.store.toggleReaction(m!.id, as('amy'), '❤️');
           await own.store.markRead('amy', room, 2);
-          await own.store.createAccount({ key: 'amy', username: 'Amy', passwordHash: 'h', createdAt: '2024-01-01T00:00:00.000Z' });
+          await own.store.createAccount(registered('u.amy', 'amy', 'Amy'), EARLY);
+          await own.store.addMember(room, 'u.amy', 'owner', EARLY);
           await own.store.setNameBan('troll', true);
           const before = { room: await own.store.getRoom(room), page: await own.store.history({ room, limit: 10 }) };
           await own.store.close();
@@ -865,7 +1078,9 @@ export function storeContract(
             assert.deepEqual(await again.getRoom(room), before.room);
             assert.deepEqual(await again.history({ room, limit: 10 }), before.page);
             assert.deepEqual(await again.readPositions('amy'), new Map([[room, 2]]));
-            assert.equal((await again.getAccount('amy'))?.username, 'Amy');
+            assert.equal((await again.getAccount('u.amy'))?.username, 'Amy');
+            assert.equal((await again.accountByName('amy'))?.id, 'u.amy');
+            assert.equal(await again.roleIn(room, 'u.amy'), 'owner');
             assert.equal(await again.nameBanned('troll'), true);
             assert.equal((await again.appendMessage(msg(room, 'u', 'after reopen'))).message.seq, 4);
           } finally {

@@ -1,20 +1,13 @@
 /**
  * Rules every Store backend shares, so memory, SQLite and PostgreSQL give the same answers:
  * append validation, nonce keys, batch planning (duplicates within and across batches),
- * seq assignment, reaction maps, private-conversation keys and search terms.
+ * seq assignment, reaction maps, direct-conversation group keys and search terms.
  */
-import { nameKey } from '../../protocol/names.js';
-import type { Attachment, ChatMessage, PrivateChatMessage, Reactions, ReplyRef } from '../../protocol/messages.js';
+import type { Attachment, ChatMessage, Reactions, ReplyRef } from '../../protocol/messages.js';
 import { emptyReactions } from '../../protocol/reactions.js';
 import { attachmentOf } from '../files/urls.js';
 import { lastCall } from '../memo.js';
-import type { Appended, NewPrivateMessage, NewRoomMessage, ReactionBounds } from '../ports.js';
-
-/** One queued append. Room and private messages share one queue, so one caller's appends commit in call order. */
-export type AppendJob = { kind: 'room'; m: NewRoomMessage } | { kind: 'private'; m: NewPrivateMessage };
-
-export type StoredMessage = ChatMessage | PrivateChatMessage;
-export type AppendResult = Appended<ChatMessage> | Appended<PrivateChatMessage>;
+import type { Appended, NewRoomMessage, ReactionBounds } from '../ports.js';
 
 // Both conversions remember their last call: an append converts its timestamp several times
 // (checked, normalised, stored), and appends of the same millisecond share it.
@@ -42,16 +35,11 @@ export function toMillis(iso: string): number {
  * Throws a TypeError when an append could not be stored. Appends are checked before they are
  * queued, so one bad append never fails the batch it would have shared with others.
  */
-export function checkAppend(job: AppendJob): void {
-  const m = job.m;
+export function checkAppend(m: NewRoomMessage): void {
   checkText('id', m.id);
-  if (job.kind === 'room') {
-    checkText('room', job.m.room);
-    checkText('username', job.m.username);
-  } else {
-    checkText('from', job.m.from);
-    checkText('to', job.m.to);
-  }
+  checkText('room', m.room);
+  checkText('author', m.author);
+  checkText('username', m.username);
   checkText('content', m.content);
   checkText('timestamp', m.timestamp);
   if (m.nonce != null && (typeof m.nonce !== 'string' || m.nonce.includes('\u0000'))) {
@@ -59,9 +47,9 @@ export function checkAppend(job: AppendJob): void {
   }
   toMillis(m.timestamp);
   checkAttachments(m.attachments);
-  if (job.kind === 'room' && job.m.replyTo != null) {
-    checkText('replyTo.id', job.m.replyTo.id);
-    checkText('replyTo.username', job.m.replyTo.username);
+  if (m.replyTo != null) {
+    checkText('replyTo.id', m.replyTo.id);
+    checkText('replyTo.username', m.replyTo.username);
   }
   if (m.mentions != null && (!Array.isArray(m.mentions) || !m.mentions.every((n) => typeof n === 'string' && !n.includes('\u0000')))) {
     throw new TypeError('append: mentions must be strings without NUL characters');
@@ -75,32 +63,26 @@ function checkText(field: string, value: unknown): void {
 }
 
 /** Checks an append and queues it for the next group commit (both SQL stores). */
-export async function queueAppend<R extends AppendResult>(queue: { push(job: AppendJob): Promise<AppendResult> }, job: AppendJob): Promise<R> {
-  checkAppend(job);
-  return (await queue.push(job)) as R;
+export async function queueAppend(queue: { push(m: NewRoomMessage): Promise<Appended<ChatMessage>> }, m: NewRoomMessage): Promise<Appended<ChatMessage>> {
+  checkAppend(m);
+  return queue.push(m);
 }
 
-/** The name key of the author of an append. */
-export function authorKey(job: AppendJob): string {
-  return nameKey(job.kind === 'room' ? job.m.username : job.m.from);
+/** Identifies (author account id, nonce); null when the append carries no nonce. */
+export function nonceKey(author: string, nonce: string | null | undefined): string | null {
+  return nonce == null || nonce === '' ? null : `${author}\u001f${nonce}`;
 }
 
-/** Identifies (kind, author, nonce); null when the append carries no nonce. */
-export function nonceKey(kind: AppendJob['kind'], author: string, nonce: string | null | undefined): string | null {
-  return nonce == null || nonce === '' ? null : `${kind}\u001f${author}\u001f${nonce}`;
+/** An append's nonce key; null without a nonce. */
+export function jobNonceKey(m: NewRoomMessage): string | null {
+  return nonceKey(m.author, m.nonce);
 }
 
-/** A job's nonce key; null without a nonce, and then the author's name key is not worked out. */
-export function jobNonceKey(job: AppendJob): string | null {
-  const nonce = job.m.nonce;
-  return nonce == null || nonce === '' ? null : nonceKey(job.kind, authorKey(job), nonce);
-}
+/** How one append of a batch is settled: stored as new, answered by an earlier message, or by an earlier append of the batch. */
+export type Slot = { state: 'new' } | { state: 'stored'; message: ChatMessage } | { state: 'same'; index: number };
 
-/** How one job of a batch is settled: stored as new, answered by an earlier message, or by an earlier job of the batch. */
-export type Slot = { state: 'new' } | { state: 'stored'; message: StoredMessage } | { state: 'same'; index: number };
-
-/** Decides, in call order, which jobs are new and which repeat a nonce already stored or earlier in the batch. */
-export function planBatch(jobs: AppendJob[], stored: Map<string, StoredMessage>): Slot[] {
+/** Decides, in call order, which appends are new and which repeat a nonce already stored or earlier in the batch. */
+export function planBatch(jobs: NewRoomMessage[], stored: Map<string, ChatMessage>): Slot[] {
   const firstInBatch = new Map<string, number>();
   return jobs.map((job, i): Slot => {
     const key = jobNonceKey(job);
@@ -114,20 +96,20 @@ export function planBatch(jobs: AppendJob[], stored: Map<string, StoredMessage>)
   });
 }
 
-/** New room messages per room, for one `last_seq` bump per room; rooms sorted so writers lock them in one order. */
-export function countByRoom(jobs: AppendJob[], slots: Slot[]): Map<string, number> {
+/** New messages per room, for one `last_seq` bump per room; rooms sorted so writers lock them in one order. */
+export function countByRoom(jobs: NewRoomMessage[], slots: Slot[]): Map<string, number> {
   const counts = new Map<string, number>();
   jobs.forEach((job, i) => {
-    if (job.kind === 'room' && slots[i]!.state === 'new') counts.set(job.m.room, (counts.get(job.m.room) ?? 0) + 1);
+    if (slots[i]!.state === 'new') counts.set(job.room, (counts.get(job.room) ?? 0) + 1);
   });
   return new Map([...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /**
  * Builds the messages a batch creates: given each room's `last_seq` after the bump, the new
- * room messages get consecutive seqs in call order. Entries of non-new slots are undefined.
+ * messages get consecutive seqs in call order. Entries of non-new slots are undefined.
  */
-export function buildNew(jobs: AppendJob[], slots: Slot[], counts: Map<string, number>, lastAfter: Map<string, number>): (StoredMessage | undefined)[] {
+export function buildNew(jobs: NewRoomMessage[], slots: Slot[], counts: Map<string, number>, lastAfter: Map<string, number>): (ChatMessage | undefined)[] {
   const next = new Map<string, number>();
   for (const [room, n] of counts) {
     const last = lastAfter.get(room);
@@ -136,57 +118,41 @@ export function buildNew(jobs: AppendJob[], slots: Slot[], counts: Map<string, n
   }
   return jobs.map((job, i) => {
     if (slots[i]!.state !== 'new') return undefined;
-    if (job.kind === 'private') return newPrivate(job.m);
-    const seq = next.get(job.m.room)!;
-    next.set(job.m.room, seq + 1);
-    return newChat(job.m, seq);
+    const seq = next.get(job.room)!;
+    next.set(job.room, seq + 1);
+    return newChat(job, seq);
   });
 }
 
-/** A room message row, in the column order of both SQL stores' INSERT (ts as the store keeps it). */
+/** A message row, in the column order of both SQL stores' INSERT (ts as the store keeps it). */
 export type RoomInsertRow<T> = [id: string, room: string, seq: number, username: string, authorKey: string, content: string, ts: T, nonce: string | null, mentions: string | null];
-/** A private message row, in the column order of both SQL stores' INSERT. */
-export type PrivateInsertRow<T> = [id: string, from: string, fromKey: string, to: string, toKey: string, pairKey: string, content: string, ts: T, nonce: string | null, mentions: string | null];
 
 /** The rows a batch inserts: one per message it created, timestamps converted by `ts`. */
-export function insertRows<T>(jobs: AppendJob[], created: (StoredMessage | undefined)[], ts: (iso: string) => T): { room: RoomInsertRow<T>[]; private: PrivateInsertRow<T>[] } {
-  const rows = { room: [] as RoomInsertRow<T>[], private: [] as PrivateInsertRow<T>[] };
+export function insertRows<T>(jobs: NewRoomMessage[], created: (ChatMessage | undefined)[], ts: (iso: string) => T): RoomInsertRow<T>[] {
+  const rows: RoomInsertRow<T>[] = [];
   jobs.forEach((job, i) => {
-    const message = created[i];
-    if (!message) return;
-    const nonce = job.m.nonce || null;
-    if (job.kind === 'room') {
-      const c = message as ChatMessage;
-      rows.room.push([c.id, c.room, c.seq, c.username, authorKey(job), c.content, ts(c.timestamp), nonce, mentionsColumn(c.mentions)]);
-    } else {
-      const p = message as PrivateChatMessage;
-      rows.private.push([p.id, p.from, nameKey(p.from), p.to, nameKey(p.to), pairKey(p.from, p.to), p.content, ts(p.timestamp), nonce, mentionsColumn(p.mentions)]);
-    }
+    const c = created[i];
+    if (c) rows.push([c.id, c.room, c.seq, c.username, job.author, c.content, ts(c.timestamp), job.nonce || null, mentionsColumn(c.mentions)]);
   });
   return rows;
 }
 
-/** Resolves every job of a batch from its slot and the messages the batch created. */
-export function settleBatch(slots: Slot[], created: (StoredMessage | undefined)[]): AppendResult[] {
+/** Resolves every append of a batch from its slot and the messages the batch created. */
+export function settleBatch(slots: Slot[], created: (ChatMessage | undefined)[]): Appended<ChatMessage>[] {
   return slots.map((slot, i) => {
-    if (slot.state === 'stored') return { message: slot.message, duplicate: true } as AppendResult;
+    if (slot.state === 'stored') return { message: slot.message, duplicate: true };
     const message = created[slot.state === 'same' ? slot.index : i];
     if (!message) throw new Error('append batch lost a message');
-    return { message, duplicate: slot.state === 'same' } as AppendResult;
+    return { message, duplicate: slot.state === 'same' };
   });
 }
 
-/** A freshly stored room message. */
+/** A freshly stored message. */
 export function newChat(m: NewRoomMessage, seq: number): ChatMessage {
   return {
     id: m.id, seq, room: m.room, username: m.username, content: m.content,
     timestamp: toIso(m.timestamp), editedAt: null, deleted: false, reactions: emptyReactions(), ...mentionsField(m.mentions),
   };
-}
-
-/** A freshly stored private message. */
-export function newPrivate(m: NewPrivateMessage): PrivateChatMessage {
-  return { id: m.id, from: m.from, to: m.to, content: m.content, timestamp: toIso(m.timestamp), ...mentionsField(m.mentions) };
 }
 
 /** The stored form of a message's mentions: a JSON array, or null for none. */
@@ -201,12 +167,12 @@ export function mentionsField(value: readonly string[] | string | null | undefin
   return list.length > 0 ? { mentions: list } : {};
 }
 
-/** The key of a two-person conversation, the same whichever of the two is named first. */
-export function pairKey(a: string, b: string): string {
-  const ka = nameKey(a);
-  const kb = nameKey(b);
-  // U+001F cannot occur in a valid name, and unlike NUL PostgreSQL accepts it in text.
-  return ka <= kb ? `${ka}\u001f${kb}` : `${kb}\u001f${ka}`;
+/**
+ * The group key of a direct conversation: its members' account ids, each once, sorted (the
+ * JavaScript default sort, by UTF-16 code units) and joined with one space. Ids hold no spaces.
+ */
+export function groupKey(ids: readonly string[]): string {
+  return [...new Set(ids)].sort().join(' ');
 }
 
 /**

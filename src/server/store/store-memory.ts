@@ -3,16 +3,15 @@
  * It follows the same rules as the SQLite and PostgreSQL stores (see `store-common.ts`) and
  * passes the same contract suite.
  */
-import type { ChatMessage, NotifyLevel, PrivateChatMessage } from '../../protocol/messages.js';
-import { nameKey } from '../../protocol/names.js';
+import type { ChatMessage, NotifyLevel } from '../../protocol/messages.js';
 import type {
-  Account, Appended, FileRecord, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, PushSubscriptionRecord, ReactionBounds,
-  RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction,
+  Account, AccountChange, Appended, ConversationKind, FileRecord, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, NewRoomMessage,
+  PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction,
 } from '../ports.js';
 import { attachmentOf } from '../files/urls.js';
 import {
-  buildNew, checkAppend, countByRoom, indexTerms, jobNonceKey, mentionsField, pairKey, planBatch, reactionRefusal, reactionsFrom, replyRefOf, searchTerms,
-  settleBatch, toIso, toMillis, TOKENS_PER_ACCOUNT, type AppendJob, type AppendResult, type StoredMessage,
+  buildNew, checkAppend, countByRoom, indexTerms, jobNonceKey, mentionsField, planBatch, reactionRefusal, reactionsFrom, replyRefOf, searchTerms,
+  settleBatch, toIso, toMillis, TOKENS_PER_ACCOUNT,
 } from './store-common.js';
 
 interface RoomState {
@@ -23,13 +22,13 @@ interface RoomState {
   messages: ChatMessage[];
 }
 
-interface PrivateRow {
-  message: PrivateChatMessage;
-  pair: string;
-  ms: number;
+/** One membership, as kept per room. */
+interface Membership {
+  role: Role;
+  joinedAt: string;
 }
 
-/** Reactions of one message, in reaction order: [emoji, user key, username]. */
+/** Reactions of one message, in reaction order: [emoji, account id, username]. */
 type ReactionRows = [string, string, string][];
 
 /** A Store kept in Maps; see the file comment. */
@@ -38,16 +37,23 @@ export class MemoryStore implements Store {
   readonly #rooms = new Map<string, RoomState>();
   readonly #byId = new Map<string, ChatMessage>();
   readonly #reactions = new Map<string, ReactionRows>();
-  readonly #nonces = new Map<string, StoredMessage>();
-  /** Private messages per conversation (pair key), ascending by time. */
-  readonly #private = new Map<string, PrivateRow[]>();
+  readonly #nonces = new Map<string, ChatMessage>();
+  /** The author's account id of each stored message. */
+  readonly #authors = new Map<string, string>();
   readonly #reads = new Map<string, Map<string, number>>();
+  /** Accounts by id, and the ids of those holding a name, by name key. */
   readonly #accounts = new Map<string, Account>();
-  readonly #tokens = new Map<string, { key: string; expiresAt: string }>();
+  readonly #byName = new Map<string, string>();
+  /** Members of each room, and the rooms of each account (both kept together). */
+  readonly #members = new Map<string, Map<string, Membership>>();
+  readonly #roomsOf = new Map<string, Set<string>>();
+  /** Direct conversations by group key. */
+  readonly #direct = new Map<string, string>();
+  readonly #tokens = new Map<string, { account: string; expiresAt: string }>();
   /** Search terms by stored message (see #termsOf). */
   readonly #terms = new WeakMap<ChatMessage, { content: string; terms: Set<string> }>();
   readonly #nameBans = new Set<string>();
-  /** Token hashes per account key. */
+  /** Token hashes per account id. */
   readonly #tokensOf = new Map<string, Set<string>>();
   readonly #files = new Map<string, FileRecord & { attached: boolean }>();
   /** File ids of each message that has attachments, in order. */
@@ -68,12 +74,12 @@ export class MemoryStore implements Store {
 
   async ensureRoom(room: RoomRecord): Promise<boolean> {
     if (this.#rooms.has(room.name)) return false;
-    this.#rooms.set(room.name, { record: { ...room, createdAt: toIso(room.createdAt) }, lastSeq: 0, prunedThrough: 0, messages: [] });
+    this.#rooms.set(room.name, { record: { ...room, createdAt: toIso(room.createdAt), kind: room.kind ?? 'public' }, lastSeq: 0, prunedThrough: 0, messages: [] });
     return true;
   }
 
   async listRooms(page?: RoomPage): Promise<RoomRecord[]> {
-    let names = [...this.#rooms.keys()].sort();
+    let names = [...this.#rooms].filter(([, state]) => state.record.kind !== 'direct').map(([name]) => name).sort();
     if (page) {
       const after = page.after;
       if (after !== undefined) names = names.filter((name) => name > after);
@@ -98,15 +104,7 @@ export class MemoryStore implements Store {
     if (state) state.record.topic = topic;
   }
 
-  async appendMessage(m: NewRoomMessage): Promise<Appended<ChatMessage>> {
-    return this.#append({ kind: 'room', m }) as Appended<ChatMessage>;
-  }
-
-  async appendPrivate(m: NewPrivateMessage): Promise<Appended<PrivateChatMessage>> {
-    return this.#append({ kind: 'private', m }) as Appended<PrivateChatMessage>;
-  }
-
-  #append(job: AppendJob): AppendResult {
+  async appendMessage(job: NewRoomMessage): Promise<Appended<ChatMessage>> {
     checkAppend(job);
     const slots = planBatch([job], this.#nonces);
     const counts = countByRoom([job], slots);
@@ -119,24 +117,22 @@ export class MemoryStore implements Store {
     const created = buildNew([job], slots, counts, lastAfter);
     if (created[0]) this.#insert(job, created[0]);
     const [result] = settleBatch(slots, created);
-    const stored = result!.message;
-    const message = 'seq' in stored ? this.#view(stored) : { ...stored };
-    return { message, duplicate: result!.duplicate } as AppendResult;
+    return { message: this.#view(result!.message), duplicate: result!.duplicate };
   }
 
   #roomState(name: string): RoomState {
     let state = this.#rooms.get(name);
     if (!state) {
-      state = { record: { name, topic: '', owner: null, createdAt: new Date().toISOString() }, lastSeq: 0, prunedThrough: 0, messages: [] };
+      state = { record: { name, topic: '', owner: null, createdAt: new Date().toISOString(), kind: 'public' }, lastSeq: 0, prunedThrough: 0, messages: [] };
       this.#rooms.set(name, state);
     }
     return state;
   }
 
-  #insert(job: AppendJob, message: StoredMessage): void {
+  #insert(job: NewRoomMessage, message: ChatMessage): void {
     const key = jobNonceKey(job);
     if (key !== null) this.#nonces.set(key, message);
-    const files = job.m.attachments ?? [];
+    const files = job.attachments ?? [];
     if (files.length > 0) {
       this.#links.set(message.id, [...files]);
       for (const id of files) {
@@ -144,19 +140,10 @@ export class MemoryStore implements Store {
         if (f) f.attached = true;
       }
     }
-    if (job.kind === 'room' && job.m.replyTo) this.#replies.set(message.id, { ...job.m.replyTo });
-    if (job.kind === 'room') {
-      const chat = message as ChatMessage;
-      this.#rooms.get(chat.room)!.messages.push(chat);
-      this.#byId.set(chat.id, chat);
-    } else {
-      const pm = message as PrivateChatMessage;
-      const pair = pairKey(pm.from, pm.to);
-      const rows = this.#private.get(pair) ?? [];
-      const ms = toMillis(pm.timestamp);
-      rows.splice(upperBound(rows, (r) => r.ms <= ms), 0, { message: pm, pair, ms });
-      this.#private.set(pair, rows);
-    }
+    if (job.replyTo) this.#replies.set(message.id, { ...job.replyTo });
+    this.#rooms.get(message.room)!.messages.push(message);
+    this.#byId.set(message.id, message);
+    this.#authors.set(message.id, job.author);
   }
 
   /** A copy of a stored message with its current reactions, so callers never alias the store's state. */
@@ -168,7 +155,7 @@ export class MemoryStore implements Store {
     return this.#withFiles(view);
   }
 
-  #withFiles<M extends ChatMessage | PrivateChatMessage>(m: M): M {
+  #withFiles(m: ChatMessage): ChatMessage {
     const files = (this.#links.get(m.id) ?? []).map((id) => this.#files.get(id)).filter((f) => f !== undefined);
     if (files.length > 0) m.attachments = files.map((f) => attachmentOf({ ...f, thumb: f.thumbSha256 !== null }));
     return m;
@@ -177,6 +164,10 @@ export class MemoryStore implements Store {
   async getMessage(id: string): Promise<ChatMessage | null> {
     const m = this.#byId.get(id);
     return m ? this.#view(m) : null;
+  }
+
+  async messageAuthor(id: string): Promise<string | null> {
+    return this.#authors.get(id) ?? null;
   }
 
   async history(q: HistoryQuery): Promise<HistoryPage> {
@@ -193,16 +184,6 @@ export class MemoryStore implements Store {
       incomplete: q.after !== undefined && q.after < (state?.prunedThrough ?? 0),
       firstSeq: all[0]?.seq ?? 0,
     };
-  }
-
-  async privateHistory(a: string, b: string, limit: number, before?: string): Promise<{ messages: PrivateChatMessage[]; hasMore: boolean }> {
-    let rows = this.#private.get(pairKey(a, b)) ?? [];
-    if (before !== undefined) {
-      const cut = rows.findIndex((r) => r.message.id === before);
-      rows = cut < 0 ? [] : rows.slice(0, cut);
-    }
-    const page = rows.slice(Math.max(0, rows.length - Math.max(0, limit)));
-    return { messages: page.map((r) => this.#withFiles({ ...r.message })), hasMore: rows.length > page.length };
   }
 
   async lastSeqs(rooms?: readonly string[]): Promise<Map<string, number>> {
@@ -236,10 +217,10 @@ export class MemoryStore implements Store {
     return this.#view(m);
   }
 
-  async toggleReaction(id: string, username: string, emoji: string, bounds?: ReactionBounds): Promise<ToggledReaction | null> {
+  async toggleReaction(id: string, user: { account: string; username: string }, emoji: string, bounds?: ReactionBounds): Promise<ToggledReaction | null> {
     const m = this.#byId.get(id);
     if (!m || m.deleted) return null;
-    const key = nameKey(username);
+    const { account: key, username } = user;
     const rows = this.#reactions.get(id) ?? [];
     const at = rows.findIndex(([e, k]) => e === emoji && k === key);
     if (at >= 0) {
@@ -260,15 +241,6 @@ export class MemoryStore implements Store {
     this.#reads.set(userKey, mine);
     const seqs = this.#mentions.get(userKey)?.get(room);
     if (seqs) this.#mentions.get(userKey)!.set(room, seqs.filter((n) => n > seq));
-  }
-
-  async accountNames(keys: readonly string[]): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
-    for (const key of keys) {
-      const a = this.#accounts.get(key);
-      if (a) out.set(key, a.username);
-    }
-    return out;
   }
 
   async addMentions(room: string, seq: number, accounts: readonly string[]): Promise<void> {
@@ -354,16 +326,22 @@ export class MemoryStore implements Store {
       const words = this.#termsOf(m);
       return terms.every((t) => words.has(t));
     };
-    if (q.room !== undefined) {
-      // Newest first, stopping one past the limit.
-      const all = this.#rooms.get(q.room)?.messages ?? [];
-      const hits: ChatMessage[] = [];
-      const end = q.before === undefined ? all.length : upperBound(all, (m) => m.seq < q.before!);
-      for (let i = end - 1; i >= 0 && hits.length <= limit; i--) if (matches(all[i]!)) hits.push(all[i]!);
-      return { messages: hits.slice(0, limit).map((m) => this.#view(m)), hasMore: hits.length > limit };
-    }
+    if (q.room === undefined) return this.#searchVisible(q.account, limit, matches);
+    // Newest first, stopping one past the limit.
+    const all = this.#rooms.get(q.room)?.messages ?? [];
     const hits: ChatMessage[] = [];
-    for (const state of this.#rooms.values()) for (const m of state.messages) if (matches(m)) hits.push(m);
+    const end = q.before === undefined ? all.length : upperBound(all, (m) => m.seq < q.before!);
+    for (let i = end - 1; i >= 0 && hits.length <= limit; i--) if (matches(all[i]!)) hits.push(all[i]!);
+    return { messages: hits.slice(0, limit).map((m) => this.#view(m)), hasMore: hits.length > limit };
+  }
+
+  /** Search across rooms: public ones and, with `account`, the conversations it is a member of (every room without). */
+  #searchVisible(account: string | undefined, limit: number, matches: (m: ChatMessage) => boolean): { messages: ChatMessage[]; hasMore: boolean } {
+    const hits: ChatMessage[] = [];
+    for (const [name, state] of this.#rooms) {
+      if (account !== undefined && state.record.kind !== 'public' && !this.#members.get(name)?.has(account)) continue;
+      for (const m of state.messages) if (matches(m)) hits.push(m);
+    }
     hits.sort((x, y) => toMillis(y.timestamp) - toMillis(x.timestamp) || y.seq - x.seq);
     return { messages: hits.slice(0, limit).map((m) => this.#view(m)), hasMore: hits.length > limit };
   }
@@ -388,15 +366,9 @@ export class MemoryStore implements Store {
         this.#reactions.delete(m.id);
         this.#links.delete(m.id);
         this.#replies.delete(m.id);
+        this.#authors.delete(m.id);
       }
       state.messages = kept;
-      removed += old.length;
-    }
-    for (const [pair, rows] of this.#private) {
-      const [old, kept] = partition(rows, (r) => r.ms < cut);
-      for (const r of old) this.#links.delete(r.message.id);
-      if (kept.length > 0) this.#private.set(pair, kept);
-      else this.#private.delete(pair);
       removed += old.length;
     }
     for (const [key, m] of this.#nonces) if (toMillis(m.timestamp) < cut) this.#nonces.delete(key);
@@ -438,19 +410,93 @@ export class MemoryStore implements Store {
     return [...dropped];
   }
 
-  async createAccount(a: Omit<Account, 'banned'>): Promise<boolean> {
-    if (this.#accounts.has(a.key)) return false;
-    this.#accounts.set(a.key, { ...a, createdAt: toIso(a.createdAt), banned: false });
+  async createAccount(a: Omit<Account, 'banned'> & { key: string }, now: string): Promise<boolean> {
+    if (this.#accounts.has(a.id) || !this.#takeName(a.key, now)) return false;
+    this.#accounts.set(a.id, { ...a, createdAt: toIso(a.createdAt), expiresAt: a.expiresAt === null ? null : toIso(a.expiresAt), banned: false });
+    this.#byName.set(a.key, a.id);
     return true;
   }
 
-  async getAccount(key: string): Promise<Account | null> {
-    const a = this.#accounts.get(key);
+  /**
+   * Whether the name key can be taken now: nobody holds it, or a guest past its expiresAt
+   * (which is ended here, freeing it). `self` holding it counts as free.
+   */
+  #takeName(key: string, now: string, self?: string): boolean {
+    const holder = this.#byName.get(key);
+    if (holder === undefined || holder === self) return true;
+    const a = this.#accounts.get(holder)!;
+    if (holdsName(a, now)) return false;
+    this.#end(a);
+    return true;
+  }
+
+  async getAccount(id: string): Promise<Account | null> {
+    const a = this.#accounts.get(id);
     return a ? { ...a } : null;
   }
 
-  async setBanned(key: string, banned: boolean): Promise<boolean> {
-    const a = this.#accounts.get(key);
+  async accountByName(key: string): Promise<Account | null> {
+    const id = this.#byName.get(key);
+    return id === undefined ? null : { ...this.#accounts.get(id)! };
+  }
+
+  async accountsByNames(keys: readonly string[]): Promise<Map<string, Account>> {
+    const out = new Map<string, Account>();
+    for (const key of keys) {
+      const id = this.#byName.get(key);
+      if (id !== undefined) out.set(key, { ...this.#accounts.get(id)! });
+    }
+    return out;
+  }
+
+  async updateAccount(id: string, change: AccountChange, now: string): Promise<boolean> {
+    const a = this.#accounts.get(id);
+    if (!a || a.key === null) return false;
+    if (change.name && !this.#takeName(change.name.key, now, id)) return false;
+    if (change.name) {
+      this.#byName.delete(a.key);
+      this.#byName.set(change.name.key, id);
+      a.key = change.name.key;
+      a.username = change.name.username;
+    }
+    if (change.passwordHash !== undefined) Object.assign(a, { passwordHash: change.passwordHash, expiresAt: null, endsWithConnection: false });
+    if (a.passwordHash === null) {
+      if (change.expiresAt !== undefined) a.expiresAt = toIso(change.expiresAt);
+      if (change.endsWithConnection !== undefined) a.endsWithConnection = change.endsWithConnection;
+    }
+    return true;
+  }
+
+  async endGuests(now: string, ids?: readonly string[]): Promise<string[]> {
+    const cut = toMillis(now);
+    const due = ids === undefined
+      ? [...this.#byName.values()].map((id) => this.#accounts.get(id)!).filter((a) => a.expiresAt !== null && toMillis(a.expiresAt) <= cut)
+      : ids.map((id) => this.#accounts.get(id)).filter((a) => a !== undefined);
+    const ended: string[] = [];
+    for (const a of due) {
+      if (a.passwordHash !== null || a.key === null) continue;
+      this.#end(a);
+      ended.push(a.id);
+    }
+    return ended;
+  }
+
+  /** Ends a guest account (see AccountStore.endGuests): its name, tokens and everything but its direct conversations go. */
+  #end(a: Account): void {
+    if (a.key !== null) this.#byName.delete(a.key);
+    a.key = null;
+    for (const hash of this.#tokensOf.get(a.id) ?? []) this.#tokens.delete(hash);
+    this.#tokensOf.delete(a.id);
+    for (const room of [...(this.#roomsOf.get(a.id) ?? [])]) if (this.#kindOf(room) !== 'direct') this.#unjoin(room, a.id);
+    const reads = this.#reads.get(a.id);
+    for (const room of reads?.keys() ?? []) if (this.#kindOf(room) !== 'direct') reads!.delete(room);
+    this.#levels.delete(a.id);
+    this.#mentions.delete(a.id);
+    for (const [endpoint, row] of this.#subs) if (row.account === a.id) this.#subs.delete(endpoint);
+  }
+
+  async setBanned(id: string, banned: boolean): Promise<boolean> {
+    const a = this.#accounts.get(id);
     if (!a) return false;
     a.banned = banned;
     return true;
@@ -467,12 +513,12 @@ export class MemoryStore implements Store {
     return this.#nameBans.has(key);
   }
 
-  async createToken(t: { tokenHash: string; key: string; expiresAt: string }): Promise<void> {
+  async createToken(t: { tokenHash: string; account: string; expiresAt: string }): Promise<void> {
     const old = this.#tokens.get(t.tokenHash);
-    if (old) this.#tokensOf.get(old.key)?.delete(t.tokenHash);
-    this.#tokens.set(t.tokenHash, { key: t.key, expiresAt: toIso(t.expiresAt) });
-    const mine = this.#tokensOf.get(t.key) ?? new Set<string>();
-    this.#tokensOf.set(t.key, mine);
+    if (old) this.#tokensOf.get(old.account)?.delete(t.tokenHash);
+    this.#tokens.set(t.tokenHash, { account: t.account, expiresAt: toIso(t.expiresAt) });
+    const mine = this.#tokensOf.get(t.account) ?? new Set<string>();
+    this.#tokensOf.set(t.account, mine);
     mine.add(t.tokenHash);
     if (mine.size <= TOKENS_PER_ACCOUNT) return;
     const others = [...mine].filter((h) => h !== t.tokenHash).map((h) => ({ h, at: this.#tokens.get(h)!.expiresAt }));
@@ -483,16 +529,109 @@ export class MemoryStore implements Store {
     }
   }
 
-  async getToken(tokenHash: string): Promise<{ key: string; expiresAt: string } | null> {
+  async getToken(tokenHash: string): Promise<{ account: string; expiresAt: string } | null> {
     const t = this.#tokens.get(tokenHash);
     return t ? { ...t } : null;
   }
 
   async deleteToken(tokenHash: string): Promise<void> {
     const t = this.#tokens.get(tokenHash);
-    if (t) this.#tokensOf.get(t.key)?.delete(tokenHash);
+    if (t) this.#tokensOf.get(t.account)?.delete(tokenHash);
     this.#tokens.delete(tokenHash);
   }
+
+  async addMember(room: string, account: string, role: Role, at: string): Promise<boolean> {
+    const members = this.#members.get(room) ?? new Map<string, Membership>();
+    if (members.has(account)) return false;
+    members.set(account, { role, joinedAt: toIso(at) });
+    this.#members.set(room, members);
+    const rooms = this.#roomsOf.get(account) ?? new Set<string>();
+    rooms.add(room);
+    this.#roomsOf.set(account, rooms);
+    return true;
+  }
+
+  async removeMember(room: string, account: string): Promise<boolean> {
+    return this.#unjoin(room, account);
+  }
+
+  #unjoin(room: string, account: string): boolean {
+    const members = this.#members.get(room);
+    if (!members?.delete(account)) return false;
+    if (members.size === 0) this.#members.delete(room);
+    const rooms = this.#roomsOf.get(account)!;
+    rooms.delete(room);
+    if (rooms.size === 0) this.#roomsOf.delete(account);
+    return true;
+  }
+
+  async setRole(room: string, account: string, role: Role): Promise<boolean> {
+    const m = this.#members.get(room)?.get(account);
+    if (!m) return false;
+    m.role = role;
+    return true;
+  }
+
+  async roleIn(room: string, account: string): Promise<Role | null> {
+    return this.#members.get(room)?.get(account)?.role ?? null;
+  }
+
+  async rolesIn(account: string, rooms: readonly string[]): Promise<Map<string, Role>> {
+    const out = new Map<string, Role>();
+    for (const room of rooms) {
+      const m = this.#members.get(room)?.get(account);
+      if (m) out.set(room, m.role);
+    }
+    return out;
+  }
+
+  async membershipsOf(account: string): Promise<MembershipRecord[]> {
+    return [...(this.#roomsOf.get(account) ?? [])].sort().map((room) => ({ room, kind: this.#kindOf(room), role: this.#members.get(room)!.get(account)!.role }));
+  }
+
+  async members(room: string, limit: number): Promise<MemberRecord[]> {
+    const out = [...(this.#members.get(room) ?? [])].map(([account, m]) => ({ account, username: this.#accounts.get(account)?.username ?? account, role: m.role }));
+    return out.sort(byMemberName).slice(0, Math.max(0, limit));
+  }
+
+  async memberCount(room: string): Promise<number> {
+    return this.#members.get(room)?.size ?? 0;
+  }
+
+  async directRoom(group: string): Promise<string | null> {
+    return this.#direct.get(group) ?? null;
+  }
+
+  async openDirect(group: string, room: RoomRecord, members: readonly string[]): Promise<{ room: string | null; created: boolean }> {
+    const existing = this.#direct.get(group);
+    if (existing !== undefined) return { room: existing, created: false };
+    if (!(await this.ensureRoom({ ...room, kind: 'direct' }))) return { room: null, created: false };
+    this.#direct.set(group, room.name);
+    for (const account of members) await this.addMember(room.name, account, 'member', room.createdAt);
+    return { room: room.name, created: true };
+  }
+
+  /** A room's kind (`public` for one without a record: appends create those). */
+  #kindOf(room: string): ConversationKind {
+    return this.#rooms.get(room)?.record.kind ?? 'public';
+  }
+}
+
+/** Whether an account holds its name at `now`: registered, or a guest not yet past its expiresAt. */
+function holdsName(a: Account, now: string): boolean {
+  return a.passwordHash !== null || a.expiresAt === null || toMillis(a.expiresAt) > toMillis(now);
+}
+
+/** Members by name, ignoring ASCII case as SQLite's NOCASE does, then by id. */
+function byMemberName(a: MemberRecord, b: MemberRecord): number {
+  const x = asciiLower(a.username);
+  const y = asciiLower(b.username);
+  if (x !== y) return x < y ? -1 : 1;
+  return a.account < b.account ? -1 : a.account > b.account ? 1 : 0;
+}
+
+function asciiLower(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => c.toLowerCase());
 }
 
 /** The count of leading items that pass `test` (items are sorted so that they pass, then fail). */
