@@ -13,7 +13,7 @@ import type { Attachment } from '../../protocol/messages.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../domain/deps.js';
 import { AttemptLimiter } from '../domain/attempt-limiter.js';
-import { hashToken } from '../domain/handle-accounts.js';
+import { hashToken } from '../domain/tokens.js';
 import type { FileStore, Store } from '../ports.js';
 import { addressKey } from '../transport/address-key.js';
 import { HttpError, sendError, sendJson } from './http-reply.js';
@@ -168,11 +168,12 @@ export class FileService {
     if (!m) throw new HttpError(401, 'NOT_LOGGED_IN', 'Send Authorization: Bearer TOKEN (a login token).');
     const record = await this.#stored(this.#d.store.getToken(hashToken(m[1]!)));
     if (!record || Date.parse(record.expiresAt) <= this.#now()) throw new HttpError(401, 'TOKEN_INVALID');
-    // The token names the account; any account's token will do (a guest's too, once guests
-    // hold tokens), so only a registered account that is banned is refused.
-    const account = await this.#stored(this.#d.store.getAccount(record.key));
-    if (account?.banned) throw new HttpError(403, 'BANNED');
-    return record.key;
+    // The token names the account; any account's token will do (a guest's too), as long as
+    // the account lasts and is not banned.
+    const account = await this.#stored(this.#d.store.getAccount(record.account));
+    if (!account || account.key === null) throw new HttpError(401, 'TOKEN_INVALID');
+    if (account.banned) throw new HttpError(403, 'BANNED');
+    return record.account;
   }
 
   async #stored<T>(p: Promise<T>): Promise<T> {

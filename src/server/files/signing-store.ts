@@ -1,6 +1,6 @@
 /**
- * The Store as the chat domain sees it: reads that go to clients (`history`, `search`,
- * `privateHistory`) come back with their attachments' URLs signed, once per page, whoever
+ * The Store as the chat domain sees it: reads that go to clients (`history`, `search`)
+ * come back with their attachments' URLs signed, once per page, whoever
  * asked (the join history, History, Search, fan-out's gap filling). Everything else is the
  * Store itself.
  */
@@ -16,10 +16,6 @@ export function withSignedFiles(store: Store, signer: UrlSigner): Store {
     search: async (...args: Parameters<Store['search']>) => {
       const found = await store.search(...args);
       return { ...found, messages: found.messages.map((m) => signer.signMessage(m)) };
-    },
-    privateHistory: async (...args: Parameters<Store['privateHistory']>) => {
-      const page = await store.privateHistory(...args);
-      return { ...page, messages: page.messages.map((m) => signer.signMessage(m)) };
     },
   };
   const bound = new Map<PropertyKey, unknown>();

@@ -195,6 +195,15 @@ export class MemoryStore implements Store {
     return out;
   }
 
+  async lastActivity(rooms: readonly string[]): Promise<Map<string, { seq: number; timestamp: string }>> {
+    const out = new Map<string, { seq: number; timestamp: string }>();
+    for (const name of rooms) {
+      const last = this.#rooms.get(name)?.messages.at(-1);
+      if (last) out.set(name, { seq: last.seq, timestamp: last.timestamp });
+    }
+    return out;
+  }
+
   async editMessage(id: string, content: string, editedAt: string, mentions?: string[]): Promise<ChatMessage | null> {
     const m = this.#byId.get(id);
     if (!m || m.deleted) return null;
