@@ -285,4 +285,76 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     `,
   },
+  {
+    version: 11,
+    name: 'identity and conversations: accounts with ids, room kinds, memberships, direct conversations (private messages moved into them)',
+    // Every column that held a name key (author_key, user_key, owner, tokens.key, files.owner,
+    // the account columns) now holds an account id. A registered account's id is its old key,
+    // so all of it stays its own; a departed guest's old key is no account's id, so whoever
+    // takes that name next sees none of it. Registered users' rooms (owned, or with a read
+    // position) become memberships. Each pair's private messages become a direct conversation
+    // (named dm- and 12 random hex digits) whose messages keep their ids (files stay linked),
+    // numbered 1.. in (time, row) order, without nonces (so the per-author nonce index holds).
+    // The search worker indexes the moved rows like any new ones. A pm notification level
+    // (conversation '@' + the other's key) moves to that pair's conversation, or goes.
+    sql: `
+      CREATE TABLE accounts_v11 (
+        id TEXT PRIMARY KEY,
+        key TEXT,
+        username TEXT NOT NULL,
+        password_hash TEXT,
+        banned INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        ends_with_connection INTEGER NOT NULL DEFAULT 0
+      );
+      INSERT INTO accounts_v11 (id, key, username, password_hash, banned, created_at)
+        SELECT key, key, username, password_hash, banned, created_at FROM accounts;
+      DROP TABLE accounts;
+      ALTER TABLE accounts_v11 RENAME TO accounts;
+      CREATE UNIQUE INDEX accounts_key ON accounts (key) WHERE key IS NOT NULL;
+      CREATE INDEX accounts_guest_expiry ON accounts (expires_at) WHERE key IS NOT NULL AND password_hash IS NULL;
+
+      ALTER TABLE rooms ADD COLUMN kind TEXT NOT NULL DEFAULT 'public';
+
+      CREATE TABLE memberships (
+        room TEXT NOT NULL,
+        account TEXT NOT NULL,
+        role TEXT NOT NULL,
+        joined_at INTEGER NOT NULL,
+        PRIMARY KEY (room, account)
+      ) WITHOUT ROWID;
+      CREATE INDEX memberships_account ON memberships (account, room);
+      INSERT INTO memberships (room, account, role, joined_at)
+        SELECT r.name, r.owner, 'owner', r.created_at FROM rooms r JOIN accounts a ON a.id = r.owner;
+      INSERT OR IGNORE INTO memberships (room, account, role, joined_at)
+        SELECT p.room, p.user_key, 'member', r.created_at FROM read_positions p
+        JOIN rooms r ON r.name = p.room JOIN accounts a ON a.id = p.user_key;
+
+      CREATE TABLE direct_rooms (group_key TEXT PRIMARY KEY, room TEXT NOT NULL UNIQUE) WITHOUT ROWID;
+      CREATE TEMP TABLE v11_pairs AS
+        SELECT CASE WHEN from_key = to_key THEN from_key ELSE min(from_key, to_key) || ' ' || max(from_key, to_key) END AS group_key,
+          min(from_key, to_key) AS a, max(from_key, to_key) AS b, min(ts) AS created_at
+        FROM private_messages GROUP BY 1;
+      CREATE TEMP TABLE v11_direct AS SELECT group_key, a, b, created_at, 'dm-' || lower(hex(randomblob(6))) AS room FROM v11_pairs;
+      INSERT INTO rooms (name, topic, owner, created_at, kind) SELECT room, '', NULL, created_at, 'direct' FROM v11_direct;
+      INSERT INTO direct_rooms (group_key, room) SELECT group_key, room FROM v11_direct;
+      INSERT OR IGNORE INTO memberships (room, account, role, joined_at)
+        SELECT room, a, 'member', created_at FROM v11_direct UNION ALL SELECT room, b, 'member', created_at FROM v11_direct;
+      INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce, mentions)
+        SELECT p.id, d.room, row_number() OVER (PARTITION BY d.room ORDER BY p.ts, p.n), p.from_name, p.from_key, p.content, p.ts, NULL, p.mentions
+        FROM private_messages p JOIN v11_direct d
+          ON d.group_key = CASE WHEN p.from_key = p.to_key THEN p.from_key ELSE min(p.from_key, p.to_key) || ' ' || max(p.from_key, p.to_key) END
+        ORDER BY d.room, p.ts, p.n;
+      DELETE FROM notify_levels WHERE substr(conversation, 1, 1) = '@' AND NOT EXISTS (
+        SELECT 1 FROM direct_rooms d WHERE d.group_key = CASE WHEN account = substr(conversation, 2) THEN account
+          ELSE min(account, substr(conversation, 2)) || ' ' || max(account, substr(conversation, 2)) END);
+      UPDATE notify_levels SET conversation = (SELECT d.room FROM direct_rooms d WHERE d.group_key = CASE WHEN account = substr(conversation, 2) THEN account
+          ELSE min(account, substr(conversation, 2)) || ' ' || max(account, substr(conversation, 2)) END)
+        WHERE substr(conversation, 1, 1) = '@';
+      DROP TABLE v11_pairs;
+      DROP TABLE v11_direct;
+      DROP TABLE private_messages;
+    `,
+  },
 ];

@@ -6,8 +6,9 @@
  * so a message of the wrong shape is a clear error, not an undefined field further on.
  *
  * To the worker:
- * - `{ op: 'search', id, terms, room?, before?, limit }`: search (terms from search-terms.cjs
- *   `queryTerms`); answered with `{ id, rows }` or `{ id, error }`;
+ * - `{ op: 'search', id, terms, room?, before?, account?, limit }`: search (terms from
+ *   search-terms.cjs `queryTerms`), in one room or, with `account`, in the conversations
+ *   visible to it; answered with `{ id, rows }` or `{ id, error }`;
  * - `{ op: 'stop' }`: index what is left, close the files, exit.
  *
  * From the worker:
@@ -34,12 +35,18 @@ const SEARCH_MSG = `SELECT m.id, m.seq, m.room, m.username, m.content, m.ts, m.e
 /** The worker's search statements (here so that test/store-query-plans.test.ts checks their plans). */
 const SEARCH_SQL = {
   all: `${SEARCH_MSG} WHERE f.messages_fts MATCH @match AND m.deleted = 0 ORDER BY f.rowid DESC LIMIT @limit`,
+  // Public rooms and the account's conversations: a primary-key probe of rooms, and of
+  // memberships for a match outside a public room.
+  visible: `${SEARCH_MSG} WHERE f.messages_fts MATCH @match AND m.deleted = 0 AND (
+      EXISTS (SELECT 1 FROM rooms r WHERE r.name = m.room AND r.kind = 'public')
+      OR EXISTS (SELECT 1 FROM memberships ms WHERE ms.room = m.room AND ms.account = @account))
+    ORDER BY f.rowid DESC LIMIT @limit`,
   room: `${SEARCH_MSG} WHERE f.messages_fts MATCH @match AND m.deleted = 0 AND m.room = @room AND m.seq < @before
     ORDER BY f.rowid DESC LIMIT @limit`,
 };
 
 /**
- * @typedef {{ op: 'search'; id: number; terms: string[]; room?: string; before?: number; limit: number }} SearchMessage
+ * @typedef {{ op: 'search'; id: number; terms: string[]; room?: string; before?: number; account?: string; limit: number }} SearchMessage
  * @typedef {SearchMessage | { op: 'stop' }} ToWorker
  * @typedef {{ id: string; seq: number; room: string; username: string; content: string; ts: number; edited_at: number | null; deleted: number; mentions: string | null }} SearchRow
  * @typedef {{ id: number; rows: SearchRow[] } | { id: number; error: string } | { changesDone: number } | { error: string }} FromWorker
@@ -68,11 +75,13 @@ function parseToWorker(value) {
   }
   if (m.room !== undefined && typeof m.room !== 'string') bad('search room must be a string');
   if (m.before !== undefined && !isInt(m.before)) bad('search before must be an integer');
+  if (m.account !== undefined && typeof m.account !== 'string') bad('search account must be a string');
   if (!isInt(m.limit) || m.limit < 0) bad('search limit must be a non-negative integer');
   /** @type {SearchMessage} */
   const out = { op: 'search', id: m.id, terms: /** @type {string[]} */ (m.terms), limit: m.limit };
   if (m.room !== undefined) out.room = /** @type {string} */ (m.room);
   if (m.before !== undefined) out.before = /** @type {number} */ (m.before);
+  if (m.account !== undefined) out.account = /** @type {string} */ (m.account);
   return out;
 }
 

@@ -119,7 +119,7 @@ const write = {
   remove: index.prepare('DELETE FROM messages_fts WHERE rowid = ?'),
   advance: index.prepare('UPDATE state SET watermark = ?, changes_done = ? WHERE id = 1'),
 };
-const query = { all: main.prepare(SEARCH_SQL.all), room: main.prepare(SEARCH_SQL.room) };
+const query = { all: main.prepare(SEARCH_SQL.all), visible: main.prepare(SEARCH_SQL.visible), room: main.prepare(SEARCH_SQL.room) };
 
 /**
  * What the index holds for a row: its terms and its room's.
@@ -283,9 +283,11 @@ port.on('message', (/** @type {unknown} */ raw) => {
   try {
     catchUp();
     const params = { limit: m.limit };
-    const rows = m.room === undefined
-      ? query.all.all({ ...params, match: matchAll(m.terms) })
-      : query.room.all({ ...params, match: matchAll([roomTerm(m.room), ...m.terms]), room: m.room, before: m.before ?? Number.MAX_SAFE_INTEGER });
+    const rows = m.room !== undefined
+      ? query.room.all({ ...params, match: matchAll([roomTerm(m.room), ...m.terms]), room: m.room, before: m.before ?? Number.MAX_SAFE_INTEGER })
+      : m.account !== undefined
+        ? query.visible.all({ ...params, match: matchAll(m.terms), account: m.account })
+        : query.all.all({ ...params, match: matchAll(m.terms) });
     port.postMessage({ id: m.id, rows });
   } catch (error) {
     port.postMessage({ id: m.id, error: String(error) });

@@ -4,11 +4,9 @@
  * reads its files and replies with one query each (ids passed as a JSON array).
  */
 import type Database from 'better-sqlite3';
-import type { Attachment, ReplyRef } from '../../protocol/messages.js';
-import type { FileRecord } from '../ports.js';
-import {
-  attachmentsByMessage, replyRefOf, toIso, toMillis, type AppendJob, type AttachmentRow, type StoredMessage,
-} from './store-common.js';
+import type { Attachment, ChatMessage, ReplyRef } from '../../protocol/messages.js';
+import type { FileRecord, NewRoomMessage } from '../ports.js';
+import { attachmentsByMessage, replyRefOf, toIso, toMillis, type AttachmentRow } from './store-common.js';
 
 interface FileRow {
   id: string; sha256: string; name: string; size: number; type: string; width: number | null; height: number | null;
@@ -45,8 +43,6 @@ export class SqliteFiles {
         'DELETE FROM message_files WHERE message_id IN (SELECT id FROM messages WHERE n > @from AND n <= @to AND ts < @cut)'),
       pruneReplies: db.prepare<PruneRange>(
         'DELETE FROM message_replies WHERE message_id IN (SELECT id FROM messages WHERE n > @from AND n <= @to AND ts < @cut)'),
-      prunePrivateLinks: db.prepare<PruneRange>(
-        'DELETE FROM message_files WHERE message_id IN (SELECT id FROM private_messages WHERE n > @from AND n <= @to AND ts < @cut)'),
       sweep: db.prepare<[number], { sha256: string; thumb_sha256: string | null }>(
         `DELETE FROM files WHERE (attached = 1 OR created_at < ?)
          AND NOT EXISTS (SELECT 1 FROM message_files mf WHERE mf.file_id = files.id) RETURNING sha256, thumb_sha256`),
@@ -55,28 +51,26 @@ export class SqliteFiles {
   }
 
   /** Inside the append transaction: links the batch's new messages to their files and originals. */
-  linkBatch(jobs: AppendJob[], created: (StoredMessage | undefined)[]): void {
+  linkBatch(jobs: NewRoomMessage[], created: (ChatMessage | undefined)[]): void {
     const s = this.#st;
     jobs.forEach((job, i) => {
       const message = created[i];
       if (!message) return;
-      (job.m.attachments ?? []).forEach((fileId, position) => {
+      (job.attachments ?? []).forEach((fileId, position) => {
         s.link.run(message.id, position, fileId);
         s.markAttached.run(fileId);
       });
-      if (job.kind === 'room' && job.m.replyTo) s.reply.run(message.id, job.m.replyTo.id, job.m.replyTo.username);
+      if (job.replyTo) s.reply.run(message.id, job.replyTo.id, job.replyTo.username);
     });
   }
 
   /** The files and reply originals of a page of messages: one query each. */
-  extras(ids: string[], replies: boolean): { files: Map<string, Attachment[]>; replies: Map<string, ReplyRef> } {
+  extras(ids: string[]): { files: Map<string, Attachment[]>; replies: Map<string, ReplyRef> } {
     const json = JSON.stringify(ids);
     const files = attachmentsByMessage(this.#st.filesFor.all(json));
     const refs = new Map<string, ReplyRef>();
-    if (replies) {
-      for (const r of this.#st.repliesFor.all(json)) {
-        refs.set(r.message_id, replyRefOf(r.reply_to, r.reply_username, r.content === null ? null : { content: r.content, deleted: r.deleted === 1 }));
-      }
+    for (const r of this.#st.repliesFor.all(json)) {
+      refs.set(r.message_id, replyRefOf(r.reply_to, r.reply_username, r.content === null ? null : { content: r.content, deleted: r.deleted === 1 }));
     }
     return { files, replies: refs };
   }
@@ -90,10 +84,6 @@ export class SqliteFiles {
   pruneRoomRange(range: PruneRange): void {
     this.#st.pruneLinks.run(range);
     this.#st.pruneReplies.run(range);
-  }
-
-  pruneSideTablesOfPrivate(range: PruneRange): void {
-    this.#st.prunePrivateLinks.run(range);
   }
 
   createFile(f: FileRecord): void {

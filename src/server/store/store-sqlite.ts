@@ -25,20 +25,21 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import type { ChatMessage, NotifyLevel, PrivateChatMessage, Reactions } from '../../protocol/messages.js';
-import { nameKey } from '../../protocol/names.js';
+import type { ChatMessage, NotifyLevel, Reactions } from '../../protocol/messages.js';
 import type {
-  Account, Appended, FileRecord, HistoryPage, HistoryQuery, NewPrivateMessage, NewRoomMessage, PushSubscriptionRecord, ReactionBounds,
-  RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction,
+  Account, AccountChange, Appended, ConversationKind, FileRecord, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, NewRoomMessage,
+  PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { SqliteWorker, WAL_LIMIT_BYTES, type SearchRow } from './sqlite-worker.js';
 import { SqliteFiles } from './store-sqlite-files.js';
 import { SQLITE_MIGRATIONS, type Migration } from './migrations-sqlite.js';
 import { rekeySqlite } from './rekey-names.js';
+import { SqliteAccounts, prepareAccounts } from './store-sqlite-accounts.js';
+import { SqliteMembers, prepareMembers } from './store-sqlite-members.js';
 import {
-  authorKey, buildNew, insertRows, queueAppend, countByRoom, initError, jobNonceKey, mentionsColumn, mentionsField, pairKey, planBatch, reactionRefusal, reactionsFrom,
-  searchTerms, settleBatch, toIso, toMillis, TOKENS_PER_ACCOUNT, type AppendJob, type AppendResult, type StoredMessage,
+  buildNew, insertRows, queueAppend, countByRoom, initError, jobNonceKey, mentionsColumn, mentionsField, planBatch, reactionRefusal, reactionsFrom,
+  searchTerms, settleBatch, toIso, toMillis, TOKENS_PER_ACCOUNT,
 } from './store-common.js';
 
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
@@ -96,7 +97,7 @@ interface PendingRows {
 
 /** What an append transaction did, applied to PendingRows once it has committed. */
 interface BatchOutcome {
-  results: AppendResult[];
+  results: Appended<ChatMessage>[];
   version: number;
   /** False when the batch could not trust PendingRows: it moved every pending row first. */
   fresh: boolean;
@@ -112,12 +113,14 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   readonly #path: string;
   readonly #options: SqliteStoreOptions;
-  readonly #queue: GroupCommit<AppendJob, AppendResult>;
+  readonly #queue: GroupCommit<NewRoomMessage, Appended<ChatMessage>>;
   #db: Database.Database | null = null;
   #st: SqliteStatements | null = null;
   #files: SqliteFiles | null = null;
+  #accounts: SqliteAccounts | null = null;
+  #members: SqliteMembers | null = null;
   /** The append transaction, built once (better-sqlite3 builds four wrappers per `transaction()`). */
-  #appendTx: ((jobs: AppendJob[]) => BatchOutcome) | null = null;
+  #appendTx: ((jobs: NewRoomMessage[]) => BatchOutcome) | null = null;
   #closed = false;
   #worker: SqliteWorker | null = null;
   #pending: PendingRows = { version: null, rows: 0, ids: new Set(), nonces: new Map(), lastSeq: new Map() };
@@ -155,7 +158,9 @@ export class SqliteStore implements Store {
       rekeySqlite(db); // once, when the stored name keys are older than nameKey's definition
       this.#st = prepareSqlite(db);
       this.#files = new SqliteFiles(db);
-      this.#appendTx = db.transaction((jobs: AppendJob[]) => this.#writeBatchInTx(jobs)).immediate;
+      this.#accounts = new SqliteAccounts(db);
+      this.#members = new SqliteMembers(db);
+      this.#appendTx = db.transaction((jobs: NewRoomMessage[]) => this.#writeBatchInTx(jobs)).immediate;
       this.#moveTx = db.transaction(() => this.#movePending()).immediate;
       this.#db = db;
       this.#settle(); // rows a process killed before its move left pending
@@ -192,6 +197,8 @@ export class SqliteStore implements Store {
     this.#db = null;
     this.#st = null;
     this.#files = null;
+    this.#accounts = null;
+    this.#members = null;
     this.#appendTx = null;
     this.#moveTx = null;
   }
@@ -201,13 +208,23 @@ export class SqliteStore implements Store {
     throw new Error(this.#closed ? 'SqliteStore is closed' : 'SqliteStore: call init() first');
   }
 
+  get #a(): SqliteAccounts {
+    if (this.#accounts && this.#st) return this.#accounts;
+    throw new Error(this.#closed ? 'SqliteStore is closed' : 'SqliteStore: call init() first');
+  }
+
+  get #m(): SqliteMembers {
+    if (this.#members && this.#st) return this.#members;
+    throw new Error(this.#closed ? 'SqliteStore is closed' : 'SqliteStore: call init() first');
+  }
+
   get #s(): SqliteStatements {
     if (this.#st) return this.#st;
     throw new Error(this.#closed ? 'SqliteStore is closed' : 'SqliteStore: call init() first');
   }
 
   async ensureRoom(room: RoomRecord): Promise<boolean> {
-    return this.#s.roomInsert.run(room.name, room.topic, room.owner, toMillis(room.createdAt)).changes === 1;
+    return this.#s.roomInsert.run(room.name, room.topic, room.owner, toMillis(room.createdAt), room.kind ?? 'public').changes === 1;
   }
 
   async listRooms(page?: RoomPage): Promise<RoomRecord[]> {
@@ -229,15 +246,11 @@ export class SqliteStore implements Store {
   }
 
   appendMessage(m: NewRoomMessage): Promise<Appended<ChatMessage>> {
-    return queueAppend(this.#queue, { kind: 'room', m });
-  }
-
-  appendPrivate(m: NewPrivateMessage): Promise<Appended<PrivateChatMessage>> {
-    return queueAppend(this.#queue, { kind: 'private', m });
+    return queueAppend(this.#queue, m);
   }
 
   /** Writes one batch in one IMMEDIATE transaction (it takes the write lock before reading the seqs). */
-  #writeBatch(jobs: AppendJob[]): AppendResult[] {
+  #writeBatch(jobs: NewRoomMessage[]): Appended<ChatMessage>[] {
     const tx = this.#appendTx;
     if (!tx) throw new Error('SqliteStore is closed');
     const outcome = tx(jobs);
@@ -245,7 +258,7 @@ export class SqliteStore implements Store {
     return outcome.results;
   }
 
-  #writeBatchInTx(jobs: AppendJob[]): BatchOutcome {
+  #writeBatchInTx(jobs: NewRoomMessage[]): BatchOutcome {
     const s = this.#s;
     const known = this.#pending;
     const version = s.dataVersion.get()!;
@@ -261,7 +274,7 @@ export class SqliteStore implements Store {
       if (last === undefined) {
         const { floor, top } = s.roomSeq.get({ room })!;
         // A room first seen here gets its row (rooms are normally created by ensureRoom).
-        if (floor === null) s.roomInsert.run(room, '', null, Date.now());
+        if (floor === null) s.roomInsert.run(room, '', null, Date.now(), 'public');
         last = Math.max(floor ?? 0, top ?? 0);
       }
       lastAfter.set(room, last + n);
@@ -272,9 +285,9 @@ export class SqliteStore implements Store {
     const ids = new Set<string>();
     // A long message goes straight into messages; the pending rows (and the rest of the
     // batch) go there first, so that within a room rowids follow seqs (search walks rowids).
-    const direct = rows.room.some((row) => row[5].length > PENDING_MAX_CHARS);
+    const direct = rows.some((row) => row[5].length > PENDING_MAX_CHARS);
     if (direct) this.#movePending();
-    for (const row of rows.room) {
+    for (const row of rows) {
       const id = row[0];
       // The UNIQUE index on messages.id sees moved rows only: pending ones are checked here.
       if ((fresh && !direct && known.ids.has(id)) || seen.has(id)) throw idClash(id);
@@ -283,16 +296,15 @@ export class SqliteStore implements Store {
       else if (s.pendingInsert.run(...row, id).changes === 0) throw idClash(id);
       else ids.add(id);
     }
-    for (const row of rows.private) s.pmInsert.run(...row);
     this.#f.linkBatch(jobs, created);
     const movedAfter = direct || (fresh ? known.rows : 0) + ids.size >= MOVE_ROWS;
     if (movedAfter) this.#movePending();
     const nonces: [string, ChatMessage][] = [];
     jobs.forEach((job, i) => {
       const message = created[i];
-      if (job.kind !== 'room' || !message) return;
+      if (!message) return;
       const key = jobNonceKey(job); // null, at no cost, for the many appends without a nonce
-      if (key !== null && ids.has(message.id)) nonces.push([key, message as ChatMessage]);
+      if (key !== null && ids.has(message.id)) nonces.push([key, message]);
     });
     return { results: settleBatch(slots, created), version, fresh, movedAfter, lastAfter, ids, nonces };
   }
@@ -351,24 +363,18 @@ export class SqliteStore implements Store {
   }
 
   /** Stored messages whose (author, nonce) a job of the batch repeats; `fresh`: PendingRows holds. */
-  #storedByNonce(jobs: AppendJob[], fresh: boolean): Map<string, StoredMessage> {
-    const found = new Map<string, StoredMessage>();
+  #storedByNonce(jobs: NewRoomMessage[], fresh: boolean): Map<string, ChatMessage> {
+    const found = new Map<string, ChatMessage>();
     for (const job of jobs) {
       const key = jobNonceKey(job);
       if (key === null || found.has(key)) continue;
-      const author = authorKey(job);
-      if (job.kind === 'room') {
-        const pending = fresh ? this.#pending.nonces.get(key) : undefined;
-        if (pending) {
-          found.set(key, pending);
-          continue;
-        }
-        const row = this.#s.msgByNonce.get(author, job.m.nonce!);
-        if (row) found.set(key, this.#withReactions([row])[0]!);
-      } else {
-        const row = this.#s.pmByNonce.get(author, job.m.nonce!);
-        if (row) found.set(key, privateFromRow(row));
+      const pending = fresh ? this.#pending.nonces.get(key) : undefined;
+      if (pending) {
+        found.set(key, pending);
+        continue;
       }
+      const row = this.#s.msgByNonce.get(job.author, job.nonce!);
+      if (row) found.set(key, this.#withReactions([row])[0]!);
     }
     return found;
   }
@@ -382,7 +388,7 @@ export class SqliteStore implements Store {
       list.push([r.emoji, r.username]);
       pairs.set(r.message_id, list);
     }
-    const extras = this.#f.extras(rows.map((row) => row.id), true);
+    const extras = this.#f.extras(rows.map((row) => row.id));
     return rows.map((row) => {
       const m = chatFromRow(row, reactionsFrom(pairs.get(row.id) ?? []));
       const files = extras.files.get(row.id);
@@ -397,6 +403,11 @@ export class SqliteStore implements Store {
     this.#settle();
     const row = this.#s.msgGet.get(id);
     return row ? this.#withReactions([row])[0]! : null;
+  }
+
+  async messageAuthor(id: string): Promise<string | null> {
+    this.#settle();
+    return this.#s.msgAuthor.get(id) ?? null;
   }
 
   async history(q: HistoryQuery): Promise<HistoryPage> {
@@ -414,23 +425,6 @@ export class SqliteStore implements Store {
       incomplete: q.after !== undefined && q.after < (meta.pruned ?? 0),
       firstSeq: meta.first_seq ?? 0,
     };
-  }
-
-  async privateHistory(a: string, b: string, limit: number, before?: string): Promise<{ messages: PrivateChatMessage[]; hasMore: boolean }> {
-    const pair = pairKey(a, b);
-    const anchor = before === undefined ? { ts: MAX_SEQ, n: MAX_SEQ } : this.#s.pmAnchor.get(before, pair);
-    if (!anchor) return { messages: [], hasMore: false };
-    const max = Math.max(0, limit);
-    const rows = this.#s.pmLatest.all({ pair, ts: anchor.ts, n: anchor.n, limit: max + 1 });
-    const hasMore = rows.length > max;
-    if (hasMore) rows.pop();
-    const messages = rows.reverse().map(privateFromRow);
-    const { files } = this.#f.extras(messages.map((m) => m.id), false);
-    for (const m of messages) {
-      const list = files.get(m.id);
-      if (list) m.attachments = list;
-    }
-    return { messages, hasMore };
   }
 
   async lastSeqs(rooms?: readonly string[]): Promise<Map<string, number>> {
@@ -461,10 +455,10 @@ export class SqliteStore implements Store {
     return changed === 0 ? null : this.getMessage(id);
   }
 
-  async toggleReaction(id: string, username: string, emoji: string, bounds?: ReactionBounds): Promise<ToggledReaction | null> {
+  async toggleReaction(id: string, user: { account: string; username: string }, emoji: string, bounds?: ReactionBounds): Promise<ToggledReaction | null> {
     this.#settle();
     const s = this.#s;
-    const key = nameKey(username);
+    const { account: key, username } = user;
     // IMMEDIATE: the write lock is held from the counts to the insert, across processes too.
     const outcome = this.#db!.transaction((): { added: boolean; refused?: 'emoji' | 'user' } | null => {
       if (!s.msgAlive.get(id)) return null;
@@ -483,11 +477,6 @@ export class SqliteStore implements Store {
     const s = this.#s;
     s.readMark.run(userKey, room, seq);
     s.mentionsClear.run(userKey, room, seq);
-  }
-
-  async accountNames(keys: readonly string[]): Promise<Map<string, string>> {
-    if (keys.length === 0) return new Map();
-    return new Map(this.#s.accountNames.all(JSON.stringify(keys)).map((r) => [r.key, r.username]));
   }
 
   async addMentions(room: string, seq: number, accounts: readonly string[]): Promise<void> {
@@ -558,14 +547,14 @@ export class SqliteStore implements Store {
     if (!this.#worker?.running) this.#worker = this.#startWorker();
     const rows: MessageRow[] = await this.#worker.search(q.room !== undefined
       ? { terms, room: q.room, before: q.before ?? MAX_SEQ, limit: limit + 1 }
-      : { terms, limit: limit + 1 });
+      : { terms, limit: limit + 1, ...(q.account !== undefined ? { account: q.account } : {}) });
     const hasMore = rows.length > limit;
     if (hasMore) rows.pop();
     return { messages: this.#withReactions(rows), hasMore };
   }
 
   /**
-   * Walks both message tables by rowid, PRUNE_CHUNK rowids per short transaction, yielding to
+   * Walks the messages table by rowid, PRUNE_CHUNK rowids per short transaction, yielding to
    * the event loop between them: a large retention sweep never stalls chat (SQLite calls are
    * synchronous), and no timestamp index taxes every append for an hourly sweep. Each chunk
    * first raises its rooms' pruned_through and last_seq to the highest seq it deletes.
@@ -575,27 +564,21 @@ export class SqliteStore implements Store {
     const s = this.#s;
     const cut = toMillis(olderThan);
     const db = this.#db!;
-    const chunk = db.transaction((table: 'messages' | 'private', from: number): number => {
+    const chunk = db.transaction((from: number): number => {
       const range = { cut, from, to: from + PRUNE_CHUNK };
-      if (table === 'private') {
-        this.#f.pruneSideTablesOfPrivate(range);
-        return s.prunePrivate.run(range).changes;
-      }
       s.pruneMark.run(range);
       s.pruneReactions.run(range);
       this.#f.pruneRoomRange(range);
       return s.pruneMessages.run(range).changes;
     });
     let total = 0;
-    for (const table of ['messages', 'private'] as const) {
-      // From the oldest row left: earlier sweeps emptied everything below it.
-      const { first, last } = (table === 'messages' ? s.rowSpan : s.privateRowSpan).get()!;
-      if (first === null || last === null) continue;
-      for (let from = first - 1; from < last; from += PRUNE_CHUNK) {
-        if (!this.#db) return total;
-        total += chunk.immediate(table, from);
-        await new Promise((resolve) => setImmediate(resolve));
-      }
+    // From the oldest row left: earlier sweeps emptied everything below it.
+    const { first, last } = s.rowSpan.get()!;
+    if (first === null || last === null) return total;
+    for (let from = first - 1; from < last; from += PRUNE_CHUNK) {
+      if (!this.#db) return total;
+      total += chunk.immediate(from);
+      await new Promise((resolve) => setImmediate(resolve));
     }
     return total;
   }
@@ -617,44 +600,92 @@ export class SqliteStore implements Store {
   }
 
 
-  async createAccount(a: Omit<Account, 'banned'>): Promise<boolean> {
-    return this.#s.accountInsert.run(a.key, a.username, a.passwordHash, toMillis(a.createdAt)).changes === 1;
+  async createAccount(a: Omit<Account, 'banned'> & { key: string }, now: string): Promise<boolean> {
+    return this.#a.create(a, now);
   }
 
-  async getAccount(key: string): Promise<Account | null> {
-    const row = this.#s.accountGet.get(key);
-    if (!row) return null;
-    return { key: row.key, username: row.username, passwordHash: row.password_hash, banned: row.banned === 1, createdAt: toIso(row.created_at) };
+  async getAccount(id: string): Promise<Account | null> {
+    return this.#a.get(id);
   }
 
-  async setBanned(key: string, banned: boolean): Promise<boolean> {
-    return this.#s.accountBan.run(banned ? 1 : 0, key).changes === 1;
+  async accountByName(key: string): Promise<Account | null> {
+    return this.#a.byName(key);
+  }
+
+  async accountsByNames(keys: readonly string[]): Promise<Map<string, Account>> {
+    return this.#a.byNames(keys);
+  }
+
+  async updateAccount(id: string, change: AccountChange, now: string): Promise<boolean> {
+    return this.#a.update(id, change, now);
+  }
+
+  async endGuests(now: string, ids?: readonly string[]): Promise<string[]> {
+    return this.#a.endGuests(now, ids);
+  }
+
+  async setBanned(id: string, banned: boolean): Promise<boolean> {
+    return this.#a.setBanned(id, banned);
   }
 
   async setNameBan(key: string, banned: boolean): Promise<boolean> {
-    const s = this.#s;
-    return (banned ? s.nameBanAdd.run(key, Date.now()) : s.nameBanDel.run(key)).changes === 1;
+    return this.#a.setNameBan(key, banned);
   }
 
   async nameBanned(key: string): Promise<boolean> {
-    return this.#s.nameBanGet.get(key) !== undefined;
+    return this.#a.nameBanned(key);
   }
 
-  async createToken(t: { tokenHash: string; key: string; expiresAt: string }): Promise<void> {
-    const s = this.#s;
-    this.#db!.transaction(() => {
-      s.tokenInsert.run(t.tokenHash, t.key, toMillis(t.expiresAt));
-      s.tokenTrim.run({ key: t.key, hash: t.tokenHash, keep: TOKENS_PER_ACCOUNT - 1 });
-    }).immediate();
+  async createToken(t: { tokenHash: string; account: string; expiresAt: string }): Promise<void> {
+    this.#a.createToken(t);
   }
 
-  async getToken(tokenHash: string): Promise<{ key: string; expiresAt: string } | null> {
-    const row = this.#s.tokenGet.get(tokenHash);
-    return row ? { key: row.key, expiresAt: toIso(row.expires_at) } : null;
+  async getToken(tokenHash: string): Promise<{ account: string; expiresAt: string } | null> {
+    return this.#a.getToken(tokenHash);
   }
 
   async deleteToken(tokenHash: string): Promise<void> {
-    this.#s.tokenDelete.run(tokenHash);
+    this.#a.deleteToken(tokenHash);
+  }
+
+  async addMember(room: string, account: string, role: Role, at: string): Promise<boolean> {
+    return this.#m.add(room, account, role, at);
+  }
+
+  async removeMember(room: string, account: string): Promise<boolean> {
+    return this.#m.remove(room, account);
+  }
+
+  async setRole(room: string, account: string, role: Role): Promise<boolean> {
+    return this.#m.setRole(room, account, role);
+  }
+
+  async roleIn(room: string, account: string): Promise<Role | null> {
+    return this.#m.roleIn(room, account);
+  }
+
+  async rolesIn(account: string, rooms: readonly string[]): Promise<Map<string, Role>> {
+    return this.#m.rolesIn(account, rooms);
+  }
+
+  async membershipsOf(account: string): Promise<MembershipRecord[]> {
+    return this.#m.membershipsOf(account);
+  }
+
+  async members(room: string, limit: number): Promise<MemberRecord[]> {
+    return this.#m.members(room, limit);
+  }
+
+  async memberCount(room: string): Promise<number> {
+    return this.#m.count(room);
+  }
+
+  async directRoom(group: string): Promise<string | null> {
+    return this.#m.directRoom(group);
+  }
+
+  async openDirect(group: string, room: RoomRecord, members: readonly string[]): Promise<{ room: string | null; created: boolean }> {
+    return this.#m.openDirect(group, room, members);
   }
 }
 
@@ -684,7 +715,7 @@ function idClash(id: string): Error {
 }
 
 function roomFromRow(r: RoomRow): RoomRecord {
-  return { name: r.name, topic: r.topic, owner: r.owner, createdAt: toIso(r.created_at) };
+  return { name: r.name, topic: r.topic, owner: r.owner, createdAt: toIso(r.created_at), kind: r.kind as ConversationKind };
 }
 
 function chatFromRow(r: MessageRow, reactions: Reactions): ChatMessage {
@@ -694,33 +725,29 @@ function chatFromRow(r: MessageRow, reactions: Reactions): ChatMessage {
   };
 }
 
-function privateFromRow(r: PrivateRow): PrivateChatMessage {
-  return { id: r.id, from: r.from_name, to: r.to_name, content: r.content, timestamp: toIso(r.ts), ...mentionsField(r.mentions) };
-}
-
 type MessageRow = SearchRow;
-interface PrivateRow { id: string; from_name: string; to_name: string; content: string; ts: number; mentions: string | null }
-interface RoomRow { name: string; topic: string; owner: string | null; created_at: number }
+interface RoomRow { name: string; topic: string; owner: string | null; created_at: number; kind: string }
 type Page = { room: string; before: number; limit: number };
 type PruneRange = { cut: number; from: number; to: number };
 
 const MSG = 'SELECT m.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.deleted, m.mentions FROM messages m';
-const PM = 'SELECT id, from_name, to_name, content, ts, mentions FROM private_messages';
 
 type SqliteStatements = ReturnType<typeof prepareSqlite>;
 
 /** The text of every statement the store prepares, by name (for test/store-query-plans.test.ts); `db` must be migrated. */
-export function sqliteStatementTexts(db: Database.Database): Record<keyof SqliteStatements, string> {
-  const st = prepareSqlite(db);
-  return Object.fromEntries(Object.entries(st).map(([name, statement]) => [name, statement.source])) as Record<keyof SqliteStatements, string>;
+export function sqliteStatementTexts(db: Database.Database): Record<string, string> {
+  const st = { ...prepareSqlite(db), ...prepareAccounts(db), ...prepareMembers(db) };
+  return Object.fromEntries(Object.entries(st).map(([name, statement]) => [name, statement.source]));
 }
 
 /** Every statement the store runs, prepared once at init. */
 function prepareSqlite(db: Database.Database) {
   return {
-    roomInsert: db.prepare<[string, string, string | null, number]>('INSERT INTO rooms (name, topic, owner, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING'),
-    roomPage: db.prepare<[string, number], RoomRow>('SELECT name, topic, owner, created_at FROM rooms WHERE name > ? ORDER BY name LIMIT ?'),
-    roomGet: db.prepare<[string], RoomRow>('SELECT name, topic, owner, created_at FROM rooms WHERE name = ?'),
+    roomInsert: db.prepare<[string, string, string | null, number, string]>(
+      'INSERT INTO rooms (name, topic, owner, created_at, kind) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING'),
+    roomPage: db.prepare<[string, number], RoomRow>(
+      "SELECT name, topic, owner, created_at, kind FROM rooms WHERE name > ? AND kind <> 'direct' ORDER BY name LIMIT ?"),
+    roomGet: db.prepare<[string], RoomRow>('SELECT name, topic, owner, created_at, kind FROM rooms WHERE name = ?'),
     roomCountOwned: db.prepare<[string], number>('SELECT count(*) FROM rooms WHERE owner = ?').pluck(),
     roomTopic: db.prepare<[string, string]>('UPDATE rooms SET topic = ? WHERE name = ?'),
     roomSeq: db.prepare<{ room: string }, { floor: number | null; top: number | null }>(
@@ -747,6 +774,7 @@ function prepareSqlite(db: Database.Database) {
     moveClear: db.prepare<[]>('DELETE FROM messages_pending'),
     msgByNonce: db.prepare<[string, string], MessageRow>(`${MSG} WHERE m.author_key = ? AND m.nonce = ?`),
     msgGet: db.prepare<[string], MessageRow>(`${MSG} WHERE m.id = ?`),
+    msgAuthor: db.prepare<[string], string>('SELECT author_key FROM messages WHERE id = ?').pluck(),
     msgAlive: db.prepare<[string], { ok: number }>('SELECT 1 AS ok FROM messages WHERE id = ? AND deleted = 0'),
     msgEdit: db.prepare<[string, number, string]>('UPDATE messages SET content = ?, edited_at = ? WHERE id = ? AND deleted = 0'),
     msgEditMentions: db.prepare<[string, number, string | null, string]>(
@@ -762,13 +790,6 @@ function prepareSqlite(db: Database.Database) {
     reactionCounts: db.prepare<[{ id: string; emoji: string; key: string }], { emoji: number; present: number; mine: number }>(
       `SELECT count(DISTINCT emoji) AS emoji, count(*) FILTER (WHERE emoji = @emoji) AS present,
         count(*) FILTER (WHERE user_key = @key) AS mine FROM reactions WHERE message_id = @id`),
-    pmInsert: db.prepare<[string, string, string, string, string, string, string, number, string | null, string | null]>(
-      `INSERT INTO private_messages (id, from_name, from_key, to_name, to_key, pair_key, content, ts, nonce, mentions)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    pmByNonce: db.prepare<[string, string], PrivateRow>(`${PM} WHERE from_key = ? AND nonce = ?`),
-    pmAnchor: db.prepare<[string, string], { ts: number; n: number }>('SELECT ts, n FROM private_messages WHERE id = ? AND pair_key = ?'),
-    pmLatest: db.prepare<{ pair: string; ts: number; n: number; limit: number }, PrivateRow>(
-      `${PM} WHERE pair_key = @pair AND (ts, n) < (@ts, @n) ORDER BY ts DESC, n DESC LIMIT @limit`),
     readMark: db.prepare<[string, string, number]>(
       'INSERT INTO read_positions (user_key, room, seq) VALUES (?, ?, ?) ON CONFLICT (user_key, room) DO UPDATE SET seq = max(seq, excluded.seq)'),
     readList: db.prepare<[string], { room: string; seq: number }>('SELECT room, seq FROM read_positions WHERE user_key = ?'),
@@ -778,9 +799,6 @@ function prepareSqlite(db: Database.Database) {
     mentionsClear: db.prepare<[string, string, number]>('DELETE FROM unread_mentions WHERE account = ? AND room = ? AND seq <= ?'),
     mentionAdd: db.prepare<[string, string, number]>('INSERT OR IGNORE INTO unread_mentions (account, room, seq) VALUES (?, ?, ?)'),
     mentionCounts: db.prepare<[string], { room: string; n: number }>('SELECT room, count(*) AS n FROM unread_mentions WHERE account = ? GROUP BY room'),
-    // The JSON array drives: one primary-key probe per key (an IN over the subquery scanned accounts).
-    accountNames: db.prepare<[string], { key: string; username: string }>(
-      'SELECT accounts.key, accounts.username FROM json_each(?) AS j CROSS JOIN accounts ON accounts.key = j.value'),
     notifySet: db.prepare<[string, string, string]>(
       'INSERT INTO notify_levels (account, conversation, level) VALUES (?, ?, ?) ON CONFLICT (account, conversation) DO UPDATE SET level = excluded.level'),
     notifyClear: db.prepare<[string, string]>('DELETE FROM notify_levels WHERE account = ? AND conversation = ?'),
@@ -798,7 +816,6 @@ function prepareSqlite(db: Database.Database) {
     settingInit: db.prepare<[string, string]>('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
     // Two subqueries: min and max in one SELECT walked the whole id index (its plan says SCAN).
     rowSpan: db.prepare<[], { first: number | null; last: number | null }>('SELECT (SELECT min(n) FROM messages) AS first, (SELECT max(n) FROM messages) AS last'),
-    privateRowSpan: db.prepare<[], { first: number | null; last: number | null }>('SELECT (SELECT min(n) FROM private_messages) AS first, (SELECT max(n) FROM private_messages) AS last'),
     changesForget: db.prepare<[number]>('DELETE FROM search_changes WHERE k <= ?'),
     pruneMark: db.prepare<PruneRange>(
       `UPDATE rooms SET pruned_through = max(pruned_through, p.top), last_seq = max(last_seq, p.top)
@@ -807,21 +824,5 @@ function prepareSqlite(db: Database.Database) {
     pruneReactions: db.prepare<PruneRange>(
       'DELETE FROM reactions WHERE message_id IN (SELECT id FROM messages WHERE n > @from AND n <= @to AND ts < @cut)'),
     pruneMessages: db.prepare<PruneRange>('DELETE FROM messages WHERE n > @from AND n <= @to AND ts < @cut'),
-    prunePrivate: db.prepare<PruneRange>('DELETE FROM private_messages WHERE n > @from AND n <= @to AND ts < @cut'),
-    accountInsert: db.prepare<[string, string, string, number]>(
-      'INSERT INTO accounts (key, username, password_hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING'),
-    accountGet: db.prepare<[string], { key: string; username: string; password_hash: string; banned: number; created_at: number }>(
-      'SELECT key, username, password_hash, banned, created_at FROM accounts WHERE key = ?'),
-    accountBan: db.prepare<[number, string]>('UPDATE accounts SET banned = ? WHERE key = ?'),
-    nameBanAdd: db.prepare<[string, number]>('INSERT INTO name_bans (key, created_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
-    nameBanDel: db.prepare<[string]>('DELETE FROM name_bans WHERE key = ?'),
-    nameBanGet: db.prepare<[string], { ok: number }>('SELECT 1 AS ok FROM name_bans WHERE key = ?'),
-    tokenInsert: db.prepare<[string, string, number]>('INSERT OR REPLACE INTO tokens (token_hash, key, expires_at) VALUES (?, ?, ?)'),
-    // An account's tokens but the new one and the newest `keep` others (tokens_key index).
-    tokenTrim: db.prepare<{ key: string; hash: string; keep: number }>(
-      `DELETE FROM tokens WHERE key = @key AND token_hash != @hash AND token_hash NOT IN (
-         SELECT token_hash FROM tokens WHERE key = @key AND token_hash != @hash ORDER BY expires_at DESC, token_hash LIMIT @keep)`),
-    tokenGet: db.prepare<[string], { key: string; expires_at: number }>('SELECT key, expires_at FROM tokens WHERE token_hash = ?'),
-    tokenDelete: db.prepare<[string]>('DELETE FROM tokens WHERE token_hash = ?'),
   };
 }

@@ -1,0 +1,186 @@
+/**
+ * The SQLite store's accounts (migration 11): accounts by id and by the name key they hold,
+ * guests that end, login tokens and name bans. SqliteStore delegates the AccountStore calls
+ * here. Taking a name (createAccount, a rename) and ending guests are IMMEDIATE transactions,
+ * so two processes on one file never both take a name, and an expired guest is ended in the
+ * same transaction that takes its name.
+ */
+import type Database from 'better-sqlite3';
+import type { Account, AccountChange } from '../ports.js';
+import { toIso, toMillis, TOKENS_PER_ACCOUNT } from './store-common.js';
+
+interface AccountRow {
+  id: string; key: string | null; username: string; password_hash: string | null; banned: number;
+  created_at: number; expires_at: number | null; ends_with_connection: number;
+}
+
+const ACCOUNT = 'SELECT id, key, username, password_hash, banned, created_at, expires_at, ends_with_connection FROM accounts';
+
+/** Every statement of the accounts, prepared once (sqliteStatementTexts checks their plans). */
+export function prepareAccounts(db: Database.Database) {
+  return {
+    accountInsert: db.prepare<[string, string, string, string | null, number, number | null, number]>(
+      `INSERT INTO accounts (id, key, username, password_hash, created_at, expires_at, ends_with_connection)
+       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+    accountGet: db.prepare<[string], AccountRow>(`${ACCOUNT} WHERE id = ?`),
+    accountByName: db.prepare<[string], AccountRow>(`${ACCOUNT} WHERE key = ?`),
+    // The JSON array drives: one probe of the key index per name.
+    accountsByNames: db.prepare<[string], AccountRow>(
+      `SELECT a.id, a.key, a.username, a.password_hash, a.banned, a.created_at, a.expires_at, a.ends_with_connection
+       FROM json_each(?) AS j CROSS JOIN accounts a ON a.key = j.value`),
+    accountIdExists: db.prepare<[string], number>('SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ?)').pluck(),
+    accountRename: db.prepare<[string, string, string]>('UPDATE accounts SET key = ?, username = ? WHERE id = ?'),
+    accountRegister: db.prepare<[string, string]>('UPDATE accounts SET password_hash = ?, expires_at = NULL, ends_with_connection = 0 WHERE id = ?'),
+    guestExpiry: db.prepare<[number, string]>('UPDATE accounts SET expires_at = ? WHERE id = ? AND password_hash IS NULL'),
+    guestEndsWithConnection: db.prepare<[number, string]>('UPDATE accounts SET ends_with_connection = ? WHERE id = ? AND password_hash IS NULL'),
+    accountBan: db.prepare<[number, string]>('UPDATE accounts SET banned = ? WHERE id = ?'),
+    // Guests due to end (the accounts_guest_expiry index).
+    guestsDue: db.prepare<[number], string>(
+      'SELECT id FROM accounts WHERE key IS NOT NULL AND password_hash IS NULL AND expires_at <= ?').pluck(),
+    guestEnd: db.prepare<[string], string>('UPDATE accounts SET key = NULL WHERE id = ? AND key IS NOT NULL AND password_hash IS NULL RETURNING id').pluck(),
+    endTokens: db.prepare<[string]>('DELETE FROM tokens WHERE key = ?'),
+    // An ended guest stays in its direct conversations only.
+    endMemberships: db.prepare<[string]>(`DELETE FROM memberships WHERE account = ?
+       AND NOT EXISTS (SELECT 1 FROM rooms r WHERE r.name = memberships.room AND r.kind = 'direct')`),
+    endReads: db.prepare<[string]>(`DELETE FROM read_positions WHERE user_key = ?
+       AND NOT EXISTS (SELECT 1 FROM rooms r WHERE r.name = read_positions.room AND r.kind = 'direct')`),
+    endLevels: db.prepare<[string]>('DELETE FROM notify_levels WHERE account = ?'),
+    endPushes: db.prepare<[string]>('DELETE FROM push_subscriptions WHERE account = ?'),
+    endMentions: db.prepare<[string]>('DELETE FROM unread_mentions WHERE account = ?'),
+    nameBanAdd: db.prepare<[string, number]>('INSERT INTO name_bans (key, created_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
+    nameBanDel: db.prepare<[string]>('DELETE FROM name_bans WHERE key = ?'),
+    nameBanGet: db.prepare<[string], { ok: number }>('SELECT 1 AS ok FROM name_bans WHERE key = ?'),
+    tokenInsert: db.prepare<[string, string, number]>('INSERT OR REPLACE INTO tokens (token_hash, key, expires_at) VALUES (?, ?, ?)'),
+    // An account's tokens but the new one and the newest `keep` others (tokens_key index; the
+    // column `key` holds the account id).
+    tokenTrim: db.prepare<{ key: string; hash: string; keep: number }>(
+      `DELETE FROM tokens WHERE key = @key AND token_hash != @hash AND token_hash NOT IN (
+         SELECT token_hash FROM tokens WHERE key = @key AND token_hash != @hash ORDER BY expires_at DESC, token_hash LIMIT @keep)`),
+    tokenGet: db.prepare<[string], { key: string; expires_at: number }>('SELECT key, expires_at FROM tokens WHERE token_hash = ?'),
+    tokenDelete: db.prepare<[string]>('DELETE FROM tokens WHERE token_hash = ?'),
+  };
+}
+
+/** The AccountStore part of SqliteStore; see the file comment. */
+export class SqliteAccounts {
+  readonly #st: ReturnType<typeof prepareAccounts>;
+  readonly #create: (a: Omit<Account, 'banned'> & { key: string }, now: number) => boolean;
+  readonly #update: (id: string, change: AccountChange, now: number) => boolean;
+  readonly #endGuests: (now: number, ids?: readonly string[]) => string[];
+  readonly #createToken: (t: { tokenHash: string; account: string; expiresAt: string }) => void;
+
+  constructor(db: Database.Database) {
+    const s = (this.#st = prepareAccounts(db));
+    this.#create = db.transaction((a: Omit<Account, 'banned'> & { key: string }, now: number): boolean => {
+      if (s.accountIdExists.get(a.id) === 1 || !this.#takeName(a.key, now, null)) return false;
+      const expires = a.expiresAt === null ? null : toMillis(a.expiresAt);
+      s.accountInsert.run(a.id, a.key, a.username, a.passwordHash, toMillis(a.createdAt), expires, a.endsWithConnection ? 1 : 0);
+      return true;
+    }).immediate;
+    this.#update = db.transaction((id: string, change: AccountChange, now: number): boolean => {
+      const row = s.accountGet.get(id);
+      if (!row || row.key === null) return false;
+      if (change.name) {
+        if (!this.#takeName(change.name.key, now, id)) return false;
+        s.accountRename.run(change.name.key, change.name.username, id);
+      }
+      if (change.passwordHash !== undefined) s.accountRegister.run(change.passwordHash, id);
+      if (change.expiresAt !== undefined) s.guestExpiry.run(toMillis(change.expiresAt), id);
+      if (change.endsWithConnection !== undefined) s.guestEndsWithConnection.run(change.endsWithConnection ? 1 : 0, id);
+      return true;
+    }).immediate;
+    this.#endGuests = db.transaction((now: number, ids?: readonly string[]): string[] => {
+      const ended: string[] = [];
+      for (const id of ids ?? s.guestsDue.all(now)) if (this.#end(id)) ended.push(id);
+      return ended;
+    }).immediate;
+    this.#createToken = db.transaction((t: { tokenHash: string; account: string; expiresAt: string }) => {
+      s.tokenInsert.run(t.tokenHash, t.account, toMillis(t.expiresAt));
+      s.tokenTrim.run({ key: t.account, hash: t.tokenHash, keep: TOKENS_PER_ACCOUNT - 1 });
+    }).immediate;
+  }
+
+  /**
+   * Inside a transaction: whether the name key can be taken at `now`. Nobody holds it, or
+   * `self` does, or a guest past its expiresAt, which is ended here to free it.
+   */
+  #takeName(key: string, now: number, self: string | null): boolean {
+    const holder = this.#st.accountByName.get(key);
+    if (!holder || holder.id === self) return true;
+    if (holder.password_hash !== null || holder.expires_at === null || holder.expires_at > now) return false;
+    return this.#end(holder.id);
+  }
+
+  /** Inside a transaction: ends one guest account (see AccountStore.endGuests); false when it is none (any more). */
+  #end(id: string): boolean {
+    const s = this.#st;
+    if (s.guestEnd.get(id) === undefined) return false;
+    s.endTokens.run(id);
+    s.endMemberships.run(id);
+    s.endReads.run(id);
+    s.endLevels.run(id);
+    s.endPushes.run(id);
+    s.endMentions.run(id);
+    return true;
+  }
+
+  create(a: Omit<Account, 'banned'> & { key: string }, now: string): boolean {
+    return this.#create(a, toMillis(now));
+  }
+
+  get(id: string): Account | null {
+    const row = this.#st.accountGet.get(id);
+    return row ? accountFromRow(row) : null;
+  }
+
+  byName(key: string): Account | null {
+    const row = this.#st.accountByName.get(key);
+    return row ? accountFromRow(row) : null;
+  }
+
+  byNames(keys: readonly string[]): Map<string, Account> {
+    if (keys.length === 0) return new Map();
+    return new Map(this.#st.accountsByNames.all(JSON.stringify(keys)).map((row) => [row.key!, accountFromRow(row)]));
+  }
+
+  update(id: string, change: AccountChange, now: string): boolean {
+    return this.#update(id, change, toMillis(now));
+  }
+
+  endGuests(now: string, ids?: readonly string[]): string[] {
+    return this.#endGuests(toMillis(now), ids);
+  }
+
+  setBanned(id: string, banned: boolean): boolean {
+    return this.#st.accountBan.run(banned ? 1 : 0, id).changes === 1;
+  }
+
+  setNameBan(key: string, banned: boolean): boolean {
+    const s = this.#st;
+    return (banned ? s.nameBanAdd.run(key, Date.now()) : s.nameBanDel.run(key)).changes === 1;
+  }
+
+  nameBanned(key: string): boolean {
+    return this.#st.nameBanGet.get(key) !== undefined;
+  }
+
+  createToken(t: { tokenHash: string; account: string; expiresAt: string }): void {
+    this.#createToken(t);
+  }
+
+  getToken(tokenHash: string): { account: string; expiresAt: string } | null {
+    const row = this.#st.tokenGet.get(tokenHash);
+    return row ? { account: row.key, expiresAt: toIso(row.expires_at) } : null;
+  }
+
+  deleteToken(tokenHash: string): void {
+    this.#st.tokenDelete.run(tokenHash);
+  }
+}
+
+function accountFromRow(r: AccountRow): Account {
+  return {
+    id: r.id, key: r.key, username: r.username, passwordHash: r.password_hash, banned: r.banned === 1, createdAt: toIso(r.created_at),
+    expiresAt: r.expires_at === null ? null : toIso(r.expires_at), endsWithConnection: r.ends_with_connection === 1,
+  };
+}
