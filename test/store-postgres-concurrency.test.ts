@@ -15,7 +15,7 @@ import { freshPostgresUrl, serviceSkip } from './helpers/services.js';
 const skip = await serviceSkip('postgres');
 
 function msg(room: string, content: string, nonce?: string): NewRoomMessage {
-  return { id: randomUUID(), room, username: 'u', content, timestamp: new Date().toISOString(), nonce };
+  return { id: randomUUID(), room, author: 'u', username: 'u', content, timestamp: new Date().toISOString(), nonce };
 }
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
