@@ -1,7 +1,7 @@
 /**
  * A PostgreSQL database of the previous release (schema version 7) opens in this one with
  * everything carried forward by migration 8: the registered account keeps its old key as its
- * id; a room's owner and every read position became memberships; the private messages between
+ * id; its rooms (owned, or with a read position) became memberships; the private messages between
  * the account and a guest who has since left are a direct conversation (seqs 1.. in order,
  * same ids, files still linked, searchable by its members only); a private conversation's
  * notification level follows it. Skipped, saying why, when PostgreSQL is unreachable.
@@ -43,12 +43,12 @@ async function previousSchema(client: pg.Client): Promise<void> {
 async function previousRows(client: pg.Client): Promise<void> {
   await client.query(`INSERT INTO accounts (key, username, password_hash, created_at) VALUES ('ann', 'Ann', 'hash-of-anns-password', $1)`, [at(0)]);
   await client.query(`INSERT INTO tokens (token_hash, key, expires_at) VALUES ('token-hash', 'ann', $1)`, [at(86_400)]);
-  await client.query(`INSERT INTO rooms (name, topic, owner, created_at, last_seq) VALUES ('general', '', NULL, $1, 2), ('ops', 'Deploys', 'ann', $1, 0)`, [at(0)]);
+  await client.query(`INSERT INTO rooms (name, topic, owner, created_at, last_seq) VALUES ('general', '', NULL, $1, 2), ('ops', 'Deploys', 'ann', $1, 0), ('bens', '', 'ben', $1, 0)`, [at(0)]);
   const msg = `INSERT INTO messages (id, room, seq, username, author_key, content, ts, search)
     VALUES ($1, 'general', $2, $3, $4, $5, $6, array_to_tsvector(string_to_array($7, ' ')))`;
   await client.query(msg, ['m1', 1, 'Ann', 'ann', 'morning all', at(1), 'morning all']);
   await client.query(msg, ['m2', 2, 'Ben', 'ben', 'morning', at(2), 'morning']);
-  await client.query(`INSERT INTO read_positions (user_key, room, seq) VALUES ('ann', 'general', 2)`);
+  await client.query(`INSERT INTO read_positions (user_key, room, seq) VALUES ('ann', 'general', 2), ('ben', 'general', 2)`);
   const pm = `INSERT INTO private_messages (id, from_name, from_key, to_name, to_key, pair_key, content, ts, mentions)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
   const annBen = 'ann\u001fben';
@@ -114,6 +114,9 @@ describe('PostgreSQL migration 8 (identity and conversations)', { skip }, () => 
         { room: 'general', kind: 'public', role: 'member' },
         { room: 'ops', kind: 'public', role: 'owner' },
       ].sort((a, b) => (a.room < b.room ? -1 : 1)));
+      // The guest's rooms of then are not its: it stays out of their member lists.
+      assert.deepEqual(await store.membershipsOf('ben'), [{ room: dm!, kind: 'direct', role: 'member' }]);
+      assert.deepEqual((await store.members('general', 10)).map((m) => m.account), ['ann']);
       assert.deepEqual((await store.history({ room: (await store.directRoom('ann'))!, limit: 10 })).messages.map((m) => [m.seq, m.content]), [[1, 'note to self']]);
 
       assert.deepEqual((await store.search({ query: 'zebra', account: 'ann', limit: 10 })).messages.map((m) => m.id), ['p2']);
@@ -121,7 +124,7 @@ describe('PostgreSQL migration 8 (identity and conversations)', { skip }, () => 
       assert.deepEqual((await store.search({ query: 'morning', account: 'cat', limit: 10 })).messages.map((m) => m.id), ['m2', 'm1']);
 
       assert.deepEqual(await store.notifyLevels('ann'), new Map([[dm!, 'all']]));
-      assert.deepEqual((await store.listRooms()).map((r) => r.name), ['general', 'ops']);
+      assert.deepEqual((await store.listRooms()).map((r) => r.name), ['bens', 'general', 'ops']);
       assert.equal((await store.lastSeqs([dm!])).get(dm!), 3);
       const next = await store.appendMessage({ id: 'p4', room: dm!, author: 'ann', username: 'Ann', content: 'see you', timestamp: at(40) });
       assert.equal(next.message.seq, 4);

@@ -228,7 +228,8 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     // Old name-key columns (author_key, user_key, owner, tokens.key, files.owner, account)
     // keep their values, which are account ids from now on: a registered account's id is
     // its old key, so all it had stays its own; a departed guest's old key is no account's id.
-    // An owner and every (user, room) of read_positions become memberships.
+    // A registered owner and every registered (user, room) of read_positions become
+    // memberships (a guest's key of then is no account: it stays out of member lists).
     sql: `
       ALTER TABLE accounts DROP CONSTRAINT accounts_pkey;
       ALTER TABLE accounts ADD COLUMN id text;
@@ -252,9 +253,10 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       );
       CREATE INDEX memberships_account ON memberships (account, room);
       INSERT INTO memberships (room, account, role, joined_at)
-        SELECT name, owner, 'owner', created_at FROM rooms WHERE owner IS NOT NULL;
+        SELECT r.name, r.owner, 'owner', r.created_at FROM rooms r JOIN accounts a ON a.id = r.owner;
       INSERT INTO memberships (room, account, role, joined_at)
-        SELECT rp.room, rp.user_key, 'member', now() FROM read_positions rp JOIN rooms r ON r.name = rp.room
+        SELECT rp.room, rp.user_key, 'member', now() FROM read_positions rp
+          JOIN rooms r ON r.name = rp.room JOIN accounts a ON a.id = rp.user_key
         ON CONFLICT (room, account) DO NOTHING;
 
       CREATE TABLE direct_rooms (

@@ -189,7 +189,7 @@ const statements = {
   memberRole: `SELECT role FROM memberships WHERE room = $1 AND account = $2`,
   memberRoles: `SELECT room, role FROM memberships WHERE account = $1 AND room = ANY($2::text[])`,
   membershipsOf: `SELECT ms.room, r.kind, ms.role FROM memberships ms JOIN rooms r ON r.name = ms.room WHERE ms.account = $1 ORDER BY ms.room`,
-  /** An account id without an accounts row (none is written so, but a foreign key does not forbid it) shows as itself. */
+  /** A member without an accounts row (nothing writes one, but no foreign key forbids it) shows as its id. */
   members: `SELECT ms.account, coalesce(a.username, ms.account) AS username, ms.role FROM memberships ms
     LEFT JOIN accounts a ON a.id = ms.account WHERE ms.room = $1
     ORDER BY lower(coalesce(a.username, ms.account)), coalesce(a.username, ms.account), ms.account LIMIT $2`,

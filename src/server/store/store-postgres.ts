@@ -11,6 +11,10 @@
  * `searchTimeoutMs`), so searches, however many and however broad, never hold the
  * connections appends and history need; a search past its time bound, or one that waited
  * that long for a search connection, rejects with SearchTimeout.
+ * Names: `accounts.key` has a unique index (where not null), so two processes taking one name
+ * (createAccount, updateAccount) cannot both have it; an expired guest holding the name is
+ * ended in the same transaction. Direct conversations: `direct_rooms.group_key` is the
+ * primary key, so a second opener of one group waits for the first and gets its room.
  */
 import { createRequire } from 'node:module';
 import type pg from 'pg';
@@ -70,9 +74,11 @@ const QUERY_CANCELED = '57014';
 /** PostgreSQL's unique_violation. */
 const UNIQUE_VIOLATION = '23505';
 
-/** Thrown inside a transaction to roll it back and answer `value`. */
-class RolledBack<T> {
-  constructor(readonly value: T) {}
+/** Thrown inside a transaction (see #undoable) to roll it back and answer `value`. */
+class RolledBack<T> extends Error {
+  constructor(readonly value: T) {
+    super('rolled back');
+  }
 }
 
 type Client = pg.PoolClient;
