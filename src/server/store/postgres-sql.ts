@@ -188,11 +188,13 @@ const statements = {
   memberSetRole: `UPDATE memberships SET role = $3 WHERE room = $1 AND account = $2`,
   memberRole: `SELECT role FROM memberships WHERE room = $1 AND account = $2`,
   memberRoles: `SELECT room, role FROM memberships WHERE account = $1 AND room = ANY($2::text[])`,
-  membershipsOf: `SELECT ms.room, r.kind, ms.role FROM memberships ms JOIN rooms r ON r.name = ms.room WHERE ms.account = $1 ORDER BY ms.room`,
+  // Orders in "C" collation (code points; lower() then folds ASCII only), as the other stores sort.
+  membershipsOf: `SELECT ms.room, r.kind, ms.role FROM memberships ms JOIN rooms r ON r.name = ms.room WHERE ms.account = $1
+    ORDER BY ms.room COLLATE "C"`,
   /** A member without an accounts row (nothing writes one, but no foreign key forbids it) shows as its id. */
   members: `SELECT ms.account, coalesce(a.username, ms.account) AS username, ms.role FROM memberships ms
     LEFT JOIN accounts a ON a.id = ms.account WHERE ms.room = $1
-    ORDER BY lower(coalesce(a.username, ms.account)), coalesce(a.username, ms.account), ms.account LIMIT $2`,
+    ORDER BY lower(coalesce(a.username, ms.account) COLLATE "C"), ms.account COLLATE "C" LIMIT $2`,
   memberCount: `SELECT count(*)::int AS n FROM memberships WHERE room = $1`,
   directGet: `SELECT room FROM direct_rooms WHERE group_key = $1`,
   /** Takes the group (a concurrent opener of the same group waits here for this transaction). */

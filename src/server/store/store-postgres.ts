@@ -201,10 +201,10 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** As #transaction; `work` may throw a RolledBack to roll back and answer its value. */
+  /** As #retrying; `work` may throw a RolledBack to roll back and answer its value. */
   async #undoable<T>(work: (client: Client) => Promise<T>): Promise<T> {
     try {
-      return await this.#transaction(work);
+      return await this.#retrying(work);
     } catch (error) {
       if (error instanceof RolledBack) return error.value as T;
       throw error;
@@ -492,10 +492,12 @@ export class PostgresStore implements Store {
   async createAccount(a: Omit<Account, 'banned'> & { key: string }, now: string): Promise<boolean> {
     // Both the expired holder's end and the insert wait on a concurrent taker of the name: the
     // unique index on accounts.key lets one of them have it.
-    return this.#transaction(async (client) => {
+    return this.#undoable(async (client) => {
       await this.#query(SQL.guestsEndExpiredHolder, [a.key, now], client);
       const values = [a.id, a.key, a.username, a.passwordHash, a.createdAt, a.expiresAt, a.endsWithConnection];
-      return (await this.#query(SQL.accountInsert, values, client)).rowCount === 1;
+      // Not created (the name is held, or the id taken): the guest ended above stays as it was.
+      if ((await this.#query(SQL.accountInsert, values, client)).rowCount === 0) throw new RolledBack(false);
+      return true;
     });
   }
 
@@ -538,9 +540,10 @@ export class PostgresStore implements Store {
 
   async endGuests(now: string, ids?: readonly string[]): Promise<string[]> {
     if (ids !== undefined && ids.length === 0) return [];
-    const { rows } = ids === undefined
-      ? await this.#query<{ id: string }>(SQL.guestsEndExpired, [now])
-      : await this.#query<{ id: string }>(SQL.guestsEndIds, [[...ids]]);
+    // Retried: two nodes sweeping at once may lock the same guests in different orders.
+    const { rows } = await this.#retrying((client) => ids === undefined
+      ? this.#query<{ id: string }>(SQL.guestsEndExpired, [now], client)
+      : this.#query<{ id: string }>(SQL.guestsEndIds, [[...ids]], client));
     return rows.map((r) => r.id);
   }
 
