@@ -1,13 +1,13 @@
 /**
  * PostgresStore as several server processes use it: two stores (two pools) on one database,
- * initialising and appending at the same time. Skipped, saying why, when PostgreSQL is
- * unreachable (fails instead with PARLEY_REQUIRE_SERVICES=1).
+ * initialising, appending, taking names and opening direct conversations at the same time.
+ * Skipped, saying why, when PostgreSQL is unreachable (fails instead with PARLEY_REQUIRE_SERVICES=1).
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import type { NewRoomMessage } from '../src/server/ports.js';
+import type { Account, NewRoomMessage, RoomRecord } from '../src/server/ports.js';
 import { POSTGRES_MIGRATIONS } from '../src/server/store/migrations-postgres.js';
 import { PostgresStore } from '../src/server/store/store-postgres.js';
 import { freshPostgresUrl, serviceSkip } from './helpers/services.js';
@@ -15,7 +15,7 @@ import { freshPostgresUrl, serviceSkip } from './helpers/services.js';
 const skip = await serviceSkip('postgres');
 
 function msg(room: string, content: string, nonce?: string): NewRoomMessage {
-  return { id: randomUUID(), room, username: 'u', content, timestamp: new Date().toISOString(), nonce };
+  return { id: randomUUID(), room, author: 'u', username: 'u', content, timestamp: new Date().toISOString(), nonce };
 }
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
@@ -83,6 +83,77 @@ describe('two PostgresStores on one database', { skip }, () => {
     }
     const page = await a.history({ room: 'nonces', after: 0, limit: 100 });
     assert.deepEqual(page.messages.map((m) => m.seq), range(20));
+  });
+});
+
+describe('two PostgresStores on one database: names and direct conversations', { skip }, () => {
+  let db: Awaited<ReturnType<typeof freshPostgresUrl>>;
+  let a: PostgresStore;
+  let b: PostgresStore;
+  const now = new Date().toISOString();
+  const later = new Date(Date.now() + 3_600_000).toISOString();
+  const earlier = new Date(Date.now() - 3_600_000).toISOString();
+
+  function account(id: string, key: string, guestUntil: string | null = null): Omit<Account, 'banned'> & { key: string } {
+    return { id, key, username: key, passwordHash: guestUntil ? null : 'hash', createdAt: earlier, expiresAt: guestUntil, endsWithConnection: false };
+  }
+
+  before(async () => {
+    db = await freshPostgresUrl();
+    a = new PostgresStore(db.url);
+    b = new PostgresStore(db.url);
+    await a.init();
+    await b.init();
+  });
+  after(async () => {
+    await a?.close();
+    await b?.close();
+    await db?.drop();
+  });
+
+  it('two accounts created with one name at once: exactly one holds it', async () => {
+    for (let i = 0; i < 20; i++) {
+      const made = await Promise.all([a.createAccount(account(`u.a${i}`, `same${i}`), now), b.createAccount(account(`u.b${i}`, `same${i}`), now)]);
+      assert.deepEqual([...made].sort(), [false, true]);
+      assert.equal((await a.accountByName(`same${i}`))?.id, made[0] ? `u.a${i}` : `u.b${i}`);
+    }
+  });
+
+  it('an expired guest\'s name taken by two at once: one takes it, the guest is ended once', async () => {
+    for (let i = 0; i < 20; i++) {
+      assert.equal(await a.createAccount(account(`u.g${i}`, `guest${i}`, earlier), earlier), true);
+      const made = await Promise.all([a.createAccount(account(`u.x${i}`, `guest${i}`), now), b.createAccount(account(`u.y${i}`, `guest${i}`), now)]);
+      assert.deepEqual([...made].sort(), [false, true]);
+      assert.equal((await a.getAccount(`u.g${i}`))?.key, null);
+      assert.equal((await b.accountByName(`guest${i}`))?.id, made[0] ? `u.x${i}` : `u.y${i}`);
+    }
+  });
+
+  it('two accounts renamed to one name at once: exactly one gets it, the other keeps its own', async () => {
+    for (let i = 0; i < 20; i++) {
+      await a.createAccount(account(`u.r${i}`, `r${i}`), now);
+      await a.createAccount(account(`u.s${i}`, `s${i}`), now);
+      const name = { key: `t${i}`, username: `T${i}` };
+      const done = await Promise.all([a.updateAccount(`u.r${i}`, { name }, now), b.updateAccount(`u.s${i}`, { name }, now)]);
+      assert.deepEqual([...done].sort(), [false, true]);
+      assert.equal((await a.accountByName(`t${i}`))?.id, done[0] ? `u.r${i}` : `u.s${i}`);
+      assert.equal((await a.getAccount(done[0] ? `u.s${i}` : `u.r${i}`))?.key, done[0] ? `s${i}` : `r${i}`);
+    }
+  });
+
+  it('one direct conversation opened from both stores at once: both get the first one\'s room', async () => {
+    for (let i = 0; i < 20; i++) {
+      const members = [`u.p${i}`, `u.q${i}`];
+      const group = members.join(' ');
+      const room = (name: string): RoomRecord => ({ name, topic: '', owner: null, createdAt: now, kind: 'direct' });
+      const opened = await Promise.all([a.openDirect(group, room(`dm-a${i}`), members), b.openDirect(group, room(`dm-b${i}`), members)]);
+      assert.equal(opened[0].room, opened[1].room);
+      assert.deepEqual(opened.map((o) => o.created).sort(), [false, true]);
+      assert.equal(await a.directRoom(group), opened[0].room);
+      assert.equal(await b.memberCount(opened[0].room!), 2);
+      const loser = opened[0].created ? `dm-b${i}` : `dm-a${i}`;
+      assert.equal(await a.getRoom(loser), null);
+    }
   });
 });
 

@@ -48,7 +48,7 @@ describe('PostgreSQL migration 4 (stored search terms)', { skip }, () => {
         assert.deepEqual(await ids('タワー', 'general'), ['cjk']);
         assert.deepEqual(await ids('prod'), ['host']);
         assert.deepEqual(await ids('example com', 'general'), ['host']);
-        const { message } = await store.appendMessage({ id: 'new', room: 'general', username: 'ann', content: 'prod is back', timestamp: new Date().toISOString() });
+        const { message } = await store.appendMessage({ id: 'new', room: 'general', author: 'ann', username: 'ann', content: 'prod is back', timestamp: new Date().toISOString() });
         assert.equal(message.seq, 4);
         assert.deepEqual(await ids('prod', 'general'), ['new', 'host']);
       } finally {
@@ -67,7 +67,7 @@ describe('PostgreSQL search time bound', { skip }, () => {
     const blocker = new pg.Client({ connectionString: db.url });
     try {
       await store.init();
-      await store.appendMessage({ id: 'a', room: 'general', username: 'ann', content: 'held up', timestamp: new Date().toISOString() });
+      await store.appendMessage({ id: 'a', room: 'general', author: 'ann', username: 'ann', content: 'held up', timestamp: new Date().toISOString() });
       await blocker.connect();
       // Another session locks the table: the search waits, and statement_timeout ends it.
       await blocker.query('BEGIN');
@@ -91,7 +91,7 @@ describe('PostgreSQL search pool', { skip }, () => {
     try {
       await store.init();
       const at = () => new Date().toISOString();
-      await store.appendMessage({ id: 'first', room: 'general', username: 'ann', content: 'needle', timestamp: at() });
+      await store.appendMessage({ id: 'first', room: 'general', author: 'ann', username: 'ann', content: 'needle', timestamp: at() });
       await blocker.connect();
       // Searches read reactions (appends do not): with that table locked, every search waits.
       await blocker.query('BEGIN');
@@ -101,7 +101,7 @@ describe('PostgreSQL search pool', { skip }, () => {
         `SELECT count(*)::int AS n FROM pg_locks WHERE relation = 'reactions'::regclass AND NOT granted`)).rows[0]!.n;
       while ((await waiting()) === 0) await new Promise((resolve) => setImmediate(resolve));
       // A bystander's message is stored meanwhile: searches hold no connection appends need.
-      const sent = await store.appendMessage({ id: 'bystander', room: 'general', username: 'bob', content: 'hi', timestamp: at() });
+      const sent = await store.appendMessage({ id: 'bystander', room: 'general', author: 'bob', username: 'bob', content: 'hi', timestamp: at() });
       assert.equal(sent.message.seq, 2);
       await blocker.query('ROLLBACK');
       for (const found of await Promise.all(searches)) assert.deepEqual(found.messages.map((m) => m.id), ['first']);

@@ -4,9 +4,11 @@
  * every migration not yet listed in `schema_migrations`, each in its own transaction.
  * Never edit a released migration: add one.
  */
+import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { Migration } from './migrations-sqlite.js';
 import { indexTerms } from './search-terms.cjs';
+import { groupKey } from './store-common.js';
 
 /** A PostgreSQL migration: `sql`, then `run` (work SQL alone cannot do), in one transaction. */
 export interface PostgresMigration extends Migration {
@@ -131,15 +133,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       ALTER TABLE messages ADD COLUMN search tsvector;
     `,
     async run(client) {
-      for (let after = ''; ;) {
-        const { rows } = await client.query<{ id: string; content: string }>(
-          'SELECT id, content FROM messages WHERE id > $1 AND NOT deleted ORDER BY id LIMIT $2', [after, BACKFILL_CHUNK]);
-        if (rows.length === 0) break;
-        await client.query(`UPDATE messages m SET search = array_to_tsvector(string_to_array(v.terms, ' '))
-          FROM unnest($1::text[], $2::text[]) AS v(id, terms) WHERE m.id = v.id`,
-        [rows.map((r) => r.id), rows.map((r) => indexTerms(r.content).join(' '))]);
-        after = rows[rows.length - 1]!.id;
-      }
+      await backfillSearch(client, 'SELECT id, content FROM messages WHERE id > $1 AND NOT deleted ORDER BY id LIMIT $2');
       // Partial, as before: tombstones are never searched. ANALYZE gives the planner the
       // column's term frequencies, so it can tell a common word from a rare one.
       await client.query('CREATE INDEX messages_search ON messages USING gin (search) WHERE NOT deleted');
@@ -228,4 +222,143 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE TABLE IF NOT EXISTS settings (key text PRIMARY KEY, value text NOT NULL);
     `,
   },
+  {
+    version: 8,
+    name: 'identity and conversations: accounts with ids, room kinds, memberships, direct conversations',
+    // Old name-key columns (author_key, user_key, owner, tokens.key, files.owner, account)
+    // keep their values, which are account ids from now on: a registered account's id is
+    // its old key, so all it had stays its own; a departed guest's old key is no account's id.
+    // A registered owner and every registered (user, room) of read_positions become
+    // memberships (a guest's key of then is no account: it stays out of member lists).
+    sql: `
+      ALTER TABLE accounts DROP CONSTRAINT accounts_pkey;
+      ALTER TABLE accounts ADD COLUMN id text;
+      UPDATE accounts SET id = key;
+      ALTER TABLE accounts ALTER COLUMN id SET NOT NULL, ADD PRIMARY KEY (id),
+        ALTER COLUMN key DROP NOT NULL, ALTER COLUMN password_hash DROP NOT NULL,
+        ADD COLUMN expires_at timestamptz, ADD COLUMN ends_with_connection boolean NOT NULL DEFAULT false;
+      CREATE UNIQUE INDEX accounts_key ON accounts (key) WHERE key IS NOT NULL;
+      CREATE INDEX accounts_guest_expiry ON accounts (expires_at) WHERE password_hash IS NULL AND key IS NOT NULL;
+
+      ALTER TABLE rooms ADD COLUMN kind text NOT NULL DEFAULT 'public';
+      CREATE INDEX rooms_kind ON rooms (kind, name);
+      CREATE INDEX rooms_listed ON rooms (name) WHERE kind <> 'direct';
+
+      CREATE TABLE memberships (
+        room text NOT NULL,
+        account text NOT NULL,
+        role text NOT NULL,
+        joined_at timestamptz NOT NULL,
+        PRIMARY KEY (room, account)
+      );
+      CREATE INDEX memberships_account ON memberships (account, room);
+      INSERT INTO memberships (room, account, role, joined_at)
+        SELECT r.name, r.owner, 'owner', r.created_at FROM rooms r JOIN accounts a ON a.id = r.owner;
+      INSERT INTO memberships (room, account, role, joined_at)
+        SELECT rp.room, rp.user_key, 'member', now() FROM read_positions rp
+          JOIN rooms r ON r.name = rp.room JOIN accounts a ON a.id = rp.user_key
+        ON CONFLICT (room, account) DO NOTHING;
+
+      CREATE TABLE direct_rooms (
+        group_key text PRIMARY KEY,
+        room text NOT NULL
+      );
+    `,
+    async run(client) {
+      const groups = await directFromPrivate(client);
+      await notifyToDirect(client, groups);
+      await client.query('DROP TABLE private_messages');
+    },
+  },
 ];
+
+/**
+ * Writes `messages.search` (the shared tokenizer's terms) for the messages whose ids and
+ * contents `chunkSql` pages through ($1: the last id of the previous chunk, $2: the chunk size).
+ */
+async function backfillSearch(client: pg.ClientBase, chunkSql: string): Promise<void> {
+  for (let after = ''; ;) {
+    const { rows } = await client.query<{ id: string; content: string }>(chunkSql, [after, BACKFILL_CHUNK]);
+    if (rows.length === 0) break;
+    await client.query(`UPDATE messages m SET search = array_to_tsvector(string_to_array(v.terms, ' '))
+      FROM unnest($1::text[], $2::text[]) AS v(id, terms) WHERE m.id = v.id`,
+    [rows.map((r) => r.id), rows.map((r) => indexTerms(r.content).join(' '))]);
+    after = rows[rows.length - 1]!.id;
+  }
+}
+
+/** Lower-case base32, as direct conversation ids use it. */
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+
+/** A new direct conversation id: `dm-` and 12 random base32 letters. */
+function directRoomName(): string {
+  return `dm-${[...randomBytes(12)].map((b) => BASE32[b % 32]).join('')}`;
+}
+
+/**
+ * Moves private messages into direct conversations: one per unordered pair of keys (one
+ * member for a message to oneself), with its direct_rooms row and a membership for each;
+ * each message keeps its id (so its file links hold) and gets seq 1.. in (ts, n) order, and
+ * its search terms. Resolves the conversation of each group key.
+ */
+async function directFromPrivate(client: pg.ClientBase): Promise<Map<string, string>> {
+  const { rows: pairs } = await client.query<{ from_key: string; to_key: string }>('SELECT DISTINCT from_key, to_key FROM private_messages');
+  const taken = new Set((await client.query<{ name: string }>("SELECT name FROM rooms WHERE name LIKE 'dm-%'")).rows.map((r) => r.name));
+  const rooms = new Map<string, string>();
+  const pairRoom: [string, string, string][] = [];
+  for (const { from_key: from, to_key: to } of pairs) {
+    const group = groupKey([from, to]);
+    let room = rooms.get(group);
+    if (room === undefined) {
+      do room = directRoomName(); while (taken.has(room));
+      taken.add(room);
+      rooms.set(group, room);
+    }
+    pairRoom.push([from, to, room]);
+  }
+  if (rooms.size === 0) return rooms;
+  await client.query('CREATE TEMP TABLE pm_rooms (from_key text, to_key text, room text, PRIMARY KEY (from_key, to_key)) ON COMMIT DROP');
+  await client.query('INSERT INTO pm_rooms SELECT * FROM unnest($1::text[], $2::text[], $3::text[])',
+    [pairRoom.map((p) => p[0]), pairRoom.map((p) => p[1]), pairRoom.map((p) => p[2])]);
+  await client.query(`INSERT INTO rooms (name, topic, owner, created_at, last_seq, kind)
+    SELECT r.room, '', NULL, min(p.ts), count(*), 'direct'
+    FROM private_messages p JOIN pm_rooms r ON r.from_key = p.from_key AND r.to_key = p.to_key GROUP BY r.room`);
+  // A guest who wrote or received private messages had no account: an ended guest account
+  // (key null, its last name) stands for it in its conversations' member lists.
+  await client.query(`INSERT INTO accounts (id, key, username, password_hash, created_at, expires_at)
+    SELECT k, NULL, (array_agg(name ORDER BY ts DESC, n DESC))[1], NULL, min(ts), max(ts)
+    FROM (SELECT from_key AS k, from_name AS name, ts, n FROM private_messages UNION ALL SELECT to_key, to_name, ts, n FROM private_messages) AS x
+    WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = x.k) GROUP BY k`);
+  const groups = [...rooms];
+  await client.query('INSERT INTO direct_rooms (group_key, room) SELECT * FROM unnest($1::text[], $2::text[])',
+    [groups.map((g) => g[0]), groups.map((g) => g[1])]);
+  const members = groups.flatMap(([group, room]) => group.split(' ').map((account) => [room, account]));
+  await client.query(`INSERT INTO memberships (room, account, role, joined_at)
+    SELECT v.room, v.account, 'member', r.created_at FROM unnest($1::text[], $2::text[]) AS v(room, account) JOIN rooms r ON r.name = v.room`,
+  [members.map((m) => m[0]), members.map((m) => m[1])]);
+  await client.query(`INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce, mentions, deleted)
+    SELECT p.id, r.room, row_number() OVER (PARTITION BY r.room ORDER BY p.ts, p.n), p.from_name, p.from_key, p.content, p.ts, NULL, p.mentions, false
+    FROM private_messages p JOIN pm_rooms r ON r.from_key = p.from_key AND r.to_key = p.to_key`);
+  await backfillSearch(client, 'SELECT id, content FROM private_messages WHERE id > $1 ORDER BY id LIMIT $2');
+  await client.query('ANALYZE messages');
+  return rooms;
+}
+
+/**
+ * Notification levels of private conversations (`@` + the other's key) move to the direct
+ * conversation of the pair; those of a pair that never wrote have no conversation to
+ * follow and go.
+ */
+async function notifyToDirect(client: pg.ClientBase, rooms: Map<string, string>): Promise<void> {
+  const { rows } = await client.query<{ account: string; conversation: string }>(
+    "SELECT account, conversation FROM notify_levels WHERE conversation LIKE '@%'");
+  const moved = rows.flatMap((r) => {
+    const room = rooms.get(groupKey([r.account, r.conversation.slice(1)]));
+    return room === undefined ? [] : [[r.account, r.conversation, room]];
+  });
+  if (moved.length > 0) {
+    await client.query(`UPDATE notify_levels n SET conversation = v.room FROM unnest($1::text[], $2::text[], $3::text[]) AS v(account, conversation, room)
+      WHERE n.account = v.account AND n.conversation = v.conversation`, [moved.map((m) => m[0]), moved.map((m) => m[1]), moved.map((m) => m[2])]);
+  }
+  await client.query("DELETE FROM notify_levels WHERE conversation LIKE '@%'");
+}

@@ -3,8 +3,8 @@
  * the mapping from rows to API objects. Room messages carry their reactions as one JSON
  * array from a correlated subquery, so a history page is one round trip, not one per message.
  */
-import type { ChatMessage, PrivateChatMessage } from '../../protocol/messages.js';
-import type { FileRecord, RoomRecord } from '../ports.js';
+import type { ChatMessage } from '../../protocol/messages.js';
+import type { Account, ConversationKind, FileRecord, MemberRecord, MembershipRecord, Role, RoomRecord } from '../ports.js';
 import { attachmentsByMessage, mentionsField, reactionsFrom, replyRefOf, type AttachmentRow } from './store-common.js';
 
 /** A room message row; `reactions` is [emoji, username] pairs in reaction order, or null. */
@@ -15,28 +15,28 @@ export interface MessageRow {
   reply?: { id: string; username: string; content: string | null; deleted: boolean | null } | null;
 }
 
-export interface PrivateRow { id: string; from_name: string; to_name: string; content: string; ts: Date; mentions: string | null; files?: AttachmentRow[] | null }
+export interface AccountRow {
+  id: string; key: string | null; username: string; password_hash: string | null; banned: boolean; created_at: Date;
+  expires_at: Date | null; ends_with_connection: boolean;
+}
 
 export interface FileRow {
   id: string; sha256: string; name: string; size: number; type: string; width: number | null; height: number | null;
   thumb_sha256: string | null; owner: string; created_at: Date;
 }
 
-export interface RoomRow { name: string; topic: string; owner: string | null; created_at: Date }
+export interface RoomRow { name: string; topic: string; owner: string | null; created_at: Date; kind: ConversationKind }
 
 const REACTIONS = `(SELECT json_agg(json_build_array(r.emoji, r.username) ORDER BY r.n)
   FROM reactions r WHERE r.message_id = m.id) AS reactions`;
-/** A message's files in order, as JSON rows; null when it has none (FILES_M for room messages m, FILES_P for private ones p). */
-const FILES_OF = `(SELECT json_agg(json_build_object('message_id', mf.message_id, 'id', f.id, 'name', f.name,
+/** A message's files in order, as JSON rows; null when it has none. */
+const FILES = `(SELECT json_agg(json_build_object('message_id', mf.message_id, 'id', f.id, 'name', f.name,
   'size', f.size, 'type', f.type, 'width', f.width, 'height', f.height, 'thumb_sha256', f.thumb_sha256) ORDER BY mf.position)
-  FROM message_files mf JOIN files f ON f.id = mf.file_id WHERE mf.message_id = `;
-const FILES_M = `${FILES_OF}m.id) AS files`;
-const FILES_P = `${FILES_OF}p.id) AS files`;
+  FROM message_files mf JOIN files f ON f.id = mf.file_id WHERE mf.message_id = m.id) AS files`;
 const REPLY = `(SELECT json_build_object('id', r.reply_to, 'username', r.reply_username, 'content', o.content, 'deleted', o.deleted)
   FROM message_replies r LEFT JOIN messages o ON o.id = r.reply_to WHERE r.message_id = m.id) AS reply`;
 const COLS = 'm.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.deleted, m.mentions';
-const MSG = `SELECT ${COLS}, ${REACTIONS}, ${FILES_M}, ${REPLY} FROM messages m`;
-const PM = `SELECT p.id, p.from_name, p.to_name, p.content, p.ts, p.mentions, ${FILES_P} FROM private_messages p`;
+const MSG = `SELECT ${COLS}, ${REACTIONS}, ${FILES}, ${REPLY} FROM messages m`;
 /**
  * `messages.search` holds the shared tokenizer's terms (search-terms.cjs); $1 is a tsquery
  * of the query's terms (see `tsquery`). The partial GIN index serves `NOT m.deleted AND
@@ -48,16 +48,37 @@ const FTS = `${MSG} WHERE NOT m.deleted AND m.search @@ $1::tsquery`;
 /** Tsvectors of terms joined by spaces (terms hold no spaces; an empty text gives an empty vector): a column, $4. */
 const TERMS_VECTOR = `array_to_tsvector(string_to_array(terms, ' '))`;
 const PARAM4_VECTOR = `array_to_tsvector(string_to_array($4, ' '))`;
+/** Rooms an account ($3) may search without naming one: public rooms and its memberships. */
+const SEARCHABLE = `m.room IN (SELECT name FROM rooms WHERE kind = 'public' UNION ALL SELECT room FROM memberships WHERE account = $3)`;
+const ACCOUNT_COLS = 'id, key, username, password_hash, banned, created_at, expires_at, ends_with_connection';
+
+/**
+ * Ends the guests `who` selects (a condition on accounts, live guests only): frees their
+ * names, deletes their tokens, mentions, levels and subscriptions, their memberships and read
+ * positions except in direct conversations (where they stay, under their last name). One
+ * statement, so nothing is half done; resolves the ids ended.
+ */
+function endGuestsWhere(who: string): string {
+  const direct = (room: string) => `EXISTS (SELECT 1 FROM rooms r WHERE r.name = ${room} AND r.kind = 'direct')`;
+  return `WITH ended AS (UPDATE accounts SET key = NULL WHERE password_hash IS NULL AND key IS NOT NULL AND ${who} RETURNING id),
+    t AS (DELETE FROM tokens WHERE key IN (SELECT id FROM ended)),
+    ms AS (DELETE FROM memberships x WHERE x.account IN (SELECT id FROM ended) AND NOT ${direct('x.room')}),
+    rp AS (DELETE FROM read_positions x WHERE x.user_key IN (SELECT id FROM ended) AND NOT ${direct('x.room')}),
+    nl AS (DELETE FROM notify_levels WHERE account IN (SELECT id FROM ended)),
+    ps AS (DELETE FROM push_subscriptions WHERE account IN (SELECT id FROM ended)),
+    um AS (DELETE FROM unread_mentions WHERE account IN (SELECT id FROM ended))
+    SELECT id FROM ended ORDER BY id`;
+}
 
 const statements = {
-  roomInsert: `INSERT INTO rooms (name, topic, owner, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING`,
+  roomInsert: `INSERT INTO rooms (name, topic, owner, created_at, kind) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING`,
   roomInsertMany: `INSERT INTO rooms (name) SELECT n FROM unnest($1::text[]) AS n ORDER BY n ON CONFLICT (name) DO NOTHING`,
   roomLockMany: `SELECT name FROM rooms WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE`,
   roomBumpMany: `UPDATE rooms AS r SET last_seq = r.last_seq + v.n FROM unnest($1::text[], $2::bigint[]) AS v(name, n)
     WHERE r.name = v.name RETURNING r.name, r.last_seq`,
   /** LIMIT NULL: every room. */
-  roomPage: `SELECT name, topic, owner, created_at FROM rooms WHERE name > $1 ORDER BY name LIMIT $2`,
-  roomGet: `SELECT name, topic, owner, created_at FROM rooms WHERE name = $1`,
+  roomPage: `SELECT name, topic, owner, created_at, kind FROM rooms WHERE name > $1 AND kind <> 'direct' ORDER BY name LIMIT $2`,
+  roomGet: `SELECT name, topic, owner, created_at, kind FROM rooms WHERE name = $1`,
   roomCountOwned: `SELECT count(*)::int AS n FROM rooms WHERE owner = $1`,
   roomTopic: `UPDATE rooms SET topic = $1 WHERE name = $2`,
   roomMeta: `SELECT (SELECT min(seq) FROM messages WHERE room = $1) AS first_seq,
@@ -73,6 +94,7 @@ const statements = {
     JOIN unnest($1::text[], $2::text[]) AS k(author, nonce) ON m.author_key = k.author AND m.nonce = k.nonce
     WHERE m.nonce IS NOT NULL`,
   msgGet: `${MSG} WHERE m.id = $1`,
+  msgAuthor: `SELECT author_key FROM messages WHERE id = $1`,
   msgEdit: `UPDATE messages m SET content = $2, edited_at = $3, search = ${PARAM4_VECTOR} WHERE m.id = $1 AND NOT m.deleted
     RETURNING ${COLS}, ${REACTIONS}`,
   msgEditMentions: `UPDATE messages m SET content = $2, edited_at = $3, search = ${PARAM4_VECTOR}, mentions = $5 WHERE m.id = $1 AND NOT m.deleted
@@ -95,20 +117,10 @@ const statements = {
       ON CONFLICT DO NOTHING RETURNING 1)
     SELECT EXISTS (SELECT 1 FROM gone) AS removed, EXISTS (SELECT 1 FROM added) AS added, counts.* FROM counts`,
 
-  pmInsertMany: `INSERT INTO private_messages (id, from_name, from_key, to_name, to_key, pair_key, content, ts, nonce, mentions)
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::text[], $10::text[])`,
-  pmByNonces: `SELECT p.id, p.from_name, p.to_name, p.content, p.ts, p.mentions, p.from_key, p.nonce FROM private_messages p
-    JOIN unnest($1::text[], $2::text[]) AS k(author, nonce) ON p.from_key = k.author AND p.nonce = k.nonce
-    WHERE p.nonce IS NOT NULL`,
-  pmLatest: `${PM} WHERE p.pair_key = $1 ORDER BY p.ts DESC, p.n DESC LIMIT $2`,
-  pmBefore: `${PM} JOIN private_messages b ON b.id = $2 AND b.pair_key = $1
-    WHERE p.pair_key = $1 AND (p.ts, p.n) < (b.ts, b.n) ORDER BY p.ts DESC, p.n DESC LIMIT $3`,
-
   readMark: `WITH cleared AS (DELETE FROM unread_mentions WHERE account = $1 AND room = $2 AND seq <= $3)
     INSERT INTO read_positions (user_key, room, seq) VALUES ($1, $2, $3)
     ON CONFLICT (user_key, room) DO UPDATE SET seq = GREATEST(read_positions.seq, EXCLUDED.seq)`,
 
-  accountNames: `SELECT key, username FROM accounts WHERE key = ANY($1::text[])`,
   mentionAdd: `INSERT INTO unread_mentions (account, room, seq) SELECT a, $2, $3 FROM unnest($1::text[]) AS a ON CONFLICT DO NOTHING`,
   mentionCounts: `SELECT room, count(*)::int AS n FROM unread_mentions WHERE account = $1 GROUP BY room`,
   notifySet: `INSERT INTO notify_levels (account, conversation, level) VALUES ($1, $2, $3)
@@ -130,18 +142,16 @@ const statements = {
   readListOf: `SELECT room, seq FROM read_positions WHERE user_key = $1 AND room = ANY($2::text[])`,
 
   searchAll: `${FTS} ORDER BY m.ts DESC, m.seq DESC LIMIT $2`,
+  searchFor: `${FTS} AND ${SEARCHABLE} ORDER BY m.ts DESC, m.seq DESC LIMIT $2`,
   searchRoom: `${FTS} AND m.room = $2 AND m.seq < $3 ORDER BY m.seq DESC LIMIT $4`,
 
   // Rooms are locked in name order, as appends lock them, so prune and appends cannot deadlock.
   pruneLock: `SELECT name FROM rooms WHERE name IN (SELECT DISTINCT room FROM messages WHERE ts < $1) ORDER BY name FOR UPDATE`,
   pruneMark: `UPDATE rooms AS r SET pruned_through = GREATEST(r.pruned_through, p.top)
     FROM (SELECT room, max(seq) AS top FROM messages WHERE ts < $1 GROUP BY room) AS p WHERE r.name = p.room`,
-  // Two joins on message_files' key, one per kind of message (an OR of both subqueries was a sequential scan).
-  pruneLinks: `WITH r AS (DELETE FROM message_files mf USING messages m WHERE mf.message_id = m.id AND m.ts < $1)
-    DELETE FROM message_files mf USING private_messages p WHERE mf.message_id = p.id AND p.ts < $1`,
+  pruneLinks: `DELETE FROM message_files mf USING messages m WHERE mf.message_id = m.id AND m.ts < $1`,
   pruneReplies: `DELETE FROM message_replies WHERE message_id IN (SELECT id FROM messages WHERE ts < $1)`,
   pruneMessages: `DELETE FROM messages WHERE ts < $1`,
-  prunePrivate: `DELETE FROM private_messages WHERE ts < $1`,
 
   linkMany: `INSERT INTO message_files (message_id, position, file_id)
     SELECT * FROM unnest($1::text[], $2::int[], $3::text[]) ON CONFLICT DO NOTHING`,
@@ -156,9 +166,39 @@ const statements = {
     AND NOT EXISTS (SELECT 1 FROM message_files mf WHERE mf.file_id = files.id) RETURNING sha256, thumb_sha256`,
   blobsUnused: `SELECT s FROM unnest($1::text[]) AS s WHERE NOT EXISTS (SELECT 1 FROM files WHERE sha256 = s OR thumb_sha256 = s)`,
 
-  accountInsert: `INSERT INTO accounts (key, username, password_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING`,
-  accountGet: `SELECT key, username, password_hash, banned, created_at FROM accounts WHERE key = $1`,
-  accountBan: `UPDATE accounts SET banned = $1 WHERE key = $2`,
+  /** Nothing when the id is taken or the key is held (a unique index each). */
+  accountInsert: `INSERT INTO accounts (id, key, username, password_hash, created_at, expires_at, ends_with_connection)
+    VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+  accountGet: `SELECT ${ACCOUNT_COLS} FROM accounts WHERE id = $1`,
+  accountLock: `SELECT ${ACCOUNT_COLS} FROM accounts WHERE id = $1 AND key IS NOT NULL FOR UPDATE`,
+  accountByName: `SELECT ${ACCOUNT_COLS} FROM accounts WHERE key = $1`,
+  accountsByNames: `SELECT ${ACCOUNT_COLS} FROM accounts WHERE key = ANY($1::text[])`,
+  accountHolder: `SELECT id FROM accounts WHERE key = $1`,
+  accountWrite: `UPDATE accounts SET key = $2, username = $3, password_hash = $4, expires_at = $5, ends_with_connection = $6 WHERE id = $1`,
+  accountBan: `UPDATE accounts SET banned = $1 WHERE id = $2`,
+  /** The guest holding name key $1 whose time ran out by $2, so that its name can be taken. */
+  guestsEndExpiredHolder: endGuestsWhere('key = $1 AND expires_at <= $2'),
+  guestsEndExpired: endGuestsWhere('expires_at <= $1'),
+  guestsEndIds: endGuestsWhere('id = ANY($1::text[])'),
+
+  memberAdd: `INSERT INTO memberships (room, account, role, joined_at) VALUES ($1, $2, $3, $4) ON CONFLICT (room, account) DO NOTHING`,
+  memberAddMany: `INSERT INTO memberships (room, account, role, joined_at) SELECT $1, a, $3, $4 FROM unnest($2::text[]) AS a
+    ON CONFLICT (room, account) DO NOTHING`,
+  memberRemove: `DELETE FROM memberships WHERE room = $1 AND account = $2`,
+  memberSetRole: `UPDATE memberships SET role = $3 WHERE room = $1 AND account = $2`,
+  memberRole: `SELECT role FROM memberships WHERE room = $1 AND account = $2`,
+  memberRoles: `SELECT room, role FROM memberships WHERE account = $1 AND room = ANY($2::text[])`,
+  // Orders in "C" collation (code points; lower() then folds ASCII only), as the other stores sort.
+  membershipsOf: `SELECT ms.room, r.kind, ms.role FROM memberships ms JOIN rooms r ON r.name = ms.room WHERE ms.account = $1
+    ORDER BY ms.room COLLATE "C"`,
+  /** A member without an accounts row (nothing writes one, but no foreign key forbids it) shows as its id. */
+  members: `SELECT ms.account, coalesce(a.username, ms.account) AS username, ms.role FROM memberships ms
+    LEFT JOIN accounts a ON a.id = ms.account WHERE ms.room = $1
+    ORDER BY lower(coalesce(a.username, ms.account) COLLATE "C"), ms.account COLLATE "C" LIMIT $2`,
+  memberCount: `SELECT count(*)::int AS n FROM memberships WHERE room = $1`,
+  directGet: `SELECT room FROM direct_rooms WHERE group_key = $1`,
+  /** Takes the group (a concurrent opener of the same group waits here for this transaction). */
+  directClaim: `INSERT INTO direct_rooms (group_key, room) VALUES ($1, $2) ON CONFLICT (group_key) DO NOTHING`,
   nameBanAdd: `INSERT INTO name_bans (key) VALUES ($1) ON CONFLICT (key) DO NOTHING`,
   nameBanDel: `DELETE FROM name_bans WHERE key = $1`,
   nameBanGet: `SELECT 1 FROM name_bans WHERE key = $1`,
@@ -182,7 +222,22 @@ export function tsquery(terms: readonly string[]): string {
 }
 
 export function roomFromRow(r: RoomRow): RoomRecord {
-  return { name: r.name, topic: r.topic, owner: r.owner, createdAt: r.created_at.toISOString() };
+  return { name: r.name, topic: r.topic, owner: r.owner, createdAt: r.created_at.toISOString(), kind: r.kind };
+}
+
+export function accountFromRow(r: AccountRow): Account {
+  return {
+    id: r.id, key: r.key, username: r.username, passwordHash: r.password_hash, banned: r.banned, createdAt: r.created_at.toISOString(),
+    expiresAt: r.expires_at ? r.expires_at.toISOString() : null, endsWithConnection: r.ends_with_connection,
+  };
+}
+
+export function membershipFromRow(r: { room: string; kind: ConversationKind; role: Role }): MembershipRecord {
+  return { room: r.room, kind: r.kind, role: r.role };
+}
+
+export function memberFromRow(r: { account: string; username: string; role: Role }): MemberRecord {
+  return { account: r.account, username: r.username, role: r.role };
 }
 
 export function chatFromRow(r: MessageRow): ChatMessage {
@@ -193,12 +248,6 @@ export function chatFromRow(r: MessageRow): ChatMessage {
   };
   if (r.files) m.attachments = attachmentsByMessage(r.files).get(r.id);
   if (r.reply) m.replyTo = replyRefOf(r.reply.id, r.reply.username, r.reply.content === null ? null : { content: r.reply.content, deleted: r.reply.deleted ?? false });
-  return m;
-}
-
-export function privateFromRow(r: PrivateRow): PrivateChatMessage {
-  const m: PrivateChatMessage = { id: r.id, from: r.from_name, to: r.to_name, content: r.content, timestamp: r.ts.toISOString(), ...mentionsField(r.mentions) };
-  if (r.files) m.attachments = attachmentsByMessage(r.files).get(r.id);
   return m;
 }
 

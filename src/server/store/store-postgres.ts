@@ -11,25 +11,30 @@
  * `searchTimeoutMs`), so searches, however many and however broad, never hold the
  * connections appends and history need; a search past its time bound, or one that waited
  * that long for a search connection, rejects with SearchTimeout.
+ * Names: `accounts.key` has a unique index (where not null), so two processes taking one name
+ * (createAccount, updateAccount) cannot both have it; an expired guest holding the name is
+ * ended in the same transaction. Direct conversations: `direct_rooms.group_key` is the
+ * primary key, so a second opener of one group waits for the first and gets its room.
  */
 import { createRequire } from 'node:module';
 import type pg from 'pg';
-import type { ChatMessage, NotifyLevel, PrivateChatMessage } from '../../protocol/messages.js';
-import { nameKey } from '../../protocol/names.js';
+import type { ChatMessage, NotifyLevel } from '../../protocol/messages.js';
 import {
   SearchTimeout,
-  type Account, type Appended, type FileRecord, type HistoryPage, type HistoryQuery, type NewPrivateMessage, type NewRoomMessage,
-  type PushSubscriptionRecord, type ReactionBounds, type RoomPage, type RoomRecord, type SearchQuery, type Store, type ToggledReaction,
+  type Account, type AccountChange, type Appended, type FileRecord, type HistoryPage, type HistoryQuery, type MemberRecord, type MembershipRecord,
+  type NewRoomMessage, type PushSubscriptionRecord, type ReactionBounds, type Role, type RoomPage, type RoomRecord, type SearchQuery, type Store,
+  type ToggledReaction,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS, type PostgresMigration } from './migrations-postgres.js';
 import { rekeyPostgres } from './rekey-names.js';
 import {
-  SQL, chatFromRow, fileFromRow, privateFromRow, roomFromRow, tsquery, type FileRow, type MessageRow, type PrivateRow, type RoomRow,
+  SQL, accountFromRow, chatFromRow, fileFromRow, memberFromRow, membershipFromRow, roomFromRow, tsquery,
+  type AccountRow, type FileRow, type MessageRow, type RoomRow,
 } from './postgres-sql.js';
 import {
-  authorKey, buildNew, indexTerms, insertRows, queueAppend, countByRoom, initError, mentionsColumn, nonceKey, pairKey, planBatch, reactionRefusal, redactUrl,
-  searchTerms, settleBatch, TOKENS_PER_ACCOUNT, type AppendJob, type AppendResult, type ReactionCounts, type StoredMessage,
+  buildNew, indexTerms, insertRows, queueAppend, countByRoom, initError, mentionsColumn, nonceKey, planBatch, reactionRefusal, redactUrl,
+  searchTerms, settleBatch, TOKENS_PER_ACCOUNT, type ReactionCounts,
 } from './store-common.js';
 
 /** A bound no count reaches: a toggle without bounds. */
@@ -66,6 +71,15 @@ export interface PostgresStoreOptions extends GroupCommitOptions {
 
 /** PostgreSQL's query_canceled: here, statement_timeout. */
 const QUERY_CANCELED = '57014';
+/** PostgreSQL's unique_violation. */
+const UNIQUE_VIOLATION = '23505';
+
+/** Thrown inside a transaction (see #undoable) to roll it back and answer `value`. */
+class RolledBack<T> extends Error {
+  constructor(readonly value: T) {
+    super('rolled back');
+  }
+}
 
 type Client = pg.PoolClient;
 
@@ -75,7 +89,7 @@ export class PostgresStore implements Store {
   readonly #where: string;
   readonly #pool: pg.Pool;
   readonly #searchPool: pg.Pool;
-  readonly #queue: GroupCommit<AppendJob, AppendResult>;
+  readonly #queue: GroupCommit<NewRoomMessage, Appended<ChatMessage>>;
   readonly #onError: (error: Error) => void;
   /** Rooms known to exist, so a batch skips the insert-if-missing. Rooms are never removed. */
   readonly #knownRooms = new Set<string>();
@@ -187,8 +201,18 @@ export class PostgresStore implements Store {
     }
   }
 
+  /** As #retrying; `work` may throw a RolledBack to roll back and answer its value. */
+  async #undoable<T>(work: (client: Client) => Promise<T>): Promise<T> {
+    try {
+      return await this.#retrying(work);
+    } catch (error) {
+      if (error instanceof RolledBack) return error.value as T;
+      throw error;
+    }
+  }
+
   async ensureRoom(room: RoomRecord): Promise<boolean> {
-    const res = await this.#query(SQL.roomInsert, [room.name, room.topic, room.owner, room.createdAt]);
+    const res = await this.#query(SQL.roomInsert, [room.name, room.topic, room.owner, room.createdAt, room.kind ?? 'public']);
     this.#knownRooms.add(room.name);
     return res.rowCount === 1;
   }
@@ -212,43 +236,38 @@ export class PostgresStore implements Store {
   }
 
   appendMessage(m: NewRoomMessage): Promise<Appended<ChatMessage>> {
-    return queueAppend(this.#queue, { kind: 'room', m });
+    return queueAppend(this.#queue, m);
   }
 
-  appendPrivate(m: NewPrivateMessage): Promise<Appended<PrivateChatMessage>> {
-    return queueAppend(this.#queue, { kind: 'private', m });
-  }
-
-  async #flush(jobs: AppendJob[]): Promise<AppendResult[]> {
+  async #flush(jobs: NewRoomMessage[]): Promise<Appended<ChatMessage>[]> {
     const { results, rooms } = await this.#retrying((client) => this.#writeBatch(client, jobs));
     for (const room of rooms) this.#knownRooms.add(room);
     return results;
   }
 
-  async #writeBatch(client: Client, jobs: AppendJob[]): Promise<{ results: AppendResult[]; rooms: string[] }> {
+  async #writeBatch(client: Client, jobs: NewRoomMessage[]): Promise<{ results: Appended<ChatMessage>[]; rooms: string[] }> {
     const slots = planBatch(jobs, await this.#storedByNonce(client, jobs));
     const counts = countByRoom(jobs, slots);
     const lastAfter = await this.#bumpRooms(client, counts);
     const created = buildNew(jobs, slots, counts, lastAfter);
     const rows = insertRows(jobs, created, (iso) => iso);
-    if (rows.room.length > 0) {
-      const terms = rows.room.map((row) => indexTerms(row[5]).join(' '));
-      await this.#query(SQL.msgInsertMany, [...columns(rows.room), terms], client);
+    if (rows.length > 0) {
+      const terms = rows.map((row) => indexTerms(row[5]).join(' '));
+      await this.#query(SQL.msgInsertMany, [...columns(rows), terms], client);
     }
-    if (rows.private.length > 0) await this.#query(SQL.pmInsertMany, columns(rows.private), client);
     await this.#linkBatch(client, jobs, created);
     return { results: settleBatch(slots, created), rooms: [...counts.keys()] };
   }
 
   /** Links the batch's new messages to their files and originals (a statement each, whatever the batch's size). */
-  async #linkBatch(client: Client, jobs: AppendJob[], created: (StoredMessage | undefined)[]): Promise<void> {
+  async #linkBatch(client: Client, jobs: NewRoomMessage[], created: (ChatMessage | undefined)[]): Promise<void> {
     const links: [string, number, string][] = [];
     const replies: [string, string, string][] = [];
-    jobs.forEach((job, i) => {
+    jobs.forEach((m, i) => {
       const message = created[i];
       if (!message) return;
-      (job.m.attachments ?? []).forEach((fileId, position) => links.push([message.id, position, fileId]));
-      if (job.kind === 'room' && job.m.replyTo) replies.push([message.id, job.m.replyTo.id, job.m.replyTo.username]);
+      (m.attachments ?? []).forEach((fileId, position) => links.push([message.id, position, fileId]));
+      if (m.replyTo) replies.push([message.id, m.replyTo.id, m.replyTo.username]);
     });
     if (links.length > 0) {
       await this.#query(SQL.linkMany, columns(links), client);
@@ -257,21 +276,14 @@ export class PostgresStore implements Store {
     if (replies.length > 0) await this.#query(SQL.replyMany, columns(replies), client);
   }
 
-  /** Stored messages whose (author, nonce) a job of the batch repeats: one query per kind. */
-  async #storedByNonce(client: Client, jobs: AppendJob[]): Promise<Map<string, StoredMessage>> {
-    const found = new Map<string, StoredMessage>();
-    for (const kind of ['room', 'private'] as const) {
-      const keyed = jobs.filter((j) => j.kind === kind && nonceKey(kind, '', j.m.nonce) !== null);
-      if (keyed.length === 0) continue;
-      const params = [keyed.map(authorKey), keyed.map((j) => j.m.nonce!)];
-      if (kind === 'room') {
-        const { rows } = await this.#query<MessageRow & { author_key: string; nonce: string }>(SQL.msgByNonces, params, client);
-        for (const r of rows) found.set(nonceKey('room', r.author_key, r.nonce)!, chatFromRow(r));
-      } else {
-        const { rows } = await this.#query<PrivateRow & { from_key: string; nonce: string }>(SQL.pmByNonces, params, client);
-        for (const r of rows) found.set(nonceKey('private', r.from_key, r.nonce)!, privateFromRow(r));
-      }
-    }
+  /** Stored messages whose (author, nonce) an append of the batch repeats (one query). */
+  async #storedByNonce(client: Client, jobs: NewRoomMessage[]): Promise<Map<string, ChatMessage>> {
+    const found = new Map<string, ChatMessage>();
+    const keyed = jobs.filter((m) => nonceKey(m.author, m.nonce) !== null);
+    if (keyed.length === 0) return found;
+    const { rows } = await this.#query<MessageRow & { author_key: string; nonce: string }>(
+      SQL.msgByNonces, [keyed.map((m) => m.author), keyed.map((m) => m.nonce!)], client);
+    for (const r of rows) found.set(nonceKey(r.author_key, r.nonce)!, chatFromRow(r));
     return found;
   }
 
@@ -289,6 +301,10 @@ export class PostgresStore implements Store {
   async getMessage(id: string): Promise<ChatMessage | null> {
     const row = (await this.#query<MessageRow>(SQL.msgGet, [id])).rows[0];
     return row ? chatFromRow(row) : null;
+  }
+
+  async messageAuthor(id: string): Promise<string | null> {
+    return (await this.#query<{ author_key: string }>(SQL.msgAuthor, [id])).rows[0]?.author_key ?? null;
   }
 
   async history(q: HistoryQuery): Promise<HistoryPage> {
@@ -310,17 +326,6 @@ export class PostgresStore implements Store {
       incomplete: q.after !== undefined && q.after < (pruned ?? 0),
       firstSeq: firstSeq ?? 0,
     };
-  }
-
-  async privateHistory(a: string, b: string, limit: number, before?: string): Promise<{ messages: PrivateChatMessage[]; hasMore: boolean }> {
-    const max = Math.max(0, limit);
-    const pair = pairKey(a, b);
-    const { rows } = before === undefined
-      ? await this.#query<PrivateRow>(SQL.pmLatest, [pair, max + 1])
-      : await this.#query<PrivateRow>(SQL.pmBefore, [pair, before, max + 1]);
-    const hasMore = rows.length > max;
-    if (hasMore) rows.pop();
-    return { messages: rows.reverse().map(privateFromRow), hasMore };
   }
 
   async lastSeqs(rooms?: readonly string[]): Promise<Map<string, number>> {
@@ -348,13 +353,13 @@ export class PostgresStore implements Store {
     return row ? chatFromRow(row) : null;
   }
 
-  async toggleReaction(id: string, username: string, emoji: string, bounds?: ReactionBounds): Promise<ToggledReaction | null> {
+  async toggleReaction(id: string, user: { account: string; username: string }, emoji: string, bounds?: ReactionBounds): Promise<ToggledReaction | null> {
     // The message row is locked first, so toggles on one message run one after another and
     // the counts the bounds are checked against (read by the next statement) are current.
     const outcome = await this.#retrying(async (client) => {
       if ((await this.#query(SQL.reactionLock, [id], client)).rowCount === 0) return null;
       const limits = [bounds?.maxEmoji ?? NO_BOUND, bounds?.maxPerUser ?? NO_BOUND];
-      const { rows } = await this.#query<{ removed: boolean; added: boolean } & ReactionCounts>(SQL.reactionToggle, [id, emoji, nameKey(username), username, ...limits], client);
+      const { rows } = await this.#query<{ removed: boolean; added: boolean } & ReactionCounts>(SQL.reactionToggle, [id, emoji, user.account, user.username, ...limits], client);
       const row = rows[0]!;
       if (row.removed || row.added) return { added: row.added };
       return { added: false, refused: reactionRefusal(row, bounds) ?? 'user' };
@@ -366,12 +371,6 @@ export class PostgresStore implements Store {
 
   async markRead(userKey: string, room: string, seq: number): Promise<void> {
     await this.#query(SQL.readMark, [userKey, room, seq]);
-  }
-
-  async accountNames(keys: readonly string[]): Promise<Map<string, string>> {
-    if (keys.length === 0) return new Map();
-    const { rows } = await this.#query<{ key: string; username: string }>(SQL.accountNames, [[...keys]]);
-    return new Map(rows.map((r) => [r.key, r.username]));
   }
 
   async addMentions(room: string, seq: number, accounts: readonly string[]): Promise<void> {
@@ -442,9 +441,7 @@ export class PostgresStore implements Store {
     try {
       // Unnamed statements: planned for each query's words, never with a generic plan, since
       // the best plan for a common word (walk an index newest first) is the worst for a rare one.
-      ({ rows } = q.room !== undefined
-        ? await this.#searchPool.query<MessageRow>({ text: SQL.searchRoom.text, values: [query, q.room, q.before ?? MAX_SEQ, limit + 1] })
-        : await this.#searchPool.query<MessageRow>({ text: SQL.searchAll.text, values: [query, limit + 1] }));
+      ({ rows } = await this.#searchPool.query<MessageRow>(searchStatement(q, query, limit + 1)));
     } catch (error) {
       const e = error as { code?: string; message?: string };
       if (e.code === QUERY_CANCELED) throw new SearchTimeout('the search ran past its time bound', { cause: error });
@@ -462,9 +459,7 @@ export class PostgresStore implements Store {
       await this.#query(SQL.pruneMark, [olderThan], client);
       await this.#query(SQL.pruneLinks, [olderThan], client);
       await this.#query(SQL.pruneReplies, [olderThan], client);
-      const rooms = await this.#query(SQL.pruneMessages, [olderThan], client);
-      const pms = await this.#query(SQL.prunePrivate, [olderThan], client);
-      return (rooms.rowCount ?? 0) + (pms.rowCount ?? 0);
+      return (await this.#query(SQL.pruneMessages, [olderThan], client)).rowCount ?? 0;
     });
   }
 
@@ -494,18 +489,66 @@ export class PostgresStore implements Store {
     });
   }
 
-  async createAccount(a: Omit<Account, 'banned'>): Promise<boolean> {
-    return (await this.#query(SQL.accountInsert, [a.key, a.username, a.passwordHash, a.createdAt])).rowCount === 1;
+  async createAccount(a: Omit<Account, 'banned'> & { key: string }, now: string): Promise<boolean> {
+    // Both the expired holder's end and the insert wait on a concurrent taker of the name: the
+    // unique index on accounts.key lets one of them have it.
+    return this.#undoable(async (client) => {
+      await this.#query(SQL.guestsEndExpiredHolder, [a.key, now], client);
+      const values = [a.id, a.key, a.username, a.passwordHash, a.createdAt, a.expiresAt, a.endsWithConnection];
+      // Not created (the name is held, or the id taken): the guest ended above stays as it was.
+      if ((await this.#query(SQL.accountInsert, values, client)).rowCount === 0) throw new RolledBack(false);
+      return true;
+    });
   }
 
-  async getAccount(key: string): Promise<Account | null> {
-    const row = (await this.#query<{ key: string; username: string; password_hash: string; banned: boolean; created_at: Date }>(SQL.accountGet, [key])).rows[0];
-    if (!row) return null;
-    return { key: row.key, username: row.username, passwordHash: row.password_hash, banned: row.banned, createdAt: row.created_at.toISOString() };
+  async getAccount(id: string): Promise<Account | null> {
+    const row = (await this.#query<AccountRow>(SQL.accountGet, [id])).rows[0];
+    return row ? accountFromRow(row) : null;
   }
 
-  async setBanned(key: string, banned: boolean): Promise<boolean> {
-    return (await this.#query(SQL.accountBan, [banned, key])).rowCount === 1;
+  async accountByName(key: string): Promise<Account | null> {
+    const row = (await this.#query<AccountRow>(SQL.accountByName, [key])).rows[0];
+    return row ? accountFromRow(row) : null;
+  }
+
+  async accountsByNames(keys: readonly string[]): Promise<Map<string, Account>> {
+    if (keys.length === 0) return new Map();
+    const { rows } = await this.#query<AccountRow>(SQL.accountsByNames, [[...keys]]);
+    return new Map(rows.map((r) => [r.key!, accountFromRow(r)]));
+  }
+
+  async updateAccount(id: string, change: AccountChange, now: string): Promise<boolean> {
+    try {
+      return await this.#undoable(async (client) => {
+        const row = (await this.#query<AccountRow>(SQL.accountLock, [id], client)).rows[0];
+        if (!row) return false;
+        const next = changedAccount(row, change);
+        if (next.key !== row.key) {
+          await this.#query(SQL.guestsEndExpiredHolder, [next.key, now], client);
+          const holder = (await this.#query<{ id: string }>(SQL.accountHolder, [next.key], client)).rows[0];
+          if (holder) throw new RolledBack(false);
+        }
+        await this.#query(SQL.accountWrite, [id, next.key, next.username, next.password_hash, next.expires_at, next.ends_with_connection], client);
+        return true;
+      });
+    } catch (error) {
+      // Another account took the name between the check and the write.
+      if (isUniqueViolation(error, 'accounts_key')) return false;
+      throw error;
+    }
+  }
+
+  async endGuests(now: string, ids?: readonly string[]): Promise<string[]> {
+    if (ids !== undefined && ids.length === 0) return [];
+    // Retried: two nodes sweeping at once may lock the same guests in different orders.
+    const { rows } = await this.#retrying((client) => ids === undefined
+      ? this.#query<{ id: string }>(SQL.guestsEndExpired, [now], client)
+      : this.#query<{ id: string }>(SQL.guestsEndIds, [[...ids]], client));
+    return rows.map((r) => r.id);
+  }
+
+  async setBanned(id: string, banned: boolean): Promise<boolean> {
+    return (await this.#query(SQL.accountBan, [banned, id])).rowCount === 1;
   }
 
   async setNameBan(key: string, banned: boolean): Promise<boolean> {
@@ -516,18 +559,102 @@ export class PostgresStore implements Store {
     return (await this.#query(SQL.nameBanGet, [key])).rowCount === 1;
   }
 
-  async createToken(t: { tokenHash: string; key: string; expiresAt: string }): Promise<void> {
-    await this.#query(SQL.tokenInsert, [t.tokenHash, t.key, t.expiresAt, TOKENS_PER_ACCOUNT - 1]);
+  async createToken(t: { tokenHash: string; account: string; expiresAt: string }): Promise<void> {
+    await this.#query(SQL.tokenInsert, [t.tokenHash, t.account, t.expiresAt, TOKENS_PER_ACCOUNT - 1]);
   }
 
-  async getToken(tokenHash: string): Promise<{ key: string; expiresAt: string } | null> {
+  async getToken(tokenHash: string): Promise<{ account: string; expiresAt: string } | null> {
     const row = (await this.#query<{ key: string; expires_at: Date }>(SQL.tokenGet, [tokenHash])).rows[0];
-    return row ? { key: row.key, expiresAt: row.expires_at.toISOString() } : null;
+    return row ? { account: row.key, expiresAt: row.expires_at.toISOString() } : null;
   }
 
   async deleteToken(tokenHash: string): Promise<void> {
     await this.#query(SQL.tokenDelete, [tokenHash]);
   }
+
+  async addMember(room: string, account: string, role: Role, at: string): Promise<boolean> {
+    return (await this.#query(SQL.memberAdd, [room, account, role, at])).rowCount === 1;
+  }
+
+  async removeMember(room: string, account: string): Promise<boolean> {
+    return (await this.#query(SQL.memberRemove, [room, account])).rowCount === 1;
+  }
+
+  async setRole(room: string, account: string, role: Role): Promise<boolean> {
+    return (await this.#query(SQL.memberSetRole, [room, account, role])).rowCount === 1;
+  }
+
+  async roleIn(room: string, account: string): Promise<Role | null> {
+    return (await this.#query<{ role: Role }>(SQL.memberRole, [room, account])).rows[0]?.role ?? null;
+  }
+
+  async rolesIn(account: string, rooms: readonly string[]): Promise<Map<string, Role>> {
+    if (rooms.length === 0) return new Map();
+    const { rows } = await this.#query<{ room: string; role: Role }>(SQL.memberRoles, [account, [...rooms]]);
+    return new Map(rows.map((r) => [r.room, r.role]));
+  }
+
+  async membershipsOf(account: string): Promise<MembershipRecord[]> {
+    return (await this.#query<MembershipRecord>(SQL.membershipsOf, [account])).rows.map(membershipFromRow);
+  }
+
+  async members(room: string, limit: number): Promise<MemberRecord[]> {
+    return (await this.#query<MemberRecord>(SQL.members, [room, Math.max(0, limit)])).rows.map(memberFromRow);
+  }
+
+  async memberCount(room: string): Promise<number> {
+    return (await this.#query<{ n: number }>(SQL.memberCount, [room])).rows[0]!.n;
+  }
+
+  async directRoom(group: string): Promise<string | null> {
+    return (await this.#query<{ room: string }>(SQL.directGet, [group])).rows[0]?.room ?? null;
+  }
+
+  async openDirect(group: string, room: RoomRecord, members: readonly string[]): Promise<{ room: string | null; created: boolean }> {
+    // Claiming the group first: a concurrent opener of the same group waits on its key until
+    // this transaction ends, then finds this one's conversation (or, after a rollback, claims it).
+    const opened = await this.#undoable(async (client) => {
+      if ((await this.#query(SQL.directClaim, [group, room.name], client)).rowCount === 0) {
+        return { room: (await this.#query<{ room: string }>(SQL.directGet, [group], client)).rows[0]!.room, created: false };
+      }
+      const values = [room.name, room.topic, room.owner, room.createdAt, 'direct'];
+      if ((await this.#query(SQL.roomInsert, values, client)).rowCount === 0) throw new RolledBack({ room: null, created: false });
+      await this.#query(SQL.memberAddMany, [room.name, [...members], 'member', room.createdAt], client);
+      return { room: room.name, created: true };
+    });
+    if (opened.created) this.#knownRooms.add(room.name);
+    return opened;
+  }
+}
+
+/** The row an AccountChange makes of an account's row (see AccountChange for what applies to whom). */
+function changedAccount(row: AccountRow, change: AccountChange): AccountRow {
+  const next = { ...row };
+  if (change.name) {
+    next.key = change.name.key;
+    next.username = change.name.username;
+  }
+  if (change.passwordHash !== undefined) {
+    next.password_hash = change.passwordHash;
+    next.expires_at = null;
+    next.ends_with_connection = false;
+  } else if (row.password_hash === null) {
+    if (change.expiresAt !== undefined) next.expires_at = new Date(change.expiresAt);
+    if (change.endsWithConnection !== undefined) next.ends_with_connection = change.endsWithConnection;
+  }
+  return next;
+}
+
+/** The search statement for a query: in one room, in what an account may read, or everywhere (unnamed: see `search`). */
+function searchStatement(q: SearchQuery, query: string, limit: number): { text: string; values: unknown[] } {
+  if (q.room !== undefined) return { text: SQL.searchRoom.text, values: [query, q.room, q.before ?? MAX_SEQ, limit] };
+  if (q.account !== undefined) return { text: SQL.searchFor.text, values: [query, limit, q.account] };
+  return { text: SQL.searchAll.text, values: [query, limit] };
+}
+
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const e = error as { code?: string; constraint?: string };
+  return e.code === UNIQUE_VIOLATION && e.constraint === constraint;
 }
 
 /**
@@ -563,7 +690,7 @@ function isRetryable(error: unknown): boolean {
   const e = error as { code?: string; constraint?: string };
   if (e.code === '40P01' || e.code === '40001') return true;
   // Another process stored the same (author, nonce) first: the retry answers with its message.
-  return e.code === '23505' && (e.constraint?.endsWith('_author_nonce') ?? false);
+  return e.code === UNIQUE_VIOLATION && (e.constraint?.endsWith('_author_nonce') ?? false);
 }
 
 /** Turns rows into one array per column, the shape `unnest($1::text[], $2::text[], ...)` takes. */
