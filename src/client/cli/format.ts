@@ -220,6 +220,21 @@ export function formatServerMessage(msg: ServerMessage, ctx: FormatContext): str
       return notice(ctx, `Logged in as ${style.name(msg.username)}.`);
     case 'Error':
       return errorLine(ctx, msg.message);
+    case 'Conversations':
+      return msg.conversations.length === 0 ? notice(ctx, 'You are in no conversation. /join a room.') : [style.dim('Your conversations:'), ...msg.conversations.map((c) =>
+        `  ${c.kind === 'direct' ? `@${(c.with ?? []).map(safe).join(', @') || 'yourself'} ${style.dim(`(${c.room})`)}` : `#${c.room}${c.kind === 'private' ? ' (private)' : ''}`}` +
+        `${c.unread ? ` - ${c.unread} unread` : ''}${c.mentions ? `, ${c.mentions} mentioning you` : ''}${c.role !== 'member' ? ` [${c.role}]` : ''}`)].join('\n');
+    case 'ConversationAdded': {
+      const c = msg.conversation;
+      return notice(ctx, c.kind === 'direct'
+        ? `Direct conversation with ${(c.with ?? []).map(safe).join(', ') || 'yourself'}: /switch ${c.room} to talk there.`
+        : `You are a member of ${c.room}${c.kind === 'private' ? ' (private)' : ''}.`);
+    }
+    case 'ConversationRemoved':
+      return notice(ctx, `You are no longer in ${msg.room}${msg.by ? ` (removed by ${safe(msg.by)})` : ''}.`);
+    case 'Members':
+      return `Members of ${msg.room} (${msg.total}): ${msg.members.map((m) => `${style.name(safe(m.username))}${m.role !== 'member' ? ` (${m.role})` : ''}${m.online ? '' : style.dim(' - away')}`).join(', ')}`;
+    case 'RoomCreated':
     case 'Welcome':
     case 'Message':
     case 'Typing':

@@ -85,6 +85,9 @@ const statements = {
     (SELECT pruned_through FROM rooms WHERE name = $1) AS pruned`,
   lastSeqs: `SELECT name, last_seq FROM rooms WHERE last_seq > 0`,
   lastSeqsOf: `SELECT name, last_seq FROM rooms WHERE last_seq > 0 AND name = ANY($1::text[])`,
+  /** Each room's newest message, one index step per room. */
+  lastActivity: `SELECT r.name, m.seq, m.ts FROM unnest($1::text[]) AS r(name)
+    CROSS JOIN LATERAL (SELECT seq, ts FROM messages WHERE room = r.name ORDER BY seq DESC LIMIT 1) m`,
 
   msgInsertMany: `INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce, mentions, search)
     SELECT id, room, seq, username, author_key, content, ts, nonce, mentions, ${TERMS_VECTOR}

@@ -28,6 +28,7 @@ import {
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS, type PostgresMigration } from './migrations-postgres.js';
 import { rekeyPostgres } from './rekey-names.js';
+import { toIso } from './store-common.js';
 import {
   SQL, accountFromRow, chatFromRow, fileFromRow, memberFromRow, membershipFromRow, roomFromRow, tsquery,
   type AccountRow, type FileRow, type MessageRow, type RoomRow,
@@ -333,6 +334,11 @@ export class PostgresStore implements Store {
       ? await this.#query<{ name: string; last_seq: number }>(SQL.lastSeqsOf, [[...rooms]])
       : await this.#query<{ name: string; last_seq: number }>(SQL.lastSeqs, []);
     return new Map(rows.map((r) => [r.name, r.last_seq]));
+  }
+
+  async lastActivity(rooms: readonly string[]): Promise<Map<string, { seq: number; timestamp: string }>> {
+    const { rows } = await this.#query<{ name: string; seq: string | number; ts: Date | string }>(SQL.lastActivity, [[...rooms]]);
+    return new Map(rows.map((r) => [r.name, { seq: Number(r.seq), timestamp: toIso(r.ts) }]));
   }
 
   async editMessage(id: string, content: string, editedAt: string, mentions?: string[]): Promise<ChatMessage | null> {

@@ -434,6 +434,12 @@ export class SqliteStore implements Store {
     return new Map(rows.map((r) => [r.name, r.last_seq]));
   }
 
+  async lastActivity(rooms: readonly string[]): Promise<Map<string, { seq: number; timestamp: string }>> {
+    this.#settle();
+    const rows = this.#s.lastActivity.all(JSON.stringify(rooms));
+    return new Map(rows.map((r) => [r.name, { seq: r.seq, timestamp: toIso(r.ts) }]));
+  }
+
   async editMessage(id: string, content: string, editedAt: string, mentions?: string[]): Promise<ChatMessage | null> {
     this.#settle();
     const s = this.#s;
@@ -761,6 +767,9 @@ function prepareSqlite(db: Database.Database) {
     // otherwise preferred to scan every room through a Bloom filter.
     lastSeqsOf: db.prepare<[string], { name: string; last_seq: number }>(`SELECT name, last_seq FROM (SELECT name, ${ROOM_LAST_SEQ} AS last_seq
        FROM json_each(?) AS j CROSS JOIN rooms ON rooms.name = j.value) WHERE last_seq > 0`),
+    // Each room's newest message, through the (room, seq) index: one step per room.
+    lastActivity: db.prepare<[string], { name: string; seq: number; ts: number }>(`SELECT m.room AS name, m.seq, m.ts FROM json_each(?) AS j
+       JOIN messages m ON m.room = j.value AND m.seq = (SELECT max(seq) FROM messages WHERE room = j.value)`),
     msgInsert: db.prepare<[string, string, number, string, string, string, number, string | null, string | null]>(
       'INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
     dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
