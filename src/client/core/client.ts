@@ -56,6 +56,8 @@ export interface ClientEvents {
   closed: { code: number; reason: string };
   /** A send was refused for now (STORE_UNAVAILABLE, RATE_LIMITED): it stays pending and is sent again. */
   retrying: { nonce: string; code: string; attempt: number };
+  /** The server gave the account a token (a guest's name, a login): keep it to come back as the same account. */
+  token: { token: string; username: string; guest: boolean };
 }
 
 type Listener<K extends keyof ClientEvents> = (ev: ClientEvents[K]) => void;
@@ -262,12 +264,19 @@ export class ParleyClient {
     if (!name) throw new ClientError('NOT_NAMED', 'No name to connect with.');
     const ack = await this.request({ type: 'SetUsername', username: name });
     this.username = String((ack as { username?: unknown }).username ?? name);
+    // A guest's token: the next connection resumes the same account (name, rooms, conversations).
+    const token = (ack as { token?: unknown }).token;
+    if (typeof token === 'string') {
+      this.token = token;
+      this.emit('token', { token, username: this.username, guest: true });
+    }
   }
 
   private acceptLogin(answer: ServerMessage): void {
     if (answer.type !== 'LoggedIn') return;
     this.username = answer.username;
     this.token = answer.token;
+    this.emit('token', { token: answer.token, username: answer.username, guest: answer.guest === true });
   }
 
   /** Fetches, per room, every message after the last one surfaced. */
