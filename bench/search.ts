@@ -56,7 +56,7 @@ async function fill(store: Store): Promise<void> {
     await Promise.all(Array.from({ length: Math.min(batch, total - done) }, (_, i) => {
       const n = done + i;
       return store.appendMessage({
-        id: `m${n}`, room: random() < hot ? room(0) : room(Math.floor(random() * roomCount)), username: `u${n % 97}`, content: content(),
+        id: `m${n}`, room: random() < hot ? room(0) : room(Math.floor(random() * roomCount)), author: `u${n % 97}`, username: `u${n % 97}`, content: content(),
         timestamp: new Date(start + n * 10).toISOString(),
       });
     }));

@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     delay.enable();
     for (let done = 0; done < total; done += 500) {
       await Promise.all(Array.from({ length: Math.min(500, total - done) }, (_, i) => store.appendMessage({
-        id: `m${done + i}`, room: `room${i % 7}`, username: 'ann',
+        id: `m${done + i}`, room: `room${i % 7}`, author: 'ann', username: 'ann',
         content: `${i % 5 === 0 ? 'common' : 'other'} ${filler} ${done + i}`, timestamp: new Date().toISOString(),
       })));
       const wal = await size(`${path}-wal`);

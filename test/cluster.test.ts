@@ -204,6 +204,62 @@ function oneChat(name: string, make: () => Promise<Cluster>, skip: string | fals
       assert.ok(closed.code >= 4000, `closed with ${closed.code}`);
     });
 
+    it('memberships cross nodes at once: an invitation, a removal, a new direct conversation', async () => {
+      const t = tag();
+      const owner = track(await jsonUser(url(0), `own${t}`));
+      const guestA = track(await jsonUser(url(1), `inv${t}`));
+      const room = `priv${t}`;
+      owner.send({ type: 'CreateRoom', room, private: true, ref: 'create' });
+      await owner.nextOfType('Ack', (m) => m.ref === 'create');
+      // The invitee is on another node: its connection is in the room as soon as it hears of it.
+      owner.send({ type: 'Invite', room, username: `inv${t}`, ref: 'invite' });
+      await owner.nextOfType('Ack', (m) => m.ref === 'invite');
+      await guestA.nextOfType('ConversationAdded', (m) => m.conversation.room === room);
+      owner.send({ type: 'SendMessage', room, content: `hello ${t}` });
+      await guestA.nextOfType('Message', (m) => m.room === room && m.content === `hello ${t}`);
+      // Removed on node 0, it stops receiving on node 1.
+      owner.send({ type: 'RemoveMember', room, username: `inv${t}`, ref: 'remove' });
+      await owner.nextOfType('Ack', (m) => m.ref === 'remove');
+      await guestA.nextOfType('ConversationRemoved', (m) => m.room === room);
+      owner.send({ type: 'SendMessage', room, content: `after ${t}`, ref: 'after' });
+      await owner.nextOfType('Message', (m) => m.ref === 'after');
+      const probe = track(await jsonUser(url(1), `probe${t}`));
+      owner.send({ type: 'SendMessage', room: 'general', content: `marker ${t}` });
+      await probe.nextOfType('Message', (m) => m.content === `marker ${t}`);
+      await guestA.nextOfType('Message', (m) => m.content === `marker ${t}`);
+      assert.ok(!guestA.frames.some((f) => f.type === 'Message' && f.content === `after ${t}`), 'the removed member got nothing after its removal');
+      // A direct message from node 2 opens a conversation that node 1's connection is in at once.
+      const third = track(await jsonUser(url(2), `dm${t}`));
+      third.send({ type: 'PrivateMessage', to: `inv${t}`, content: `psst ${t}`, ref: 'pm' });
+      const sent = await third.nextOfType('PrivateMessage', (m) => m.ref === 'pm');
+      const got = await guestA.nextOfType('PrivateMessage', (m) => m.content === `psst ${t}`);
+      assert.equal(got.room, sent.room);
+      guestA.send({ type: 'SendMessage', room: got.room, content: `back ${t}` });
+      await third.nextOfType('PrivateMessage', (m) => m.content === `back ${t}`);
+    });
+
+    it('a guest resumes with its token on another node: same rooms, same conversations', async () => {
+      const t = tag();
+      const first = track(await TestClient.json(url(0)));
+      await first.nextOfType('Welcome');
+      first.send({ type: 'SetUsername', username: `res${t}`, ref: 'n' });
+      const ack = await first.nextOfType('Ack', (m) => m.ref === 'n');
+      await join(first, `room${t}`);
+      first.close();
+      await first.waitClosed();
+      const again = track(await TestClient.json(url(2)));
+      await again.nextOfType('Welcome');
+      again.send({ type: 'Login', token: ack.token, ref: 'l' });
+      await again.nextOfType('LoggedIn', (m) => m.ref === 'l');
+      again.send({ type: 'ListConversations', ref: 'c' });
+      const convs = await again.nextOfType('Conversations', (m) => m.ref === 'c');
+      assert.ok(convs.conversations.some((c) => c.room === `room${t}`));
+      const other = track(await jsonUser(url(1), `oth${t}`));
+      await join(other, `room${t}`);
+      other.send({ type: 'SendMessage', room: `room${t}`, content: `welcome back ${t}` });
+      await again.nextOfType('Message', (m) => m.content === `welcome back ${t}`);
+    });
+
     it('reports the bus and this node in /healthz', async () => {
       const seen = new Set<string>();
       for (const n of nodes) {

@@ -86,12 +86,16 @@ function ordered(bus: ClusterBus, gapMs: number): OrderedNode {
       seen({ kind: 'user', user, msg: out.msg }, '');
       return 0;
     },
+    toAll(out: Outbound) {
+      seen({ kind: 'all', msg: out.msg }, '');
+      return 0;
+    },
     closeUser(user: string, code: number, reason: string) {
       seen({ kind: 'kick', user, code, reason }, '');
     },
     rooms: () => [],
   };
-  const fanout = new Fanout(bus, local, noMetrics, { gapMs });
+  const fanout = new Fanout(bus, local, noMetrics, { gapMs, onMember: (user, room, added) => seen({ kind: 'member', user, room, added }, '') });
   return {
     publish(env) {
       if (env.kind === 'room') fanout.toRoom(env.room, env.msg, NOBODY);

@@ -43,7 +43,7 @@ async function bigRoom(server: TestServer): Promise<ChatMessage[]> {
   assert.equal(sent.length, MESSAGES);
   for (const index of REACTED) {
     for (let u = 0; u < USERS; u++) {
-      for (const emoji of EMOJI) await server.store.toggleReaction(sent[index]!.id, userName(u), emoji);
+      for (const emoji of EMOJI) await server.store.toggleReaction(sent[index]!.id, { account: userName(u), username: userName(u) }, emoji);
     }
   }
   return sent;

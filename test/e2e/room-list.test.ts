@@ -25,7 +25,7 @@ describe('ListRooms pages a long room list', () => {
     const store = new MemoryStore();
     await store.init();
     for (const name of names) await store.ensureRoom({ name, topic: `about ${name}`, owner: null, createdAt: new Date().toISOString() });
-    for (let i = 0; i < 3; i++) await store.appendMessage({ id: `seed${i}`, room: 'room510', username: 'seed', content: `seed ${i}`, timestamp: new Date().toISOString(), nonce: null });
+    for (let i = 0; i < 3; i++) await store.appendMessage({ id: `seed${i}`, room: 'room510', author: 'seed', username: 'seed', content: `seed ${i}`, timestamp: new Date().toISOString(), nonce: null });
     server = await startTestServer({ maxRooms: 10_000 }, { store });
   });
 

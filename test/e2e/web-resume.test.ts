@@ -134,7 +134,7 @@ describe('the web client across reconnects', { skip: launched.skip ?? false }, (
     const start0 = Date.now() - total * 15 * 60_000;
     for (let i = 1; i <= total; i++) {
       await server.store.appendMessage({
-        id: `seed-${i}`, room: 'general', username: i % 3 === 0 ? 'tom' : 'uma', content: `old message ${i}`,
+        id: `seed-${i}`, room: 'general', author: i % 3 === 0 ? 'tom' : 'uma', username: i % 3 === 0 ? 'tom' : 'uma', content: `old message ${i}`,
         timestamp: new Date(start0 + i * 15 * 60_000).toISOString(),
       });
     }

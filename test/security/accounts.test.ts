@@ -43,8 +43,8 @@ describe('accounts', () => {
     assert.equal(answer.username, 'Argon');
     assert.ok(answer.token.length >= 32);
     assert.ok(Date.parse(answer.expiresAt) > Date.now());
-    const account = await server.store.getAccount('argon');
-    assert.ok(account);
+    const account = await server.store.accountByName('argon');
+    assert.ok(account?.passwordHash);
     assert.match(account.passwordHash, /^\$argon2id\$/);
     assert.ok(!account.passwordHash.includes('a long passphrase'));
     assert.equal(await server.store.getToken(answer.token), null, 'the raw token is not a key');

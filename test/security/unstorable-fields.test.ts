@@ -48,6 +48,14 @@ function base(type: ClientType, id: string): Record<string, unknown> {
     SetNotify: { room: 'general', level: 'all' },
     PushSubscribe: { subscription: { endpoint: 'https://push.example/x', keys: { p256dh: 'k', auth: 'a' } } },
     PushUnsubscribe: { endpoint: 'https://push.example/x' },
+    GetToken: {},
+    CreateRoom: { room: 'newroom', topic: 'a topic' },
+    Invite: { room: 'general', username: 'peer' },
+    RemoveMember: { room: 'general', username: 'peer' },
+    SetRole: { room: 'general', username: 'peer', role: 'member' },
+    OpenDirect: { usernames: ['peer'] },
+    ListConversations: {},
+    ListMembers: { room: 'general' },
   };
   return { type, ...all[type] };
 }
