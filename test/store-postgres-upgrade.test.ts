@@ -136,4 +136,34 @@ describe('PostgreSQL migration 8 (identity and conversations)', { skip }, () => 
       await db.drop();
     }
   });
+
+  it('moves more private messages than one search backfill chunk: every seq in place, every row searchable', async () => {
+    const db = await freshPostgresUrl();
+    const client = new pg.Client({ connectionString: db.url });
+    let store: PostgresStore | undefined;
+    try {
+      await client.connect();
+      await previousSchema(client);
+      // 12,000 messages over three pairs, each pair's in time order: seqs 1..4000 each.
+      await client.query(`INSERT INTO private_messages (id, from_name, from_key, to_name, to_key, pair_key, content, ts)
+        SELECT 'p' || i, 'A' || (i % 3), 'a' || (i % 3), 'B', 'b', 'a' || (i % 3) || chr(31) || 'b', 'word' || i, $1::timestamptz + i * interval '1 second'
+        FROM generate_series(0, 11999) AS i`, [at(0)]);
+      store = new PostgresStore(db.url);
+      await store.init();
+      for (const a of ['a0', 'a1', 'a2']) {
+        const dm = (await store.directRoom(groupKey([a, 'b'])))!;
+        assert.equal((await store.lastSeqs([dm])).get(dm), 4000);
+        const last = await store.history({ room: dm, limit: 1 });
+        assert.equal(last.messages[0]!.seq, 4000);
+        assert.equal(last.firstSeq, 1);
+      }
+      assert.deepEqual((await store.search({ query: 'word11999', account: 'b', limit: 5 })).messages.map((m) => [m.id, m.seq]), [['p11999', 4000]]);
+      assert.deepEqual((await store.search({ query: 'word0', account: 'a0', limit: 5 })).messages.map((m) => [m.id, m.seq]), [['p0', 1]]);
+      assert.deepEqual((await store.search({ query: 'word0', account: 'a1', limit: 5 })).messages, []);
+    } finally {
+      await store?.close();
+      await client.end().catch(() => {});
+      await db.drop();
+    }
+  });
 });
