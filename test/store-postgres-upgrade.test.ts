@@ -151,7 +151,7 @@ describe('PostgreSQL migration 8 (identity and conversations)', { skip }, () => 
       store = new PostgresStore(db.url);
       await store.init();
       for (const a of ['a0', 'a1', 'a2']) {
-        const dm = (await store.directRoom(groupKey([a, 'b'])))!;
+        const dm: string = (await store.directRoom(groupKey([a, 'b'])))!;
         assert.equal((await store.lastSeqs([dm])).get(dm), 4000);
         const last = await store.history({ room: dm, limit: 1 });
         assert.equal(last.messages[0]!.seq, 4000);
