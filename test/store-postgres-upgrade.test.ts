@@ -1,10 +1,11 @@
 /**
  * A PostgreSQL database of the previous release (schema version 7) opens in this one with
  * everything carried forward by migration 8: the registered account keeps its old key as its
- * id; its rooms (owned, or with a read position) became memberships; the private messages between
- * the account and a guest who has since left are a direct conversation (seqs 1.. in order,
- * same ids, files still linked, searchable by its members only); a private conversation's
- * notification level follows it. Skipped, saying why, when PostgreSQL is unreachable.
+ * id; its rooms (owned, or with a read position) became memberships; the private messages
+ * between the account and a guest who has since left are a direct conversation (seqs 1.. in
+ * order, same ids, files still linked, searchable by its members only); a private
+ * conversation's notification level follows it. A database with older name keys is then
+ * re-keyed (accounts.key only). Skipped, saying why, when PostgreSQL is unreachable.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
