@@ -255,7 +255,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       INSERT INTO memberships (room, account, role, joined_at)
         SELECT r.name, r.owner, 'owner', r.created_at FROM rooms r JOIN accounts a ON a.id = r.owner;
       INSERT INTO memberships (room, account, role, joined_at)
-        SELECT rp.room, rp.user_key, 'member', now() FROM read_positions rp
+        SELECT rp.room, rp.user_key, 'member', r.created_at FROM read_positions rp
           JOIN rooms r ON r.name = rp.room JOIN accounts a ON a.id = rp.user_key
         ON CONFLICT (room, account) DO NOTHING;
 
