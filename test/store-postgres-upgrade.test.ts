@@ -1,15 +1,16 @@
 /**
  * A PostgreSQL database of the previous release (schema version 7) opens in this one with
  * everything carried forward by migration 8: the registered account keeps its old key as its
- * id; its rooms (owned, or with a read position) became memberships; the private messages between
- * the account and a guest who has since left are a direct conversation (seqs 1.. in order,
- * same ids, files still linked, searchable by its members only); a private conversation's
- * notification level follows it. Skipped, saying why, when PostgreSQL is unreachable.
+ * id; its rooms (owned, or with a read position) became memberships; the private messages
+ * between the account and a guest who has since left are a direct conversation (seqs 1.. in
+ * order, same ids, files still linked, searchable by its members only); a private
+ * conversation's notification level follows it. A database with older name keys is then
+ * re-keyed (accounts.key only). Skipped, saying why, when PostgreSQL is unreachable.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pg from 'pg';
-import { NAME_KEY_VERSION } from '../src/protocol/names.js';
+import { NAME_KEY_VERSION, nameKey } from '../src/protocol/names.js';
 import { POSTGRES_MIGRATIONS } from '../src/server/store/migrations-postgres.js';
 import { groupKey } from '../src/server/store/store-common.js';
 import { PostgresStore } from '../src/server/store/store-postgres.js';
@@ -20,8 +21,11 @@ const skip = await serviceSkip('postgres');
 const T0 = Date.parse('2026-11-29T10:00:00Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
 
-/** Applies migrations 1..7 as the previous release did (each with its `run`), and records them. */
-async function previousSchema(client: pg.Client): Promise<void> {
+/**
+ * Applies migrations 1..7 as the previous release did (each with its `run`), and records them;
+ * `keyVersion`: the name keys' version it left (null: none, keys older than the marker).
+ */
+async function previousSchema(client: pg.Client, keyVersion: number | null = NAME_KEY_VERSION): Promise<void> {
   await client.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
   for (const m of POSTGRES_MIGRATIONS.filter((x) => x.version <= 7)) {
     await client.query('BEGIN');
@@ -30,9 +34,9 @@ async function previousSchema(client: pg.Client): Promise<void> {
     await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
     await client.query('COMMIT');
   }
-  // That release re-keyed names at its first start, and left the marker.
+  if (keyVersion === null) return;
   await client.query('CREATE TABLE name_key_version (id integer PRIMARY KEY CHECK (id = 1), version integer NOT NULL)');
-  await client.query('INSERT INTO name_key_version (id, version) VALUES (1, $1)', [NAME_KEY_VERSION]);
+  await client.query('INSERT INTO name_key_version (id, version) VALUES (1, $1)', [keyVersion]);
 }
 
 /**
@@ -130,6 +134,65 @@ describe('PostgreSQL migration 8 (identity and conversations)', { skip }, () => 
       assert.equal(next.message.seq, 4);
       const left = await client.query(`SELECT to_regclass('private_messages') AS t`);
       assert.equal(left.rows[0].t, null);
+    } finally {
+      await store?.close();
+      await client.end().catch(() => {});
+      await db.drop();
+    }
+  });
+
+  it('moves more private messages than one search backfill chunk: every seq in place, every row searchable', async () => {
+    const db = await freshPostgresUrl();
+    const client = new pg.Client({ connectionString: db.url });
+    let store: PostgresStore | undefined;
+    try {
+      await client.connect();
+      await previousSchema(client);
+      // 12,000 messages over three pairs, each pair's in time order: seqs 1..4000 each.
+      await client.query(`INSERT INTO private_messages (id, from_name, from_key, to_name, to_key, pair_key, content, ts)
+        SELECT 'p' || i, 'A' || (i % 3), 'a' || (i % 3), 'B', 'b', 'a' || (i % 3) || chr(31) || 'b', 'word' || i, $1::timestamptz + i * interval '1 second'
+        FROM generate_series(0, 11999) AS i`, [at(0)]);
+      store = new PostgresStore(db.url);
+      await store.init();
+      for (const a of ['a0', 'a1', 'a2']) {
+        const dm: string = (await store.directRoom(groupKey([a, 'b'])))!;
+        assert.equal((await store.lastSeqs([dm])).get(dm), 4000);
+        const last = await store.history({ room: dm, limit: 1 });
+        assert.equal(last.messages[0]!.seq, 4000);
+        assert.equal(last.firstSeq, 1);
+      }
+      assert.deepEqual((await store.search({ query: 'word11999', account: 'b', limit: 5 })).messages.map((m) => [m.id, m.seq]), [['p11999', 4000]]);
+      assert.deepEqual((await store.search({ query: 'word0', account: 'a0', limit: 5 })).messages.map((m) => [m.id, m.seq]), [['p0', 1]]);
+      assert.deepEqual((await store.search({ query: 'word0', account: 'a1', limit: 5 })).messages, []);
+    } finally {
+      await store?.close();
+      await client.end().catch(() => {});
+      await db.drop();
+    }
+  });
+
+  it('re-keys a database with older name keys after it: the name key changes, the id stays the old key', async () => {
+    const db = await freshPostgresUrl();
+    const client = new pg.Client({ connectionString: db.url });
+    let store: PostgresStore | undefined;
+    try {
+      await client.connect();
+      await previousSchema(client, null);
+      await client.query(`INSERT INTO accounts (key, username, password_hash, created_at) VALUES ('ann0', 'Ann0', 'hash', $1)`, [at(0)]);
+      await client.query(`INSERT INTO rooms (name, owner, created_at, last_seq) VALUES ('ops', 'ann0', $1, 1)`, [at(0)]);
+      await client.query(`INSERT INTO messages (id, room, seq, username, author_key, content, ts) VALUES ('m1', 'ops', 1, 'Ann0', 'ann0', 'hi', $1)`, [at(1)]);
+      await client.query(`INSERT INTO private_messages (id, from_name, from_key, to_name, to_key, pair_key, content, ts)
+        VALUES ('p1', 'Ann0', 'ann0', 'Ben', 'ben', 'ann0' || chr(31) || 'ben', 'psst', $1)`, [at(2)]);
+      store = new PostgresStore(db.url);
+      await store.init();
+      const key = nameKey('Ann0');
+      assert.notEqual(key, 'ann0');
+      assert.equal((await store.getAccount('ann0'))?.key, key);
+      assert.equal((await store.accountByName(key))?.id, 'ann0');
+      assert.equal(await store.messageAuthor('m1'), 'ann0');
+      assert.equal(await store.roleIn('ops', 'ann0'), 'owner');
+      const dm = (await store.directRoom(groupKey(['ann0', 'ben'])))!;
+      assert.deepEqual((await store.history({ room: dm, limit: 10 })).messages.map((m) => m.id), ['p1']);
     } finally {
       await store?.close();
       await client.end().catch(() => {});

@@ -255,7 +255,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       INSERT INTO memberships (room, account, role, joined_at)
         SELECT r.name, r.owner, 'owner', r.created_at FROM rooms r JOIN accounts a ON a.id = r.owner;
       INSERT INTO memberships (room, account, role, joined_at)
-        SELECT rp.room, rp.user_key, 'member', now() FROM read_positions rp
+        SELECT rp.room, rp.user_key, 'member', r.created_at FROM read_positions rp
           JOIN rooms r ON r.name = rp.room JOIN accounts a ON a.id = rp.user_key
         ON CONFLICT (room, account) DO NOTHING;
 
@@ -340,6 +340,7 @@ async function directFromPrivate(client: pg.ClientBase): Promise<Map<string, str
     SELECT p.id, r.room, row_number() OVER (PARTITION BY r.room ORDER BY p.ts, p.n), p.from_name, p.from_key, p.content, p.ts, NULL, p.mentions, false
     FROM private_messages p JOIN pm_rooms r ON r.from_key = p.from_key AND r.to_key = p.to_key`);
   await backfillSearch(client, 'SELECT id, content FROM private_messages WHERE id > $1 ORDER BY id LIMIT $2');
+  // The moved rows' terms count in the planner's word frequencies (see migration 4).
   await client.query('ANALYZE messages');
   return rooms;
 }
