@@ -4,8 +4,8 @@
  *
  * Fills an empty Parley database (SQLite file or postgres:// URL) with a chat's worth of
  * rows: room messages over rooms with a skewed (Zipf) distribution, so a few rooms are big;
- * private messages between pairs of accounts; accounts, each with a token (`seed-token-I`,
- * stored hashed as the server does) and read positions; reactions, edits and deletions.
+ * direct conversations between pairs of accounts (their private messages); accounts, each with a token (`seed-token-I`,
+ * stored hashed as the server does), read positions and the memberships they imply; reactions, edits and deletions.
  * The store's own `init()` creates the schema; the rows are then written with plain SQL in
  * batches inside large transactions (not through the domain, which would take hours for a
  * million messages), `rooms.last_seq` set to each room's highest seq. On SQLite the store is
@@ -22,7 +22,7 @@ import pg from 'pg';
 import { nameKey } from '../src/protocol/names.js';
 import { argon2Hasher } from '../src/server/hasher.js';
 import { parseDbSetting } from '../src/server/store/db-setting.js';
-import { indexTerms, pairKey } from '../src/server/store/store-common.js';
+import { groupKey, indexTerms } from '../src/server/store/store-common.js';
 import { PostgresStore } from '../src/server/store/store-postgres.js';
 import { SqliteStore } from '../src/server/store/store-sqlite.js';
 
@@ -109,7 +109,9 @@ interface MessageRow {
   id: string; room: string; seq: number; username: string; authorKey: string; content: string;
   ts: number; editedAt: number | null; deleted: boolean;
 }
-interface PrivateRow { id: string; from: string; to: string; content: string; ts: number }
+interface PrivateRow { id: string; from: string; to: string; content: string; ts: number; room: string; seq: number }
+/** A pair's direct conversation: its room, its members (account ids), its last seq and first message's time. */
+interface DirectRow { room: string; group: string; members: string[]; lastSeq: number; createdAt: number }
 interface ReactionRow { messageId: string; emoji: string; userKey: string; username: string }
 
 /** Generates the rows in batches, in commit order; the writer of each database takes them. */
@@ -184,7 +186,13 @@ class Generator {
     return { rows, reactions };
   }
 
-  /** The next `count` private messages, between pairs of accounts (a few partners each). */
+  /** Direct conversations by group key, as the private messages open them. */
+  readonly directs = new Map<string, DirectRow>();
+
+  /**
+   * The next `count` private messages, between pairs of accounts (a few partners each), each in
+   * the direct conversation of its pair (a room `dm-seedN` with seqs of its own).
+   */
   privates(from: number, count: number): PrivateRow[] {
     const r = this.#rand;
     const rows: PrivateRow[] = [];
@@ -192,7 +200,13 @@ class Generator {
     for (let i = from; i < from + count; i++) {
       const a = Math.floor(r() * n);
       const b = (a + 1 + Math.floor(r() * Math.min(5, n - 1))) % n;
-      rows.push({ id: `seed-p${i}`, from: seedUser(a), to: seedUser(b), content: this.#text(), ts: this.start + Math.floor((i / Math.max(1, this.o.privateMessages)) * this.span) });
+      const ts = this.start + Math.floor((i / Math.max(1, this.o.privateMessages)) * this.span);
+      const members = [nameKey(seedUser(a)), nameKey(seedUser(b))].sort();
+      const group = groupKey(members);
+      let direct = this.directs.get(group);
+      if (!direct) this.directs.set(group, (direct = { room: `dm-seed${this.directs.size}`, group, members, lastSeq: 0, createdAt: ts }));
+      direct.lastSeq++;
+      rows.push({ id: `seed-p${i}`, from: seedUser(a), to: seedUser(b), content: this.#text(), ts, room: direct.room, seq: direct.lastSeq });
     }
     this.counts.privateMessages += rows.length;
     return rows;
@@ -261,13 +275,13 @@ async function seedSqlite(path: string, gen: Generator, passwordHash: string, lo
     if ((db.prepare('SELECT count(*) FROM messages').pluck().get() as number) > 0) throw new Error(`seed-data: ${path} already holds messages`);
     const { o } = gen;
     const room = db.prepare('INSERT INTO rooms (name, topic, owner, created_at, last_seq) VALUES (?, ?, NULL, ?, 0) ON CONFLICT (name) DO NOTHING');
-    const account = db.prepare('INSERT INTO accounts (key, username, password_hash, created_at) VALUES (?, ?, ?, ?)');
+    const account = db.prepare('INSERT INTO accounts (id, key, username, password_hash, created_at) VALUES (?, ?, ?, ?, ?)');
     const token = db.prepare('INSERT INTO tokens (token_hash, key, expires_at) VALUES (?, ?, ?)');
     db.transaction(() => {
       for (let i = 0; i < o.rooms; i++) room.run(seedRoom(i), `seeded room ${i}`, gen.start);
       for (let i = 0; i < o.accounts; i++) {
         const key = nameKey(seedUser(i));
-        account.run(key, seedUser(i), passwordHash, gen.start);
+        account.run(key, key, seedUser(i), passwordHash, gen.start);
         token.run(tokenHash(seedToken(i)), key, Date.now() + 365 * DAY_MS);
       }
     })();
@@ -283,17 +297,27 @@ async function seedSqlite(path: string, gen: Generator, passwordHash: string, lo
       batch(from, Math.min(BATCH * 4, o.messages - from));
       if (from % 200_000 === 0 && from > 0) log(`seed-data: ${from} messages`);
     }
-    const pm = db.prepare(`INSERT INTO private_messages (id, from_name, from_key, to_name, to_key, pair_key, content, ts)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
     const pmBatch = db.transaction((from: number, count: number) => {
-      for (const p of gen.privates(from, count)) pm.run(p.id, p.from, nameKey(p.from), p.to, nameKey(p.to), pairKey(p.from, p.to), p.content, p.ts);
+      for (const p of gen.privates(from, count)) message.run(p.id, p.room, p.seq, p.from, nameKey(p.from), p.content, p.ts, null, 0);
     });
     for (let from = 0; from < o.privateMessages; from += BATCH * 4) pmBatch(from, Math.min(BATCH * 4, o.privateMessages - from));
     const read = db.prepare('INSERT INTO read_positions (user_key, room, seq) VALUES (?, ?, ?)');
+    const member = db.prepare("INSERT OR IGNORE INTO memberships (room, account, role, joined_at) VALUES (?, ?, 'member', ?)");
     const last = db.prepare('UPDATE rooms SET last_seq = ? WHERE name = ?');
+    const direct = db.prepare("INSERT INTO rooms (name, topic, owner, created_at, last_seq, kind) VALUES (?, '', NULL, ?, ?, 'direct')");
+    const group = db.prepare('INSERT INTO direct_rooms (group_key, room) VALUES (?, ?)');
     db.transaction(() => {
-      for (const p of gen.readPositions()) read.run(p.userKey, p.room, p.seq);
+      // A read position is where a member stopped reading: every one is a membership.
+      for (const p of gen.readPositions()) {
+        read.run(p.userKey, p.room, p.seq);
+        member.run(p.room, p.userKey, gen.start);
+      }
       gen.lastSeq.forEach((seq, i) => last.run(seq, seedRoom(i)));
+      for (const d of gen.directs.values()) {
+        direct.run(d.room, d.createdAt, d.lastSeq);
+        group.run(d.group, d.room);
+        for (const m of d.members) member.run(d.room, m, d.createdAt);
+      }
     })();
     db.exec('ANALYZE');
     db.pragma('wal_checkpoint(TRUNCATE)');
@@ -328,8 +352,8 @@ async function seedPostgres(url: string, gen: Generator, passwordHash: string, l
       ON CONFLICT (name) DO NOTHING`, [rooms, new Date(gen.start)]);
     for (let from = 0; from < o.accounts; from += BATCH) {
       const users = Array.from({ length: Math.min(BATCH, o.accounts - from) }, (_, k) => from + k);
-      await client.query(`INSERT INTO accounts (key, username, password_hash, created_at)
-        SELECT k, u, $3, $4 FROM unnest($1::text[], $2::text[]) AS v(k, u)`,
+      await client.query(`INSERT INTO accounts (id, key, username, password_hash, created_at)
+        SELECT k, k, u, $3, $4 FROM unnest($1::text[], $2::text[]) AS v(k, u)`,
       [users.map((i) => nameKey(seedUser(i))), users.map(seedUser), passwordHash, new Date(gen.start)]);
       await client.query(`INSERT INTO tokens (token_hash, key, expires_at) SELECT h, k, $3 FROM unnest($1::text[], $2::text[]) AS v(h, k)`,
         [users.map((i) => tokenHash(seedToken(i))), users.map((i) => nameKey(seedUser(i))), new Date(Date.now() + 365 * DAY_MS)]);
@@ -354,18 +378,30 @@ async function seedPostgres(url: string, gen: Generator, passwordHash: string, l
     }
     for (let from = 0; from < o.privateMessages; from += BATCH) {
       const rows = gen.privates(from, Math.min(BATCH, o.privateMessages - from));
-      await client.query(`INSERT INTO private_messages (id, from_name, from_key, to_name, to_key, pair_key, content, ts)
-        SELECT id, f, fk, t, tk, pk, c, to_timestamp(ts / 1000.0)
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[]) AS v(id, f, fk, t, tk, pk, c, ts)`, [
-        rows.map((p) => p.id), rows.map((p) => p.from), rows.map((p) => nameKey(p.from)), rows.map((p) => p.to), rows.map((p) => nameKey(p.to)),
-        rows.map((p) => pairKey(p.from, p.to)), rows.map((p) => p.content), rows.map((p) => p.ts),
+      await client.query(`INSERT INTO messages (id, room, seq, username, author_key, content, ts, deleted, search)
+        SELECT id, room, seq, f, fk, c, to_timestamp(ts / 1000.0), false, array_to_tsvector(string_to_array(terms, ' '))
+        FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[]) AS v(id, room, seq, f, fk, c, ts, terms)`, [
+        rows.map((p) => p.id), rows.map((p) => p.room), rows.map((p) => p.seq), rows.map((p) => p.from), rows.map((p) => nameKey(p.from)),
+        rows.map((p) => p.content), rows.map((p) => p.ts), rows.map((p) => indexTerms(p.content).join(' ')),
       ]);
     }
+    const directs = [...gen.directs.values()];
+    await client.query(`INSERT INTO rooms (name, topic, owner, created_at, last_seq, kind)
+      SELECT n, '', NULL, to_timestamp(c / 1000.0), s, 'direct' FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(n, c, s)`,
+    [directs.map((d) => d.room), directs.map((d) => d.createdAt), directs.map((d) => d.lastSeq)]);
+    await client.query('INSERT INTO direct_rooms (group_key, room) SELECT * FROM unnest($1::text[], $2::text[])',
+      [directs.map((d) => d.group), directs.map((d) => d.room)]);
+    const pairs = directs.flatMap((d) => d.members.map((m) => [d.room, m] as const));
+    await client.query(`INSERT INTO memberships (room, account, role, joined_at) SELECT r, a, 'member', $3 FROM unnest($1::text[], $2::text[]) AS v(r, a)
+      ON CONFLICT DO NOTHING`, [pairs.map((p) => p[0]), pairs.map((p) => p[1]), new Date(gen.start)]);
     const read = gen.readPositions();
     for (let from = 0; from < read.length; from += BATCH) {
       const part = read.slice(from, from + BATCH);
       await client.query('INSERT INTO read_positions (user_key, room, seq) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])',
         [part.map((p) => p.userKey), part.map((p) => p.room), part.map((p) => p.seq)]);
+      // A read position is where a member stopped reading: every one is a membership.
+      await client.query(`INSERT INTO memberships (room, account, role, joined_at) SELECT r, a, 'member', $3 FROM unnest($1::text[], $2::text[]) AS v(a, r)
+        ON CONFLICT DO NOTHING`, [part.map((p) => p.userKey), part.map((p) => p.room), new Date(gen.start)]);
     }
     await client.query('UPDATE rooms AS r SET last_seq = v.s FROM unnest($1::text[], $2::bigint[]) AS v(n, s) WHERE r.name = v.n',
       [rooms, gen.lastSeq]);

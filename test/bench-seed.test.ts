@@ -20,8 +20,10 @@ interface Stored {
 }
 
 const COUNTS = `SELECT
-  (SELECT count(*) FROM messages) AS messages, (SELECT count(*) FROM rooms) AS rooms, (SELECT count(*) FROM accounts) AS accounts,
-  (SELECT count(*) FROM tokens) AS tokens, (SELECT count(*) FROM private_messages) AS "privateMessages",
+  (SELECT count(*) FROM messages m JOIN rooms r ON r.name = m.room WHERE r.kind <> 'direct') AS messages,
+  (SELECT count(*) FROM rooms WHERE kind <> 'direct') AS rooms, (SELECT count(*) FROM accounts) AS accounts,
+  (SELECT count(*) FROM tokens) AS tokens,
+  (SELECT count(*) FROM messages m JOIN rooms r ON r.name = m.room WHERE r.kind = 'direct') AS "privateMessages",
   (SELECT count(*) FROM reactions) AS reactions, (SELECT count(*) FROM messages WHERE edited_at IS NOT NULL) AS edited,
   (SELECT count(*) FROM messages WHERE deleted = %TRUE%) AS deleted, (SELECT count(*) FROM read_positions) AS "readPositions",
   (SELECT count(*) FROM rooms r WHERE r.last_seq <> coalesce((SELECT max(seq) FROM messages m WHERE m.room = r.name), 0)) AS "lastSeqMismatches"`;
