@@ -88,7 +88,8 @@ describe('a bus outage in the middle of a stream', { skip }, () => {
       // Node A committed the sender's message and died before fanning it out or confirming it:
       // the message is in the store, and nobody has seen it.
       const nonce = `n${tag()}`;
-      const { message } = await a.store.appendMessage({ id: `lost${tag()}`, room, author: 'someone', username: name, content: 'lost', timestamp: new Date().toISOString(), nonce });
+      const author = (await a.store.accountByName(name))!.id;
+      const { message } = await a.store.appendMessage({ id: `lost${tag()}`, room, author, username: name, content: 'lost', timestamp: new Date().toISOString(), nonce });
       // The sender's client resends it, with the same nonce, on node B.
       sender.send({ type: 'SendMessage', room, content: 'lost', nonce, ref: 'again' });
       const echo = await sender.nextOfType('Message', (m) => m.ref === 'again');

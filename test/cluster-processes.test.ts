@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { clusterSkip, eventually, killHard, shared, spawnNode, type NodeProcess } from './helpers/cluster.js';
-import { TestClient, jsonUser, textUser, joinRoom as join } from './helpers/ws-client.js';
+import { TestClient, jsonUser, resumeUser, textUser, joinRoom as join } from './helpers/ws-client.js';
 
 const skip = await clusterSkip();
 const tag = (): string => randomBytes(3).toString('hex');
@@ -115,7 +115,8 @@ describe('parley serve processes on Redis and PostgreSQL', { skip }, () => {
 
       w1.send({ type: 'ListUsers', ref: 'all' });
       assert.ok(!(await w1.nextOfType('UserList', (m) => m.ref === 'all')).users.includes(victim));
-      const again = await jsonUser(p2.url, victim);
+      // The victim's client comes back on another node as the same account (its token).
+      const again = await resumeUser(p2.url, v.token!);
       clients.push(again);
       await w1.nextOfType('UserJoined', (m) => m.username === victim && m.room === 'general');
       w2.send('the survivors still talk');

@@ -16,6 +16,8 @@ export interface CloseInfo {
 export class TestClient<F = unknown> implements AsyncDisposable {
   readonly frames: F[] = [];
   closed: CloseInfo | null = null;
+  /** The account's token, when the server gave one (a JSON guest's SetUsername, a login). */
+  token: string | null = null;
   private waiters: Array<() => void> = [];
   private cursor = 0;
 
@@ -156,8 +158,24 @@ export async function jsonUser(url: string, name: string): Promise<TestClient<Se
   const c = await TestClient.json(url);
   await c.nextOfType('Welcome');
   c.send({ type: 'SetUsername', username: name, ref: 'name' });
-  await c.nextOfType('Ack', (m) => m.for === 'SetUsername');
+  const ack = await c.nextOfType('Ack', (m) => m.for === 'SetUsername');
+  c.token = typeof ack.token === 'string' ? ack.token : null;
   await c.nextOfType('History', (m) => m.room === 'general');
+  return c;
+}
+
+/**
+ * A new JSON connection of an account that had one before (a reload, a reconnect to another
+ * node): `Login {token}`, with everything up to its join history consumed.
+ */
+export async function resumeUser(url: string, token: string): Promise<TestClient<ServerMessage>> {
+  const c = await TestClient.json(url);
+  await c.nextOfType('Welcome');
+  c.send({ type: 'Login', token, ref: 'resume' });
+  const answer = await c.next((f) => (f as { ref?: unknown }).ref === 'resume');
+  if (answer.type !== 'LoggedIn') throw new Error(`Login {token} answered ${JSON.stringify(answer)}`);
+  c.token = token;
+  await c.nextOfType('History');
   return c;
 }
 

@@ -15,7 +15,7 @@ import { asJsonSwitch, parseClientFrame, parseClientValue, type Parsed } from '.
 import type { ClientMessage } from '../../protocol/schema.js';
 import { helpText, parseTextLine, topicText, welcomeText } from '../../protocol/text.js';
 import type { Config } from '../config.js';
-import type { Connection, Presence, RoomRecord, Store, WireMode } from '../ports.js';
+import type { Connection, ConversationKind, Presence, RoomRecord, Store, WireMode } from '../ports.js';
 import type { HandlerContext } from './context.js';
 import type { ChatDeps, ChatMetrics, Logger, PasswordHasher } from './deps.js';
 import { noMetrics } from './deps.js';
@@ -377,15 +377,18 @@ export class Chat implements HandlerContext {
     this.fanout.toAll(msg);
   }
 
-  membershipChanged(account: string, room: string, added: boolean): void {
-    this.fanout.member(account, room, added);
+  membershipChanged(account: string, room: string, added: boolean, conversation?: ConversationKind): void {
+    this.fanout.member(account, room, added, conversation ?? this.rooms.get(room)?.kind);
   }
 
-  /** A membership changed (here or on another node): this node's connections of the account follow. */
-  private followMembership(account: string, room: string, added: boolean): void {
+  /**
+   * A membership changed (here or on another node): this node's connections of the account
+   * follow, in this turn, so the room's next message (which the bus brings after this) reaches them.
+   */
+  private followMembership(account: string, room: string, added: boolean, conversation?: ConversationKind): void {
     for (const s of [...this.hub.userSessions(account)]) {
       const step = added
-        ? this.room(room).then((r) => enterRoomHere(this, s, room, r?.kind ?? 'public'))
+        ? enterRoomHere(this, s, room, conversation ?? this.rooms.get(room)?.kind ?? 'public')
         : exitRoomHere(this, s, room);
       void step.catch((err: unknown) => this.log.warn({ err, room }, 'following a membership change failed'));
     }
