@@ -4,7 +4,8 @@
  * release before ids (schema 10: notification levels, files). Rooms keep their topics and
  * owners, room messages their reactions; each pair's private messages are now a direct
  * conversation (its messages in order, seqs 1..n, both accounts members); registered accounts
- * keep their id (the old key), their login tokens, and their rooms as memberships; a departed
+ * keep their id (the old key), their login tokens, and their rooms as memberships (a name key
+ * of the old nameKey is re-keyed, the id never), banned names stay banned; a departed
  * guest's old key is no account, so whoever takes that name next gets none of it. It is
  * searchable, and the next message of a room takes the next seq.
  */
@@ -52,6 +53,7 @@ function writeOldDatabase(path: string, version: 6 | 10): void {
     msg.run('m2', 'ops', 2, 'Ben', 'ben', 'thanks, looks good', NOW + 1_000);
     msg.run('m3', 'ops', 3, 'Ann', 'ann', 'rolling back the cache', NOW + 2_000);
     msg.run('m4', 'general', 1, 'Cid', 'cid', 'hello from a guest', NOW + 3_000);
+    msg.run('m6', 'general', 2, 'Bill', 'bill', 'hello from Bill', NOW + 4_000);
     const reaction = db.prepare('INSERT INTO reactions (message_id, emoji, user_key, username) VALUES (?, ?, ?, ?)');
     reaction.run('m1', '🎉', 'ben', 'Ben');
     reaction.run('m1', '👍', 'ann', 'Ann');
@@ -66,9 +68,11 @@ function writeOldDatabase(path: string, version: 6 | 10): void {
     read.run('ann', 'ops', 2);
     read.run('ben', 'general', 1);
     read.run('cid', 'general', 1);
+    read.run('bill', 'general', 2);
     const account = db.prepare('INSERT INTO accounts (key, username, password_hash, created_at) VALUES (?, ?, ?, ?)');
     account.run('ann', 'Ann', 'hash-of-anns-password', NOW);
     account.run('ben', 'Ben', 'hash-of-bens-password', NOW + 1);
+    account.run('bill', 'Bill', 'hash-of-bills-password', NOW + 2); // a key of the old nameKey: Bill's is blll now
     db.prepare('INSERT INTO tokens (token_hash, key, expires_at) VALUES (?, ?, ?)').run(TOKEN_HASH, 'ann', NOW + 30 * 86_400_000);
     if (version === 6) return;
     migrateTo(db, 6, 10);
@@ -76,6 +80,7 @@ function writeOldDatabase(path: string, version: 6 | 10): void {
     level.run('ann', '@ben', 'all');
     level.run('ann', '@zed', 'none');
     level.run('ben', 'ops', 'mentions');
+    db.prepare('INSERT INTO name_bans (key, created_at) VALUES (?, ?)').run('aiice', NOW); // the old key of aIice: allce now
     db.prepare(`INSERT INTO files (id, sha256, name, size, type, owner, created_at, attached) VALUES (?, ?, ?, ?, ?, ?, ?, 1)`)
       .run('f1', 'a'.repeat(64), 'menu.txt', 12, 'text/plain', 'ann', NOW);
     db.prepare('INSERT INTO message_files (message_id, position, file_id) VALUES (?, ?, ?)').run('p1', 0, 'f1');
@@ -121,6 +126,14 @@ async function checkCarriedOver(store: SqliteStore): Promise<void> {
   });
   assert.equal((await store.accountByName(nameKey('Ben')))?.id, 'ben');
   assert.deepEqual(await store.getToken(TOKEN_HASH), { account: 'ann', expiresAt: new Date(NOW + 30 * 86_400_000).toISOString() });
+
+  // Names are re-keyed (nameKey changed since): the account's name key, never its id.
+  const bill = await store.getAccount('bill');
+  assert.deepEqual([bill?.key, bill?.username], [nameKey('Bill'), 'Bill']);
+  assert.notEqual(nameKey('Bill'), 'bill');
+  assert.equal((await store.accountByName(nameKey('Bill')))?.id, 'bill');
+  assert.equal(await store.messageAuthor('m6'), 'bill', 'its messages stay its own');
+  assert.equal(await store.roleIn('general', 'bill'), 'member');
 
   // Owned rooms and rooms with a read position are memberships now.
   assert.equal(await store.roleIn('ops', 'ann'), 'owner');
@@ -177,6 +190,8 @@ describe('a database from before accounts had ids', () => {
       assert.deepEqual(await store.notifyLevels('ben'), new Map([['ops', 'mentions']]));
       const first = (await store.getMessage('p1'))!;
       assert.deepEqual(first.attachments?.map((a) => a.id), ['f1']);
+      assert.equal(await store.nameBanned(nameKey('aIice')), true, 'a banned name stays banned under its new key');
+      assert.equal(await store.nameBanned('aiice'), false);
     });
   });
 });

@@ -299,7 +299,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     // (conversation '@' + the other's key) moves to that pair's conversation, or goes.
     sql: `
       CREATE TABLE accounts_v11 (
-        id TEXT PRIMARY KEY,
+        id TEXT NOT NULL PRIMARY KEY,
         key TEXT,
         username TEXT NOT NULL,
         password_hash TEXT,
