@@ -39,7 +39,7 @@ import { SqliteAccounts, prepareAccounts } from './store-sqlite-accounts.js';
 import { SqliteMembers, prepareMembers } from './store-sqlite-members.js';
 import {
   buildNew, insertRows, queueAppend, countByRoom, initError, jobNonceKey, mentionsColumn, mentionsField, planBatch, reactionRefusal, reactionsFrom,
-  searchTerms, settleBatch, toIso, toMillis, TOKENS_PER_ACCOUNT,
+  searchTerms, settleBatch, toIso, toMillis,
 } from './store-common.js';
 
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
