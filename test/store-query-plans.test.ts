@@ -55,7 +55,7 @@ describe('query plans: every statement uses an index', () => {
         const tables = new Set(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
         // Aliases in the statements (FROM messages m) name tables too.
         for (const alias of ['m', 'f']) tables.add(alias);
-        const texts: Record<string, string> = { ...sqliteStatementTexts(db), searchAll: SEARCH_SQL.all, searchRoom: SEARCH_SQL.room };
+        const texts: Record<string, string> = { ...sqliteStatementTexts(db), searchAll: SEARCH_SQL.all, searchVisible: SEARCH_SQL.visible, searchRoom: SEARCH_SQL.room };
         for (const name of Object.keys(SQLITE_WHOLE_TABLE)) assert.ok(name in texts, `${name} is no longer a statement`);
         const scans: string[] = [];
         for (const [name, sql] of Object.entries(texts)) {
@@ -66,7 +66,8 @@ describe('query plans: every statement uses an index', () => {
         assert.deepEqual(scans, [], 'statements whose plan scans a table');
         // The hot ones are there (a rename would otherwise drop them from the check unnoticed).
         for (const name of ['pageLatest', 'pageAfter', 'msgGet', 'lastSeqsOf', 'roomPage', 'readListOf', 'tokenGet', 'accountGet',
-          'msgByNonce', 'pmByNonce', 'reactionsFor', 'pmLatest', 'pmAnchor', 'roomMeta', 'searchAll', 'searchRoom']) {
+          'accountByName', 'msgByNonce', 'reactionsFor', 'roomMeta', 'roleIn', 'rolesIn', 'membershipsOf', 'members', 'directGet',
+          'guestsDue', 'endMemberships', 'searchAll', 'searchVisible', 'searchRoom']) {
           assert.ok(name in texts, `no statement ${name}`);
         }
       } finally {

@@ -38,7 +38,7 @@ describe('SQLite checkpoints', () => {
     try {
       await store.init();
       const content = 'x'.repeat(2_000);
-      const append = (id: string) => store.appendMessage({ id, room: 'general', username: 'ann', content, timestamp: new Date().toISOString() });
+      const append = (id: string) => store.appendMessage({ id, room: 'general', author: 'ann', username: 'ann', content, timestamp: new Date().toISOString() });
       for (let round = 0; round < 12; round++) {
         await Promise.all(Array.from({ length: 400 }, (_, i) => append(`r${round}m${i}`)));
       }

@@ -12,7 +12,7 @@ import type { NewRoomMessage } from '../src/server/ports.js';
 import { SqliteStore } from '../src/server/store/store-sqlite.js';
 
 function msg(room: string, content: string, extra: Partial<NewRoomMessage> = {}): NewRoomMessage {
-  return { id: randomUUID(), room, username: 'u', content, timestamp: new Date().toISOString(), ...extra };
+  return { id: randomUUID(), room, author: 'u', username: 'u', content, timestamp: new Date().toISOString(), ...extra };
 }
 
 describe('SqliteStore errors', () => {

@@ -41,8 +41,8 @@ describe('SQLite migration 4 (seqs from the index)', () => {
       await store.init();
       assert.deepEqual([...(await store.lastSeqs())].sort(), [['busy', 12], ['pruned', 5]]);
       const at = new Date().toISOString();
-      const busy = await store.appendMessage({ id: 'n1', room: 'busy', username: 'ann', content: 'next', timestamp: at });
-      const pruned = await store.appendMessage({ id: 'n2', room: 'pruned', username: 'ann', content: 'back again', timestamp: at });
+      const busy = await store.appendMessage({ id: 'n1', room: 'busy', author: 'ann', username: 'ann', content: 'next', timestamp: at });
+      const pruned = await store.appendMessage({ id: 'n2', room: 'pruned', author: 'ann', username: 'ann', content: 'back again', timestamp: at });
       assert.deepEqual([busy.message.seq, pruned.message.seq], [13, 6]);
       const page = await store.history({ room: 'pruned', after: 0, limit: 10 });
       assert.deepEqual([page.messages.map((m) => m.seq), page.incomplete], [[6], true]);

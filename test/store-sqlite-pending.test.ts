@@ -17,7 +17,7 @@ import { eventually } from './helpers/eventually.js';
 let counter = 0;
 function msg(content: string, extra: Partial<NewRoomMessage> = {}): NewRoomMessage {
   counter++;
-  return { id: `m${counter}`, room: 'general', username: 'ann', content, timestamp: new Date().toISOString(), ...extra };
+  return { id: `m${counter}`, room: 'general', author: 'ann', username: 'ann', content, timestamp: new Date().toISOString(), ...extra };
 }
 
 /** Rows in each table, read by a connection of its own (as another process would). */

@@ -13,10 +13,10 @@ describe('SQLite retention', () => {
       await store.init();
       const old = '2020-01-01T00:00:00.000Z';
       await Promise.all(Array.from({ length: 2_000 }, (_, i) =>
-        store.appendMessage({ id: `old${i}`, room: 'general', username: 'ann', content: `old ${i}`, timestamp: old })));
+        store.appendMessage({ id: `old${i}`, room: 'general', author: 'ann', username: 'ann', content: `old ${i}`, timestamp: old })));
       let pruneDone = false;
       const pruning = store.prune('2021-01-01T00:00:00.000Z').then((n) => { pruneDone = true; return n; });
-      const fresh = await store.appendMessage({ id: 'new', room: 'general', username: 'ann', content: 'fresh', timestamp: new Date().toISOString() });
+      const fresh = await store.appendMessage({ id: 'new', room: 'general', author: 'ann', username: 'ann', content: 'fresh', timestamp: new Date().toISOString() });
       assert.equal(pruneDone, false, 'the append waited for the whole prune');
       assert.equal(await pruning, 2_000);
       const page = await store.history({ room: 'general', after: 0, limit: 100 });
@@ -33,7 +33,7 @@ describe('SQLite retention', () => {
     const dir = await mkdtemp(join(tmpdir(), 'parley-retention-'));
     const store = new SqliteStore(join(dir, 'p.db'));
     const at = (old: boolean, i: number) => ({
-      id: `${old ? 'old' : 'new'}${i}-${Math.random()}`, room: 'general', username: 'ann', content: `m ${i}`,
+      id: `${old ? 'old' : 'new'}${i}-${Math.random()}`, room: 'general', author: 'ann', username: 'ann', content: `m ${i}`,
       timestamp: old ? '2020-01-01T00:00:00.000Z' : new Date().toISOString(),
     });
     try {

@@ -16,7 +16,7 @@ async function found(store: SqliteStore, query: string): Promise<string[]> {
 }
 
 function say(store: SqliteStore, id: string, content: string, timestamp = at()): Promise<unknown> {
-  return store.appendMessage({ id, room: 'general', username: 'ann', content, timestamp });
+  return store.appendMessage({ id, room: 'general', author: 'ann', username: 'ann', content, timestamp });
 }
 
 /** A fresh folder with a database path in it, removed afterwards. */

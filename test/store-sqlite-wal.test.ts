@@ -36,7 +36,7 @@ describe('SQLite WAL under a sustained write load', () => {
       let peak = 0;
       for (let round = 0; round < 50; round++) {
         await Promise.all(Array.from({ length: 500 }, (_, i) => store.appendMessage({
-          id: `r${round}m${i}`, room: `room${i % 7}`, username: 'ann',
+          id: `r${round}m${i}`, room: `room${i % 7}`, author: 'ann', username: 'ann',
           content: `${i % 5 === 0 ? 'common' : 'other'} ${filler} ${round}x${i}`, timestamp: new Date().toISOString(),
         })));
         peak = Math.max(peak, await size(`${path}-wal`));

@@ -740,6 +740,12 @@ export function storeContract(
         assert.equal(await store.createAccount(guest(uid('u.late'), key, '2099-01-01T00:00:00.000Z'), '2098-01-01T00:00:00.000Z'), false, 'a registered name is held for ever');
       });
 
+      it('gives a name to one account when several take it at once', async () => {
+        const key = uid('name');
+        const taken = await Promise.all(Array.from({ length: 6 }, (_, i) => store.createAccount(registered(uid(`u.${i}`), key), EARLY)));
+        assert.equal(taken.filter(Boolean).length, 1);
+      });
+
       it('updateAccount renames (refusing a held name, freeing the old one) and registers a guest', async () => {
         const [k1, k2, k3] = [uid('name'), uid('name'), uid('name')];
         const g = guest(uid('u.g'), k1, EXPIRY, 'First');
@@ -918,6 +924,15 @@ export function storeContract(
         assert.equal(self, amy, 'a conversation with oneself: one member');
         assert.deepEqual(await store.openDirect(self, { ...dm, name: selfRoom }, [amy]), { room: selfRoom, created: true });
         assert.equal(await store.memberCount(selfRoom), 1);
+      });
+
+      it('opens one conversation for a group when several open it at once', async () => {
+        const group = groupKey([uid('u.amy'), uid('u.bob')]);
+        const names = Array.from({ length: 5 }, () => uid('dm'));
+        const opened = await Promise.all(names.map((name) => store.openDirect(group, { name, topic: '', owner: null, createdAt: tick(), kind: 'direct' }, group.split(' '))));
+        assert.equal(opened.filter((o) => o.created).length, 1);
+        assert.equal(new Set(opened.map((o) => o.room)).size, 1);
+        assert.equal(await store.directRoom(group), opened[0]!.room);
       });
 
       it('openDirect writes nothing when the room name is taken', async () => {

@@ -299,7 +299,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     // (conversation '@' + the other's key) moves to that pair's conversation, or goes.
     sql: `
       CREATE TABLE accounts_v11 (
-        id TEXT PRIMARY KEY,
+        id TEXT NOT NULL PRIMARY KEY,
         key TEXT,
         username TEXT NOT NULL,
         password_hash TEXT,
@@ -336,7 +336,8 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         SELECT CASE WHEN from_key = to_key THEN from_key ELSE min(from_key, to_key) || ' ' || max(from_key, to_key) END AS group_key,
           min(from_key, to_key) AS a, max(from_key, to_key) AS b, min(ts) AS created_at
         FROM private_messages GROUP BY 1;
-      CREATE TEMP TABLE v11_direct AS SELECT group_key, a, b, created_at, 'dm-' || lower(hex(randomblob(6))) AS room FROM v11_pairs;
+      CREATE TEMP TABLE v11_direct (group_key TEXT PRIMARY KEY, a TEXT NOT NULL, b TEXT NOT NULL, created_at INTEGER NOT NULL, room TEXT NOT NULL);
+      INSERT INTO v11_direct SELECT group_key, a, b, created_at, 'dm-' || lower(hex(randomblob(6))) FROM v11_pairs;
       INSERT INTO rooms (name, topic, owner, created_at, kind) SELECT room, '', NULL, created_at, 'direct' FROM v11_direct;
       INSERT INTO direct_rooms (group_key, room) SELECT group_key, room FROM v11_direct;
       INSERT OR IGNORE INTO memberships (room, account, role, joined_at)

@@ -10,8 +10,8 @@
  *
  * 1. Every account holding a name is read with its name; each gets `nameKey(name)`. When
  *    several meet on one new key (names that the old function kept apart and the new one
- *    calls look-alikes), the oldest account keeps it, then one whose key did not change,
- *    then the smallest old key; the others get `NEW<U+E000>OLD`, a key no name maps to: the
+ *    calls look-alikes), the oldest account keeps it (of two as old, the smaller old key);
+ *    the others get `NEW<U+E000>OLD`, a key no name maps to: the
  *    account stays (and logs in by token), but that name now belongs to the winner (an
  *    operator finds such accounts with `SELECT username FROM accounts WHERE strpos(key,
  *    chr(57344)) > 0` in PostgreSQL, `instr(key, char(57344)) > 0` in SQLite). The mapping

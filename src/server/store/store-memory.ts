@@ -74,8 +74,12 @@ export class MemoryStore implements Store {
 
   async ensureRoom(room: RoomRecord): Promise<boolean> {
     if (this.#rooms.has(room.name)) return false;
-    this.#rooms.set(room.name, { record: { ...room, createdAt: toIso(room.createdAt), kind: room.kind ?? 'public' }, lastSeq: 0, prunedThrough: 0, messages: [] });
+    this.#createRoom(room);
     return true;
+  }
+
+  #createRoom(room: RoomRecord): void {
+    this.#rooms.set(room.name, { record: { ...room, createdAt: toIso(room.createdAt), kind: room.kind ?? 'public' }, lastSeq: 0, prunedThrough: 0, messages: [] });
   }
 
   async listRooms(page?: RoomPage): Promise<RoomRecord[]> {
@@ -550,6 +554,10 @@ export class MemoryStore implements Store {
   }
 
   async addMember(room: string, account: string, role: Role, at: string): Promise<boolean> {
+    return this.#join(room, account, role, at);
+  }
+
+  #join(room: string, account: string, role: Role, at: string): boolean {
     const members = this.#members.get(room) ?? new Map<string, Membership>();
     if (members.has(account)) return false;
     members.set(account, { role, joinedAt: toIso(at) });
@@ -614,9 +622,10 @@ export class MemoryStore implements Store {
   async openDirect(group: string, room: RoomRecord, members: readonly string[]): Promise<{ room: string | null; created: boolean }> {
     const existing = this.#direct.get(group);
     if (existing !== undefined) return { room: existing, created: false };
-    if (!(await this.ensureRoom({ ...room, kind: 'direct' }))) return { room: null, created: false };
+    if (this.#rooms.has(room.name)) return { room: null, created: false };
+    this.#createRoom({ ...room, kind: 'direct' });
     this.#direct.set(group, room.name);
-    for (const account of members) await this.addMember(room.name, account, 'member', room.createdAt);
+    for (const account of members) this.#join(room.name, account, 'member', room.createdAt);
     return { room: room.name, created: true };
   }
 

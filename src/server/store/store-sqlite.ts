@@ -21,6 +21,8 @@
  * own and the other process's) and reads the seqs afresh.
  * Full-text search and WAL checkpoints run on a worker thread (sqlite-worker.ts): the index lives
  * in a file of its own, fed from the rows and from a log of edits and deletions kept by triggers.
+ * Accounts and tokens (store-sqlite-accounts.ts), memberships and direct conversations
+ * (store-sqlite-members.ts) and files (store-sqlite-files.ts) keep their statements in helpers.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -39,7 +41,7 @@ import { SqliteAccounts, prepareAccounts } from './store-sqlite-accounts.js';
 import { SqliteMembers, prepareMembers } from './store-sqlite-members.js';
 import {
   buildNew, insertRows, queueAppend, countByRoom, initError, jobNonceKey, mentionsColumn, mentionsField, planBatch, reactionRefusal, reactionsFrom,
-  searchTerms, settleBatch, toIso, toMillis, TOKENS_PER_ACCOUNT,
+  searchTerms, settleBatch, toIso, toMillis,
 } from './store-common.js';
 
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
