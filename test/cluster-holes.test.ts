@@ -6,6 +6,7 @@
  * and without a new message to show it a jump. Skipped, saying why, when Redis or PostgreSQL
  * (or the redis-server binary) is missing.
  */
+import { nameKey } from '../src/protocol/names.js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
@@ -88,7 +89,7 @@ describe('a bus outage in the middle of a stream', { skip }, () => {
       // Node A committed the sender's message and died before fanning it out or confirming it:
       // the message is in the store, and nobody has seen it.
       const nonce = `n${tag()}`;
-      const author = (await a.store.accountByName(name))!.id;
+      const author = (await a.store.accountByName(nameKey(name)))!.id;
       const { message } = await a.store.appendMessage({ id: `lost${tag()}`, room, author, username: name, content: 'lost', timestamp: new Date().toISOString(), nonce });
       // The sender's client resends it, with the same nonce, on node B.
       sender.send({ type: 'SendMessage', room, content: 'lost', nonce, ref: 'again' });

@@ -97,7 +97,8 @@ describe('query plans: every statement uses an index', () => {
         }
         assert.deepEqual(scans, [], 'statements whose plan needs a sequential scan');
         for (const name of ['pageLatest', 'pageAfter', 'msgGet', 'lastSeqsOf', 'roomPage', 'readListOf', 'tokenGet', 'accountGet',
-          'msgByNonces', 'pmByNonces', 'pmLatest', 'pmBefore', 'roomMeta', 'searchAll', 'searchRoom']) {
+          'msgByNonces', 'roomMeta', 'lastActivity', 'accountByName', 'memberRole', 'memberRoles', 'membershipsOf', 'members',
+          'directGet', 'guestsEndExpired', 'searchAll', 'searchFor', 'searchRoom']) {
           assert.ok(name in SQL, `no statement ${name}`);
         }
       } finally {

@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import type { ChatMessage, ServerMessage } from '../../src/protocol/messages.js';
 import { searchPathOf } from '../../src/server/store/sqlite-worker.js';
 import { ROOT, startChildServer, type ChildServer } from '../helpers/child-server.js';
-import { jsonUser, TestClient } from '../helpers/ws-client.js';
+import { jsonUser, resumeUser, TestClient } from '../helpers/ws-client.js';
 
 const exec = promisify(execFile);
 const FAST = ['--messages-per-second', '100000', '--message-burst', '100000'];
@@ -123,8 +123,10 @@ describe('backups', () => {
     const db = join(dir, 'round', 'parley.db');
     const file = join(dir, 'round-backup.db');
     let server = await startChildServer(['--port', '0', '--db', db]);
+    let token = '';
     try {
       const a = await jsonUser(server.url, 'keeper');
+      token = a.token!;
       for (const [i, content] of ['kept apple', 'kept banana'].entries()) {
         a.send({ type: 'SendMessage', content, ref: `k${i}` });
         await a.nextOfType('Message', (m) => m.ref === `k${i}`);
@@ -156,7 +158,8 @@ describe('backups', () => {
 
     server = await startChildServer(['--port', '0', '--db', db]);
     try {
-      await using b = await jsonUser(server.url, 'keeper');
+      // The guest account is in the backup: its token brings it back.
+      await using b = await resumeUser(server.url, token);
       assert.deepEqual((await wholeHistory(b)).map((m) => m.content), ['kept apple', 'kept banana']);
       // A new message takes the place the later one had; the search index is the restored database's.
       b.send({ type: 'SendMessage', content: 'fresh start', ref: 'f' });

@@ -15,8 +15,8 @@ import pg from 'pg';
 import { NAME_KEY_VERSION, nameKey } from '../../src/protocol/names.js';
 import { hashToken } from '../../src/server/domain/tokens.js';
 import { planRekey } from '../../src/server/store/rekey-names.js';
-import { PostgresStore } from '../../src/server/store/store-postgres.js';
-import { SqliteStore } from '../../src/server/store/store-sqlite.js';
+import { POSTGRES_MIGRATIONS } from '../../src/server/store/migrations-postgres.js';
+import { SQLITE_MIGRATIONS } from '../../src/server/store/migrations-sqlite.js';
 import { freshPostgresUrl, serviceSkip } from '../helpers/services.js';
 import { startTestServer } from '../helpers/server.js';
 import { TestClient } from '../helpers/ws-client.js';
@@ -44,6 +44,9 @@ const ACCOUNTS: Array<[string, string, number]> = [
   ['M0nica', 'monica-password', 6000], // 0 is O
 ];
 const TOKEN = 'bill-token-0123456789';
+/** The last schemas whose rows were keyed by names (the next ones gave accounts ids). */
+const LAST_NAME_KEYED_SQLITE = 10;
+const LAST_NAME_KEYED_POSTGRES = 7;
 
 /** Statements that write, with today's old keys, what a database made before holds. */
 function legacyRows(now: number, t: (ms: number) => unknown): Array<[string, unknown[]]> {
@@ -134,12 +137,14 @@ describe('a SQLite database with the old name keys', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'parley-rekey-'));
     path = join(dir, 'old.db');
-    const store = new SqliteStore(path);
-    await store.init();
-    await store.close();
     const db = new Database(path);
     try {
-      db.exec('DROP TABLE name_key_version'); // as made before the table existed
+      // The schema of the last release with name keys (before accounts had ids), and no
+      // name_key_version table: as made before the table existed.
+      for (const m of SQLITE_MIGRATIONS.filter((x) => x.version <= LAST_NAME_KEYED_SQLITE)) {
+        db.exec(m.sql);
+        db.pragma(`user_version = ${m.version}`);
+      }
       for (const [sql, args] of legacyRows(Date.now(), (ms) => ms)) db.prepare(sql.replace(/\$\d+/g, '?')).run(...args);
     } finally {
       db.close();
@@ -170,13 +175,16 @@ describe('a PostgreSQL database with the old name keys', { skip: pgSkip }, () =>
   let db: Awaited<ReturnType<typeof freshPostgresUrl>>;
   before(async () => {
     db = await freshPostgresUrl();
-    const store = new PostgresStore(db.url);
-    await store.init();
-    await store.close();
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      await client.query('DROP TABLE name_key_version');
+      // The schema of the last release with name keys, without the name_key_version table.
+      await client.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
+      for (const m of POSTGRES_MIGRATIONS.filter((x) => x.version <= LAST_NAME_KEYED_POSTGRES)) {
+        await client.query(m.sql);
+        await m.run?.(client);
+        await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      }
       for (const [sql, args] of legacyRows(Date.now(), (ms) => new Date(ms))) await client.query(sql, args);
     } finally {
       await client.end();

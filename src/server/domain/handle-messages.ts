@@ -38,7 +38,7 @@ function live(m: ChatMessage, extras?: Extras, to?: string): ServerMessage {
 
 /** For a direct conversation of two (or one): the name its messages go `to` from this sender. */
 async function directPeer(ctx: HandlerContext, s: Session, room: string): Promise<string | undefined> {
-  if (ctx.cachedRoom(room)?.kind !== 'direct') return undefined;
+  if ((await ctx.room(room))?.kind !== 'direct') return undefined;
   const members = await ctx.directMembers(room);
   if (members.length > 2) return undefined;
   return members.find((m) => m.account !== s.account)?.username ?? s.username!;
@@ -89,7 +89,9 @@ export function sendMessage(ctx: HandlerContext, s: Session, msg: ClientMessageO
   const room = memberRoom(s, msg.room);
   const plain = (msg.attachments?.length ?? 0) === 0 && msg.replyTo === undefined;
   const content = plain ? checkContent(ctx, msg.content) : contentWith(ctx, msg.content, msg.attachments?.length ?? 0);
-  const direct = ctx.cachedRoom(room)?.kind === 'direct';
+  // A room this node has not cached yet (a conversation opened on another node) takes the slower path too.
+  const kind = ctx.cachedRoom(room)?.kind;
+  const direct = kind === 'direct' || kind === undefined;
   if (plain && !mayMention(content) && !direct) {
     appendRoomMessage(ctx, s, msg, room, username, content, undefined, null);
     return;
