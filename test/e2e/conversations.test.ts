@@ -264,6 +264,20 @@ for (const [name, make, skip] of backends) {
       assert.equal((await ask(later, { type: 'EditMessage', id: sent.id, content: 'edited later' })).type, 'Ack');
     });
 
+    it('a text-mode guest that asks for its token keeps its name after it leaves, and comes back with it', async () => {
+      const t = await textUser(server.url, 'tess');
+      t.send('/token');
+      const line = await t.nextLine('Your token: ');
+      const token = /Your token: (\S+)/.exec(line)![1]!;
+      t.send('/quit');
+      await t.waitClosed();
+      await using other = await TestClient.json(server.url);
+      await other.nextOfType('Welcome');
+      await expectError(other, { type: 'SetUsername', username: 'tess' }, 'NAME_TAKEN');
+      await using back = await resume(server.url, token);
+      assert.ok((await conversations(back)).some((c) => c.room === 'general'));
+    });
+
     it('bad input: a missing account, a flood of invitations, another pair\'s conversation', async () => {
       await using a = await jsonUser(server.url, 'bea');
       await using b = await jsonUser(server.url, 'bob2');
@@ -285,3 +299,29 @@ for (const [name, make, skip] of backends) {
     });
   });
 }
+
+describe('guest accounts end --guest-ttl after their last connection', () => {
+  it('frees the name, refuses the token, and the next holder sees nothing of the old guest', async () => {
+    await using server = await startTestServer({ presenceGraceMs: 0, guestTtlSeconds: 1 });
+    const { c, token } = await guest(server.url, 'brief');
+    assert.equal((await ask(c, { type: 'CreateRoom', room: 'briefs-room', private: true })).type, 'Ack');
+    c.close();
+    await c.waitClosed();
+    let taker: Json | null = null;
+    await eventually(async () => {
+      const next = await TestClient.json(server.url);
+      await next.nextOfType('Welcome');
+      const answer = await ask(next, { type: 'SetUsername', username: 'brief' });
+      if (answer.type === 'Ack') taker = next;
+      else next.close();
+      return answer.type === 'Ack';
+    }, 20_000, 'the name to be free a second after the guest left');
+    await using newcomer = taker! as Json;
+    await expectError(newcomer, { type: 'History', room: 'briefs-room' }, 'NO_SUCH_ROOM');
+    assert.ok(!(await conversations(newcomer)).some((x) => x.room === 'briefs-room'));
+    await using stale = await TestClient.json(server.url);
+    await stale.nextOfType('Welcome');
+    await expectError(stale, { type: 'Login', token }, 'TOKEN_INVALID');
+  });
+});
+
