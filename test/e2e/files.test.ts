@@ -147,11 +147,21 @@ describe('upload limits', () => {
   it('answers 403 BANNED to a banned account\'s token', async () => {
     await using server = await startTestServer();
     const { c, token } = await registeredUser(server.url, 'outlaw');
-    await server.store.setBanned(nameKey('outlaw'), true);
+    await server.store.setBanned((await server.store.accountByName(nameKey('outlaw')))!.id, true);
     const res = await upload(server.httpUrl, token, Buffer.from('x'), 'x.txt');
     assert.equal(res.status, 403);
     assert.equal(res.body.code, 'BANNED');
     c.close();
+  });
+
+  it('answers 403 FORBIDDEN to a guest\'s token: files are for registered accounts', async () => {
+    await using server = await startTestServer();
+    await using guest = await jsonUser(server.url, 'drifter');
+    assert.ok(guest.token, 'the guest has a token');
+    const res = await upload(server.httpUrl, guest.token, Buffer.from('x'), 'x.txt');
+    assert.equal(res.status, 403);
+    assert.equal(res.body.code, 'FORBIDDEN');
+    assert.match(String(res.body.message), /register/);
   });
 
   it('answers 400 for a body without the file field', async () => {

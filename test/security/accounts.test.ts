@@ -278,7 +278,7 @@ describe('accounts', () => {
       codes.push(c.conn.messages().find((m) => 'ref' in m && m.ref === i)!.type === 'LoggedIn' ? 'ok' : c.conn.ofType('Error')[0]!.code);
     }
     assert.deepEqual(codes, ['ok', 'ok', 'ok', 'AUTH_RATE_LIMITED', 'AUTH_RATE_LIMITED']);
-    assert.equal(await chat.store.getAccount('bot3'), null);
+    assert.equal(await chat.store.accountByName('bot3'), null);
     const other = fromAddress(chat, '203.0.113.6');
     other.say({ type: 'Register', username: 'human', password: 'password123', ref: 'h' });
     await chat.settle();

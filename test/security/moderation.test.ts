@@ -84,7 +84,7 @@ describe('moderation', () => {
     boss.send({ type: 'Ban', username: 'eve', reason: 'abuse', ref: 'b1' });
     await boss.nextOfType('Ack', (m) => m.ref === 'b1');
     assert.equal((await eve.c.waitClosed()).code, 4003);
-    assert.equal((await server.store.getAccount('eve'))?.banned, true);
+    assert.equal((await server.store.accountByName('eve'))?.banned, true);
     const byPassword = await loginAnswer(server.url, { username: 'eve', password: 'eve-password' });
     assert.equal(byPassword.type === 'Error' && byPassword.code, 'BANNED');
     const byToken = await loginAnswer(server.url, { token: eve.token });

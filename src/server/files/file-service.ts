@@ -168,11 +168,14 @@ export class FileService {
     if (!m) throw new HttpError(401, 'NOT_LOGGED_IN', 'Send Authorization: Bearer TOKEN (a login token).');
     const record = await this.#stored(this.#d.store.getToken(hashToken(m[1]!)));
     if (!record || Date.parse(record.expiresAt) <= this.#now()) throw new HttpError(401, 'TOKEN_INVALID');
-    // The token names the account; any account's token will do (a guest's too), as long as
-    // the account lasts and is not banned.
+    // The token names the account. Uploads count against the account's quota, which a free
+    // guest account would escape by the thousand: only registered accounts share files.
     const account = await this.#stored(this.#d.store.getAccount(record.account));
     if (!account || account.key === null) throw new HttpError(401, 'TOKEN_INVALID');
     if (account.banned) throw new HttpError(403, 'BANNED');
+    if (account.passwordHash === null) {
+      throw new HttpError(403, 'FORBIDDEN', 'Sharing files needs an account with a password: register your name first (/register PASSWORD).');
+    }
     return record.account;
   }
 
