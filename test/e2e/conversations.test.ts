@@ -5,34 +5,19 @@
  * carries nothing of its old account.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ServerMessage } from '../../src/protocol/messages.js';
 import { openStore } from '../../src/server/store/open-store.js';
 import { registeredUser, loggedInUser, PASSWORD } from '../helpers/accounts.js';
 import { eventually } from '../helpers/eventually.js';
-import { freshPostgresUrl, serviceSkip } from '../helpers/services.js';
+import { storeBackends } from '../helpers/backends.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { TestClient, jsonUser, textUser } from '../helpers/ws-client.js';
 
 type Json = TestClient<ServerMessage>;
 type Of<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
 
-const pgSkip = await serviceSkip('postgres');
-
-const backends: Array<[string, () => Promise<{ db: string; cleanup(): Promise<void> }>, string | false]> = [
-  ['memory', async () => ({ db: ':memory:', cleanup: async () => {} }), false],
-  ['sqlite', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'parley-conv-'));
-    return { db: join(dir, 'p.db'), cleanup: () => rm(dir, { recursive: true, force: true }) };
-  }, false],
-  ['postgres', async () => {
-    const pg = await freshPostgresUrl();
-    return { db: pg.url, cleanup: () => pg.drop() };
-  }, pgSkip],
-];
+const backends = await storeBackends('conv');
 
 let counter = 0;
 /** A fresh ref for each request. */

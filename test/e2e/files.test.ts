@@ -187,7 +187,7 @@ describe('upload limits', () => {
       assert.equal(declared.status, 413);
       assert.equal((await upload(server.httpUrl, token, Buffer.alloc(1000, 2), 'fits.bin')).status, 201);
       await eventually(() => readdirSync(join(dir, 'files', 'tmp')).length === 0, 5000, 'no temporary file left');
-      assert.equal(await server.store.uploadedBytes(nameKey('bigfoot')), 1000);
+      assert.equal(await server.store.uploadedBytes((await server.store.accountByName(nameKey('bigfoot')))!.id), 1000);
       c.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -5,34 +5,17 @@
  * other reactions and deletions. Over real sockets, on every store, and across a restart.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { ChatMessage, ServerMessage } from '../../src/protocol/messages.js';
 import { openStore } from '../../src/server/store/open-store.js';
-import { freshPostgresUrl, serviceSkip } from '../helpers/services.js';
+import { storeBackends } from '../helpers/backends.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { TestClient, jsonUser, textUser } from '../helpers/ws-client.js';
 
 const JS_KEYS = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', '__defineSetter__', 'toLocaleString'];
 
-/** A store location that a second server can open again (a restart), and its removal. */
-interface Backend { db: string; cleanup(): Promise<void> }
-
-const pgSkip = await serviceSkip('postgres');
-
-const backends: Array<[string, () => Promise<Backend>, string | false]> = [
-  ['memory', async () => ({ db: ':memory:', cleanup: async () => {} }), false],
-  ['sqlite', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'parley-keys-'));
-    return { db: join(dir, 'p.db'), cleanup: () => rm(dir, { recursive: true, force: true }) };
-  }, false],
-  ['postgres', async () => {
-    const pg = await freshPostgresUrl();
-    return { db: pg.url, cleanup: () => pg.drop() };
-  }, pgSkip],
-];
+/** Stores whose location a second server can open again (a restart). */
+const backends = await storeBackends('keys');
 
 function start(db: string, port = 0): Promise<TestServer> {
   return startTestServer({ port }, { store: openStore(db) });

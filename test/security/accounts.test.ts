@@ -8,6 +8,7 @@ import type { Connection } from '../../src/server/ports.js';
 import { FakeChat, FakeConnection } from '../helpers/fake-chat.js';
 import { startTestServer } from '../helpers/server.js';
 import { TestClient, jsonUser, textUser } from '../helpers/ws-client.js';
+import { eventually } from '../helpers/eventually.js';
 
 type Json = TestClient<ServerMessage>;
 
@@ -312,11 +313,22 @@ describe('accounts', () => {
     assert.equal(pw.answer.type, 'LoggedIn');
   });
 
-  it('answers Logout from a guest with NOT_LOGGED_IN', async () => {
-    await using server = await startTestServer();
-    await using c = await jsonUser(server.url, 'guesty');
+  it('logs a guest out: its token is revoked and its name is free once it is gone', async () => {
+    await using server = await startTestServer({ presenceGraceMs: 0 });
+    const c = await jsonUser(server.url, 'guesty');
+    const token = c.token!;
     c.send({ type: 'Logout', ref: 'x' });
-    assert.equal((await c.nextOfType('Error', (m) => m.ref === 'x')).code, 'NOT_LOGGED_IN');
+    await c.nextOfType('Ack', (m) => m.ref === 'x');
+    assert.equal((await c.waitClosed()).code, 4004);
+    await using again = await TestClient.json(server.url);
+    await again.nextOfType('Welcome');
+    again.send({ type: 'Login', token, ref: 'l' });
+    assert.equal((await again.nextOfType('Error', (m) => m.ref === 'l')).code, 'TOKEN_INVALID');
+    await eventually(async () => {
+      again.send({ type: 'SetUsername', username: 'guesty', ref: 'n' });
+      const answer = await again.next((f) => (f as { ref?: unknown }).ref === 'n');
+      return answer.type === 'Ack';
+    }, 10_000, 'the name to be free');
   });
 
   it('supports /register, /login and /logout in text mode', async () => {

@@ -100,7 +100,7 @@ describe('two registrations racing for one name', () => {
 });
 
 describe('a kick', () => {
-  it('holds the name for the kick\'s retry-after: the kicked guest cannot come straight back, then can', async () => {
+  it('holds the name for the kick\'s retry-after: the kicked guest cannot come straight back, then can (with its token)', async () => {
     await using server = await startTestServer({ admins: ['boss'], kickHoldSeconds: 2 });
     await using boss = await registered(server.url, 'boss', 'boss-password');
     const kicked = await jsonUser(server.url, 'rowdy');
@@ -109,14 +109,15 @@ describe('a kick', () => {
     const closed = await kicked.waitClosed();
     assert.equal(closed.code, 4001);
     assert.match(closed.reason, /retry-after=2$/);
+    // The kicked guest's account lasts: it comes back with its token, once the hold is over.
     await using back = await fresh(server.url);
-    back.send({ type: 'SetUsername', username: 'rowdy', ref: 'now' });
+    back.send({ type: 'Login', token: kicked.token, ref: 'now' });
     assert.equal((await back.nextOfType('Error', (m) => m.ref === 'now')).code, 'NAME_TAKEN');
     let attempt = 0;
     await eventually(async () => {
       const ref = `again-${++attempt}`;
-      back.send({ type: 'SetUsername', username: 'rowdy', ref });
-      return (await answerTo(back, ref)).type === 'Ack';
-    }, 10_000, 'the name to be free after the hold');
+      back.send({ type: 'Login', token: kicked.token, ref });
+      return (await answerTo(back, ref)).type === 'LoggedIn';
+    }, 10_000, 'the account to come back after the hold');
   });
 });

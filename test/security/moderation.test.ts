@@ -93,10 +93,10 @@ describe('moderation', () => {
     await using guest = await TestClient.json(server.url);
     await guest.nextOfType('Welcome');
     guest.send({ type: 'SetUsername', username: 'eve', ref: 'n' });
-    assert.equal((await guest.nextOfType('Error', (m) => m.ref === 'n')).code, 'NAME_RESERVED');
+    assert.equal((await guest.nextOfType('Error', (m) => m.ref === 'n')).code, 'BANNED');
     boss.send({ type: 'Unban', username: 'eve', ref: 'u1' });
     await boss.nextOfType('Ack', (m) => m.ref === 'u1');
-    assert.equal((await server.store.getAccount('eve'))?.banned, false);
+    assert.equal((await server.store.accountByName('eve'))?.banned, false);
     const again = await loginAnswer(server.url, { username: 'eve', password: 'eve-password' });
     assert.equal(again.type, 'LoggedIn');
   });
@@ -154,7 +154,7 @@ describe('moderation', () => {
       }
     }
     assert.equal(victim.closed, null);
-    assert.equal((await server.store.getAccount('boss'))?.banned, false);
+    assert.equal((await server.store.accountByName('boss'))?.banned, false);
   });
 
   it('gives no rights to a guest who merely uses an administrator\'s name before it is registered', async () => {

@@ -50,7 +50,11 @@ export async function register(ctx: HandlerContext, s: Session, msg: ClientMessa
     const account: Account & { key: string } = {
       id: newAccountId(), key, username, passwordHash, banned: false, createdAt: ctx.iso(), expiresAt: null, endsWithConnection: false,
     };
-    if (!(await store.createAccount(account, ctx.iso()))) await nameRefused(ctx, key, username);
+    if (!(await store.createAccount(account, ctx.iso()))) {
+      // Another registration of the name won the race.
+      if ((await store.accountByName(key))?.passwordHash) fail('ALREADY_REGISTERED');
+      await nameRefused(ctx, key, username);
+    }
     first = await enterAccount(ctx, s, account);
     if (!first) return;
   }
@@ -178,11 +182,13 @@ export async function ban(ctx: HandlerContext, s: Session, msg: ClientMessageOf<
   const name = validName(msg.username);
   const key = nameKey(name);
   await ctx.store.setNameBan(key, true);
-  // The account too, when there is one.
+  // The account too, when there is one; a guest's ends (after an unban, its name is anyone's).
   const account = await ctx.store.accountByName(key);
   if (account) await ctx.store.setBanned(account.id, true);
   s.send({ type: 'Ack', for: 'Ban', username: msg.username, ...refOf(msg) });
-  if (account) ctx.kickUser(account.id, CLOSE.BANNED, 'banned');
+  if (!account) return;
+  ctx.kickUser(account.id, CLOSE.BANNED, 'banned');
+  if (account.passwordHash === null) await ctx.store.endGuests(ctx.iso(), [account.id]);
 }
 
 export async function unban(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Unban'>): Promise<void> {
