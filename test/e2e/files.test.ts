@@ -225,7 +225,7 @@ describe('upload limits', () => {
       await eventually(() => readdirSync(tmp).length === 0, 10_000, 'the temporary file removed');
       const blobs = readdirSync(join(dir, 'files')).filter((n) => n !== 'tmp');
       assert.deepEqual(blobs, []);
-      assert.equal(await server.store.uploadedBytes(nameKey('quitter')), 0);
+      assert.equal(await server.store.uploadedBytes((await server.store.accountByName(nameKey('quitter')))!.id), 0);
       // The server still takes uploads.
       assert.equal((await upload(server.httpUrl, token, Buffer.from('after'), 'after.txt')).status, 201);
       c.close();

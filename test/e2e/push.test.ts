@@ -148,11 +148,11 @@ describe('Web Push', () => {
   it('drops a subscription the push service answers with 410 Gone', async () => {
     service.status.set('/gone', 410);
     await awayWithPush(server, service, 'quinn', '/gone');
-    assert.equal((await server.store.pushSubscriptions(nameKey('quinn'))).length, 1);
+    assert.equal((await server.store.pushSubscriptions((await server.store.accountByName(nameKey('quinn')))!.id)).length, 1);
     await using ann = await jsonUser(server.url, 'ann5');
     await say(ann, '@quinn are you there?', 'q');
     await service.next('/gone');
-    await eventually(async () => (await server.store.pushSubscriptions(nameKey('quinn'))).length === 0, 5_000, 'the subscription to be dropped');
+    await eventually(async () => (await server.store.pushSubscriptions((await server.store.accountByName(nameKey('quinn')))!.id)).length === 0, 5_000, 'the subscription to be dropped');
     const metrics = await (await fetch(`${server.httpUrl}/metrics`)).text();
     assert.match(metrics, /parley_push_total\{outcome="expired"\} 1/);
   });
@@ -220,7 +220,7 @@ describe('Web Push without --push-allow-private', () => {
     await eventually(async () => (await server.chat.presence.lookup(nameKey('vic'))) === null, 5_000, 'vic to be offline');
     // As if stored while private endpoints were allowed.
     const sub = keys.subscription(`${service.origin}/vic`);
-    await server.store.addPushSubscription(nameKey('vic'), { endpoint: sub.endpoint, ...sub.keys }, 10);
+    await server.store.addPushSubscription((await server.store.accountByName(nameKey('vic')))!.id, { endpoint: sub.endpoint, ...sub.keys }, 10);
     await using ann = await jsonUser(server.url, 'ann7');
     await say(ann, '@vic hello', 'v');
     await eventually(async () => /parley_push_total\{outcome="refused"\} 1/.test(await (await fetch(`${server.httpUrl}/metrics`)).text()), 5_000, 'the push to be refused');

@@ -22,6 +22,16 @@ function requireAccount(s: Session): string {
   return s.account ?? fail('NOT_NAMED');
 }
 
+/**
+ * Web Push makes the server POST to an address the client gave: only for registered accounts
+ * (a guest account costs nothing, so limits per account would not hold for guests).
+ */
+function requireRegistered(s: Session): string {
+  const account = requireAccount(s);
+  if (s.guest) fail('FORBIDDEN', 'Only registered accounts can receive push notifications: /register first.');
+  return account;
+}
+
 /** Sets the account's level in a room or direct conversation (`@name`: the one with that account). */
 export async function setNotify(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'SetNotify'>): Promise<void> {
   const account = requireAccount(s);
@@ -44,7 +54,7 @@ export async function setNotify(ctx: HandlerContext, s: Session, msg: ClientMess
 }
 
 export async function pushSubscribe(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'PushSubscribe'>): Promise<void> {
-  const account = requireAccount(s);
+  const account = requireRegistered(s);
   const { endpoint, keys } = msg.subscription;
   const p256dh = Buffer.from(keys.p256dh, 'base64url');
   const auth = Buffer.from(keys.auth, 'base64url');
