@@ -9,7 +9,7 @@ import type { ChatMessage } from '../../src/protocol/messages.js';
 import { openStore } from '../../src/server/store/open-store.js';
 import { MemoryStore } from '../../src/server/store/store-memory.js';
 import { startTestServer } from '../helpers/server.js';
-import { jsonUser } from '../helpers/ws-client.js';
+import { jsonUser, resumeUser } from '../helpers/ws-client.js';
 
 function nodeSocket(url: string, protocols: string[]): SocketLike {
   return new WebSocket(url, protocols) as unknown as SocketLike;
@@ -89,7 +89,8 @@ describe('client core', () => {
       await server.close();
       server = await startTestServer({ port }, { store: openStore(db) });
       // Messages sent while the client is away (it may or may not have reconnected yet).
-      const again = await jsonUser(server.url, 'talker');
+      // The talker's account lasts across the restart: its token brings it back.
+      const again = await resumeUser(server.url, other.token!);
       for (let i = 1; i <= 4; i++) again.send({ type: 'SendMessage', content: `during ${i}`, ref: i });
       await again.nextOfType('Message', (m) => m.ref === 4);
       await until(() => c.status === 'online', 'the reconnect');

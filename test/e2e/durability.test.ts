@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { startChildServer } from '../helpers/child-server.js';
-import { TestClient, jsonUser } from '../helpers/ws-client.js';
+import { TestClient, jsonUser, resumeUser } from '../helpers/ws-client.js';
 
 describe('durability', () => {
   it('keeps every confirmed message exactly once, in order, across kill -9', async () => {
@@ -53,7 +53,8 @@ describe('durability', () => {
       child.kill('SIGKILL');
       await child.exited;
       child = await startChildServer(['--port', '0', '--db', db]);
-      await using b = await jsonUser(child.url, 'retrier');
+      // The same account (its token) retries: nonces are per account.
+      await using b = await resumeUser(child.url, a.token!);
       b.send({ type: 'SendMessage', content: 'only once', nonce: 'fixed-nonce', ref: 2 });
       const again = await b.nextOfType('Message', (m) => m.ref === 2);
       assert.equal(again.id, first.id);
