@@ -51,19 +51,54 @@ describe('text mode (wscat habits)', () => {
     assert.match(await b.nextLine('remember this'), /hist1: remember this/);
   });
 
-  it('sets the notification level with /notify LEVEL [ROOM], for accounts only', async () => {
+  it('sets the notification level with /notify LEVEL [ROOM] (@NAME: the conversation with NAME)', async () => {
     await using a = await textUser(server.url, 'nell');
     a.send('/register correct horse');
     await a.nextLine('is now registered to you');
     a.send('/notify none');
     assert.equal(await a.nextLine('Notifications for'), '* Notifications for general: none.');
-    a.send('/notify all @fred');
-    assert.equal(await a.nextLine('Notifications for'), '* Notifications for @fred: all.');
+    await using ned = await textUser(server.url, 'ned');
+    a.send('/notify all @ned');
+    assert.match(await a.nextLine('Error'), /no conversation with ned yet/);
+    a.send('/pm ned hello');
+    await a.nextLine('[pm to ned] hello');
+    a.send('/notify all @ned');
+    assert.equal(await a.nextLine('Notifications for'), '* Notifications for @ned: all.');
     a.send('/notify loud');
     assert.match(await a.nextLine('Usage'), /\/notify all\|mentions\|none/);
     await using guest = await textUser(server.url, 'nils');
     guest.send('/notify mentions');
-    assert.match(await guest.nextLine('Error'), /Only registered accounts/);
+    assert.equal(await guest.nextLine('Notifications for'), '* Notifications for general: mentions.');
+  });
+
+  it('creates private rooms, invites, lists conversations, /me, /join #room and /switch only to rooms one is in', async () => {
+    await using a = await textUser(server.url, 'tara');
+    await using b = await textUser(server.url, 'tom');
+    a.send('/create backstage --private');
+    await a.nextLine('Created the private room backstage');
+    b.send('/join backstage');
+    assert.match(await b.nextLine('Error'), /no room "backstage"/);
+    b.send('/switch tech');
+    assert.match(await b.nextLine('Error'), /not in tech/);
+    a.send('/invite tom');
+    await a.nextLine('tom is now a member of backstage');
+    await b.nextLine('You are a member of backstage (private)');
+    b.send('/switch backstage');
+    await b.nextLine('Messages now go to backstage');
+    b.send('/me waves');
+    assert.equal(await a.nextLine('waves'), '* tom waves');
+    b.send('/join #Tech');
+    await b.nextLine('You are in tech');
+    b.send('/pm tara psst');
+    await b.nextLine('[pm to tara] psst');
+    await a.nextLine('[pm from tom] psst');
+    a.send('/conversations');
+    const list = await a.nextLine('Your conversations');
+    assert.match(list, /#backstage \(private\)/);
+    assert.match(list, /@tom \(dm-/);
+    assert.match(list, /#general/);
+    a.send('/members');
+    assert.match(await a.nextLine('Members of backstage'), /tara \(owner\), tom/);
   });
 
   it('changes name with /name and /nick and tells the room', async () => {
