@@ -55,7 +55,7 @@ export async function register(ctx: HandlerContext, s: Session, msg: ClientMessa
       if ((await store.accountByName(key))?.passwordHash) fail('ALREADY_REGISTERED');
       await nameRefused(ctx, key, username);
     }
-    first = await enterAccount(ctx, s, account);
+    first = await enterAccount(ctx, s, account, true);
     if (!first) return;
   }
   const t = await issueToken(ctx, s.account!);

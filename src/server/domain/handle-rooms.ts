@@ -27,7 +27,7 @@ export async function setUsername(ctx: HandlerContext, s: Session, msg: ClientMe
     const account = await createGuest(ctx, s, name);
     let entered = false;
     try {
-      entered = await enterAccount(ctx, s, account);
+      entered = await enterAccount(ctx, s, account, true);
     } finally {
       // A name that could not be entered (held after a kick, banned, the client gone) is freed at once.
       if (!entered) await ctx.store.endGuests(ctx.iso(), [account.id]);

@@ -70,7 +70,7 @@ export async function createGuest(ctx: HandlerContext, s: Session, name: string)
  * what the session was before, and enters every room of the account's memberships (a new
  * account: `general`). Resolves false when the session closed meanwhile.
  */
-export async function enterAccount(ctx: HandlerContext, s: Session, account: Account): Promise<boolean> {
+export async function enterAccount(ctx: HandlerContext, s: Session, account: Account, fresh = false): Promise<boolean> {
   const key = account.key ?? fail('TOKEN_INVALID');
   const { presence } = ctx;
   if (!(await presence.claimName(key, account.username, `account:${account.id}`, s.id))) {
@@ -94,7 +94,7 @@ export async function enterAccount(ctx: HandlerContext, s: Session, account: Acc
   s.admin = !s.guest && ctx.config.admins.some((a) => nameKey(a) === key);
   ctx.bindUser(s);
   await closeIfBanned(ctx, s, key, account);
-  await resumeMemberships(ctx, s, account.id);
+  await resumeMemberships(ctx, s, account.id, fresh);
   return !s.closed;
 }
 
@@ -110,9 +110,12 @@ async function leaveIdentity(ctx: HandlerContext, s: Session, nextKey: string): 
   if (key !== nextKey) await ctx.presence.releaseName(key, s.id);
 }
 
-/** Enters the session into every room of the account's memberships; the first name of an account with none is in `general`. */
-async function resumeMemberships(ctx: HandlerContext, s: Session, account: string): Promise<void> {
-  let rows = await ctx.store.membershipsOf(account);
+/**
+ * Enters the session into every room of the account's memberships; an account with none (a
+ * `fresh` one, just created: nothing to read) is in `general`.
+ */
+async function resumeMemberships(ctx: HandlerContext, s: Session, account: string, fresh: boolean): Promise<void> {
+  let rows = fresh ? [] : await ctx.store.membershipsOf(account);
   if (rows.length === 0) {
     await ctx.store.addMember('general', account, 'member', ctx.iso());
     rows = [{ room: 'general', kind: 'public', role: 'member' }];
