@@ -267,6 +267,11 @@ function chatLine(m: ChatMessage, currentRoom: string | null, withTime: boolean)
   return `${time}${tag}${m.username}: ${reply}${userText(m.content)}${m.editedAt ? ' (edited)' : ''}${fileLines(m.attachments)}`;
 }
 
+/** Whether a room name is a direct conversation's id (the server names them `dm-` and 12 letters). */
+export function isDirectId(room: string): boolean {
+  return /^dm-[a-z0-9]{12}$/.test(room);
+}
+
 /** Whether a message is an action (`/me waves`): shown as "* ann waves". */
 export function isAction(content: string): boolean {
   return content.startsWith('/me ') && content.length > 4;
@@ -293,9 +298,9 @@ export function formatText(msg: ServerMessage, currentRoom: string | null): stri
     case 'SystemMessage':
       return `* ${msg.room && msg.room !== currentRoom ? `[${msg.room}] ` : ''}${userText(msg.content)}`;
     case 'UserJoined':
-      return `* ${msg.username} joined ${msg.room}`;
+      return isDirectId(msg.room) ? `* ${msg.username} is online` : `* ${msg.username} joined ${msg.room}`;
     case 'UserLeft':
-      return `* ${msg.username} left ${msg.room}`;
+      return isDirectId(msg.room) ? `* ${msg.username} is away` : `* ${msg.username} left ${msg.room}`;
     case 'RoomList':
       return ['Rooms:', ...msg.rooms.map((r) =>
         `  ${r.joined ? (r.name === currentRoom ? '>' : '*') : ' '} ${r.name} (${r.members} online${r.unread ? `, ${r.unread} unread` : ''})${r.topic ? ` - ${inlineText(r.topic)}` : ''}`),

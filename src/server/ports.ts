@@ -460,7 +460,7 @@ export type Envelope =
    * The account became a member of the room (`added`) or stopped being one: its local
    * connections enter or leave the room's delivery now.
    */
-  | { kind: 'member'; user: string; room: string; added: boolean; conversation?: ConversationKind }
+  | { kind: 'member'; user: string; room: string; added: boolean }
   /** Deliver to every local named connection (a new public room, for room lists). */
   | { kind: 'all'; msg: ServerMessage };
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { ServerMessage } from '../../src/protocol/messages.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { TestClient, jsonUser, textUser } from '../helpers/ws-client.js';
 
@@ -35,14 +36,19 @@ describe('authorisation', () => {
     assert.deepEqual(own.messages.map((m) => m.content), ['a secret']);
   });
 
-  it('keeps private messages out of search results', async () => {
+  it('keeps private messages out of everyone\'s search results but their own', async () => {
     await using a = await jsonUser(server.url, 'searcherA');
     await using b = await jsonUser(server.url, 'searcherB');
+    await using c = await jsonUser(server.url, 'searcherC');
     a.send({ type: 'PrivateMessage', to: 'searcherB', content: 'xylophonequartz', ref: 'pm' });
-    await a.nextOfType('PrivateMessage', (m) => m.ref === 'pm');
-    b.send({ type: 'Search', query: 'xylophonequartz', ref: 's' });
-    const found = await b.nextOfType('SearchResults', (m) => m.ref === 's');
-    assert.equal(found.messages.length, 0);
+    const pm = await a.nextOfType('PrivateMessage', (m) => m.ref === 'pm');
+    c.send({ type: 'Search', query: 'xylophonequartz', ref: 's' });
+    assert.equal((await c.nextOfType('SearchResults', (m) => m.ref === 's')).messages.length, 0);
+    c.send({ type: 'Search', query: 'xylophonequartz', room: pm.room, ref: 's2' });
+    assert.equal((await c.nextOfType('Error', (m) => m.ref === 's2')).code, 'NO_SUCH_ROOM');
+    // The two people in the conversation find it.
+    b.send({ type: 'Search', query: 'xylophonequartz', ref: 's3' });
+    assert.deepEqual((await b.nextOfType('SearchResults', (m) => m.ref === 's3')).messages.map((m) => m.id), [pm.id]);
   });
 
   it('answers FORBIDDEN to editing or deleting someone else\'s message, and the message stays', async () => {
@@ -86,8 +92,8 @@ describe('authorisation', () => {
     // The author may, while connected.
     first.send({ type: 'EditMessage', id: msg.id, content: 'edited by the first drifter', ref: 'e0' });
     await first.nextOfType('Ack', (m) => m.ref === 'e0');
-    first.close();
-    await first.waitClosed();
+    // The guest leaves for good (it logs out): its account ends, and its name is free.
+    await logOut(first);
     await using second = await jsonUser(server.url, 'drifter');
     second.send({ type: 'EditMessage', id: msg.id, content: 'put words in their mouth', ref: 'e' });
     assert.equal((await second.nextOfType('Error', (m) => m.ref === 'e')).code, 'FORBIDDEN');
@@ -102,8 +108,7 @@ describe('authorisation', () => {
     await creator.nextOfType('Ack', (m) => m.ref === 'j');
     creator.send({ type: 'SetTopic', room: 'workshop', topic: 'made by the builder', ref: 't' });
     await creator.nextOfType('Ack', (m) => m.ref === 't');
-    creator.close();
-    await creator.waitClosed();
+    await logOut(creator);
     await using imposter = await jsonUser(server.url, 'builder');
     imposter.send({ type: 'JoinRoom', room: 'workshop', ref: 'j' });
     await imposter.nextOfType('Ack', (m) => m.ref === 'j');
@@ -161,3 +166,10 @@ describe('authorisation', () => {
     }
   });
 });
+
+/** A guest that logs out and is gone: its account ends with its connection. */
+async function logOut(c: TestClient<ServerMessage>): Promise<void> {
+  c.send({ type: 'Logout', ref: 'bye' });
+  await c.nextOfType('Ack', (m) => m.ref === 'bye');
+  await c.waitClosed();
+}

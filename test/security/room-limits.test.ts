@@ -77,6 +77,6 @@ describe('MarkRead', () => {
     assert.equal((await reader.nextOfType('Error', (m) => m.ref === 'b')).code, 'NOT_IN_ROOM');
     reader.send({ type: 'MarkRead', room: 'general', seq: 1, ref: 'c' });
     await reader.nextOfType('Ack', (m) => m.ref === 'c');
-    assert.deepEqual(await server.store.readPositions('reader'), new Map([['general', 1]]));
+    assert.deepEqual(await server.store.readPositions((await server.store.accountByName('reader'))!.id), new Map([['general', 1]]));
   });
 });

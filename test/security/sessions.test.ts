@@ -74,7 +74,7 @@ describe('one user, several connections', () => {
     assert.match(await watcher.nextLine('Users in general'), /Multi/);
     terminal.close();
     await watcher.nextLine('Multi left general');
-    assert.equal(watcher.frames.filter((f) => f.includes('Multi joined')).length, 1);
+    assert.equal(watcher.frames.filter((f) => f.includes('Multi joined')).length, 1, watcher.frames.join('\n'));
     assert.equal(watcher.frames.filter((f) => f.includes('Multi left')).length, 1);
   });
 

@@ -46,8 +46,7 @@ export function decodeEnvelope(data: string): Wire | null {
     (env.kind === 'room' && typeof env.room === 'string' && isRecord(env.msg)) ||
     (env.kind === 'user' && typeof env.user === 'string' && isRecord(env.msg)) ||
     (env.kind === 'kick' && typeof env.user === 'string' && typeof env.code === 'number' && typeof env.reason === 'string') ||
-    (env.kind === 'member' && typeof env.user === 'string' && typeof env.room === 'string' && typeof env.added === 'boolean' &&
-      (env.conversation === undefined || env.conversation === 'public' || env.conversation === 'private' || env.conversation === 'direct')) ||
+    (env.kind === 'member' && typeof env.user === 'string' && typeof env.room === 'string' && typeof env.added === 'boolean') ||
     (env.kind === 'all' && isRecord(env.msg));
   return ok ? (value as unknown as Wire) : null;
 }

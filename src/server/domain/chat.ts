@@ -15,7 +15,7 @@ import { asJsonSwitch, parseClientFrame, parseClientValue, type Parsed } from '.
 import type { ClientMessage } from '../../protocol/schema.js';
 import { helpText, parseTextLine, topicText, welcomeText } from '../../protocol/text.js';
 import type { Config } from '../config.js';
-import type { Connection, ConversationKind, Presence, RoomRecord, Store, WireMode } from '../ports.js';
+import type { Connection, Presence, RoomRecord, Store, WireMode } from '../ports.js';
 import type { HandlerContext } from './context.js';
 import type { ChatDeps, ChatMetrics, Logger, PasswordHasher } from './deps.js';
 import { noMetrics } from './deps.js';
@@ -184,16 +184,18 @@ export class Chat implements HandlerContext {
   }
 
   /**
-   * A guest's connection closed: when it was the account's last anywhere, the account's time
-   * starts (`--guest-ttl`; a text-mode guest that never asked for a token: the presence grace).
+   * A guest's connection closed: when it was the account's last anywhere, the account
+   * ends (a text-mode guest that never asked for a token) or its time starts (`--guest-ttl`).
    */
   private async guestGone(account: string, key: string): Promise<void> {
     try {
       if (this.hub.userSessions(account).size > 0 || (await this.deps.presence.lookup(key)) !== null) return;
       const a = await this.deps.store.getAccount(account);
       if (!a || a.passwordHash !== null || a.key === null) return;
-      const ms = a.endsWithConnection ? Math.max(this.config.presenceGraceMs, 1) : this.config.guestTtlSeconds * 1000;
-      await this.deps.store.updateAccount(account, { expiresAt: new Date(this.now() + ms).toISOString() }, this.iso());
+      // A text-mode guest that never asked for a token ends now (its leave notice still waits
+      // for the presence grace); one with a token lasts --guest-ttl.
+      if (a.endsWithConnection) await this.deps.store.endGuests(this.iso(), [account]);
+      else await this.deps.store.updateAccount(account, { expiresAt: new Date(this.now() + this.config.guestTtlSeconds * 1000).toISOString() }, this.iso());
     } catch (err) {
       this.log.warn({ err }, 'could not start a guest account\'s time');
     }
@@ -377,18 +379,18 @@ export class Chat implements HandlerContext {
     this.fanout.toAll(msg);
   }
 
-  membershipChanged(account: string, room: string, added: boolean, conversation?: ConversationKind): void {
-    this.fanout.member(account, room, added, conversation ?? this.rooms.get(room)?.kind);
+  membershipChanged(account: string, room: string, added: boolean): void {
+    this.fanout.member(account, room, added);
   }
 
   /**
    * A membership changed (here or on another node): this node's connections of the account
    * follow, in this turn, so the room's next message (which the bus brings after this) reaches them.
    */
-  private followMembership(account: string, room: string, added: boolean, conversation?: ConversationKind): void {
+  private followMembership(account: string, room: string, added: boolean): void {
     for (const s of [...this.hub.userSessions(account)]) {
       const step = added
-        ? enterRoomHere(this, s, room, conversation ?? this.rooms.get(room)?.kind ?? 'public')
+        ? enterRoomHere(this, s, room)
         : exitRoomHere(this, s, room);
       void step.catch((err: unknown) => this.log.warn({ err, room }, 'following a membership change failed'));
     }

@@ -6,7 +6,7 @@
  */
 import type { ServerMessage, Ref } from '../../protocol/messages.js';
 import type { Config } from '../config.js';
-import type { ConversationKind, Presence, RoomRecord, Store } from '../ports.js';
+import type { Presence, RoomRecord, Store } from '../ports.js';
 import type { AttemptLimiter } from './attempt-limiter.js';
 import type { ChatDeps, ChatMetrics, Logger, PasswordHasher } from './deps.js';
 import type { Outbound } from './outbound.js';
@@ -76,7 +76,7 @@ export interface HandlerContext {
    * The account became a member of the room (`added`) or stopped being one: its connections on
    * every node enter the room or leave it now (membership.ts `followMembership`).
    */
-  membershipChanged(account: string, room: string, added: boolean, conversation?: ConversationKind): void;
+  membershipChanged(account: string, room: string, added: boolean): void;
   /** The members of a direct conversation (id and name), cached on this node. */
   directMembers(room: string): Promise<Array<{ account: string; username: string }>>;
   /** The first arrival of a user in a room (bounded for large rooms: presence-notices.ts). */

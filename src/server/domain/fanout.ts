@@ -18,7 +18,7 @@
  * message of its rooms, without asking, within a few seconds of the bus coming back.
  */
 import type { ChatMessage, ServerMessage } from '../../protocol/messages.js';
-import type { Bus, ConversationKind, Envelope } from '../ports.js';
+import type { Bus, Envelope } from '../ports.js';
 import type { ChatMetrics } from './deps.js';
 import { Outbound } from './outbound.js';
 import { DEFAULT_GAP_MS, RoomOrder } from './room-order.js';
@@ -58,7 +58,7 @@ export interface FanoutOptions {
   /** Reports a failed round (the store was unreachable): it is tried again at the next one. */
   onError?(err: unknown): void;
   /** A membership changed (Fanout.member, here or on another node): the account's local connections follow it. */
-  onMember?(account: string, room: string, added: boolean, conversation?: ConversationKind): void;
+  onMember?(account: string, room: string, added: boolean): void;
 }
 
 /** Rooms one reconcile round reads, and messages per room: bounded work per round. */
@@ -68,7 +68,7 @@ const FILL_PAGE = 200;
 export class Fanout {
   private readonly order: RoomOrder;
   private readonly observe: (msg: ServerMessage) => void;
-  private readonly onMember: (account: string, room: string, added: boolean, conversation?: ConversationKind) => void;
+  private readonly onMember: (account: string, room: string, added: boolean) => void;
   private readonly timer: ReturnType<typeof setInterval> | null = null;
   private ticks = 0;
   /** The bus's outage count at the last tick: a change is an outage, however short. */
@@ -140,9 +140,9 @@ export class Fanout {
    * Tells every node that the account became a member of the room, or stopped being one:
    * `onMember` runs here and on each node, for the account's connections there.
    */
-  member(account: string, room: string, added: boolean, conversation?: ConversationKind): void {
-    this.onMember(account, room, added, conversation);
-    this.bus.publish({ kind: 'member', user: account, room, added, ...(conversation ? { conversation } : {}) });
+  member(account: string, room: string, added: boolean): void {
+    this.onMember(account, room, added);
+    this.bus.publish({ kind: 'member', user: account, room, added });
   }
 
   /** Releases every held Message and stops looking for holes (shutdown). */
@@ -250,7 +250,7 @@ export class Fanout {
         this.metrics.delivered(this.local.toAll(new Outbound(env.msg)));
         return;
       case 'member':
-        this.onMember(env.user, env.room, env.added, env.conversation);
+        this.onMember(env.user, env.room, env.added);
         return;
       case 'kick':
         this.local.closeUser(env.user, env.code, env.reason);

@@ -52,7 +52,7 @@ export async function joinRoom(ctx: HandlerContext, s: Session, msg: ClientMessa
 
 /** This connection enters at once; the account's others (on every node) follow; a new membership is announced to them all. */
 async function arrive(ctx: HandlerContext, s: Session, record: RoomRecord, added: boolean): Promise<void> {
-  await enterRoomHere(ctx, s, record.name, record.kind ?? 'public');
+  await enterRoomHere(ctx, s, record.name);
   s.current = record.name;
   if (!added) return;
   ctx.membershipChanged(s.account!, record.name, true);
@@ -151,7 +151,7 @@ export async function openDirect(ctx: HandlerContext, s: Session, msg: ClientMes
   const others = await Promise.all(names.map((key) => accountNamed(ctx, msg.usernames.find((n) => nameKey(n) === key)!)));
   const room = await directWith(ctx, s, others.map((a) => a.id));
   // This connection is in it before the answer (the others follow through membershipChanged).
-  await enterRoomHere(ctx, s, room, 'direct');
+  await enterRoomHere(ctx, s, room);
   s.send({ type: 'Ack', for: 'OpenDirect', room, with: others.filter((a) => a.id !== s.account).map((a) => a.username), ...refOf(msg) });
 }
 

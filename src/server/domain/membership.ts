@@ -61,8 +61,20 @@ export async function createGuest(ctx: HandlerContext, s: Session, name: string)
     id: newAccountId(), key, username: name, passwordHash: null, banned: false, createdAt: ctx.iso(),
     expiresAt: guestExpiry(ctx, endsWithConnection), endsWithConnection,
   };
-  if (!(await ctx.store.createAccount(account, ctx.iso()))) await nameRefused(ctx, key, name);
+  if (!(await ctx.store.createAccount(account, ctx.iso()))) {
+    // A text-mode guest without a token ends with its last connection; when that connection is
+    // gone but its end is not recorded yet (a reconnect right after a drop), it ends now, and
+    // the name is this new account's (which sees nothing of the old one).
+    const holder = await ctx.store.accountByName(key);
+    const gone = holder?.passwordHash === null && holder.endsWithConnection && (await ctx.presence.lookup(key)) === null;
+    if (!gone || !(await endAndRetake(ctx, holder.id, account))) await nameRefused(ctx, key, name);
+  }
   return account;
+}
+
+async function endAndRetake(ctx: HandlerContext, old: string, account: Account & { key: string }): Promise<boolean> {
+  await ctx.store.endGuests(ctx.iso(), [old]);
+  return ctx.store.createAccount(account, ctx.iso());
 }
 
 /**
@@ -120,7 +132,7 @@ async function resumeMemberships(ctx: HandlerContext, s: Session, account: strin
     await ctx.store.addMember('general', account, 'member', ctx.iso());
     rows = [{ room: 'general', kind: 'public', role: 'member' }];
   }
-  await Promise.all(rows.map((r) => enterRoomHere(ctx, s, r.room, r.kind)));
+  await Promise.all(rows.map((r) => enterRoomHere(ctx, s, r.room)));
   s.current = currentOf(rows);
 }
 
@@ -132,9 +144,9 @@ function currentOf(rows: readonly MembershipRecord[]): string | null {
 
 /**
  * Puts this connection in the room's delivery and presence; the account's first connection
- * there is announced (not in direct conversations).
+ * there is announced (in a direct conversation too: that is how the others see it online).
  */
-export async function enterRoomHere(ctx: HandlerContext, s: Session, room: string, kind: ConversationKind): Promise<void> {
+export async function enterRoomHere(ctx: HandlerContext, s: Session, room: string): Promise<void> {
   if (s.closed || s.rooms.has(room)) return;
   const { username, key } = { username: s.username!, key: s.key! };
   ctx.enterRoom(room, s);
@@ -144,7 +156,7 @@ export async function enterRoomHere(ctx: HandlerContext, s: Session, room: strin
     await ctx.presence.leave(room, key, s.id);
     return;
   }
-  if (first && kind !== 'direct') ctx.userJoined(room, username, s);
+  if (first) ctx.userJoined(room, username, s);
 }
 
 /** Takes this connection out of the room; the account's last connection there is announced. */
@@ -153,7 +165,7 @@ export async function exitRoomHere(ctx: HandlerContext, s: Session, room: string
   ctx.exitRoom(room, s);
   if (s.current === room) s.current = s.rooms.values().next().value ?? null;
   const last = await ctx.presence.leave(room, s.key!, s.id);
-  if (last && ctx.cachedRoom(room)?.kind !== 'direct') ctx.userLeft(room, s.username!);
+  if (last) ctx.userLeft(room, s.username!);
 }
 
 /** What a session sees of its current room after taking a name: the join's Ack and the recent history. */

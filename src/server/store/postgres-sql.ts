@@ -52,23 +52,25 @@ const PARAM4_VECTOR = `array_to_tsvector(string_to_array($4, ' '))`;
 const SEARCHABLE = `m.room IN (SELECT name FROM rooms WHERE kind = 'public' UNION ALL SELECT room FROM memberships WHERE account = $3)`;
 const ACCOUNT_COLS = 'id, key, username, password_hash, banned, created_at, expires_at, ends_with_connection';
 
+/** A condition on a row `x`: its `room` is not a direct conversation. */
+const NOT_DIRECT = `NOT EXISTS (SELECT 1 FROM rooms r WHERE r.name = x.room AND r.kind = 'direct')`;
+
 /**
- * Ends the guests `who` selects (a condition on accounts, live guests only): frees their
- * names, deletes their tokens, mentions, levels and subscriptions, their memberships and read
+ * What ending guests does after its first step (`ended`: the guests whose names it freed):
+ * deletes their tokens, mentions, levels and subscriptions, their memberships and read
  * positions except in direct conversations (where they stay, under their last name). One
- * statement, so nothing is half done; resolves the ids ended.
+ * statement with the first step, so nothing is half done; resolves the ids ended.
  */
-function endGuestsWhere(who: string): string {
-  const direct = (room: string) => `EXISTS (SELECT 1 FROM rooms r WHERE r.name = ${room} AND r.kind = 'direct')`;
-  return `WITH ended AS (UPDATE accounts SET key = NULL WHERE password_hash IS NULL AND key IS NOT NULL AND ${who} RETURNING id),
-    t AS (DELETE FROM tokens WHERE key IN (SELECT id FROM ended)),
-    ms AS (DELETE FROM memberships x WHERE x.account IN (SELECT id FROM ended) AND NOT ${direct('x.room')}),
-    rp AS (DELETE FROM read_positions x WHERE x.user_key IN (SELECT id FROM ended) AND NOT ${direct('x.room')}),
+const END_GUESTS_REST = `t AS (DELETE FROM tokens WHERE key IN (SELECT id FROM ended)),
+    ms AS (DELETE FROM memberships x WHERE x.account IN (SELECT id FROM ended) AND ${NOT_DIRECT}),
+    rp AS (DELETE FROM read_positions x WHERE x.user_key IN (SELECT id FROM ended) AND ${NOT_DIRECT}),
     nl AS (DELETE FROM notify_levels WHERE account IN (SELECT id FROM ended)),
     ps AS (DELETE FROM push_subscriptions WHERE account IN (SELECT id FROM ended)),
     um AS (DELETE FROM unread_mentions WHERE account IN (SELECT id FROM ended))
     SELECT id FROM ended ORDER BY id`;
-}
+
+/** The first step of ending guests: free the names of live guests (then the condition that picks them). */
+const END_GUESTS = 'UPDATE accounts SET key = NULL WHERE password_hash IS NULL AND key IS NOT NULL AND';
 
 const statements = {
   roomInsert: `INSERT INTO rooms (name, topic, owner, created_at, kind) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING`,
@@ -180,9 +182,9 @@ const statements = {
   accountWrite: `UPDATE accounts SET key = $2, username = $3, password_hash = $4, expires_at = $5, ends_with_connection = $6 WHERE id = $1`,
   accountBan: `UPDATE accounts SET banned = $1 WHERE id = $2`,
   /** The guest holding name key $1 whose time ran out by $2, so that its name can be taken. */
-  guestsEndExpiredHolder: endGuestsWhere('key = $1 AND expires_at <= $2'),
-  guestsEndExpired: endGuestsWhere('expires_at <= $1'),
-  guestsEndIds: endGuestsWhere('id = ANY($1::text[])'),
+  guestsEndExpiredHolder: `WITH ended AS (${END_GUESTS} key = $1 AND expires_at <= $2 RETURNING id), ${END_GUESTS_REST}`,
+  guestsEndExpired: `WITH ended AS (${END_GUESTS} expires_at <= $1 RETURNING id), ${END_GUESTS_REST}`,
+  guestsEndIds: `WITH ended AS (${END_GUESTS} id = ANY($1::text[]) RETURNING id), ${END_GUESTS_REST}`,
 
   memberAdd: `INSERT INTO memberships (room, account, role, joined_at) VALUES ($1, $2, $3, $4) ON CONFLICT (room, account) DO NOTHING`,
   memberAddMany: `INSERT INTO memberships (room, account, role, joined_at) SELECT $1, a, $3, $4 FROM unnest($2::text[]) AS a
