@@ -164,6 +164,19 @@ for (const [name, make, skip] of backends) {
       await expectError(sam, { type: 'PrivateMessage', to: 'nobody-at-all', content: 'x' }, 'NO_SUCH_USER');
     });
 
+    it('counts mentions per direct conversation, and MarkRead clears them', async () => {
+      await (await registeredUser(server.url, 'mira')).close();
+      await using pat = await jsonUser(server.url, 'pat');
+      const pm = (await ask(pat, { type: 'PrivateMessage', to: 'mira', content: '@mira look at this' })) as Of<'PrivateMessage'>;
+      await ask(pat, { type: 'PrivateMessage', to: 'mira', content: 'and this' });
+      await using mira = await loggedInUser(server.url, 'mira');
+      const direct = (await conversations(mira)).find((c) => c.room === pm.room)!;
+      assert.deepEqual([direct.unread, direct.mentions, direct.notify], [2, 1, 'all']);
+      await ask(mira, { type: 'MarkRead', room: pm.room, seq: pm.seq });
+      const after = (await conversations(mira)).find((c) => c.room === pm.room)!;
+      assert.deepEqual([after.unread, after.mentions], [1, 0]);
+    });
+
     it('a private room shows nothing to non-members: list, join, history, search, users, messages, typing', async () => {
       await using owner = await jsonUser(server.url, 'rhea');
       await using outsider = await jsonUser(server.url, 'otto');
