@@ -34,7 +34,7 @@ export async function joinRoom(ctx: HandlerContext, s: Session, msg: ClientMessa
     s.send({ type: 'Ack', for: 'JoinRoom', room, topic: ctx.cachedRoom(room)?.topic ?? '', ...ref });
     return;
   }
-  if (s.rooms.size >= ctx.config.maxRoomsPerUser) fail('TOO_MANY_ROOMS');
+  requireRoomToSpare(ctx, s);
   let record = await ctx.room(room);
   let added: boolean;
   if (!record) {
@@ -48,6 +48,13 @@ export async function joinRoom(ctx: HandlerContext, s: Session, msg: ClientMessa
   if (s.closed) return;
   s.send({ type: 'Ack', for: 'JoinRoom', room, topic: ctx.cachedRoom(room)?.topic ?? record.topic, ...ref });
   await sendJoinHistory(ctx, s, room);
+}
+
+/** TOO_MANY_ROOMS when the session is in `--max-rooms-per-user` rooms (direct conversations do not count). */
+function requireRoomToSpare(ctx: HandlerContext, s: Session): void {
+  let rooms = 0;
+  for (const room of s.rooms) if (ctx.cachedRoom(room)?.kind !== 'direct') rooms++;
+  if (rooms >= ctx.config.maxRoomsPerUser) fail('TOO_MANY_ROOMS');
 }
 
 /** This connection enters at once; the account's others (on every node) follow; a new membership is announced to them all. */
@@ -64,7 +71,7 @@ export async function createRoom(ctx: HandlerContext, s: Session, msg: ClientMes
   requireNamed(s);
   const room = roomName(msg.room);
   if (await ctx.room(room)) fail('ROOM_EXISTS', `There is a room "${room}" already. Join it, or pick another name.`);
-  if (s.rooms.size >= ctx.config.maxRoomsPerUser) fail('TOO_MANY_ROOMS');
+  requireRoomToSpare(ctx, s);
   const kind = msg.private ? 'private' : 'public';
   const record = await createRoomRecord(ctx, s, room, kind);
   const topic = msg.topic?.replace(/\s+/g, ' ').trim().slice(0, 256) ?? '';
