@@ -148,9 +148,12 @@ export interface StormFigures {
   cpuPerUs: number;
   /** From a connection's connect to its account resumed, ms. */
   latency: LatencySummary;
-  /** Frames the clients received per resumed account: all, and presence notices among them. */
+  /** Frames the clients received per resumed account: all, and the presence notices among them (UserJoined, and summaries: SystemMessage). */
   framesPer: number;
-  noticesPer: number;
+  joinedPer: number;
+  summariesPer: number;
+  /** Server CPU over the storm, % of one core (all its threads): far below 100 while it is the bottleneck means the machine starved it. */
+  serverCpuPct: number;
   /** Load generator CPU, % of one core. */
   loadCpuPct: number;
 }
@@ -165,7 +168,6 @@ interface Resuming {
   finished: boolean;
 }
 
-const NOTICES = new Set(['UserJoined', 'UserLeft', 'SystemMessage']);
 
 /**
  * Accounts `0..n-1` reconnect at once (CONCURRENCY handshakes in flight, as Population.open)
@@ -179,7 +181,8 @@ export async function resumeStorm(server: ServerHandle, scale: ReconnectScale, n
   let failed = 0;
   let firstFailure = '';
   let frames = 0;
-  let notices = 0;
+  let joined = 0;
+  let summaries = 0;
   let done: () => void = () => undefined;
   const all = new Promise<void>((resolve) => { done = resolve; });
   const finish = (state: Resuming, failure?: string): void => {
@@ -198,7 +201,8 @@ export async function resumeStorm(server: ServerHandle, scale: ReconnectScale, n
     frames++;
     const state = states[c.tag]!;
     const type = frameType(buf, start, end);
-    if (NOTICES.has(type)) notices++;
+    if (type === 'UserJoined') joined++;
+    else if (type === 'SystemMessage') summaries++;
     else if (type === 'LoggedIn') c.sendMany(missedRequests(state, scale));
     else if (type === 'History') checkHistory(state, JSON.parse(buf.toString('utf8', start, end)) as HistoryFrame, scale, finish);
     else if (type === 'Error') finish(state, buf.toString('utf8', start, end));
@@ -231,11 +235,12 @@ export async function resumeStorm(server: ServerHandle, scale: ReconnectScale, n
   const load = process.cpuUsage(load0);
   for (const state of states) if (!state.finished) finish(state, 'not resumed in time');
   for (const c of clients) c.destroy();
+  const used = cpu1.user + cpu1.system - cpu0.user - cpu0.system;
+  const per = Math.max(1, resumed);
   return {
-    resumed, failed, firstFailure, seconds, perSec: resumed / seconds,
-    cpuPerUs: resumed > 0 ? (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / resumed : 0,
-    latency: latencies.summary(), framesPer: frames / Math.max(1, resumed), noticesPer: notices / Math.max(1, resumed),
-    loadCpuPct: ((load.user + load.system) / 1e6 / seconds) * 100,
+    resumed, failed, firstFailure, seconds, perSec: resumed / seconds, cpuPerUs: resumed > 0 ? used / resumed : 0,
+    latency: latencies.summary(), framesPer: frames / per, joinedPer: joined / per, summariesPer: summaries / per,
+    serverCpuPct: percentOfCore(used, seconds), loadCpuPct: percentOfCore(load.user + load.system, seconds),
   };
 }
 
@@ -270,12 +275,17 @@ export async function handshakeStorm(server: ServerHandle, n: number): Promise<S
   const cpu1 = server.cpu();
   const load = process.cpuUsage(load0);
   await pop.close(0);
+  const used = cpu1.user + cpu1.system - cpu0.user - cpu0.system;
   return {
-    resumed: n, failed: 0, firstFailure: '', seconds, perSec,
-    cpuPerUs: (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / n,
-    latency: { count: 0, p50: 0, p99: 0, max: 0 }, framesPer: 0, noticesPer: 0,
-    loadCpuPct: ((load.user + load.system) / 1e6 / seconds) * 100,
+    resumed: n, failed: 0, firstFailure: '', seconds, perSec, cpuPerUs: used / n,
+    latency: { count: 0, p50: 0, p99: 0, max: 0 }, framesPer: 0, joinedPer: 0, summariesPer: 0,
+    serverCpuPct: percentOfCore(used, seconds), loadCpuPct: percentOfCore(load.user + load.system, seconds),
   };
+}
+
+/** CPU microseconds over `seconds`, as % of one core. */
+function percentOfCore(micros: number, seconds: number): number {
+  return seconds > 0 ? (micros / 1e6 / seconds) * 100 : 0;
 }
 
 /** Waits until the server's CPU stays under 5% of a core for half a second (at most `maxMs`): it has handled the departures. */
@@ -305,8 +315,6 @@ export interface ReconnectOptions {
   log: (line: string) => void;
   /** Extra node flags for Parley (e.g. --cpu-prof). */
   parleyNodeArgs?: string[];
-  /** Skip the reference (tests of the scenario's books). */
-  noReference?: boolean;
 }
 
 /**
@@ -328,28 +336,26 @@ export async function runReconnect(opts: ReconnectOptions): Promise<ReconnectRes
     log(`(f) seeded in ${seedSeconds.toFixed(1)} s`);
     const parley = await startServer('parley', { db, nodeArgs: opts.parleyNodeArgs ?? [] });
     servers.push(parley);
-    const reference = opts.noReference ? null : await startServer('reference', { db: join(dir, 'unused.db') });
-    if (reference) servers.push(reference);
+    const reference = await startServer('reference', { db: join(dir, 'unused.db') });
+    servers.push(reference);
     const warm = Math.max(1, Math.floor(scale.accounts / 10));
     await resumeStorm(parley, scale, warm);
     await settle(parley);
-    if (reference) {
-      await handshakeStorm(reference, warm);
-      await settle(reference);
-    }
+    await handshakeStorm(reference, warm);
+    await settle(reference);
     const rounds: ReconnectResult['rounds'] = [];
     for (let round = 0; round < scale.rounds; round++) {
-      const ref = reference ? await handshakeStorm(reference, scale.accounts) : null;
-      if (reference) await settle(reference);
+      const ref = await handshakeStorm(reference, scale.accounts);
+      await settle(reference);
       const parleyHandshakes = await handshakeStorm(parley, scale.accounts);
       await settle(parley);
       const resume = await resumeStorm(parley, scale, scale.accounts);
       await settle(parley);
-      const entry = { reference: ref ?? parleyHandshakes, parleyHandshakes, resume };
-      rounds.push(entry);
-      log(`(f) round ${round + 1}: reference ${Math.round(entry.reference.perSec)} handshakes/s; Parley ${Math.round(parleyHandshakes.perSec)} handshakes/s, ` +
+      rounds.push({ reference: ref, parleyHandshakes, resume });
+      log(`(f) round ${round + 1}: reference ${Math.round(ref.perSec)} handshakes/s; Parley ${Math.round(parleyHandshakes.perSec)} handshakes/s, ` +
         `${Math.round(resume.perSec)} resumes/s (${resume.resumed} resumed, ${resume.failed} failed${resume.firstFailure ? `: ${resume.firstFailure}` : ''}), ` +
-        `${Math.round(resume.cpuPerUs)} µs CPU per resume, p99 ${resume.latency.p99.toFixed(0)} ms, load ${resume.loadCpuPct.toFixed(0)}%`);
+        `${Math.round(resume.cpuPerUs)} µs CPU per resume (server ${resume.serverCpuPct.toFixed(0)}% of a core), p99 ${resume.latency.p99.toFixed(0)} ms, ` +
+        `${resume.joinedPer.toFixed(0)} UserJoined + ${resume.summariesPer.toFixed(0)} summaries per resume, load generator ${resume.loadCpuPct.toFixed(0)}%`);
     }
     return { scale, members: (scale.accounts * scale.roomsEach) / scale.rooms, seedSeconds, rounds };
   } finally {
@@ -390,15 +396,17 @@ export function reconnectMarkdown(r: ReconnectResult, meta: { date: string; comm
       `${s.seen} messages a room read before the outage and ${s.missed} posted during it. Every account reconnects at once (${CONCURRENCY} handshakes in flight): ` +
       `\`Login {token}\`, then on LoggedIn one \`History {room, after: ${s.seen}}\` per room; resumed = LoggedIn and exactly the ${s.missed} missed messages of each room. ` +
       `The reference (a minimal \`ws\` server) does the same number of plain handshakes. ${s.rounds} round(s); the best of each column counts, as in (d). ` +
-      `CPU: the server process's CPU time (all threads) per resume or handshake. Load average (1 min) of the machine before → after: ${meta.load}.`,
+      'CPU: the server process\'s CPU time (all threads) per resume or handshake, and over the storm as % of one core (well under 100 while resumes queue: other processes had the cores). ' +
+      'Frames: what the clients received per resumed account, presence notices among them (a room gets a UserJoined per arrival up to 100 present members, then a summary SystemMessage to every member once a second while arrivals last). ' +
+      `Load average (1 min) of the machine before → after: ${meta.load}.`,
     '',
-    '| round | reference handshakes/s | Parley handshakes/s | Parley resumes/s | resumed | failed | CPU µs/resume | CPU µs/handshake (Parley · reference) | resume p50 / p99 ms | frames/resume (notices) | load CPU % |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| round | reference handshakes/s | Parley handshakes/s | Parley resumes/s | resumed | failed | CPU µs/resume | Parley CPU % of a core | CPU µs/handshake (Parley · reference) | resume p50 / p99 ms | frames/resume: UserJoined · summaries · all | load CPU % |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   r.rounds.forEach((x, i) => {
     const q = x.resume;
-    lines.push(`| ${i + 1} | ${f(x.reference.perSec)} | ${f(x.parleyHandshakes.perSec)} | ${f(q.perSec)} | ${q.resumed} | ${q.failed} | ${f(q.cpuPerUs)} | ` +
-      `${f(x.parleyHandshakes.cpuPerUs)} · ${f(x.reference.cpuPerUs)} | ${f(q.latency.p50)} / ${f(q.latency.p99)} | ${f(q.framesPer)} (${f(q.noticesPer)}) | ${f(q.loadCpuPct)} |`);
+    lines.push(`| ${i + 1} | ${f(x.reference.perSec)} | ${f(x.parleyHandshakes.perSec)} | ${f(q.perSec)} | ${q.resumed} | ${q.failed} | ${f(q.cpuPerUs)} | ${f(q.serverCpuPct)} | ` +
+      `${f(x.parleyHandshakes.cpuPerUs)} · ${f(x.reference.cpuPerUs)} | ${f(q.latency.p50)} / ${f(q.latency.p99)} | ${f(q.joinedPer)} · ${f(q.summariesPer)} · ${f(q.framesPer)} | ${f(q.loadCpuPct)} |`);
   });
   const failed = r.rounds.reduce((sum, x) => sum + x.resume.failed, 0);
   lines.push(
