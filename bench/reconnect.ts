@@ -50,7 +50,7 @@ export interface ReconnectScale {
   timeoutSeconds: number;
 }
 
-export const RECONNECT_FULL: ReconnectScale = { accounts: 10_000, roomsEach: 10, rooms: 200, seen: 20, missed: 5, rounds: 3, timeoutSeconds: 120 };
+export const RECONNECT_FULL: ReconnectScale = { accounts: 10_000, roomsEach: 10, rooms: 200, seen: 20, missed: 5, rounds: 2, timeoutSeconds: 120 };
 export const RECONNECT_QUICK: ReconnectScale = { accounts: 1_000, roomsEach: 10, rooms: 20, seen: 20, missed: 5, rounds: 1, timeoutSeconds: 60 };
 
 /** The goal: resumed accounts per second at least this share of the reference's handshakes per second. */
