@@ -168,7 +168,6 @@ interface Resuming {
   finished: boolean;
 }
 
-
 /**
  * Accounts `0..n-1` reconnect at once (CONCURRENCY handshakes in flight, as Population.open)
  * and resume; resolves when every one resumed or failed, or at the timeout.
