@@ -200,7 +200,8 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: () => string): Pr
   }
 }
 
-async function openWithRetry(port: number, onFrame: Phase): Promise<LeanClient> {
+/** Opens one client, retrying a refused or failed handshake a few times. */
+export async function openWithRetry(port: number, onFrame: Phase): Promise<LeanClient> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await LeanClient.open({ port, protocol: 'parley.json', onFrame });

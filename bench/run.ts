@@ -12,6 +12,9 @@
  * --scale storm=2000,seconds=5 overrides sizes of the chosen scale (see FULL in bench.ts).
  * --only g runs scenario (g), reading on a seeded database (bench/reading.ts; `--seed N`
  * messages, 200,000 by default): not in the default set, it makes its databases first.
+ * --only f runs scenario (f), a reconnect storm (bench/reconnect.ts; `--reconnect accounts=N,rooms=N,…`
+ * overrides its sizes): not in the default set either, it seeds its community first.
+ * (f) and (g) load their modules only when chosen.
  * --seed-data --db PATH_OR_URL --messages N … only makes a data set (bench/seed-data.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -19,9 +22,8 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FULL, QUICK, runBench, type ScenarioId } from './bench.js';
+import type { ReconnectScale } from './reconnect.js';
 import { markdown, svg, targets } from './report.js';
-import { readingMarkdown, readingMet, runReading } from './reading.js';
-import { seedMain } from './seed-data.js';
 import { machine } from './server-process.js';
 import type { ServerKind } from './server-process.js';
 
@@ -40,9 +42,10 @@ async function main(): Promise<void> {
   const quick = flag('--quick');
   const store = value('--parley-store') ?? 'sqlite';
   if (store !== 'sqlite' && store !== 'memory') throw new Error(`--parley-store: "${store}" is not sqlite or memory`);
-  if (flag('--seed-data')) return seedMain(process.argv.slice(2));
+  if (flag('--seed-data')) return (await import('./seed-data.js')).seedMain(process.argv.slice(2));
   const only = value('--only')?.split(',') ?? ['a', 'b', 'c', 'd', 'e'];
-  const scenarios = only.filter((s) => s !== 'g') as ScenarioId[];
+  const scenarios = only.filter((s) => s !== 'f' && s !== 'g') as ScenarioId[];
+  if (only.includes('f')) await reconnect(quick);
   if (only.includes('g')) await reading(quick);
   if (scenarios.length === 0) return;
   const servers = (value('--servers')?.split(',') ?? ['parley', 'reference']) as ServerKind[];
@@ -88,23 +91,54 @@ async function main(): Promise<void> {
   process.exitCode = missed ? 1 : 0;
 }
 
+/** Scenario (f): its own table (bench/reconnect.ts), written to bench/results/ as *-f.md and latest-f.md. */
+async function reconnect(quick: boolean): Promise<void> {
+  const { RECONNECT_FULL, RECONNECT_QUICK, reconnectMarkdown, reconnectMet, runReconnect } = await import('./reconnect.js');
+  const scale: ReconnectScale = { ...(quick ? RECONNECT_QUICK : RECONNECT_FULL) };
+  for (const pair of value('--reconnect')?.split(',') ?? []) {
+    const [key, raw] = pair.split('=');
+    if (!key || !(key in scale) || !Number.isSafeInteger(Number(raw))) throw new Error(`--reconnect: unknown or bad "${pair}"; keys: ${Object.keys(scale).join(', ')}`);
+    scale[key as keyof ReconnectScale] = Number(raw);
+  }
+  const profile = flag('--profile') ? join(RESULTS, 'profiles') : null;
+  if (profile) mkdirSync(profile, { recursive: true });
+  const loadBefore = loadavg()[0]!;
+  const result = await runReconnect({
+    scale, log: (line) => process.stderr.write(`${line}\n`),
+    parleyNodeArgs: [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), ...(value('--parley-node-args')?.split(' ').filter(Boolean) ?? [])],
+  });
+  const m = meta(loadBefore);
+  writeTable('f', quick, m.date, reconnectMarkdown(result, m));
+  if (!reconnectMet(result)) process.stderr.write('bench: some (f) goals were not met (see the table)\n');
+}
+
+/** The header facts of the (f) and (g) tables. */
+function meta(loadBefore: number): { date: string; command: string; machine: string; node: string; load: string } {
+  return {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), command: `npm run bench -- ${process.argv.slice(2).join(' ')}`,
+    machine: `${machine()}, 2 cores`, node: process.version, load: `${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`,
+  };
+}
+
+/** Prints a scenario's own table and writes it to bench/results/ (unless --no-write) as a timestamped *-ID.md and latest-ID.md. */
+function writeTable(id: string, quick: boolean, date: string, table: string): void {
+  process.stdout.write(`\n${table}\n`);
+  if (flag('--no-write')) return;
+  mkdirSync(RESULTS, { recursive: true });
+  const suffix = `${quick ? '-quick' : ''}-${id}`;
+  writeFileSync(join(RESULTS, `${date.replace(/[:]/g, '-')}${suffix}.md`), table);
+  writeFileSync(join(RESULTS, `latest${suffix}.md`), table);
+}
+
 /** Scenario (g): its own table (bench/reading.ts), written to bench/results/ as *-g.md and latest-g.md. */
 async function reading(quick: boolean): Promise<void> {
+  const { readingMarkdown, readingMet, runReading } = await import('./reading.js');
   const seed = Number((value('--seed') ?? (quick ? '50000' : '200000')).replaceAll('_', ''));
   if (!Number.isSafeInteger(seed) || seed < 1000) throw new Error('--seed: give a number of messages, at least 1000');
   const loadBefore = loadavg()[0]!;
   const result = await runReading({ seed, runs: quick ? 150 : 600, log: (line) => process.stderr.write(`${line}\n`) });
-  const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`;
-  const load = `${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`;
-  const table = readingMarkdown(result, { date, command, machine: `${machine()}, 2 cores`, node: process.version, load });
-  process.stdout.write(`\n${table}\n`);
-  if (!flag('--no-write')) {
-    mkdirSync(RESULTS, { recursive: true });
-    const suffix = `${quick ? '-quick' : ''}-g`;
-    writeFileSync(join(RESULTS, `${date.replace(/[:]/g, '-')}${suffix}.md`), table);
-    writeFileSync(join(RESULTS, `latest${suffix}.md`), table);
-  }
+  const m = meta(loadBefore);
+  writeTable('g', quick, m.date, readingMarkdown(result, m));
   if (!readingMet(result)) process.stderr.write('bench: some (g) goals were not met (see the table)\n');
 }
 
