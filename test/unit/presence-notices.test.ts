@@ -16,7 +16,7 @@ function target(size: number): NoticeTarget & { sent: ServerMessage[]; size: num
     sent: [] as ServerMessage[],
     size,
     localMembers: () => t.size,
-    memberCount: async () => t.size,
+    memberCounts: async () => new Map([['general', t.size]]),
     broadcast: (_room: string, msg: ServerMessage) => { t.sent.push(msg); },
     now: () => Date.now(),
   };
@@ -63,6 +63,28 @@ describe('presence notices', () => {
     assert.equal(t.sent.length, 2);
     assert.match((t.sent[1] as { content: string }).content, /^30 joined general/);
     notices.stop();
+  });
+
+  it('sends every busy room\'s summary in the same event-loop turn (one socket write per member)', async () => {
+    const t = target(500);
+    const turns: Array<[string, number]> = [];
+    let turn = 0;
+    let running = true;
+    const bump = (): void => { turn++; if (running) setImmediate(bump); };
+    bump();
+    t.broadcast = (room: string) => { turns.push([room, turn]); };
+    const notices = new PresenceNotices(t);
+    notices.joined('general', 'a');
+    await tick();
+    // Churn in two rooms during the interval: both summaries wait for the same flush.
+    notices.joined('general', 'b');
+    notices.joined('random', 'c');
+    await eventually(() => turns.length >= 3, SUMMARY_INTERVAL_MS + 10_000, 'the second flush');
+    running = false;
+    notices.stop();
+    const [, second, third] = turns;
+    assert.deepEqual([second![0], third![0]].sort(), ['general', 'random']);
+    assert.equal(second![1], third![1], 'both in one turn');
   });
 
   it('words summaries plainly', () => {

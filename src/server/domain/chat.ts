@@ -52,7 +52,7 @@ export class Chat implements HandlerContext {
   /** UserJoined/UserLeft, bounded for large rooms (presence-notices.ts). */
   readonly notices = new PresenceNotices({
     localMembers: (room) => this.hub.roomSessions(room).size,
-    memberCount: async (room) => (await this.deps.presence.counts()).get(room) ?? 0,
+    memberCounts: () => this.deps.presence.counts(),
     broadcast: (room, msg, except) => { this.broadcast(room, msg, except); },
     now: () => this.now(),
   });

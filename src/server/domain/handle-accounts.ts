@@ -95,7 +95,9 @@ export async function login(ctx: HandlerContext, s: Session, msg: ClientMessageO
     if (s.account !== account.id && !(await enterAccount(ctx, s, account))) return;
     s.tokenHash = tokenHash;
     s.send({ type: 'LoggedIn', username: account.username, token: msg.token, expiresAt: record.expiresAt, ...(s.guest ? { guest: true } : {}), ...ref });
-    if (first) await greetInRoom(ctx, s);
+    // A resuming JSON client asks for what it missed in each room itself (History after its
+    // last seq): no join history to send it, which a reconnect storm would pay for per account.
+    if (first && s.mode === 'text') await greetInRoom(ctx, s);
     return;
   }
   if (msg.username === undefined || msg.password === undefined) fail('BAD_MESSAGE', 'Login needs a username and a password, or a token.');

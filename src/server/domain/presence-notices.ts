@@ -9,9 +9,13 @@
  * - Above that size, per-user notices stop: joins and leaves are counted per room, and a
  *   summary SystemMessage ("12 joined and 3 left general; 1,204 members now") goes to the
  *   room at the end of the turn, then at most once every SUMMARY_INTERVAL_MS while the
- *   churn lasts. Each member then receives at most one presence frame per interval however
- *   many people arrive, so a storm of n joins costs O(n · duration) frames, not n²/2.
+ *   churn lasts. Each member then receives at most one presence frame per room per interval
+ *   however many people arrive, so a storm of n joins costs O(n · duration) frames, not n²/2.
  *   `ListUsers {room}` (or /users) gives the names.
+ * - Every room's summary of one interval goes out in the same turn, with one read of the
+ *   member counts: a member of ten busy rooms gets its ten summaries in one socket write,
+ *   not ten (a reconnect storm of accounts in many large rooms was writing one frame per
+ *   member per room per second, each in its own write).
  * - What presence reports by itself (a dead node's users, arrivals another node missed) is
  *   worded by `reportNotices` with the same threshold: per-user notices for up to LARGE_ROOM
  *   users of a room at once, one summary line above it.
@@ -32,8 +36,8 @@ export const SUMMARY_INTERVAL_MS = 1_000;
 export interface NoticeTarget {
   /** Sessions in the room on this node. */
   localMembers(room: string): number;
-  /** Online members of the room, cluster-wide. */
-  memberCount(room: string): Promise<number>;
+  /** Online members per room, cluster-wide. */
+  memberCounts(): Promise<Map<string, number>>;
   broadcast(room: string, msg: ServerMessage, except?: Session): void;
   now(): number;
 }
@@ -41,15 +45,18 @@ export interface NoticeTarget {
 interface Churn {
   joined: number;
   left: number;
-  /** When the last summary went out (0: never). */
-  last: number;
-  timer: ReturnType<typeof setTimeout> | null;
-  /** A summary is scheduled for the end of this turn. */
-  soon: boolean;
 }
 
 export class PresenceNotices {
+  /** Joins and leaves of large rooms not summarised yet. */
   private readonly churn = new Map<string, Churn>();
+  /** Rooms summarised at the last flush: they stay in summary mode for one more interval. */
+  private recent = new Set<string>();
+  /** When the last flush went out (0: never). */
+  private last = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  /** A flush is scheduled for the end of this turn. */
+  private soon = false;
 
   constructor(private readonly target: NoticeTarget) {}
 
@@ -60,7 +67,7 @@ export class PresenceNotices {
       return;
     }
     this.entry(room).joined++;
-    this.schedule(room);
+    this.schedule();
   }
 
   /** `username` left `room` (its last connection there). */
@@ -70,55 +77,56 @@ export class PresenceNotices {
       return;
     }
     this.entry(room).left++;
-    this.schedule(room);
+    this.schedule();
   }
 
   /** Stops pending summaries (shutdown). */
   stop(): void {
-    for (const c of this.churn.values()) if (c.timer) clearTimeout(c.timer);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     this.churn.clear();
+    this.recent.clear();
   }
 
   private large(room: string): boolean {
-    return this.target.localMembers(room) > LARGE_ROOM || (this.churn.get(room)?.timer ?? null) !== null;
+    return this.target.localMembers(room) > LARGE_ROOM || this.churn.has(room) || this.recent.has(room);
   }
 
   private entry(room: string): Churn {
     let c = this.churn.get(room);
-    if (!c) this.churn.set(room, (c = { joined: 0, left: 0, last: 0, timer: null, soon: false }));
+    if (!c) this.churn.set(room, (c = { joined: 0, left: 0 }));
     return c;
   }
 
-  private schedule(room: string): void {
-    const c = this.entry(room);
-    if (c.soon || c.timer) return;
-    const wait = c.last + SUMMARY_INTERVAL_MS - this.target.now();
+  private schedule(): void {
+    if (this.soon || this.timer) return;
+    const wait = this.last + SUMMARY_INTERVAL_MS - this.target.now();
     if (wait <= 0) {
-      c.soon = true;
-      process.nextTick(() => { c.soon = false; this.summarise(room); });
+      this.soon = true;
+      process.nextTick(() => { this.soon = false; this.flush(); });
       return;
     }
-    c.timer = setTimeout(() => { c.timer = null; this.summarise(room); }, wait);
-    c.timer.unref?.();
+    this.timer = setTimeout(() => { this.timer = null; this.flush(); }, wait);
+    this.timer.unref?.();
   }
 
-  private summarise(room: string): void {
-    const c = this.churn.get(room);
-    if (!c || (c.joined === 0 && c.left === 0)) {
-      this.churn.delete(room);
-      return;
-    }
-    const { joined, left } = c;
-    c.joined = 0;
-    c.left = 0;
-    c.last = this.target.now();
-    // Churn that goes on within the interval is summarised once more at its end.
-    c.timer = setTimeout(() => { c.timer = null; this.summarise(room); }, SUMMARY_INTERVAL_MS);
-    c.timer.unref?.();
-    void this.target.memberCount(room).then(
-      (members) => this.target.broadcast(room, { type: 'SystemMessage', room, content: summaryText(room, joined, left, members) }),
-      () => this.target.broadcast(room, { type: 'SystemMessage', room, content: summaryText(room, joined, left, null) }),
-    );
+  /** Summarises every room with churn, all in one turn once the member counts are read. */
+  private flush(): void {
+    const due = [...this.churn];
+    this.churn.clear();
+    this.recent = new Set(due.map(([room]) => room));
+    if (due.length === 0) return;
+    this.last = this.target.now();
+    // Churn that goes on within the interval is summarised at its end; then the rooms leave
+    // summary mode once an interval passes quietly.
+    this.timer = setTimeout(() => { this.timer = null; this.flush(); }, SUMMARY_INTERVAL_MS);
+    this.timer.unref?.();
+    const send = (counts: Map<string, number> | null): void => {
+      for (const [room, { joined, left }] of due) {
+        this.target.broadcast(room, { type: 'SystemMessage', room, content: summaryText(room, joined, left, counts ? counts.get(room) ?? 0 : null) });
+      }
+    };
+    void this.target.memberCounts().then(send, () => send(null));
   }
 }
 
