@@ -4,23 +4,25 @@
  * notices, and a reconnect that resumes every room without gaps or duplicates (the core
  * does the resume; this module renders its `chat` events).
  */
-import { unlinkSync } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
 import { CLOSE } from '../../protocol/codes.js';
-import type { ChatMessage, NotifyLevel, ServerMessage, ServerMessageOf } from '../../protocol/messages.js';
+import type { ChatMessage, ConversationSummary, NotifyLevel, PrivateChatMessage, ServerMessage, ServerMessageOf } from '../../protocol/messages.js';
 import { DEFAULT_ROOMS, nameKey, normaliseRoom } from '../../protocol/names.js';
 import { applyReaction } from '../../protocol/reactions.js';
 import type { ClientMessage } from '../../protocol/schema.js';
 import { parseTextLine } from '../../protocol/text.js';
 import type { ParleyClient } from '../core/client.js';
 import { createCompleter } from './completion.js';
-import { CliError, writeTokenFile, wsSocketFactory } from './connect.js';
+import { CliError, wsSocketFactory } from './connect.js';
 import { httpOrigin, parseUploadArgs, uploadFile } from './files.js';
-import { ackText, chatLine, clientHelpText, errorLine, formatServerMessage, hhmm, mentionsMe, safe, type FormatContext } from './format.js';
+import {
+  ackText, chatLine, clientHelpText, directLabel, errorLine, formatServerMessage, hhmm, mentionsMe, safe, switchTarget, unreadSummary, type FormatContext,
+} from './format.js';
 import { LineQueue, promptHidden, promptPlain, promptVisible } from './input.js';
 import { Screen } from './screen.js';
-import { openSession, roomFlag, type ClientFlags } from './session.js';
+import { openSession, roomFlag, tokenKeeper, type ClientFlags } from './session.js';
 import { coloursWanted, createStyle, type Style } from './style.js';
+import type { TokenKeeper } from './token-store.js';
 import { TypingBoard, typingStatus } from './typing.js';
 
 /** Messages remembered to say whose message an edit, deletion or reaction is about. */
@@ -34,6 +36,10 @@ const REPLY_LIST = 9;
 /** The terminal bell, rung for a message that mentions the user. */
 const BEL = '\x07';
 const NOTIFY_LEVELS: readonly string[] = ['all', 'mentions', 'none'] satisfies NotifyLevel[];
+/** How many rooms' online lists a completion refresh asks for (each is a request). */
+const MEMBER_LISTS = 20;
+/** What has been shown is marked read at most this often per room (MarkRead shares the rate limit with chat). */
+const MARK_READ_MS = 1_000;
 
 type Answer<T extends ServerMessage['type']> = ServerMessageOf<T>;
 
@@ -44,6 +50,16 @@ export class InteractiveClient {
   private readonly members = new Map<string, Set<string>>();
   private readonly knownUsers = new Set<string>();
   private readonly knownRooms = new Set<string>(DEFAULT_ROOMS);
+  /** The account's rooms and direct conversations, from ListConversations and ConversationAdded/Removed. */
+  private readonly conversations = new Map<string, ConversationSummary>();
+  /** The other members of direct conversations, by room id: how a `dm-…` id is shown (`@bob`). */
+  private readonly directs = new Map<string, string[]>();
+  /** The highest seq shown per room: what counts as read. */
+  private readonly shown = new Map<string, number>();
+  /** Seqs shown but not yet marked read, per room. */
+  private readonly unmarked = new Map<string, number>();
+  private markTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly keeper: TokenKeeper;
   private readonly typers = new TypingBoard((room) => { if (room === this.current) this.updatePrompt(); });
   private readonly unconfirmed = new Set<Promise<unknown>>();
   private readonly sockets = wsSocketFactory();
@@ -68,24 +84,137 @@ export class InteractiveClient {
     /** Whether a message that mentions the user rings the terminal bell. */
     private readonly bell = false,
   ) {
-    this.current = flags.room ? roomFlag(flags.room) : 'general';
+    this.current = flags.room ? roomFlag(flags.room) : null;
+    this.keeper = tokenKeeper(url, flags, true);
   }
 
   /** Resolves with the exit code once the user quits or the server ends the session. */
   async run(): Promise<number> {
-    const rooms = [...new Set(['general', this.current!])];
     this.client = await openSession(this.url, this.flags, {
-      rooms,
+      rooms: this.current ? [this.current] : [],
       askName: () => this.askName(),
       askPassword: () => this.askPassword(),
       setup: (c) => { this.client = c; this.listen(c); },
       sockets: this.sockets,
+      keepTokens: true,
+      note: (text) => this.notice(text),
     });
-    for (const r of this.client.rooms) this.knownRooms.add(r);
-    this.print(this.style.dim(`* Connected to ${this.url} as ${this.client.username}. You are in ${this.client.rooms.join(', ')}; messages go to ${this.current}. Type /help for commands.`));
+    const unread = await this.loadConversations();
+    this.current ??= this.client.rooms.includes('general') ? 'general' : this.client.rooms.find((r) => !this.directs.has(r)) ?? this.client.rooms[0] ?? null;
+    const rooms = this.client.rooms.filter((r) => !this.directs.has(r));
+    this.print(this.style.dim(`* Connected to ${this.url} as ${this.client.username}. You are in ${rooms.join(', ') || 'no room'}; messages go to ${this.current ? this.label(this.current) : 'no room'}. Type /help for commands.`));
+    if (unread) this.print(unread);
+    this.updatePrompt();
     void this.refreshCompletions();
     this.startInput();
     return this.done;
+  }
+
+  // ---- conversations --------------------------------------------------------------------
+
+  /**
+   * Learns the account's conversations (ListConversations): their names for the screen,
+   * the rooms the core keeps and resumes (each from the seq it had reached, so that a
+   * reconnect fetches what was missed there), and the line saying where unread messages
+   * wait (null when none do, or when the list could not be had).
+   */
+  private async loadConversations(): Promise<string | null> {
+    let list: ConversationSummary[];
+    try {
+      list = ((await this.client.request({ type: 'ListConversations' })) as Answer<'Conversations'>).conversations;
+    } catch {
+      return null;
+    }
+    const before = new Set(this.conversations.keys());
+    this.conversations.clear();
+    for (const c of list) {
+      this.learnConversation(c);
+      before.delete(c.room);
+    }
+    // Rooms lost while away (removed from a private room): the server's list no longer has them.
+    for (const room of before) this.forgetConversation(room, true);
+    return unreadSummary(list.map((c) => ({ c, unread: this.unreadOf(c) })), this.ctx);
+  }
+
+  /** Unread messages of a conversation, less those this client has shown (and not yet marked read). */
+  private unreadOf(c: ConversationSummary): number {
+    const shown = this.shown.get(c.room);
+    return shown === undefined ? c.unread : Math.max(0, Math.min(c.unread, c.lastSeq - shown));
+  }
+
+  private learnConversation(c: ConversationSummary): void {
+    this.conversations.set(c.room, c);
+    if (c.kind === 'direct') {
+      this.directs.set(c.room, c.with ?? []);
+      for (const u of c.with ?? []) this.knownUsers.add(u);
+    } else {
+      this.knownRooms.add(c.room);
+    }
+    this.adopt(c.room);
+    if (!this.client.lastSeq.has(c.room)) this.client.lastSeq.set(c.room, c.lastSeq);
+  }
+
+  /** A room the account is in: the core joins it again and fetches what it missed after a reconnect. */
+  private adopt(room: string): void {
+    if (!this.client.rooms.includes(room)) this.client.rooms.push(room);
+  }
+
+  /** The account is no longer in the room (it left, was removed, or lost it while away). */
+  private forgetConversation(room: string, tell: boolean): void {
+    this.conversations.delete(room);
+    const i = this.client.rooms.indexOf(room);
+    if (i >= 0) this.client.rooms.splice(i, 1);
+    this.members.delete(room);
+    this.typers.clear(room);
+    if (this.current !== room) return;
+    this.current = this.client.rooms.find((r) => !this.directs.has(r)) ?? this.client.rooms[0] ?? null;
+    this.updatePrompt();
+    if (tell) this.notice(`You are no longer in ${this.label(room)}. ${this.current ? `Messages now go to ${this.label(this.current)}.` : '/join a room to talk.'}`);
+  }
+
+  /** How a room is shown: `@bob` for a direct conversation, else its name. */
+  private label(room: string): string {
+    const others = this.directs.get(room);
+    return others ? directLabel(others) : room;
+  }
+
+  /**
+   * The room a `/switch` word names among the account's conversations: `@bob` (the direct
+   * conversation with bob), `@bob,@cy` (a group one), a direct conversation's id, or a room
+   * (`#room` too). Null when the account is in no such conversation.
+   */
+  private conversationNamed(word: string): string | null {
+    if (word.startsWith('@')) {
+      const wanted = word.split(',').map((w) => nameKey(w.trim().replace(/^@/, ''))).filter((k) => k !== '').sort().join(' ');
+      for (const [room, others] of this.directs) {
+        if (this.client.rooms.includes(room) && others.map(nameKey).sort().join(' ') === wanted) return room;
+      }
+      return null;
+    }
+    const room = this.directs.has(word) ? word : normaliseRoom(word);
+    return room && this.client.rooms.includes(room) ? room : null;
+  }
+
+  /** Marks what was shown as read, a moment later and once per room (so that unread counts mean "not seen"). */
+  private markShown(room: string, seq: number): void {
+    if (seq <= (this.shown.get(room) ?? 0)) return;
+    this.shown.set(room, seq);
+    this.unmarked.set(room, seq);
+    this.markTimer ??= setTimeout(() => this.flushMarks(), MARK_READ_MS);
+  }
+
+  /** Sends the read marks due; `last`: on quit, without waiting for answers. */
+  private flushMarks(last = false): void {
+    this.markTimer = null;
+    if (this.offline) {
+      if (this.unmarked.size > 0 && !last) this.markTimer = setTimeout(() => this.flushMarks(), MARK_READ_MS);
+      return;
+    }
+    for (const [room, seq] of this.unmarked) {
+      if (last) this.client.fire({ type: 'MarkRead', room, seq });
+      else void this.client.request({ type: 'MarkRead', room, seq }).catch(() => undefined);
+    }
+    this.unmarked.clear();
   }
 
   // ---- identity prompts ---------------------------------------------------------------
@@ -110,7 +239,10 @@ export class InteractiveClient {
   }
 
   private get ctx(): FormatContext {
-    return { style: this.style, current: this.current, me: this.client?.username ?? null, recall: (id) => this.recall.get(id), origin: httpOrigin(this.url) };
+    return {
+      style: this.style, current: this.current, me: this.client?.username ?? null, recall: (id) => this.recall.get(id), origin: httpOrigin(this.url),
+      label: (room) => this.label(room),
+    };
   }
 
   private error(text: string): void {
@@ -122,7 +254,7 @@ export class InteractiveClient {
   }
 
   private prompt(): string {
-    const room = this.current ?? 'no room';
+    const room = this.current ? this.label(this.current) : 'no room';
     const status = this.offline ? 'reconnecting…' : this.current ? typingStatus(this.typers.names(this.current)) : '';
     return `[${room}]${status ? this.style.dim(` (${status})`) : ''} > `;
   }
@@ -156,7 +288,7 @@ export class InteractiveClient {
       this.offline = false;
       this.notice('Reconnected.');
       this.updatePrompt();
-      void this.refreshCompletions();
+      void this.afterReconnect();
     });
     c.on('closed', (ev) => {
       if (this.quitting || !this.started) return;
@@ -169,8 +301,18 @@ export class InteractiveClient {
     });
   }
 
+  /** What changed while away: conversations gained or lost, and where unread messages wait. */
+  private async afterReconnect(): Promise<void> {
+    const unread = await this.loadConversations();
+    if (unread) this.print(unread);
+    await this.refreshCompletions();
+  }
+
   private onChat(m: ChatMessage): void {
+    // A direct message can come both live and in a resume page: it is shown once.
+    if (this.recall.has(m.id)) return;
     this.remember(m);
+    this.markShown(m.room, m.seq);
     this.knownUsers.add(m.username);
     this.typers.stop(m.room, m.username);
     this.print(chatLine(m, this.ctx));
@@ -187,8 +329,32 @@ export class InteractiveClient {
       case 'PrivateMessage':
         this.knownUsers.add(m.from);
         this.knownUsers.add(m.to);
+        if (m.room !== undefined && m.seq !== undefined) {
+          this.onDirect(m, m.room, m.seq);
+          return;
+        }
         this.print(formatServerMessage(m, this.ctx)!);
         this.ring(m.mentions, m.from);
+        return;
+      case 'ConversationAdded': {
+        const known = this.client.rooms.includes(m.conversation.room);
+        this.learnConversation(m.conversation);
+        // A room this client joined or created itself was announced by its answer already.
+        if (!known) this.print(formatServerMessage(m, this.ctx)!);
+        return;
+      }
+      case 'ConversationRemoved':
+        if (!this.conversations.has(m.room) && !this.client.rooms.includes(m.room)) return;
+        this.forgetConversation(m.room, false);
+        // Leaving a room ourselves was announced by the answer to /leave.
+        if (m.by) this.print(formatServerMessage(m, this.ctx)!);
+        return;
+      case 'RoomCreated':
+        this.knownRooms.add(m.room);
+        return;
+      case 'Ack':
+        // A room the server put this connection in (a new account's `general`).
+        if (m.for === 'JoinRoom' && m.ref === undefined && typeof m.room === 'string') this.adopt(m.room);
         return;
       case 'UserJoined':
         this.memberSet(m.room).add(m.username);
@@ -236,6 +402,26 @@ export class InteractiveClient {
     }
   }
 
+  /**
+   * A message of a two-member direct conversation (a PrivateMessage with its room and seq):
+   * shown as a message of that conversation (`[@bob] bob: hi`), resumed with it after a
+   * reconnect.
+   */
+  private onDirect(m: PrivateChatMessage, room: string, seq: number): void {
+    if (!this.directs.has(room)) {
+      const me = this.client.username === null ? null : nameKey(this.client.username);
+      this.directs.set(room, [nameKey(m.from) === me ? m.to : m.from]);
+    }
+    this.adopt(room);
+    if (seq > (this.client.lastSeq.get(room) ?? 0)) this.client.lastSeq.set(room, seq);
+    const chat: ChatMessage = {
+      id: m.id, seq, room, username: m.username ?? m.from, content: m.content, timestamp: m.timestamp,
+      ...(m.editedAt ? { editedAt: m.editedAt } : {}), ...(m.deleted ? { deleted: true } : {}), ...(m.reactions ? { reactions: m.reactions } : {}),
+      ...(m.replyTo ? { replyTo: m.replyTo } : {}), ...(m.attachments ? { attachments: m.attachments } : {}), ...(m.mentions ? { mentions: m.mentions } : {}),
+    };
+    this.onChat(chat);
+  }
+
   private memberSet(room: string): Set<string> {
     let set = this.members.get(room);
     if (!set) this.members.set(room, (set = new Set()));
@@ -248,13 +434,19 @@ export class InteractiveClient {
       for (const r of await this.client.listRooms()) this.knownRooms.add(r.name);
       const users = await this.client.request({ type: 'ListUsers' }) as Answer<'UserList'>;
       for (const u of users.users) this.knownUsers.add(u);
-      for (const room of this.client.rooms) {
+      // Who is online in each room (the direct conversations' people are known from the list).
+      for (const room of this.client.rooms.filter((r) => !this.directs.has(r)).slice(0, MEMBER_LISTS)) {
         const members = await this.client.request({ type: 'ListUsers', room }) as Answer<'UserList'>;
         this.members.set(room, new Set(members.users));
       }
     } catch {
       // Completion is a convenience: a failed refresh leaves the old lists.
     }
+  }
+
+  /** What `/switch` takes: the rooms the account is in, and its direct conversations as `@bob`. */
+  private switchTargets(): string[] {
+    return this.client.rooms.map((room) => (this.directs.has(room) ? switchTarget({ room, kind: 'direct', with: this.directs.get(room) }) : room));
   }
 
   private onlineUsers(): Set<string> {
@@ -276,7 +468,7 @@ export class InteractiveClient {
     }
     const rl = createInterface({
       input: process.stdin, output: process.stdout, terminal: true, historySize: 1000, removeHistoryDuplicates: true,
-      completer: createCompleter({ rooms: () => this.knownRooms, users: () => this.onlineUsers() }),
+      completer: createCompleter({ rooms: () => this.knownRooms, users: () => this.onlineUsers(), conversations: () => this.switchTargets() }),
     });
     this.rl = rl;
     this.screen.attach(rl);
@@ -383,21 +575,31 @@ export class InteractiveClient {
     this.notice(room ? `Topic of ${room.name}: ${safe(room.topic) || '(none)'}` : 'You are not in a room.');
   }
 
+  /**
+   * `/switch ROOM`: talk in another of the account's conversations, as in text mode: a room
+   * it is in, or a direct conversation (`@bob`). It never joins anything.
+   */
   private switchRoom(arg: string): void {
     if (!arg) {
-      this.notice(`You are in ${this.client.rooms.join(', ') || 'no room'}. /switch ROOM to talk in another one.`);
+      const all = [...this.client.rooms.filter((r) => !this.directs.has(r)), ...this.client.rooms.filter((r) => this.directs.has(r)).map((r) => this.label(r))];
+      this.notice(`You are in ${all.join(', ') || 'no room'}. /switch ROOM (or @NAME) to talk in another one.`);
       return;
     }
-    const room = normaliseRoom(arg.split(/\s+/)[0]!);
-    if (!room || !this.client.rooms.includes(room)) {
-      this.error(`You are not in ${safe(arg.split(/\s+/)[0]!)}. /join it first.`);
+    const word = arg.split(/\s+/)[0]!;
+    const room = this.conversationNamed(word);
+    if (!room) {
+      const name = word.replace(/^[#@]/, '');
+      this.error(word.startsWith('@')
+        ? `You have no conversation with ${safe(name)}. /pm ${safe(name)} TEXT or /dm ${safe(name)} starts one.`
+        : `You are not in ${safe(normaliseRoom(word) ?? name)}. /join ${safe(normaliseRoom(word) ?? name)} first.`);
       return;
     }
     this.current = room;
     this.updatePrompt();
-    this.notice(`Messages now go to ${room}.`);
+    this.notice(`Messages now go to ${this.label(room)}.`);
   }
 
+  /** Sends a line (or a `/me` action) to the current room, kept until the server confirms it. */
   private sendChat(content: string): void {
     const room = this.current;
     if (!room) {
@@ -530,10 +732,47 @@ export class InteractiveClient {
   private async performOrThrow(msg: ClientMessage): Promise<void> {
     const c = this.client;
     switch (msg.type) {
+      case 'SendMessage':
+        // `/me ACTION`: a message like any other, sent with a nonce.
+        this.sendChat(msg.content);
+        return;
       case 'SetUsername': {
         const ack = await c.request(msg) as Answer<'Ack'>;
+        const before = c.username;
         c.username = String(ack.username ?? msg.username);
+        this.keepTokenAcrossRename(before, c.username);
         this.notice(`You are now ${this.style.name(c.username)}.`);
+        return;
+      }
+      case 'CreateRoom': {
+        const ack = await c.request(msg) as Answer<'Ack'>;
+        const room = String(ack.room ?? msg.room);
+        this.adopt(room);
+        this.knownRooms.add(room);
+        this.current = room;
+        this.updatePrompt();
+        this.print(ackText(ack, this.ctx)!);
+        return;
+      }
+      case 'OpenDirect': {
+        const ack = await c.request(msg) as Answer<'Ack'>;
+        const room = String(ack.room);
+        this.directs.set(room, Array.isArray(ack.with) ? ack.with.map(String) : []);
+        this.adopt(room);
+        this.print(ackText(ack, this.ctx)!);
+        return;
+      }
+      case 'ListConversations': {
+        const list = await c.request(msg) as Answer<'Conversations'>;
+        for (const conv of list.conversations) this.learnConversation(conv);
+        this.print(formatServerMessage(list, this.ctx)!);
+        return;
+      }
+      case 'GetToken': {
+        const answer = await c.request(msg) as Answer<'LoggedIn'>;
+        this.acceptToken(answer);
+        const file = this.keeper.fileFor(answer.username);
+        this.notice(`Your token: ${answer.token}${file ? ` (kept in ${file}: starting this client again with --name ${answer.username} resumes you)` : ''}. Elsewhere, /login TOKEN brings you back as ${answer.username}.`);
         return;
       }
       case 'JoinRoom': {
@@ -555,9 +794,10 @@ export class InteractiveClient {
         await c.leave(room);
         this.members.delete(room);
         this.typers.clear(room);
-        if (this.current === room) this.current = c.rooms[0] ?? null;
+        this.conversations.delete(room);
+        if (this.current === room) this.current = c.rooms.find((r) => !this.directs.has(r)) ?? c.rooms[0] ?? null;
         this.updatePrompt();
-        this.notice(this.current ? `You left ${room}. Messages now go to ${this.current}.` : `You left ${room}. /join a room to talk.`);
+        this.notice(this.current ? `You left ${room}. Messages now go to ${this.label(this.current)}.` : `You left ${room}. /join a room to talk.`);
         return;
       }
       case 'PrivateMessage':
@@ -577,11 +817,14 @@ export class InteractiveClient {
         const answer = await c.request(msg) as Answer<'LoggedIn'>;
         this.acceptToken(answer);
         this.notice(`Logged in as ${this.style.name(answer.username)}.`);
+        // Another account: its own rooms and conversations.
+        const unread = await this.loadConversations();
+        if (unread) this.print(unread);
         return;
       }
       case 'Logout':
         await c.request(msg);
-        if (this.flags.tokenFile) removeQuietly(this.flags.tokenFile);
+        this.keeper.forget(c.username ?? undefined);
         this.notice('Logged out.');
         // The server then closes the connection with 4004, which ends the client.
         return;
@@ -612,10 +855,27 @@ export class InteractiveClient {
     }
   }
 
+  /** Takes the account and token of a login, and keeps the token for the next start. */
   private acceptToken(answer: Answer<'LoggedIn'>): void {
     this.client.username = answer.username;
     this.client.token = answer.token;
-    if (this.flags.tokenFile) writeTokenFile(this.flags.tokenFile, answer.token);
+    try {
+      this.keeper.save(answer.username, answer.token);
+    } catch (err) {
+      this.error(`${(err as Error).message}; the next start cannot resume this account.`);
+    }
+  }
+
+  /** A guest that took another name keeps its account: its token moves to the file of the new name. */
+  private keepTokenAcrossRename(before: string | null, after: string): void {
+    const token = this.client.token;
+    if (!token || before === null || nameKey(before) === nameKey(after) || this.keeper.explicit) return;
+    try {
+      this.keeper.save(after, token);
+      this.keeper.forget(before);
+    } catch (err) {
+      this.error(`${(err as Error).message}; the next start cannot resume this account.`);
+    }
   }
 
   // ---- leaving --------------------------------------------------------------------------
@@ -631,12 +891,16 @@ export class InteractiveClient {
       clearTimeout(timer);
       if (this.unconfirmed.size > 0) this.error(`${this.unconfirmed.size} message(s) were not confirmed by the server and may be lost.`);
     }
+    if (this.markTimer) clearTimeout(this.markTimer);
+    this.flushMarks(true);
     this.client.close();
     this.end(0);
   }
 
   private end(code: number): void {
     this.quitting = true;
+    if (this.markTimer) clearTimeout(this.markTimer);
+    this.markTimer = null;
     this.typers.clear();
     if (this.rl) {
       this.screen.detach();
@@ -645,14 +909,6 @@ export class InteractiveClient {
     }
     this.queue?.close();
     this.finish(code);
-  }
-}
-
-function removeQuietly(file: string): void {
-  try {
-    unlinkSync(file);
-  } catch {
-    // Already gone.
   }
 }
 
