@@ -170,7 +170,8 @@ export function roomListText(rooms: RoomSummary[], ctx: FormatContext): string {
   })].join('\n');
 }
 
-function historyText(room: string, messages: ChatMessage[], incomplete: boolean | undefined, ctx: FormatContext): string {
+function historyText(id: string, messages: ChatMessage[], incomplete: boolean | undefined, ctx: FormatContext): string {
+  const room = labelOf(ctx, id);
   if (messages.length === 0) return notice(ctx, `No messages in ${room} yet.`);
   const head = incomplete ? `--- older messages of ${room} were pruned ---` : `--- history of ${room} ---`;
   return [ctx.style.dim(head), ...messages.map((m) => chatLine(m, ctx)), ctx.style.dim('--- end of history ---')].join('\n');

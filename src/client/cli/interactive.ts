@@ -686,7 +686,7 @@ export class InteractiveClient {
       return;
     }
     const raw = words[0];
-    const room = raw === undefined ? this.current : raw.startsWith('@') ? raw : normaliseRoom(raw);
+    const room = raw === undefined ? this.current : raw.startsWith('@') ? this.conversationNamed(raw) ?? raw : normaliseRoom(raw);
     if (!room) {
       this.error(raw === undefined ? 'You are not in a room: /notify [LEVEL] ROOM.' : `Bad room "${safe(raw)}". Usage: /notify [all|mentions|none] [ROOM or @NAME]`);
       return;
@@ -694,20 +694,22 @@ export class InteractiveClient {
     try {
       if (level) {
         const ack = await this.client.request({ type: 'SetNotify', room, level }) as Answer<'Ack'>;
-        this.notice(`Notifications for ${safe(String(ack.room ?? room))}: ${safe(String(ack.level ?? level))}.`);
+        this.notice(`Notifications for ${safe(this.label(String(ack.room ?? room)))}: ${safe(String(ack.level ?? level))}.`);
         return;
       }
       if (room.startsWith('@')) {
-        this.error('The level of a private conversation can only be set: /notify all|mentions|none @NAME');
+        this.error(`You have no conversation with ${safe(room.slice(1))}.`);
         return;
       }
-      const summary = (await this.client.listRooms()).find((r) => r.name === room);
+      // The account's own conversations first (direct ones too), then the public rooms.
+      const list = (await this.client.request({ type: 'ListConversations' }) as Answer<'Conversations'>).conversations;
+      const summary = list.find((c) => c.room === room) ?? (await this.client.listRooms()).find((r) => r.name === room);
       if (!summary) {
         this.error(`No room ${safe(room)}.`);
         return;
       }
       const mentions = summary.mentions ? ` (${summary.mentions} unread mention${summary.mentions === 1 ? '' : 's'})` : '';
-      this.notice(`Notifications for ${room}: ${summary.notify}${mentions}. /notify all|mentions|none changes it.`);
+      this.notice(`Notifications for ${this.label(room)}: ${summary.notify}${mentions}. /notify all|mentions|none changes it.`);
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       this.error(code === 'DISCONNECTED' ? 'Not connected: reconnecting… Try again in a moment.' : (err as Error).message);

@@ -1,0 +1,136 @@
+/**
+ * The terminal client and issue 21's identity and conversations, over a real server: the
+ * token kept between starts (same account, rooms and ownership), private rooms and
+ * invitations, direct messages that wait for someone away, actions, and `/switch` that
+ * only ever talks in a conversation the account is in.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { tokenFileName } from '../../src/client/cli/token-store.js';
+import { PASSWORD, registeredUser } from '../helpers/accounts.js';
+import { cliConfigDir, removeCliConfigDirs } from '../helpers/cli-config.js';
+import { chatter, CliProcess, START_TIMEOUT } from '../helpers/cli-process.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { jsonUser } from '../helpers/ws-client.js';
+
+after(removeCliConfigDirs);
+
+describe('parley client: identity and conversations', () => {
+  let server: TestServer;
+  before(async () => { server = await startTestServer({ presenceGraceMs: 0, guestTtlSeconds: 3600 }); });
+  after(async () => { await server.close(); });
+
+  it('keeps a guest\'s token (mode 0600) and resumes the same account on the next start: its rooms, and still their owner', async () => {
+    const env = { PARLEY_CONFIG_DIR: cliConfigDir() };
+    const first = await chatter(server.url, 'kai', [], env);
+    try {
+      first.write('/join kaisroom');
+      await first.line('You are in kaisroom');
+      first.write('/quit');
+      assert.equal((await first.exited()).code, 0);
+    } finally {
+      first.kill();
+    }
+    const file = join(env.PARLEY_CONFIG_DIR, 'tokens', tokenFileName(server.url, 'kai'));
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.ok(readFileSync(file, 'utf8').trim().length > 20, 'a token in the file');
+
+    await using watcher = await jsonUser(server.url, 'watcher');
+    watcher.send({ type: 'JoinRoom', room: 'kaisroom', ref: 'j' });
+    await watcher.nextOfType('Ack', (m) => m.ref === 'j');
+    const again = new CliProcess([server.url, '--name', 'kai'], env);
+    try {
+      assert.match(await again.line('Connected to', START_TIMEOUT), /as kai\. You are in .*kaisroom/);
+      again.write('/switch kaisroom');
+      await again.line('Messages now go to kaisroom');
+      again.write('/topic still mine');
+      await watcher.nextOfType('Topic', (m) => m.topic === 'still mine' && m.by === 'kai');
+      assert.ok(!again.out.some((l) => l.startsWith('!')), `no error: ${again.out.join(' | ')}`);
+    } finally {
+      again.kill();
+    }
+  });
+
+  it('takes the name afresh, with a note, when the kept token is refused (the guest account ended)', async () => {
+    const env = { PARLEY_CONFIG_DIR: cliConfigDir() };
+    const file = join(env.PARLEY_CONFIG_DIR, 'tokens', tokenFileName(server.url, 'lou'));
+    mkdirSync(join(env.PARLEY_CONFIG_DIR, 'tokens'), { recursive: true });
+    writeFileSync(file, 'a-token-of-an-ended-guest\n', { mode: 0o600 });
+    await using lou = await chatter(server.url, 'lou', [], env);
+    assert.ok(lou.out.some((l) => /kept token for lou was refused.*taking the name lou afresh/.test(l)), lou.out.join(' | '));
+    assert.match(lou.out.find((l) => l.includes('Connected to'))!, /as lou\./);
+    const kept = readFileSync(file, 'utf8').trim();
+    assert.notEqual(kept, 'a-token-of-an-ended-guest', 'the new account\'s token is kept instead');
+    assert.ok(kept.length > 20);
+  });
+
+  it('makes a private room with /create --private that appears for whoever is /invited, with their roles in /members', async () => {
+    await using rhea = await chatter(server.url, 'rhea');
+    await using otto = await chatter(server.url, 'otto');
+    rhea.write('/create staff --private');
+    await rhea.line('* Created the private room staff. Messages now go to staff. /invite people to it.');
+    otto.write('/switch staff');
+    await otto.line('! You are not in staff. /join staff first.');
+    rhea.write('/invite otto');
+    await rhea.line('* otto is now a member of staff.');
+    await otto.line('* You are a member of staff (private): /switch staff to talk there.');
+    otto.write('/switch staff');
+    await otto.line('* Messages now go to staff.');
+    otto.write('hello staff');
+    assert.match(await rhea.line('otto: hello staff'), /^\d\d:\d\d otto: hello staff$/);
+    otto.write('/conversations');
+    await otto.line(/^ {2}> staff \(private\)/);
+    rhea.write('/mod otto');
+    await rhea.line('* otto is now a moderator of staff.');
+    otto.write('/members');
+    assert.match(await otto.line('Members of staff'), /^Members of staff \(2\): otto \(moderator\), rhea \(owner\)$/);
+  });
+
+  it('delivers /pm to a registered account that is away: its next login says what is unread, and /switch @NAME reads and answers it', async () => {
+    await (await registeredUser(server.url, 'olga')).close();
+    await using sam = await chatter(server.url, 'sam');
+    sam.write('/pm olga see you tomorrow');
+    assert.match(await sam.line('see you tomorrow'), /^\d\d:\d\d \[@olga\] sam: see you tomorrow$/);
+    await using olga = new CliProcess([server.url, '--name', 'olga', '--password']);
+    olga.write(PASSWORD);
+    await olga.line('Connected to', START_TIMEOUT);
+    await olga.line('* Unread: @sam 1.');
+    olga.write('/switch @sam');
+    await olga.line('* Messages now go to @sam.');
+    olga.write('/history');
+    await olga.line('--- history of @sam ---');
+    assert.match(await olga.line('see you tomorrow'), /^\d\d:\d\d sam: see you tomorrow$/);
+    olga.write('thanks');
+    assert.match(await sam.line('thanks'), /^\d\d:\d\d \[@olga\] olga: thanks$/);
+    sam.write('/switch @olga');
+    await sam.line('* Messages now go to @olga.');
+    sam.write('/me waves back');
+    assert.match(await olga.line('waves back'), /^\d\d:\d\d \* sam waves back$/);
+  });
+
+  it('shows /me as "* NAME does" to everyone, and sends it as a message like any other', async () => {
+    await using ann = await chatter(server.url, 'ann');
+    await using bob = await chatter(server.url, 'bob');
+    await using cy = await jsonUser(server.url, 'cy');
+    ann.write('/me waves');
+    assert.match(await bob.line('waves'), /^\d\d:\d\d \* ann waves$/);
+    assert.match(await ann.line('waves'), /^\d\d:\d\d \* ann waves$/);
+    const seen = await cy.nextOfType('Message', (m) => m.username === 'ann');
+    assert.equal(seen.content, '/me waves');
+  });
+
+  it('refuses /switch to a room the account is not in, or a conversation it does not have, and joins nothing', async () => {
+    await using dee = await chatter(server.url, 'dee');
+    dee.write('/switch nowhere');
+    await dee.line('! You are not in nowhere. /join nowhere first.');
+    dee.write('/switch @nobody');
+    await dee.line('! You have no conversation with nobody. /pm nobody TEXT or /dm nobody starts one.');
+    dee.write('/conversations');
+    await dee.line('Your conversations');
+    dee.write('/join #tech');
+    await dee.line('You are in tech. Messages now go to tech.');
+    assert.ok(!dee.out.some((l) => l.includes('nowhere') && !l.startsWith('!')), 'nowhere was not joined');
+  });
+});
