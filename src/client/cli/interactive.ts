@@ -354,7 +354,11 @@ export class InteractiveClient {
         return;
       case 'Ack':
         // A room the server put this connection in (a new account's `general`).
-        if (m.for === 'JoinRoom' && m.ref === undefined && typeof m.room === 'string') this.adopt(m.room);
+        if (m.for === 'JoinRoom' && m.ref === undefined && typeof m.room === 'string') {
+          this.adopt(m.room);
+          // The server's current room, until the user picks one: its history is not tagged.
+          this.current ??= m.room;
+        }
         return;
       case 'UserJoined':
         this.memberSet(m.room).add(m.username);
@@ -394,6 +398,10 @@ export class InteractiveClient {
         this.print(formatServerMessage(m, this.ctx)!);
         return;
       case 'Error':
+        // A reconnect whose token was refused: the core takes the name afresh (a new account).
+        if (m.code === 'TOKEN_INVALID' && this.offline && !this.quitting) {
+          this.notice(`The server no longer knows this account (its token was refused): taking the name ${this.client.username ?? ''} afresh.`);
+        }
         // Answers to our own requests are shown by whoever asked.
         if (m.ref === undefined) this.print(formatServerMessage(m, this.ctx)!);
         return;
