@@ -86,6 +86,32 @@ describe('parley client: identity and conversations', () => {
     await rhea.line('* otto is now a moderator of staff.');
     otto.write('/members');
     assert.match(await otto.line('Members of staff'), /^Members of staff \(2\): otto \(moderator\), rhea \(owner\)$/);
+    rhea.write('/remove otto');
+    await rhea.line('* otto is no longer a member of staff.');
+    await otto.line('* You are no longer in staff (removed by rhea).');
+    await otto.line('* Messages now go to general.');
+    otto.write('/switch staff');
+    await otto.line('! You are not in staff. /join staff first.');
+  });
+
+  it('opens a group conversation with /dm, shown by its people, and /token says where the token is kept', async () => {
+    await (await registeredUser(server.url, 'gwen')).close();
+    const env = { PARLEY_CONFIG_DIR: cliConfigDir() };
+    await using gia = await chatter(server.url, 'gia', [], env);
+    await using gus = await chatter(server.url, 'gus');
+    gia.write('/dm gus gwen');
+    await gia.line('* Direct conversation with @gus, @gwen: /switch @gus,@gwen to talk there.');
+    await gus.line(/^\* Direct conversation with @(gia, @gwen|gwen, @gia): \/switch @(gia,@gwen|gwen,@gia) to talk there\.$/);
+    gia.write('/switch @GWEN,@gus');
+    await gia.line('* Messages now go to @gus, @gwen.');
+    gia.write('hello both');
+    assert.match(await gus.line('hello both'), /^\d\d:\d\d \[@(gia, @gwen|gwen, @gia)\] gia: hello both$/);
+    gia.write('/token');
+    const line = await gia.line('Your token:');
+    const token = /Your token: (\S+) \(kept in (.+): starting this client again with --name gia resumes you\)/.exec(line);
+    assert.ok(token, line);
+    assert.equal(token[2], join(env.PARLEY_CONFIG_DIR, 'tokens', tokenFileName(server.url, 'gia')));
+    assert.equal(readFileSync(token[2]!, 'utf8').trim(), token[1]);
   });
 
   it('delivers /pm to a registered account that is away: its next login says what is unread, and /switch @NAME reads and answers it', async () => {

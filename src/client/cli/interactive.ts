@@ -343,12 +343,15 @@ export class InteractiveClient {
         if (!known) this.print(formatServerMessage(m, this.ctx)!);
         return;
       }
-      case 'ConversationRemoved':
+      case 'ConversationRemoved': {
+        // Leaving a room with /leave here was announced by its answer (and forgotten already).
         if (!this.conversations.has(m.room) && !this.client.rooms.includes(m.room)) return;
+        const wasCurrent = this.current === m.room;
         this.forgetConversation(m.room, false);
-        // Leaving a room ourselves was announced by the answer to /leave.
-        if (m.by) this.print(formatServerMessage(m, this.ctx)!);
+        this.print(formatServerMessage(m, this.ctx)!);
+        if (wasCurrent) this.notice(this.current ? `Messages now go to ${this.label(this.current)}.` : '/join a room to talk.');
         return;
+      }
       case 'RoomCreated':
         this.knownRooms.add(m.room);
         return;
@@ -579,8 +582,14 @@ export class InteractiveClient {
   }
 
   private async showTopic(): Promise<void> {
-    const room = (await this.client.listRooms()).find((r) => r.name === this.current);
-    this.notice(room ? `Topic of ${room.name}: ${safe(room.topic) || '(none)'}` : 'You are not in a room.');
+    const current = this.current;
+    if (!current) {
+      this.notice('You are not in a room.');
+      return;
+    }
+    const list = (await this.client.request({ type: 'ListConversations' }) as Answer<'Conversations'>).conversations;
+    const topic = list.find((c) => c.room === current)?.topic ?? (await this.client.listRooms()).find((r) => r.name === current)?.topic;
+    this.notice(`Topic of ${this.label(current)}: ${safe(topic ?? '') || '(none)'}`);
   }
 
   /**

@@ -101,8 +101,10 @@ export async function openSession(url: string, flags: ClientFlags, hooks: Sessio
   const sockets = hooks.sockets ?? wsSocketFactory();
   let name = flags.name;
   const keeper = tokenKeeper(url, flags, hooks.keepTokens);
-  if (!flags.tokenFile && hooks.keepTokens) name ??= await hooks.askName();
-  const token = keeper.read(name);
+  if (!flags.tokenFile && !flags.password && hooks.keepTokens) name ??= await hooks.askName();
+  // With --password the password decides (a kept token is used only from --token-file, as
+  // before): a password piped in must never be left over to be read as a chat line.
+  const token = flags.password && !flags.tokenFile ? null : keeper.read(name);
 
   const attempt = async (identity: Identity): Promise<ParleyClient> => {
     const client = new ParleyClient({ url, createSocket: sockets.create, identity, rooms: hooks.rooms });
