@@ -13,6 +13,7 @@ import { CliError, describeSocketError, normaliseUrl, wsSocketFactory } from '..
 import {
   ackText, chatLine, clientHelpText, conversationsText, directLabel, formatServerMessage, mentionsMe, roomListText, switchTarget, unreadSummary, type FormatContext,
 } from '../../src/client/cli/format.js';
+import { ConversationBook } from '../../src/client/cli/conversations.js';
 import { configDir, tokenFileName, TokenKeeper } from '../../src/client/cli/token-store.js';
 import { createStyle, nameColour, stripAnsi } from '../../src/client/cli/style.js';
 import type { ChatMessage, ConversationSummary } from '../../src/protocol/messages.js';
@@ -114,6 +115,28 @@ describe('parley client parts', () => {
     assert.equal(ackText({ for: 'OpenDirect', room: 'dm-abc', with: ['bob'] }, ctx), '* Direct conversation with @bob: /switch @bob to talk there.');
     assert.match(clientHelpText(), /\/create ROOM \[--private\]/);
     assert.match(clientHelpText(), /\/switch @NAME/);
+  });
+
+  it('names the account\'s conversations for /switch: @NAME, a group in any order, a room, never one it is not in', () => {
+    const book = new ConversationBook();
+    const base = { role: 'member' as const, topic: '', lastSeq: 10, lastActivity: msg.timestamp, unread: 4, mentions: 0, notify: 'all' as const };
+    book.replace([{ ...base, room: 'dm-a', kind: 'direct', with: ['Bob'] }, { ...base, room: 'dm-b', kind: 'direct', with: ['bob', 'cy'] }, { ...base, room: 'staff', kind: 'private' }]);
+    const rooms = ['general', 'staff', 'dm-a', 'dm-b'];
+    assert.equal(book.named('@bob', rooms), 'dm-a');
+    assert.equal(book.named('@CY,@bob', rooms), 'dm-b');
+    assert.equal(book.named('@cy', rooms), null);
+    assert.equal(book.named('#Staff', rooms), 'staff');
+    assert.equal(book.named('tech', rooms), null);
+    assert.equal(book.named('@bob', ['general']), null, 'only conversations the account is in');
+    assert.equal(book.label('dm-b'), '@bob, @cy');
+    assert.equal(book.target('dm-b'), '@bob,@cy');
+    assert.equal(book.label('staff'), 'staff');
+    book.direct('dm-a', ['someone else'], true);
+    assert.equal(book.label('dm-a'), '@Bob', 'a message does not rename a known conversation');
+    assert.equal(book.markShown('staff', 8), true);
+    assert.equal(book.markShown('staff', 7), false);
+    assert.equal(book.unreadOf({ ...base, room: 'staff', kind: 'private' }), 2, 'what was shown here is not unread');
+    assert.deepEqual(book.replace([{ ...base, room: 'staff', kind: 'private' }]), ['dm-a', 'dm-b'], 'conversations lost while away');
   });
 
   it('keeps one token file per server and name, under PARLEY_CONFIG_DIR or XDG_CONFIG_HOME', () => {

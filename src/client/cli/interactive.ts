@@ -16,12 +16,13 @@ import { createCompleter } from './completion.js';
 import { CliError, wsSocketFactory } from './connect.js';
 import { httpOrigin, parseUploadArgs, uploadFile } from './files.js';
 import {
-  ackText, chatLine, clientHelpText, directLabel, errorLine, formatServerMessage, hhmm, mentionsMe, safe, switchTarget, unreadSummary, type FormatContext,
+  ackText, chatLine, clientHelpText, errorLine, formatServerMessage, hhmm, mentionsMe, safe, unreadSummary, type FormatContext,
 } from './format.js';
 import { LineQueue, promptHidden, promptPlain, promptVisible } from './input.js';
 import { Screen } from './screen.js';
 import { openSession, roomFlag, tokenKeeper, type ClientFlags } from './session.js';
 import { coloursWanted, createStyle, type Style } from './style.js';
+import { ConversationBook } from './conversations.js';
 import type { TokenKeeper } from './token-store.js';
 import { TypingBoard, typingStatus } from './typing.js';
 
@@ -51,11 +52,7 @@ export class InteractiveClient {
   private readonly knownUsers = new Set<string>();
   private readonly knownRooms = new Set<string>(DEFAULT_ROOMS);
   /** The account's rooms and direct conversations, from ListConversations and ConversationAdded/Removed. */
-  private readonly conversations = new Map<string, ConversationSummary>();
-  /** The other members of direct conversations, by room id: how a `dm-…` id is shown (`@bob`). */
-  private readonly directs = new Map<string, string[]>();
-  /** The highest seq shown per room: what counts as read. */
-  private readonly shown = new Map<string, number>();
+  private readonly book = new ConversationBook();
   /** Seqs shown but not yet marked read, per room. */
   private readonly unmarked = new Map<string, number>();
   private markTimer: ReturnType<typeof setTimeout> | null = null;
@@ -100,8 +97,8 @@ export class InteractiveClient {
       note: (text) => this.notice(text),
     });
     const unread = await this.loadConversations();
-    this.current ??= this.client.rooms.includes('general') ? 'general' : this.client.rooms.find((r) => !this.directs.has(r)) ?? this.client.rooms[0] ?? null;
-    const rooms = this.client.rooms.filter((r) => !this.directs.has(r));
+    this.current ??= this.client.rooms.includes('general') ? 'general' : this.firstRoom();
+    const rooms = this.client.rooms.filter((r) => !this.book.isDirect(r));
     this.print(this.style.dim(`* Connected to ${this.url} as ${this.client.username}. You are in ${rooms.join(', ') || 'no room'}; messages go to ${this.current ? this.label(this.current) : 'no room'}. Type /help for commands.`));
     if (unread) this.print(unread);
     this.updatePrompt();
@@ -125,31 +122,21 @@ export class InteractiveClient {
     } catch {
       return null;
     }
-    const before = new Set(this.conversations.keys());
-    this.conversations.clear();
-    for (const c of list) {
-      this.learnConversation(c);
-      before.delete(c.room);
-    }
     // Rooms lost while away (removed from a private room): the server's list no longer has them.
-    for (const room of before) this.forgetConversation(room, true);
-    return unreadSummary(list.map((c) => ({ c, unread: this.unreadOf(c) })), this.ctx);
-  }
-
-  /** Unread messages of a conversation, less those this client has shown (and not yet marked read). */
-  private unreadOf(c: ConversationSummary): number {
-    const shown = this.shown.get(c.room);
-    return shown === undefined ? c.unread : Math.max(0, Math.min(c.unread, c.lastSeq - shown));
+    for (const room of this.book.replace(list)) this.forgetConversation(room, true);
+    for (const c of list) this.followConversation(c);
+    return unreadSummary(list.map((c) => ({ c, unread: this.book.unreadOf(c) })), this.ctx);
   }
 
   private learnConversation(c: ConversationSummary): void {
-    this.conversations.set(c.room, c);
-    if (c.kind === 'direct') {
-      this.directs.set(c.room, c.with ?? []);
-      for (const u of c.with ?? []) this.knownUsers.add(u);
-    } else {
-      this.knownRooms.add(c.room);
-    }
+    this.book.learn(c);
+    this.followConversation(c);
+  }
+
+  /** A conversation of the account: its names complete, and the core resumes it from where it was. */
+  private followConversation(c: ConversationSummary): void {
+    if (c.kind === 'direct') for (const u of c.with ?? []) this.knownUsers.add(u);
+    else this.knownRooms.add(c.room);
     this.adopt(c.room);
     if (!this.client.lastSeq.has(c.room)) this.client.lastSeq.set(c.room, c.lastSeq);
   }
@@ -161,44 +148,30 @@ export class InteractiveClient {
 
   /** The account is no longer in the room (it left, was removed, or lost it while away). */
   private forgetConversation(room: string, tell: boolean): void {
-    this.conversations.delete(room);
+    this.book.forget(room);
     const i = this.client.rooms.indexOf(room);
     if (i >= 0) this.client.rooms.splice(i, 1);
     this.members.delete(room);
     this.typers.clear(room);
     if (this.current !== room) return;
-    this.current = this.client.rooms.find((r) => !this.directs.has(r)) ?? this.client.rooms[0] ?? null;
+    this.current = this.firstRoom();
     this.updatePrompt();
     if (tell) this.notice(`You are no longer in ${this.label(room)}. ${this.current ? `Messages now go to ${this.label(this.current)}.` : '/join a room to talk.'}`);
   }
 
-  /** How a room is shown: `@bob` for a direct conversation, else its name. */
-  private label(room: string): string {
-    const others = this.directs.get(room);
-    return others ? directLabel(others) : room;
+  /** Where messages go when the current room is gone: a room (not a direct conversation) when there is one. */
+  private firstRoom(): string | null {
+    return this.client.rooms.find((r) => !this.book.isDirect(r)) ?? this.client.rooms[0] ?? null;
   }
 
-  /**
-   * The room a `/switch` word names among the account's conversations: `@bob` (the direct
-   * conversation with bob), `@bob,@cy` (a group one), a direct conversation's id, or a room
-   * (`#room` too). Null when the account is in no such conversation.
-   */
-  private conversationNamed(word: string): string | null {
-    if (word.startsWith('@')) {
-      const wanted = word.split(',').map((w) => nameKey(w.trim().replace(/^@/, ''))).filter((k) => k !== '').sort().join(' ');
-      for (const [room, others] of this.directs) {
-        if (this.client.rooms.includes(room) && others.map(nameKey).sort().join(' ') === wanted) return room;
-      }
-      return null;
-    }
-    const room = this.directs.has(word) ? word : normaliseRoom(word);
-    return room && this.client.rooms.includes(room) ? room : null;
+  /** How a room is shown: `@bob` for a direct conversation, else its name. */
+  private label(room: string): string {
+    return this.book.label(room);
   }
 
   /** Marks what was shown as read, a moment later and once per room (so that unread counts mean "not seen"). */
   private markShown(room: string, seq: number): void {
-    if (seq <= (this.shown.get(room) ?? 0)) return;
-    this.shown.set(room, seq);
+    if (!this.book.markShown(room, seq)) return;
     this.unmarked.set(room, seq);
     this.markTimer ??= setTimeout(() => this.flushMarks(), MARK_READ_MS);
   }
@@ -345,7 +318,7 @@ export class InteractiveClient {
       }
       case 'ConversationRemoved': {
         // Leaving a room with /leave here was announced by its answer (and forgotten already).
-        if (!this.conversations.has(m.room) && !this.client.rooms.includes(m.room)) return;
+        if (!this.book.has(m.room) && !this.client.rooms.includes(m.room)) return;
         const wasCurrent = this.current === m.room;
         this.forgetConversation(m.room, false);
         this.print(formatServerMessage(m, this.ctx)!);
@@ -419,10 +392,8 @@ export class InteractiveClient {
    * reconnect.
    */
   private onDirect(m: PrivateChatMessage, room: string, seq: number): void {
-    if (!this.directs.has(room)) {
-      const me = this.client.username === null ? null : nameKey(this.client.username);
-      this.directs.set(room, [nameKey(m.from) === me ? m.to : m.from]);
-    }
+    const me = this.client.username === null ? null : nameKey(this.client.username);
+    this.book.direct(room, [nameKey(m.from) === me ? m.to : m.from], true);
     this.adopt(room);
     if (seq > (this.client.lastSeq.get(room) ?? 0)) this.client.lastSeq.set(room, seq);
     const chat: ChatMessage = {
@@ -446,7 +417,7 @@ export class InteractiveClient {
       const users = await this.client.request({ type: 'ListUsers' }) as Answer<'UserList'>;
       for (const u of users.users) this.knownUsers.add(u);
       // Who is online in each room (the direct conversations' people are known from the list).
-      for (const room of this.client.rooms.filter((r) => !this.directs.has(r)).slice(0, MEMBER_LISTS)) {
+      for (const room of this.client.rooms.filter((r) => !this.book.isDirect(r)).slice(0, MEMBER_LISTS)) {
         const members = await this.client.request({ type: 'ListUsers', room }) as Answer<'UserList'>;
         this.members.set(room, new Set(members.users));
       }
@@ -457,7 +428,7 @@ export class InteractiveClient {
 
   /** What `/switch` takes: the rooms the account is in, and its direct conversations as `@bob`. */
   private switchTargets(): string[] {
-    return this.client.rooms.map((room) => (this.directs.has(room) ? switchTarget({ room, kind: 'direct', with: this.directs.get(room) }) : room));
+    return this.client.rooms.map((room) => this.book.target(room));
   }
 
   private onlineUsers(): Set<string> {
@@ -598,12 +569,12 @@ export class InteractiveClient {
    */
   private switchRoom(arg: string): void {
     if (!arg) {
-      const all = [...this.client.rooms.filter((r) => !this.directs.has(r)), ...this.client.rooms.filter((r) => this.directs.has(r)).map((r) => this.label(r))];
+      const all = [...this.client.rooms.filter((r) => !this.book.isDirect(r)), ...this.client.rooms.filter((r) => this.book.isDirect(r)).map((r) => this.label(r))];
       this.notice(`You are in ${all.join(', ') || 'no room'}. /switch ROOM (or @NAME) to talk in another one.`);
       return;
     }
     const word = arg.split(/\s+/)[0]!;
-    const room = this.conversationNamed(word);
+    const room = this.book.named(word, this.client.rooms);
     if (!room) {
       const name = word.replace(/^[#@]/, '');
       this.error(word.startsWith('@')
@@ -703,7 +674,7 @@ export class InteractiveClient {
       return;
     }
     const raw = words[0];
-    const room = raw === undefined ? this.current : raw.startsWith('@') ? this.conversationNamed(raw) ?? raw : normaliseRoom(raw);
+    const room = raw === undefined ? this.current : raw.startsWith('@') ? this.book.named(raw, this.client.rooms) ?? raw : normaliseRoom(raw);
     if (!room) {
       this.error(raw === undefined ? 'You are not in a room: /notify [LEVEL] ROOM.' : `Bad room "${safe(raw)}". Usage: /notify [all|mentions|none] [ROOM or @NAME]`);
       return;
@@ -776,7 +747,7 @@ export class InteractiveClient {
       case 'OpenDirect': {
         const ack = await c.request(msg) as Answer<'Ack'>;
         const room = String(ack.room);
-        this.directs.set(room, Array.isArray(ack.with) ? ack.with.map(String) : []);
+        this.book.direct(room, Array.isArray(ack.with) ? ack.with.map(String) : []);
         this.adopt(room);
         this.print(ackText(ack, this.ctx)!);
         return;
@@ -813,8 +784,8 @@ export class InteractiveClient {
         await c.leave(room);
         this.members.delete(room);
         this.typers.clear(room);
-        this.conversations.delete(room);
-        if (this.current === room) this.current = c.rooms.find((r) => !this.directs.has(r)) ?? c.rooms[0] ?? null;
+        this.book.forget(room);
+        if (this.current === room) this.current = this.firstRoom();
         this.updatePrompt();
         this.notice(this.current ? `You left ${room}. Messages now go to ${this.label(this.current)}.` : `You left ${room}. /join a room to talk.`);
         return;
