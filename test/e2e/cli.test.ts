@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ChatMessage, ServerMessage } from '../../src/protocol/messages.js';
 import { openStore } from '../../src/server/store/open-store.js';
+import { loggedInUser, registeredUser } from '../helpers/accounts.js';
 import { removeCliConfigDirs } from '../helpers/cli-config.js';
 import { chatter, CliProcess, START_TIMEOUT } from '../helpers/cli-process.js';
 import { eventually } from '../helpers/eventually.js';
@@ -317,6 +318,11 @@ describe('parley client across a server restart', () => {
       await say(sam, 'before 3');
       await tail.line('before 3');
       await tess.line('sam: before 3');
+      // A direct conversation, resumed like a room.
+      const vera = await registeredUser(url, 'vera');
+      sockets.push(vera);
+      vera.send({ type: 'PrivateMessage', to: 'tess', content: 'pm before', ref: 'pb' });
+      await tess.line('[@vera] vera: pm before');
 
       await server.close();
       server = null;
@@ -326,6 +332,10 @@ describe('parley client across a server restart', () => {
       server = await startTestServer({ port, historyOnJoin: 2 }, { store: openStore(db) });
       const uma = await jsonUser(url, 'uma');
       sockets.push(uma);
+      const veraAgain = await loggedInUser(url, 'vera');
+      sockets.push(veraAgain);
+      veraAgain.send({ type: 'PrivateMessage', to: 'tess', content: 'pm during', ref: 'pd' });
+      await veraAgain.nextOfType('PrivateMessage', (m) => m.ref === 'pd');
       await say(uma, 'during 1');
       await say(uma, 'during 2');
       uma.send({ type: 'JoinRoom', room: 'quiet', ref: 'jq' });
@@ -349,7 +359,7 @@ describe('parley client across a server restart', () => {
       const seqs = seen.map((m) => m.seq);
       for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], seqs[i - 1]! + 1, `seqs in order without gaps: ${seqs.join(',')}`);
       // The interactive client shows each message once too, including its own queued one.
-      for (const expected of ['during 1', 'during 2', 'typed while offline', 'after 1']) {
+      for (const expected of ['during 1', 'during 2', 'typed while offline', 'after 1', 'pm before', 'pm during']) {
         assert.equal(tess.out.filter((l) => l.endsWith(`: ${expected}`)).length, 1, `tess shows "${expected}" once`);
       }
       // The server stored the queued message once, whatever the resend.
