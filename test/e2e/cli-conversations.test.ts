@@ -28,6 +28,9 @@ describe('parley client: identity and conversations', () => {
     try {
       first.write('/join kaisroom');
       await first.line('You are in kaisroom');
+      first.write('/conversations');
+      await first.line(/^ {2}> kaisroom \[owner\]$/);
+      assert.ok(!first.out.some((l) => l.includes('You are a member of kaisroom')), 'a join is announced once');
       first.write('/quit');
       assert.equal((await first.exited()).code, 0);
     } finally {
@@ -92,6 +95,7 @@ describe('parley client: identity and conversations', () => {
     await otto.line('* Messages now go to general.');
     otto.write('/switch staff');
     await otto.line('! You are not in staff. /join staff first.');
+    assert.ok(!rhea.out.some((l) => l.includes('You are a member of staff')), 'a creation is announced once');
   });
 
   it('opens a group conversation with /dm, shown by its people, and /token says where the token is kept', async () => {
@@ -112,6 +116,7 @@ describe('parley client: identity and conversations', () => {
     assert.ok(token, line);
     assert.equal(token[2], join(env.PARLEY_CONFIG_DIR, 'tokens', tokenFileName(server.url, 'gia')));
     assert.equal(readFileSync(token[2]!, 'utf8').trim(), token[1]);
+    assert.equal(gia.out.filter((l) => l.startsWith('* Direct conversation with')).length, 1, 'an opening is announced once');
   });
 
   it('delivers /pm to a registered account that is away: its next login says what is unread, and /switch @NAME reads and answers it', async () => {

@@ -37,6 +37,8 @@ const REPLY_LIST = 9;
 /** The terminal bell, rung for a message that mentions the user. */
 const BEL = '\x07';
 const NOTIFY_LEVELS: readonly string[] = ['all', 'mentions', 'none'] satisfies NotifyLevel[];
+/** What `asking` holds while a direct conversation is being opened (its id is not known yet). */
+const OPENING_DIRECT = '@opening';
 /** How many rooms' online lists a completion refresh asks for (each is a request). */
 const MEMBER_LISTS = 20;
 /** What has been shown is marked read at most this often per room (MarkRead shares the rate limit with chat). */
@@ -53,6 +55,8 @@ export class InteractiveClient {
   private readonly knownRooms = new Set<string>(DEFAULT_ROOMS);
   /** The account's rooms and direct conversations, from ListConversations and ConversationAdded/Removed. */
   private readonly book = new ConversationBook();
+  /** Conversations this client is asking to join, create or open (see `ask`). */
+  private readonly asking = new Set<string>();
   /** Seqs shown but not yet marked read, per room. */
   private readonly unmarked = new Map<string, number>();
   private markTimer: ReturnType<typeof setTimeout> | null = null;
@@ -310,10 +314,11 @@ export class InteractiveClient {
         this.ring(m.mentions, m.from);
         return;
       case 'ConversationAdded': {
-        const known = this.client.rooms.includes(m.conversation.room);
-        this.learnConversation(m.conversation);
-        // A room this client joined or created itself was announced by its answer already.
-        if (!known) this.print(formatServerMessage(m, this.ctx)!);
+        const c = m.conversation;
+        // A conversation this client joined, created or opened itself is announced by the answer.
+        const own = this.client.rooms.includes(c.room) || this.asking.has(c.room) || (c.kind === 'direct' && this.asking.has(OPENING_DIRECT));
+        this.learnConversation(c);
+        if (!own) this.print(formatServerMessage(m, this.ctx)!);
         return;
       }
       case 'ConversationRemoved': {
@@ -735,7 +740,7 @@ export class InteractiveClient {
         return;
       }
       case 'CreateRoom': {
-        const ack = await c.request(msg) as Answer<'Ack'>;
+        const ack = await this.ask(msg, normaliseRoom(msg.room) ?? msg.room);
         const room = String(ack.room ?? msg.room);
         this.adopt(room);
         this.knownRooms.add(room);
@@ -745,7 +750,7 @@ export class InteractiveClient {
         return;
       }
       case 'OpenDirect': {
-        const ack = await c.request(msg) as Answer<'Ack'>;
+        const ack = await this.ask(msg, OPENING_DIRECT);
         const room = String(ack.room);
         this.book.direct(room, Array.isArray(ack.with) ? ack.with.map(String) : []);
         this.adopt(room);
@@ -766,7 +771,7 @@ export class InteractiveClient {
         return;
       }
       case 'JoinRoom': {
-        const ack = await c.request(msg) as Answer<'Ack'>;
+        const ack = await this.ask(msg, normaliseRoom(msg.room) ?? msg.room);
         const room = String(ack.room ?? msg.room);
         if (!c.rooms.includes(room)) c.rooms.push(room);
         this.knownRooms.add(room);
@@ -842,6 +847,19 @@ export class InteractiveClient {
         const text = answer.type === 'Ack' ? ackText(answer, this.ctx) : formatServerMessage(answer, this.ctx);
         if (text) this.print(text);
       }
+    }
+  }
+
+  /**
+   * A request whose answer says what happened to a conversation (`what`: the room, or
+   * OPENING_DIRECT), so that the ConversationAdded that may come first is not shown twice.
+   */
+  private async ask(msg: ClientMessage, what: string): Promise<Answer<'Ack'>> {
+    this.asking.add(what);
+    try {
+      return await this.client.request(msg) as Answer<'Ack'>;
+    } finally {
+      this.asking.delete(what);
     }
   }
 
