@@ -226,7 +226,7 @@ export function formatServerMessage(msg: ServerMessage, ctx: FormatContext): str
     case 'RoomList':
       return roomListText(msg.rooms, ctx) + (msg.next !== undefined ? `\n${style.dim(`  ... more rooms: /rooms ${safe(msg.next)}`)}` : '');
     case 'UserList':
-      return `${msg.room ? `Users in ${msg.room}` : 'Users online'} (${msg.users.length}): ${msg.users.map((u) => style.name(safe(u))).join(', ')}`;
+      return `${msg.room ? `Users in ${labelOf(ctx, msg.room)}` : 'Users online'} (${msg.users.length}): ${msg.users.map((u) => style.name(safe(u))).join(', ')}`;
     case 'History':
       return historyText(msg.room, msg.messages, msg.incomplete, ctx);
     case 'SearchResults':

@@ -62,7 +62,7 @@ export function roomFlag(raw: string): string {
  */
 function leaveUnwantedRooms(client: ParleyClient): void {
   let loggedIn = false;
-  client.on('status', function forgetLogin() { loggedIn = false; });
+  client.on('status', function forgetLogin(ev) { if (ev.status !== 'online') loggedIn = false; });
   client.on('message', function leaveAutoJoined(m) {
     if (m.type === 'LoggedIn') loggedIn = true;
     if (loggedIn || m.type !== 'Ack' || m.for !== 'JoinRoom' || m.ref !== undefined) return;
