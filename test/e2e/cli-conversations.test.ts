@@ -9,9 +9,10 @@ import { readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tokenFileName } from '../../src/client/cli/token-store.js';
-import { PASSWORD, registeredUser } from '../helpers/accounts.js';
+import { loggedInUser, PASSWORD, registeredUser } from '../helpers/accounts.js';
 import { cliConfigDir, removeCliConfigDirs } from '../helpers/cli-config.js';
 import { chatter, CliProcess, START_TIMEOUT } from '../helpers/cli-process.js';
+import { eventually } from '../helpers/eventually.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { jsonUser } from '../helpers/ws-client.js';
 
@@ -139,6 +140,18 @@ describe('parley client: identity and conversations', () => {
     await sam.line('* Messages now go to @olga.');
     sam.write('/me waves back');
     assert.match(await olga.line('waves back'), /^\d\d:\d\d \* sam waves back$/);
+    olga.write('/conversations');
+    await olga.line('Your conversations');
+    assert.match(await olga.line('@sam'), /^ {2}> @sam$/, 'nothing unread that was shown here');
+    // Read here is read everywhere: the client marks what it showed.
+    await using elsewhere = await loggedInUser(server.url, 'olga');
+    let asked = 0;
+    await eventually(async () => {
+      const ref = `c${++asked}`;
+      elsewhere.send({ type: 'ListConversations', ref });
+      const list = await elsewhere.nextOfType('Conversations', (m) => m.ref === ref);
+      return list.conversations.find((c) => c.kind === 'direct')?.unread === 0;
+    }, 10_000, 'the conversation with sam read on the server');
   });
 
   it('shows /me as "* NAME does" to everyone, and sends it as a message like any other', async () => {

@@ -137,12 +137,17 @@ export class InteractiveClient {
     this.followConversation(c);
   }
 
-  /** A conversation of the account: its names complete, and the core resumes it from where it was. */
+  /**
+   * A conversation of the account: its names complete, and the core resumes it from where it
+   * was. A room resumes after its newest message (its past is /history's); a direct
+   * conversation after what was read, so that a resume shows what is waiting there (shown
+   * once: onChat skips what it showed already).
+   */
   private followConversation(c: ConversationSummary): void {
     if (c.kind === 'direct') for (const u of c.with ?? []) this.knownUsers.add(u);
     else this.knownRooms.add(c.room);
     this.adopt(c.room);
-    if (!this.client.lastSeq.has(c.room)) this.client.lastSeq.set(c.room, c.lastSeq);
+    if (!this.client.lastSeq.has(c.room)) this.client.lastSeq.set(c.room, c.kind === 'direct' ? Math.max(0, c.lastSeq - c.unread) : c.lastSeq);
   }
 
   /** A room the account is in: the core joins it again and fetches what it missed after a reconnect. */
@@ -760,7 +765,9 @@ export class InteractiveClient {
       case 'ListConversations': {
         const list = await c.request(msg) as Answer<'Conversations'>;
         for (const conv of list.conversations) this.learnConversation(conv);
-        this.print(formatServerMessage(list, this.ctx)!);
+        // What this client has shown is not unread, whether or not its read mark has arrived.
+        const seen = list.conversations.map((conv) => ({ ...conv, unread: this.book.unreadOf(conv) }));
+        this.print(formatServerMessage({ ...list, conversations: seen }, this.ctx)!);
         return;
       }
       case 'GetToken': {
@@ -840,6 +847,9 @@ export class InteractiveClient {
         const page = await c.request(msg) as Answer<'History'>;
         for (const m of page.messages) this.remember(m);
         this.print(formatServerMessage(page, this.ctx)!);
+        // What /history showed is read (the unread summary told the user to look there).
+        const newest = page.messages[page.messages.length - 1];
+        if (newest) this.markShown(page.room, newest.seq);
         return;
       }
       default: {
