@@ -68,6 +68,11 @@ describe('parley client: identity and conversations', () => {
     const kept = readFileSync(file, 'utf8').trim();
     assert.notEqual(kept, 'a-token-of-an-ended-guest', 'the new account\'s token is kept instead');
     assert.ok(kept.length > 20);
+    // A guest that takes another name keeps its account: the token follows the name.
+    lou.write('/name lulu');
+    await lou.line('* You are now lulu.');
+    assert.equal(readFileSync(join(env.PARLEY_CONFIG_DIR, 'tokens', tokenFileName(server.url, 'lulu')), 'utf8').trim(), kept);
+    assert.throws(() => statSync(file), /ENOENT/);
   });
 
   it('makes a private room with /create --private that appears for whoever is /invited, with their roles in /members', async () => {
