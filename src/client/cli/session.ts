@@ -83,12 +83,12 @@ function keepTokens(client: ParleyClient, keeper: TokenKeeper, hooks: SessionHoo
   });
 }
 
-/** Notes a kept token that the server refused (the guest account ended): the name is taken afresh. */
+/** Notes a kept token that the server refused (the guest account ended): the core takes the name afresh. */
 function noteRefusedToken(client: ParleyClient, keeper: TokenKeeper, name: string, hooks: SessionHooks): () => void {
   return client.on('message', function onRefused(m) {
     if (m.type !== 'Error' || m.code !== 'TOKEN_INVALID') return;
     if (!keeper.explicit) keeper.forget(name);
-    hooks.note(`The kept token for ${name} was refused (that guest account has ended): taking the name ${name} afresh.`);
+    hooks.note(`The kept token for ${name} was refused (it expired, or that guest account has ended): taking the name ${name} afresh.`);
   });
 }
 
