@@ -184,14 +184,14 @@ export function clientHelpText(): string {
     helpText().split('\n').filter((line) => !line.startsWith('  /notify ')).join('\n'),
     'In this client also:',
     '  /switch @NAME        talk in your direct conversation with NAME (@NAME,@OTHER: a group one)',
-    '  /upload PATH [TEXT]  send a file (with an optional text) to the current room; "quote" a path with spaces (accounts only)',
+    '  /upload PATH [TEXT]  send a file (with an optional text) to the current conversation; "quote" a path with spaces',
     '  /reply N TEXT        reply to the Nth newest message of the current room (1 = the newest)',
     '  /reply               list the newest messages of the current room with their numbers',
     '  /notify [LEVEL] [ROOM]  show or set what notifies you in a room (default: the current one; @NAME for',
-    '                       a private conversation): all, mentions or none (registered accounts only)',
+    '                       a direct conversation): all, mentions or none',
     `A message that mentions you (@yourname, @here, @room) starts with "${MENTION_MARK}" and rings the terminal bell`,
     '(on a terminal; not with --no-bell or PARLEY_NO_BELL set).',
-    'Tab completes commands, rooms and names; up and down recall earlier lines.',
+    'Tab completes commands, rooms, conversations and names; up and down recall earlier lines.',
   ].join('\n');
 }
 

@@ -659,7 +659,7 @@ export class InteractiveClient {
     }
     const token = this.client.token;
     if (!token) {
-      this.error('Sharing files needs an account: /register PASSWORD to keep your name, or start the client with --password.');
+      this.error('Sharing files needs a login token: /token asks the server for one (or start the client with --password).');
       return;
     }
     this.notice(`Uploading ${safe(parsed.path)}…`);
