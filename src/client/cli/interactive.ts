@@ -67,6 +67,8 @@ export class InteractiveClient {
   private rl: Interface | null = null;
   private queue: LineQueue | null = null;
   private offline = false;
+  /** Whether this reconnect told the user that its token was refused (each attempt may be). */
+  private toldTokenRefused = false;
   private quitting = false;
   /** Set once the chat has started: failures before that are reported by run()'s rejection. */
   private started = false;
@@ -268,6 +270,7 @@ export class InteractiveClient {
     c.on('ready', (r) => {
       if (!r.resumed) return;
       this.offline = false;
+      this.toldTokenRefused = false;
       this.notice('Reconnected.');
       this.updatePrompt();
       void this.afterReconnect();
@@ -385,7 +388,8 @@ export class InteractiveClient {
         return;
       case 'Error':
         // A reconnect whose token was refused: the core takes the name afresh (a new account).
-        if (m.code === 'TOKEN_INVALID' && this.offline && !this.quitting) {
+        if (m.code === 'TOKEN_INVALID' && this.offline && !this.quitting && !this.toldTokenRefused) {
+          this.toldTokenRefused = true;
           this.notice(`The server no longer knows this account (its token was refused): taking the name ${this.client.username ?? ''} afresh.`);
         }
         // Answers to our own requests are shown by whoever asked.
