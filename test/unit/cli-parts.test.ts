@@ -14,6 +14,7 @@ import {
   ackText, chatLine, clientHelpText, conversationsText, directLabel, formatServerMessage, mentionsMe, roomListText, switchTarget, unreadSummary, type FormatContext,
 } from '../../src/client/cli/format.js';
 import { ConversationBook } from '../../src/client/cli/conversations.js';
+import { ReadMarks } from '../../src/client/cli/read-marks.js';
 import { configDir, tokenFileName, TokenKeeper } from '../../src/client/cli/token-store.js';
 import { createStyle, nameColour, stripAnsi } from '../../src/client/cli/style.js';
 import type { ChatMessage, ConversationSummary } from '../../src/protocol/messages.js';
@@ -137,6 +138,24 @@ describe('parley client parts', () => {
     assert.equal(book.markShown('staff', 7), false);
     assert.equal(book.unreadOf({ ...base, room: 'staff', kind: 'private' }), 2, 'what was shown here is not unread');
     assert.deepEqual(book.replace([{ ...base, room: 'staff', kind: 'private' }]), ['dm-a', 'dm-b'], 'conversations lost while away');
+  });
+
+  it('sends one read mark per room, the furthest, once the connection is up, and the rest at once on quit', async () => {
+    let online = false;
+    const sent: Array<[unknown, boolean]> = [];
+    let wake: () => void = () => undefined;
+    const marks = new ReadMarks({ online: () => online, send: (msg, asRequest) => { sent.push([msg, asRequest]); wake(); } }, 5);
+    marks.add('general', 3);
+    marks.add('general', 4);
+    marks.add('dm-a', 1);
+    const first = new Promise<void>((resolve) => { wake = resolve; });
+    online = true;
+    await first;
+    assert.deepEqual(sent, [[{ type: 'MarkRead', room: 'general', seq: 4 }, true], [{ type: 'MarkRead', room: 'dm-a', seq: 1 }, true]]);
+    marks.add('general', 9);
+    marks.flush(true);
+    assert.deepEqual(sent[2], [{ type: 'MarkRead', room: 'general', seq: 9 }, false]);
+    marks.stop();
   });
 
   it('keeps one token file per server and name, under PARLEY_CONFIG_DIR or XDG_CONFIG_HOME', () => {

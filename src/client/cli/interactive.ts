@@ -23,6 +23,7 @@ import { Screen } from './screen.js';
 import { openSession, roomFlag, tokenKeeper, type ClientFlags } from './session.js';
 import { coloursWanted, createStyle, type Style } from './style.js';
 import { ConversationBook } from './conversations.js';
+import { ReadMarks } from './read-marks.js';
 import type { TokenKeeper } from './token-store.js';
 import { TypingBoard, typingStatus } from './typing.js';
 
@@ -41,8 +42,6 @@ const NOTIFY_LEVELS: readonly string[] = ['all', 'mentions', 'none'] satisfies N
 const OPENING_DIRECT = '@opening';
 /** How many rooms' online lists a completion refresh asks for (each is a request). */
 const MEMBER_LISTS = 20;
-/** What has been shown is marked read at most this often per room (MarkRead shares the rate limit with chat). */
-const MARK_READ_MS = 1_000;
 
 type Answer<T extends ServerMessage['type']> = ServerMessageOf<T>;
 
@@ -57,9 +56,13 @@ export class InteractiveClient {
   private readonly book = new ConversationBook();
   /** Conversations this client is asking to join, create or open (see `ask`). */
   private readonly asking = new Set<string>();
-  /** Seqs shown but not yet marked read, per room. */
-  private readonly unmarked = new Map<string, number>();
-  private markTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly marks = new ReadMarks({
+    online: () => !this.offline,
+    send: (msg, wait) => {
+      if (wait) void this.client.request(msg).catch(() => undefined);
+      else this.client.fire(msg);
+    },
+  });
   private readonly keeper: TokenKeeper;
   private readonly typers = new TypingBoard((room) => { if (room === this.current) this.updatePrompt(); });
   private readonly unconfirmed = new Set<Promise<unknown>>();
@@ -182,23 +185,7 @@ export class InteractiveClient {
 
   /** Marks what was shown as read, a moment later and once per room (so that unread counts mean "not seen"). */
   private markShown(room: string, seq: number): void {
-    if (!this.book.markShown(room, seq)) return;
-    this.unmarked.set(room, seq);
-    this.markTimer ??= setTimeout(() => this.flushMarks(), MARK_READ_MS);
-  }
-
-  /** Sends the read marks due; `last`: on quit, without waiting for answers. */
-  private flushMarks(last = false): void {
-    this.markTimer = null;
-    if (this.offline) {
-      if (this.unmarked.size > 0 && !last) this.markTimer = setTimeout(() => this.flushMarks(), MARK_READ_MS);
-      return;
-    }
-    for (const [room, seq] of this.unmarked) {
-      if (last) this.client.fire({ type: 'MarkRead', room, seq });
-      else void this.client.request({ type: 'MarkRead', room, seq }).catch(() => undefined);
-    }
-    this.unmarked.clear();
+    if (this.book.markShown(room, seq)) this.marks.add(room, seq);
   }
 
   // ---- identity prompts ---------------------------------------------------------------
@@ -913,16 +900,14 @@ export class InteractiveClient {
       clearTimeout(timer);
       if (this.unconfirmed.size > 0) this.error(`${this.unconfirmed.size} message(s) were not confirmed by the server and may be lost.`);
     }
-    if (this.markTimer) clearTimeout(this.markTimer);
-    this.flushMarks(true);
+    this.marks.flush(true);
     this.client.close();
     this.end(0);
   }
 
   private end(code: number): void {
     this.quitting = true;
-    if (this.markTimer) clearTimeout(this.markTimer);
-    this.markTimer = null;
+    this.marks.stop();
     this.typers.clear();
     if (this.rl) {
       this.screen.detach();
