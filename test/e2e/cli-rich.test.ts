@@ -19,8 +19,11 @@ import type { ChatMessage } from '../../src/protocol/messages.js';
 import { httpOrigin, parseUploadArgs, uploadFile, UploadError } from '../../src/client/cli/files.js';
 import { chatLine, clientHelpText, privateLine, type FormatContext } from '../../src/client/cli/format.js';
 import { createStyle } from '../../src/client/cli/style.js';
+import { cliConfigDir, removeCliConfigDirs } from '../helpers/cli-config.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { jsonUser, joinRoom } from '../helpers/ws-client.js';
+
+after(removeCliConfigDirs);
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const START_TIMEOUT = 20_000;
@@ -136,7 +139,7 @@ class CliProcess {
   private wake: (() => void) | null = null;
 
   constructor(args: string[]) {
-    this.child = spawn(process.execPath, ['bin/parley.js', 'client', ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, stdio: 'pipe' });
+    this.child = spawn(process.execPath, ['bin/parley.js', 'client', ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', PARLEY_CONFIG_DIR: cliConfigDir() }, stdio: 'pipe' });
     let rest = '';
     this.child.stdout.setEncoding('utf8');
     this.child.stdout.on('data', (chunk: string) => {
@@ -210,12 +213,13 @@ describe('terminal client: /upload and /reply', () => {
     await fay.line('! Usage: /reply N TEXT');
   });
 
-  it('tells a guest that sharing files needs an account', async () => {
+  it('lets a guest share a file with the token its name came with, and explains a missing path', async () => {
     const file = join(dir, 'a.txt');
     writeFileSync(file, 'hello');
     await using gil = await chatter(server.url, 'gil', 'general');
     gil.write(`/upload ${file} look`);
-    await gil.line('! Sharing files needs an account');
+    await gil.line(/gil: look$/);
+    await gil.line('[file] a.txt (5 B)');
     gil.write('/upload');
     await gil.line('! Usage: /upload PATH [TEXT]');
   });

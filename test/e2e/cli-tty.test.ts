@@ -6,8 +6,11 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { cliConfigDir, removeCliConfigDirs } from '../helpers/cli-config.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { jsonUser } from '../helpers/ws-client.js';
+
+after(removeCliConfigDirs);
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const HAVE_SCRIPT = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -26,7 +29,7 @@ class Terminal implements AsyncDisposable {
   constructor(args: string[], env: Record<string, string> = {}) {
     const command = [process.execPath, 'bin/parley.js', 'client', ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     this.child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {
-      cwd: ROOT, env: { ...process.env, TERM: 'xterm-256color', NO_COLOR: '', COLUMNS: '100', LINES: '30', ...env },
+      cwd: ROOT, env: { ...process.env, TERM: 'xterm-256color', NO_COLOR: '', COLUMNS: '100', LINES: '30', PARLEY_CONFIG_DIR: cliConfigDir(), ...env },
     });
     this.child.stdout.setEncoding('utf8');
     this.child.stdout.on('data', (d: string) => { this.screen += d; this.wake(); });

@@ -4,140 +4,21 @@
  * server on port 0. Every wait is bounded; every child is killed and every server closed.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { ChatMessage, ServerMessage } from '../../src/protocol/messages.js';
 import { openStore } from '../../src/server/store/open-store.js';
+import { loggedInUser, registeredUser } from '../helpers/accounts.js';
+import { removeCliConfigDirs } from '../helpers/cli-config.js';
+import { chatter, CliProcess, START_TIMEOUT } from '../helpers/cli-process.js';
 import { eventually } from '../helpers/eventually.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { jsonUser, TestClient } from '../helpers/ws-client.js';
+import { jsonUser, textUser, TestClient } from '../helpers/ws-client.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** Spawning compiles the TypeScript through tsx first: allow for a slow start. */
-const START_TIMEOUT = 20_000;
-const WAIT = 20_000;
-
-/** A `parley client` child process whose output is collected line by line. */
-class CliProcess implements AsyncDisposable {
-  readonly out: string[] = [];
-  readonly err: string[] = [];
-  exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  private readonly child: ChildProcessWithoutNullStreams;
-  private waiters: Array<() => void> = [];
-  private cursor = 0;
-
-  constructor(args: string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, ['bin/parley.js', 'client', ...args], {
-      cwd: ROOT, env: { ...process.env, NO_COLOR: '', FORCE_COLOR: '', ...env }, stdio: 'pipe',
-    });
-    collectLines(this.child.stdout, this.out, () => this.wake());
-    collectLines(this.child.stderr, this.err, () => this.wake());
-    this.child.on('exit', (code, signal) => { this.exit = { code, signal }; this.wake(); });
-    this.child.stdin.on('error', () => undefined);
-  }
-
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
-
-  private async until<T>(check: () => T | undefined, timeout: number, what: string): Promise<T> {
-    const deadline = Date.now() + timeout;
-    for (;;) {
-      const found = check();
-      if (found !== undefined) return found;
-      const left = deadline - Date.now();
-      if (left <= 0 || (this.exit && check() === undefined && this.drained())) {
-        throw new Error(`${this.exit ? `exited (${this.exit.code ?? this.exit.signal})` : 'timed out'} waiting for ${what}; stdout: ${JSON.stringify(this.out.slice(-10))}; stderr: ${JSON.stringify(this.err.slice(-5))}`);
-      }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.min(left, 200));
-        this.waiters.push(() => { clearTimeout(t); resolve(); });
-      });
-    }
-  }
-
-  private drained(): boolean {
-    return this.child.stdout.readableEnded && this.child.stderr.readableEnded;
-  }
-
-  /** The next stdout line (after the previous match) that contains `text` or matches it. */
-  async line(text: string | RegExp, timeout = WAIT): Promise<string> {
-    const test = typeof text === 'string' ? (s: string) => s.includes(text) : (s: string) => text.test(s);
-    return this.until(() => {
-      for (let i = this.cursor; i < this.out.length; i++) {
-        if (test(this.out[i]!)) {
-          this.cursor = i + 1;
-          return this.out[i]!;
-        }
-      }
-      return undefined;
-    }, timeout, `a line with ${String(text)}`);
-  }
-
-  /** Waits until stdout holds at least `n` lines. */
-  async lines(n: number, timeout = WAIT): Promise<string[]> {
-    return this.until(() => (this.out.length >= n ? this.out.slice() : undefined), timeout, `${n} lines`);
-  }
-
-  write(line: string): void {
-    this.child.stdin.write(`${line}\n`);
-  }
-
-  endInput(): void {
-    this.child.stdin.end();
-  }
-
-  signal(sig: NodeJS.Signals): void {
-    this.child.kill(sig);
-  }
-
-  /** Waits for the process to exit, with all its output read. */
-  async exited(timeout = START_TIMEOUT): Promise<{ code: number | null; stderr: string[]; stdout: string[] }> {
-    await this.until(() => (this.exit && this.drained() ? true : undefined), timeout, 'the exit');
-    return { code: this.exit!.code, stderr: this.err, stdout: this.out };
-  }
-
-  kill(): void {
-    if (!this.exit) this.child.kill('SIGKILL');
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.kill();
-  }
-}
-
-function collectLines(stream: NodeJS.ReadableStream, into: string[], onLine: () => void): void {
-  let rest = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    const parts = (rest + chunk).split('\n');
-    rest = parts.pop()!;
-    for (const p of parts) into.push(p);
-    onLine();
-  });
-  stream.on('end', () => {
-    if (rest) into.push(rest);
-    rest = '';
-    onLine();
-  });
-}
-
-/** A started interactive client, past its "Connected" line. */
-async function chatter(url: string, name: string, extra: string[] = []): Promise<CliProcess> {
-  const p = new CliProcess([url, '--name', name, ...extra]);
-  try {
-    await p.line('Connected to', START_TIMEOUT);
-  } catch (err) {
-    p.kill();
-    throw err;
-  }
-  return p;
-}
+after(removeCliConfigDirs);
 
 /** A TCP port nothing listens on. */
 async function freePort(): Promise<number> {
@@ -215,19 +96,20 @@ describe('parley client (terminal client)', () => {
     assert.equal((await erin.exited()).code, 0);
   });
 
-  it('shows a private message at its addressee only', async () => {
+  it('shows a private message at its addressee only, tagged with the conversation\'s other person', async () => {
     await using fay = await chatter(server.url, 'fay');
     await using gus = await chatter(server.url, 'gus');
     await using hal = await jsonUser(server.url, 'hal');
     fay.write('/pm gus the secret word');
-    assert.match(await gus.line('the secret word'), /\[pm from fay\] the secret word$/);
-    assert.match(await fay.line('the secret word'), /\[pm to gus\] the secret word$/);
+    assert.match(await gus.line('the secret word'), /^\d\d:\d\d \[@fay\] fay: the secret word$/);
+    assert.match(await fay.line('the secret word'), /^\d\d:\d\d \[@gus\] fay: the secret word$/);
     // A public message after it: by the time hal has it, hal would have had the private one.
     fay.write('public now');
     await hal.nextOfType('Message', (m) => m.content === 'public now');
     await gus.line('fay: public now');
     assert.ok(!hal.frames.some((f) => JSON.stringify(f).includes('secret word')), 'hal saw the private message');
-    assert.ok(!gus.out.some((l) => l.includes('[pm to')), 'the addressee saw it as sent');
+    assert.ok(!gus.out.some((l) => l.includes('[@gus]')), 'the addressee saw it as sent');
+    assert.equal(gus.out.filter((l) => l.includes('the secret word')).length, 1, 'shown once');
   });
 
   it('shows edits, deletions and reactions from JSON clients', async () => {
@@ -338,12 +220,19 @@ describe('parley client (terminal client)', () => {
     penn.write('/rooms');
     await penn.line(/^ {2}> general \(\d+ online(, \d+ unread)?, 1 mention, notify none\)/);
     penn.write('/notify all @quinn');
+    await penn.line(/^! You have no conversation with quinn/);
+    penn.write('/pm quinn hello');
+    await penn.line(/\[@quinn\] penn: hello$/);
+    penn.write('/notify all @quinn');
     await penn.line(/^\* Notifications for @quinn: all\.$/);
+    penn.write('/notify @quinn');
+    await penn.line(/^\* Notifications for @quinn: all\. /);
     penn.write('/notify loud general');
     await penn.line(/^! Usage: \/notify/);
+    // A guest is an account too: it has levels of its own.
     await using guest = await chatter(server.url, 'rex');
     guest.write('/notify all');
-    await guest.line(/^! Only registered accounts/);
+    await guest.line(/^\* Notifications for general: all\.$/);
   });
 
   describe('bad input: one line on stderr and a non-zero exit', () => {
@@ -429,6 +318,11 @@ describe('parley client across a server restart', () => {
       await say(sam, 'before 3');
       await tail.line('before 3');
       await tess.line('sam: before 3');
+      // A direct conversation, resumed like a room.
+      const vera = await registeredUser(url, 'vera');
+      sockets.push(vera);
+      vera.send({ type: 'PrivateMessage', to: 'tess', content: 'pm before', ref: 'pb' });
+      await tess.line('[@vera] vera: pm before');
 
       await server.close();
       server = null;
@@ -438,6 +332,10 @@ describe('parley client across a server restart', () => {
       server = await startTestServer({ port, historyOnJoin: 2 }, { store: openStore(db) });
       const uma = await jsonUser(url, 'uma');
       sockets.push(uma);
+      const veraAgain = await loggedInUser(url, 'vera');
+      sockets.push(veraAgain);
+      veraAgain.send({ type: 'PrivateMessage', to: 'tess', content: 'pm during', ref: 'pd' });
+      await veraAgain.nextOfType('PrivateMessage', (m) => m.ref === 'pd');
       await say(uma, 'during 1');
       await say(uma, 'during 2');
       uma.send({ type: 'JoinRoom', room: 'quiet', ref: 'jq' });
@@ -461,7 +359,7 @@ describe('parley client across a server restart', () => {
       const seqs = seen.map((m) => m.seq);
       for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], seqs[i - 1]! + 1, `seqs in order without gaps: ${seqs.join(',')}`);
       // The interactive client shows each message once too, including its own queued one.
-      for (const expected of ['during 1', 'during 2', 'typed while offline', 'after 1']) {
+      for (const expected of ['during 1', 'during 2', 'typed while offline', 'after 1', 'pm before', 'pm during']) {
         assert.equal(tess.out.filter((l) => l.endsWith(`: ${expected}`)).length, 1, `tess shows "${expected}" once`);
       }
       // The server stored the queued message once, whatever the resend.
@@ -484,13 +382,14 @@ describe('parley client across a server restart', () => {
     const port = server.port;
     const url = server.url;
     let vic: CliProcess | null = null;
-    let holder: TestClient<ServerMessage> | null = null;
+    let holder: TestClient<string> | null = null;
     try {
       vic = await chatter(url, 'vic');
       await server.close();
       server = await startTestServer({ port });
-      // Another connection holds the name, as the server's old session would after a silent drop.
-      holder = await jsonUser(url, 'vic');
+      // The restarted server (memory store) no longer knows vic's token: the client takes the
+      // name afresh, which a text-mode guest holds until its connection ends.
+      holder = await textUser(url, 'vic');
       await vic.line('reconnecting');
       // Three attempts refused with NAME_TAKEN: it keeps trying while the name is held.
       const refusals = async (): Promise<number> => Number(/parley_errors_total\{code="NAME_TAKEN"\} (\d+)/
@@ -500,6 +399,7 @@ describe('parley client across a server restart', () => {
       assert.ok(!vic.out.some((l) => l.includes('Reconnected')));
       holder.close();
       await vic.line('Reconnected', 20_000);
+      assert.ok(vic.out.some((l) => l.includes('taking the name vic afresh')), 'a note says the account is a new one');
       vic.write('back again');
       await vic.line(/vic: back again$/);
     } finally {

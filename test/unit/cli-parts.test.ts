@@ -3,13 +3,21 @@
  * colours, formatting, completion, and the socket that drops a silent connection.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { WebSocketServer } from 'ws';
 import { createCompleter } from '../../src/client/cli/completion.js';
 import { CliError, describeSocketError, normaliseUrl, wsSocketFactory } from '../../src/client/cli/connect.js';
-import { chatLine, clientHelpText, formatServerMessage, mentionsMe, roomListText, type FormatContext } from '../../src/client/cli/format.js';
+import {
+  ackText, chatLine, clientHelpText, conversationsText, directLabel, formatServerMessage, mentionsMe, roomListText, switchTarget, unreadSummary, type FormatContext,
+} from '../../src/client/cli/format.js';
+import { ConversationBook } from '../../src/client/cli/conversations.js';
+import { ReadMarks } from '../../src/client/cli/read-marks.js';
+import { configDir, tokenFileName, TokenKeeper } from '../../src/client/cli/token-store.js';
 import { createStyle, nameColour, stripAnsi } from '../../src/client/cli/style.js';
-import type { ChatMessage } from '../../src/protocol/messages.js';
+import type { ChatMessage, ConversationSummary } from '../../src/protocol/messages.js';
 
 const plain: FormatContext = { style: createStyle(false), current: 'general', me: 'ann', recall: () => undefined };
 const msg: ChatMessage = { id: 'm1', seq: 1, room: 'general', username: 'bob', content: 'hi', timestamp: '2026-01-02T03:04:05.000Z' };
@@ -55,17 +63,17 @@ describe('parley client parts', () => {
   });
 
   it('completes commands, rooms after room commands and users elsewhere', () => {
-    const complete = createCompleter({ rooms: () => ['general', 'tech', 'random'], users: () => ['Alice', 'albert', 'bob'] });
+    const complete = createCompleter({ rooms: () => ['general', 'tech', 'random'], users: () => ['Alice', 'albert', 'bob'], conversations: () => ['general', 'tech'] });
     assert.deepEqual(complete('/jo'), [['/join '], '/jo']);
     assert.deepEqual(complete('/join te'), [['tech '], 'te']);
-    assert.deepEqual(complete('/switch '), [['general ', 'random ', 'tech '], '']);
+    assert.deepEqual(complete('/switch '), [['general ', 'tech '], ''], '/switch completes only rooms the account is in');
     assert.deepEqual(complete('/pm b'), [['bob '], 'b']);
     assert.deepEqual(complete('al'), [['albert: ', 'Alice: '], 'al']);
     assert.deepEqual(complete('hello @bo'), [['@bob '], '@bo']);
   });
 
   it('completes @names after "@" anywhere in a line, and levels after /notify', () => {
-    const complete = createCompleter({ rooms: () => ['general'], users: () => ['Alice', 'albert', 'bob'] });
+    const complete = createCompleter({ rooms: () => ['general'], users: () => ['Alice', 'albert', 'bob'], conversations: () => ['general'] });
     assert.deepEqual(complete('@'), [['@albert: ', '@Alice: ', '@bob: '], '@']);
     assert.deepEqual(complete('look at this @AL'), [['@albert ', '@Alice '], '@AL']);
     assert.deepEqual(complete('/pm bob ask @b'), [['@bob '], '@b']);
@@ -73,6 +81,104 @@ describe('parley client parts', () => {
     assert.deepEqual(complete('/notify all @a'), [['@albert ', '@Alice '], '@a']);
     assert.deepEqual(complete('mail ann@b'), [[], 'ann@b']);
     assert.deepEqual(complete('/no'), [['/notify '], '/no']);
+  });
+
+  it('completes the conversation commands: direct conversations after /switch, names after /invite and /dm, a room after the name', () => {
+    const complete = createCompleter({ rooms: () => ['general', 'staff'], users: () => ['bob', 'cy'], conversations: () => ['general', 'staff', '@bob', '@bob,@cy'] });
+    assert.deepEqual(complete('/switch @b'), [['@bob ', '@bob,@cy '], '@b']);
+    assert.deepEqual(complete('/switch st'), [['staff '], 'st']);
+    assert.deepEqual(complete('/invite c'), [['cy '], 'c']);
+    assert.deepEqual(complete('/invite cy st'), [['staff '], 'st']);
+    assert.deepEqual(complete('/mod b'), [['bob '], 'b']);
+    assert.deepEqual(complete('/dm bob c'), [['cy '], 'c']);
+    assert.deepEqual(complete('/members s'), [['staff '], 's']);
+    assert.deepEqual(complete('/cr'), [['/create '], '/cr']);
+    assert.deepEqual(complete('/conv'), [['/conversations ', '/convs '], '/conv']);
+  });
+
+  it('shows direct conversations by their people, actions as "* NAME does", and the conversation commands\' answers', () => {
+    const ctx: FormatContext = { ...plain, label: (room) => (room === 'dm-abc' ? directLabel(['bob']) : room) };
+    assert.match(chatLine({ ...msg, room: 'dm-abc' }, ctx), /^\d\d:\d\d \[@bob\] bob: hi$/);
+    assert.match(chatLine({ ...msg, room: 'dm-abc' }, { ...ctx, current: 'dm-abc' }), /^\d\d:\d\d bob: hi$/);
+    assert.match(chatLine({ ...msg, content: '/me waves' }, ctx), /^\d\d:\d\d \* bob waves$/);
+    assert.match(chatLine({ ...msg, room: 'tech', content: '/me waves' }, ctx), /^\d\d:\d\d \[tech\] \* bob waves$/);
+    assert.match(chatLine({ ...msg, content: '/me' }, ctx), /bob: \/me$/, 'an empty action is plain text');
+    const summary = (room: string, extra: Partial<ConversationSummary> = {}): ConversationSummary => ({
+      room, kind: 'public', role: 'member', topic: '', lastSeq: 5, lastActivity: msg.timestamp, unread: 0, mentions: 0, notify: 'mentions', ...extra,
+    });
+    const list = [summary('dm-abc', { kind: 'direct', with: ['bob'], unread: 2 }), summary('staff', { kind: 'private', role: 'owner' }), summary('general')];
+    assert.equal(conversationsText(list, ctx), 'Your conversations (/switch to one):\n    @bob - 2 unread\n    staff (private) [owner]\n  > general');
+    assert.equal(unreadSummary(list.map((c) => ({ c, unread: c.unread })), ctx), '* Unread: @bob 2. /switch there and /history to read them.');
+    assert.equal(unreadSummary([{ c: list[1]!, unread: 0 }], ctx), null);
+    assert.equal(switchTarget({ room: 'dm-x', kind: 'direct', with: ['bob', 'cy'] }), '@bob,@cy');
+    assert.equal(ackText({ for: 'CreateRoom', room: 'staff', kind: 'private' }, ctx), '* Created the private room staff. Messages now go to staff. /invite people to it.');
+    assert.equal(ackText({ for: 'Invite', room: 'staff', username: 'cy' }, ctx), '* cy is now a member of staff.');
+    assert.equal(ackText({ for: 'OpenDirect', room: 'dm-abc', with: ['bob'] }, ctx), '* Direct conversation with @bob: /switch @bob to talk there.');
+    assert.match(clientHelpText(), /\/create ROOM \[--private\]/);
+    assert.match(clientHelpText(), /\/switch @NAME/);
+  });
+
+  it('names the account\'s conversations for /switch: @NAME, a group in any order, a room, never one it is not in', () => {
+    const book = new ConversationBook();
+    const base = { role: 'member' as const, topic: '', lastSeq: 10, lastActivity: msg.timestamp, unread: 4, mentions: 0, notify: 'all' as const };
+    book.replace([{ ...base, room: 'dm-a', kind: 'direct', with: ['Bob'] }, { ...base, room: 'dm-b', kind: 'direct', with: ['bob', 'cy'] }, { ...base, room: 'staff', kind: 'private' }]);
+    const rooms = ['general', 'staff', 'dm-a', 'dm-b'];
+    assert.equal(book.named('@bob', rooms), 'dm-a');
+    assert.equal(book.named('@CY,@bob', rooms), 'dm-b');
+    assert.equal(book.named('@cy', rooms), null);
+    assert.equal(book.named('#Staff', rooms), 'staff');
+    assert.equal(book.named('tech', rooms), null);
+    assert.equal(book.named('@bob', ['general']), null, 'only conversations the account is in');
+    assert.equal(book.label('dm-b'), '@bob, @cy');
+    assert.equal(book.target('dm-b'), '@bob,@cy');
+    assert.equal(book.label('staff'), 'staff');
+    book.direct('dm-a', ['someone else'], true);
+    assert.equal(book.label('dm-a'), '@Bob', 'a message does not rename a known conversation');
+    assert.equal(book.markShown('staff', 8), true);
+    assert.equal(book.markShown('staff', 7), false);
+    assert.equal(book.unreadOf({ ...base, room: 'staff', kind: 'private' }), 2, 'what was shown here is not unread');
+    assert.deepEqual(book.replace([{ ...base, room: 'staff', kind: 'private' }]), ['dm-a', 'dm-b'], 'conversations lost while away');
+  });
+
+  it('sends one read mark per room, the furthest, once the connection is up, and the rest at once on quit', async () => {
+    let online = false;
+    const sent: Array<[unknown, boolean]> = [];
+    let wake: () => void = () => undefined;
+    const marks = new ReadMarks({ online: () => online, send: (msg, asRequest) => { sent.push([msg, asRequest]); wake(); } }, 5);
+    marks.add('general', 3);
+    marks.add('general', 4);
+    marks.add('dm-a', 1);
+    const first = new Promise<void>((resolve) => { wake = resolve; });
+    online = true;
+    await first;
+    assert.deepEqual(sent, [[{ type: 'MarkRead', room: 'general', seq: 4 }, true], [{ type: 'MarkRead', room: 'dm-a', seq: 1 }, true]]);
+    marks.add('general', 9);
+    marks.flush(true);
+    assert.deepEqual(sent[2], [{ type: 'MarkRead', room: 'general', seq: 9 }, false]);
+    marks.stop();
+  });
+
+  it('keeps one token file per server and name, under PARLEY_CONFIG_DIR or XDG_CONFIG_HOME', () => {
+    assert.equal(configDir({ PARLEY_CONFIG_DIR: '/p' }), '/p');
+    assert.equal(configDir({ XDG_CONFIG_HOME: '/x' }), join('/x', 'parley'));
+    assert.equal(tokenFileName('ws://h:1', 'Ann'), tokenFileName('ws://h:1', 'ann'), 'names that differ in case share an account');
+    assert.notEqual(tokenFileName('ws://h:1', 'ann'), tokenFileName('ws://h:2', 'ann'));
+    assert.match(tokenFileName(`ws://${'h'.repeat(300)}`, 'ann'), /^[0-9a-f]{32}\.token$/);
+    const dir = mkdtempSync(join(tmpdir(), 'parley-keeper-'));
+    try {
+      const keeper = new TokenKeeper('ws://h:1', undefined, dir);
+      assert.equal(keeper.read('ann'), null);
+      keeper.save('ann', 'tok-1');
+      assert.equal(keeper.read('ANN'), 'tok-1');
+      assert.equal(statSync(keeper.fileFor('ann')!).mode & 0o777, 0o600);
+      assert.equal(new TokenKeeper('ws://h:2', undefined, dir).read('ann'), null);
+      keeper.forget('ann');
+      assert.equal(keeper.read('ann'), null);
+      assert.equal(new TokenKeeper('ws://h:1', undefined, null).fileFor('ann'), null, 'nowhere for a generated name');
+      assert.equal(new TokenKeeper('ws://h:1', join(dir, 'one'), dir).fileFor('bob'), join(dir, 'one'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('marks a message that mentions the user, by name in any case or by @here/@room, but not the user\'s own', () => {

@@ -52,7 +52,7 @@ export function registerClientCommand(program: Command): void {
     .description('chat in the terminal (default URL ws://localhost:8080); --send and --tail are for scripts')
     .option('--name <name>', 'your name (a guest may take any free name)')
     .option('--password', 'log in to a registered name: asks for the password (read from stdin when it is not a terminal)')
-    .option('--token-file <file>', 'log in with the token stored in FILE; a password login writes its new token there (mode 0600)')
+    .option('--token-file <file>', 'keep the login token in FILE (mode 0600) instead of the config directory, and log in with it')
     .option('--room <room>', 'the room to talk in, or to send to with --send (default: general)')
     .option('--send <text>', 'send one message to --room and exit once the server has confirmed it')
     .option('--tail <room>', 'print the messages of ROOM as JSON lines, one per line, until interrupted')
@@ -65,7 +65,11 @@ export function registerClientCommand(program: Command): void {
       '  parley client --send "deploy finished" --room ops --name ci',
       '  parley client --tail general | jq -r .content',
       '',
-      'In the chat, /help lists the commands; Tab completes commands, rooms and names.',
+      'The client keeps the token the server gives a name (a guest\'s too) in DIR/tokens, one file',
+      'per server and name (mode 0600), where DIR is $PARLEY_CONFIG_DIR, else $XDG_CONFIG_HOME/parley,',
+      'else ~/.config/parley: the next start with the same --name is the same account, with its',
+      'rooms, conversations and ownership. With --password it asks for the password all the same.',
+      'In the chat, /help lists the commands; Tab completes commands, rooms, conversations and names.',
       'With NO_COLOR set, or when stdout is not a terminal, output is plain lines.',
       'A message that mentions you starts with "@" and, on a terminal, rings the bell (not with --no-bell).',
     ].join('\n'))

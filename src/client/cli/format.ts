@@ -4,8 +4,8 @@
  * about the current room. Pure functions over a small view of the client's state.
  */
 import { cleanContent } from '../../protocol/names.js';
-import { helpText, inlineText } from '../../protocol/text.js';
-import type { Attachment, ChatMessage, PrivateChatMessage, Reactions, ReplyRef, RoomSummary, ServerMessage } from '../../protocol/messages.js';
+import { helpText, inlineText, isAction } from '../../protocol/text.js';
+import type { Attachment, ChatMessage, ConversationSummary, PrivateChatMessage, Reactions, ReplyRef, RoomSummary, ServerMessage } from '../../protocol/messages.js';
 import { nameKey } from '../../protocol/names.js';
 import { reactionEntries } from '../../protocol/reactions.js';
 import { absoluteFileUrl, formatSize } from './files.js';
@@ -21,6 +21,17 @@ export interface FormatContext {
   recall(id: string): ChatMessage | undefined;
   /** The server's http(s) origin, to print file URLs whole (they come relative). */
   origin?: string;
+  /** How a conversation is named on screen: `@bob` for a direct one (its id means nothing to people), else the room. */
+  label?(room: string): string;
+}
+
+/** `@bob`, `@bob, @cy`: a direct conversation named by its other members. */
+export function directLabel(others: readonly string[]): string {
+  return others.length === 0 ? '@yourself' : others.map((n) => `@${safe(n)}`).join(', ');
+}
+
+function labelOf(ctx: FormatContext, room: string): string {
+  return ctx.label?.(room) ?? room;
 }
 
 /**
@@ -55,18 +66,22 @@ function reactionsText(reactions: Reactions | undefined): string {
   return parts.length ? ` [${parts.join(', ')}]` : '';
 }
 
+/** `[room] ` before a line of another room than the current one; `[@bob] ` (magenta) for a direct conversation. */
 function roomTag(ctx: FormatContext, room: string): string {
-  return room === ctx.current ? '' : `${ctx.style.dim(`[${room}]`)} `;
+  if (room === ctx.current) return '';
+  const label = labelOf(ctx, room);
+  return `${label.startsWith('@') ? ctx.style.magenta(`[${label}]`) : ctx.style.dim(`[${label}]`)} `;
 }
 
 /** The room tag inside a notice, which is dim already. */
 function noticeTag(ctx: FormatContext, room: string): string {
-  return room === ctx.current ? '' : `[${room}] `;
+  return room === ctx.current ? '' : `[${labelOf(ctx, room)}] `;
 }
 
 /**
  * One room message: `12:04 [room] alice: hello (edited) [👍 2]`, after a `↪ bob: excerpt`
- * line when it is a reply, and with a `[file] NAME (SIZE) URL` line per attachment.
+ * line when it is a reply, and with a `[file] NAME (SIZE) URL` line per attachment. An
+ * action (`/me waves`) reads `12:04 * alice waves`.
  */
 export function chatLine(m: ChatMessage, ctx: FormatContext): string {
   const { style } = ctx;
@@ -76,9 +91,10 @@ export function chatLine(m: ChatMessage, ctx: FormatContext): string {
   if (m.deleted) return `${head}${who}: ${style.dim('(deleted)')}`;
   const indent = mark.length > 0 ? MENTION_MARK.length + 1 + hhmm(m.timestamp).length + 1 : hhmm(m.timestamp).length + 1;
   const edited = m.editedAt ? ` ${style.dim('(edited)')}` : '';
-  const content = indentContinuation(safe(m.content), indent);
+  const action = isAction(m.content) && !m.replyTo;
+  const content = indentContinuation(safe(action ? m.content.slice(4) : m.content), indent);
   const words = `${mark ? style.bold(content) : content}${edited}${reactionsText(m.reactions)}`;
-  const text = `${head}${who}: ${withFiles(words, m.attachments, ctx, indent)}`;
+  const text = `${head}${action ? `* ${who} ` : `${who}: `}${withFiles(words, m.attachments, ctx, indent)}`;
   return m.replyTo ? `${replyLine(m.replyTo, ctx, indent)}\n${text}` : text;
 }
 
@@ -154,7 +170,8 @@ export function roomListText(rooms: RoomSummary[], ctx: FormatContext): string {
   })].join('\n');
 }
 
-function historyText(room: string, messages: ChatMessage[], incomplete: boolean | undefined, ctx: FormatContext): string {
+function historyText(id: string, messages: ChatMessage[], incomplete: boolean | undefined, ctx: FormatContext): string {
+  const room = labelOf(ctx, id);
   if (messages.length === 0) return notice(ctx, `No messages in ${room} yet.`);
   const head = incomplete ? `--- older messages of ${room} were pruned ---` : `--- history of ${room} ---`;
   return [ctx.style.dim(head), ...messages.map((m) => chatLine(m, ctx)), ctx.style.dim('--- end of history ---')].join('\n');
@@ -166,14 +183,15 @@ export function clientHelpText(): string {
     // The client's own /notify (below) also shows the level: the text-mode line is left out.
     helpText().split('\n').filter((line) => !line.startsWith('  /notify ')).join('\n'),
     'In this client also:',
-    '  /upload PATH [TEXT]  send a file (with an optional text) to the current room; "quote" a path with spaces (accounts only)',
+    '  /switch @NAME        talk in your direct conversation with NAME (@NAME,@OTHER: a group one)',
+    '  /upload PATH [TEXT]  send a file (with an optional text) to the current conversation; "quote" a path with spaces',
     '  /reply N TEXT        reply to the Nth newest message of the current room (1 = the newest)',
     '  /reply               list the newest messages of the current room with their numbers',
     '  /notify [LEVEL] [ROOM]  show or set what notifies you in a room (default: the current one; @NAME for',
-    '                       a private conversation): all, mentions or none (registered accounts only)',
+    '                       a direct conversation): all, mentions or none',
     `A message that mentions you (@yourname, @here, @room) starts with "${MENTION_MARK}" and rings the terminal bell`,
     '(on a terminal; not with --no-bell or PARLEY_NO_BELL set).',
-    'Tab completes commands, rooms and names; up and down recall earlier lines.',
+    'Tab completes commands, rooms, conversations and names; up and down recall earlier lines.',
   ].join('\n');
 }
 
@@ -208,7 +226,7 @@ export function formatServerMessage(msg: ServerMessage, ctx: FormatContext): str
     case 'RoomList':
       return roomListText(msg.rooms, ctx) + (msg.next !== undefined ? `\n${style.dim(`  ... more rooms: /rooms ${safe(msg.next)}`)}` : '');
     case 'UserList':
-      return `${msg.room ? `Users in ${msg.room}` : 'Users online'} (${msg.users.length}): ${msg.users.map((u) => style.name(safe(u))).join(', ')}`;
+      return `${msg.room ? `Users in ${labelOf(ctx, msg.room)}` : 'Users online'} (${msg.users.length}): ${msg.users.map((u) => style.name(safe(u))).join(', ')}`;
     case 'History':
       return historyText(msg.room, msg.messages, msg.incomplete, ctx);
     case 'SearchResults':
@@ -221,19 +239,17 @@ export function formatServerMessage(msg: ServerMessage, ctx: FormatContext): str
     case 'Error':
       return errorLine(ctx, msg.message);
     case 'Conversations':
-      return msg.conversations.length === 0 ? notice(ctx, 'You are in no conversation. /join a room.') : [style.dim('Your conversations:'), ...msg.conversations.map((c) =>
-        `  ${c.kind === 'direct' ? `@${(c.with ?? []).map(safe).join(', @') || 'yourself'} ${style.dim(`(${c.room})`)}` : `#${c.room}${c.kind === 'private' ? ' (private)' : ''}`}` +
-        `${c.unread ? ` - ${c.unread} unread` : ''}${c.mentions ? `, ${c.mentions} mentioning you` : ''}${c.role !== 'member' ? ` [${c.role}]` : ''}`)].join('\n');
+      return conversationsText(msg.conversations, ctx);
     case 'ConversationAdded': {
       const c = msg.conversation;
       return notice(ctx, c.kind === 'direct'
-        ? `Direct conversation with ${(c.with ?? []).map(safe).join(', ') || 'yourself'}: /switch ${c.room} to talk there.`
-        : `You are a member of ${c.room}${c.kind === 'private' ? ' (private)' : ''}.`);
+        ? `Direct conversation with ${directLabel(c.with ?? [])}: /switch ${switchTarget(c)} to talk there.`
+        : `You are a member of ${c.room}${c.kind === 'private' ? ' (private)' : ''}: /switch ${c.room} to talk there.`);
     }
     case 'ConversationRemoved':
       return notice(ctx, `You are no longer in ${msg.room}${msg.by ? ` (removed by ${safe(msg.by)})` : ''}.`);
     case 'Members':
-      return `Members of ${msg.room} (${msg.total}): ${msg.members.map((m) => `${style.name(safe(m.username))}${m.role !== 'member' ? ` (${m.role})` : ''}${m.online ? '' : style.dim(' - away')}`).join(', ')}`;
+      return `Members of ${labelOf(ctx, msg.room)} (${msg.total}): ${msg.members.map((m) => `${style.name(safe(m.username))}${m.role !== 'member' ? ` (${m.role})` : ''}${m.online ? '' : style.dim(' - away')}`).join(', ')}`;
     case 'RoomCreated':
     case 'Welcome':
     case 'Message':
@@ -244,20 +260,60 @@ export function formatServerMessage(msg: ServerMessage, ctx: FormatContext): str
   }
 }
 
+/** What `/switch` takes to reach a conversation: `@bob`, `@bob,@cy`, or the room. */
+export function switchTarget(c: Pick<ConversationSummary, 'room' | 'kind' | 'with'>): string {
+  return c.kind === 'direct' && c.with && c.with.length > 0 ? c.with.map((n) => `@${safe(n)}`).join(',') : c.room;
+}
+
+/** `/conversations`: the account's rooms and direct conversations, latest first, with unread counts. */
+export function conversationsText(list: readonly ConversationSummary[], ctx: FormatContext): string {
+  if (list.length === 0) return notice(ctx, 'You are in no conversation. /join a room.');
+  return [ctx.style.dim('Your conversations (/switch to one):'), ...list.map((c) => {
+    const mark = c.room === ctx.current ? '>' : ' ';
+    const name = c.kind === 'direct' ? directLabel(c.with ?? []) : `${c.room}${c.kind === 'private' ? ' (private)' : ''}`;
+    const unread = c.unread ? ` - ${c.unread} unread` : '';
+    const mentions = c.mentions ? `, ${c.mentions} mentioning you` : '';
+    return `  ${mark} ${name}${unread}${mentions}${c.role !== 'member' ? ` [${c.role}]` : ''}${c.topic ? ` - ${inlineText(safe(c.topic))}` : ''}`;
+  })].join('\n');
+}
+
+/**
+ * The line after a (re)connect that says where unread messages wait, or null when none do:
+ * `* Unread: staff 3, @bob 1 (1 mention). /switch there and /history to read them.`
+ */
+export function unreadSummary(list: readonly { c: ConversationSummary; unread: number }[], ctx: FormatContext): string | null {
+  const waiting = list.filter((x) => x.unread > 0);
+  if (waiting.length === 0) return null;
+  const parts = waiting.map(({ c, unread }) => `${c.kind === 'direct' ? directLabel(c.with ?? []) : c.room} ${unread}${c.mentions ? ` (${c.mentions} mention${c.mentions === 1 ? '' : 's'})` : ''}`);
+  return notice(ctx, `Unread: ${parts.join(', ')}. /switch there and /history to read them.`);
+}
+
 /** The one red line an error gets. */
 export function errorLine(ctx: { style: Style }, text: string): string {
   return ctx.style.red(`! ${inlineText(safe(text).replace(/\s*\n\s*/g, ' '))}`);
 }
 
-/** The text for an Ack the user asked for (moderation), or null. */
+/** The text for an Ack the user asked for (moderation, conversations), or null. */
 export function ackText(msg: { for: string; [k: string]: unknown }, ctx: FormatContext): string | null {
   switch (msg.for) {
     case 'Kick':
     case 'Ban':
     case 'Unban':
       return notice(ctx, `${msg.for} ${safe(String(msg.username))}: done.`);
-    case 'SetTopic':
-      return null;
+    case 'CreateRoom':
+      return notice(ctx, `Created the ${String(msg.kind)} room ${String(msg.room)}. Messages now go to ${String(msg.room)}.${msg.kind === 'private' ? ' /invite people to it.' : ''}`);
+    case 'Invite':
+      return notice(ctx, msg.already ? `${safe(String(msg.username))} is already a member of ${String(msg.room)}.` : `${safe(String(msg.username))} is now a member of ${String(msg.room)}.`);
+    case 'RemoveMember':
+      return notice(ctx, `${safe(String(msg.username))} is no longer a member of ${String(msg.room)}.`);
+    case 'SetRole':
+      return notice(ctx, `${safe(String(msg.username))} is now ${msg.role === 'moderator' ? 'a moderator' : 'a member'} of ${String(msg.room)}.`);
+    case 'OpenDirect': {
+      const others = Array.isArray(msg.with) ? msg.with.map(String) : [];
+      return notice(ctx, `Direct conversation with ${directLabel(others)}: /switch ${switchTarget({ room: String(msg.room), kind: 'direct', with: others })} to talk there.`);
+    }
+    case 'SetNotify':
+      return notice(ctx, `Notifications for ${labelOf(ctx, String(msg.room))}: ${String(msg.level)}.`);
     default:
       return null;
   }

@@ -23,6 +23,11 @@ async function scriptPassword(): Promise<string> {
   return line;
 }
 
+/** A note for the person running the script, on stderr (stdout is the script's). */
+function scriptNote(text: string): void {
+  process.stderr.write(`parley client: ${text}\n`);
+}
+
 /** Only the fields of a ChatMessage (the wire Message also carries type, ref and nonce). */
 export function chatMessageOf(m: ChatMessage): ChatMessage {
   const out: ChatMessage = { id: m.id, seq: m.seq, room: m.room, username: m.username, content: m.content, timestamp: m.timestamp };
@@ -42,6 +47,9 @@ export async function runSend(url: string, flags: ClientFlags, text: string): Pr
     askName: async () => guestName('send'),
     askPassword: scriptPassword,
     setup: () => undefined,
+    keepTokens: flags.name !== undefined,
+    onlyRooms: true,
+    note: scriptNote,
   });
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
@@ -81,6 +89,9 @@ export async function runTail(url: string, flags: ClientFlags, rawRoom: string):
       sockets,
       askName: async () => guestName('tail'),
       askPassword: scriptPassword,
+      keepTokens: flags.name !== undefined,
+      onlyRooms: true,
+      note: scriptNote,
       setup(c) {
         c.on('chat', (m) => { if (m.room === room) process.stdout.write(`${JSON.stringify(chatMessageOf(m))}\n`); });
         c.on('gap', (g) => { if (g.room === room) process.stderr.write(`parley client: messages of ${room} from seq ${g.fromSeq} were pruned and cannot be fetched\n`); });

@@ -1,11 +1,13 @@
 /**
  * Opening a session for every mode of `parley client`: the identity from the flags (guest
- * name, password, token file), the connection, the fallback from a stale token to the
- * password, and the new token written back to the token file.
+ * name, password, token file) or the token kept from the last start, the connection, the
+ * fallback from a stale token to the password (or, for a guest whose account ended, to the
+ * name taken afresh), and every new token kept for the next start.
  */
 import { normaliseRoom } from '../../protocol/names.js';
 import { ParleyClient, type Identity } from '../core/client.js';
-import { CliError, connectOrExplain, readTokenFile, writeTokenFile, wsSocketFactory, type WsSockets } from './connect.js';
+import { CliError, connectOrExplain, wsSocketFactory, type WsSockets } from './connect.js';
+import { configDir, TokenKeeper } from './token-store.js';
 
 /** The flags of `parley client`, as commander hands them over. */
 export interface ClientFlags {
@@ -30,6 +32,20 @@ export interface SessionHooks {
   setup(client: ParleyClient): void;
   /** The socket factory (default: a new `wsSocketFactory()`). */
   sockets?: WsSockets;
+  /**
+   * Whether the token of a name from --name or the prompt is kept under the config
+   * directory (the interactive client, and scripts given --name); `--token-file` is
+   * used whatever this says.
+   */
+  keepTokens: boolean;
+  /**
+   * Whether to leave the rooms a new account is put in (`general`) that are not in
+   * `rooms`: scripts stay out of rooms they did not ask for. A resumed account's rooms
+   * are its own and are never left.
+   */
+  onlyRooms?: boolean;
+  /** Tells the user something worth knowing that is not an error (a token refused, not kept). */
+  note(text: string): void;
 }
 
 /** A room name from the command line, normalised; a CliError when it is not a valid name. */
@@ -40,60 +56,96 @@ export function roomFlag(raw: string): string {
 }
 
 /**
- * Keeps the client in the rooms it chose: a login or first name makes the server join
- * `general`, which a client that left it (or never wanted it) leaves again.
+ * Keeps a new account out of rooms the client did not ask for: the server puts a new
+ * account in `general` (an Ack for JoinRoom that the client did not ask for). A login (a
+ * resumed account) enters the account's own rooms, which stay.
  */
 function leaveUnwantedRooms(client: ParleyClient): void {
+  let loggedIn = false;
+  client.on('status', function forgetLogin(ev) { if (ev.status !== 'online') loggedIn = false; });
   client.on('message', function leaveAutoJoined(m) {
-    if (m.type === 'Ack' && m.for === 'JoinRoom' && m.ref === undefined && typeof m.room === 'string' && !client.rooms.includes(m.room)) {
-      client.fire({ type: 'LeaveRoom', room: m.room });
+    if (m.type === 'LoggedIn') loggedIn = true;
+    if (loggedIn || m.type !== 'Ack' || m.for !== 'JoinRoom' || m.ref !== undefined) return;
+    if (typeof m.room === 'string' && !client.rooms.includes(m.room)) client.fire({ type: 'LeaveRoom', room: m.room });
+  });
+}
+
+/** Keeps every token the server gives (a guest's name, a login) where the next start finds it. */
+function keepTokens(client: ParleyClient, keeper: TokenKeeper, hooks: SessionHooks): void {
+  let failed = false;
+  client.on('token', function keep(ev) {
+    try {
+      keeper.save(ev.username, ev.token);
+    } catch (err) {
+      if (!failed) hooks.note(`${(err as Error).message}; the next start cannot resume this account.`);
+      failed = true;
     }
   });
 }
 
+/** Notes a kept token that the server refused (the guest account ended): the core takes the name afresh. */
+function noteRefusedToken(client: ParleyClient, keeper: TokenKeeper, name: string, hooks: SessionHooks): () => void {
+  return client.on('message', function onRefused(m) {
+    if (m.type !== 'Error' || m.code !== 'TOKEN_INVALID') return;
+    if (!keeper.explicit) keeper.forget(name);
+    hooks.note(`The kept token for ${name} was refused (it expired, or that guest account has ended): taking the name ${name} afresh.`);
+  });
+}
+
+/** Where the tokens of a session are kept: `--token-file`, else the config directory when `keep` says so. */
+export function tokenKeeper(url: string, flags: ClientFlags, keep: boolean): TokenKeeper {
+  return new TokenKeeper(url, flags.tokenFile, keep ? configDir() : null);
+}
+
 export async function openSession(url: string, flags: ClientFlags, hooks: SessionHooks): Promise<ParleyClient> {
   const sockets = hooks.sockets ?? wsSocketFactory();
-  const token = flags.tokenFile ? readTokenFile(flags.tokenFile) : null;
   let name = flags.name;
-  let password: string | undefined;
+  const keeper = tokenKeeper(url, flags, hooks.keepTokens);
+  if (!flags.tokenFile && !flags.password && hooks.keepTokens) name ??= await hooks.askName();
+  // With --password the password decides (a kept token is used only from --token-file, as
+  // before): a password piped in must never be left over to be read as a chat line.
+  const token = flags.password && !flags.tokenFile ? null : keeper.read(name);
 
   const attempt = async (identity: Identity): Promise<ParleyClient> => {
     const client = new ParleyClient({ url, createSocket: sockets.create, identity, rooms: hooks.rooms });
-    leaveUnwantedRooms(client);
+    if (hooks.onlyRooms) leaveUnwantedRooms(client);
+    keepTokens(client, keeper, hooks);
     hooks.setup(client);
-    await connectOrExplain(client, url, sockets.lastError);
+    const off = identity.token && identity.username ? noteRefusedToken(client, keeper, identity.username, hooks) : () => undefined;
+    try {
+      await connectOrExplain(client, url, sockets.lastError);
+    } finally {
+      off();
+    }
     return client;
   };
   const withPassword = async (): Promise<ParleyClient> => {
     name ??= await hooks.askName();
-    password = await hooks.askPassword();
-    return attempt({ username: name, password });
+    return attempt({ username: name, password: await hooks.askPassword() });
   };
 
-  let client: ParleyClient;
   if (token) {
+    // With --password a refused token asks for the password; without, a guest's name is taken afresh.
     try {
-      client = await attempt(name ? { token, username: name } : { token });
+      return await attempt(name && !flags.password ? { token, username: name } : { token });
     } catch (err) {
-      if (!flags.password || (err as { code?: string }).code !== 'TOKEN_INVALID') throw explainTokenError(err, flags);
-      client = await withPassword();
-    }
-  } else if (flags.password) {
-    client = await withPassword();
-  } else {
-    name ??= await hooks.askName();
-    try {
-      client = await attempt({ username: name });
-    } catch (err) {
-      if ((err as { code?: string }).code === 'NAME_RESERVED') throw new CliError(`${(err as Error).message} (use --password)`);
-      throw err;
+      if (!flags.password || (err as { code?: string }).code !== 'TOKEN_INVALID') throw explainTokenError(err, keeper, name);
+      return withPassword();
     }
   }
-  if (password !== undefined && flags.tokenFile && client.token) writeTokenFile(flags.tokenFile, client.token);
-  return client;
+  if (flags.password) return withPassword();
+  name ??= await hooks.askName();
+  try {
+    return await attempt({ username: name });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'NAME_RESERVED') throw new CliError(`${(err as Error).message} (use --password)`);
+    throw err;
+  }
 }
 
-function explainTokenError(err: unknown, flags: ClientFlags): unknown {
-  if ((err as { code?: string }).code !== 'TOKEN_INVALID') return err;
-  return new CliError(`login refused: the token in ${flags.tokenFile} is invalid or has expired (log in again with --password)`);
+function explainTokenError(err: unknown, keeper: TokenKeeper, name: string | undefined): unknown {
+  const code = (err as { code?: string }).code;
+  if (code === 'NAME_RESERVED') return new CliError(`${(err as Error).message} (use --password)`);
+  if (code !== 'TOKEN_INVALID') return err;
+  return new CliError(`login refused: the token in ${keeper.fileFor(name)} is invalid or has expired (log in again with --password)`);
 }

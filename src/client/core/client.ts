@@ -69,6 +69,8 @@ type Listener<K extends keyof ClientEvents> = (ev: ClientEvents[K]) => void;
 const SESSION_RETRY_CODES = new Set(['NAME_TAKEN', 'TIMEOUT', 'RATE_LIMITED', 'STORE_UNAVAILABLE', 'INTERNAL']);
 /** Enough attempts, with back-off up to 15 s, to outlast a 30 s server heartbeat twice. */
 const MAX_SESSION_RETRIES = 10;
+/** Answers to JoinRoom that mean the room is no longer the account's to be in. */
+const LOST_ROOM_CODES = new Set(['NO_SUCH_ROOM', 'NOT_IN_ROOM', 'FORBIDDEN']);
 /** Messages a resume page asks for (the server may send fewer: it bounds pages in bytes too). */
 const RESUME_PAGE = 500;
 
@@ -220,7 +222,7 @@ export class ParleyClient {
   private async startSession(): Promise<void> {
     try {
       await this.identify();
-      for (const room of this.rooms) await this.request({ type: 'JoinRoom', room });
+      for (const room of [...this.rooms]) await this.rejoin(room);
       const resumed = this.connectedOnce;
       if (resumed) await this.catchUp();
       this.connectedOnce = true;
@@ -245,6 +247,21 @@ export class ParleyClient {
     }
   }
 
+  /**
+   * Joins a room of `rooms` after a connect. On a reconnect, a room the account lost meanwhile
+   * (removed from a private room while away) is dropped from `rooms` rather than ending the session.
+   */
+  private async rejoin(room: string): Promise<void> {
+    try {
+      await this.request({ type: 'JoinRoom', room });
+    } catch (err) {
+      if (!this.connectedOnce || !LOST_ROOM_CODES.has((err as ClientError).code)) throw err;
+      const i = this.rooms.indexOf(room);
+      if (i >= 0) this.rooms.splice(i, 1);
+      this.lastSeq.delete(room);
+    }
+  }
+
   private async identify(): Promise<void> {
     const { identity } = this.opts;
     if (this.token ?? identity.token) {
@@ -253,7 +270,7 @@ export class ParleyClient {
         this.acceptLogin(answer);
         return;
       } catch (err) {
-        if (!identity.password) throw err;
+        if (!identity.password && !this.tokenEnded(err)) throw err;
       }
     }
     if (identity.password && identity.username) {
@@ -270,6 +287,16 @@ export class ParleyClient {
       this.token = token;
       this.emit('token', { token, username: this.username, guest: true });
     }
+  }
+
+  /**
+   * Whether a refused token leaves a name to take afresh: the guest account it belonged to
+   * ended (its name is free again), so the client names itself as it did the first time.
+   */
+  private tokenEnded(err: unknown): boolean {
+    if ((err as ClientError).code !== 'TOKEN_INVALID' || !(this.username ?? this.opts.identity.username)) return false;
+    this.token = null;
+    return true;
   }
 
   private acceptLogin(answer: ServerMessage): void {
