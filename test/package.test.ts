@@ -25,8 +25,11 @@ const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const { name, version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
 
 /** The environment of a user's shell: no loader of the test runner's (tsx) carried over. */
+/** Where the installed client keeps its tokens: never the user's own config folder. */
+const CONFIG_DIR = mkdtempSync(join(tmpdir(), 'parley-package-config-'));
+
 function userEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, PARLEY_CONFIG_DIR: CONFIG_DIR };
   delete env.NODE_OPTIONS;
   delete env.NODE_TEST_CONTEXT;
   return env;
@@ -51,7 +54,10 @@ describe('the npm package', { timeout: 240_000 }, () => {
     symlinkSync(join(ROOT, 'node_modules', 'better-sqlite3'), sqlite, 'dir');
   });
 
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(CONFIG_DIR, { recursive: true, force: true });
+  });
 
   it('packs the compiled command, its worker and the web client, and no sources', () => {
     for (const file of ['dist/parley.js', 'dist/sqlite-worker.cjs', 'dist/web/index.html', 'dist/web/app.js', 'package.json', 'README.md']) {

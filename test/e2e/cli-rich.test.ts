@@ -1,6 +1,6 @@
 /**
  * Files and replies in the terminal client: how attachments and replies are printed,
- * `/upload` (a streamed multipart POST with the token; guests get a clear error) and
+ * `/upload` (a streamed multipart POST with the token; a guest's is refused with a clear error) and
  * `/reply N` (numbered from the newest message of the current room).
  *
  * The formatting and upload tests need nothing else; the interactive ones run the client
@@ -213,13 +213,12 @@ describe('terminal client: /upload and /reply', () => {
     await fay.line('! Usage: /reply N TEXT');
   });
 
-  it('lets a guest share a file with the token its name came with, and explains a missing path', async () => {
+  it('tells a guest that sharing files needs a registered account, and explains a missing path', async () => {
     const file = join(dir, 'a.txt');
     writeFileSync(file, 'hello');
     await using gil = await chatter(server.url, 'gil', 'general');
     gil.write(`/upload ${file} look`);
-    await gil.line(/gil: look$/);
-    await gil.line('[file] a.txt (5 B)');
+    await gil.line('! Sharing files needs an account with a password');
     gil.write('/upload');
     await gil.line('! Usage: /upload PATH [TEXT]');
   });

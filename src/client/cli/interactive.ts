@@ -649,8 +649,8 @@ export class InteractiveClient {
       return;
     }
     const token = this.client.token;
-    if (!token) {
-      this.error('Sharing files needs a login token: /token asks the server for one (or start the client with --password).');
+    if (!token || this.client.guest) {
+      this.error('Sharing files needs an account with a password: /register PASSWORD keeps your name (or start the client with --password).');
       return;
     }
     this.notice(`Uploading ${safe(parsed.path)}…`);
@@ -868,6 +868,7 @@ export class InteractiveClient {
   private acceptToken(answer: Answer<'LoggedIn'>): void {
     this.client.username = answer.username;
     this.client.token = answer.token;
+    this.client.guest = answer.guest === true;
     try {
       this.keeper.save(answer.username, answer.token);
     } catch (err) {

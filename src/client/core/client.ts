@@ -90,6 +90,8 @@ export class ParleyClient {
   status: ClientStatus = 'closed';
   username: string | null = null;
   token: string | null = null;
+  /** Whether the account is a guest one (its token resumes it; files need a registered account). */
+  guest = false;
   /** Rooms the client is in, in join order. */
   readonly rooms: string[];
   /** Highest seq surfaced per room. */
@@ -285,6 +287,7 @@ export class ParleyClient {
     const token = (ack as { token?: unknown }).token;
     if (typeof token === 'string') {
       this.token = token;
+      this.guest = true;
       this.emit('token', { token, username: this.username, guest: true });
     }
   }
@@ -303,7 +306,8 @@ export class ParleyClient {
     if (answer.type !== 'LoggedIn') return;
     this.username = answer.username;
     this.token = answer.token;
-    this.emit('token', { token: answer.token, username: answer.username, guest: answer.guest === true });
+    this.guest = answer.guest === true;
+    this.emit('token', { token: answer.token, username: answer.username, guest: this.guest });
   }
 
   /** Fetches, per room, every message after the last one surfaced. */
