@@ -1,17 +1,21 @@
 /**
- * The sidebar: connection status, joined rooms with unread counts (and leave), other rooms
- * to join, a field to join or create a room, private conversations, and the signed-in user.
+ * The sidebar: connection status, the account's rooms with unread and mention counts (and
+ * leave), public rooms to join, a field to join or create a room, "New room" (public or
+ * private), the account's direct conversations with who is in them and whether they are
+ * online, "New message", and the signed-in user.
  */
 import { h, iconButton, replaceChildren } from './dom.js';
-import { colourClass, initial } from './format.js';
+import { icon } from './icons.js';
+import { colourClass, initial, sameName } from './format.js';
 import { permission } from './notify.js';
-import type { AppState } from './state.js';
+import type { AppState, RoomState } from './state.js';
 
 export interface SidebarActions {
   openRoom(room: string): void;
   joinRoom(room: string): void;
   leaveRoom(room: string): void;
-  openDm(peer: string): void;
+  newMessage(): void;
+  newRoom(): void;
   logout(): void;
   enableNotifications(): void;
 }
@@ -36,8 +40,9 @@ export class Sidebar {
         h('span', { class: 'brand-name', text: 'Parley' }),
         this.statusBox),
       h('nav', { class: 'side-scroll', attrs: { 'aria-label': 'Conversations' } },
-        this.section('Rooms', this.rooms), this.joinForm(), this.more,
-        this.section('Direct messages', this.dms), this.dmForm()),
+        this.section('Rooms', this.rooms, iconButton('New room', 'plus', () => this.actions.newRoom(), 'new-room-btn')),
+        this.joinForm(), this.more,
+        this.section('Direct messages', this.dms, iconButton('New message', 'plus', () => this.actions.newMessage(), 'new-message-btn'))),
       this.notifyBox,
       this.meBox);
   }
@@ -45,7 +50,7 @@ export class Sidebar {
   render(s: AppState): void {
     replaceChildren(this.statusBox, this.status(s));
     replaceChildren(this.rooms, this.roomList(s));
-    replaceChildren(this.more, s.directory.length > 0 ? this.section('More rooms', this.directory(s)) : null);
+    replaceChildren(this.more, s.directory.length > 0 ? this.section('More rooms', this.directory(s), null) : null);
     replaceChildren(this.dms, this.dmList(s));
     this.me(s);
   }
@@ -57,14 +62,14 @@ export class Sidebar {
       h('span', { class: 'status-text', text: s.status === 'reconnecting' && s.statusDetail ? `Reconnecting…` : text }));
   }
 
-  private section(title: string, body: HTMLElement): HTMLElement {
-    return h('section', { class: 'side-section' }, h('h2', { text: title }), body);
+  private section(title: string, body: HTMLElement, action: HTMLElement | null): HTMLElement {
+    return h('section', { class: 'side-section' }, h('div', { class: 'side-head' }, h('h2', { text: title }), action), body);
   }
 
   private roomList(s: AppState): HTMLElement {
-    const rooms = s.joinedRooms().sort((a, b) => a.name.localeCompare(b.name));
+    const rooms = s.joinedRooms().filter((r) => r.kind !== 'direct').sort((a, b) => a.name.localeCompare(b.name));
     return h('ul', { class: 'room-list' }, ...rooms.map((r) => {
-      const active = s.view.kind === 'room' && s.view.room === r.name;
+      const active = s.view.room === r.name;
       const unread = active ? 0 : r.unread();
       const mentions = active ? 0 : r.mentions;
       return h('li', { class: `room-item${active ? ' active' : ''}${unread > 0 ? ' has-unread' : ''}${mentions > 0 ? ' has-mention' : ''}`, attrs: { 'data-room': r.name } },
@@ -72,7 +77,8 @@ export class Sidebar {
           class: 'room-link',
           attrs: { type: 'button', 'aria-current': active ? 'page' : undefined },
           on: { click: () => this.actions.openRoom(r.name) },
-        }, h('span', { class: 'hash', attrs: { 'aria-hidden': 'true' }, text: '#' }), h('span', { class: 'name', text: r.name }),
+        }, roomGlyph(r), h('span', { class: 'name', text: r.name }),
+        r.kind === 'private' ? h('span', { class: 'sr-only', text: ', private' }) : null,
         ...mentionBadge(mentions), ...unreadBadge(unread)),
         iconButton(`Leave #${r.name}`, 'close', () => this.actions.leaveRoom(r.name), 'leave-btn'));
     }));
@@ -99,28 +105,25 @@ export class Sidebar {
   }
 
   private dmList(s: AppState): HTMLElement {
-    const dms = [...s.dms.values()];
-    if (dms.length === 0) return h('p', { class: 'side-empty', text: 'Click a member to message them.' });
-    return h('ul', { class: 'room-list dm-list' }, ...dms.map((d) => {
-      const active = s.view.kind === 'dm' && s.view.peer.toLowerCase() === d.peer.toLowerCase();
-      const unread = active ? 0 : d.unread;
-      return h('li', { class: `room-item${active ? ' active' : ''}${unread ? ' has-unread' : ''}`, attrs: { 'data-peer': d.peer } },
+    const direct = s.joinedRooms().filter((r) => r.kind === 'direct').sort((a, b) => b.lastActivity.localeCompare(a.lastActivity) || a.label().localeCompare(b.label()));
+    if (direct.length === 0) return h('p', { class: 'side-empty', text: 'No conversations yet. Use + or pick a member to message them.' });
+    return h('ul', { class: 'room-list dm-list' }, ...direct.map((r) => {
+      const active = s.view.room === r.name;
+      const unread = active ? 0 : r.unread();
+      const mentions = active ? 0 : r.mentions;
+      const online = peersOnline(r);
+      const peer = r.with.length === 1 ? r.with[0]! : r.label();
+      return h('li', { class: `room-item${active ? ' active' : ''}${unread ? ' has-unread' : ''}`, attrs: { 'data-room': r.name, 'data-peer': peer } },
         h('button', {
           class: 'room-link',
           attrs: { type: 'button', 'aria-current': active ? 'page' : undefined },
-          on: { click: () => this.actions.openDm(d.peer) },
-        }, h('span', { class: `mini-avatar ${colourClass(d.peer)}`, attrs: { 'aria-hidden': 'true' }, text: initial(d.peer) }),
-        h('span', { class: 'name', text: d.peer }),
-        ...unreadBadge(unread)));
+          on: { click: () => this.actions.openRoom(r.name) },
+        }, h('span', { class: `mini-avatar ${colourClass(peer)}`, attrs: { 'aria-hidden': 'true' } }, r.with.length > 1 ? String(r.with.length) : initial(peer),
+          h('span', { class: `presence-dot${online ? ' online' : ''}` })),
+        h('span', { class: 'name', text: r.label() }),
+        h('span', { class: 'sr-only', text: online ? ', online' : r.with.length > 1 ? ', nobody online' : ', offline' }),
+        ...mentionBadge(mentions), ...unreadBadge(unread)));
     }));
-  }
-
-  private dmForm(): HTMLElement {
-    const input = h('input', { attrs: { id: 'dm-to', name: 'to', placeholder: 'Message someone…', autocomplete: 'off', maxlength: 32, 'aria-label': 'Name of the person to message' } });
-    return h('form', {
-      class: 'side-form',
-      on: { submit: (ev) => { ev.preventDefault(); const v = input.value.trim().replace(/^@/, ''); if (v) { input.value = ''; this.actions.openDm(v); } } },
-    }, input);
   }
 
   private me(s: AppState): void {
@@ -132,8 +135,27 @@ export class Sidebar {
       h('span', { class: `avatar small ${colourClass(s.username)}`, attrs: { 'aria-hidden': 'true' }, text: initial(s.username) }),
       h('div', { class: 'me-text' }, h('span', { class: 'me-name', attrs: { id: 'me-name' }, text: s.username }),
         h('span', { class: 'me-kind', text: s.registered ? 'Signed in' : 'Guest' })),
-      h('button', { class: 'text-btn', attrs: { type: 'button' }, text: s.registered ? 'Log out' : 'Leave', on: { click: () => this.actions.logout() } }));
+      h('button', {
+        class: 'text-btn', attrs: { type: 'button', id: 'logout', title: s.registered ? 'Log out of this browser' : 'Log out: a guest name cannot be taken back' },
+        text: 'Log out', on: { click: () => this.actions.logout() },
+      }));
   }
+}
+
+/** `#` before a public room's name, a lock before a private one's. */
+function roomGlyph(r: RoomState): HTMLElement {
+  return r.kind === 'private'
+    ? h('span', { class: 'hash lock', attrs: { 'aria-hidden': 'true', title: 'Private room' } }, icon('lock', 14))
+    : h('span', { class: 'hash', attrs: { 'aria-hidden': 'true' }, text: '#' });
+}
+
+/**
+ * Whether someone else in a direct conversation is online: from its roster when read, else
+ * from the online count of the conversation list (which counts the user too).
+ */
+export function peersOnline(r: RoomState): boolean {
+  if (r.roster) return r.roster.some((m) => m.online && r.with.some((w) => sameName(w, m.username)));
+  return r.online > 1;
 }
 
 /** Unread mentions of the user in a room: an "@" badge, and ", 2 mentions" for a screen reader. */
