@@ -120,7 +120,7 @@ export class ChatApp {
       send: (text, extras) => this.send(text, extras), saveEdit: (id, content) => this.call({ type: 'EditMessage', id, content }),
       lastOwn: () => this.lastOwn(), typing: () => this.typing(), stopTyping: () => this.stopTyping(),
       draft: (text) => saved.setDraft(this.state.view.room, text),
-    }, () => this.client.token, (text) => toast(text));
+    }, () => (this.guest ? null : this.client.token), (text) => toast(text));
     this.members = new MembersPanel(byId('members'), {
       message: (p) => void this.openDirect([p]),
       invite: (room, name) => this.manage({ type: 'Invite', room, username: name }, `${name} is invited.`),
@@ -182,7 +182,8 @@ export class ChatApp {
       if (!r.joined) this.refreshConversations();
       r.typing.delete(m.username);
       const fresh = r.add(m);
-      if (fresh && this.state.isViewing({ kind: 'room', room: m.room })) this.markRead(m.room);
+      // Before the session is ready the view is not chosen yet: history sent on login marks nothing read.
+      if (fresh && this.ready && this.state.isViewing({ kind: 'room', room: m.room })) this.markRead(m.room);
       if (fresh && this.ready && !sameName(m.username, this.state.username)) this.onIncoming(m);
       this.queueRender();
     });
