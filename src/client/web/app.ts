@@ -123,10 +123,9 @@ export class ChatApp {
     }, () => (this.guest ? null : this.client.token), (text) => toast(text));
     this.members = new MembersPanel(byId('members'), {
       message: (p) => void this.openDirect([p]),
-      invite: (room, name) => this.manage({ type: 'Invite', room, username: name }, `${name} is invited.`),
-      remove: (room, name) => this.manage({ type: 'RemoveMember', room, username: name }, `${name} is no longer a member.`),
-      setRole: (room, name, role) => this.manage({ type: 'SetRole', room, username: name, role },
-        role === 'moderator' ? `${name} is a moderator now.` : `${name} is no longer a moderator.`),
+      invite: (room, name) => this.manage({ type: 'Invite', room, username: name }),
+      remove: (room, name) => this.manage({ type: 'RemoveMember', room, username: name }),
+      setRole: (room, name, role) => this.manage({ type: 'SetRole', room, username: name, role }),
     });
     this.search = new SearchPanel(byId('search'), {
       search: (query, room) => void this.runSearch(query, room),
@@ -476,13 +475,10 @@ export class ChatApp {
     this.loadRooms();
   }
 
-  /** Invite, remove, make moderator: said done, or why not. */
-  private manage(msg: Parameters<ParleyClient['request']>[0], done: string): void {
+  /** Invite, remove, make moderator: the room's notice and roster say it is done; a toast says why not. */
+  private manage(msg: Parameters<ParleyClient['request']>[0]): void {
     const room = (msg as { room: string }).room;
-    this.client.request(msg).then(() => {
-      toast(done, 'info');
-      this.refreshRoster(room);
-    }, (err: ClientError) => toast(err.code === 'DISCONNECTED' || err.code === 'CLOSED' ? 'You are offline. Try again once reconnected.' : err.message));
+    this.client.request(msg).then(() => this.refreshRoster(room), (err: ClientError) => toast(err.code === 'DISCONNECTED' || err.code === 'CLOSED' ? 'You are offline. Try again once reconnected.' : err.message));
   }
 
   private refreshMembers(): void {

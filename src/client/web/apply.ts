@@ -53,9 +53,14 @@ export function applyMessage(s: AppState, msg: ServerMessage, now = Date.now()):
       return applyRemoved(s, msg.room);
     case 'RoomCreated':
       return applyCreated(s, msg);
-    case 'Members':
-      s.room(msg.room).roster = msg.members;
+    case 'Members': {
+      const r = s.room(msg.room);
+      r.roster = msg.members;
+      // The account's own role may have changed (made a moderator) since its conversation list.
+      const me = msg.members.find((m) => sameName(m.username, s.username));
+      if (me) r.role = me.role;
       return true;
+    }
     case 'SystemMessage': {
       const room = msg.room ?? s.activeRoom()?.name;
       if (!room) return false;

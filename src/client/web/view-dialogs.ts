@@ -29,6 +29,10 @@ class FormDialog {
         h('button', { class: 'secondary', attrs: { type: 'button' }, text: 'Cancel', on: { click: () => this.el.close() } }),
         this.submitBtn));
     this.el = h('dialog', { class: 'dialog', attrs: { 'aria-labelledby': `${id}-title`, 'aria-describedby': `${id}-lead` } }, form);
+    // The error line describes the fields too, so a screen reader reads why on returning to one.
+    for (const input of this.el.querySelectorAll('input:not([type="checkbox"])')) {
+      input.setAttribute('aria-describedby', `${input.getAttribute('aria-describedby') ?? ''} ${this.error.id}`.trim());
+    }
     this.el.addEventListener('close', () => { this.opener?.focus(); this.opener = null; });
     byId('chat').append(this.el);
   }

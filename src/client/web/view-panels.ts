@@ -120,6 +120,7 @@ export interface MembersActions {
 }
 
 const ROLE_TEXT: Record<string, string> = { owner: 'owner', moderator: 'moderator' };
+const ROLE_RANK: Record<string, number> = { owner: 0, moderator: 1, member: 2 };
 
 export class MembersPanel {
   private readonly heading = h('h2');
@@ -149,7 +150,7 @@ export class MembersPanel {
     const room = s.activeRoom();
     const roster = rosterOf(room, s.username);
     const online = roster.filter((m) => m.online).length;
-    this.heading.textContent = room.kind === 'direct' ? 'In this conversation' : room.roster ? `Members · ${online} online` : `Members · ${roster.length} online`;
+    this.heading.textContent = room.kind === 'direct' ? 'In this conversation' : `Members · ${online} online`;
     this.inviteRoom = room.joined && (room.kind === 'public' || room.moderates()) ? room.name : null;
     this.inviteForm.hidden = this.inviteRoom === null;
     this.inviteInput.setAttribute('aria-label', `Invite someone to #${room.name}`);
@@ -177,8 +178,8 @@ export class MembersPanel {
     const canRemove = room.role === 'owner' || m.role === 'member';
     const buttons = [
       room.role === 'owner' ? h('button', {
-        class: 'text-btn', attrs: { type: 'button', 'aria-label': `${m.role === 'moderator' ? 'Unmake moderator' : 'Make moderator'}: ${m.username}` },
-        text: m.role === 'moderator' ? 'Unmake moderator' : 'Make moderator',
+        class: 'text-btn', attrs: { type: 'button', 'aria-label': `${m.role === 'moderator' ? 'Make member' : 'Make moderator'}: ${m.username}` },
+        text: m.role === 'moderator' ? 'Make member' : 'Make moderator',
         on: { click: () => this.actions.setRole(room.name, m.username, m.role === 'moderator' ? 'member' : 'moderator') },
       }) : null,
       canRemove ? h('button', {
@@ -195,7 +196,7 @@ export class MembersPanel {
  * names known online, and in a direct conversation its people.
  */
 function rosterOf(room: RoomState, me: string): MemberSummary[] {
-  if (room.roster) return [...room.roster].sort((a, b) => Number(b.online) - Number(a.online) || a.username.localeCompare(b.username));
+  if (room.roster) return [...room.roster].sort((a, b) => Number(b.online) - Number(a.online) || ROLE_RANK[a.role] - ROLE_RANK[b.role] || a.username.localeCompare(b.username));
   const names = room.kind === 'direct' ? [me, ...room.with] : room.members;
   return [...names].sort((a, b) => a.localeCompare(b)).map((username) => ({ username, role: 'member', online: room.kind !== 'direct' || sameName(username, me) }));
 }
