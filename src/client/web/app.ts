@@ -130,7 +130,8 @@ export class ChatApp {
     this.search = new SearchPanel(byId('search'), {
       search: (query, room) => void this.runSearch(query, room),
       open: (room) => { if (this.state.rooms.get(room)?.joined) this.open({ kind: 'room', room }); else void this.joinRoom(room); },
-    }, () => this.state.activeRoom()?.name);
+      label: (room) => this.state.rooms.get(room)?.label() ?? `#${room}`,
+    }, () => this.state.view.room);
     byId('scrim').addEventListener('click', () => this.toggleSidebar(false));
     this.root.classList.add(window.matchMedia('(min-width: 1100px)').matches ? 'panel-members' : 'panel-none');
     this.header.expanded(false, this.openPanel());
@@ -212,7 +213,8 @@ export class ChatApp {
     const room = s.activeRoom();
     if (room.joined && !room.loaded) void this.loadRecent(room.name);
     this.markRead(room.name);
-    this.composer.restore(saved.draft(room.name));
+    // After a reconnect the box holds what the user typed meanwhile: only a page load restores it.
+    if (!resumed) this.composer.restore(saved.draft(room.name));
     this.ready = true;
     if (!resumed) this.openFromHash();
     if (!resumed && permission() === 'granted') void this.startPush();

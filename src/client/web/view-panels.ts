@@ -204,6 +204,8 @@ function rosterOf(room: RoomState, me: string): MemberSummary[] {
 export interface SearchActions {
   search(query: string, room: string | undefined): void;
   open(room: string): void;
+  /** How a result's room is named: `#room`, or a direct conversation's people. */
+  label(room: string): string;
 }
 
 export class SearchPanel {
@@ -234,7 +236,7 @@ export class SearchPanel {
     replaceChildren(this.results, h('p', { class: 'muted', text: `${messages.length} result${messages.length === 1 ? '' : 's'} for “${query}”` }),
       h('ul', {}, ...messages.map((m) => h('li', {}, h('button', {
         class: 'result', attrs: { type: 'button' }, on: { click: () => this.actions.open(m.room) },
-      }, h('div', { class: 'result-head' }, h('span', { class: 'author', text: m.username }), h('span', { class: 'where', text: ` in #${m.room}` }),
+      }, h('div', { class: 'result-head' }, h('span', { class: 'author', text: m.username }), h('span', { class: 'where', text: ` in ${this.actions.label(m.room)}` }),
         h('time', { attrs: { datetime: m.timestamp, title: fullDate(m.timestamp) }, text: timeOf(m.timestamp) })),
       h('div', { class: 'result-text' }, m.content))))));
   }
