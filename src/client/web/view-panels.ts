@@ -72,6 +72,10 @@ export class Header {
     if (this.notify.value !== room.notify) this.notify.value = room.notify;
     if (this.editing !== null && room.name !== this.editing) this.editing = null;
     if (this.editing !== null) return;
+    // Rebuilt only when it changes: a button replaced between a press and its release loses the click.
+    const shown = JSON.stringify([room.name, room.kind, room.kind === 'direct' ? directNote(room) : room.topic]);
+    if (shown === this.topicShown) return;
+    this.topicShown = shown;
     if (room.kind === 'direct') {
       replaceChildren(this.topic, h('span', { class: 'topic-text muted', text: directNote(room) }));
       return;
@@ -82,8 +86,12 @@ export class Header {
       h('button', { class: 'text-btn topic-edit', attrs: { type: 'button' }, text: room.topic ? 'Edit topic' : 'Set topic', on: { click: () => this.editTopic(room.name, room.topic) } }));
   }
 
+  /** What the topic line shows now (room, kind, text), so that an unchanged line is left alone. */
+  private topicShown = '';
+
   private editTopic(room: string, current: string): void {
     this.editing = room;
+    this.topicShown = '';
     const input = h('input', { attrs: { value: current, maxlength: 256, 'aria-label': `Topic of #${room}`, placeholder: 'What is this room about?' } });
     const done = (save: boolean): void => {
       if (this.editing === null) return;
@@ -154,8 +162,14 @@ export class MembersPanel {
     this.inviteRoom = room.joined && (room.kind === 'public' || room.moderates()) ? room.name : null;
     this.inviteForm.hidden = this.inviteRoom === null;
     this.inviteInput.setAttribute('aria-label', `Invite someone to #${room.name}`);
+    // Rebuilt only when it changes, so that a click on a member's button is never lost to a re-render.
+    const shown = JSON.stringify([room.name, room.kind, room.role, s.username, roster]);
+    if (shown === this.shown) return;
+    this.shown = shown;
     replaceChildren(this.list, ...roster.map((m) => this.member(room, m, s.username)));
   }
+
+  private shown = '';
 
   private member(room: RoomState, m: MemberSummary, me: string): HTMLElement {
     const mine = sameName(m.username, me);
