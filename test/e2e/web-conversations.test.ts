@@ -228,6 +228,33 @@ describe('the web client with accounts and conversations', { skip: launched.skip
     assert.equal(await nia.locator('dialog[open]').count(), 0);
   });
 
+  it('never loses typed text: a refused message comes back to the box, and one unconfirmed at a reload is there after it', async () => {
+    const page = await fresh();
+    // Between the page and the server: one message refused, one that never arrives.
+    await page.routeWebSocket(/.*/, (ws) => {
+      const upstream = ws.connectToServer();
+      ws.onMessage((raw) => {
+        const msg = JSON.parse(String(raw)) as { type: string; content?: string; ref?: string };
+        if (msg.type === 'SendMessage' && msg.content === 'refuse me') {
+          ws.send(JSON.stringify({ type: 'Error', code: 'FORBIDDEN', message: 'Not allowed here.', retryable: false, ref: msg.ref }));
+        } else if (!(msg.type === 'SendMessage' && msg.content === 'lost on the way')) {
+          upstream.send(raw);
+        }
+      });
+    });
+    await joinAsGuest(page, server.httpUrl, 'tess');
+    await sendMessage(page, 'refuse me');
+    await waitForText(page, '.toast', 'Not sent: Not allowed here.');
+    assert.equal(await page.inputValue('#composer-input'), 'refuse me', 'the refused text is back in the box');
+    await page.fill('#composer-input', '');
+    await sendMessage(page, 'lost on the way');
+    await waitForText(page, '#messages .msg.pending', 'lost on the way');
+    await page.reload();
+    await online(page);
+    assert.equal(await page.inputValue('#composer-input'), 'lost on the way', 'the unconfirmed text is back after the reload');
+    assert.deepEqual(realErrors(page), []);
+  });
+
   it('logs out for good, and shows the sign-in screen with a note when the saved token is refused', async () => {
     const gil = await guest('gil');
     await gil.locator('#logout').click();
