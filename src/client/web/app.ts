@@ -47,6 +47,11 @@ function excerptOf(content: string, files: Attachment[] | undefined): string {
   return text.length > EXCERPT_CHARS ? `${text.slice(0, EXCERPT_CHARS - 1)}…` : text;
 }
 
+/** Why a request failed, for the user: the server's words, or that the page is offline. */
+function failureText(err: ClientError): string {
+  return err.code === 'DISCONNECTED' || err.code === 'CLOSED' ? 'You are offline. Try again once reconnected.' : err.message;
+}
+
 /** The WebSocket URL of the server that served this page. */
 export function socketUrl(): string {
   return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/`;
@@ -83,6 +88,8 @@ export class ChatApp {
   private guest = true;
   private readonly newMessage: NewMessageDialog;
   private readonly newRoom: NewRoomDialog;
+  /** The conversation list being read again (refreshConversations), if it is. */
+  private conversationsLoad: Promise<void> | null = null;
   /** Rosters to re-read soon (a member came, went, was invited or removed). */
   private readonly rosterTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly onHash = (): void => { if (this.ready) this.openFromHash(); };
@@ -179,7 +186,8 @@ export class ChatApp {
     c.on('chat', (m) => {
       const r = this.state.room(m.room);
       // A message of a conversation the list does not have yet (it was just opened with us): ask for the list.
-      if (!r.joined) this.refreshConversations();
+      if (!r.joined && this.ready) this.refreshConversations();
+      if (m.timestamp > r.lastActivity) r.lastActivity = m.timestamp;
       r.typing.delete(m.username);
       const fresh = r.add(m);
       // Before the session is ready the view is not chosen yet: history sent on login marks nothing read.
@@ -417,7 +425,7 @@ export class ChatApp {
       this.open({ kind: 'room', room });
       return null;
     } catch (err) {
-      return (err as Error).message;
+      return failureText(err as ClientError);
     }
   }
 
@@ -447,8 +455,7 @@ export class ChatApp {
       this.open({ kind: 'room', room });
       return null;
     } catch (err) {
-      const e = err as ClientError;
-      return e.code === 'DISCONNECTED' || e.code === 'CLOSED' ? 'You are offline. Try again once reconnected.' : e.message;
+      return failureText(err as ClientError);
     }
   }
 
@@ -480,7 +487,7 @@ export class ChatApp {
   /** Invite, remove, make moderator: the room's notice and roster say it is done; a toast says why not. */
   private manage(msg: Parameters<ParleyClient['request']>[0]): void {
     const room = (msg as { room: string }).room;
-    this.client.request(msg).then(() => this.refreshRoster(room), (err: ClientError) => toast(err.code === 'DISCONNECTED' || err.code === 'CLOSED' ? 'You are offline. Try again once reconnected.' : err.message));
+    this.client.request(msg).then(() => this.refreshRoster(room), (err: ClientError) => toast(failureText(err)));
   }
 
   private refreshMembers(): void {
@@ -494,8 +501,6 @@ export class ChatApp {
     this.conversationsLoad = this.client.request({ type: 'ListConversations' }).then(() => undefined, () => undefined)
       .finally(() => { this.conversationsLoad = null; });
   }
-
-  private conversationsLoad: Promise<void> | null = null;
 
   /** Re-reads a roster soon (several changes together are one request). */
   private refreshRoster(room: string): void {

@@ -7,6 +7,7 @@
 import type { ClientStatus } from '../core/client.js';
 import type { Attachment, ChatMessage, ConversationKind, MemberSummary, NotifyLevel, Reactions, ReplyRef, Role, RoomSummary } from '../../protocol/messages.js';
 import { applyReaction, reactionUsers, type ReactionChange } from '../../protocol/reactions.js';
+import { sameName } from './format.js';
 
 /** A line in a room that is not a message: joins, leaves, server notices. */
 export interface Notice {
@@ -75,6 +76,15 @@ export class RoomState {
   /** Whether the account may invite, remove and (owner) promote members here. */
   moderates(): boolean {
     return this.kind !== 'direct' && (this.role === 'owner' || this.role === 'moderator');
+  }
+
+  /**
+   * Whether someone else in a direct conversation is online: from its roster once read, else
+   * from the conversation list's online count (which counts the user too).
+   */
+  peersOnline(): boolean {
+    if (this.roster) return this.roster.some((m) => m.online && this.with.some((w) => sameName(w, m.username)));
+    return this.online > 1;
   }
 
   /** Adds or replaces a message; false if it was already there unchanged. */

@@ -8,7 +8,6 @@ import { h, iconButton, replaceChildren } from './dom.js';
 import { colourClass, fullDate, initial, sameName, timeOf } from './format.js';
 import { linkify } from './linkify.js';
 import type { AppState, RoomState } from './state.js';
-import { peersOnline } from './view-sidebar.js';
 
 export interface HeaderActions {
   toggleSidebar(): void;
@@ -117,7 +116,7 @@ function directNote(r: RoomState): string {
     const online = r.roster ? r.roster.filter((m) => m.online && r.with.some((w) => sameName(w, m.username))).length : null;
     return online === null ? `Group conversation with ${r.with.length} people` : `Group conversation · ${online} of ${r.with.length} online`;
   }
-  return peersOnline(r) ? `Direct conversation · ${r.with[0]} is online` : `Direct conversation · ${r.with[0]} is away and will see your messages later`;
+  return r.peersOnline() ? `Direct conversation · ${r.with[0]} is online` : `Direct conversation · ${r.with[0]} is away and will see your messages later`;
 }
 
 export interface MembersActions {

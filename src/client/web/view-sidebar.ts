@@ -6,7 +6,7 @@
  */
 import { h, iconButton, replaceChildren } from './dom.js';
 import { icon } from './icons.js';
-import { colourClass, initial, sameName } from './format.js';
+import { colourClass, initial } from './format.js';
 import { permission } from './notify.js';
 import type { AppState, RoomState } from './state.js';
 
@@ -111,7 +111,7 @@ export class Sidebar {
       const active = s.view.room === r.name;
       const unread = active ? 0 : r.unread();
       const mentions = active ? 0 : r.mentions;
-      const online = peersOnline(r);
+      const online = r.peersOnline();
       const peer = r.with.length === 1 ? r.with[0]! : r.label();
       return h('li', { class: `room-item${active ? ' active' : ''}${unread ? ' has-unread' : ''}`, attrs: { 'data-room': r.name, 'data-peer': peer } },
         h('button', {
@@ -147,15 +147,6 @@ function roomGlyph(r: RoomState): HTMLElement {
   return r.kind === 'private'
     ? h('span', { class: 'hash lock', attrs: { 'aria-hidden': 'true', title: 'Private room' } }, icon('lock', 14))
     : h('span', { class: 'hash', attrs: { 'aria-hidden': 'true' }, text: '#' });
-}
-
-/**
- * Whether someone else in a direct conversation is online: from its roster when read, else
- * from the online count of the conversation list (which counts the user too).
- */
-export function peersOnline(r: RoomState): boolean {
-  if (r.roster) return r.roster.some((m) => m.online && r.with.some((w) => sameName(w, m.username)));
-  return r.online > 1;
 }
 
 /** Unread mentions of the user in a room: an "@" badge, and ", 2 mentions" for a screen reader. */
