@@ -48,10 +48,10 @@ export class Sidebar {
   }
 
   render(s: AppState): void {
-    replaceChildren(this.statusBox, this.status(s));
-    replaceChildren(this.rooms, this.roomList(s));
-    replaceChildren(this.more, s.directory.length > 0 ? this.section('More rooms', this.directory(s), null) : null);
-    replaceChildren(this.dms, this.dmList(s));
+    swap(this.statusBox, [this.status(s)]);
+    swap(this.rooms, [this.roomList(s)]);
+    swap(this.more, s.directory.length > 0 ? [this.section('More rooms', this.directory(s), null)] : []);
+    swap(this.dms, [this.dmList(s)]);
     this.me(s);
   }
 
@@ -86,7 +86,7 @@ export class Sidebar {
 
   private directory(s: AppState): HTMLElement {
     return h('ul', { class: 'room-list directory' }, ...s.directory.map((r) =>
-      h('li', { class: 'room-item' }, h('button', {
+      h('li', { class: 'room-item', attrs: { 'data-join': r.name } }, h('button', {
         class: 'room-link',
         attrs: { type: 'button', title: r.topic || `Join #${r.name}` },
         on: { click: () => this.actions.joinRoom(r.name) },
@@ -128,18 +128,48 @@ export class Sidebar {
 
   private me(s: AppState): void {
     // Asked only when the user chooses to: never on page load.
-    replaceChildren(this.notifyBox, permission() === 'default'
-      ? h('button', { class: 'text-btn notify-btn', attrs: { type: 'button', id: 'enable-notifications', title: 'Get a desktop notification when you are mentioned' }, text: 'Turn on notifications', on: { click: () => this.actions.enableNotifications() } })
-      : null);
-    replaceChildren(this.meBox,
+    swap(this.notifyBox, permission() === 'default'
+      ? [h('button', { class: 'text-btn notify-btn', attrs: { type: 'button', id: 'enable-notifications', title: 'Get a desktop notification when you are mentioned' }, text: 'Turn on notifications', on: { click: () => this.actions.enableNotifications() } })]
+      : []);
+    swap(this.meBox, [
       h('span', { class: `avatar small ${colourClass(s.username)}`, attrs: { 'aria-hidden': 'true' }, text: initial(s.username) }),
       h('div', { class: 'me-text' }, h('span', { class: 'me-name', attrs: { id: 'me-name' }, text: s.username }),
         h('span', { class: 'me-kind', text: s.registered ? 'Signed in' : 'Guest' })),
       h('button', {
         class: 'text-btn', attrs: { type: 'button', id: 'logout', title: s.registered ? 'Log out of this browser' : 'Log out: a guest name cannot be taken back' },
         text: 'Log out', on: { click: () => this.actions.logout() },
-      }));
+      })]);
   }
+}
+
+/** What each part of the sidebar shows now, as markup, so that an unchanged part is left alone. */
+const shown = new WeakMap<Element, string>();
+
+/**
+ * Puts `children` in `box` unless they show exactly what is there: an unchanged part keeps
+ * its elements (the focus stays, and a click between press and release is not lost). A
+ * changed part gives the focus to the same control in its new elements.
+ */
+function swap(box: HTMLElement, children: HTMLElement[]): void {
+  const html = children.map((c) => c.outerHTML).join('');
+  if (shown.get(box) === html) return;
+  shown.set(box, html);
+  const active = document.activeElement;
+  const again = active instanceof HTMLElement && box.contains(active) ? selectorOf(active) : null;
+  replaceChildren(box, ...children);
+  if (again) box.querySelector<HTMLElement>(again)?.focus();
+}
+
+/** A selector for a sidebar control: its item's room and its own class or id. */
+function selectorOf(el: HTMLElement): string | null {
+  const own = el.id ? `#${CSS.escape(el.id)}` : el.classList[0] ? `.${CSS.escape(el.classList[0])}` : null;
+  if (own === null) return null;
+  const item = el.closest('li');
+  for (const attr of ['data-room', 'data-join']) {
+    const value = item?.getAttribute(attr);
+    if (value) return `li[${attr}="${CSS.escape(value)}"] ${own}`;
+  }
+  return own;
 }
 
 /** `#` before a public room's name, a lock before a private one's. */
