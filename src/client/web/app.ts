@@ -492,7 +492,11 @@ export class ChatApp {
 
   private refreshMembers(): void {
     const room = this.state.activeRoom();
-    if (room.joined) this.call({ type: 'ListMembers', room: room.name }, true);
+    if (!room.joined) return;
+    // Members with roles (at most a page of them), and who is online (a big room's online
+    // members may be past the page of members).
+    this.call({ type: 'ListMembers', room: room.name }, true);
+    if (room.kind !== 'direct') this.call({ type: 'ListUsers', room: room.name }, true);
   }
 
   /** The account's conversation list again (one request at a time). */

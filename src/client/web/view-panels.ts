@@ -209,9 +209,16 @@ export class MembersPanel {
  * names known online, and in a direct conversation its people.
  */
 function rosterOf(room: RoomState, me: string): MemberSummary[] {
-  if (room.roster) return [...room.roster].sort((a, b) => Number(b.online) - Number(a.online) || ROLE_RANK[a.role] - ROLE_RANK[b.role] || a.username.localeCompare(b.username));
+  if (room.roster) return withOnline(room.roster, room.kind === 'direct' ? [] : room.members).sort((a, b) => Number(b.online) - Number(a.online) || ROLE_RANK[a.role] - ROLE_RANK[b.role] || a.username.localeCompare(b.username));
   const names = room.kind === 'direct' ? [me, ...room.with] : room.members;
   return [...names].sort((a, b) => a.localeCompare(b)).map((username) => ({ username, role: 'member', online: room.kind !== 'direct' || sameName(username, me) }));
+}
+
+/** The roster with everyone known online in it (a big room's roster is one page of its members). */
+function withOnline(roster: MemberSummary[], online: string[]): MemberSummary[] {
+  const listed = new Set(roster.map((m) => m.username.toLowerCase()));
+  const missing = online.filter((n) => !listed.has(n.toLowerCase())).map((username): MemberSummary => ({ username, role: 'member', online: true }));
+  return [...roster, ...missing];
 }
 
 export interface SearchActions {
