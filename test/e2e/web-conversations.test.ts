@@ -201,6 +201,19 @@ describe('the web client with accounts and conversations', { skip: launched.skip
     await waitForText(pete, '.toast', 'rhea removed you from #staff');
     assert.notEqual(await pete.locator('#conv-title').innerText(), '#staff');
 
+    // Invited again, pete leaves by himself: a private room asks once more, since only an invitation brings him back.
+    await rhea.fill('#invite-name', 'pete');
+    await rhea.press('#invite-name', 'Enter');
+    const item = pete.locator('li[data-room="staff"]');
+    await item.waitFor();
+    await item.hover();
+    await item.locator('.leave-btn').click();
+    await waitForText(pete, 'li[data-room="staff"] .leave-confirm', 'Leave?');
+    await assertAccessible(pete, 'the sidebar asking to confirm leaving a private room');
+    await screenshot(pete, 'conversations-leave-private');
+    await item.locator('.leave-confirm').click();
+    await item.waitFor({ state: 'detached' });
+
     // A public room somebody creates shows in the others' room list at once.
     await using cara = await jsonUser(server.url, 'cara');
     cara.send({ type: 'CreateRoom', room: 'cara-corner', ref: 'c' });
@@ -257,6 +270,10 @@ describe('the web client with accounts and conversations', { skip: launched.skip
 
   it('logs out for good, and shows the sign-in screen with a note when the saved token is refused', async () => {
     const gil = await guest('gil');
+    await gil.locator('#logout').click();
+    // A guest is asked once more: its account ends with it.
+    await waitForText(gil, '#logout', 'Log out for good?');
+    await assertAccessible(gil, 'a guest asked to confirm logging out');
     await gil.locator('#logout').click();
     await gil.locator('#login').waitFor({ state: 'visible' });
     assert.equal(await gil.evaluate(() => localStorage.getItem('parley.token')), null);

@@ -20,6 +20,9 @@ export interface SidebarActions {
   enableNotifications(): void;
 }
 
+/** How long a "Leave?" confirmation waits. */
+const CONFIRM_MS = 4_000;
+
 const STATUS_TEXT: Record<string, string> = {
   connecting: 'Connecting…', online: 'Online', reconnecting: 'Reconnecting…', closed: 'Offline',
 };
@@ -31,6 +34,12 @@ export class Sidebar {
   private readonly dms = h('div');
   private readonly meBox = h('div', { class: 'me' });
   private readonly notifyBox = h('div', { class: 'notify-box' });
+
+  /** The private room whose leave button asks "Leave?" (leaving one is for good: only an invitation brings you back). */
+  private confirmLeave: string | null = null;
+  private last: AppState | null = null;
+  /** Whether a guest's "Log out" asks "for good?" now. */
+  private confirmLogout = false;
 
   constructor(el: HTMLElement, private readonly actions: SidebarActions) {
     // Built once, so that a re-render never wipes what the user is typing in the forms.
@@ -48,6 +57,7 @@ export class Sidebar {
   }
 
   render(s: AppState): void {
+    this.last = s;
     swap(this.statusBox, [this.status(s)]);
     swap(this.rooms, [this.roomList(s)]);
     swap(this.more, s.directory.length > 0 ? [this.section('More rooms', this.directory(s), null)] : []);
@@ -80,8 +90,32 @@ export class Sidebar {
         }, roomGlyph(r), h('span', { class: 'name', text: r.name }),
         r.kind === 'private' ? h('span', { class: 'sr-only', text: ', private' }) : null,
         ...mentionBadge(mentions), ...unreadBadge(unread)),
-        iconButton(`Leave #${r.name}`, 'close', () => this.actions.leaveRoom(r.name), 'leave-btn'));
+        this.leaveButton(r));
     }));
+  }
+
+  private leaveButton(r: RoomState): HTMLElement {
+    if (r.kind !== 'private') return iconButton(`Leave #${r.name}`, 'close', () => this.actions.leaveRoom(r.name), 'leave-btn');
+    if (this.confirmLeave !== r.name) return iconButton(`Leave #${r.name}`, 'close', () => this.askLeave(r.name), 'leave-btn');
+    return h('button', {
+      class: 'leave-btn leave-confirm', attrs: { type: 'button', 'aria-label': `Leave? #${r.name} is private: only an invitation brings you back`, title: 'Only an invitation brings you back' },
+      text: 'Leave?', on: { click: () => { this.confirmLeave = null; this.actions.leaveRoom(r.name); } },
+    });
+  }
+
+  /** The first press on a private room's leave button asks again, for a few seconds. */
+  private askLeave(room: string): void {
+    this.confirmLeave = room;
+    this.rerender();
+    setTimeout(() => {
+      if (this.confirmLeave !== room) return;
+      this.confirmLeave = null;
+      this.rerender();
+    }, CONFIRM_MS);
+  }
+
+  private rerender(): void {
+    if (this.last) this.render(this.last);
   }
 
   private directory(s: AppState): HTMLElement {
@@ -135,10 +169,31 @@ export class Sidebar {
       h('span', { class: `avatar small ${colourClass(s.username)}`, attrs: { 'aria-hidden': 'true' }, text: initial(s.username) }),
       h('div', { class: 'me-text' }, h('span', { class: 'me-name', attrs: { id: 'me-name' }, text: s.username }),
         h('span', { class: 'me-kind', text: s.registered ? 'Signed in' : 'Guest' })),
-      h('button', {
-        class: 'text-btn', attrs: { type: 'button', id: 'logout', title: s.registered ? 'Log out of this browser' : 'Log out: a guest name cannot be taken back' },
-        text: 'Log out', on: { click: () => this.actions.logout() },
-      })]);
+      this.logoutButton(s.registered)]);
+  }
+
+  /**
+   * Log out. A guest is asked once more: its account ends with it (its name, rooms and
+   * conversations), and no password brings it back.
+   */
+  private logoutButton(registered: boolean): HTMLElement {
+    if (registered || this.confirmLogout) {
+      return h('button', {
+        class: `text-btn${registered ? '' : ' confirm-logout'}`,
+        attrs: { type: 'button', id: 'logout', title: registered ? 'Log out of this browser' : 'Your guest name, rooms and conversations end with it' },
+        text: registered ? 'Log out' : 'Log out for good?', on: { click: () => this.actions.logout() },
+      });
+    }
+    return h('button', {
+      class: 'text-btn', attrs: { type: 'button', id: 'logout', title: 'Log out: a guest account ends with it' }, text: 'Log out',
+      on: {
+        click: () => {
+          this.confirmLogout = true;
+          this.rerender();
+          setTimeout(() => { this.confirmLogout = false; this.rerender(); }, CONFIRM_MS);
+        },
+      },
+    });
   }
 }
 
