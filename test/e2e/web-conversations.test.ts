@@ -161,6 +161,17 @@ describe('the web client with accounts and conversations', { skip: launched.skip
     // Her login shows on sam's side: she is online now.
     await waitForText(sam, '#topic', 'olga is online');
     await sam.locator('.dm-list li[data-peer="olga"] .presence-dot.online').waitFor({ state: 'attached' });
+
+    // A group conversation: several names in "New message"; its messages arrive as in a room.
+    await leave(await registeredUser(server.url, 'gwen'));
+    await newMessage(sam, 'olga, @gwen');
+    await sam.locator('#conv-title', { hasText: /^(?=.*@olga)(?=.*@gwen)/ }).waitFor();
+    await sendMessage(sam, 'hello both of you');
+    const group = olga.locator('.dm-list li', { hasText: 'gwen' }).filter({ hasText: 'sam' });
+    await group.locator('.badge').waitFor({ state: 'attached' });
+    await group.locator('.room-link').click();
+    await waitForText(olga, '#messages .content', 'hello both of you');
+    await screenshot(olga, 'conversations-group');
     assert.deepEqual(realErrors(sam), []);
     assert.deepEqual(realErrors(olga), []);
   });
