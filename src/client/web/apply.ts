@@ -116,7 +116,7 @@ function rosterWith(roster: MemberSummary[], username: string, online: boolean):
 }
 
 /** The account's whole conversation list: these rooms are its own, no others. */
-export function applyConversations(s: AppState, list: ConversationSummary[]): void {
+function applyConversations(s: AppState, list: ConversationSummary[]): void {
   const mine = new Set(list.map((c) => c.room));
   for (const r of s.rooms.values()) if (r.joined && !mine.has(r.name)) r.joined = false;
   for (const c of list) applyConversation(s, c);
@@ -124,7 +124,7 @@ export function applyConversations(s: AppState, list: ConversationSummary[]): vo
 }
 
 /** One conversation of the account, with its counts as the server has them. */
-export function applyConversation(s: AppState, c: ConversationSummary): void {
+function applyConversation(s: AppState, c: ConversationSummary): void {
   const r = s.room(c.room);
   r.joined = true;
   r.kind = c.kind;

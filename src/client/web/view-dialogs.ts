@@ -81,7 +81,7 @@ function field(id: string, label: string, hint: string, attrs: Record<string, st
 }
 
 /** The names typed in a "To" field: separated by commas or spaces, an "@" before a name allowed. */
-export function namesIn(text: string): string[] {
+function namesIn(text: string): string[] {
   const names = text.split(/[\s,;]+/).map((n) => n.replace(/^@/, '')).filter((n) => n !== '');
   return [...new Map(names.map((n) => [n.toLowerCase(), n])).values()];
 }
