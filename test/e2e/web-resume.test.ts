@@ -66,7 +66,8 @@ describe('the web client across reconnects', { skip: launched.skip ?? false }, (
       await sendMessage(page, 'typed while offline');
       await waitForText(page, '#messages .msg.pending', 'typed while offline');
       server = await start({ port }, { store: openStore(file), web: true });
-      sam = await jsonUser(server.url, 'sam');
+      // sam's guest account holds its name after the restart (its token would resume it): another name.
+      sam = await jsonUser(server.url, 'sam2');
       const away = ['while you were away 1', 'while you were away 2', 'while you were away 3'];
       for (const [i, content] of away.entries()) {
         sam.send({ type: 'SendMessage', content, nonce: `sam-${i + 1}` });
@@ -112,7 +113,7 @@ describe('the web client across reconnects', { skip: launched.skip ?? false }, (
       await stop(server);
       await page.waitForSelector('#conn-status[data-status="reconnecting"]', { timeout: WAIT });
       server = await start({ port }, { store: openStore(file), web: true });
-      yuri = await jsonUser(server.url, 'yuri');
+      yuri = await jsonUser(server.url, 'yuri2');
       yuri.send({ type: 'SendMessage', content: 'pruned while away' });
       await yuri.nextOfType('Message', (m) => m.content === 'pruned while away');
       await server.store.prune(new Date(Date.now() + 60_000).toISOString());

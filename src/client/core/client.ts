@@ -35,6 +35,13 @@ export interface ClientOptions {
   identity: Identity;
   /** Rooms to be in after every (re)connect. Defaults to `general`. */
   rooms?: string[];
+  /**
+   * The account's memberships decide its rooms (the server enters them at login): after
+   * identifying, the core asks `ListConversations` instead of joining `rooms`, keeps `rooms`
+   * in step with ConversationAdded and ConversationRemoved, and surfaces the messages of
+   * two-member direct conversations (`PrivateMessage` with `room` and `seq`) as `chat` too.
+   */
+  memberships?: boolean;
   /** Whether to reconnect after a drop (default true). */
   reconnect?: boolean;
   backoff?: { initialMs: number; maxMs: number };
@@ -224,7 +231,8 @@ export class ParleyClient {
   private async startSession(): Promise<void> {
     try {
       await this.identify();
-      for (const room of [...this.rooms]) await this.rejoin(room);
+      if (this.opts.memberships) await this.followMemberships();
+      else for (const room of [...this.rooms]) await this.rejoin(room);
       const resumed = this.connectedOnce;
       if (resumed) await this.catchUp();
       this.connectedOnce = true;
@@ -308,6 +316,23 @@ export class ParleyClient {
     this.token = answer.token;
     this.guest = answer.guest === true;
     this.emit('token', { token: answer.token, username: answer.username, guest: this.guest });
+  }
+
+  /** The account's conversations become `rooms` (the `Conversations` answer is also emitted as a message). */
+  private async followMemberships(): Promise<void> {
+    const answer = await this.request({ type: 'ListConversations' });
+    if (answer.type !== 'Conversations') return;
+    this.rooms.splice(0, this.rooms.length, ...answer.conversations.map((c) => c.room));
+  }
+
+  /** Keeps `rooms` in step with the account's memberships as they change. */
+  private trackMembership(msg: ServerMessage): void {
+    if (msg.type === 'ConversationAdded' && !this.rooms.includes(msg.conversation.room)) this.rooms.push(msg.conversation.room);
+    if (msg.type === 'ConversationRemoved') {
+      const i = this.rooms.indexOf(msg.room);
+      if (i >= 0) this.rooms.splice(i, 1);
+      this.lastSeq.delete(msg.room);
+    }
   }
 
   /** Fetches, per room, every message after the last one surfaced. */
@@ -404,8 +429,11 @@ export class ParleyClient {
     }
     if ((msg.type === 'Message' || msg.type === 'PrivateMessage') && msg.nonce) this.confirm(msg.nonce, msg);
     else if (msg.type === 'Error' && typeof msg.ref === 'string' && msg.ref.startsWith('n:')) this.refuse(msg.ref.slice(2), msg);
+    if (this.opts.memberships) this.trackMembership(msg);
     if (msg.type === 'Message') {
       this.surface(msg);
+    } else if (msg.type === 'PrivateMessage' && this.opts.memberships && msg.room !== undefined && msg.seq !== undefined) {
+      this.surface(directAsChat(msg));
     } else if (msg.type === 'History' && msg.ref === undefined) {
       // Recent history sent on join: surface the messages after what we already have.
       for (const m of msg.messages) this.surfaceHistory(m);
@@ -561,6 +589,17 @@ function withExtras(extra: SendExtras): Pick<SendExtras, 'attachments' | 'replyT
   return {
     ...(extra.attachments?.length ? { attachments: extra.attachments } : {}),
     ...(extra.replyTo ? { replyTo: extra.replyTo } : {}),
+  };
+}
+
+/** A direct conversation's message as the room message it is (its `room` and `seq` known). */
+function directAsChat(m: ServerMessageOf<'PrivateMessage'>): ChatMessage {
+  const { id, room, seq, from, content, timestamp, editedAt, deleted, reactions, replyTo, attachments, mentions } = m;
+  return {
+    id, room: room!, seq: seq!, username: m.username ?? from, content, timestamp,
+    ...(editedAt !== undefined ? { editedAt } : {}), ...(deleted !== undefined ? { deleted } : {}),
+    ...(reactions ? { reactions } : {}), ...(replyTo ? { replyTo } : {}),
+    ...(attachments?.length ? { attachments } : {}), ...(mentions?.length ? { mentions } : {}),
   };
 }
 

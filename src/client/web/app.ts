@@ -4,7 +4,7 @@
  * views after each change (at most once per task).
  */
 import { ParleyClient, type ClientError, type Identity, type SocketLike } from '../core/client.js';
-import type { Attachment, ChatMessage, NotifyLevel, ReplyRef, ServerMessageOf } from '../../protocol/messages.js';
+import type { Attachment, ChatMessage, NotifyLevel, ReplyRef, ServerMessage, ServerMessageOf } from '../../protocol/messages.js';
 import { emptyReactions } from '../../protocol/reactions.js';
 import { applyMessage, applyRoomList } from './apply.js';
 import { byId } from './dom.js';
@@ -19,6 +19,7 @@ import { MessageList } from './view-messages.js';
 import { buildListContent } from './list-content.js';
 import { Header, MembersPanel, SearchPanel } from './view-panels.js';
 import { Sidebar } from './view-sidebar.js';
+import { NewMessageDialog, NewRoomDialog } from './view-dialogs.js';
 
 export interface AppOptions {
   identity: Identity;
@@ -32,6 +33,8 @@ const TYPING_EVERY_MS = 3_000;
 const TYPING_IDLE_MS = 5_000;
 const MARK_READ_DELAY_MS = 800;
 const PAGE = 50;
+/** How long a roster waits before it is re-read, so that a burst of changes is one request. */
+const ROSTER_DELAY_MS = 300;
 /** How many pages of older history a jump to a reply's original may load. */
 const JUMP_PAGES = 20;
 /** How much of a message a reply banner quotes. */
@@ -42,6 +45,11 @@ function excerptOf(content: string, files: Attachment[] | undefined): string {
   const text = content.replace(/\s+/g, ' ').trim();
   if (text === '') return files?.length ? files.map((f) => f.name).join(', ') : '';
   return text.length > EXCERPT_CHARS ? `${text.slice(0, EXCERPT_CHARS - 1)}…` : text;
+}
+
+/** Why a request failed, for the user: the server's words, or that the page is offline. */
+function failureText(err: ClientError): string {
+  return err.code === 'DISCONNECTED' || err.code === 'CLOSED' ? 'You are offline. Try again once reconnected.' : err.message;
 }
 
 /** The WebSocket URL of the server that served this page. */
@@ -76,20 +84,30 @@ export class ChatApp {
   /** This browser's Web Push endpoint, once subscribed. */
   private pushEndpoint: string | null = null;
   private readonly favicon = new Favicon();
+  /** Whether the account is a guest's (from the token the server gave it). */
+  private guest = true;
+  private readonly newMessage: NewMessageDialog;
+  private readonly newRoom: NewRoomDialog;
+  /** The conversation list being read again (refreshConversations), if it is. */
+  private conversationsLoad: Promise<void> | null = null;
+  /** Rosters to re-read soon (a member came, went, was invited or removed). */
+  private readonly rosterTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly onHash = (): void => { if (this.ready) this.openFromHash(); };
 
   constructor(private readonly opts: AppOptions) {
-    const rooms = saved.rooms();
     this.client = new ParleyClient({
       url: socketUrl(),
       createSocket: (url, protocols) => new WebSocket(url, protocols) as unknown as SocketLike,
       identity: opts.identity,
-      rooms: rooms.length > 0 ? rooms : ['general'],
+      rooms: [],
+      memberships: true,
     });
+    this.newMessage = new NewMessageDialog((names) => this.openDirect(names));
+    this.newRoom = new NewRoomDialog((room, isPrivate) => this.createRoom(room, isPrivate));
     this.sidebar = new Sidebar(byId('sidebar'), {
       openRoom: (r) => this.open({ kind: 'room', room: r }), joinRoom: (r) => void this.joinRoom(r),
-      leaveRoom: (r) => void this.leaveRoom(r), openDm: (p) => this.openDm(p), logout: () => void this.logout(),
-      enableNotifications: () => void this.enableNotifications(),
+      leaveRoom: (r) => void this.leaveRoom(r), newMessage: () => this.newMessage.show(), newRoom: () => this.newRoom.show(),
+      logout: () => void this.logout(), enableNotifications: () => void this.enableNotifications(),
     });
     this.header = new Header(byId('header'), {
       toggleSidebar: () => this.toggleSidebar(!this.root.classList.contains('sidebar-open')),
@@ -108,12 +126,19 @@ export class ChatApp {
     this.composer = new Composer({
       send: (text, extras) => this.send(text, extras), saveEdit: (id, content) => this.call({ type: 'EditMessage', id, content }),
       lastOwn: () => this.lastOwn(), typing: () => this.typing(), stopTyping: () => this.stopTyping(),
-    }, () => this.client.token, (text) => toast(text));
-    this.members = new MembersPanel(byId('members'), (p) => this.openDm(p));
+      draft: (text) => saved.setDraft(this.state.view.room, text),
+    }, () => (this.guest ? null : this.client.token), (text) => toast(text));
+    this.members = new MembersPanel(byId('members'), {
+      message: (p) => void this.openDirect([p]),
+      invite: (room, name) => this.manage({ type: 'Invite', room, username: name }),
+      remove: (room, name) => this.manage({ type: 'RemoveMember', room, username: name }),
+      setRole: (room, name, role) => this.manage({ type: 'SetRole', room, username: name, role }),
+    });
     this.search = new SearchPanel(byId('search'), {
       search: (query, room) => void this.runSearch(query, room),
       open: (room) => { if (this.state.rooms.get(room)?.joined) this.open({ kind: 'room', room }); else void this.joinRoom(room); },
-    }, () => this.state.activeRoom()?.name);
+      label: (room) => this.state.rooms.get(room)?.label() ?? `#${room}`,
+    }, () => this.state.view.room);
     byId('scrim').addEventListener('click', () => this.toggleSidebar(false));
     this.root.classList.add(window.matchMedia('(min-width: 1100px)').matches ? 'panel-members' : 'panel-none');
     this.header.expanded(false, this.openPanel());
@@ -135,7 +160,12 @@ export class ChatApp {
       await this.client.connect();
       if (this.opts.registerPassword !== undefined) {
         const answer = await this.client.request({ type: 'Register', username: this.client.username ?? '', password: this.opts.registerPassword });
-        if (answer.type === 'LoggedIn') this.client.token = answer.token;
+        if (answer.type === 'LoggedIn') {
+          this.client.token = answer.token;
+          this.guest = false;
+          saved.setToken(answer.token);
+          saved.setGuest(false);
+        }
       }
     } catch (err) {
       this.dispose();
@@ -147,19 +177,30 @@ export class ChatApp {
   private listen(): void {
     const c = this.client;
     c.on('status', ({ status, detail }) => { this.state.status = status; this.state.statusDetail = detail ?? ''; this.queueRender(); });
+    c.on('token', ({ token, username, guest }) => {
+      this.guest = guest;
+      saved.setToken(token);
+      saved.setName(username);
+      saved.setGuest(guest);
+    });
     c.on('chat', (m) => {
-      if (!c.rooms.includes(m.room)) return;
       const r = this.state.room(m.room);
+      // A message of a conversation the list does not have yet (it was just opened with us): ask for the list.
+      if (!r.joined && this.ready) this.refreshConversations();
+      if (m.timestamp > r.lastActivity) r.lastActivity = m.timestamp;
       r.typing.delete(m.username);
       const fresh = r.add(m);
-      if (fresh && this.state.isViewing({ kind: 'room', room: m.room })) this.markRead(m.room);
+      // Before the session is ready the view is not chosen yet: history sent on login marks nothing read.
+      if (fresh && this.ready && this.state.isViewing({ kind: 'room', room: m.room })) this.markRead(m.room);
       if (fresh && this.ready && !sameName(m.username, this.state.username)) this.onIncoming(m);
       this.queueRender();
     });
     c.on('message', (msg) => {
       if (msg.type === 'Error' && msg.ref === undefined) toast(msg.message);
+      const removed = msg.type === 'ConversationRemoved' && this.state.rooms.get(msg.room)?.joined === true;
       if (applyMessage(this.state, msg)) this.queueRender();
-      if (msg.type === 'PrivateMessage' && msg.ref === undefined && !sameName(msg.from, this.state.username)) this.onIncomingPrivate(msg);
+      if (removed) this.onRemoved(msg as ServerMessageOf<'ConversationRemoved'>);
+      this.followRosters(msg);
       if (msg.type === 'Reaction' && this.state.room(msg.room).reactionsStale(msg.id, msg.emoji, msg.count)) void this.rereadMessage(msg.room, msg.id, msg.seq);
     });
     c.on('gap', ({ room, fromSeq }) => { this.state.room(room).gapFrom = fromSeq; this.queueRender(); });
@@ -170,16 +211,18 @@ export class ChatApp {
   private onReady(resumed: boolean): void {
     const s = this.state;
     s.username = this.client.username ?? '';
-    s.registered = this.client.token !== null;
+    s.registered = !this.guest;
     saved.setName(s.username);
-    saved.setToken(this.client.token);
+    if (this.client.token !== null) saved.setToken(this.client.token);
     for (const room of this.client.rooms) s.room(room).joined = true;
-    if (!resumed) s.view = { kind: 'room', room: this.client.rooms[0] ?? 'general' };
+    if (!resumed) s.view = { kind: 'room', room: this.firstRoom() };
     this.loadRooms();
     this.refreshMembers();
-    if (resumed) for (const d of s.dms.values()) if (d.loaded) void this.loadDm(d.peer);
     const room = s.activeRoom();
-    if (room) this.markRead(room.name);
+    if (room.joined && !room.loaded) void this.loadRecent(room.name);
+    this.markRead(room.name);
+    // After a reconnect the box holds what the user typed meanwhile: only a page load restores it.
+    if (!resumed) this.composer.restore(saved.draft(room.name));
     this.ready = true;
     if (!resumed) this.openFromHash();
     if (!resumed && permission() === 'granted') void this.startPush();
@@ -199,13 +242,17 @@ export class ChatApp {
     const reading = this.state.isViewing({ kind: 'room', room: m.room }) && document.visibilityState !== 'hidden';
     if (mentioned && !reading) r.mentions++;
     if (r.notify === 'all' || (r.notify === 'mentions' && mentioned)) {
-      showNotification(`${m.username} in #${m.room}`, excerptOf(m.content, m.attachments), `room:${m.room}`, () => this.openRoomNamed(m.room));
+      const title = r.kind === 'direct' ? m.username : `${m.username} in ${r.label()}`;
+      showNotification(title, excerptOf(m.content, m.attachments), `room:${m.room}`, () => this.openRoomNamed(m.room));
     }
   }
 
-  /** A private message to the user notifies (the default level of a conversation is `all`). */
-  private onIncomingPrivate(m: ServerMessageOf<'PrivateMessage'>): void {
-    showNotification(m.from, excerptOf(m.content, m.attachments), `with:${m.from.toLowerCase()}`, () => this.openDm(m.from));
+  /** Where a page opens: the conversation read last (saved), else `general`, else the first one. */
+  private firstRoom(): string {
+    const rooms = this.client.rooms;
+    const last = saved.view();
+    if (last !== null && rooms.includes(last)) return last;
+    return rooms.includes('general') ? 'general' : rooms[0] ?? 'general';
   }
 
   /** Asked from the sidebar's button: permission, then Web Push for an account. */
@@ -245,13 +292,13 @@ export class ChatApp {
     const peer = hash.get('with');
     if (room || peer) history.replaceState(null, '', location.pathname + location.search);
     if (room) this.openRoomNamed(room.replace(/^#/, ''));
-    else if (peer) this.openDm(peer);
+    else if (peer) void this.openDirect([peer]);
   }
 
   private openRoomNamed(room: string): void {
     const name = room.toLowerCase();
     if (this.state.rooms.get(name)?.joined) this.open({ kind: 'room', room: name });
-    else void this.joinRoom(room);
+    else if (!name.startsWith('dm-')) void this.joinRoom(room);
   }
 
   /**
@@ -287,25 +334,18 @@ export class ChatApp {
     this.stopTyping();
     this.composer.cancelEdit();
     this.composer.cancelReply();
+    if (!this.state.isViewing(view)) this.composer.restore(saved.draft(view.room));
     this.state.view = view;
+    saved.setView(view.room);
     if (this.root.classList.contains('sidebar-open')) this.toggleSidebar(false);
     // On narrow screens the panels cover the conversation: opening one closes them.
     if (!window.matchMedia('(min-width: 1100px)').matches && this.root.classList.contains('panel-open')) this.closePanels();
-    if (view.kind === 'room') {
-      this.markRead(view.room);
-      this.refreshMembers();
-    } else {
-      this.state.dm(view.peer).unread = 0;
-    }
+    const r = this.state.room(view.room);
+    if (r.joined && !r.loaded) void this.loadRecent(view.room);
+    this.markRead(view.room);
+    this.refreshMembers();
     this.queueRender();
     this.composer.focus();
-  }
-
-  private openDm(peer: string): void {
-    if (sameName(peer, this.state.username)) return;
-    const d = this.state.dm(peer);
-    this.open({ kind: 'dm', peer: d.peer });
-    if (!d.loaded) void this.loadDm(d.peer);
   }
 
   private closePanels(): void {
@@ -331,7 +371,7 @@ export class ChatApp {
 
   /** Escape closes the drawer, or the panel it was pressed in, and returns to its button. */
   private onEscape(ev: KeyboardEvent): void {
-    if (ev.key !== 'Escape' || ev.defaultPrevented) return;
+    if (ev.key !== 'Escape' || ev.defaultPrevented || document.querySelector('dialog[open]')) return;
     const narrow = !window.matchMedia('(min-width: 1100px)').matches;
     const panel = this.openPanel();
     if (this.root.classList.contains('sidebar-open')) {
@@ -365,12 +405,57 @@ export class ChatApp {
     try {
       const room = await this.client.join(name);
       this.state.room(room).joined = true;
-      if (this.state.room(room).messages.size === 0) await this.loadRecent(room);
-      saved.setRooms(this.client.rooms);
+      this.state.directory = this.state.directory.filter((d) => d.name !== room);
       this.open({ kind: 'room', room });
-      this.loadRooms();
     } catch (err) {
       toast((err as Error).message);
+    }
+  }
+
+  /** Creates a room (a private one: only people invited see it); the error, if refused, for the dialog. */
+  private async createRoom(name: string, isPrivate: boolean): Promise<string | null> {
+    try {
+      const ack = await this.client.request({ type: 'CreateRoom', room: name, ...(isPrivate ? { private: true } : {}) });
+      const room = String((ack as { room?: unknown }).room ?? name);
+      if (!this.client.rooms.includes(room)) this.client.rooms.push(room);
+      const r = this.state.room(room);
+      r.joined = true;
+      r.kind = isPrivate ? 'private' : 'public';
+      r.role = 'owner';
+      this.open({ kind: 'room', room });
+      return null;
+    } catch (err) {
+      return failureText(err as ClientError);
+    }
+  }
+
+  /**
+   * Opens the direct conversation with these people (any account, online or not), made by
+   * the server when there is none yet; the error, if refused, for the dialog.
+   */
+  private async openDirect(names: string[]): Promise<string | null> {
+    const others = names.filter((n) => !sameName(n, this.state.username));
+    const known = others.length === 1 ? this.state.directWith(others[0]!) : undefined;
+    if (known) {
+      this.open({ kind: 'room', room: known.name });
+      return null;
+    }
+    try {
+      const ack = await this.client.request({ type: 'OpenDirect', usernames: others.length > 0 ? others : names });
+      const room = String((ack as { room?: unknown }).room);
+      if (!this.client.rooms.includes(room)) this.client.rooms.push(room);
+      const r = this.state.room(room);
+      if (!r.joined) {
+        r.joined = true;
+        r.kind = 'direct';
+        const peers = (ack as { with?: unknown }).with;
+        r.with = Array.isArray(peers) ? peers.map(String) : others;
+        r.lastActivity = new Date().toISOString();
+      }
+      this.open({ kind: 'room', room });
+      return null;
+    } catch (err) {
+      return failureText(err as ClientError);
     }
   }
 
@@ -381,19 +466,67 @@ export class ChatApp {
       toast((err as Error).message);
       return;
     }
+    if (this.state.rooms.get(room)?.joined) this.onRemoved({ type: 'ConversationRemoved', room });
     this.state.rooms.delete(room);
     this.client.lastSeq.delete(room);
-    saved.setRooms(this.client.rooms);
-    if (this.state.isViewing({ kind: 'room', room })) {
-      const next = this.state.joinedRooms()[0];
-      this.open(next ? { kind: 'room', room: next.name } : { kind: 'room', room });
+    this.loadRooms();
+    this.queueRender();
+  }
+
+  /** The account left a room, or was removed from it: another conversation opens in its place. */
+  private onRemoved(msg: ServerMessageOf<'ConversationRemoved'>): void {
+    if (msg.by) toast(`${msg.by} removed you from #${msg.room}.`, 'info');
+    saved.setDraft(msg.room, '');
+    if (this.state.isViewing({ kind: 'room', room: msg.room })) {
+      const next = this.state.joinedRooms().find((r) => r.name !== msg.room);
+      this.open({ kind: 'room', room: next?.name ?? 'general' });
     }
     this.loadRooms();
   }
 
+  /** Invite, remove, make moderator: the room's notice and roster say it is done; a toast says why not. */
+  private manage(msg: Parameters<ParleyClient['request']>[0]): void {
+    const room = (msg as { room: string }).room;
+    this.client.request(msg).then(() => this.refreshRoster(room), (err: ClientError) => toast(failureText(err)));
+  }
+
   private refreshMembers(): void {
     const room = this.state.activeRoom();
-    if (room?.joined) this.call({ type: 'ListUsers', room: room.name }, true);
+    if (!room.joined) return;
+    // Members with roles (at most a page of them), and who is online (a big room's online
+    // members may be past the page of members).
+    this.call({ type: 'ListMembers', room: room.name }, true);
+    if (room.kind !== 'direct') this.call({ type: 'ListUsers', room: room.name }, true);
+  }
+
+  /** The account's conversation list again (one request at a time). */
+  private refreshConversations(): void {
+    if (this.conversationsLoad) return;
+    this.conversationsLoad = this.client.request({ type: 'ListConversations' }).then(() => undefined, () => undefined)
+      .finally(() => { this.conversationsLoad = null; });
+  }
+
+  /** Re-reads a roster soon (several changes together are one request). */
+  private refreshRoster(room: string): void {
+    if (this.rosterTimers.has(room)) return;
+    this.rosterTimers.set(room, setTimeout(() => {
+      this.rosterTimers.delete(room);
+      if (this.state.rooms.get(room)?.joined) this.call({ type: 'ListMembers', room }, true);
+    }, ROSTER_DELAY_MS));
+  }
+
+  /**
+   * Keeps the open room's roster and the presence of direct conversations' people current:
+   * the server announces arrivals and departures in rooms, never in direct conversations, so
+   * someone coming or going in a room re-reads the conversations they are in with us.
+   */
+  private followRosters(msg: ServerMessage): void {
+    if (msg.type === 'SystemMessage' && msg.room !== undefined && this.state.isViewing({ kind: 'room', room: msg.room })) this.refreshRoster(msg.room);
+    if (msg.type !== 'UserJoined' && msg.type !== 'UserLeft') return;
+    if (this.state.isViewing({ kind: 'room', room: msg.room })) this.refreshRoster(msg.room);
+    for (const r of this.state.joinedRooms()) {
+      if (r.kind === 'direct' && r.with.some((n) => sameName(n, msg.username))) this.refreshRoster(r.name);
+    }
   }
 
   // ---- history --------------------------------------------------------------------------
@@ -408,37 +541,41 @@ export class ChatApp {
 
   private async loadOlderPage(): Promise<void> {
     const room = this.state.activeRoom();
-    if (room) {
-      const before = room.oldestSeq();
-      if (!room.joined || room.loadingOlder || before === undefined || !room.hasOlder()) return;
-      room.loadingOlder = true;
+    const before = room.oldestSeq();
+    if (!room.joined || room.loadingOlder || before === undefined || !room.hasOlder()) return;
+    room.loadingOlder = true;
+    this.queueRender();
+    try {
+      const page = await this.client.request({ type: 'History', room: room.name, before, limit: PAGE }) as ServerMessageOf<'History'>;
+      for (const m of page.messages) room.add(m);
+      room.hasMore = page.hasMore;
+      if (!page.hasMore) room.firstSeq = room.oldestSeq();
+    } catch (err) {
+      toast((err as Error).message);
+    } finally {
+      room.loadingOlder = false;
       this.queueRender();
-      try {
-        const page = await this.client.request({ type: 'History', room: room.name, before, limit: PAGE }) as ServerMessageOf<'History'>;
-        for (const m of page.messages) room.add(m);
-        room.hasMore = page.hasMore;
-        if (!page.hasMore) room.firstSeq = room.oldestSeq();
-      } catch (err) {
-        toast((err as Error).message);
-      } finally {
-        room.loadingOlder = false;
-        this.queueRender();
-      }
-      return;
     }
-    const dm = this.state.activeDm();
-    if (dm && dm.hasMore && !dm.loadingOlder) await this.loadDm(dm.peer, dm.sorted()[0]?.id);
   }
 
   /**
-   * Fetches a room's recent messages when joining sent none (the server already had this
-   * session in the room, e.g. `general` after a reconnect), and lets the core go on from there.
+   * Fetches a room's recent messages the first time it is opened (the server enters the
+   * account's rooms at login and sends history for one of them only), and lets the core go
+   * on from there.
    */
   private async loadRecent(room: string): Promise<void> {
-    const page = await this.client.request({ type: 'History', room, limit: PAGE }) as ServerMessageOf<'History'>;
     const r = this.state.room(room);
+    r.loaded = true;
+    let page: ServerMessageOf<'History'>;
+    try {
+      page = await this.client.request({ type: 'History', room, limit: PAGE }) as ServerMessageOf<'History'>;
+    } catch {
+      r.loaded = false;
+      return;
+    }
     for (const m of page.messages) r.add(m);
     r.hasMore = page.hasMore;
+    if (page.firstSeq !== undefined) r.firstSeq = page.firstSeq;
     const last = page.messages[page.messages.length - 1]?.seq;
     if (last !== undefined && (this.client.lastSeq.get(room) ?? 0) < last) this.client.lastSeq.set(room, last);
     this.queueRender();
@@ -462,22 +599,6 @@ export class ChatApp {
     }
   }
 
-  private async loadDm(peer: string, before?: string): Promise<void> {
-    const d = this.state.dm(peer);
-    d.loadingOlder = true;
-    try {
-      const page = await this.client.request({ type: 'PrivateHistory', with: peer, limit: PAGE, ...(before ? { before } : {}) }) as ServerMessageOf<'PrivateHistory'>;
-      for (const m of page.messages) d.add(m);
-      if (!d.loaded || before) d.hasMore = page.hasMore;
-      d.loaded = true;
-    } catch (err) {
-      toast((err as Error).message);
-    } finally {
-      d.loadingOlder = false;
-      this.queueRender();
-    }
-  }
-
   // ---- sending --------------------------------------------------------------------------
 
   /**
@@ -486,8 +607,8 @@ export class ChatApp {
    */
   private send(text: string, extras: { attachments: Promise<Attachment[]>; replyTo: ReplyRef | null }): void {
     const v = this.state.view;
-    const target = v.kind === 'room' ? this.state.room(v.room) : this.state.dm(v.peer);
-    const replyTo = v.kind === 'room' ? extras.replyTo : null;
+    const target = this.state.room(v.room);
+    const replyTo = extras.replyTo;
     const pending: PendingMessage = {
       key: String(++this.pendingCount), content: text, timestamp: new Date().toISOString(), ...(replyTo ? { replyTo } : {}),
     };
@@ -500,16 +621,29 @@ export class ChatApp {
         return null;
       }
       const ids = files.map((f) => f.id);
-      return v.kind === 'room'
-        ? this.client.sendMessage(v.room, text, { attachments: ids, ...(replyTo ? { replyTo: replyTo.id } : {}) })
-        : this.client.sendPrivate(v.peer, text, { attachments: ids });
+      return this.client.sendMessage(v.room, text, { attachments: ids, ...(replyTo ? { replyTo: replyTo.id } : {}) });
     });
-    sent.catch((err: Error) => toast(`Not sent: ${err.message}`)).finally(() => {
+    // Kept until the server has it: a reload or a refusal gives the text back to the box.
+    const unsent = saved.addUnsent(v.room, text);
+    sent.then(() => saved.removeUnsent(unsent), (err: Error) => {
+      saved.removeUnsent(unsent);
+      this.giveBack(v.room, text);
+      toast(`Not sent: ${err.message}`);
+    }).finally(() => {
       target.pending.splice(target.pending.indexOf(pending), 1);
       this.queueRender();
     });
     this.queueRender();
     queueMicrotask(() => this.list.toBottom());
+  }
+
+  /** A message the server refused goes back to its conversation's box, so the text is never lost. */
+  private giveBack(room: string, text: string): void {
+    if (text === '') return;
+    const draft = saved.draft(room);
+    const merged = draft === '' ? text : `${text}\n${draft}`;
+    saved.setDraft(room, merged);
+    if (this.state.isViewing({ kind: 'room', room })) this.composer.restore(merged);
   }
 
   /** Starts a reply to a message of the open room. */
@@ -525,7 +659,6 @@ export class ChatApp {
    */
   private async jumpTo(id: string): Promise<void> {
     const room = this.state.activeRoom();
-    if (!room) return;
     for (let page = 0; page < JUMP_PAGES && !room.messages.has(id) && room.hasOlder(); page++) {
       await this.loadOlder();
       if (!this.state.isViewing({ kind: 'room', room: room.name })) return;
@@ -541,14 +674,13 @@ export class ChatApp {
 
   private lastOwn(): { id: string; content: string } | null {
     const room = this.state.activeRoom();
-    if (!room) return null;
     const mine = room.sorted().reverse().find((m) => !m.deleted && sameName(m.username, this.state.username));
     return mine ? { id: mine.id, content: mine.content } : null;
   }
 
   private typing(): void {
     const room = this.state.activeRoom();
-    if (!room?.joined) return;
+    if (!room.joined) return;
     const now = Date.now();
     if (this.typingRoom !== room.name || now - this.typingSentAt >= TYPING_EVERY_MS) {
       this.client.fire({ type: 'Typing', room: room.name, active: true });
@@ -594,15 +726,15 @@ export class ChatApp {
   private async logout(): Promise<void> {
     this.signingOut = true;
     if (this.pushEndpoint !== null) await this.client.request({ type: 'PushUnsubscribe', endpoint: this.pushEndpoint }).catch(() => undefined);
-    if (this.state.registered) await this.client.request({ type: 'Logout' }).catch(() => undefined);
-    saved.setToken(null);
+    // The token is revoked (a guest's account then ends with this connection).
+    await this.client.request({ type: 'Logout' }).catch(() => undefined);
+    saved.forget();
     this.end('');
   }
 
   /** Ends the session after it was ready: back to the sign-in screen. */
   private end(reason: string): void {
     this.dispose();
-    if (reason && /token/i.test(reason)) saved.setToken(null);
     this.opts.onSignedOut(reason);
   }
 
@@ -614,6 +746,7 @@ export class ChatApp {
     this.favicon.show(0);
     clearTimeout(this.typingIdle);
     for (const t of this.readTimers.values()) clearTimeout(t);
+    for (const t of this.rosterTimers.values()) clearTimeout(t);
     this.client.close();
     this.root.hidden = true;
   }
@@ -633,26 +766,22 @@ export class ChatApp {
     this.members.render(s);
     this.list.render(buildListContent(s));
     const room = s.activeRoom();
-    const usable = room ? room.joined : true;
-    const placeholder = room ? (room.joined ? `Message #${room.name}` : `Join a room to chat`) : `Message ${s.view.kind === 'dm' ? s.view.peer : ''}`;
-    this.composer.target(placeholder, usable);
+    this.composer.target(room.joined ? `Message ${room.label()}` : 'Join a room to chat', room.joined);
     this.composer.allowFiles(s.registered);
     this.renderTyping();
     document.title = this.title();
   }
 
   private renderTyping(): void {
-    const room = this.state.activeRoom();
-    this.composer.showTyping(room ? typingText(this.state.typingIn(room.name)) : '');
+    this.composer.showTyping(typingText(this.state.typingIn(this.state.view.room)));
   }
 
   private title(): string {
     const s = this.state;
     let unread = 0;
     for (const r of s.joinedRooms()) if (!s.isViewing({ kind: 'room', room: r.name })) unread += r.unread();
-    for (const d of s.dms.values()) unread += d.unread;
     this.favicon.show(unread);
-    const where = s.view.kind === 'room' ? `#${s.view.room}` : s.view.peer;
+    const where = s.activeRoom().label();
     return `${unread > 0 ? `(${unread}) ` : ''}${where} · Parley`;
   }
 }

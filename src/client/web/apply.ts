@@ -3,7 +3,7 @@
  * through the client core's `chat` event (de-duplicated and in seq order); everything
  * else that changes what the user sees is handled here.
  */
-import type { RoomSummary, ServerMessage, ServerMessageOf } from '../../protocol/messages.js';
+import type { ConversationSummary, MemberSummary, RoomSummary, ServerMessage, ServerMessageOf } from '../../protocol/messages.js';
 import { emptyReactions } from '../../protocol/reactions.js';
 import { sameName } from './format.js';
 import type { AppState } from './state.js';
@@ -43,8 +43,24 @@ export function applyMessage(s: AppState, msg: ServerMessage, now = Date.now()):
     case 'Reaction':
       // Only the change comes: the emoji's names are updated in the map the client has.
       return s.room(msg.room).applyReaction(msg.id, msg, sameName);
-    case 'PrivateMessage':
-      return applyPrivate(s, msg);
+    case 'Conversations':
+      applyConversations(s, msg.conversations);
+      return true;
+    case 'ConversationAdded':
+      applyConversation(s, msg.conversation);
+      return true;
+    case 'ConversationRemoved':
+      return applyRemoved(s, msg.room);
+    case 'RoomCreated':
+      return applyCreated(s, msg);
+    case 'Members': {
+      const r = s.room(msg.room);
+      r.roster = msg.members;
+      // The account's own role may have changed (made a moderator) since its conversation list.
+      const me = msg.members.find((m) => sameName(m.username, s.username));
+      if (me) r.role = me.role;
+      return true;
+    }
     case 'SystemMessage': {
       const room = msg.room ?? s.activeRoom()?.name;
       if (!room) return false;
@@ -71,45 +87,80 @@ export function applyMessage(s: AppState, msg: ServerMessage, now = Date.now()):
 function applyHistory(s: AppState, msg: ServerMessageOf<'History'>): boolean {
   const r = s.room(msg.room);
   if (msg.firstSeq !== undefined) r.firstSeq = msg.firstSeq;
-  if (msg.ref === undefined) r.hasMore = msg.hasMore;
+  if (msg.ref === undefined) {
+    r.hasMore = msg.hasMore;
+    r.loaded = true;
+  }
   for (const m of msg.messages) r.lastSeq = Math.max(r.lastSeq, m.seq);
   return true;
 }
 
 function applyPresence(s: AppState, msg: ServerMessageOf<'UserJoined'> | ServerMessageOf<'UserLeft'>): boolean {
   const r = s.room(msg.room);
+  const joined = msg.type === 'UserJoined';
   const others = r.members.filter((u) => !sameName(u, msg.username));
-  if (msg.type === 'UserJoined') {
-    r.members = [...others, msg.username];
-  } else {
-    r.members = others;
-    r.typing.delete(msg.username);
+  r.members = joined ? [...others, msg.username] : others;
+  if (!joined) r.typing.delete(msg.username);
+  if (msg.members !== undefined) r.online = msg.members;
+  if (r.roster) r.roster = rosterWith(r.roster, msg.username, joined);
+  if (!sameName(msg.username, s.username) && r.joined) r.notice(`${msg.username} ${joined ? 'joined' : 'left'} #${r.name}`);
+  return true;
+}
+
+/** The roster after someone came online (a new member of a public room is added) or went away. */
+function rosterWith(roster: MemberSummary[], username: string, online: boolean): MemberSummary[] {
+  if (!roster.some((m) => sameName(m.username, username))) {
+    return online ? [...roster, { username, role: 'member' as const, online }].sort((a, b) => a.username.localeCompare(b.username)) : roster;
   }
-  if (!sameName(msg.username, s.username) && r.joined) r.notice(`${msg.username} ${msg.type === 'UserJoined' ? 'joined' : 'left'} #${r.name}`);
+  return roster.map((m) => (sameName(m.username, username) ? { ...m, online } : m));
+}
+
+/** The account's whole conversation list: these rooms are its own, no others. */
+function applyConversations(s: AppState, list: ConversationSummary[]): void {
+  const mine = new Set(list.map((c) => c.room));
+  for (const r of s.rooms.values()) if (r.joined && !mine.has(r.name)) r.joined = false;
+  for (const c of list) applyConversation(s, c);
+  s.directory = s.directory.filter((d) => !mine.has(d.name));
+}
+
+/** One conversation of the account, with its counts as the server has them. */
+function applyConversation(s: AppState, c: ConversationSummary): void {
+  const r = s.room(c.room);
+  r.joined = true;
+  r.kind = c.kind;
+  r.role = c.role;
+  r.topic = c.topic;
+  r.with = c.with ?? [];
+  r.online = c.members ?? r.online;
+  r.lastActivity = c.lastActivity;
+  r.lastSeq = Math.max(r.lastSeq, c.lastSeq);
+  r.readSeq = Math.max(r.readSeq ?? 0, c.lastSeq - c.unread);
+  r.mentions = c.mentions;
+  r.notify = c.notify;
+  s.directory = s.directory.filter((d) => d.name !== c.room);
+}
+
+/** The account is no longer a member: the room leaves the sidebar (a public one can be joined again). */
+function applyRemoved(s: AppState, room: string): boolean {
+  const r = s.rooms.get(room);
+  if (!r?.joined) return false;
+  s.rooms.delete(room);
   return true;
 }
 
-function applyPrivate(s: AppState, msg: ServerMessageOf<'PrivateMessage'>): boolean {
-  const fromMe = sameName(msg.from, s.username);
-  const peer = fromMe ? msg.to : msg.from;
-  const d = s.dm(peer);
-  const { id, from, to, content, timestamp, attachments, mentions } = msg;
-  if (!d.add({ id, from, to, content, timestamp, ...(attachments?.length ? { attachments } : {}), ...(mentions?.length ? { mentions } : {}) })) return false;
-  if (!fromMe && !s.isViewing({ kind: 'dm', peer })) d.unread++;
+/** A public room someone created shows in the list of rooms to join at once. */
+function applyCreated(s: AppState, msg: ServerMessageOf<'RoomCreated'>): boolean {
+  if (s.rooms.get(msg.room)?.joined || s.directory.some((d) => d.name === msg.room)) return false;
+  const summary: RoomSummary = { name: msg.room, topic: msg.topic, members: 0, joined: false, lastSeq: 0, unread: 0, mentions: 0, notify: 'mentions' };
+  s.directory = sortDirectory([...s.directory, summary]);
   return true;
 }
 
-/** Topics, unread counts from the server's read positions, and the rooms not joined. */
+function sortDirectory(rooms: RoomSummary[]): RoomSummary[] {
+  return rooms.sort((a, b) => b.members - a.members || a.name.localeCompare(b.name));
+}
+
+/** The public rooms the account is not in, to join (its own rooms come from its conversation list). */
 export function applyRoomList(s: AppState, rooms: RoomSummary[]): void {
-  for (const summary of rooms) {
-    const known = s.rooms.get(summary.name);
-    if (!known && !summary.joined) continue;
-    const r = s.room(summary.name);
-    r.topic = summary.topic;
-    r.lastSeq = Math.max(r.lastSeq, summary.lastSeq);
-    if (r.joined) r.readSeq = Math.max(r.readSeq ?? 0, summary.lastSeq - summary.unread);
-    if (r.joined) r.mentions = summary.mentions;
-    r.notify = summary.notify;
-  }
-  s.directory = rooms.filter((r) => !s.rooms.get(r.name)?.joined).sort((a, b) => b.members - a.members || a.name.localeCompare(b.name));
+  s.directory = sortDirectory(rooms.filter((r) => !r.joined && !s.rooms.get(r.name)?.joined && r.private !== true));
 }

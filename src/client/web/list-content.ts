@@ -1,23 +1,22 @@
 /** Builds what the message list shows for the open conversation from the state. */
-import type { ChatMessage, PrivateChatMessage } from '../../protocol/messages.js';
+import type { ChatMessage } from '../../protocol/messages.js';
 import { emptyReactions } from '../../protocol/reactions.js';
 import { sameName } from './format.js';
 import { mentionsMe } from './mentions.js';
-import type { AppState, DmState, PendingMessage, RoomState } from './state.js';
+import type { AppState, PendingMessage, RoomState } from './state.js';
 import type { Entry, Item, ListContent } from './view-messages.js';
 
 const GAP_TEXT = 'Some messages from while you were away were removed by the server’s retention policy and can’t be shown.';
 
 export function buildListContent(s: AppState): ListContent {
   if (s.username === '') return { viewKey: 'connecting', items: [], me: '', top: 'start', startText: 'Connecting…' };
-  if (s.view.kind === 'dm') return dmContent(s.dm(s.view.peer), s.username);
   const r = s.room(s.view.room);
   return {
     viewKey: `room:${r.name}`,
-    items: r.joined ? [...roomItems(r, s.username), ...pendingItems(r.pending, s.username)] : [{ kind: 'notice', key: 'left', text: `You are not in #${r.name}. Join a room from the sidebar.`, timestamp: new Date().toISOString() }],
+    items: r.joined ? [...roomItems(r, s.username), ...pendingItems(r.pending, s.username)] : [{ kind: 'notice', key: 'left', text: `You are not in ${r.label()}. Join a room from the sidebar.`, timestamp: new Date().toISOString() }],
     me: s.username,
     top: r.loadingOlder ? 'loading' : r.joined && r.hasOlder() ? 'more' : 'start',
-    startText: `This is the very beginning of #${r.name}.`,
+    startText: startText(r),
   };
 }
 
@@ -49,27 +48,24 @@ function pendingItems(pending: PendingMessage[], me: string): Item[] {
   }));
 }
 
+/** A `/me waves` message: shown as an action, "* ann waves". */
+function isAction(content: string): boolean {
+  return content.startsWith('/me ') && content.trim().length > 3;
+}
+
 function roomEntry(m: ChatMessage, me: string): Entry {
   return {
     ...(mentionsMe(m.mentions, me) && !sameName(m.username, me) ? { mentioned: true } : {}),
+    ...(isAction(m.content) ? { action: true } : {}),
     id: m.id, author: m.username, content: m.content, timestamp: m.timestamp, seq: m.seq,
     editedAt: m.editedAt ?? null, deleted: m.deleted ?? false, reactions: m.reactions ?? emptyReactions(), actions: true,
     ...(m.attachments?.length ? { attachments: m.attachments } : {}), ...(m.replyTo ? { replyTo: m.replyTo } : {}),
   };
 }
 
-function dmEntry(m: PrivateChatMessage, me: string): Entry {
-  return {
-    ...(mentionsMe(m.mentions, me) && !sameName(m.from, me) ? { mentioned: true } : {}),
-    id: m.id, author: m.from, content: m.content, timestamp: m.timestamp, actions: false, ...(m.attachments?.length ? { attachments: m.attachments } : {}) };
-}
-
-function dmContent(d: DmState, me: string): ListContent {
-  return {
-    viewKey: `dm:${d.peer.toLowerCase()}`,
-    items: [...d.sorted().map((m): Item => ({ kind: 'msg', entry: dmEntry(m, me) })), ...pendingItems(d.pending, me)],
-    me,
-    top: d.loadingOlder ? 'loading' : d.hasMore ? 'more' : 'start',
-    startText: `This is the beginning of your private conversation with ${d.peer}.`,
-  };
+/** The line above a conversation's first message. */
+function startText(r: RoomState): string {
+  if (r.kind !== 'direct') return `This is the very beginning of ${r.kind === 'private' ? 'the private room ' : ''}#${r.name}.`;
+  if (r.with.length === 0) return 'This is the beginning of your notes to yourself.';
+  return `This is the beginning of your conversation with ${r.with.join(', ')}.`;
 }

@@ -1,6 +1,8 @@
 /**
- * The web client's entry point: signs in again with a saved token, or shows the sign-in
- * screen; then runs the chat screen until the session ends.
+ * The web client's entry point: resumes the saved account with its token (a guest's too: a
+ * reload or a second tab is the same account), or shows the sign-in screen; then runs the
+ * chat screen until the session ends. A token the server refuses (a guest account that
+ * ended, a registered sign-in that expired) brings the sign-in screen back with a note.
  */
 import type { Identity } from '../core/client.js';
 import { ChatApp } from './app.js';
@@ -22,7 +24,7 @@ async function run(identity: Identity, registerPassword?: string): Promise<void>
   const app = new ChatApp({
     identity,
     ...(registerPassword !== undefined ? { registerPassword } : {}),
-    onSignedOut: (reason) => login.show(saved.name(), reason),
+    onSignedOut: (reason) => login.show(saved.name(), refusedToken(reason, identity) ?? reason),
   });
   try {
     await app.start();
@@ -30,10 +32,21 @@ async function run(identity: Identity, registerPassword?: string): Promise<void>
   } catch (err) {
     const raw = (err as Error).message;
     const message = /^closed \(\d+\)$/.test(raw) ? 'Could not reach the chat server. Check your connection and try again.' : raw;
-    // Only a refused token is forgotten; a server that is down may accept it later.
-    if (identity.token && /token/i.test(raw)) saved.setToken(null);
-    login.show(identity.username ?? saved.name(), message);
+    login.show(identity.username ?? saved.name(), refusedToken(raw, identity) ?? message);
   }
+}
+
+/**
+ * When the server refused the saved token: forgets the account (only then: a server that is
+ * down may accept it later) and says what happened in words the user can act on.
+ */
+function refusedToken(reason: string, identity: Identity): string | null {
+  if (!identity.token || !/token/i.test(reason)) return null;
+  const guest = saved.guest();
+  saved.forget();
+  return guest
+    ? 'Your guest session has ended, and with it that name’s rooms and conversations. Pick a name to start again.'
+    : 'Your sign-in has expired. Sign in again with your password.';
 }
 
 function choose(choice: LoginChoice): void {
@@ -44,6 +57,7 @@ function choose(choice: LoginChoice): void {
 }
 
 function boot(): void {
+  saved.adoptUnsent();
   login = new LoginView(choose);
   const token = saved.token();
   if (token) void run({ token, username: saved.name() });

@@ -1,11 +1,13 @@
 /**
- * What the web client knows: rooms with their messages (keyed by id, ordered by seq),
- * private conversations, members, typing, unread counts and the connection status.
+ * What the web client knows: the account's conversations (rooms, private rooms and direct
+ * conversations, all rooms on the wire) with their messages (keyed by id, ordered by seq),
+ * members, typing, unread counts, the public rooms to join and the connection status.
  * Views read it; the controller changes it and then asks the views to render.
  */
 import type { ClientStatus } from '../core/client.js';
-import type { Attachment, ChatMessage, NotifyLevel, PrivateChatMessage, Reactions, ReplyRef, RoomSummary } from '../../protocol/messages.js';
+import type { Attachment, ChatMessage, ConversationKind, MemberSummary, NotifyLevel, Reactions, ReplyRef, Role, RoomSummary } from '../../protocol/messages.js';
 import { applyReaction, reactionUsers, type ReactionChange } from '../../protocol/reactions.js';
+import { sameName } from './format.js';
 
 /** A line in a room that is not a message: joins, leaves, server notices. */
 export interface Notice {
@@ -27,7 +29,19 @@ export interface PendingMessage {
 
 export class RoomState {
   topic = '';
+  /** Whether the account is a member (its conversations). */
   joined = false;
+  kind: ConversationKind = 'public';
+  /** The account's role here (owner, moderator or member). */
+  role: Role = 'member';
+  /** Direct conversations: the other members' names. */
+  with: string[] = [];
+  /** Members with roles and presence (ListMembers), once asked. */
+  roster: MemberSummary[] | null = null;
+  /** Online members, cluster-wide (from the conversation list). */
+  online = 0;
+  /** Latest activity (ISO 8601), to order direct conversations. */
+  lastActivity = '';
   readonly messages = new Map<string, ChatMessage>();
   readonly notices: Notice[] = [];
   readonly pending: PendingMessage[] = [];
@@ -39,6 +53,8 @@ export class RoomState {
   /** From the join History when firstSeq is unknown. */
   hasMore = false;
   loadingOlder = false;
+  /** Whether its recent history was fetched (on joining, or when first opened). */
+  loaded = false;
   /** Highest seq known in the room (messages or RoomList). */
   lastSeq = 0;
   /** Highest seq the user has seen; undefined until known. */
@@ -51,6 +67,25 @@ export class RoomState {
   notify: NotifyLevel = 'mentions';
 
   constructor(readonly name: string) {}
+
+  /** What the room is called in lists and titles: `#name`, or a direct conversation's other members. */
+  label(): string {
+    return this.kind === 'direct' ? (this.with.length > 0 ? this.with.join(', ') : 'Just you') : `#${this.name}`;
+  }
+
+  /** Whether the account may invite, remove and (owner) promote members here. */
+  moderates(): boolean {
+    return this.kind !== 'direct' && (this.role === 'owner' || this.role === 'moderator');
+  }
+
+  /**
+   * Whether someone else in a direct conversation is online: from its roster once read, else
+   * from the conversation list's online count (which counts the user too).
+   */
+  peersOnline(): boolean {
+    if (this.roster) return this.roster.some((m) => m.online && this.with.some((w) => sameName(w, m.username)));
+    return this.online > 1;
+  }
 
   /** Adds or replaces a message; false if it was already there unchanged. */
   add(m: ChatMessage): boolean {
@@ -121,29 +156,8 @@ export class RoomState {
   }
 }
 
-export class DmState {
-  readonly messages = new Map<string, PrivateChatMessage>();
-  readonly pending: PendingMessage[] = [];
-  loaded = false;
-  hasMore = false;
-  loadingOlder = false;
-  unread = 0;
-
-  constructor(readonly peer: string) {}
-
-  add(m: PrivateChatMessage): boolean {
-    if (this.messages.has(m.id)) return false;
-    this.messages.set(m.id, m);
-    return true;
-  }
-
-  /** Ordered by time; ids break ties (the server's ids grow with time). */
-  sorted(): PrivateChatMessage[] {
-    return [...this.messages.values()].sort((a, b) => a.timestamp.localeCompare(b.timestamp) || a.id.localeCompare(b.id));
-  }
-}
-
-export type View = { kind: 'room'; room: string } | { kind: 'dm'; peer: string };
+/** What the conversation pane shows: always a room (a direct conversation is one too). */
+export type View = { kind: 'room'; room: string };
 
 export class AppState {
   status: ClientStatus = 'connecting';
@@ -152,8 +166,7 @@ export class AppState {
   registered = false;
   view: View = { kind: 'room', room: 'general' };
   readonly rooms = new Map<string, RoomState>();
-  readonly dms = new Map<string, DmState>();
-  /** Rooms on the server the user has not joined, from the last RoomList. */
+  /** Public rooms on the server the user is not in (RoomList, then RoomCreated). */
   directory: RoomSummary[] = [];
 
   room(name: string): RoomState {
@@ -162,31 +175,22 @@ export class AppState {
     return r;
   }
 
-  /** The conversation with `peer`, found case-insensitively. */
-  dm(peer: string): DmState {
-    const key = peer.toLowerCase();
-    let d = this.dms.get(key);
-    if (!d) this.dms.set(key, (d = new DmState(peer)));
-    return d;
-  }
-
   joinedRooms(): RoomState[] {
     return [...this.rooms.values()].filter((r) => r.joined);
   }
 
-  activeRoom(): RoomState | null {
-    return this.view.kind === 'room' ? this.room(this.view.room) : null;
-  }
-
-  activeDm(): DmState | null {
-    return this.view.kind === 'dm' ? this.dm(this.view.peer) : null;
+  activeRoom(): RoomState {
+    return this.room(this.view.room);
   }
 
   isViewing(view: View): boolean {
-    if (view.kind !== this.view.kind) return false;
-    return view.kind === 'room'
-      ? view.room === (this.view as { room: string }).room
-      : view.peer.toLowerCase() === (this.view as { peer: string }).peer.toLowerCase();
+    return view.room === this.view.room;
+  }
+
+  /** The two-member direct conversation with `peer`, when the account has one. */
+  directWith(peer: string): RoomState | undefined {
+    const key = peer.toLowerCase();
+    return this.joinedRooms().find((r) => r.kind === 'direct' && r.with.length === 1 && r.with[0]!.toLowerCase() === key);
   }
 
   /** Names typing in a room whose indicator has not expired. */

@@ -18,6 +18,8 @@ export interface ComposerActions {
   lastOwn(): { id: string; content: string } | null;
   typing(): void;
   stopTyping(): void;
+  /** The box's text changed (kept per conversation, across reloads). */
+  draft(text: string): void;
 }
 
 const MAX_HEIGHT = 200;
@@ -72,6 +74,7 @@ export class Composer {
     this.input.addEventListener('input', () => {
       this.grow();
       if (this.editing) return;
+      this.actions.draft(this.input.value);
       if (this.input.value.trim() === '') this.actions.stopTyping();
       else this.actions.typing();
     });
@@ -82,6 +85,13 @@ export class Composer {
     this.input.placeholder = placeholder;
     this.input.setAttribute('aria-label', placeholder);
     this.input.disabled = !enabled;
+  }
+
+  /** Puts a conversation's saved text in the box (another conversation opened, a refused message came back). */
+  restore(text: string): void {
+    if (this.editing) this.cancelEdit();
+    this.input.value = text;
+    this.grow();
   }
 
   /** Whether files can be attached (only with an account: guests have no upload token). */
@@ -205,6 +215,7 @@ export class Composer {
     if (text.trim() === '' && this.tray.count() === 0) return;
     const replyTo = this.replying;
     this.input.value = '';
+    this.actions.draft('');
     this.grow();
     this.actions.stopTyping();
     this.cancelReply();

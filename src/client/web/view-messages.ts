@@ -34,6 +34,8 @@ export interface Entry {
   replyTo?: ReplyRef;
   /** The message mentions the signed-in user (by name, @here or @room). */
   mentioned?: boolean;
+  /** A `/me ACTION` message, shown as "* author ACTION". */
+  action?: boolean;
 }
 
 /** One element of the list: its key, a signature of what it shows, and how to build it. */
@@ -312,7 +314,15 @@ export class MessageList {
   }
 
   private content(e: Entry, me: string): HTMLElement {
-    const box = markdownContent(e.content, e.editedAt ? h('span', { class: 'edited', attrs: { title: `Edited ${fullDate(e.editedAt)}` }, text: ' (edited)' }) : null);
+    const edited = e.editedAt ? h('span', { class: 'edited', attrs: { title: `Edited ${fullDate(e.editedAt)}` }, text: ' (edited)' }) : null;
+    const box = markdownContent(e.action ? e.content.slice(4) : e.content, edited);
+    if (e.action) {
+      box.classList.add('action');
+      const who = h('span', { class: 'action-who', text: `* ${e.author} ` });
+      const first = box.firstElementChild;
+      if (first?.tagName === 'P') first.prepend(who);
+      else box.prepend(who);
+    }
     if (e.mentioned) emphasiseMentions(box, me);
     return box;
   }

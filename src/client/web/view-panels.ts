@@ -1,12 +1,13 @@
 /**
  * The conversation header (title, topic and its editor, panel toggles), the member list
- * with who is online, and the search panel.
+ * with roles and who is online (and, for whoever may, invite, remove and make moderator),
+ * and the search panel.
  */
-import type { ChatMessage, NotifyLevel } from '../../protocol/messages.js';
+import type { ChatMessage, MemberSummary, NotifyLevel } from '../../protocol/messages.js';
 import { h, iconButton, replaceChildren } from './dom.js';
 import { colourClass, fullDate, initial, sameName, timeOf } from './format.js';
 import { linkify } from './linkify.js';
-import type { AppState } from './state.js';
+import type { AppState, RoomState } from './state.js';
 
 export interface HeaderActions {
   toggleSidebar(): void;
@@ -63,26 +64,33 @@ export class Header {
     if (this.connNote.textContent !== note) this.connNote.textContent = note;
     this.connNote.className = `conn-note ${s.status}`;
     const room = s.activeRoom();
-    this.title.textContent = room ? `#${room.name}` : `@${s.view.kind === 'dm' ? s.view.peer : ''}`;
-    this.notifyRoom = room && room.joined && s.registered ? room.name : null;
+    this.title.textContent = room.kind === 'direct' ? room.with.map((n) => `@${n}`).join(', ') || '@you' : `#${room.name}`;
+    this.notifyRoom = room.joined && s.registered ? room.name : null;
     this.notify.hidden = this.notifyRoom === null;
-    if (room) {
-      this.notify.setAttribute('aria-label', `Notifications in #${room.name}`);
-      if (this.notify.value !== room.notify) this.notify.value = room.notify;
-    }
-    if (this.editing !== null && (!room || room.name !== this.editing)) this.editing = null;
+    this.notify.setAttribute('aria-label', `Notifications in ${room.label()}`);
+    if (this.notify.value !== room.notify) this.notify.value = room.notify;
+    if (this.editing !== null && room.name !== this.editing) this.editing = null;
     if (this.editing !== null) return;
-    if (!room) {
-      replaceChildren(this.topic, h('span', { class: 'topic-text muted', text: 'Private conversation' }));
+    // Rebuilt only when it changes: a button replaced between a press and its release loses the click.
+    const shown = JSON.stringify([room.name, room.kind, room.kind === 'direct' ? directNote(room) : room.topic]);
+    if (shown === this.topicShown) return;
+    this.topicShown = shown;
+    if (room.kind === 'direct') {
+      replaceChildren(this.topic, h('span', { class: 'topic-text muted', text: directNote(room) }));
       return;
     }
     replaceChildren(this.topic,
+      room.kind === 'private' ? h('span', { class: 'kind-tag', text: 'Private' }) : null,
       h('span', { class: room.topic ? 'topic-text' : 'topic-text muted' }, ...(room.topic ? linkify(room.topic) : ['No topic yet'])),
       h('button', { class: 'text-btn topic-edit', attrs: { type: 'button' }, text: room.topic ? 'Edit topic' : 'Set topic', on: { click: () => this.editTopic(room.name, room.topic) } }));
   }
 
+  /** What the topic line shows now (room, kind, text), so that an unchanged line is left alone. */
+  private topicShown = '';
+
   private editTopic(room: string, current: string): void {
     this.editing = room;
+    this.topicShown = '';
     const input = h('input', { attrs: { value: current, maxlength: 256, 'aria-label': `Topic of #${room}`, placeholder: 'What is this room about?' } });
     const done = (save: boolean): void => {
       if (this.editing === null) return;
@@ -101,29 +109,123 @@ export class Header {
   }
 }
 
+/** "ann is online", "ann is away: messages wait for them", "2 of 3 online". */
+function directNote(r: RoomState): string {
+  if (r.with.length === 0) return 'Notes to yourself';
+  if (r.with.length > 1) {
+    const online = r.roster ? r.roster.filter((m) => m.online && r.with.some((w) => sameName(w, m.username))).length : null;
+    return online === null ? `Group conversation with ${r.with.length} people` : `Group conversation · ${online} of ${r.with.length} online`;
+  }
+  return r.peersOnline() ? `Direct conversation · ${r.with[0]} is online` : `Direct conversation · ${r.with[0]} is away and will see your messages later`;
+}
+
+export interface MembersActions {
+  message(peer: string): void;
+  invite(room: string, username: string): void;
+  remove(room: string, username: string): void;
+  setRole(room: string, username: string, role: 'moderator' | 'member'): void;
+}
+
+const ROLE_TEXT: Record<string, string> = { owner: 'owner', moderator: 'moderator' };
+const ROLE_RANK: Record<string, number> = { owner: 0, moderator: 1, member: 2 };
+
 export class MembersPanel {
-  constructor(private readonly el: HTMLElement, private readonly openDm: (peer: string) => void) {}
+  private readonly heading = h('h2');
+  private readonly list = h('ul', { class: 'member-list', attrs: { id: 'member-list' } });
+  private readonly inviteInput = h('input', { attrs: { id: 'invite-name', autocomplete: 'off', maxlength: 32, placeholder: 'Name', 'aria-describedby': 'invite-hint' } });
+  private readonly inviteForm: HTMLFormElement;
+  private inviteRoom: string | null = null;
+
+  constructor(el: HTMLElement, private readonly actions: MembersActions) {
+    // Built once, so that a re-render never wipes a name being typed.
+    this.inviteForm = h('form', {
+      class: 'invite-form', attrs: { id: 'invite-form' },
+      on: {
+        submit: (ev) => {
+          ev.preventDefault();
+          const name = this.inviteInput.value.trim().replace(/^@/, '');
+          if (name && this.inviteRoom) { this.inviteInput.value = ''; this.actions.invite(this.inviteRoom, name); }
+        },
+      },
+    }, h('label', { attrs: { for: 'invite-name' }, text: 'Invite someone' }),
+    h('div', { class: 'invite-row' }, this.inviteInput, h('button', { class: 'text-btn', attrs: { type: 'submit' }, text: 'Invite' })),
+    h('p', { class: 'invite-hint', attrs: { id: 'invite-hint' }, text: 'Any account, online or not.' }));
+    replaceChildren(el, this.heading, this.inviteForm, this.list);
+  }
 
   render(s: AppState): void {
     const room = s.activeRoom();
-    const names = room ? [...room.members].sort((a, b) => a.localeCompare(b)) : [s.username, s.view.kind === 'dm' ? s.view.peer : ''];
-    replaceChildren(this.el,
-      h('h2', { text: room ? `Members · ${names.length} online` : 'In this conversation' }),
-      h('ul', { class: 'member-list', attrs: { id: 'member-list' } }, ...names.filter(Boolean).map((name) => {
-        const me = sameName(name, s.username);
-        return h('li', { attrs: { 'data-user': name } }, h('button', {
-          class: 'member', attrs: { type: 'button', disabled: me },
-          on: { click: () => this.openDm(name) },
-        }, h('span', { class: `avatar small ${colourClass(name)}`, attrs: { 'aria-hidden': 'true' } }, initial(name), h('span', { class: 'presence' })),
-        me ? null : h('span', { class: 'sr-only', text: 'Message ' }),
-        h('span', { class: 'name', text: name }), me ? h('span', { class: 'you', text: '(you)' }) : null));
-      })));
+    const roster = rosterOf(room, s.username);
+    const online = roster.filter((m) => m.online).length;
+    this.heading.textContent = room.kind === 'direct' ? 'In this conversation' : `Members · ${online} online`;
+    this.inviteRoom = room.joined && (room.kind === 'public' || room.moderates()) ? room.name : null;
+    this.inviteForm.hidden = this.inviteRoom === null;
+    this.inviteInput.setAttribute('aria-label', `Invite someone to #${room.name}`);
+    // Rebuilt only when it changes, so that a click on a member's button is never lost to a re-render.
+    const shown = JSON.stringify([room.name, room.kind, room.role, s.username, roster]);
+    if (shown === this.shown) return;
+    this.shown = shown;
+    replaceChildren(this.list, ...roster.map((m) => this.member(room, m, s.username)));
   }
+
+  private shown = '';
+
+  private member(room: RoomState, m: MemberSummary, me: string): HTMLElement {
+    const mine = sameName(m.username, me);
+    const role = room.kind === 'direct' ? undefined : ROLE_TEXT[m.role];
+    return h('li', { attrs: { 'data-user': m.username, 'data-role': m.role } }, h('button', {
+      class: `member${m.online ? ' online' : ''}`, attrs: { type: 'button', disabled: mine },
+      on: { click: () => this.actions.message(m.username) },
+    }, h('span', { class: `avatar small ${colourClass(m.username)}`, attrs: { 'aria-hidden': 'true' } }, initial(m.username), h('span', { class: 'presence' })),
+    mine ? null : h('span', { class: 'sr-only', text: 'Message ' }),
+    h('span', { class: 'name', text: m.username }),
+    role ? h('span', { class: 'role', text: role }) : null,
+    mine ? h('span', { class: 'you', text: '(you)' }) : null,
+    h('span', { class: 'sr-only', text: m.online ? ', online' : ', offline' })),
+    mine ? null : this.manage(room, m));
+  }
+
+  /** What the user may do to a member: the owner makes and unmakes moderators; owner and moderators remove members. */
+  private manage(room: RoomState, m: MemberSummary): HTMLElement | null {
+    if (!room.moderates() || m.role === 'owner') return null;
+    const canRemove = room.role === 'owner' || m.role === 'member';
+    const buttons = [
+      room.role === 'owner' ? h('button', {
+        class: 'text-btn', attrs: { type: 'button', 'aria-label': `${m.role === 'moderator' ? 'Make member' : 'Make moderator'}: ${m.username}` },
+        text: m.role === 'moderator' ? 'Make member' : 'Make moderator',
+        on: { click: () => this.actions.setRole(room.name, m.username, m.role === 'moderator' ? 'member' : 'moderator') },
+      }) : null,
+      canRemove ? h('button', {
+        class: 'text-btn danger', attrs: { type: 'button', 'aria-label': `Remove ${m.username} from #${room.name}` },
+        text: 'Remove', on: { click: () => this.actions.remove(room.name, m.username) },
+      }) : null,
+    ].filter((b): b is HTMLButtonElement => b !== null);
+    return buttons.length > 0 ? h('div', { class: 'member-actions', attrs: { role: 'group', 'aria-label': `Manage ${m.username}` } }, ...buttons) : null;
+  }
+}
+
+/**
+ * The members to show: the roster (online first, then by name) once read; until then the
+ * names known online, and in a direct conversation its people.
+ */
+function rosterOf(room: RoomState, me: string): MemberSummary[] {
+  if (room.roster) return withOnline(room.roster, room.kind === 'direct' ? [] : room.members).sort((a, b) => Number(b.online) - Number(a.online) || ROLE_RANK[a.role] - ROLE_RANK[b.role] || a.username.localeCompare(b.username));
+  const names = room.kind === 'direct' ? [me, ...room.with] : room.members;
+  return [...names].sort((a, b) => a.localeCompare(b)).map((username) => ({ username, role: 'member', online: room.kind !== 'direct' || sameName(username, me) }));
+}
+
+/** The roster with everyone known online in it (a big room's roster is one page of its members). */
+function withOnline(roster: MemberSummary[], online: string[]): MemberSummary[] {
+  const listed = new Set(roster.map((m) => m.username.toLowerCase()));
+  const missing = online.filter((n) => !listed.has(n.toLowerCase())).map((username): MemberSummary => ({ username, role: 'member', online: true }));
+  return [...roster, ...missing];
 }
 
 export interface SearchActions {
   search(query: string, room: string | undefined): void;
   open(room: string): void;
+  /** How a result's room is named: `#room`, or a direct conversation's people. */
+  label(room: string): string;
 }
 
 export class SearchPanel {
@@ -154,7 +256,7 @@ export class SearchPanel {
     replaceChildren(this.results, h('p', { class: 'muted', text: `${messages.length} result${messages.length === 1 ? '' : 's'} for “${query}”` }),
       h('ul', {}, ...messages.map((m) => h('li', {}, h('button', {
         class: 'result', attrs: { type: 'button' }, on: { click: () => this.actions.open(m.room) },
-      }, h('div', { class: 'result-head' }, h('span', { class: 'author', text: m.username }), h('span', { class: 'where', text: ` in #${m.room}` }),
+      }, h('div', { class: 'result-head' }, h('span', { class: 'author', text: m.username }), h('span', { class: 'where', text: ` in ${this.actions.label(m.room)}` }),
         h('time', { attrs: { datetime: m.timestamp, title: fullDate(m.timestamp) }, text: timeOf(m.timestamp) })),
       h('div', { class: 'result-text' }, m.content))))));
   }

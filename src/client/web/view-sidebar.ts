@@ -1,20 +1,27 @@
 /**
- * The sidebar: connection status, joined rooms with unread counts (and leave), other rooms
- * to join, a field to join or create a room, private conversations, and the signed-in user.
+ * The sidebar: connection status, the account's rooms with unread and mention counts (and
+ * leave), public rooms to join, a field to join or create a room, "New room" (public or
+ * private), the account's direct conversations with who is in them and whether they are
+ * online, "New message", and the signed-in user.
  */
 import { h, iconButton, replaceChildren } from './dom.js';
+import { icon } from './icons.js';
 import { colourClass, initial } from './format.js';
 import { permission } from './notify.js';
-import type { AppState } from './state.js';
+import type { AppState, RoomState } from './state.js';
 
 export interface SidebarActions {
   openRoom(room: string): void;
   joinRoom(room: string): void;
   leaveRoom(room: string): void;
-  openDm(peer: string): void;
+  newMessage(): void;
+  newRoom(): void;
   logout(): void;
   enableNotifications(): void;
 }
+
+/** How long a "Leave?" confirmation waits. */
+const CONFIRM_MS = 4_000;
 
 const STATUS_TEXT: Record<string, string> = {
   connecting: 'Connecting…', online: 'Online', reconnecting: 'Reconnecting…', closed: 'Offline',
@@ -28,6 +35,12 @@ export class Sidebar {
   private readonly meBox = h('div', { class: 'me' });
   private readonly notifyBox = h('div', { class: 'notify-box' });
 
+  /** The private room whose leave button asks "Leave?" (leaving one is for good: only an invitation brings you back). */
+  private confirmLeave: string | null = null;
+  private last: AppState | null = null;
+  /** Whether a guest's "Log out" asks "for good?" now. */
+  private confirmLogout = false;
+
   constructor(el: HTMLElement, private readonly actions: SidebarActions) {
     // Built once, so that a re-render never wipes what the user is typing in the forms.
     replaceChildren(el,
@@ -36,17 +49,19 @@ export class Sidebar {
         h('span', { class: 'brand-name', text: 'Parley' }),
         this.statusBox),
       h('nav', { class: 'side-scroll', attrs: { 'aria-label': 'Conversations' } },
-        this.section('Rooms', this.rooms), this.joinForm(), this.more,
-        this.section('Direct messages', this.dms), this.dmForm()),
+        this.section('Rooms', this.rooms, iconButton('New room', 'plus', () => this.actions.newRoom(), 'new-room-btn')),
+        this.joinForm(), this.more,
+        this.section('Direct messages', this.dms, iconButton('New message', 'plus', () => this.actions.newMessage(), 'new-message-btn'))),
       this.notifyBox,
       this.meBox);
   }
 
   render(s: AppState): void {
-    replaceChildren(this.statusBox, this.status(s));
-    replaceChildren(this.rooms, this.roomList(s));
-    replaceChildren(this.more, s.directory.length > 0 ? this.section('More rooms', this.directory(s)) : null);
-    replaceChildren(this.dms, this.dmList(s));
+    this.last = s;
+    swap(this.statusBox, [this.status(s)]);
+    swap(this.rooms, [this.roomList(s)]);
+    swap(this.more, s.directory.length > 0 ? [this.section('More rooms', this.directory(s), null)] : []);
+    swap(this.dms, [this.dmList(s)]);
     this.me(s);
   }
 
@@ -57,14 +72,14 @@ export class Sidebar {
       h('span', { class: 'status-text', text: s.status === 'reconnecting' && s.statusDetail ? `Reconnecting…` : text }));
   }
 
-  private section(title: string, body: HTMLElement): HTMLElement {
-    return h('section', { class: 'side-section' }, h('h2', { text: title }), body);
+  private section(title: string, body: HTMLElement, action: HTMLElement | null): HTMLElement {
+    return h('section', { class: 'side-section' }, h('div', { class: 'side-head' }, h('h2', { text: title }), action), body);
   }
 
   private roomList(s: AppState): HTMLElement {
-    const rooms = s.joinedRooms().sort((a, b) => a.name.localeCompare(b.name));
+    const rooms = s.joinedRooms().filter((r) => r.kind !== 'direct').sort((a, b) => a.name.localeCompare(b.name));
     return h('ul', { class: 'room-list' }, ...rooms.map((r) => {
-      const active = s.view.kind === 'room' && s.view.room === r.name;
+      const active = s.view.room === r.name;
       const unread = active ? 0 : r.unread();
       const mentions = active ? 0 : r.mentions;
       return h('li', { class: `room-item${active ? ' active' : ''}${unread > 0 ? ' has-unread' : ''}${mentions > 0 ? ' has-mention' : ''}`, attrs: { 'data-room': r.name } },
@@ -72,15 +87,40 @@ export class Sidebar {
           class: 'room-link',
           attrs: { type: 'button', 'aria-current': active ? 'page' : undefined },
           on: { click: () => this.actions.openRoom(r.name) },
-        }, h('span', { class: 'hash', attrs: { 'aria-hidden': 'true' }, text: '#' }), h('span', { class: 'name', text: r.name }),
+        }, roomGlyph(r), h('span', { class: 'name', text: r.name }),
+        r.kind === 'private' ? h('span', { class: 'sr-only', text: ', private' }) : null,
         ...mentionBadge(mentions), ...unreadBadge(unread)),
-        iconButton(`Leave #${r.name}`, 'close', () => this.actions.leaveRoom(r.name), 'leave-btn'));
+        this.leaveButton(r));
     }));
+  }
+
+  private leaveButton(r: RoomState): HTMLElement {
+    if (r.kind !== 'private') return iconButton(`Leave #${r.name}`, 'close', () => this.actions.leaveRoom(r.name), 'leave-btn');
+    if (this.confirmLeave !== r.name) return iconButton(`Leave #${r.name}`, 'close', () => this.askLeave(r.name), 'leave-btn');
+    return h('button', {
+      class: 'leave-btn leave-confirm', attrs: { type: 'button', 'aria-label': `Leave? #${r.name} is private: only an invitation brings you back`, title: 'Only an invitation brings you back' },
+      text: 'Leave?', on: { click: () => { this.confirmLeave = null; this.actions.leaveRoom(r.name); } },
+    });
+  }
+
+  /** The first press on a private room's leave button asks again, for a few seconds. */
+  private askLeave(room: string): void {
+    this.confirmLeave = room;
+    this.rerender();
+    setTimeout(() => {
+      if (this.confirmLeave !== room) return;
+      this.confirmLeave = null;
+      this.rerender();
+    }, CONFIRM_MS);
+  }
+
+  private rerender(): void {
+    if (this.last) this.render(this.last);
   }
 
   private directory(s: AppState): HTMLElement {
     return h('ul', { class: 'room-list directory' }, ...s.directory.map((r) =>
-      h('li', { class: 'room-item' }, h('button', {
+      h('li', { class: 'room-item', attrs: { 'data-join': r.name } }, h('button', {
         class: 'room-link',
         attrs: { type: 'button', title: r.topic || `Join #${r.name}` },
         on: { click: () => this.actions.joinRoom(r.name) },
@@ -99,41 +139,99 @@ export class Sidebar {
   }
 
   private dmList(s: AppState): HTMLElement {
-    const dms = [...s.dms.values()];
-    if (dms.length === 0) return h('p', { class: 'side-empty', text: 'Click a member to message them.' });
-    return h('ul', { class: 'room-list dm-list' }, ...dms.map((d) => {
-      const active = s.view.kind === 'dm' && s.view.peer.toLowerCase() === d.peer.toLowerCase();
-      const unread = active ? 0 : d.unread;
-      return h('li', { class: `room-item${active ? ' active' : ''}${unread ? ' has-unread' : ''}`, attrs: { 'data-peer': d.peer } },
+    const direct = s.joinedRooms().filter((r) => r.kind === 'direct').sort((a, b) => b.lastActivity.localeCompare(a.lastActivity) || a.label().localeCompare(b.label()));
+    if (direct.length === 0) return h('p', { class: 'side-empty', text: 'No conversations yet. Use + or pick a member to message them.' });
+    return h('ul', { class: 'room-list dm-list' }, ...direct.map((r) => {
+      const active = s.view.room === r.name;
+      const unread = active ? 0 : r.unread();
+      const mentions = active ? 0 : r.mentions;
+      const online = r.peersOnline();
+      const peer = r.with.length === 1 ? r.with[0]! : r.label();
+      return h('li', { class: `room-item${active ? ' active' : ''}${unread ? ' has-unread' : ''}`, attrs: { 'data-room': r.name, 'data-peer': peer } },
         h('button', {
           class: 'room-link',
           attrs: { type: 'button', 'aria-current': active ? 'page' : undefined },
-          on: { click: () => this.actions.openDm(d.peer) },
-        }, h('span', { class: `mini-avatar ${colourClass(d.peer)}`, attrs: { 'aria-hidden': 'true' }, text: initial(d.peer) }),
-        h('span', { class: 'name', text: d.peer }),
-        ...unreadBadge(unread)));
+          on: { click: () => this.actions.openRoom(r.name) },
+        }, h('span', { class: `mini-avatar ${colourClass(peer)}`, attrs: { 'aria-hidden': 'true' } }, r.with.length > 1 ? String(r.with.length) : initial(peer),
+          h('span', { class: `presence-dot${online ? ' online' : ''}` })),
+        h('span', { class: 'name', text: r.label() }),
+        h('span', { class: 'sr-only', text: online ? ', online' : r.with.length > 1 ? ', nobody online' : ', offline' }),
+        ...mentionBadge(mentions), ...unreadBadge(unread)));
     }));
-  }
-
-  private dmForm(): HTMLElement {
-    const input = h('input', { attrs: { id: 'dm-to', name: 'to', placeholder: 'Message someone…', autocomplete: 'off', maxlength: 32, 'aria-label': 'Name of the person to message' } });
-    return h('form', {
-      class: 'side-form',
-      on: { submit: (ev) => { ev.preventDefault(); const v = input.value.trim().replace(/^@/, ''); if (v) { input.value = ''; this.actions.openDm(v); } } },
-    }, input);
   }
 
   private me(s: AppState): void {
     // Asked only when the user chooses to: never on page load.
-    replaceChildren(this.notifyBox, permission() === 'default'
-      ? h('button', { class: 'text-btn notify-btn', attrs: { type: 'button', id: 'enable-notifications', title: 'Get a desktop notification when you are mentioned' }, text: 'Turn on notifications', on: { click: () => this.actions.enableNotifications() } })
-      : null);
-    replaceChildren(this.meBox,
+    swap(this.notifyBox, permission() === 'default'
+      ? [h('button', { class: 'text-btn notify-btn', attrs: { type: 'button', id: 'enable-notifications', title: 'Get a desktop notification when you are mentioned' }, text: 'Turn on notifications', on: { click: () => this.actions.enableNotifications() } })]
+      : []);
+    swap(this.meBox, [
       h('span', { class: `avatar small ${colourClass(s.username)}`, attrs: { 'aria-hidden': 'true' }, text: initial(s.username) }),
       h('div', { class: 'me-text' }, h('span', { class: 'me-name', attrs: { id: 'me-name' }, text: s.username }),
         h('span', { class: 'me-kind', text: s.registered ? 'Signed in' : 'Guest' })),
-      h('button', { class: 'text-btn', attrs: { type: 'button' }, text: s.registered ? 'Log out' : 'Leave', on: { click: () => this.actions.logout() } }));
+      this.logoutButton(s.registered)]);
   }
+
+  /**
+   * Log out. A guest is asked once more: its account ends with it (its name, rooms and
+   * conversations), and no password brings it back.
+   */
+  private logoutButton(registered: boolean): HTMLElement {
+    if (registered || this.confirmLogout) {
+      return h('button', {
+        class: `text-btn${registered ? '' : ' confirm-logout'}`,
+        attrs: { type: 'button', id: 'logout', title: registered ? 'Log out of this browser' : 'Your guest name, rooms and conversations end with it' },
+        text: registered ? 'Log out' : 'Log out for good?', on: { click: () => this.actions.logout() },
+      });
+    }
+    return h('button', {
+      class: 'text-btn', attrs: { type: 'button', id: 'logout', title: 'Log out: a guest account ends with it' }, text: 'Log out',
+      on: {
+        click: () => {
+          this.confirmLogout = true;
+          this.rerender();
+          setTimeout(() => { this.confirmLogout = false; this.rerender(); }, CONFIRM_MS);
+        },
+      },
+    });
+  }
+}
+
+/** What each part of the sidebar shows now, as markup, so that an unchanged part is left alone. */
+const shown = new WeakMap<Element, string>();
+
+/**
+ * Puts `children` in `box` unless they show exactly what is there: an unchanged part keeps
+ * its elements (the focus stays, and a click between press and release is not lost). A
+ * changed part gives the focus to the same control in its new elements.
+ */
+function swap(box: HTMLElement, children: HTMLElement[]): void {
+  const html = children.map((c) => c.outerHTML).join('');
+  if (shown.get(box) === html) return;
+  shown.set(box, html);
+  const active = document.activeElement;
+  const again = active instanceof HTMLElement && box.contains(active) ? selectorOf(active) : null;
+  replaceChildren(box, ...children);
+  if (again) box.querySelector<HTMLElement>(again)?.focus();
+}
+
+/** A selector for a sidebar control: its item's room and its own class or id. */
+function selectorOf(el: HTMLElement): string | null {
+  const own = el.id ? `#${CSS.escape(el.id)}` : el.classList[0] ? `.${CSS.escape(el.classList[0])}` : null;
+  if (own === null) return null;
+  const item = el.closest('li');
+  for (const attr of ['data-room', 'data-join']) {
+    const value = item?.getAttribute(attr);
+    if (value) return `li[${attr}="${CSS.escape(value)}"] ${own}`;
+  }
+  return own;
+}
+
+/** `#` before a public room's name, a lock before a private one's. */
+function roomGlyph(r: RoomState): HTMLElement {
+  return r.kind === 'private'
+    ? h('span', { class: 'hash lock', attrs: { 'aria-hidden': 'true', title: 'Private room' } }, icon('lock', 14))
+    : h('span', { class: 'hash', attrs: { 'aria-hidden': 'true' }, text: '#' });
 }
 
 /** Unread mentions of the user in a room: an "@" badge, and ", 2 mentions" for a screen reader. */

@@ -1,0 +1,96 @@
+/**
+ * The client core's `memberships` mode (the web client's): its rooms are the account's
+ * conversations, kept in step as they come and go, and a two-member direct conversation's
+ * messages surface as chat messages of that room, once each, resumed by seq after a drop.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import WebSocket from 'ws';
+import { ParleyClient, type SocketLike } from '../../src/client/core/client.js';
+import type { ChatMessage } from '../../src/protocol/messages.js';
+import { startTestServer } from '../helpers/server.js';
+import { joinRoom, jsonUser } from '../helpers/ws-client.js';
+
+function nodeSocket(url: string, protocols: string[]): SocketLike {
+  return new WebSocket(url, protocols) as unknown as SocketLike;
+}
+
+async function until(check: () => boolean, what: string, ms = 8_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('client core following memberships', () => {
+  it('takes its rooms from the account, follows invitations and removals, and surfaces direct messages as chat', async () => {
+    await using server = await startTestServer();
+    await using owner = await jsonUser(server.url, 'owen');
+    owner.send({ type: 'CreateRoom', room: 'inner', private: true, ref: 'c' });
+    await owner.nextOfType('Ack', (m) => m.ref === 'c');
+
+    const c = new ParleyClient({ url: server.url, createSocket: nodeSocket, identity: { username: 'mia' }, rooms: [], memberships: true, backoff: { initialMs: 50, maxMs: 200 } });
+    const tokens: string[] = [];
+    c.on('token', (t) => tokens.push(t.token));
+    const chats: ChatMessage[] = [];
+    c.on('chat', (m) => chats.push(m));
+    await c.connect();
+    try {
+      assert.deepEqual(c.rooms, ['general'], 'a new account is in general');
+      assert.equal(tokens.length, 1, 'the guest got a token');
+
+      owner.send({ type: 'Invite', room: 'inner', username: 'mia', ref: 'i' });
+      await owner.nextOfType('Ack', (m) => m.ref === 'i');
+      await until(() => c.rooms.includes('inner'), 'the invitation to reach the core');
+
+      owner.send({ type: 'PrivateMessage', to: 'mia', content: 'just between us', ref: 'p' });
+      const pm = await owner.nextOfType('PrivateMessage', (m) => m.ref === 'p');
+      await until(() => chats.some((m) => m.content === 'just between us'), 'the direct message as chat');
+      const direct = chats.find((m) => m.content === 'just between us')!;
+      assert.equal(direct.room, pm.room);
+      assert.equal(direct.seq, 1);
+      assert.equal(direct.username, 'owen');
+      await until(() => c.rooms.includes(pm.room!), 'the direct conversation among the rooms');
+
+      owner.send({ type: 'RemoveMember', room: 'inner', username: 'mia', ref: 'r' });
+      await owner.nextOfType('Ack', (m) => m.ref === 'r');
+      await until(() => !c.rooms.includes('inner'), 'the removal to reach the core');
+
+      // A second connection of the same account (a second tab) with the token.
+      const tab = new ParleyClient({ url: server.url, createSocket: nodeSocket, identity: { token: tokens[0]! }, rooms: [], memberships: true });
+      await tab.connect();
+      try {
+        assert.equal(tab.username, 'mia');
+        assert.deepEqual([...tab.rooms].sort(), [pm.room!, 'general'].sort());
+      } finally {
+        tab.close();
+      }
+      assert.equal(chats.filter((m) => m.content === 'just between us').length, 1, 'surfaced once');
+    } finally {
+      c.close();
+    }
+  });
+
+  it('fetches the direct messages missed during a drop, by seq', async () => {
+    await using server = await startTestServer();
+    await using sender = await jsonUser(server.url, 'sid');
+    await joinRoom(sender, 'general');
+    const c = new ParleyClient({ url: server.url, createSocket: nodeSocket, identity: { username: 'dora' }, rooms: [], memberships: true, backoff: { initialMs: 50, maxMs: 200 } });
+    const chats: ChatMessage[] = [];
+    c.on('chat', (m) => chats.push(m));
+    await c.connect();
+    try {
+      sender.send({ type: 'PrivateMessage', to: 'dora', content: 'one' });
+      await until(() => chats.some((m) => m.content === 'one'), 'the first message');
+      const room = chats.find((m) => m.content === 'one')!.room;
+      // Drop the connection without telling the core; messages sent meanwhile come by History.
+      (c as unknown as { socket: SocketLike }).socket.close(4001, 'test drop');
+      for (const content of ['two', 'three']) sender.send({ type: 'SendMessage', room, content });
+      await until(() => chats.some((m) => m.content === 'three'), 'the missed messages');
+      assert.deepEqual(chats.filter((m) => m.room === room).map((m) => m.seq), [1, 2, 3]);
+    } finally {
+      c.close();
+    }
+  });
+});
