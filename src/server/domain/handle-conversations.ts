@@ -148,6 +148,8 @@ export async function setRole(ctx: HandlerContext, s: Session, msg: ClientMessag
   if (current !== msg.role) {
     const what = msg.role === 'moderator' ? 'made a moderator' : 'no longer a moderator';
     ctx.broadcast(room, { type: 'SystemMessage', room, content: `${target.username} is ${what} (by ${username})` });
+    // The member's clients learn their new role (a ConversationAdded replaces what they had).
+    await announceConversation(ctx, target.id, room);
   }
 }
 
