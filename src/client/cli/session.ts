@@ -107,7 +107,7 @@ export async function openSession(url: string, flags: ClientFlags, hooks: Sessio
   const token = flags.password && !flags.tokenFile ? null : keeper.read(name);
 
   const attempt = async (identity: Identity): Promise<ParleyClient> => {
-    const client = new ParleyClient({ url, createSocket: sockets.create, identity, rooms: hooks.rooms });
+    const client = new ParleyClient({ url, createSocket: sockets.create, identity, rooms: hooks.rooms, renameOnEndedToken: true });
     if (hooks.onlyRooms) leaveUnwantedRooms(client);
     keepTokens(client, keeper, hooks);
     hooks.setup(client);

@@ -42,6 +42,12 @@ export interface ClientOptions {
    * two-member direct conversations (`PrivateMessage` with `room` and `seq`) as `chat` too.
    */
   memberships?: boolean;
+  /**
+   * When a kept guest token is refused (its account ended) and a name is known: take the name
+   * afresh (the terminal client) instead of failing the session (the web client shows its
+   * sign-in screen with a note). Default false.
+   */
+  renameOnEndedToken?: boolean;
   /** Whether to reconnect after a drop (default true). */
   reconnect?: boolean;
   backoff?: { initialMs: number; maxMs: number };
@@ -305,6 +311,7 @@ export class ParleyClient {
    * ended (its name is free again), so the client names itself as it did the first time.
    */
   private tokenEnded(err: unknown): boolean {
+    if (!this.opts.renameOnEndedToken) return false;
     if ((err as ClientError).code !== 'TOKEN_INVALID' || !(this.username ?? this.opts.identity.username)) return false;
     this.token = null;
     return true;

@@ -389,8 +389,10 @@ export class Chat implements HandlerContext {
    */
   private followMembership(account: string, room: string, added: boolean): void {
     for (const s of [...this.hub.userSessions(account)]) {
+      // Quietly: an invitation is announced by its SystemMessage, a new direct conversation by
+      // ConversationAdded; join notices mark connections arriving, not memberships.
       const step = added
-        ? enterRoomHere(this, s, room)
+        ? enterRoomHere(this, s, room, true)
         : exitRoomHere(this, s, room);
       void step.catch((err: unknown) => this.log.warn({ err, room }, 'following a membership change failed'));
     }

@@ -160,7 +160,7 @@ export async function openDirect(ctx: HandlerContext, s: Session, msg: ClientMes
   const others = await Promise.all(names.map((key) => accountNamed(ctx, msg.usernames.find((n) => nameKey(n) === key)!)));
   const room = await directWith(ctx, s, others.map((a) => a.id));
   // This connection is in it before the answer (the others follow through membershipChanged).
-  await enterRoomHere(ctx, s, room);
+  await enterRoomHere(ctx, s, room, true);
   s.send({ type: 'Ack', for: 'OpenDirect', room, with: others.filter((a) => a.id !== s.account).map((a) => a.username), ...refOf(msg) });
 }
 

@@ -146,7 +146,7 @@ export async function privateMessage(ctx: HandlerContext, s: Session, msg: Clien
   const content = contentWith(ctx, msg.content, msg.attachments?.length ?? 0);
   const room = await directWith(ctx, s, [target.id]);
   // This connection is in the conversation before the message goes out (the rest follow membershipChanged).
-  await enterRoomHere(ctx, s, room);
+  await enterRoomHere(ctx, s, room, true);
   const [extras, mentions] = await Promise.all([
     extrasOf(ctx, s, room, msg),
     mayMention(content) ? resolveMentions(ctx, s, room, content) : null,

@@ -144,9 +144,10 @@ function currentOf(rows: readonly MembershipRecord[]): string | null {
 
 /**
  * Puts this connection in the room's delivery and presence; the account's first connection
- * there is announced (in a direct conversation too: that is how the others see it online).
+ * there is announced (in a direct conversation too: that is how the others see it online),
+ * unless `quiet` (a membership that begins, which its own message announces).
  */
-export async function enterRoomHere(ctx: HandlerContext, s: Session, room: string): Promise<void> {
+export async function enterRoomHere(ctx: HandlerContext, s: Session, room: string, quiet = false): Promise<void> {
   if (s.closed || s.rooms.has(room)) return;
   const { username, key } = { username: s.username!, key: s.key! };
   ctx.enterRoom(room, s);
@@ -156,7 +157,7 @@ export async function enterRoomHere(ctx: HandlerContext, s: Session, room: strin
     await ctx.presence.leave(room, key, s.id);
     return;
   }
-  if (first) ctx.userJoined(room, username, s);
+  if (first && !quiet) ctx.userJoined(room, username, s);
 }
 
 /** Takes this connection out of the room; the account's last connection there is announced. */
