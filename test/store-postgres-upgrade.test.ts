@@ -66,17 +66,35 @@ async function previousRows(client: pg.Client): Promise<void> {
   await client.query(`INSERT INTO notify_levels (account, conversation, level) VALUES ('ann', '@ben', 'all'), ('ann', '@cat', 'none')`);
 }
 
+/**
+ * Runs `body` on a fresh database with a client connected to it; `open` opens the store on it
+ * (migrating it). Everything is closed and the database dropped afterwards.
+ */
+async function withFreshDatabase(body: (client: pg.Client, open: () => Promise<PostgresStore>) => Promise<void>): Promise<void> {
+  const db = await freshPostgresUrl();
+  const client = new pg.Client({ connectionString: db.url });
+  const stores: PostgresStore[] = [];
+  try {
+    await client.connect();
+    await body(client, async () => {
+      const store = new PostgresStore(db.url);
+      stores.push(store);
+      await store.init();
+      return store;
+    });
+  } finally {
+    for (const store of stores) await store.close();
+    await client.end().catch(() => {});
+    await db.drop();
+  }
+}
+
 describe('PostgreSQL migration 8 (identity and conversations)', { skip }, () => {
   it('carries a database of the previous release forward', async () => {
-    const db = await freshPostgresUrl();
-    const client = new pg.Client({ connectionString: db.url });
-    let store: PostgresStore | undefined;
-    try {
-      await client.connect();
+    await withFreshDatabase(async (client, open) => {
       await previousSchema(client);
       await previousRows(client);
-      store = new PostgresStore(db.url);
-      await store.init();
+      const store = await open();
 
       const ann = await store.getAccount('ann');
       assert.deepEqual(ann, {
@@ -134,26 +152,17 @@ describe('PostgreSQL migration 8 (identity and conversations)', { skip }, () => 
       assert.equal(next.message.seq, 4);
       const left = await client.query(`SELECT to_regclass('private_messages') AS t`);
       assert.equal(left.rows[0].t, null);
-    } finally {
-      await store?.close();
-      await client.end().catch(() => {});
-      await db.drop();
-    }
+    });
   });
 
   it('moves more private messages than one search backfill chunk: every seq in place, every row searchable', async () => {
-    const db = await freshPostgresUrl();
-    const client = new pg.Client({ connectionString: db.url });
-    let store: PostgresStore | undefined;
-    try {
-      await client.connect();
+    await withFreshDatabase(async (client, open) => {
       await previousSchema(client);
       // 12,000 messages over three pairs, each pair's in time order: seqs 1..4000 each.
       await client.query(`INSERT INTO private_messages (id, from_name, from_key, to_name, to_key, pair_key, content, ts)
         SELECT 'p' || i, 'A' || (i % 3), 'a' || (i % 3), 'B', 'b', 'a' || (i % 3) || chr(31) || 'b', 'word' || i, $1::timestamptz + i * interval '1 second'
         FROM generate_series(0, 11999) AS i`, [at(0)]);
-      store = new PostgresStore(db.url);
-      await store.init();
+      const store = await open();
       for (const a of ['a0', 'a1', 'a2']) {
         const dm: string = (await store.directRoom(groupKey([a, 'b'])))!;
         assert.equal((await store.lastSeqs([dm])).get(dm), 4000);
@@ -164,27 +173,18 @@ describe('PostgreSQL migration 8 (identity and conversations)', { skip }, () => 
       assert.deepEqual((await store.search({ query: 'word11999', account: 'b', limit: 5 })).messages.map((m) => [m.id, m.seq]), [['p11999', 4000]]);
       assert.deepEqual((await store.search({ query: 'word0', account: 'a0', limit: 5 })).messages.map((m) => [m.id, m.seq]), [['p0', 1]]);
       assert.deepEqual((await store.search({ query: 'word0', account: 'a1', limit: 5 })).messages, []);
-    } finally {
-      await store?.close();
-      await client.end().catch(() => {});
-      await db.drop();
-    }
+    });
   });
 
   it('re-keys a database with older name keys after it: the name key changes, the id stays the old key', async () => {
-    const db = await freshPostgresUrl();
-    const client = new pg.Client({ connectionString: db.url });
-    let store: PostgresStore | undefined;
-    try {
-      await client.connect();
+    await withFreshDatabase(async (client, open) => {
       await previousSchema(client, null);
       await client.query(`INSERT INTO accounts (key, username, password_hash, created_at) VALUES ('ann0', 'Ann0', 'hash', $1)`, [at(0)]);
       await client.query(`INSERT INTO rooms (name, owner, created_at, last_seq) VALUES ('ops', 'ann0', $1, 1)`, [at(0)]);
       await client.query(`INSERT INTO messages (id, room, seq, username, author_key, content, ts) VALUES ('m1', 'ops', 1, 'Ann0', 'ann0', 'hi', $1)`, [at(1)]);
       await client.query(`INSERT INTO private_messages (id, from_name, from_key, to_name, to_key, pair_key, content, ts)
         VALUES ('p1', 'Ann0', 'ann0', 'Ben', 'ben', 'ann0' || chr(31) || 'ben', 'psst', $1)`, [at(2)]);
-      store = new PostgresStore(db.url);
-      await store.init();
+      const store = await open();
       const key = nameKey('Ann0');
       assert.notEqual(key, 'ann0');
       assert.equal((await store.getAccount('ann0'))?.key, key);
@@ -193,10 +193,6 @@ describe('PostgreSQL migration 8 (identity and conversations)', { skip }, () => 
       assert.equal(await store.roleIn('ops', 'ann0'), 'owner');
       const dm = (await store.directRoom(groupKey(['ann0', 'ben'])))!;
       assert.deepEqual((await store.history({ room: dm, limit: 10 })).messages.map((m) => m.id), ['p1']);
-    } finally {
-      await store?.close();
-      await client.end().catch(() => {});
-      await db.drop();
-    }
+    });
   });
 });

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { ParleyClient, type SocketLike } from '../../src/client/core/client.js';
 import type { ChatMessage } from '../../src/protocol/messages.js';
+import { eventually } from '../helpers/eventually.js';
 import { startTestServer } from '../helpers/server.js';
 import { joinRoom, jsonUser } from '../helpers/ws-client.js';
 
@@ -15,13 +16,6 @@ function nodeSocket(url: string, protocols: string[]): SocketLike {
   return new WebSocket(url, protocols) as unknown as SocketLike;
 }
 
-async function until(check: () => boolean, what: string, ms = 8_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('client core following memberships', () => {
   it('takes its rooms from the account, follows invitations and removals, and surfaces direct messages as chat', async () => {
@@ -42,20 +36,20 @@ describe('client core following memberships', () => {
 
       owner.send({ type: 'Invite', room: 'inner', username: 'mia', ref: 'i' });
       await owner.nextOfType('Ack', (m) => m.ref === 'i');
-      await until(() => c.rooms.includes('inner'), 'the invitation to reach the core');
+      await eventually(() => c.rooms.includes('inner'), 8_000, 'the invitation to reach the core');
 
       owner.send({ type: 'PrivateMessage', to: 'mia', content: 'just between us', ref: 'p' });
       const pm = await owner.nextOfType('PrivateMessage', (m) => m.ref === 'p');
-      await until(() => chats.some((m) => m.content === 'just between us'), 'the direct message as chat');
+      await eventually(() => chats.some((m) => m.content === 'just between us'), 8_000, 'the direct message as chat');
       const direct = chats.find((m) => m.content === 'just between us')!;
       assert.equal(direct.room, pm.room);
       assert.equal(direct.seq, 1);
       assert.equal(direct.username, 'owen');
-      await until(() => c.rooms.includes(pm.room!), 'the direct conversation among the rooms');
+      await eventually(() => c.rooms.includes(pm.room!), 8_000, 'the direct conversation among the rooms');
 
       owner.send({ type: 'RemoveMember', room: 'inner', username: 'mia', ref: 'r' });
       await owner.nextOfType('Ack', (m) => m.ref === 'r');
-      await until(() => !c.rooms.includes('inner'), 'the removal to reach the core');
+      await eventually(() => !c.rooms.includes('inner'), 8_000, 'the removal to reach the core');
 
       // A second connection of the same account (a second tab) with the token.
       const tab = new ParleyClient({ url: server.url, createSocket: nodeSocket, identity: { token: tokens[0]! }, rooms: [], memberships: true });
@@ -82,12 +76,12 @@ describe('client core following memberships', () => {
     await c.connect();
     try {
       sender.send({ type: 'PrivateMessage', to: 'dora', content: 'one' });
-      await until(() => chats.some((m) => m.content === 'one'), 'the first message');
+      await eventually(() => chats.some((m) => m.content === 'one'), 8_000, 'the first message');
       const room = chats.find((m) => m.content === 'one')!.room;
       // Drop the connection without telling the core; messages sent meanwhile come by History.
       (c as unknown as { socket: SocketLike }).socket.close(4001, 'test drop');
       for (const content of ['two', 'three']) sender.send({ type: 'SendMessage', room, content });
-      await until(() => chats.some((m) => m.content === 'three'), 'the missed messages');
+      await eventually(() => chats.some((m) => m.content === 'three'), 8_000, 'the missed messages');
       assert.deepEqual(chats.filter((m) => m.room === room).map((m) => m.seq), [1, 2, 3]);
     } finally {
       c.close();
