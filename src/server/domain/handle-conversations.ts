@@ -146,8 +146,8 @@ export async function setRole(ctx: HandlerContext, s: Session, msg: ClientMessag
   await ctx.store.setRole(room, target.id, msg.role);
   s.send({ type: 'Ack', for: 'SetRole', room, username: target.username, role: msg.role, ...refOf(msg) });
   if (current !== msg.role) {
-    const what = msg.role === 'moderator' ? 'made a moderator' : 'no longer a moderator';
-    ctx.broadcast(room, { type: 'SystemMessage', room, content: `${target.username} is ${what} (by ${username})` });
+    const what = msg.role === 'moderator' ? 'a moderator' : 'a member again (no longer a moderator)';
+    ctx.broadcast(room, { type: 'SystemMessage', room, content: `${username} made ${target.username} ${what}` });
     // The member's clients learn their new role (a ConversationAdded replaces what they had).
     await announceConversation(ctx, target.id, room);
   }
