@@ -279,6 +279,31 @@ describe('the web client with accounts and conversations', { skip: launched.skip
     assert.deepEqual(realErrors(page), []);
   });
 
+  it('lets a guest keep its name with a password, keeping its rooms: a login elsewhere finds them', async () => {
+    const guestPage = await guest('reggie');
+    await newRoom(guestPage, 'reggies-room', false);
+    await guestPage.locator('#keep-name').click();
+    await assertAccessible(guestPage, 'the keep-your-name dialog');
+    await guestPage.locator('#register-password').fill('short');
+    await guestPage.locator('dialog[open] button[type="submit"]').click();
+    await waitForText(guestPage, 'dialog[open] .dialog-error', 'at least 8 characters');
+    await guestPage.locator('#register-password').fill(PASSWORD);
+    await guestPage.locator('dialog[open] button[type="submit"]').click();
+    await waitForText(guestPage, '.me-kind', 'Signed in');
+    await screenshot(guestPage, 'conversations-registered');
+    // The same name and password elsewhere: the account, with the room the guest made.
+    await using elsewhere = await jsonUser(server.url, 'someone-else');
+    void elsewhere;
+    const other = await fresh();
+    await other.goto(server.httpUrl);
+    await other.fill('#login-name', 'reggie');
+    await other.fill('#login-password', PASSWORD);
+    await other.click('#login-submit');
+    await online(other);
+    await waitForText(other, 'li[data-room="reggies-room"]', 'reggies-room');
+    assert.deepEqual(realErrors(guestPage), []);
+  });
+
   it('logs out for good, and shows the sign-in screen with a note when the saved token is refused', async () => {
     const gil = await guest('gil');
     await gil.locator('#logout').click();

@@ -19,7 +19,7 @@ import { MessageList } from './view-messages.js';
 import { buildListContent } from './list-content.js';
 import { Header, MembersPanel, SearchPanel } from './view-panels.js';
 import { Sidebar } from './view-sidebar.js';
-import { NewMessageDialog, NewRoomDialog } from './view-dialogs.js';
+import { NewMessageDialog, NewRoomDialog, RegisterDialog } from './view-dialogs.js';
 
 export interface AppOptions {
   identity: Identity;
@@ -88,6 +88,7 @@ export class ChatApp {
   private guest = true;
   private readonly newMessage: NewMessageDialog;
   private readonly newRoom: NewRoomDialog;
+  private readonly registration: RegisterDialog;
   /** The conversation list being read again (refreshConversations), if it is. */
   private conversationsLoad: Promise<void> | null = null;
   /** Rosters to re-read soon (a member came, went, was invited or removed). */
@@ -104,10 +105,11 @@ export class ChatApp {
     });
     this.newMessage = new NewMessageDialog((names) => this.openDirect(names));
     this.newRoom = new NewRoomDialog((room, isPrivate) => this.createRoom(room, isPrivate));
+    this.registration = new RegisterDialog((password) => this.register(password));
     this.sidebar = new Sidebar(byId('sidebar'), {
       openRoom: (r) => this.open({ kind: 'room', room: r }), joinRoom: (r) => void this.joinRoom(r),
       leaveRoom: (r) => void this.leaveRoom(r), newMessage: () => this.newMessage.show(), newRoom: () => this.newRoom.show(),
-      logout: () => void this.logout(), enableNotifications: () => void this.enableNotifications(),
+      logout: () => void this.logout(), register: () => this.registration.show(), enableNotifications: () => void this.enableNotifications(),
     });
     this.header = new Header(byId('header'), {
       toggleSidebar: () => this.toggleSidebar(!this.root.classList.contains('sidebar-open')),
@@ -413,6 +415,29 @@ export class ChatApp {
   }
 
   /** Creates a room (a private one: only people invited see it); the error, if refused, for the dialog. */
+  /**
+   * The guest's account becomes a registered one under its name (the server keeps its rooms,
+   * conversations and messages); the new token is kept. The error, if refused, for the dialog.
+   */
+  private async register(password: string): Promise<string | null> {
+    try {
+      const answer = await this.client.request({ type: 'Register', username: this.state.username, password });
+      if (answer.type !== 'LoggedIn') return 'The server did not register the name. Try again.';
+      this.client.token = answer.token;
+      this.client.guest = false;
+      this.guest = false;
+      saved.setToken(answer.token);
+      saved.setGuest(false);
+      this.state.registered = true;
+      this.composer.allowFiles(true);
+      this.queueRender();
+      toast(`The name ${answer.username} is yours now.`, 'info');
+      return null;
+    } catch (err) {
+      return failureText(err as ClientError);
+    }
+  }
+
   private async createRoom(name: string, isPrivate: boolean): Promise<string | null> {
     try {
       const ack = await this.client.request({ type: 'CreateRoom', room: name, ...(isPrivate ? { private: true } : {}) });

@@ -1,6 +1,7 @@
 /**
  * The chat screen's dialogs: "New message" (a direct conversation with one person or a
- * group, any account, online or not) and "New room" (public or private). Native modal
+ * group, any account, online or not), "New room" (public or private) and "Keep your name"
+ * (a guest registers its account with a password, keeping everything it has). Native modal
  * `<dialog>` elements: the focus stays inside while one is open, Escape closes it and the
  * focus goes back to the button that opened it. A refusal is shown in the dialog.
  */
@@ -96,6 +97,25 @@ export class NewMessageDialog {
       if (names.length === 0) return 'Type the name of the person to write to.';
       if (names.length > 9) return 'A conversation holds at most 10 people, you included.';
       return open(names);
+    });
+  }
+
+  show(): void {
+    this.dialog.show();
+  }
+}
+
+export class RegisterDialog {
+  private readonly dialog: FormDialog;
+
+  constructor(register: (password: string) => Promise<string | null>) {
+    const password = field('register-password', 'Password', '8 to 256 characters. Your rooms, conversations and messages stay yours.', {
+      type: 'password', autocomplete: 'new-password', maxlength: 256,
+    });
+    this.dialog = new FormDialog('Keep your name', 'A guest name ends a day after you leave. With a password it is yours: log in with it from anywhere.', [password.box], 'Keep my name', async () => {
+      const value = password.input.value;
+      if (value.length < 8) return 'A password has at least 8 characters.';
+      return register(value);
     });
   }
 

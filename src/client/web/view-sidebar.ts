@@ -17,6 +17,8 @@ export interface SidebarActions {
   newMessage(): void;
   newRoom(): void;
   logout(): void;
+  /** A guest keeps its name: registers its account with a password. */
+  register(): void;
   enableNotifications(): void;
 }
 
@@ -168,7 +170,10 @@ export class Sidebar {
     swap(this.meBox, [
       h('span', { class: `avatar small ${colourClass(s.username)}`, attrs: { 'aria-hidden': 'true' }, text: initial(s.username) }),
       h('div', { class: 'me-text' }, h('span', { class: 'me-name', attrs: { id: 'me-name' }, text: s.username }),
-        h('span', { class: 'me-kind', text: s.registered ? 'Signed in' : 'Guest' })),
+        s.registered
+          ? h('span', { class: 'me-kind', text: 'Signed in' })
+          : h('span', { class: 'me-kind' }, 'Guest · ',
+            h('button', { class: 'keep-name', attrs: { type: 'button', id: 'keep-name', title: 'Register this name with a password' }, text: 'keep name', on: { click: () => this.actions.register() } }))),
       this.logoutButton(s.registered)]);
   }
 
