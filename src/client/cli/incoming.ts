@@ -26,8 +26,9 @@ export function showChat(view: ChatView, m: ChatMessage): void {
 
 /** Any other server message; those that no handler takes are of no interest here. */
 export function showServerMessage(view: ChatView, m: ServerMessage): void {
-  const handler = HANDLERS[m.type] as ((view: ChatView, m: ServerMessage) => void) | undefined;
-  handler?.(view, m);
+  // Own keys only: a frame's type is whatever the server wrote.
+  if (!Object.hasOwn(HANDLERS, m.type)) return;
+  (HANDLERS[m.type] as (view: ChatView, m: ServerMessage) => void)(view, m);
 }
 
 type Handler<T extends ServerMessage['type']> = (view: ChatView, m: ServerMessageOf<T>) => void;
