@@ -2,7 +2,7 @@
  * `@name` completion in the web client's composer, in headless Chromium: typing `@` and the
  * start of a name offers the conversation's members (and `@here`, `@room` where they
  * count) in a listbox; Up and Down move, Enter, Tab or a click insert `@name `, Escape
- * closes; the message sent mentions the name; an `@` inside a word offers nothing; Enter
+ * closes; the message sent mentions the name; an `@` inside a word or code offers nothing; Enter
  * sends and Up edits as before when no list is open; the open list passes axe in light and
  * dark mode.
  */
@@ -172,6 +172,11 @@ describe('web client: @name completion in the composer', { skip: launched.skip ?
     assert.equal(await expanded(lia), 'false');
     await lia.keyboard.press('Escape');
     await lia.locator('#edit-banner').waitFor({ state: 'hidden' });
+
+    // Inside fenced code an "@" is no mention either.
+    await lia.fill(BOX, '```\n');
+    await type(lia, '@a');
+    assert.equal(await expanded(lia), 'false');
     assert.deepEqual(pageErrors(lia), []);
   });
 
