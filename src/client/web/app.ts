@@ -9,6 +9,7 @@ import { emptyReactions } from '../../protocol/reactions.js';
 import { applyMessage, applyRoomList } from './apply.js';
 import { byId } from './dom.js';
 import { sameName, typingText } from './format.js';
+import { nameSource } from './mention-complete.js';
 import { mentionsMe } from './mentions.js';
 import { askPermission, Favicon, permission, showNotification, subscribePush } from './notify.js';
 import { saved } from './storage.js';
@@ -128,7 +129,7 @@ export class ChatApp {
     this.composer = new Composer({
       send: (text, extras) => this.send(text, extras), saveEdit: (id, content) => this.call({ type: 'EditMessage', id, content }),
       lastOwn: () => this.lastOwn(), typing: () => this.typing(), stopTyping: () => this.stopTyping(),
-      draft: (text) => saved.setDraft(this.state.view.room, text),
+      draft: (text) => saved.setDraft(this.state.view.room, text), mentionNames: () => nameSource(this.state),
     }, () => (this.guest ? null : this.client.token), (text) => toast(text));
     this.members = new MembersPanel(byId('members'), {
       message: (p) => void this.openDirect([p]),

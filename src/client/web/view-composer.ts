@@ -3,11 +3,14 @@
  * empty composer edits the user's last message, and Escape cancels an edit or a reply. It
  * also shows who is typing, and reports the user's own typing so the controller can tell
  * the room. Files come in through the "Attach files" button, a paste, or a drop on the
- * conversation, and go with the next message (which may then have no text).
+ * conversation, and go with the next message (which may then have no text). Typing `@` and
+ * the start of a name offers names to mention (view-mention-picker.ts).
  */
 import type { Attachment, ReplyRef } from '../../protocol/messages.js';
 import { byId, h, replaceChildren } from './dom.js';
 import { icon } from './icons.js';
+import type { NameSource } from './mention-complete.js';
+import { MentionPicker } from './view-mention-picker.js';
 import { UploadTray } from './uploads.js';
 
 export interface ComposerActions {
@@ -20,6 +23,8 @@ export interface ComposerActions {
   stopTyping(): void;
   /** The box's text changed (kept per conversation, across reloads). */
   draft(text: string): void;
+  /** The names `@` completion offers in the open conversation. */
+  mentionNames(): NameSource;
 }
 
 const MAX_HEIGHT = 200;
@@ -47,11 +52,14 @@ export class Composer {
   private replying: ReplyRef | null = null;
   private readonly replyBanner = h('div', { class: 'reply-banner', attrs: { id: 'reply-banner' } });
   private readonly tray: UploadTray;
+  private readonly picker: MentionPicker;
   private readonly fileInput = h('input', { class: 'visually-hidden', attrs: { type: 'file', multiple: true, id: 'attach-input', 'aria-label': 'Attach files' } });
   private readonly attach = h('label', { class: 'icon-btn attach-btn', attrs: { title: 'Attach files' } }, icon('paperclip'), this.fileInput);
 
   constructor(private readonly actions: ComposerActions, token: () => string | null, onError: (text: string) => void) {
     this.tray = new UploadTray(token, onError);
+    this.picker = new MentionPicker(this.input, () => this.actions.mentionNames(), () => this.changed());
+    this.form.append(this.picker.el);
     this.replyBanner.hidden = true;
     this.banner.before(this.replyBanner);
     this.form.before(this.tray.el);
@@ -72,12 +80,18 @@ export class Composer {
     this.form.addEventListener('submit', (ev) => { ev.preventDefault(); this.submit(); });
     this.input.addEventListener('keydown', (ev) => this.onKey(ev));
     this.input.addEventListener('input', () => {
-      this.grow();
-      if (this.editing) return;
-      this.actions.draft(this.input.value);
-      if (this.input.value.trim() === '') this.actions.stopTyping();
-      else this.actions.typing();
+      this.changed();
+      this.picker.update();
     });
+  }
+
+  /** The box's text changed (typed, or a name completed): its height, the draft, typing. */
+  private changed(): void {
+    this.grow();
+    if (this.editing) return;
+    this.actions.draft(this.input.value);
+    if (this.input.value.trim() === '') this.actions.stopTyping();
+    else this.actions.typing();
   }
 
   /** Sets the placeholder ("Message #general") and whether the composer is usable. */
@@ -90,6 +104,7 @@ export class Composer {
   /** Puts a conversation's saved text in the box (another conversation opened, a refused message came back). */
   restore(text: string): void {
     if (this.editing) this.cancelEdit();
+    this.picker.close();
     this.input.value = text;
     this.grow();
   }
@@ -164,6 +179,7 @@ export class Composer {
 
   startEdit(id: string, content: string): void {
     this.cancelReply();
+    this.picker.close();
     this.editing = id;
     this.input.value = content;
     this.grow();
@@ -178,6 +194,7 @@ export class Composer {
   cancelEdit(): void {
     if (!this.editing) return;
     this.editing = null;
+    this.picker.close();
     this.input.value = '';
     this.banner.hidden = true;
     this.form.classList.remove('editing');
@@ -185,7 +202,7 @@ export class Composer {
   }
 
   private onKey(ev: KeyboardEvent): void {
-    if (ev.isComposing) return;
+    if (ev.isComposing || this.picker.onKey(ev)) return;
     if (ev.key === 'Enter' && !ev.shiftKey) {
       ev.preventDefault();
       this.submit();
@@ -214,6 +231,7 @@ export class Composer {
     }
     if (text.trim() === '' && this.tray.count() === 0) return;
     const replyTo = this.replying;
+    this.picker.close();
     this.input.value = '';
     this.actions.draft('');
     this.grow();
