@@ -83,11 +83,15 @@ interface Receivers {
   toasts(): Promise<string[]>;
 }
 
-async function openReceivers(node: TestServer, room: string, browser: Browser): Promise<Receivers> {
+/** Opens the receivers; `closers` gets each one's close as soon as it exists. */
+async function openReceivers(node: TestServer, room: string, browser: Browser, closers: Array<() => unknown>): Promise<Receivers> {
   const raw = await jsonUser(node.url, `raw${tag()}`);
+  closers.push(() => raw.close());
   await joinRoom(raw, room);
   const cli = await chatter(node.url, `term${tag()}`, ['--room', room]);
+  closers.push(() => cli.kill());
   const page = await newPage(browser);
+  closers.push(() => page.context().close());
   await joinAsGuest(page, node.httpUrl, `web${tag()}`);
   await openRoom(page, room);
   await page.evaluate(() => {
@@ -230,8 +234,7 @@ async function withScene(run: (scene: Scene) => Promise<void>): Promise<void> {
     const sender = await jsonUser(a.url, `sender${tag()}`);
     closers.push(() => sender.close());
     await joinRoom(sender, room);
-    const receivers = await openReceivers(b, room, browser);
-    closers.push(() => receivers.raw.close(), () => receivers.cli.kill(), () => receivers.page.context().close());
+    const receivers = await openReceivers(b, room, browser, closers);
     await run({ redis, s, a, b, room, mark: `x${tag()}`, sender, receivers });
   } finally {
     for (const close of closers) await Promise.resolve(close()).catch(() => undefined);
