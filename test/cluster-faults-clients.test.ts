@@ -7,7 +7,9 @@
  * - Redis killed (kill -9) mid-stream and restarted only after the stream has ended;
  * - Redis hung (SIGSTOP) mid-stream and resumed (SIGCONT) only after the stream has ended;
  * - PostgreSQL's connections terminated mid-stream, once plainly and once while the database
- *   refuses new connections for a few seconds, with the terminal and web clients sending then.
+ *   refuses new connections for a few seconds, with the terminal and web clients sending then;
+ * - node A dead between committing a message and confirming it: the sender's resend, with the
+ *   same nonce, on node B.
  *
  * After recovery, within a bound and with no new message to show anyone a jump, every receiver
  * shows every confirmed message exactly once and in seq order: the raw client its frames, the
@@ -22,6 +24,7 @@ import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import type { ServerMessage } from '../src/protocol/messages.js';
+import { nameKey } from '../src/protocol/names.js';
 import { openCluster } from '../src/server/bus/open-cluster.js';
 import { testConfig } from '../src/server/config.js';
 import { silentLog } from '../src/server/domain/deps.js';
@@ -31,7 +34,7 @@ import { chatter, type CliProcess } from './helpers/cli-process.js';
 import { clusterSkip, eventually, shared, type Shared } from './helpers/cluster.js';
 import { PrivateRedis, redisServerSkip } from './helpers/redis.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
-import { jsonUser, joinRoom, type TestClient } from './helpers/ws-client.js';
+import { jsonUser, joinRoom, resumeUser, type TestClient } from './helpers/ws-client.js';
 
 const launched = await launchBrowser();
 const skip = (await clusterSkip()) || redisServerSkip() || (launched.skip ?? false);
@@ -199,10 +202,10 @@ async function sendRetrying(c: TestClient<ServerMessage>, room: string, content:
   }
 }
 
-/** Streams STREAM messages from the sender, running `at[i]` (a fault) before message i. */
-async function stream(sender: TestClient<ServerMessage>, room: string, mark: string, at: Record<number, () => Promise<void>>, refusals: Array<{ code: string; retryable: boolean }> = []): Promise<Shown[]> {
+/** Streams `count` messages from the sender, running `at[i]` (a fault) before message i. */
+async function stream(sender: TestClient<ServerMessage>, room: string, mark: string, at: Record<number, () => Promise<void>>, refusals: Array<{ code: string; retryable: boolean }> = [], count = STREAM): Promise<Shown[]> {
   const sent: Shown[] = [];
-  for (let i = 0; i < STREAM; i++) {
+  for (let i = 0; i < count; i++) {
     await at[i]?.();
     sent.push(await sendRetrying(sender, room, `${mark}-${String(i).padStart(3, '0')}`, refusals));
   }
@@ -218,6 +221,7 @@ interface Scene {
   room: string;
   mark: string;
   sender: TestClient<ServerMessage>;
+  senderName: string;
   receivers: Receivers;
 }
 
@@ -231,11 +235,12 @@ async function withScene(run: (scene: Scene) => Promise<void>): Promise<void> {
     nodes.push(await startWebNode(s), await startWebNode(s));
     const [a, b] = nodes as [TestServer, TestServer];
     const room = `faults${tag()}`;
-    const sender = await jsonUser(a.url, `sender${tag()}`);
+    const senderName = `sender${tag()}`;
+    const sender = await jsonUser(a.url, senderName);
     closers.push(() => sender.close());
     await joinRoom(sender, room);
     const receivers = await openReceivers(b, room, browser, closers);
-    await run({ redis, s, a, b, room, mark: `x${tag()}`, sender, receivers });
+    await run({ redis, s, a, b, room, mark: `x${tag()}`, sender, senderName, receivers });
   } finally {
     for (const close of closers) await Promise.resolve(close()).catch(() => undefined);
     for (const n of nodes) await n.close().catch(() => undefined);
@@ -350,6 +355,30 @@ describe('every receiver after a fault in the middle of a stream', { skip }, () 
       } finally {
         await reopened.catch(() => undefined);
         await allow().catch(() => undefined);
+      }
+    });
+  });
+
+  it('a node that died between its commit and its confirmation: the resend on the other node reaches raw, terminal and web clients once', { timeout: 60_000 }, async () => {
+    await withScene(async ({ a, b, room, mark, sender, senderName, receivers }) => {
+      const sent = await stream(sender, room, mark, {}, [], 20);
+      // Node A committed the sender's next message and died before fanning it out or
+      // confirming it: it is in the store, and nobody has seen it. The stream ends there.
+      const nonce = `n-${mark}-lost`;
+      const author = (await a.store.accountByName(nameKey(senderName)))!.id;
+      const { message } = await a.store.appendMessage({
+        id: `lost${tag()}`, room, author, username: senderName, content: `${mark}-lost`, timestamp: new Date().toISOString(), nonce,
+      });
+      // The sender's client comes back on node B as the same account and sends it again, same nonce.
+      const again = await resumeUser(b.url, sender.token!);
+      try {
+        const resent = Date.now();
+        again.send({ type: 'SendMessage', room, content: `${mark}-lost`, nonce, ref: 'again' });
+        const echo = await again.nextOfType('Message', (m) => m.ref === 'again');
+        assert.equal(echo.id, message.id, 'the stored message, not a new one');
+        await assertAllShown(receivers, room, mark, [...sent, { seq: message.seq, content: message.content }], resent + RECOVERY_BOUND);
+      } finally {
+        again.close();
       }
     });
   });
