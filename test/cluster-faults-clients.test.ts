@@ -287,6 +287,32 @@ describe('every receiver after a fault in the middle of a stream', { skip }, () 
     });
   });
 
+  it('Redis killed mid-stream and back before the stream ends: every receiver shows every message once, in order', { timeout: 90_000, todo: 'racy server bug: a live Message past a hole is released after gapMs, before the fill that follows recovery, so a raw client gets the hole late, out of seq order (room-order.ts, fanout.ts)' }, async () => {
+    await withScene(async ({ redis, a, b, room, mark, sender, receivers }) => {
+      let recovered = 0;
+      const sent = await stream(sender, room, mark, {
+        [FAULT_AT]: () => redis.kill(),
+        [SEEN_BY]: async () => {
+          await eventually(() => bothBuses([a, b], 'unreachable'), 10_000, 'both nodes to see the outage');
+          await redis.restart();
+          recovered = Date.now();
+          await eventually(() => bothBuses([a, b], 'ok'), RECOVERY_BOUND, 'both nodes to see Redis back');
+        },
+      });
+      await assertAllShown(receivers, room, mark, sent, recovered + RECOVERY_BOUND);
+    });
+  });
+
+  it('Redis killed and restarted at once mid-stream (a crash and a supervisor): every receiver shows every message once, in order', { timeout: 90_000, todo: 'racy server bug: a live Message past a hole is released after gapMs, before the fill that follows recovery, so a raw client gets the hole late, out of seq order (room-order.ts, fanout.ts)' }, async () => {
+    await withScene(async ({ redis, a, b, room, mark, sender, receivers }) => {
+      // The nodes may never report so short an outage; the stream ends soon after it.
+      const sent = await stream(sender, room, mark, { [STREAM - 20]: async () => { await redis.kill(); await redis.restart(); } });
+      const recovered = Date.now();
+      await eventually(() => bothBuses([a, b], 'ok'), RECOVERY_BOUND, 'both nodes to see Redis back');
+      await assertAllShown(receivers, room, mark, sent, recovered + RECOVERY_BOUND);
+    });
+  });
+
   it('Redis hung (SIGSTOP) mid-stream, the stream ending before SIGCONT: raw, terminal and web clients show every message once, in order', { timeout: 90_000 }, async () => {
     await withScene(async ({ redis, a, b, room, mark, sender, receivers }) => {
       const sent = await stream(sender, room, mark, {
