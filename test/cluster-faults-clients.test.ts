@@ -4,7 +4,8 @@
  * on node B a raw JSON client, the terminal client (`parley client`, a child process) and the
  * web client (headless Chromium). The faults:
  *
- * - Redis killed (kill -9) mid-stream and restarted only after the stream has ended;
+ * - Redis killed (kill -9) mid-stream and restarted only after the stream has ended; and
+ *   restarted while the stream goes on, after the outage was seen or at once;
  * - Redis hung (SIGSTOP) mid-stream and resumed (SIGCONT) only after the stream has ended;
  * - PostgreSQL's connections terminated mid-stream, once plainly and once while the database
  *   refuses new connections for a few seconds, with the terminal and web clients sending then;
@@ -14,8 +15,9 @@
  * After recovery, within a bound and with no new message to show anyone a jump, every receiver
  * shows every confirmed message exactly once and in seq order: the raw client its frames, the
  * terminal client its printed lines, the web client its DOM message list. The raw client does
- * what docs/protocol.md asks of one: nothing during a bus outage (its connection stays open and
- * the server delivers what it missed), and a retryable refusal is sent again with the same nonce.
+ * what docs/protocol.md asks of one: nothing during a bus outage (the doc asks nothing: the
+ * connection stays open and the server delivers what it missed), and a retryable refusal is
+ * sent again with the same nonce.
  * Skipped, saying why, when Redis, PostgreSQL, redis-server or Chromium is missing.
  */
 import assert from 'node:assert/strict';
@@ -48,6 +50,13 @@ const SEEN_BY = 150;
 const RECOVERY_BOUND = 20_000;
 /** How long the database refuses connections in the PostgreSQL case. */
 const REFUSAL_MS = 3_000;
+/**
+ * Why the cases where live messages follow the outage are todo (they fail now and then): a
+ * live Message past a hole is released after RoomOrder's gapMs (250 ms), before the store read
+ * that Fanout.reconcile makes once the bus is back; the hole's messages then reach a raw
+ * client after later seqs. The project's clients put them in order (the core fetches the gap).
+ */
+const FILLED_LATE = 'server bug: a raw client gets the hole filled after recovery behind later live messages, out of seq order (room-order.ts, fanout.ts)';
 
 after(async () => {
   await launched.browser?.close();
@@ -287,7 +296,7 @@ describe('every receiver after a fault in the middle of a stream', { skip }, () 
     });
   });
 
-  it('Redis killed mid-stream and back before the stream ends: every receiver shows every message once, in order', { timeout: 90_000, todo: 'racy server bug: a live Message past a hole is released after gapMs, before the fill that follows recovery, so a raw client gets the hole late, out of seq order (room-order.ts, fanout.ts)' }, async () => {
+  it('Redis killed mid-stream and back before the stream ends: every receiver shows every message once, in order', { timeout: 90_000, todo: FILLED_LATE }, async () => {
     await withScene(async ({ redis, a, b, room, mark, sender, receivers }) => {
       let recovered = 0;
       const sent = await stream(sender, room, mark, {
@@ -303,7 +312,7 @@ describe('every receiver after a fault in the middle of a stream', { skip }, () 
     });
   });
 
-  it('Redis killed and restarted at once mid-stream (a crash and a supervisor): every receiver shows every message once, in order', { timeout: 90_000, todo: 'racy server bug: a live Message past a hole is released after gapMs, before the fill that follows recovery, so a raw client gets the hole late, out of seq order (room-order.ts, fanout.ts)' }, async () => {
+  it('Redis killed and restarted at once mid-stream (a crash and a supervisor): every receiver shows every message once, in order', { timeout: 90_000, todo: FILLED_LATE }, async () => {
     await withScene(async ({ redis, a, b, room, mark, sender, receivers }) => {
       // The nodes may never report so short an outage; the stream ends soon after it.
       const sent = await stream(sender, room, mark, { [STREAM - 20]: async () => { await redis.kill(); await redis.restart(); } });
