@@ -85,7 +85,11 @@ export class Fanout {
     private readonly metrics: ChatMetrics,
     private readonly options: FanoutOptions = {},
   ) {
-    this.order = new RoomOrder({ gapMs: options.gapMs ?? DEFAULT_GAP_MS, waitForOthers: () => bus.shared() && bus.healthy() });
+    this.order = new RoomOrder({
+      gapMs: options.gapMs ?? DEFAULT_GAP_MS,
+      waitForOthers: () => bus.shared() && bus.healthy(),
+      ...(options.source ? { fetchGap: (room, after, before) => this.fetchGap(room, after, before) } : {}),
+    });
     this.observe = options.observe ?? (() => undefined);
     this.onMember = options.onMember ?? (() => undefined);
     bus.onEnvelope((env) => this.receive(env));
@@ -214,11 +218,17 @@ export class Fanout {
     return [...candidates.slice(start), ...candidates.slice(0, start)].slice(0, ROOMS_PER_ROUND);
   }
 
+  /** Reads the stored messages of a gap that did not fill in time and hands them to the room's order. */
+  private async fetchGap(room: string, after: number, before: number): Promise<void> {
+    const source = this.options.source!;
+    const page = await source.history({ room, after, limit: Math.min(FILL_PAGE, before - after - 1) });
+    for (const m of page.messages) if (m.seq < before) this.fill(m);
+  }
+
   /** Delivers a stored message that this node has not delivered (a hole, or past the last). */
   private fill(m: ChatMessage): void {
-    const msg: ServerMessage = { type: 'Message', id: m.id, seq: m.seq, room: m.room, username: m.username, content: m.content, timestamp: m.timestamp };
-    if (m.editedAt) msg.editedAt = m.editedAt;
-    if (m.deleted) msg.deleted = true;
+    // As stored now: with its files, reply, mentions, edits and reactions.
+    const msg: ServerMessage = { type: 'Message', ...m };
     this.order.arrived(m.room, m.seq, () => {
       this.metrics.delivered(this.local.toRoom(m.room, new Outbound(msg)));
     });

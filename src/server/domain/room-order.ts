@@ -14,9 +14,12 @@
  *   notice), which must not overtake the room's Messages that are still held.
  *
  * A Message is delivered at once when it is the next seq; otherwise it is held until the
- * lower seqs arrive, or for at most `gapMs`, then everything held is released in seq order
- * and the seqs it skipped are remembered as holes (`holes(room)`): fan-out fills them from
- * the store, and a Message that arrives late for a hole is delivered then. A seq delivered
+ * lower seqs arrive, or for at most `gapMs`. Then, when a `fetchGap` is given, the missing
+ * seqs are read from the store first (they were committed before anything above them was
+ * published: a bus that dropped them is no reason to show them out of order); whatever is
+ * still missing after that is released past, in seq order, and the seqs it skipped are
+ * remembered as holes (`holes(room)`): fan-out fills them from the store later, and a
+ * Message that arrives late for a hole is delivered then. A seq delivered
  * already is never delivered again. The first Message this node sees in a room (other than
  * seq 1) waits `gapMs`: lower ones may be in flight. While no other node can be publishing
  * (`waitForOthers()` false: one process, or cut off from the bus) nothing waits.
@@ -27,6 +30,12 @@ export interface RoomOrderOptions {
   gapMs: number;
   /** True while other nodes may publish Messages this node has not seen yet. */
   waitForOthers(): boolean;
+  /**
+   * Reads the room's stored Messages with `after` < seq < `before` and hands each to
+   * `arrived` (a gap that did not fill in time). Resolves when done; a failure is a gap left
+   * to the holes.
+   */
+  fetchGap?(room: string, after: number, before: number): Promise<void>;
 }
 
 /** The default time a Message waits for a missing lower seq. */
@@ -47,6 +56,8 @@ interface RoomState {
   /** Other envelopes of the room that arrived while Messages were waiting. */
   behind: Delivery[];
   timer: ReturnType<typeof setTimeout> | null;
+  /** A gap is being read from the store (`fetchGap`): its end releases what waits. */
+  fetching?: boolean;
 }
 
 export class RoomOrder {
@@ -101,7 +112,11 @@ export class RoomOrder {
 
   /** Releases everything still held (shutdown). */
   flushAll(): void {
-    for (const room of [...this.rooms.keys()]) this.flush(room);
+    for (const state of this.rooms.values()) {
+      if (state.timer) clearTimeout(state.timer);
+      state.timer = null;
+      this.release(state, true);
+    }
     this.rooms.clear();
   }
 
@@ -172,13 +187,27 @@ export class RoomOrder {
     for (const deliver of state.behind.splice(0)) deliver();
   }
 
-  /** The gap did not fill in time: release everything waiting in the room, in seq order. */
+  /**
+   * The gap did not fill in time: read it from the store when that is possible, then release
+   * everything waiting in the room, in seq order.
+   */
   private flush(room: string): void {
     const state = this.rooms.get(room);
     if (!state) return;
     if (state.timer) clearTimeout(state.timer);
     state.timer = null;
-    this.release(state, true);
+    if (state.fetching) return; // the read under way releases them
+    const fetchGap = this.options.fetchGap;
+    const first = Math.min(...state.waiting.keys());
+    if (!fetchGap || state.last === null || !(first > state.last + 1)) {
+      this.release(state, true);
+      return;
+    }
+    state.fetching = true;
+    void fetchGap(room, state.last, first).catch(() => undefined).then(() => {
+      state.fetching = false;
+      if (this.rooms.get(room) === state) this.release(state, true);
+    });
   }
 }
 
