@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Accounting, type LatencySummary } from './accounting.js';
-import { Population, drain, paced, sleep, windowed } from './load.js';
+import { Population, collectGarbage, drain, paced, sleep, windowed } from './load.js';
 import { PerfRecorder, checkPerf, monotonicSeconds, splitTable } from './perf-split.js';
 import { startServer, type ServerHandle, type ServerKind } from './server-process.js';
 
@@ -450,14 +450,6 @@ async function sliced(
     if (sum.frames > 0) row.writesPerFrame = sum.writes / sum.frames;
     return row;
   });
-}
-
-/** Runs a full collection in the load generator, if it was started with --expose-gc. */
-async function collectGarbage(): Promise<void> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) return;
-  gc();
-  await sleep(50);
 }
 
 async function writesSoFar(server: ServerHandle): Promise<{ writes: number; frames: number } | null> {
