@@ -452,7 +452,8 @@ async function sliced(
   });
 }
 
-async function writesSoFar(server: ServerHandle): Promise<{ writes: number; frames: number } | null> {
+/** Parley's socket writes and frames sent so far, from /metrics (null for the reference or when unreadable). */
+export async function writesSoFar(server: ServerHandle): Promise<{ writes: number; frames: number } | null> {
   if (server.kind !== 'parley') return null;
   try {
     const text = await server.metrics();

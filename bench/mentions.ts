@@ -29,6 +29,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Accounting } from './accounting.js';
+import { writesSoFar } from './bench.js';
 import { Population, collectGarbage, drain, indexWithin, messageFrame, paced, sleep } from './load.js';
 import { startServer, threadCpuMicros, type ServerHandle } from './server-process.js';
 
@@ -77,6 +78,14 @@ export interface MentionSlice {
   perSec: number;
   /** Server CPU (every thread) per delivery, µs. */
   cpuPerDelivery: number;
+  /** Server CPU over the slice, % of one core: near the machine's spare capacity means the server fell behind. */
+  serverCpuPct: number;
+  /**
+   * Socket writes per frame sent (Parley's /metrics, over the slice and its warm-up): below 1,
+   * copies of several messages went out in one write, which a server behind its traffic does
+   * and which makes every delivery cheaper.
+   */
+  writesPerFrame: number;
   p50: number;
   p99: number;
   max: number;
@@ -98,6 +107,7 @@ export interface VariantSummary {
   cpuPerDelivery: number;
   /** The lowest slice's CPU per delivery, for comparison with the median. */
   bestCpuPerDelivery: number;
+  writesPerFrame: number;
   p99: number;
 }
 
@@ -204,6 +214,8 @@ class MentionTraffic {
   /** One measured slice (see the file comment). */
   async slice(variant: Variant, round: number): Promise<MentionSlice> {
     await collectGarbage();
+    // Read before the warm-up, as (a) does, so no scrape of /metrics lands in the measured part.
+    const before = await writesSoFar(this.server);
     await this.unmeasured(variant, Math.min(WARM_UP_SECONDS, this.scale.seconds / 4));
     const acc = this.accounting();
     let listed = 0;
@@ -217,6 +229,7 @@ class MentionTraffic {
     const used = threadCpuMicros(this.server.pid) - cpu0;
     const load = process.cpuUsage(load0);
     const wall = (performance.now() - t0) / 1000;
+    const after = await writesSoFar(this.server);
     this.pop.countOnly();
     const r = acc.report();
     const seconds = ((r.lastReceipt > t0 ? r.lastReceipt : performance.now()) - t0) / 1000;
@@ -224,6 +237,8 @@ class MentionTraffic {
     return {
       round, variant, messages: r.sent, delivered: r.delivered, missing: r.missing, duplicated: r.duplicated, unexpected: r.unexpected, listed,
       seconds, perSec: r.delivered / seconds, cpuPerDelivery: r.delivered > 0 ? used / r.delivered : 0,
+      serverCpuPct: wall > 0 ? (used / 1e6 / wall) * 100 : 0,
+      writesPerFrame: before && after && after.frames > before.frames ? (after.writes - before.writes) / (after.frames - before.frames) : NaN,
       p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max,
       loadCpuPct: wall > 0 ? ((load.user + load.system) / 1e6 / wall) * 100 : 0,
     };
@@ -254,7 +269,8 @@ function summarise(variant: Variant, slices: MentionSlice[]): VariantSummary {
     messages: sum((s) => s.messages), delivered: sum((s) => s.delivered), missing: sum((s) => s.missing),
     duplicated: sum((s) => s.duplicated), unexpected: sum((s) => s.unexpected), listed: sum((s) => s.listed),
     perSec: median(own.map((s) => s.perSec)), cpuPerDelivery: median(own.map((s) => s.cpuPerDelivery)),
-    bestCpuPerDelivery: Math.min(...own.map((s) => s.cpuPerDelivery)), p99: median(own.map((s) => s.p99)),
+    bestCpuPerDelivery: Math.min(...own.map((s) => s.cpuPerDelivery)), writesPerFrame: median(own.map((s) => s.writesPerFrame)),
+    p99: median(own.map((s) => s.p99)),
   };
 }
 
@@ -266,7 +282,7 @@ export function mentionsMet(r: MentionsResult): boolean {
 
 function describeSlice(s: MentionSlice): string {
   return `${s.messages} messages, ${Math.round(s.perSec)} deliveries/s, missing ${s.missing} dup ${s.duplicated}, ` +
-    `${s.cpuPerDelivery.toFixed(3)} µs CPU/delivery, p50 ${s.p50.toFixed(1)} p99 ${s.p99.toFixed(1)} ms, ` +
+    `${s.cpuPerDelivery.toFixed(3)} µs CPU/delivery (server ${s.serverCpuPct.toFixed(0)}% of a core, ${s.writesPerFrame.toFixed(3)} writes/frame), p50 ${s.p50.toFixed(1)} p99 ${s.p99.toFixed(1)} ms, ` +
     `${s.listed} listed a mention, load ${s.loadCpuPct.toFixed(0)}%`;
 }
 
@@ -286,21 +302,21 @@ export function mentionsMarkdown(r: MentionsResult, meta: { date: string; comman
       'Server CPU: every thread\'s schedstat (ns), from the first send to 100 ms after the last delivery. ' +
       `Load average (1 min) of the machine before → after: ${meta.load}.`,
     '',
-    '| round | variant | messages | deliveries/s | missing | dup | CPU µs/delivery | p50 ms | p99 ms | max ms | mention listed | load CPU % |',
-    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| round | variant | messages | deliveries/s | missing | dup | CPU µs/delivery | server CPU % of a core | writes/frame | p50 ms | p99 ms | max ms | mention listed | load CPU % |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const x of r.slices) {
-    lines.push(`| ${x.round} | ${x.variant} | ${int(x.messages)} | ${int(x.perSec)} | ${x.missing} | ${x.duplicated} | ${x.cpuPerDelivery.toFixed(3)} | ` +
+    lines.push(`| ${x.round} | ${x.variant} | ${int(x.messages)} | ${int(x.perSec)} | ${x.missing} | ${x.duplicated} | ${x.cpuPerDelivery.toFixed(3)} | ${x.serverCpuPct.toFixed(0)} | ${x.writesPerFrame.toFixed(3)} | ` +
       `${x.p50.toFixed(2)} | ${x.p99.toFixed(2)} | ${x.max.toFixed(1)} | ${x.listed} | ${x.loadCpuPct.toFixed(0)} |`);
   }
   lines.push(
     '',
-    '| variant | slices | messages | delivered | missing | dup | median deliveries/s | median CPU µs/delivery (best slice) | median p99 ms | messages listing a mention |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| variant | slices | messages | delivered | missing | dup | median deliveries/s | median CPU µs/delivery (best slice) | median writes/frame | median p99 ms | messages listing a mention |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
   for (const v of [r.plain, r.mentions]) {
     lines.push(`| ${v.variant} | ${v.slices} | ${int(v.messages)} | ${int(v.delivered)} | ${v.missing} | ${v.duplicated} | ${int(v.perSec)} | ` +
-      `${v.cpuPerDelivery.toFixed(3)} (${v.bestCpuPerDelivery.toFixed(3)}) | ${v.p99.toFixed(2)} | ${int(v.listed)} of ${int(v.messages)} |`);
+      `${v.cpuPerDelivery.toFixed(3)} (${v.bestCpuPerDelivery.toFixed(3)}) | ${v.writesPerFrame.toFixed(3)} | ${v.p99.toFixed(2)} | ${int(v.listed)} of ${int(v.messages)} |`);
   }
   const listedAll = r.mentions.listed === r.mentions.messages && r.plain.listed === 0;
   const lost = r.plain.missing + r.plain.duplicated + r.mentions.missing + r.mentions.duplicated;
