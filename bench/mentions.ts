@@ -31,7 +31,7 @@ import { performance } from 'node:perf_hooks';
 import { Accounting } from './accounting.js';
 import { writesSoFar } from './bench.js';
 import { Population, collectGarbage, drain, indexWithin, messageFrame, paced, sleep } from './load.js';
-import { startServer, threadCpuMicros, type ServerHandle } from './server-process.js';
+import { procCpu, startServer, threadCpuMicros, type ServerHandle } from './server-process.js';
 
 export interface MentionsScale {
   /** Members of the one room (each a connection and a guest account). */
@@ -80,6 +80,9 @@ export interface MentionSlice {
   cpuPerDelivery: number;
   /** Server CPU over the slice, % of one core: near the machine's spare capacity means the server fell behind. */
   serverCpuPct: number;
+  /** Server CPU in the kernel and in user space over the slice, µs, from /proc/PID/stat (10 ms ticks: add them up over slices). */
+  system: number;
+  user: number;
   /**
    * Socket writes per frame sent (Parley's /metrics, over the slice and its warm-up): below 1,
    * copies of several messages went out in one write, which a server behind its traffic does
@@ -108,6 +111,9 @@ export interface VariantSummary {
   /** The lowest slice's CPU per delivery, for comparison with the median. */
   bestCpuPerDelivery: number;
   writesPerFrame: number;
+  /** The kernel's and user space's CPU per delivery over all its slices, µs (from the 10 ms ticks, summed). */
+  systemPerDelivery: number;
+  userPerDelivery: number;
   p99: number;
 }
 
@@ -221,12 +227,14 @@ class MentionTraffic {
     let listed = 0;
     this.pop.account(acc, (_c, buf, start, end) => { if (indexWithin(buf, LISTED, start, end)) listed++; });
     const cpu0 = threadCpuMicros(this.server.pid);
+    const ticks0 = procCpu(this.server.pid);
     const load0 = process.cpuUsage();
     const t0 = performance.now();
     await this.drive(variant, acc, this.scale.seconds);
     await drain(acc, 10_000);
     await sleep(TRAILING_MS);
     const used = threadCpuMicros(this.server.pid) - cpu0;
+    const ticks1 = procCpu(this.server.pid);
     const load = process.cpuUsage(load0);
     const wall = (performance.now() - t0) / 1000;
     const after = await writesSoFar(this.server);
@@ -237,7 +245,7 @@ class MentionTraffic {
     return {
       round, variant, messages: r.sent, delivered: r.delivered, missing: r.missing, duplicated: r.duplicated, unexpected: r.unexpected, listed,
       seconds, perSec: r.delivered / seconds, cpuPerDelivery: r.delivered > 0 ? used / r.delivered : 0,
-      serverCpuPct: wall > 0 ? (used / 1e6 / wall) * 100 : 0,
+      serverCpuPct: wall > 0 ? (used / 1e6 / wall) * 100 : 0, system: ticks1.system - ticks0.system, user: ticks1.user - ticks0.user,
       writesPerFrame: before && after && after.frames > before.frames ? (after.writes - before.writes) / (after.frames - before.frames) : NaN,
       p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max,
       loadCpuPct: wall > 0 ? ((load.user + load.system) / 1e6 / wall) * 100 : 0,
@@ -270,6 +278,7 @@ function summarise(variant: Variant, slices: MentionSlice[]): VariantSummary {
     duplicated: sum((s) => s.duplicated), unexpected: sum((s) => s.unexpected), listed: sum((s) => s.listed),
     perSec: median(own.map((s) => s.perSec)), cpuPerDelivery: median(own.map((s) => s.cpuPerDelivery)),
     bestCpuPerDelivery: Math.min(...own.map((s) => s.cpuPerDelivery)), writesPerFrame: median(own.map((s) => s.writesPerFrame)),
+    systemPerDelivery: sum((s) => s.system) / Math.max(1, sum((s) => s.delivered)), userPerDelivery: sum((s) => s.user) / Math.max(1, sum((s) => s.delivered)),
     p99: median(own.map((s) => s.p99)),
   };
 }
@@ -311,12 +320,12 @@ export function mentionsMarkdown(r: MentionsResult, meta: { date: string; comman
   }
   lines.push(
     '',
-    '| variant | slices | messages | delivered | missing | dup | median deliveries/s | median CPU µs/delivery (best slice) | median writes/frame | median p99 ms | messages listing a mention |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| variant | slices | messages | delivered | missing | dup | median deliveries/s | median CPU µs/delivery (best slice) | all slices: user · kernel µs/delivery | median writes/frame | median p99 ms | messages listing a mention |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
   for (const v of [r.plain, r.mentions]) {
     lines.push(`| ${v.variant} | ${v.slices} | ${int(v.messages)} | ${int(v.delivered)} | ${v.missing} | ${v.duplicated} | ${int(v.perSec)} | ` +
-      `${v.cpuPerDelivery.toFixed(3)} (${v.bestCpuPerDelivery.toFixed(3)}) | ${v.writesPerFrame.toFixed(3)} | ${v.p99.toFixed(2)} | ${int(v.listed)} of ${int(v.messages)} |`);
+      `${v.cpuPerDelivery.toFixed(3)} (${v.bestCpuPerDelivery.toFixed(3)}) | ${v.userPerDelivery.toFixed(3)} · ${v.systemPerDelivery.toFixed(3)} | ${v.writesPerFrame.toFixed(3)} | ${v.p99.toFixed(2)} | ${int(v.listed)} of ${int(v.messages)} |`);
   }
   const listedAll = r.mentions.listed === r.mentions.messages && r.plain.listed === 0;
   const lost = r.plain.missing + r.plain.duplicated + r.mentions.missing + r.mentions.duplicated;
