@@ -118,8 +118,8 @@ export function procCpu(pid: number): { user: number; system: number } {
 
 /**
  * CPU time of every live thread of a process, microseconds, from /proc/PID/task/TID/schedstat
- * (nanoseconds on the CPU): exact where /proc/PID/stat counts 10 ms ticks, about 1% of a
- * two-second slice of a fan-out scenario. A thread that has ended is no longer counted, so
+ * (nanoseconds on the CPU): exact where /proc/PID/stat counts 10 ms ticks, about 1% of what a
+ * two-second slice of a fan-out scenario uses. A thread that has ended is no longer counted, so
  * compare readings only across a stretch in which threads live on (Node's do).
  */
 export function threadCpuMicros(pid: number): number {
