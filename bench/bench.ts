@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Accounting, type LatencySummary } from './accounting.js';
-import { Population, drain, paced, sleep, windowed } from './load.js';
+import { Population, collectGarbage, drain, paced, sleep, windowed } from './load.js';
 import { PerfRecorder, checkPerf, monotonicSeconds, splitTable } from './perf-split.js';
 import { startServer, type ServerHandle, type ServerKind } from './server-process.js';
 
@@ -452,15 +452,8 @@ async function sliced(
   });
 }
 
-/** Runs a full collection in the load generator, if it was started with --expose-gc. */
-async function collectGarbage(): Promise<void> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) return;
-  gc();
-  await sleep(50);
-}
-
-async function writesSoFar(server: ServerHandle): Promise<{ writes: number; frames: number } | null> {
+/** Parley's socket writes and frames sent so far, from /metrics (null for the reference or when unreadable). */
+export async function writesSoFar(server: ServerHandle): Promise<{ writes: number; frames: number } | null> {
   if (server.kind !== 'parley') return null;
   try {
     const text = await server.metrics();

@@ -90,15 +90,15 @@ export class Population {
     };
   }
 
-  /** Routes Message frames carrying a bench tag to `acc`; `onEcho` hears each sender's own copy. */
-  account(acc: Accounting, onEcho?: (c: LeanClient) => void): void {
+  /** Routes Message frames carrying a bench tag to `acc`; `onEcho` hears each sender's own copy (and its bytes). */
+  account(acc: Accounting, onEcho?: (c: LeanClient, buf: Buffer, start: number, end: number) => void): void {
     const tag: [number, number] = [0, 0];
     this.phase = (c, buf, start, end) => {
       this.frames++;
       if (end - start < MESSAGE_PREFIX.length || buf.compare(MESSAGE_PREFIX, 0, MESSAGE_PREFIX.length, start, start + MESSAGE_PREFIX.length) !== 0) return;
       if (!readTag(buf, start, end, tag)) return;
       acc.received(c.tag, tag[0], tag[1], performance.now());
-      if (tag[0] === c.tag && onEcho) onEcho(c);
+      if (tag[0] === c.tag && onEcho) onEcho(c, buf, start, end);
     };
   }
 
@@ -110,16 +110,22 @@ export class Population {
   }
 }
 
-/** One chat message with the bench tag of sender `sender`, number `n`. */
-export function messageFrame(room: string, sender: number, n: number): string {
-  return `{"type":"SendMessage","room":"${room}","content":"~${sender}~${n}~${PADDING}"}`;
+/** One chat message with the bench tag of sender `sender`, number `n`; `words` go between the tag and the padding. */
+export function messageFrame(room: string, sender: number, n: number, words = ''): string {
+  return `{"type":"SendMessage","room":"${room}","content":"~${sender}~${n}~${words}${PADDING}"}`;
 }
+
+/** How paced senders word message `n` of `sender` (messageFrame unless a scenario says otherwise). */
+export type FrameOf = (room: string, sender: number, n: number) => string;
 
 /**
  * Sends `rate` messages a second from each sender for `seconds`, phases spread evenly over
  * the period. Resolves when the last message has been sent.
  */
-export function paced(pop: Population, acc: Accounting, senders: number[], roomOf: (tag: number) => string, rate: number, seconds: number, next = new Map<number, number>()): Promise<void> {
+export function paced(
+  pop: Population, acc: Accounting, senders: number[], roomOf: (tag: number) => string, rate: number, seconds: number,
+  next = new Map<number, number>(), frameOf: FrameOf = messageFrame,
+): Promise<void> {
   const period = 1000 / rate;
   const count = senders.length;
   const phases = senders.map((_, i) => (i / count) * period);
@@ -144,7 +150,7 @@ export function paced(pop: Population, acc: Accounting, senders: number[], roomO
         const tag = senders[p]!;
         const n = counts[p]!++;
         acc.sent(tag, n, performance.now());
-        pop.clients[tag]!.send(messageFrame(roomOf(tag), tag, n));
+        pop.clients[tag]!.send(frameOf(roomOf(tag), tag, n));
         if (++p === count) { p = 0; cycle++; }
       }
     };
@@ -182,11 +188,23 @@ export async function drain(acc: Accounting, ms: number): Promise<void> {
   while (acc.outstanding() > 0 && performance.now() < deadline) await sleep(20);
 }
 
+/**
+ * Runs a full collection in the load generator, if it was started with --expose-gc: one in
+ * mid-measurement delays whichever server is running (see bench.ts `sliced`).
+ */
+export async function collectGarbage(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return;
+  gc();
+  await sleep(50);
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function indexWithin(buf: Buffer, needle: Buffer, start: number, end: number): boolean {
+/** Whether `needle` occurs in buf[start, end). */
+export function indexWithin(buf: Buffer, needle: Buffer, start: number, end: number): boolean {
   const at = buf.indexOf(needle, start);
   return at >= 0 && at + needle.length <= end;
 }

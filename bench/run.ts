@@ -14,7 +14,10 @@
  * messages, 200,000 by default): not in the default set, it makes its databases first.
  * --only f runs scenario (f), a reconnect storm (bench/reconnect.ts; `--reconnect accounts=N,rooms=N,…`
  * overrides its sizes): not in the default set either, it seeds its community first.
- * (f) and (g) load their modules only when chosen.
+ * --only h runs scenario (h), mentions against plain text in one 1,000-member room, Parley
+ * alone (bench/mentions.ts; `--mentions members=N,rounds=N,…` overrides its sizes): not in
+ * the default set either (about a minute).
+ * (f), (g) and (h) load their modules only when chosen.
  * --seed-data --db PATH_OR_URL --messages N … only makes a data set (bench/seed-data.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -22,7 +25,6 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FULL, QUICK, runBench, type ScenarioId } from './bench.js';
-import type { ReconnectScale } from './reconnect.js';
 import { markdown, svg, targets } from './report.js';
 import { machine } from './server-process.js';
 import type { ServerKind } from './server-process.js';
@@ -44,9 +46,10 @@ async function main(): Promise<void> {
   if (store !== 'sqlite' && store !== 'memory') throw new Error(`--parley-store: "${store}" is not sqlite or memory`);
   if (flag('--seed-data')) return (await import('./seed-data.js')).seedMain(process.argv.slice(2));
   const only = value('--only')?.split(',') ?? ['a', 'b', 'c', 'd', 'e'];
-  const scenarios = only.filter((s) => s !== 'f' && s !== 'g') as ScenarioId[];
+  const scenarios = only.filter((s) => s !== 'f' && s !== 'g' && s !== 'h') as ScenarioId[];
   if (only.includes('f')) await reconnect(quick);
   if (only.includes('g')) await reading(quick);
+  if (only.includes('h')) await mentions(quick);
   if (scenarios.length === 0) return;
   const servers = (value('--servers')?.split(',') ?? ['parley', 'reference']) as ServerKind[];
   const profileDir = join(RESULTS, 'profiles');
@@ -94,25 +97,44 @@ async function main(): Promise<void> {
 /** Scenario (f): its own table (bench/reconnect.ts), written to bench/results/ as *-f.md and latest-f.md. */
 async function reconnect(quick: boolean): Promise<void> {
   const { RECONNECT_FULL, RECONNECT_QUICK, reconnectMarkdown, reconnectMet, runReconnect } = await import('./reconnect.js');
-  const scale: ReconnectScale = { ...(quick ? RECONNECT_QUICK : RECONNECT_FULL) };
-  for (const pair of value('--reconnect')?.split(',') ?? []) {
-    const [key, raw] = pair.split('=');
-    if (!key || !(key in scale) || !Number.isSafeInteger(Number(raw))) throw new Error(`--reconnect: unknown or bad "${pair}"; keys: ${Object.keys(scale).join(', ')}`);
-    scale[key as keyof ReconnectScale] = Number(raw);
-  }
-  const profile = flag('--profile') ? join(RESULTS, 'profiles') : null;
-  if (profile) mkdirSync(profile, { recursive: true });
+  const scale = overridden('--reconnect', quick ? RECONNECT_QUICK : RECONNECT_FULL, Number.isSafeInteger);
   const loadBefore = loadavg()[0]!;
-  const result = await runReconnect({
-    scale, log: (line) => process.stderr.write(`${line}\n`),
-    parleyNodeArgs: [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), ...(value('--parley-node-args')?.split(' ').filter(Boolean) ?? [])],
-  });
+  const result = await runReconnect({ scale, log: (line) => process.stderr.write(`${line}\n`), parleyNodeArgs: soloNodeArgs() });
   const m = meta(loadBefore);
   writeTable('f', quick, m.date, reconnectMarkdown(result, m));
   if (!reconnectMet(result)) process.stderr.write('bench: some (f) goals were not met (see the table)\n');
 }
 
-/** The header facts of the (f) and (g) tables. */
+/** Scenario (h): its own table (bench/mentions.ts), written to bench/results/ as *-h.md and latest-h.md. */
+async function mentions(quick: boolean): Promise<void> {
+  const { MENTIONS_FULL, MENTIONS_QUICK, mentionsMarkdown, mentionsMet, runMentions } = await import('./mentions.js');
+  const scale = overridden('--mentions', quick ? MENTIONS_QUICK : MENTIONS_FULL, Number.isFinite);
+  const loadBefore = loadavg()[0]!;
+  const result = await runMentions({ scale, log: (line) => process.stderr.write(`${line}\n`), parleyNodeArgs: soloNodeArgs() });
+  const m = meta(loadBefore);
+  writeTable('h', quick, m.date, mentionsMarkdown(result, m));
+  if (!mentionsMet(result)) process.stderr.write('bench: some (h) goals were not met (see the table)\n');
+}
+
+/** A scenario's sizes with `--NAME key=N,…` applied (each value checked by `valid`). */
+function overridden<T extends object>(name: string, defaults: T, valid: (n: number) => boolean): T {
+  const scale = { ...defaults };
+  for (const pair of value(name)?.split(',') ?? []) {
+    const [key, raw] = pair.split('=');
+    if (!key || !(key in scale) || !valid(Number(raw))) throw new Error(`${name}: unknown or bad "${pair}"; keys: ${Object.keys(scale).join(', ')}`);
+    (scale as Record<string, number>)[key] = Number(raw);
+  }
+  return scale;
+}
+
+/** Node flags for Parley in the scenarios that run it alone: --cpu-prof under --profile, and --parley-node-args. */
+function soloNodeArgs(): string[] {
+  const profile = flag('--profile') ? join(RESULTS, 'profiles') : null;
+  if (profile) mkdirSync(profile, { recursive: true });
+  return [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), ...(value('--parley-node-args')?.split(' ').filter(Boolean) ?? [])];
+}
+
+/** The header facts of the (f), (g) and (h) tables. */
 function meta(loadBefore: number): { date: string; command: string; machine: string; node: string; load: string } {
   return {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), command: `npm run bench -- ${process.argv.slice(2).join(' ')}`,

@@ -4,7 +4,7 @@
  * the server nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Window } from './perf-split.js';
@@ -114,6 +114,27 @@ export function procCpu(pid: number): { user: number; system: number } {
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   return { user: (utime * 1e6) / TICKS_PER_SECOND, system: (stime * 1e6) / TICKS_PER_SECOND };
+}
+
+/**
+ * CPU time of every live thread of a process, microseconds, from /proc/PID/task/TID/schedstat
+ * (nanoseconds on the CPU): exact where /proc/PID/stat counts 10 ms ticks, about 1% of what a
+ * two-second slice of a fan-out scenario uses. A thread that has ended is no longer counted, so
+ * compare readings only across a stretch in which threads live on (Node's do).
+ */
+export function threadCpuMicros(pid: number): number {
+  let ns = 0;
+  let read = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      read++;
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  if (read === 0) throw new Error(`no /proc/${pid}/task/*/schedstat to read (a kernel without scheduler statistics?)`);
+  return ns / 1000;
 }
 
 export function procRss(pid: number): number {
