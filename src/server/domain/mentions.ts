@@ -24,11 +24,13 @@ export interface ResolvedMentions {
   names: string[];
   /** Ids of the mentioned accounts. */
   accounts: string[];
+  /** Their name keys (id to key), to tell who is online without reading the accounts again. */
+  keys: Map<string, string>;
   /** `@here` or `@room` was allowed: every online member of the room is mentioned. */
   everyone: boolean;
 }
 
-export const NO_MENTIONS: ResolvedMentions = { names: [], accounts: [], everyone: false };
+export const NO_MENTIONS: ResolvedMentions = { names: [], accounts: [], keys: new Map(), everyone: false };
 
 /** How often one user may use `@here`. */
 export const HERE_INTERVAL_MS = 60_000;
@@ -65,12 +67,14 @@ export async function resolveMentions(ctx: HandlerContext, s: Session, room: str
   if (keys.size === 0 && !(room && (parsed.here || parsed.room))) return NO_MENTIONS;
   const names: string[] = [];
   const accounts: string[] = [];
+  const accountKeys = new Map<string, string>();
   const found = keys.size > 0 ? await ctx.store.accountsByNames([...keys.keys()]) : new Map<string, Account>();
   for (const key of keys.keys()) {
     const a = found.get(key);
     if (!a || !isLive(ctx, a)) continue;
     names.push(a.username);
     accounts.push(a.id);
+    accountKeys.set(a.id, a.key!);
   }
   let everyone = false;
   if (room !== null && (parsed.here || parsed.room)) {
@@ -79,7 +83,7 @@ export async function resolveMentions(ctx: HandlerContext, s: Session, room: str
     if (parsed.here && (privileged || allowHere(ctx, s))) names.push(HERE);
     everyone = names.includes(ROOM) || names.includes(HERE);
   }
-  return { names, accounts, everyone };
+  return { names, accounts, keys: accountKeys, everyone };
 }
 
 /**
@@ -123,9 +127,10 @@ export async function afterRoomMessage(ctx: HandlerContext, s: Session, m: ChatM
     const notice = direct
       ? { with: m.username, username: m.username, body: excerpt(m.content), url: `/#room=${encodeURIComponent(m.room)}` }
       : { room: m.room, username: m.username, body: excerpt(m.content), url: `/#room=${encodeURIComponent(m.room)}` };
-    const accounts = await Promise.all([...targets].map((id) => ctx.store.getAccount(id)));
-    const online = await Promise.all(accounts.map((a) => (a?.key ? ctx.presence.lookup(a.key) : 'gone')));
-    accounts.forEach((a, i) => { if (a && online[i] === null) pusher.notify(a.id, m.room, notice); });
+    // A mentioned account's key is known already; only accounts at level `all` are read.
+    const keyed = await Promise.all([...targets].map(async (id) => [id, mentions.keys.get(id) ?? (await ctx.store.getAccount(id))?.key ?? null] as const));
+    const online = await Promise.all(keyed.map(([, key]) => (key ? ctx.presence.lookup(key) : 'gone')));
+    keyed.forEach(([id], i) => { if (online[i] === null) pusher.notify(id, m.room, notice); });
   } catch (err) {
     ctx.log.error({ err, room: m.room, seq: m.seq }, 'mention bookkeeping failed');
   }
