@@ -91,7 +91,6 @@ describe('two PostgresStores on one database: names and direct conversations', {
   let a: PostgresStore;
   let b: PostgresStore;
   const now = new Date().toISOString();
-  const later = new Date(Date.now() + 3_600_000).toISOString();
   const earlier = new Date(Date.now() - 3_600_000).toISOString();
 
   function account(id: string, key: string, guestUntil: string | null = null): Omit<Account, 'banned'> & { key: string } {

@@ -18,7 +18,7 @@ class FormDialog {
   private readonly submitBtn: HTMLButtonElement;
   private opener: HTMLElement | null = null;
 
-  constructor(title: string, lead: string, private readonly fields: HTMLElement[], submitLabel: string, private readonly submit: Submit) {
+  constructor(title: string, lead: string, fields: HTMLElement[], submitLabel: string, private readonly submit: Submit) {
     const id = `dialog-${++dialogs}`;
     this.error = h('p', { class: 'dialog-error', attrs: { id: `${id}-error`, role: 'alert' } });
     this.submitBtn = h('button', { class: 'primary', attrs: { type: 'submit' }, text: submitLabel });

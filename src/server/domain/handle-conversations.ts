@@ -12,7 +12,7 @@ import type { HandlerContext } from './context.js';
 import { fail } from './errors.js';
 import { requireNamed, roomName, validName } from './guards.js';
 import {
-  accountNamed, announceConversation, createRoom as createRoomRecord, directWith, enterRoomHere, limitInvites, mayRead, moderates, readableRoom, roleOf,
+  accountNamed, announceConversation, createRoom as createRoomRecord, directWith, enterRoomHere, limitInvites, mayRead, readableRoom, roleOf,
   sendJoinHistory, summarise,
 } from './membership.js';
 import { refOf } from './outbound.js';

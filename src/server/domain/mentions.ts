@@ -10,7 +10,6 @@
  *   mentioned accounts whose level in the room is not `none`, and accounts whose level is `all`
  *   (in a direct conversation every member is at `all` unless it chose otherwise).
  */
-import type { NotifyLevel } from '../../protocol/messages.js';
 import { HERE, ROOM, parseMentions } from '../../protocol/mentions.js';
 import type { ChatMessage } from '../../protocol/messages.js';
 import { nameKey, normaliseName } from '../../protocol/names.js';
