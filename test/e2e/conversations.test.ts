@@ -193,6 +193,12 @@ for (const [name, make, skip] of backends) {
       await expectError(outsider, { type: 'Typing', room: 'staff', active: true, ref: 't' }, 'NOT_IN_ROOM');
       const search = await ask(outsider, { type: 'Search', query: 'xylophone' });
       assert.deepEqual((search as Of<'SearchResults'>).messages, [], 'search everywhere finds nothing of it');
+      // Nothing of it reaches the outsider live: not its messages, not its typing.
+      owner.send({ type: 'Typing', room: 'staff', active: true });
+      owner.send({ type: 'SendMessage', room: 'staff', content: 'still secret', ref: 'still' });
+      await owner.nextOfType('Message', (m) => m.ref === 'still');
+      assert.equal((await ask(outsider, { type: 'Ping' })).type, 'Ack');
+      assert.ok(!outsider.frames.some((f) => f.type !== 'Error' && JSON.stringify(f).includes('staff')), 'no frame but its own refusals names the room');
       // An invitation lets otto in: live at once, on every connection of his.
       await expectError(outsider, { type: 'Invite', room: 'staff', username: 'otto' }, 'NO_SUCH_ROOM');
       assert.equal((await ask(owner, { type: 'Invite', room: 'staff', username: 'otto' })).type, 'Ack');
