@@ -199,7 +199,7 @@ export interface MessageStore {
    * order. Implementations may group many appends into one transaction. When (author,
    * nonce) already exists, resolves with the stored message and `duplicate: true`.
    * The resolved message need not carry `attachments` or `replyTo` (the caller has them);
-   * every read (`getMessage`, `history`, `search`, `privateHistory`) carries both, with a page's
+   * every read (`getMessage`, `history`, `search`) carries both, with a page's
    * files and replies read together, not per message. Attachment `url`s are unsigned paths.
    * Deleting or pruning a message unlinks its files (see `sweepFiles`).
    */

@@ -10,7 +10,7 @@ import type { Account } from '../ports.js';
 import type { HandlerContext } from './context.js';
 import { fail } from './errors.js';
 import { checkLine, requireAdmin, requireNamed, validName } from './guards.js';
-import { accountNamed, enterAccount, greetInRoom, isBanned, nameRefused, newAccountId } from './membership.js';
+import { accountNamed, enterAccount, greetInRoom, isBanned, moveToName, nameRefused, newAccountId } from './membership.js';
 import { refOf } from './outbound.js';
 import type { Session } from './session.js';
 import { hashToken, issueToken } from './tokens.js';
@@ -43,7 +43,10 @@ export async function register(ctx: HandlerContext, s: Session, msg: ClientMessa
     // The guest account itself becomes registered; under another name only when it is free.
     const name = key === s.key && username === s.username ? {} : { name: { key, username } };
     if (!(await store.updateAccount(s.account, { ...name, passwordHash }, ctx.iso()))) await nameRefused(ctx, key, username);
-    if (key !== s.key || username !== s.username) await enterRenamed(ctx, s, (await store.getAccount(s.account))!);
+    if (key !== s.key || username !== s.username) {
+      await ctx.presence.claimName(key, username, `account:${s.account}`, s.id);
+      await moveToName(ctx, s, key, username);
+    }
     s.guest = false;
     s.admin = ctx.config.admins.some((a) => nameKey(a) === key);
   } else {
@@ -63,21 +66,6 @@ export async function register(ctx: HandlerContext, s: Session, msg: ClientMessa
   if (s.mode === 'text') s.send({ type: 'Ack', for: 'Register', username: s.username });
   else s.send({ type: 'LoggedIn', username: s.username!, token: t.token, expiresAt: t.expiresAt, ...refOf(msg) });
   if (first) await greetInRoom(ctx, s);
-}
-
-/** A guest that registered under another name: the connection takes the new name (the account is the same). */
-async function enterRenamed(ctx: HandlerContext, s: Session, account: Account): Promise<void> {
-  const oldKey = s.key!;
-  const key = account.key!;
-  await ctx.presence.claimName(key, account.username, `account:${account.id}`, s.id);
-  for (const room of s.rooms) {
-    await ctx.presence.leave(room, oldKey, s.id);
-    await ctx.presence.join(room, key, account.username, s.id);
-    ctx.broadcast(room, { type: 'SystemMessage', room, content: `${s.username} is now known as ${account.username}` });
-  }
-  await ctx.presence.releaseName(oldKey, s.id);
-  s.username = account.username;
-  s.key = key;
 }
 
 /** Resumes an account on this connection: by token (guests and registered accounts), or by name and password. */

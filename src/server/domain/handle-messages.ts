@@ -5,7 +5,7 @@
 import type { Attachment, ChatMessage, PrivateChatMessage, ReplyRef, ServerMessage } from '../../protocol/messages.js';
 import { reactionUsers } from '../../protocol/reactions.js';
 import { attachmentOf } from '../files/urls.js';
-import { excerptOf } from '../store/store-common.js';
+import { excerptOf, groupKey } from '../store/store-common.js';
 import { NO_MENTIONS, afterRoomMessage, mayMention, resolveMentions, type ResolvedMentions } from './mentions.js';
 import { cleanContent, isBlank, nameKey, normaliseName } from '../../protocol/names.js';
 import type { ClientMessageOf } from '../../protocol/schema.js';
@@ -174,7 +174,7 @@ export async function privateHistory(ctx: HandlerContext, s: Session, msg: Clien
   const other = normaliseName(msg.with) ?? fail('INVALID_NAME');
   const limit = Math.min(msg.limit ?? DEFAULT_PAGE, ctx.config.historyLimit);
   const target = await ctx.store.accountByName(nameKey(other));
-  const room = target ? await ctx.store.directRoom([...new Set([account, target.id])].sort().join(' ')) : null;
+  const room = target ? await ctx.store.directRoom(groupKey([account, target.id])) : null;
   if (room === null) {
     s.send({ type: 'PrivateHistory', with: other, messages: [], hasMore: false, ...refOf(msg) });
     return;

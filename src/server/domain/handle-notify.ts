@@ -5,6 +5,7 @@
 import { nameKey } from '../../protocol/names.js';
 import type { NotifyLevel } from '../../protocol/messages.js';
 import { EndpointRefused, resolveEndpoint } from '../push/endpoint-guard.js';
+import { groupKey } from '../store/store-common.js';
 import { levelsChanged } from './mentions.js';
 import { defaultLevelOf, readableRoom } from './membership.js';
 import { normaliseName } from '../../protocol/names.js';
@@ -40,7 +41,7 @@ export async function setNotify(ctx: HandlerContext, s: Session, msg: ClientMess
   if (msg.room.startsWith('@')) {
     const name = normaliseName(msg.room.slice(1)) ?? fail('INVALID_NAME');
     const other = await ctx.store.accountByName(nameKey(name));
-    const room = other ? await ctx.store.directRoom([...new Set([account, other.id])].sort().join(' ')) : null;
+    const room = other ? await ctx.store.directRoom(groupKey([account, other.id])) : null;
     conversation = room ?? fail('NO_SUCH_ROOM', `You have no conversation with ${name} yet.`);
     shown = `@${other!.username}`;
   } else {

@@ -8,7 +8,7 @@ import type { ClientMessageOf } from '../../protocol/schema.js';
 import type { HandlerContext } from './context.js';
 import { fail } from './errors.js';
 import { requireNamed, roomName } from './guards.js';
-import { createGuest, enterAccount, greetInRoom, moderates, nameRefused, readableRoom } from './membership.js';
+import { createGuest, enterAccount, greetInRoom, moderates, moveToName, nameRefused, readableRoom } from './membership.js';
 import { refOf } from './outbound.js';
 import type { Session } from './session.js';
 import { issueToken } from './tokens.js';
@@ -56,7 +56,6 @@ export async function setUsername(ctx: HandlerContext, s: Session, msg: ClientMe
 async function renameGuest(ctx: HandlerContext, s: Session, name: string): Promise<void> {
   const key = nameKey(name);
   const { presence } = ctx;
-  const old = s.username!;
   const oldKey = s.key!;
   const owner = `account:${s.account!}`;
   if (await ctx.store.nameBanned(key)) fail('BANNED', `The name ${name} is banned. Pick another one.`);
@@ -71,17 +70,7 @@ async function renameGuest(ctx: HandlerContext, s: Session, name: string): Promi
     if (key !== oldKey) await presence.releaseName(key, s.id);
     await nameRefused(ctx, key, name);
   }
-  s.username = name;
-  s.key = key;
-  if (key !== oldKey) await presence.releaseName(oldKey, s.id);
-  for (const room of s.rooms) {
-    if (key !== oldKey) {
-      const last = await presence.leave(room, oldKey, s.id);
-      await presence.join(room, key, name, s.id);
-      if (!last) continue;
-    }
-    ctx.broadcast(room, { type: 'SystemMessage', room, content: `${old} is now known as ${name}` });
-  }
+  await moveToName(ctx, s, key, name);
 }
 
 /**

@@ -11,6 +11,7 @@ import { nameKey } from '../../protocol/names.js';
 import type { Account, ConversationKind, MembershipRecord, RoomRecord, Role } from '../ports.js';
 import type { HandlerContext } from './context.js';
 import { fail } from './errors.js';
+import { groupKey } from '../store/store-common.js';
 import { fitPage } from './page-bytes.js';
 import type { Session } from './session.js';
 
@@ -108,6 +109,28 @@ export async function enterAccount(ctx: HandlerContext, s: Session, account: Acc
   await closeIfBanned(ctx, s, key, account);
   await resumeMemberships(ctx, s, account.id, fresh);
   return !s.closed;
+}
+
+/**
+ * The session's account now holds another name (claimed for this connection already): the
+ * session takes it, lets the old claim go, moves its presence in each room, and each room
+ * hears of the change once (from the account's last connection there under the old name).
+ */
+export async function moveToName(ctx: HandlerContext, s: Session, key: string, name: string): Promise<void> {
+  const { presence } = ctx;
+  const old = s.username!;
+  const oldKey = s.key!;
+  s.username = name;
+  s.key = key;
+  if (key !== oldKey) await presence.releaseName(oldKey, s.id);
+  for (const room of s.rooms) {
+    if (key !== oldKey) {
+      const last = await presence.leave(room, oldKey, s.id);
+      await presence.join(room, key, name, s.id);
+      if (!last) continue;
+    }
+    ctx.broadcast(room, { type: 'SystemMessage', room, content: `${old} is now known as ${name}` });
+  }
 }
 
 /** Takes the session out of its current identity: its rooms (leave notices) and its name. */
@@ -269,7 +292,7 @@ export async function accountNamed(ctx: HandlerContext, name: string): Promise<A
 export async function directWith(ctx: HandlerContext, s: Session, others: readonly string[]): Promise<string> {
   const members = [...new Set([s.account!, ...others])].sort();
   if (members.length > 10) fail('TOO_MANY_MEMBERS');
-  const group = members.join(' ');
+  const group = groupKey(members);
   const existing = await ctx.store.directRoom(group);
   if (existing !== null) return existing;
   limitInvites(ctx, s);
