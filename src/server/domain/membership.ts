@@ -334,13 +334,15 @@ async function membershipOf(ctx: HandlerContext, account: string, room: string):
  */
 export async function summarise(ctx: HandlerContext, account: string, rows: readonly MembershipRecord[]): Promise<ConversationSummary[]> {
   const rooms = rows.map((r) => r.room);
-  const [last, reads, mentions, levels, counts, records] = await Promise.all([
+  const [last, reads, mentions, levels, counts, records, peers] = await Promise.all([
     ctx.store.lastActivity(rooms),
     ctx.store.readPositionsOf(account, rooms),
     ctx.store.mentionCounts(account),
     ctx.store.notifyLevels(account),
     ctx.presence.counts(),
     Promise.all(rooms.map((r) => ctx.room(r))),
+    // The other members of each direct conversation, read together (cached on this node).
+    Promise.all(rows.map((r) => (r.kind === 'direct' ? ctx.directMembers(r.room) : null))),
   ]);
   const out: ConversationSummary[] = [];
   for (const [i, r] of rows.entries()) {
@@ -355,7 +357,8 @@ export async function summarise(ctx: HandlerContext, account: string, rows: read
       unread: Math.max(0, lastSeq - read), mentions: mentions.get(r.room) ?? 0,
       notify: levels.get(r.room) ?? defaultLevelOf(r.kind), members: counts.get(r.room) ?? 0,
     };
-    if (r.kind === 'direct') summary.with = (await ctx.directMembers(r.room)).filter((m) => m.account !== account).map((m) => m.username);
+    const members = peers[i];
+    if (members) summary.with = members.filter((m) => m.account !== account).map((m) => m.username);
     out.push(summary);
   }
   return out.sort((a, b) => (a.lastActivity < b.lastActivity ? 1 : a.lastActivity > b.lastActivity ? -1 : 0));
