@@ -56,6 +56,9 @@ function base(type: ClientType, id: string): Record<string, unknown> {
     OpenDirect: { usernames: ['peer'] },
     ListConversations: {},
     ListMembers: { room: 'general' },
+    CreateBot: { name: 'abot' },
+    ListBots: {},
+    RevokeBot: { name: 'abot' },
   };
   return { type, ...all[type] };
 }
