@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { assertAccessible } from '../helpers/axe.js';
 import { DESKTOP, PHONE, joinAsGuest, launchBrowser, newPage, pageErrors, screenshot } from '../helpers/browser.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { joinRoom, jsonUser, type TestClient } from '../helpers/ws-client.js';
+import { TestClient, joinRoom, jsonUser } from '../helpers/ws-client.js';
 import type { ServerMessage } from '../../src/protocol/messages.js';
 
 const WAIT = 10_000;
@@ -65,7 +65,7 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
   }
 
   before(async () => {
-    server = await startTestServer({}, { web: true });
+    server = await startTestServer({ admins: ['root'] }, { web: true });
     // A room with a topic, a reaction, an edited and a deleted message.
     quinn = await jsonUser(server.url, 'quinn');
     await joinRoom(quinn, 'design');
@@ -81,6 +81,21 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
     quinn.send({ type: 'DeleteMessage', id: gone });
     await quinn.nextOfType('MessageDeleted');
     await say('design', 'Could we try a warmer accent colour for dark mode?');
+    // A bot, a member of the room, posting through the HTTP API: its badge is audited too.
+    const root = await TestClient.json(server.url);
+    await root.nextOfType('Welcome');
+    root.send({ type: 'Register', username: 'root', password: 'a-long-password', ref: 'reg' });
+    await root.nextOfType('LoggedIn');
+    root.send({ type: 'CreateBot', name: 'ci', ref: 'bot' });
+    const bot = String((await root.nextOfType('Ack', (m) => m.ref === 'bot')).token);
+    root.close();
+    quinn.send({ type: 'Invite', room: 'design', username: 'ci', ref: 'invite' });
+    await quinn.nextOfType('Ack', (m) => m.ref === 'invite');
+    const posted = await fetch(`${server.httpUrl}/api/rooms/design/messages`, {
+      method: 'POST', headers: { Authorization: `Bearer ${bot}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ content: 'Preview of the mockups is deployed' }),
+    });
+    assert.equal(posted.status, 201);
+    await quinn.nextOfType('Message', (m) => m.bot === true);
   });
 
   after(async () => {
@@ -116,6 +131,7 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
       await waitForText(page, '#conv-title', '#design');
       await waitForText(page, '#messages .content', 'warmer accent colour');
       await waitForText(page, '#messages .edited', 'edited');
+      await waitForText(page, '#messages .msg[data-author="ci"] .bot-badge', 'bot');
 
       // An own message with an own reaction; unread messages elsewhere; a private message.
       const mine = `I will try a few variants this afternoon (${look.name})`;
@@ -168,6 +184,7 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
       // The members panel, then the search panel with results.
       if (!(await page.locator('#member-list').isVisible())) await page.locator('.members-btn').click();
       await page.locator('#member-list li[data-user="quinn"]').waitFor({ state: 'visible' });
+      await page.locator('#member-list li[data-user="ci"] .bot-badge').waitFor({ state: 'visible' });
       await assertAccessible(page, `the members panel (${look.name})`);
       await page.locator('.search-btn').click();
       await page.fill('#search-input', 'badges');

@@ -58,6 +58,18 @@ describe('parley client parts', () => {
     assert.equal(stripAnsi(coloured), chatLine(msg, plain));
   });
 
+  it('marks bots: [bot] before the name in messages, private messages, member lists and the bot list', () => {
+    assert.match(chatLine({ ...msg, bot: true }, plain), /^\d\d:\d\d \[bot\] bob: hi$/);
+    assert.match(chatLine({ ...msg, bot: true, content: '/me deploys' }, plain), /^\d\d:\d\d \* \[bot\] bob deploys$/);
+    const pm = { type: 'PrivateMessage' as const, id: 'p', from: 'bob', to: 'ann', content: 'psst', timestamp: msg.timestamp };
+    assert.match(formatServerMessage({ ...pm, bot: true }, plain)!, /\[pm from \[bot\] bob\] psst$/);
+    const members = formatServerMessage({ type: 'Members', room: 'general', total: 2, hasMore: false, members: [
+      { username: 'ann', role: 'owner', online: true }, { username: 'ci', role: 'member', online: false, bot: true },
+    ] }, plain)!;
+    assert.match(members, /ann \(owner\), \[bot\] ci - away$/);
+    assert.match(formatServerMessage({ type: 'Bots', bots: [{ username: 'ci', createdAt: '2026-12-01T10:00:00.000Z' }] }, plain)!, /\[bot\] ci \(since 2026-12-01\)/);
+  });
+
   it('strips terminal escapes from what other users wrote', () => {
     assert.equal(stripAnsi(chatLine({ ...msg, content: 'a\x1b[2Jb' }, plain)).endsWith('a[2Jb'), true);
   });

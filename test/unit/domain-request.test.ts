@@ -83,6 +83,8 @@ describe('Chat.request', () => {
     const read = await chat.chat.request(account, { type: 'History', room: 'ops' });
     assert.equal((read.reply as { code?: string }).code, 'NO_SUCH_ROOM');
     assert.equal((await ask(chat, root, { type: 'Invite', room: 'ops', username: 'pager' })).type, 'Ack');
+    const members = await ask(chat, root, { type: 'ListMembers', room: 'ops' });
+    assert.deepEqual((members as unknown as Extract<ServerMessage, { type: 'Members' }>).members.map((m) => [m.username, m.bot]), [['pager', true], ['root', undefined]]);
     const posted = await chat.chat.request(account, { type: 'SendMessage', room: 'ops', content: 'disk 91% on db-2' });
     assert.equal(posted.reply.type, 'Message');
     await chat.settle();

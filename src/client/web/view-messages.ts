@@ -7,7 +7,7 @@
  */
 import type { Attachment, Reactions, ReplyRef } from '../../protocol/messages.js';
 import { reactionEntries } from '../../protocol/reactions.js';
-import { h, iconButton } from './dom.js';
+import { botBadge, h, iconButton } from './dom.js';
 import { closeInTime, colourClass, dayKey, dayLabel, fullDate, initial, sameName, timeOf } from './format.js';
 import { emphasiseMentions } from './mentions.js';
 import { attachmentList, Lightbox, markdownContent, replyQuote } from './view-rich.js';
@@ -36,6 +36,8 @@ export interface Entry {
   mentioned?: boolean;
   /** A `/me ACTION` message, shown as "* author ACTION". */
   action?: boolean;
+  /** Written by a bot account: a "bot" badge beside the name. */
+  bot?: boolean;
 }
 
 /** One element of the list: its key, a signature of what it shows, and how to build it. */
@@ -335,6 +337,7 @@ export class MessageList {
       : h('div', { class: `avatar ${colourClass(e.author)}`, attrs: { 'aria-hidden': 'true' }, text: initial(e.author) });
     const header = grouped ? null : h('div', { class: 'msg-head' },
       h('span', { class: 'author', text: e.author }),
+      e.bot ? botBadge() : null,
       h('time', { attrs: { datetime: e.timestamp, title: fullDate(e.timestamp) }, text: timeOf(e.timestamp) }),
       e.pending ? h('span', { class: 'sending', text: 'Sending…' }) : null);
     // Not colour alone: a visible "@" marker, read as "mentions you".

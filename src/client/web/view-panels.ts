@@ -4,7 +4,7 @@
  * and the search panel.
  */
 import type { ChatMessage, MemberSummary, NotifyLevel } from '../../protocol/messages.js';
-import { h, iconButton, replaceChildren } from './dom.js';
+import { botBadge, h, iconButton, replaceChildren } from './dom.js';
 import { colourClass, fullDate, initial, sameName, timeOf } from './format.js';
 import { linkify } from './linkify.js';
 import type { AppState, RoomState } from './state.js';
@@ -179,6 +179,7 @@ export class MembersPanel {
     }, h('span', { class: `avatar small ${colourClass(m.username)}`, attrs: { 'aria-hidden': 'true' } }, initial(m.username), h('span', { class: 'presence' })),
     mine ? null : h('span', { class: 'sr-only', text: 'Message ' }),
     h('span', { class: 'name', text: m.username }),
+    m.bot ? botBadge() : null,
     role ? h('span', { class: 'role', text: role }) : null,
     mine ? h('span', { class: 'you', text: '(you)' }) : null,
     h('span', { class: 'sr-only', text: m.online ? ', online' : ', offline' })),
@@ -256,7 +257,7 @@ export class SearchPanel {
     replaceChildren(this.results, h('p', { class: 'muted', text: `${messages.length} result${messages.length === 1 ? '' : 's'} for “${query}”` }),
       h('ul', {}, ...messages.map((m) => h('li', {}, h('button', {
         class: 'result', attrs: { type: 'button' }, on: { click: () => this.actions.open(m.room) },
-      }, h('div', { class: 'result-head' }, h('span', { class: 'author', text: m.username }), h('span', { class: 'where', text: ` in ${this.actions.label(m.room)}` }),
+      }, h('div', { class: 'result-head' }, h('span', { class: 'author', text: m.username }), m.bot ? botBadge() : null, h('span', { class: 'where', text: ` in ${this.actions.label(m.room)}` }),
         h('time', { attrs: { datetime: m.timestamp, title: fullDate(m.timestamp) }, text: timeOf(m.timestamp) })),
       h('div', { class: 'result-text' }, m.content))))));
   }

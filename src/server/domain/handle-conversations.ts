@@ -179,6 +179,6 @@ export async function listMembers(ctx: HandlerContext, s: Session, msg: ClientMe
   const limit = Math.min(msg.limit ?? MEMBER_PAGE, MEMBER_PAGE);
   const [rows, total, online] = await Promise.all([ctx.store.members(room, limit), ctx.store.memberCount(room), ctx.presence.members(room)]);
   const here = new Set(online.map((n) => nameKey(n)));
-  const members: MemberSummary[] = rows.map((m) => ({ username: m.username, role: m.role, online: here.has(nameKey(m.username)) }));
+  const members: MemberSummary[] = rows.map((m) => ({ username: m.username, role: m.role, online: here.has(nameKey(m.username)), ...(m.bot ? { bot: true as const } : {}) }));
   s.send({ type: 'Members', room, members, total, hasMore: total > rows.length, ...refOf(msg) });
 }
