@@ -19,6 +19,8 @@ export interface Config {
   logLevel: string;
   /** Origins allowed to open a WebSocket from a browser; empty: the server's own origin only. `*` allows all. */
   allowedOrigins: string[];
+  /** Browser origins whose pages may call the HTTP API (CORS); empty: none (the default). `*` allows all. */
+  apiOrigins: string[];
   /** Account names with administrator rights. */
   admins: string[];
   workers: number;
@@ -123,6 +125,7 @@ export const DEFAULTS: Config = {
   tlsKey: null,
   logLevel: 'info',
   allowedOrigins: [],
+  apiOrigins: [],
   admins: [],
   workers: 1,
   retentionDays: 0,
@@ -177,6 +180,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'tlsKey', flag: '--tls-key <file>', env: 'TLS_KEY', kind: 'nullable', description: 'PEM private key for --tls-cert' },
   { key: 'logLevel', flag: '--log-level <level>', env: 'LOG_LEVEL', kind: 'string', description: 'fatal, error, warn, info, debug, trace or silent' },
   { key: 'allowedOrigins', flag: '--allowed-origins <list>', env: 'ALLOWED_ORIGINS', kind: 'list', description: 'comma-separated browser origins allowed to connect (default: the server\'s own; * for any)' },
+  { key: 'apiOrigins', flag: '--api-origins <list>', env: 'API_ORIGINS', kind: 'list', description: 'comma-separated browser origins whose pages may call the HTTP API (CORS; default: none; * for any)' },
   { key: 'admins', flag: '--admin <names>', env: 'ADMINS', kind: 'list', description: 'comma-separated account names with moderator rights (repeatable)' },
   { key: 'workers', flag: '--workers <n>', env: 'WORKERS', kind: 'int', description: 'processes sharing the port (node:cluster; use with --redis for one chat)' },
   { key: 'retentionDays', flag: '--retention-days <n>', env: 'RETENTION_DAYS', kind: 'int', description: 'delete messages older than this many days (0: keep forever)' },

@@ -217,3 +217,26 @@ describe('HTTP API refusals', () => {
     assert.deepEqual([answer.type, answer.code], ['Error', 'FORBIDDEN']);
   });
 });
+
+describe('HTTP API and browsers of other origins', () => {
+  it('keeps CORS closed but for the origins of --api-origins, whose preflight it answers', async () => {
+    await using server = await startTestServer({ apiOrigins: ['https://status.example.com'] });
+    await using ann = await jsonUser(server.url, 'ann');
+    const allowed = { Origin: 'https://status.example.com' };
+    const preflight = await fetch(`${server.httpUrl}/api/rooms/general/messages`, {
+      method: 'OPTIONS', headers: { ...allowed, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization, content-type' },
+    });
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.headers.get('access-control-allow-origin'), 'https://status.example.com');
+    assert.equal(preflight.headers.get('access-control-allow-methods'), 'GET, POST');
+    assert.equal(preflight.headers.get('access-control-allow-headers'), 'Authorization, Content-Type');
+    assert.equal(preflight.headers.get('access-control-allow-credentials'), null);
+    const read = await api(server, 'GET', '/api/rooms/general/messages', ann.token, undefined, allowed);
+    assert.deepEqual([read.status, read.headers.get('access-control-allow-origin')], [200, 'https://status.example.com']);
+    const other = { Origin: 'https://evil.example' };
+    const refused = await fetch(`${server.httpUrl}/api/rooms/general/messages`, { method: 'OPTIONS', headers: { ...other, 'Access-Control-Request-Method': 'POST' } });
+    assert.deepEqual([refused.status, refused.headers.get('access-control-allow-origin')], [405, null]);
+    const theirs = await api(server, 'GET', '/api/rooms/general/messages', ann.token, undefined, other);
+    assert.equal(theirs.headers.get('access-control-allow-origin'), null);
+  });
+});

@@ -9,8 +9,9 @@
  * Bodies are JSON only (`Content-Type: application/json`), read up to `--max-payload` bytes
  * and for at most BODY_MS. Errors are `{code, message}` (the protocol's codes) with a status
  * per code (STATUS). Authentication is the bearer token alone: no cookie is read, so a page
- * of another origin cannot act for a signed-in user, and no CORS header is sent, so
- * browsers keep cross-origin pages from reading answers.
+ * of another origin cannot act for a signed-in user. CORS is closed unless `--api-origins`
+ * lists the page's origin (or `*`): then answers carry `Access-Control-Allow-Origin` and a
+ * preflight (`OPTIONS`) is answered; never with credentials, which bearer tokens do not need.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ERRORS, type ErrorCode } from '../../protocol/codes.js';
@@ -52,7 +53,7 @@ export interface ApiChat {
 
 export interface HttpApiDeps {
   chat: ApiChat;
-  config: Pick<Config, 'maxPayload'>;
+  config: Pick<Config, 'maxPayload' | 'apiOrigins'>;
   resolver: ClientAddressResolver;
   log: Logger;
   now?: () => number;
@@ -79,10 +80,12 @@ export class HttpApi {
   readonly #d: HttpApiDeps;
   readonly #now: () => number;
   readonly #badTokens = new AttemptLimiter(BAD_TOKENS_PER_MINUTE);
+  readonly #origins: ReadonlySet<string>;
 
   constructor(deps: HttpApiDeps) {
     this.#d = deps;
     this.#now = deps.now ?? Date.now;
+    this.#origins = new Set(deps.config.apiOrigins.map((o) => o.replace(/\/+$/, '').toLowerCase()));
   }
 
   /** Answers the API's paths (true); anything else is left to the other routes (false). */
@@ -98,8 +101,29 @@ export class HttpApi {
       return true;
     }
     if (route === null) return false;
+    this.#cors(req, res, route);
+    if (req.method === 'OPTIONS' && res.hasHeader('Access-Control-Allow-Origin')) {
+      res.writeHead(204).end();
+      return true;
+    }
     void this.#serve(req, res, route, url.searchParams).catch((error: unknown) => this.#fail(req, res, error));
     return true;
+  }
+
+  /** The CORS headers for a page of an origin listed in `--api-origins` (none for the others: the browser keeps the answer from the page). */
+  #cors(req: IncomingMessage, res: ServerResponse, route: Route): void {
+    const origin = req.headers.origin;
+    if (origin === undefined || this.#origins.size === 0) return;
+    const any = this.#origins.has('*');
+    if (!any && !this.#origins.has(origin.toLowerCase())) return;
+    res.setHeader('Access-Control-Allow-Origin', any ? '*' : origin);
+    res.setHeader('Vary', 'Origin');
+    res.setHeader('Access-Control-Expose-Headers', 'Retry-After, WWW-Authenticate');
+    if (req.method === 'OPTIONS') {
+      res.setHeader('Access-Control-Allow-Methods', route.methods.join(', '));
+      res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type');
+      res.setHeader('Access-Control-Max-Age', '600');
+    }
   }
 
   async #serve(req: IncomingMessage, res: ServerResponse, route: Route, query: URLSearchParams): Promise<void> {
