@@ -212,6 +212,17 @@ describe('HTTP API refusals', () => {
     assert.ok(statuses.filter((s) => s === 200).length >= 39, 'the burst went through');
   });
 
+  it('replies to a message of the same room, and refuses a reply to one it cannot see', async () => {
+    const original = await api(server, 'POST', '/api/rooms/general/messages', root.token, { content: 'who broke the build?' });
+    const reply = await api(server, 'POST', '/api/rooms/general/messages', eve.token, { content: 'not me', replyTo: original.body.id });
+    assert.equal(reply.status, 201, JSON.stringify(reply.body));
+    assert.deepEqual(reply.body.replyTo, { id: original.body.id, username: 'root', excerpt: 'who broke the build?' });
+    const secret = (await api(server, 'GET', '/api/rooms/board/messages', root.token)).body.messages as Json[];
+    const elsewhere = await api(server, 'POST', '/api/rooms/general/messages', eve.token, { content: 'tell me', replyTo: secret[0]!.id });
+    assert.deepEqual([elsewhere.status, elsewhere.body.code], [400, 'NO_SUCH_MESSAGE']);
+    assert.equal(JSON.stringify(elsewhere.body).includes('secret plan'), false);
+  });
+
   it('lets administrators alone create bots', async () => {
     const answer = await ask(eve.ws, { type: 'CreateBot', name: 'mine' });
     assert.deepEqual([answer.type, answer.code], ['Error', 'FORBIDDEN']);
