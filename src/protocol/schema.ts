@@ -43,7 +43,7 @@ export const clientSchemas = {
   JoinRoom: msg('JoinRoom', { room }),
   LeaveRoom: msg('LeaveRoom', { room: room.optional() }),
   SendMessage: msg('SendMessage', { content: text, room: room.optional(), nonce, attachments, replyTo: id.optional() }),
-  PrivateMessage: msg('PrivateMessage', { to: name, content: text, nonce, attachments }),
+  PrivateMessage: msg('PrivateMessage', { to: name, content: text, nonce, attachments, replyTo: id.optional() }),
   ListRooms: msg('ListRooms', { after: room.optional(), limit }),
   ListUsers: msg('ListUsers', { room: room.optional() }),
   History: msg('History', { room: room.optional(), before: seq.optional(), after: seq.optional(), limit }),
