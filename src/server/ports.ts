@@ -411,8 +411,56 @@ export interface NotifyStore {
   initSetting(key: string, value: string): Promise<string>;
 }
 
+/**
+ * An incoming webhook of a room: `POST /api/webhooks/{id}/{secret}` posts to `room` as the
+ * webhook's bot account. Only a hash of the secret is kept.
+ */
+export interface WebhookRecord {
+  /** Opaque, unique; part of the webhook's URL. */
+  id: string;
+  /** The room it posts to. */
+  room: string;
+  /** The name it posts under (its bot account's name when it was created). */
+  name: string;
+  /** Account id of its bot account. */
+  bot: string;
+  /** SHA-256 of the secret, lower-case hex (compared in constant time). */
+  secretHash: string;
+  /** Account id of the account that created it. */
+  creator: string;
+  createdAt: string;
+}
+
+/**
+ * Where a bot's outgoing webhook goes and the secret that signs its deliveries. The secret
+ * is kept as it is: the server computes an HMAC with it for every delivery.
+ */
+export interface BotHookRecord {
+  /** The bot's account id. */
+  account: string;
+  /** An `http:` or `https:` URL (checked again at each delivery: integrations/outgoing.ts). */
+  url: string;
+  secret: string;
+  createdAt: string;
+}
+
+/** Incoming webhooks per room and outgoing webhooks per bot account. */
+export interface WebhookStore {
+  /** Stores a new webhook (its id is new: the caller chose it at random). */
+  createWebhook(w: WebhookRecord): Promise<void>;
+  getWebhook(id: string): Promise<WebhookRecord | null>;
+  /** The room's webhooks, oldest first (an index on the room serves it). */
+  webhooksOf(room: string): Promise<WebhookRecord[]>;
+  /** Deletes the webhook; resolves what was deleted, or null when there was none. */
+  deleteWebhook(id: string): Promise<WebhookRecord | null>;
+  /** Sets (replaces) the account's outgoing webhook, or removes it with null. */
+  setBotHook(account: string, hook: Omit<BotHookRecord, 'account'> | null): Promise<void>;
+  /** The outgoing webhooks of those of `accounts` that have one (by primary key, one read for all). */
+  botHooks(accounts: readonly string[]): Promise<Map<string, BotHookRecord>>;
+}
+
 /** One database holds them all. */
-export interface Store extends MessageStore, AccountStore, ConversationStore, FileMetaStore, NotifyStore {
+export interface Store extends MessageStore, AccountStore, ConversationStore, FileMetaStore, NotifyStore, WebhookStore {
   /** 'memory' | 'sqlite' | 'postgres', for logs and /healthz. */
   readonly kind: string;
 }

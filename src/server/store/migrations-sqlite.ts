@@ -358,4 +358,26 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       DROP TABLE private_messages;
     `,
   },
+  {
+    version: 13,
+    name: 'incoming webhooks per room, outgoing webhooks per bot account',
+    sql: `
+      CREATE TABLE webhooks (
+        id TEXT PRIMARY KEY,
+        room TEXT NOT NULL,
+        name TEXT NOT NULL,
+        bot TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        creator TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX webhooks_room ON webhooks (room, created_at);
+      CREATE TABLE bot_hooks (
+        account TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];
