@@ -42,6 +42,8 @@ export const ERRORS = {
   SEARCH_TIMEOUT: { message: 'That search took too long. Use more or rarer words, or search one room.', retryable: false },
   BAD_PUSH_SUBSCRIPTION: { message: 'That push subscription cannot be used.', retryable: false },
   TOO_MANY_SUBSCRIPTIONS: { message: 'This account holds as many push subscriptions as it can. Remove one first.', retryable: false },
+  NO_SUCH_WEBHOOK: { message: 'There is no such webhook (it may have been revoked).', retryable: false },
+  TOO_MANY_WEBHOOKS: { message: 'That room has as many webhooks as it can. Revoke one first.', retryable: false },
   STORE_UNAVAILABLE: { message: 'The message store is unavailable. Try again.', retryable: true },
   INTERNAL: { message: 'Something went wrong on the server.', retryable: true },
 } as const satisfies Record<string, { message: string; retryable: boolean }>;

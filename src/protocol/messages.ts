@@ -155,6 +155,16 @@ export interface MemberSummary {
   online: boolean;
 }
 
+/** One incoming webhook of a room (ListWebhooks); its secret is never shown again. */
+export interface WebhookSummary {
+  id: string;
+  /** The name its messages carry. */
+  name: string;
+  /** Who created it (their current name), when known. */
+  createdBy: string | null;
+  createdAt: string;
+}
+
 export interface Limits {
   maxContentLength: number;
   maxPayload: number;
@@ -198,6 +208,7 @@ export type ServerMessage =
   /** A public room was created (for room lists). */
   | { type: 'RoomCreated'; room: string; topic: string; by: string }
   | { type: 'Members'; ref?: Ref; room: string; members: MemberSummary[]; total: number; hasMore: boolean }
+  | { type: 'Webhooks'; ref?: Ref; room: string; webhooks: WebhookSummary[] }
   | { type: 'Ack'; ref?: Ref; for: string; [extra: string]: unknown }
   | { type: 'Error'; code: ErrorCode; message: string; retryable: boolean; ref?: Ref };
 

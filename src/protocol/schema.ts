@@ -89,6 +89,12 @@ export const clientSchemas = {
   ListConversations: msg('ListConversations', {}),
   /** A conversation's members (for members of a private room or direct conversation; anyone for a public room). */
   ListMembers: msg('ListMembers', { room, limit }),
+  /** Creates an incoming webhook of the room posting under `name` (the room's owner or an administrator). */
+  CreateWebhook: msg('CreateWebhook', { room, name }),
+  /** The room's incoming webhooks (the room's owner or an administrator). */
+  ListWebhooks: msg('ListWebhooks', { room }),
+  /** Revokes one of the room's incoming webhooks (the room's owner or an administrator). */
+  RevokeWebhook: msg('RevokeWebhook', { room, id }),
 } as const;
 
 export type ClientType = keyof typeof clientSchemas;

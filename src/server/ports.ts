@@ -638,6 +638,12 @@ export interface Connection {
    * (transport/trust-proxy.ts).
    */
   readonly remoteAddress: string;
+  /**
+   * The http(s) origin the client reached the server by (`https://chat.example:8443`, from
+   * the upgrade's Host header), for links the server hands out (a webhook's URL); absent when
+   * unknown (then such links are paths on the server).
+   */
+  readonly origin?: string;
   send(frame: string): void;
   close(code: number, reason: string): void;
 }

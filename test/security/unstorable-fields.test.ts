@@ -56,6 +56,9 @@ function base(type: ClientType, id: string): Record<string, unknown> {
     OpenDirect: { usernames: ['peer'] },
     ListConversations: {},
     ListMembers: { room: 'general' },
+    CreateWebhook: { room: 'general', name: 'hookbot' },
+    ListWebhooks: { room: 'general' },
+    RevokeWebhook: { room: 'general', id: 'wh1' },
   };
   return { type, ...all[type] };
 }

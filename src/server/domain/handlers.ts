@@ -7,6 +7,7 @@ import {
   deleteMessage, editMessage, history, markRead, privateHistory, privateMessage, react, search, sendMessage, typing,
 } from './handle-messages.js';
 import { pushSubscribe, pushUnsubscribe, setNotify } from './handle-notify.js';
+import { createWebhook, listWebhooks, revokeWebhook } from './handle-webhooks.js';
 import { leaveRoom, listRooms, listUsers, ping, setTopic, setUsername } from './handle-rooms.js';
 import type { Session } from './session.js';
 
@@ -47,4 +48,7 @@ export const HANDLERS: { [T in ClientType]: Handler<T> } = {
   OpenDirect: openDirect,
   ListConversations: listConversations,
   ListMembers: listMembers,
+  CreateWebhook: createWebhook,
+  ListWebhooks: listWebhooks,
+  RevokeWebhook: revokeWebhook,
 };
