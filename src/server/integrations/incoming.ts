@@ -17,7 +17,6 @@ import type { ServerMessage } from '../../protocol/messages.js';
 import type { ClientMessage } from '../../protocol/schema.js';
 import { secretHash } from '../domain/handle-webhooks.js';
 import type { Logger } from '../domain/deps.js';
-import type { RequestAnswer } from '../domain/request.js';
 import { HttpError, sendError, sendJson } from '../files/http-reply.js';
 import type { Account, Store } from '../ports.js';
 import { addressKey } from '../transport/address-key.js';
@@ -26,10 +25,16 @@ import { WebhookBodyError, contentOf } from './slack-text.js';
 
 const PREFIX = '/api/webhooks/';
 
+/** What Chat.request resolves: the request's answer, and how long to wait after RATE_LIMITED. */
+export interface PostAnswer {
+  reply: ServerMessage;
+  retryAfterSeconds?: number;
+}
+
 export interface IncomingDeps {
   store: Pick<Store, 'getWebhook' | 'getAccount'>;
   /** Runs a client message as an account (Chat.request). */
-  request(account: Account, msg: ClientMessage, options: { address?: string }): Promise<RequestAnswer>;
+  request(account: Account, msg: ClientMessage, options: { address?: string }): Promise<PostAnswer>;
   resolver: ClientAddressResolver;
   /** The largest body read, in bytes (413 above it). */
   maxBodyBytes: number;

@@ -71,7 +71,7 @@ export function contentOf(body: unknown): { content: string; nonce?: string } {
   if (typeof body.text === 'string' && body.text.trim() !== '') return { content: fromSlack(body.text), ...nonce };
   const parts: string[] = [];
   if (Array.isArray(body.blocks)) for (const b of body.blocks.slice(0, MAX_PARTS)) parts.push(blockText(b) ?? '');
-  if (parts.every((p) => p === '') && Array.isArray(body.attachments)) {
+  if (!parts.some((p) => p !== '') && Array.isArray(body.attachments)) {
     for (const a of body.attachments.slice(0, MAX_PARTS)) parts.push(attachmentText(a) ?? '');
   }
   const text = parts.filter((p) => p !== '').join('\n');
