@@ -622,6 +622,25 @@ export interface Pusher {
 }
 
 // ---------------------------------------------------------------------------------------
+// Bots' outgoing webhooks
+
+/** A stored message that concerns bot accounts: it mentions them, or is in a direct conversation with them. */
+export interface BotEvent {
+  kind: 'mention' | 'direct';
+  message: ChatMessage;
+  /** Ids of the bot accounts concerned (a mentioned bot that is not a member of the room is left out later). */
+  bots: readonly string[];
+}
+
+export interface BotNotifier {
+  /**
+   * Tells the bots' outgoing webhooks about the message, later: never throws, never waits.
+   * Called once per message, on the node that handled it, never for a message a bot wrote.
+   */
+  notify(event: BotEvent): void;
+}
+
+// ---------------------------------------------------------------------------------------
 // Connections
 
 export type WireMode = 'text' | 'json';
