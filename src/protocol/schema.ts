@@ -89,6 +89,12 @@ export const clientSchemas = {
   ListConversations: msg('ListConversations', {}),
   /** A conversation's members (for members of a private room or direct conversation; anyone for a public room). */
   ListMembers: msg('ListMembers', { room, limit }),
+  /** Creates a bot account (administrators); the Ack carries its token, shown once. */
+  CreateBot: msg('CreateBot', { name }),
+  /** The bot accounts (administrators). */
+  ListBots: msg('ListBots', {}),
+  /** Revokes a bot (administrators): its tokens and name go, its messages stay. */
+  RevokeBot: msg('RevokeBot', { name }),
   /** Creates an incoming webhook of the room posting under `name` (the room's owner or an administrator). */
   CreateWebhook: msg('CreateWebhook', { room, name }),
   /** The room's incoming webhooks (the room's owner or an administrator). */

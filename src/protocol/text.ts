@@ -51,13 +51,14 @@ export const COMMANDS: CommandHelp[] = [
   { usage: '/notify LEVEL [ROOM]', summary: 'what notifies you in a room: all, mentions or none (@NAME: your conversation with NAME)' },
   { usage: '/webhook create NAME, /webhook list, /webhook revoke ID', summary: 'incoming webhooks of the current room (its owner): a URL that posts as NAME' },
   { usage: '/kick USER, /ban USER, /unban USER', summary: 'moderation (administrators)' },
+  { usage: '/bot create NAME, /bot list, /bot revoke NAME', summary: 'bot accounts and their API tokens (administrators)' },
   { usage: '/quit', summary: 'leave the chat (also /exit)' },
 ];
 
 export const COMMAND_NAMES = [
   'help', 'name', 'nick', 'join', 'create', 'leave', 'part', 'switch', 'rooms', 'conversations', 'convs', 'users', 'who', 'members',
   'invite', 'remove', 'mod', 'unmod', 'pm', 'msg', 'dm', 'me', 'history', 'search', 'topic', 'register', 'token', 'login', 'logout',
-  'notify', 'webhook', 'webhooks', 'kick', 'ban', 'unban', 'quit', 'exit',
+  'notify', 'webhook', 'webhooks', 'kick', 'ban', 'unban', 'bot', 'quit', 'exit',
 ] as const;
 
 function missing(usage: string): TextAction {
@@ -214,6 +215,14 @@ function parseLine(line: string, currentRoom: string | null): TextAction {
     }
     case 'unban':
       return rest ? { kind: 'message', msg: { type: 'Unban', username: firstWord(rest)[0] } } : missing('/unban USER');
+    case 'bot': {
+      const [sub, args] = firstWord(rest);
+      const name = firstWord(args)[0];
+      if (sub === 'list') return { kind: 'message', msg: { type: 'ListBots' } };
+      if (sub === 'create' && name) return { kind: 'message', msg: { type: 'CreateBot', name } };
+      if (sub === 'revoke' && name) return { kind: 'message', msg: { type: 'RevokeBot', name } };
+      return missing('/bot create NAME, /bot list or /bot revoke NAME');
+    }
     default:
       return { kind: 'error', code: 'UNKNOWN_COMMAND', detail: `Unknown command /${head.slice(0, 32)}. Type /help for the list of commands.` };
   }
@@ -280,10 +289,12 @@ function fileLines(list: Attachment[] | undefined): string {
 function chatLine(m: ChatMessage, currentRoom: string | null, withTime: boolean): string {
   const tag = m.room === currentRoom ? '' : `[${m.room}] `;
   const time = withTime ? `[${hhmm(m.timestamp)}] ` : '';
-  if (m.deleted) return `${time}${tag}${m.username}: (deleted)`;
+  // A bot's messages say so: `[bot] ` before the name.
+  const tagged = m.bot ? `${tag}[bot] ` : tag;
+  if (m.deleted) return `${time}${tagged}${m.username}: (deleted)`;
   const reply = m.replyTo ? `(reply to ${m.replyTo.username}: ${m.replyTo.deleted ? '(deleted)' : inlineText(m.replyTo.excerpt)}) ` : '';
-  if (isAction(m.content) && !reply) return `${time}${tag}* ${m.username} ${userText(m.content.slice(4))}${m.editedAt ? ' (edited)' : ''}${fileLines(m.attachments)}`;
-  return `${time}${tag}${m.username}: ${reply}${userText(m.content)}${m.editedAt ? ' (edited)' : ''}${fileLines(m.attachments)}`;
+  if (isAction(m.content) && !reply) return `${time}${tagged}* ${m.username} ${userText(m.content.slice(4))}${m.editedAt ? ' (edited)' : ''}${fileLines(m.attachments)}`;
+  return `${time}${tagged}${m.username}: ${reply}${userText(m.content)}${m.editedAt ? ' (edited)' : ''}${fileLines(m.attachments)}`;
 }
 
 /** Whether a room name is a direct conversation's id (the server names them `dm-` and 12 letters). */
@@ -313,7 +324,7 @@ export function formatText(msg: ServerMessage, currentRoom: string | null): stri
     case 'Message':
       return chatLine(msg, currentRoom, false);
     case 'PrivateMessage':
-      return `[pm from ${msg.from}] ${actionText(msg.from, msg.content)}${fileLines(msg.attachments)}`;
+      return `[pm from ${msg.bot ? '[bot] ' : ''}${msg.from}] ${actionText(msg.from, msg.content)}${fileLines(msg.attachments)}`;
     case 'SystemMessage':
       return `* ${msg.room && msg.room !== currentRoom ? `[${msg.room}] ` : ''}${userText(msg.content)}`;
     case 'UserJoined':
@@ -336,7 +347,7 @@ export function formatText(msg: ServerMessage, currentRoom: string | null): stri
     }
     case 'PrivateHistory':
       return [`--- private messages with ${msg.with} ---`,
-        ...msg.messages.map((m) => `[${hhmm(m.timestamp)}] ${m.from}: ${userText(m.content)}${fileLines(m.attachments)}`), '--- end ---'].join('\n');
+        ...msg.messages.map((m) => `[${hhmm(m.timestamp)}] ${m.bot ? '[bot] ' : ''}${m.from}: ${userText(m.content)}${fileLines(m.attachments)}`), '--- end ---'].join('\n');
     case 'SearchResults':
       return msg.messages.length === 0 ? `* No messages match "${inlineText(msg.query)}".`
         : [`--- ${msg.messages.length} results for "${inlineText(msg.query)}" ---`, ...msg.messages.map((m) => chatLine(m, null, true))].join('\n');
@@ -368,8 +379,11 @@ export function formatText(msg: ServerMessage, currentRoom: string | null): stri
       return `* You are no longer in ${msg.room}${msg.by ? ` (removed by ${msg.by})` : ''}.`;
     case 'RoomCreated':
       return null;
+    case 'Bots':
+      return msg.bots.length === 0 ? '* There are no bots. /bot create NAME makes one.'
+        : ['Bots:', ...msg.bots.map((b) => `  [bot] ${b.username} (since ${b.createdAt.slice(0, 10)})${b.banned ? ' - banned' : ''}`)].join('\n');
     case 'Members':
-      return `Members of ${msg.room} (${msg.total}): ${msg.members.map((m) => `${m.username}${m.role !== 'member' ? ` (${m.role})` : ''}${m.online ? '' : ' - away'}`).join(', ')}${msg.hasMore ? ', ...' : ''}`;
+      return `Members of ${msg.room} (${msg.total}): ${msg.members.map((m) => `${m.bot ? '[bot] ' : ''}${m.username}${m.role !== 'member' ? ` (${m.role})` : ''}${m.online ? '' : ' - away'}`).join(', ')}${msg.hasMore ? ', ...' : ''}`;
     case 'Webhooks':
       return msg.webhooks.length === 0 ? `* ${msg.room} has no webhooks. /webhook create NAME makes one.`
         : [`Webhooks of ${msg.room}:`, ...msg.webhooks.map((w) => `  ${w.id}  ${w.name}  (created ${w.createdAt.slice(0, 10)}${w.createdBy ? ` by ${w.createdBy}` : ''})`)].join('\n');
@@ -415,6 +429,10 @@ function formatAck(msg: { for: string; [k: string]: unknown }): string | null {
     case 'Ban':
     case 'Unban':
       return `* ${msg.for} ${String(msg.username)}: done.`;
+    case 'CreateBot':
+      return `* Created the bot ${String(msg.username)}. Its token (shown once; keep it secret): ${String(msg.token)}`;
+    case 'RevokeBot':
+      return `* Revoked the bot ${String(msg.username)}: its tokens no longer work.`;
     default:
       return null;
   }

@@ -42,6 +42,8 @@ export interface MemberRecord {
   account: string;
   username: string;
   role: Role;
+  /** The member is a bot account (present and true only then). */
+  bot?: true;
 }
 
 /** One page of the room list: names after `after` (the previous page's last), at most `limit`. */
@@ -69,6 +71,8 @@ export interface NewRoomMessage {
   replyTo?: { id: string; username: string } | null;
   /** Who the content mentions (ChatMessage.mentions), stored with it; absent or empty: nobody. */
   mentions?: string[] | null;
+  /** Written by a bot (a bot account, or an integration posting for one): stored, and shown as `bot: true` on every read. */
+  bot?: boolean;
 }
 
 export interface Appended<T> {
@@ -276,7 +280,16 @@ export interface Account {
    * with its last connection, after the presence grace, not after `--guest-ttl`.
    */
   endsWithConnection: boolean;
+  /**
+   * A bot account (created by an administrator): no password (`passwordHash` null), never
+   * expires (`expiresAt` null), holds its name like a registered account, signs in only with
+   * the tokens made for it. Never a guest: nothing that ends or renews guests touches it.
+   */
+  bot: boolean;
 }
+
+/** A new account (createAccount): `bot` absent means false. A bot has `passwordHash` and `expiresAt` null. */
+export type NewAccount = Omit<Account, 'banned' | 'bot'> & { key: string; bot?: boolean };
 
 /** What changes on an account (updateAccount); absent fields stay. */
 export interface AccountChange {
@@ -295,7 +308,7 @@ export interface AccountStore {
    * guest whose `expiresAt` is after `now`; a guest past its `expiresAt` is ended first (as
    * endGuests does) and its name taken. Resolves false, creating nothing, when the name is held.
    */
-  createAccount(a: Omit<Account, 'banned'> & { key: string }, now: string): Promise<boolean>;
+  createAccount(a: NewAccount, now: string): Promise<boolean>;
   /** By id (also an ended guest's, with `key` null). */
   getAccount(id: string): Promise<Account | null>;
   /** The account holding the name key (maybe a guest past its expiresAt: the caller checks), or null. */
@@ -309,7 +322,7 @@ export interface AccountStore {
    */
   updateAccount(id: string, change: AccountChange, now: string): Promise<boolean>;
   /**
-   * Ends guest accounts: those of `ids` (all of them, whatever their expiresAt), or without `ids`
+   * Ends guest accounts (never a registered or bot account): those of `ids` (all of them, whatever their expiresAt), or without `ids`
    * every guest whose expiresAt is at or before `now`. Ending frees the name (`key` becomes
    * null), deletes the account's tokens, and takes it out of its public and private rooms (it
    * stays in its direct conversations, shown by its last name). Resolves the ids ended.
@@ -332,6 +345,15 @@ export interface AccountStore {
   createToken(t: { tokenHash: string; account: string; expiresAt: string }): Promise<void>;
   getToken(tokenHash: string): Promise<{ account: string; expiresAt: string } | null>;
   deleteToken(tokenHash: string): Promise<void>;
+  /** The live bot accounts (those holding a name), ordered by name key. */
+  listBots(): Promise<Account[]>;
+  /**
+   * Revokes a bot account: frees its name (`key` becomes null), deletes all its tokens, its
+   * memberships and read positions in public and private rooms, its levels, pushes and
+   * mentions (it stays in direct conversations, like an ended guest); its messages stay.
+   * Resolves false, changing nothing, when `id` is no live bot account.
+   */
+  revokeBot(id: string): Promise<boolean>;
 }
 
 /**

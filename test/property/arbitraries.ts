@@ -12,8 +12,8 @@ const SERVER_TYPE_TABLE = {
   Welcome: true, Message: true, PrivateMessage: true, SystemMessage: true, UserJoined: true, UserLeft: true,
   RoomList: true, UserList: true, History: true, PrivateHistory: true, SearchResults: true, Typing: true,
   MessageEdited: true, MessageDeleted: true, Reaction: true, ReadReceipt: true, Topic: true, LoggedIn: true,
-  Conversations: true, ConversationAdded: true, ConversationRemoved: true, RoomCreated: true, Members: true, Webhooks: true,
-  Ack: true, Error: true,
+  Conversations: true, ConversationAdded: true, ConversationRemoved: true, RoomCreated: true, Members: true,
+  Bots: true, Webhooks: true, Ack: true, Error: true,
 } as const satisfies Record<ServerType, true>;
 
 export const SERVER_TYPES = new Set<string>(Object.keys(SERVER_TYPE_TABLE));

@@ -5,7 +5,7 @@
 import type { Attachment, ChatMessage, PrivateChatMessage, ReplyRef, ServerMessage } from '../../protocol/messages.js';
 import { reactionUsers } from '../../protocol/reactions.js';
 import { attachmentOf } from '../files/urls.js';
-import { excerptOf, groupKey } from '../store/store-common.js';
+import { BOT, excerptOf, groupKey } from '../store/store-common.js';
 import { NO_MENTIONS, afterRoomMessage, mayMention, resolveMentions, type ResolvedMentions } from './mentions.js';
 import { cleanContent, isBlank, nameKey, normaliseName } from '../../protocol/names.js';
 import type { ClientMessageOf } from '../../protocol/schema.js';
@@ -31,6 +31,7 @@ function live(m: ChatMessage, extras?: Extras, to?: string): ServerMessage {
     ? { type: 'Message', id: m.id, seq: m.seq, room: m.room, username: m.username, content: m.content, timestamp: m.timestamp }
     : { type: 'PrivateMessage', id: m.id, seq: m.seq, room: m.room, from: m.username, to, username: m.username, content: m.content, timestamp: m.timestamp };
   if (m.mentions) wire.mentions = m.mentions;
+  if (m.bot) wire.bot = true;
   if (extras?.attachments) wire.attachments = extras.attachments;
   if (extras?.replyTo) wire.replyTo = extras.replyTo;
   return wire;
@@ -116,7 +117,9 @@ function appendRoomMessage(
   const listed = mentions && mentions.names.length > 0 ? { mentions: mentions.names } : {};
   // Not awaited: the connection's next frames go on while the store groups this append
   // with others into one commit. Appends commit in call order, so confirmations stay ordered.
-  ctx.store.appendMessage({ id: ctx.newId(), room, author: s.account!, username, content, timestamp: ctx.iso(), nonce: msg.nonce ?? null, ...rich, ...listed })
+  // The author's bot flag is the session's (read once, at login): no store read per message.
+  const bot = s.bot ? BOT : {};
+  ctx.store.appendMessage({ id: ctx.newId(), room, author: s.account!, username, content, timestamp: ctx.iso(), nonce: msg.nonce ?? null, ...rich, ...listed, ...bot })
     .then(({ message, duplicate }) => {
       const wire = live(message, extras, to);
       // In JSON mode the sender's copy is its confirmation; it goes out with the room's

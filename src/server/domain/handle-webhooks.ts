@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { WebhookSummary } from '../../protocol/messages.js';
 import { nameKey } from '../../protocol/names.js';
 import type { ClientMessageOf } from '../../protocol/schema.js';
-import type { Account, RoomRecord, WebhookRecord } from '../ports.js';
+import type { NewAccount, RoomRecord, WebhookRecord } from '../ports.js';
 import type { HandlerContext } from './context.js';
 import { fail } from './errors.js';
 import { requireNamed, roomName, validName } from './guards.js';
@@ -47,11 +47,11 @@ async function managedRoom(ctx: HandlerContext, s: Session, raw: string): Promis
  * NAME_RESERVED when it is held, BANNED when the name is banned), with no password and no
  * expiry, marked as a bot.
  */
-async function createWebhookBot(ctx: HandlerContext, name: string): Promise<Account> {
+async function createWebhookBot(ctx: HandlerContext, name: string): Promise<NewAccount> {
   const key = nameKey(name);
   if (await ctx.store.nameBanned(key)) fail('BANNED', `The name ${name} is banned. Pick another one.`);
-  const account: Account & { key: string } = {
-    id: newAccountId(), key, username: name, passwordHash: null, banned: false, createdAt: ctx.iso(), expiresAt: null, endsWithConnection: false,
+  const account: NewAccount = {
+    id: newAccountId(), key, username: name, passwordHash: null, createdAt: ctx.iso(), expiresAt: null, endsWithConnection: false, bot: true,
   };
   if (!(await ctx.store.createAccount(account, ctx.iso()))) await nameRefused(ctx, key, name);
   return account;
@@ -95,7 +95,7 @@ export async function revokeWebhook(ctx: HandlerContext, s: Session, msg: Client
   const hook = await ctx.store.getWebhook(msg.id);
   if (!hook || hook.room !== record.name) fail('NO_SUCH_WEBHOOK', `${record.name} has no webhook ${msg.id.slice(0, 40)}.`);
   if (!(await ctx.store.deleteWebhook(hook.id))) fail('NO_SUCH_WEBHOOK', `${record.name} has no webhook ${msg.id.slice(0, 40)}.`);
-  await ctx.store.endGuests(ctx.iso(), [hook.bot]);
+  await ctx.store.revokeBot(hook.bot);
   ctx.membershipChanged(hook.bot, record.name, false);
   s.send({ type: 'Ack', for: 'RevokeWebhook', room: record.name, id: hook.id, ...refOf(msg) });
   ctx.broadcast(record.name, { type: 'SystemMessage', room: record.name, content: `${username} revoked the webhook ${hook.name}` });

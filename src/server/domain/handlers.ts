@@ -2,6 +2,7 @@
 import type { ClientMessageOf, ClientType } from '../../protocol/schema.js';
 import type { HandlerContext } from './context.js';
 import { ban, getToken, kick, login, logout, register, unban } from './handle-accounts.js';
+import { createBot, listBots, revokeBot } from './handle-bots.js';
 import { createRoom, invite, joinRoom, listConversations, listMembers, openDirect, removeMember, setRole } from './handle-conversations.js';
 import {
   deleteMessage, editMessage, history, markRead, privateHistory, privateMessage, react, search, sendMessage, typing,
@@ -48,6 +49,9 @@ export const HANDLERS: { [T in ClientType]: Handler<T> } = {
   OpenDirect: openDirect,
   ListConversations: listConversations,
   ListMembers: listMembers,
+  CreateBot: createBot,
+  ListBots: listBots,
+  RevokeBot: revokeBot,
   CreateWebhook: createWebhook,
   ListWebhooks: listWebhooks,
   RevokeWebhook: revokeWebhook,

@@ -271,6 +271,16 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     },
   },
   {
+    version: 9,
+    name: 'bot accounts, and messages marked as written by a bot',
+    // Existing accounts and messages are people's (a constant default: no table rewrite).
+    sql: `
+      ALTER TABLE accounts ADD COLUMN bot boolean NOT NULL DEFAULT false;
+      CREATE INDEX accounts_bots ON accounts (key) WHERE bot AND key IS NOT NULL;
+      ALTER TABLE messages ADD COLUMN bot boolean NOT NULL DEFAULT false;
+    `,
+  },
+  {
     version: 10,
     name: 'incoming webhooks per room, outgoing webhooks per bot account',
     sql: `

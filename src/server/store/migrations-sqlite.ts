@@ -359,6 +359,17 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 12,
+    name: 'bot accounts, and messages marked as written by a bot',
+    // Existing accounts and messages are people's (bot 0). The partial index serves ListBots.
+    sql: `
+      ALTER TABLE accounts ADD COLUMN bot INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX accounts_bots ON accounts (bot, key) WHERE bot = 1;
+      ALTER TABLE messages ADD COLUMN bot INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE messages_pending ADD COLUMN bot INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
     version: 13,
     name: 'incoming webhooks per room, outgoing webhooks per bot account',
     sql: `

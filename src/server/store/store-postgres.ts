@@ -21,7 +21,7 @@ import type pg from 'pg';
 import type { ChatMessage, NotifyLevel } from '../../protocol/messages.js';
 import {
   SearchTimeout,
-  type Account, type AccountChange, type Appended, type FileRecord, type HistoryPage, type HistoryQuery, type MemberRecord, type MembershipRecord,
+  type Account, type AccountChange, type Appended, type NewAccount, type FileRecord, type HistoryPage, type HistoryQuery, type MemberRecord, type MembershipRecord,
   type NewRoomMessage, type PushSubscriptionRecord, type ReactionBounds, type Role, type RoomPage, type RoomRecord, type SearchQuery, type Store, type WebhookRecord, type BotHookRecord,
   type ToggledReaction,
 } from '../ports.js';
@@ -495,12 +495,12 @@ export class PostgresStore implements Store {
     });
   }
 
-  async createAccount(a: Omit<Account, 'banned'> & { key: string }, now: string): Promise<boolean> {
+  async createAccount(a: NewAccount, now: string): Promise<boolean> {
     // Both the expired holder's end and the insert wait on a concurrent taker of the name: the
     // unique index on accounts.key lets one of them have it.
     return this.#undoable(async (client) => {
       await this.#query(SQL.guestsEndExpiredHolder, [a.key, now], client);
-      const values = [a.id, a.key, a.username, a.passwordHash, a.createdAt, a.expiresAt, a.endsWithConnection];
+      const values = [a.id, a.key, a.username, a.passwordHash, a.createdAt, a.expiresAt, a.endsWithConnection, a.bot ?? false];
       // Not created (the name is held, or the id taken): the guest ended above stays as it was.
       if ((await this.#query(SQL.accountInsert, values, client)).rowCount === 0) throw new RolledBack(false);
       return true;
@@ -578,6 +578,15 @@ export class PostgresStore implements Store {
     await this.#query(SQL.tokenDelete, [tokenHash]);
   }
 
+  async listBots(): Promise<Account[]> {
+    return (await this.#query<AccountRow>(SQL.botList, [])).rows.map(accountFromRow);
+  }
+
+  async revokeBot(id: string): Promise<boolean> {
+    const { rows } = await this.#retrying((client) => this.#query<{ id: string }>(SQL.botRevoke, [id], client));
+    return rows.length > 0;
+  }
+
   async addMember(room: string, account: string, role: Role, at: string): Promise<boolean> {
     return (await this.#query(SQL.memberAdd, [room, account, role, at])).rowCount === 1;
   }
@@ -605,7 +614,7 @@ export class PostgresStore implements Store {
   }
 
   async members(room: string, limit: number): Promise<MemberRecord[]> {
-    return (await this.#query<MemberRecord>(SQL.members, [room, Math.max(0, limit)])).rows.map(memberFromRow);
+    return (await this.#query<{ account: string; username: string; role: Role; bot: boolean | null }>(SQL.members, [room, Math.max(0, limit)])).rows.map(memberFromRow);
   }
 
   async memberCount(room: string): Promise<number> {
@@ -673,7 +682,7 @@ function changedAccount(row: AccountRow, change: AccountChange): AccountRow {
     next.password_hash = change.passwordHash;
     next.expires_at = null;
     next.ends_with_connection = false;
-  } else if (row.password_hash === null) {
+  } else if (row.password_hash === null && !row.bot) {
     if (change.expiresAt !== undefined) next.expires_at = new Date(change.expiresAt);
     if (change.endsWithConnection !== undefined) next.ends_with_connection = change.endsWithConnection;
   }

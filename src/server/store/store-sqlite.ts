@@ -29,7 +29,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ChatMessage, NotifyLevel, Reactions } from '../../protocol/messages.js';
 import type {
-  Account, AccountChange, Appended, ConversationKind, FileRecord, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, NewRoomMessage,
+  Account, AccountChange, Appended, ConversationKind, FileRecord, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, NewAccount, NewRoomMessage,
   PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction, WebhookRecord, BotHookRecord,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
@@ -41,7 +41,7 @@ import { SqliteAccounts, prepareAccounts } from './store-sqlite-accounts.js';
 import { SqliteMembers, prepareMembers } from './store-sqlite-members.js';
 import { SqliteWebhooks, prepareWebhooks } from './store-sqlite-webhooks.js';
 import {
-  buildNew, insertRows, queueAppend, countByRoom, initError, jobNonceKey, mentionsColumn, mentionsField, planBatch, reactionRefusal, reactionsFrom,
+  BOT, buildNew, insertRows, queueAppend, countByRoom, initError, jobNonceKey, mentionsColumn, mentionsField, planBatch, reactionRefusal, reactionsFrom,
   searchTerms, settleBatch, toIso, toMillis,
 } from './store-common.js';
 
@@ -617,7 +617,7 @@ export class SqliteStore implements Store {
   }
 
 
-  async createAccount(a: Omit<Account, 'banned'> & { key: string }, now: string): Promise<boolean> {
+  async createAccount(a: NewAccount, now: string): Promise<boolean> {
     return this.#a.create(a, now);
   }
 
@@ -663,6 +663,14 @@ export class SqliteStore implements Store {
 
   async deleteToken(tokenHash: string): Promise<void> {
     this.#a.deleteToken(tokenHash);
+  }
+
+  async listBots(): Promise<Account[]> {
+    return this.#a.listBots();
+  }
+
+  async revokeBot(id: string): Promise<boolean> {
+    return this.#a.revokeBot(id);
   }
 
   async addMember(room: string, account: string, role: Role, at: string): Promise<boolean> {
@@ -763,6 +771,7 @@ function chatFromRow(r: MessageRow, reactions: Reactions): ChatMessage {
   return {
     id: r.id, seq: r.seq, room: r.room, username: r.username, content: r.content, timestamp: toIso(r.ts),
     editedAt: r.edited_at === null ? null : toIso(r.edited_at), deleted: r.deleted === 1, reactions, ...mentionsField(r.mentions),
+    ...(r.bot === 1 ? BOT : {}),
   };
 }
 
@@ -771,7 +780,7 @@ interface RoomRow { name: string; topic: string; owner: string | null; created_a
 type Page = { room: string; before: number; limit: number };
 type PruneRange = { cut: number; from: number; to: number };
 
-const MSG = 'SELECT m.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.deleted, m.mentions FROM messages m';
+const MSG = 'SELECT m.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.deleted, m.mentions, m.bot FROM messages m';
 
 type SqliteStatements = ReturnType<typeof prepareSqlite>;
 
@@ -805,16 +814,16 @@ function prepareSqlite(db: Database.Database) {
     // Each room's newest message, through the (room, seq) index: one step per room.
     lastActivity: db.prepare<[string], { name: string; seq: number; ts: number }>(`SELECT m.room AS name, m.seq, m.ts FROM json_each(?) AS j
        JOIN messages m ON m.room = j.value AND m.seq = (SELECT max(seq) FROM messages WHERE room = j.value)`),
-    msgInsert: db.prepare<[string, string, number, string, string, string, number, string | null, string | null]>(
-      'INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+    msgInsert: db.prepare<[string, string, number, string, string, string, number, string | null, string | null, number]>(
+      'INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce, mentions, bot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
     dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
-    pendingInsert: db.prepare<[string, string, number, string, string, string, number, string | null, string | null, string]>(
-      `INSERT INTO messages_pending (id, room, seq, username, author_key, content, ts, nonce, mentions)
-       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM messages WHERE id = ?)`),
+    pendingInsert: db.prepare<[string, string, number, string, string, string, number, string | null, string | null, number, string]>(
+      `INSERT INTO messages_pending (id, room, seq, username, author_key, content, ts, nonce, mentions, bot)
+       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM messages WHERE id = ?)`),
     pendingAny: db.prepare<[], number>('SELECT EXISTS (SELECT 1 FROM messages_pending)').pluck(),
     moveRows: db.prepare<[]>(
-      `INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce, mentions)
-       SELECT id, room, seq, username, author_key, content, ts, nonce, mentions FROM messages_pending ORDER BY k`),
+      `INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce, mentions, bot)
+       SELECT id, room, seq, username, author_key, content, ts, nonce, mentions, bot FROM messages_pending ORDER BY k`),
     moveClear: db.prepare<[]>('DELETE FROM messages_pending'),
     msgByNonce: db.prepare<[string, string], MessageRow>(`${MSG} WHERE m.author_key = ? AND m.nonce = ?`),
     msgGet: db.prepare<[string], MessageRow>(`${MSG} WHERE m.id = ?`),
