@@ -101,6 +101,8 @@ export const clientSchemas = {
   ListWebhooks: msg('ListWebhooks', { room }),
   /** Revokes one of the room's incoming webhooks (the room's owner or an administrator). */
   RevokeWebhook: msg('RevokeWebhook', { room, id }),
+  /** Sets where a bot's outgoing webhook goes (null or "": removes it); administrators. */
+  SetBotWebhook: msg('SetBotWebhook', { name, url: str(2048).nullable() }),
 } as const;
 
 export type ClientType = keyof typeof clientSchemas;

@@ -51,6 +51,7 @@ export const COMMANDS: CommandHelp[] = [
   { usage: '/notify LEVEL [ROOM]', summary: 'what notifies you in a room: all, mentions or none (@NAME: your conversation with NAME)' },
   { usage: '/webhook create NAME, /webhook list, /webhook revoke ID', summary: 'incoming webhooks of the current room (its owner): a URL that posts as NAME' },
   { usage: '/kick USER, /ban USER, /unban USER', summary: 'moderation (administrators)' },
+  { usage: '/bothook BOT URL, /bothook BOT off', summary: 'where a bot\'s outgoing webhook goes when it is mentioned or messaged (administrators)' },
   { usage: '/bot create NAME, /bot list, /bot revoke NAME', summary: 'bot accounts and their API tokens (administrators)' },
   { usage: '/quit', summary: 'leave the chat (also /exit)' },
 ];
@@ -58,7 +59,7 @@ export const COMMANDS: CommandHelp[] = [
 export const COMMAND_NAMES = [
   'help', 'name', 'nick', 'join', 'create', 'leave', 'part', 'switch', 'rooms', 'conversations', 'convs', 'users', 'who', 'members',
   'invite', 'remove', 'mod', 'unmod', 'pm', 'msg', 'dm', 'me', 'history', 'search', 'topic', 'register', 'token', 'login', 'logout',
-  'notify', 'webhook', 'webhooks', 'kick', 'ban', 'unban', 'bot', 'quit', 'exit',
+  'notify', 'webhook', 'webhooks', 'kick', 'ban', 'unban', 'bot', 'bothook', 'quit', 'exit',
 ] as const;
 
 function missing(usage: string): TextAction {
@@ -190,6 +191,12 @@ function parseLine(line: string, currentRoom: string | null): TextAction {
     }
     case 'webhooks':
       return { kind: 'message', msg: { type: 'ListWebhooks', room } };
+    case 'bothook': {
+      const [name, args] = firstWord(rest);
+      const url = firstWord(args)[0];
+      if (!name || !url) return missing('/bothook BOT URL or /bothook BOT off');
+      return { kind: 'message', msg: { type: 'SetBotWebhook', name, url: url.toLowerCase() === 'off' ? null : url } };
+    }
     case 'webhook': {
       const [sub, args] = firstWord(rest);
       const arg = firstWord(args)[0];
@@ -421,6 +428,9 @@ function formatAck(msg: { for: string; [k: string]: unknown }): string | null {
         ' (keep this URL secret: it is shown only now; /webhook revoke ID stops it).';
     case 'RevokeWebhook':
       return `* Webhook ${String(msg.id)} of ${String(msg.room)} is revoked.`;
+    case 'SetBotWebhook':
+      return msg.url === null ? `* ${String(msg.name)} has no outgoing webhook now.`
+        : `* ${String(msg.name)}'s outgoing webhook goes to ${String(msg.url)}. Its signing secret (shown only now): ${String(msg.secret)}`;
     case 'Logout':
       return '* Logged out.';
     case 'SetNotify':

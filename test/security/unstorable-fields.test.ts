@@ -62,6 +62,7 @@ function base(type: ClientType, id: string): Record<string, unknown> {
     CreateWebhook: { room: 'general', name: 'hookbot' },
     ListWebhooks: { room: 'general' },
     RevokeWebhook: { room: 'general', id: 'wh1' },
+    SetBotWebhook: { name: 'abot', url: 'https://hooks.example/x' },
   };
   return { type, ...all[type] };
 }

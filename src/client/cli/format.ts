@@ -329,6 +329,9 @@ export function ackText(msg: { for: string; [k: string]: unknown }, ctx: FormatC
         `    ${webhookUrl(String(msg.url), ctx.origin)}\n    Keep this URL secret: it is shown only now (/webhook revoke ${safe(String(msg.id))} stops it).`);
     case 'RevokeWebhook':
       return notice(ctx, `Webhook ${safe(String(msg.id))} of ${String(msg.room)} is revoked.`);
+    case 'SetBotWebhook':
+      return notice(ctx, msg.url === null ? `${safe(String(msg.name))} has no outgoing webhook now.`
+        : `${safe(String(msg.name))}'s outgoing webhook goes to ${safe(String(msg.url))}.\n    Its signing secret, shown only now: ${safe(String(msg.secret))}`);
     default:
       return null;
   }

@@ -6,6 +6,9 @@
  * account) and made a member of the room. The secret is shown once, in the Ack; only its
  * SHA-256 is stored. Revoking deletes the webhook and ends its bot account (its name is
  * free again; its messages stay, under the name they were sent with).
+ *
+ * SetBotWebhook (administrators) sets where a bot account's outgoing webhook goes
+ * (integrations/bot-hooks.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { WebhookSummary } from '../../protocol/messages.js';
@@ -14,7 +17,9 @@ import type { ClientMessageOf } from '../../protocol/schema.js';
 import type { NewAccount, RoomRecord, WebhookRecord } from '../ports.js';
 import type { HandlerContext } from './context.js';
 import { fail } from './errors.js';
-import { requireNamed, roomName, validName } from './guards.js';
+import { requireAdmin, requireNamed, roomName, validName } from './guards.js';
+import { EndpointRefused, resolveEndpoint } from '../push/endpoint-guard.js';
+import { WEBHOOK_SCHEMES } from '../integrations/outgoing.js';
 import { nameRefused, newAccountId, readableRoom, roleOf } from './membership.js';
 import { refOf } from './outbound.js';
 import type { Session } from './session.js';
@@ -99,4 +104,33 @@ export async function revokeWebhook(ctx: HandlerContext, s: Session, msg: Client
   ctx.membershipChanged(hook.bot, record.name, false);
   s.send({ type: 'Ack', for: 'RevokeWebhook', room: record.name, id: hook.id, ...refOf(msg) });
   ctx.broadcast(record.name, { type: 'SystemMessage', room: record.name, content: `${username} revoked the webhook ${hook.name}` });
+}
+
+/**
+ * Sets where a bot's outgoing webhook goes (administrators): an `http:` or `https:` URL whose
+ * host resolves only to public addresses (unless `--webhook-allow-private`), checked again at
+ * each delivery. A new signing secret is made each time and shown once, in the Ack. A null
+ * or empty `url` removes the webhook.
+ */
+export async function setBotWebhook(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'SetBotWebhook'>): Promise<void> {
+  requireAdmin(s);
+  const name = validName(msg.name);
+  const bot = await ctx.store.accountByName(nameKey(name));
+  if (!bot?.bot || bot.key === null) fail('NO_SUCH_USER', `There is no bot named ${name}.`);
+  if (msg.url === null || msg.url.trim() === '') {
+    await ctx.store.setBotHook(bot.id, null);
+    s.send({ type: 'Ack', for: 'SetBotWebhook', name: bot.username, url: null, ...refOf(msg) });
+    return;
+  }
+  const url = msg.url.trim();
+  try {
+    await resolveEndpoint(url, ctx.config.webhookAllowPrivate, undefined, WEBHOOK_SCHEMES);
+  } catch (err) {
+    if (err instanceof EndpointRefused) fail('BAD_WEBHOOK_URL', `That URL cannot be used: ${err.message}.`);
+    throw err;
+  }
+  const secret = randomBytes(32).toString('base64url');
+  await ctx.store.setBotHook(bot.id, { url, secret, createdAt: ctx.iso() });
+  ctx.log.info({ bot: bot.id, by: s.account }, 'bot webhook set');
+  s.send({ type: 'Ack', for: 'SetBotWebhook', name: bot.username, url, secret, ...refOf(msg) });
 }
