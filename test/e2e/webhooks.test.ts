@@ -110,3 +110,106 @@ describe('incoming webhooks: managing them', () => {
     }
   });
 });
+
+/** POSTs a body (an object as JSON, or a string as it is) to a webhook URL. */
+async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown>; headers: Headers }> {
+  const res = await fetch(url, {
+    method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) as Record<string, unknown> : {}, headers: res.headers };
+}
+
+describe('incoming webhooks: posting over HTTP', () => {
+  let server: TestServer;
+  let owner: Json;
+  let member: Json;
+  let outsider: Json;
+  let url = '';
+  let privateUrl = '';
+  before(async () => {
+    server = await startTestServer({ maxContentLength: 200, messagesPerSecond: 1, messageBurst: 10 });
+    owner = await jsonUser(server.url, 'pia');
+    member = await jsonUser(server.url, 'pete');
+    outsider = await jsonUser(server.url, 'paul');
+    assert.equal((await ask(owner, { type: 'CreateRoom', room: 'builds' })).type, 'Ack');
+    assert.equal((await ask(member, { type: 'JoinRoom', room: 'builds' })).type, 'Ack');
+    assert.equal((await ask(owner, { type: 'CreateRoom', room: 'vault', private: true })).type, 'Ack');
+    assert.equal((await ask(owner, { type: 'Invite', room: 'vault', username: 'pete' })).type, 'Ack');
+    url = (await create(owner, 'builds', 'ci')).url;
+    privateUrl = (await create(owner, 'vault', 'alarm')).url;
+  });
+  after(async () => {
+    for (const c of [owner, member, outsider]) c.close();
+    await server.close();
+  });
+
+  it('posts Slack\'s {"text"} to the room as the bot: live to the members with bot: true, and in history', async () => {
+    const live = member.nextOfType('Message', (m) => m.room === 'builds' && m.username === 'ci');
+    const res = await post(url, { text: 'Build <https://ci.example/42|#42> passed' });
+    assert.equal(res.status, 200, JSON.stringify(res.json));
+    const got = await live;
+    assert.equal(got.content, 'Build [#42](https://ci.example/42) passed');
+    assert.equal(got.bot, true);
+    assert.equal((res.json.message as { id: string }).id, got.id);
+    const page = await ask(member, { type: 'History', room: 'builds', limit: 5 }) as Of<'History'>;
+    const stored = page.messages.find((m) => m.id === got.id);
+    assert.equal(stored?.bot, true, 'history says it is a bot\'s');
+    assert.equal(stored?.username, 'ci');
+  });
+
+  it('posts Parley\'s {"content"}, once per nonce', async () => {
+    const first = await post(url, { content: '**deploy** done', nonce: 'd-1' });
+    const again = await post(url, { content: '**deploy** done', nonce: 'd-1' });
+    assert.deepEqual([first.status, again.status], [200, 200]);
+    assert.equal((first.json.message as { id: string }).id, (again.json.message as { id: string }).id, 'the retry is the same message');
+  });
+
+  it('posts to a private room: its members get it, a non-member nothing', async () => {
+    const live = member.nextOfType('Message', (m) => m.room === 'vault');
+    assert.equal((await post(privateUrl, { text: 'door open' })).status, 200);
+    assert.equal((await live).username, 'alarm');
+    // The outsider's next frame is its own answer: nothing of the vault came before it.
+    const pong = await ask(outsider, { type: 'Ping' });
+    assert.equal(pong.type, 'Ack');
+    assert.ok(!outsider.frames.some((f) => JSON.stringify(f).includes('door open')), 'nothing of the private room reached a non-member');
+  });
+
+  it('answers 404 for a wrong secret, an unknown id and a revoked webhook, the same way', async () => {
+    const wrong = url.replace(/[^/]+$/, 'x'.repeat(43));
+    const unknown = url.replace(/\/api\/webhooks\/[^/]+\//, '/api/webhooks/whnothing/');
+    const temp = await create(owner, 'builds', 'tempbot');
+    assert.equal((await post(temp.url, { text: 'before' })).status, 200);
+    assert.equal((await ask(owner, { type: 'RevokeWebhook', room: 'builds', id: temp.id })).type, 'Ack');
+    for (const target of [wrong, unknown, temp.url]) {
+      const res = await post(target, { text: 'hi' });
+      assert.equal(res.status, 404, target);
+      assert.equal(res.json.code, 'NO_SUCH_WEBHOOK');
+    }
+  });
+
+  it('answers 413 for content over the limit and for a body over --max-payload; 400 for no JSON or nothing to say; 405 for GET', async () => {
+    const long = await post(url, { text: 'x'.repeat(201) });
+    assert.deepEqual([long.status, long.json.code], [413, 'CONTENT_TOO_LONG']);
+    const huge = await post(url, { text: 'x'.repeat(70_000) });
+    assert.equal(huge.status, 413);
+    const bad = await post(url, '{not json');
+    assert.deepEqual([bad.status, bad.json.code], [400, 'BAD_JSON']);
+    const empty = await post(url, { username: 'x' });
+    assert.deepEqual([empty.status, empty.json.code], [400, 'BAD_MESSAGE']);
+    const get = await fetch(url);
+    assert.equal(get.status, 405);
+  });
+
+  it('answers 429 with Retry-After past the bot\'s rate limit', async () => {
+    let limited: Awaited<ReturnType<typeof post>> | null = null;
+    for (let i = 0; i < 30 && !limited; i++) {
+      const res = await post(url, { content: `flood ${i}` });
+      if (res.status === 429) limited = res;
+      else assert.equal(res.status, 200);
+    }
+    assert.ok(limited, 'a burst past the limit is refused');
+    assert.equal(limited.json.code, 'RATE_LIMITED');
+    assert.match(limited.headers.get('retry-after') ?? '', /^\d+$/);
+  });
+});
