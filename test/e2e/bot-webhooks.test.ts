@@ -178,6 +178,9 @@ describe('outgoing webhooks of bots', () => {
     const tries = await rx.deliveries('/flaky', 2);
     assert.equal(tries.length, 2);
     assert.equal(tries[0]!.delivery, tries[1]!.delivery);
+    const metrics = await (await fetch(`${server.httpUrl}/metrics`)).text();
+    assert.match(metrics, /parley_webhook_deliveries_total\{outcome="retried"\} [1-9]/);
+    assert.match(metrics, /parley_webhook_deliveries_total\{outcome="sent"\} [1-9]/);
   });
 
   it('holds nothing up while a receiver hangs, and cuts it off after --webhook-timeout (then tries again)', async () => {

@@ -326,12 +326,12 @@ export function ackText(msg: { for: string; [k: string]: unknown }, ctx: FormatC
       return notice(ctx, `Notifications for ${labelOf(ctx, String(msg.room))}: ${String(msg.level)}.`);
     case 'CreateWebhook':
       return notice(ctx, `Webhook ${safe(String(msg.id))} of ${String(msg.room)} posts as ${safe(String(msg.name))}. POST JSON {"text": "..."} to\n` +
-        `    ${webhookUrl(String(msg.url), ctx.origin)}\n    Keep this URL secret: it is shown only now (/webhook revoke ${safe(String(msg.id))} stops it).`);
+        `${webhookUrl(String(msg.url), ctx.origin)}\nKeep this URL secret: it is shown only now (/webhook revoke ${safe(String(msg.id))} stops it).`);
     case 'RevokeWebhook':
       return notice(ctx, `Webhook ${safe(String(msg.id))} of ${String(msg.room)} is revoked.`);
     case 'SetBotWebhook':
       return notice(ctx, msg.url === null ? `${safe(String(msg.name))} has no outgoing webhook now.`
-        : `${safe(String(msg.name))}'s outgoing webhook goes to ${safe(String(msg.url))}.\n    Its signing secret, shown only now: ${safe(String(msg.secret))}`);
+        : `${safe(String(msg.name))}'s outgoing webhook goes to ${safe(String(msg.url))}.\nIts signing secret, shown only now: ${safe(String(msg.secret))}`);
     default:
       return null;
   }
