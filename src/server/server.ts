@@ -25,6 +25,7 @@ import { IncomingWebhooks } from './integrations/incoming.js';
 import { OUTGOING_DEFAULTS, OutgoingWebhooks } from './integrations/outgoing.js';
 import { openStore } from './store/open-store.js';
 import { createRequestHandler, loadAssets } from './transport/http.js';
+import { HttpApi } from './transport/http-api.js';
 import { createOriginPolicy } from './transport/origin.js';
 import { createClientAddressResolver } from './transport/trust-proxy.js';
 import { attachWebSocket } from './transport/ws-server.js';
@@ -88,8 +89,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let transportCount = (): number => 0;
   const resolver = createClientAddressResolver(config.trustProxy);
   const incoming = new IncomingWebhooks({ store, request: asAccount, resolver, maxBodyBytes: config.maxPayload, log });
+  const api = new HttpApi({ chat, config, resolver, log });
   const handler = createRequestHandler({
-    assets, registry: metrics.registry, log, resolver, origins: createOriginPolicy(config), metricsToken: config.metricsToken, route: (req, res) => incoming.handle(req, res) || files.handle(req, res), pushKey: () => push.publicKey,
+    assets, registry: metrics.registry, log, resolver, origins: createOriginPolicy(config), metricsToken: config.metricsToken,
+    route: (req, res) => incoming.handle(req, res) || files.handle(req, res) || api.handle(req, res), pushKey: () => push.publicKey,
     health: () => ({
       // A Redis outage degrades cross-node delivery; this node still serves its own clients.
       ok: true, status: cluster.bus.healthy() ? 'ok' : 'degraded', uptimeSeconds: Math.round((Date.now() - started) / 1000), connections: transportCount(),

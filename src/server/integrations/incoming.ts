@@ -7,7 +7,8 @@
  * Answers: `200 {ok: true, message}` (the stored Message); errors are JSON `{code, message}`:
  * 400 (not JSON, nothing to post, empty), 404 `NO_SUCH_WEBHOOK` (unknown id, wrong secret
  * or revoked: the same answer, the secret compared in constant time through its SHA-256),
- * 405 (not POST), 413 (a body over the limit, or content over `--max-content-length`),
+ * 405 `METHOD_NOT_ALLOWED` (not POST), 413 (`BODY_TOO_LARGE`: a body over `--max-payload`;
+ * `CONTENT_TOO_LONG`: content over `--max-content-length`),
  * 415 (not JSON), 429 with `Retry-After` (the bot's rate limit), 503 (the store failed).
  */
 import { timingSafeEqual } from 'node:crypto';
@@ -65,7 +66,7 @@ export class IncomingWebhooks {
   async #post(req: IncomingMessage, res: ServerResponse, rest: string): Promise<void> {
     if (req.method !== 'POST') {
       req.resume();
-      return sendError(res, new HttpError(405, 'BAD_MESSAGE', 'POST JSON {"text": "..."} to a webhook URL.'), { Allow: 'POST' });
+      return sendError(res, new HttpError(405, 'METHOD_NOT_ALLOWED', 'POST JSON {"text": "..."} to a webhook URL.'), { Allow: 'POST' });
     }
     const [rawId, rawSecret, extra] = rest.split('/');
     const hook = rawId && rawSecret && extra === undefined ? await this.#find(decode(rawId), decode(rawSecret)) : null;
@@ -79,7 +80,7 @@ export class IncomingWebhooks {
       return sendError(res, new HttpError(415, 'BAD_MESSAGE', 'Send the body as application/json.'));
     }
     const text = await readBody(req, this.d.maxBodyBytes);
-    if (text === null) return sendError(res, new HttpError(413, 'CONTENT_TOO_LONG', `A webhook body is at most ${this.d.maxBodyBytes} bytes.`), { Connection: 'close' });
+    if (text === null) return sendError(res, new HttpError(413, 'BODY_TOO_LARGE', `A webhook body is at most ${this.d.maxBodyBytes} bytes.`), { Connection: 'close' });
     let post: { content: string; nonce?: string };
     try {
       // Slack's clients may send the JSON form-encoded as `payload=…`.
