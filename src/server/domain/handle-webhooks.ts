@@ -62,11 +62,20 @@ async function createWebhookBot(ctx: HandlerContext, name: string): Promise<NewA
   return account;
 }
 
+/** A webhook makes an account: at most as many a minute, per account and per address, as invitations (inviteLimiter). */
+function limitCreation(ctx: HandlerContext, s: Session): void {
+  const now = ctx.now();
+  const keys = [`webhook-addr:${s.conn.remoteAddress}`, `webhook-account:${s.account}`];
+  if (!keys.every((k) => ctx.inviteLimiter.permits(k, now))) fail('RATE_LIMITED', 'You are creating webhooks too fast. Wait a minute.');
+  for (const k of keys) ctx.inviteLimiter.note(k, now);
+}
+
 /** Creates a webhook of the room; the Ack carries its URL (with the secret, shown only now). */
 export async function createWebhook(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'CreateWebhook'>): Promise<void> {
   const { username, account } = requireNamed(s);
   const record = await managedRoom(ctx, s, msg.room);
   const name = validName(msg.name);
+  limitCreation(ctx, s);
   if ((await ctx.store.webhooksOf(record.name)).length >= MAX_WEBHOOKS_PER_ROOM) {
     fail('TOO_MANY_WEBHOOKS', `${record.name} has ${MAX_WEBHOOKS_PER_ROOM} webhooks, as many as a room can have. Revoke one first.`);
   }
