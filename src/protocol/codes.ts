@@ -45,6 +45,9 @@ export const ERRORS = {
   NO_SUCH_ENDPOINT: { message: 'There is no such API endpoint. See docs/api.md.', retryable: false },
   METHOD_NOT_ALLOWED: { message: 'That endpoint does not take this HTTP method.', retryable: false },
   BODY_TOO_LARGE: { message: 'That request body is too large.', retryable: false },
+  NO_SUCH_WEBHOOK: { message: 'There is no such webhook (it may have been revoked).', retryable: false },
+  BAD_WEBHOOK_URL: { message: 'That webhook URL cannot be used.', retryable: false },
+  TOO_MANY_WEBHOOKS: { message: 'That room has as many webhooks as it can. Revoke one first.', retryable: false },
   STORE_UNAVAILABLE: { message: 'The message store is unavailable. Try again.', retryable: true },
   INTERNAL: { message: 'Something went wrong on the server.', retryable: true },
 } as const satisfies Record<string, { message: string; retryable: boolean }>;

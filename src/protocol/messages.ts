@@ -169,6 +169,16 @@ export interface BotSummary {
   banned?: true;
 }
 
+/** One incoming webhook of a room (ListWebhooks); its secret is never shown again. */
+export interface WebhookSummary {
+  id: string;
+  /** The name its messages carry. */
+  name: string;
+  /** Who created it (their current name), when known. */
+  createdBy: string | null;
+  createdAt: string;
+}
+
 export interface Limits {
   maxContentLength: number;
   maxPayload: number;
@@ -214,6 +224,7 @@ export type ServerMessage =
   | { type: 'Members'; ref?: Ref; room: string; members: MemberSummary[]; total: number; hasMore: boolean }
   /** The bot accounts, by name (ListBots, administrators). */
   | { type: 'Bots'; ref?: Ref; bots: BotSummary[] }
+  | { type: 'Webhooks'; ref?: Ref; room: string; webhooks: WebhookSummary[] }
   | { type: 'Ack'; ref?: Ref; for: string; [extra: string]: unknown }
   | { type: 'Error'; code: ErrorCode; message: string; retryable: boolean; ref?: Ref };
 

@@ -49,7 +49,9 @@ export const COMMANDS: CommandHelp[] = [
   { usage: '/login NAME PASSWORD, /login TOKEN', summary: 'log in to a registered name, or come back with a token' },
   { usage: '/logout', summary: 'log out and revoke your token' },
   { usage: '/notify LEVEL [ROOM]', summary: 'what notifies you in a room: all, mentions or none (@NAME: your conversation with NAME)' },
+  { usage: '/webhook create NAME, /webhook list, /webhook revoke ID', summary: 'incoming webhooks of the current room (its owner): a URL that posts as NAME' },
   { usage: '/kick USER, /ban USER, /unban USER', summary: 'moderation (administrators)' },
+  { usage: '/bothook BOT URL, /bothook BOT off', summary: 'where a bot\'s outgoing webhook goes when it is mentioned or messaged (administrators)' },
   { usage: '/bot create NAME, /bot list, /bot revoke NAME', summary: 'bot accounts and their API tokens (administrators)' },
   { usage: '/quit', summary: 'leave the chat (also /exit)' },
 ];
@@ -57,7 +59,7 @@ export const COMMANDS: CommandHelp[] = [
 export const COMMAND_NAMES = [
   'help', 'name', 'nick', 'join', 'create', 'leave', 'part', 'switch', 'rooms', 'conversations', 'convs', 'users', 'who', 'members',
   'invite', 'remove', 'mod', 'unmod', 'pm', 'msg', 'dm', 'me', 'history', 'search', 'topic', 'register', 'token', 'login', 'logout',
-  'notify', 'kick', 'ban', 'unban', 'bot', 'quit', 'exit',
+  'notify', 'webhook', 'webhooks', 'kick', 'ban', 'unban', 'bot', 'bothook', 'quit', 'exit',
 ] as const;
 
 function missing(usage: string): TextAction {
@@ -186,6 +188,30 @@ function parseLine(line: string, currentRoom: string | null): TextAction {
       const [level, target] = firstWord(rest);
       if (level !== 'all' && level !== 'mentions' && level !== 'none') return missing('/notify all|mentions|none [ROOM or @NAME]');
       return { kind: 'message', msg: { type: 'SetNotify', room: target ? firstWord(target)[0] : room, level } };
+    }
+    case 'webhooks':
+      return { kind: 'message', msg: { type: 'ListWebhooks', room } };
+    case 'bothook': {
+      const [name, args] = firstWord(rest);
+      const url = firstWord(args)[0];
+      if (!name || !url) return missing('/bothook BOT URL or /bothook BOT off');
+      return { kind: 'message', msg: { type: 'SetBotWebhook', name, url: url.toLowerCase() === 'off' ? null : url } };
+    }
+    case 'webhook': {
+      const [sub, args] = firstWord(rest);
+      const arg = firstWord(args)[0];
+      switch (sub.toLowerCase()) {
+        case 'create':
+          return arg ? { kind: 'message', msg: { type: 'CreateWebhook', room, name: arg } } : missing('/webhook create NAME');
+        case 'list':
+        case '':
+          return { kind: 'message', msg: { type: 'ListWebhooks', room } };
+        case 'revoke':
+        case 'delete':
+          return arg ? { kind: 'message', msg: { type: 'RevokeWebhook', room, id: arg } } : missing('/webhook revoke ID');
+        default:
+          return { kind: 'error', code: 'BAD_MESSAGE', detail: 'Usage: /webhook create NAME, /webhook list, /webhook revoke ID (in the current room).' };
+      }
     }
     case 'kick':
     case 'ban': {
@@ -365,6 +391,9 @@ export function formatText(msg: ServerMessage, currentRoom: string | null): stri
         : ['Bots:', ...msg.bots.map((b) => `  [bot] ${b.username} (since ${b.createdAt.slice(0, 10)})${b.banned ? ' - banned' : ''}`)].join('\n');
     case 'Members':
       return `Members of ${msg.room} (${msg.total}): ${msg.members.map((m) => `${m.bot ? '[bot] ' : ''}${m.username}${m.role !== 'member' ? ` (${m.role})` : ''}${m.online ? '' : ' - away'}`).join(', ')}${msg.hasMore ? ', ...' : ''}`;
+    case 'Webhooks':
+      return msg.webhooks.length === 0 ? `* ${msg.room} has no webhooks. /webhook create NAME makes one.`
+        : [`Webhooks of ${msg.room}:`, ...msg.webhooks.map((w) => `  ${w.id}  ${w.name}  (created ${w.createdAt.slice(0, 10)}${w.createdBy ? ` by ${w.createdBy}` : ''})`)].join('\n');
     case 'Ack':
       return formatAck(msg);
     case 'Error':
@@ -394,6 +423,14 @@ function formatAck(msg: { for: string; [k: string]: unknown }): string | null {
       return `* ${String(msg.username)} is now ${msg.role === 'moderator' ? 'a moderator' : 'a member'} of ${String(msg.room)}.`;
     case 'OpenDirect':
       return `* Direct conversation with ${(msg.with as string[]).join(', ') || 'yourself'}: /switch ${String(msg.room)} to talk there.`;
+    case 'CreateWebhook':
+      return `* Webhook ${String(msg.id)} of ${String(msg.room)} posts as ${String(msg.name)}. POST JSON {"text": "..."} to ${String(msg.url)}` +
+        ' (keep this URL secret: it is shown only now; /webhook revoke ID stops it).';
+    case 'RevokeWebhook':
+      return `* Webhook ${String(msg.id)} of ${String(msg.room)} is revoked.`;
+    case 'SetBotWebhook':
+      return msg.url === null ? `* ${String(msg.name)} has no outgoing webhook now.`
+        : `* ${String(msg.name)}'s outgoing webhook goes to ${String(msg.url)}. Its signing secret (shown only now): ${String(msg.secret)}`;
     case 'Logout':
       return '* Logged out.';
     case 'SetNotify':

@@ -433,8 +433,56 @@ export interface NotifyStore {
   initSetting(key: string, value: string): Promise<string>;
 }
 
+/**
+ * An incoming webhook of a room: `POST /api/webhooks/{id}/{secret}` posts to `room` as the
+ * webhook's bot account. Only a hash of the secret is kept.
+ */
+export interface WebhookRecord {
+  /** Opaque, unique; part of the webhook's URL. */
+  id: string;
+  /** The room it posts to. */
+  room: string;
+  /** The name it posts under (its bot account's name when it was created). */
+  name: string;
+  /** Account id of its bot account. */
+  bot: string;
+  /** SHA-256 of the secret, lower-case hex (compared in constant time). */
+  secretHash: string;
+  /** Account id of the account that created it. */
+  creator: string;
+  createdAt: string;
+}
+
+/**
+ * Where a bot's outgoing webhook goes and the secret that signs its deliveries. The secret
+ * is kept as it is: the server computes an HMAC with it for every delivery.
+ */
+export interface BotHookRecord {
+  /** The bot's account id. */
+  account: string;
+  /** An `http:` or `https:` URL (checked again at each delivery: integrations/outgoing.ts). */
+  url: string;
+  secret: string;
+  createdAt: string;
+}
+
+/** Incoming webhooks per room and outgoing webhooks per bot account. */
+export interface WebhookStore {
+  /** Stores a new webhook (its id is new: the caller chose it at random). */
+  createWebhook(w: WebhookRecord): Promise<void>;
+  getWebhook(id: string): Promise<WebhookRecord | null>;
+  /** The room's webhooks, oldest first (an index on the room serves it). */
+  webhooksOf(room: string): Promise<WebhookRecord[]>;
+  /** Deletes the webhook; resolves what was deleted, or null when there was none. */
+  deleteWebhook(id: string): Promise<WebhookRecord | null>;
+  /** Sets (replaces) the account's outgoing webhook, or removes it with null. */
+  setBotHook(account: string, hook: Omit<BotHookRecord, 'account'> | null): Promise<void>;
+  /** The outgoing webhooks of those of `accounts` that have one (by primary key, one read for all). */
+  botHooks(accounts: readonly string[]): Promise<Map<string, BotHookRecord>>;
+}
+
 /** One database holds them all. */
-export interface Store extends MessageStore, AccountStore, ConversationStore, FileMetaStore, NotifyStore {
+export interface Store extends MessageStore, AccountStore, ConversationStore, FileMetaStore, NotifyStore, WebhookStore {
   /** 'memory' | 'sqlite' | 'postgres', for logs and /healthz. */
   readonly kind: string;
 }
@@ -596,6 +644,25 @@ export interface Pusher {
 }
 
 // ---------------------------------------------------------------------------------------
+// Bots' outgoing webhooks
+
+/** A stored message that concerns bot accounts: it mentions them, or is in a direct conversation with them. */
+export interface BotEvent {
+  kind: 'mention' | 'direct';
+  message: ChatMessage;
+  /** Ids of the bot accounts concerned (a mentioned bot that is not a member of the room is left out later). */
+  bots: readonly string[];
+}
+
+export interface BotNotifier {
+  /**
+   * Tells the bots' outgoing webhooks about the message, later: never throws, never waits.
+   * Called once per message, on the node that handled it, never for a message a bot wrote.
+   */
+  notify(event: BotEvent): void;
+}
+
+// ---------------------------------------------------------------------------------------
 // Connections
 
 export type WireMode = 'text' | 'json';
@@ -612,6 +679,12 @@ export interface Connection {
    * (transport/trust-proxy.ts).
    */
   readonly remoteAddress: string;
+  /**
+   * The http(s) origin the client reached the server by (`https://chat.example:8443`, from
+   * the upgrade's Host header), for links the server hands out (a webhook's URL); absent when
+   * unknown (then such links are paths on the server).
+   */
+  readonly origin?: string;
   send(frame: string): void;
   close(code: number, reason: string): void;
 }

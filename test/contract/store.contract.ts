@@ -1,6 +1,6 @@
 /**
  * The Store contract: every guarantee written in `src/server/ports.ts` for MessageStore,
- * AccountStore, ConversationStore, FileMetaStore and NotifyStore, checked the same way on
+ * AccountStore, ConversationStore, FileMetaStore, NotifyStore and WebhookStore, checked the same way on
  * every backend (memory, SQLite, PostgreSQL).
  * Tests share one store and isolate themselves by unique room and user names; prune uses
  * timestamps in the year 2000, which no other test uses.
@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { groupKey, TOKENS_PER_ACCOUNT } from '../../src/server/store/store-common.js';
 import type { ChatMessage, Reactions } from '../../src/protocol/messages.js';
 import { emptyReactions } from '../../src/protocol/reactions.js';
-import type { Account, FileRecord, NewAccount, NewRoomMessage, Store } from '../../src/server/ports.js';
+import type { Account, FileRecord, NewAccount, NewRoomMessage, Store, WebhookRecord } from '../../src/server/ports.js';
 
 /** A reactions map as the stores build it (no prototype: emoji are user input). */
 function reactionsOf(entries: Record<string, string[]>): Reactions {
@@ -1116,6 +1116,52 @@ export function storeContract(
         assert.equal(await store.initSetting(key, 'first'), 'first');
         assert.equal(await store.initSetting(key, 'second'), 'first');
         assert.equal(await store.getSetting(key), 'first');
+      });
+    });
+
+    describe('webhooks', () => {
+      const hook = (room: string, name: string, createdAt: string): WebhookRecord => ({
+        id: uid('wh'), room, name, bot: uid('u.bot'), secretHash: randomBytes(32).toString('hex'), creator: uid('u.owner'), createdAt,
+      });
+
+      it('stores a room\'s incoming webhooks, lists them oldest first, and deletes one, saying what it deleted', async () => {
+        const room = uid('hooks');
+        const a = hook(room, 'CI', '2024-03-01T10:00:00.000Z');
+        const b = hook(room, 'alerts', '2024-03-01T11:00:00.000Z');
+        const elsewhere = hook(uid('other'), 'CI', '2024-03-01T09:00:00.000Z');
+        await store.createWebhook(b);
+        await store.createWebhook(a);
+        await store.createWebhook(elsewhere);
+        assert.deepEqual(await store.getWebhook(a.id), a);
+        assert.deepEqual(await store.webhooksOf(room), [a, b]);
+        assert.deepEqual(await store.deleteWebhook(a.id), a);
+        assert.equal(await store.deleteWebhook(a.id), null);
+        assert.equal(await store.getWebhook(a.id), null);
+        assert.deepEqual(await store.webhooksOf(room), [b]);
+        assert.deepEqual(await store.webhooksOf(elsewhere.room), [elsewhere]);
+        assert.equal(await store.getWebhook(uid('wh')), null);
+        assert.deepEqual(await store.webhooksOf(uid('none')), []);
+      });
+
+      it('refuses a second webhook with the same id', async () => {
+        const w = hook(uid('hooks'), 'CI', '2024-03-01T10:00:00.000Z');
+        await store.createWebhook(w);
+        await assert.rejects(store.createWebhook({ ...w, name: 'other' }));
+        assert.equal((await store.getWebhook(w.id))?.name, 'CI');
+      });
+
+      it('sets, replaces and removes a bot\'s outgoing webhook, and reads several bots\' at once', async () => {
+        const [bot1, bot2, none] = [uid('u.b1'), uid('u.b2'), uid('u.none')];
+        await store.setBotHook(bot1, { url: 'https://hooks.example/a', secret: 's1', createdAt: '2024-04-01T00:00:00.000Z' });
+        await store.setBotHook(bot2, { url: 'https://hooks.example/b', secret: 's2', createdAt: '2024-04-02T00:00:00.000Z' });
+        await store.setBotHook(bot1, { url: 'https://hooks.example/a2', secret: 's1b', createdAt: '2024-04-03T00:00:00.000Z' });
+        const found = await store.botHooks([bot1, bot2, none]);
+        assert.deepEqual([...found.keys()].sort(), [bot1, bot2].sort());
+        assert.deepEqual(found.get(bot1), { account: bot1, url: 'https://hooks.example/a2', secret: 's1b', createdAt: '2024-04-03T00:00:00.000Z' });
+        assert.deepEqual(found.get(bot2), { account: bot2, url: 'https://hooks.example/b', secret: 's2', createdAt: '2024-04-02T00:00:00.000Z' });
+        await store.setBotHook(bot1, null);
+        assert.deepEqual([...(await store.botHooks([bot1, bot2])).keys()], [bot2]);
+        assert.equal((await store.botHooks([])).size, 0);
       });
     });
 

@@ -59,6 +59,10 @@ function base(type: ClientType, id: string): Record<string, unknown> {
     CreateBot: { name: 'abot' },
     ListBots: {},
     RevokeBot: { name: 'abot' },
+    CreateWebhook: { room: 'general', name: 'hookbot' },
+    ListWebhooks: { room: 'general' },
+    RevokeWebhook: { room: 'general', id: 'wh1' },
+    SetBotWebhook: { name: 'abot', url: 'https://hooks.example/x' },
   };
   return { type, ...all[type] };
 }

@@ -256,6 +256,10 @@ export function formatServerMessage(msg: ServerMessage, ctx: FormatContext): str
         : ['Bots:', ...msg.bots.map((b) => `  ${style.dim(BOT_TAG)} ${style.name(safe(b.username))} (since ${b.createdAt.slice(0, 10)})${b.banned ? style.dim(' - banned') : ''}`)].join('\n');
     case 'Members':
       return `Members of ${labelOf(ctx, msg.room)} (${msg.total}): ${msg.members.map((m) => `${m.bot ? `${style.dim(BOT_TAG)} ` : ''}${style.name(safe(m.username))}${m.role !== 'member' ? ` (${m.role})` : ''}${m.online ? '' : style.dim(' - away')}`).join(', ')}`;
+    case 'Webhooks':
+      return msg.webhooks.length === 0 ? notice(ctx, `${labelOf(ctx, msg.room)} has no webhooks. /webhook create NAME makes one.`)
+        : [`Webhooks of ${labelOf(ctx, msg.room)} (/webhook revoke ID stops one):`,
+          ...msg.webhooks.map((w) => `  ${safe(w.id)}  ${style.name(safe(w.name))}${style.dim(` created ${w.createdAt.slice(0, 10)}${w.createdBy ? ` by ${safe(w.createdBy)}` : ''}`)}`)].join('\n');
     case 'RoomCreated':
     case 'Welcome':
     case 'Message':
@@ -320,7 +324,25 @@ export function ackText(msg: { for: string; [k: string]: unknown }, ctx: FormatC
     }
     case 'SetNotify':
       return notice(ctx, `Notifications for ${labelOf(ctx, String(msg.room))}: ${String(msg.level)}.`);
+    case 'CreateWebhook':
+      return notice(ctx, `Webhook ${safe(String(msg.id))} of ${String(msg.room)} posts as ${safe(String(msg.name))}. POST JSON {"text": "..."} to\n` +
+        `${webhookUrl(String(msg.url), ctx.origin)}\nKeep this URL secret: it is shown only now (/webhook revoke ${safe(String(msg.id))} stops it).`);
+    case 'RevokeWebhook':
+      return notice(ctx, `Webhook ${safe(String(msg.id))} of ${String(msg.room)} is revoked.`);
+    case 'SetBotWebhook':
+      return notice(ctx, msg.url === null ? `${safe(String(msg.name))} has no outgoing webhook now.`
+        : `${safe(String(msg.name))}'s outgoing webhook goes to ${safe(String(msg.url))}.\nIts signing secret, shown only now: ${safe(String(msg.secret))}`);
     default:
       return null;
+  }
+}
+
+/** A webhook's URL as the server gave it, made absolute against the server's origin when it is a path. */
+export function webhookUrl(url: string, origin: string | undefined): string {
+  if (!url.startsWith('/') || !origin) return safe(url);
+  try {
+    return safe(new URL(url, origin).href);
+  } catch {
+    return safe(url);
   }
 }

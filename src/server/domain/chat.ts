@@ -41,6 +41,7 @@ import type { Outbound } from './outbound.js';
 import { PresenceNotices, reportNotices } from './presence-notices.js';
 import { Session } from './session.js';
 import { instrumentStore } from './store-port.js';
+import { BOT } from '../store/store-common.js';
 import { RENEW_GUESTS_MS, enterRoomHere, exitRoomHere, guestExpiry, isBanned } from './membership.js';
 import { AnswerConnection, REQUEST_TYPES, RequestLimits, type RequestAnswer } from './request.js';
 import { accountOfToken, hashToken } from './tokens.js';
@@ -80,7 +81,7 @@ export class Chat implements HandlerContext {
   /** Invitations and new direct conversations per account and per address, a minute. */
   readonly inviteLimiter = new AttemptLimiter(INVITES_PER_MINUTE);
   /** The members of direct conversations this node has delivered to (they never change). */
-  private readonly directs = new Map<string, Promise<Array<{ account: string; username: string }>>>();
+  private readonly directs = new Map<string, Promise<Array<{ account: string; username: string; bot?: true }>>>();
   /** Renews connected guests' accounts; ends guests whose time is up. */
   private guestTimer: ReturnType<typeof setInterval> | null = null;
   private dummy: string | null = null;
@@ -479,10 +480,10 @@ export class Chat implements HandlerContext {
     }
   }
 
-  directMembers(room: string): Promise<Array<{ account: string; username: string }>> {
+  directMembers(room: string): Promise<Array<{ account: string; username: string; bot?: true }>> {
     let members = this.directs.get(room);
     if (!members) {
-      members = this.deps.store.members(room, 10).then((rows) => rows.map((m) => ({ account: m.account, username: m.username })));
+      members = this.deps.store.members(room, 10).then((rows) => rows.map((m) => ({ account: m.account, username: m.username, ...(m.bot ? BOT : {}) })));
       this.directs.set(room, members);
       void members.catch(() => this.directs.delete(room));
       if (this.directs.size > DIRECT_CACHE) this.directs.delete(this.directs.keys().next().value!);
@@ -515,6 +516,10 @@ export class Chat implements HandlerContext {
 
   get pusher(): ChatDeps['pusher'] {
     return this.deps.pusher;
+  }
+
+  get botNotifier(): ChatDeps['botNotifier'] {
+    return this.deps.botNotifier;
   }
 
   newId(): string {

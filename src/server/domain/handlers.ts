@@ -8,6 +8,7 @@ import {
   deleteMessage, editMessage, history, markRead, privateHistory, privateMessage, react, search, sendMessage, typing,
 } from './handle-messages.js';
 import { pushSubscribe, pushUnsubscribe, setNotify } from './handle-notify.js';
+import { createWebhook, listWebhooks, revokeWebhook, setBotWebhook } from './handle-webhooks.js';
 import { leaveRoom, listRooms, listUsers, ping, setTopic, setUsername } from './handle-rooms.js';
 import type { Session } from './session.js';
 
@@ -51,4 +52,8 @@ export const HANDLERS: { [T in ClientType]: Handler<T> } = {
   CreateBot: createBot,
   ListBots: listBots,
   RevokeBot: revokeBot,
+  CreateWebhook: createWebhook,
+  ListWebhooks: listWebhooks,
+  RevokeWebhook: revokeWebhook,
+  SetBotWebhook: setBotWebhook,
 };

@@ -18,6 +18,7 @@ export const REQUEST_TYPES: ReadonlySet<ClientType> = new Set<ClientType>([
   'SendMessage', 'PrivateMessage', 'History', 'PrivateHistory', 'ListRooms', 'ListUsers', 'ListConversations', 'ListMembers',
   'EditMessage', 'DeleteMessage', 'React', 'MarkRead', 'Search', 'SetTopic', 'JoinRoom', 'CreateRoom', 'Invite', 'RemoveMember',
   'SetRole', 'OpenDirect', 'SetNotify', 'Ping', 'Kick', 'Ban', 'Unban', 'CreateBot', 'ListBots', 'RevokeBot',
+  'CreateWebhook', 'ListWebhooks', 'RevokeWebhook', 'SetBotWebhook',
 ]);
 
 /** The answer of one request (Chat.request). */

@@ -280,6 +280,28 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       ALTER TABLE messages ADD COLUMN bot boolean NOT NULL DEFAULT false;
     `,
   },
+  {
+    version: 10,
+    name: 'incoming webhooks per room, outgoing webhooks per bot account',
+    sql: `
+      CREATE TABLE webhooks (
+        id text PRIMARY KEY,
+        room text NOT NULL,
+        name text NOT NULL,
+        bot text NOT NULL,
+        secret_hash text NOT NULL,
+        creator text NOT NULL,
+        created_at timestamptz NOT NULL
+      );
+      CREATE INDEX webhooks_room ON webhooks (room, created_at);
+      CREATE TABLE bot_hooks (
+        account text PRIMARY KEY,
+        url text NOT NULL,
+        secret text NOT NULL,
+        created_at timestamptz NOT NULL
+      );
+    `,
+  },
 ];
 
 /**

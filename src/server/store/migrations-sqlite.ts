@@ -369,4 +369,26 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE messages_pending ADD COLUMN bot INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 13,
+    name: 'incoming webhooks per room, outgoing webhooks per bot account',
+    sql: `
+      CREATE TABLE webhooks (
+        id TEXT PRIMARY KEY,
+        room TEXT NOT NULL,
+        name TEXT NOT NULL,
+        bot TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        creator TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX webhooks_room ON webhooks (room, created_at);
+      CREATE TABLE bot_hooks (
+        account TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

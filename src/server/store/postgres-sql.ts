@@ -4,7 +4,7 @@
  * array from a correlated subquery, so a history page is one round trip, not one per message.
  */
 import type { ChatMessage } from '../../protocol/messages.js';
-import type { Account, ConversationKind, FileRecord, MemberRecord, MembershipRecord, Role, RoomRecord } from '../ports.js';
+import type { Account, ConversationKind, FileRecord, MemberRecord, MembershipRecord, Role, RoomRecord, WebhookRecord } from '../ports.js';
 import { BOT, attachmentsByMessage, mentionsField, reactionsFrom, replyRefOf, type AttachmentRow } from './store-common.js';
 
 /** A room message row; `reactions` is [emoji, username] pairs in reaction order, or null. */
@@ -71,6 +71,8 @@ const END_GUESTS_REST = `t AS (DELETE FROM tokens WHERE key IN (SELECT id FROM e
 
 /** The first step of ending guests: free the names of live guests (then the condition that picks them). */
 const END_GUESTS = 'UPDATE accounts SET key = NULL WHERE password_hash IS NULL AND key IS NOT NULL AND NOT bot AND';
+
+const WEBHOOK_COLUMNS = 'id, room, name, bot, secret_hash, creator, created_at';
 
 const statements = {
   roomInsert: `INSERT INTO rooms (name, topic, owner, created_at, kind) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING`,
@@ -219,7 +221,21 @@ const statements = {
       SELECT token_hash FROM tokens WHERE key = $2 AND token_hash <> $1 ORDER BY expires_at DESC, token_hash LIMIT $4)`,
   tokenGet: `SELECT key, expires_at FROM tokens WHERE token_hash = $1`,
   tokenDelete: `DELETE FROM tokens WHERE token_hash = $1`,
+  webhookInsert: `INSERT INTO webhooks (id, room, name, bot, secret_hash, creator, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+  webhookGet: `SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1`,
+  webhooksOf: `SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE room = $1 ORDER BY created_at, id COLLATE "C"`,
+  webhookDelete: `DELETE FROM webhooks WHERE id = $1 RETURNING ${WEBHOOK_COLUMNS}`,
+  botHookPut: `INSERT INTO bot_hooks (account, url, secret, created_at) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (account) DO UPDATE SET url = EXCLUDED.url, secret = EXCLUDED.secret, created_at = EXCLUDED.created_at`,
+  botHookDelete: `DELETE FROM bot_hooks WHERE account = $1`,
+  botHooksOf: `SELECT account, url, secret, created_at FROM bot_hooks WHERE account = ANY($1::text[])`,
 };
+
+export interface WebhookRow { id: string; room: string; name: string; bot: string; secret_hash: string; creator: string; created_at: Date }
+
+export function webhookFromRow(r: WebhookRow): WebhookRecord {
+  return { id: r.id, room: r.room, name: r.name, bot: r.bot, secretHash: r.secret_hash, creator: r.creator, createdAt: r.created_at.toISOString() };
+}
 
 /** Named queries: `{ name, text }` per statement, prepared by pg on first use on each connection. */
 export const SQL = Object.fromEntries(

@@ -6,7 +6,7 @@
 import type { ChatMessage, NotifyLevel } from '../../protocol/messages.js';
 import type {
   Account, AccountChange, Appended, ConversationKind, FileRecord, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, NewAccount, NewRoomMessage,
-  PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction,
+  PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction, WebhookRecord, BotHookRecord,
 } from '../ports.js';
 import { attachmentOf } from '../files/urls.js';
 import {
@@ -67,6 +67,9 @@ export class MemoryStore implements Store {
   /** Push subscriptions by endpoint, in insertion order. */
   readonly #subs = new Map<string, { account: string; sub: PushSubscriptionRecord }>();
   readonly #settings = new Map<string, string>();
+  /** Incoming webhooks by id, in creation order; outgoing webhooks by bot account id. */
+  readonly #webhooks = new Map<string, WebhookRecord>();
+  readonly #botHooks = new Map<string, BotHookRecord>();
 
   async init(): Promise<void> {}
 
@@ -313,6 +316,42 @@ export class MemoryStore implements Store {
   async initSetting(key: string, value: string): Promise<string> {
     if (!this.#settings.has(key)) this.#settings.set(key, value);
     return this.#settings.get(key)!;
+  }
+
+  async createWebhook(w: WebhookRecord): Promise<void> {
+    if (this.#webhooks.has(w.id)) throw new Error(`UNIQUE constraint failed: webhooks.id (${w.id})`);
+    this.#webhooks.set(w.id, { ...w, createdAt: toIso(toMillis(w.createdAt)) });
+  }
+
+  async getWebhook(id: string): Promise<WebhookRecord | null> {
+    const w = this.#webhooks.get(id);
+    return w ? { ...w } : null;
+  }
+
+  async webhooksOf(room: string): Promise<WebhookRecord[]> {
+    return [...this.#webhooks.values()].filter((w) => w.room === room)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((w) => ({ ...w }));
+  }
+
+  async deleteWebhook(id: string): Promise<WebhookRecord | null> {
+    const w = this.#webhooks.get(id);
+    if (!w) return null;
+    this.#webhooks.delete(id);
+    return { ...w };
+  }
+
+  async setBotHook(account: string, hook: Omit<BotHookRecord, 'account'> | null): Promise<void> {
+    if (hook === null) this.#botHooks.delete(account);
+    else this.#botHooks.set(account, { account, url: hook.url, secret: hook.secret, createdAt: toIso(toMillis(hook.createdAt)) });
+  }
+
+  async botHooks(accounts: readonly string[]): Promise<Map<string, BotHookRecord>> {
+    const found = new Map<string, BotHookRecord>();
+    for (const id of accounts) {
+      const h = this.#botHooks.get(id);
+      if (h) found.set(id, { ...h });
+    }
+    return found;
   }
 
   async readPositions(userKey: string): Promise<Map<string, number>> {

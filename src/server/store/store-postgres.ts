@@ -22,7 +22,7 @@ import type { ChatMessage, NotifyLevel } from '../../protocol/messages.js';
 import {
   SearchTimeout,
   type Account, type AccountChange, type Appended, type NewAccount, type FileRecord, type HistoryPage, type HistoryQuery, type MemberRecord, type MembershipRecord,
-  type NewRoomMessage, type PushSubscriptionRecord, type ReactionBounds, type Role, type RoomPage, type RoomRecord, type SearchQuery, type Store,
+  type NewRoomMessage, type PushSubscriptionRecord, type ReactionBounds, type Role, type RoomPage, type RoomRecord, type SearchQuery, type Store, type WebhookRecord, type BotHookRecord,
   type ToggledReaction,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
@@ -30,8 +30,8 @@ import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS, type PostgresMigration } from 
 import { rekeyPostgres } from './rekey-names.js';
 import { toIso } from './store-common.js';
 import {
-  SQL, accountFromRow, chatFromRow, fileFromRow, memberFromRow, membershipFromRow, roomFromRow, tsquery,
-  type AccountRow, type FileRow, type MessageRow, type RoomRow,
+  SQL, accountFromRow, chatFromRow, fileFromRow, memberFromRow, membershipFromRow, roomFromRow, tsquery, webhookFromRow,
+  type AccountRow, type FileRow, type MessageRow, type RoomRow, type WebhookRow,
 } from './postgres-sql.js';
 import {
   buildNew, indexTerms, insertRows, queueAppend, countByRoom, initError, mentionsColumn, nonceKey, planBatch, reactionRefusal, redactUrl,
@@ -639,6 +639,35 @@ export class PostgresStore implements Store {
     });
     if (opened.created) this.#knownRooms.add(room.name);
     return opened;
+  }
+
+  async createWebhook(w: WebhookRecord): Promise<void> {
+    await this.#query(SQL.webhookInsert, [w.id, w.room, w.name, w.bot, w.secretHash, w.creator, w.createdAt]);
+  }
+
+  async getWebhook(id: string): Promise<WebhookRecord | null> {
+    const row = (await this.#query<WebhookRow>(SQL.webhookGet, [id])).rows[0];
+    return row ? webhookFromRow(row) : null;
+  }
+
+  async webhooksOf(room: string): Promise<WebhookRecord[]> {
+    return (await this.#query<WebhookRow>(SQL.webhooksOf, [room])).rows.map(webhookFromRow);
+  }
+
+  async deleteWebhook(id: string): Promise<WebhookRecord | null> {
+    const row = (await this.#query<WebhookRow>(SQL.webhookDelete, [id])).rows[0];
+    return row ? webhookFromRow(row) : null;
+  }
+
+  async setBotHook(account: string, hook: Omit<BotHookRecord, 'account'> | null): Promise<void> {
+    if (hook === null) await this.#query(SQL.botHookDelete, [account]);
+    else await this.#query(SQL.botHookPut, [account, hook.url, hook.secret, hook.createdAt]);
+  }
+
+  async botHooks(accounts: readonly string[]): Promise<Map<string, BotHookRecord>> {
+    if (accounts.length === 0) return new Map();
+    const { rows } = await this.#query<{ account: string; url: string; secret: string; created_at: Date }>(SQL.botHooksOf, [[...accounts]]);
+    return new Map(rows.map((r) => [r.account, { account: r.account, url: r.url, secret: r.secret, createdAt: r.created_at.toISOString() }]));
   }
 }
 

@@ -30,7 +30,7 @@ import Database from 'better-sqlite3';
 import type { ChatMessage, NotifyLevel, Reactions } from '../../protocol/messages.js';
 import type {
   Account, AccountChange, Appended, ConversationKind, FileRecord, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, NewAccount, NewRoomMessage,
-  PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction,
+  PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction, WebhookRecord, BotHookRecord,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { SqliteWorker, WAL_LIMIT_BYTES, type SearchRow } from './sqlite-worker.js';
@@ -39,6 +39,7 @@ import { SQLITE_MIGRATIONS, type Migration } from './migrations-sqlite.js';
 import { rekeySqlite } from './rekey-names.js';
 import { SqliteAccounts, prepareAccounts } from './store-sqlite-accounts.js';
 import { SqliteMembers, prepareMembers } from './store-sqlite-members.js';
+import { SqliteWebhooks, prepareWebhooks } from './store-sqlite-webhooks.js';
 import {
   BOT, buildNew, insertRows, queueAppend, countByRoom, initError, jobNonceKey, mentionsColumn, mentionsField, planBatch, reactionRefusal, reactionsFrom,
   searchTerms, settleBatch, toIso, toMillis,
@@ -121,6 +122,7 @@ export class SqliteStore implements Store {
   #files: SqliteFiles | null = null;
   #accounts: SqliteAccounts | null = null;
   #members: SqliteMembers | null = null;
+  #webhooks: SqliteWebhooks | null = null;
   /** The append transaction, built once (better-sqlite3 builds four wrappers per `transaction()`). */
   #appendTx: ((jobs: NewRoomMessage[]) => BatchOutcome) | null = null;
   #closed = false;
@@ -162,6 +164,7 @@ export class SqliteStore implements Store {
       this.#files = new SqliteFiles(db);
       this.#accounts = new SqliteAccounts(db);
       this.#members = new SqliteMembers(db);
+      this.#webhooks = new SqliteWebhooks(db);
       this.#appendTx = db.transaction((jobs: NewRoomMessage[]) => this.#writeBatchInTx(jobs)).immediate;
       this.#moveTx = db.transaction(() => this.#movePending()).immediate;
       this.#db = db;
@@ -201,6 +204,7 @@ export class SqliteStore implements Store {
     this.#files = null;
     this.#accounts = null;
     this.#members = null;
+    this.#webhooks = null;
     this.#appendTx = null;
     this.#moveTx = null;
   }
@@ -217,6 +221,11 @@ export class SqliteStore implements Store {
 
   get #m(): SqliteMembers {
     if (this.#members && this.#st) return this.#members;
+    throw new Error(this.#closed ? 'SqliteStore is closed' : 'SqliteStore: call init() first');
+  }
+
+  get #w(): SqliteWebhooks {
+    if (this.#webhooks && this.#st) return this.#webhooks;
     throw new Error(this.#closed ? 'SqliteStore is closed' : 'SqliteStore: call init() first');
   }
 
@@ -703,6 +712,30 @@ export class SqliteStore implements Store {
   async openDirect(group: string, room: RoomRecord, members: readonly string[]): Promise<{ room: string | null; created: boolean }> {
     return this.#m.openDirect(group, room, members);
   }
+
+  async createWebhook(w: WebhookRecord): Promise<void> {
+    this.#w.create(w);
+  }
+
+  async getWebhook(id: string): Promise<WebhookRecord | null> {
+    return this.#w.get(id);
+  }
+
+  async webhooksOf(room: string): Promise<WebhookRecord[]> {
+    return this.#w.of(room);
+  }
+
+  async deleteWebhook(id: string): Promise<WebhookRecord | null> {
+    return this.#w.delete(id);
+  }
+
+  async setBotHook(account: string, hook: Omit<BotHookRecord, 'account'> | null): Promise<void> {
+    this.#w.setBotHook(account, hook);
+  }
+
+  async botHooks(accounts: readonly string[]): Promise<Map<string, BotHookRecord>> {
+    return this.#w.botHooks(accounts);
+  }
 }
 
 /**
@@ -753,7 +786,7 @@ type SqliteStatements = ReturnType<typeof prepareSqlite>;
 
 /** The text of every statement the store prepares, by name (for test/store-query-plans.test.ts); `db` must be migrated. */
 export function sqliteStatementTexts(db: Database.Database): Record<string, string> {
-  const st = { ...prepareSqlite(db), ...prepareAccounts(db), ...prepareMembers(db) };
+  const st = { ...prepareSqlite(db), ...prepareAccounts(db), ...prepareMembers(db), ...prepareWebhooks(db) };
   return Object.fromEntries(Object.entries(st).map(([name, statement]) => [name, statement.source]));
 }
 
