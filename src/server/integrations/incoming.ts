@@ -13,7 +13,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ErrorCode } from '../../protocol/codes.js';
+import { ERRORS } from '../../protocol/codes.js';
 import type { ServerMessage } from '../../protocol/messages.js';
 import type { ClientMessage } from '../../protocol/schema.js';
 import { secretHash } from '../domain/handle-webhooks.js';
@@ -21,6 +21,7 @@ import type { Logger } from '../domain/deps.js';
 import { HttpError, sendError, sendJson } from '../files/http-reply.js';
 import type { Account, Store } from '../ports.js';
 import { addressKey } from '../transport/address-key.js';
+import { httpStatusOf, retryHeaders } from '../transport/http-status.js';
 import type { ClientAddressResolver } from '../transport/trust-proxy.js';
 import { WebhookBodyError, contentOf } from './slack-text.js';
 
@@ -41,12 +42,6 @@ export interface IncomingDeps {
   maxBodyBytes: number;
   log: Logger;
 }
-
-/** The HTTP status of each error code a post can meet (others: 400). */
-const STATUS: Partial<Record<ErrorCode, number>> = {
-  NO_SUCH_WEBHOOK: 404, NO_SUCH_ROOM: 404, NOT_IN_ROOM: 403, FORBIDDEN: 403, BANNED: 403, TOKEN_INVALID: 404,
-  CONTENT_TOO_LONG: 413, RATE_LIMITED: 429, STORE_UNAVAILABLE: 503, INTERNAL: 500,
-};
 
 /** The incoming-webhook route; `handle` answers the requests it owns. */
 export class IncomingWebhooks {
@@ -110,9 +105,10 @@ export class IncomingWebhooks {
 }
 
 function answerError(res: ServerResponse, reply: Extract<ServerMessage, { type: 'Error' }>, retryAfterSeconds: number | undefined): void {
-  const status = STATUS[reply.code] ?? 400;
-  const headers: Record<string, string> = status === 429 ? { 'Retry-After': String(retryAfterSeconds ?? 1) } : {};
-  sendJson(res, status, { code: reply.code, message: reply.message }, headers);
+  // The webhook's bot account gone (revoked meanwhile) is the webhook gone.
+  const code = reply.code === 'TOKEN_INVALID' ? 'NO_SUCH_WEBHOOK' : reply.code;
+  const status = httpStatusOf(code);
+  sendJson(res, status, { code, message: code === reply.code ? reply.message : ERRORS.NO_SUCH_WEBHOOK.message }, retryHeaders(status, retryAfterSeconds));
 }
 
 function decode(part: string): string {

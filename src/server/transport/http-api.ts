@@ -26,24 +26,13 @@ import { ChatError } from '../domain/errors.js';
 import type { RequestAnswer } from '../domain/request.js';
 import type { Account } from '../ports.js';
 import { addressKey } from './address-key.js';
+import { httpStatusOf, retryHeaders } from './http-status.js';
 import type { ClientAddressResolver } from './trust-proxy.js';
 
 /** How long a request body may take to arrive. */
 const BODY_MS = 10_000;
 /** Requests with a wrong token one address may make a minute before it is turned away. */
 const BAD_TOKENS_PER_MINUTE = 30;
-
-/** The HTTP status of each error code an API answer may carry (400 for the rest: bad input). */
-const STATUS: Partial<Record<ErrorCode, number>> = {
-  NOT_LOGGED_IN: 401, TOKEN_INVALID: 401,
-  FORBIDDEN: 403, BANNED: 403,
-  NO_SUCH_ROOM: 404, NO_SUCH_ENDPOINT: 404,
-  METHOD_NOT_ALLOWED: 405,
-  CONTENT_TOO_LONG: 413, BODY_TOO_LARGE: 413,
-  RATE_LIMITED: 429, AUTH_RATE_LIMITED: 429,
-  INTERNAL: 500,
-  STORE_UNAVAILABLE: 503, SEARCH_TIMEOUT: 503,
-};
 
 /** The part of the chat the API calls. */
 export interface ApiChat {
@@ -154,7 +143,7 @@ export class HttpApi {
     } catch (error) {
       if (!(error instanceof ChatError)) throw error;
       if (error.code === 'TOKEN_INVALID') this.#badTokens.note(address, now);
-      throw new ApiError(STATUS[error.code] ?? 400, error.code, error.message, error.code === 'TOKEN_INVALID' ? challenge : {});
+      throw new ApiError(httpStatusOf(error.code), error.code, error.message, error.code === 'TOKEN_INVALID' ? challenge : {});
     }
   }
 
@@ -253,9 +242,8 @@ function errorOf(reply: ServerMessageOf<'Error'>, msg: ClientMessage, retryAfter
     const room = normaliseRoom(msg.room ?? '') ?? msg.room;
     return new ApiError(404, 'NO_SUCH_ROOM', `There is no room "${room}".`);
   }
-  const status = STATUS[reply.code] ?? 400;
-  const headers: Record<string, string> = status === 429 ? { 'Retry-After': String(retryAfterSeconds ?? (reply.code === 'AUTH_RATE_LIMITED' ? 60 : 1)) } : {};
-  return new ApiError(status, reply.code, reply.message, headers);
+  const status = httpStatusOf(reply.code);
+  return new ApiError(status, reply.code, reply.message, retryHeaders(status, retryAfterSeconds ?? (reply.code === 'AUTH_RATE_LIMITED' ? 60 : 1)));
 }
 
 /** The JSON body of a POST: `Content-Type: application/json`, at most `limit` bytes, within BODY_MS. */
