@@ -154,11 +154,17 @@ function writeTable(id: string, quick: boolean, date: string, table: string): vo
 
 /** Scenario (g): its own table (bench/reading.ts), written to bench/results/ as *-g.md and latest-g.md. */
 async function reading(quick: boolean): Promise<void> {
-  const { readingMarkdown, readingMet, runReading } = await import('./reading.js');
-  const seed = Number((value('--seed') ?? (quick ? '50000' : '200000')).replaceAll('_', ''));
-  if (!Number.isSafeInteger(seed) || seed < 1000) throw new Error('--seed: give a number of messages, at least 1000');
+  const { READING_FULL, READING_QUICK, readingMarkdown, readingMet, runReading } = await import('./reading.js');
+  const scale = overridden('--reading', quick ? READING_QUICK : READING_FULL, Number.isSafeInteger);
+  if (value('--seed') !== undefined) scale.seed = Number(value('--seed')!.replaceAll('_', ''));
+  if (!Number.isSafeInteger(scale.seed) || scale.seed < 10_000) throw new Error('--seed: give a number of messages, at least 10000');
+  const stores = (value('--stores') ?? 'sqlite,postgres').split(',');
+  if (stores.some((s) => s !== 'sqlite' && s !== 'postgres')) throw new Error(`--stores: "${stores.join(',')}" is not a list of sqlite and postgres`);
   const loadBefore = loadavg()[0]!;
-  const result = await runReading({ seed, runs: quick ? 150 : 600, log: (line) => process.stderr.write(`${line}\n`) });
+  const result = await runReading({
+    scale, stores: stores as ('sqlite' | 'postgres')[], pgUrl: value('--pg-url') ?? 'postgres://postgres@127.0.0.1/postgres',
+    runs: quick ? 150 : 600, stormSeconds: quick ? 2 : 5, log: (line) => process.stderr.write(`${line}\n`),
+  });
   const m = meta(loadBefore);
   writeTable('g', quick, m.date, readingMarkdown(result, m));
   if (!readingMet(result)) process.stderr.write('bench: some (g) goals were not met (see the table)\n');

@@ -24,6 +24,11 @@ export interface ServerHandle {
   rss(): number;
   /** Runs a full garbage collection in the server (bench/gc-probe.mjs): its memory after it, or null. */
   collect(): Promise<NodeJS.MemoryUsage | null>;
+  /**
+   * The longest event-loop delay since the previous call, ms (bench/loop-probe.mjs, which the
+   * caller preloads with `nodeArgs`; null without it).
+   */
+  loopDelay(): Promise<{ maxMs: number; p99Ms: number } | null>;
   /** Prometheus text of /metrics (Parley only; empty for the reference). */
   metrics(): Promise<string>;
   /** The measured slices of the paced scenarios, on CLOCK_MONOTONIC (for --perf). */
@@ -67,6 +72,7 @@ export async function startServer(kind: ServerKind, opts: { db: string; nodeArgs
   // Keep draining the pipes so a chatty child never blocks on a full pipe.
   child.stdout!.on('data', () => undefined);
   let probed: ((usage: NodeJS.MemoryUsage | null) => void) | null = null;
+  let looped: ((delay: { maxMs: number; p99Ms: number } | null) => void) | null = null;
   let partial = '';
   child.stderr!.on('data', (d: Buffer) => {
     const text = d.toString();
@@ -76,6 +82,7 @@ export async function startServer(kind: ServerKind, opts: { db: string; nodeArgs
     partial = lines.pop()!.slice(-4096);
     for (const line of lines) {
       if (probed && line.startsWith('gc-probe ')) probed(parseUsage(line.slice('gc-probe '.length)));
+      if (looped && line.startsWith('loop-probe ')) looped(JSON.parse(line.slice('loop-probe '.length)) as { maxMs: number; p99Ms: number });
     }
   });
   const pid = child.pid!;
@@ -88,6 +95,12 @@ export async function startServer(kind: ServerKind, opts: { db: string; nodeArgs
       const finish = (usage: NodeJS.MemoryUsage | null): void => { clearTimeout(timer); probed = null; resolve(usage); };
       probed = finish;
       child.kill('SIGUSR2');
+    }),
+    loopDelay: () => new Promise<{ maxMs: number; p99Ms: number } | null>((resolve) => {
+      const timer = setTimeout(() => finish(null), 5_000);
+      const finish = (delay: { maxMs: number; p99Ms: number } | null): void => { clearTimeout(timer); looped = null; resolve(delay); };
+      looped = finish;
+      child.kill('SIGWINCH');
     }),
     metrics: async () => {
       if (kind !== 'parley') return '';
@@ -135,6 +148,11 @@ export function threadCpuMicros(pid: number): number {
   }
   if (read === 0) throw new Error(`no /proc/${pid}/task/*/schedstat to read (a kernel without scheduler statistics?)`);
   return ns / 1000;
+}
+
+/** CPU time of a process's main thread (its event loop), microseconds, from schedstat (nanoseconds). */
+export function mainThreadCpuMicros(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
 }
 
 export function procRss(pid: number): number {
