@@ -23,7 +23,7 @@ export interface Target {
   met: boolean;
 }
 
-function find(rows: Row[], scenario: ScenarioId, server: 'parley' | 'reference'): Row | undefined {
+function find(rows: Row[], scenario: ScenarioId, server: 'parley' | 'parley-seeded' | 'reference'): Row | undefined {
   return rows.find((r) => r.scenario === scenario && r.server === server);
 }
 
@@ -58,6 +58,17 @@ export function targets(rows: Row[]): Target[] {
   const e = pair('e');
   if (e && e[0].noticesPerJoin !== undefined && e[1].noticesPerJoin !== undefined) {
     out.push({ scenario: 'e', what: 'notice frames per join (O(n) total: stays flat as n grows)', ratio: e[0].noticesPerJoin / Math.max(1e-9, e[1].noticesPerJoin), goal: '≪ 1', met: e[0].noticesPerJoin <= 10 });
+  }
+  // Parley on a seeded database against Parley on an empty one (`--seeded N`).
+  for (const s of ['a', 'c'] as const) {
+    const empty = find(rows, s, 'parley');
+    const seeded = find(rows, s, 'parley-seeded');
+    if (!empty || !seeded) continue;
+    out.push({
+      scenario: s, what: 'CPU per delivery, Parley on the seeded database ÷ on an empty one', ratio: seeded.cpuPerDelivery / empty.cpuPerDelivery,
+      goal: '≤ 1.1', met: seeded.cpuPerDelivery <= 1.1 * empty.cpuPerDelivery,
+    });
+    if (seeded.missing + seeded.duplicated > 0) out.push({ scenario: s, what: 'missing + duplicated (seeded)', ratio: seeded.missing + seeded.duplicated, goal: '= 0', met: false });
   }
   for (const s of ORDER) {
     const p = find(rows, s, 'parley');
@@ -107,7 +118,7 @@ export function markdown(rows: Row[], meta: { date: string; command: string; mac
   }
   const t = targets(rows);
   if (t.length > 0) {
-    lines.push('', '| target | Parley / reference | goal | met |', '|---|--:|---|---|');
+    lines.push('', '| target | Parley / reference (or as named) | goal | met |', '|---|--:|---|---|');
     for (const x of t) lines.push(`| ${NAMES[x.scenario]}: ${x.what} | ${f(x.ratio, 2)} | ${x.goal} | ${x.met ? 'yes' : '**no**'} |`);
   }
   return `${lines.join('\n')}\n`;

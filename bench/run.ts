@@ -19,6 +19,8 @@
  * the default set either (about a minute).
  * (f), (g) and (h) load their modules only when chosen.
  * --seed-data --db PATH_OR_URL --messages N … only makes a data set (bench/seed-data.ts).
+ * --seeded N adds a second Parley on a SQLite database of N messages (`--only a,c --seeded
+ * 1000000`): its CPU per delivery against Parley's on an empty database, goal ≤ 1.1×.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -52,6 +54,8 @@ async function main(): Promise<void> {
   if (only.includes('h')) await mentions(quick);
   if (scenarios.length === 0) return;
   const servers = (value('--servers')?.split(',') ?? ['parley', 'reference']) as ServerKind[];
+  const seeded = value('--seeded') === undefined ? null : await seededDatabase(Number(value('--seeded')!.replaceAll('_', '')), quick);
+  if (seeded) servers.splice(servers.indexOf('parley') + 1, 0, 'parley-seeded');
   const profileDir = join(RESULTS, 'profiles');
   const profile = flag('--profile');
   if (profile) mkdirSync(profileDir, { recursive: true });
@@ -66,12 +70,12 @@ async function main(): Promise<void> {
     scale[key as keyof typeof scale] = Number(raw);
   }
   const rows = await runBench({
-    scale, servers, scenarios,
+    scale, servers, scenarios, ...(seeded ? { seededDb: seeded.db } : {}),
     ...(store === 'memory' ? { parleyDb: ':memory:' } : {}),
     parleyNodeArgs: [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), ...(value('--parley-node-args')?.split(' ').filter(Boolean) ?? [])],
     ...(flag('--perf') ? { perf: { dir: perfDir, report: (text: string) => { perfReport = text; } } } : {}),
     log: (line) => process.stderr.write(`${line}\n`),
-  });
+  }).finally(() => seeded?.remove());
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const cpus = machine();
@@ -92,6 +96,27 @@ async function main(): Promise<void> {
   if (missed) process.stderr.write('bench: some deliveries were missing or duplicated\n');
   if (targets(rows).some((t) => !t.met)) process.stderr.write('bench: some targets were not met (see the table)\n');
   process.exitCode = missed ? 1 : 0;
+}
+
+/**
+ * `--seeded N`: a SQLite database of N messages (bench/seed-data.ts) for a second Parley, so
+ * that (a) and (c) compare its CPU per delivery with Parley's on an empty database. Its biggest
+ * room is (a)'s "general" and the next are (c)'s r0, r1, …, so both post into rooms with a history.
+ */
+async function seededDatabase(messages: number, quick: boolean): Promise<{ db: string; remove(): Promise<void> }> {
+  if (!Number.isSafeInteger(messages) || messages < 1000) throw new Error('--seeded: give a number of messages, at least 1000');
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { seedData } = await import('./seed-data.js');
+  const dir = await mkdtemp(join(tmpdir(), 'parley-bench-seeded-'));
+  const manyRooms = (quick ? QUICK : FULL).manyRooms;
+  const db = join(dir, 'seeded.db');
+  process.stderr.write(`seeding ${messages} messages for parley-seeded\n`);
+  await seedData({
+    db, messages, rooms: 2_000, accounts: 10_000, roomNames: ['general', ...Array.from({ length: manyRooms }, (_, i) => `r${i}`)],
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  return { db, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /** Scenario (f): its own table (bench/reconnect.ts), written to bench/results/ as *-f.md and latest-f.md. */

@@ -50,6 +50,8 @@ export interface SeedOptions {
    * of them direct (with user1, user2, …), the rest the first rooms.
    */
   busyConversations?: number;
+  /** Names for the first rooms (the biggest first), instead of room0, room1, … (the bench's own rooms: general, r0, …). */
+  roomNames?: string[];
   seed?: number;
   log?: (line: string) => void;
 }
@@ -150,7 +152,7 @@ class Generator {
     this.#rareLeft = true;
     this.counts = {
       messages: 0, rooms: o.rooms, accounts: o.accounts, tokens: o.accounts, privateMessages: 0, directs: 0, memberships: 0,
-      reactions: 0, edited: 0, deleted: 0, readPositions: 0, biggestRoom: seedRoom(0), biggestRoomMessages: 0, headRooms: [],
+      reactions: 0, edited: 0, deleted: 0, readPositions: 0, biggestRoom: '', biggestRoomMessages: 0, headRooms: [],
       busyAccount: seedUser(0), busyConversations: 0,
     };
   }
@@ -183,7 +185,7 @@ class Generator {
       const edited = !deleted && r() < 0.02;
       const id = `seed-m${i}`;
       rows.push({
-        id, room: seedRoom(room), seq, username, authorKey: nameKey(username), content: deleted ? '' : this.#text(), ts,
+        id, room: this.roomName(room), seq, username, authorKey: nameKey(username), content: deleted ? '' : this.#text(), ts,
         editedAt: edited ? ts + 60_000 : null, deleted,
       });
       if (deleted) this.counts.deleted++;
@@ -276,7 +278,7 @@ class Generator {
         if (seen.has(room) || this.lastSeq[room] === 0) continue;
         seen.add(room);
       }
-      for (const room of seen) rows.push({ userKey: nameKey(seedUser(a)), room: seedRoom(room), seq: position(room) });
+      for (const room of seen) rows.push({ userKey: nameKey(seedUser(a)), room: this.roomName(room), seq: position(room) });
     }
     this.counts.readPositions = rows.length;
     return rows;
@@ -291,10 +293,15 @@ class Generator {
     return rows;
   }
 
+  /** The name of room i: `roomNames[i]`, else seedRoom(i). */
+  roomName(i: number): string {
+    return this.o.roomNames[i] ?? seedRoom(i);
+  }
+
   finish(): SeedCounts {
     let big = 0;
     for (let i = 1; i < this.lastSeq.length; i++) if (this.lastSeq[i]! > this.lastSeq[big]!) big = i;
-    this.counts.biggestRoom = seedRoom(big);
+    this.counts.biggestRoom = this.roomName(big);
     this.counts.biggestRoomMessages = this.lastSeq[big]!;
     this.counts.headRooms = this.lastSeq.slice(0, 5);
     this.counts.busyConversations = this.busyRooms + this.busyDirects;
@@ -313,6 +320,7 @@ export async function seedData(options: SeedOptions): Promise<SeedCounts> {
     privateMessages: options.privateMessages ?? Math.floor(options.messages / 10), seed: options.seed ?? 1,
     directs: options.directs ?? Math.max(1, Math.floor((options.accounts ?? 1_000) / 10)), busyConversations: options.busyConversations ?? 500,
   };
+  const roomNames = options.roomNames ?? [];
   for (const [key, value] of Object.entries(o)) {
     if (key !== 'db' && (!Number.isSafeInteger(value) || (value as number) < 0)) throw new Error(`seed-data: --${key} must be a whole number ≥ 0`);
   }
@@ -321,7 +329,7 @@ export async function seedData(options: SeedOptions): Promise<SeedCounts> {
   if (o.privateMessages > 0 && o.directs === 0) throw new Error('seed-data: private messages need --directs ≥ 1');
   const log = options.log ?? (() => {});
   const setting = parseDbSetting(o.db);
-  const gen = new Generator(o);
+  const gen = new Generator({ ...o, roomNames });
   const passwordHash = await argon2Hasher.hash(SEED_PASSWORD);
   const started = Date.now();
   if (setting.kind === 'sqlite') await seedSqlite(setting.path, gen, passwordHash, log);
@@ -345,7 +353,7 @@ async function seedSqlite(path: string, gen: Generator, passwordHash: string, lo
     const account = db.prepare('INSERT INTO accounts (id, key, username, password_hash, created_at) VALUES (?, ?, ?, ?, ?)');
     const token = db.prepare('INSERT INTO tokens (token_hash, key, expires_at) VALUES (?, ?, ?)');
     db.transaction(() => {
-      for (let i = 0; i < o.rooms; i++) room.run(seedRoom(i), `seeded room ${i}`, gen.start);
+      for (let i = 0; i < o.rooms; i++) room.run(gen.roomName(i), `seeded room ${i}`, gen.start);
       for (let i = 0; i < o.accounts; i++) {
         const key = nameKey(seedUser(i));
         account.run(key, key, seedUser(i), passwordHash, gen.start);
@@ -376,7 +384,7 @@ async function seedSqlite(path: string, gen: Generator, passwordHash: string, lo
     db.transaction(() => {
       const positions = gen.readPositions();
       for (const p of positions) read.run(p.userKey, p.room, p.seq);
-      gen.lastSeq.forEach((seq, i) => last.run(seq, seedRoom(i)));
+      gen.lastSeq.forEach((seq, i) => last.run(seq, gen.roomName(i)));
       for (const d of gen.pairs()) {
         direct.run(d.room, d.createdAt, d.lastSeq);
         group.run(d.group, d.room);
@@ -411,7 +419,7 @@ async function seedPostgres(url: string, gen: Generator, passwordHash: string, l
     const { o } = gen;
     await client.query('BEGIN');
     await client.query('SET LOCAL synchronous_commit = off');
-    const rooms = Array.from({ length: o.rooms }, (_, i) => seedRoom(i));
+    const rooms = Array.from({ length: o.rooms }, (_, i) => gen.roomName(i));
     await client.query(`INSERT INTO rooms (name, topic, created_at) SELECT n, 'seeded room', $2 FROM unnest($1::text[]) AS n
       ON CONFLICT (name) DO NOTHING`, [rooms, new Date(gen.start)]);
     for (let from = 0; from < o.accounts; from += BATCH) {

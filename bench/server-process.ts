@@ -12,7 +12,8 @@ import type { Window } from './perf-split.js';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TICKS_PER_SECOND = 100;
 
-export type ServerKind = 'parley' | 'reference';
+/** `parley-seeded`: Parley on a seeded database (`--seeded N`), beside Parley on an empty one. */
+export type ServerKind = 'parley' | 'parley-seeded' | 'reference';
 
 export interface ServerHandle {
   kind: ServerKind;
@@ -50,7 +51,7 @@ export function parleyArgs(db: string, extra: string[] = []): string[] {
 export async function startServer(kind: ServerKind, opts: { db: string; nodeArgs?: string[]; env?: NodeJS.ProcessEnv; extra?: string[] }): Promise<ServerHandle> {
   const node = process.execPath;
   const probe = ['--expose-gc', '--import', pathToFileURL(join(ROOT, 'bench/gc-probe.mjs')).href];
-  const args = kind === 'parley'
+  const args = kind !== 'reference'
     ? [...probe, ...(opts.nodeArgs ?? []), ...parleyArgs(opts.db, opts.extra)]
     : [...probe, ...(opts.nodeArgs ?? []), '--import', 'tsx', join(ROOT, 'bench/reference-server.ts'), '--port', '0'];
   const child = spawn(node, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
@@ -103,7 +104,7 @@ export async function startServer(kind: ServerKind, opts: { db: string; nodeArgs
       child.kill('SIGWINCH');
     }),
     metrics: async () => {
-      if (kind !== 'parley') return '';
+      if (kind === 'reference') return '';
       const res = await fetch(`http://127.0.0.1:${port}/metrics`);
       return res.text();
     },
