@@ -17,7 +17,9 @@
  * --only h runs scenario (h), mentions against plain text in one 1,000-member room, Parley
  * alone (bench/mentions.ts; `--mentions members=N,rounds=N,…` overrides its sizes): not in
  * the default set either (about a minute).
- * (f), (g) and (h) load their modules only when chosen.
+ * --only w runs (w), disk under a sustained write load on a seeded SQLite database
+ * (bench/wal-load.ts; `--disk messages=N,seed=N,chars=N`): not in the default set either.
+ * (f), (g), (h) and (w) load their modules only when chosen.
  * --seed-data --db PATH_OR_URL --messages N … only makes a data set (bench/seed-data.ts).
  * --seeded N adds a second Parley on a SQLite database of N messages (`--only a,c --seeded
  * 1000000`): its CPU per delivery against Parley's on an empty database, goal ≤ 1.1×.
@@ -48,10 +50,11 @@ async function main(): Promise<void> {
   if (store !== 'sqlite' && store !== 'memory') throw new Error(`--parley-store: "${store}" is not sqlite or memory`);
   if (flag('--seed-data')) return (await import('./seed-data.js')).seedMain(process.argv.slice(2));
   const only = value('--only')?.split(',') ?? ['a', 'b', 'c', 'd', 'e'];
-  const scenarios = only.filter((s) => s !== 'f' && s !== 'g' && s !== 'h') as ScenarioId[];
+  const scenarios = only.filter((s) => !['f', 'g', 'h', 'w'].includes(s)) as ScenarioId[];
   if (only.includes('f')) await reconnect(quick);
   if (only.includes('g')) await reading(quick);
   if (only.includes('h')) await mentions(quick);
+  if (only.includes('w')) await disk(quick);
   if (scenarios.length === 0) return;
   const servers = (value('--servers')?.split(',') ?? ['parley', 'reference']) as ServerKind[];
   const seeded = value('--seeded') === undefined ? null : await seededDatabase(Number(value('--seeded')!.replaceAll('_', '')), quick);
@@ -175,6 +178,17 @@ function writeTable(id: string, quick: boolean, date: string, table: string): vo
   const suffix = `${quick ? '-quick' : ''}-${id}`;
   writeFileSync(join(RESULTS, `${date.replace(/[:]/g, '-')}${suffix}.md`), table);
   writeFileSync(join(RESULTS, `latest${suffix}.md`), table);
+}
+
+/** Scenario (w), disk under a sustained write load: its own table (bench/wal-load.ts), as *-w.md and latest-w.md. */
+async function disk(quick: boolean): Promise<void> {
+  const { DISK_FULL, DISK_QUICK, diskMarkdown, diskMet, runDiskLoad } = await import('./wal-load.js');
+  const scale = overridden('--disk', quick ? DISK_QUICK : DISK_FULL, Number.isSafeInteger);
+  const loadBefore = loadavg()[0]!;
+  const result = await runDiskLoad(scale, (line) => process.stderr.write(`${line}\n`));
+  const m = meta(loadBefore);
+  writeTable('w', quick, m.date, diskMarkdown(result, m));
+  if (!diskMet(result)) process.stderr.write('bench: the (w) goal was not met (see the table)\n');
 }
 
 /** Scenario (g): its own table (bench/reading.ts), written to bench/results/ as *-g.md and latest-g.md. */
