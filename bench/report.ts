@@ -82,7 +82,7 @@ export function targets(rows: Row[]): Target[] {
 const f = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
 const int = (n: number): string => (n ? Math.round(n).toLocaleString('en-US') : '–');
 
-export function markdown(rows: Row[], meta: { date: string; command: string; machine: string; node: string; quick: boolean; durable?: boolean }): string {
+export function markdown(rows: Row[], meta: { date: string; command: string; machine: string; node: string; quick: boolean; durable?: boolean; seeded?: number }): string {
   const lines = [
     `# Parley benchmark — ${meta.date}${meta.quick ? ' (quick smoke run: small scale, not comparable)' : ''}`,
     '',
@@ -93,6 +93,11 @@ export function markdown(rows: Row[], meta: { date: string; command: string; mac
       : 'Parley runs with SQLite durability on (a temp file, WAL, group commit); the reference is a minimal `ws` broadcast server',
     '(one `JSON.stringify` per message, one `send` per member). Both are child processes measured from /proc; the load generator',
     'shares the 2 cores, its CPU is in the last column (% of one core).',
+    ...(meta.seeded !== undefined ? [
+      `parley-seeded is the same Parley on a SQLite database seeded with ${meta.seeded.toLocaleString('en-US')} messages (bench/seed-data.ts: 2,000 rooms,`,
+      '1,000 direct conversations, 10,000 accounts with memberships, reactions, edits; its biggest room is (a)\'s "general", the next (c)\'s rooms),',
+      'in the same slices as the others: its CPU per delivery against Parley\'s on an empty database is the figure to read.',
+    ] : []),
     '',
     '| scenario | server | conns | delivered/s | missing | dup | p50 ms | p99 ms | max ms | server CPU µs/delivery (sys %) | handshakes/s | RSS KiB/conn | notices/join | writes/frame | load CPU % |',
     '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',

@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const cpus = machine();
-  const table = markdown(rows, { date, command, machine: `${cpus}, 2 cores`, node: process.version, quick, durable: store === 'sqlite' });
+  const table = markdown(rows, { date, command, machine: `${cpus}, 2 cores`, node: process.version, quick, durable: store === 'sqlite', ...(seeded ? { seeded: seeded.messages } : {}) });
   if (perfReport) process.stdout.write(`\nWhere the CPU went (perf samples at 999 Hz, measured slices only; files in ${perfDir}):\n\n${perfReport}\n`);
   process.stdout.write(`\n${table}\nTotal ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   if (!flag('--no-write')) {
@@ -106,7 +106,7 @@ async function main(): Promise<void> {
  * that (a) and (c) compare its CPU per delivery with Parley's on an empty database. Its biggest
  * room is (a)'s "general" and the next are (c)'s r0, r1, …, so both post into rooms with a history.
  */
-async function seededDatabase(messages: number, quick: boolean): Promise<{ db: string; remove(): Promise<void> }> {
+async function seededDatabase(messages: number, quick: boolean): Promise<{ db: string; messages: number; remove(): Promise<void> }> {
   if (!Number.isSafeInteger(messages) || messages < 1000) throw new Error('--seeded: give a number of messages, at least 1000');
   const { mkdtemp, rm } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');
@@ -119,7 +119,7 @@ async function seededDatabase(messages: number, quick: boolean): Promise<{ db: s
     db, messages, rooms: 2_000, accounts: 10_000, roomNames: ['general', ...Array.from({ length: manyRooms }, (_, i) => `r${i}`)],
     log: (line) => process.stderr.write(`${line}\n`),
   });
-  return { db, remove: () => rm(dir, { recursive: true, force: true }) };
+  return { db, messages, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /** Scenario (f): its own table (bench/reconnect.ts), written to bench/results/ as *-f.md and latest-f.md. */
