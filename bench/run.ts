@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   if (!flag('--no-write')) {
     mkdirSync(RESULTS, { recursive: true });
     const stamp = date.replace(/[:]/g, '-');
-    const suffix = `${quick ? '-quick' : ''}${store === 'memory' ? '-memory' : ''}`;
+    const suffix = `${quick ? '-quick' : ''}${store === 'memory' ? '-memory' : ''}${seeded ? '-seeded' : ''}`;
     const chart = svg(rows, `Parley vs reference ws server — ${date}${quick ? ' (quick)' : ''}`);
     writeFileSync(join(RESULTS, `${stamp}${suffix}.md`), table);
     writeFileSync(join(RESULTS, `${stamp}${suffix}.svg`), chart);
