@@ -5,7 +5,7 @@
  */
 import type { ChatMessage, NotifyLevel } from '../../protocol/messages.js';
 import type {
-  Account, AccountChange, Appended, ConversationKind, FileRecord, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, NewRoomMessage,
+  Account, AccountChange, Appended, ConversationKind, FileRecord, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, ConversationRecord, NewRoomMessage,
   PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction,
 } from '../ports.js';
 import { attachmentOf } from '../files/urls.js';
@@ -604,6 +604,13 @@ export class MemoryStore implements Store {
 
   async membershipsOf(account: string): Promise<MembershipRecord[]> {
     return [...(this.#roomsOf.get(account) ?? [])].sort().map((room) => ({ room, kind: this.#kindOf(room), role: this.#members.get(room)!.get(account)!.role }));
+  }
+
+  async conversationsOf(account: string): Promise<ConversationRecord[]> {
+    const mine = await this.membershipsOf(account);
+    const rooms = mine.map((m) => m.room);
+    const [last, reads] = await Promise.all([this.lastActivity(rooms), this.readPositionsOf(account, rooms)]);
+    return mine.map((m) => ({ ...m, last: last.get(m.room) ?? null, read: reads.get(m.room) ?? 0 }));
   }
 
   async members(room: string, limit: number): Promise<MemberRecord[]> {

@@ -21,7 +21,7 @@ import type pg from 'pg';
 import type { ChatMessage, NotifyLevel } from '../../protocol/messages.js';
 import {
   SearchTimeout,
-  type Account, type AccountChange, type Appended, type FileRecord, type HistoryPage, type HistoryQuery, type MemberRecord, type MembershipRecord,
+  type Account, type AccountChange, type Appended, type FileRecord, type HistoryPage, type HistoryQuery, type MemberRecord, type MembershipRecord, type ConversationRecord, type ConversationKind,
   type NewRoomMessage, type PushSubscriptionRecord, type ReactionBounds, type Role, type RoomPage, type RoomRecord, type SearchQuery, type Store,
   type ToggledReaction,
 } from '../ports.js';
@@ -605,6 +605,14 @@ export class PostgresStore implements Store {
     if (rooms.length === 0) return new Map();
     const { rows } = await this.#query<{ room: string; role: Role }>(SQL.memberRoles, [account, [...rooms]]);
     return new Map(rows.map((r) => [r.room, r.role]));
+  }
+
+  async conversationsOf(account: string): Promise<ConversationRecord[]> {
+    const { rows } = await this.#query<{ room: string; kind: ConversationKind; role: Role; read: string | number; last_seq: string | number | null; last_ts: Date | string | null }>(
+      SQL.conversationsOf, [account]);
+    return rows.map((r) => ({
+      ...membershipFromRow(r), read: Number(r.read), last: r.last_seq === null ? null : { seq: Number(r.last_seq), timestamp: toIso(r.last_ts!) },
+    }));
   }
 
   async membershipsOf(account: string): Promise<MembershipRecord[]> {
