@@ -69,9 +69,9 @@ describe('query plans: every statement uses an index', () => {
           'accountByName', 'msgByNonce', 'reactionsFor', 'roomMeta', 'roleIn', 'rolesIn', 'membershipsOf', 'members', 'directGet',
           'guestsDue', 'endMemberships', 'searchAll', 'searchVisible', 'searchRoom',
           // Accounts by name (mentions), tokens, memberships and direct conversations, and what a
-          // ListConversations summary reads (lastActivity, readListOf, mentionCounts, notifyList, roomGet, members).
+          // ListConversations summary reads (conversationsOf; lastActivity and readListOf for one; mentionCounts, notifyList, roomGet, members).
           'accountsByNames', 'tokenInsert', 'tokenTrim', 'endTokens', 'memberAdd', 'memberRole', 'memberCount', 'directInsert',
-          'lastActivity', 'mentionCounts', 'notifyList', 'roomGet']) {
+          'lastActivity', 'conversationsOf', 'mentionCounts', 'notifyList', 'roomGet']) {
           assert.ok(name in texts, `no statement ${name}`);
         }
       } finally {
@@ -105,7 +105,8 @@ describe('query plans: every statement uses an index', () => {
           'directGet', 'guestsEndExpired', 'searchAll', 'searchFor', 'searchRoom', 'searchAllRecent', 'searchForRecent', 'searchRoomRecent',
           // Accounts by name (mentions), tokens, memberships and direct conversations, and what a
           // ListConversations summary reads.
-          'accountsByNames', 'tokenInsert', 'memberAdd', 'memberAddMany', 'memberCount', 'directClaim', 'mentionCounts', 'notifyList', 'roomGet']) {
+          'accountsByNames', 'tokenInsert', 'memberAdd', 'memberAddMany', 'memberCount', 'directClaim', 'conversationsOf', 'mentionCounts', 'notifyList',
+          'roomGet']) {
           assert.ok(name in SQL, `no statement ${name}`);
         }
       } finally {
