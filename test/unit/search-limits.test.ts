@@ -1,6 +1,7 @@
 /**
- * The bounds on search work in the Search handler: one search in flight per connection,
- * searches per minute per account, and a store's time bound answered as SEARCH_TIMEOUT.
+ * The bounds on search work in the Search handler: one search in flight per connection and
+ * per account (SEARCH_BUSY), searches per minute per account, and a store's time bound
+ * answered as SEARCH_TIMEOUT.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -61,5 +62,38 @@ describe('Search limits', () => {
     }
     assert.equal(most, 1);
     assert.deepEqual(ann.conn.ofType('SearchResults').map((r) => r.ref), [0, 1, 2]);
+  });
+
+  it('runs one search at a time per account: another connection of it meanwhile gets SEARCH_BUSY, then may search', async () => {
+    const chat = await new FakeChat().start();
+    const one = chat.connect('json');
+    one.say({ type: 'Register', username: 'ann', password: 'correct horse battery', ref: 'r' });
+    await chat.settle();
+    const two = chat.connect('json');
+    two.say({ type: 'Login', username: 'ann', password: 'correct horse battery', ref: 'l' });
+    await chat.settle();
+    assert.equal(two.conn.ofType('LoggedIn').length, 1);
+    const bob = await chat.jsonUser('bob');
+    const search = chat.store.search.bind(chat.store);
+    const gates: (() => void)[] = [];
+    chat.store.search = async (q: SearchQuery) => {
+      await new Promise<void>((resolve) => gates.push(resolve));
+      return search(q);
+    };
+    one.say({ type: 'Search', query: 'hello', ref: 'a' });
+    await eventually(() => gates.length === 1, 10_000, 'the first search to reach the store');
+    two.say({ type: 'Search', query: 'hello', ref: 'b' });
+    await eventually(() => two.conn.ofType('Error').length === 1, 10_000, 'the second search to be refused');
+    const busy = two.conn.ofType('Error')[0]!;
+    assert.deepEqual([busy.code, busy.ref, busy.retryable], ['SEARCH_BUSY', 'b', true]);
+    // Another account is not held up.
+    bob.say({ type: 'Search', query: 'hello', ref: 'c' });
+    await eventually(() => gates.length === 2, 10_000, "bob's search to reach the store");
+    for (const open of gates.splice(0)) open();
+    await eventually(() => one.conn.ofType('SearchResults').length === 1 && bob.conn.ofType('SearchResults').length === 1, 10_000, 'both answered');
+    chat.store.search = search;
+    two.say({ type: 'Search', query: 'hello', ref: 'd' });
+    await eventually(() => two.conn.ofType('SearchResults').length === 1, 10_000, 'a search once the first was answered');
+    assert.equal(two.conn.ofType('SearchResults')[0]!.ref, 'd');
   });
 });

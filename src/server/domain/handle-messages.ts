@@ -298,18 +298,35 @@ function takeSearch(ctx: HandlerContext, s: Session): void {
   if (!bucket.take(now)) fail('RATE_LIMITED', `At most ${perMinute} searches a minute. Wait a few seconds.`);
 }
 
+/** The searchers (accounts, or connections before a name) with a search in flight, per chat. */
+const searching = new WeakMap<HandlerContext, Set<string>>();
+
 /**
- * Search is the costliest request, so its work is bounded three ways: a connection runs one
- * request at a time (Chat queues its later frames), so at most one of its searches is in
- * flight; searches per minute per account (takeSearch); and the store's time bound per search,
- * answered with SEARCH_TIMEOUT (not STORE_UNAVAILABLE: the store is fine, the search was too broad
- * or searches too many).
+ * Search is the costliest request, so its work is bounded four ways: a connection runs one
+ * request at a time (Chat queues its later frames); an account has one search in flight, a
+ * search from another of its connections meanwhile is refused with SEARCH_BUSY (so ten
+ * connections of one account cannot queue ten searches at the store); searches per minute per
+ * account (takeSearch); and the store's time bound per search, answered with SEARCH_TIMEOUT
+ * (not STORE_UNAVAILABLE: the store is fine, the search was too broad or searches too many).
  */
 export async function search(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Search'>): Promise<void> {
   const room = msg.room === undefined ? undefined : roomName(msg.room);
   if (room !== undefined) await readableRoom(ctx, s, room);
   const limit = Math.min(msg.limit ?? DEFAULT_PAGE, ctx.config.historyLimit);
+  let inFlight = searching.get(ctx);
+  if (!inFlight) searching.set(ctx, (inFlight = new Set()));
+  const who = s.account ?? `conn ${s.id}`;
+  if (inFlight.has(who)) fail('SEARCH_BUSY');
   takeSearch(ctx, s);
+  inFlight.add(who);
+  try {
+    await runSearch(ctx, s, msg, room, limit);
+  } finally {
+    inFlight.delete(who);
+  }
+}
+
+async function runSearch(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Search'>, room: string | undefined, limit: number): Promise<void> {
   // Everywhere: public rooms and the account's own conversations (none of them before a name).
   const q = {
     query: msg.query, limit, account: s.account ?? '', ...(room ? { room } : {}), ...(msg.before !== undefined ? { before: msg.before } : {}),
