@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { SearchTimeout, type SearchQuery } from '../../src/server/ports.js';
 import { eventually } from '../helpers/eventually.js';
 import { FakeChat } from '../helpers/fake-chat.js';
+import { SEARCH_QUEUE } from '../../src/server/domain/handle-messages.js';
 
 describe('Search limits', () => {
   it('refuses searches past --searches-per-minute for that searcher only, with RATE_LIMITED', async () => {
@@ -65,7 +66,8 @@ describe('Search limits', () => {
   });
 
   it('runs one search at a time per account: another connection of it meanwhile gets SEARCH_BUSY, then may search', async () => {
-    const chat = await new FakeChat().start();
+    // Two at once on the node, so that the second account's search runs beside the first.
+    const chat = await new FakeChat({ searchesInFlight: 2 }).start();
     const one = chat.connect('json');
     one.say({ type: 'Register', username: 'ann', password: 'correct horse battery', ref: 'r' });
     await chat.settle();
@@ -95,5 +97,38 @@ describe('Search limits', () => {
     two.say({ type: 'Search', query: 'hello', ref: 'd' });
     await eventually(() => two.conn.ofType('SearchResults').length === 1, 10_000, 'a search once the first was answered');
     assert.equal(two.conn.ofType('SearchResults')[0]!.ref, 'd');
+  });
+
+  it('runs --searches-in-flight searches at once on the node; the others wait their turn in order, and past SEARCH_QUEUE get SEARCH_BUSY', async () => {
+    const chat = await new FakeChat({ searchesInFlight: 1 }).start();
+    const users: Awaited<ReturnType<FakeChat['jsonUser']>>[] = [];
+    for (let i = 0; i < SEARCH_QUEUE + 2; i++) users.push(await chat.jsonUser(`u${i}`));
+    const search = chat.store.search.bind(chat.store);
+    let running = 0;
+    let most = 0;
+    const gates: (() => void)[] = [];
+    chat.store.search = async (q: SearchQuery) => {
+      most = Math.max(most, ++running);
+      await new Promise<void>((resolve) => gates.push(resolve));
+      running--;
+      return search(q);
+    };
+    users.forEach((u, i) => u.say({ type: 'Search', query: 'hello', ref: i }));
+    // One runs, SEARCH_QUEUE wait, the last is refused.
+    const last = users.at(-1)!;
+    await eventually(() => last.conn.ofType('Error').length === 1, 10_000, 'the search past the queue to be refused');
+    assert.deepEqual([last.conn.ofType('Error')[0]!.code, last.conn.ofType('Error')[0]!.retryable], ['SEARCH_BUSY', true]);
+    const order: number[] = [];
+    for (let answered = 0; answered <= SEARCH_QUEUE; answered++) {
+      await eventually(() => gates.length > 0, 10_000, `search ${answered} to start`);
+      for (let turn = 0; turn < 20; turn++) await new Promise((r) => setImmediate(r));
+      const open = gates.splice(0);
+      assert.equal(open.length, 1, 'two searches ran at once');
+      open[0]!();
+      await eventually(() => users.filter((u) => u.conn.ofType('SearchResults').length === 1).length === answered + 1, 10_000, `search ${answered} answered`);
+      order.push(users.findIndex((u, i) => u.conn.ofType('SearchResults').length === 1 && !order.includes(i)));
+    }
+    assert.equal(most, 1);
+    assert.deepEqual(order, Array.from({ length: SEARCH_QUEUE + 1 }, (_, i) => i), 'in the order they came');
   });
 });
