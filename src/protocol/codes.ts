@@ -43,6 +43,12 @@ export const ERRORS = {
   SEARCH_BUSY: { message: 'Another search of yours is still running. Wait for its answer.', retryable: true },
   BAD_PUSH_SUBSCRIPTION: { message: 'That push subscription cannot be used.', retryable: false },
   TOO_MANY_SUBSCRIPTIONS: { message: 'This account holds as many push subscriptions as it can. Remove one first.', retryable: false },
+  NO_SUCH_ENDPOINT: { message: 'There is no such API endpoint. See docs/api.md.', retryable: false },
+  METHOD_NOT_ALLOWED: { message: 'That endpoint does not take this HTTP method.', retryable: false },
+  BODY_TOO_LARGE: { message: 'That request body is too large.', retryable: false },
+  NO_SUCH_WEBHOOK: { message: 'There is no such webhook (it may have been revoked).', retryable: false },
+  BAD_WEBHOOK_URL: { message: 'That webhook URL cannot be used.', retryable: false },
+  TOO_MANY_WEBHOOKS: { message: 'That room has as many webhooks as it can. Revoke one first.', retryable: false },
   STORE_UNAVAILABLE: { message: 'The message store is unavailable. Try again.', retryable: true },
   INTERNAL: { message: 'Something went wrong on the server.', retryable: true },
 } as const satisfies Record<string, { message: string; retryable: boolean }>;

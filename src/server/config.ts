@@ -103,6 +103,12 @@ export interface Config {
   pushCoalesceMs: number;
   /** The VAPID `sub` claim (RFC 8292): a mailto: or https: URL where push services can reach the operator. */
   vapidSubject: string;
+  /** Outgoing webhooks may go to loopback, private or other non-public addresses (tests, private networks). */
+  webhookAllowPrivate: boolean;
+  /** Milliseconds one outgoing webhook delivery attempt may take in all. */
+  webhookTimeoutMs: number;
+  /** Outgoing webhook deliveries waiting at most (queued or between retries); past it new ones are dropped (counted in /metrics). */
+  webhookQueue: number;
 }
 
 type Kind = 'string' | 'int' | 'list' | 'nullable' | 'bool';
@@ -168,6 +174,9 @@ export const DEFAULTS: Config = {
   pushQueue: 1000,
   pushCoalesceMs: 60_000,
   vapidSubject: 'mailto:admin@localhost',
+  webhookAllowPrivate: false,
+  webhookTimeoutMs: 10_000,
+  webhookQueue: 1000,
 };
 
 export const OPTIONS: OptionSpec[] = [
@@ -222,6 +231,9 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'pushAllowPrivate', flag: '--push-allow-private <yes/no>', env: 'PUSH_ALLOW_PRIVATE', kind: 'bool', description: 'allow Web Push endpoints on loopback, private and other non-public addresses' },
   { key: 'pushQueue', flag: '--push-queue <n>', env: 'PUSH_QUEUE', kind: 'int', description: 'Web Push requests waiting at most (the oldest is dropped past it)' },
   { key: 'pushCoalesceMs', flag: '--push-coalesce <ms>', env: 'PUSH_COALESCE', kind: 'int', description: 'one push per account and conversation per this window (later ones are counted into the next)' },
+  { key: 'webhookAllowPrivate', flag: '--webhook-allow-private <yes/no>', env: 'WEBHOOK_ALLOW_PRIVATE', kind: 'bool', description: 'allow outgoing webhooks to loopback, private and other non-public addresses' },
+  { key: 'webhookTimeoutMs', flag: '--webhook-timeout <ms>', env: 'WEBHOOK_TIMEOUT', kind: 'int', description: 'time one outgoing webhook delivery attempt may take (then it is retried)' },
+  { key: 'webhookQueue', flag: '--webhook-queue <n>', env: 'WEBHOOK_QUEUE', kind: 'int', description: 'outgoing webhook deliveries waiting at most (new ones are dropped past it)' },
   { key: 'vapidSubject', flag: '--vapid-subject <uri>', env: 'VAPID_SUBJECT', kind: 'string', description: 'mailto: or https: contact sent to push services (VAPID)' },
 ];
 

@@ -1,7 +1,8 @@
 /**
  * The web client for everyone: an axe-core audit (WCAG 2.1 AA) of every view, on desktop
  * and phone sizes, in light and dark colour schemes, and a keyboard-only path through the
- * chat (open a room, send, react to a message, search, close popups with Escape).
+ * chat (open a room, send, react to a message, search, close popups with Escape) and
+ * through a room owner's Webhooks dialog.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -269,6 +270,51 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
     await screenshot(page, 'a11y-keyboard');
     assert.deepEqual(pageErrors(page), []);
   });
+
+  for (const look of [LOOKS[0], LOOKS[3]]) {
+    it(`has no violations in a room owner's Webhooks dialog, which the keyboard alone can use (${look.name})`, async () => {
+      const phone = look.size === PHONE;
+      const me = `wren${look.name.replace(/\W/g, '')}`;
+      const room = `hooks-${look.name}`;
+      const page = await fresh(look.size, look.scheme);
+      await joinAsGuest(page, server.httpUrl, me);
+      await openSidebar(page, phone);
+      await page.fill('#join-room', room);
+      await page.press('#join-room', 'Enter');
+      await waitForText(page, '#conv-title', `#${room}`);
+      if (!(await page.locator('.webhooks-btn').isVisible())) await page.locator('.members-btn').click();
+      const opener = page.locator('.webhooks-btn');
+      await opener.waitFor({ state: 'visible' });
+      await opener.focus();
+      await page.keyboard.press('Enter');
+      await page.locator('#webhooks-dialog[open]').waitFor({ state: 'visible' });
+      await waitForText(page, '#webhook-list', 'None yet');
+      assert.match(await focused(page), /input#webhook-name/, 'the name field takes the focus');
+      await assertAccessible(page, `the Webhooks dialog (${look.name})`);
+
+      await page.keyboard.type('not a name!');
+      await page.keyboard.press('Enter');
+      await waitForText(page, '#webhooks-error', 'Names are');
+      await assertAccessible(page, `the Webhooks dialog with an error (${look.name})`);
+
+      await page.fill('#webhook-name', `ci-${look.name}`);
+      await page.keyboard.press('Enter');
+      await page.locator('#webhook-url').waitFor({ state: 'visible' });
+      assert.match(await page.inputValue('#webhook-url'), new RegExp(`^${server.httpUrl}/api/webhooks/\\S+/\\S+$`));
+      assert.match(await focused(page), /input#webhook-url/, 'the new URL takes the focus, selected for copying');
+      await waitForText(page, '#webhook-list .webhook', `ci-${look.name}`);
+      await assertAccessible(page, `the Webhooks dialog showing a new URL (${look.name})`);
+      await screenshot(page, `a11y-webhooks-${look.name}`);
+
+      await pressUntil(page, 'Tab', '#webhook-list button');
+      await page.keyboard.press('Enter');
+      await waitForText(page, '#webhook-list', 'None yet');
+      await page.keyboard.press('Escape');
+      await page.locator('#webhooks-dialog').waitFor({ state: 'hidden' });
+      assert.match(await focused(page), /webhooks-btn/, 'Escape gives the focus back to the Webhooks button');
+      assert.deepEqual(pageErrors(page), []);
+    });
+  }
 
   it('has no violations while reconnecting (every look)', async () => {
     const open: Page[] = [];

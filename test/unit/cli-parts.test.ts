@@ -118,6 +118,19 @@ describe('parley client parts', () => {
     assert.match(clientHelpText(), /\/switch @NAME/);
   });
 
+  it('shows a new webhook\'s URL whole (a path is completed with the server\'s origin), the list, and a bot\'s signing secret', () => {
+    const ctx: FormatContext = { ...plain, origin: 'https://chat.example' };
+    const made = ackText({ for: 'CreateWebhook', room: 'deploys', id: 'wh1', name: 'ci', url: '/api/webhooks/wh1/s3cret' }, ctx)!;
+    assert.match(made, /Webhook wh1 of deploys posts as ci/);
+    assert.match(made, /\n {4}https:\/\/chat\.example\/api\/webhooks\/wh1\/s3cret\n/);
+    assert.match(ackText({ for: 'CreateWebhook', room: 'deploys', id: 'wh1', name: 'ci', url: 'http://h:1/api/webhooks/wh1/x' }, ctx)!, /http:\/\/h:1\/api\/webhooks\/wh1\/x/);
+    assert.equal(ackText({ for: 'RevokeWebhook', room: 'deploys', id: 'wh1' }, ctx), '* Webhook wh1 of deploys is revoked.');
+    assert.match(formatServerMessage({ type: 'Webhooks', room: 'deploys', webhooks: [{ id: 'wh1', name: 'ci', createdBy: 'ann', createdAt: '2026-12-01T00:00:00.000Z' }] }, ctx)!,
+      /Webhooks of deploys .*\n {2}wh1 {2}ci created 2026-12-01 by ann/);
+    assert.match(formatServerMessage({ type: 'Webhooks', room: 'deploys', webhooks: [] }, ctx)!, /no webhooks/);
+    assert.match(ackText({ for: 'SetBotWebhook', name: 'helper', url: 'https://bot.example/h', secret: 'abc' }, ctx)!, /signing secret, shown only now: abc/);
+  });
+
   it('names the account\'s conversations for /switch: @NAME, a group in any order, a room, never one it is not in', () => {
     const book = new ConversationBook();
     const base = { role: 'member' as const, topic: '', lastSeq: 10, lastActivity: msg.timestamp, unread: 4, mentions: 0, notify: 'all' as const };

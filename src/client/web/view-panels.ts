@@ -124,6 +124,8 @@ export interface MembersActions {
   invite(room: string, username: string): void;
   remove(room: string, username: string): void;
   setRole(room: string, username: string, role: 'moderator' | 'member'): void;
+  /** Opens the room's Webhooks dialog (its owner). */
+  webhooks(room: string): void;
 }
 
 const ROLE_TEXT: Record<string, string> = { owner: 'owner', moderator: 'moderator' };
@@ -135,6 +137,8 @@ export class MembersPanel {
   private readonly inviteInput = h('input', { attrs: { id: 'invite-name', autocomplete: 'off', maxlength: 32, placeholder: 'Name', 'aria-describedby': 'invite-hint' } });
   private readonly inviteForm: HTMLFormElement;
   private inviteRoom: string | null = null;
+  private readonly webhooksBtn: HTMLButtonElement;
+  private webhooksRoom: string | null = null;
 
   constructor(el: HTMLElement, private readonly actions: MembersActions) {
     // Built once, so that a re-render never wipes a name being typed.
@@ -150,7 +154,11 @@ export class MembersPanel {
     }, h('label', { attrs: { for: 'invite-name' }, text: 'Invite someone' }),
     h('div', { class: 'invite-row' }, this.inviteInput, h('button', { class: 'text-btn', attrs: { type: 'submit' }, text: 'Invite' })),
     h('p', { class: 'invite-hint', attrs: { id: 'invite-hint' }, text: 'Any account, online or not.' }));
-    replaceChildren(el, this.heading, this.inviteForm, this.list);
+    this.webhooksBtn = h('button', {
+      class: 'text-btn webhooks-btn', attrs: { type: 'button', 'aria-haspopup': 'dialog' }, text: 'Webhooks…',
+      on: { click: () => { if (this.webhooksRoom) this.actions.webhooks(this.webhooksRoom); } },
+    });
+    replaceChildren(el, this.heading, this.inviteForm, h('div', { class: 'panel-tools' }, this.webhooksBtn), this.list);
   }
 
   render(s: AppState): void {
@@ -161,6 +169,9 @@ export class MembersPanel {
     this.inviteRoom = room.joined && (room.kind === 'public' || room.moderates()) ? room.name : null;
     this.inviteForm.hidden = this.inviteRoom === null;
     this.inviteInput.setAttribute('aria-label', `Invite someone to #${room.name}`);
+    this.webhooksRoom = room.joined && room.kind !== 'direct' && room.role === 'owner' ? room.name : null;
+    this.webhooksBtn.hidden = this.webhooksRoom === null;
+    this.webhooksBtn.setAttribute('aria-label', `Webhooks of #${room.name}`);
     // Rebuilt only when it changes, so that a click on a member's button is never lost to a re-render.
     const shown = JSON.stringify([room.name, room.kind, room.role, s.username, roster]);
     if (shown === this.shown) return;

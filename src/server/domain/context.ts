@@ -32,6 +32,8 @@ export interface HandlerContext {
   readonly signer: ChatDeps['signer'];
   /** Sends Web Push notifications (push/); absent without push. */
   readonly pusher: ChatDeps['pusher'];
+  /** Tells bots' outgoing webhooks about messages that concern them (integrations/bot-hooks.ts); absent without. */
+  readonly botNotifier: ChatDeps['botNotifier'];
 
   /** The clock, in milliseconds since the epoch. */
   now(): number;
@@ -78,7 +80,7 @@ export interface HandlerContext {
    */
   membershipChanged(account: string, room: string, added: boolean): void;
   /** The members of a direct conversation (id and name), cached on this node. */
-  directMembers(room: string): Promise<Array<{ account: string; username: string }>>;
+  directMembers(room: string): Promise<Array<{ account: string; username: string; bot?: true }>>;
   /** The first arrival of a user in a room (bounded for large rooms: presence-notices.ts). */
   userJoined(room: string, username: string, except?: Session): void;
   /** The last departure of a user from a room. */

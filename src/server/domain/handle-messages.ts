@@ -5,7 +5,7 @@
 import type { Attachment, ChatMessage, PrivateChatMessage, ReplyRef, ServerMessage } from '../../protocol/messages.js';
 import { reactionUsers } from '../../protocol/reactions.js';
 import { attachmentOf } from '../files/urls.js';
-import { excerptOf, groupKey } from '../store/store-common.js';
+import { BOT, excerptOf, groupKey } from '../store/store-common.js';
 import { NO_MENTIONS, afterRoomMessage, mayMention, resolveMentions, type ResolvedMentions } from './mentions.js';
 import { cleanContent, isBlank, nameKey, normaliseName } from '../../protocol/names.js';
 import type { ClientMessageOf } from '../../protocol/schema.js';
@@ -31,17 +31,26 @@ function live(m: ChatMessage, extras?: Extras, to?: string): ServerMessage {
     ? { type: 'Message', id: m.id, seq: m.seq, room: m.room, username: m.username, content: m.content, timestamp: m.timestamp }
     : { type: 'PrivateMessage', id: m.id, seq: m.seq, room: m.room, from: m.username, to, username: m.username, content: m.content, timestamp: m.timestamp };
   if (m.mentions) wire.mentions = m.mentions;
+  if (m.bot) wire.bot = true;
   if (extras?.attachments) wire.attachments = extras.attachments;
   if (extras?.replyTo) wire.replyTo = extras.replyTo;
   return wire;
 }
 
-/** For a direct conversation of two (or one): the name its messages go `to` from this sender. */
-async function directPeer(ctx: HandlerContext, s: Session, room: string): Promise<string | undefined> {
+/** What a message in a direct conversation needs to know of its members (from a cache: directMembers). */
+interface DirectPeers {
+  /** For a conversation of two (or one): the name its messages go `to` from this sender. */
+  to?: string;
+  /** The other members that are bots (their outgoing webhooks hear of the message). */
+  bots: string[];
+}
+
+async function directPeers(ctx: HandlerContext, s: Session, room: string): Promise<DirectPeers | undefined> {
   if ((await ctx.room(room))?.kind !== 'direct') return undefined;
   const members = await ctx.directMembers(room);
-  if (members.length > 2) return undefined;
-  return members.find((m) => m.account !== s.account)?.username ?? s.username!;
+  const bots = members.filter((m) => m.bot && m.account !== s.account).map((m) => m.account);
+  if (members.length > 2) return { bots };
+  return { to: members.find((m) => m.account !== s.account)?.username ?? s.username!, bots };
 }
 
 /** What a message carries beyond its text, checked and ready for the wire. */
@@ -101,14 +110,15 @@ export function sendMessage(ctx: HandlerContext, s: Session, msg: ClientMessageO
   return Promise.all([
     plain ? undefined : extrasOf(ctx, s, room, msg),
     mayMention(content) ? resolveMentions(ctx, s, room, content) : null,
-    direct ? directPeer(ctx, s, room) : undefined,
-  ]).then(([extras, mentions, to]) => appendRoomMessage(ctx, s, msg, room, username, content, extras, mentions, to));
+    direct ? directPeers(ctx, s, room) : undefined,
+  ]).then(([extras, mentions, peers]) => appendRoomMessage(ctx, s, msg, room, username, content, extras, mentions, peers));
 }
 
 function appendRoomMessage(
   ctx: HandlerContext, s: Session, msg: ClientMessageOf<'SendMessage'> | ClientMessageOf<'PrivateMessage'>, room: string, username: string, content: string,
-  extras: Extras | undefined, mentions: ResolvedMentions | null, to?: string,
+  extras: Extras | undefined, mentions: ResolvedMentions | null, peers?: DirectPeers,
 ): void {
+  const to = peers?.to;
   const rich = extras ? {
     ...(extras.fileIds.length > 0 ? { attachments: extras.fileIds } : {}),
     ...(extras.replyTo ? { replyTo: { id: extras.replyTo.id, username: extras.replyTo.username } } : {}),
@@ -116,7 +126,9 @@ function appendRoomMessage(
   const listed = mentions && mentions.names.length > 0 ? { mentions: mentions.names } : {};
   // Not awaited: the connection's next frames go on while the store groups this append
   // with others into one commit. Appends commit in call order, so confirmations stay ordered.
-  ctx.store.appendMessage({ id: ctx.newId(), room, author: s.account!, username, content, timestamp: ctx.iso(), nonce: msg.nonce ?? null, ...rich, ...listed })
+  // The author's bot flag is the session's (read once, at login): no store read per message.
+  const bot = s.bot ? BOT : {};
+  ctx.store.appendMessage({ id: ctx.newId(), room, author: s.account!, username, content, timestamp: ctx.iso(), nonce: msg.nonce ?? null, ...rich, ...listed, ...bot })
     .then(({ message, duplicate }) => {
       const wire = live(message, extras, to);
       // In JSON mode the sender's copy is its confirmation; it goes out with the room's
@@ -129,9 +141,22 @@ function appendRoomMessage(
       ctx.broadcast(room, wire, s, echo, duplicate);
       // Every message may notify accounts at level `all`; only one that mentions anyone counts.
       if (!duplicate && (mentions || ctx.pusher)) void afterRoomMessage(ctx, s, message, mentions ?? NO_MENTIONS);
+      if (!duplicate && !s.bot) callBots(ctx, message, mentions, peers);
     }, (err: unknown) => {
       ctx.replyError(s, new StoreFailure('appendMessage', err), msg.ref);
     });
+}
+
+/**
+ * Bots' outgoing webhooks hear of a message that concerns them: one in a direct conversation
+ * with a bot, or one that mentions a bot (decided already: no lookup here). Never for a
+ * message a bot wrote (two bots cannot answer each other without end).
+ */
+function callBots(ctx: HandlerContext, message: ChatMessage, mentions: ResolvedMentions | null, peers: DirectPeers | undefined): void {
+  const notifier = ctx.botNotifier;
+  if (!notifier) return;
+  if (peers && peers.bots.length > 0) notifier.notify({ kind: 'direct', message, bots: peers.bots });
+  else if (!peers && mentions && mentions.bots.length > 0) notifier.notify({ kind: 'mention', message, bots: mentions.bots });
 }
 
 /**
@@ -151,7 +176,7 @@ export async function privateMessage(ctx: HandlerContext, s: Session, msg: Clien
     extrasOf(ctx, s, room, msg),
     mayMention(content) ? resolveMentions(ctx, s, room, content) : null,
   ]);
-  appendRoomMessage(ctx, s, msg, room, username, content, extras, mentions, target.username);
+  appendRoomMessage(ctx, s, msg, room, username, content, extras, mentions, { to: target.username, bots: target.bot && target.id !== s.account ? [target.id] : [] });
 }
 
 export async function history(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'History'>): Promise<void> {

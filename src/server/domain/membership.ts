@@ -47,6 +47,7 @@ export function guestExpiry(ctx: Pick<HandlerContext, 'config' | 'now'>, endsWit
 export async function nameRefused(ctx: HandlerContext, key: string, name: string): Promise<never> {
   const holder = await ctx.store.accountByName(key);
   if (holder?.passwordHash) fail('NAME_RESERVED', `The name "${name}" belongs to a registered account. Log in to use it, or pick another one.`);
+  if (holder?.bot && holder.key !== null) fail('NAME_RESERVED', `The name "${name}" belongs to a bot. Pick another one.`);
   fail('NAME_TAKEN', `The name "${name}" is in use. Pick another one.`);
 }
 
@@ -60,7 +61,7 @@ export async function createGuest(ctx: HandlerContext, s: Session, name: string)
   const endsWithConnection = s.mode === 'text';
   const account: Account & { key: string } = {
     id: newAccountId(), key, username: name, passwordHash: null, banned: false, createdAt: ctx.iso(),
-    expiresAt: guestExpiry(ctx, endsWithConnection), endsWithConnection,
+    expiresAt: guestExpiry(ctx, endsWithConnection), endsWithConnection, bot: false,
   };
   if (!(await ctx.store.createAccount(account, ctx.iso()))) {
     // A text-mode guest without a token ends with its last connection; when that connection is
@@ -103,8 +104,9 @@ export async function enterAccount(ctx: HandlerContext, s: Session, account: Acc
   s.account = account.id;
   s.username = account.username;
   s.key = key;
-  s.guest = account.passwordHash === null;
-  s.admin = !s.guest && ctx.config.admins.some((a) => nameKey(a) === key);
+  s.bot = account.bot;
+  s.guest = account.passwordHash === null && !account.bot;
+  s.admin = !s.guest && !s.bot && ctx.config.admins.some((a) => nameKey(a) === key);
   ctx.bindUser(s);
   await closeIfBanned(ctx, s, key, account);
   await resumeMemberships(ctx, s, account.id, fresh);
@@ -172,6 +174,8 @@ function currentOf(rows: readonly MembershipRecord[]): string | null {
  */
 export async function enterRoomHere(ctx: HandlerContext, s: Session, room: string, quiet = false): Promise<void> {
   if (s.closed || s.rooms.has(room)) return;
+  // A session without a connection only records the room: no delivery, no presence.
+  if (s.transient) return s.addRoom(room);
   const { username, key } = { username: s.username!, key: s.key! };
   ctx.enterRoom(room, s);
   const first = await ctx.presence.join(room, key, username, s.id);
@@ -186,6 +190,7 @@ export async function enterRoomHere(ctx: HandlerContext, s: Session, room: strin
 /** Takes this connection out of the room; the account's last connection there is announced. */
 export async function exitRoomHere(ctx: HandlerContext, s: Session, room: string): Promise<void> {
   if (!s.rooms.has(room)) return;
+  if (s.transient) return s.removeRoom(room);
   ctx.exitRoom(room, s);
   if (s.current === room) s.current = s.rooms.values().next().value ?? null;
   const last = await ctx.presence.leave(room, s.key!, s.id);
@@ -387,7 +392,7 @@ export async function moderates(ctx: HandlerContext, s: Session, room: string): 
  * Whether a name is banned: by a name ban (guests' and accounts' names alike) or, for
  * accounts banned before name bans existed, by the account's flag.
  */
-export async function isBanned(ctx: HandlerContext, key: string, account?: Account | null): Promise<boolean> {
+export async function isBanned(ctx: Pick<HandlerContext, 'store'>, key: string, account?: Account | null): Promise<boolean> {
   if (await ctx.store.nameBanned(key)) return true;
   const a = account === undefined ? await ctx.store.accountByName(key) : account;
   return a?.banned ?? false;

@@ -21,8 +21,9 @@ import type pg from 'pg';
 import type { ChatMessage, NotifyLevel } from '../../protocol/messages.js';
 import {
   SearchTimeout,
-  type Account, type AccountChange, type Appended, type FileRecord, type HistoryPage, type HistoryQuery, type MemberRecord, type MembershipRecord, type ConversationRecord, type ConversationKind,
-  type NewRoomMessage, type PushSubscriptionRecord, type ReactionBounds, type Role, type RoomPage, type RoomRecord, type SearchQuery, type Store,
+  type Account, type AccountChange, type Appended, type NewAccount, type FileRecord, type HistoryPage, type HistoryQuery, type MemberRecord, type MembershipRecord,
+  type ConversationRecord, type ConversationKind, type NewRoomMessage, type PushSubscriptionRecord, type ReactionBounds, type Role, type RoomPage, type RoomRecord,
+  type SearchQuery, type Store, type WebhookRecord, type BotHookRecord,
   type ToggledReaction,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
@@ -30,8 +31,8 @@ import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS, type PostgresMigration } from 
 import { rekeyPostgres } from './rekey-names.js';
 import { toIso } from './store-common.js';
 import {
-  SQL, accountFromRow, chatFromRow, fileFromRow, memberFromRow, membershipFromRow, roomFromRow, tsquery,
-  type AccountRow, type FileRow, type MessageRow, type RoomRow,
+  SQL, accountFromRow, chatFromRow, fileFromRow, memberFromRow, membershipFromRow, roomFromRow, tsquery, webhookFromRow,
+  type AccountRow, type FileRow, type MessageRow, type RoomRow, type WebhookRow,
 } from './postgres-sql.js';
 import {
   buildNew, indexTerms, insertRows, queueAppend, countByRoom, initError, mentionsColumn, nonceKey, planBatch, reactionRefusal, redactUrl,
@@ -502,12 +503,12 @@ export class PostgresStore implements Store {
     });
   }
 
-  async createAccount(a: Omit<Account, 'banned'> & { key: string }, now: string): Promise<boolean> {
+  async createAccount(a: NewAccount, now: string): Promise<boolean> {
     // Both the expired holder's end and the insert wait on a concurrent taker of the name: the
     // unique index on accounts.key lets one of them have it.
     return this.#undoable(async (client) => {
       await this.#query(SQL.guestsEndExpiredHolder, [a.key, now], client);
-      const values = [a.id, a.key, a.username, a.passwordHash, a.createdAt, a.expiresAt, a.endsWithConnection];
+      const values = [a.id, a.key, a.username, a.passwordHash, a.createdAt, a.expiresAt, a.endsWithConnection, a.bot ?? false];
       // Not created (the name is held, or the id taken): the guest ended above stays as it was.
       if ((await this.#query(SQL.accountInsert, values, client)).rowCount === 0) throw new RolledBack(false);
       return true;
@@ -585,6 +586,15 @@ export class PostgresStore implements Store {
     await this.#query(SQL.tokenDelete, [tokenHash]);
   }
 
+  async listBots(): Promise<Account[]> {
+    return (await this.#query<AccountRow>(SQL.botList, [])).rows.map(accountFromRow);
+  }
+
+  async revokeBot(id: string): Promise<boolean> {
+    const { rows } = await this.#retrying((client) => this.#query<{ id: string }>(SQL.botRevoke, [id], client));
+    return rows.length > 0;
+  }
+
   async addMember(room: string, account: string, role: Role, at: string): Promise<boolean> {
     return (await this.#query(SQL.memberAdd, [room, account, role, at])).rowCount === 1;
   }
@@ -620,7 +630,7 @@ export class PostgresStore implements Store {
   }
 
   async members(room: string, limit: number): Promise<MemberRecord[]> {
-    return (await this.#query<MemberRecord>(SQL.members, [room, Math.max(0, limit)])).rows.map(memberFromRow);
+    return (await this.#query<{ account: string; username: string; role: Role; bot: boolean | null }>(SQL.members, [room, Math.max(0, limit)])).rows.map(memberFromRow);
   }
 
   async memberCount(room: string): Promise<number> {
@@ -646,6 +656,35 @@ export class PostgresStore implements Store {
     if (opened.created) this.#knownRooms.add(room.name);
     return opened;
   }
+
+  async createWebhook(w: WebhookRecord): Promise<void> {
+    await this.#query(SQL.webhookInsert, [w.id, w.room, w.name, w.bot, w.secretHash, w.creator, w.createdAt]);
+  }
+
+  async getWebhook(id: string): Promise<WebhookRecord | null> {
+    const row = (await this.#query<WebhookRow>(SQL.webhookGet, [id])).rows[0];
+    return row ? webhookFromRow(row) : null;
+  }
+
+  async webhooksOf(room: string): Promise<WebhookRecord[]> {
+    return (await this.#query<WebhookRow>(SQL.webhooksOf, [room])).rows.map(webhookFromRow);
+  }
+
+  async deleteWebhook(id: string): Promise<WebhookRecord | null> {
+    const row = (await this.#query<WebhookRow>(SQL.webhookDelete, [id])).rows[0];
+    return row ? webhookFromRow(row) : null;
+  }
+
+  async setBotHook(account: string, hook: Omit<BotHookRecord, 'account'> | null): Promise<void> {
+    if (hook === null) await this.#query(SQL.botHookDelete, [account]);
+    else await this.#query(SQL.botHookPut, [account, hook.url, hook.secret, hook.createdAt]);
+  }
+
+  async botHooks(accounts: readonly string[]): Promise<Map<string, BotHookRecord>> {
+    if (accounts.length === 0) return new Map();
+    const { rows } = await this.#query<{ account: string; url: string; secret: string; created_at: Date }>(SQL.botHooksOf, [[...accounts]]);
+    return new Map(rows.map((r) => [r.account, { account: r.account, url: r.url, secret: r.secret, createdAt: r.created_at.toISOString() }]));
+  }
 }
 
 /** The row an AccountChange makes of an account's row (see AccountChange for what applies to whom). */
@@ -659,7 +698,7 @@ function changedAccount(row: AccountRow, change: AccountChange): AccountRow {
     next.password_hash = change.passwordHash;
     next.expires_at = null;
     next.ends_with_connection = false;
-  } else if (row.password_hash === null) {
+  } else if (row.password_hash === null && !row.bot) {
     if (change.expiresAt !== undefined) next.expires_at = new Date(change.expiresAt);
     if (change.endsWithConnection !== undefined) next.ends_with_connection = change.endsWithConnection;
   }

@@ -60,7 +60,7 @@ export interface HttpDeps {
   /** `ok` and `status` are public; the other fields are for operators only. */
   health(): Record<string, unknown> & { ok: boolean; status: string };
   log: Logger;
-  /** Routes answered elsewhere (files: server/files/file-service.ts); true when it answered the request. */
+  /** Routes answered elsewhere (files: server/files/file-service.ts; the API: http-api.ts); true when it answered the request. */
   route?(req: IncomingMessage, res: ServerResponse): boolean;
   /** `GET /api/push/key`: the VAPID public key (push/vapid.ts); absent: 404. */
   pushKey?: () => string;

@@ -1,0 +1,150 @@
+/**
+ * The "Webhooks" dialog of a room, for its owner: create an incoming webhook (its URL, with
+ * the secret, is shown once, with a Copy button), list the room's webhooks and revoke one.
+ * A native modal `<dialog>`: the focus stays inside while it is open, Escape closes it and
+ * the focus goes back to the button that opened it. Refusals are shown in the dialog.
+ */
+import type { WebhookSummary } from '../../protocol/messages.js';
+import { byId, h, replaceChildren } from './dom.js';
+
+export interface WebhookActions {
+  list(room: string): Promise<WebhookSummary[]>;
+  /** Resolves the new webhook's id, name and URL. */
+  create(room: string, name: string): Promise<{ id: string; name: string; url: string }>;
+  revoke(room: string, id: string): Promise<void>;
+  /** Why a request failed, for the user. */
+  failure(err: unknown): string;
+}
+
+/** A webhook URL as the server gave it, made whole against this page's origin when it is a path. */
+function wholeUrl(url: string): string {
+  try {
+    return new URL(url, location.origin).href;
+  } catch {
+    return url;
+  }
+}
+
+export class WebhooksDialog {
+  readonly el: HTMLDialogElement;
+  private readonly title = h('h2', { attrs: { id: 'webhooks-title' } });
+  private readonly nameInput = h('input', {
+    attrs: { id: 'webhook-name', autocomplete: 'off', autocapitalize: 'off', spellcheck: 'false', maxlength: 32, placeholder: 'ci', 'aria-describedby': 'webhook-name-hint webhooks-error' },
+  });
+  private readonly createBtn = h('button', { class: 'primary', attrs: { type: 'submit' }, text: 'Create webhook' });
+  private readonly error = h('p', { class: 'dialog-error', attrs: { id: 'webhooks-error', role: 'alert' } });
+  private readonly urlInput = h('input', { attrs: { id: 'webhook-url', readonly: true, 'aria-describedby': 'webhook-url-hint' } });
+  private readonly created = h('div', { class: 'dialog-field webhook-created', attrs: { hidden: true } },
+    h('label', { attrs: { for: 'webhook-url' }, text: 'Its URL' }),
+    h('div', { class: 'invite-row' }, this.urlInput,
+      h('button', { class: 'text-btn', attrs: { type: 'button' }, text: 'Copy', on: { click: () => void this.copy() } })),
+    h('p', { class: 'dialog-hint', attrs: { id: 'webhook-url-hint' }, text: 'Shown only now: keep it secret. Anyone with it can post here. POST JSON {"text": "..."} to it.' }));
+  private readonly list = h('ul', { class: 'webhook-list', attrs: { id: 'webhook-list', 'aria-labelledby': 'webhook-list-title' } });
+  private readonly status = h('p', { class: 'sr-only', attrs: { role: 'status' } });
+  private room = '';
+  private opener: HTMLElement | null = null;
+
+  constructor(private readonly actions: WebhookActions) {
+    const form = h('form', { class: 'webhook-form', on: { submit: (ev) => { ev.preventDefault(); void this.create(); } } },
+      h('div', { class: 'dialog-field' },
+        h('label', { attrs: { for: 'webhook-name' }, text: 'Name it posts as' }),
+        h('div', { class: 'invite-row' }, this.nameInput, this.createBtn),
+        h('p', { class: 'dialog-hint', attrs: { id: 'webhook-name-hint' }, text: 'A bot name, like any account name: 1 to 32 letters, digits, "_", "-" or ".".' })));
+    const body = h('div', { class: 'dialog-form' },
+      this.title,
+      h('p', { class: 'dialog-lead', attrs: { id: 'webhooks-lead' }, text: 'A webhook is a URL that posts to this room: for CI, alerts or scripts. Slack\'s incoming-webhook format works.' }),
+      form, this.created, this.error,
+      h('h3', { class: 'webhook-list-title', attrs: { id: 'webhook-list-title' }, text: 'Webhooks of this room' }),
+      this.list, this.status,
+      h('div', { class: 'dialog-actions' }, h('button', { class: 'secondary', attrs: { type: 'button' }, text: 'Close', on: { click: () => this.el.close() } })));
+    this.el = h('dialog', { class: 'dialog webhooks-dialog', attrs: { id: 'webhooks-dialog', 'aria-labelledby': 'webhooks-title', 'aria-describedby': 'webhooks-lead' } }, body);
+    this.el.addEventListener('close', () => { this.opener?.focus(); this.opener = null; });
+    byId('chat').append(this.el);
+  }
+
+  /** Opens the dialog for a room and reads its webhooks. */
+  show(room: string): void {
+    this.room = room;
+    this.opener = document.activeElement as HTMLElement | null;
+    this.title.textContent = `Webhooks of #${room}`;
+    this.nameInput.value = '';
+    this.nameInput.removeAttribute('aria-invalid');
+    this.urlInput.value = '';
+    this.created.hidden = true;
+    this.error.textContent = '';
+    replaceChildren(this.list);
+    this.el.showModal();
+    this.nameInput.focus();
+    void this.refresh();
+  }
+
+  private async refresh(): Promise<void> {
+    try {
+      this.render(await this.actions.list(this.room));
+    } catch (err) {
+      this.error.textContent = this.actions.failure(err);
+    }
+  }
+
+  private render(hooks: WebhookSummary[]): void {
+    if (hooks.length === 0) {
+      replaceChildren(this.list, h('li', { class: 'webhook-empty', text: 'None yet.' }));
+      return;
+    }
+    replaceChildren(this.list, ...hooks.map((w) => h('li', { class: 'webhook', attrs: { 'data-webhook': w.id } },
+      h('span', { class: 'name', text: w.name }),
+      h('span', { class: 'webhook-meta', text: `created ${w.createdAt.slice(0, 10)}${w.createdBy ? ` by ${w.createdBy}` : ''}` }),
+      h('button', {
+        class: 'text-btn danger', attrs: { type: 'button', 'aria-label': `Revoke the webhook ${w.name}` }, text: 'Revoke',
+        on: { click: () => void this.revoke(w) },
+      }))));
+  }
+
+  private async create(): Promise<void> {
+    const name = this.nameInput.value.trim().replace(/^@/, '');
+    if (name === '') return this.refuse('Type the name the webhook posts as.');
+    this.createBtn.disabled = true;
+    try {
+      const hook = await this.actions.create(this.room, name);
+      this.error.textContent = '';
+      this.nameInput.value = '';
+      this.nameInput.removeAttribute('aria-invalid');
+      this.urlInput.value = wholeUrl(hook.url);
+      this.created.hidden = false;
+      this.urlInput.focus();
+      this.urlInput.select();
+      await this.refresh();
+    } catch (err) {
+      this.refuse(this.actions.failure(err));
+    } finally {
+      this.createBtn.disabled = false;
+    }
+  }
+
+  private refuse(why: string): void {
+    this.error.textContent = why;
+    this.nameInput.setAttribute('aria-invalid', 'true');
+    this.nameInput.focus();
+  }
+
+  private async revoke(w: WebhookSummary): Promise<void> {
+    try {
+      await this.actions.revoke(this.room, w.id);
+      this.status.textContent = `The webhook ${w.name} is revoked.`;
+      await this.refresh();
+      this.nameInput.focus();
+    } catch (err) {
+      this.error.textContent = this.actions.failure(err);
+    }
+  }
+
+  private async copy(): Promise<void> {
+    this.urlInput.select();
+    try {
+      await navigator.clipboard.writeText(this.urlInput.value);
+      this.status.textContent = 'Copied.';
+    } catch {
+      this.status.textContent = 'Select the URL and copy it.';
+    }
+  }
+}
