@@ -363,9 +363,10 @@ const searching = new WeakMap<HandlerContext, Searches>();
  * SEARCH_BUSY), so however many accounts search, answers reach the event loop a few at a time
  * and everyone else's requests go between them (ten searches queued at the SQLite worker came
  * back together, one stretch of 50 ms of the event loop; with one at a time a bystander's
- * round trip stayed within 3× of idle while ten accounts searched flat out); searches per minute per account
- * (takeSearch); and the store's time bound per search, answered with SEARCH_TIMEOUT (not
- * STORE_UNAVAILABLE: the store is fine, the search was too broad or searches too many).
+ * round trip stayed within 3× of idle while ten accounts searched flat out, bench (g));
+ * searches per minute per account (takeSearch); and the store's time bound per search,
+ * answered with SEARCH_TIMEOUT (not STORE_UNAVAILABLE: the store is fine, the search was too
+ * broad or searches too many).
  */
 export async function search(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Search'>): Promise<void> {
   const room = msg.room === undefined ? undefined : roomName(msg.room);

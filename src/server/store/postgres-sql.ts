@@ -50,12 +50,11 @@ const FTS = `${MSG} WHERE NOT m.deleted AND m.search @@ $1::tsquery`;
 /** Tsvectors of terms joined by spaces (terms hold no spaces; an empty text gives an empty vector): a column, $4. */
 const TERMS_VECTOR = `array_to_tsvector(string_to_array(terms, ' '))`;
 const PARAM4_VECTOR = `array_to_tsvector(string_to_array($4, ' '))`;
-/** Rooms an account ($3) may search without naming one: public rooms and its memberships. */
-const SEARCHABLE = `m.room IN (SELECT name FROM rooms WHERE kind = 'public' UNION ALL SELECT room FROM memberships WHERE account = $3)`;
 /**
- * The same, checked row by row (a primary-key probe of rooms, then of memberships): a walk
- * newest first keeps its order through it and stops at the limit, where the IN list above
- * became a hash join that read every row of the walk first.
+ * Rooms an account ($3) may search without naming one: public rooms and its memberships,
+ * checked row by row (a primary-key probe of rooms, then of memberships). A walk newest first
+ * keeps its order through it and stops at the limit; as an IN list of the rooms it became a
+ * hash join that read every row of the walk first.
  */
 const SEARCHABLE_ROW = `(EXISTS (SELECT 1 FROM rooms r WHERE r.name = m.room AND r.kind = 'public')
   OR EXISTS (SELECT 1 FROM memberships ms WHERE ms.room = m.room AND ms.account = $3))`;
