@@ -77,6 +77,8 @@ export interface BenchOptions {
   parleyEnv?: NodeJS.ProcessEnv;
   /** Parley's `--db` instead of a SQLite file in a temp folder (`:memory:`: what the durable store costs). */
   parleyDb?: string;
+  /** The database of the `parley-seeded` server (run.ts `--seeded N` makes it). */
+  seededDb?: string;
   /** Record both servers with Linux perf; `report` gets a Markdown split per paced scenario (perf-split.ts). */
   perf?: { dir: string; report(markdown: string): void };
   log?: (line: string) => void;
@@ -104,8 +106,9 @@ export async function runBench(opts: BenchOptions): Promise<Row[]> {
     const perfArgs = opts.perf ? ['--perf-basic-prof', '--logfile=/dev/null', '--no-logfile-per-isolate'] : [];
     for (const kind of opts.servers) {
       servers.push(await startServer(kind, {
-        db: kind === 'parley' && opts.parleyDb !== undefined ? opts.parleyDb : join(dir, `${kind}.db`),
-        ...(kind === 'parley' ? { nodeArgs: [...perfArgs, ...opts.parleyNodeArgs ?? []], env: opts.parleyEnv ?? {} } : { nodeArgs: perfArgs }),
+        db: kind === 'parley' && opts.parleyDb !== undefined ? opts.parleyDb
+          : kind === 'parley-seeded' ? opts.seededDb ?? fail('parley-seeded needs seededDb') : join(dir, `${kind}.db`),
+        ...(kind !== 'reference' ? { nodeArgs: [...perfArgs, ...opts.parleyNodeArgs ?? []], env: opts.parleyEnv ?? {} } : { nodeArgs: perfArgs }),
       }));
     }
     if (opts.perf) {
@@ -454,7 +457,7 @@ async function sliced(
 
 /** Parley's socket writes and frames sent so far, from /metrics (null for the reference or when unreadable). */
 export async function writesSoFar(server: ServerHandle): Promise<{ writes: number; frames: number } | null> {
-  if (server.kind !== 'parley') return null;
+  if (server.kind === 'reference') return null;
   try {
     const text = await server.metrics();
     const writes = /^parley_ws_socket_writes_total (\S+)/m.exec(text);
@@ -503,4 +506,8 @@ export function describe(r: Row): string {
   if (r.writesPerFrame !== undefined) parts.push(`${r.writesPerFrame.toFixed(3)} writes/frame`);
   parts.push(`load ${r.loadCpuPct.toFixed(0)}%`);
   return parts.join(', ');
+}
+
+function fail(message: string): never {
+  throw new Error(message);
 }

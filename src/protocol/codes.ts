@@ -40,6 +40,7 @@ export const ERRORS = {
   ALREADY_REGISTERED: { message: 'That name is already registered.', retryable: false },
   NOT_LOGGED_IN: { message: 'Log in first.', retryable: false },
   SEARCH_TIMEOUT: { message: 'That search took too long. Use more or rarer words, or search one room.', retryable: false },
+  SEARCH_BUSY: { message: 'Another search of yours is still running. Wait for its answer.', retryable: true },
   BAD_PUSH_SUBSCRIPTION: { message: 'That push subscription cannot be used.', retryable: false },
   TOO_MANY_SUBSCRIPTIONS: { message: 'This account holds as many push subscriptions as it can. Remove one first.', retryable: false },
   NO_SUCH_ENDPOINT: { message: 'There is no such API endpoint. See docs/api.md.', retryable: false },

@@ -37,6 +37,16 @@ export interface MembershipRecord {
   role: Role;
 }
 
+/**
+ * One of an account's memberships with what its summary needs (ConversationStore.conversationsOf):
+ * the conversation's newest message (none in an empty one) and the account's read position in it.
+ */
+export interface ConversationRecord extends MembershipRecord {
+  last: { seq: number; timestamp: string } | null;
+  /** The account's read position (0 when it has none). */
+  read: number;
+}
+
 /** One member of a conversation, with the account's current name. */
 export interface MemberRecord {
   account: string;
@@ -373,6 +383,12 @@ export interface ConversationStore {
   rolesIn(account: string, rooms: readonly string[]): Promise<Map<string, Role>>;
   /** Every membership of the account, rooms and direct conversations (an index on the account serves it). */
   membershipsOf(account: string): Promise<MembershipRecord[]>;
+  /**
+   * Every membership of the account (as membershipsOf, in no particular order) with its
+   * conversation's newest message and the account's read position there, in one read: what
+   * ListConversations summarises. A few index probes per membership, whatever the history.
+   */
+  conversationsOf(account: string): Promise<ConversationRecord[]>;
   /** The room's members ordered by username, at most `limit`, with their current names. */
   members(room: string, limit: number): Promise<MemberRecord[]>;
   /** How many members the room has. */

@@ -962,6 +962,32 @@ export function storeContract(
         assert.deepEqual(await store.membershipsOf(uid('u.none')), []);
       });
 
+      it('conversationsOf gives every membership with its newest message and the read position there', async () => {
+        const [busy, quiet] = [room(), room('private')];
+        for (const r of [busy, quiet]) await store.ensureRoom(r);
+        const [amy, bob] = [uid('u.amy'), uid('u.bob')];
+        const dm = uid('dm');
+        await store.addMember(busy.name, amy, 'owner', tick());
+        await store.addMember(quiet.name, amy, 'member', tick());
+        await store.openDirect(groupKey([amy, bob]), { name: dm, topic: '', owner: null, createdAt: tick(), kind: 'direct' }, [amy, bob]);
+        const messages = await fill(store, busy.name, 3);
+        const [direct] = await Promise.all([store.appendMessage(msg(dm, 'bob', 'hi'))]);
+        await store.markRead(amy, busy.name, 2);
+        const mine = (await store.conversationsOf(amy)).sort((x, y) => (x.room < y.room ? -1 : 1));
+        assert.deepEqual(mine, [
+          { room: busy.name, kind: 'public', role: 'owner', last: { seq: 3, timestamp: messages[2]!.timestamp }, read: 2 },
+          { room: quiet.name, kind: 'private', role: 'member', last: null, read: 0 },
+          { room: dm, kind: 'direct', role: 'member', last: { seq: 1, timestamp: direct!.message.timestamp }, read: 0 },
+        ].sort((x, y) => (x.room < y.room ? -1 : 1)));
+        // The same as membershipsOf, lastActivity and readPositionsOf together.
+        const rooms = mine.map((c) => c.room);
+        const [memberships, last, reads] = await Promise.all([store.membershipsOf(amy), store.lastActivity(rooms), store.readPositionsOf(amy, rooms)]);
+        assert.deepEqual(mine.map(({ room: r, kind, role }) => ({ room: r, kind, role })), memberships.sort((x, y) => (x.room < y.room ? -1 : 1)));
+        assert.deepEqual(mine.map((c) => c.last), rooms.map((r) => last.get(r) ?? null));
+        assert.deepEqual(mine.map((c) => c.read), rooms.map((r) => reads.get(r) ?? 0));
+        assert.deepEqual(await store.conversationsOf(uid('u.none')), []);
+      });
+
       it('members lists the members by current name (at most limit) with their roles; memberCount counts them', async () => {
         const r = room();
         await store.ensureRoom(r);

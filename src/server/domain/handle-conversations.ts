@@ -167,7 +167,7 @@ export async function openDirect(ctx: HandlerContext, s: Session, msg: ClientMes
 /** The account's rooms and direct conversations, most recent activity first. */
 export async function listConversations(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'ListConversations'>): Promise<void> {
   const { account } = requireNamed(s);
-  const rows = await ctx.store.membershipsOf(account);
+  const rows = await ctx.store.conversationsOf(account);
   s.send({ type: 'Conversations', conversations: await summarise(ctx, account, rows), ...refOf(msg) });
 }
 

@@ -323,18 +323,74 @@ function takeSearch(ctx: HandlerContext, s: Session): void {
   if (!bucket.take(now)) fail('RATE_LIMITED', `At most ${perMinute} searches a minute. Wait a few seconds.`);
 }
 
+/** Searches waiting for a turn past which more are refused with SEARCH_BUSY. */
+export const SEARCH_QUEUE = 100;
+
 /**
- * Search is the costliest request, so its work is bounded three ways: a connection runs one
- * request at a time (Chat queues its later frames), so at most one of its searches is in
- * flight; searches per minute per account (takeSearch); and the store's time bound per search,
- * answered with SEARCH_TIMEOUT (not STORE_UNAVAILABLE: the store is fine, the search was too broad
- * or searches too many).
+ * Per chat: the searchers (accounts, or connections before a name) with a search in flight,
+ * and the node's turns (`--searches-in-flight` at once, the rest waiting in order).
+ */
+class Searches {
+  readonly searchers = new Set<string>();
+  running = 0;
+  readonly waiting: (() => void)[] = [];
+
+  /** Resolves when this search may run. */
+  async turn(limit: number): Promise<void> {
+    if (this.running < Math.max(1, limit)) {
+      this.running++;
+      return;
+    }
+    if (this.waiting.length >= SEARCH_QUEUE) fail('SEARCH_BUSY', 'The server is busy with other searches. Try again in a moment.');
+    // The turn passes from the search that ends (done) to this one: running stays the same.
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  done(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.running--;
+  }
+}
+const searching = new WeakMap<HandlerContext, Searches>();
+
+/**
+ * Search is the costliest request, so its work is bounded five ways: a connection runs one
+ * request at a time (Chat queues its later frames); an account has one search in flight, a
+ * search from another of its connections meanwhile is refused with SEARCH_BUSY (so ten
+ * connections of one account cannot queue ten searches at the store); the node runs
+ * `--searches-in-flight` at once, the others waiting their turn (up to SEARCH_QUEUE, then
+ * SEARCH_BUSY), so however many accounts search, answers reach the event loop a few at a time
+ * and everyone else's requests go between them (ten searches queued at the SQLite worker came
+ * back together, one stretch of 50 ms of the event loop; with one at a time a bystander's
+ * round trip stayed within 3× of idle while ten accounts searched flat out, bench (g));
+ * searches per minute per account (takeSearch); and the store's time bound per search,
+ * answered with SEARCH_TIMEOUT (not STORE_UNAVAILABLE: the store is fine, the search was too
+ * broad or searches too many).
  */
 export async function search(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Search'>): Promise<void> {
   const room = msg.room === undefined ? undefined : roomName(msg.room);
   if (room !== undefined) await readableRoom(ctx, s, room);
   const limit = Math.min(msg.limit ?? DEFAULT_PAGE, ctx.config.historyLimit);
+  let searches = searching.get(ctx);
+  if (!searches) searching.set(ctx, (searches = new Searches()));
+  const who = s.account ?? `conn ${s.id}`;
+  if (searches.searchers.has(who)) fail('SEARCH_BUSY');
   takeSearch(ctx, s);
+  searches.searchers.add(who);
+  try {
+    await searches.turn(ctx.config.searchesInFlight);
+    try {
+      await runSearch(ctx, s, msg, room, limit);
+    } finally {
+      searches.done();
+    }
+  } finally {
+    searches.searchers.delete(who);
+  }
+}
+
+async function runSearch(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Search'>, room: string | undefined, limit: number): Promise<void> {
   // Everywhere: public rooms and the account's own conversations (none of them before a name).
   const q = {
     query: msg.query, limit, account: s.account ?? '', ...(room ? { room } : {}), ...(msg.before !== undefined ? { before: msg.before } : {}),

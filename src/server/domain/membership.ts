@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { CLOSE } from '../../protocol/codes.js';
 import type { ConversationSummary, NotifyLevel } from '../../protocol/messages.js';
 import { nameKey } from '../../protocol/names.js';
-import type { Account, ConversationKind, MembershipRecord, RoomRecord, Role } from '../ports.js';
+import type { Account, ConversationKind, ConversationRecord, MembershipRecord, RoomRecord, Role } from '../ports.js';
 import type { HandlerContext } from './context.js';
 import { fail } from './errors.js';
 import { groupKey } from '../store/store-common.js';
@@ -320,7 +320,10 @@ export async function directWith(ctx: HandlerContext, s: Session, others: readon
 /** Tells the account's connections everywhere that it is a member of the room now. */
 export async function announceConversation(ctx: HandlerContext, account: string, room: string): Promise<void> {
   try {
-    const [summary] = await summarise(ctx, account, [await membershipOf(ctx, account, room)]);
+    const [membership, last, reads] = await Promise.all([
+      membershipOf(ctx, account, room), ctx.store.lastActivity([room]), ctx.store.readPositionsOf(account, [room]),
+    ]);
+    const [summary] = await summarise(ctx, account, [{ ...membership, last: last.get(room) ?? null, read: reads.get(room) ?? 0 }]);
     if (summary) ctx.toUser(account, { type: 'ConversationAdded', conversation: summary });
   } catch (err) {
     ctx.log.warn({ err, room }, 'could not announce a new conversation');
@@ -335,17 +338,15 @@ async function membershipOf(ctx: HandlerContext, account: string, room: string):
 /**
  * The account's conversations as the wire shows them: unread and mention counts, last seq,
  * latest activity, the other members of direct ones. A handful of store reads for all of
- * them together, plus one per direct conversation for its members (cached on this node).
+ * them together, plus one per direct conversation for its members (cached on this node);
+ * `rows` (ConversationStore.conversationsOf) carry each newest message and read position.
  */
-export async function summarise(ctx: HandlerContext, account: string, rows: readonly MembershipRecord[]): Promise<ConversationSummary[]> {
-  const rooms = rows.map((r) => r.room);
-  const [last, reads, mentions, levels, counts, records, peers] = await Promise.all([
-    ctx.store.lastActivity(rooms),
-    ctx.store.readPositionsOf(account, rooms),
+export async function summarise(ctx: HandlerContext, account: string, rows: readonly ConversationRecord[]): Promise<ConversationSummary[]> {
+  const [mentions, levels, counts, records, peers] = await Promise.all([
     ctx.store.mentionCounts(account),
     ctx.store.notifyLevels(account),
     ctx.presence.counts(),
-    Promise.all(rooms.map((r) => ctx.room(r))),
+    Promise.all(rows.map((r) => ctx.room(r.room))),
     // The other members of each direct conversation, read together (cached on this node).
     Promise.all(rows.map((r) => (r.kind === 'direct' ? ctx.directMembers(r.room) : null))),
   ]);
@@ -353,9 +354,9 @@ export async function summarise(ctx: HandlerContext, account: string, rows: read
   for (const [i, r] of rows.entries()) {
     const record = records[i];
     if (!record) continue;
-    const activity = last.get(r.room);
+    const activity = r.last;
     const lastSeq = activity?.seq ?? 0;
-    const read = reads.get(r.room) ?? 0;
+    const read = r.read;
     const summary: ConversationSummary = {
       room: r.room, kind: r.kind, role: r.role, topic: record.topic, lastSeq,
       lastActivity: activity?.timestamp ?? record.createdAt,
@@ -366,7 +367,8 @@ export async function summarise(ctx: HandlerContext, account: string, rows: read
     if (members) summary.with = members.filter((m) => m.account !== account).map((m) => m.username);
     out.push(summary);
   }
-  return out.sort((a, b) => (a.lastActivity < b.lastActivity ? 1 : a.lastActivity > b.lastActivity ? -1 : 0));
+  // Ties (conversations without messages, made at the same moment) by name, whatever order the store gave.
+  return out.sort((a, b) => (a.lastActivity < b.lastActivity ? 1 : a.lastActivity > b.lastActivity ? -1 : a.room < b.room ? -1 : a.room > b.room ? 1 : 0));
 }
 
 /** The level a conversation has until the account sets one: every message in a direct one, mentions in a room. */

@@ -5,8 +5,8 @@
  */
 import type { ChatMessage, NotifyLevel } from '../../protocol/messages.js';
 import type {
-  Account, AccountChange, Appended, ConversationKind, FileRecord, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, NewAccount, NewRoomMessage,
-  PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction, WebhookRecord, BotHookRecord,
+  Account, AccountChange, Appended, ConversationKind, FileRecord, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, ConversationRecord, NewAccount,
+  NewRoomMessage, PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction, WebhookRecord, BotHookRecord,
 } from '../ports.js';
 import { attachmentOf } from '../files/urls.js';
 import {
@@ -655,6 +655,13 @@ export class MemoryStore implements Store {
 
   async membershipsOf(account: string): Promise<MembershipRecord[]> {
     return [...(this.#roomsOf.get(account) ?? [])].sort().map((room) => ({ room, kind: this.#kindOf(room), role: this.#members.get(room)!.get(account)!.role }));
+  }
+
+  async conversationsOf(account: string): Promise<ConversationRecord[]> {
+    const mine = await this.membershipsOf(account);
+    const rooms = mine.map((m) => m.room);
+    const [last, reads] = await Promise.all([this.lastActivity(rooms), this.readPositionsOf(account, rooms)]);
+    return mine.map((m) => ({ ...m, last: last.get(m.room) ?? null, read: reads.get(m.room) ?? 0 }));
   }
 
   async members(room: string, limit: number): Promise<MemberRecord[]> {

@@ -22,7 +22,8 @@ import type { ChatMessage, NotifyLevel } from '../../protocol/messages.js';
 import {
   SearchTimeout,
   type Account, type AccountChange, type Appended, type NewAccount, type FileRecord, type HistoryPage, type HistoryQuery, type MemberRecord, type MembershipRecord,
-  type NewRoomMessage, type PushSubscriptionRecord, type ReactionBounds, type Role, type RoomPage, type RoomRecord, type SearchQuery, type Store, type WebhookRecord, type BotHookRecord,
+  type ConversationRecord, type ConversationKind, type NewRoomMessage, type PushSubscriptionRecord, type ReactionBounds, type Role, type RoomPage, type RoomRecord,
+  type SearchQuery, type Store, type WebhookRecord, type BotHookRecord,
   type ToggledReaction,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
@@ -42,6 +43,8 @@ import {
 const NO_BOUND = 2 ** 31 - 1;
 
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+/** The newest messages a search looks through before it asks the whole index (see SQL.searchAllRecent). */
+const SEARCH_WINDOW = 10_000;
 const ATTEMPTS = 3;
 
 /** pg loads with the first PostgresStore: a server on SQLite or in memory never loads it. */
@@ -113,6 +116,9 @@ export class PostgresStore implements Store {
       max: options.searchPoolSize ?? 2,
       connectionTimeoutMillis: searchTimeoutMs,
       statement_timeout: searchTimeoutMs,
+      // No JIT: a search's estimated cost (a rare word's) passed jit_above_cost, and compiling
+      // its plan took 20 ms of a query that runs in 5.
+      options: '-c jit=off',
       types: TYPES,
     });
     this.#searchPool.on('error', this.#onPoolError);
@@ -445,9 +451,11 @@ export class PostgresStore implements Store {
     const query = tsquery(terms);
     let rows: MessageRow[];
     try {
-      // Unnamed statements: planned for each query's words, never with a generic plan, since
-      // the best plan for a common word (walk an index newest first) is the worst for a rare one.
-      ({ rows } = await this.#searchPool.query<MessageRow>(searchStatement(q, query, limit + 1)));
+      // Unnamed statements: planned for each query's words, never with a generic plan. First the
+      // newest SEARCH_WINDOW messages (enough for a common word), then, if they held too few,
+      // the whole index (a rarer word: few matches to sort). See SQL.searchAllRecent.
+      ({ rows } = await this.#searchPool.query<MessageRow>(searchStatement(q, query, limit + 1, SEARCH_WINDOW)));
+      if (rows.length <= limit) ({ rows } = await this.#searchPool.query<MessageRow>(searchStatement(q, query, limit + 1, null)));
     } catch (error) {
       const e = error as { code?: string; message?: string };
       if (e.code === QUERY_CANCELED) throw new SearchTimeout('the search ran past its time bound', { cause: error });
@@ -609,6 +617,14 @@ export class PostgresStore implements Store {
     return new Map(rows.map((r) => [r.room, r.role]));
   }
 
+  async conversationsOf(account: string): Promise<ConversationRecord[]> {
+    const { rows } = await this.#query<{ room: string; kind: ConversationKind; role: Role; read: string | number; last_seq: string | number | null; last_ts: Date | string | null }>(
+      SQL.conversationsOf, [account]);
+    return rows.map((r) => ({
+      ...membershipFromRow(r), read: Number(r.read), last: r.last_seq === null ? null : { seq: Number(r.last_seq), timestamp: toIso(r.last_ts!) },
+    }));
+  }
+
   async membershipsOf(account: string): Promise<MembershipRecord[]> {
     return (await this.#query<MembershipRecord>(SQL.membershipsOf, [account])).rows.map(membershipFromRow);
   }
@@ -690,10 +706,12 @@ function changedAccount(row: AccountRow, change: AccountChange): AccountRow {
 }
 
 /** The search statement for a query: in one room, in what an account may read, or everywhere (unnamed: see `search`). */
-function searchStatement(q: SearchQuery, query: string, limit: number): { text: string; values: unknown[] } {
-  if (q.room !== undefined) return { text: SQL.searchRoom.text, values: [query, q.room, q.before ?? MAX_SEQ, limit] };
-  if (q.account !== undefined) return { text: SQL.searchFor.text, values: [query, limit, q.account] };
-  return { text: SQL.searchAll.text, values: [query, limit] };
+/** A search's statement: among the newest `window` messages, or (null) all of them. */
+function searchStatement(q: SearchQuery, query: string, limit: number, window: number | null): { text: string; values: unknown[] } {
+  const w = window === null ? [] : [window];
+  if (q.room !== undefined) return { text: (window === null ? SQL.searchRoom : SQL.searchRoomRecent).text, values: [query, q.room, q.before ?? MAX_SEQ, limit, ...w] };
+  if (q.account !== undefined) return { text: (window === null ? SQL.searchFor : SQL.searchForRecent).text, values: [query, limit, q.account, ...w] };
+  return { text: (window === null ? SQL.searchAll : SQL.searchAllRecent).text, values: [query, limit, ...w] };
 }
 
 function isUniqueViolation(error: unknown, constraint: string): boolean {

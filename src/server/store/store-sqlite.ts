@@ -29,8 +29,8 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ChatMessage, NotifyLevel, Reactions } from '../../protocol/messages.js';
 import type {
-  Account, AccountChange, Appended, ConversationKind, FileRecord, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, NewAccount, NewRoomMessage,
-  PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction, WebhookRecord, BotHookRecord,
+  Account, AccountChange, Appended, ConversationKind, FileRecord, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, ConversationRecord, NewAccount,
+  NewRoomMessage, PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction, WebhookRecord, BotHookRecord,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { SqliteWorker, WAL_LIMIT_BYTES, type SearchRow } from './sqlite-worker.js';
@@ -693,6 +693,14 @@ export class SqliteStore implements Store {
     return this.#m.rolesIn(account, rooms);
   }
 
+  async conversationsOf(account: string): Promise<ConversationRecord[]> {
+    this.#settle();
+    return this.#s.conversationsOf.all(account).map((r) => ({
+      room: r.room, kind: r.kind as ConversationKind, role: r.role as Role, read: r.read,
+      last: r.last_seq === null ? null : { seq: r.last_seq, timestamp: toIso(r.last_ts!) },
+    }));
+  }
+
   async membershipsOf(account: string): Promise<MembershipRecord[]> {
     return this.#m.membershipsOf(account);
   }
@@ -811,6 +819,14 @@ function prepareSqlite(db: Database.Database) {
     // otherwise preferred to scan every room through a Bloom filter.
     lastSeqsOf: db.prepare<[string], { name: string; last_seq: number }>(`SELECT name, last_seq FROM (SELECT name, ${ROOM_LAST_SEQ} AS last_seq
        FROM json_each(?) AS j CROSS JOIN rooms ON rooms.name = j.value) WHERE last_seq > 0`),
+    // Each membership with its conversation's newest message (its rowid from the (room, seq)
+    // index, then the row) and the account's read position: ListConversations in one statement.
+    conversationsOf: db.prepare<[string], { room: string; kind: string; role: string; read: number; last_seq: number | null; last_ts: number | null }>(
+      `SELECT m.room, coalesce(r.kind, 'public') AS kind, m.role, coalesce(p.seq, 0) AS read, l.seq AS last_seq, l.ts AS last_ts
+       FROM memberships m LEFT JOIN rooms r ON r.name = m.room
+       LEFT JOIN read_positions p ON p.user_key = m.account AND p.room = m.room
+       LEFT JOIN messages l ON l.n = (SELECT n FROM messages WHERE room = m.room ORDER BY seq DESC LIMIT 1)
+       WHERE m.account = ?`),
     // Each room's newest message, through the (room, seq) index: one step per room.
     lastActivity: db.prepare<[string], { name: string; seq: number; ts: number }>(`SELECT m.room AS name, m.seq, m.ts FROM json_each(?) AS j
        JOIN messages m ON m.room = j.value AND m.seq = (SELECT max(seq) FROM messages WHERE room = j.value)`),
