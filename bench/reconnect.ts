@@ -3,9 +3,10 @@
  *
  * Every account of a community (10,000 by default, each a member of 10 rooms) comes back at
  * once, as after a server restart or a network outage: each client opens a connection, sends
- * `Login {token}` and, on `LoggedIn`, one `History {room, after: lastSeq}` per room for what it
- * missed. An account counts as resumed when it has its LoggedIn and, for every one of its
- * rooms, exactly the messages posted after its last seq. The figure is resumed accounts per
+ * `Login {token}` and, on `LoggedIn`, `ListConversations` (its rooms, as the web and terminal
+ * clients ask) and one `History {room, after: lastSeq}` per room for what it missed. An account
+ * counts as resumed when it has its LoggedIn, its Conversations listing every one of its rooms
+ * at its last seq, and, for every one of its rooms, exactly the messages posted after its last seq. The figure is resumed accounts per
  * second, from the first connect to the last account resumed, against the reference
  * server's plain WebSocket handshakes per second with the same number of connections opened
  * the same way (goal: at least half); and Parley's CPU time per resume.
@@ -163,7 +164,7 @@ interface Resuming {
   account: number;
   rooms: number[];
   connectedAt: number;
-  /** History answers still missing. */
+  /** Answers still missing: Conversations and a History per room. */
   pending: number;
   finished: boolean;
 }
@@ -204,6 +205,7 @@ export async function resumeStorm(server: ServerHandle, scale: ReconnectScale, n
     else if (type === 'SystemMessage') summaries++;
     else if (type === 'LoggedIn') c.sendMany(missedRequests(state, scale));
     else if (type === 'History') checkHistory(state, JSON.parse(buf.toString('utf8', start, end)) as HistoryFrame, scale, finish);
+    else if (type === 'Conversations') checkConversations(state, JSON.parse(buf.toString('utf8', start, end)) as ConversationsFrame, scale, finish);
     else if (type === 'Error') finish(state, buf.toString('utf8', start, end));
   };
   const cpu0 = server.cpu();
@@ -213,7 +215,7 @@ export async function resumeStorm(server: ServerHandle, scale: ReconnectScale, n
   const worker = async (): Promise<void> => {
     while (next < n) {
       const account = next++;
-      const state: Resuming = { account, rooms: roomsOf(account, scale), connectedAt: performance.now(), pending: scale.roomsEach, finished: false };
+      const state: Resuming = { account, rooms: roomsOf(account, scale), connectedAt: performance.now(), pending: scale.roomsEach + 1, finished: false };
       states[account] = state;
       try {
         const c = await openWithRetry(server.port, onFrame);
@@ -245,9 +247,26 @@ export async function resumeStorm(server: ServerHandle, scale: ReconnectScale, n
 
 interface HistoryFrame { ref?: string; room: string; messages: Array<{ seq: number }>; hasMore: boolean }
 
-/** One History request per room, for what came after the account's last seq (sent in one write). */
+interface ConversationsFrame { ref?: string; conversations: Array<{ room: string; lastSeq: number }> }
+
+/** The account's conversations, then one History request per room for what came after its last seq (sent in one write). */
 function missedRequests(state: Resuming, scale: ReconnectScale): string[] {
-  return state.rooms.map((r, k) => JSON.stringify({ type: 'History', room: reconnectRoom(r), after: scale.seen, limit: 50, ref: `h${k}` }));
+  return [
+    JSON.stringify({ type: 'ListConversations', ref: 'c' }),
+    ...state.rooms.map((r, k) => JSON.stringify({ type: 'History', room: reconnectRoom(r), after: scale.seen, limit: 50, ref: `h${k}` })),
+  ];
+}
+
+/** Checks the answer to ListConversations: every room of the account, at its last seq. */
+function checkConversations(state: Resuming, frame: ConversationsFrame, scale: ReconnectScale, finish: (s: Resuming, failure?: string) => void): void {
+  if (frame.ref !== 'c') return;
+  const got = frame.conversations.map((c) => `${c.room}@${c.lastSeq}`).sort().join(',');
+  const expected = state.rooms.map((r) => `${reconnectRoom(r)}@${scale.seen + scale.missed}`).sort().join(',');
+  if (got !== expected) {
+    finish(state, `Conversations: [${got}], expected [${expected}]`);
+    return;
+  }
+  if (--state.pending === 0) finish(state);
 }
 
 /** Checks an answer to a History request (the join's own History, without a ref, is not one). */
@@ -393,7 +412,7 @@ export function reconnectMarkdown(r: ReconnectResult, meta: { date: string; comm
     `\`${meta.command}\` on ${meta.machine}, Node ${meta.node}. SQLite store, seeded through the store's API in ${r.seedSeconds.toFixed(0)} s: ` +
       `${int(s.accounts)} registered accounts with a token each, ${int(s.rooms)} rooms of ${int(r.members)} members (${s.roomsEach} rooms an account), ` +
       `${s.seen} messages a room read before the outage and ${s.missed} posted during it. Every account reconnects at once (${CONCURRENCY} handshakes in flight): ` +
-      `\`Login {token}\`, then on LoggedIn one \`History {room, after: ${s.seen}}\` per room; resumed = LoggedIn and exactly the ${s.missed} missed messages of each room. ` +
+      `\`Login {token}\`, then on LoggedIn \`ListConversations\` and one \`History {room, after: ${s.seen}}\` per room; resumed = LoggedIn, Conversations listing every room at seq ${s.seen + s.missed}, and exactly the ${s.missed} missed messages of each room. ` +
       `The reference (a minimal \`ws\` server) does the same number of plain handshakes. ${s.rounds} round(s); the best of each column counts, as in (d). ` +
       'CPU: the server process\'s CPU time (all threads) per resume or handshake, and over the storm as % of one core (well under 100 while resumes queue: other processes had the cores). ' +
       'Frames: what the clients received per resumed account, presence notices among them (a room gets a UserJoined per arrival up to 100 present members, then a summary SystemMessage to every member once a second while arrivals last). ' +
