@@ -12,8 +12,8 @@ import type { HandlerContext } from './context.js';
 import { fail } from './errors.js';
 import { requireNamed, roomName, validName } from './guards.js';
 import {
-  accountNamed, announceConversation, createRoom as createRoomRecord, directWith, enterRoomHere, limitInvites, mayRead, readableRoom, roleOf,
-  sendJoinHistory, summarise,
+  accountNamed, announceConversation, createRoom as createRoomRecord, directWith, enterRoomHere, limitInvites, mayRead, membershipsForListing, readableRoom,
+  roleOf, sendJoinHistory, summarise,
 } from './membership.js';
 import { refOf } from './outbound.js';
 import type { Session } from './session.js';
@@ -167,7 +167,7 @@ export async function openDirect(ctx: HandlerContext, s: Session, msg: ClientMes
 /** The account's rooms and direct conversations, most recent activity first. */
 export async function listConversations(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'ListConversations'>): Promise<void> {
   const { account } = requireNamed(s);
-  const rows = await ctx.store.membershipsOf(account);
+  const rows = await membershipsForListing(ctx, s, account);
   s.send({ type: 'Conversations', conversations: await summarise(ctx, account, rows), ...refOf(msg) });
 }
 

@@ -157,8 +157,24 @@ async function resumeMemberships(ctx: HandlerContext, s: Session, account: strin
     await ctx.store.addMember('general', account, 'member', ctx.iso());
     rows = [{ room: 'general', kind: 'public', role: 'member' }];
   }
+  s.loginMemberships = { rows, at: ctx.now() };
   await Promise.all(rows.map((r) => enterRoomHere(ctx, s, r.room)));
   s.current = currentOf(rows);
+}
+
+/** How long the memberships a login read may answer the session's next ListConversations. */
+export const LOGIN_MEMBERSHIPS_MS = 2_000;
+
+/**
+ * The account's memberships for ListConversations: those its login read on this session a
+ * moment ago, when nothing about them changed since (a resuming client asks for its
+ * conversations right after its login: one store read instead of two), else the store's.
+ */
+export async function membershipsForListing(ctx: HandlerContext, s: Session, account: string): Promise<readonly MembershipRecord[]> {
+  const read = s.loginMemberships;
+  s.loginMemberships = null;
+  if (read && ctx.now() - read.at < LOGIN_MEMBERSHIPS_MS) return read.rows;
+  return ctx.store.membershipsOf(account);
 }
 
 /** Where text-mode lines go after a login: `general` when the account is in it, else its first room. */
@@ -340,7 +356,7 @@ async function membershipOf(ctx: HandlerContext, account: string, room: string):
 export async function summarise(ctx: HandlerContext, account: string, rows: readonly MembershipRecord[]): Promise<ConversationSummary[]> {
   const rooms = rows.map((r) => r.room);
   const [last, reads, mentions, levels, counts, records, peers] = await Promise.all([
-    ctx.store.lastActivity(rooms),
+    lastActivity(ctx, rooms),
     ctx.store.readPositionsOf(account, rooms),
     ctx.store.mentionCounts(account),
     ctx.store.notifyLevels(account),
@@ -367,6 +383,21 @@ export async function summarise(ctx: HandlerContext, account: string, rows: read
     out.push(summary);
   }
   return out.sort((a, b) => (a.lastActivity < b.lastActivity ? 1 : a.lastActivity > b.lastActivity ? -1 : 0));
+}
+
+/** Each room's newest message (seq and time): from the messages fan-out keeps (recent-messages.ts), the rest from the store. */
+async function lastActivity(ctx: HandlerContext, rooms: readonly string[]): Promise<Map<string, { seq: number; timestamp: string }>> {
+  const known = new Map<string, { seq: number; timestamp: string }>();
+  const rest: string[] = [];
+  for (const room of rooms) {
+    const newest = ctx.recent.newest(room);
+    if (newest) known.set(room, newest);
+    else rest.push(room);
+  }
+  if (rest.length === 0) return known;
+  const read = await ctx.store.lastActivity(rest);
+  for (const [room, a] of read) known.set(room, a);
+  return known;
 }
 
 /** The level a conversation has until the account sets one: every message in a direct one, mentions in a room. */

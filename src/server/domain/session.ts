@@ -4,7 +4,7 @@
  */
 import type { ServerMessage } from '../../protocol/messages.js';
 import type { ClientMessage } from '../../protocol/schema.js';
-import type { Connection, WireMode } from '../ports.js';
+import type { Connection, MembershipRecord, WireMode } from '../ports.js';
 import { Outbound } from './outbound.js';
 
 /** A token bucket: `rate` tokens a second, at most `burst` saved up. Time is passed in. */
@@ -75,6 +75,12 @@ export class Session {
   busy = false;
   /** Frames that arrived while a handler ran, oldest first; created when first needed. */
   queue: ClientMessage[] | null = null;
+  /**
+   * The account's memberships as its login read them, for the ListConversations that a
+   * resuming client sends right after (membership.ts `membershipsForListing`); forgotten on
+   * first use, on any membership change of the account seen here, and after a moment.
+   */
+  loginMemberships: { rows: readonly MembershipRecord[]; at: number } | null = null;
 
   constructor(readonly conn: Connection, public mode: WireMode, rate: number, burst: number, now: number) {
     this.bucket = new TokenBucket(rate, burst, now);
