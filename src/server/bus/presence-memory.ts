@@ -91,7 +91,9 @@ export class MemoryPresence implements Presence {
   }
 
   async counts(): Promise<Map<string, number>> {
-    return new Map([...this.rooms].map(([room, members]) => [room, members.size]));
+    const counts = new Map<string, number>();
+    for (const [room, members] of this.rooms) counts.set(room, members.size);
+    return counts;
   }
 
   async lookup(key: string): Promise<string | null> {

@@ -6,6 +6,10 @@
  *   and per last departure, at once, exactly as the contract shows them ("* NAME joined
  *   general"). Frames for one member within one event-loop turn still leave in one socket
  *   write (the transport coalesces per connection per turn).
+ * - A room of any size that sees more than BURST arrivals and departures within one
+ *   SUMMARY_INTERVAL_MS (a reconnect storm, a server restart) is summarised like a large one
+ *   for the rest of the burst: each arrival would otherwise cost a frame, and a socket write,
+ *   for every member already back, O(LARGE_ROOM²) per room.
  * - Above that size, per-user notices stop: joins and leaves are counted per room, and a
  *   summary SystemMessage ("12 joined and 3 left general; 1,204 members now") goes to the
  *   room at the end of the turn, then at most once every SUMMARY_INTERVAL_MS while the
@@ -31,6 +35,8 @@ import type { Session } from './session.js';
 export const LARGE_ROOM = 100;
 /** The shortest time between two summaries of one room. */
 export const SUMMARY_INTERVAL_MS = 1_000;
+/** Per-user notices one room gets within one SUMMARY_INTERVAL_MS before the rest of the burst is summarised. */
+export const BURST = 20;
 
 /** What the notices need from the chat. */
 export interface NoticeTarget {
@@ -57,6 +63,9 @@ export class PresenceNotices {
   private timer: ReturnType<typeof setTimeout> | null = null;
   /** A flush is scheduled for the end of this turn. */
   private soon = false;
+  /** Per-user notices sent per room since `windowStart` (one SUMMARY_INTERVAL_MS at most). */
+  private notified = new Map<string, number>();
+  private windowStart = 0;
 
   constructor(private readonly target: NoticeTarget) {}
 
@@ -64,6 +73,7 @@ export class PresenceNotices {
   joined(room: string, username: string, except?: Session): void {
     if (!this.large(room)) {
       this.target.broadcast(room, { type: 'UserJoined', username, room }, except);
+      this.count(room);
       return;
     }
     this.entry(room).joined++;
@@ -74,6 +84,7 @@ export class PresenceNotices {
   left(room: string, username: string): void {
     if (!this.large(room)) {
       this.target.broadcast(room, { type: 'UserLeft', username, room });
+      this.count(room);
       return;
     }
     this.entry(room).left++;
@@ -86,10 +97,26 @@ export class PresenceNotices {
     this.timer = null;
     this.churn.clear();
     this.recent.clear();
+    this.notified.clear();
   }
 
   private large(room: string): boolean {
-    return this.target.localMembers(room) > LARGE_ROOM || this.churn.has(room) || this.recent.has(room);
+    return this.target.localMembers(room) > LARGE_ROOM || this.churn.has(room) || this.recent.has(room) || this.bursting(room);
+  }
+
+  /** Whether the room had BURST per-user notices in the current window (a new window starts every SUMMARY_INTERVAL_MS). */
+  private bursting(room: string): boolean {
+    const now = this.target.now();
+    if (now - this.windowStart >= SUMMARY_INTERVAL_MS) {
+      this.windowStart = now;
+      this.notified.clear();
+      return false;
+    }
+    return (this.notified.get(room) ?? 0) >= BURST;
+  }
+
+  private count(room: string): void {
+    this.notified.set(room, (this.notified.get(room) ?? 0) + 1);
   }
 
   private entry(room: string): Churn {
