@@ -32,6 +32,7 @@ import { hashToken } from '../src/server/domain/tokens.js';
 import { argon2Hasher } from '../src/server/hasher.js';
 import { SqliteStore } from '../src/server/store/store-sqlite.js';
 import { Latencies, type LatencySummary } from './accounting.js';
+import { writesSoFar } from './bench.js';
 import { LeanClient, frameType } from './lean-ws.js';
 import { Population, openWithRetry, sleep } from './load.js';
 import { startServer, type ServerHandle } from './server-process.js';
@@ -153,6 +154,8 @@ export interface StormFigures {
   framesPer: number;
   joinedPer: number;
   summariesPer: number;
+  /** Parley's socket writes per resumed account (from /metrics; 0 for the reference). */
+  writesPer: number;
   /** Server CPU over the storm, % of one core (all its threads): far below 100 while it is the bottleneck means the machine starved it. */
   serverCpuPct: number;
   /** Load generator CPU, % of one core. */
@@ -208,6 +211,7 @@ export async function resumeStorm(server: ServerHandle, scale: ReconnectScale, n
     else if (type === 'Conversations') checkConversations(state, JSON.parse(buf.toString('utf8', start, end)) as ConversationsFrame, scale, finish);
     else if (type === 'Error') finish(state, buf.toString('utf8', start, end));
   };
+  const writes0 = await writesSoFar(server);
   const cpu0 = server.cpu();
   const load0 = process.cpuUsage();
   const t0 = performance.now();
@@ -235,12 +239,14 @@ export async function resumeStorm(server: ServerHandle, scale: ReconnectScale, n
   const cpu1 = server.cpu();
   const load = process.cpuUsage(load0);
   for (const state of states) if (!state.finished) finish(state, 'not resumed in time');
+  const writes1 = await writesSoFar(server);
   for (const c of clients) c.destroy();
   const used = cpu1.user + cpu1.system - cpu0.user - cpu0.system;
   const per = Math.max(1, resumed);
   return {
     resumed, failed, firstFailure, seconds, perSec: resumed / seconds, cpuPerUs: resumed > 0 ? used / resumed : 0,
     latency: latencies.summary(), framesPer: frames / per, joinedPer: joined / per, summariesPer: summaries / per,
+    writesPer: writes0 && writes1 ? (writes1.writes - writes0.writes) / per : 0,
     serverCpuPct: percentOfCore(used, seconds), loadCpuPct: percentOfCore(load.user + load.system, seconds),
   };
 }
@@ -296,7 +302,7 @@ export async function handshakeStorm(server: ServerHandle, n: number): Promise<S
   const used = cpu1.user + cpu1.system - cpu0.user - cpu0.system;
   return {
     resumed: n, failed: 0, firstFailure: '', seconds, perSec, cpuPerUs: used / n,
-    latency: { count: 0, p50: 0, p99: 0, max: 0 }, framesPer: 0, joinedPer: 0, summariesPer: 0,
+    latency: { count: 0, p50: 0, p99: 0, max: 0 }, framesPer: 0, joinedPer: 0, summariesPer: 0, writesPer: 0,
     serverCpuPct: percentOfCore(used, seconds), loadCpuPct: percentOfCore(load.user + load.system, seconds),
   };
 }
@@ -373,7 +379,7 @@ export async function runReconnect(opts: ReconnectOptions): Promise<ReconnectRes
       log(`(f) round ${round + 1}: reference ${Math.round(ref.perSec)} handshakes/s; Parley ${Math.round(parleyHandshakes.perSec)} handshakes/s, ` +
         `${Math.round(resume.perSec)} resumes/s (${resume.resumed} resumed, ${resume.failed} failed${resume.firstFailure ? `: ${resume.firstFailure}` : ''}), ` +
         `${Math.round(resume.cpuPerUs)} µs CPU per resume (server ${resume.serverCpuPct.toFixed(0)}% of a core), p99 ${resume.latency.p99.toFixed(0)} ms, ` +
-        `${resume.joinedPer.toFixed(0)} UserJoined + ${resume.summariesPer.toFixed(0)} summaries per resume, load generator ${resume.loadCpuPct.toFixed(0)}%`);
+        `${resume.joinedPer.toFixed(0)} UserJoined + ${resume.summariesPer.toFixed(0)} summaries per resume, ${resume.writesPer.toFixed(1)} socket writes per resume, load generator ${resume.loadCpuPct.toFixed(0)}%`);
     }
     return { scale, members: (scale.accounts * scale.roomsEach) / scale.rooms, seedSeconds, rounds };
   } finally {
@@ -418,13 +424,13 @@ export function reconnectMarkdown(r: ReconnectResult, meta: { date: string; comm
       'Frames: what the clients received per resumed account, presence notices among them (a room gets a UserJoined per arrival up to 100 present members, then a summary SystemMessage to every member once a second while arrivals last). ' +
       `Load average (1 min) of the machine before → after: ${meta.load}.`,
     '',
-    '| round | reference handshakes/s | Parley handshakes/s | Parley resumes/s | resumed | failed | CPU µs/resume | Parley CPU % of a core | CPU µs/handshake (Parley · reference) | resume p50 / p99 ms | frames/resume: UserJoined · summaries · all | load CPU % |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| round | reference handshakes/s | Parley handshakes/s | Parley resumes/s | resumed | failed | CPU µs/resume | Parley CPU % of a core | CPU µs/handshake (Parley · reference) | resume p50 / p99 ms | frames/resume: UserJoined · summaries · all | socket writes/resume | load CPU % |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   r.rounds.forEach((x, i) => {
     const q = x.resume;
     lines.push(`| ${i + 1} | ${f(x.reference.perSec)} | ${f(x.parleyHandshakes.perSec)} | ${f(q.perSec)} | ${q.resumed} | ${q.failed} | ${f(q.cpuPerUs)} | ${f(q.serverCpuPct)} | ` +
-      `${f(x.parleyHandshakes.cpuPerUs)} · ${f(x.reference.cpuPerUs)} | ${f(q.latency.p50)} / ${f(q.latency.p99)} | ${f(q.joinedPer)} · ${f(q.summariesPer)} · ${f(q.framesPer)} | ${f(q.loadCpuPct)} |`);
+      `${f(x.parleyHandshakes.cpuPerUs)} · ${f(x.reference.cpuPerUs)} | ${f(q.latency.p50)} / ${f(q.latency.p99)} | ${f(q.joinedPer)} · ${f(q.summariesPer)} · ${f(q.framesPer)} | ${f(q.writesPer)} | ${f(q.loadCpuPct)} |`);
   });
   const failed = r.rounds.reduce((sum, x) => sum + x.resume.failed, 0);
   lines.push(
