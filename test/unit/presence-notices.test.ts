@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ServerMessage } from '../../src/protocol/messages.js';
-import { LARGE_ROOM, PresenceNotices, SUMMARY_INTERVAL_MS, summaryText, type NoticeTarget } from '../../src/server/domain/presence-notices.js';
+import { BURST, LARGE_ROOM, PresenceNotices, SUMMARY_INTERVAL_MS, summaryText, type NoticeTarget } from '../../src/server/domain/presence-notices.js';
 import { eventually } from '../helpers/eventually.js';
 import { FakeChat } from '../helpers/fake-chat.js';
 
@@ -85,6 +85,37 @@ describe('presence notices', () => {
     const [, second, third] = turns;
     assert.deepEqual([second![0], third![0]].sort(), ['general', 'random']);
     assert.equal(second![1], third![1], 'both in one turn');
+  });
+
+  it('summarises a burst of arrivals in a small room once it comes faster than BURST a second (a reconnect storm)', async () => {
+    const t = target(5);
+    let clock = 1_000_000;
+    t.now = () => clock;
+    const notices = new PresenceNotices(t);
+    // Thirty arrivals 30 ms apart: about 33 a second.
+    for (let i = 0; i < 30; i++) {
+      notices.joined('general', `u${i}`);
+      clock += 30;
+    }
+    const perUser = t.sent.filter((m) => m.type === 'UserJoined').length;
+    assert.ok(perUser > BURST - 1 && perUser < 15, `per-user notices before the summary: ${perUser}`);
+    await tick();
+    const summaries = t.sent.filter((m) => m.type === 'SystemMessage');
+    assert.deepEqual(summaries, [{ type: 'SystemMessage', room: 'general', content: `${30 - perUser} joined general; 5 members now` }]);
+    notices.stop();
+  });
+
+  it('keeps per-user notices in a small room whose arrivals come slower than BURST a second', () => {
+    const t = target(5);
+    let clock = 1_000_000;
+    t.now = () => clock;
+    const notices = new PresenceNotices(t);
+    for (let i = 0; i < 40; i++) {
+      notices.joined('general', `u${i}`);
+      clock += 250;
+    }
+    assert.equal(t.sent.filter((m) => m.type === 'UserJoined').length, 40);
+    notices.stop();
   });
 
   it('words summaries plainly', () => {

@@ -6,10 +6,11 @@
  *   and per last departure, at once, exactly as the contract shows them ("* NAME joined
  *   general"). Frames for one member within one event-loop turn still leave in one socket
  *   write (the transport coalesces per connection per turn).
- * - A room of any size that sees more than BURST arrivals and departures within one
+ * - A room of any size whose arrivals and departures come faster than BURST a
  *   SUMMARY_INTERVAL_MS (a reconnect storm, a server restart) is summarised like a large one
- *   for the rest of the burst: each arrival would otherwise cost a frame, and a socket write,
- *   for every member already back, O(LARGE_ROOM²) per room.
+ *   while that lasts: each arrival would otherwise cost a frame, and a socket write, for
+ *   every member already back, O(LARGE_ROOM²) per room. The rate is a count per room that
+ *   decays by e every SUMMARY_INTERVAL_MS, so a burst is seen however it falls on the clock.
  * - Above that size, per-user notices stop: joins and leaves are counted per room, and a
  *   summary SystemMessage ("12 joined and 3 left general; 1,204 members now") goes to the
  *   room at the end of the turn, then at most once every SUMMARY_INTERVAL_MS while the
@@ -35,8 +36,10 @@ import type { Session } from './session.js';
 export const LARGE_ROOM = 100;
 /** The shortest time between two summaries of one room. */
 export const SUMMARY_INTERVAL_MS = 1_000;
-/** Per-user notices one room gets within one SUMMARY_INTERVAL_MS before the rest of the burst is summarised. */
-export const BURST = 20;
+/** Arrivals and departures per SUMMARY_INTERVAL_MS (a decaying count) above which a room is summarised whatever its size. */
+export const BURST = 10;
+/** Rooms whose rate is remembered at most (the quietest go first). */
+const RATES_KEPT = 10_000;
 
 /** What the notices need from the chat. */
 export interface NoticeTarget {
@@ -63,9 +66,8 @@ export class PresenceNotices {
   private timer: ReturnType<typeof setTimeout> | null = null;
   /** A flush is scheduled for the end of this turn. */
   private soon = false;
-  /** Per-user notices sent per room since `windowStart` (one SUMMARY_INTERVAL_MS at most). */
-  private notified = new Map<string, number>();
-  private windowStart = 0;
+  /** Per room, arrivals and departures (a count decaying by e every SUMMARY_INTERVAL_MS) as of `at`. */
+  private readonly rates = new Map<string, { count: number; at: number }>();
 
   constructor(private readonly target: NoticeTarget) {}
 
@@ -73,7 +75,6 @@ export class PresenceNotices {
   joined(room: string, username: string, except?: Session): void {
     if (!this.large(room)) {
       this.target.broadcast(room, { type: 'UserJoined', username, room }, except);
-      this.count(room);
       return;
     }
     this.entry(room).joined++;
@@ -84,7 +85,6 @@ export class PresenceNotices {
   left(room: string, username: string): void {
     if (!this.large(room)) {
       this.target.broadcast(room, { type: 'UserLeft', username, room });
-      this.count(room);
       return;
     }
     this.entry(room).left++;
@@ -97,26 +97,32 @@ export class PresenceNotices {
     this.timer = null;
     this.churn.clear();
     this.recent.clear();
-    this.notified.clear();
+    this.rates.clear();
   }
 
   private large(room: string): boolean {
-    return this.target.localMembers(room) > LARGE_ROOM || this.churn.has(room) || this.recent.has(room) || this.bursting(room);
+    const busy = this.busy(room);
+    return busy || this.target.localMembers(room) > LARGE_ROOM || this.churn.has(room) || this.recent.has(room);
   }
 
-  /** Whether the room had BURST per-user notices in the current window (a new window starts every SUMMARY_INTERVAL_MS). */
-  private bursting(room: string): boolean {
+  /** Counts one arrival or departure; whether the room's rate is above BURST a SUMMARY_INTERVAL_MS. */
+  private busy(room: string): boolean {
     const now = this.target.now();
-    if (now - this.windowStart >= SUMMARY_INTERVAL_MS) {
-      this.windowStart = now;
-      this.notified.clear();
-      return false;
+    let rate = this.rates.get(room);
+    if (rate) {
+      rate.count = rate.count * Math.exp(-(now - rate.at) / SUMMARY_INTERVAL_MS) + 1;
+      rate.at = now;
+    } else {
+      if (this.rates.size >= RATES_KEPT) this.forgetQuiet(now);
+      this.rates.set(room, (rate = { count: 1, at: now }));
     }
-    return (this.notified.get(room) ?? 0) >= BURST;
+    return rate.count > BURST;
   }
 
-  private count(room: string): void {
-    this.notified.set(room, (this.notified.get(room) ?? 0) + 1);
+  /** Forgets the rooms whose rate has decayed to nothing (or, if none has, the oldest). */
+  private forgetQuiet(now: number): void {
+    for (const [room, rate] of this.rates) if (now - rate.at > 10 * SUMMARY_INTERVAL_MS) this.rates.delete(room);
+    if (this.rates.size >= RATES_KEPT) this.rates.delete(this.rates.keys().next().value!);
   }
 
   private entry(room: string): Churn {
