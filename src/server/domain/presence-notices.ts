@@ -14,7 +14,9 @@
  * - Above that size, per-user notices stop: joins and leaves are counted per room, and a
  *   summary SystemMessage ("12 joined and 3 left general; 1,204 members now") goes to the
  *   room at the end of the turn, then at most once every SUMMARY_INTERVAL_MS while the
- *   churn lasts. Each member then receives at most one presence frame per room per interval
+ *   churn lasts, the interval doubling at each summary up to MAX_SUMMARY_INTERVAL_MS (a
+ *   storm of reconnections is told in a handful of summaries, each a socket write per
+ *   member), and back to SUMMARY_INTERVAL_MS once an interval passes quietly. Each member then receives at most one presence frame per room per interval
  *   however many people arrive, so a storm of n joins costs O(n · duration) frames, not n²/2.
  *   `ListUsers {room}` (or /users) gives the names.
  * - Every room's summary of one interval goes out in the same turn, with one read of the
@@ -36,6 +38,8 @@ import type { Session } from './session.js';
 export const LARGE_ROOM = 100;
 /** The shortest time between two summaries of one room. */
 export const SUMMARY_INTERVAL_MS = 1_000;
+/** The longest, while churn goes on without a quiet interval. */
+export const MAX_SUMMARY_INTERVAL_MS = 8_000;
 /** Arrivals and departures per SUMMARY_INTERVAL_MS (a decaying count) above which a room is summarised whatever its size. */
 export const BURST = 10;
 /** Rooms whose rate is remembered at most (the quietest go first). */
@@ -63,6 +67,8 @@ export class PresenceNotices {
   private recent = new Set<string>();
   /** When the last flush went out (0: never). */
   private last = 0;
+  /** The wait before the next flush while churn goes on (doubles at each, back to the shortest after a quiet one). */
+  private interval = SUMMARY_INTERVAL_MS;
   private timer: ReturnType<typeof setTimeout> | null = null;
   /** A flush is scheduled for the end of this turn. */
   private soon = false;
@@ -148,12 +154,16 @@ export class PresenceNotices {
     const due = [...this.churn];
     this.churn.clear();
     this.recent = new Set(due.map(([room]) => room));
-    if (due.length === 0) return;
+    if (due.length === 0) {
+      this.interval = SUMMARY_INTERVAL_MS;
+      return;
+    }
     this.last = this.target.now();
     // Churn that goes on within the interval is summarised at its end; then the rooms leave
     // summary mode once an interval passes quietly.
-    this.timer = setTimeout(() => { this.timer = null; this.flush(); }, SUMMARY_INTERVAL_MS);
+    this.timer = setTimeout(() => { this.timer = null; this.flush(); }, this.interval);
     this.timer.unref?.();
+    this.interval = Math.min(this.interval * 2, MAX_SUMMARY_INTERVAL_MS);
     const send = (counts: Map<string, number> | null): void => {
       for (const [room, { joined, left }] of due) {
         this.target.broadcast(room, { type: 'SystemMessage', room, content: summaryText(room, joined, left, counts ? counts.get(room) ?? 0 : null) });
