@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
 import type { ServerMessage } from '../../src/protocol/messages.js';
-import { BURST, LARGE_ROOM, MAX_SUMMARY_INTERVAL_MS, PresenceNotices, SUMMARY_INTERVAL_MS, summaryText, type NoticeTarget } from '../../src/server/domain/presence-notices.js';
+import { BURST, LARGE_ROOM, MAX_SUMMARY_INTERVAL_MS, PresenceNotices, SMALL_ROOM, SUMMARY_INTERVAL_MS, summaryText, type NoticeTarget } from '../../src/server/domain/presence-notices.js';
 import { eventually } from '../helpers/eventually.js';
 import { FakeChat } from '../helpers/fake-chat.js';
 
@@ -87,8 +87,8 @@ describe('presence notices', () => {
     assert.equal(second![1], third![1], 'both in one turn');
   });
 
-  it('summarises a burst of arrivals in a small room once it comes faster than BURST a second (a reconnect storm)', async () => {
-    const t = target(5);
+  it('summarises a burst of arrivals in a room of more than SMALL_ROOM once it comes faster than BURST a second (a reconnect storm)', async () => {
+    const t = target(SMALL_ROOM + 1);
     let clock = 1_000_000;
     t.now = () => clock;
     const notices = new PresenceNotices(t);
@@ -101,13 +101,22 @@ describe('presence notices', () => {
     assert.ok(perUser > BURST - 1 && perUser < 15, `per-user notices before the summary: ${perUser}`);
     await tick();
     const summaries = t.sent.filter((m) => m.type === 'SystemMessage');
-    assert.deepEqual(summaries, [{ type: 'SystemMessage', room: 'general', content: `${30 - perUser} joined general; 5 members now` }]);
+    assert.deepEqual(summaries, [{ type: 'SystemMessage', room: 'general', content: `${30 - perUser} joined general; ${SMALL_ROOM + 1} members now` }]);
     notices.stop();
   });
 
-  it('keeps per-user notices in a small room whose arrivals come slower than BURST a second', () => {
-    const t = target(5);
+  it('keeps per-user notices in a room whose arrivals come slower than BURST a second, and in a busy room of at most SMALL_ROOM', () => {
+    const small = target(SMALL_ROOM);
     let clock = 1_000_000;
+    small.now = () => clock;
+    const busy = new PresenceNotices(small);
+    for (let i = 0; i < 40; i++) {
+      busy.joined('general', `u${i}`);
+      clock += 10;
+    }
+    assert.equal(small.sent.filter((m) => m.type === 'UserJoined').length, 40, 'a small room, 100 arrivals a second');
+    busy.stop();
+    const t = target(SMALL_ROOM + 1);
     t.now = () => clock;
     const notices = new PresenceNotices(t);
     for (let i = 0; i < 40; i++) {

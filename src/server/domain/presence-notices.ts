@@ -6,10 +6,11 @@
  *   and per last departure, at once, exactly as the contract shows them ("* NAME joined
  *   general"). Frames for one member within one event-loop turn still leave in one socket
  *   write (the transport coalesces per connection per turn).
- * - A room of any size whose arrivals and departures come faster than BURST a
- *   SUMMARY_INTERVAL_MS (a reconnect storm, a server restart) is summarised like a large one
- *   while that lasts: each arrival would otherwise cost a frame, and a socket write, for
- *   every member already back, O(LARGE_ROOM²) per room. The rate is a count per room that
+ * - A room of more than SMALL_ROOM members on this node whose arrivals and departures come
+ *   faster than BURST a SUMMARY_INTERVAL_MS (a reconnect storm, a server restart) is
+ *   summarised like a large one while that lasts: each arrival would otherwise cost a frame,
+ *   and a socket write, for every member already back, O(LARGE_ROOM²) per room. A small
+ *   room keeps its per-user notices however busy it is (each costs at most SMALL_ROOM frames). The rate is a count per room that
  *   decays by e every SUMMARY_INTERVAL_MS, so a burst is seen however it falls on the clock.
  * - Above that size, per-user notices stop: joins and leaves are counted per room, and a
  *   summary SystemMessage ("12 joined and 3 left general; 1,204 members now") goes to the
@@ -40,8 +41,10 @@ export const LARGE_ROOM = 100;
 export const SUMMARY_INTERVAL_MS = 1_000;
 /** The longest, while churn goes on without a quiet interval. */
 export const MAX_SUMMARY_INTERVAL_MS = 8_000;
-/** Arrivals and departures per SUMMARY_INTERVAL_MS (a decaying count) above which a room is summarised whatever its size. */
+/** Arrivals and departures per SUMMARY_INTERVAL_MS (a decaying count) above which a room of more than SMALL_ROOM is summarised. */
 export const BURST = 10;
+/** Members on this node up to which a room keeps per-user notices however busy it is. */
+export const SMALL_ROOM = 20;
 /** Rooms whose rate is remembered at most (the quietest go first). */
 const RATES_KEPT = 10_000;
 
@@ -108,7 +111,8 @@ export class PresenceNotices {
 
   private large(room: string): boolean {
     const busy = this.busy(room);
-    return busy || this.target.localMembers(room) > LARGE_ROOM || this.churn.has(room) || this.recent.has(room);
+    const members = this.target.localMembers(room);
+    return (busy && members > SMALL_ROOM) || members > LARGE_ROOM || this.churn.has(room) || this.recent.has(room);
   }
 
   /** Counts one arrival or departure; whether the room's rate is above BURST a SUMMARY_INTERVAL_MS. */
