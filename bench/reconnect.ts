@@ -19,8 +19,8 @@
  *
  * Rooms are spread evenly: account i is in rooms (i + k·⌊rooms/roomsEach⌋) mod rooms, k < roomsEach,
  * so every room has accounts·roomsEach/rooms members. Rooms of more than LARGE_ROOM (100) members
- * get presence summaries, smaller ones a UserJoined per arrival (O(members²) frames per room):
- * the default of 200 rooms of 500 members shows the resume path, `rooms=1000` the notices too.
+ * present, and of more than SMALL_ROOM (20) while arrivals come faster than BURST (10) a second,
+ * get presence summaries; smaller or quieter ones a UserJoined per arrival.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -421,7 +421,7 @@ export function reconnectMarkdown(r: ReconnectResult, meta: { date: string; comm
       `\`Login {token}\`, then on LoggedIn \`ListConversations\` and one \`History {room, after: ${s.seen}}\` per room; resumed = LoggedIn, Conversations listing every room at seq ${s.seen + s.missed}, and exactly the ${s.missed} missed messages of each room. ` +
       `The reference (a minimal \`ws\` server) does the same number of plain handshakes. ${s.rounds} round(s); the best of each column counts, as in (d). ` +
       'CPU: the server process\'s CPU time (all threads) per resume or handshake, and over the storm as % of one core (well under 100 while resumes queue: other processes had the cores). ' +
-      'Frames: what the clients received per resumed account, presence notices among them (a room gets a UserJoined per arrival up to 100 present members, then a summary SystemMessage to every member once a second while arrivals last). ' +
+      'Frames: what the clients received per resumed account, presence notices among them (a room gets a UserJoined per arrival up to 20 present members, and up to 100 while arrivals come slower than about 10 a second; otherwise a summary SystemMessage to every member, at intervals of 1, 2, 4, 8 s while arrivals last); socket writes: Parley\'s, per resumed account (from /metrics). ' +
       `Load average (1 min) of the machine before → after: ${meta.load}.`,
     '',
     '| round | reference handshakes/s | Parley handshakes/s | Parley resumes/s | resumed | failed | CPU µs/resume | Parley CPU % of a core | CPU µs/handshake (Parley · reference) | resume p50 / p99 ms | frames/resume: UserJoined · summaries · all | socket writes/resume | load CPU % |',
