@@ -16,7 +16,7 @@ function message(seq: number, room = 'general'): ChatMessage {
   };
 }
 
-function live(seq: number, room = 'general'): ServerMessage {
+function live(seq: number, room = 'general'): Extract<ServerMessage, { type: 'Message' }> {
   const m = message(seq, room);
   return { type: 'Message', id: m.id, seq, room, username: m.username, content: m.content, timestamp: m.timestamp };
 }
@@ -80,8 +80,10 @@ describe('recent messages (History {after} from memory)', () => {
     assert.deepEqual(kept, message(26), 'as the store pages it: not edited, not deleted, no reactions');
     recent.delivered('general', live(26));
     assert.deepEqual(seqs(recent, 24), [25, 26], 'a repeat changes nothing');
-    recent.delivered('general', live(28));
-    assert.equal(recent.page('general', 24, 50), null, 'seq 27 was never delivered here');
+    recent.delivered('general', { ...live(27), bot: true, mentions: ['ann'] });
+    assert.deepEqual(recent.page('general', 26, 50)!.messages[0], { ...message(27), mentions: ['ann'], bot: true }, 'a bot\'s message, mentioning');
+    recent.delivered('general', live(29));
+    assert.equal(recent.page('general', 24, 50), null, 'seq 28 was never delivered here');
   });
 
   it('drops the room on an edit, a deletion (of any message: a reply quotes its original) and a reaction to a message it holds', () => {

@@ -240,12 +240,13 @@ function size(m: ChatMessage): number {
   return 160 + m.id.length + m.room.length + m.username.length + m.content.length + (m.mentions?.join('').length ?? 0);
 }
 
-/** A new Message as the store pages it (store-common newChat): not edited, not deleted, no reactions. */
+/** A new Message as the store pages it (store-common newChat): not edited, not deleted, no reactions; a bot's marked. */
 function stored(msg: Extract<ServerMessage, { type: 'Message' | 'PrivateMessage' }>, room: string, seq: number): ChatMessage {
   const username = msg.type === 'Message' ? msg.username : (msg.username ?? msg.from);
   const m: ChatMessage = {
     id: msg.id, seq, room, username, content: msg.content, timestamp: msg.timestamp, editedAt: null, deleted: false, reactions: emptyReactions(),
   };
   if (msg.mentions && msg.mentions.length > 0) m.mentions = msg.mentions;
+  if (msg.bot) m.bot = true;
   return m;
 }
