@@ -150,3 +150,43 @@ describe('History {after} from memory', () => {
     await same(1, 'after SHARED_TRUST_MS the store is read again');
   });
 });
+
+describe('the memberships a login read, for the ListConversations after it', () => {
+  it('answer it without a second store read, and never after a membership of the account changed', async () => {
+    const node = await new FakeChat().start();
+    let reads = 0;
+    const original = node.store.membershipsOf.bind(node.store);
+    node.store.membershipsOf = async (account) => {
+      reads++;
+      return original(account);
+    };
+    const first = node.connect('json');
+    first.say({ type: 'SetUsername', username: 'ann' });
+    await node.settle();
+    const token = first.conn.ofType('Ack').find((a) => a.for === 'SetUsername')!.token as string;
+    const rooms = async (c: FakeClient): Promise<string[]> => {
+      const ref = `c${Math.random()}`;
+      await say(node, c, { type: 'ListConversations', ref });
+      return c.conn.ofType('Conversations').find((m) => m.ref === ref)!.conversations.map((x) => x.room).sort();
+    };
+
+    const back = node.connect('json');
+    await say(node, back, { type: 'Login', token });
+    const afterLogin = reads;
+    assert.deepEqual(await rooms(back), ['general']);
+    assert.equal(reads, afterLogin, 'the login\'s read answered it');
+
+    const again = node.connect('json');
+    await say(node, again, { type: 'Login', token });
+    // Another connection of the account joins a room before this one asks.
+    await say(node, first, { type: 'JoinRoom', room: 'random' });
+    assert.deepEqual(await rooms(again), ['general', 'random'], 'read again after the change');
+
+    const later = node.connect('json');
+    await say(node, later, { type: 'Login', token });
+    await say(node, later, { type: 'History', room: 'general', after: 0 });
+    const before = reads;
+    assert.deepEqual(await rooms(later), ['general', 'random']);
+    assert.equal(reads, before + 1, 'another request came between: read again');
+  });
+});

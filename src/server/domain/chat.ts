@@ -339,6 +339,8 @@ export class Chat implements HandlerContext {
   /** Runs the handler; resolves (never rejects) when it settled, or undefined when it finished at once. */
   private run(s: Session, msg: ClientMessage): Promise<void> | undefined {
     let result: void | Promise<void>;
+    // The memberships a login read answer only the ListConversations right after it.
+    if (s.loginMemberships !== null && msg.type !== 'ListConversations') s.loginMemberships = null;
     try {
       result = (HANDLERS[msg.type] as (chat: Chat, s: Session, m: ClientMessage) => void | Promise<void>)(this, s, msg);
     } catch (err) {

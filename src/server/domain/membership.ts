@@ -157,7 +157,8 @@ async function resumeMemberships(ctx: HandlerContext, s: Session, account: strin
     await ctx.store.addMember('general', account, 'member', ctx.iso());
     rows = [{ room: 'general', kind: 'public', role: 'member' }];
   }
-  s.loginMemberships = { rows, at: ctx.now() };
+  // A JSON client coming back asks for its conversations next (membershipsForListing).
+  if (!fresh && s.mode === 'json') s.loginMemberships = { rows, at: ctx.now() };
   await Promise.all(rows.map((r) => enterRoomHere(ctx, s, r.room)));
   s.current = currentOf(rows);
 }

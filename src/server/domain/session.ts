@@ -77,8 +77,9 @@ export class Session {
   queue: ClientMessage[] | null = null;
   /**
    * The account's memberships as its login read them, for the ListConversations that a
-   * resuming client sends right after (membership.ts `membershipsForListing`); forgotten on
-   * first use, on any membership change of the account seen here, and after a moment.
+   * resuming JSON client sends right after (membership.ts `membershipsForListing`); forgotten
+   * at the next request of any other type, on first use, on any membership change of the
+   * account seen here, and after a moment.
    */
   loginMemberships: { rows: readonly MembershipRecord[]; at: number } | null = null;
 
