@@ -362,7 +362,8 @@ export async function summarise(ctx: HandlerContext, account: string, rows: read
     ctx.store.mentionCounts(account),
     ctx.store.notifyLevels(account),
     ctx.presence.counts(),
-    Promise.all(rooms.map((r) => ctx.room(r))),
+    // Room records: from this node's cache without a promise each, when it has them.
+    Promise.all(rooms.map((r) => ctx.cachedRoom(r) ?? ctx.room(r))),
     // The other members of each direct conversation, read together (cached on this node).
     Promise.all(rows.map((r) => (r.kind === 'direct' ? ctx.directMembers(r.room) : null))),
   ]);
