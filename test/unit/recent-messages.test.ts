@@ -84,6 +84,12 @@ describe('recent messages (History {after} from memory)', () => {
     assert.deepEqual(recent.page('general', 26, 50)!.messages[0], { ...message(27), mentions: ['ann'], bot: true }, 'a bot\'s message, mentioning');
     recent.delivered('general', live(29));
     assert.equal(recent.page('general', 24, 50), null, 'seq 28 was never delivered here');
+    // A stored message read back to fill a hole, edited or reacted to since: not kept as new.
+    for (const changed of [{ editedAt: '2026-01-01T00:05:00.000Z' }, { deleted: true, content: '' }, { reactions: { '👍': ['bob'] } }]) {
+      filled(recent, 20, 25);
+      recent.delivered('general', { ...live(26), ...changed });
+      assert.equal(recent.page('general', 20, 50), null, JSON.stringify(changed));
+    }
   });
 
   it('drops the room on an edit, a deletion (of any message: a reply quotes its original) and a reaction to a message it holds', () => {

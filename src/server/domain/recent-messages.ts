@@ -157,7 +157,9 @@ export class RecentMessages {
         if (seq === undefined) return;
         const last = e.after + e.messages.length;
         if (seq <= last && seq > e.after) return; // delivered here already (a resend, a hole filled late)
-        if (seq !== last + 1 || msg.attachments !== undefined || msg.replyTo !== undefined) {
+        // A message read back from the store to fill a hole may have been edited, deleted or
+        // reacted to already: only a new one is kept (one with files or a reply: never).
+        if (seq !== last + 1 || msg.attachments !== undefined || msg.replyTo !== undefined || changedSince(msg)) {
           this.drop(room);
           return;
         }
@@ -238,6 +240,13 @@ function plain(m: ChatMessage): boolean {
 /** About the bytes a message takes: its text fields (the JSON around them is near constant). */
 function size(m: ChatMessage): number {
   return 160 + m.id.length + m.room.length + m.username.length + m.content.length + (m.mentions?.join('').length ?? 0);
+}
+
+/** Whether a Message carries an edit, a deletion or reactions (a stored one, sent again to fill a hole). */
+function changedSince(msg: Extract<ServerMessage, { type: 'Message' | 'PrivateMessage' }>): boolean {
+  if (msg.editedAt || msg.deleted) return true;
+  for (const _ in msg.reactions ?? {}) return true;
+  return false;
 }
 
 /** A new Message as the store pages it (store-common newChat): not edited, not deleted, no reactions; a bot's marked. */
