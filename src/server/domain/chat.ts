@@ -67,7 +67,7 @@ export class Chat implements HandlerContext {
   /** UserJoined/UserLeft, bounded for large rooms (presence-notices.ts). */
   readonly notices = new PresenceNotices({
     localMembers: (room) => this.hub.roomSessions(room).size,
-    memberCounts: () => this.deps.presence.counts(),
+    memberCounts: (rooms) => this.deps.presence.counts(rooms),
     broadcast: (room, msg, except) => { this.broadcast(room, msg, except); },
     now: () => this.now(),
   });

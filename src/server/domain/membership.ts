@@ -361,7 +361,7 @@ export async function summarise(ctx: HandlerContext, account: string, rows: read
     ctx.store.readPositionsOf(account, rooms),
     ctx.store.mentionCounts(account),
     ctx.store.notifyLevels(account),
-    ctx.presence.counts(),
+    ctx.presence.counts(rooms),
     // Room records: from this node's cache without a promise each, when it has them.
     Promise.all(rooms.map((r) => ctx.cachedRoom(r) ?? ctx.room(r))),
     // The other members of each direct conversation, read together (cached on this node).

@@ -52,8 +52,8 @@ const RATES_KEPT = 10_000;
 export interface NoticeTarget {
   /** Sessions in the room on this node. */
   localMembers(room: string): number;
-  /** Online members per room, cluster-wide. */
-  memberCounts(): Promise<Map<string, number>>;
+  /** Online members of these rooms, cluster-wide. */
+  memberCounts(rooms: readonly string[]): Promise<Map<string, number>>;
   broadcast(room: string, msg: ServerMessage, except?: Session): void;
   now(): number;
 }
@@ -173,7 +173,7 @@ export class PresenceNotices {
         this.target.broadcast(room, { type: 'SystemMessage', room, content: summaryText(room, joined, left, counts ? counts.get(room) ?? 0 : null) });
       }
     };
-    void this.target.memberCounts().then(send, () => send(null));
+    void this.target.memberCounts(due.map(([room]) => room)).then(send, () => send(null));
   }
 }
 
