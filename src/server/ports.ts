@@ -620,8 +620,12 @@ export interface Presence {
   members(room: string): Promise<string[]>;
   /** Every online user name (sorted). */
   online(): Promise<string[]>;
-  /** Online member count per room. */
-  counts(): Promise<Map<string, number>>;
+  /**
+   * Online member count per room (rooms with nobody online are left out): of `rooms` only
+   * when given, at a cost that grows with them (a conversation list, a summary), else of
+   * every room.
+   */
+  counts(rooms?: readonly string[]): Promise<Map<string, number>>;
   /** The display name for an online user key, or null. */
   lookup(key: string): Promise<string | null>;
   /**

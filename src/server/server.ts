@@ -117,7 +117,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
   const transport = attachWebSocket(server, chat, config, log, metrics, resolver);
   transportCount = transport.count;
-  const prune = startRetention(config, store, log, () => files.sweep());
+  const prune = startRetention(config, store, log, () => chat.storeChanged(), () => files.sweep());
   files.start();
 
   await new Promise<void>((resolve, reject) => {
@@ -156,13 +156,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   };
 }
 
-function startRetention(config: Config, store: Store, log: Logger, sweepFiles: () => Promise<unknown>): ReturnType<typeof setInterval> {
+function startRetention(config: Config, store: Store, log: Logger, pruned: () => void, sweepFiles: () => Promise<unknown>): ReturnType<typeof setInterval> {
   const run = (): void => {
     if (config.retentionDays <= 0) return;
     const cutoff = new Date(Date.now() - config.retentionDays * 86_400_000).toISOString();
     store.prune(cutoff).then(
       (n) => {
         if (n > 0) log.info({ removed: n, cutoff }, 'retention pruned old messages');
+        // History pages kept in memory may hold what went (and every room's first seq moved).
+        if (n > 0) pruned();
         // Files whose last message went with it.
         if (n > 0) void sweepFiles();
       },

@@ -39,6 +39,7 @@ import { VERSION } from '../../paths.js';
 import { Hub } from './hub.js';
 import type { Outbound } from './outbound.js';
 import { PresenceNotices, reportNotices } from './presence-notices.js';
+import type { RecentMessages } from './recent-messages.js';
 import { Session } from './session.js';
 import { instrumentStore } from './store-port.js';
 import { BOT } from '../store/store-common.js';
@@ -66,7 +67,7 @@ export class Chat implements HandlerContext {
   /** UserJoined/UserLeft, bounded for large rooms (presence-notices.ts). */
   readonly notices = new PresenceNotices({
     localMembers: (room) => this.hub.roomSessions(room).size,
-    memberCounts: () => this.deps.presence.counts(),
+    memberCounts: (rooms) => this.deps.presence.counts(rooms),
     broadcast: (room, msg, except) => { this.broadcast(room, msg, except); },
     now: () => this.now(),
   });
@@ -112,6 +113,7 @@ export class Chat implements HandlerContext {
       source: { lastSeqs: (rooms) => this.store.lastSeqs(rooms), history: (q) => this.store.history(q) },
       onError: (err) => this.log.warn({ err }, 'filling missed messages from the store failed; trying again'),
       onMember: (account, room, added) => this.followMembership(account, room, added),
+      now: () => this.now(),
     });
     deps.presence.onReport((report) => {
       for (const notice of reportNotices(report)) {
@@ -478,6 +480,16 @@ export class Chat implements HandlerContext {
         : exitRoomHere(this, s, room);
       void step.catch((err: unknown) => this.log.warn({ err, room }, 'following a membership change failed'));
     }
+  }
+
+  /** The newest messages of rooms read lately (recent-messages.ts), kept by fan-out. */
+  get recent(): RecentMessages {
+    return this.fanout.recent;
+  }
+
+  /** Retention (or anything else) changed stored messages behind fan-out: History reads the store again. */
+  storeChanged(): void {
+    this.fanout.recent.clear();
   }
 
   directMembers(room: string): Promise<Array<{ account: string; username: string; bot?: true }>> {

@@ -10,6 +10,7 @@ import type { Presence, RoomRecord, Store } from '../ports.js';
 import type { AttemptLimiter } from './attempt-limiter.js';
 import type { ChatDeps, ChatMetrics, Logger, PasswordHasher } from './deps.js';
 import type { Outbound } from './outbound.js';
+import type { RecentMessages } from './recent-messages.js';
 import type { Session } from './session.js';
 
 export interface HandlerContext {
@@ -28,6 +29,8 @@ export interface HandlerContext {
   readonly roomLimiters: readonly [AttemptLimiter, AttemptLimiter];
   /** Invitations and direct conversations opened, per account and per address, a minute. */
   readonly inviteLimiter: AttemptLimiter;
+  /** The newest messages of rooms read lately, kept by fan-out: `History {after}` from memory (recent-messages.ts). */
+  readonly recent: RecentMessages;
   /** Signs file URLs (files/urls.ts); absent without files. */
   readonly signer: ChatDeps['signer'];
   /** Sends Web Push notifications (push/); absent without push. */

@@ -12,8 +12,8 @@ import type { HandlerContext } from './context.js';
 import { fail } from './errors.js';
 import { requireNamed, roomName, validName } from './guards.js';
 import {
-  accountNamed, announceConversation, createRoom as createRoomRecord, directWith, enterRoomHere, limitInvites, mayRead, readableRoom, roleOf,
-  sendJoinHistory, summarise,
+  accountNamed, announceConversation, createRoom as createRoomRecord, directWith, enterRoomHere, limitInvites, mayRead, readableRoom,
+  roleOf, sendJoinHistory, summarise,
 } from './membership.js';
 import { refOf } from './outbound.js';
 import type { Session } from './session.js';

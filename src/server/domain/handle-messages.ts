@@ -9,7 +9,7 @@ import { BOT, excerptOf, groupKey } from '../store/store-common.js';
 import { NO_MENTIONS, afterRoomMessage, mayMention, resolveMentions, type ResolvedMentions } from './mentions.js';
 import { cleanContent, isBlank, nameKey, normaliseName } from '../../protocol/names.js';
 import type { ClientMessageOf } from '../../protocol/schema.js';
-import { SearchTimeout, type FileRecord } from '../ports.js';
+import { SearchTimeout, type FileRecord, type HistoryPage } from '../ports.js';
 import type { HandlerContext } from './context.js';
 import { ChatError, StoreFailure, fail } from './errors.js';
 import { checkContent, memberRoom, requireNamed, roomName } from './guards.js';
@@ -181,16 +181,52 @@ export async function privateMessage(ctx: HandlerContext, s: Session, msg: Clien
 
 export async function history(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'History'>): Promise<void> {
   const room = msg.room === undefined ? (s.current ?? fail('NOT_IN_ROOM')) : roomName(msg.room);
-  await readableRoom(ctx, s, room);
   const limit = Math.min(msg.limit ?? DEFAULT_PAGE, ctx.config.historyLimit);
+  // What a member missed in one of its rooms: from memory when this node holds it (a
+  // message committed but not delivered yet reaches the member live, right after).
+  if (msg.after !== undefined && msg.before === undefined && s.rooms.has(room) && recentHistory(ctx, s, msg, room, msg.after, limit)) return;
+  await readableRoom(ctx, s, room);
   const q = { room, limit, ...(msg.before !== undefined ? { before: msg.before } : {}), ...(msg.after !== undefined ? { after: msg.after } : {}) };
-  const page = await ctx.store.history(q);
+  const mark = msg.after !== undefined && msg.before === undefined ? ctx.recent.mark(room) : null;
+  let page: HistoryPage | null = null;
+  try {
+    page = await ctx.store.history(q);
+  } finally {
+    if (mark) ctx.recent.fill(mark, msg.after!, page);
+  }
   // A page after a seq keeps its oldest messages; a page before one (or the latest) its newest.
   const fitted = fitPage(page.messages, ctx.config.historyPageBytes, msg.after !== undefined ? 'start' : 'end');
   s.send({
     type: 'History', room, messages: fitted.messages, hasMore: page.hasMore || fitted.trimmed, firstSeq: page.firstSeq,
     ...(page.incomplete ? { incomplete: true } : {}), ...refOf(msg),
   });
+}
+
+/**
+ * Answers `History {room, after}` from the messages fan-out keeps in memory (recent-messages.ts),
+ * when they cover it: the same page the store would give, cut to the same byte budget. A JSON
+ * client's frame is put together from each message's JSON, made once per message, not per reader.
+ */
+function recentHistory(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'History'>, room: string, after: number, limit: number): boolean {
+  const page = ctx.recent.page(room, after, limit);
+  if (!page) return false;
+  const budget = ctx.config.historyPageBytes;
+  let kept = 0;
+  let used = 0;
+  while (kept < page.json.length) {
+    used += Buffer.byteLength(page.json[kept]!) + 1;
+    if (used > budget && kept > 0) break;
+    kept++;
+  }
+  const hasMore = page.hasMore || kept < page.json.length;
+  if (s.mode !== 'json') {
+    s.send({ type: 'History', room, messages: page.messages.slice(0, kept), hasMore, firstSeq: page.firstSeq, ...refOf(msg) });
+    return true;
+  }
+  const ref = msg.ref === undefined ? '' : `,"ref":${JSON.stringify(msg.ref)}`;
+  const messages = kept === page.json.length ? page.json.join(',') : page.json.slice(0, kept).join(',');
+  s.sendFrame(`{"type":"History","room":${JSON.stringify(room)},"messages":[${messages}],"hasMore":${hasMore},"firstSeq":${page.firstSeq}${ref}}`);
+  return true;
 }
 
 /** The direct conversation with one account, as the seeds' PrivateHistory shows it (`before`: a message id). */

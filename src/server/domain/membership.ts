@@ -342,11 +342,13 @@ async function membershipOf(ctx: HandlerContext, account: string, room: string):
  * `rows` (ConversationStore.conversationsOf) carry each newest message and read position.
  */
 export async function summarise(ctx: HandlerContext, account: string, rows: readonly ConversationRecord[]): Promise<ConversationSummary[]> {
+  const rooms = rows.map((r) => r.room);
   const [mentions, levels, counts, records, peers] = await Promise.all([
     ctx.store.mentionCounts(account),
     ctx.store.notifyLevels(account),
-    ctx.presence.counts(),
-    Promise.all(rows.map((r) => ctx.room(r.room))),
+    ctx.presence.counts(rooms),
+    // Room records: from this node's cache without a promise each, when it has them.
+    Promise.all(rooms.map((r) => ctx.cachedRoom(r) ?? ctx.room(r))),
     // The other members of each direct conversation, read together (cached on this node).
     Promise.all(rows.map((r) => (r.kind === 'direct' ? ctx.directMembers(r.room) : null))),
   ]);

@@ -75,7 +75,6 @@ export class Session {
   busy = false;
   /** Frames that arrived while a handler ran, oldest first; created when first needed. */
   queue: ClientMessage[] | null = null;
-
   constructor(readonly conn: Connection, public mode: WireMode, rate: number, burst: number, now: number) {
     this.bucket = new TokenBucket(rate, burst, now);
   }
