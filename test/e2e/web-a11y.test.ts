@@ -318,7 +318,9 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
       await page.keyboard.press('Enter');
       await page.locator('#webhook-url').waitFor({ state: 'visible' });
       assert.match(await page.inputValue('#webhook-url'), new RegExp(`^${server.httpUrl}/api/webhooks/\\S+/\\S+$`));
-      assert.match(await focused(page), /input#webhook-url/, 'the new URL takes the focus, selected for copying');
+      assert.match(await focused(page), /textarea#webhook-url/, 'the new URL takes the focus, selected for copying');
+      const fits = await page.locator('#webhook-url').evaluate((el) => ({ wide: el.scrollWidth - el.clientWidth, tall: el.scrollHeight - el.clientHeight }));
+      assert.deepEqual(fits, { wide: 0, tall: 0 }, 'the whole URL is in sight, wrapped, without scrolling');
       await waitForText(page, '#webhook-list .webhook', `ci-${look.name}`);
       await assertAccessible(page, `the Webhooks dialog showing a new URL (${look.name})`);
       await screenshot(page, `a11y-webhooks-${look.name}`);

@@ -33,7 +33,10 @@ export class WebhooksDialog {
   });
   private readonly createBtn = h('button', { class: 'primary', attrs: { type: 'submit' }, text: 'Create webhook' });
   private readonly error = h('p', { class: 'dialog-error', attrs: { id: 'webhooks-error', role: 'alert' } });
-  private readonly urlInput = h('input', { attrs: { id: 'webhook-url', readonly: true, 'aria-describedby': 'webhook-url-hint' } });
+  // A text area, wrapped: the whole URL stays in sight to check it, at any width.
+  private readonly urlInput = h('textarea', {
+    attrs: { id: 'webhook-url', readonly: true, rows: 3, spellcheck: 'false', autocapitalize: 'off', 'aria-describedby': 'webhook-url-hint' },
+  });
   private readonly created = h('div', { class: 'dialog-field webhook-created', attrs: { hidden: true } },
     h('label', { attrs: { for: 'webhook-url' }, text: 'Its URL' }),
     h('div', { class: 'invite-row' }, this.urlInput,
@@ -92,8 +95,9 @@ export class WebhooksDialog {
       return;
     }
     replaceChildren(this.list, ...hooks.map((w) => h('li', { class: 'webhook', attrs: { 'data-webhook': w.id } },
-      h('span', { class: 'name', text: w.name }),
-      h('span', { class: 'webhook-meta', text: `created ${w.createdAt.slice(0, 10)}${w.createdBy ? ` by ${w.createdBy}` : ''}` }),
+      h('span', { class: 'webhook-info' },
+        h('span', { class: 'name', text: w.name }),
+        h('span', { class: 'webhook-meta', text: `created ${w.createdAt.slice(0, 10)}${w.createdBy ? ` by ${w.createdBy}` : ''}` })),
       h('button', {
         class: 'text-btn danger', attrs: { type: 'button', 'aria-label': `Revoke the webhook ${w.name}` }, text: 'Revoke',
         on: { click: () => void this.revoke(w) },
