@@ -327,6 +327,10 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
 
       await pressUntil(page, 'Tab', '#webhook-list button');
       await page.keyboard.press('Enter');
+      await waitForText(page, '#webhook-list button', 'Revoke for good?');
+      assert.match(await focused(page), /confirm-revoke/, 'the focus stays on the button, now asking to confirm');
+      assert.equal(await page.locator('#webhook-list .webhook').count(), 1, 'one press revokes nothing');
+      await page.keyboard.press('Enter');
       await waitForText(page, '#webhook-list', 'None yet');
       await page.keyboard.press('Escape');
       await page.locator('#webhooks-dialog').waitFor({ state: 'hidden' });

@@ -7,6 +7,9 @@
 import type { WebhookSummary } from '../../protocol/messages.js';
 import { byId, h, replaceChildren } from './dom.js';
 
+/** How long a Revoke button waits for the press that confirms it. */
+const CONFIRM_MS = 4_000;
+
 export interface WebhookActions {
   list(room: string): Promise<WebhookSummary[]>;
   /** Resolves the new webhook's id, name and URL. */
@@ -98,10 +101,34 @@ export class WebhooksDialog {
       h('span', { class: 'webhook-info' },
         h('span', { class: 'name', text: w.name }),
         h('span', { class: 'webhook-meta', text: `created ${w.createdAt.slice(0, 10)}${w.createdBy ? ` by ${w.createdBy}` : ''}` })),
-      h('button', {
-        class: 'text-btn danger', attrs: { type: 'button', 'aria-label': `Revoke the webhook ${w.name}` }, text: 'Revoke',
-        on: { click: () => void this.revoke(w) },
-      }))));
+      this.revokeButton(w))));
+  }
+
+  /**
+   * Revoke asks first, as deleting a message or leaving a room does: the first press turns the
+   * button into "Revoke for good?" for a few seconds (the focus stays on it), the second revokes.
+   */
+  private revokeButton(w: WebhookSummary): HTMLButtonElement {
+    const label = `Revoke the webhook ${w.name}`;
+    const btn = h('button', { class: 'text-btn danger', attrs: { type: 'button', 'aria-label': label }, text: 'Revoke' });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    btn.addEventListener('click', () => {
+      if (btn.classList.contains('confirm-revoke')) {
+        clearTimeout(timer);
+        void this.revoke(w);
+        return;
+      }
+      btn.classList.add('confirm-revoke');
+      btn.textContent = 'Revoke for good?';
+      btn.setAttribute('aria-label', `Revoke ${w.name} for good? Its URL stops working. Press again to revoke.`);
+      this.status.textContent = `Press again to revoke ${w.name}: its URL stops working.`;
+      timer = setTimeout(() => {
+        btn.classList.remove('confirm-revoke');
+        btn.textContent = 'Revoke';
+        btn.setAttribute('aria-label', label);
+      }, CONFIRM_MS);
+    });
+    return btn;
   }
 
   private async create(): Promise<void> {
