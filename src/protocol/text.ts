@@ -59,11 +59,7 @@ export const COMMANDS: CommandHelp[] = [
   { usage: '/quit', summary: 'leave the chat (also /exit)' },
 ];
 
-export const COMMAND_NAMES = [
-  'help', 'name', 'nick', 'join', 'create', 'leave', 'part', 'switch', 'rooms', 'conversations', 'convs', 'users', 'who', 'members',
-  'invite', 'remove', 'mod', 'unmod', 'pm', 'msg', 'dm', 'me', 'history', 'search', 'topic', 'register', 'token', 'login', 'logout',
-  'notify', 'webhook', 'webhooks', 'kick', 'ban', 'unban', 'bot', 'bothook', 'quit', 'exit',
-] as const;
+export { COMMAND_NAMES } from './commands.js';
 
 function missing(usage: string): TextAction {
   return { kind: 'error', code: 'MISSING_ARGUMENT', detail: `Usage: ${usage}` };
