@@ -97,6 +97,12 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
     });
     assert.equal(posted.status, 201);
     await quinn.nextOfType('Message', (m) => m.bot === true);
+    // A second one right after: shown grouped under the first, without a header of its own.
+    const again = await fetch(`${server.httpUrl}/api/rooms/design/messages`, {
+      method: 'POST', headers: { Authorization: `Bearer ${bot}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ content: 'All checks passed' }),
+    });
+    assert.equal(again.status, 201);
+    await quinn.nextOfType('Message', (m) => m.bot === true && m.content === 'All checks passed');
   });
 
   after(async () => {
@@ -133,6 +139,10 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
       await waitForText(page, '#messages .content', 'warmer accent colour');
       await waitForText(page, '#messages .edited', 'edited');
       await waitForText(page, '#messages .msg[data-author="ci"] .bot-badge', 'bot');
+      // A grouped message has no visible header: a screen reader still hears whose it is, and that a bot wrote it.
+      const grouped = page.locator('#messages .msg.grouped[data-author="ci"]', { hasText: 'All checks passed' });
+      await grouped.waitFor({ state: 'attached' });
+      assert.equal(await grouped.locator('.msg-sr-author').textContent(), 'ci (bot): ');
 
       // An own message with an own reaction; unread messages elsewhere; a private message.
       const mine = `I will try a few variants this afternoon (${look.name})`;
