@@ -342,6 +342,8 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
       assert.equal(await page.locator('#webhook-list .webhook').count(), 1, 'one press revokes nothing');
       await page.keyboard.press('Enter');
       await waitForText(page, '#webhook-list', 'None yet');
+      await page.locator('#webhook-url').waitFor({ state: 'hidden' });
+      assert.equal(await page.inputValue('#webhook-url'), '', 'the revoked webhook\'s URL is no longer shown');
       await page.keyboard.press('Escape');
       await page.locator('#webhooks-dialog').waitFor({ state: 'hidden' });
       assert.match(await focused(page), /webhooks-btn/, 'Escape gives the focus back to the Webhooks button');

@@ -48,6 +48,8 @@ export class WebhooksDialog {
   private readonly list = h('ul', { class: 'webhook-list', attrs: { id: 'webhook-list', 'aria-labelledby': 'webhook-list-title' } });
   private readonly status = h('p', { class: 'sr-only', attrs: { role: 'status' } });
   private room = '';
+  /** The webhook whose URL is shown: revoking it hides the URL, which no longer works. */
+  private shownId: string | null = null;
   private opener: HTMLElement | null = null;
 
   constructor(private readonly actions: WebhookActions) {
@@ -77,6 +79,7 @@ export class WebhooksDialog {
     this.nameInput.removeAttribute('aria-invalid');
     this.urlInput.value = '';
     this.created.hidden = true;
+    this.shownId = null;
     this.error.textContent = '';
     replaceChildren(this.list);
     this.el.showModal();
@@ -141,6 +144,7 @@ export class WebhooksDialog {
       this.nameInput.value = '';
       this.nameInput.removeAttribute('aria-invalid');
       this.urlInput.value = wholeUrl(hook.url);
+      this.shownId = hook.id;
       this.created.hidden = false;
       this.urlInput.focus();
       this.urlInput.select();
@@ -161,6 +165,11 @@ export class WebhooksDialog {
   private async revoke(w: WebhookSummary): Promise<void> {
     try {
       await this.actions.revoke(this.room, w.id);
+      if (w.id === this.shownId) {
+        this.created.hidden = true;
+        this.urlInput.value = '';
+        this.shownId = null;
+      }
       this.status.textContent = `The webhook ${w.name} is revoked.`;
       await this.refresh();
       this.nameInput.focus();
