@@ -334,6 +334,13 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
       await waitForText(page, '#webhook-list .webhook', `ci-${look.name}`);
       await assertAccessible(page, `the Webhooks dialog showing a new URL (${look.name})`);
       await screenshot(page, `a11y-webhooks-${look.name}`);
+      // Copy, from the keyboard: the button itself says it worked, and keeps the focus.
+      await page.keyboard.press('Tab');
+      assert.match(await focused(page), /copy-btn/);
+      await page.keyboard.press('Enter');
+      await waitForText(page, '#webhooks-dialog .copy-btn', 'Copied');
+      assert.match(await focused(page), /copy-btn/, 'the focus stays on Copy');
+      assert.equal(await page.textContent('#webhooks-error'), '');
 
       await pressUntil(page, 'Tab', '#webhook-list button');
       await page.keyboard.press('Enter');

@@ -40,10 +40,12 @@ export class WebhooksDialog {
   private readonly urlInput = h('textarea', {
     attrs: { id: 'webhook-url', readonly: true, rows: 3, spellcheck: 'false', autocapitalize: 'off', 'aria-describedby': 'webhook-url-hint' },
   });
+  private readonly copyBtn = h('button', { class: 'text-btn copy-btn', attrs: { type: 'button' }, text: 'Copy', on: { click: () => void this.copy() } });
+  private copyTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly created = h('div', { class: 'dialog-field webhook-created', attrs: { hidden: true } },
     h('label', { attrs: { for: 'webhook-url' }, text: 'Its URL' }),
     h('div', { class: 'invite-row' }, this.urlInput,
-      h('button', { class: 'text-btn', attrs: { type: 'button' }, text: 'Copy', on: { click: () => void this.copy() } })),
+      this.copyBtn),
     h('p', { class: 'dialog-hint', attrs: { id: 'webhook-url-hint' }, text: 'Shown only now: keep it secret. Anyone with it can post here. POST JSON {"text": "..."} to it.' }));
   private readonly list = h('ul', { class: 'webhook-list', attrs: { id: 'webhook-list', 'aria-labelledby': 'webhook-list-title' } });
   private readonly status = h('p', { class: 'sr-only', attrs: { role: 'status' } });
@@ -143,6 +145,7 @@ export class WebhooksDialog {
       this.error.textContent = '';
       this.nameInput.value = '';
       this.nameInput.removeAttribute('aria-invalid');
+      this.copyBtn.textContent = 'Copy';
       this.urlInput.value = wholeUrl(hook.url);
       this.shownId = hook.id;
       this.created.hidden = false;
@@ -178,13 +181,29 @@ export class WebhooksDialog {
     }
   }
 
+  /**
+   * Copies the URL: the Clipboard API where the page is a secure context, else the selection
+   * (a page reached by a LAN address over plain HTTP has no navigator.clipboard). The button
+   * says "Copied" for a moment; when both fail, the URL stays selected and the hint says so.
+   */
   private async copy(): Promise<void> {
-    this.urlInput.select();
+    let copied = false;
     try {
       await navigator.clipboard.writeText(this.urlInput.value);
-      this.status.textContent = 'Copied.';
+      copied = true;
     } catch {
-      this.status.textContent = 'Select the URL and copy it.';
+      // Copies the text area's selection, which needs the focus; the focus then comes back.
+      this.urlInput.focus();
+      this.urlInput.select();
+      copied = document.execCommand('copy');
+      if (copied) this.copyBtn.focus();
     }
+    clearTimeout(this.copyTimer);
+    this.copyBtn.textContent = copied ? 'Copied' : 'Copy';
+    this.status.textContent = copied ? 'Copied.' : '';
+    this.error.textContent = copied ? '' : 'The browser did not copy it: the URL is selected, copy it with the keyboard or the menu.';
+    this.copyTimer = setTimeout(() => { this.copyBtn.textContent = 'Copy'; }, 2_000);
   }
+
+
 }
