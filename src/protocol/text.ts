@@ -24,6 +24,9 @@ export interface CommandHelp {
 }
 
 /** Every text-mode command, in the order `/help` lists them. */
+/** The ref text mode puts on `/token`'s GetToken: its LoggedIn answer then shows the token. */
+const TOKEN_REF = 'text:/token';
+
 export const COMMANDS: CommandHelp[] = [
   { usage: '/help', summary: 'show this list' },
   { usage: '/name NAME', summary: 'set or change your name (also /nick)' },
@@ -56,11 +59,7 @@ export const COMMANDS: CommandHelp[] = [
   { usage: '/quit', summary: 'leave the chat (also /exit)' },
 ];
 
-export const COMMAND_NAMES = [
-  'help', 'name', 'nick', 'join', 'create', 'leave', 'part', 'switch', 'rooms', 'conversations', 'convs', 'users', 'who', 'members',
-  'invite', 'remove', 'mod', 'unmod', 'pm', 'msg', 'dm', 'me', 'history', 'search', 'topic', 'register', 'token', 'login', 'logout',
-  'notify', 'webhook', 'webhooks', 'kick', 'ban', 'unban', 'bot', 'bothook', 'quit', 'exit',
-] as const;
+export { COMMAND_NAMES } from './commands.js';
 
 function missing(usage: string): TextAction {
   return { kind: 'error', code: 'MISSING_ARGUMENT', detail: `Usage: ${usage}` };
@@ -146,7 +145,8 @@ function parseLine(line: string, currentRoom: string | null): TextAction {
     case 'me':
       return rest ? { kind: 'message', msg: { type: 'SendMessage', room, content: `/me ${rest}` } } : missing('/me ACTION');
     case 'token':
-      return { kind: 'message', msg: { type: 'GetToken' } };
+      // The ref marks the answer as the one /token asked for, so that its token is shown.
+      return { kind: 'message', msg: { type: 'GetToken', ref: TOKEN_REF } };
     case 'leave':
     case 'part':
       return { kind: 'message', msg: { type: 'LeaveRoom', room: rest ? firstWord(rest)[0] : room } };
@@ -369,8 +369,9 @@ export function formatText(msg: ServerMessage, currentRoom: string | null): stri
     case 'Topic':
       return `* ${msg.by} set the topic of ${msg.room}: ${inlineText(msg.topic)}`;
     case 'LoggedIn':
-      return msg.guest
-        ? `* You are ${msg.username}. Your token: ${msg.token} (keep it: /login TOKEN brings you back as ${msg.username}).`
+      if (msg.guest) return `* You are ${msg.username}. Your token: ${msg.token} (keep it: /login TOKEN brings you back as ${msg.username}).`;
+      return msg.ref === TOKEN_REF
+        ? `* Your token: ${msg.token} (keep it secret: /login TOKEN brings you back as ${msg.username}, and it is your token for the HTTP API).`
         : `* Logged in as ${msg.username}.`;
     case 'Conversations':
       return msg.conversations.length === 0 ? '* You are in no conversation. /join a room.' : ['Your conversations:', ...msg.conversations.map((c) =>

@@ -193,7 +193,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'logLevel', flag: '--log-level <level>', env: 'LOG_LEVEL', kind: 'string', description: 'fatal, error, warn, info, debug, trace or silent' },
   { key: 'allowedOrigins', flag: '--allowed-origins <list>', env: 'ALLOWED_ORIGINS', kind: 'list', description: 'comma-separated browser origins allowed to connect (default: the server\'s own; * for any)' },
   { key: 'apiOrigins', flag: '--api-origins <list>', env: 'API_ORIGINS', kind: 'list', description: 'comma-separated browser origins whose pages may call the HTTP API (CORS; default: none; * for any)' },
-  { key: 'admins', flag: '--admin <names>', env: 'ADMINS', kind: 'list', description: 'comma-separated account names with moderator rights (repeatable)' },
+  { key: 'admins', flag: '--admin <names>', env: 'ADMINS', kind: 'list', description: 'comma-separated registered account names that are administrators (repeatable)' },
   { key: 'workers', flag: '--workers <n>', env: 'WORKERS', kind: 'int', description: 'processes sharing the port (node:cluster; use with --redis for one chat)' },
   { key: 'retentionDays', flag: '--retention-days <n>', env: 'RETENTION_DAYS', kind: 'int', description: 'delete messages older than this many days (0: keep forever)' },
   { key: 'historyOnJoin', flag: '--history-on-join <n>', env: 'HISTORY_ON_JOIN', kind: 'int', description: 'recent messages sent on joining a room' },

@@ -194,6 +194,13 @@ describe('HTTP API refusals', () => {
     assert.deepEqual([method.status, method.body.code, method.headers.get('allow')], [405, 'METHOD_NOT_ALLOWED', 'GET, POST']);
     const endpoint = await api(server, 'GET', '/api/rooms/general/nothing', root.token);
     assert.deepEqual([endpoint.status, endpoint.body.code], [404, 'NO_SUCH_ENDPOINT']);
+    // A typo elsewhere under /api/ is the API's JSON 404 too, whatever the method (not the web client's 404 or a 405).
+    for (const [verb, path] of [['POST', '/api/room/general/messages'], ['GET', '/api/'], ['GET', '/api'], ['DELETE', '/api/nothing']] as const) {
+      const typo = await api(server, verb, path, root.token);
+      assert.deepEqual([typo.status, typo.body.code], [404, 'NO_SUCH_ENDPOINT'], `${verb} ${path}`);
+    }
+    const key = await fetch(`${server.httpUrl}/api/push/key`);
+    assert.equal(key.status, 200, 'the push key is still served');
     assert.equal(method.headers.get('access-control-allow-origin'), null, 'no CORS');
   });
 

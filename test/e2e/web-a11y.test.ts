@@ -97,6 +97,12 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
     });
     assert.equal(posted.status, 201);
     await quinn.nextOfType('Message', (m) => m.bot === true);
+    // A second one right after: shown grouped under the first, without a header of its own.
+    const again = await fetch(`${server.httpUrl}/api/rooms/design/messages`, {
+      method: 'POST', headers: { Authorization: `Bearer ${bot}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ content: 'All checks passed' }),
+    });
+    assert.equal(again.status, 201);
+    await quinn.nextOfType('Message', (m) => m.bot === true && m.content === 'All checks passed');
   });
 
   after(async () => {
@@ -133,6 +139,10 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
       await waitForText(page, '#messages .content', 'warmer accent colour');
       await waitForText(page, '#messages .edited', 'edited');
       await waitForText(page, '#messages .msg[data-author="ci"] .bot-badge', 'bot');
+      // A grouped message has no visible header: a screen reader still hears whose it is, and that a bot wrote it.
+      const grouped = page.locator('#messages .msg.grouped[data-author="ci"]', { hasText: 'All checks passed' });
+      await grouped.waitFor({ state: 'attached' });
+      assert.equal(await grouped.locator('.msg-sr-author').textContent(), 'ci (bot): ');
 
       // An own message with an own reaction; unread messages elsewhere; a private message.
       const mine = `I will try a few variants this afternoon (${look.name})`;
@@ -318,14 +328,29 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
       await page.keyboard.press('Enter');
       await page.locator('#webhook-url').waitFor({ state: 'visible' });
       assert.match(await page.inputValue('#webhook-url'), new RegExp(`^${server.httpUrl}/api/webhooks/\\S+/\\S+$`));
-      assert.match(await focused(page), /input#webhook-url/, 'the new URL takes the focus, selected for copying');
+      assert.match(await focused(page), /textarea#webhook-url/, 'the new URL takes the focus, selected for copying');
+      const fits = await page.locator('#webhook-url').evaluate((el) => ({ wide: el.scrollWidth - el.clientWidth, tall: el.scrollHeight - el.clientHeight }));
+      assert.deepEqual(fits, { wide: 0, tall: 0 }, 'the whole URL is in sight, wrapped, without scrolling');
       await waitForText(page, '#webhook-list .webhook', `ci-${look.name}`);
       await assertAccessible(page, `the Webhooks dialog showing a new URL (${look.name})`);
       await screenshot(page, `a11y-webhooks-${look.name}`);
+      // Copy, from the keyboard: the button itself says it worked, and keeps the focus.
+      await page.keyboard.press('Tab');
+      assert.match(await focused(page), /copy-btn/);
+      await page.keyboard.press('Enter');
+      await waitForText(page, '#webhooks-dialog .copy-btn', 'Copied');
+      assert.match(await focused(page), /copy-btn/, 'the focus stays on Copy');
+      assert.equal(await page.textContent('#webhooks-error'), '');
 
       await pressUntil(page, 'Tab', '#webhook-list button');
       await page.keyboard.press('Enter');
+      await waitForText(page, '#webhook-list button', 'Revoke for good?');
+      assert.match(await focused(page), /confirm-revoke/, 'the focus stays on the button, now asking to confirm');
+      assert.equal(await page.locator('#webhook-list .webhook').count(), 1, 'one press revokes nothing');
+      await page.keyboard.press('Enter');
       await waitForText(page, '#webhook-list', 'None yet');
+      await page.locator('#webhook-url').waitFor({ state: 'hidden' });
+      assert.equal(await page.inputValue('#webhook-url'), '', 'the revoked webhook\'s URL is no longer shown');
       await page.keyboard.press('Escape');
       await page.locator('#webhooks-dialog').waitFor({ state: 'hidden' });
       assert.match(await focused(page), /webhooks-btn/, 'Escape gives the focus back to the Webhooks button');

@@ -165,6 +165,19 @@ describe('incoming webhooks: posting over HTTP', () => {
     assert.equal((first.json.message as { id: string }).id, (again.json.message as { id: string }).id, 'the retry is the same message');
   });
 
+  it('posts JSON sent as a form, as `curl -d \'{"text": …}\' URL` sends it, and Slack\'s older payload=… form', async () => {
+    const raw = await post(url, '{"text": "from curl -d & friends"}', { 'Content-Type': 'application/x-www-form-urlencoded' });
+    assert.equal(raw.status, 200, JSON.stringify(raw.json));
+    assert.equal((raw.json.message as { content: string }).content, 'from curl -d & friends');
+    const form = await post(url, `payload=${encodeURIComponent('{"text": "old form"}')}`, { 'Content-Type': 'application/x-www-form-urlencoded' });
+    assert.equal(form.status, 200, JSON.stringify(form.json));
+    assert.equal((form.json.message as { content: string }).content, 'old form');
+    const neither = await post(url, 'text=hello', { 'Content-Type': 'application/x-www-form-urlencoded' });
+    assert.deepEqual([neither.status, neither.json.code], [400, 'BAD_JSON']);
+    const xml = await post(url, '<text>hi</text>', { 'Content-Type': 'application/xml' });
+    assert.deepEqual([xml.status, xml.json.code], [415, 'BAD_MESSAGE']);
+  });
+
   it('posts to a private room: its members get it, a non-member nothing', async () => {
     const live = member.nextOfType('Message', (m) => m.room === 'vault');
     assert.equal((await post(privateUrl, { text: 'door open' })).status, 200);

@@ -15,6 +15,12 @@ describe('incoming webhook bodies', () => {
     assert.deepEqual(contentOf({ text: 'hi <https://a.example|a>', username: 'ignored', icon_url: 'https://img.example/x.png' }), { content: 'hi [a](https://a.example)' });
   });
 
+  it('turn Slack\'s *bold* into Markdown\'s **bold**, outside code and links, leaving _italic_ and stray stars', () => {
+    assert.equal(fromSlack('Build *passed* in _3 min_ (*all green*)'), 'Build **passed** in _3 min_ (**all green**)');
+    assert.equal(fromSlack('`a *b* c` and ```x *y* z``` and <https://x.example/*a*|*label*>'), '`a *b* c` and ```x *y* z``` and [*label*](https://x.example/*a*)');
+    assert.equal(fromSlack('2 * 3 * 4, a*b*c, * not * bold, **already**'), '2 * 3 * 4, a*b*c, * not * bold, **already**');
+  });
+
   it('fall back to attachments\' fallback (or pretext, title, text) and to the text of blocks, fetching nothing', () => {
     assert.equal(contentOf({ attachments: [{ fallback: 'Build 42 failed', image_url: 'https://img.example/x.png' }, { pretext: 'p', title: 't', text: 'x' }] }).content,
       'Build 42 failed\np\nt\nx');
@@ -22,7 +28,7 @@ describe('incoming webhook bodies', () => {
       blocks: [{ type: 'header', text: { type: 'plain_text', text: 'Alert' } }, { type: 'image', image_url: 'https://img.example/y.png' },
         { type: 'section', text: { type: 'mrkdwn', text: 'CPU *95%*' }, fields: [{ type: 'mrkdwn', text: 'host: a' }] },
         { type: 'context', elements: [{ type: 'mrkdwn', text: 'via <https://mon.example|mon>' }] }],
-    }).content, 'Alert\nCPU *95%*\nhost: a\nvia [mon](https://mon.example)');
+    }).content, 'Alert\nCPU **95%**\nhost: a\nvia [mon](https://mon.example)');
     assert.equal(contentOf({ text: '', blocks: [{ type: 'divider' }], attachments: [{ fallback: 'fb' }] }).content, 'fb');
   });
 

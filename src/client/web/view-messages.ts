@@ -329,6 +329,14 @@ export class MessageList {
     return box;
   }
 
+  /**
+   * A grouped message shows no header, but a screen reader moving from message to message
+   * still hears whose it is (and that a bot wrote it).
+   */
+  private srAuthor(e: Entry): HTMLElement {
+    return h('span', { class: 'sr-only msg-sr-author', text: `${e.author}${e.bot ? ' (bot)' : ''}: ` });
+  }
+
   private message(e: Entry, grouped: boolean, me: string): HTMLElement {
     const own = sameName(e.author, me);
     const cls = ['msg', grouped ? 'grouped' : '', own ? 'own' : '', e.deleted ? 'deleted' : '', e.pending ? 'pending' : '', e.mentioned && !e.deleted ? 'mentioned' : ''].filter(Boolean).join(' ');
@@ -354,7 +362,7 @@ export class MessageList {
         e.attachments?.length ? attachmentList(e.attachments, (f, opener) => this.lightbox.open(f, opener)) : null);
     return h('article', { class: cls, attrs: { 'data-id': e.pending ? undefined : e.id, 'data-seq': e.seq, 'data-author': e.author, 'aria-busy': e.pending, tabindex: -1 } },
       h('div', { class: 'gutter' }, gutter),
-      h('div', { class: 'msg-body' }, marker, header, body, this.reactions(e, me)),
+      h('div', { class: 'msg-body' }, marker, header ?? this.srAuthor(e), body, this.reactions(e, me)),
       e.actions && !e.deleted ? this.toolbar(e, own) : null);
   }
 

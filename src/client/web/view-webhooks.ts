@@ -7,6 +7,9 @@
 import type { WebhookSummary } from '../../protocol/messages.js';
 import { byId, h, replaceChildren } from './dom.js';
 
+/** How long a Revoke button waits for the press that confirms it. */
+const CONFIRM_MS = 4_000;
+
 export interface WebhookActions {
   list(room: string): Promise<WebhookSummary[]>;
   /** Resolves the new webhook's id, name and URL. */
@@ -33,15 +36,22 @@ export class WebhooksDialog {
   });
   private readonly createBtn = h('button', { class: 'primary', attrs: { type: 'submit' }, text: 'Create webhook' });
   private readonly error = h('p', { class: 'dialog-error', attrs: { id: 'webhooks-error', role: 'alert' } });
-  private readonly urlInput = h('input', { attrs: { id: 'webhook-url', readonly: true, 'aria-describedby': 'webhook-url-hint' } });
+  // A text area, wrapped: the whole URL stays in sight to check it, at any width.
+  private readonly urlInput = h('textarea', {
+    attrs: { id: 'webhook-url', readonly: true, rows: 3, spellcheck: 'false', autocapitalize: 'off', 'aria-describedby': 'webhook-url-hint' },
+  });
+  private readonly copyBtn = h('button', { class: 'text-btn copy-btn', attrs: { type: 'button' }, text: 'Copy', on: { click: () => void this.copy() } });
+  private copyTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly created = h('div', { class: 'dialog-field webhook-created', attrs: { hidden: true } },
     h('label', { attrs: { for: 'webhook-url' }, text: 'Its URL' }),
     h('div', { class: 'invite-row' }, this.urlInput,
-      h('button', { class: 'text-btn', attrs: { type: 'button' }, text: 'Copy', on: { click: () => void this.copy() } })),
+      this.copyBtn),
     h('p', { class: 'dialog-hint', attrs: { id: 'webhook-url-hint' }, text: 'Shown only now: keep it secret. Anyone with it can post here. POST JSON {"text": "..."} to it.' }));
   private readonly list = h('ul', { class: 'webhook-list', attrs: { id: 'webhook-list', 'aria-labelledby': 'webhook-list-title' } });
   private readonly status = h('p', { class: 'sr-only', attrs: { role: 'status' } });
   private room = '';
+  /** The webhook whose URL is shown: revoking it hides the URL, which no longer works. */
+  private shownId: string | null = null;
   private opener: HTMLElement | null = null;
 
   constructor(private readonly actions: WebhookActions) {
@@ -71,6 +81,7 @@ export class WebhooksDialog {
     this.nameInput.removeAttribute('aria-invalid');
     this.urlInput.value = '';
     this.created.hidden = true;
+    this.shownId = null;
     this.error.textContent = '';
     replaceChildren(this.list);
     this.el.showModal();
@@ -92,12 +103,37 @@ export class WebhooksDialog {
       return;
     }
     replaceChildren(this.list, ...hooks.map((w) => h('li', { class: 'webhook', attrs: { 'data-webhook': w.id } },
-      h('span', { class: 'name', text: w.name }),
-      h('span', { class: 'webhook-meta', text: `created ${w.createdAt.slice(0, 10)}${w.createdBy ? ` by ${w.createdBy}` : ''}` }),
-      h('button', {
-        class: 'text-btn danger', attrs: { type: 'button', 'aria-label': `Revoke the webhook ${w.name}` }, text: 'Revoke',
-        on: { click: () => void this.revoke(w) },
-      }))));
+      h('span', { class: 'webhook-info' },
+        h('span', { class: 'name', text: w.name }),
+        h('span', { class: 'webhook-meta', text: `created ${w.createdAt.slice(0, 10)}${w.createdBy ? ` by ${w.createdBy}` : ''}` })),
+      this.revokeButton(w))));
+  }
+
+  /**
+   * Revoke asks first, as deleting a message or leaving a room does: the first press turns the
+   * button into "Revoke for good?" for a few seconds (the focus stays on it), the second revokes.
+   */
+  private revokeButton(w: WebhookSummary): HTMLButtonElement {
+    const label = `Revoke the webhook ${w.name}`;
+    const btn = h('button', { class: 'text-btn danger', attrs: { type: 'button', 'aria-label': label }, text: 'Revoke' });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    btn.addEventListener('click', () => {
+      if (btn.classList.contains('confirm-revoke')) {
+        clearTimeout(timer);
+        void this.revoke(w);
+        return;
+      }
+      btn.classList.add('confirm-revoke');
+      btn.textContent = 'Revoke for good?';
+      btn.setAttribute('aria-label', `Revoke ${w.name} for good? Its URL stops working. Press again to revoke.`);
+      this.status.textContent = `Press again to revoke ${w.name}: its URL stops working.`;
+      timer = setTimeout(() => {
+        btn.classList.remove('confirm-revoke');
+        btn.textContent = 'Revoke';
+        btn.setAttribute('aria-label', label);
+      }, CONFIRM_MS);
+    });
+    return btn;
   }
 
   private async create(): Promise<void> {
@@ -109,7 +145,9 @@ export class WebhooksDialog {
       this.error.textContent = '';
       this.nameInput.value = '';
       this.nameInput.removeAttribute('aria-invalid');
+      this.copyBtn.textContent = 'Copy';
       this.urlInput.value = wholeUrl(hook.url);
+      this.shownId = hook.id;
       this.created.hidden = false;
       this.urlInput.focus();
       this.urlInput.select();
@@ -130,6 +168,11 @@ export class WebhooksDialog {
   private async revoke(w: WebhookSummary): Promise<void> {
     try {
       await this.actions.revoke(this.room, w.id);
+      if (w.id === this.shownId) {
+        this.created.hidden = true;
+        this.urlInput.value = '';
+        this.shownId = null;
+      }
       this.status.textContent = `The webhook ${w.name} is revoked.`;
       await this.refresh();
       this.nameInput.focus();
@@ -138,13 +181,29 @@ export class WebhooksDialog {
     }
   }
 
+  /**
+   * Copies the URL: the Clipboard API where the page is a secure context, else the selection
+   * (a page reached by a LAN address over plain HTTP has no navigator.clipboard). The button
+   * says "Copied" for a moment; when both fail, the URL stays selected and the hint says so.
+   */
   private async copy(): Promise<void> {
-    this.urlInput.select();
+    let copied = false;
     try {
       await navigator.clipboard.writeText(this.urlInput.value);
-      this.status.textContent = 'Copied.';
+      copied = true;
     } catch {
-      this.status.textContent = 'Select the URL and copy it.';
+      // Copies the text area's selection, which needs the focus; the focus then comes back.
+      this.urlInput.focus();
+      this.urlInput.select();
+      copied = document.execCommand('copy');
+      if (copied) this.copyBtn.focus();
     }
+    clearTimeout(this.copyTimer);
+    this.copyBtn.textContent = copied ? 'Copied' : 'Copy';
+    this.status.textContent = copied ? 'Copied.' : '';
+    this.error.textContent = copied ? '' : 'The browser did not copy it: the URL is selected, copy it with the keyboard or the menu.';
+    this.copyTimer = setTimeout(() => { this.copyBtn.textContent = 'Copy'; }, 2_000);
   }
+
+
 }

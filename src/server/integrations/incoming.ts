@@ -9,7 +9,7 @@
  * or revoked: the same answer, the secret compared in constant time through its SHA-256),
  * 405 `METHOD_NOT_ALLOWED` (not POST), 413 (`BODY_TOO_LARGE`: a body over `--max-payload`;
  * `CONTENT_TOO_LONG`: content over `--max-content-length`),
- * 415 (not JSON), 429 with `Retry-After` (the bot's rate limit), 503 (the store failed).
+ * 415 (not JSON, text/plain or a form), 429 with `Retry-After` (the bot's rate limit), 503 (the store failed).
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -78,8 +78,7 @@ export class IncomingWebhooks {
     if (text === null) return sendError(res, new HttpError(413, 'BODY_TOO_LARGE', `A webhook body is at most ${this.d.maxBodyBytes} bytes.`), { Connection: 'close' });
     let post: { content: string; nonce?: string };
     try {
-      // Slack's clients may send the JSON form-encoded as `payload=…`.
-      post = contentOf(JSON.parse(type === 'application/x-www-form-urlencoded' ? new URLSearchParams(text).get('payload') ?? '' : text) as unknown);
+      post = contentOf(JSON.parse(type === 'application/x-www-form-urlencoded' ? formJson(text) : text) as unknown);
     } catch (err) {
       if (err instanceof WebhookBodyError) return sendError(res, new HttpError(400, 'BAD_MESSAGE', err.message));
       return sendError(res, new HttpError(400, 'BAD_JSON', 'The body is not valid JSON.'));
@@ -109,6 +108,16 @@ function answerError(res: ServerResponse, reply: Extract<ServerMessage, { type: 
   const code = reply.code === 'TOKEN_INVALID' ? 'NO_SUCH_WEBHOOK' : reply.code;
   const status = httpStatusOf(code);
   sendJson(res, status, { code, message: code === reply.code ? reply.message : ERRORS.NO_SUCH_WEBHOOK.message }, retryHeaders(status, retryAfterSeconds));
+}
+
+/**
+ * The JSON of a form-encoded body: Slack's older clients send `payload=…`, and
+ * `curl -d '{"text": "…"}' URL` (no Content-Type given) sends the JSON itself under curl's
+ * default form type, which Slack takes too. A form field never starts with `{`.
+ */
+function formJson(text: string): string {
+  if (text.trimStart().startsWith('{')) return text;
+  return new URLSearchParams(text).get('payload') ?? '';
 }
 
 function decode(part: string): string {

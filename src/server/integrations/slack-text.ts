@@ -2,7 +2,7 @@
  * What an incoming webhook's JSON body says, as Parley content (no I/O).
  *
  * Parley's own form is `{"content": "..."}` (Markdown, as typed). Slack's incoming-webhook
- * form is `{"text": "..."}` in Slack's mrkdwn: `<https://x|label>` links become Markdown
+ * form is `{"text": "..."}` in Slack's mrkdwn: `*bold*` becomes `**bold**`, `<https://x|label>` links become Markdown
  * links, `<https://x>` the bare URL, `<!here>`/`<!channel>` become `@here`/`@room`, `<@name>`
  * a mention, and `&amp;`, `&lt;`, `&gt;` their characters. Without `text`, Slack's
  * `attachments` give their `fallback` (else `pretext`, `title` and `text`), and `blocks` the
@@ -24,9 +24,22 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' && v.trim() !== '' ? v : undefined;
 }
 
-/** Slack mrkdwn's escapes and angle-bracket forms as Markdown. */
+/** Code (fenced or inline) and angle-bracket forms: left as they are by slackBold. */
+const VERBATIM = /(```[\s\S]*?```|`[^`\n]*`|<[^<>]*>)/;
+/** Slack's `*bold*`: a star at a word's start, a star at its end, no space just inside either. */
+const SLACK_BOLD = /(^|[\s([{"'.,;:!?-])\*(?=\S)([^*\n]*?[^\s*])\*(?=$|[\s)\]}"'.,;:!?-])/g;
+
+/**
+ * Slack's `*bold*` as Markdown's `**bold**` (Markdown reads one star as italic); outside
+ * code and `<…>` forms. `_italic_` means the same in both.
+ */
+function slackBold(text: string): string {
+  return text.split(VERBATIM).map((part, i) => (i % 2 === 1 ? part : part.replace(SLACK_BOLD, '$1**$2**'))).join('');
+}
+
+/** Slack mrkdwn's bold, escapes and angle-bracket forms as Markdown. */
 export function fromSlack(text: string): string {
-  return text
+  return slackBold(text)
     .replace(/<([^<>|\s]+)\|([^<>]+)>/g, (_, url: string, label: string) => (isLink(url) ? `[${label}](${url})` : label))
     .replace(/<!(here|channel|everyone)(?:\|[^<>]*)?>/g, (_, who: string) => (who === 'here' ? '@here' : '@room'))
     .replace(/<@([A-Za-z0-9_.-]{1,32})>/g, '@$1')

@@ -100,6 +100,10 @@ export function createRequestHandler(deps: HttpDeps): (req: IncomingMessage, res
     securityHeaders(res);
     if (deps.route?.(req, res)) return;
     const path = (req.url ?? '/').split('?')[0]!;
+    if ((path === '/api' || path.startsWith('/api/')) && !(path === '/api/push/key' && deps.pushKey)) {
+      noSuchEndpoint(req, res, path);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('Method Not Allowed\n');
       return;
@@ -131,6 +135,17 @@ export function createRequestHandler(deps: HttpDeps): (req: IncomingMessage, res
     }
     serveAsset(deps.assets, path === '/' ? '/index.html' : path, req, res);
   };
+}
+
+/**
+ * A path under /api/ that no route took (a typo such as /api/room/general/messages): the API's
+ * JSON 404, whatever the method, never the web client's plain-text 404 or a 405 for a POST.
+ */
+function noSuchEndpoint(req: IncomingMessage, res: ServerResponse, path: string): void {
+  req.resume();
+  const body = JSON.stringify({ code: 'NO_SUCH_ENDPOINT', message: `There is no endpoint ${path.slice(0, 120)}. See docs/api.md.` });
+  res.writeHead(404, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': String(Buffer.byteLength(body)) });
+  res.end(req.method === 'HEAD' ? undefined : body);
 }
 
 function serveAsset(assets: Map<string, Asset>, path: string, req: IncomingMessage, res: ServerResponse): void {
