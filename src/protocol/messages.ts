@@ -148,6 +148,8 @@ export interface ConversationSummary {
   notify: NotifyLevel;
   /** Direct conversations: the other members' names. */
   with?: string[];
+  /** Direct conversations: which of `with` are bot accounts (present only when any are). */
+  bots?: string[];
   /** Online members, cluster-wide. */
   members?: number;
 }
@@ -213,7 +215,7 @@ export type ServerMessage =
   | { type: 'ReadReceipt'; room: string; seq: number; username: string }
   | { type: 'Topic'; room: string; topic: string; by: string }
   /** `guest`: the token resumes a guest account (it ends when the token expires). */
-  | { type: 'LoggedIn'; ref?: Ref; username: string; token: string; expiresAt: string; guest?: boolean }
+  | { type: 'LoggedIn'; ref?: Ref; username: string; token: string; expiresAt: string; guest?: boolean; admin?: true }
   | { type: 'Conversations'; ref?: Ref; conversations: ConversationSummary[] }
   /** The account became a member of a conversation (it joined, was invited, or one was opened with it). */
   | { type: 'ConversationAdded'; conversation: ConversationSummary }

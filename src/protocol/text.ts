@@ -375,7 +375,7 @@ export function formatText(msg: ServerMessage, currentRoom: string | null): stri
         : `* Logged in as ${msg.username}.`;
     case 'Conversations':
       return msg.conversations.length === 0 ? '* You are in no conversation. /join a room.' : ['Your conversations:', ...msg.conversations.map((c) =>
-        `  ${c.kind === 'direct' ? `@${(c.with ?? []).join(', @') || 'yourself'} (${c.room})` : `#${c.room}${c.kind === 'private' ? ' (private)' : ''}`}` +
+        `  ${c.kind === 'direct' ? `${(c.with ?? []).map((n) => `${c.bots?.includes(n) ? '[bot] ' : ''}@${n}`).join(', ') || '@yourself'} (${c.room})` : `#${c.room}${c.kind === 'private' ? ' (private)' : ''}`}` +
         `${c.unread ? ` - ${c.unread} unread` : ''}${c.mentions ? `, ${c.mentions} mentioning you` : ''}${c.role !== 'member' ? ` [${c.role}]` : ''}`)].join('\n');
     case 'ConversationAdded': {
       const c = msg.conversation;

@@ -280,11 +280,19 @@ export function conversationsText(list: readonly ConversationSummary[], ctx: For
   if (list.length === 0) return notice(ctx, 'You are in no conversation. /join a room.');
   return [ctx.style.dim('Your conversations (/switch to one):'), ...list.map((c) => {
     const mark = c.room === ctx.current ? '>' : ' ';
-    const name = c.kind === 'direct' ? directLabel(c.with ?? []) : `${c.room}${c.kind === 'private' ? ' (private)' : ''}`;
+    const name = c.kind === 'direct' ? directWithBots(c, ctx) : `${c.room}${c.kind === 'private' ? ' (private)' : ''}`;
     const unread = c.unread ? ` - ${c.unread} unread` : '';
     const mentions = c.mentions ? `, ${c.mentions} mentioning you` : '';
     return `  ${mark} ${name}${unread}${mentions}${c.role !== 'member' ? ` [${c.role}]` : ''}${c.topic ? ` - ${inlineText(safe(c.topic))}` : ''}`;
   })].join('\n');
+}
+
+/** A direct conversation's people, each bot among them tagged: `[bot] @ci, @bob`. */
+function directWithBots(c: Pick<ConversationSummary, 'with' | 'bots'>, ctx: FormatContext): string {
+  const others = c.with ?? [];
+  if (!c.bots || c.bots.length === 0) return directLabel(others);
+  const bots = new Set(c.bots);
+  return others.map((n) => `${bots.has(n) ? `${ctx.style.dim(BOT_TAG)} ` : ''}@${safe(n)}`).join(', ');
 }
 
 /**

@@ -105,6 +105,8 @@ export class ParleyClient {
   token: string | null = null;
   /** Whether the account is a guest one (its token resumes it; files need a registered account). */
   guest = false;
+  /** Whether the account is an administrator's (LoggedIn said so: it may manage every room). */
+  admin = false;
   /** Rooms the client is in, in join order. */
   readonly rooms: string[];
   /** Highest seq surfaced per room. */
@@ -322,6 +324,7 @@ export class ParleyClient {
     this.username = answer.username;
     this.token = answer.token;
     this.guest = answer.guest === true;
+    this.admin = answer.admin === true;
     this.emit('token', { token: answer.token, username: answer.username, guest: this.guest });
   }
 

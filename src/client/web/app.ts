@@ -177,6 +177,7 @@ export class ChatApp {
         const answer = await this.client.request({ type: 'Register', username: this.client.username ?? '', password: this.opts.registerPassword });
         if (answer.type === 'LoggedIn') {
           this.client.token = answer.token;
+          this.client.admin = answer.admin === true;
           this.guest = false;
           saved.setToken(answer.token);
           saved.setGuest(false);
@@ -227,6 +228,7 @@ export class ChatApp {
     const s = this.state;
     s.username = this.client.username ?? '';
     s.registered = !this.guest;
+    s.admin = this.client.admin;
     saved.setName(s.username);
     if (this.client.token !== null) saved.setToken(this.client.token);
     for (const room of this.client.rooms) s.room(room).joined = true;
@@ -439,6 +441,8 @@ export class ChatApp {
       this.client.token = answer.token;
       this.client.guest = false;
       this.guest = false;
+      this.client.admin = answer.admin === true;
+      this.state.admin = this.client.admin;
       saved.setToken(answer.token);
       saved.setGuest(false);
       this.state.registered = true;

@@ -131,6 +131,7 @@ function applyConversation(s: AppState, c: ConversationSummary): void {
   r.role = c.role;
   r.topic = c.topic;
   r.with = c.with ?? [];
+  r.bots = c.bots ?? [];
   r.online = c.members ?? r.online;
   r.lastActivity = c.lastActivity;
   r.lastSeq = Math.max(r.lastSeq, c.lastSeq);

@@ -62,7 +62,11 @@ export function iconButton(label: string, glyph: IconName, onClick: (ev: MouseEv
   }, icon(glyph));
 }
 
-/** The visible "bot" badge beside a bot's name, in messages, search results and member lists (its text is what screen readers read too). */
-export function botBadge(): HTMLElement {
-  return h('span', { class: 'bot-badge', attrs: { title: 'This account is a bot' }, text: 'bot' });
+/**
+ * The visible "bot" badge beside a bot's name, in messages, search results, member lists and
+ * the sidebar's direct conversations (its text is what screen readers read too); `title`
+ * says which member is one where the badge stands beside several names.
+ */
+export function botBadge(title = 'This account is a bot'): HTMLElement {
+  return h('span', { class: 'bot-badge', attrs: { title }, text: 'bot' });
 }

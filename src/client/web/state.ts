@@ -36,6 +36,8 @@ export class RoomState {
   role: Role = 'member';
   /** Direct conversations: the other members' names. */
   with: string[] = [];
+  /** Direct conversations: which of `with` are bot accounts. */
+  bots: string[] = [];
   /** Members with roles and presence (ListMembers), once asked. */
   roster: MemberSummary[] | null = null;
   /** Online members, cluster-wide (from the conversation list). */
@@ -164,6 +166,8 @@ export class AppState {
   statusDetail = '';
   username = '';
   registered = false;
+  /** The account is an administrator's (LoggedIn said so): it manages every room's webhooks too. */
+  admin = false;
   view: View = { kind: 'room', room: 'general' };
   readonly rooms = new Map<string, RoomState>();
   /** Public rooms on the server the user is not in (RoomList, then RoomCreated). */

@@ -124,7 +124,7 @@ export interface MembersActions {
   invite(room: string, username: string): void;
   remove(room: string, username: string): void;
   setRole(room: string, username: string, role: 'moderator' | 'member'): void;
-  /** Opens the room's Webhooks dialog (its owner). */
+  /** Opens the room's Webhooks dialog (its owner, or an administrator). */
   webhooks(room: string): void;
 }
 
@@ -169,7 +169,8 @@ export class MembersPanel {
     this.inviteRoom = room.joined && (room.kind === 'public' || room.moderates()) ? room.name : null;
     this.inviteForm.hidden = this.inviteRoom === null;
     this.inviteInput.setAttribute('aria-label', `Invite someone to #${room.name}`);
-    this.webhooksRoom = room.joined && room.kind !== 'direct' && room.role === 'owner' ? room.name : null;
+    // Its owner, or an administrator (who manages every room's webhooks).
+    this.webhooksRoom = room.kind !== 'direct' && ((room.joined && room.role === 'owner') || s.admin) ? room.name : null;
     this.webhooksBtn.hidden = this.webhooksRoom === null;
     this.webhooksBtn.setAttribute('aria-label', `Webhooks of #${room.name}`);
     // Rebuilt only when it changes, so that a click on a member's button is never lost to a re-render.
@@ -197,12 +198,15 @@ export class MembersPanel {
     mine ? null : this.manage(room, m));
   }
 
-  /** What the user may do to a member: the owner makes and unmakes moderators; owner and moderators remove members. */
+  /**
+   * What the user may do to a member: the owner makes and unmakes moderators (a bot is never
+   * made one: the server refuses it); owner and moderators remove members.
+   */
   private manage(room: RoomState, m: MemberSummary): HTMLElement | null {
     if (!room.moderates() || m.role === 'owner') return null;
     const canRemove = room.role === 'owner' || m.role === 'member';
     const buttons = [
-      room.role === 'owner' ? h('button', {
+      room.role === 'owner' && !(m.bot && m.role !== 'moderator') ? h('button', {
         class: 'text-btn', attrs: { type: 'button', 'aria-label': `${m.role === 'moderator' ? 'Make member' : 'Make moderator'}: ${m.username}` },
         text: m.role === 'moderator' ? 'Make member' : 'Make moderator',
         on: { click: () => this.actions.setRole(room.name, m.username, m.role === 'moderator' ? 'member' : 'moderator') },

@@ -4,7 +4,7 @@
  * private), the account's direct conversations with who is in them and whether they are
  * online, "New message", and the signed-in user.
  */
-import { h, iconButton, replaceChildren } from './dom.js';
+import { botBadge, h, iconButton, replaceChildren } from './dom.js';
 import { icon } from './icons.js';
 import { colourClass, initial } from './format.js';
 import { permission } from './notify.js';
@@ -157,6 +157,7 @@ export class Sidebar {
         }, h('span', { class: `mini-avatar ${colourClass(peer)}`, attrs: { 'aria-hidden': 'true' } }, r.with.length > 1 ? String(r.with.length) : initial(peer),
           h('span', { class: `presence-dot${online ? ' online' : ''}` })),
         h('span', { class: 'name', text: r.label() }),
+        r.bots.length > 0 ? botBadge(r.with.length > 1 ? `${r.bots.join(', ')} ${r.bots.length === 1 ? 'is a bot' : 'are bots'}` : undefined) : null,
         h('span', { class: 'sr-only', text: online ? ', online' : r.with.length > 1 ? ', nobody online' : ', offline' }),
         ...mentionBadge(mentions), ...unreadBadge(unread)));
     }));

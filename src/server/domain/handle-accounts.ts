@@ -64,7 +64,7 @@ export async function register(ctx: HandlerContext, s: Session, msg: ClientMessa
   const t = await issueToken(ctx, s.account!);
   s.tokenHash = t.tokenHash;
   if (s.mode === 'text') s.send({ type: 'Ack', for: 'Register', username: s.username });
-  else s.send({ type: 'LoggedIn', username: s.username!, token: t.token, expiresAt: t.expiresAt, ...refOf(msg) });
+  else s.send({ type: 'LoggedIn', username: s.username!, token: t.token, expiresAt: t.expiresAt, ...adminOf(s), ...refOf(msg) });
   if (first) await greetInRoom(ctx, s);
 }
 
@@ -77,7 +77,7 @@ export async function login(ctx: HandlerContext, s: Session, msg: ClientMessageO
     const first = s.account === null;
     if (s.account !== account.id && !(await enterAccount(ctx, s, account))) return;
     s.tokenHash = tokenHash;
-    s.send({ type: 'LoggedIn', username: account.username, token: msg.token, expiresAt: tokenExpiresAt, ...(s.guest ? { guest: true } : {}), ...ref });
+    s.send({ type: 'LoggedIn', username: account.username, token: msg.token, expiresAt: tokenExpiresAt, ...(s.guest ? { guest: true } : {}), ...adminOf(s), ...ref });
     // A resuming JSON client asks for what it missed in each room itself (History after its
     // last seq): no join history to send it, which a reconnect storm would pay for per account.
     if (first && s.mode === 'text') await greetInRoom(ctx, s);
@@ -110,7 +110,7 @@ export async function login(ctx: HandlerContext, s: Session, msg: ClientMessageO
   if (s.account !== account.id && !(await enterAccount(ctx, s, account))) return;
   const t = await issueToken(ctx, account.id);
   s.tokenHash = t.tokenHash;
-  s.send({ type: 'LoggedIn', username: account.username, token: t.token, expiresAt: t.expiresAt, ...ref });
+  s.send({ type: 'LoggedIn', username: account.username, token: t.token, expiresAt: t.expiresAt, ...adminOf(s), ...ref });
   if (first) await greetInRoom(ctx, s);
 }
 
@@ -120,7 +120,7 @@ export async function getToken(ctx: HandlerContext, s: Session, msg: ClientMessa
   if (s.guest) await ctx.store.updateAccount(account, { endsWithConnection: false, expiresAt: new Date(ctx.now() + Math.max(ctx.config.guestTtlSeconds * 1000, 3_600_000)).toISOString() }, ctx.iso());
   const t = await issueToken(ctx, account);
   s.tokenHash = t.tokenHash;
-  s.send({ type: 'LoggedIn', username, token: t.token, expiresAt: t.expiresAt, ...(s.guest ? { guest: true } : {}), ...refOf(msg) });
+  s.send({ type: 'LoggedIn', username, token: t.token, expiresAt: t.expiresAt, ...(s.guest ? { guest: true } : {}), ...adminOf(s), ...refOf(msg) });
 }
 
 /** Revokes the connection's token and closes it; a guest that logs out gives its name up when its last connection ends. */
@@ -185,4 +185,9 @@ export async function unban(ctx: HandlerContext, s: Session, msg: ClientMessageO
   if (account?.banned) await ctx.store.setBanned(account.id, false);
   if (!byName && !account?.banned) fail('NO_SUCH_USER', `${name} is not banned.`);
   s.send({ type: 'Ack', for: 'Unban', username: msg.username, ...refOf(msg) });
+}
+
+/** `admin: true` on LoggedIn for an administrator's session (a client shows what only administrators may do). */
+function adminOf(s: Session): { admin?: true } {
+  return s.admin ? { admin: true } : {};
 }

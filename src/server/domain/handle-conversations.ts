@@ -132,7 +132,7 @@ export async function removeMember(ctx: HandlerContext, s: Session, msg: ClientM
   if (target.id !== account) ctx.broadcast(room, { type: 'SystemMessage', room, content: `${username} removed ${target.username}` });
 }
 
-/** The owner (or an administrator) makes a member a moderator, or a moderator a member again. */
+/** The owner (or an administrator) makes a member a moderator (never a bot), or a moderator a member again. */
 export async function setRole(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'SetRole'>): Promise<void> {
   const { username } = requireNamed(s);
   const room = roomName(msg.room);
@@ -143,6 +143,8 @@ export async function setRole(ctx: HandlerContext, s: Session, msg: ClientMessag
   const current = await ctx.store.roleIn(room, target.id);
   if (current === null) fail('NOT_A_MEMBER', `${target.username} is not a member of ${room}. Invite them first.`);
   if (current === 'owner') fail('FORBIDDEN', `${target.username} owns ${room}.`);
+  // A bot acts for whoever holds its token or feeds its webhook, in every room it is in: it never moderates.
+  if (target.bot && msg.role === 'moderator') fail('FORBIDDEN', `${target.username} is a bot: bots cannot be moderators.`);
   await ctx.store.setRole(room, target.id, msg.role);
   s.send({ type: 'Ack', for: 'SetRole', room, username: target.username, role: msg.role, ...refOf(msg) });
   if (current !== msg.role) {

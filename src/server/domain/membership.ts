@@ -366,7 +366,12 @@ export async function summarise(ctx: HandlerContext, account: string, rows: read
       notify: levels.get(r.room) ?? defaultLevelOf(r.kind), members: counts.get(r.room) ?? 0,
     };
     const members = peers[i];
-    if (members) summary.with = members.filter((m) => m.account !== account).map((m) => m.username);
+    if (members) {
+      const others = members.filter((m) => m.account !== account);
+      summary.with = others.map((m) => m.username);
+      const bots = others.filter((m) => m.bot).map((m) => m.username);
+      if (bots.length > 0) summary.bots = bots;
+    }
     out.push(summary);
   }
   // Ties (conversations without messages, made at the same moment) by name, whatever order the store gave.
