@@ -72,7 +72,7 @@ for (const [name, make, skip] of backends) {
     before(async () => {
       const backend = await make();
       cleanup = backend.cleanup;
-      server = await startTestServer({ presenceGraceMs: 0, guestTtlSeconds: 3600 }, { store: openStore(backend.db) });
+      server = await startTestServer({ presenceGraceMs: 0, guestTtlSeconds: 3600, admins: ['boss'] }, { store: openStore(backend.db) });
     });
     after(async () => {
       await server.close();
@@ -234,6 +234,46 @@ for (const [name, make, skip] of backends) {
       await expectError(mod, { type: 'RemoveMember', room: 'mods', username: 'mona' }, 'FORBIDDEN');
       assert.equal((await ask(mod, { type: 'RemoveMember', room: 'mods', username: 'max' })).type, 'Ack');
       await member.nextOfType('ConversationRemoved', (m) => m.room === 'mods' && m.by === 'moe');
+    });
+
+    it('bots: a direct conversation names them in bots (and only then), a bot is never made a moderator, and an administrator\'s LoggedIn says admin', async () => {
+      await using boss = await registeredUser(server.url, 'boss');
+      await using again = await loggedInUser(server.url, 'boss');
+      const tokenLogin = await ask(again, { type: 'GetToken' }) as Of<'LoggedIn'>;
+      assert.equal(tokenLogin.admin, true, 'GetToken answers admin: true to an administrator');
+      await using people = await registeredUser(server.url, 'norm');
+      const mine = await ask(people, { type: 'GetToken' }) as Of<'LoggedIn'>;
+      assert.equal(mine.type, 'LoggedIn');
+      assert.equal('admin' in mine, false, 'nobody else is told anything');
+      const made = await ask(boss, { type: 'CreateBot', name: 'helper' });
+      assert.equal(made.type, 'Ack');
+      await using viaToken = await TestClient.json(server.url);
+      await viaToken.nextOfType('Welcome');
+      const resumed = await ask(viaToken, { type: 'Login', token: tokenLogin.token }) as Of<'LoggedIn'>;
+      assert.equal(resumed.admin, true, 'a token login of an administrator says so too');
+
+      // A direct conversation with the bot, and a group one with the bot and a person.
+      const opened = await ask(people, { type: 'OpenDirect', usernames: ['helper'] }) as Of<'Ack'>;
+      const added = await people.nextOfType('ConversationAdded', (m) => m.conversation.room === opened.room);
+      assert.deepEqual(added.conversation.bots, ['helper']);
+      const group = await ask(people, { type: 'OpenDirect', usernames: ['helper', 'boss'] }) as Of<'Ack'>;
+      const human = await ask(people, { type: 'OpenDirect', usernames: ['boss'] }) as Of<'Ack'>;
+      const list = await conversations(people);
+      const of = (room: unknown) => list.find((c) => c.room === room)!;
+      assert.deepEqual(of(opened.room).bots, ['helper']);
+      assert.deepEqual(of(group.room).bots, ['helper']);
+      assert.deepEqual([...of(group.room).with!].sort(), ['boss', 'helper']);
+      assert.equal('bots' in of(human.room), false, 'a conversation without bots carries no bots field');
+      assert.equal('bots' in of('general'), false);
+
+      // A bot in a room: the owner may not make it a moderator (nor may an administrator).
+      assert.equal((await ask(people, { type: 'CreateRoom', room: 'botroom' })).type, 'Ack');
+      assert.equal((await ask(people, { type: 'Invite', room: 'botroom', username: 'helper' })).type, 'Ack');
+      await expectError(people, { type: 'SetRole', room: 'botroom', username: 'helper', role: 'moderator' }, 'FORBIDDEN');
+      await expectError(boss, { type: 'SetRole', room: 'botroom', username: 'helper', role: 'moderator' }, 'FORBIDDEN');
+      assert.equal((await ask(people, { type: 'SetRole', room: 'botroom', username: 'helper', role: 'member' })).type, 'Ack', 'making it a member stays allowed');
+      const members = await ask(people, { type: 'ListMembers', room: 'botroom' }) as Of<'Members'>;
+      assert.deepEqual(members.members.map((m) => [m.username, m.role, m.bot === true]).sort(), [['helper', 'member', true], ['norm', 'owner', false]]);
     });
 
     it('a group conversation of three: everyone hears of it and receives its messages', async () => {

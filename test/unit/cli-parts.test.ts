@@ -121,6 +121,10 @@ describe('parley client parts', () => {
     const list = [summary('dm-abc', { kind: 'direct', with: ['bob'], unread: 2 }), summary('staff', { kind: 'private', role: 'owner' }), summary('general')];
     assert.equal(conversationsText(list, ctx), 'Your conversations (/switch to one):\n    @bob - 2 unread\n    staff (private) [owner]\n  > general');
     assert.equal(unreadSummary(list.map((c) => ({ c, unread: c.unread })), ctx), '* Unread: @bob 2. /switch there and /history to read them.');
+    // The bots among a direct conversation's people are tagged as their messages are.
+    const withBots = [summary('dm-bot', { kind: 'direct', with: ['ci'], bots: ['ci'] }), summary('dm-grp', { kind: 'direct', with: ['bob', 'ci'], bots: ['ci'] })];
+    assert.equal(conversationsText(withBots, ctx), 'Your conversations (/switch to one):\n    [bot] @ci\n    @bob, [bot] @ci');
+    assert.equal(switchTarget(withBots[1]!), '@bob,@ci', 'the tag is never part of the name to /switch to');
     assert.equal(unreadSummary([{ c: list[1]!, unread: 0 }], ctx), null);
     assert.equal(switchTarget({ room: 'dm-x', kind: 'direct', with: ['bob', 'cy'] }), '@bob,@cy');
     assert.equal(ackText({ for: 'CreateRoom', room: 'staff', kind: 'private' }, ctx), '* Created the private room staff. Messages now go to staff. /invite people to it.');

@@ -159,6 +159,15 @@ describe('formatText', () => {
     assert.equal(parseTextLine('/bot', null).kind, 'error');
   });
 
+  it('marks the bots of a direct conversation with [bot] in /conversations', () => {
+    const base = { role: 'member' as const, topic: '', lastSeq: 0, lastActivity: '2026-01-01T10:00:00.000Z', unread: 0, mentions: 0, notify: 'all' as const };
+    const text = formatText({ type: 'Conversations', conversations: [
+      { ...base, room: 'dm-1', kind: 'direct', with: ['bob', 'ci'], bots: ['ci'] },
+      { ...base, room: 'dm-2', kind: 'direct', with: ['bob'] },
+    ] }, 'general');
+    assert.equal(text, 'Your conversations:\n  @bob, [bot] @ci (dm-1)\n  @bob (dm-2)');
+  });
+
   it('tags a message of another room with the room name', () => {
     assert.equal(formatText(msg, 'general'), '[tech] ann: hi');
   });
