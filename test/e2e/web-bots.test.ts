@@ -113,7 +113,7 @@ describe('the web client with bots and administrators', { skip: launched.skip ??
     await page.locator('#member-list li[data-user="quinn"][data-role="moderator"]').waitFor();
   });
 
-  it('shows an administrator the Webhooks button of a room it does not own, and it works; nobody else gets it', async () => {
+  it('shows an administrator the Webhooks button and the member actions of a room it does not own, and they work; nobody else gets them', async () => {
     const nobody = await fresh();
     await joinAsGuest(nobody, server.httpUrl, 'pat');
     await joinInPage(nobody, 'design');
@@ -138,6 +138,19 @@ describe('the web client with bots and administrators', { skip: launched.skip ??
     await waitForText(admin, '#webhook-list', 'deploys');
     const made = await quinn.nextOfType('SystemMessage', (m) => m.room === 'design' && /deploys/.test(m.content));
     assert.match(made.content, /root/);
+    await admin.keyboard.press('Escape');
+
+    // An administrator manages the members of a room it does not own, as its owner would.
+    const pat = admin.locator('#member-list li[data-user="pat"]');
+    await pat.locator('button', { hasText: 'Make moderator' }).waitFor({ state: 'visible', timeout: WAIT });
+    assert.equal(await pat.locator('button', { hasText: 'Remove' }).isVisible(), true);
+    assert.equal(await admin.locator('#member-list li[data-user="quinn"] .member-actions').count(), 0, 'the owner is nobody\'s to manage');
+    await pat.locator('button', { hasText: 'Make moderator' }).click();
+    await pat.locator('button', { hasText: 'Make member' }).waitFor({ state: 'visible', timeout: WAIT });
+    assert.equal(await pat.getAttribute('data-role'), 'moderator');
+    quinn.send({ type: 'ListMembers', room: 'design', ref: 'rank' });
+    const rank = await quinn.nextOfType('Members', (m) => m.ref === 'rank');
+    assert.equal(rank.members.find((m) => m.username === 'pat')?.role, 'moderator', 'the server made pat a moderator');
     assert.deepEqual(pageErrors(admin), []);
   });
 });

@@ -174,15 +174,15 @@ export class MembersPanel {
     this.webhooksBtn.hidden = this.webhooksRoom === null;
     this.webhooksBtn.setAttribute('aria-label', `Webhooks of #${room.name}`);
     // Rebuilt only when it changes, so that a click on a member's button is never lost to a re-render.
-    const shown = JSON.stringify([room.name, room.kind, room.role, s.username, roster]);
+    const shown = JSON.stringify([room.name, room.kind, room.role, s.admin, s.username, roster]);
     if (shown === this.shown) return;
     this.shown = shown;
-    replaceChildren(this.list, ...roster.map((m) => this.member(room, m, s.username)));
+    replaceChildren(this.list, ...roster.map((m) => this.member(room, m, s.username, s.admin)));
   }
 
   private shown = '';
 
-  private member(room: RoomState, m: MemberSummary, me: string): HTMLElement {
+  private member(room: RoomState, m: MemberSummary, me: string, admin: boolean): HTMLElement {
     const mine = sameName(m.username, me);
     const role = room.kind === 'direct' ? undefined : ROLE_TEXT[m.role];
     return h('li', { attrs: { 'data-user': m.username, 'data-role': m.role } }, h('button', {
@@ -195,18 +195,20 @@ export class MembersPanel {
     role ? h('span', { class: 'role', text: role }) : null,
     mine ? h('span', { class: 'you', text: '(you)' }) : null,
     h('span', { class: 'sr-only', text: m.online ? ', online' : ', offline' })),
-    mine ? null : this.manage(room, m));
+    mine ? null : this.manage(room, m, admin));
   }
 
   /**
    * What the user may do to a member: the owner makes and unmakes moderators (a bot is never
-   * made one: the server refuses it); owner and moderators remove members.
+   * made one: the server refuses it); owner and moderators remove members. An administrator
+   * counts as every room's owner, as on the server.
    */
-  private manage(room: RoomState, m: MemberSummary): HTMLElement | null {
-    if (!room.moderates() || m.role === 'owner') return null;
-    const canRemove = room.role === 'owner' || m.role === 'member';
+  private manage(room: RoomState, m: MemberSummary, admin: boolean): HTMLElement | null {
+    const owner = room.role === 'owner' || admin;
+    if (!(owner || room.moderates()) || m.role === 'owner' || room.kind === 'direct') return null;
+    const canRemove = owner || m.role === 'member';
     const buttons = [
-      room.role === 'owner' && !(m.bot && m.role !== 'moderator') ? h('button', {
+      owner && !(m.bot && m.role !== 'moderator') ? h('button', {
         class: 'text-btn', attrs: { type: 'button', 'aria-label': `${m.role === 'moderator' ? 'Make member' : 'Make moderator'}: ${m.username}` },
         text: m.role === 'moderator' ? 'Make member' : 'Make moderator',
         on: { click: () => this.actions.setRole(room.name, m.username, m.role === 'moderator' ? 'member' : 'moderator') },
