@@ -62,8 +62,11 @@ export async function register(url: string, name: string): Promise<{ c: Awaited<
   return { c, token: li.token };
 }
 
-/** Streams `size` bytes (a prefix `head`, then filler) as one multipart upload; resolves the status. */
-export function streamUpload(port: number, token: string, size: number, name: string, head: Buffer = Buffer.alloc(0)): Promise<number> {
+/**
+ * Streams `size` bytes (a prefix `head`, then filler) as one multipart upload; resolves the
+ * status. `bytesPerSecond` paces it (a client on a real network link), else as fast as it goes.
+ */
+export function streamUpload(port: number, token: string, size: number, name: string, head: Buffer = Buffer.alloc(0), bytesPerSecond = 0): Promise<number> {
   return new Promise((resolve, reject) => {
     const boundary = 'BOUNDARY42';
     const pre = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
@@ -75,14 +78,21 @@ export function streamUpload(port: number, token: string, size: number, name: st
     });
     req.on('error', reject);
     req.write(pre);
-    const chunk = Buffer.alloc(64 * 1024, 0x61);
-    let left = size;
-    if (head.length > 0) { req.write(head); left -= head.length; }
+    const filler = Buffer.alloc(64 * 1024, 0x61);
+    const started = performance.now();
+    let sent = 0;
+    // The next slice: of the head first, then of the filler, 64 KiB at most.
+    const slice = (): Buffer => {
+      const n = Math.min(size - sent, 64 * 1024);
+      return sent < head.length ? head.subarray(sent, Math.min(head.length, sent + n)) : filler.subarray(0, n);
+    };
     const pump = (): void => {
-      while (left > 0) {
-        const n = Math.min(left, chunk.length);
-        left -= n;
-        if (!req.write(n === chunk.length ? chunk : chunk.subarray(0, n))) { req.once('drain', pump); return; }
+      while (sent < size) {
+        const wait = bytesPerSecond > 0 ? started + (sent / bytesPerSecond) * 1000 - performance.now() : 0;
+        if (wait > 1) { setTimeout(pump, wait); return; }
+        const part = slice();
+        sent += part.length;
+        if (!req.write(part)) { req.once('drain', pump); return; }
       }
       req.end(post);
     };

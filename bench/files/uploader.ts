@@ -1,4 +1,5 @@
-// Loops uploads of one PNG with N parallel streams until killed; prints the count on SIGTERM.
+// Loops uploads of one PNG (or 4 MiB of random bytes) with N parallel streams until killed, each
+// at most MIBPS MiB/s when that is set; prints the count on SIGTERM.
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { streamUpload } from './common.js';
@@ -12,7 +13,7 @@ process.on('SIGTERM', () => { console.log(`uploads done=${done} failed=${failed}
 process.send?.('ready');
 async function loop(): Promise<void> {
   for (;;) {
-    const s = await streamUpload(port, token, image.length, 'noise.png', image).catch(() => 0);
+    const s = await streamUpload(port, token, image.length, 'noise.png', image, Number(process.env.MIBPS ?? 0) * 1048576).catch(() => 0);
     if (s === 201) done++; else failed++;
   }
 }

@@ -124,11 +124,14 @@ function streamToFile(req: IncomingMessage, path: string, maxBytes: number): Pro
         over = true;
         fail(new HttpError(413, 'FILE_TOO_LARGE', `Files are at most ${maxBytes} bytes.`));
       });
+      // One chunk of an upload per event-loop turn: the next waits for the check phase, so a
+      // socket full of upload (a fast client, or one that was waiting) is never parsed and
+      // hashed in one go while chat frames wait; backpressure holds the rest in the socket.
       const count = new Transform({
         transform(chunk: Buffer, _enc, cb) {
           size += chunk.length;
           hash.update(chunk);
-          cb(null, chunk);
+          setImmediate(cb, null, chunk);
         },
       });
       out = createWriteStream(path, { flags: 'wx' });
