@@ -3,7 +3,7 @@
  * wall (no string can be unbounded); the server applies its configured, tighter limits
  * (content length, history limit) in the domain so that it can answer with precise codes.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * NUL and lone surrogates: no valid name, text or token contains them, PostgreSQL refuses

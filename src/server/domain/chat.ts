@@ -70,7 +70,7 @@ export class Chat implements HandlerContext {
   private readonly directs = new Map<string, Promise<Array<{ account: string; username: string }>>>();
   /** Renews connected guests' accounts; ends guests whose time is up. */
   private guestTimer: ReturnType<typeof setInterval> | null = null;
-  private dummy: string | null = null;
+  private dummy: Promise<string> | null = null;
   /** Every JSON connection gets the same Welcome (unnamed, JSON mode): serialised once. */
   private welcomeJson: string | null = null;
   /** Formats a clock reading once per millisecond (every append asks for it). */
@@ -109,7 +109,6 @@ export class Chat implements HandlerContext {
       await this.deps.store.ensureRoom({ name, topic: '', owner: null, createdAt: new Date(this.now()).toISOString(), kind: 'public' });
     }
     for (const room of await this.deps.store.listRooms()) this.rooms.set(room.name, room);
-    this.dummy = await this.deps.hasher.hash(randomBytes(16).toString('hex'));
     this.guestTimer = setInterval(() => void this.tendGuests(), RENEW_GUESTS_MS);
     this.guestTimer.unref?.();
   }
@@ -133,9 +132,17 @@ export class Chat implements HandlerContext {
     }
   }
 
-  /** A hash to verify against when a login names no account, so both take the same time. */
-  dummyHash(): string {
-    return this.dummy ?? '';
+  /**
+   * A hash to verify against when a login names no account, so both take the same time. Made
+   * with the first password login, not at start: a server nobody logs in to never loads the
+   * hasher nor spends its 19 MiB.
+   */
+  dummyHash(): Promise<string> {
+    this.dummy ??= this.deps.hasher.hash(randomBytes(16).toString('hex')).catch((err: unknown) => {
+      this.dummy = null;
+      throw err;
+    });
+    return this.dummy;
   }
 
   // ---- connection lifecycle --------------------------------------------------------------
