@@ -14,10 +14,21 @@ export function hashToken(token: string): string {
  * A new token for the account. A guest's token works as long as the guest account lasts
  * (`--guest-ttl` after its last connection): ending the account deletes its tokens.
  */
-export async function issueToken(ctx: HandlerContext, account: string): Promise<{ token: string; tokenHash: string; expiresAt: string }> {
+export async function issueToken(ctx: HandlerContext, account: string): Promise<NewToken> {
+  const t = newToken(ctx);
+  await ctx.store.createToken({ tokenHash: t.tokenHash, account, expiresAt: t.expiresAt });
+  return t;
+}
+
+/** A token as a client gets it (`token`) and as the store keeps it (`tokenHash`, `expiresAt`). */
+export interface NewToken {
+  token: string;
+  tokenHash: string;
+  expiresAt: string;
+}
+
+/** A new random token, not stored yet (a new guest's is stored with its account: AccountStore.createGuest). */
+export function newToken(ctx: Pick<HandlerContext, 'now' | 'config'>): NewToken {
   const token = randomBytes(32).toString('base64url');
-  const tokenHash = hashToken(token);
-  const expiresAt = new Date(ctx.now() + ctx.config.tokenTtlDays * 86_400_000).toISOString();
-  await ctx.store.createToken({ tokenHash, account, expiresAt });
-  return { token, tokenHash, expiresAt };
+  return { token, tokenHash: hashToken(token), expiresAt: new Date(ctx.now() + ctx.config.tokenTtlDays * 86_400_000).toISOString() };
 }

@@ -204,6 +204,11 @@ const statements = {
   directGet: `SELECT room FROM direct_rooms WHERE group_key = $1`,
   /** Takes the group (a concurrent opener of the same group waits here for this transaction). */
   directClaim: `INSERT INTO direct_rooms (group_key, room) VALUES ($1, $2) ON CONFLICT (group_key) DO NOTHING`,
+  /**
+   * Held by createGuest and by a name ban until they commit, so the two are ordered (see
+   * AccountStore.createGuest): two-key advisory locks, a space apart from the migrations' one-key lock.
+   */
+  nameLock: `SELECT pg_advisory_xact_lock(${0x6e616d65}, hashtext($1))`,
   nameBanAdd: `INSERT INTO name_bans (key) VALUES ($1) ON CONFLICT (key) DO NOTHING`,
   nameBanDel: `DELETE FROM name_bans WHERE key = $1`,
   nameBanGet: `SELECT 1 FROM name_bans WHERE key = $1`,

@@ -5,7 +5,7 @@
  */
 import type { ChatMessage, NotifyLevel } from '../../protocol/messages.js';
 import type {
-  Account, AccountChange, Appended, ConversationKind, FileRecord, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, NewRoomMessage,
+  Account, AccountChange, Appended, ConversationKind, FileRecord, GuestOutcome, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, NewGuest, NewRoomMessage,
   PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction,
 } from '../ports.js';
 import { attachmentOf } from '../files/urls.js';
@@ -424,6 +424,18 @@ export class MemoryStore implements Store {
   }
 
   async createAccount(a: Omit<Account, 'banned'> & { key: string }, now: string): Promise<boolean> {
+    return this.#create(a, now);
+  }
+
+  async createGuest(g: NewGuest, now: string): Promise<GuestOutcome> {
+    if (this.#nameBans.has(g.account.key)) return 'banned';
+    if (!this.#create(g.account, now)) return 'taken';
+    if (g.token) this.#addToken({ ...g.token, account: g.account.id });
+    this.#join(g.room, g.account.id, 'member', g.account.createdAt);
+    return 'created';
+  }
+
+  #create(a: Omit<Account, 'banned'> & { key: string }, now: string): boolean {
     if (this.#accounts.has(a.id) || !this.#takeName(a.key, now)) return false;
     this.#accounts.set(a.id, { ...a, createdAt: toIso(a.createdAt), expiresAt: a.expiresAt === null ? null : toIso(a.expiresAt), banned: false });
     this.#byName.set(a.key, a.id);
@@ -527,6 +539,10 @@ export class MemoryStore implements Store {
   }
 
   async createToken(t: { tokenHash: string; account: string; expiresAt: string }): Promise<void> {
+    this.#addToken(t);
+  }
+
+  #addToken(t: { tokenHash: string; account: string; expiresAt: string }): void {
     const old = this.#tokens.get(t.tokenHash);
     if (old) this.#tokensOf.get(old.account)?.delete(t.tokenHash);
     this.#tokens.set(t.tokenHash, { account: t.account, expiresAt: toIso(t.expiresAt) });

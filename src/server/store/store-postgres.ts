@@ -21,8 +21,8 @@ import type pg from 'pg';
 import type { ChatMessage, NotifyLevel } from '../../protocol/messages.js';
 import {
   SearchTimeout,
-  type Account, type AccountChange, type Appended, type FileRecord, type HistoryPage, type HistoryQuery, type MemberRecord, type MembershipRecord,
-  type NewRoomMessage, type PushSubscriptionRecord, type ReactionBounds, type Role, type RoomPage, type RoomRecord, type SearchQuery, type Store,
+  type Account, type AccountChange, type Appended, type FileRecord, type GuestOutcome, type HistoryPage, type HistoryQuery, type MemberRecord, type MembershipRecord,
+  type NewGuest, type NewRoomMessage, type PushSubscriptionRecord, type ReactionBounds, type Role, type RoomPage, type RoomRecord, type SearchQuery, type Store,
   type ToggledReaction,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
@@ -507,6 +507,20 @@ export class PostgresStore implements Store {
     });
   }
 
+  async createGuest(g: NewGuest, now: string): Promise<GuestOutcome> {
+    const a = g.account;
+    return this.#undoable(async (client) => {
+      await this.#query(SQL.nameLock, [a.key], client);
+      if ((await this.#query(SQL.nameBanGet, [a.key], client)).rowCount === 1) throw new RolledBack('banned');
+      await this.#query(SQL.guestsEndExpiredHolder, [a.key, now], client);
+      const values = [a.id, a.key, a.username, null, a.createdAt, a.expiresAt, a.endsWithConnection];
+      if ((await this.#query(SQL.accountInsert, values, client)).rowCount === 0) throw new RolledBack('taken');
+      if (g.token) await this.#query(SQL.tokenInsert, [g.token.tokenHash, a.id, g.token.expiresAt, TOKENS_PER_ACCOUNT - 1], client);
+      await this.#query(SQL.memberAdd, [g.room, a.id, 'member', a.createdAt], client);
+      return 'created' as const;
+    });
+  }
+
   async getAccount(id: string): Promise<Account | null> {
     const row = (await this.#query<AccountRow>(SQL.accountGet, [id])).rows[0];
     return row ? accountFromRow(row) : null;
@@ -558,7 +572,12 @@ export class PostgresStore implements Store {
   }
 
   async setNameBan(key: string, banned: boolean): Promise<boolean> {
-    return (await this.#query(banned ? SQL.nameBanAdd : SQL.nameBanDel, [key])).rowCount === 1;
+    if (!banned) return (await this.#query(SQL.nameBanDel, [key])).rowCount === 1;
+    // Under the name's lock: a guest arriving under this name (createGuest) comes wholly before or after.
+    return this.#retrying(async (client) => {
+      await this.#query(SQL.nameLock, [key], client);
+      return (await this.#query(SQL.nameBanAdd, [key], client)).rowCount === 1;
+    });
   }
 
   async nameBanned(key: string): Promise<boolean> {

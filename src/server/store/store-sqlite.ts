@@ -29,7 +29,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ChatMessage, NotifyLevel, Reactions } from '../../protocol/messages.js';
 import type {
-  Account, AccountChange, Appended, ConversationKind, FileRecord, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, NewRoomMessage,
+  Account, AccountChange, Appended, ConversationKind, FileRecord, GuestOutcome, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, NewGuest, NewRoomMessage,
   PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
@@ -127,6 +127,8 @@ export class SqliteStore implements Store {
   #worker: SqliteWorker | null = null;
   #pending: PendingRows = { version: null, rows: 0, ids: new Set(), nonces: new Map(), lastSeq: new Map() };
   #moveTx: (() => void) | null = null;
+  /** createGuest's transaction: the account's, its token's and its membership's statements in one commit. */
+  #guestTx: ((g: NewGuest, now: string) => GuestOutcome) | null = null;
   #moveTimer: NodeJS.Timeout | null = null;
 
   /** Does no I/O: `init()` opens the file (creating its folder) and migrates it. */
@@ -164,6 +166,15 @@ export class SqliteStore implements Store {
       this.#members = new SqliteMembers(db);
       this.#appendTx = db.transaction((jobs: NewRoomMessage[]) => this.#writeBatchInTx(jobs)).immediate;
       this.#moveTx = db.transaction(() => this.#movePending()).immediate;
+      const accounts = this.#accounts;
+      const members = this.#members;
+      this.#guestTx = db.transaction((g: NewGuest, now: string): GuestOutcome => {
+        if (accounts.nameBanned(g.account.key)) return 'banned';
+        if (!accounts.create(g.account, now)) return 'taken';
+        if (g.token) accounts.createToken({ ...g.token, account: g.account.id });
+        members.add(g.room, g.account.id, 'member', g.account.createdAt);
+        return 'created';
+      }).immediate;
       this.#db = db;
       this.#settle(); // rows a process killed before its move left pending
     } catch (error) {
@@ -171,6 +182,7 @@ export class SqliteStore implements Store {
       this.#st = null;
       this.#appendTx = null;
       this.#moveTx = null;
+      this.#guestTx = null;
       db.close();
       throw initError('SQLite', where, 'cannot set up the database', error);
     }
@@ -203,6 +215,7 @@ export class SqliteStore implements Store {
     this.#members = null;
     this.#appendTx = null;
     this.#moveTx = null;
+    this.#guestTx = null;
   }
 
   get #f(): SqliteFiles {
@@ -610,6 +623,11 @@ export class SqliteStore implements Store {
 
   async createAccount(a: Omit<Account, 'banned'> & { key: string }, now: string): Promise<boolean> {
     return this.#a.create(a, now);
+  }
+
+  async createGuest(g: NewGuest, now: string): Promise<GuestOutcome> {
+    if (!this.#guestTx) throw new Error(this.#closed ? 'SqliteStore is closed' : 'SqliteStore: call init() first');
+    return this.#guestTx(g, now);
   }
 
   async getAccount(id: string): Promise<Account | null> {
