@@ -135,6 +135,22 @@ for (const [name, make, skip] of backends) {
       await again.nextOfType('Message', (m) => m.content === 'hello kai');
     });
 
+    it('several users joining a room that does not exist yet all join it: one creates it, the others become members', async () => {
+      const users = await Promise.all(['jo1', 'jo2', 'jo3', 'jo4'].map((n) => jsonUser(server.url, n)));
+      try {
+        const answers = await Promise.all(users.map((u) => ask(u, { type: 'JoinRoom', room: 'brandnew' })));
+        assert.deepEqual(answers.map((a) => [a.type, (a as { room?: string }).room]), users.map(() => ['Ack', 'brandnew']));
+        const roles = await Promise.all(users.map(async (u) => {
+          const list = await ask(u, { type: 'ListConversations' }) as Of<'Conversations'>;
+          return list.conversations.find((c) => c.room === 'brandnew')?.role;
+        }));
+        assert.deepEqual(roles.filter((r) => r === 'owner').length, 1, JSON.stringify(roles));
+        assert.deepEqual(roles.filter((r) => r === 'member').length, 3, JSON.stringify(roles));
+      } finally {
+        for (const u of users) await u.close();
+      }
+    });
+
     it('a direct message to an account that is away is stored, counted and read after its login', async () => {
       await (await registeredUser(server.url, 'olga')).close();
       await using sam = await jsonUser(server.url, 'sam');
