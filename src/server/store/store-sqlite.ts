@@ -1,7 +1,8 @@
 /**
  * The SQLite Store (better-sqlite3): one file, WAL journal with `synchronous = NORMAL`, so a
  * committed append survives a kill -9 of the process. Appends are group-committed: every
- * append queued in one event-loop turn is written in one IMMEDIATE transaction.
+ * append queued in one event-loop turn is written in one IMMEDIATE transaction; so are new
+ * guests (createGuest), each in a savepoint of its own, so a crowd arriving pays one commit.
  *
  * New room messages are committed to `messages_pending`, a table without secondary indexes,
  * and moved into `messages` in one statement (see PendingRows): once MOVE_ROWS have piled
@@ -127,8 +128,12 @@ export class SqliteStore implements Store {
   #worker: SqliteWorker | null = null;
   #pending: PendingRows = { version: null, rows: 0, ids: new Set(), nonces: new Map(), lastSeq: new Map() };
   #moveTx: (() => void) | null = null;
-  /** createGuest's transaction: the account's, its token's and its membership's statements in one commit. */
-  #guestTx: ((g: NewGuest, now: string) => GuestOutcome) | null = null;
+  /**
+   * createGuest's transaction for a batch of arrivals: each guest's statements (account, token,
+   * membership) in a savepoint of its own, every guest of an event-loop turn in one commit.
+   */
+  #guestTx: ((batch: Array<{ g: NewGuest; now: string }>) => Array<GuestOutcome | Error>) | null = null;
+  readonly #guests: GroupCommit<{ g: NewGuest; now: string }, GuestOutcome | Error>;
   #moveTimer: NodeJS.Timeout | null = null;
 
   /** Does no I/O: `init()` opens the file (creating its folder) and migrates it. */
@@ -136,6 +141,10 @@ export class SqliteStore implements Store {
     this.#path = path;
     this.#options = options;
     this.#queue = new GroupCommit((jobs) => this.#writeBatch(jobs), options);
+    this.#guests = new GroupCommit((batch) => {
+      if (!this.#guestTx) throw new Error(this.#closed ? 'SqliteStore is closed' : 'SqliteStore: call init() first');
+      return this.#guestTx(batch);
+    });
   }
 
   async init(): Promise<void> {
@@ -168,13 +177,21 @@ export class SqliteStore implements Store {
       this.#moveTx = db.transaction(() => this.#movePending()).immediate;
       const accounts = this.#accounts;
       const members = this.#members;
-      this.#guestTx = db.transaction((g: NewGuest, now: string): GuestOutcome => {
+      const guest = db.transaction((g: NewGuest, now: string): GuestOutcome => {
         if (accounts.nameBanned(g.account.key)) return 'banned';
         if (!accounts.create(g.account, now)) return 'taken';
         if (g.token) accounts.createToken({ ...g.token, account: g.account.id });
         members.add(g.room, g.account.id, 'member', g.account.createdAt);
         return 'created';
-      }).immediate;
+      });
+      // One guest's failure rolls back its own savepoint only, and rejects its own call only.
+      this.#guestTx = db.transaction((batch: Array<{ g: NewGuest; now: string }>) => batch.map(({ g, now }) => {
+        try {
+          return guest(g, now);
+        } catch (error) {
+          return error instanceof Error ? error : new Error(String(error));
+        }
+      })).immediate;
       this.#db = db;
       this.#settle(); // rows a process killed before its move left pending
     } catch (error) {
@@ -204,6 +221,7 @@ export class SqliteStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     await this.#queue.close();
+    await this.#guests.close();
     if (this.#moveTimer) clearInterval(this.#moveTimer);
     this.#moveOwnRows(); // so the worker's last round indexes them
     await this.#worker?.stop();
@@ -626,8 +644,9 @@ export class SqliteStore implements Store {
   }
 
   async createGuest(g: NewGuest, now: string): Promise<GuestOutcome> {
-    if (!this.#guestTx) throw new Error(this.#closed ? 'SqliteStore is closed' : 'SqliteStore: call init() first');
-    return this.#guestTx(g, now);
+    const outcome = await this.#guests.push({ g, now });
+    if (outcome instanceof Error) throw outcome;
+    return outcome;
   }
 
   async getAccount(id: string): Promise<Account | null> {
