@@ -3,8 +3,9 @@
  * `ws` broadcast server, one after the other in one invocation, so the figures that matter
  * are the ratios between them.
  *
- * After a warm-up of each server: (d) idle connections, (e) a join storm into one room, whose
- * population then runs (a) paced fan-out and (b) saturation, and finally (c) many small rooms.
+ * After a warm-up of each server: (d) idle connections, (i) new users arriving one after
+ * another, (e) a join storm into one room, whose population then runs (a) paced fan-out and
+ * (b) saturation, and finally (c) many small rooms.
  * Each step runs on every server in turn; the paced scenarios (a) and (c) alternate between
  * the servers in slices, so background load on the shared machine hits both alike.
  */
@@ -13,11 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Accounting, type LatencySummary } from './accounting.js';
-import { Population, collectGarbage, drain, paced, sleep, windowed } from './load.js';
+import { Population, arrive, collectGarbage, drain, paced, sleep, windowed } from './load.js';
 import { PerfRecorder, checkPerf, monotonicSeconds, splitTable } from './perf-split.js';
 import { startServer, type ServerHandle, type ServerKind } from './server-process.js';
 
-export type ScenarioId = 'a' | 'b' | 'c' | 'd' | 'e';
+export type ScenarioId = 'a' | 'b' | 'c' | 'd' | 'e' | 'i';
 
 export interface Scale {
   idle: number;
@@ -29,10 +30,12 @@ export interface Scale {
   manyConnections: number;
   manyRooms: number;
   storm: number;
+  /** (i) New users arriving (connect, name, join general, leave), 128 at a time. */
+  arrivals: number;
 }
 
-export const FULL: Scale = { idle: 10_000, fanConnections: 1_000, fanSenders: 10, fanRate: 5, seconds: 10, window: 4, manyConnections: 2_000, manyRooms: 200, storm: 1_000 };
-export const QUICK: Scale = { idle: 300, fanConnections: 100, fanSenders: 5, fanRate: 5, seconds: 2, window: 4, manyConnections: 200, manyRooms: 20, storm: 100 };
+export const FULL: Scale = { idle: 10_000, fanConnections: 1_000, fanSenders: 10, fanRate: 5, seconds: 10, window: 4, manyConnections: 2_000, manyRooms: 200, storm: 1_000, arrivals: 5_000 };
+export const QUICK: Scale = { idle: 300, fanConnections: 100, fanSenders: 5, fanRate: 5, seconds: 2, window: 4, manyConnections: 200, manyRooms: 20, storm: 100, arrivals: 300 };
 
 export interface Row {
   scenario: ScenarioId;
@@ -115,6 +118,7 @@ export async function runBench(opts: BenchOptions): Promise<Row[]> {
     }
     for (const server of servers) await warmUp(server, s);
     if (want.has('d')) for (const server of servers) push(server, await idle(server, s.idle));
+    if (want.has('i')) for (const row of await arrivals(servers, s.arrivals)) push(servers.find((x) => x.kind === row.server)!, row);
     if (want.has('e') || want.has('a') || want.has('b')) {
       const pops = servers.map((server) => new Population(server.port));
       const senders = Array.from({ length: s.fanSenders }, (_, i) => i);
@@ -247,6 +251,55 @@ async function lowestRss(server: ServerHandle): Promise<number> {
     low = Math.min(low, server.rss());
   }
   return low;
+}
+
+/**
+ * (i) New users arriving: `n` new clients, 128 at a time, each connecting, naming itself,
+ * joining `general` and leaving once its join is acknowledged (load.ts `arrive`). Each server
+ * gets a round of n/5 unmeasured first (the arrival path compiled), then the servers take
+ * turns in three rounds of n/3, so a burst of background load hits both alike; the figure is
+ * the best round's arrivals per second (as (d) takes the best round of handshakes), the CPU
+ * per arrival and the latency over all rounds.
+ */
+async function arrivals(servers: ServerHandle[], n: number): Promise<Row[]> {
+  const rounds = 3;
+  const per = Math.ceil(n / rounds);
+  const run = `${Date.now().toString(36)}`;
+  for (const server of servers) await arrive(server.port, Math.ceil(n / 5), `w${run}x`);
+  await sleep(500);
+  const sums = servers.map(() => ({ best: 0, arrived: 0, failed: 0, used: 0, system: 0, load: 0, seconds: 0, times: [] as number[] }));
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, server] of servers.entries()) {
+      const sum = sums[i]!;
+      const cpu0 = server.cpu();
+      const load0 = process.cpuUsage();
+      const got = await arrive(server.port, per, `a${run}r${round}x`);
+      const cpu1 = server.cpu();
+      const load1 = process.cpuUsage(load0);
+      sum.best = Math.max(sum.best, got.arrived / got.seconds);
+      sum.arrived += got.arrived;
+      sum.failed += got.failed;
+      sum.used += cpu1.user + cpu1.system - cpu0.user - cpu0.system;
+      sum.system += cpu1.system - cpu0.system;
+      sum.load += load1.user + load1.system;
+      sum.seconds += got.seconds;
+      sum.times.push(...got.times);
+      // The departures' leave notices and guest bookkeeping finish before the other server's turn.
+      await sleep(300);
+    }
+  }
+  return servers.map((server, i) => {
+    const sum = sums[i]!;
+    const times = sum.times.sort((a, b) => a - b);
+    const at = (q: number): number => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0;
+    return {
+      ...blank('i', server.kind, per * rounds), seconds: sum.seconds,
+      deliveredPerSec: sum.best, delivered: sum.arrived, missing: sum.failed,
+      p50: at(0.5), p99: at(0.99), max: times[times.length - 1] ?? 0,
+      cpuPerDelivery: sum.arrived > 0 ? sum.used / sum.arrived : 0, systemShare: systemShareOf(sum.system, sum.used),
+      loadCpuPct: percentOfCore(sum.load, sum.seconds),
+    };
+  });
 }
 
 /** (e) `n` connections name themselves and join `general` at once. */
