@@ -51,7 +51,7 @@ export async function joinRoom(ctx: HandlerContext, s: Session, msg: ClientMessa
   await arrive(ctx, s, record, added);
   if (s.closed) return;
   s.send({ type: 'Ack', for: 'JoinRoom', room, topic: ctx.cachedRoom(room)?.topic ?? record.topic, ...ref });
-  await sendJoinHistory(ctx, s, room);
+  await sendJoinHistory(ctx, s, room, msg.history);
 }
 
 /** TOO_MANY_ROOMS when the session is in `--max-rooms-per-user` rooms (direct conversations do not count). */

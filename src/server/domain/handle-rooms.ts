@@ -27,7 +27,7 @@ export async function setUsername(ctx: HandlerContext, s: Session, msg: ClientMe
     if (token === false) return;
     if (token) s.tokenHash = token.tokenHash;
     s.send({ type: 'Ack', for: 'SetUsername', username: name, ...(token ? { token: token.token, expiresAt: token.expiresAt } : {}), ...ref });
-    await greetInRoom(ctx, s);
+    await greetInRoom(ctx, s, msg.history);
     return;
   }
   if (key !== s.key) {

@@ -243,18 +243,26 @@ export async function exitRoomHere(ctx: HandlerContext, s: Session, room: string
   if (last) ctx.userLeft(room, s.username!);
 }
 
-/** What a session sees of its current room after taking a name: the join's Ack and the recent history. */
-export async function greetInRoom(ctx: HandlerContext, s: Session): Promise<void> {
+/**
+ * What a session sees of its current room after taking a name: the join's Ack and the recent
+ * history (at most `asked` messages, when the client said how many).
+ */
+export async function greetInRoom(ctx: HandlerContext, s: Session, asked?: number): Promise<void> {
   const room = s.current;
   if (room === null || s.closed) return;
   s.send({ type: 'Ack', for: 'JoinRoom', room, topic: (await ctx.room(room))?.topic ?? '' });
-  await sendJoinHistory(ctx, s, room);
+  await sendJoinHistory(ctx, s, room, asked);
 }
 
-/** The newest messages of a room that fit the byte budget (a newcomer pages back for the rest). */
-export async function sendJoinHistory(ctx: HandlerContext, s: Session, room: string): Promise<void> {
-  if (ctx.config.historyOnJoin <= 0) return;
-  const page = await ctx.store.history({ room, limit: ctx.config.historyOnJoin });
+/**
+ * The newest messages of a room that fit the byte budget (a newcomer pages back for the rest):
+ * `--history-on-join` of them, or fewer when the client `asked` for fewer (0: none, and no
+ * store read).
+ */
+export async function sendJoinHistory(ctx: HandlerContext, s: Session, room: string, asked?: number): Promise<void> {
+  const limit = Math.min(ctx.config.historyOnJoin, asked ?? Infinity);
+  if (limit <= 0) return;
+  const page = await ctx.store.history({ room, limit });
   const fitted = fitPage(page.messages, ctx.config.historyPageBytes, 'end');
   if (fitted.messages.length > 0 || s.mode === 'json') {
     s.send({ type: 'History', room, messages: fitted.messages, hasMore: page.hasMore || fitted.trimmed, firstSeq: page.firstSeq });

@@ -217,6 +217,8 @@ const statements = {
       ON CONFLICT (token_hash) DO UPDATE SET key = EXCLUDED.key, expires_at = EXCLUDED.expires_at RETURNING 1)
     DELETE FROM tokens WHERE key = $2 AND token_hash <> $1 AND token_hash NOT IN (
       SELECT token_hash FROM tokens WHERE key = $2 AND token_hash <> $1 ORDER BY expires_at DESC, token_hash LIMIT $4)`,
+  /** A new account's first token (createGuest): no other token of the account to trim. */
+  tokenInsertFirst: `INSERT INTO tokens (token_hash, key, expires_at) VALUES ($1, $2, $3)`,
   tokenGet: `SELECT key, expires_at FROM tokens WHERE token_hash = $1`,
   tokenDelete: `DELETE FROM tokens WHERE token_hash = $1`,
 };

@@ -515,7 +515,7 @@ export class PostgresStore implements Store {
       await this.#query(SQL.guestsEndExpiredHolder, [a.key, now], client);
       const values = [a.id, a.key, a.username, null, a.createdAt, a.expiresAt, a.endsWithConnection];
       if ((await this.#query(SQL.accountInsert, values, client)).rowCount === 0) throw new RolledBack('taken');
-      if (g.token) await this.#query(SQL.tokenInsert, [g.token.tokenHash, a.id, g.token.expiresAt, TOKENS_PER_ACCOUNT - 1], client);
+      if (g.token) await this.#query(SQL.tokenInsertFirst, [g.token.tokenHash, a.id, g.token.expiresAt], client);
       await this.#query(SQL.memberAdd, [g.room, a.id, 'member', a.createdAt], client);
       return 'created' as const;
     });

@@ -168,6 +168,11 @@ export class SqliteAccounts {
     this.#createToken(t);
   }
 
+  /** A new account's first token: nothing to trim (inside createGuest's transaction). */
+  createFirstToken(t: { tokenHash: string; account: string; expiresAt: string }): void {
+    this.#st.tokenInsert.run(t.tokenHash, t.account, toMillis(t.expiresAt));
+  }
+
   getToken(tokenHash: string): { account: string; expiresAt: string } | null {
     const row = this.#st.tokenGet.get(tokenHash);
     return row ? { account: row.key, expiresAt: toIso(row.expires_at) } : null;

@@ -180,7 +180,7 @@ export class SqliteStore implements Store {
       const guest = db.transaction((g: NewGuest, now: string): GuestOutcome => {
         if (accounts.nameBanned(g.account.key)) return 'banned';
         if (!accounts.create(g.account, now)) return 'taken';
-        if (g.token) accounts.createToken({ ...g.token, account: g.account.id });
+        if (g.token) accounts.createFirstToken({ ...g.token, account: g.account.id });
         members.add(g.room, g.account.id, 'member', g.account.createdAt);
         return 'created';
       });
