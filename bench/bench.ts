@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { Accounting, type LatencySummary } from './accounting.js';
 import { Population, arrive, collectGarbage, drain, paced, sleep, windowed } from './load.js';
 import { PerfRecorder, checkPerf, monotonicSeconds, splitTable } from './perf-split.js';
-import { startServer, type ServerHandle, type ServerKind } from './server-process.js';
+import { startServer, type LoopDelay, type ServerHandle, type ServerKind } from './server-process.js';
 
 export type ScenarioId = 'a' | 'b' | 'c' | 'd' | 'e' | 'i';
 
@@ -68,6 +68,8 @@ export interface Row {
   lastCopy?: LatencySummary;
   /** Server socket writes per delivered frame, from Parley's /metrics. */
   writesPerFrame?: number;
+  /** Paced scenarios: the server's event-loop delay in its measured slices, ms (the worst slice's p99 and max). */
+  loopDelay?: { p99: number; max: number };
   seconds: number;
 }
 
@@ -453,7 +455,7 @@ async function sliced(
     await sleep(200);
   }
   const accs = servers.map((_, i) => accounting(i));
-  const sums = servers.map(() => ({ user: 0, system: 0, load: 0, wall: 0, active: 0, writes: 0, frames: 0 }));
+  const sums = servers.map(() => ({ user: 0, system: 0, load: 0, wall: 0, active: 0, writes: 0, frames: 0, loop: [] as LoopDelay[] }));
   for (let k = 0; k < slices; k++) {
     for (const [i, server] of servers.entries()) {
       const sum = sums[i]!;
@@ -468,8 +470,11 @@ async function sliced(
       const load0 = process.cpuUsage();
       const t0 = performance.now();
       const from = monotonicSeconds();
+      server.loopStart();
       await drive(i, acc, seconds / slices);
       await drain(acc, 10_000);
+      const delay = await server.loopStop();
+      if (delay) sum.loop.push(delay);
       server.measured.push({ scenario: id, from, to: monotonicSeconds() });
       const cpu1 = server.cpu();
       const load1 = process.cpuUsage(load0);
@@ -501,6 +506,7 @@ async function sliced(
       loadCpuPct: percentOfCore(sum.load, sum.wall),
     };
     if (sum.frames > 0) row.writesPerFrame = sum.writes / sum.frames;
+    if (sum.loop.length > 0) row.loopDelay = { p99: Math.max(...sum.loop.map((d) => d.p99)), max: Math.max(...sum.loop.map((d) => d.max)) };
     return row;
   });
 }

@@ -14,6 +14,14 @@ const TICKS_PER_SECOND = 100;
 
 export type ServerKind = 'parley' | 'reference';
 
+/** A server's event-loop delay over a stretch, ms (bench/loop-probe.mjs). */
+export interface LoopDelay {
+  p50: number;
+  p99: number;
+  max: number;
+  count: number;
+}
+
 export interface ServerHandle {
   kind: ServerKind;
   port: number;
@@ -24,6 +32,10 @@ export interface ServerHandle {
   rss(): number;
   /** Runs a full garbage collection in the server (bench/gc-probe.mjs): its memory after it, or null. */
   collect(): Promise<NodeJS.MemoryUsage | null>;
+  /** Starts measuring the server's event-loop delay (bench/loop-probe.mjs). */
+  loopStart(): void;
+  /** Stops measuring and resolves what was measured since loopStart (null if the probe did not answer). */
+  loopStop(): Promise<LoopDelay | null>;
   /** Prometheus text of /metrics (Parley only; empty for the reference). */
   metrics(): Promise<string>;
   /** The measured slices of the paced scenarios, on CLOCK_MONOTONIC (for --perf). */
@@ -44,7 +56,7 @@ export function parleyArgs(db: string, extra: string[] = []): string[] {
 
 export async function startServer(kind: ServerKind, opts: { db: string; nodeArgs?: string[]; env?: NodeJS.ProcessEnv; extra?: string[] }): Promise<ServerHandle> {
   const node = process.execPath;
-  const probe = ['--expose-gc', '--import', pathToFileURL(join(ROOT, 'bench/gc-probe.mjs')).href];
+  const probe = ['--expose-gc', '--import', pathToFileURL(join(ROOT, 'bench/gc-probe.mjs')).href, '--import', pathToFileURL(join(ROOT, 'bench/loop-probe.mjs')).href];
   const args = kind === 'parley'
     ? [...probe, ...(opts.nodeArgs ?? []), ...parleyArgs(opts.db, opts.extra)]
     : [...probe, ...(opts.nodeArgs ?? []), '--import', 'tsx', join(ROOT, 'bench/reference-server.ts'), '--port', '0'];
@@ -67,6 +79,7 @@ export async function startServer(kind: ServerKind, opts: { db: string; nodeArgs
   // Keep draining the pipes so a chatty child never blocks on a full pipe.
   child.stdout!.on('data', () => undefined);
   let probed: ((usage: NodeJS.MemoryUsage | null) => void) | null = null;
+  let looped: ((delay: LoopDelay | null) => void) | null = null;
   let partial = '';
   child.stderr!.on('data', (d: Buffer) => {
     const text = d.toString();
@@ -76,6 +89,7 @@ export async function startServer(kind: ServerKind, opts: { db: string; nodeArgs
     partial = lines.pop()!.slice(-4096);
     for (const line of lines) {
       if (probed && line.startsWith('gc-probe ')) probed(parseUsage(line.slice('gc-probe '.length)));
+      if (looped && line.startsWith('loop-probe ')) looped(parseJson<LoopDelay>(line.slice('loop-probe '.length)));
     }
   });
   const pid = child.pid!;
@@ -89,6 +103,13 @@ export async function startServer(kind: ServerKind, opts: { db: string; nodeArgs
       probed = finish;
       child.kill('SIGUSR2');
     }),
+    loopStart: () => { child.kill('SIGWINCH'); },
+    loopStop: () => new Promise<LoopDelay | null>((resolve) => {
+      const timer = setTimeout(() => finish(null), 5_000);
+      const finish = (delay: LoopDelay | null): void => { clearTimeout(timer); looped = null; resolve(delay); };
+      looped = finish;
+      child.kill('SIGWINCH');
+    }),
     metrics: async () => {
       if (kind !== 'parley') return '';
       const res = await fetch(`http://127.0.0.1:${port}/metrics`);
@@ -99,8 +120,12 @@ export async function startServer(kind: ServerKind, opts: { db: string; nodeArgs
 }
 
 function parseUsage(json: string): NodeJS.MemoryUsage | null {
+  return parseJson<NodeJS.MemoryUsage>(json);
+}
+
+function parseJson<T>(json: string): T | null {
   try {
-    return JSON.parse(json) as NodeJS.MemoryUsage | null;
+    return JSON.parse(json) as T | null;
   } catch {
     return null;
   }

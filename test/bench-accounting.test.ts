@@ -125,6 +125,10 @@ describe('bench end to end', () => {
       runBench({ scale: tiny, servers: [server], scenarios: scenarios as ScenarioId[] })));
     const rows = (await Promise.all(runs)).flat();
     assert.equal(rows.length, 12);
+    for (const row of rows.filter((r) => r.scenario === 'a' || r.scenario === 'c')) {
+      // Both servers answered the event-loop probe for their measured slices.
+      assert.equal(typeof row.loopDelay?.max, 'number', `${row.server} ${row.scenario} reported its event-loop delay`);
+    }
     for (const row of rows.filter((r) => r.scenario === 'a' || r.scenario === 'b' || r.scenario === 'c')) {
       assert.ok(row.delivered > 0, `${row.server} ${row.scenario} delivered something`);
       assert.equal(row.missing, 0, `${row.server} ${row.scenario} missing`);

@@ -37,6 +37,8 @@ const MAX_QUEUED_FRAMES = 256;
 const INVITES_PER_MINUTE = 30;
 /** Direct conversations whose members this node remembers. */
 const DIRECT_CACHE = 10_000;
+/** Guest renewals tendGuests makes before it lets the event loop run. */
+const RENEWALS_PER_TURN = 32;
 
 export class Chat implements HandlerContext {
   private readonly hub = new Hub();
@@ -122,9 +124,13 @@ export class Chat implements HandlerContext {
       const guests = new Map<string, boolean>();
       for (const s of this.hub.sessions) if (s.guest && s.account) guests.set(s.account, guests.get(s.account) ?? false);
       const nowIso = this.iso();
+      let n = 0;
       for (const id of guests.keys()) {
         const a = await this.deps.store.getAccount(id);
         if (a && a.passwordHash === null && a.key !== null) await this.deps.store.updateAccount(id, { expiresAt: guestExpiry(this, a.endsWithConnection) }, nowIso);
+        // A synchronous store answers within the turn: without a pause, thousands of connected
+        // guests would hold the event loop for their whole renewal (a stall every ten minutes).
+        if (++n % RENEWALS_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       }
       await this.deps.store.endGuests(nowIso);
     } catch (err) {
