@@ -71,12 +71,7 @@ export class SqliteAccounts {
 
   constructor(db: Database.Database) {
     const s = (this.#st = prepareAccounts(db));
-    this.#create = db.transaction((a: Omit<Account, 'banned'> & { key: string }, now: number): boolean => {
-      if (s.accountIdExists.get(a.id) === 1 || !this.#takeName(a.key, now, null)) return false;
-      const expires = a.expiresAt === null ? null : toMillis(a.expiresAt);
-      s.accountInsert.run(a.id, a.key, a.username, a.passwordHash, toMillis(a.createdAt), expires, a.endsWithConnection ? 1 : 0);
-      return true;
-    }).immediate;
+    this.#create = db.transaction((a: Omit<Account, 'banned'> & { key: string }, now: number): boolean => this.createInTx(a, now)).immediate;
     this.#update = db.transaction((id: string, change: AccountChange, now: number): boolean => {
       const row = s.accountGet.get(id);
       if (!row || row.key === null) return false;
@@ -126,6 +121,16 @@ export class SqliteAccounts {
 
   create(a: Omit<Account, 'banned'> & { key: string }, now: string): boolean {
     return this.#create(a, toMillis(now));
+  }
+
+  /** create's statements, for a caller already inside a write transaction (createGuest's batch). */
+  createInTx(a: Omit<Account, 'banned'> & { key: string }, now: number | string): boolean {
+    const s = this.#st;
+    const at = typeof now === 'string' ? toMillis(now) : now;
+    if (s.accountIdExists.get(a.id) === 1 || !this.#takeName(a.key, at, null)) return false;
+    const expires = a.expiresAt === null ? null : toMillis(a.expiresAt);
+    s.accountInsert.run(a.id, a.key, a.username, a.passwordHash, toMillis(a.createdAt), expires, a.endsWithConnection ? 1 : 0);
+    return true;
   }
 
   get(id: string): Account | null {

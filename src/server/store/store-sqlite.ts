@@ -2,7 +2,7 @@
  * The SQLite Store (better-sqlite3): one file, WAL journal with `synchronous = NORMAL`, so a
  * committed append survives a kill -9 of the process. Appends are group-committed: every
  * append queued in one event-loop turn is written in one IMMEDIATE transaction; so are new
- * guests (createGuest), each in a savepoint of its own, so a crowd arriving pays one commit.
+ * guests (createGuest), so a crowd arriving pays one commit.
  *
  * New room messages are committed to `messages_pending`, a table without secondary indexes,
  * and moved into `messages` in one statement (see PendingRows): once MOVE_ROWS have piled
@@ -129,8 +129,8 @@ export class SqliteStore implements Store {
   #pending: PendingRows = { version: null, rows: 0, ids: new Set(), nonces: new Map(), lastSeq: new Map() };
   #moveTx: (() => void) | null = null;
   /**
-   * createGuest's transaction for a batch of arrivals: each guest's statements (account, token,
-   * membership) in a savepoint of its own, every guest of an event-loop turn in one commit.
+   * createGuest's transactions for a batch of arrivals: every guest of an event-loop turn
+   * (account, token, membership) in one commit.
    */
   #guestTx: ((batch: Array<{ g: NewGuest; now: string }>) => Array<GuestOutcome | Error>) | null = null;
   readonly #guests: GroupCommit<{ g: NewGuest; now: string }, GuestOutcome | Error>;
@@ -177,21 +177,31 @@ export class SqliteStore implements Store {
       this.#moveTx = db.transaction(() => this.#movePending()).immediate;
       const accounts = this.#accounts;
       const members = this.#members;
-      const guest = db.transaction((g: NewGuest, now: string): GuestOutcome => {
+      // Inside a write transaction: checks first, so a refused guest writes nothing.
+      const guest = (g: NewGuest, now: string): GuestOutcome => {
         if (accounts.nameBanned(g.account.key)) return 'banned';
-        if (!accounts.create(g.account, now)) return 'taken';
+        if (!accounts.createInTx(g.account, now)) return 'taken';
         if (g.token) accounts.createFirstToken({ ...g.token, account: g.account.id });
         members.add(g.room, g.account.id, 'member', g.account.createdAt);
         return 'created';
-      });
-      // One guest's failure rolls back its own savepoint only, and rejects its own call only.
-      this.#guestTx = db.transaction((batch: Array<{ g: NewGuest; now: string }>) => batch.map(({ g, now }) => {
+      };
+      const batchTx = db.transaction((batch: Array<{ g: NewGuest; now: string }>) => batch.map(({ g, now }) => guest(g, now))).immediate;
+      const oneTx = db.transaction(guest).immediate;
+      // A batch that fails (a statement of one guest threw) is rolled back whole and its guests
+      // go again one transaction each, so only the failing guest's call rejects.
+      this.#guestTx = (batch) => {
         try {
-          return guest(g, now);
-        } catch (error) {
-          return error instanceof Error ? error : new Error(String(error));
+          return batchTx(batch);
+        } catch {
+          return batch.map(({ g, now }) => {
+            try {
+              return oneTx(g, now);
+            } catch (error) {
+              return error instanceof Error ? error : new Error(String(error));
+            }
+          });
         }
-      })).immediate;
+      };
       this.#db = db;
       this.#settle(); // rows a process killed before its move left pending
     } catch (error) {
