@@ -206,9 +206,10 @@ const statements = {
   directClaim: `INSERT INTO direct_rooms (group_key, room) VALUES ($1, $2) ON CONFLICT (group_key) DO NOTHING`,
   /**
    * Held by createGuest and by a name ban until they commit, so the two are ordered (see
-   * AccountStore.createGuest): two-key advisory locks, a space apart from the migrations' one-key lock.
+   * AccountStore.createGuest): two-key advisory locks ("name" in ASCII, the key's hash), a
+   * space apart from the migrations' one-key lock.
    */
-  nameLock: `SELECT pg_advisory_xact_lock(${0x6e616d65}, hashtext($1))`,
+  nameLock: `SELECT pg_advisory_xact_lock(1851878757, hashtext($1))`,
   nameBanAdd: `INSERT INTO name_bans (key) VALUES ($1) ON CONFLICT (key) DO NOTHING`,
   nameBanDel: `DELETE FROM name_bans WHERE key = $1`,
   nameBanGet: `SELECT 1 FROM name_bans WHERE key = $1`,
