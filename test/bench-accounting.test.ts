@@ -156,14 +156,14 @@ describe('bench end to end', () => {
 describe('the start table', () => {
   const figures: Footprint = {
     versionMs: 75, versionCpuMs: 70, idleSeconds: 30,
-    serve: { healthzMs: 310, rssEarlyMb: 79.2, rssIdleMb: 72.1 },
-    npmStart: { healthzMs: 620, rssEarlyMb: 81.5, rssIdleMb: 73, npmRssMb: 60.2 },
+    serve: { healthzMs: 310, healthzCpuMs: 280, rssEarlyMb: 79.2, rssIdleMb: 72.1 },
+    npmStart: { healthzMs: 620, healthzCpuMs: 590, rssEarlyMb: 81.5, rssIdleMb: 73, npmRssMb: 60.2 },
   };
 
   it('prints each figure beside its goal and says which are met', () => {
     const table = footprintMarkdown(figures);
     assert.match(table, /\| `parley --version`: median wall time \(CPU time\) \| 75 ms \(70 ms\) \| < 200 ms \| yes \|/);
-    assert.match(table, /\| `npm start`: spawn to \/healthz answering \| 620 ms \| < 500 ms \| \*\*no\*\* \|/);
+    assert.match(table, /\| `npm start`: spawn to \/healthz answering \(CPU time of npm, sh and the server until then\) \| 620 ms \(590 ms\) \| < 500 ms \| \*\*no\*\* \|/);
     assert.match(table, /\| `npm start`: the server process's idle RSS 5 s after start \| 81\.5 MB \| < 80 MB \| \*\*no\*\* \|/);
     assert.match(table, /\| `node dist\/parley\.js serve`: idle RSS 30 s after start \| 72\.1 MB \| < 80 MB \| yes \|/);
     assert.match(table, /npm's own process beside it .* \| 60\.2 MB \| – \| – \|/);
