@@ -343,5 +343,29 @@ describe('guest accounts end --guest-ttl after their last connection', () => {
     await stale.nextOfType('Welcome');
     await expectError(stale, { type: 'Login', token }, 'TOKEN_INVALID');
   });
+
+  it('starts the time of every guest of a crowd that leaves at once (more than are handled in one turn)', async () => {
+    await using server = await startTestServer({ presenceGraceMs: 0, guestTtlSeconds: 1 });
+    const names = Array.from({ length: 40 }, (_, i) => `crowd${i}`);
+    const crowd = await Promise.all(names.map((n) => guest(server.url, n)));
+    for (const { c } of crowd) c.close();
+    for (const { c } of crowd) await c.waitClosed();
+    // Each name is held until its guest's time (a second after it left) runs out: then free.
+    const takers: Json[] = [];
+    try {
+      for (const name of names) {
+        await eventually(async () => {
+          const next = await TestClient.json(server.url);
+          await next.nextOfType('Welcome');
+          const answer = await ask(next, { type: 'SetUsername', username: name });
+          if (answer.type === 'Ack') takers.push(next);
+          else next.close();
+          return answer.type === 'Ack';
+        }, 20_000, `${name} to be free a second after the crowd left`);
+      }
+    } finally {
+      for (const t of takers) t.close();
+    }
+  });
 });
 
