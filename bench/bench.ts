@@ -11,12 +11,13 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Accounting, type LatencySummary } from './accounting.js';
 import { Population, arrive, collectGarbage, drain, paced, sleep, windowed } from './load.js';
 import { PerfRecorder, checkPerf, monotonicSeconds, splitTable } from './perf-split.js';
-import { startServer, type LoopDelay, type ServerHandle, type ServerKind } from './server-process.js';
+import { startServer, type ServerHandle, type ServerKind } from './server-process.js';
 
 export type ScenarioId = 'a' | 'b' | 'c' | 'd' | 'e' | 'i';
 
@@ -82,6 +83,8 @@ export interface BenchOptions {
   parleyEnv?: NodeJS.ProcessEnv;
   /** Parley's `--db` instead of a SQLite file in a temp folder (`:memory:`: what the durable store costs). */
   parleyDb?: string;
+  /** The database of the `parley-seeded` server (run.ts `--seeded N` makes it). */
+  seededDb?: string;
   /** Record both servers with Linux perf; `report` gets a Markdown split per paced scenario (perf-split.ts). */
   perf?: { dir: string; report(markdown: string): void };
   log?: (line: string) => void;
@@ -107,10 +110,13 @@ export async function runBench(opts: BenchOptions): Promise<Row[]> {
     if (opts.perf) checkPerf();
     // --perf-basic-prof also opens V8's log file (isolate-*.log in the working directory): send it nowhere.
     const perfArgs = opts.perf ? ['--perf-basic-prof', '--logfile=/dev/null', '--no-logfile-per-isolate'] : [];
+    // Every server reports its event-loop delay for the paced scenarios' measured slices (bench/loop-probe.mjs).
+    const probeArgs = [...perfArgs, '--import', pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'loop-probe.mjs')).href];
     for (const kind of opts.servers) {
       servers.push(await startServer(kind, {
-        db: kind === 'parley' && opts.parleyDb !== undefined ? opts.parleyDb : join(dir, `${kind}.db`),
-        ...(kind === 'parley' ? { nodeArgs: [...perfArgs, ...opts.parleyNodeArgs ?? []], env: opts.parleyEnv ?? {} } : { nodeArgs: perfArgs }),
+        db: kind === 'parley' && opts.parleyDb !== undefined ? opts.parleyDb
+          : kind === 'parley-seeded' ? opts.seededDb ?? fail('parley-seeded needs seededDb') : join(dir, `${kind}.db`),
+        ...(kind !== 'reference' ? { nodeArgs: [...probeArgs, ...opts.parleyNodeArgs ?? []], env: opts.parleyEnv ?? {} } : { nodeArgs: probeArgs }),
       }));
     }
     if (opts.perf) {
@@ -455,7 +461,7 @@ async function sliced(
     await sleep(200);
   }
   const accs = servers.map((_, i) => accounting(i));
-  const sums = servers.map(() => ({ user: 0, system: 0, load: 0, wall: 0, active: 0, writes: 0, frames: 0, loop: [] as LoopDelay[] }));
+  const sums = servers.map(() => ({ user: 0, system: 0, load: 0, wall: 0, active: 0, writes: 0, frames: 0, loop: [] as Array<{ maxMs: number; p99Ms: number }> }));
   for (let k = 0; k < slices; k++) {
     for (const [i, server] of servers.entries()) {
       const sum = sums[i]!;
@@ -470,10 +476,10 @@ async function sliced(
       const load0 = process.cpuUsage();
       const t0 = performance.now();
       const from = monotonicSeconds();
-      server.loopStart();
+      await server.loopDelay(); // starts the slice's count afresh
       await drive(i, acc, seconds / slices);
       await drain(acc, 10_000);
-      const delay = await server.loopStop();
+      const delay = await server.loopDelay();
       if (delay) sum.loop.push(delay);
       server.measured.push({ scenario: id, from, to: monotonicSeconds() });
       const cpu1 = server.cpu();
@@ -506,14 +512,14 @@ async function sliced(
       loadCpuPct: percentOfCore(sum.load, sum.wall),
     };
     if (sum.frames > 0) row.writesPerFrame = sum.writes / sum.frames;
-    if (sum.loop.length > 0) row.loopDelay = { p99: Math.max(...sum.loop.map((d) => d.p99)), max: Math.max(...sum.loop.map((d) => d.max)) };
+    if (sum.loop.length > 0) row.loopDelay = { p99: Math.max(...sum.loop.map((d) => d.p99Ms)), max: Math.max(...sum.loop.map((d) => d.maxMs)) };
     return row;
   });
 }
 
 /** Parley's socket writes and frames sent so far, from /metrics (null for the reference or when unreadable). */
 export async function writesSoFar(server: ServerHandle): Promise<{ writes: number; frames: number } | null> {
-  if (server.kind !== 'parley') return null;
+  if (server.kind === 'reference') return null;
   try {
     const text = await server.metrics();
     const writes = /^parley_ws_socket_writes_total (\S+)/m.exec(text);
@@ -562,4 +568,8 @@ export function describe(r: Row): string {
   if (r.writesPerFrame !== undefined) parts.push(`${r.writesPerFrame.toFixed(3)} writes/frame`);
   parts.push(`load ${r.loadCpuPct.toFixed(0)}%`);
   return parts.join(', ');
+}
+
+function fail(message: string): never {
+  throw new Error(message);
 }

@@ -1,25 +1,18 @@
 // @ts-check
 /**
- * Preloaded into both servers by the benchmark (`node --import bench/loop-probe.mjs`), so a
- * paced scenario can say how long each server's event loop stalled during its measured
- * slices: SIGWINCH starts a `perf_hooks.monitorEventLoopDelay` histogram (1 ms resolution),
- * the next SIGWINCH stops it and writes `loop-probe ` and its figures in milliseconds
- * (p50, p99, max, samples) as JSON on one stderr line. Off between slices, so its timer costs
- * neither server anything in the other measurements.
+ * Preloaded into Parley by the reading scenario, and into both servers by the default run (for
+ * the measured slices of (a) and (c)), with `--import bench/loop-probe.mjs`: it watches
+ * how long the event loop is held (perf_hooks.monitorEventLoopDelay at 1 ms resolution), and
+ * on SIGWINCH writes `loop-probe ` and `{ maxMs, p99Ms }` of the delays since the previous
+ * report as JSON on one stderr line, then starts over. A delay is how late a 1 ms timer fired:
+ * the longest stretch the loop ran without coming back to its timers, plus up to 1 ms.
+ * Nothing else changes in the server.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
-/** @type {import('node:perf_hooks').IntervalHistogram | null} */
-let histogram = null;
+const delay = monitorEventLoopDelay({ resolution: 1 });
+delay.enable();
 process.on('SIGWINCH', () => {
-  if (histogram === null) {
-    histogram = monitorEventLoopDelay({ resolution: 1 });
-    histogram.enable();
-    return;
-  }
-  const h = histogram;
-  histogram = null;
-  h.disable();
-  const ms = (/** @type {number} */ ns) => Math.round(ns / 1e4) / 100;
-  process.stderr.write(`loop-probe ${JSON.stringify({ p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max), count: h.count })}\n`);
+  process.stderr.write(`loop-probe ${JSON.stringify({ maxMs: delay.max / 1e6, p99Ms: delay.percentile(99) / 1e6 })}\n`);
+  delay.reset();
 });

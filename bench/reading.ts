@@ -1,46 +1,73 @@
 /**
- * Scenario (g), reading: does a request cost the same on a full database as on a small one?
- * `npm run bench -- --only g [--seed 200000] [--quick]`.
+ * Scenario (g), reading: does a request cost the same on a full database as on an empty one?
+ * `npm run bench -- --only g [--seed 1000000] [--stores sqlite,postgres] [--quick]`.
  *
- * Two SQLite databases are made with bench/seed-data.ts in one run: a small one
- * (BASELINE_MESSAGES, same rooms and accounts: just enough for full pages) and a seeded one
- * (`--seed N` messages, 200,000 by default; 1,000,000 takes a few minutes to make). A Parley
- * process is started on each in turn, and one client sends, one request at a time:
+ * For each store (SQLite, and PostgreSQL at `--pg-url`), two databases are made with
+ * bench/seed-data.ts in one run: a small one (BASELINE_MESSAGES, same rooms, accounts, direct
+ * conversations and memberships: just enough for full pages) and a seeded one (`--seed N`
+ * messages, 1,000,000 by default, 2,000 rooms, 1,000 direct conversations, 10,000 accounts).
+ * A Parley process is started on each in turn (with bench/loop-probe.mjs preloaded), and one
+ * client, logged in as the busy account (user0, in 500 conversations), sends, one request at a
+ * time:
  *
  * - `History` newest page, `after` resume (the page after a point 60 back from the end), and
  *   `before` scroll-back (a page before a random seq), of 50 messages, in the five biggest rooms;
- * - `Search` of a rare word (global), of a common word (global), and of a common word in a room.
+ * - `ListConversations` (its 500 conversations, with their summaries);
+ * - `Search` of a rare word, of a common word (one message in five), both everywhere it may
+ *   read, and of a common word in a room.
  *
  * For each it reports p50/p99 latency seen by the client, the server's CPU time per request
- * (all its threads: the search worker's too), and the p99 round trip of a bystander client
- * pinging meanwhile (what the requests cost everyone else on the event loop). The goals: p99
- * under 5 ms for a history page, under 50 ms for a search, and no p99 growing more than 1.5×
- * from the small database to the seeded one.
+ * (all its threads: the search worker's too) and its main thread's (the event loop's time per
+ * request: the mean, and the most one request took, read before and after each), the longest
+ * event-loop delay while the case ran (the probe's; on a shared machine it counts the server's
+ * time waiting for a core too), and the p99 round trip of a bystander client pinging meanwhile. Then the search
+ * storm: ten other accounts search for the common word as fast as they can, one search each in
+ * flight, while the bystander pings; its round trip is compared with the same pings on the idle
+ * server (searches per minute are lifted for all of it: what bounds the storm is one search
+ * in flight per account and `--searches-in-flight` per node). Goals: p99 under 5 ms for a history page and the conversation list, under 50 ms for a
+ * search, no p99 growing more than 1.5× from the small database to the seeded one, no request
+ * taking 20 ms of the event loop, and the bystander's p99 during the storm within 3× of idle.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import pg from 'pg';
 import WebSocket from 'ws';
-import { COMMON_WORD, RARE_WORD, random, seedData, seedRoom } from './seed-data.js';
-import { startServer, type ServerHandle } from './server-process.js';
+import { COMMON_WORD, RARE_WORD, random, seedData, seedRoom, seedToken, type SeedCounts } from './seed-data.js';
+import { mainThreadCpuMicros, startServer, threadCpuMicros, type ServerHandle } from './server-process.js';
 
-export const BASELINE_MESSAGES = 2_000;
-const ROOMS = 200;
-const ACCOUNTS = 2_000;
+export const BASELINE_MESSAGES = 5_000;
 const PAGE = 50;
+const LOOP_PROBE = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'loop-probe.mjs')).href;
 
-export type ReadingCase = 'history newest' | 'history after' | 'history before' | 'search rare' | 'search common' | 'search common, room';
-const CASES: ReadingCase[] = ['history newest', 'history after', 'history before', 'search rare', 'search common', 'search common, room'];
+export type ReadingCase = 'history newest' | 'history after' | 'history before' | 'conversations' | 'search rare' | 'search common' | 'search common, room';
+const CASES: ReadingCase[] = ['history newest', 'history after', 'history before', 'conversations', 'search rare', 'search common', 'search common, room'];
+export type ReadingStore = 'sqlite' | 'postgres';
+
+/** The sizes of the seeded databases. */
+export interface ReadingScale { seed: number; rooms: number; accounts: number; directs: number; busy: number }
+export const READING_FULL: ReadingScale = { seed: 1_000_000, rooms: 2_000, accounts: 10_000, directs: 1_000, busy: 500 };
+export const READING_QUICK: ReadingScale = { seed: 50_000, rooms: 200, accounts: 2_000, directs: 200, busy: 100 };
 
 export interface ReadingFigures {
   p50: number;
   p99: number;
   /** Server CPU (all threads) per request, ms. */
   cpuMs: number;
+  /** The server's main thread (its event loop) CPU per request, ms. */
+  loopMs: number;
+  /**
+   * The most main-thread CPU one request took, ms (read before and after each request, which
+   * run one at a time: an upper bound of how long it held the event loop, a bystander's pings
+   * included).
+   */
+  maxLoopMs: number;
+  /** The longest the event loop went without running its timers while the case ran, ms (on a shared machine, its time descheduled too). */
+  holdMs: number;
   /** Bystander ping round trip p99 during the case, ms. */
   bystanderP99: number;
-  /** Mean messages per answer. */
+  /** Mean messages (or conversations) per answer. */
   hits: number;
 }
 
@@ -51,47 +78,95 @@ export interface ReadingRow {
   goalMs: number;
 }
 
-export interface ReadingResult {
-  seeded: number;
-  baseline: number;
+/** The bystander's round trips on the idle server and while ten accounts search flat out. */
+export interface StormFigures {
+  idleP50: number; idleP99: number; stormP50: number; stormP99: number;
+  /** Searches answered (and refused) per second during the storm. */
+  searchesPerSecond: number; refused: number;
+  /** The longest event-loop hold during the storm, ms. */
+  holdMs: number;
+}
+
+export interface ReadingStoreResult {
+  store: ReadingStore;
   rows: ReadingRow[];
+  storm: StormFigures;
   seedSeconds: number;
+  counts: SeedCounts;
+}
+
+export interface ReadingResult {
+  scale: ReadingScale;
+  baseline: number;
+  stores: ReadingStoreResult[];
 }
 
 export interface ReadingOptions {
-  /** Messages of the seeded database. */
-  seed: number;
-  /** Requests per case (history; searches get a third). */
+  scale: ReadingScale;
+  stores: ReadingStore[];
+  /** A PostgreSQL server URL (any database): the scenario creates and drops its own databases there. */
+  pgUrl: string;
+  /** Requests per case (history and the list; searches get a third). */
   runs: number;
+  /** Seconds of the storm (and of idle pings before it). */
+  stormSeconds: number;
   log: (line: string) => void;
 }
+
+/** Clients that search flat out in the storm. */
+const STORM_CLIENTS = 10;
+/** The event loop may be held at most this long by a request. */
+export const HOLD_GOAL_MS = 20;
+/** The bystander's p99 during the storm, at most this many times its idle p99. */
+export const STORM_GOAL = 3;
+
+/** What the requests are answered with (the fields the scenario reads). */
+interface Answer { type: string; code?: string; messages?: unknown[]; conversations?: unknown[] }
 
 /** A JSON-mode client that sends requests one at a time and waits for the answer with the same ref. */
 class Requester {
   #next = 1;
-  #waiting = new Map<string, (m: { type: string; messages?: unknown[] }) => void>();
+  #waiting = new Map<string, (m: Answer) => void>();
   private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => {
-      const m = JSON.parse(data.toString()) as { type: string; ref?: string; messages?: unknown[] };
-      if (m.ref === undefined) return;
-      const done = this.#waiting.get(String(m.ref));
-      if (done) {
-        this.#waiting.delete(String(m.ref));
-        done(m);
-      }
+    ws.on('message', this.#onMessage);
+  }
+
+  readonly #onMessage = (data: WebSocket.RawData): void => {
+    const m = JSON.parse(data.toString()) as Answer & { ref?: string };
+    if (m.ref === undefined) return;
+    const done = this.#waiting.get(String(m.ref));
+    if (done) {
+      this.#waiting.delete(String(m.ref));
+      done(m);
+    }
+  };
+
+  /**
+   * Sends `body` and resolves with whether the next frame is of type `type`, without parsing
+   * it: the storm's searchers, whose hundreds of answers a second would otherwise keep the
+   * bench's event loop (and the bystander's pings in it) busy parsing JSON. Only for a
+   * connection that is sent nothing else.
+   */
+  rawRequest(body: string, type: string): Promise<boolean> {
+    this.ws.off('message', this.#onMessage);
+    const marker = Buffer.from(`"type":"${type}"`);
+    return new Promise((resolve) => {
+      this.ws.once('message', (data) => resolve((data as Buffer).subarray(0, 64).includes(marker)));
+      this.ws.send(body);
     });
   }
 
-  static async open(port: number, name: string): Promise<Requester> {
+  /** A connection that names itself `name` (a guest) or logs in with `token`. */
+  static async open(port: number, who: { name: string } | { token: string }): Promise<Requester> {
     const ws = new WebSocket(`ws://127.0.0.1:${port}`, ['parley.json']);
     await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
     const r = new Requester(ws);
-    const answer = await r.request({ type: 'SetUsername', username: name });
-    if (answer.type !== 'Ack') throw new Error(`SetUsername ${name}: ${JSON.stringify(answer)}`);
+    const answer = 'name' in who ? await r.request({ type: 'SetUsername', username: who.name }) : await r.request({ type: 'Login', token: who.token });
+    if (answer.type !== ('name' in who ? 'Ack' : 'LoggedIn')) throw new Error(`identifying as ${JSON.stringify(who)}: ${JSON.stringify(answer)}`);
     return r;
   }
 
-  request(body: Record<string, unknown>): Promise<{ type: string; messages?: unknown[] }> {
+  request(body: Record<string, unknown>): Promise<Answer> {
     const ref = `q${this.#next++}`;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no answer to ${JSON.stringify(body)} within 30 s`)), 30_000);
@@ -120,131 +195,241 @@ function requestOf(kind: ReadingCase, rand: () => number, sizes: number[]): Reco
     case 'history newest': return { type: 'History', room, limit: PAGE };
     case 'history after': return { type: 'History', room, after: Math.max(0, last - 60), limit: PAGE };
     case 'history before': return { type: 'History', room, before: PAGE + 1 + Math.floor(rand() * Math.max(1, last - PAGE)), limit: PAGE };
+    case 'conversations': return { type: 'ListConversations' };
     case 'search rare': return { type: 'Search', query: RARE_WORD, limit: PAGE };
     case 'search common': return { type: 'Search', query: COMMON_WORD, limit: PAGE };
     case 'search common, room': return { type: 'Search', query: COMMON_WORD, room, limit: PAGE };
   }
 }
 
+/** Pings `bystander` one after another (2 ms apart) until `stop` resolves; its round trips, sorted. */
+async function pingUntil(bystander: Requester, stop: Promise<unknown>): Promise<number[]> {
+  let pinging = true;
+  void stop.then(() => { pinging = false; });
+  const pings: number[] = [];
+  while (pinging) {
+    const t = performance.now();
+    await bystander.request({ type: 'Ping' });
+    pings.push(performance.now() - t);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  return pings.sort((a, b) => a - b);
+}
+
 async function measureCase(server: ServerHandle, reader: Requester, bystander: Requester, kind: ReadingCase, runs: number, sizes: number[]): Promise<ReadingFigures> {
   const rand = random(17);
   // Warm-up: the first requests load pages into the cache and compile the statements.
   for (let i = 0; i < 20; i++) await reader.request(requestOf(kind, rand, sizes));
-  let pinging = true;
-  const pings: number[] = [];
-  const pinger = (async () => {
-    while (pinging) {
-      const t = performance.now();
-      await bystander.request({ type: 'Ping' });
-      pings.push(performance.now() - t);
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-  })();
+  await server.loopDelay();
   const times: number[] = [];
   let hits = 0;
-  const cpu0 = server.cpu();
-  for (let i = 0; i < runs; i++) {
-    const body = requestOf(kind, rand, sizes);
-    const t = performance.now();
-    const answer = await reader.request(body);
-    times.push(performance.now() - t);
-    if (answer.type === 'Error') throw new Error(`${kind}: ${JSON.stringify(answer)} for ${JSON.stringify(body)}`);
-    hits += answer.messages?.length ?? 0;
-  }
-  const cpu1 = server.cpu();
-  pinging = false;
-  await pinger;
+  const cpu0 = threadCpuMicros(server.pid);
+  const loop0 = mainThreadCpuMicros(server.pid);
+  let maxLoop = 0;
+  const requests = (async () => {
+    for (let i = 0; i < runs; i++) {
+      const body = requestOf(kind, rand, sizes);
+      const before = mainThreadCpuMicros(server.pid);
+      const t = performance.now();
+      const answer = await reader.request(body);
+      times.push(performance.now() - t);
+      maxLoop = Math.max(maxLoop, mainThreadCpuMicros(server.pid) - before);
+      if (answer.type === 'Error') throw new Error(`${kind}: ${JSON.stringify(answer)} for ${JSON.stringify(body)}`);
+      hits += answer.messages?.length ?? answer.conversations?.length ?? 0;
+    }
+  })();
+  const pings = await pingUntil(bystander, requests);
+  await requests;
+  const cpu1 = threadCpuMicros(server.pid);
+  const loop1 = mainThreadCpuMicros(server.pid);
+  const hold = await server.loopDelay();
   times.sort((a, b) => a - b);
-  pings.sort((a, b) => a - b);
   return {
     p50: percentile(times, 50), p99: percentile(times, 99),
-    cpuMs: ((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)) / 1000 / runs,
+    cpuMs: (cpu1 - cpu0) / 1000 / runs, loopMs: (loop1 - loop0) / 1000 / runs, maxLoopMs: maxLoop / 1000, holdMs: hold?.maxMs ?? NaN,
     bystanderP99: percentile(pings, 99), hits: hits / runs,
   };
 }
 
-async function measureDb(db: string, sizes: number[], runs: number, log: (line: string) => void): Promise<Map<ReadingCase, ReadingFigures>> {
-  const server = await startServer('parley', { db, extra: ['--searches-per-minute', '1000000'] });
+/** The bystander's pings on the idle server, then while STORM_CLIENTS accounts search flat out. */
+async function storm(server: ServerHandle, bystander: Requester, seconds: number): Promise<StormFigures> {
+  const idle = await pingUntil(bystander, new Promise((resolve) => setTimeout(resolve, seconds * 1000)));
+  const searchers = await Promise.all(Array.from({ length: STORM_CLIENTS }, (_, i) => Requester.open(server.port, { token: seedToken(i + 1) })));
+  await server.loopDelay();
+  let searching = true;
+  let answered = 0;
+  let refused = 0;
+  const body = JSON.stringify({ type: 'Search', query: COMMON_WORD, limit: PAGE, ref: 's' });
+  const loops = searchers.map(async (c) => {
+    while (searching) {
+      // Anything but results is an Error (SEARCH_BUSY: refused).
+      if (await c.rawRequest(body, 'SearchResults')) answered++;
+      else refused++;
+    }
+  });
+  const started = performance.now();
+  const during = await pingUntil(bystander, new Promise((resolve) => setTimeout(resolve, seconds * 1000)));
+  const elapsed = (performance.now() - started) / 1000;
+  searching = false;
+  await Promise.all(loops);
+  const hold = await server.loopDelay();
+  for (const c of searchers) c.close();
+  return {
+    idleP50: percentile(idle, 50), idleP99: percentile(idle, 99), stormP50: percentile(during, 50), stormP99: percentile(during, 99),
+    searchesPerSecond: answered / elapsed, refused: refused / elapsed, holdMs: hold?.maxMs ?? NaN,
+  };
+}
+
+async function measureDb(db: string, counts: SeedCounts, opts: ReadingOptions, withStorm: boolean): Promise<{ cases: Map<ReadingCase, ReadingFigures>; storm: StormFigures | null }> {
   const out = new Map<ReadingCase, ReadingFigures>();
+  let stormFigures: StormFigures | null = null;
+  // Searches per minute lifted: the reader searches hundreds of times, and the storm measures
+  // the bounds on search work itself (one in flight per account, --searches-in-flight per node).
+  const server = await startServer('parley', { db, nodeArgs: ['--import', LOOP_PROBE], extra: ['--searches-per-minute', '1000000'] });
   try {
-    const reader = await Requester.open(server.port, 'reader');
-    const bystander = await Requester.open(server.port, 'bystander');
+    const reader = await Requester.open(server.port, { token: seedToken(0) });
+    const bystander = await Requester.open(server.port, { name: 'bystander' });
     // The search index is built when the seed finishes; this waits for any catching up.
     await reader.request({ type: 'Search', query: COMMON_WORD, limit: 1 });
     for (const kind of CASES) {
-      const figures = await measureCase(server, reader, bystander, kind, kind.startsWith('search') ? Math.max(30, Math.floor(runs / 3)) : runs, sizes);
-      log(`(g) ${kind}: p50 ${figures.p50.toFixed(2)} ms, p99 ${figures.p99.toFixed(2)} ms, cpu ${figures.cpuMs.toFixed(2)} ms/request, bystander p99 ${figures.bystanderP99.toFixed(2)} ms`);
+      const runs = kind.startsWith('search') ? Math.max(30, Math.floor(opts.runs / 3)) : kind === 'conversations' ? Math.max(30, Math.floor(opts.runs / 3)) : opts.runs;
+      const figures = await measureCase(server, reader, bystander, kind, runs, counts.headRooms);
+      opts.log(`(g) ${kind}: p50 ${figures.p50.toFixed(2)} ms, p99 ${figures.p99.toFixed(2)} ms, cpu ${figures.cpuMs.toFixed(2)} ms/request ` +
+        `(event loop ${figures.loopMs.toFixed(2)}, at most ${figures.maxLoopMs.toFixed(2)}), longest delay ${figures.holdMs.toFixed(1)} ms, bystander p99 ${figures.bystanderP99.toFixed(2)} ms, ${figures.hits} hits`);
       out.set(kind, figures);
     }
     reader.close();
+    if (withStorm) {
+      stormFigures = await storm(server, bystander, opts.stormSeconds);
+      opts.log(`(g) storm: bystander p99 idle ${stormFigures.idleP99.toFixed(2)} ms → ${stormFigures.stormP99.toFixed(2)} ms, ` +
+        `${stormFigures.searchesPerSecond.toFixed(0)} searches/s, ${stormFigures.refused.toFixed(1)} refused/s, longest hold ${stormFigures.holdMs.toFixed(1)} ms`);
+    }
     bystander.close();
   } finally {
     await server.stop();
   }
-  return out;
+  return { cases: out, storm: stormFigures };
+}
+
+/** A database for a seed: a file in `dir`, or a new PostgreSQL database (dropped by `drop`). */
+async function database(store: ReadingStore, dir: string, name: string, pgUrl: string): Promise<{ db: string; drop(): Promise<void> }> {
+  if (store === 'sqlite') return { db: join(dir, `${name}.db`), drop: async () => {} };
+  const dbName = `parley_bench_g_${name}_${process.pid}`;
+  const admin = new pg.Client({ connectionString: pgUrl });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${dbName}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(pgUrl);
+  url.pathname = `/${dbName}`;
+  return {
+    db: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: pgUrl });
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
 }
 
 /** Runs scenario (g); see the file comment. */
 export async function runReading(opts: ReadingOptions): Promise<ReadingResult> {
   const dir = await mkdtemp(join(tmpdir(), 'parley-bench-g-'));
+  const { scale } = opts;
+  const stores: ReadingStoreResult[] = [];
   try {
-    const sizes = new Map<number, number[]>();
-    let seedSeconds = 0;
-    for (const messages of [BASELINE_MESSAGES, opts.seed]) {
-      const started = Date.now();
-      opts.log(`(g) seeding ${messages} messages`);
-      await seedData({ db: join(dir, `${messages}.db`), messages, rooms: ROOMS, accounts: ACCOUNTS, log: opts.log });
-      if (messages === opts.seed) seedSeconds = (Date.now() - started) / 1000;
-      // The sizes of room0…room4 (the biggest five).
-      const db = new Database(join(dir, `${messages}.db`), { readonly: true });
-      sizes.set(messages, Array.from({ length: 5 }, (_, i) => db.prepare('SELECT last_seq FROM rooms WHERE name = ?').pluck().get(seedRoom(i)) as number));
-      db.close();
+    for (const store of opts.stores) {
+      const made: { db: string; drop(): Promise<void>; counts: SeedCounts; seconds: number }[] = [];
+      try {
+        for (const messages of [BASELINE_MESSAGES, scale.seed]) {
+          const target = await database(store, dir, String(messages), opts.pgUrl);
+          made.push({ ...target, counts: null as unknown as SeedCounts, seconds: 0 });
+          const started = Date.now();
+          opts.log(`(g) ${store}: seeding ${messages} messages`);
+          made.at(-1)!.counts = await seedData({
+            db: target.db, messages, rooms: scale.rooms, accounts: scale.accounts, directs: scale.directs, busyConversations: scale.busy, log: opts.log,
+          });
+          made.at(-1)!.seconds = (Date.now() - started) / 1000;
+        }
+        opts.log(`(g) ${store}: small database (${BASELINE_MESSAGES} messages)`);
+        const small = await measureDb(made[0]!.db, made[0]!.counts, opts, false);
+        opts.log(`(g) ${store}: seeded database (${scale.seed} messages)`);
+        const seeded = await measureDb(made[1]!.db, made[1]!.counts, opts, true);
+        stores.push({
+          store, seedSeconds: made[1]!.seconds, counts: made[1]!.counts, storm: seeded.storm!,
+          rows: CASES.map((request) => ({ request, small: small.cases.get(request)!, seeded: seeded.cases.get(request)!, goalMs: request.startsWith('search') ? 50 : 5 })),
+        });
+      } finally {
+        for (const m of made) await m.drop();
+      }
     }
-    opts.log(`(g) small database (${BASELINE_MESSAGES} messages)`);
-    const small = await measureDb(join(dir, `${BASELINE_MESSAGES}.db`), sizes.get(BASELINE_MESSAGES)!, opts.runs, opts.log);
-    opts.log(`(g) seeded database (${opts.seed} messages)`);
-    const seeded = await measureDb(join(dir, `${opts.seed}.db`), sizes.get(opts.seed)!, opts.runs, opts.log);
-    return {
-      seeded: opts.seed, baseline: BASELINE_MESSAGES, seedSeconds,
-      rows: CASES.map((request) => ({ request, small: small.get(request)!, seeded: seeded.get(request)!, goalMs: request.startsWith('history') ? 5 : 50 })),
-    };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+  return { scale, baseline: BASELINE_MESSAGES, stores };
 }
 
 /** The growth goal: a p99 on the seeded database at most this many times the small one's. */
 export const GROWTH_GOAL = 1.5;
 
 function f(n: number): string {
-  return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
+  return Number.isNaN(n) ? '?' : n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
+}
+
+function rowMet(row: ReadingRow): boolean {
+  return row.seeded.p99 < row.goalMs && row.small.p99 < row.goalMs && row.seeded.p99 / Math.max(1e-6, row.small.p99) <= GROWTH_GOAL &&
+    row.seeded.maxLoopMs < HOLD_GOAL_MS && row.small.maxLoopMs < HOLD_GOAL_MS;
+}
+
+function stormRatio(s: StormFigures): number {
+  return s.stormP99 / Math.max(1e-6, s.idleP99);
 }
 
 /** The Markdown report of scenario (g). */
 export function readingMarkdown(r: ReadingResult, meta: { date: string; command: string; machine: string; node: string; load: string }): string {
+  const { scale } = r;
   const lines = [
     `# Parley bench (g) reading — ${meta.date}`,
     '',
-    `\`${meta.command}\` on ${meta.machine}, Node ${meta.node}. SQLite store; databases made by bench/seed-data.ts: ` +
-      `${r.baseline} messages (small) and ${r.seeded} messages (seeded, made in ${r.seedSeconds.toFixed(0)} s), ${ROOMS} rooms (Zipf), ${ACCOUNTS} accounts. ` +
-      `One request at a time, ${PAGE} messages a page; rooms room0…room4 (the biggest). Latency in ms as the client sees it; CPU: the server process's ` +
-      'CPU time (all threads) per request; bystander: p99 round trip of a Ping sent by another client meanwhile. ' +
-      `Load average (1 min) of the machine before → after: ${meta.load}: p99 moves with it, p50 and CPU per request much less.`,
-    '',
-    '| request | small p50 | small p99 | seeded p50 | seeded p99 | p99 growth | CPU ms/req small → seeded | bystander p99 small → seeded | hits | goal | met |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
+    `\`${meta.command}\` on ${meta.machine}, Node ${meta.node}. Databases made by bench/seed-data.ts: ` +
+      `${r.baseline} messages (small) and ${scale.seed} messages (seeded), ${scale.rooms} rooms (Zipf), ${scale.directs} direct conversations ` +
+      `(a tenth of the messages), ${scale.accounts} accounts; the reader is user0, in ${scale.busy} conversations. ` +
+      `One request at a time, ${PAGE} messages a page; rooms room0…room4 (the biggest). Latency in ms as the client sees it; CPU: the server ` +
+      'process\'s CPU time (all threads) per request, and its main thread\'s (the event loop\'s): the mean, and the most one request took ' +
+      '(read before and after each; the hold goal is on it); delay: the longest the event loop went without coming back to its timers while ' +
+      'the case ran (monitorEventLoopDelay, 1 ms resolution; on this shared machine it also counts the times the server waited for a core); bystander: p99 round trip of a Ping sent by ' +
+      `another client meanwhile. Load average (1 min) of the machine before → after: ${meta.load}: p99 moves with it, p50 and CPU per ` +
+      'request much less. The machine is shared: read the ratios.',
   ];
-  for (const row of r.rows) {
-    const growth = row.seeded.p99 / Math.max(1e-6, row.small.p99);
-    const met = row.seeded.p99 < row.goalMs && row.small.p99 < row.goalMs && growth <= GROWTH_GOAL;
-    lines.push(`| ${row.request} | ${f(row.small.p50)} | ${f(row.small.p99)} | ${f(row.seeded.p50)} | ${f(row.seeded.p99)} | ${growth.toFixed(2)}× | ` +
-      `${f(row.small.cpuMs)} → ${f(row.seeded.cpuMs)} | ${f(row.small.bystanderP99)} → ${f(row.seeded.bystanderP99)} | ${f(row.seeded.hits)} | ` +
-      `p99 < ${row.goalMs} ms, growth ≤ ${GROWTH_GOAL}× | ${met ? 'yes' : '**no**'} |`);
+  for (const s of r.stores) {
+    lines.push('', `## ${s.store === 'sqlite' ? 'SQLite' : 'PostgreSQL'} (seeded in ${s.seedSeconds.toFixed(0)} s)`, '',
+      '| request | small p50 | small p99 | seeded p50 | seeded p99 | p99 growth | CPU ms/req small → seeded | event loop ms/req (most) | longest delay ms | bystander p99 | hits | goal | met |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |');
+    for (const row of s.rows) {
+      const growth = row.seeded.p99 / Math.max(1e-6, row.small.p99);
+      lines.push(`| ${row.request} | ${f(row.small.p50)} | ${f(row.small.p99)} | ${f(row.seeded.p50)} | ${f(row.seeded.p99)} | ${growth.toFixed(2)}× | ` +
+        `${f(row.small.cpuMs)} → ${f(row.seeded.cpuMs)} | ${f(row.small.loopMs)} (${f(row.small.maxLoopMs)}) → ${f(row.seeded.loopMs)} (${f(row.seeded.maxLoopMs)}) | ` +
+        `${f(row.small.holdMs)} → ${f(row.seeded.holdMs)} | ` +
+        `${f(row.small.bystanderP99)} → ${f(row.seeded.bystanderP99)} | ${f(row.seeded.hits)} | ` +
+        `p99 < ${row.goalMs} ms, growth ≤ ${GROWTH_GOAL}×, event loop < ${HOLD_GOAL_MS} ms a request | ${rowMet(row) ? 'yes' : '**no**'} |`);
+    }
+    const st = s.storm;
+    lines.push('', `Search storm (seeded database, searches per minute lifted): ${STORM_CLIENTS} accounts search for "${COMMON_WORD}" as fast as they can, ` +
+      `one search in flight each, the node running one at a time (${f(st.searchesPerSecond)} answered/s, ${f(st.refused)} refused/s); the bystander's Ping round trip p50/p99: idle ${f(st.idleP50)}/${f(st.idleP99)} ms, ` +
+      `during the storm ${f(st.stormP50)}/${f(st.stormP99)} ms: **${stormRatio(st).toFixed(2)}×** idle at p99 (goal ≤ ${STORM_GOAL}×: ` +
+      `${stormRatio(st) <= STORM_GOAL ? 'met' : '**not met**'}); longest event-loop delay meanwhile ${f(st.holdMs)} ms.`);
   }
   return `${lines.join('\n')}\n`;
 }
 
 /** Whether every goal of the table was met. */
 export function readingMet(r: ReadingResult): boolean {
-  return r.rows.every((row) => row.seeded.p99 < row.goalMs && row.small.p99 < row.goalMs && row.seeded.p99 / Math.max(1e-6, row.small.p99) <= GROWTH_GOAL);
+  return r.stores.every((s) => s.rows.every(rowMet) && stormRatio(s.storm) <= STORM_GOAL);
 }

@@ -3,9 +3,10 @@
  *
  * Every account of a community (10,000 by default, each a member of 10 rooms) comes back at
  * once, as after a server restart or a network outage: each client opens a connection, sends
- * `Login {token}` and, on `LoggedIn`, one `History {room, after: lastSeq}` per room for what it
- * missed. An account counts as resumed when it has its LoggedIn and, for every one of its
- * rooms, exactly the messages posted after its last seq. The figure is resumed accounts per
+ * `Login {token}` and, on `LoggedIn`, `ListConversations` (its rooms, as the web and terminal
+ * clients ask) and one `History {room, after: lastSeq}` per room for what it missed. An account
+ * counts as resumed when it has its LoggedIn, its Conversations listing every one of its rooms
+ * at its last seq, and, for every one of its rooms, exactly the messages posted after its last seq. The figure is resumed accounts per
  * second, from the first connect to the last account resumed, against the reference
  * server's plain WebSocket handshakes per second with the same number of connections opened
  * the same way (goal: at least half); and Parley's CPU time per resume.
@@ -18,8 +19,8 @@
  *
  * Rooms are spread evenly: account i is in rooms (i + k·⌊rooms/roomsEach⌋) mod rooms, k < roomsEach,
  * so every room has accounts·roomsEach/rooms members. Rooms of more than LARGE_ROOM (100) members
- * get presence summaries, smaller ones a UserJoined per arrival (O(members²) frames per room):
- * the default of 200 rooms of 500 members shows the resume path, `rooms=1000` the notices too.
+ * present, and of more than SMALL_ROOM (20) while arrivals come faster than BURST (10) a second,
+ * get presence summaries; smaller or quieter ones a UserJoined per arrival.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -31,6 +32,7 @@ import { hashToken } from '../src/server/domain/tokens.js';
 import { argon2Hasher } from '../src/server/hasher.js';
 import { SqliteStore } from '../src/server/store/store-sqlite.js';
 import { Latencies, type LatencySummary } from './accounting.js';
+import { writesSoFar } from './bench.js';
 import { LeanClient, frameType } from './lean-ws.js';
 import { Population, openWithRetry, sleep } from './load.js';
 import { startServer, type ServerHandle } from './server-process.js';
@@ -152,6 +154,8 @@ export interface StormFigures {
   framesPer: number;
   joinedPer: number;
   summariesPer: number;
+  /** Parley's socket writes per resumed account (from /metrics; 0 for the reference). */
+  writesPer: number;
   /** Server CPU over the storm, % of one core (all its threads): far below 100 while it is the bottleneck means the machine starved it. */
   serverCpuPct: number;
   /** Load generator CPU, % of one core. */
@@ -163,7 +167,7 @@ interface Resuming {
   account: number;
   rooms: number[];
   connectedAt: number;
-  /** History answers still missing. */
+  /** Answers still missing: Conversations and a History per room. */
   pending: number;
   finished: boolean;
 }
@@ -204,8 +208,10 @@ export async function resumeStorm(server: ServerHandle, scale: ReconnectScale, n
     else if (type === 'SystemMessage') summaries++;
     else if (type === 'LoggedIn') c.sendMany(missedRequests(state, scale));
     else if (type === 'History') checkHistory(state, JSON.parse(buf.toString('utf8', start, end)) as HistoryFrame, scale, finish);
+    else if (type === 'Conversations') checkConversations(state, JSON.parse(buf.toString('utf8', start, end)) as ConversationsFrame, scale, finish);
     else if (type === 'Error') finish(state, buf.toString('utf8', start, end));
   };
+  const writes0 = await writesSoFar(server);
   const cpu0 = server.cpu();
   const load0 = process.cpuUsage();
   const t0 = performance.now();
@@ -213,7 +219,7 @@ export async function resumeStorm(server: ServerHandle, scale: ReconnectScale, n
   const worker = async (): Promise<void> => {
     while (next < n) {
       const account = next++;
-      const state: Resuming = { account, rooms: roomsOf(account, scale), connectedAt: performance.now(), pending: scale.roomsEach, finished: false };
+      const state: Resuming = { account, rooms: roomsOf(account, scale), connectedAt: performance.now(), pending: scale.roomsEach + 1, finished: false };
       states[account] = state;
       try {
         const c = await openWithRetry(server.port, onFrame);
@@ -233,21 +239,40 @@ export async function resumeStorm(server: ServerHandle, scale: ReconnectScale, n
   const cpu1 = server.cpu();
   const load = process.cpuUsage(load0);
   for (const state of states) if (!state.finished) finish(state, 'not resumed in time');
+  const writes1 = await writesSoFar(server);
   for (const c of clients) c.destroy();
   const used = cpu1.user + cpu1.system - cpu0.user - cpu0.system;
   const per = Math.max(1, resumed);
   return {
     resumed, failed, firstFailure, seconds, perSec: resumed / seconds, cpuPerUs: resumed > 0 ? used / resumed : 0,
     latency: latencies.summary(), framesPer: frames / per, joinedPer: joined / per, summariesPer: summaries / per,
+    writesPer: writes0 && writes1 ? (writes1.writes - writes0.writes) / per : 0,
     serverCpuPct: percentOfCore(used, seconds), loadCpuPct: percentOfCore(load.user + load.system, seconds),
   };
 }
 
 interface HistoryFrame { ref?: string; room: string; messages: Array<{ seq: number }>; hasMore: boolean }
 
-/** One History request per room, for what came after the account's last seq (sent in one write). */
+interface ConversationsFrame { ref?: string; conversations: Array<{ room: string; lastSeq: number }> }
+
+/** The account's conversations, then one History request per room for what came after its last seq (sent in one write). */
 function missedRequests(state: Resuming, scale: ReconnectScale): string[] {
-  return state.rooms.map((r, k) => JSON.stringify({ type: 'History', room: reconnectRoom(r), after: scale.seen, limit: 50, ref: `h${k}` }));
+  return [
+    JSON.stringify({ type: 'ListConversations', ref: 'c' }),
+    ...state.rooms.map((r, k) => JSON.stringify({ type: 'History', room: reconnectRoom(r), after: scale.seen, limit: 50, ref: `h${k}` })),
+  ];
+}
+
+/** Checks the answer to ListConversations: every room of the account, at its last seq. */
+function checkConversations(state: Resuming, frame: ConversationsFrame, scale: ReconnectScale, finish: (s: Resuming, failure?: string) => void): void {
+  if (frame.ref !== 'c') return;
+  const got = frame.conversations.map((c) => `${c.room}@${c.lastSeq}`).sort().join(',');
+  const expected = state.rooms.map((r) => `${reconnectRoom(r)}@${scale.seen + scale.missed}`).sort().join(',');
+  if (got !== expected) {
+    finish(state, `Conversations: [${got}], expected [${expected}]`);
+    return;
+  }
+  if (--state.pending === 0) finish(state);
 }
 
 /** Checks an answer to a History request (the join's own History, without a ref, is not one). */
@@ -277,7 +302,7 @@ export async function handshakeStorm(server: ServerHandle, n: number): Promise<S
   const used = cpu1.user + cpu1.system - cpu0.user - cpu0.system;
   return {
     resumed: n, failed: 0, firstFailure: '', seconds, perSec, cpuPerUs: used / n,
-    latency: { count: 0, p50: 0, p99: 0, max: 0 }, framesPer: 0, joinedPer: 0, summariesPer: 0,
+    latency: { count: 0, p50: 0, p99: 0, max: 0 }, framesPer: 0, joinedPer: 0, summariesPer: 0, writesPer: 0,
     serverCpuPct: percentOfCore(used, seconds), loadCpuPct: percentOfCore(load.user + load.system, seconds),
   };
 }
@@ -354,7 +379,7 @@ export async function runReconnect(opts: ReconnectOptions): Promise<ReconnectRes
       log(`(f) round ${round + 1}: reference ${Math.round(ref.perSec)} handshakes/s; Parley ${Math.round(parleyHandshakes.perSec)} handshakes/s, ` +
         `${Math.round(resume.perSec)} resumes/s (${resume.resumed} resumed, ${resume.failed} failed${resume.firstFailure ? `: ${resume.firstFailure}` : ''}), ` +
         `${Math.round(resume.cpuPerUs)} µs CPU per resume (server ${resume.serverCpuPct.toFixed(0)}% of a core), p99 ${resume.latency.p99.toFixed(0)} ms, ` +
-        `${resume.joinedPer.toFixed(0)} UserJoined + ${resume.summariesPer.toFixed(0)} summaries per resume, load generator ${resume.loadCpuPct.toFixed(0)}%`);
+        `${resume.joinedPer.toFixed(0)} UserJoined + ${resume.summariesPer.toFixed(0)} summaries per resume, ${resume.writesPer.toFixed(1)} socket writes per resume, load generator ${resume.loadCpuPct.toFixed(0)}%`);
     }
     return { scale, members: (scale.accounts * scale.roomsEach) / scale.rooms, seedSeconds, rounds };
   } finally {
@@ -393,19 +418,19 @@ export function reconnectMarkdown(r: ReconnectResult, meta: { date: string; comm
     `\`${meta.command}\` on ${meta.machine}, Node ${meta.node}. SQLite store, seeded through the store's API in ${r.seedSeconds.toFixed(0)} s: ` +
       `${int(s.accounts)} registered accounts with a token each, ${int(s.rooms)} rooms of ${int(r.members)} members (${s.roomsEach} rooms an account), ` +
       `${s.seen} messages a room read before the outage and ${s.missed} posted during it. Every account reconnects at once (${CONCURRENCY} handshakes in flight): ` +
-      `\`Login {token}\`, then on LoggedIn one \`History {room, after: ${s.seen}}\` per room; resumed = LoggedIn and exactly the ${s.missed} missed messages of each room. ` +
+      `\`Login {token}\`, then on LoggedIn \`ListConversations\` and one \`History {room, after: ${s.seen}}\` per room; resumed = LoggedIn, Conversations listing every room at seq ${s.seen + s.missed}, and exactly the ${s.missed} missed messages of each room. ` +
       `The reference (a minimal \`ws\` server) does the same number of plain handshakes. ${s.rounds} round(s); the best of each column counts, as in (d). ` +
       'CPU: the server process\'s CPU time (all threads) per resume or handshake, and over the storm as % of one core (well under 100 while resumes queue: other processes had the cores). ' +
-      'Frames: what the clients received per resumed account, presence notices among them (a room gets a UserJoined per arrival up to 100 present members, then a summary SystemMessage to every member once a second while arrivals last). ' +
+      'Frames: what the clients received per resumed account, presence notices among them (a room gets a UserJoined per arrival up to 20 present members, and up to 100 while arrivals come slower than about 10 a second; otherwise a summary SystemMessage to every member, at intervals of 1, 2, 4, 8 s while arrivals last); socket writes: Parley\'s, per resumed account (from /metrics). ' +
       `Load average (1 min) of the machine before → after: ${meta.load}.`,
     '',
-    '| round | reference handshakes/s | Parley handshakes/s | Parley resumes/s | resumed | failed | CPU µs/resume | Parley CPU % of a core | CPU µs/handshake (Parley · reference) | resume p50 / p99 ms | frames/resume: UserJoined · summaries · all | load CPU % |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| round | reference handshakes/s | Parley handshakes/s | Parley resumes/s | resumed | failed | CPU µs/resume | Parley CPU % of a core | CPU µs/handshake (Parley · reference) | resume p50 / p99 ms | frames/resume: UserJoined · summaries · all | socket writes/resume | load CPU % |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   r.rounds.forEach((x, i) => {
     const q = x.resume;
     lines.push(`| ${i + 1} | ${f(x.reference.perSec)} | ${f(x.parleyHandshakes.perSec)} | ${f(q.perSec)} | ${q.resumed} | ${q.failed} | ${f(q.cpuPerUs)} | ${f(q.serverCpuPct)} | ` +
-      `${f(x.parleyHandshakes.cpuPerUs)} · ${f(x.reference.cpuPerUs)} | ${f(q.latency.p50)} / ${f(q.latency.p99)} | ${f(q.joinedPer)} · ${f(q.summariesPer)} · ${f(q.framesPer)} | ${f(q.loadCpuPct)} |`);
+      `${f(x.parleyHandshakes.cpuPerUs)} · ${f(x.reference.cpuPerUs)} | ${f(q.latency.p50)} / ${f(q.latency.p99)} | ${f(q.joinedPer)} · ${f(q.summariesPer)} · ${f(q.framesPer)} | ${f(q.writesPer)} | ${f(q.loadCpuPct)} |`);
   });
   const failed = r.rounds.reduce((sum, x) => sum + x.resume.failed, 0);
   lines.push(

@@ -17,12 +17,16 @@
  * --only h runs scenario (h), mentions against plain text in one 1,000-member room, Parley
  * alone (bench/mentions.ts; `--mentions members=N,rounds=N,…` overrides its sizes): not in
  * the default set either (about a minute).
- * (f), (g) and (h) load their modules only when chosen.
+ * --only w runs (w), disk under a sustained write load on a seeded SQLite database
+ * (bench/wal-load.ts; `--disk messages=N,seed=N,chars=N`): not in the default set either.
+ * (f), (g), (h) and (w) load their modules only when chosen.
  * --seed-data --db PATH_OR_URL --messages N … only makes a data set (bench/seed-data.ts).
  * The default set starts with `start` (bench/footprint.ts): it builds dist/ (scripts/build.ts),
  * then times `parley --version` and the start of `node dist/parley.js serve` and `npm start`
  * to /healthz, and reads their idle RSS; `--only start` runs it alone (about 40 s).
  * (i), new users arriving (connect, name, join general), is in the default set too.
+ * --seeded N adds a second Parley on a SQLite database of N messages (`--only a,c --seeded
+ * 1000000`): its CPU per delivery against Parley's on an empty database, goal ≤ 1.1×.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -52,14 +56,17 @@ async function main(): Promise<void> {
   if (store !== 'sqlite' && store !== 'memory') throw new Error(`--parley-store: "${store}" is not sqlite or memory`);
   if (flag('--seed-data')) return (await import('./seed-data.js')).seedMain(process.argv.slice(2));
   const only = value('--only')?.split(',') ?? ['start', 'a', 'b', 'c', 'd', 'e', 'i'];
-  const scenarios = only.filter((s) => !['f', 'g', 'h', 'start'].includes(s)) as ScenarioId[];
+  const scenarios = only.filter((s) => !['f', 'g', 'h', 'w', 'start'].includes(s)) as ScenarioId[];
   if (only.includes('f')) await reconnect(quick);
   if (only.includes('g')) await reading(quick);
   if (only.includes('h')) await mentions(quick);
+  if (only.includes('w')) await disk(quick);
   // First, on a machine the scenarios have not loaded yet.
   const footprint = only.includes('start') ? await startFootprint(quick) : undefined;
   if (scenarios.length === 0 && !footprint) return;
   const servers = (value('--servers')?.split(',') ?? ['parley', 'reference']) as ServerKind[];
+  const seeded = value('--seeded') === undefined ? null : await seededDatabase(Number(value('--seeded')!.replaceAll('_', '')), quick);
+  if (seeded) servers.splice(servers.indexOf('parley') + 1, 0, 'parley-seeded');
   const profileDir = join(RESULTS, 'profiles');
   const profile = flag('--profile');
   if (profile) mkdirSync(profileDir, { recursive: true });
@@ -75,22 +82,25 @@ async function main(): Promise<void> {
     scale[key as keyof typeof scale] = Number(raw);
   }
   const rows = scenarios.length === 0 ? [] : await runBench({
-    scale, servers, scenarios,
+    scale, servers, scenarios, ...(seeded ? { seededDb: seeded.db } : {}),
     ...(store === 'memory' ? { parleyDb: ':memory:' } : {}),
     parleyNodeArgs: [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), ...(value('--parley-node-args')?.split(' ').filter(Boolean) ?? [])],
     ...(flag('--perf') ? { perf: { dir: perfDir, report: (text: string) => { perfReport = text; } } } : {}),
     log: (line) => process.stderr.write(`${line}\n`),
-  });
+  }).finally(() => seeded?.remove());
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const cpus = machine();
-  const table = markdown(rows, { date, command, machine: `${cpus}, 2 cores`, node: process.version, quick, durable: store === 'sqlite', load: `${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}` }, footprint);
+  const table = markdown(rows, {
+    date, command, machine: `${cpus}, 2 cores`, node: process.version, quick, durable: store === 'sqlite',
+    load: `${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`, ...(seeded ? { seeded: seeded.messages } : {}),
+  }, footprint);
   if (perfReport) process.stdout.write(`\nWhere the CPU went (perf samples at 999 Hz, measured slices only; files in ${perfDir}):\n\n${perfReport}\n`);
   process.stdout.write(`\n${table}\nTotal ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   if (!flag('--no-write')) {
     mkdirSync(RESULTS, { recursive: true });
     const stamp = date.replace(/[:]/g, '-');
-    const suffix = `${quick ? '-quick' : ''}${store === 'memory' ? '-memory' : ''}`;
+    const suffix = `${quick ? '-quick' : ''}${store === 'memory' ? '-memory' : ''}${seeded ? '-seeded' : ''}`;
     const chart = svg(rows, `Parley vs reference ws server — ${date}${quick ? ' (quick)' : ''}`);
     writeFileSync(join(RESULTS, `${stamp}${suffix}.md`), table);
     writeFileSync(join(RESULTS, `${stamp}${suffix}.svg`), chart);
@@ -109,6 +119,27 @@ async function startFootprint(quick: boolean): Promise<Footprint> {
   const built = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/build.ts'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   if (built.status !== 0) throw new Error('bench: npm run build failed');
   return measureFootprint({ root, runs: quick ? 5 : 20, idleSeconds: quick ? 10 : 30, log: (line) => process.stderr.write(`${line}\n`) });
+}
+
+/**
+ * `--seeded N`: a SQLite database of N messages (bench/seed-data.ts) for a second Parley, so
+ * that (a) and (c) compare its CPU per delivery with Parley's on an empty database. Its biggest
+ * room is (a)'s "general" and the next are (c)'s r0, r1, …, so both post into rooms with a history.
+ */
+async function seededDatabase(messages: number, quick: boolean): Promise<{ db: string; messages: number; remove(): Promise<void> }> {
+  if (!Number.isSafeInteger(messages) || messages < 1000) throw new Error('--seeded: give a number of messages, at least 1000');
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { seedData } = await import('./seed-data.js');
+  const dir = await mkdtemp(join(tmpdir(), 'parley-bench-seeded-'));
+  const manyRooms = (quick ? QUICK : FULL).manyRooms;
+  const db = join(dir, 'seeded.db');
+  process.stderr.write(`seeding ${messages} messages for parley-seeded\n`);
+  await seedData({
+    db, messages, rooms: 2_000, accounts: 10_000, roomNames: ['general', ...Array.from({ length: manyRooms }, (_, i) => `r${i}`)],
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  return { db, messages, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /** Scenario (f): its own table (bench/reconnect.ts), written to bench/results/ as *-f.md and latest-f.md. */
@@ -169,13 +200,30 @@ function writeTable(id: string, quick: boolean, date: string, table: string): vo
   writeFileSync(join(RESULTS, `latest${suffix}.md`), table);
 }
 
+/** Scenario (w), disk under a sustained write load: its own table (bench/wal-load.ts), as *-w.md and latest-w.md. */
+async function disk(quick: boolean): Promise<void> {
+  const { DISK_FULL, DISK_QUICK, diskMarkdown, diskMet, runDiskLoad } = await import('./wal-load.js');
+  const scale = overridden('--disk', quick ? DISK_QUICK : DISK_FULL, Number.isSafeInteger);
+  const loadBefore = loadavg()[0]!;
+  const result = await runDiskLoad(scale, (line) => process.stderr.write(`${line}\n`));
+  const m = meta(loadBefore);
+  writeTable('w', quick, m.date, diskMarkdown(result, m));
+  if (!diskMet(result)) process.stderr.write('bench: the (w) goal was not met (see the table)\n');
+}
+
 /** Scenario (g): its own table (bench/reading.ts), written to bench/results/ as *-g.md and latest-g.md. */
 async function reading(quick: boolean): Promise<void> {
-  const { readingMarkdown, readingMet, runReading } = await import('./reading.js');
-  const seed = Number((value('--seed') ?? (quick ? '50000' : '200000')).replaceAll('_', ''));
-  if (!Number.isSafeInteger(seed) || seed < 1000) throw new Error('--seed: give a number of messages, at least 1000');
+  const { READING_FULL, READING_QUICK, readingMarkdown, readingMet, runReading } = await import('./reading.js');
+  const scale = overridden('--reading', quick ? READING_QUICK : READING_FULL, Number.isSafeInteger);
+  if (value('--seed') !== undefined) scale.seed = Number(value('--seed')!.replaceAll('_', ''));
+  if (!Number.isSafeInteger(scale.seed) || scale.seed < 10_000) throw new Error('--seed: give a number of messages, at least 10000');
+  const stores = (value('--stores') ?? 'sqlite,postgres').split(',');
+  if (stores.some((s) => s !== 'sqlite' && s !== 'postgres')) throw new Error(`--stores: "${stores.join(',')}" is not a list of sqlite and postgres`);
   const loadBefore = loadavg()[0]!;
-  const result = await runReading({ seed, runs: quick ? 150 : 600, log: (line) => process.stderr.write(`${line}\n`) });
+  const result = await runReading({
+    scale, stores: stores as ('sqlite' | 'postgres')[], pgUrl: value('--pg-url') ?? 'postgres://postgres@127.0.0.1/postgres',
+    runs: quick ? 150 : 600, stormSeconds: quick ? 2 : 5, log: (line) => process.stderr.write(`${line}\n`),
+  });
   const m = meta(loadBefore);
   writeTable('g', quick, m.date, readingMarkdown(result, m));
   if (!readingMet(result)) process.stderr.write('bench: some (g) goals were not met (see the table)\n');

@@ -4,8 +4,10 @@
  *
  * Fills an empty Parley database (SQLite file or postgres:// URL) with a chat's worth of
  * rows: room messages over rooms with a skewed (Zipf) distribution, so a few rooms are big;
- * direct conversations between pairs of accounts (their private messages); accounts, each with a token (`seed-token-I`,
- * stored hashed as the server does), read positions and the memberships they imply; reactions, edits and deletions.
+ * direct conversations between pairs of accounts (a tenth of the accounts by default), their
+ * private messages (Zipf over the conversations too); accounts, each with a token
+ * (`seed-token-I`, stored hashed as the server does), read positions and the memberships they
+ * imply, and one busy account (user0) in 500 conversations; reactions, edits and deletions.
  * The store's own `init()` creates the schema; the rows are then written with plain SQL in
  * batches inside large transactions (not through the domain, which would take hours for a
  * million messages), `rooms.last_seq` set to each room's highest seq. On SQLite the store is
@@ -39,17 +41,32 @@ export interface SeedOptions {
   messages: number;
   rooms?: number;
   accounts?: number;
-  /** Private messages (default a tenth of `messages`). */
+  /** Private messages (default a tenth of `messages`), spread over the direct conversations (Zipf). */
   privateMessages?: number;
+  /** Direct conversations between pairs of accounts (default a tenth of `accounts`). */
+  directs?: number;
+  /**
+   * Conversations of the busy account, user0 (default 500, or as many as there are): a tenth
+   * of them direct (with user1, user2, …), the rest the first rooms.
+   */
+  busyConversations?: number;
+  /** Names for the first rooms (the biggest first), instead of room0, room1, … (the bench's own rooms: general, r0, …). */
+  roomNames?: string[];
   seed?: number;
   log?: (line: string) => void;
 }
 
 export interface SeedCounts {
   messages: number; rooms: number; accounts: number; tokens: number; privateMessages: number;
+  /** Direct conversations, and memberships (rooms' and direct conversations', all accounts). */
+  directs: number; memberships: number;
   reactions: number; edited: number; deleted: number; readPositions: number;
   /** The biggest room and its message count. */
   biggestRoom: string; biggestRoomMessages: number;
+  /** Messages of room0…room4 (the Zipf head: the biggest rooms). */
+  headRooms: number[];
+  /** The account in the most conversations (user0) and how many it is in. */
+  busyAccount: string; busyConversations: number;
 }
 
 /** The seeded account names: user0, user1, … */
@@ -111,7 +128,7 @@ interface MessageRow {
 }
 interface PrivateRow { id: string; from: string; to: string; content: string; ts: number; room: string; seq: number }
 /** A pair's direct conversation: its room, its members (account ids), its last seq and first message's time. */
-interface DirectRow { room: string; group: string; members: string[]; lastSeq: number; createdAt: number }
+interface DirectRow { room: string; group: string; users: [number, number]; members: string[]; lastSeq: number; createdAt: number }
 interface ReactionRow { messageId: string; emoji: string; userKey: string; username: string }
 
 /** Generates the rows in batches, in commit order; the writer of each database takes them. */
@@ -134,8 +151,9 @@ class Generator {
     this.start = Date.now() - this.span - DAY_MS;
     this.#rareLeft = true;
     this.counts = {
-      messages: 0, rooms: o.rooms, accounts: o.accounts, tokens: o.accounts, privateMessages: 0, reactions: 0, edited: 0, deleted: 0,
-      readPositions: 0, biggestRoom: seedRoom(0), biggestRoomMessages: 0,
+      messages: 0, rooms: o.rooms, accounts: o.accounts, tokens: o.accounts, privateMessages: 0, directs: 0, memberships: 0,
+      reactions: 0, edited: 0, deleted: 0, readPositions: 0, biggestRoom: '', biggestRoomMessages: 0, headRooms: [],
+      busyAccount: seedUser(0), busyConversations: 0,
     };
   }
 
@@ -167,7 +185,7 @@ class Generator {
       const edited = !deleted && r() < 0.02;
       const id = `seed-m${i}`;
       rows.push({
-        id, room: seedRoom(room), seq, username, authorKey: nameKey(username), content: deleted ? '' : this.#text(), ts,
+        id, room: this.roomName(room), seq, username, authorKey: nameKey(username), content: deleted ? '' : this.#text(), ts,
         editedAt: edited ? ts + 60_000 : null, deleted,
       });
       if (deleted) this.counts.deleted++;
@@ -186,25 +204,57 @@ class Generator {
     return { rows, reactions };
   }
 
-  /** Direct conversations by group key, as the private messages open them. */
-  readonly directs = new Map<string, DirectRow>();
-
   /**
-   * The next `count` private messages, between pairs of accounts (a few partners each), each in
-   * the direct conversation of its pair (a room `dm-seedN` with seqs of its own).
+   * The direct conversations (rooms `dm-seedN`), each between a pair of accounts: the busy
+   * account's first (user0 with user1, user2, …), then distinct random pairs.
    */
+  readonly directs: DirectRow[] = [];
+  #direct: (() => number) | null = null;
+
+  pairs(): DirectRow[] {
+    if (this.directs.length > 0 || this.o.directs === 0) return this.directs;
+    const r = this.#rand;
+    const n = this.o.accounts;
+    const groups = new Set<string>();
+    const add = (a: number, b: number): void => {
+      const members = [nameKey(seedUser(a)), nameKey(seedUser(b))].sort();
+      const group = groupKey(members);
+      if (groups.has(group)) return;
+      groups.add(group);
+      this.directs.push({ room: `dm-seed${this.directs.length}`, group, users: [a, b], members, lastSeq: 0, createdAt: this.start });
+    };
+    for (let k = 1; k <= this.busyDirects; k++) add(0, k);
+    // The others leave the busy account out, so that it is in exactly busyConversations.
+    for (let tries = 0; this.directs.length < this.o.directs; tries++) {
+      if (tries > 100 * this.o.directs) throw new Error(`seed-data: could not find ${this.o.directs} pairs among ${n} accounts: fewer --directs`);
+      const a = 1 + Math.floor(r() * (n - 1));
+      const b = 1 + ((a + Math.floor(r() * (n - 2))) % (n - 1));
+      if (a !== b) add(a, b);
+    }
+    this.#direct = zipf(this.directs.length, r);
+    return this.directs;
+  }
+
+  /** The busy account's direct conversations and rooms (see SeedOptions.busyConversations). */
+  get busyDirects(): number {
+    return Math.min(this.o.directs, this.o.accounts - 1, Math.floor(this.o.busyConversations / 10));
+  }
+
+  get busyRooms(): number {
+    return Math.min(this.o.rooms, this.o.busyConversations - this.busyDirects);
+  }
+
+  /** The next `count` private messages, each in one of the direct conversations (Zipf), from one of its pair to the other. */
   privates(from: number, count: number): PrivateRow[] {
     const r = this.#rand;
     const rows: PrivateRow[] = [];
-    const n = this.o.accounts;
+    const directs = this.pairs();
+    if (directs.length === 0) return rows;
     for (let i = from; i < from + count; i++) {
-      const a = Math.floor(r() * n);
-      const b = (a + 1 + Math.floor(r() * Math.min(5, n - 1))) % n;
+      const direct = directs[this.#direct!()]!;
       const ts = this.start + Math.floor((i / Math.max(1, this.o.privateMessages)) * this.span);
-      const members = [nameKey(seedUser(a)), nameKey(seedUser(b))].sort();
-      const group = groupKey(members);
-      let direct = this.directs.get(group);
-      if (!direct) this.directs.set(group, (direct = { room: `dm-seed${this.directs.size}`, group, members, lastSeq: 0, createdAt: ts }));
+      const [a, b] = r() < 0.5 ? direct.users : [direct.users[1], direct.users[0]];
+      if (direct.lastSeq === 0) direct.createdAt = ts;
       direct.lastSeq++;
       rows.push({ id: `seed-p${i}`, from: seedUser(a), to: seedUser(b), content: this.#text(), ts, room: direct.room, seq: direct.lastSeq });
     }
@@ -212,28 +262,49 @@ class Generator {
     return rows;
   }
 
-  /** Each account's read positions: up to 10 rooms, somewhere in their history. */
+  /**
+   * Each account's read positions: up to 10 rooms (Zipf), somewhere in their history; the busy
+   * account's in each of its rooms (and no others).
+   */
   readPositions(): { userKey: string; room: string; seq: number }[] {
     const r = this.#rand;
     const rows: { userKey: string; room: string; seq: number }[] = [];
+    const position = (room: number): number => (this.lastSeq[room] === 0 ? 0 : Math.max(1, Math.floor(this.lastSeq[room]! * (0.5 + r() / 2))));
     for (let a = 0; a < this.o.accounts; a++) {
       const seen = new Set<number>();
-      for (let k = 0; k < Math.min(10, this.o.rooms); k++) {
+      if (a === 0) for (let room = 0; room < this.busyRooms; room++) seen.add(room);
+      for (let k = 0; k < (a === 0 ? 0 : Math.min(10, this.o.rooms)); k++) {
         const room = this.#room();
         if (seen.has(room) || this.lastSeq[room] === 0) continue;
         seen.add(room);
-        rows.push({ userKey: nameKey(seedUser(a)), room: seedRoom(room), seq: Math.max(1, Math.floor(this.lastSeq[room]! * (0.5 + r() / 2))) });
       }
+      for (const room of seen) rows.push({ userKey: nameKey(seedUser(a)), room: this.roomName(room), seq: position(room) });
     }
     this.counts.readPositions = rows.length;
     return rows;
   }
 
+  /** Every membership: one per read position (a read position is where a member stopped reading) and both members of each direct conversation. */
+  memberships(read: { userKey: string; room: string }[]): { room: string; account: string; joinedAt: number }[] {
+    const rows = read.map((p) => ({ room: p.room, account: p.userKey, joinedAt: this.start }));
+    for (const d of this.pairs()) for (const m of d.members) rows.push({ room: d.room, account: m, joinedAt: d.createdAt });
+    this.counts.memberships = rows.length;
+    this.counts.directs = this.directs.length;
+    return rows;
+  }
+
+  /** The name of room i: `roomNames[i]`, else seedRoom(i). */
+  roomName(i: number): string {
+    return this.o.roomNames[i] ?? seedRoom(i);
+  }
+
   finish(): SeedCounts {
     let big = 0;
     for (let i = 1; i < this.lastSeq.length; i++) if (this.lastSeq[i]! > this.lastSeq[big]!) big = i;
-    this.counts.biggestRoom = seedRoom(big);
+    this.counts.biggestRoom = this.roomName(big);
     this.counts.biggestRoomMessages = this.lastSeq[big]!;
+    this.counts.headRooms = this.lastSeq.slice(0, 5);
+    this.counts.busyConversations = this.busyRooms + this.busyDirects;
     return this.counts;
   }
 }
@@ -247,14 +318,18 @@ export async function seedData(options: SeedOptions): Promise<SeedCounts> {
   const o = {
     db: options.db, messages: options.messages, rooms: options.rooms ?? 200, accounts: options.accounts ?? 1_000,
     privateMessages: options.privateMessages ?? Math.floor(options.messages / 10), seed: options.seed ?? 1,
+    directs: options.directs ?? Math.max(1, Math.floor((options.accounts ?? 1_000) / 10)), busyConversations: options.busyConversations ?? 500,
   };
+  const roomNames = options.roomNames ?? [];
   for (const [key, value] of Object.entries(o)) {
     if (key !== 'db' && (!Number.isSafeInteger(value) || (value as number) < 0)) throw new Error(`seed-data: --${key} must be a whole number ≥ 0`);
   }
   if (o.rooms < 1 || o.accounts < 2) throw new Error('seed-data: give at least 1 room and 2 accounts');
+  if (o.directs > (o.accounts * (o.accounts - 1)) / 2) throw new Error(`seed-data: ${o.accounts} accounts make at most ${(o.accounts * (o.accounts - 1)) / 2} pairs: fewer --directs`);
+  if (o.privateMessages > 0 && o.directs === 0) throw new Error('seed-data: private messages need --directs ≥ 1');
   const log = options.log ?? (() => {});
   const setting = parseDbSetting(o.db);
-  const gen = new Generator(o);
+  const gen = new Generator({ ...o, roomNames });
   const passwordHash = await argon2Hasher.hash(SEED_PASSWORD);
   const started = Date.now();
   if (setting.kind === 'sqlite') await seedSqlite(setting.path, gen, passwordHash, log);
@@ -278,7 +353,7 @@ async function seedSqlite(path: string, gen: Generator, passwordHash: string, lo
     const account = db.prepare('INSERT INTO accounts (id, key, username, password_hash, created_at) VALUES (?, ?, ?, ?, ?)');
     const token = db.prepare('INSERT INTO tokens (token_hash, key, expires_at) VALUES (?, ?, ?)');
     db.transaction(() => {
-      for (let i = 0; i < o.rooms; i++) room.run(seedRoom(i), `seeded room ${i}`, gen.start);
+      for (let i = 0; i < o.rooms; i++) room.run(gen.roomName(i), `seeded room ${i}`, gen.start);
       for (let i = 0; i < o.accounts; i++) {
         const key = nameKey(seedUser(i));
         account.run(key, key, seedUser(i), passwordHash, gen.start);
@@ -302,22 +377,19 @@ async function seedSqlite(path: string, gen: Generator, passwordHash: string, lo
     });
     for (let from = 0; from < o.privateMessages; from += BATCH * 4) pmBatch(from, Math.min(BATCH * 4, o.privateMessages - from));
     const read = db.prepare('INSERT INTO read_positions (user_key, room, seq) VALUES (?, ?, ?)');
-    const member = db.prepare("INSERT OR IGNORE INTO memberships (room, account, role, joined_at) VALUES (?, ?, 'member', ?)");
+    const member = db.prepare("INSERT INTO memberships (room, account, role, joined_at) VALUES (?, ?, 'member', ?)");
     const last = db.prepare('UPDATE rooms SET last_seq = ? WHERE name = ?');
     const direct = db.prepare("INSERT INTO rooms (name, topic, owner, created_at, last_seq, kind) VALUES (?, '', NULL, ?, ?, 'direct')");
     const group = db.prepare('INSERT INTO direct_rooms (group_key, room) VALUES (?, ?)');
     db.transaction(() => {
-      // A read position is where a member stopped reading: every one is a membership.
-      for (const p of gen.readPositions()) {
-        read.run(p.userKey, p.room, p.seq);
-        member.run(p.room, p.userKey, gen.start);
-      }
-      gen.lastSeq.forEach((seq, i) => last.run(seq, seedRoom(i)));
-      for (const d of gen.directs.values()) {
+      const positions = gen.readPositions();
+      for (const p of positions) read.run(p.userKey, p.room, p.seq);
+      gen.lastSeq.forEach((seq, i) => last.run(seq, gen.roomName(i)));
+      for (const d of gen.pairs()) {
         direct.run(d.room, d.createdAt, d.lastSeq);
         group.run(d.group, d.room);
-        for (const m of d.members) member.run(d.room, m, d.createdAt);
       }
+      for (const m of gen.memberships(positions)) member.run(m.room, m.account, m.joinedAt);
     })();
     db.exec('ANALYZE');
     db.pragma('wal_checkpoint(TRUNCATE)');
@@ -347,7 +419,7 @@ async function seedPostgres(url: string, gen: Generator, passwordHash: string, l
     const { o } = gen;
     await client.query('BEGIN');
     await client.query('SET LOCAL synchronous_commit = off');
-    const rooms = Array.from({ length: o.rooms }, (_, i) => seedRoom(i));
+    const rooms = Array.from({ length: o.rooms }, (_, i) => gen.roomName(i));
     await client.query(`INSERT INTO rooms (name, topic, created_at) SELECT n, 'seeded room', $2 FROM unnest($1::text[]) AS n
       ON CONFLICT (name) DO NOTHING`, [rooms, new Date(gen.start)]);
     for (let from = 0; from < o.accounts; from += BATCH) {
@@ -385,23 +457,24 @@ async function seedPostgres(url: string, gen: Generator, passwordHash: string, l
         rows.map((p) => p.content), rows.map((p) => p.ts), rows.map((p) => indexTerms(p.content).join(' ')),
       ]);
     }
-    const directs = [...gen.directs.values()];
+    const directs = gen.pairs();
     await client.query(`INSERT INTO rooms (name, topic, owner, created_at, last_seq, kind)
       SELECT n, '', NULL, to_timestamp(c / 1000.0), s, 'direct' FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(n, c, s)`,
     [directs.map((d) => d.room), directs.map((d) => d.createdAt), directs.map((d) => d.lastSeq)]);
     await client.query('INSERT INTO direct_rooms (group_key, room) SELECT * FROM unnest($1::text[], $2::text[])',
       [directs.map((d) => d.group), directs.map((d) => d.room)]);
-    const pairs = directs.flatMap((d) => d.members.map((m) => [d.room, m] as const));
-    await client.query(`INSERT INTO memberships (room, account, role, joined_at) SELECT r, a, 'member', $3 FROM unnest($1::text[], $2::text[]) AS v(r, a)
-      ON CONFLICT DO NOTHING`, [pairs.map((p) => p[0]), pairs.map((p) => p[1]), new Date(gen.start)]);
     const read = gen.readPositions();
     for (let from = 0; from < read.length; from += BATCH) {
       const part = read.slice(from, from + BATCH);
       await client.query('INSERT INTO read_positions (user_key, room, seq) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])',
         [part.map((p) => p.userKey), part.map((p) => p.room), part.map((p) => p.seq)]);
-      // A read position is where a member stopped reading: every one is a membership.
-      await client.query(`INSERT INTO memberships (room, account, role, joined_at) SELECT r, a, 'member', $3 FROM unnest($1::text[], $2::text[]) AS v(a, r)
-        ON CONFLICT DO NOTHING`, [part.map((p) => p.userKey), part.map((p) => p.room), new Date(gen.start)]);
+    }
+    const members = gen.memberships(read);
+    for (let from = 0; from < members.length; from += BATCH) {
+      const part = members.slice(from, from + BATCH);
+      await client.query(`INSERT INTO memberships (room, account, role, joined_at)
+        SELECT r, a, 'member', to_timestamp(j / 1000.0) FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(r, a, j)`,
+      [part.map((m) => m.room), part.map((m) => m.account), part.map((m) => m.joinedAt)]);
     }
     await client.query('UPDATE rooms AS r SET last_seq = v.s FROM unnest($1::text[], $2::bigint[]) AS v(n, s) WHERE r.name = v.n',
       [rooms, gen.lastSeq]);
@@ -437,6 +510,8 @@ export async function seedMain(args: string[]): Promise<void> {
     ...(number('--rooms') !== undefined ? { rooms: number('--rooms')! } : {}),
     ...(number('--accounts') !== undefined ? { accounts: number('--accounts')! } : {}),
     ...(number('--private') !== undefined ? { privateMessages: number('--private')! } : {}),
+    ...(number('--directs') !== undefined ? { directs: number('--directs')! } : {}),
+    ...(number('--busy') !== undefined ? { busyConversations: number('--busy')! } : {}),
     ...(number('--seed') !== undefined ? { seed: number('--seed')! } : {}),
     log: (line) => process.stderr.write(`${line}\n`),
   });

@@ -12,7 +12,8 @@ import type { Window } from './perf-split.js';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TICKS_PER_SECOND = 100;
 
-export type ServerKind = 'parley' | 'reference';
+/** `parley-seeded`: Parley on a seeded database (`--seeded N`), beside Parley on an empty one. */
+export type ServerKind = 'parley' | 'parley-seeded' | 'reference';
 
 /** A server's event-loop delay over a stretch, ms (bench/loop-probe.mjs). */
 export interface LoopDelay {
@@ -32,10 +33,11 @@ export interface ServerHandle {
   rss(): number;
   /** Runs a full garbage collection in the server (bench/gc-probe.mjs): its memory after it, or null. */
   collect(): Promise<NodeJS.MemoryUsage | null>;
-  /** Starts measuring the server's event-loop delay (bench/loop-probe.mjs). */
-  loopStart(): void;
-  /** Stops measuring and resolves what was measured since loopStart (null if the probe did not answer). */
-  loopStop(): Promise<LoopDelay | null>;
+  /**
+   * The longest event-loop delay since the previous call, ms (bench/loop-probe.mjs, which the
+   * caller preloads with `nodeArgs`; null without it).
+   */
+  loopDelay(): Promise<{ maxMs: number; p99Ms: number } | null>;
   /** Prometheus text of /metrics (Parley only; empty for the reference). */
   metrics(): Promise<string>;
   /** The measured slices of the paced scenarios, on CLOCK_MONOTONIC (for --perf). */
@@ -56,8 +58,8 @@ export function parleyArgs(db: string, extra: string[] = []): string[] {
 
 export async function startServer(kind: ServerKind, opts: { db: string; nodeArgs?: string[]; env?: NodeJS.ProcessEnv; extra?: string[] }): Promise<ServerHandle> {
   const node = process.execPath;
-  const probe = ['--expose-gc', '--import', pathToFileURL(join(ROOT, 'bench/gc-probe.mjs')).href, '--import', pathToFileURL(join(ROOT, 'bench/loop-probe.mjs')).href];
-  const args = kind === 'parley'
+  const probe = ['--expose-gc', '--import', pathToFileURL(join(ROOT, 'bench/gc-probe.mjs')).href];
+  const args = kind !== 'reference'
     ? [...probe, ...(opts.nodeArgs ?? []), ...parleyArgs(opts.db, opts.extra)]
     : [...probe, ...(opts.nodeArgs ?? []), '--import', 'tsx', join(ROOT, 'bench/reference-server.ts'), '--port', '0'];
   const child = spawn(node, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
@@ -79,7 +81,7 @@ export async function startServer(kind: ServerKind, opts: { db: string; nodeArgs
   // Keep draining the pipes so a chatty child never blocks on a full pipe.
   child.stdout!.on('data', () => undefined);
   let probed: ((usage: NodeJS.MemoryUsage | null) => void) | null = null;
-  let looped: ((delay: LoopDelay | null) => void) | null = null;
+  let looped: ((delay: { maxMs: number; p99Ms: number } | null) => void) | null = null;
   let partial = '';
   child.stderr!.on('data', (d: Buffer) => {
     const text = d.toString();
@@ -89,7 +91,7 @@ export async function startServer(kind: ServerKind, opts: { db: string; nodeArgs
     partial = lines.pop()!.slice(-4096);
     for (const line of lines) {
       if (probed && line.startsWith('gc-probe ')) probed(parseUsage(line.slice('gc-probe '.length)));
-      if (looped && line.startsWith('loop-probe ')) looped(parseJson<LoopDelay>(line.slice('loop-probe '.length)));
+      if (looped && line.startsWith('loop-probe ')) looped(JSON.parse(line.slice('loop-probe '.length)) as { maxMs: number; p99Ms: number });
     }
   });
   const pid = child.pid!;
@@ -103,15 +105,14 @@ export async function startServer(kind: ServerKind, opts: { db: string; nodeArgs
       probed = finish;
       child.kill('SIGUSR2');
     }),
-    loopStart: () => { child.kill('SIGWINCH'); },
-    loopStop: () => new Promise<LoopDelay | null>((resolve) => {
+    loopDelay: () => new Promise<{ maxMs: number; p99Ms: number } | null>((resolve) => {
       const timer = setTimeout(() => finish(null), 5_000);
-      const finish = (delay: LoopDelay | null): void => { clearTimeout(timer); looped = null; resolve(delay); };
+      const finish = (delay: { maxMs: number; p99Ms: number } | null): void => { clearTimeout(timer); looped = null; resolve(delay); };
       looped = finish;
       child.kill('SIGWINCH');
     }),
     metrics: async () => {
-      if (kind !== 'parley') return '';
+      if (kind === 'reference') return '';
       const res = await fetch(`http://127.0.0.1:${port}/metrics`);
       return res.text();
     },
@@ -160,6 +161,11 @@ export function threadCpuMicros(pid: number): number {
   }
   if (read === 0) throw new Error(`no /proc/${pid}/task/*/schedstat to read (a kernel without scheduler statistics?)`);
   return ns / 1000;
+}
+
+/** CPU time of a process's main thread (its event loop), microseconds, from schedstat (nanoseconds). */
+export function mainThreadCpuMicros(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
 }
 
 export function procRss(pid: number): number {

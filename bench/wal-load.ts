@@ -1,28 +1,53 @@
 /**
- * The SQLite files on disk under a sustained write load: `npx tsx bench/wal-load.ts
- * [--messages 200000] [--chars 800] [--wal-limit BYTES]`.
+ * Disk stays proportional: the SQLite files on disk under a sustained write load.
+ * `npm run bench -- --only w [--disk messages=200000,seed=1000000,chars=800] [--quick]`, or
+ * `npx tsx bench/wal-load.ts [--messages 200000] [--seed 1000000] [--chars 800] [--wal-limit BYTES]`.
  *
- * Appends messages through the store back to back (500 at a time, each batch waiting only for
- * its own commits) while a search loop runs, printing the database and WAL sizes as it goes;
- * then waits until a checkpoint round has brought the WAL within max(wal limit, half the
- * database), or 30 s, and prints the sizes again. test/store-sqlite-wal.test.ts checks the
- * same on a smaller load. It also prints the event loop's delay during the load (p99 and max):
- * a TRUNCATE checkpoint holds the write lock while it copies what the PASSIVE one left, and
- * an append meanwhile waits for it on the main thread.
+ * A database is seeded first (bench/seed-data.ts, `seed` messages: a server with a history,
+ * not an empty file), then messages are appended through the store back to back (500 at a
+ * time, each batch waiting only for its own commits) while a search loop runs, and the sizes
+ * of the files are sampled after every batch: the database, its WAL, the search index and its
+ * WAL. The goal: the files on disk stay within 1.5× of the databases' own size (database +
+ * search index) at every sample. Then writes pause, and the run waits until a checkpoint round
+ * has brought the WAL within max(wal limit, half the database), or 30 s.
+ * test/store-sqlite-wal.test.ts checks the same on a smaller load. It also reports the event
+ * loop's delay during the load (p99 and max): a TRUNCATE checkpoint holds the write lock
+ * while it copies what the PASSIVE one left, and an append meanwhile waits for it on the
+ * main thread.
  */
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { WAL_LIMIT_BYTES } from '../src/server/store/sqlite-worker.js';
 import { SqliteStore } from '../src/server/store/store-sqlite.js';
+import { seedData } from './seed-data.js';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
-const total = Number(args.get('messages') ?? 200_000);
-const chars = Number(args.get('chars') ?? 800);
-const limit = Number(args.get('wal-limit') ?? WAL_LIMIT_BYTES);
 const MiB = 1024 * 1024;
+/** Files on disk at most this many times the databases' own size. */
+export const DISK_GOAL = 1.5;
+
+export interface DiskScale { messages: number; seed: number; chars: number }
+export const DISK_FULL: DiskScale = { messages: 200_000, seed: 1_000_000, chars: 800 };
+export const DISK_QUICK: DiskScale = { messages: 20_000, seed: 50_000, chars: 800 };
+
+export interface DiskSizes { db: number; wal: number; search: number; searchWal: number }
+
+export interface DiskResult {
+  scale: DiskScale;
+  walLimit: number;
+  seeded: DiskSizes;
+  /** The sample with the largest files ÷ databases ratio during the load. */
+  peak: DiskSizes & { after: number };
+  /** At the end of the load, and after writes paused. */
+  loaded: DiskSizes;
+  paused: DiskSizes & { seconds: number };
+  seconds: number;
+  searches: number;
+  loopP99Ms: number;
+  loopMaxMs: number;
+}
 
 async function size(path: string): Promise<number> {
   try {
@@ -32,56 +57,109 @@ async function size(path: string): Promise<number> {
   }
 }
 
+async function sizes(path: string): Promise<DiskSizes> {
+  return { db: await size(path), wal: await size(`${path}-wal`), search: await size(`${path}-search`), searchWal: await size(`${path}-search-wal`) };
+}
+
+/** Files on disk ÷ the databases' own size. */
+export function diskRatio(s: DiskSizes): number {
+  return (s.db + s.wal + s.search + s.searchWal) / Math.max(1, s.db + s.search);
+}
+
 const mib = (n: number): string => `${(n / MiB).toFixed(1)} MiB`;
 
-async function main(): Promise<void> {
+/** Runs the load (see the file comment). */
+export async function runDiskLoad(scale: DiskScale, log: (line: string) => void, walLimit = WAL_LIMIT_BYTES): Promise<DiskResult> {
   const dir = await mkdtemp(join(tmpdir(), 'parley-wal-load-'));
   const path = join(dir, 'p.db');
-  const store = new SqliteStore(path, { walLimitBytes: limit });
-  await store.init();
   try {
-    let writing = true;
-    let searches = 0;
-    const searcher = (async () => {
-      while (writing) {
-        await store.search({ query: 'common', limit: 50 });
-        searches++;
+    if (scale.seed > 0) {
+      log(`(w) seeding ${scale.seed} messages`);
+      await seedData({ db: path, messages: scale.seed, rooms: 2_000, accounts: 10_000, log });
+    }
+    const seeded = await sizes(path);
+    const store = new SqliteStore(path, { walLimitBytes: walLimit });
+    await store.init();
+    try {
+      let writing = true;
+      let searches = 0;
+      const searcher = (async () => {
+        while (writing) {
+          await store.search({ query: 'common', limit: 50 });
+          searches++;
+        }
+      })();
+      const filler = 'lorem ipsum dolor sit amet '.repeat(Math.ceil(scale.chars / 27)).slice(0, scale.chars);
+      let peak = { ...seeded, after: 0 };
+      const started = Date.now();
+      const delay = monitorEventLoopDelay({ resolution: 5 });
+      delay.enable();
+      for (let done = 0; done < scale.messages; done += 500) {
+        await Promise.all(Array.from({ length: Math.min(500, scale.messages - done) }, (_, i) => store.appendMessage({
+          id: `w${done + i}`, room: `room${i % 7}`, author: 'ann', username: 'ann',
+          content: `${i % 5 === 0 ? 'common' : 'other'} ${filler} ${done + i}`, timestamp: new Date().toISOString(),
+        })));
+        const now = await sizes(path);
+        if (diskRatio(now) > diskRatio(peak)) peak = { ...now, after: done + 500 };
+        if (done % 20_000 === 0) log(`(w) ${done} messages: database ${mib(now.db)}, WAL ${mib(now.wal)}, files ÷ databases ${diskRatio(now).toFixed(2)}`);
       }
-    })();
-    const filler = 'lorem ipsum dolor sit amet '.repeat(Math.ceil(chars / 27)).slice(0, chars);
-    let peak = 0;
-    const started = Date.now();
-    const delay = monitorEventLoopDelay({ resolution: 5 });
-    delay.enable();
-    for (let done = 0; done < total; done += 500) {
-      await Promise.all(Array.from({ length: Math.min(500, total - done) }, (_, i) => store.appendMessage({
-        id: `m${done + i}`, room: `room${i % 7}`, author: 'ann', username: 'ann',
-        content: `${i % 5 === 0 ? 'common' : 'other'} ${filler} ${done + i}`, timestamp: new Date().toISOString(),
-      })));
-      const wal = await size(`${path}-wal`);
-      peak = Math.max(peak, wal);
-      if (done % 20_000 === 0) console.log(`${done} messages: database ${mib(await size(path))}, WAL ${mib(wal)}`);
+      delay.disable();
+      writing = false;
+      await searcher;
+      const seconds = (Date.now() - started) / 1000;
+      const loaded = await sizes(path);
+      const paused = Date.now();
+      let now = loaded;
+      while (now.wal > Math.max(walLimit, 0.5 * now.db) && Date.now() - paused < 30_000) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        now = await sizes(path);
+      }
+      return {
+        scale, walLimit, seeded, peak, loaded, paused: { ...now, seconds: (Date.now() - paused) / 1000 }, seconds, searches,
+        loopP99Ms: delay.percentile(99) / 1e6, loopMaxMs: delay.max / 1e6,
+      };
+    } finally {
+      await store.close();
     }
-    delay.disable();
-    writing = false;
-    await searcher;
-    console.log(`event loop delay during the load: p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, max ${(delay.max / 1e6).toFixed(1)} ms`);
-    console.log(`${total} messages in ${((Date.now() - started) / 1000).toFixed(1)} s, ${searches} searches answered meanwhile: ` +
-      `database ${mib(await size(path))}, WAL ${mib(await size(`${path}-wal`))} (peak ${mib(peak)})`);
-    const paused = Date.now();
-    let wal = await size(`${path}-wal`);
-    while (wal > Math.max(limit, 0.5 * (await size(path))) && Date.now() - paused < 30_000) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      wal = await size(`${path}-wal`);
-    }
-    const db = await size(path);
-    console.log(`writes paused ${((Date.now() - paused) / 1000).toFixed(1)} s: database ${mib(db)}, WAL ${mib(wal)} ` +
-      `(bound max(${mib(limit)}, half the database) ${wal <= Math.max(limit, 0.5 * db) ? 'met' : 'NOT met'}), ` +
-      `search index ${mib(await size(`${path}-search`))} + WAL ${mib(await size(`${path}-search-wal`))}`);
   } finally {
-    await store.close();
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-await main();
+export function diskMet(r: DiskResult): boolean {
+  return diskRatio(r.peak) <= DISK_GOAL && diskRatio(r.paused) <= DISK_GOAL;
+}
+
+/** The Markdown report of (w). */
+export function diskMarkdown(r: DiskResult, meta: { date: string; command: string; machine: string; node: string; load: string }): string {
+  const row = (what: string, s: DiskSizes): string =>
+    `| ${what} | ${mib(s.db)} | ${mib(s.wal)} | ${mib(s.search)} | ${mib(s.searchWal)} | ${diskRatio(s).toFixed(2)}× |`;
+  const lines = [
+    `# Parley bench (w) disk under a sustained write load — ${meta.date}`,
+    '',
+    `\`${meta.command}\` on ${meta.machine}, Node ${meta.node}; load average ${meta.load}. A SQLite database seeded with ${r.scale.seed} messages ` +
+      `(bench/seed-data.ts), then ${r.scale.messages} messages of ${r.scale.chars} characters appended through the store back to back ` +
+      `(500 at a time) in ${r.seconds.toFixed(1)} s while a search loop ran (${r.searches} searches answered); WAL limit ${mib(r.walLimit)}. ` +
+      `Event-loop delay during the load: p99 ${r.loopP99Ms.toFixed(1)} ms, max ${r.loopMaxMs.toFixed(1)} ms.`,
+    '',
+    '| when | database | WAL | search index | search WAL | files ÷ databases |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    row('seeded', r.seeded),
+    row(`largest ratio during the load (after ${r.peak.after} messages)`, r.peak),
+    row('end of the load', r.loaded),
+    row(`writes paused ${r.paused.seconds.toFixed(1)} s`, r.paused),
+    '',
+    `Goal: files on disk ≤ ${DISK_GOAL}× the databases' own size at every sample: ${diskMet(r) ? 'met' : '**not met**'}.`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const args = new Map<string, string>();
+  for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
+  const scale: DiskScale = {
+    messages: Number(args.get('messages') ?? DISK_FULL.messages), seed: Number(args.get('seed') ?? DISK_FULL.seed), chars: Number(args.get('chars') ?? DISK_FULL.chars),
+  };
+  const result = await runDiskLoad(scale, (line) => process.stderr.write(`${line}\n`), Number(args.get('wal-limit') ?? WAL_LIMIT_BYTES));
+  process.stdout.write(diskMarkdown(result, { date: new Date().toISOString(), command: process.argv.slice(1).join(' '), machine: 'this machine', node: process.version, load: '' }));
+}

@@ -11,12 +11,13 @@ import { freshPostgresUrl, serviceSkip } from './helpers/services.js';
 import { startTestServer } from './helpers/server.js';
 import { TestClient } from './helpers/ws-client.js';
 
-const SIZE = { messages: 2_000, rooms: 30, accounts: 40 };
+const SIZE = { messages: 2_000, rooms: 30, accounts: 40, directs: 12, busyConversations: 25 };
 
 /** What the tables hold, counted with SQL. */
 interface Stored {
   messages: number; rooms: number; accounts: number; tokens: number; privateMessages: number; reactions: number;
   edited: number; deleted: number; readPositions: number; lastSeqMismatches: number;
+  directs: number; directRooms: number; memberships: number; directMembers: number; busy: number; busyDirect: number; readWithoutMembership: number;
 }
 
 const COUNTS = `SELECT
@@ -26,13 +27,24 @@ const COUNTS = `SELECT
   (SELECT count(*) FROM messages m JOIN rooms r ON r.name = m.room WHERE r.kind = 'direct') AS "privateMessages",
   (SELECT count(*) FROM reactions) AS reactions, (SELECT count(*) FROM messages WHERE edited_at IS NOT NULL) AS edited,
   (SELECT count(*) FROM messages WHERE deleted = %TRUE%) AS deleted, (SELECT count(*) FROM read_positions) AS "readPositions",
-  (SELECT count(*) FROM rooms r WHERE r.last_seq <> coalesce((SELECT max(seq) FROM messages m WHERE m.room = r.name), 0)) AS "lastSeqMismatches"`;
+  (SELECT count(*) FROM rooms r WHERE r.last_seq <> coalesce((SELECT max(seq) FROM messages m WHERE m.room = r.name), 0)) AS "lastSeqMismatches",
+  (SELECT count(*) FROM rooms WHERE kind = 'direct') AS directs, (SELECT count(*) FROM direct_rooms) AS "directRooms",
+  (SELECT count(*) FROM memberships) AS memberships,
+  (SELECT count(*) FROM memberships ms JOIN rooms r ON r.name = ms.room WHERE r.kind = 'direct') AS "directMembers",
+  (SELECT count(*) FROM memberships WHERE account = '%BUSY%') AS busy,
+  (SELECT count(*) FROM memberships ms JOIN rooms r ON r.name = ms.room WHERE ms.account = '%BUSY%' AND r.kind = 'direct') AS "busyDirect",
+  (SELECT count(*) FROM read_positions p WHERE NOT EXISTS (SELECT 1 FROM memberships ms WHERE ms.room = p.room AND ms.account = p.user_key)) AS "readWithoutMembership"`;
 
 function checkCounts(stored: Stored, counts: SeedCounts): void {
   assert.deepEqual(stored, {
     messages: SIZE.messages, rooms: SIZE.rooms, accounts: SIZE.accounts, tokens: SIZE.accounts, privateMessages: SIZE.messages / 10,
     reactions: counts.reactions, edited: counts.edited, deleted: counts.deleted, readPositions: counts.readPositions, lastSeqMismatches: 0,
+    directs: SIZE.directs, directRooms: SIZE.directs, memberships: counts.memberships, directMembers: 2 * SIZE.directs,
+    // The busy account: a tenth of its conversations direct, the rest rooms.
+    busy: SIZE.busyConversations, busyDirect: 2, readWithoutMembership: 0,
   });
+  assert.equal(counts.busyConversations, SIZE.busyConversations);
+  assert.equal(counts.memberships, counts.readPositions + 2 * SIZE.directs);
   assert.ok(counts.reactions > 0 && counts.edited > 0 && counts.readPositions > 0, JSON.stringify(counts));
   // Skewed: the biggest room holds far more than an even share.
   assert.ok(counts.biggestRoomMessages > 3 * (SIZE.messages / SIZE.rooms), `biggest room ${counts.biggestRoomMessages}`);
@@ -46,7 +58,7 @@ describe('bench/seed-data.ts', () => {
       const counts = await seedData({ db: path, ...SIZE });
       const db = new Database(path, { readonly: true });
       try {
-        checkCounts(db.prepare(COUNTS.replace('%TRUE%', '1')).get() as Stored, counts);
+        checkCounts(db.prepare(COUNTS.replace('%TRUE%', '1').replaceAll('%BUSY%', nameKey(seedUser(0)))).get() as Stored, counts);
       } finally {
         db.close();
       }
@@ -83,7 +95,7 @@ describe('bench/seed-data.ts', () => {
       const client = new pg.Client({ connectionString: fresh.url });
       await client.connect();
       try {
-        const { rows: [row] } = await client.query<Record<keyof Stored, string>>(COUNTS.replace('%TRUE%', 'true'));
+        const { rows: [row] } = await client.query<Record<keyof Stored, string>>(COUNTS.replace('%TRUE%', 'true').replaceAll('%BUSY%', nameKey(seedUser(0))));
         checkCounts(Object.fromEntries(Object.entries(row!).map(([k, v]) => [k, Number(v)])) as unknown as Stored, counts);
         const { rows } = await client.query('SELECT 1 FROM messages WHERE search @@ $1::tsquery AND NOT deleted LIMIT 1', [`'${RARE_WORD}'`]);
         assert.equal(rows.length, 1, 'the search column is filled');

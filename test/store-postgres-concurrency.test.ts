@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import type { Account, NewRoomMessage, RoomRecord } from '../src/server/ports.js';
+import type { Account, NewAccount, NewRoomMessage, RoomRecord } from '../src/server/ports.js';
 import { POSTGRES_MIGRATIONS } from '../src/server/store/migrations-postgres.js';
 import { PostgresStore } from '../src/server/store/store-postgres.js';
 import { freshPostgresUrl, serviceSkip } from './helpers/services.js';
@@ -93,7 +93,7 @@ describe('two PostgresStores on one database: names and direct conversations', {
   const now = new Date().toISOString();
   const earlier = new Date(Date.now() - 3_600_000).toISOString();
 
-  function account(id: string, key: string, guestUntil: string | null = null): Omit<Account, 'banned'> & { key: string } {
+  function account(id: string, key: string, guestUntil: string | null = null): NewAccount {
     return { id, key, username: key, passwordHash: guestUntil ? null : 'hash', createdAt: earlier, expiresAt: guestUntil, endsWithConnection: false };
   }
 

@@ -99,7 +99,7 @@ describe('PostgreSQL migration 8 (identity and conversations)', { skip }, () => 
       const ann = await store.getAccount('ann');
       assert.deepEqual(ann, {
         id: 'ann', key: 'ann', username: 'Ann', passwordHash: 'hash-of-anns-password', banned: false, createdAt: at(0),
-        expiresAt: null, endsWithConnection: false,
+        expiresAt: null, endsWithConnection: false, bot: false,
       });
       assert.equal((await store.accountByName('ann'))?.id, 'ann');
       assert.deepEqual(await store.getToken('token-hash'), { account: 'ann', expiresAt: at(86_400) });

@@ -67,7 +67,11 @@ describe('query plans: every statement uses an index', () => {
         // The hot ones are there (a rename would otherwise drop them from the check unnoticed).
         for (const name of ['pageLatest', 'pageAfter', 'msgGet', 'lastSeqsOf', 'roomPage', 'readListOf', 'tokenGet', 'accountGet',
           'accountByName', 'msgByNonce', 'reactionsFor', 'roomMeta', 'roleIn', 'rolesIn', 'membershipsOf', 'members', 'directGet',
-          'guestsDue', 'endMemberships', 'searchAll', 'searchVisible', 'searchRoom']) {
+          'guestsDue', 'endMemberships', 'searchAll', 'searchVisible', 'searchRoom',
+          // Accounts by name (mentions), tokens, memberships and direct conversations, and what a
+          // ListConversations summary reads (conversationsOf; lastActivity and readListOf for one; mentionCounts, notifyList, roomGet, members).
+          'accountsByNames', 'tokenInsert', 'tokenTrim', 'endTokens', 'memberAdd', 'memberRole', 'memberCount', 'directInsert',
+          'lastActivity', 'conversationsOf', 'mentionCounts', 'notifyList', 'roomGet']) {
           assert.ok(name in texts, `no statement ${name}`);
         }
       } finally {
@@ -98,7 +102,11 @@ describe('query plans: every statement uses an index', () => {
         assert.deepEqual(scans, [], 'statements whose plan needs a sequential scan');
         for (const name of ['pageLatest', 'pageAfter', 'msgGet', 'lastSeqsOf', 'roomPage', 'readListOf', 'tokenGet', 'accountGet',
           'msgByNonces', 'roomMeta', 'lastActivity', 'accountByName', 'memberRole', 'memberRoles', 'membershipsOf', 'members',
-          'directGet', 'guestsEndExpired', 'searchAll', 'searchFor', 'searchRoom']) {
+          'directGet', 'guestsEndExpired', 'searchAll', 'searchFor', 'searchRoom', 'searchAllRecent', 'searchForRecent', 'searchRoomRecent',
+          // Accounts by name (mentions), tokens, memberships and direct conversations, and what a
+          // ListConversations summary reads.
+          'accountsByNames', 'tokenInsert', 'memberAdd', 'memberAddMany', 'memberCount', 'directClaim', 'conversationsOf', 'mentionCounts', 'notifyList',
+          'roomGet']) {
           assert.ok(name in SQL, `no statement ${name}`);
         }
       } finally {

@@ -122,7 +122,7 @@ async function checkCarriedOver(store: SqliteStore): Promise<void> {
   const ann = await store.getAccount('ann');
   assert.deepEqual(ann, {
     id: 'ann', key: nameKey('Ann'), username: 'Ann', passwordHash: 'hash-of-anns-password', banned: false,
-    createdAt: new Date(NOW).toISOString(), expiresAt: null, endsWithConnection: false,
+    createdAt: new Date(NOW).toISOString(), expiresAt: null, endsWithConnection: false, bot: false,
   });
   assert.equal((await store.accountByName(nameKey('Ben')))?.id, 'ben');
   assert.deepEqual(await store.getToken(TOKEN_HASH), { account: 'ann', expiresAt: new Date(NOW + 30 * 86_400_000).toISOString() });

@@ -75,6 +75,8 @@ export interface ChatMessage {
    * registered names, and `@here` / `@room` for the room's online members.
    */
   mentions?: string[];
+  /** Written by a bot account or an integration (a webhook); absent for people. */
+  bot?: true;
 }
 
 export interface PrivateChatMessage {
@@ -95,6 +97,8 @@ export interface PrivateChatMessage {
   attachments?: Attachment[];
   /** Accounts the content mentions, by their registered names, when any. */
   mentions?: string[];
+  /** Written by a bot account; absent for people. */
+  bot?: true;
 }
 
 /** What notifies an account in a conversation (SetNotify). */
@@ -153,6 +157,26 @@ export interface MemberSummary {
   username: string;
   role: Role;
   online: boolean;
+  /** A bot account; absent for people. */
+  bot?: true;
+}
+
+/** One bot account (ListBots). */
+export interface BotSummary {
+  username: string;
+  createdAt: string;
+  /** Banned (its tokens are refused until it is unbanned). */
+  banned?: true;
+}
+
+/** One incoming webhook of a room (ListWebhooks); its secret is never shown again. */
+export interface WebhookSummary {
+  id: string;
+  /** The name its messages carry. */
+  name: string;
+  /** Who created it (their current name), when known. */
+  createdBy: string | null;
+  createdAt: string;
 }
 
 export interface Limits {
@@ -198,6 +222,9 @@ export type ServerMessage =
   /** A public room was created (for room lists). */
   | { type: 'RoomCreated'; room: string; topic: string; by: string }
   | { type: 'Members'; ref?: Ref; room: string; members: MemberSummary[]; total: number; hasMore: boolean }
+  /** The bot accounts, by name (ListBots, administrators). */
+  | { type: 'Bots'; ref?: Ref; bots: BotSummary[] }
+  | { type: 'Webhooks'; ref?: Ref; room: string; webhooks: WebhookSummary[] }
   | { type: 'Ack'; ref?: Ref; for: string; [extra: string]: unknown }
   | { type: 'Error'; code: ErrorCode; message: string; retryable: boolean; ref?: Ref };
 

@@ -45,7 +45,7 @@ export const clientSchemas = {
   JoinRoom: msg('JoinRoom', { room, history: joinHistory }),
   LeaveRoom: msg('LeaveRoom', { room: room.optional() }),
   SendMessage: msg('SendMessage', { content: text, room: room.optional(), nonce, attachments, replyTo: id.optional() }),
-  PrivateMessage: msg('PrivateMessage', { to: name, content: text, nonce, attachments }),
+  PrivateMessage: msg('PrivateMessage', { to: name, content: text, nonce, attachments, replyTo: id.optional() }),
   ListRooms: msg('ListRooms', { after: room.optional(), limit }),
   ListUsers: msg('ListUsers', { room: room.optional() }),
   History: msg('History', { room: room.optional(), before: seq.optional(), after: seq.optional(), limit }),
@@ -91,6 +91,20 @@ export const clientSchemas = {
   ListConversations: msg('ListConversations', {}),
   /** A conversation's members (for members of a private room or direct conversation; anyone for a public room). */
   ListMembers: msg('ListMembers', { room, limit }),
+  /** Creates a bot account (administrators); the Ack carries its token, shown once. */
+  CreateBot: msg('CreateBot', { name }),
+  /** The bot accounts (administrators). */
+  ListBots: msg('ListBots', {}),
+  /** Revokes a bot (administrators): its tokens and name go, its messages stay. */
+  RevokeBot: msg('RevokeBot', { name }),
+  /** Creates an incoming webhook of the room posting under `name` (the room's owner or an administrator). */
+  CreateWebhook: msg('CreateWebhook', { room, name }),
+  /** The room's incoming webhooks (the room's owner or an administrator). */
+  ListWebhooks: msg('ListWebhooks', { room }),
+  /** Revokes one of the room's incoming webhooks (the room's owner or an administrator). */
+  RevokeWebhook: msg('RevokeWebhook', { room, id }),
+  /** Sets where a bot's outgoing webhook goes (null or "": removes it); administrators. */
+  SetBotWebhook: msg('SetBotWebhook', { name, url: str(2048).nullable() }),
 } as const;
 
 export type ClientType = keyof typeof clientSchemas;

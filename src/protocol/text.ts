@@ -24,6 +24,9 @@ export interface CommandHelp {
 }
 
 /** Every text-mode command, in the order `/help` lists them. */
+/** The ref text mode puts on `/token`'s GetToken: its LoggedIn answer then shows the token. */
+const TOKEN_REF = 'text:/token';
+
 export const COMMANDS: CommandHelp[] = [
   { usage: '/help', summary: 'show this list' },
   { usage: '/name NAME', summary: 'set or change your name (also /nick)' },
@@ -49,15 +52,14 @@ export const COMMANDS: CommandHelp[] = [
   { usage: '/login NAME PASSWORD, /login TOKEN', summary: 'log in to a registered name, or come back with a token' },
   { usage: '/logout', summary: 'log out and revoke your token' },
   { usage: '/notify LEVEL [ROOM]', summary: 'what notifies you in a room: all, mentions or none (@NAME: your conversation with NAME)' },
+  { usage: '/webhook create NAME, /webhook list, /webhook revoke ID', summary: 'incoming webhooks of the current room (its owner): a URL that posts as NAME' },
   { usage: '/kick USER, /ban USER, /unban USER', summary: 'moderation (administrators)' },
+  { usage: '/bothook BOT URL, /bothook BOT off', summary: 'where a bot\'s outgoing webhook goes when it is mentioned or messaged (administrators)' },
+  { usage: '/bot create NAME, /bot list, /bot revoke NAME', summary: 'bot accounts and their API tokens (administrators)' },
   { usage: '/quit', summary: 'leave the chat (also /exit)' },
 ];
 
-export const COMMAND_NAMES = [
-  'help', 'name', 'nick', 'join', 'create', 'leave', 'part', 'switch', 'rooms', 'conversations', 'convs', 'users', 'who', 'members',
-  'invite', 'remove', 'mod', 'unmod', 'pm', 'msg', 'dm', 'me', 'history', 'search', 'topic', 'register', 'token', 'login', 'logout',
-  'notify', 'kick', 'ban', 'unban', 'quit', 'exit',
-] as const;
+export { COMMAND_NAMES } from './commands.js';
 
 function missing(usage: string): TextAction {
   return { kind: 'error', code: 'MISSING_ARGUMENT', detail: `Usage: ${usage}` };
@@ -143,7 +145,8 @@ function parseLine(line: string, currentRoom: string | null): TextAction {
     case 'me':
       return rest ? { kind: 'message', msg: { type: 'SendMessage', room, content: `/me ${rest}` } } : missing('/me ACTION');
     case 'token':
-      return { kind: 'message', msg: { type: 'GetToken' } };
+      // The ref marks the answer as the one /token asked for, so that its token is shown.
+      return { kind: 'message', msg: { type: 'GetToken', ref: TOKEN_REF } };
     case 'leave':
     case 'part':
       return { kind: 'message', msg: { type: 'LeaveRoom', room: rest ? firstWord(rest)[0] : room } };
@@ -186,6 +189,30 @@ function parseLine(line: string, currentRoom: string | null): TextAction {
       if (level !== 'all' && level !== 'mentions' && level !== 'none') return missing('/notify all|mentions|none [ROOM or @NAME]');
       return { kind: 'message', msg: { type: 'SetNotify', room: target ? firstWord(target)[0] : room, level } };
     }
+    case 'webhooks':
+      return { kind: 'message', msg: { type: 'ListWebhooks', room } };
+    case 'bothook': {
+      const [name, args] = firstWord(rest);
+      const url = firstWord(args)[0];
+      if (!name || !url) return missing('/bothook BOT URL or /bothook BOT off');
+      return { kind: 'message', msg: { type: 'SetBotWebhook', name, url: url.toLowerCase() === 'off' ? null : url } };
+    }
+    case 'webhook': {
+      const [sub, args] = firstWord(rest);
+      const arg = firstWord(args)[0];
+      switch (sub.toLowerCase()) {
+        case 'create':
+          return arg ? { kind: 'message', msg: { type: 'CreateWebhook', room, name: arg } } : missing('/webhook create NAME');
+        case 'list':
+        case '':
+          return { kind: 'message', msg: { type: 'ListWebhooks', room } };
+        case 'revoke':
+        case 'delete':
+          return arg ? { kind: 'message', msg: { type: 'RevokeWebhook', room, id: arg } } : missing('/webhook revoke ID');
+        default:
+          return { kind: 'error', code: 'BAD_MESSAGE', detail: 'Usage: /webhook create NAME, /webhook list, /webhook revoke ID (in the current room).' };
+      }
+    }
     case 'kick':
     case 'ban': {
       const [user, reason] = firstWord(rest);
@@ -195,6 +222,14 @@ function parseLine(line: string, currentRoom: string | null): TextAction {
     }
     case 'unban':
       return rest ? { kind: 'message', msg: { type: 'Unban', username: firstWord(rest)[0] } } : missing('/unban USER');
+    case 'bot': {
+      const [sub, args] = firstWord(rest);
+      const name = firstWord(args)[0];
+      if (sub === 'list') return { kind: 'message', msg: { type: 'ListBots' } };
+      if (sub === 'create' && name) return { kind: 'message', msg: { type: 'CreateBot', name } };
+      if (sub === 'revoke' && name) return { kind: 'message', msg: { type: 'RevokeBot', name } };
+      return missing('/bot create NAME, /bot list or /bot revoke NAME');
+    }
     default:
       return { kind: 'error', code: 'UNKNOWN_COMMAND', detail: `Unknown command /${head.slice(0, 32)}. Type /help for the list of commands.` };
   }
@@ -261,10 +296,12 @@ function fileLines(list: Attachment[] | undefined): string {
 function chatLine(m: ChatMessage, currentRoom: string | null, withTime: boolean): string {
   const tag = m.room === currentRoom ? '' : `[${m.room}] `;
   const time = withTime ? `[${hhmm(m.timestamp)}] ` : '';
-  if (m.deleted) return `${time}${tag}${m.username}: (deleted)`;
+  // A bot's messages say so: `[bot] ` before the name.
+  const tagged = m.bot ? `${tag}[bot] ` : tag;
+  if (m.deleted) return `${time}${tagged}${m.username}: (deleted)`;
   const reply = m.replyTo ? `(reply to ${m.replyTo.username}: ${m.replyTo.deleted ? '(deleted)' : inlineText(m.replyTo.excerpt)}) ` : '';
-  if (isAction(m.content) && !reply) return `${time}${tag}* ${m.username} ${userText(m.content.slice(4))}${m.editedAt ? ' (edited)' : ''}${fileLines(m.attachments)}`;
-  return `${time}${tag}${m.username}: ${reply}${userText(m.content)}${m.editedAt ? ' (edited)' : ''}${fileLines(m.attachments)}`;
+  if (isAction(m.content) && !reply) return `${time}${tagged}* ${m.username} ${userText(m.content.slice(4))}${m.editedAt ? ' (edited)' : ''}${fileLines(m.attachments)}`;
+  return `${time}${tagged}${m.username}: ${reply}${userText(m.content)}${m.editedAt ? ' (edited)' : ''}${fileLines(m.attachments)}`;
 }
 
 /** Whether a room name is a direct conversation's id (the server names them `dm-` and 12 letters). */
@@ -294,7 +331,7 @@ export function formatText(msg: ServerMessage, currentRoom: string | null): stri
     case 'Message':
       return chatLine(msg, currentRoom, false);
     case 'PrivateMessage':
-      return `[pm from ${msg.from}] ${actionText(msg.from, msg.content)}${fileLines(msg.attachments)}`;
+      return `[pm from ${msg.bot ? '[bot] ' : ''}${msg.from}] ${actionText(msg.from, msg.content)}${fileLines(msg.attachments)}`;
     case 'SystemMessage':
       return `* ${msg.room && msg.room !== currentRoom ? `[${msg.room}] ` : ''}${userText(msg.content)}`;
     case 'UserJoined':
@@ -317,7 +354,7 @@ export function formatText(msg: ServerMessage, currentRoom: string | null): stri
     }
     case 'PrivateHistory':
       return [`--- private messages with ${msg.with} ---`,
-        ...msg.messages.map((m) => `[${hhmm(m.timestamp)}] ${m.from}: ${userText(m.content)}${fileLines(m.attachments)}`), '--- end ---'].join('\n');
+        ...msg.messages.map((m) => `[${hhmm(m.timestamp)}] ${m.bot ? '[bot] ' : ''}${m.from}: ${userText(m.content)}${fileLines(m.attachments)}`), '--- end ---'].join('\n');
     case 'SearchResults':
       return msg.messages.length === 0 ? `* No messages match "${inlineText(msg.query)}".`
         : [`--- ${msg.messages.length} results for "${inlineText(msg.query)}" ---`, ...msg.messages.map((m) => chatLine(m, null, true))].join('\n');
@@ -332,8 +369,9 @@ export function formatText(msg: ServerMessage, currentRoom: string | null): stri
     case 'Topic':
       return `* ${msg.by} set the topic of ${msg.room}: ${inlineText(msg.topic)}`;
     case 'LoggedIn':
-      return msg.guest
-        ? `* You are ${msg.username}. Your token: ${msg.token} (keep it: /login TOKEN brings you back as ${msg.username}).`
+      if (msg.guest) return `* You are ${msg.username}. Your token: ${msg.token} (keep it: /login TOKEN brings you back as ${msg.username}).`;
+      return msg.ref === TOKEN_REF
+        ? `* Your token: ${msg.token} (keep it secret: /login TOKEN brings you back as ${msg.username}, and it is your token for the HTTP API).`
         : `* Logged in as ${msg.username}.`;
     case 'Conversations':
       return msg.conversations.length === 0 ? '* You are in no conversation. /join a room.' : ['Your conversations:', ...msg.conversations.map((c) =>
@@ -349,8 +387,14 @@ export function formatText(msg: ServerMessage, currentRoom: string | null): stri
       return `* You are no longer in ${msg.room}${msg.by ? ` (removed by ${msg.by})` : ''}.`;
     case 'RoomCreated':
       return null;
+    case 'Bots':
+      return msg.bots.length === 0 ? '* There are no bots. /bot create NAME makes one.'
+        : ['Bots:', ...msg.bots.map((b) => `  [bot] ${b.username} (since ${b.createdAt.slice(0, 10)})${b.banned ? ' - banned' : ''}`)].join('\n');
     case 'Members':
-      return `Members of ${msg.room} (${msg.total}): ${msg.members.map((m) => `${m.username}${m.role !== 'member' ? ` (${m.role})` : ''}${m.online ? '' : ' - away'}`).join(', ')}${msg.hasMore ? ', ...' : ''}`;
+      return `Members of ${msg.room} (${msg.total}): ${msg.members.map((m) => `${m.bot ? '[bot] ' : ''}${m.username}${m.role !== 'member' ? ` (${m.role})` : ''}${m.online ? '' : ' - away'}`).join(', ')}${msg.hasMore ? ', ...' : ''}`;
+    case 'Webhooks':
+      return msg.webhooks.length === 0 ? `* ${msg.room} has no webhooks. /webhook create NAME makes one.`
+        : [`Webhooks of ${msg.room}:`, ...msg.webhooks.map((w) => `  ${w.id}  ${w.name}  (created ${w.createdAt.slice(0, 10)}${w.createdBy ? ` by ${w.createdBy}` : ''})`)].join('\n');
     case 'Ack':
       return formatAck(msg);
     case 'Error':
@@ -380,6 +424,14 @@ function formatAck(msg: { for: string; [k: string]: unknown }): string | null {
       return `* ${String(msg.username)} is now ${msg.role === 'moderator' ? 'a moderator' : 'a member'} of ${String(msg.room)}.`;
     case 'OpenDirect':
       return `* Direct conversation with ${(msg.with as string[]).join(', ') || 'yourself'}: /switch ${String(msg.room)} to talk there.`;
+    case 'CreateWebhook':
+      return `* Webhook ${String(msg.id)} of ${String(msg.room)} posts as ${String(msg.name)}. POST JSON {"text": "..."} to ${String(msg.url)}` +
+        ' (keep this URL secret: it is shown only now; /webhook revoke ID stops it).';
+    case 'RevokeWebhook':
+      return `* Webhook ${String(msg.id)} of ${String(msg.room)} is revoked.`;
+    case 'SetBotWebhook':
+      return msg.url === null ? `* ${String(msg.name)} has no outgoing webhook now.`
+        : `* ${String(msg.name)}'s outgoing webhook goes to ${String(msg.url)}. Its signing secret (shown only now): ${String(msg.secret)}`;
     case 'Logout':
       return '* Logged out.';
     case 'SetNotify':
@@ -388,6 +440,10 @@ function formatAck(msg: { for: string; [k: string]: unknown }): string | null {
     case 'Ban':
     case 'Unban':
       return `* ${msg.for} ${String(msg.username)}: done.`;
+    case 'CreateBot':
+      return `* Created the bot ${String(msg.username)}. Its token (shown once; keep it secret): ${String(msg.token)}`;
+    case 'RevokeBot':
+      return `* Revoked the bot ${String(msg.username)}: its tokens no longer work.`;
     default:
       return null;
   }

@@ -19,6 +19,8 @@ export interface Config {
   logLevel: string;
   /** Origins allowed to open a WebSocket from a browser; empty: the server's own origin only. `*` allows all. */
   allowedOrigins: string[];
+  /** Browser origins whose pages may call the HTTP API (CORS); empty: none (the default). `*` allows all. */
+  apiOrigins: string[];
   /** Account names with administrator rights. */
   admins: string[];
   workers: number;
@@ -64,6 +66,8 @@ export interface Config {
   loginAttemptsPerMinute: number;
   /** Searches per account (a guest: per name) per minute; a burst of ten seconds' worth. */
   searchesPerMinute: number;
+  /** Searches this node runs at once; more wait their turn, up to SEARCH_QUEUE, and past that get SEARCH_BUSY. */
+  searchesInFlight: number;
   /** Login and registration attempts per minute from one address, whatever the names. */
   loginAttemptsPerAddress: number;
   /** Failed logins per minute on one name, across addresses, past which only addresses that have not failed on it may try. */
@@ -101,6 +105,12 @@ export interface Config {
   pushCoalesceMs: number;
   /** The VAPID `sub` claim (RFC 8292): a mailto: or https: URL where push services can reach the operator. */
   vapidSubject: string;
+  /** Outgoing webhooks may go to loopback, private or other non-public addresses (tests, private networks). */
+  webhookAllowPrivate: boolean;
+  /** Milliseconds one outgoing webhook delivery attempt may take in all. */
+  webhookTimeoutMs: number;
+  /** Outgoing webhook deliveries waiting at most (queued or between retries); past it new ones are dropped (counted in /metrics). */
+  webhookQueue: number;
 }
 
 type Kind = 'string' | 'int' | 'list' | 'nullable' | 'bool';
@@ -123,6 +133,7 @@ export const DEFAULTS: Config = {
   tlsKey: null,
   logLevel: 'info',
   allowedOrigins: [],
+  apiOrigins: [],
   admins: [],
   workers: 1,
   retentionDays: 0,
@@ -148,6 +159,7 @@ export const DEFAULTS: Config = {
   guestTtlSeconds: 86_400,
   loginAttemptsPerMinute: 10,
   searchesPerMinute: 30,
+  searchesInFlight: 1,
   loginAttemptsPerAddress: 30,
   loginFailuresPerName: 30,
   roomsPerAddressPerMinute: 10,
@@ -165,6 +177,9 @@ export const DEFAULTS: Config = {
   pushQueue: 1000,
   pushCoalesceMs: 60_000,
   vapidSubject: 'mailto:admin@localhost',
+  webhookAllowPrivate: false,
+  webhookTimeoutMs: 10_000,
+  webhookQueue: 1000,
 };
 
 export const OPTIONS: OptionSpec[] = [
@@ -177,7 +192,8 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'tlsKey', flag: '--tls-key <file>', env: 'TLS_KEY', kind: 'nullable', description: 'PEM private key for --tls-cert' },
   { key: 'logLevel', flag: '--log-level <level>', env: 'LOG_LEVEL', kind: 'string', description: 'fatal, error, warn, info, debug, trace or silent' },
   { key: 'allowedOrigins', flag: '--allowed-origins <list>', env: 'ALLOWED_ORIGINS', kind: 'list', description: 'comma-separated browser origins allowed to connect (default: the server\'s own; * for any)' },
-  { key: 'admins', flag: '--admin <names>', env: 'ADMINS', kind: 'list', description: 'comma-separated account names with moderator rights (repeatable)' },
+  { key: 'apiOrigins', flag: '--api-origins <list>', env: 'API_ORIGINS', kind: 'list', description: 'comma-separated browser origins whose pages may call the HTTP API (CORS; default: none; * for any)' },
+  { key: 'admins', flag: '--admin <names>', env: 'ADMINS', kind: 'list', description: 'comma-separated registered account names that are administrators (repeatable)' },
   { key: 'workers', flag: '--workers <n>', env: 'WORKERS', kind: 'int', description: 'processes sharing the port (node:cluster; use with --redis for one chat)' },
   { key: 'retentionDays', flag: '--retention-days <n>', env: 'RETENTION_DAYS', kind: 'int', description: 'delete messages older than this many days (0: keep forever)' },
   { key: 'historyOnJoin', flag: '--history-on-join <n>', env: 'HISTORY_ON_JOIN', kind: 'int', description: 'recent messages sent on joining a room (a client may ask for fewer: `history` of SetUsername and JoinRoom)' },
@@ -186,6 +202,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'maxReactionEmoji', flag: '--max-reaction-emoji <n>', env: 'MAX_REACTION_EMOJI', kind: 'int', description: 'different emoji one message can carry' },
   { key: 'maxReactionsPerUser', flag: '--max-reactions-per-user <n>', env: 'MAX_REACTIONS_PER_USER', kind: 'int', description: 'reactions one user can put on one message' },
   { key: 'searchesPerMinute', flag: '--searches-per-minute <n>', env: 'SEARCHES_PER_MINUTE', kind: 'int', description: 'searches per account (a guest: per name) per minute' },
+  { key: 'searchesInFlight', flag: '--searches-in-flight <n>', env: 'SEARCHES_IN_FLIGHT', kind: 'int', description: 'searches the node runs at once (more wait their turn)' },
   { key: 'maxContentLength', flag: '--max-content-length <n>', env: 'MAX_CONTENT_LENGTH', kind: 'int', description: 'longest message, in characters' },
   { key: 'maxPayload', flag: '--max-payload <bytes>', env: 'MAX_PAYLOAD', kind: 'int', description: 'largest WebSocket message (larger ones close with 1009)' },
   { key: 'messagesPerSecond', flag: '--messages-per-second <n>', env: 'MESSAGES_PER_SECOND', kind: 'int', description: 'sustained messages per second per connection' },
@@ -218,6 +235,9 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'pushAllowPrivate', flag: '--push-allow-private <yes/no>', env: 'PUSH_ALLOW_PRIVATE', kind: 'bool', description: 'allow Web Push endpoints on loopback, private and other non-public addresses' },
   { key: 'pushQueue', flag: '--push-queue <n>', env: 'PUSH_QUEUE', kind: 'int', description: 'Web Push requests waiting at most (the oldest is dropped past it)' },
   { key: 'pushCoalesceMs', flag: '--push-coalesce <ms>', env: 'PUSH_COALESCE', kind: 'int', description: 'one push per account and conversation per this window (later ones are counted into the next)' },
+  { key: 'webhookAllowPrivate', flag: '--webhook-allow-private <yes/no>', env: 'WEBHOOK_ALLOW_PRIVATE', kind: 'bool', description: 'allow outgoing webhooks to loopback, private and other non-public addresses' },
+  { key: 'webhookTimeoutMs', flag: '--webhook-timeout <ms>', env: 'WEBHOOK_TIMEOUT', kind: 'int', description: 'time one outgoing webhook delivery attempt may take (then it is retried)' },
+  { key: 'webhookQueue', flag: '--webhook-queue <n>', env: 'WEBHOOK_QUEUE', kind: 'int', description: 'outgoing webhook deliveries waiting at most (new ones are dropped past it)' },
   { key: 'vapidSubject', flag: '--vapid-subject <uri>', env: 'VAPID_SUBJECT', kind: 'string', description: 'mailto: or https: contact sent to push services (VAPID)' },
 ];
 

@@ -114,7 +114,7 @@ function markdownWriter(record: RoomRecord): Writer {
       const reactions = Object.entries(m.reactions ?? {}).map(([emoji, names]) => `${emoji} ${names.length}`);
       if (reactions.length > 0) notes.push(reactions.join(' '));
       const body = m.deleted ? '> *(deleted)*' : m.content.split('\n').map((line) => `> ${escapeLine(line)}`.trimEnd()).join('\n');
-      return `\n**${m.username}** · ${m.timestamp} · ${notes.join(' · ')}\n\n${body}\n`;
+      return `\n**${m.username}**${m.bot ? ' (bot)' : ''} · ${m.timestamp} · ${notes.join(' · ')}\n\n${body}\n`;
     },
     tail: (count) => `\n---\n\n${count} message${count === 1 ? '' : 's'}.\n`,
   };

@@ -15,6 +15,8 @@ export interface ServerMetrics extends ChatMetrics {
   refused: Counter<'reason'>;
   /** One Web Push by outcome: sent, failed, expired (404/410: subscription dropped), refused (endpoint), dropped (queue full). */
   push(outcome: string): void;
+  /** One outgoing webhook delivery by outcome: sent, failed, refused (URL), dropped (queue full); and each retry. */
+  webhook(outcome: string): void;
   /** Exposes the bus's health as `parley_bus_up` (1 reachable, 0 unreachable or hung), read at scrape time. */
   watchBus(healthy: () => boolean): void;
 }
@@ -55,6 +57,10 @@ export function createMetrics(): ServerMetrics {
   const slowReaders = new Counter({ name: 'parley_slow_readers_closed_total', help: 'Connections closed because they stopped reading', registers: [registry] });
   const refused = new Counter({ name: 'parley_connections_refused_total', help: 'Connections refused at admission', labelNames: ['reason'], registers: [registry] });
   const pushes = new Counter({ name: 'parley_push_total', help: 'Web Push requests by outcome (dropped: the queue was full)', labelNames: ['outcome'], registers: [registry] });
+  const webhooks = new Counter({
+    name: 'parley_webhook_deliveries_total', help: 'Outgoing webhook deliveries by outcome (retried: one more attempt; dropped: the queue was full)',
+    labelNames: ['outcome'], registers: [registry],
+  });
   const storeSeconds = new Histogram({
     name: 'parley_store_seconds', help: 'Store operation latency (append: until committed)', labelNames: ['operation'],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry],
@@ -70,6 +76,7 @@ export function createMetrics(): ServerMetrics {
       new Gauge({ name: 'parley_bus_up', help: 'Whether the cross-node bus (Redis) answers: 1 yes, 0 unreachable or hung', registers: [registry], collect() { this.set(healthy() ? 1 : 0); } });
     },
     push: (outcome) => pushes.inc({ outcome }),
+    webhook: (outcome) => webhooks.inc({ outcome }),
     connectionOpened: () => { counts.handshakes++; counts.connections++; },
     connectionClosed: () => { counts.connections--; },
     messageIn: () => { counts.messagesIn++; },

@@ -37,11 +37,23 @@ export interface MembershipRecord {
   role: Role;
 }
 
+/**
+ * One of an account's memberships with what its summary needs (ConversationStore.conversationsOf):
+ * the conversation's newest message (none in an empty one) and the account's read position in it.
+ */
+export interface ConversationRecord extends MembershipRecord {
+  last: { seq: number; timestamp: string } | null;
+  /** The account's read position (0 when it has none). */
+  read: number;
+}
+
 /** One member of a conversation, with the account's current name. */
 export interface MemberRecord {
   account: string;
   username: string;
   role: Role;
+  /** The member is a bot account (present and true only then). */
+  bot?: true;
 }
 
 /** One page of the room list: names after `after` (the previous page's last), at most `limit`. */
@@ -69,6 +81,8 @@ export interface NewRoomMessage {
   replyTo?: { id: string; username: string } | null;
   /** Who the content mentions (ChatMessage.mentions), stored with it; absent or empty: nobody. */
   mentions?: string[] | null;
+  /** Written by a bot (a bot account, or an integration posting for one): stored, and shown as `bot: true` on every read. */
+  bot?: boolean;
 }
 
 export interface Appended<T> {
@@ -276,7 +290,16 @@ export interface Account {
    * with its last connection, after the presence grace, not after `--guest-ttl`.
    */
   endsWithConnection: boolean;
+  /**
+   * A bot account (created by an administrator): no password (`passwordHash` null), never
+   * expires (`expiresAt` null), holds its name like a registered account, signs in only with
+   * the tokens made for it. Never a guest: nothing that ends or renews guests touches it.
+   */
+  bot: boolean;
 }
+
+/** A new account (createAccount): `bot` absent means false. A bot has `passwordHash` and `expiresAt` null. */
+export type NewAccount = Omit<Account, 'banned' | 'bot'> & { key: string; bot?: boolean };
 
 /** What changes on an account (updateAccount); absent fields stay. */
 export interface AccountChange {
@@ -291,7 +314,7 @@ export interface AccountChange {
 
 /** A guest account as createGuest makes it, with what it has from its first moment. */
 export interface NewGuest {
-  account: Omit<Account, 'banned' | 'passwordHash'> & { key: string; passwordHash: null };
+  account: NewAccount & { passwordHash: null; bot?: false };
   /** Its first login token (a JSON client gets one with its name), or null (a text-mode guest). */
   token: { tokenHash: string; expiresAt: string } | null;
   /** The room it is a member of from the start (`general`), role `member`, joined at `account.createdAt`. */
@@ -317,7 +340,7 @@ export interface AccountStore {
    * guest whose `expiresAt` is after `now`; a guest past its `expiresAt` is ended first (as
    * endGuests does) and its name taken. Resolves false, creating nothing, when the name is held.
    */
-  createAccount(a: Omit<Account, 'banned'> & { key: string }, now: string): Promise<boolean>;
+  createAccount(a: NewAccount, now: string): Promise<boolean>;
   /** By id (also an ended guest's, with `key` null). */
   getAccount(id: string): Promise<Account | null>;
   /** The account holding the name key (maybe a guest past its expiresAt: the caller checks), or null. */
@@ -331,7 +354,7 @@ export interface AccountStore {
    */
   updateAccount(id: string, change: AccountChange, now: string): Promise<boolean>;
   /**
-   * Ends guest accounts: those of `ids` (all of them, whatever their expiresAt), or without `ids`
+   * Ends guest accounts (never a registered or bot account): those of `ids` (all of them, whatever their expiresAt), or without `ids`
    * every guest whose expiresAt is at or before `now`. Ending frees the name (`key` becomes
    * null), deletes the account's tokens, and takes it out of its public and private rooms (it
    * stays in its direct conversations, shown by its last name). Resolves the ids ended.
@@ -354,6 +377,15 @@ export interface AccountStore {
   createToken(t: { tokenHash: string; account: string; expiresAt: string }): Promise<void>;
   getToken(tokenHash: string): Promise<{ account: string; expiresAt: string } | null>;
   deleteToken(tokenHash: string): Promise<void>;
+  /** The live bot accounts (those holding a name), ordered by name key. */
+  listBots(): Promise<Account[]>;
+  /**
+   * Revokes a bot account: frees its name (`key` becomes null), deletes all its tokens, its
+   * memberships and read positions in public and private rooms, its levels, pushes and
+   * mentions (it stays in direct conversations, like an ended guest); its messages stay.
+   * Resolves false, changing nothing, when `id` is no live bot account.
+   */
+  revokeBot(id: string): Promise<boolean>;
 }
 
 /**
@@ -373,6 +405,12 @@ export interface ConversationStore {
   rolesIn(account: string, rooms: readonly string[]): Promise<Map<string, Role>>;
   /** Every membership of the account, rooms and direct conversations (an index on the account serves it). */
   membershipsOf(account: string): Promise<MembershipRecord[]>;
+  /**
+   * Every membership of the account (as membershipsOf, in no particular order) with its
+   * conversation's newest message and the account's read position there, in one read: what
+   * ListConversations summarises. A few index probes per membership, whatever the history.
+   */
+  conversationsOf(account: string): Promise<ConversationRecord[]>;
   /** The room's members ordered by username, at most `limit`, with their current names. */
   members(room: string, limit: number): Promise<MemberRecord[]>;
   /** How many members the room has. */
@@ -433,8 +471,56 @@ export interface NotifyStore {
   initSetting(key: string, value: string): Promise<string>;
 }
 
+/**
+ * An incoming webhook of a room: `POST /api/webhooks/{id}/{secret}` posts to `room` as the
+ * webhook's bot account. Only a hash of the secret is kept.
+ */
+export interface WebhookRecord {
+  /** Opaque, unique; part of the webhook's URL. */
+  id: string;
+  /** The room it posts to. */
+  room: string;
+  /** The name it posts under (its bot account's name when it was created). */
+  name: string;
+  /** Account id of its bot account. */
+  bot: string;
+  /** SHA-256 of the secret, lower-case hex (compared in constant time). */
+  secretHash: string;
+  /** Account id of the account that created it. */
+  creator: string;
+  createdAt: string;
+}
+
+/**
+ * Where a bot's outgoing webhook goes and the secret that signs its deliveries. The secret
+ * is kept as it is: the server computes an HMAC with it for every delivery.
+ */
+export interface BotHookRecord {
+  /** The bot's account id. */
+  account: string;
+  /** An `http:` or `https:` URL (checked again at each delivery: integrations/outgoing.ts). */
+  url: string;
+  secret: string;
+  createdAt: string;
+}
+
+/** Incoming webhooks per room and outgoing webhooks per bot account. */
+export interface WebhookStore {
+  /** Stores a new webhook (its id is new: the caller chose it at random). */
+  createWebhook(w: WebhookRecord): Promise<void>;
+  getWebhook(id: string): Promise<WebhookRecord | null>;
+  /** The room's webhooks, oldest first (an index on the room serves it). */
+  webhooksOf(room: string): Promise<WebhookRecord[]>;
+  /** Deletes the webhook; resolves what was deleted, or null when there was none. */
+  deleteWebhook(id: string): Promise<WebhookRecord | null>;
+  /** Sets (replaces) the account's outgoing webhook, or removes it with null. */
+  setBotHook(account: string, hook: Omit<BotHookRecord, 'account'> | null): Promise<void>;
+  /** The outgoing webhooks of those of `accounts` that have one (by primary key, one read for all). */
+  botHooks(accounts: readonly string[]): Promise<Map<string, BotHookRecord>>;
+}
+
 /** One database holds them all. */
-export interface Store extends MessageStore, AccountStore, ConversationStore, FileMetaStore, NotifyStore {
+export interface Store extends MessageStore, AccountStore, ConversationStore, FileMetaStore, NotifyStore, WebhookStore {
   /** 'memory' | 'sqlite' | 'postgres', for logs and /healthz. */
   readonly kind: string;
 }
@@ -556,8 +642,12 @@ export interface Presence {
   members(room: string): Promise<string[]>;
   /** Every online user name (sorted). */
   online(): Promise<string[]>;
-  /** Online member count per room. */
-  counts(): Promise<Map<string, number>>;
+  /**
+   * Online member count per room (rooms with nobody online are left out): of `rooms` only
+   * when given, at a cost that grows with them (a conversation list, a summary), else of
+   * every room.
+   */
+  counts(rooms?: readonly string[]): Promise<Map<string, number>>;
   /** The display name for an online user key, or null. */
   lookup(key: string): Promise<string | null>;
   /**
@@ -596,6 +686,25 @@ export interface Pusher {
 }
 
 // ---------------------------------------------------------------------------------------
+// Bots' outgoing webhooks
+
+/** A stored message that concerns bot accounts: it mentions them, or is in a direct conversation with them. */
+export interface BotEvent {
+  kind: 'mention' | 'direct';
+  message: ChatMessage;
+  /** Ids of the bot accounts concerned (a mentioned bot that is not a member of the room is left out later). */
+  bots: readonly string[];
+}
+
+export interface BotNotifier {
+  /**
+   * Tells the bots' outgoing webhooks about the message, later: never throws, never waits.
+   * Called once per message, on the node that handled it, never for a message a bot wrote.
+   */
+  notify(event: BotEvent): void;
+}
+
+// ---------------------------------------------------------------------------------------
 // Connections
 
 export type WireMode = 'text' | 'json';
@@ -612,6 +721,12 @@ export interface Connection {
    * (transport/trust-proxy.ts).
    */
   readonly remoteAddress: string;
+  /**
+   * The http(s) origin the client reached the server by (`https://chat.example:8443`, from
+   * the upgrade's Host header), for links the server hands out (a webhook's URL); absent when
+   * unknown (then such links are paths on the server).
+   */
+  readonly origin?: string;
   send(frame: string): void;
   close(code: number, reason: string): void;
 }

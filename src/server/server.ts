@@ -20,8 +20,12 @@ import { withSignedFiles } from './files/signing-store.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import type { Store } from './ports.js';
 import { startPush } from './push/start-push.js';
+import { BotHooks } from './integrations/bot-hooks.js';
+import { IncomingWebhooks } from './integrations/incoming.js';
+import { OUTGOING_DEFAULTS, OutgoingWebhooks } from './integrations/outgoing.js';
 import { openStore } from './store/open-store.js';
 import { createRequestHandler, loadAssets } from './transport/http.js';
+import { HttpApi } from './transport/http-api.js';
 import { createOriginPolicy } from './transport/origin.js';
 import { createClientAddressResolver } from './transport/trust-proxy.js';
 import { attachWebSocket } from './transport/ws-server.js';
@@ -67,9 +71,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const metrics = createMetrics();
   metrics.watchBus(() => cluster.bus.healthy());
   const push = await startPush(config, store, log, (outcome) => metrics.push(outcome), options.pushCa);
-  const chat = new Chat({
+  const outgoing = new OutgoingWebhooks({
+    ...OUTGOING_DEFAULTS, allowPrivate: config.webhookAllowPrivate, timeoutMs: config.webhookTimeoutMs, queueSize: config.webhookQueue,
+    log, count: (outcome) => metrics.webhook(outcome),
+  });
+  // A bot's answer and an incoming webhook's post are requests as the bot (Chat.request).
+  const asAccount: ConstructorParameters<typeof IncomingWebhooks>[0]['request'] = (account, msg, opts) => chat.request(account, msg, opts);
+  const botHooks = new BotHooks({ store, sender: outgoing, request: asAccount, log });
+  const chat: Chat = new Chat({
     config, store: withSignedFiles(store, files.signer), log, metrics, bus: cluster.bus, presence: cluster.presence,
-    hasher: options.hasher ?? argon2Hasher, newId: ids, signer: files.signer, pusher: push.sender,
+    hasher: options.hasher ?? argon2Hasher, newId: ids, signer: files.signer, pusher: push.sender, botNotifier: botHooks,
   });
   await chat.start();
 
@@ -77,8 +88,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const started = Date.now();
   let transportCount = (): number => 0;
   const resolver = createClientAddressResolver(config.trustProxy);
+  const incoming = new IncomingWebhooks({ store, request: asAccount, resolver, maxBodyBytes: config.maxPayload, log });
+  const api = new HttpApi({ chat, config, resolver, log });
   const handler = createRequestHandler({
-    assets, registry: metrics.registry, log, resolver, origins: createOriginPolicy(config), metricsToken: config.metricsToken, route: (req, res) => files.handle(req, res), pushKey: () => push.publicKey,
+    assets, registry: metrics.registry, log, resolver, origins: createOriginPolicy(config), metricsToken: config.metricsToken,
+    route: (req, res) => incoming.handle(req, res) || files.handle(req, res) || api.handle(req, res), pushKey: () => push.publicKey,
     health: () => ({
       // A Redis outage degrades cross-node delivery; this node still serves its own clients.
       ok: true, status: cluster.bus.healthy() ? 'ok' : 'degraded', uptimeSeconds: Math.round((Date.now() - started) / 1000), connections: transportCount(),
@@ -103,7 +117,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
   const transport = attachWebSocket(server, chat, config, log, metrics, resolver);
   transportCount = transport.count;
-  const prune = startRetention(config, store, log, () => files.sweep());
+  const prune = startRetention(config, store, log, () => chat.storeChanged(), () => files.sweep());
   files.start();
 
   await new Promise<void>((resolve, reject) => {
@@ -123,6 +137,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       transport.stop();
       await chat.shutdown(CLOSE.GOING_AWAY, 'server shutting down; retry-after=2');
       push.sender.close();
+      outgoing.close();
       await waitForClients(transport.count, 2_000);
       for (const ws of transport.wss.clients) ws.terminate();
       server.closeAllConnections();
@@ -141,13 +156,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   };
 }
 
-function startRetention(config: Config, store: Store, log: Logger, sweepFiles: () => Promise<unknown>): ReturnType<typeof setInterval> {
+function startRetention(config: Config, store: Store, log: Logger, pruned: () => void, sweepFiles: () => Promise<unknown>): ReturnType<typeof setInterval> {
   const run = (): void => {
     if (config.retentionDays <= 0) return;
     const cutoff = new Date(Date.now() - config.retentionDays * 86_400_000).toISOString();
     store.prune(cutoff).then(
       (n) => {
         if (n > 0) log.info({ removed: n, cutoff }, 'retention pruned old messages');
+        // History pages kept in memory may hold what went (and every room's first seq moved).
+        if (n > 0) pruned();
         // Files whose last message went with it.
         if (n > 0) void sweepFiles();
       },

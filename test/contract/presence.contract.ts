@@ -152,6 +152,10 @@ export function presenceContract(name: string, make: () => Promise<PresenceFixtu
         assert.deepEqual(await b.members(r), [y, x]);
         assert.equal((await a.counts()).get(r), 2);
         assert.equal((await b.counts()).get(r), 2);
+        // Of some rooms only: those asked for, without the empty ones.
+        const empty = room();
+        assert.deepEqual(await a.counts([r, empty]), new Map([[r, 2]]));
+        assert.deepEqual(await b.counts([empty]), new Map());
       });
 
       it('forgets an empty room', async () => {

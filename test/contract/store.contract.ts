@@ -1,6 +1,6 @@
 /**
  * The Store contract: every guarantee written in `src/server/ports.ts` for MessageStore,
- * AccountStore, ConversationStore, FileMetaStore and NotifyStore, checked the same way on
+ * AccountStore, ConversationStore, FileMetaStore, NotifyStore and WebhookStore, checked the same way on
  * every backend (memory, SQLite, PostgreSQL).
  * Tests share one store and isolate themselves by unique room and user names; prune uses
  * timestamps in the year 2000, which no other test uses.
@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { groupKey, TOKENS_PER_ACCOUNT } from '../../src/server/store/store-common.js';
 import type { ChatMessage, Reactions } from '../../src/protocol/messages.js';
 import { emptyReactions } from '../../src/protocol/reactions.js';
-import type { Account, FileRecord, NewGuest, NewRoomMessage, Store } from '../../src/server/ports.js';
+import type { Account, FileRecord, NewAccount, NewGuest, NewRoomMessage, Store, WebhookRecord } from '../../src/server/ports.js';
 
 /** A reactions map as the stores build it (no prototype: emoji are user input). */
 function reactionsOf(entries: Record<string, string[]>): Reactions {
@@ -42,13 +42,13 @@ function msg(room: string, username: string, content: string, extra: Partial<New
 const as = (username: string): { account: string; username: string } => ({ account: username.toLowerCase(), username });
 
 /** A registered account's fields (id and key as given), created at a fixed time. */
-function registered(id: string, key: string, username = key): Omit<Account, 'banned'> & { key: string } {
-  return { id, key, username, passwordHash: '$argon2id$v=19$fake', createdAt: '2024-07-01T00:00:00.000Z', expiresAt: null, endsWithConnection: false };
+function registered(id: string, key: string, username = key): NewAccount {
+  return { id, key, username, passwordHash: '$argon2id$v=19$fake', createdAt: '2024-07-01T00:00:00.000Z', expiresAt: null, endsWithConnection: false, bot: false };
 }
 
 /** A guest account's fields, expiring at `expiresAt`. */
-function guest(id: string, key: string, expiresAt: string, username = key): Omit<Account, 'banned'> & { key: string } {
-  return { id, key, username, passwordHash: null, createdAt: '2024-07-01T00:00:00.000Z', expiresAt, endsWithConnection: false };
+function guest(id: string, key: string, expiresAt: string, username = key): NewAccount {
+  return { id, key, username, passwordHash: null, createdAt: '2024-07-01T00:00:00.000Z', expiresAt, endsWithConnection: false, bot: false };
 }
 
 /** A time before every guest expiry these tests use, and one after. */
@@ -854,7 +854,7 @@ export function storeContract(
 
     describe('a new guest (createGuest)', () => {
       const newGuest = (key: string, token: boolean, expiresAt = EXPIRY): NewGuest => ({
-        account: { ...guest(uid('u.guest'), key, expiresAt, key.toUpperCase()), passwordHash: null },
+        account: { ...guest(uid('u.guest'), key, expiresAt, key.toUpperCase()), passwordHash: null, bot: false },
         token: token ? { tokenHash: uid('hash'), expiresAt: LATE } : null,
         room: 'general',
       });
@@ -863,7 +863,7 @@ export function storeContract(
         await store.ensureRoom({ name: 'general', topic: '', owner: null, createdAt: EARLY, kind: 'public' });
         const g = newGuest(uid('name'), true);
         assert.equal(await store.createGuest(g, EARLY), 'created');
-        assert.deepEqual(await store.getAccount(g.account.id), { ...g.account, banned: false });
+        assert.deepEqual(await store.getAccount(g.account.id), { ...g.account, banned: false, bot: false });
         assert.equal((await store.accountByName(g.account.key))?.id, g.account.id);
         assert.deepEqual(await store.getToken(g.token!.tokenHash), { account: g.account.id, expiresAt: LATE });
         assert.deepEqual(await store.membershipsOf(g.account.id), [{ room: 'general', kind: 'public', role: 'member' }]);
@@ -918,6 +918,79 @@ export function storeContract(
       });
     });
 
+    describe('bot accounts', () => {
+      /** A bot account's fields: no password, no expiry. */
+      const bot = (id: string, key: string, username = key): NewAccount => ({
+        id, key, username, passwordHash: null, createdAt: EARLY, expiresAt: null, endsWithConnection: false, bot: true,
+      });
+
+      it('a bot holds its name for ever, is never ended as a guest, and ignores guest-only changes', async () => {
+        const b = bot(uid('u.bot'), uid('bot'), 'Deploy-Bot');
+        assert.equal(await store.createAccount(b, EARLY), true);
+        assert.deepEqual(await store.getAccount(b.id), { ...b, banned: false });
+        assert.equal((await store.accountByName(b.key))?.bot, true);
+        assert.equal(await store.createAccount(guest(uid('u.g'), b.key, '2099-01-01T00:00:00.000Z'), '2098-01-01T00:00:00.000Z'), false, 'the name is held');
+        assert.equal(await store.createAccount(registered(uid('u.r'), b.key), LATE), false);
+        assert.deepEqual(await store.endGuests('2098-01-01T00:00:00.000Z', [b.id]), [], 'not a guest');
+        await store.endGuests('2098-01-01T00:00:00.000Z');
+        assert.equal(await store.updateAccount(b.id, { expiresAt: EXPIRY, endsWithConnection: true }, EARLY), true);
+        assert.deepEqual(await store.getAccount(b.id), { ...b, banned: false }, 'still holding its name, never expiring');
+        const person = registered(uid('u.p'), uid('person'));
+        await store.createAccount(person, EARLY);
+        assert.equal((await store.getAccount(person.id))?.bot, false, 'accounts are people unless made bots');
+      });
+
+      it('listBots lists the live bots by name key; revokeBot frees the name and drops tokens and rooms, keeps messages and direct conversations', async () => {
+        const [b1, b2] = [bot(uid('u.b1'), `zz-${uid('bot')}`), bot(uid('u.b2'), `aa-${uid('bot')}`)];
+        const person = registered(uid('u.p'), uid('person'), 'Person');
+        for (const a of [b1, b2, person]) await store.createAccount(a, EARLY);
+        const ours = async (): Promise<string[]> => (await store.listBots()).map((a) => a.id).filter((id) => id === b1.id || id === b2.id);
+        assert.deepEqual(await ours(), [b2.id, b1.id], 'ordered by name key');
+        assert.ok((await store.listBots()).every((a) => a.bot && a.key !== null));
+        const [room, dm, hash] = [uid('room'), uid('dm'), uid('hash')];
+        await store.ensureRoom({ name: room, topic: '', owner: null, createdAt: EARLY, kind: 'private' });
+        await store.addMember(room, b1.id, 'member', EARLY);
+        await store.openDirect(groupKey([b1.id, person.id]), { name: dm, topic: '', owner: null, createdAt: EARLY, kind: 'direct' }, [b1.id, person.id]);
+        await store.createToken({ tokenHash: hash, account: b1.id, expiresAt: '9999-12-31T23:59:59.000Z' });
+        assert.deepEqual(await store.getToken(hash), { account: b1.id, expiresAt: '9999-12-31T23:59:59.000Z' });
+        const said = (await store.appendMessage({ ...msg(room, b1.username, 'build passed'), author: b1.id, bot: true })).message;
+        assert.equal(await store.revokeBot(person.id), false, 'not a bot');
+        assert.equal(await store.revokeBot(b1.id), true);
+        assert.equal(await store.revokeBot(b1.id), false, 'revoked once');
+        assert.equal(await store.revokeBot(uid('u.none')), false);
+        assert.deepEqual(await ours(), [b2.id]);
+        assert.equal(await store.getToken(hash), null);
+        assert.equal(await store.accountByName(b1.key), null, 'the name is free');
+        assert.equal((await store.getAccount(b1.id))?.key, null);
+        assert.deepEqual(await store.membershipsOf(b1.id), [{ room: dm, kind: 'direct', role: 'member' }]);
+        assert.deepEqual((await store.getMessage(said.id))?.content, 'build passed', 'its messages stay');
+        assert.equal((await store.getAccount(person.id))?.key, person.key);
+      });
+
+      it('stores whether a message is a bot\'s: bot true on every read, no field for people; members() marks bots', async () => {
+        const room = uid('botroom');
+        const b = bot(uid('u.bot'), uid('bot'), 'Ci');
+        await store.createAccount(b, EARLY);
+        const word = uid('botword').replace('-', '');
+        const byBot = (await store.appendMessage({ ...msg(room, 'Ci', `${word} deployed`), author: b.id, bot: true })).message;
+        const byPerson = (await store.appendMessage(msg(room, 'ann', `${word} thanks`, { bot: false }))).message;
+        assert.equal(byBot.bot, true);
+        assert.equal('bot' in byPerson, false);
+        assert.equal((await store.getMessage(byBot.id))?.bot, true);
+        assert.deepEqual((await store.history({ room, limit: 10 })).messages.map((m) => m.bot), [true, undefined]);
+        assert.deepEqual((await store.search({ query: word, room, limit: 10 })).messages.map((m) => m.bot), [undefined, true]);
+        assert.equal((await store.editMessage(byBot.id, `${word} deployed again`, tick()))?.bot, true, 'an edit keeps it');
+        await store.ensureRoom({ name: room, topic: '', owner: null, createdAt: EARLY, kind: 'public' });
+        const person = registered(uid('u.p'), uid('person'), 'Ann');
+        await store.createAccount(person, EARLY);
+        await store.addMember(room, b.id, 'member', EARLY);
+        await store.addMember(room, person.id, 'member', EARLY);
+        assert.deepEqual(await store.members(room, 10), [
+          { account: person.id, username: 'Ann', role: 'member' }, { account: b.id, username: 'Ci', role: 'member', bot: true },
+        ]);
+      });
+    });
+
     describe('memberships and direct conversations', () => {
       const room = (kind: 'public' | 'private' = 'public') => ({ name: uid('mroom'), topic: '', owner: null, createdAt: tick(), kind });
 
@@ -953,6 +1026,32 @@ export function storeContract(
           { room: pub.name, kind: 'public', role: 'member' }, { room: priv.name, kind: 'private', role: 'owner' }, { room: dm, kind: 'direct', role: 'member' },
         ].sort((x, y) => (x.room < y.room ? -1 : 1)));
         assert.deepEqual(await store.membershipsOf(uid('u.none')), []);
+      });
+
+      it('conversationsOf gives every membership with its newest message and the read position there', async () => {
+        const [busy, quiet] = [room(), room('private')];
+        for (const r of [busy, quiet]) await store.ensureRoom(r);
+        const [amy, bob] = [uid('u.amy'), uid('u.bob')];
+        const dm = uid('dm');
+        await store.addMember(busy.name, amy, 'owner', tick());
+        await store.addMember(quiet.name, amy, 'member', tick());
+        await store.openDirect(groupKey([amy, bob]), { name: dm, topic: '', owner: null, createdAt: tick(), kind: 'direct' }, [amy, bob]);
+        const messages = await fill(store, busy.name, 3);
+        const [direct] = await Promise.all([store.appendMessage(msg(dm, 'bob', 'hi'))]);
+        await store.markRead(amy, busy.name, 2);
+        const mine = (await store.conversationsOf(amy)).sort((x, y) => (x.room < y.room ? -1 : 1));
+        assert.deepEqual(mine, [
+          { room: busy.name, kind: 'public', role: 'owner', last: { seq: 3, timestamp: messages[2]!.timestamp }, read: 2 },
+          { room: quiet.name, kind: 'private', role: 'member', last: null, read: 0 },
+          { room: dm, kind: 'direct', role: 'member', last: { seq: 1, timestamp: direct!.message.timestamp }, read: 0 },
+        ].sort((x, y) => (x.room < y.room ? -1 : 1)));
+        // The same as membershipsOf, lastActivity and readPositionsOf together.
+        const rooms = mine.map((c) => c.room);
+        const [memberships, last, reads] = await Promise.all([store.membershipsOf(amy), store.lastActivity(rooms), store.readPositionsOf(amy, rooms)]);
+        assert.deepEqual(mine.map(({ room: r, kind, role }) => ({ room: r, kind, role })), memberships.sort((x, y) => (x.room < y.room ? -1 : 1)));
+        assert.deepEqual(mine.map((c) => c.last), rooms.map((r) => last.get(r) ?? null));
+        assert.deepEqual(mine.map((c) => c.read), rooms.map((r) => reads.get(r) ?? 0));
+        assert.deepEqual(await store.conversationsOf(uid('u.none')), []);
       });
 
       it('members lists the members by current name (at most limit) with their roles; memberCount counts them', async () => {
@@ -1109,6 +1208,52 @@ export function storeContract(
         assert.equal(await store.initSetting(key, 'first'), 'first');
         assert.equal(await store.initSetting(key, 'second'), 'first');
         assert.equal(await store.getSetting(key), 'first');
+      });
+    });
+
+    describe('webhooks', () => {
+      const hook = (room: string, name: string, createdAt: string): WebhookRecord => ({
+        id: uid('wh'), room, name, bot: uid('u.bot'), secretHash: randomBytes(32).toString('hex'), creator: uid('u.owner'), createdAt,
+      });
+
+      it('stores a room\'s incoming webhooks, lists them oldest first, and deletes one, saying what it deleted', async () => {
+        const room = uid('hooks');
+        const a = hook(room, 'CI', '2024-03-01T10:00:00.000Z');
+        const b = hook(room, 'alerts', '2024-03-01T11:00:00.000Z');
+        const elsewhere = hook(uid('other'), 'CI', '2024-03-01T09:00:00.000Z');
+        await store.createWebhook(b);
+        await store.createWebhook(a);
+        await store.createWebhook(elsewhere);
+        assert.deepEqual(await store.getWebhook(a.id), a);
+        assert.deepEqual(await store.webhooksOf(room), [a, b]);
+        assert.deepEqual(await store.deleteWebhook(a.id), a);
+        assert.equal(await store.deleteWebhook(a.id), null);
+        assert.equal(await store.getWebhook(a.id), null);
+        assert.deepEqual(await store.webhooksOf(room), [b]);
+        assert.deepEqual(await store.webhooksOf(elsewhere.room), [elsewhere]);
+        assert.equal(await store.getWebhook(uid('wh')), null);
+        assert.deepEqual(await store.webhooksOf(uid('none')), []);
+      });
+
+      it('refuses a second webhook with the same id', async () => {
+        const w = hook(uid('hooks'), 'CI', '2024-03-01T10:00:00.000Z');
+        await store.createWebhook(w);
+        await assert.rejects(store.createWebhook({ ...w, name: 'other' }));
+        assert.equal((await store.getWebhook(w.id))?.name, 'CI');
+      });
+
+      it('sets, replaces and removes a bot\'s outgoing webhook, and reads several bots\' at once', async () => {
+        const [bot1, bot2, none] = [uid('u.b1'), uid('u.b2'), uid('u.none')];
+        await store.setBotHook(bot1, { url: 'https://hooks.example/a', secret: 's1', createdAt: '2024-04-01T00:00:00.000Z' });
+        await store.setBotHook(bot2, { url: 'https://hooks.example/b', secret: 's2', createdAt: '2024-04-02T00:00:00.000Z' });
+        await store.setBotHook(bot1, { url: 'https://hooks.example/a2', secret: 's1b', createdAt: '2024-04-03T00:00:00.000Z' });
+        const found = await store.botHooks([bot1, bot2, none]);
+        assert.deepEqual([...found.keys()].sort(), [bot1, bot2].sort());
+        assert.deepEqual(found.get(bot1), { account: bot1, url: 'https://hooks.example/a2', secret: 's1b', createdAt: '2024-04-03T00:00:00.000Z' });
+        assert.deepEqual(found.get(bot2), { account: bot2, url: 'https://hooks.example/b', secret: 's2', createdAt: '2024-04-02T00:00:00.000Z' });
+        await store.setBotHook(bot1, null);
+        assert.deepEqual([...(await store.botHooks([bot1, bot2])).keys()], [bot2]);
+        assert.equal((await store.botHooks([])).size, 0);
       });
     });
 

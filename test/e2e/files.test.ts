@@ -330,6 +330,34 @@ describe('attachments and replies in messages', () => {
     alice.close();
     bob.close();
   });
+
+  it('carries replies in private messages, to a message of the same conversation only', async () => {
+    await using server = await startTestServer();
+    const alice = await jsonUser(server.url, 'alice');
+    const bob = await jsonUser(server.url, 'bob');
+    alice.send({ type: 'PrivateMessage', to: 'bob', content: 'lunch at noon?', ref: 'q' });
+    const question = await bob.nextOfType('PrivateMessage');
+    bob.send({ type: 'PrivateMessage', to: 'alice', content: 'yes', replyTo: question.id, ref: 'a' });
+    const answer = await alice.nextOfType('PrivateMessage', (m) => m.content === 'yes');
+    assert.deepEqual(answer.replyTo, { id: question.id, username: 'alice', excerpt: 'lunch at noon?' });
+    const echo = await bob.nextOfType('PrivateMessage', (m) => m.ref === 'a');
+    assert.deepEqual(echo.replyTo, answer.replyTo);
+
+    // A message of a room is not a reply target in a private conversation (nor the reverse).
+    alice.send({ type: 'SendMessage', room: 'general', content: 'public', ref: 'pub' });
+    const pub = await alice.nextOfType('Message', (m) => m.ref === 'pub');
+    bob.send({ type: 'PrivateMessage', to: 'alice', content: 'leak?', replyTo: pub.id, ref: 'bad' });
+    assert.equal((await bob.nextOfType('Error', (e) => e.ref === 'bad')).code, 'NO_SUCH_MESSAGE');
+    bob.send({ type: 'SendMessage', room: 'general', content: 'leak?', replyTo: question.id, ref: 'bad2' });
+    assert.equal((await bob.nextOfType('Error', (e) => e.ref === 'bad2')).code, 'NO_SUCH_MESSAGE');
+
+    // The reply is stored with its quote: the conversation's history shows it.
+    alice.send({ type: 'History', room: answer.room, ref: 'h' });
+    const page = await alice.nextOfType('History', (h) => h.ref === 'h');
+    assert.deepEqual(page.messages.find((m) => m.id === answer.id)?.replyTo, answer.replyTo);
+    alice.close();
+    bob.close();
+  });
 });
 
 describe('files and retention', () => {

@@ -101,6 +101,21 @@ describe('text mode (wscat habits)', () => {
     assert.match(await a.nextLine('Members of backstage'), /tara \(owner\), tom/);
   });
 
+  it('shows a registered account its token on /token, a token the HTTP API takes', async () => {
+    await using c = await textUser(server.url, 'rhea');
+    c.send('/register a-long-password');
+    await c.nextLine('is now registered to you');
+    c.send('/token');
+    const line = await c.nextLine('Your token: ');
+    const token = /Your token: (\S+) /.exec(line)![1]!;
+    const res = await fetch(`${server.httpUrl}/api/conversations`, { headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 200);
+    const body = await res.json() as { conversations: { room: string }[] };
+    assert.ok(body.conversations.some((x) => x.room === 'general'));
+    c.send('/login rhea a-long-password');
+    assert.equal(await c.nextLine('Logged in as'), '* Logged in as rhea.');
+  });
+
   it('changes name with /name and /nick and tells the room', async () => {
     await using a = await textUser(server.url, 'fred');
     await using b = await textUser(server.url, 'gina');

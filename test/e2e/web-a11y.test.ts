@@ -1,7 +1,8 @@
 /**
  * The web client for everyone: an axe-core audit (WCAG 2.1 AA) of every view, on desktop
  * and phone sizes, in light and dark colour schemes, and a keyboard-only path through the
- * chat (open a room, send, react to a message, search, close popups with Escape).
+ * chat (open a room, send, react to a message, search, close popups with Escape) and
+ * through a room owner's Webhooks dialog.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -9,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { assertAccessible } from '../helpers/axe.js';
 import { DESKTOP, PHONE, joinAsGuest, launchBrowser, newPage, pageErrors, screenshot } from '../helpers/browser.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { joinRoom, jsonUser, type TestClient } from '../helpers/ws-client.js';
+import { TestClient, joinRoom, jsonUser } from '../helpers/ws-client.js';
 import type { ServerMessage } from '../../src/protocol/messages.js';
 
 const WAIT = 10_000;
@@ -65,7 +66,7 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
   }
 
   before(async () => {
-    server = await startTestServer({}, { web: true });
+    server = await startTestServer({ admins: ['root'] }, { web: true });
     // A room with a topic, a reaction, an edited and a deleted message.
     quinn = await jsonUser(server.url, 'quinn');
     await joinRoom(quinn, 'design');
@@ -81,6 +82,27 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
     quinn.send({ type: 'DeleteMessage', id: gone });
     await quinn.nextOfType('MessageDeleted');
     await say('design', 'Could we try a warmer accent colour for dark mode?');
+    // A bot, a member of the room, posting through the HTTP API: its badge is audited too.
+    const root = await TestClient.json(server.url);
+    await root.nextOfType('Welcome');
+    root.send({ type: 'Register', username: 'root', password: 'a-long-password', ref: 'reg' });
+    await root.nextOfType('LoggedIn');
+    root.send({ type: 'CreateBot', name: 'ci', ref: 'bot' });
+    const bot = String((await root.nextOfType('Ack', (m) => m.ref === 'bot')).token);
+    root.close();
+    quinn.send({ type: 'Invite', room: 'design', username: 'ci', ref: 'invite' });
+    await quinn.nextOfType('Ack', (m) => m.ref === 'invite');
+    const posted = await fetch(`${server.httpUrl}/api/rooms/design/messages`, {
+      method: 'POST', headers: { Authorization: `Bearer ${bot}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ content: 'Preview of the mockups is deployed' }),
+    });
+    assert.equal(posted.status, 201);
+    await quinn.nextOfType('Message', (m) => m.bot === true);
+    // A second one right after: shown grouped under the first, without a header of its own.
+    const again = await fetch(`${server.httpUrl}/api/rooms/design/messages`, {
+      method: 'POST', headers: { Authorization: `Bearer ${bot}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ content: 'All checks passed' }),
+    });
+    assert.equal(again.status, 201);
+    await quinn.nextOfType('Message', (m) => m.bot === true && m.content === 'All checks passed');
   });
 
   after(async () => {
@@ -116,6 +138,11 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
       await waitForText(page, '#conv-title', '#design');
       await waitForText(page, '#messages .content', 'warmer accent colour');
       await waitForText(page, '#messages .edited', 'edited');
+      await waitForText(page, '#messages .msg[data-author="ci"] .bot-badge', 'bot');
+      // A grouped message has no visible header: a screen reader still hears whose it is, and that a bot wrote it.
+      const grouped = page.locator('#messages .msg.grouped[data-author="ci"]', { hasText: 'All checks passed' });
+      await grouped.waitFor({ state: 'attached' });
+      assert.equal(await grouped.locator('.msg-sr-author').textContent(), 'ci (bot): ');
 
       // An own message with an own reaction; unread messages elsewhere; a private message.
       const mine = `I will try a few variants this afternoon (${look.name})`;
@@ -168,6 +195,7 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
       // The members panel, then the search panel with results.
       if (!(await page.locator('#member-list').isVisible())) await page.locator('.members-btn').click();
       await page.locator('#member-list li[data-user="quinn"]').waitFor({ state: 'visible' });
+      await page.locator('#member-list li[data-user="ci"] .bot-badge').waitFor({ state: 'visible' });
       await assertAccessible(page, `the members panel (${look.name})`);
       await page.locator('.search-btn').click();
       await page.fill('#search-input', 'badges');
@@ -269,6 +297,66 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
     await screenshot(page, 'a11y-keyboard');
     assert.deepEqual(pageErrors(page), []);
   });
+
+  for (const look of [LOOKS[0], LOOKS[3]]) {
+    it(`has no violations in a room owner's Webhooks dialog, which the keyboard alone can use (${look.name})`, async () => {
+      const phone = look.size === PHONE;
+      const me = `wren${look.name.replace(/\W/g, '')}`;
+      const room = `hooks-${look.name}`;
+      const page = await fresh(look.size, look.scheme);
+      await joinAsGuest(page, server.httpUrl, me);
+      await openSidebar(page, phone);
+      await page.fill('#join-room', room);
+      await page.press('#join-room', 'Enter');
+      await waitForText(page, '#conv-title', `#${room}`);
+      if (!(await page.locator('.webhooks-btn').isVisible())) await page.locator('.members-btn').click();
+      const opener = page.locator('.webhooks-btn');
+      await opener.waitFor({ state: 'visible' });
+      await opener.focus();
+      await page.keyboard.press('Enter');
+      await page.locator('#webhooks-dialog[open]').waitFor({ state: 'visible' });
+      await waitForText(page, '#webhook-list', 'None yet');
+      assert.match(await focused(page), /input#webhook-name/, 'the name field takes the focus');
+      await assertAccessible(page, `the Webhooks dialog (${look.name})`);
+
+      await page.keyboard.type('not a name!');
+      await page.keyboard.press('Enter');
+      await waitForText(page, '#webhooks-error', 'Names are');
+      await assertAccessible(page, `the Webhooks dialog with an error (${look.name})`);
+
+      await page.fill('#webhook-name', `ci-${look.name}`);
+      await page.keyboard.press('Enter');
+      await page.locator('#webhook-url').waitFor({ state: 'visible' });
+      assert.match(await page.inputValue('#webhook-url'), new RegExp(`^${server.httpUrl}/api/webhooks/\\S+/\\S+$`));
+      assert.match(await focused(page), /textarea#webhook-url/, 'the new URL takes the focus, selected for copying');
+      const fits = await page.locator('#webhook-url').evaluate((el) => ({ wide: el.scrollWidth - el.clientWidth, tall: el.scrollHeight - el.clientHeight }));
+      assert.deepEqual(fits, { wide: 0, tall: 0 }, 'the whole URL is in sight, wrapped, without scrolling');
+      await waitForText(page, '#webhook-list .webhook', `ci-${look.name}`);
+      await assertAccessible(page, `the Webhooks dialog showing a new URL (${look.name})`);
+      await screenshot(page, `a11y-webhooks-${look.name}`);
+      // Copy, from the keyboard: the button itself says it worked, and keeps the focus.
+      await page.keyboard.press('Tab');
+      assert.match(await focused(page), /copy-btn/);
+      await page.keyboard.press('Enter');
+      await waitForText(page, '#webhooks-dialog .copy-btn', 'Copied');
+      assert.match(await focused(page), /copy-btn/, 'the focus stays on Copy');
+      assert.equal(await page.textContent('#webhooks-error'), '');
+
+      await pressUntil(page, 'Tab', '#webhook-list button');
+      await page.keyboard.press('Enter');
+      await waitForText(page, '#webhook-list button', 'Revoke for good?');
+      assert.match(await focused(page), /confirm-revoke/, 'the focus stays on the button, now asking to confirm');
+      assert.equal(await page.locator('#webhook-list .webhook').count(), 1, 'one press revokes nothing');
+      await page.keyboard.press('Enter');
+      await waitForText(page, '#webhook-list', 'None yet');
+      await page.locator('#webhook-url').waitFor({ state: 'hidden' });
+      assert.equal(await page.inputValue('#webhook-url'), '', 'the revoked webhook\'s URL is no longer shown');
+      await page.keyboard.press('Escape');
+      await page.locator('#webhooks-dialog').waitFor({ state: 'hidden' });
+      assert.match(await focused(page), /webhooks-btn/, 'Escape gives the focus back to the Webhooks button');
+      assert.deepEqual(pageErrors(page), []);
+    });
+  }
 
   it('has no violations while reconnecting (every look)', async () => {
     const open: Page[] = [];

@@ -484,6 +484,52 @@ describe('rich messages in the web client', { skip: launched.skip ?? false }, ()
       assert.deepEqual(pageErrors(bob), []);
     });
 
+    it('never runs an uploaded HTML file: it is a download card, and opening its link downloads it without running it', async () => {
+      const eve = await newPage(browser);
+      pages.push(eve);
+      await register(eve, server.httpUrl, 'eve');
+      const fay = await open('fay');
+      // Each copy of the page calls home in every way it can if its script ever runs.
+      const html = Buffer.from('<!doctype html><html><head><title>x</title></head><body><img src=x onerror="fetch(\'/__ran\')">'
+        + '<script>fetch("/__ran");new Image().src="/__ran";parent.postMessage("ran","*");document.title="RAN"</script></body></html>');
+      const ran: string[] = [];
+      const context = fay.context();
+      await context.route('**/__ran', (route) => { ran.push(route.request().url()); void route.fulfill({ status: 204 }); });
+      context.on('dialog', (d) => { ran.push(`dialog ${d.message()}`); void d.dismiss(); });
+      await eve.locator('#attach-input').setInputFiles([
+        { name: 'report.html', mimeType: 'text/html', buffer: html },
+        { name: 'cat.png', mimeType: 'image/png', buffer: html },
+      ]);
+      await eve.locator('#upload-tray .upload-chip.done').nth(1).waitFor({ timeout: WAIT });
+      await sendMessage(eve, 'two files');
+      const msg = messageWith(fay, 'two files');
+      await msg.locator('.att-file').nth(1).waitFor({ timeout: WAIT });
+      // Neither is shown inline (the one named .png is HTML inside): two cards, no image, no frame.
+      assert.equal(await msg.locator('.att-image, img, iframe, object, embed').count(), 0);
+      const links = msg.locator('.att-file a.att-name');
+      assert.deepEqual(await links.allInnerTexts(), ['report.html', 'cat.png']);
+
+      // Following a card's link downloads the file: the page is never rendered.
+      const download = fay.waitForEvent('download', { timeout: WAIT });
+      await links.first().click();
+      assert.equal((await download).suggestedFilename(), 'report.html');
+
+      // Opened directly in a tab, the URL is still a download (attachment, a script-free CSP).
+      const href = await links.nth(1).getAttribute('href');
+      const tab = await context.newPage();
+      const direct = tab.waitForEvent('download', { timeout: WAIT });
+      await tab.goto(new URL(href!, server.httpUrl).href).catch(() => undefined);
+      await direct;
+      assert.notEqual(await tab.title(), 'RAN');
+      await tab.close();
+      // Nothing reached home, however long it had: wait for a round trip through the server first.
+      await sendMessage(eve, 'after the downloads');
+      await waitForText(fay, '#messages .content', 'after the downloads');
+      assert.deepEqual(ran, []);
+      assert.notEqual(await fay.title(), 'RAN');
+      assert.deepEqual(pageErrors(fay), []);
+    });
+
     it('sends a reply whose quote the server fills in', async () => {
       const cy = await open('cy');
       const di = await open('di');

@@ -124,6 +124,21 @@ describe('the web client', { skip: launched.skip ?? false }, () => {
     }
   });
 
+  it('keeps a text-mode command typed into the composer instead of posting it, and says why', async () => {
+    const typer = await open('typer');
+    const viewer = await open('watcher');
+    await sendMessage(typer, '/login typer my-secret-password');
+    await waitForText(typer, '#toasts', '/login is a command of the terminal client');
+    assert.equal(await typer.inputValue('#composer-input'), '/login typer my-secret-password', 'the line stays to be changed');
+    // A line that only starts like a path, a leading space and /me are messages.
+    await sendMessage(typer, '/usr/bin is full');
+    await sendMessage(typer, ' /bot list');
+    await waitForText(viewer, '#messages .content', '/bot list');
+    await waitForText(viewer, '#messages .content', '/usr/bin is full');
+    assert.ok(!(await messageTexts(viewer)).some((t) => t.includes('my-secret-password')), 'the password never reached the room');
+    assert.deepEqual(pageErrors(typer), []);
+  });
+
   it('shows reactions named like JavaScript built-ins, live and in a newcomer\'s history', async () => {
     const hana = await open('hana');
     await using ivan = await jsonUser(server.url, 'ivan');

@@ -13,7 +13,7 @@ const SERVER_TYPE_TABLE = {
   RoomList: true, UserList: true, History: true, PrivateHistory: true, SearchResults: true, Typing: true,
   MessageEdited: true, MessageDeleted: true, Reaction: true, ReadReceipt: true, Topic: true, LoggedIn: true,
   Conversations: true, ConversationAdded: true, ConversationRemoved: true, RoomCreated: true, Members: true,
-  Ack: true, Error: true,
+  Bots: true, Webhooks: true, Ack: true, Error: true,
 } as const satisfies Record<ServerType, true>;
 
 export const SERVER_TYPES = new Set<string>(Object.keys(SERVER_TYPE_TABLE));

@@ -56,6 +56,13 @@ function base(type: ClientType, id: string): Record<string, unknown> {
     OpenDirect: { usernames: ['peer'] },
     ListConversations: {},
     ListMembers: { room: 'general' },
+    CreateBot: { name: 'abot' },
+    ListBots: {},
+    RevokeBot: { name: 'abot' },
+    CreateWebhook: { room: 'general', name: 'hookbot' },
+    ListWebhooks: { room: 'general' },
+    RevokeWebhook: { room: 'general', id: 'wh1' },
+    SetBotWebhook: { name: 'abot', url: 'https://hooks.example/x' },
   };
   return { type, ...all[type] };
 }

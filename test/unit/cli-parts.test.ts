@@ -58,6 +58,18 @@ describe('parley client parts', () => {
     assert.equal(stripAnsi(coloured), chatLine(msg, plain));
   });
 
+  it('marks bots: [bot] before the name in messages, private messages, member lists and the bot list', () => {
+    assert.match(chatLine({ ...msg, bot: true }, plain), /^\d\d:\d\d \[bot\] bob: hi$/);
+    assert.match(chatLine({ ...msg, bot: true, content: '/me deploys' }, plain), /^\d\d:\d\d \* \[bot\] bob deploys$/);
+    const pm = { type: 'PrivateMessage' as const, id: 'p', from: 'bob', to: 'ann', content: 'psst', timestamp: msg.timestamp };
+    assert.match(formatServerMessage({ ...pm, bot: true }, plain)!, /\[pm from \[bot\] bob\] psst$/);
+    const members = formatServerMessage({ type: 'Members', room: 'general', total: 2, hasMore: false, members: [
+      { username: 'ann', role: 'owner', online: true }, { username: 'ci', role: 'member', online: false, bot: true },
+    ] }, plain)!;
+    assert.match(members, /ann \(owner\), \[bot\] ci - away$/);
+    assert.match(formatServerMessage({ type: 'Bots', bots: [{ username: 'ci', createdAt: '2026-12-01T10:00:00.000Z' }] }, plain)!, /\[bot\] ci \(since 2026-12-01\)/);
+  });
+
   it('strips terminal escapes from what other users wrote', () => {
     assert.equal(stripAnsi(chatLine({ ...msg, content: 'a\x1b[2Jb' }, plain)).endsWith('a[2Jb'), true);
   });
@@ -116,6 +128,19 @@ describe('parley client parts', () => {
     assert.equal(ackText({ for: 'OpenDirect', room: 'dm-abc', with: ['bob'] }, ctx), '* Direct conversation with @bob: /switch @bob to talk there.');
     assert.match(clientHelpText(), /\/create ROOM \[--private\]/);
     assert.match(clientHelpText(), /\/switch @NAME/);
+  });
+
+  it('shows a new webhook\'s URL whole (a path is completed with the server\'s origin), the list, and a bot\'s signing secret', () => {
+    const ctx: FormatContext = { ...plain, origin: 'https://chat.example' };
+    const made = ackText({ for: 'CreateWebhook', room: 'deploys', id: 'wh1', name: 'ci', url: '/api/webhooks/wh1/s3cret' }, ctx)!;
+    assert.match(made, /Webhook wh1 of deploys posts as ci/);
+    assert.match(made, /\n {4}https:\/\/chat\.example\/api\/webhooks\/wh1\/s3cret\n/);
+    assert.match(ackText({ for: 'CreateWebhook', room: 'deploys', id: 'wh1', name: 'ci', url: 'http://h:1/api/webhooks/wh1/x' }, ctx)!, /http:\/\/h:1\/api\/webhooks\/wh1\/x/);
+    assert.equal(ackText({ for: 'RevokeWebhook', room: 'deploys', id: 'wh1' }, ctx), '* Webhook wh1 of deploys is revoked.');
+    assert.match(formatServerMessage({ type: 'Webhooks', room: 'deploys', webhooks: [{ id: 'wh1', name: 'ci', createdBy: 'ann', createdAt: '2026-12-01T00:00:00.000Z' }] }, ctx)!,
+      /Webhooks of deploys .*\n {2}wh1 {2}ci created 2026-12-01 by ann/);
+    assert.match(formatServerMessage({ type: 'Webhooks', room: 'deploys', webhooks: [] }, ctx)!, /no webhooks/);
+    assert.match(ackText({ for: 'SetBotWebhook', name: 'helper', url: 'https://bot.example/h', secret: 'abc' }, ctx)!, /signing secret, shown only now: abc/);
   });
 
   it('names the account\'s conversations for /switch: @NAME, a group in any order, a room, never one it is not in', () => {

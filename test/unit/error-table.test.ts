@@ -84,7 +84,7 @@ describe('the error table and docs/protocol.md', () => {
     const serverTable = rows(section(doc, 'server to client')).map((r) => unquote(r[0]!));
     const expected = ['Welcome', 'Message', 'PrivateMessage', 'SystemMessage', 'UserJoined', 'UserLeft', 'RoomList', 'UserList',
       'History', 'PrivateHistory', 'SearchResults', 'Typing', 'MessageEdited', 'MessageDeleted', 'Reaction', 'ReadReceipt',
-      'Topic', 'LoggedIn', 'Conversations', 'ConversationAdded', 'ConversationRemoved', 'RoomCreated', 'Members', 'Ack', 'Error'];
+      'Topic', 'LoggedIn', 'Conversations', 'ConversationAdded', 'ConversationRemoved', 'RoomCreated', 'Members', 'Bots', 'Webhooks', 'Ack', 'Error'];
     assert.deepEqual([...serverTable].sort(), [...expected].sort());
   });
 });

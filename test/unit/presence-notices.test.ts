@@ -5,9 +5,9 @@
  * "* NAME joined general".
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import type { ServerMessage } from '../../src/protocol/messages.js';
-import { LARGE_ROOM, PresenceNotices, SUMMARY_INTERVAL_MS, summaryText, type NoticeTarget } from '../../src/server/domain/presence-notices.js';
+import { BURST, LARGE_ROOM, MAX_SUMMARY_INTERVAL_MS, PresenceNotices, SMALL_ROOM, SUMMARY_INTERVAL_MS, summaryText, type NoticeTarget } from '../../src/server/domain/presence-notices.js';
 import { eventually } from '../helpers/eventually.js';
 import { FakeChat } from '../helpers/fake-chat.js';
 
@@ -85,6 +85,97 @@ describe('presence notices', () => {
     const [, second, third] = turns;
     assert.deepEqual([second![0], third![0]].sort(), ['general', 'random']);
     assert.equal(second![1], third![1], 'both in one turn');
+  });
+
+  it('summarises a burst of arrivals in a room of more than SMALL_ROOM once it comes faster than BURST a second (a reconnect storm)', async () => {
+    const t = target(SMALL_ROOM + 1);
+    let clock = 1_000_000;
+    t.now = () => clock;
+    const notices = new PresenceNotices(t);
+    // Thirty arrivals 30 ms apart: about 33 a second.
+    for (let i = 0; i < 30; i++) {
+      notices.joined('general', `u${i}`);
+      clock += 30;
+    }
+    const perUser = t.sent.filter((m) => m.type === 'UserJoined').length;
+    assert.ok(perUser > BURST - 1 && perUser < 15, `per-user notices before the summary: ${perUser}`);
+    await tick();
+    const summaries = t.sent.filter((m) => m.type === 'SystemMessage');
+    assert.deepEqual(summaries, [{ type: 'SystemMessage', room: 'general', content: `${30 - perUser} joined general; ${SMALL_ROOM + 1} members now` }]);
+    notices.stop();
+  });
+
+  it('keeps per-user notices in a room whose arrivals come slower than BURST a second, and in a busy room of at most SMALL_ROOM', () => {
+    const small = target(SMALL_ROOM);
+    let clock = 1_000_000;
+    small.now = () => clock;
+    const busy = new PresenceNotices(small);
+    for (let i = 0; i < 40; i++) {
+      busy.joined('general', `u${i}`);
+      clock += 10;
+    }
+    assert.equal(small.sent.filter((m) => m.type === 'UserJoined').length, 40, 'a small room, 100 arrivals a second');
+    busy.stop();
+    const t = target(SMALL_ROOM + 1);
+    t.now = () => clock;
+    const notices = new PresenceNotices(t);
+    for (let i = 0; i < 40; i++) {
+      notices.joined('general', `u${i}`);
+      clock += 250;
+    }
+    assert.equal(t.sent.filter((m) => m.type === 'UserJoined').length, 40);
+    notices.stop();
+  });
+
+  it('doubles the interval between summaries while the churn goes on, up to MAX_SUMMARY_INTERVAL_MS, and starts again after a quiet one', async () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const t = target(500);
+      let clock = 1_000_000;
+      t.now = () => clock;
+      const advance = (ms: number): void => {
+        clock += ms;
+        mock.timers.tick(ms);
+      };
+      const notices = new PresenceNotices(t);
+      const summaries = (): number => t.sent.length;
+      // Someone arrives every 250 ms; a summary is due at each flush that found arrivals.
+      const arrive = (ms: number): void => {
+        for (let waited = 0; waited < ms; waited += 250) {
+          notices.joined('general', `u${waited}`);
+          advance(250);
+        }
+      };
+      notices.joined('general', 'first');
+      await tick();
+      assert.equal(summaries(), 1, 'the first at once');
+      const gaps: number[] = [];
+      let since = 0;
+      for (let n = 0; n < 6; n++) {
+        const before = summaries();
+        while (summaries() === before) {
+          arrive(250);
+          since += 250;
+          await Promise.resolve();
+          await new Promise((r) => setImmediate(r));
+        }
+        gaps.push(since);
+        since = 0;
+      }
+      assert.deepEqual(gaps, [1_000, 2_000, 4_000, 8_000, 8_000, 8_000].map((ms) => Math.min(ms, MAX_SUMMARY_INTERVAL_MS)));
+      // A quiet interval: the rooms leave summary mode and the next churn is told after SUMMARY_INTERVAL_MS again.
+      advance(MAX_SUMMARY_INTERVAL_MS);
+      await new Promise((r) => setImmediate(r));
+      advance(SUMMARY_INTERVAL_MS);
+      await new Promise((r) => setImmediate(r));
+      const before = summaries();
+      notices.joined('general', 'late');
+      await tick();
+      assert.equal(summaries(), before + 1, 'summarised at once after the quiet interval');
+      notices.stop();
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   it('words summaries plainly', () => {

@@ -114,6 +114,9 @@ describe('parseTextLine', () => {
       ['/history', { type: 'History', room: 'general' }],
       ['/history 5', { type: 'History', room: 'general', limit: 5 }],
       ['/search cats', { type: 'Search', query: 'cats' }],
+      ['/bot create ci', { type: 'CreateBot', name: 'ci' }],
+      ['/bot list', { type: 'ListBots' }],
+      ['/bot revoke ci', { type: 'RevokeBot', name: 'ci' }],
     ];
     for (const [line, msg] of cases) assert.deepEqual(parseTextLine(line, 'general'), { kind: 'message', msg }, line);
   });
@@ -148,6 +151,12 @@ describe('formatText', () => {
 
   it('shows a message of the current room as "name: text"', () => {
     assert.equal(formatText(msg, 'tech'), 'ann: hi');
+  });
+
+  it('marks a bot\'s message with [bot] before its name', () => {
+    assert.equal(formatText({ ...msg, username: 'ci', bot: true }, 'tech'), '[bot] ci: hi');
+    assert.equal(formatText({ ...msg, username: 'ci', bot: true }, 'general'), '[tech] [bot] ci: hi');
+    assert.equal(parseTextLine('/bot', null).kind, 'error');
   });
 
   it('tags a message of another room with the room name', () => {

@@ -1,12 +1,14 @@
 /**
- * The bounds on search work in the Search handler: one search in flight per connection,
- * searches per minute per account, and a store's time bound answered as SEARCH_TIMEOUT.
+ * The bounds on search work in the Search handler: one search in flight per connection and
+ * per account (SEARCH_BUSY), searches per minute per account, and a store's time bound
+ * answered as SEARCH_TIMEOUT.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SearchTimeout, type SearchQuery } from '../../src/server/ports.js';
 import { eventually } from '../helpers/eventually.js';
 import { FakeChat } from '../helpers/fake-chat.js';
+import { SEARCH_QUEUE } from '../../src/server/domain/handle-messages.js';
 
 describe('Search limits', () => {
   it('refuses searches past --searches-per-minute for that searcher only, with RATE_LIMITED', async () => {
@@ -61,5 +63,72 @@ describe('Search limits', () => {
     }
     assert.equal(most, 1);
     assert.deepEqual(ann.conn.ofType('SearchResults').map((r) => r.ref), [0, 1, 2]);
+  });
+
+  it('runs one search at a time per account: another connection of it meanwhile gets SEARCH_BUSY, then may search', async () => {
+    // Two at once on the node, so that the second account's search runs beside the first.
+    const chat = await new FakeChat({ searchesInFlight: 2 }).start();
+    const one = chat.connect('json');
+    one.say({ type: 'Register', username: 'ann', password: 'correct horse battery', ref: 'r' });
+    await chat.settle();
+    const two = chat.connect('json');
+    two.say({ type: 'Login', username: 'ann', password: 'correct horse battery', ref: 'l' });
+    await chat.settle();
+    assert.equal(two.conn.ofType('LoggedIn').length, 1);
+    const bob = await chat.jsonUser('bob');
+    const search = chat.store.search.bind(chat.store);
+    const gates: (() => void)[] = [];
+    chat.store.search = async (q: SearchQuery) => {
+      await new Promise<void>((resolve) => gates.push(resolve));
+      return search(q);
+    };
+    one.say({ type: 'Search', query: 'hello', ref: 'a' });
+    await eventually(() => gates.length === 1, 10_000, 'the first search to reach the store');
+    two.say({ type: 'Search', query: 'hello', ref: 'b' });
+    await eventually(() => two.conn.ofType('Error').length === 1, 10_000, 'the second search to be refused');
+    const busy = two.conn.ofType('Error')[0]!;
+    assert.deepEqual([busy.code, busy.ref, busy.retryable], ['SEARCH_BUSY', 'b', true]);
+    // Another account is not held up.
+    bob.say({ type: 'Search', query: 'hello', ref: 'c' });
+    await eventually(() => gates.length === 2, 10_000, "bob's search to reach the store");
+    for (const open of gates.splice(0)) open();
+    await eventually(() => one.conn.ofType('SearchResults').length === 1 && bob.conn.ofType('SearchResults').length === 1, 10_000, 'both answered');
+    chat.store.search = search;
+    two.say({ type: 'Search', query: 'hello', ref: 'd' });
+    await eventually(() => two.conn.ofType('SearchResults').length === 1, 10_000, 'a search once the first was answered');
+    assert.equal(two.conn.ofType('SearchResults')[0]!.ref, 'd');
+  });
+
+  it('runs --searches-in-flight searches at once on the node; the others wait their turn in order, and past SEARCH_QUEUE get SEARCH_BUSY', async () => {
+    const chat = await new FakeChat({ searchesInFlight: 1 }).start();
+    const users: Awaited<ReturnType<FakeChat['jsonUser']>>[] = [];
+    for (let i = 0; i < SEARCH_QUEUE + 2; i++) users.push(await chat.jsonUser(`u${i}`));
+    const search = chat.store.search.bind(chat.store);
+    let running = 0;
+    let most = 0;
+    const gates: (() => void)[] = [];
+    chat.store.search = async (q: SearchQuery) => {
+      most = Math.max(most, ++running);
+      await new Promise<void>((resolve) => gates.push(resolve));
+      running--;
+      return search(q);
+    };
+    users.forEach((u, i) => u.say({ type: 'Search', query: 'hello', ref: i }));
+    // One runs, SEARCH_QUEUE wait, the last is refused.
+    const last = users.at(-1)!;
+    await eventually(() => last.conn.ofType('Error').length === 1, 10_000, 'the search past the queue to be refused');
+    assert.deepEqual([last.conn.ofType('Error')[0]!.code, last.conn.ofType('Error')[0]!.retryable], ['SEARCH_BUSY', true]);
+    const order: number[] = [];
+    for (let answered = 0; answered <= SEARCH_QUEUE; answered++) {
+      await eventually(() => gates.length > 0, 10_000, `search ${answered} to start`);
+      for (let turn = 0; turn < 20; turn++) await new Promise((r) => setImmediate(r));
+      const open = gates.splice(0);
+      assert.equal(open.length, 1, 'two searches ran at once');
+      open[0]!();
+      await eventually(() => users.filter((u) => u.conn.ofType('SearchResults').length === 1).length === answered + 1, 10_000, `search ${answered} answered`);
+      order.push(users.findIndex((u, i) => u.conn.ofType('SearchResults').length === 1 && !order.includes(i)));
+    }
+    assert.equal(most, 1);
+    assert.deepEqual(order, Array.from({ length: SEARCH_QUEUE + 1 }, (_, i) => i), 'in the order they came');
   });
 });

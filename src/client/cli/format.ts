@@ -83,11 +83,14 @@ function noticeTag(ctx: FormatContext, room: string): string {
  * line when it is a reply, and with a `[file] NAME (SIZE) URL` line per attachment. An
  * action (`/me waves`) reads `12:04 * alice waves`.
  */
+/** What marks a bot's name, in messages and member lists. */
+export const BOT_TAG = '[bot]';
+
 export function chatLine(m: ChatMessage, ctx: FormatContext): string {
   const { style } = ctx;
   const mark = !m.deleted && mentionsMe(m.mentions, m.username, ctx.me) ? `${style.inverse(MENTION_MARK)} ` : '';
   const head = `${mark}${style.dim(hhmm(m.timestamp))} ${roomTag(ctx, m.room)}`;
-  const who = style.name(safe(m.username));
+  const who = `${m.bot ? `${style.dim(BOT_TAG)} ` : ''}${style.name(safe(m.username))}`;
   if (m.deleted) return `${head}${who}: ${style.dim('(deleted)')}`;
   const indent = mark.length > 0 ? MENTION_MARK.length + 1 + hhmm(m.timestamp).length + 1 : hhmm(m.timestamp).length + 1;
   const edited = m.editedAt ? ` ${style.dim('(edited)')}` : '';
@@ -138,7 +141,7 @@ export function fileLines(files: Attachment[] | undefined, ctx: FormatContext, i
 export function privateLine(m: PrivateChatMessage, ctx: FormatContext): string {
   const { style } = ctx;
   const sent = ctx.me !== null && nameKey(m.from) === nameKey(ctx.me) && nameKey(m.to) !== nameKey(ctx.me);
-  const tag = sent ? `[pm to ${style.name(safe(m.to))}]` : `[pm from ${style.name(safe(m.from))}]`;
+  const tag = sent ? `[pm to ${style.name(safe(m.to))}]` : `[pm from ${m.bot ? `${BOT_TAG} ` : ''}${style.name(safe(m.from))}]`;
   const mark = mentionsMe(m.mentions, m.from, ctx.me) ? `${style.inverse(MENTION_MARK)} ` : '';
   const indent = 6 + (mark ? MENTION_MARK.length + 1 : 0);
   return `${mark}${style.dim(hhmm(m.timestamp))} ${style.magenta(tag)} ${withFiles(indentContinuation(safe(m.content), indent), m.attachments, ctx, indent)}`;
@@ -248,8 +251,15 @@ export function formatServerMessage(msg: ServerMessage, ctx: FormatContext): str
     }
     case 'ConversationRemoved':
       return notice(ctx, `You are no longer in ${msg.room}${msg.by ? ` (removed by ${safe(msg.by)})` : ''}.`);
+    case 'Bots':
+      return msg.bots.length === 0 ? notice(ctx, 'There are no bots. /bot create NAME makes one.')
+        : ['Bots:', ...msg.bots.map((b) => `  ${style.dim(BOT_TAG)} ${style.name(safe(b.username))} (since ${b.createdAt.slice(0, 10)})${b.banned ? style.dim(' - banned') : ''}`)].join('\n');
     case 'Members':
-      return `Members of ${labelOf(ctx, msg.room)} (${msg.total}): ${msg.members.map((m) => `${style.name(safe(m.username))}${m.role !== 'member' ? ` (${m.role})` : ''}${m.online ? '' : style.dim(' - away')}`).join(', ')}`;
+      return `Members of ${labelOf(ctx, msg.room)} (${msg.total}): ${msg.members.map((m) => `${m.bot ? `${style.dim(BOT_TAG)} ` : ''}${style.name(safe(m.username))}${m.role !== 'member' ? ` (${m.role})` : ''}${m.online ? '' : style.dim(' - away')}`).join(', ')}`;
+    case 'Webhooks':
+      return msg.webhooks.length === 0 ? notice(ctx, `${labelOf(ctx, msg.room)} has no webhooks. /webhook create NAME makes one.`)
+        : [`Webhooks of ${labelOf(ctx, msg.room)} (/webhook revoke ID stops one):`,
+          ...msg.webhooks.map((w) => `  ${safe(w.id)}  ${style.name(safe(w.name))}${style.dim(` created ${w.createdAt.slice(0, 10)}${w.createdBy ? ` by ${safe(w.createdBy)}` : ''}`)}`)].join('\n');
     case 'RoomCreated':
     case 'Welcome':
     case 'Message':
@@ -314,7 +324,25 @@ export function ackText(msg: { for: string; [k: string]: unknown }, ctx: FormatC
     }
     case 'SetNotify':
       return notice(ctx, `Notifications for ${labelOf(ctx, String(msg.room))}: ${String(msg.level)}.`);
+    case 'CreateWebhook':
+      return notice(ctx, `Webhook ${safe(String(msg.id))} of ${String(msg.room)} posts as ${safe(String(msg.name))}. POST JSON {"text": "..."} to\n` +
+        `${webhookUrl(String(msg.url), ctx.origin)}\nKeep this URL secret: it is shown only now (/webhook revoke ${safe(String(msg.id))} stops it).`);
+    case 'RevokeWebhook':
+      return notice(ctx, `Webhook ${safe(String(msg.id))} of ${String(msg.room)} is revoked.`);
+    case 'SetBotWebhook':
+      return notice(ctx, msg.url === null ? `${safe(String(msg.name))} has no outgoing webhook now.`
+        : `${safe(String(msg.name))}'s outgoing webhook goes to ${safe(String(msg.url))}.\nIts signing secret, shown only now: ${safe(String(msg.secret))}`);
     default:
       return null;
+  }
+}
+
+/** A webhook's URL as the server gave it, made absolute against the server's origin when it is a path. */
+export function webhookUrl(url: string, origin: string | undefined): string {
+  if (!url.startsWith('/') || !origin) return safe(url);
+  try {
+    return safe(new URL(url, origin).href);
+  } catch {
+    return safe(url);
   }
 }

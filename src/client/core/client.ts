@@ -601,12 +601,12 @@ function withExtras(extra: SendExtras): Pick<SendExtras, 'attachments' | 'replyT
 
 /** A direct conversation's message as the room message it is (its `room` and `seq` known). */
 function directAsChat(m: ServerMessageOf<'PrivateMessage'>): ChatMessage {
-  const { id, room, seq, from, content, timestamp, editedAt, deleted, reactions, replyTo, attachments, mentions } = m;
+  const { id, room, seq, from, content, timestamp, editedAt, deleted, reactions, replyTo, attachments, mentions, bot } = m;
   return {
     id, room: room!, seq: seq!, username: m.username ?? from, content, timestamp,
     ...(editedAt !== undefined ? { editedAt } : {}), ...(deleted !== undefined ? { deleted } : {}),
     ...(reactions ? { reactions } : {}), ...(replyTo ? { replyTo } : {}),
-    ...(attachments?.length ? { attachments } : {}), ...(mentions?.length ? { mentions } : {}),
+    ...(attachments?.length ? { attachments } : {}), ...(mentions?.length ? { mentions } : {}), ...(bot ? { bot } : {}),
   };
 }
 

@@ -21,6 +21,7 @@ import { buildListContent } from './list-content.js';
 import { Header, MembersPanel, SearchPanel } from './view-panels.js';
 import { Sidebar } from './view-sidebar.js';
 import { NewMessageDialog, NewRoomDialog, RegisterDialog } from './view-dialogs.js';
+import { WebhooksDialog } from './view-webhooks.js';
 
 export interface AppOptions {
   identity: Identity;
@@ -90,6 +91,7 @@ export class ChatApp {
   private readonly newMessage: NewMessageDialog;
   private readonly newRoom: NewRoomDialog;
   private readonly registration: RegisterDialog;
+  private readonly webhooks: WebhooksDialog;
   /** The conversation list being read again (refreshConversations), if it is. */
   private conversationsLoad: Promise<void> | null = null;
   /** Rosters to re-read soon (a member came, went, was invited or removed). */
@@ -107,6 +109,15 @@ export class ChatApp {
     this.newMessage = new NewMessageDialog((names) => this.openDirect(names));
     this.newRoom = new NewRoomDialog((room, isPrivate) => this.createRoom(room, isPrivate));
     this.registration = new RegisterDialog((password) => this.register(password));
+    this.webhooks = new WebhooksDialog({
+      list: async (room) => (await this.client.request({ type: 'ListWebhooks', room }) as ServerMessageOf<'Webhooks'>).webhooks,
+      create: async (room, name) => {
+        const ack = await this.client.request({ type: 'CreateWebhook', room, name }) as ServerMessageOf<'Ack'>;
+        return { id: String(ack.id), name: String(ack.name), url: String(ack.url) };
+      },
+      revoke: async (room, id) => { await this.client.request({ type: 'RevokeWebhook', room, id }); },
+      failure: (err) => failureText(err as ClientError),
+    });
     this.sidebar = new Sidebar(byId('sidebar'), {
       openRoom: (r) => this.open({ kind: 'room', room: r }), joinRoom: (r) => void this.joinRoom(r),
       leaveRoom: (r) => void this.leaveRoom(r), newMessage: () => this.newMessage.show(), newRoom: () => this.newRoom.show(),
@@ -136,6 +147,7 @@ export class ChatApp {
       invite: (room, name) => this.manage({ type: 'Invite', room, username: name }),
       remove: (room, name) => this.manage({ type: 'RemoveMember', room, username: name }),
       setRole: (room, name, role) => this.manage({ type: 'SetRole', room, username: name, role }),
+      webhooks: (room) => this.webhooks.show(room),
     });
     this.search = new SearchPanel(byId('search'), {
       search: (query, room) => void this.runSearch(query, room),

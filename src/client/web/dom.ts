@@ -61,3 +61,8 @@ export function iconButton(label: string, glyph: IconName, onClick: (ev: MouseEv
     on: { click: onClick },
   }, icon(glyph));
 }
+
+/** The visible "bot" badge beside a bot's name, in messages, search results and member lists (its text is what screen readers read too). */
+export function botBadge(): HTMLElement {
+  return h('span', { class: 'bot-badge', attrs: { title: 'This account is a bot' }, text: 'bot' });
+}

@@ -57,6 +57,7 @@ function roomEntry(m: ChatMessage, me: string): Entry {
   return {
     ...(mentionsMe(m.mentions, me) && !sameName(m.username, me) ? { mentioned: true } : {}),
     ...(isAction(m.content) ? { action: true } : {}),
+    ...(m.bot ? { bot: true } : {}),
     id: m.id, author: m.username, content: m.content, timestamp: m.timestamp, seq: m.seq,
     editedAt: m.editedAt ?? null, deleted: m.deleted ?? false, reactions: m.reactions ?? emptyReactions(), actions: true,
     ...(m.attachments?.length ? { attachments: m.attachments } : {}), ...(m.replyTo ? { replyTo: m.replyTo } : {}),

@@ -6,7 +6,9 @@
  * conversation, and go with the next message (which may then have no text). Typing `@` and
  * the start of a name offers names to mention (view-mention-picker.ts).
  */
+import { textCommandOf } from '../../protocol/commands.js';
 import type { Attachment, ReplyRef } from '../../protocol/messages.js';
+import { toast } from './toast.js';
 import { byId, h, replaceChildren } from './dom.js';
 import { icon } from './icons.js';
 import type { NameSource } from './mention-complete.js';
@@ -230,6 +232,13 @@ export class Composer {
       return;
     }
     if (text.trim() === '' && this.tray.count() === 0) return;
+    // A command of the terminal client or wscat (`/login ann secret`, `/bot create ci`) would be
+    // posted for everyone to read: kept in the composer instead, with why.
+    const command = textCommandOf(text);
+    if (command !== null) {
+      toast(`/${command} is a command of the terminal client and wscat; the browser does not run it, so it was not sent. To post it as a message, start it with a space.`);
+      return;
+    }
     const replyTo = this.replying;
     this.picker.close();
     this.input.value = '';

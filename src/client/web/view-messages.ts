@@ -7,7 +7,7 @@
  */
 import type { Attachment, Reactions, ReplyRef } from '../../protocol/messages.js';
 import { reactionEntries } from '../../protocol/reactions.js';
-import { h, iconButton } from './dom.js';
+import { botBadge, h, iconButton } from './dom.js';
 import { closeInTime, colourClass, dayKey, dayLabel, fullDate, initial, sameName, timeOf } from './format.js';
 import { emphasiseMentions } from './mentions.js';
 import { attachmentList, Lightbox, markdownContent, replyQuote } from './view-rich.js';
@@ -36,6 +36,8 @@ export interface Entry {
   mentioned?: boolean;
   /** A `/me ACTION` message, shown as "* author ACTION". */
   action?: boolean;
+  /** Written by a bot account: a "bot" badge beside the name. */
+  bot?: boolean;
 }
 
 /** One element of the list: its key, a signature of what it shows, and how to build it. */
@@ -327,6 +329,14 @@ export class MessageList {
     return box;
   }
 
+  /**
+   * A grouped message shows no header, but a screen reader moving from message to message
+   * still hears whose it is (and that a bot wrote it).
+   */
+  private srAuthor(e: Entry): HTMLElement {
+    return h('span', { class: 'sr-only msg-sr-author', text: `${e.author}${e.bot ? ' (bot)' : ''}: ` });
+  }
+
   private message(e: Entry, grouped: boolean, me: string): HTMLElement {
     const own = sameName(e.author, me);
     const cls = ['msg', grouped ? 'grouped' : '', own ? 'own' : '', e.deleted ? 'deleted' : '', e.pending ? 'pending' : '', e.mentioned && !e.deleted ? 'mentioned' : ''].filter(Boolean).join(' ');
@@ -335,6 +345,7 @@ export class MessageList {
       : h('div', { class: `avatar ${colourClass(e.author)}`, attrs: { 'aria-hidden': 'true' }, text: initial(e.author) });
     const header = grouped ? null : h('div', { class: 'msg-head' },
       h('span', { class: 'author', text: e.author }),
+      e.bot ? botBadge() : null,
       h('time', { attrs: { datetime: e.timestamp, title: fullDate(e.timestamp) }, text: timeOf(e.timestamp) }),
       e.pending ? h('span', { class: 'sending', text: 'Sending…' }) : null);
     // Not colour alone: a visible "@" marker, read as "mentions you".
@@ -351,7 +362,7 @@ export class MessageList {
         e.attachments?.length ? attachmentList(e.attachments, (f, opener) => this.lightbox.open(f, opener)) : null);
     return h('article', { class: cls, attrs: { 'data-id': e.pending ? undefined : e.id, 'data-seq': e.seq, 'data-author': e.author, 'aria-busy': e.pending, tabindex: -1 } },
       h('div', { class: 'gutter' }, gutter),
-      h('div', { class: 'msg-body' }, marker, header, body, this.reactions(e, me)),
+      h('div', { class: 'msg-body' }, marker, header ?? this.srAuthor(e), body, this.reactions(e, me)),
       e.actions && !e.deleted ? this.toolbar(e, own) : null);
   }
 

@@ -4,7 +4,7 @@
  * and the search panel.
  */
 import type { ChatMessage, MemberSummary, NotifyLevel } from '../../protocol/messages.js';
-import { h, iconButton, replaceChildren } from './dom.js';
+import { botBadge, h, iconButton, replaceChildren } from './dom.js';
 import { colourClass, fullDate, initial, sameName, timeOf } from './format.js';
 import { linkify } from './linkify.js';
 import type { AppState, RoomState } from './state.js';
@@ -124,6 +124,8 @@ export interface MembersActions {
   invite(room: string, username: string): void;
   remove(room: string, username: string): void;
   setRole(room: string, username: string, role: 'moderator' | 'member'): void;
+  /** Opens the room's Webhooks dialog (its owner). */
+  webhooks(room: string): void;
 }
 
 const ROLE_TEXT: Record<string, string> = { owner: 'owner', moderator: 'moderator' };
@@ -135,6 +137,8 @@ export class MembersPanel {
   private readonly inviteInput = h('input', { attrs: { id: 'invite-name', autocomplete: 'off', maxlength: 32, placeholder: 'Name', 'aria-describedby': 'invite-hint' } });
   private readonly inviteForm: HTMLFormElement;
   private inviteRoom: string | null = null;
+  private readonly webhooksBtn: HTMLButtonElement;
+  private webhooksRoom: string | null = null;
 
   constructor(el: HTMLElement, private readonly actions: MembersActions) {
     // Built once, so that a re-render never wipes a name being typed.
@@ -150,7 +154,11 @@ export class MembersPanel {
     }, h('label', { attrs: { for: 'invite-name' }, text: 'Invite someone' }),
     h('div', { class: 'invite-row' }, this.inviteInput, h('button', { class: 'text-btn', attrs: { type: 'submit' }, text: 'Invite' })),
     h('p', { class: 'invite-hint', attrs: { id: 'invite-hint' }, text: 'Any account, online or not.' }));
-    replaceChildren(el, this.heading, this.inviteForm, this.list);
+    this.webhooksBtn = h('button', {
+      class: 'text-btn webhooks-btn', attrs: { type: 'button', 'aria-haspopup': 'dialog' }, text: 'Webhooks…',
+      on: { click: () => { if (this.webhooksRoom) this.actions.webhooks(this.webhooksRoom); } },
+    });
+    replaceChildren(el, this.heading, this.inviteForm, h('div', { class: 'panel-tools' }, this.webhooksBtn), this.list);
   }
 
   render(s: AppState): void {
@@ -161,6 +169,9 @@ export class MembersPanel {
     this.inviteRoom = room.joined && (room.kind === 'public' || room.moderates()) ? room.name : null;
     this.inviteForm.hidden = this.inviteRoom === null;
     this.inviteInput.setAttribute('aria-label', `Invite someone to #${room.name}`);
+    this.webhooksRoom = room.joined && room.kind !== 'direct' && room.role === 'owner' ? room.name : null;
+    this.webhooksBtn.hidden = this.webhooksRoom === null;
+    this.webhooksBtn.setAttribute('aria-label', `Webhooks of #${room.name}`);
     // Rebuilt only when it changes, so that a click on a member's button is never lost to a re-render.
     const shown = JSON.stringify([room.name, room.kind, room.role, s.username, roster]);
     if (shown === this.shown) return;
@@ -179,6 +190,7 @@ export class MembersPanel {
     }, h('span', { class: `avatar small ${colourClass(m.username)}`, attrs: { 'aria-hidden': 'true' } }, initial(m.username), h('span', { class: 'presence' })),
     mine ? null : h('span', { class: 'sr-only', text: 'Message ' }),
     h('span', { class: 'name', text: m.username }),
+    m.bot ? botBadge() : null,
     role ? h('span', { class: 'role', text: role }) : null,
     mine ? h('span', { class: 'you', text: '(you)' }) : null,
     h('span', { class: 'sr-only', text: m.online ? ', online' : ', offline' })),
@@ -256,7 +268,7 @@ export class SearchPanel {
     replaceChildren(this.results, h('p', { class: 'muted', text: `${messages.length} result${messages.length === 1 ? '' : 's'} for “${query}”` }),
       h('ul', {}, ...messages.map((m) => h('li', {}, h('button', {
         class: 'result', attrs: { type: 'button' }, on: { click: () => this.actions.open(m.room) },
-      }, h('div', { class: 'result-head' }, h('span', { class: 'author', text: m.username }), h('span', { class: 'where', text: ` in ${this.actions.label(m.room)}` }),
+      }, h('div', { class: 'result-head' }, h('span', { class: 'author', text: m.username }), m.bot ? botBadge() : null, h('span', { class: 'where', text: ` in ${this.actions.label(m.room)}` }),
         h('time', { attrs: { datetime: m.timestamp, title: fullDate(m.timestamp) }, text: timeOf(m.timestamp) })),
       h('div', { class: 'result-text' }, m.content))))));
   }

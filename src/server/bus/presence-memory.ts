@@ -90,8 +90,17 @@ export class MemoryPresence implements Presence {
     return [...this.names.values()].map((c) => c.username).sort(compareNames);
   }
 
-  async counts(): Promise<Map<string, number>> {
-    return new Map([...this.rooms].map(([room, members]) => [room, members.size]));
+  async counts(rooms?: readonly string[]): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    if (rooms) {
+      for (const room of rooms) {
+        const members = this.rooms.get(room);
+        if (members) counts.set(room, members.size);
+      }
+      return counts;
+    }
+    for (const [room, members] of this.rooms) counts.set(room, members.size);
+    return counts;
   }
 
   async lookup(key: string): Promise<string | null> {

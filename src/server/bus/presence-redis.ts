@@ -167,13 +167,23 @@ export class RedisPresence implements Presence {
     return this.orLocal(async () => sortNames(await this.redis.hvals(this.key('online'))), await this.local.online());
   }
 
-  async counts(): Promise<Map<string, number>> {
+  async counts(rooms?: readonly string[]): Promise<Map<string, number>> {
     return this.orLocal(async () => {
-      const flat = (await this.run(COUNTS.name)) as Array<string | number>;
       const counts = new Map<string, number>();
+      if (rooms) {
+        // One HLEN per room asked for, in one round trip; never a walk over every room.
+        const pipeline = this.redis.pipeline();
+        for (const room of rooms) pipeline.hlen(this.key(`room:${room}`));
+        for (const [i, [err, n]] of ((await pipeline.exec()) ?? []).entries()) {
+          if (err) throw err;
+          if (Number(n) > 0) counts.set(rooms[i]!, Number(n));
+        }
+        return counts;
+      }
+      const flat = (await this.run(COUNTS.name)) as Array<string | number>;
       for (let i = 0; i + 1 < flat.length; i += 2) counts.set(String(flat[i]), Number(flat[i + 1]));
       return counts;
-    }, await this.local.counts());
+    }, await this.local.counts(rooms));
   }
 
   async lookup(key: string): Promise<string | null> {

@@ -6,16 +6,27 @@
  * Frames of one connection are handled in order: a handler that returns a promise holds
  * back that connection's next frames until it settles, except that a room message is
  * confirmed asynchronously (the store commits appends in call order, so echoes stay ordered).
+ *
+ * Requests without a connection (the HTTP API, integrations such as webhooks posting as a
+ * bot) come in through `request(account, msg)`: the same handlers, so the same rules,
+ * limits, validation and error codes as a WebSocket frame. Each request runs on a transient
+ * session (request.ts) that is never in the hub or in presence: nobody sees it join or leave,
+ * it is not online, and it receives nothing but its own answer. Its rooms are the account's
+ * memberships read from the store (plus the public room a request names: public rooms are
+ * open to post to and read), never rooms joined on a connection. Rate limits apply per
+ * account (RequestLimits: a bucket per account id, the WebSocket's per-connection rate), and
+ * the per-address limits count `address`. Only REQUEST_TYPES may be requested: the others
+ * are about a connection (names, logins, typing, push subscriptions).
  */
 import { randomBytes } from 'node:crypto';
-import { ERRORS } from '../../protocol/codes.js';
-import type { Ref, ServerMessage } from '../../protocol/messages.js';
-import { DEFAULT_ROOMS, normaliseRoom } from '../../protocol/names.js';
+import { ERRORS, type ErrorCode } from '../../protocol/codes.js';
+import type { Ref, ServerMessage, ServerMessageOf } from '../../protocol/messages.js';
+import { DEFAULT_ROOMS, nameKey, normaliseRoom } from '../../protocol/names.js';
 import { asJsonSwitch, parseClientFrame, parseClientValue, type Parsed } from '../../protocol/parse.js';
 import type { ClientMessage } from '../../protocol/schema.js';
 import { helpText, parseTextLine, topicText, welcomeText } from '../../protocol/text.js';
 import type { Config } from '../config.js';
-import type { Connection, Presence, RoomRecord, Store, WireMode } from '../ports.js';
+import type { Account, Connection, Presence, RoomRecord, Store, WireMode } from '../ports.js';
 import type { HandlerContext } from './context.js';
 import type { ChatDeps, ChatMetrics, Logger, PasswordHasher } from './deps.js';
 import { noMetrics } from './deps.js';
@@ -28,9 +39,13 @@ import { VERSION } from '../../paths.js';
 import { Hub } from './hub.js';
 import type { Outbound } from './outbound.js';
 import { PresenceNotices, reportNotices } from './presence-notices.js';
+import type { RecentMessages } from './recent-messages.js';
 import { Session } from './session.js';
 import { instrumentStore } from './store-port.js';
-import { RENEW_GUESTS_MS, enterRoomHere, exitRoomHere, guestExpiry } from './membership.js';
+import { BOT } from '../store/store-common.js';
+import { RENEW_GUESTS_MS, enterRoomHere, exitRoomHere, guestExpiry, isBanned } from './membership.js';
+import { AnswerConnection, REQUEST_TYPES, RequestLimits, type RequestAnswer } from './request.js';
+import { accountOfToken, hashToken } from './tokens.js';
 
 const MAX_QUEUED_FRAMES = 256;
 /** Invitations (and new direct conversations) one account or address may make a minute. */
@@ -56,7 +71,7 @@ export class Chat implements HandlerContext {
   /** UserJoined/UserLeft, bounded for large rooms (presence-notices.ts). */
   readonly notices = new PresenceNotices({
     localMembers: (room) => this.hub.roomSessions(room).size,
-    memberCounts: () => this.deps.presence.counts(),
+    memberCounts: (rooms) => this.deps.presence.counts(rooms),
     broadcast: (room, msg, except) => { this.broadcast(room, msg, except); },
     now: () => this.now(),
   });
@@ -71,7 +86,7 @@ export class Chat implements HandlerContext {
   /** Invitations and new direct conversations per account and per address, a minute. */
   readonly inviteLimiter = new AttemptLimiter(INVITES_PER_MINUTE);
   /** The members of direct conversations this node has delivered to (they never change). */
-  private readonly directs = new Map<string, Promise<Array<{ account: string; username: string }>>>();
+  private readonly directs = new Map<string, Promise<Array<{ account: string; username: string; bot?: true }>>>();
   /** Renews connected guests' accounts; ends guests whose time is up. */
   private guestTimer: ReturnType<typeof setInterval> | null = null;
   private dummy: Promise<string> | null = null;
@@ -84,6 +99,9 @@ export class Chat implements HandlerContext {
   private readonly isoOf = lastCall((ms: number) => new Date(ms).toISOString());
   /** Every delivery to clients, on this node and the others. */
   private readonly fanout: Fanout;
+  /** Requests without a connection, per account (request()). */
+  private readonly requestLimits: RequestLimits;
+  private requests = 0;
 
   constructor(deps: ChatDeps) {
     this.metrics = deps.metrics ?? noMetrics;
@@ -95,12 +113,14 @@ export class Chat implements HandlerContext {
     this.addressLimiter = new AttemptLimiter(deps.config.loginAttemptsPerAddress);
     this.failureLimiter = new AttemptLimiter(deps.config.loginFailuresPerName);
     this.roomLimiters = [new AttemptLimiter(deps.config.roomsPerAddressPerMinute), new AttemptLimiter(deps.config.roomsPerAddressPerHour, 3_600_000)];
+    this.requestLimits = new RequestLimits(deps.config.messagesPerSecond, deps.config.messageBurst);
     this.fanout = new Fanout(deps.bus, this.hub, this.metrics, {
       ...(deps.gapMs !== undefined ? { gapMs: deps.gapMs } : {}),
       observe: (msg) => { if (msg.type === 'Topic') this.rememberTopic(msg.room, msg.topic); },
       source: { lastSeqs: (rooms) => this.store.lastSeqs(rooms), history: (q) => this.store.history(q) },
       onError: (err) => this.log.warn({ err }, 'filling missed messages from the store failed; trying again'),
       onMember: (account, room, added) => this.followMembership(account, room, added),
+      now: () => this.now(),
     });
     deps.presence.onReport((report) => {
       for (const notice of reportNotices(report)) {
@@ -357,20 +377,79 @@ export class Chat implements HandlerContext {
     (s.queue ??= []).push(msg);
   }
 
-  private run(s: Session, msg: ClientMessage): void {
+  /** Runs the handler; resolves (never rejects) when it settled, or undefined when it finished at once. */
+  private run(s: Session, msg: ClientMessage): Promise<void> | undefined {
     let result: void | Promise<void>;
     try {
       result = (HANDLERS[msg.type] as (chat: Chat, s: Session, m: ClientMessage) => void | Promise<void>)(this, s, msg);
     } catch (err) {
       this.replyError(s, err, msg.ref);
-      return;
+      return undefined;
     }
-    if (!result) return;
+    if (!result) return undefined;
     s.busy = true;
-    result.catch((err: unknown) => this.replyError(s, err, msg.ref)).finally(() => {
+    return result.catch((err: unknown) => this.replyError(s, err, msg.ref)).finally(() => {
       s.busy = false;
       this.pump(s);
     });
+  }
+
+  // ---- requests without a connection ------------------------------------------------------
+
+  /**
+   * The live account a bearer token stands for (a login token or a bot's token). Rejects with
+   * a ChatError: TOKEN_INVALID (unknown, expired, ended) or BANNED; STORE_UNAVAILABLE when the
+   * store failed.
+   */
+  async authenticate(token: string): Promise<Account> {
+    try {
+      const { tokenExpiresAt: _, ...account } = await accountOfToken(this, hashToken(token));
+      return account;
+    } catch (err) {
+      if (err instanceof ChatError) throw err;
+      this.log.error({ err }, 'checking a token failed');
+      throw new ChatError('STORE_UNAVAILABLE');
+    }
+  }
+
+  /**
+   * Runs one client message as `account`, without a connection (see the file comment), and
+   * resolves its direct answer: what a WebSocket client gets with its `ref` (the `ref`
+   * left out), e.g. the `Message` of a SendMessage once it is committed and delivered to the
+   * room's members, or an `Error`. Never rejects. `address` is the client's address for the
+   * per-address limits (default `api`). The caller has authenticated the account; a banned
+   * or ended account is refused here too (BANNED, TOKEN_INVALID).
+   */
+  async request(account: Account, msg: ClientMessage, options: { address?: string } = {}): Promise<RequestAnswer> {
+    const answerError = (code: ErrorCode, detail?: string): RequestAnswer => ({ reply: this.errorMessage(new ChatError(code, detail)) });
+    if (!REQUEST_TYPES.has(msg.type)) return answerError('BAD_MESSAGE', `${msg.type} needs a WebSocket connection.`);
+    const wait = this.requestLimits.take(account.id, this.now());
+    if (wait > 0) {
+      this.metrics.rateLimited();
+      return { ...answerError('RATE_LIMITED'), retryAfterSeconds: Math.ceil(wait / 1000) };
+    }
+    this.metrics.messageIn();
+    const ref = `request-${++this.requests}`;
+    const conn = new AnswerConnection(`${this.deps.bus.nodeId}:${ref}`, options.address ?? 'api', ref);
+    const s = new Session(conn, 'json', this.config.messagesPerSecond, this.config.messageBurst, this.now());
+    try {
+      if (account.key === null) return answerError('TOKEN_INVALID');
+      if (await isBanned(this, account.key, account)) return answerError('BANNED');
+      s.transient = true;
+      s.account = account.id;
+      s.username = account.username;
+      s.key = account.key;
+      s.bot = account.bot;
+      s.guest = account.passwordHash === null && !account.bot;
+      s.admin = !s.guest && !s.bot && this.config.admins.some((a) => nameKey(a) === account.key);
+      for (const m of await this.deps.store.membershipsOf(account.id)) s.addRoom(m.room);
+      const named = 'room' in msg && typeof msg.room === 'string' ? normaliseRoom(msg.room) : undefined;
+      if (named !== undefined && !s.rooms.has(named) && (await this.room(named))?.kind === 'public') s.addRoom(named);
+    } catch (err) {
+      return { reply: this.errorMessage(err) };
+    }
+    await this.run(s, { ...msg, ref });
+    return { reply: await conn.answer(msg.type) };
   }
 
   private pump(s: Session): void {
@@ -379,20 +458,25 @@ export class Chat implements HandlerContext {
 
   /** Answers a failed request: known errors with their code, anything else as INTERNAL and logged. */
   replyError(s: Session, err: unknown, ref?: Ref): void {
+    const msg = this.errorMessage(err, s.id);
+    if (ref !== undefined) msg.ref = ref;
+    s.send(msg);
+  }
+
+  /** The Error a failure is answered with (counted; an unknown failure logged, its details kept from the client). */
+  private errorMessage(err: unknown, conn?: string): ServerMessageOf<'Error'> {
     let e: ChatError;
     if (err instanceof ChatError) {
       e = err;
     } else if (err instanceof StoreFailure) {
-      this.log.error({ err: err.cause, operation: err.operation, conn: s.id }, 'store operation failed');
+      this.log.error({ err: err.cause, operation: err.operation, conn }, 'store operation failed');
       e = new ChatError('STORE_UNAVAILABLE');
     } else {
-      this.log.error({ err, conn: s.id }, 'unexpected error handling a client message');
+      this.log.error({ err, conn }, 'unexpected error handling a client message');
       e = new ChatError('INTERNAL');
     }
     this.metrics.error(e.code);
-    const msg: ServerMessage = { type: 'Error', code: e.code, message: e.detail ?? ERRORS[e.code].message, retryable: ERRORS[e.code].retryable };
-    if (ref !== undefined) msg.ref = ref;
-    s.send(msg);
+    return { type: 'Error', code: e.code, message: e.detail ?? ERRORS[e.code].message, retryable: ERRORS[e.code].retryable };
   }
 
   // ---- fan-out (fanout.ts) -------------------------------------------------------------------
@@ -439,10 +523,20 @@ export class Chat implements HandlerContext {
     }
   }
 
-  directMembers(room: string): Promise<Array<{ account: string; username: string }>> {
+  /** The newest messages of rooms read lately (recent-messages.ts), kept by fan-out. */
+  get recent(): RecentMessages {
+    return this.fanout.recent;
+  }
+
+  /** Retention (or anything else) changed stored messages behind fan-out: History reads the store again. */
+  storeChanged(): void {
+    this.fanout.recent.clear();
+  }
+
+  directMembers(room: string): Promise<Array<{ account: string; username: string; bot?: true }>> {
     let members = this.directs.get(room);
     if (!members) {
-      members = this.deps.store.members(room, 10).then((rows) => rows.map((m) => ({ account: m.account, username: m.username })));
+      members = this.deps.store.members(room, 10).then((rows) => rows.map((m) => ({ account: m.account, username: m.username, ...(m.bot ? BOT : {}) })));
       this.directs.set(room, members);
       void members.catch(() => this.directs.delete(room));
       if (this.directs.size > DIRECT_CACHE) this.directs.delete(this.directs.keys().next().value!);
@@ -475,6 +569,10 @@ export class Chat implements HandlerContext {
 
   get pusher(): ChatDeps['pusher'] {
     return this.deps.pusher;
+  }
+
+  get botNotifier(): ChatDeps['botNotifier'] {
+    return this.deps.botNotifier;
   }
 
   newId(): string {

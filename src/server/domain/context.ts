@@ -10,6 +10,7 @@ import type { Presence, RoomRecord, Store } from '../ports.js';
 import type { AttemptLimiter } from './attempt-limiter.js';
 import type { ChatDeps, ChatMetrics, Logger, PasswordHasher } from './deps.js';
 import type { Outbound } from './outbound.js';
+import type { RecentMessages } from './recent-messages.js';
 import type { Session } from './session.js';
 
 export interface HandlerContext {
@@ -28,10 +29,14 @@ export interface HandlerContext {
   readonly roomLimiters: readonly [AttemptLimiter, AttemptLimiter];
   /** Invitations and direct conversations opened, per account and per address, a minute. */
   readonly inviteLimiter: AttemptLimiter;
+  /** The newest messages of rooms read lately, kept by fan-out: `History {after}` from memory (recent-messages.ts). */
+  readonly recent: RecentMessages;
   /** Signs file URLs (files/urls.ts); absent without files. */
   readonly signer: ChatDeps['signer'];
   /** Sends Web Push notifications (push/); absent without push. */
   readonly pusher: ChatDeps['pusher'];
+  /** Tells bots' outgoing webhooks about messages that concern them (integrations/bot-hooks.ts); absent without. */
+  readonly botNotifier: ChatDeps['botNotifier'];
 
   /** The clock, in milliseconds since the epoch. */
   now(): number;
@@ -78,7 +83,7 @@ export interface HandlerContext {
    */
   membershipChanged(account: string, room: string, added: boolean): void;
   /** The members of a direct conversation (id and name), cached on this node. */
-  directMembers(room: string): Promise<Array<{ account: string; username: string }>>;
+  directMembers(room: string): Promise<Array<{ account: string; username: string; bot?: true }>>;
   /** The first arrival of a user in a room (bounded for large rooms: presence-notices.ts). */
   userJoined(room: string, username: string, except?: Session): void;
   /** The last departure of a user from a room. */

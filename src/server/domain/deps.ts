@@ -4,7 +4,7 @@
  */
 import type { Attachment } from '../../protocol/messages.js';
 import type { Config } from '../config.js';
-import type { Bus, Presence, Pusher, Store } from '../ports.js';
+import type { BotNotifier, Bus, Presence, Pusher, Store } from '../ports.js';
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
@@ -47,6 +47,8 @@ export interface ChatDeps {
   gapMs?: number;
   /** Sends Web Push notifications; without it nothing is pushed. */
   pusher?: Pusher;
+  /** Bots' outgoing webhooks; without it no bot is called. */
+  botNotifier?: BotNotifier;
 }
 
 export const noMetrics: ChatMetrics = {

@@ -16,11 +16,16 @@
  * every such room (it may have missed the end of a stream), fan-out reads what is missing
  * from the store and delivers it in seq order: every client ends with every committed
  * message of its rooms, without asking, within a few seconds of the bus coming back.
+ *
+ * Every room frame delivered here passes `recent` (recent-messages.ts) first, in the room's
+ * order: the newest messages of rooms read lately, kept so that `History {after}` is
+ * answered from memory; an outage of the bus drops them all.
  */
 import type { ChatMessage, ServerMessage } from '../../protocol/messages.js';
 import type { Bus, Envelope } from '../ports.js';
 import type { ChatMetrics } from './deps.js';
 import { Outbound } from './outbound.js';
+import { RecentMessages } from './recent-messages.js';
 import { DEFAULT_GAP_MS, RoomOrder } from './room-order.js';
 import type { Session } from './session.js';
 
@@ -59,6 +64,8 @@ export interface FanoutOptions {
   onError?(err: unknown): void;
   /** A membership changed (Fanout.member, here or on another node): the account's local connections follow it. */
   onMember?(account: string, room: string, added: boolean): void;
+  /** The clock (default Date.now). */
+  now?(): number;
 }
 
 /** Rooms one reconcile round reads, and messages per room: bounded work per round. */
@@ -66,6 +73,8 @@ const ROOMS_PER_ROUND = 50;
 const FILL_PAGE = 200;
 
 export class Fanout {
+  /** The newest messages of rooms read lately, kept by every delivery here (recent-messages.ts). */
+  readonly recent: RecentMessages;
   private readonly order: RoomOrder;
   private readonly observe: (msg: ServerMessage) => void;
   private readonly onMember: (account: string, room: string, added: boolean) => void;
@@ -90,6 +99,8 @@ export class Fanout {
       waitForOthers: () => bus.shared() && bus.healthy(),
       ...(options.source ? { fetchGap: (room, after, before) => this.fetchGap(room, after, before) } : {}),
     });
+    const now = options.now ?? Date.now;
+    this.recent = new RecentMessages({ shared: () => bus.shared(), healthy: () => bus.healthy(), outages: () => bus.outages(), now: () => now() });
     this.observe = options.observe ?? (() => undefined);
     this.onMember = options.onMember ?? (() => undefined);
     bus.onEnvelope((env) => this.receive(env));
@@ -162,6 +173,7 @@ export class Fanout {
     if (outages !== this.outagesSeen) {
       this.outagesSeen = outages;
       this.outage = true;
+      this.recent.clear();
     }
     if (!this.bus.healthy()) {
       this.outage = true;
@@ -230,13 +242,19 @@ export class Fanout {
     // As stored now: with its files, reply, mentions, edits and reactions.
     const msg: ServerMessage = { type: 'Message', ...m };
     this.order.arrived(m.room, m.seq, () => {
-      this.metrics.delivered(this.local.toRoom(m.room, new Outbound(msg)));
+      this.metrics.delivered(this.toLocalRoom(m.room, new Outbound(msg)));
     });
   }
 
   private deliverRoom(room: string, out: Outbound, except: Session | undefined, echo: ((out: Outbound) => void) | undefined): void {
-    this.metrics.delivered(this.local.toRoom(room, out, except));
+    this.metrics.delivered(this.toLocalRoom(room, out, except));
     if (echo) echo(out);
+  }
+
+  /** Every room frame this node's clients get passes here, in the room's order. */
+  private toLocalRoom(room: string, out: Outbound, except?: Session): number {
+    this.recent.delivered(room, out.msg);
+    return this.local.toRoom(room, out, except);
   }
 
   /** An envelope from another node. */
@@ -246,7 +264,7 @@ export class Fanout {
         const msg = env.msg;
         const deliver = (): void => {
           this.observe(msg);
-          this.metrics.delivered(this.local.toRoom(env.room, new Outbound(msg)));
+          this.metrics.delivered(this.toLocalRoom(env.room, new Outbound(msg)));
         };
         const seq = (msg.type === 'Message' || msg.type === 'PrivateMessage') && Number.isInteger(msg.seq) ? msg.seq! : null;
         if (seq !== null) this.order.arrived(env.room, seq, deliver);

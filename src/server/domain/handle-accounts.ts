@@ -13,7 +13,7 @@ import { checkLine, requireAdmin, requireNamed, validName } from './guards.js';
 import { accountNamed, enterAccount, greetInRoom, isBanned, moveToName, nameRefused, newAccountId } from './membership.js';
 import { refOf } from './outbound.js';
 import type { Session } from './session.js';
-import { hashToken, issueToken } from './tokens.js';
+import { accountOfToken, hashToken, issueToken } from './tokens.js';
 
 const MIN_PASSWORD = 8;
 const MAX_PASSWORD = 256;
@@ -51,7 +51,7 @@ export async function register(ctx: HandlerContext, s: Session, msg: ClientMessa
     s.admin = ctx.config.admins.some((a) => nameKey(a) === key);
   } else {
     const account: Account & { key: string } = {
-      id: newAccountId(), key, username, passwordHash, banned: false, createdAt: ctx.iso(), expiresAt: null, endsWithConnection: false,
+      id: newAccountId(), key, username, passwordHash, banned: false, createdAt: ctx.iso(), expiresAt: null, endsWithConnection: false, bot: false,
     };
     if (!(await store.createAccount(account, ctx.iso()))) {
       // Another registration of the name won the race.
@@ -73,16 +73,11 @@ export async function login(ctx: HandlerContext, s: Session, msg: ClientMessageO
   const ref = refOf(msg);
   if (msg.token !== undefined) {
     const tokenHash = hashToken(msg.token);
-    const record = await ctx.store.getToken(tokenHash);
-    if (!record || Date.parse(record.expiresAt) <= ctx.now()) fail('TOKEN_INVALID');
-    const account = (await ctx.store.getAccount(record.account)) ?? fail('TOKEN_INVALID');
-    if (account.key === null) fail('TOKEN_INVALID');
-    if (account.passwordHash === null && account.expiresAt !== null && Date.parse(account.expiresAt) <= ctx.now()) fail('TOKEN_INVALID', 'That guest account has ended: its name is free again. Pick a name.');
-    if (await isBanned(ctx, account.key, account)) fail('BANNED');
+    const { tokenExpiresAt, ...account } = await accountOfToken(ctx, tokenHash);
     const first = s.account === null;
     if (s.account !== account.id && !(await enterAccount(ctx, s, account))) return;
     s.tokenHash = tokenHash;
-    s.send({ type: 'LoggedIn', username: account.username, token: msg.token, expiresAt: record.expiresAt, ...(s.guest ? { guest: true } : {}), ...ref });
+    s.send({ type: 'LoggedIn', username: account.username, token: msg.token, expiresAt: tokenExpiresAt, ...(s.guest ? { guest: true } : {}), ...ref });
     // A resuming JSON client asks for what it missed in each room itself (History after its
     // last seq): no join history to send it, which a reconnect storm would pay for per account.
     if (first && s.mode === 'text') await greetInRoom(ctx, s);

@@ -12,8 +12,8 @@ import type { HandlerContext } from './context.js';
 import { ChatError, fail } from './errors.js';
 import { requireNamed, roomName, validName } from './guards.js';
 import {
-  accountNamed, announceConversation, createRoom as createRoomRecord, directWith, enterRoomHere, limitInvites, mayRead, readableRoom, roleOf,
-  sendJoinHistory, summarise,
+  accountNamed, announceConversation, createRoom as createRoomRecord, directWith, enterRoomHere, limitInvites, mayRead, readableRoom,
+  roleOf, sendJoinHistory, summarise,
 } from './membership.js';
 import { refOf } from './outbound.js';
 import type { Session } from './session.js';
@@ -171,7 +171,7 @@ export async function openDirect(ctx: HandlerContext, s: Session, msg: ClientMes
 /** The account's rooms and direct conversations, most recent activity first. */
 export async function listConversations(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'ListConversations'>): Promise<void> {
   const { account } = requireNamed(s);
-  const rows = await ctx.store.membershipsOf(account);
+  const rows = await ctx.store.conversationsOf(account);
   s.send({ type: 'Conversations', conversations: await summarise(ctx, account, rows), ...refOf(msg) });
 }
 
@@ -183,6 +183,6 @@ export async function listMembers(ctx: HandlerContext, s: Session, msg: ClientMe
   const limit = Math.min(msg.limit ?? MEMBER_PAGE, MEMBER_PAGE);
   const [rows, total, online] = await Promise.all([ctx.store.members(room, limit), ctx.store.memberCount(room), ctx.presence.members(room)]);
   const here = new Set(online.map((n) => nameKey(n)));
-  const members: MemberSummary[] = rows.map((m) => ({ username: m.username, role: m.role, online: here.has(nameKey(m.username)) }));
+  const members: MemberSummary[] = rows.map((m) => ({ username: m.username, role: m.role, online: here.has(nameKey(m.username)), ...(m.bot ? { bot: true as const } : {}) }));
   s.send({ type: 'Members', room, members, total, hasMore: total > rows.length, ...refOf(msg) });
 }

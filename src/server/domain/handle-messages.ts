@@ -5,11 +5,11 @@
 import type { Attachment, ChatMessage, PrivateChatMessage, ReplyRef, ServerMessage } from '../../protocol/messages.js';
 import { reactionUsers } from '../../protocol/reactions.js';
 import { attachmentOf } from '../files/urls.js';
-import { excerptOf, groupKey } from '../store/store-common.js';
+import { BOT, excerptOf, groupKey } from '../store/store-common.js';
 import { NO_MENTIONS, afterRoomMessage, mayMention, resolveMentions, type ResolvedMentions } from './mentions.js';
 import { cleanContent, isBlank, nameKey, normaliseName } from '../../protocol/names.js';
 import type { ClientMessageOf } from '../../protocol/schema.js';
-import { SearchTimeout, type FileRecord } from '../ports.js';
+import { SearchTimeout, type FileRecord, type HistoryPage } from '../ports.js';
 import type { HandlerContext } from './context.js';
 import { ChatError, StoreFailure, fail } from './errors.js';
 import { checkContent, memberRoom, requireNamed, roomName } from './guards.js';
@@ -31,17 +31,26 @@ function live(m: ChatMessage, extras?: Extras, to?: string): ServerMessage {
     ? { type: 'Message', id: m.id, seq: m.seq, room: m.room, username: m.username, content: m.content, timestamp: m.timestamp }
     : { type: 'PrivateMessage', id: m.id, seq: m.seq, room: m.room, from: m.username, to, username: m.username, content: m.content, timestamp: m.timestamp };
   if (m.mentions) wire.mentions = m.mentions;
+  if (m.bot) wire.bot = true;
   if (extras?.attachments) wire.attachments = extras.attachments;
   if (extras?.replyTo) wire.replyTo = extras.replyTo;
   return wire;
 }
 
-/** For a direct conversation of two (or one): the name its messages go `to` from this sender. */
-async function directPeer(ctx: HandlerContext, s: Session, room: string): Promise<string | undefined> {
+/** What a message in a direct conversation needs to know of its members (from a cache: directMembers). */
+interface DirectPeers {
+  /** For a conversation of two (or one): the name its messages go `to` from this sender. */
+  to?: string;
+  /** The other members that are bots (their outgoing webhooks hear of the message). */
+  bots: string[];
+}
+
+async function directPeers(ctx: HandlerContext, s: Session, room: string): Promise<DirectPeers | undefined> {
   if ((await ctx.room(room))?.kind !== 'direct') return undefined;
   const members = await ctx.directMembers(room);
-  if (members.length > 2) return undefined;
-  return members.find((m) => m.account !== s.account)?.username ?? s.username!;
+  const bots = members.filter((m) => m.bot && m.account !== s.account).map((m) => m.account);
+  if (members.length > 2) return { bots };
+  return { to: members.find((m) => m.account !== s.account)?.username ?? s.username!, bots };
 }
 
 /** What a message carries beyond its text, checked and ready for the wire. */
@@ -101,14 +110,15 @@ export function sendMessage(ctx: HandlerContext, s: Session, msg: ClientMessageO
   return Promise.all([
     plain ? undefined : extrasOf(ctx, s, room, msg),
     mayMention(content) ? resolveMentions(ctx, s, room, content) : null,
-    direct ? directPeer(ctx, s, room) : undefined,
-  ]).then(([extras, mentions, to]) => appendRoomMessage(ctx, s, msg, room, username, content, extras, mentions, to));
+    direct ? directPeers(ctx, s, room) : undefined,
+  ]).then(([extras, mentions, peers]) => appendRoomMessage(ctx, s, msg, room, username, content, extras, mentions, peers));
 }
 
 function appendRoomMessage(
   ctx: HandlerContext, s: Session, msg: ClientMessageOf<'SendMessage'> | ClientMessageOf<'PrivateMessage'>, room: string, username: string, content: string,
-  extras: Extras | undefined, mentions: ResolvedMentions | null, to?: string,
+  extras: Extras | undefined, mentions: ResolvedMentions | null, peers?: DirectPeers,
 ): void {
+  const to = peers?.to;
   const rich = extras ? {
     ...(extras.fileIds.length > 0 ? { attachments: extras.fileIds } : {}),
     ...(extras.replyTo ? { replyTo: { id: extras.replyTo.id, username: extras.replyTo.username } } : {}),
@@ -116,7 +126,9 @@ function appendRoomMessage(
   const listed = mentions && mentions.names.length > 0 ? { mentions: mentions.names } : {};
   // Not awaited: the connection's next frames go on while the store groups this append
   // with others into one commit. Appends commit in call order, so confirmations stay ordered.
-  ctx.store.appendMessage({ id: ctx.newId(), room, author: s.account!, username, content, timestamp: ctx.iso(), nonce: msg.nonce ?? null, ...rich, ...listed })
+  // The author's bot flag is the session's (read once, at login): no store read per message.
+  const bot = s.bot ? BOT : {};
+  ctx.store.appendMessage({ id: ctx.newId(), room, author: s.account!, username, content, timestamp: ctx.iso(), nonce: msg.nonce ?? null, ...rich, ...listed, ...bot })
     .then(({ message, duplicate }) => {
       const wire = live(message, extras, to);
       // In JSON mode the sender's copy is its confirmation; it goes out with the room's
@@ -129,9 +141,22 @@ function appendRoomMessage(
       ctx.broadcast(room, wire, s, echo, duplicate);
       // Every message may notify accounts at level `all`; only one that mentions anyone counts.
       if (!duplicate && (mentions || ctx.pusher)) void afterRoomMessage(ctx, s, message, mentions ?? NO_MENTIONS);
+      if (!duplicate && !s.bot) callBots(ctx, message, mentions, peers);
     }, (err: unknown) => {
       ctx.replyError(s, new StoreFailure('appendMessage', err), msg.ref);
     });
+}
+
+/**
+ * Bots' outgoing webhooks hear of a message that concerns them: one in a direct conversation
+ * with a bot, or one that mentions a bot (decided already: no lookup here). Never for a
+ * message a bot wrote (two bots cannot answer each other without end).
+ */
+function callBots(ctx: HandlerContext, message: ChatMessage, mentions: ResolvedMentions | null, peers: DirectPeers | undefined): void {
+  const notifier = ctx.botNotifier;
+  if (!notifier) return;
+  if (peers && peers.bots.length > 0) notifier.notify({ kind: 'direct', message, bots: peers.bots });
+  else if (!peers && mentions && mentions.bots.length > 0) notifier.notify({ kind: 'mention', message, bots: mentions.bots });
 }
 
 /**
@@ -151,21 +176,57 @@ export async function privateMessage(ctx: HandlerContext, s: Session, msg: Clien
     extrasOf(ctx, s, room, msg),
     mayMention(content) ? resolveMentions(ctx, s, room, content) : null,
   ]);
-  appendRoomMessage(ctx, s, msg, room, username, content, extras, mentions, target.username);
+  appendRoomMessage(ctx, s, msg, room, username, content, extras, mentions, { to: target.username, bots: target.bot && target.id !== s.account ? [target.id] : [] });
 }
 
 export async function history(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'History'>): Promise<void> {
   const room = msg.room === undefined ? (s.current ?? fail('NOT_IN_ROOM')) : roomName(msg.room);
-  await readableRoom(ctx, s, room);
   const limit = Math.min(msg.limit ?? DEFAULT_PAGE, ctx.config.historyLimit);
+  // What a member missed in one of its rooms: from memory when this node holds it (a
+  // message committed but not delivered yet reaches the member live, right after).
+  if (msg.after !== undefined && msg.before === undefined && s.rooms.has(room) && recentHistory(ctx, s, msg, room, msg.after, limit)) return;
+  await readableRoom(ctx, s, room);
   const q = { room, limit, ...(msg.before !== undefined ? { before: msg.before } : {}), ...(msg.after !== undefined ? { after: msg.after } : {}) };
-  const page = await ctx.store.history(q);
+  const mark = msg.after !== undefined && msg.before === undefined ? ctx.recent.mark(room) : null;
+  let page: HistoryPage | null = null;
+  try {
+    page = await ctx.store.history(q);
+  } finally {
+    if (mark) ctx.recent.fill(mark, msg.after!, page);
+  }
   // A page after a seq keeps its oldest messages; a page before one (or the latest) its newest.
   const fitted = fitPage(page.messages, ctx.config.historyPageBytes, msg.after !== undefined ? 'start' : 'end');
   s.send({
     type: 'History', room, messages: fitted.messages, hasMore: page.hasMore || fitted.trimmed, firstSeq: page.firstSeq,
     ...(page.incomplete ? { incomplete: true } : {}), ...refOf(msg),
   });
+}
+
+/**
+ * Answers `History {room, after}` from the messages fan-out keeps in memory (recent-messages.ts),
+ * when they cover it: the same page the store would give, cut to the same byte budget. A JSON
+ * client's frame is put together from each message's JSON, made once per message, not per reader.
+ */
+function recentHistory(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'History'>, room: string, after: number, limit: number): boolean {
+  const page = ctx.recent.page(room, after, limit);
+  if (!page) return false;
+  const budget = ctx.config.historyPageBytes;
+  let kept = 0;
+  let used = 0;
+  while (kept < page.json.length) {
+    used += Buffer.byteLength(page.json[kept]!) + 1;
+    if (used > budget && kept > 0) break;
+    kept++;
+  }
+  const hasMore = page.hasMore || kept < page.json.length;
+  if (s.mode !== 'json') {
+    s.send({ type: 'History', room, messages: page.messages.slice(0, kept), hasMore, firstSeq: page.firstSeq, ...refOf(msg) });
+    return true;
+  }
+  const ref = msg.ref === undefined ? '' : `,"ref":${JSON.stringify(msg.ref)}`;
+  const messages = kept === page.json.length ? page.json.join(',') : page.json.slice(0, kept).join(',');
+  s.sendFrame(`{"type":"History","room":${JSON.stringify(room)},"messages":[${messages}],"hasMore":${hasMore},"firstSeq":${page.firstSeq}${ref}}`);
+  return true;
 }
 
 /** The direct conversation with one account, as the seeds' PrivateHistory shows it (`before`: a message id). */
@@ -298,18 +359,74 @@ function takeSearch(ctx: HandlerContext, s: Session): void {
   if (!bucket.take(now)) fail('RATE_LIMITED', `At most ${perMinute} searches a minute. Wait a few seconds.`);
 }
 
+/** Searches waiting for a turn past which more are refused with SEARCH_BUSY. */
+export const SEARCH_QUEUE = 100;
+
 /**
- * Search is the costliest request, so its work is bounded three ways: a connection runs one
- * request at a time (Chat queues its later frames), so at most one of its searches is in
- * flight; searches per minute per account (takeSearch); and the store's time bound per search,
- * answered with SEARCH_TIMEOUT (not STORE_UNAVAILABLE: the store is fine, the search was too broad
- * or searches too many).
+ * Per chat: the searchers (accounts, or connections before a name) with a search in flight,
+ * and the node's turns (`--searches-in-flight` at once, the rest waiting in order).
+ */
+class Searches {
+  readonly searchers = new Set<string>();
+  running = 0;
+  readonly waiting: (() => void)[] = [];
+
+  /** Resolves when this search may run. */
+  async turn(limit: number): Promise<void> {
+    if (this.running < Math.max(1, limit)) {
+      this.running++;
+      return;
+    }
+    if (this.waiting.length >= SEARCH_QUEUE) fail('SEARCH_BUSY', 'The server is busy with other searches. Try again in a moment.');
+    // The turn passes from the search that ends (done) to this one: running stays the same.
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  done(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.running--;
+  }
+}
+const searching = new WeakMap<HandlerContext, Searches>();
+
+/**
+ * Search is the costliest request, so its work is bounded five ways: a connection runs one
+ * request at a time (Chat queues its later frames); an account has one search in flight, a
+ * search from another of its connections meanwhile is refused with SEARCH_BUSY (so ten
+ * connections of one account cannot queue ten searches at the store); the node runs
+ * `--searches-in-flight` at once, the others waiting their turn (up to SEARCH_QUEUE, then
+ * SEARCH_BUSY), so however many accounts search, answers reach the event loop a few at a time
+ * and everyone else's requests go between them (ten searches queued at the SQLite worker came
+ * back together, one stretch of 50 ms of the event loop; with one at a time a bystander's
+ * round trip stayed within 3× of idle while ten accounts searched flat out, bench (g));
+ * searches per minute per account (takeSearch); and the store's time bound per search,
+ * answered with SEARCH_TIMEOUT (not STORE_UNAVAILABLE: the store is fine, the search was too
+ * broad or searches too many).
  */
 export async function search(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Search'>): Promise<void> {
   const room = msg.room === undefined ? undefined : roomName(msg.room);
   if (room !== undefined) await readableRoom(ctx, s, room);
   const limit = Math.min(msg.limit ?? DEFAULT_PAGE, ctx.config.historyLimit);
+  let searches = searching.get(ctx);
+  if (!searches) searching.set(ctx, (searches = new Searches()));
+  const who = s.account ?? `conn ${s.id}`;
+  if (searches.searchers.has(who)) fail('SEARCH_BUSY');
   takeSearch(ctx, s);
+  searches.searchers.add(who);
+  try {
+    await searches.turn(ctx.config.searchesInFlight);
+    try {
+      await runSearch(ctx, s, msg, room, limit);
+    } finally {
+      searches.done();
+    }
+  } finally {
+    searches.searchers.delete(who);
+  }
+}
+
+async function runSearch(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Search'>, room: string | undefined, limit: number): Promise<void> {
   // Everywhere: public rooms and the account's own conversations (none of them before a name).
   const q = {
     query: msg.query, limit, account: s.account ?? '', ...(room ? { room } : {}), ...(msg.before !== undefined ? { before: msg.before } : {}),

@@ -2,11 +2,13 @@
 import type { ClientMessageOf, ClientType } from '../../protocol/schema.js';
 import type { HandlerContext } from './context.js';
 import { ban, getToken, kick, login, logout, register, unban } from './handle-accounts.js';
+import { createBot, listBots, revokeBot } from './handle-bots.js';
 import { createRoom, invite, joinRoom, listConversations, listMembers, openDirect, removeMember, setRole } from './handle-conversations.js';
 import {
   deleteMessage, editMessage, history, markRead, privateHistory, privateMessage, react, search, sendMessage, typing,
 } from './handle-messages.js';
 import { pushSubscribe, pushUnsubscribe, setNotify } from './handle-notify.js';
+import { createWebhook, listWebhooks, revokeWebhook, setBotWebhook } from './handle-webhooks.js';
 import { leaveRoom, listRooms, listUsers, ping, setTopic, setUsername } from './handle-rooms.js';
 import type { Session } from './session.js';
 
@@ -47,4 +49,11 @@ export const HANDLERS: { [T in ClientType]: Handler<T> } = {
   OpenDirect: openDirect,
   ListConversations: listConversations,
   ListMembers: listMembers,
+  CreateBot: createBot,
+  ListBots: listBots,
+  RevokeBot: revokeBot,
+  CreateWebhook: createWebhook,
+  ListWebhooks: listWebhooks,
+  RevokeWebhook: revokeWebhook,
+  SetBotWebhook: setBotWebhook,
 };

@@ -8,13 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { CLOSE } from '../../protocol/codes.js';
 import type { ConversationSummary, NotifyLevel } from '../../protocol/messages.js';
 import { nameKey } from '../../protocol/names.js';
-import type { Account, ConversationKind, GuestOutcome, MembershipRecord, NewGuest, RoomRecord, Role } from '../ports.js';
+import type { Account, ConversationKind, ConversationRecord, GuestOutcome, MembershipRecord, NewGuest, RoomRecord, Role } from '../ports.js';
 import type { HandlerContext } from './context.js';
 import { fail } from './errors.js';
 import { groupKey } from '../store/store-common.js';
 import { fitPage } from './page-bytes.js';
 import type { Session } from './session.js';
-import { newToken, type NewToken } from './tokens.js';
+import { newLoginToken, type NewToken } from './tokens.js';
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 
@@ -48,6 +48,7 @@ export function guestExpiry(ctx: Pick<HandlerContext, 'config' | 'now'>, endsWit
 export async function nameRefused(ctx: HandlerContext, key: string, name: string): Promise<never> {
   const holder = await ctx.store.accountByName(key);
   if (holder?.passwordHash) fail('NAME_RESERVED', `The name "${name}" belongs to a registered account. Log in to use it, or pick another one.`);
+  if (holder?.bot && holder.key !== null) fail('NAME_RESERVED', `The name "${name}" belongs to a bot. Pick another one.`);
   fail('NAME_TAKEN', `The name "${name}" is in use. Pick another one.`);
 }
 
@@ -67,7 +68,7 @@ export async function arriveAsGuest(ctx: HandlerContext, s: Session, name: strin
     id: newAccountId(), key, username: name, passwordHash: null, createdAt: ctx.iso(),
     expiresAt: guestExpiry(ctx, endsWithConnection), endsWithConnection,
   };
-  const token = s.mode === 'json' ? newToken(ctx) : null;
+  const token = s.mode === 'json' ? newLoginToken(ctx) : null;
   const { presence } = ctx;
   if (!(await presence.claimName(key, name, `account:${account.id}`, s.id))) await nameRefused(ctx, key, name);
   if (await presence.isHeld(key)) {
@@ -154,8 +155,9 @@ export async function enterAccount(ctx: HandlerContext, s: Session, account: Acc
   s.account = account.id;
   s.username = account.username;
   s.key = key;
-  s.guest = account.passwordHash === null;
-  s.admin = !s.guest && ctx.config.admins.some((a) => nameKey(a) === key);
+  s.bot = account.bot;
+  s.guest = account.passwordHash === null && !account.bot;
+  s.admin = !s.guest && !s.bot && ctx.config.admins.some((a) => nameKey(a) === key);
   ctx.bindUser(s);
   await closeIfBanned(ctx, s, key, account);
   await resumeMemberships(ctx, s, account.id, fresh);
@@ -223,6 +225,8 @@ function currentOf(rows: readonly MembershipRecord[]): string | null {
  */
 export async function enterRoomHere(ctx: HandlerContext, s: Session, room: string, quiet = false): Promise<void> {
   if (s.closed || s.rooms.has(room)) return;
+  // A session without a connection only records the room: no delivery, no presence.
+  if (s.transient) return s.addRoom(room);
   const { username, key } = { username: s.username!, key: s.key! };
   ctx.enterRoom(room, s);
   const first = await ctx.presence.join(room, key, username, s.id);
@@ -237,6 +241,7 @@ export async function enterRoomHere(ctx: HandlerContext, s: Session, room: strin
 /** Takes this connection out of the room; the account's last connection there is announced. */
 export async function exitRoomHere(ctx: HandlerContext, s: Session, room: string): Promise<void> {
   if (!s.rooms.has(room)) return;
+  if (s.transient) return s.removeRoom(room);
   ctx.exitRoom(room, s);
   if (s.current === room) s.current = s.rooms.values().next().value ?? null;
   const last = await ctx.presence.leave(room, s.key!, s.id);
@@ -374,7 +379,10 @@ export async function directWith(ctx: HandlerContext, s: Session, others: readon
 /** Tells the account's connections everywhere that it is a member of the room now. */
 export async function announceConversation(ctx: HandlerContext, account: string, room: string): Promise<void> {
   try {
-    const [summary] = await summarise(ctx, account, [await membershipOf(ctx, account, room)]);
+    const [membership, last, reads] = await Promise.all([
+      membershipOf(ctx, account, room), ctx.store.lastActivity([room]), ctx.store.readPositionsOf(account, [room]),
+    ]);
+    const [summary] = await summarise(ctx, account, [{ ...membership, last: last.get(room) ?? null, read: reads.get(room) ?? 0 }]);
     if (summary) ctx.toUser(account, { type: 'ConversationAdded', conversation: summary });
   } catch (err) {
     ctx.log.warn({ err, room }, 'could not announce a new conversation');
@@ -389,17 +397,17 @@ async function membershipOf(ctx: HandlerContext, account: string, room: string):
 /**
  * The account's conversations as the wire shows them: unread and mention counts, last seq,
  * latest activity, the other members of direct ones. A handful of store reads for all of
- * them together, plus one per direct conversation for its members (cached on this node).
+ * them together, plus one per direct conversation for its members (cached on this node);
+ * `rows` (ConversationStore.conversationsOf) carry each newest message and read position.
  */
-export async function summarise(ctx: HandlerContext, account: string, rows: readonly MembershipRecord[]): Promise<ConversationSummary[]> {
+export async function summarise(ctx: HandlerContext, account: string, rows: readonly ConversationRecord[]): Promise<ConversationSummary[]> {
   const rooms = rows.map((r) => r.room);
-  const [last, reads, mentions, levels, counts, records, peers] = await Promise.all([
-    ctx.store.lastActivity(rooms),
-    ctx.store.readPositionsOf(account, rooms),
+  const [mentions, levels, counts, records, peers] = await Promise.all([
     ctx.store.mentionCounts(account),
     ctx.store.notifyLevels(account),
-    ctx.presence.counts(),
-    Promise.all(rooms.map((r) => ctx.room(r))),
+    ctx.presence.counts(rooms),
+    // Room records: from this node's cache without a promise each, when it has them.
+    Promise.all(rooms.map((r) => ctx.cachedRoom(r) ?? ctx.room(r))),
     // The other members of each direct conversation, read together (cached on this node).
     Promise.all(rows.map((r) => (r.kind === 'direct' ? ctx.directMembers(r.room) : null))),
   ]);
@@ -407,9 +415,9 @@ export async function summarise(ctx: HandlerContext, account: string, rows: read
   for (const [i, r] of rows.entries()) {
     const record = records[i];
     if (!record) continue;
-    const activity = last.get(r.room);
+    const activity = r.last;
     const lastSeq = activity?.seq ?? 0;
-    const read = reads.get(r.room) ?? 0;
+    const read = r.read;
     const summary: ConversationSummary = {
       room: r.room, kind: r.kind, role: r.role, topic: record.topic, lastSeq,
       lastActivity: activity?.timestamp ?? record.createdAt,
@@ -420,7 +428,8 @@ export async function summarise(ctx: HandlerContext, account: string, rows: read
     if (members) summary.with = members.filter((m) => m.account !== account).map((m) => m.username);
     out.push(summary);
   }
-  return out.sort((a, b) => (a.lastActivity < b.lastActivity ? 1 : a.lastActivity > b.lastActivity ? -1 : 0));
+  // Ties (conversations without messages, made at the same moment) by name, whatever order the store gave.
+  return out.sort((a, b) => (a.lastActivity < b.lastActivity ? 1 : a.lastActivity > b.lastActivity ? -1 : a.room < b.room ? -1 : a.room > b.room ? 1 : 0));
 }
 
 /** The level a conversation has until the account sets one: every message in a direct one, mentions in a room. */
@@ -444,7 +453,7 @@ export async function moderates(ctx: HandlerContext, s: Session, room: string): 
  * Whether a name is banned: by a name ban (guests' and accounts' names alike) or, for
  * accounts banned before name bans existed, by the account's flag.
  */
-export async function isBanned(ctx: HandlerContext, key: string, account?: Account | null): Promise<boolean> {
+export async function isBanned(ctx: Pick<HandlerContext, 'store'>, key: string, account?: Account | null): Promise<boolean> {
   if (await ctx.store.nameBanned(key)) return true;
   const a = account === undefined ? await ctx.store.accountByName(key) : account;
   return a?.banned ?? false;

@@ -27,9 +27,11 @@ export interface ResolvedMentions {
   keys: Map<string, string>;
   /** `@here` or `@room` was allowed: every online member of the room is mentioned. */
   everyone: boolean;
+  /** Ids of the mentioned accounts that are bots (their outgoing webhooks hear of it: integrations/bot-hooks.ts). */
+  bots: string[];
 }
 
-export const NO_MENTIONS: ResolvedMentions = { names: [], accounts: [], keys: new Map(), everyone: false };
+export const NO_MENTIONS: ResolvedMentions = { names: [], accounts: [], keys: new Map(), everyone: false, bots: [] };
 
 /** How often one user may use `@here`. */
 export const HERE_INTERVAL_MS = 60_000;
@@ -67,6 +69,7 @@ export async function resolveMentions(ctx: HandlerContext, s: Session, room: str
   const names: string[] = [];
   const accounts: string[] = [];
   const accountKeys = new Map<string, string>();
+  const bots: string[] = [];
   const found = keys.size > 0 ? await ctx.store.accountsByNames([...keys.keys()]) : new Map<string, Account>();
   for (const key of keys.keys()) {
     const a = found.get(key);
@@ -74,6 +77,7 @@ export async function resolveMentions(ctx: HandlerContext, s: Session, room: str
     names.push(a.username);
     accounts.push(a.id);
     accountKeys.set(a.id, a.key!);
+    if (a.bot) bots.push(a.id);
   }
   let everyone = false;
   if (room !== null && (parsed.here || parsed.room)) {
@@ -82,7 +86,7 @@ export async function resolveMentions(ctx: HandlerContext, s: Session, room: str
     if (parsed.here && (privileged || allowHere(ctx, s))) names.push(HERE);
     everyone = names.includes(ROOM) || names.includes(HERE);
   }
-  return { names, accounts, keys: accountKeys, everyone };
+  return { names, accounts, keys: accountKeys, everyone, bots };
 }
 
 /**

@@ -6,10 +6,18 @@
  *   and per last departure, at once, exactly as the contract shows them ("* NAME joined
  *   general"). Frames for one member within one event-loop turn still leave in one socket
  *   write (the transport coalesces per connection per turn).
+ * - A room of more than SMALL_ROOM members on this node whose arrivals and departures come
+ *   faster than BURST a SUMMARY_INTERVAL_MS (a reconnect storm, a server restart) is
+ *   summarised like a large one while that lasts: each arrival would otherwise cost a frame,
+ *   and a socket write, for every member already back, O(LARGE_ROOM²) per room. A small
+ *   room keeps its per-user notices however busy it is (each costs at most SMALL_ROOM frames). The rate is a count per room that
+ *   decays by e every SUMMARY_INTERVAL_MS, so a burst is seen however it falls on the clock.
  * - Above that size, per-user notices stop: joins and leaves are counted per room, and a
  *   summary SystemMessage ("12 joined and 3 left general; 1,204 members now") goes to the
  *   room at the end of the turn, then at most once every SUMMARY_INTERVAL_MS while the
- *   churn lasts. Each member then receives at most one presence frame per room per interval
+ *   churn lasts, the interval doubling at each summary up to MAX_SUMMARY_INTERVAL_MS (a
+ *   storm of reconnections is told in a handful of summaries, each a socket write per
+ *   member), and back to SUMMARY_INTERVAL_MS once an interval passes quietly. Each member then receives at most one presence frame per room per interval
  *   however many people arrive, so a storm of n joins costs O(n · duration) frames, not n²/2.
  *   `ListUsers {room}` (or /users) gives the names.
  * - Every room's summary of one interval goes out in the same turn, with one read of the
@@ -31,13 +39,21 @@ import type { Session } from './session.js';
 export const LARGE_ROOM = 100;
 /** The shortest time between two summaries of one room. */
 export const SUMMARY_INTERVAL_MS = 1_000;
+/** The longest, while churn goes on without a quiet interval. */
+export const MAX_SUMMARY_INTERVAL_MS = 8_000;
+/** Arrivals and departures per SUMMARY_INTERVAL_MS (a decaying count) above which a room of more than SMALL_ROOM is summarised. */
+export const BURST = 10;
+/** Members on this node up to which a room keeps per-user notices however busy it is. */
+export const SMALL_ROOM = 20;
+/** Rooms whose rate is remembered at most (the quietest go first). */
+const RATES_KEPT = 10_000;
 
 /** What the notices need from the chat. */
 export interface NoticeTarget {
   /** Sessions in the room on this node. */
   localMembers(room: string): number;
-  /** Online members per room, cluster-wide. */
-  memberCounts(): Promise<Map<string, number>>;
+  /** Online members of these rooms, cluster-wide. */
+  memberCounts(rooms: readonly string[]): Promise<Map<string, number>>;
   broadcast(room: string, msg: ServerMessage, except?: Session): void;
   now(): number;
 }
@@ -54,9 +70,13 @@ export class PresenceNotices {
   private recent = new Set<string>();
   /** When the last flush went out (0: never). */
   private last = 0;
+  /** The wait before the next flush while churn goes on (doubles at each, back to the shortest after a quiet one). */
+  private interval = SUMMARY_INTERVAL_MS;
   private timer: ReturnType<typeof setTimeout> | null = null;
   /** A flush is scheduled for the end of this turn. */
   private soon = false;
+  /** Per room, arrivals and departures (a count decaying by e every SUMMARY_INTERVAL_MS) as of `at`. */
+  private readonly rates = new Map<string, { count: number; at: number }>();
 
   constructor(private readonly target: NoticeTarget) {}
 
@@ -86,10 +106,33 @@ export class PresenceNotices {
     this.timer = null;
     this.churn.clear();
     this.recent.clear();
+    this.rates.clear();
   }
 
   private large(room: string): boolean {
-    return this.target.localMembers(room) > LARGE_ROOM || this.churn.has(room) || this.recent.has(room);
+    const busy = this.busy(room);
+    const members = this.target.localMembers(room);
+    return (busy && members > SMALL_ROOM) || members > LARGE_ROOM || this.churn.has(room) || this.recent.has(room);
+  }
+
+  /** Counts one arrival or departure; whether the room's rate is above BURST a SUMMARY_INTERVAL_MS. */
+  private busy(room: string): boolean {
+    const now = this.target.now();
+    let rate = this.rates.get(room);
+    if (rate) {
+      rate.count = rate.count * Math.exp(-(now - rate.at) / SUMMARY_INTERVAL_MS) + 1;
+      rate.at = now;
+    } else {
+      if (this.rates.size >= RATES_KEPT) this.forgetQuiet(now);
+      this.rates.set(room, (rate = { count: 1, at: now }));
+    }
+    return rate.count > BURST;
+  }
+
+  /** Forgets the rooms whose rate has decayed to nothing (or, if none has, the oldest). */
+  private forgetQuiet(now: number): void {
+    for (const [room, rate] of this.rates) if (now - rate.at > 10 * SUMMARY_INTERVAL_MS) this.rates.delete(room);
+    if (this.rates.size >= RATES_KEPT) this.rates.delete(this.rates.keys().next().value!);
   }
 
   private entry(room: string): Churn {
@@ -115,18 +158,22 @@ export class PresenceNotices {
     const due = [...this.churn];
     this.churn.clear();
     this.recent = new Set(due.map(([room]) => room));
-    if (due.length === 0) return;
+    if (due.length === 0) {
+      this.interval = SUMMARY_INTERVAL_MS;
+      return;
+    }
     this.last = this.target.now();
     // Churn that goes on within the interval is summarised at its end; then the rooms leave
     // summary mode once an interval passes quietly.
-    this.timer = setTimeout(() => { this.timer = null; this.flush(); }, SUMMARY_INTERVAL_MS);
+    this.timer = setTimeout(() => { this.timer = null; this.flush(); }, this.interval);
     this.timer.unref?.();
+    this.interval = Math.min(this.interval * 2, MAX_SUMMARY_INTERVAL_MS);
     const send = (counts: Map<string, number> | null): void => {
       for (const [room, { joined, left }] of due) {
         this.target.broadcast(room, { type: 'SystemMessage', room, content: summaryText(room, joined, left, counts ? counts.get(room) ?? 0 : null) });
       }
     };
-    void this.target.memberCounts().then(send, () => send(null));
+    void this.target.memberCounts(due.map(([room]) => room)).then(send, () => send(null));
   }
 }
 

@@ -22,6 +22,12 @@ export class TokenBucket {
     return this.tokens + ((now - this.last) / 1000) * this.rate >= this.burst;
   }
 
+  /** Milliseconds until `cost` tokens will be there (0: now). */
+  waitMs(now: number, cost = 1): number {
+    const tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
+    return tokens >= cost ? 0 : Math.ceil(((cost - tokens) / this.rate) * 1000);
+  }
+
   take(now: number, cost = 1): boolean {
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
     this.last = now;
@@ -40,8 +46,15 @@ export class Session {
    * for a name only). Everything the user owns refers to it, never to the name.
    */
   account: string | null = null;
-  /** True while the account is a guest one (no password). */
+  /** True while the account is a guest one (no password, not a bot). */
   guest = false;
+  /** True when the account is a bot: its messages carry `bot: true` (decided once, at login). */
+  bot = false;
+  /**
+   * A session without a connection (Chat.request: the HTTP API, webhooks): it is never in
+   * the hub or in presence; `rooms` holds the account's memberships read from the store.
+   */
+  transient = false;
   /** Hash of the login token this connection used or was given, for /logout. */
   tokenHash: string | null = null;
   admin = false;
@@ -62,7 +75,6 @@ export class Session {
   busy = false;
   /** Frames that arrived while a handler ran, oldest first; created when first needed. */
   queue: ClientMessage[] | null = null;
-
   constructor(readonly conn: Connection, public mode: WireMode, rate: number, burst: number, now: number) {
     this.bucket = new TokenBucket(rate, burst, now);
   }

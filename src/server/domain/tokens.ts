@@ -4,10 +4,19 @@
  * (JSON mode) or GetToken; a guest's token lasts as long as the guest account.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type { Account } from '../ports.js';
 import type { HandlerContext } from './context.js';
+import { fail } from './errors.js';
+import { isBanned } from './membership.js';
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
+}
+
+/** A new random token and its hash (the store keeps only the hash). */
+export function newToken(): { token: string; tokenHash: string } {
+  const token = randomBytes(32).toString('base64url');
+  return { token, tokenHash: hashToken(token) };
 }
 
 /**
@@ -15,7 +24,7 @@ export function hashToken(token: string): string {
  * (`--guest-ttl` after its last connection): ending the account deletes its tokens.
  */
 export async function issueToken(ctx: HandlerContext, account: string): Promise<NewToken> {
-  const t = newToken(ctx);
+  const t = newLoginToken(ctx);
   await ctx.store.createToken({ tokenHash: t.tokenHash, account, expiresAt: t.expiresAt });
   return t;
 }
@@ -27,8 +36,24 @@ export interface NewToken {
   expiresAt: string;
 }
 
-/** A new random token, not stored yet (a new guest's is stored with its account: AccountStore.createGuest). */
-export function newToken(ctx: Pick<HandlerContext, 'now' | 'config'>): NewToken {
-  const token = randomBytes(32).toString('base64url');
-  return { token, tokenHash: hashToken(token), expiresAt: new Date(ctx.now() + ctx.config.tokenTtlDays * 86_400_000).toISOString() };
+/** A new login token with its expiry, not stored yet (a new guest's is stored with its account: Store.createGuest). */
+export function newLoginToken(ctx: Pick<HandlerContext, 'now' | 'config'>): NewToken {
+  return { ...newToken(), expiresAt: new Date(ctx.now() + ctx.config.tokenTtlDays * 86_400_000).toISOString() };
+}
+
+/**
+ * The live account a token (by its hash) stands for: TOKEN_INVALID for an unknown or expired
+ * token, an ended account, a guest past its time; BANNED for a banned name or account.
+ * The WebSocket's `Login {token}` and the HTTP API's bearer tokens both ask here.
+ */
+export async function accountOfToken(ctx: Pick<HandlerContext, 'store' | 'now'>, tokenHash: string): Promise<Account & { key: string; tokenExpiresAt: string }> {
+  const record = await ctx.store.getToken(tokenHash);
+  if (!record || Date.parse(record.expiresAt) <= ctx.now()) fail('TOKEN_INVALID');
+  const account = (await ctx.store.getAccount(record.account)) ?? fail('TOKEN_INVALID');
+  if (account.key === null) fail('TOKEN_INVALID');
+  if (account.passwordHash === null && account.expiresAt !== null && Date.parse(account.expiresAt) <= ctx.now()) {
+    fail('TOKEN_INVALID', 'That guest account has ended: its name is free again. Pick a name.');
+  }
+  if (await isBanned(ctx, account.key, account)) fail('BANNED');
+  return { ...account, key: account.key, tokenExpiresAt: record.expiresAt };
 }

@@ -169,11 +169,11 @@ export class FileService {
     const record = await this.#stored(this.#d.store.getToken(hashToken(m[1]!)));
     if (!record || Date.parse(record.expiresAt) <= this.#now()) throw new HttpError(401, 'TOKEN_INVALID');
     // The token names the account. Uploads count against the account's quota, which a free
-    // guest account would escape by the thousand: only registered accounts share files.
+    // guest account would escape by the thousand: only registered and bot accounts share files.
     const account = await this.#stored(this.#d.store.getAccount(record.account));
     if (!account || account.key === null) throw new HttpError(401, 'TOKEN_INVALID');
     if (account.banned) throw new HttpError(403, 'BANNED');
-    if (account.passwordHash === null) {
+    if (account.passwordHash === null && !account.bot) {
       throw new HttpError(403, 'FORBIDDEN', 'Sharing files needs an account with a password: register your name first (/register PASSWORD).');
     }
     return record.account;

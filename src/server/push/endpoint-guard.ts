@@ -1,6 +1,7 @@
 /**
- * Which push endpoints the server will POST to. A subscription's endpoint is user input: a
- * URL the server would otherwise fetch for anyone (SSRF). Endpoints must be `https:` with no
+ * Which URLs the server will POST to: Web Push endpoints and outgoing webhooks
+ * (integrations/outgoing.ts). Such a URL is user input: one the server would otherwise fetch
+ * for anyone (SSRF). Endpoints must use an allowed scheme (push: `https:` only) with no
  * credentials, and must resolve only to public addresses unless private ones are allowed.
  * The address checked is the address connected to (`pinnedLookup`), so a name that resolves
  * to a public address when checked and a private one when connected (DNS rebinding) cannot
@@ -38,15 +39,22 @@ export function isPublicAddress(address: string): boolean {
 
 export class EndpointRefused extends Error {}
 
+/** URL schemes an endpoint may use (default: `https:` only). */
+export type Schemes = readonly ('https:' | 'http:')[];
+
+const HTTPS_ONLY: Schemes = ['https:'];
+
 /** The endpoint as a URL, or EndpointRefused with the reason. Does no I/O. */
-export function parseEndpoint(raw: string): URL {
+export function parseEndpoint(raw: string, schemes: Schemes = HTTPS_ONLY): URL {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
     throw new EndpointRefused('the endpoint is not a URL');
   }
-  if (url.protocol !== 'https:') throw new EndpointRefused('the endpoint must be an https: URL');
+  if (!(schemes as readonly string[]).includes(url.protocol)) {
+    throw new EndpointRefused(`the endpoint must be an ${schemes.map((x) => x.slice(0, -1)).join(': or ')}: URL`);
+  }
   if (url.username !== '' || url.password !== '') throw new EndpointRefused('the endpoint must not carry credentials');
   return url;
 }
@@ -67,8 +75,8 @@ export interface ResolvedEndpoint {
  * Resolves the endpoint's host and checks every address it resolves to (one non-public
  * address refuses the endpoint: a resolver could answer either). Rejects with EndpointRefused.
  */
-export async function resolveEndpoint(raw: string, allowPrivate: boolean, resolver: Resolver = systemResolver): Promise<ResolvedEndpoint> {
-  const url = parseEndpoint(raw);
+export async function resolveEndpoint(raw: string, allowPrivate: boolean, resolver: Resolver = systemResolver, schemes: Schemes = HTTPS_ONLY): Promise<ResolvedEndpoint> {
+  const url = parseEndpoint(raw, schemes);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const literal = isIP(host);
   const addresses = literal !== 0

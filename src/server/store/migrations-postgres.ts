@@ -270,6 +270,38 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       await client.query('DROP TABLE private_messages');
     },
   },
+  {
+    version: 9,
+    name: 'bot accounts, and messages marked as written by a bot',
+    // Existing accounts and messages are people's (a constant default: no table rewrite).
+    sql: `
+      ALTER TABLE accounts ADD COLUMN bot boolean NOT NULL DEFAULT false;
+      CREATE INDEX accounts_bots ON accounts (key) WHERE bot AND key IS NOT NULL;
+      ALTER TABLE messages ADD COLUMN bot boolean NOT NULL DEFAULT false;
+    `,
+  },
+  {
+    version: 10,
+    name: 'incoming webhooks per room, outgoing webhooks per bot account',
+    sql: `
+      CREATE TABLE webhooks (
+        id text PRIMARY KEY,
+        room text NOT NULL,
+        name text NOT NULL,
+        bot text NOT NULL,
+        secret_hash text NOT NULL,
+        creator text NOT NULL,
+        created_at timestamptz NOT NULL
+      );
+      CREATE INDEX webhooks_room ON webhooks (room, created_at);
+      CREATE TABLE bot_hooks (
+        account text PRIMARY KEY,
+        url text NOT NULL,
+        secret text NOT NULL,
+        created_at timestamptz NOT NULL
+      );
+    `,
+  },
 ];
 
 /**

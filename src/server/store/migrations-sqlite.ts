@@ -358,4 +358,37 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       DROP TABLE private_messages;
     `,
   },
+  {
+    version: 12,
+    name: 'bot accounts, and messages marked as written by a bot',
+    // Existing accounts and messages are people's (bot 0). The partial index serves ListBots.
+    sql: `
+      ALTER TABLE accounts ADD COLUMN bot INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX accounts_bots ON accounts (bot, key) WHERE bot = 1;
+      ALTER TABLE messages ADD COLUMN bot INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE messages_pending ADD COLUMN bot INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    version: 13,
+    name: 'incoming webhooks per room, outgoing webhooks per bot account',
+    sql: `
+      CREATE TABLE webhooks (
+        id TEXT PRIMARY KEY,
+        room TEXT NOT NULL,
+        name TEXT NOT NULL,
+        bot TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        creator TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX webhooks_room ON webhooks (room, created_at);
+      CREATE TABLE bot_hooks (
+        account TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -30,7 +30,7 @@ const INDEX_VERSION = 2;
 // Newest first by rowid, which FTS5 serves by walking its lists backwards: no sort of every
 // match. CROSS JOIN keeps the index as the outer loop: left to itself the planner walked the
 // room's messages and ran the MATCH once per row (180 ms for a common word, not 2).
-const SEARCH_MSG = `SELECT m.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.deleted, m.mentions
+const SEARCH_MSG = `SELECT m.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.deleted, m.mentions, m.bot
   FROM search.messages_fts f CROSS JOIN messages m ON m.n = f.rowid`;
 /** The worker's search statements (here so that test/store-query-plans.test.ts checks their plans). */
 const SEARCH_SQL = {
@@ -48,7 +48,7 @@ const SEARCH_SQL = {
 /**
  * @typedef {{ op: 'search'; id: number; terms: string[]; room?: string; before?: number; account?: string; limit: number }} SearchMessage
  * @typedef {SearchMessage | { op: 'stop' }} ToWorker
- * @typedef {{ id: string; seq: number; room: string; username: string; content: string; ts: number; edited_at: number | null; deleted: number; mentions: string | null }} SearchRow
+ * @typedef {{ id: string; seq: number; room: string; username: string; content: string; ts: number; edited_at: number | null; deleted: number; mentions: string | null; bot: number }} SearchRow
  * @typedef {{ id: number; rows: SearchRow[] } | { id: number; error: string } | { changesDone: number } | { error: string }} FromWorker
  */
 

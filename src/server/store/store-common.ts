@@ -51,6 +51,7 @@ export function checkAppend(m: NewRoomMessage): void {
     checkText('replyTo.id', m.replyTo.id);
     checkText('replyTo.username', m.replyTo.username);
   }
+  if (m.bot !== undefined && typeof m.bot !== 'boolean') throw new TypeError('append: bot must be a boolean');
   if (m.mentions != null && (!Array.isArray(m.mentions) || !m.mentions.every((n) => typeof n === 'string' && !n.includes('\u0000')))) {
     throw new TypeError('append: mentions must be strings without NUL characters');
   }
@@ -124,15 +125,17 @@ export function buildNew(jobs: NewRoomMessage[], slots: Slot[], counts: Map<stri
   });
 }
 
-/** A message row, in the column order of both SQL stores' INSERT (ts as the store keeps it). */
-export type RoomInsertRow<T> = [id: string, room: string, seq: number, username: string, authorKey: string, content: string, ts: T, nonce: string | null, mentions: string | null];
+/** A message row, in the column order of both SQL stores' INSERT (ts as the store keeps it; bot as 0 or 1). */
+export type RoomInsertRow<T> = [
+  id: string, room: string, seq: number, username: string, authorKey: string, content: string, ts: T, nonce: string | null, mentions: string | null, bot: 0 | 1,
+];
 
 /** The rows a batch inserts: one per message it created, timestamps converted by `ts`. */
 export function insertRows<T>(jobs: NewRoomMessage[], created: (ChatMessage | undefined)[], ts: (iso: string) => T): RoomInsertRow<T>[] {
   const rows: RoomInsertRow<T>[] = [];
   jobs.forEach((job, i) => {
     const c = created[i];
-    if (c) rows.push([c.id, c.room, c.seq, c.username, job.author, c.content, ts(c.timestamp), job.nonce || null, mentionsColumn(c.mentions)]);
+    if (c) rows.push([c.id, c.room, c.seq, c.username, job.author, c.content, ts(c.timestamp), job.nonce || null, mentionsColumn(c.mentions), c.bot === true ? 1 : 0]);
   });
   return rows;
 }
@@ -152,8 +155,12 @@ export function newChat(m: NewRoomMessage, seq: number): ChatMessage {
   return {
     id: m.id, seq, room: m.room, username: m.username, content: m.content,
     timestamp: toIso(m.timestamp), editedAt: null, deleted: false, reactions: emptyReactions(), ...mentionsField(m.mentions),
+    ...(m.bot === true ? BOT : {}),
   };
 }
+
+/** The field of a message written by a bot (spread into it). */
+export const BOT = Object.freeze({ bot: true as const });
 
 /** The stored form of a message's mentions: a JSON array, or null for none. */
 export function mentionsColumn(mentions: readonly string[] | null | undefined): string | null {

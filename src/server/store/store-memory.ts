@@ -5,12 +5,12 @@
  */
 import type { ChatMessage, NotifyLevel } from '../../protocol/messages.js';
 import type {
-  Account, AccountChange, Appended, ConversationKind, FileRecord, GuestOutcome, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, NewGuest, NewRoomMessage,
-  PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction,
+  Account, AccountChange, Appended, ConversationKind, FileRecord, GuestOutcome, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, ConversationRecord, NewAccount,
+  NewGuest, NewRoomMessage, PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction, WebhookRecord, BotHookRecord,
 } from '../ports.js';
 import { attachmentOf } from '../files/urls.js';
 import {
-  buildNew, checkAppend, countByRoom, indexTerms, jobNonceKey, mentionsField, planBatch, reactionRefusal, reactionsFrom, replyRefOf, searchTerms,
+  BOT, buildNew, checkAppend, countByRoom, indexTerms, jobNonceKey, mentionsField, planBatch, reactionRefusal, reactionsFrom, replyRefOf, searchTerms,
   settleBatch, toIso, toMillis, TOKENS_PER_ACCOUNT,
 } from './store-common.js';
 
@@ -67,6 +67,9 @@ export class MemoryStore implements Store {
   /** Push subscriptions by endpoint, in insertion order. */
   readonly #subs = new Map<string, { account: string; sub: PushSubscriptionRecord }>();
   readonly #settings = new Map<string, string>();
+  /** Incoming webhooks by id, in creation order; outgoing webhooks by bot account id. */
+  readonly #webhooks = new Map<string, WebhookRecord>();
+  readonly #botHooks = new Map<string, BotHookRecord>();
 
   async init(): Promise<void> {}
 
@@ -315,6 +318,42 @@ export class MemoryStore implements Store {
     return this.#settings.get(key)!;
   }
 
+  async createWebhook(w: WebhookRecord): Promise<void> {
+    if (this.#webhooks.has(w.id)) throw new Error(`UNIQUE constraint failed: webhooks.id (${w.id})`);
+    this.#webhooks.set(w.id, { ...w, createdAt: toIso(toMillis(w.createdAt)) });
+  }
+
+  async getWebhook(id: string): Promise<WebhookRecord | null> {
+    const w = this.#webhooks.get(id);
+    return w ? { ...w } : null;
+  }
+
+  async webhooksOf(room: string): Promise<WebhookRecord[]> {
+    return [...this.#webhooks.values()].filter((w) => w.room === room)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((w) => ({ ...w }));
+  }
+
+  async deleteWebhook(id: string): Promise<WebhookRecord | null> {
+    const w = this.#webhooks.get(id);
+    if (!w) return null;
+    this.#webhooks.delete(id);
+    return { ...w };
+  }
+
+  async setBotHook(account: string, hook: Omit<BotHookRecord, 'account'> | null): Promise<void> {
+    if (hook === null) this.#botHooks.delete(account);
+    else this.#botHooks.set(account, { account, url: hook.url, secret: hook.secret, createdAt: toIso(toMillis(hook.createdAt)) });
+  }
+
+  async botHooks(accounts: readonly string[]): Promise<Map<string, BotHookRecord>> {
+    const found = new Map<string, BotHookRecord>();
+    for (const id of accounts) {
+      const h = this.#botHooks.get(id);
+      if (h) found.set(id, { ...h });
+    }
+    return found;
+  }
+
   async readPositions(userKey: string): Promise<Map<string, number>> {
     return new Map(this.#reads.get(userKey) ?? []);
   }
@@ -423,7 +462,7 @@ export class MemoryStore implements Store {
     return [...dropped];
   }
 
-  async createAccount(a: Omit<Account, 'banned'> & { key: string }, now: string): Promise<boolean> {
+  async createAccount(a: NewAccount, now: string): Promise<boolean> {
     return this.#create(a, now);
   }
 
@@ -435,9 +474,9 @@ export class MemoryStore implements Store {
     return 'created';
   }
 
-  #create(a: Omit<Account, 'banned'> & { key: string }, now: string): boolean {
+  #create(a: NewAccount, now: string): boolean {
     if (this.#accounts.has(a.id) || !this.#takeName(a.key, now)) return false;
-    this.#accounts.set(a.id, { ...a, createdAt: toIso(a.createdAt), expiresAt: a.expiresAt === null ? null : toIso(a.expiresAt), banned: false });
+    this.#accounts.set(a.id, { ...a, createdAt: toIso(a.createdAt), expiresAt: a.expiresAt === null ? null : toIso(a.expiresAt), banned: false, bot: a.bot ?? false });
     this.#byName.set(a.key, a.id);
     return true;
   }
@@ -485,7 +524,7 @@ export class MemoryStore implements Store {
       a.username = change.name.username;
     }
     if (change.passwordHash !== undefined) Object.assign(a, { passwordHash: change.passwordHash, expiresAt: null, endsWithConnection: false });
-    if (a.passwordHash === null) {
+    if (a.passwordHash === null && !a.bot) {
       if (change.expiresAt !== undefined) a.expiresAt = toIso(change.expiresAt);
       if (change.endsWithConnection !== undefined) a.endsWithConnection = change.endsWithConnection;
     }
@@ -499,14 +538,26 @@ export class MemoryStore implements Store {
       : ids.map((id) => this.#accounts.get(id)).filter((a) => a !== undefined);
     const ended: string[] = [];
     for (const a of due) {
-      if (a.passwordHash !== null || a.key === null) continue;
+      if (a.passwordHash !== null || a.key === null || a.bot) continue;
       this.#end(a);
       ended.push(a.id);
     }
     return ended;
   }
 
-  /** Ends a guest account (see AccountStore.endGuests): its name, tokens and everything but its direct conversations go. */
+  async listBots(): Promise<Account[]> {
+    const bots = [...this.#accounts.values()].filter((a) => a.bot && a.key !== null);
+    return bots.sort((a, b) => (a.key! < b.key! ? -1 : a.key! > b.key! ? 1 : 0)).map((a) => ({ ...a }));
+  }
+
+  async revokeBot(id: string): Promise<boolean> {
+    const a = this.#accounts.get(id);
+    if (!a || !a.bot || a.key === null) return false;
+    this.#end(a);
+    return true;
+  }
+
+  /** Ends a guest or bot account (see AccountStore.endGuests, revokeBot): its name, tokens and everything but its direct conversations go. */
   #end(a: Account): void {
     if (a.key !== null) this.#byName.delete(a.key);
     a.key = null;
@@ -622,8 +673,18 @@ export class MemoryStore implements Store {
     return [...(this.#roomsOf.get(account) ?? [])].sort().map((room) => ({ room, kind: this.#kindOf(room), role: this.#members.get(room)!.get(account)!.role }));
   }
 
+  async conversationsOf(account: string): Promise<ConversationRecord[]> {
+    const mine = await this.membershipsOf(account);
+    const rooms = mine.map((m) => m.room);
+    const [last, reads] = await Promise.all([this.lastActivity(rooms), this.readPositionsOf(account, rooms)]);
+    return mine.map((m) => ({ ...m, last: last.get(m.room) ?? null, read: reads.get(m.room) ?? 0 }));
+  }
+
   async members(room: string, limit: number): Promise<MemberRecord[]> {
-    const out = [...(this.#members.get(room) ?? [])].map(([account, m]) => ({ account, username: this.#accounts.get(account)?.username ?? account, role: m.role }));
+    const out = [...(this.#members.get(room) ?? [])].map(([account, m]): MemberRecord => {
+      const a = this.#accounts.get(account);
+      return { account, username: a?.username ?? account, role: m.role, ...(a?.bot ? BOT : {}) };
+    });
     return out.sort(byMemberName).slice(0, Math.max(0, limit));
   }
 

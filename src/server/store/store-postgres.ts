@@ -21,8 +21,9 @@ import type pg from 'pg';
 import type { ChatMessage, NotifyLevel } from '../../protocol/messages.js';
 import {
   SearchTimeout,
-  type Account, type AccountChange, type Appended, type FileRecord, type GuestOutcome, type HistoryPage, type HistoryQuery, type MemberRecord, type MembershipRecord,
-  type NewGuest, type NewRoomMessage, type PushSubscriptionRecord, type ReactionBounds, type Role, type RoomPage, type RoomRecord, type SearchQuery, type Store,
+  type Account, type AccountChange, type Appended, type NewAccount, type FileRecord, type GuestOutcome, type HistoryPage, type HistoryQuery, type MemberRecord, type MembershipRecord,
+  type ConversationRecord, type ConversationKind, type NewGuest, type NewRoomMessage, type PushSubscriptionRecord, type ReactionBounds, type Role, type RoomPage, type RoomRecord,
+  type SearchQuery, type Store, type WebhookRecord, type BotHookRecord,
   type ToggledReaction,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
@@ -30,8 +31,8 @@ import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS, type PostgresMigration } from 
 import { rekeyPostgres } from './rekey-names.js';
 import { toIso } from './store-common.js';
 import {
-  SQL, accountFromRow, chatFromRow, fileFromRow, memberFromRow, membershipFromRow, roomFromRow, tsquery,
-  type AccountRow, type FileRow, type MessageRow, type RoomRow,
+  SQL, accountFromRow, chatFromRow, fileFromRow, memberFromRow, membershipFromRow, roomFromRow, tsquery, webhookFromRow,
+  type AccountRow, type FileRow, type MessageRow, type RoomRow, type WebhookRow,
 } from './postgres-sql.js';
 import {
   buildNew, indexTerms, insertRows, queueAppend, countByRoom, initError, mentionsColumn, nonceKey, planBatch, reactionRefusal, redactUrl,
@@ -42,6 +43,8 @@ import {
 const NO_BOUND = 2 ** 31 - 1;
 
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+/** The newest messages a search looks through before it asks the whole index (see SQL.searchAllRecent). */
+const SEARCH_WINDOW = 10_000;
 const ATTEMPTS = 3;
 
 /** pg loads with the first PostgresStore: a server on SQLite or in memory never loads it. */
@@ -113,6 +116,9 @@ export class PostgresStore implements Store {
       max: options.searchPoolSize ?? 2,
       connectionTimeoutMillis: searchTimeoutMs,
       statement_timeout: searchTimeoutMs,
+      // No JIT: a search's estimated cost (a rare word's) passed jit_above_cost, and compiling
+      // its plan took 20 ms of a query that runs in 5.
+      options: '-c jit=off',
       types: TYPES,
     });
     this.#searchPool.on('error', this.#onPoolError);
@@ -445,9 +451,11 @@ export class PostgresStore implements Store {
     const query = tsquery(terms);
     let rows: MessageRow[];
     try {
-      // Unnamed statements: planned for each query's words, never with a generic plan, since
-      // the best plan for a common word (walk an index newest first) is the worst for a rare one.
-      ({ rows } = await this.#searchPool.query<MessageRow>(searchStatement(q, query, limit + 1)));
+      // Unnamed statements: planned for each query's words, never with a generic plan. First the
+      // newest SEARCH_WINDOW messages (enough for a common word), then, if they held too few,
+      // the whole index (a rarer word: few matches to sort). See SQL.searchAllRecent.
+      ({ rows } = await this.#searchPool.query<MessageRow>(searchStatement(q, query, limit + 1, SEARCH_WINDOW)));
+      if (rows.length <= limit) ({ rows } = await this.#searchPool.query<MessageRow>(searchStatement(q, query, limit + 1, null)));
     } catch (error) {
       const e = error as { code?: string; message?: string };
       if (e.code === QUERY_CANCELED) throw new SearchTimeout('the search ran past its time bound', { cause: error });
@@ -495,12 +503,12 @@ export class PostgresStore implements Store {
     });
   }
 
-  async createAccount(a: Omit<Account, 'banned'> & { key: string }, now: string): Promise<boolean> {
+  async createAccount(a: NewAccount, now: string): Promise<boolean> {
     // Both the expired holder's end and the insert wait on a concurrent taker of the name: the
     // unique index on accounts.key lets one of them have it.
     return this.#undoable(async (client) => {
       await this.#query(SQL.guestsEndExpiredHolder, [a.key, now], client);
-      const values = [a.id, a.key, a.username, a.passwordHash, a.createdAt, a.expiresAt, a.endsWithConnection];
+      const values = [a.id, a.key, a.username, a.passwordHash, a.createdAt, a.expiresAt, a.endsWithConnection, a.bot ?? false];
       // Not created (the name is held, or the id taken): the guest ended above stays as it was.
       if ((await this.#query(SQL.accountInsert, values, client)).rowCount === 0) throw new RolledBack(false);
       return true;
@@ -513,7 +521,7 @@ export class PostgresStore implements Store {
       await this.#query(SQL.nameLock, [a.key], client);
       if ((await this.#query(SQL.nameBanGet, [a.key], client)).rowCount === 1) throw new RolledBack('banned');
       await this.#query(SQL.guestsEndExpiredHolder, [a.key, now], client);
-      const values = [a.id, a.key, a.username, null, a.createdAt, a.expiresAt, a.endsWithConnection];
+      const values = [a.id, a.key, a.username, null, a.createdAt, a.expiresAt, a.endsWithConnection, false];
       if ((await this.#query(SQL.accountInsert, values, client)).rowCount === 0) throw new RolledBack('taken');
       if (g.token) await this.#query(SQL.tokenInsertFirst, [g.token.tokenHash, a.id, g.token.expiresAt], client);
       await this.#query(SQL.memberAdd, [g.room, a.id, 'member', a.createdAt], client);
@@ -597,6 +605,15 @@ export class PostgresStore implements Store {
     await this.#query(SQL.tokenDelete, [tokenHash]);
   }
 
+  async listBots(): Promise<Account[]> {
+    return (await this.#query<AccountRow>(SQL.botList, [])).rows.map(accountFromRow);
+  }
+
+  async revokeBot(id: string): Promise<boolean> {
+    const { rows } = await this.#retrying((client) => this.#query<{ id: string }>(SQL.botRevoke, [id], client));
+    return rows.length > 0;
+  }
+
   async addMember(room: string, account: string, role: Role, at: string): Promise<boolean> {
     return (await this.#query(SQL.memberAdd, [room, account, role, at])).rowCount === 1;
   }
@@ -619,12 +636,20 @@ export class PostgresStore implements Store {
     return new Map(rows.map((r) => [r.room, r.role]));
   }
 
+  async conversationsOf(account: string): Promise<ConversationRecord[]> {
+    const { rows } = await this.#query<{ room: string; kind: ConversationKind; role: Role; read: string | number; last_seq: string | number | null; last_ts: Date | string | null }>(
+      SQL.conversationsOf, [account]);
+    return rows.map((r) => ({
+      ...membershipFromRow(r), read: Number(r.read), last: r.last_seq === null ? null : { seq: Number(r.last_seq), timestamp: toIso(r.last_ts!) },
+    }));
+  }
+
   async membershipsOf(account: string): Promise<MembershipRecord[]> {
     return (await this.#query<MembershipRecord>(SQL.membershipsOf, [account])).rows.map(membershipFromRow);
   }
 
   async members(room: string, limit: number): Promise<MemberRecord[]> {
-    return (await this.#query<MemberRecord>(SQL.members, [room, Math.max(0, limit)])).rows.map(memberFromRow);
+    return (await this.#query<{ account: string; username: string; role: Role; bot: boolean | null }>(SQL.members, [room, Math.max(0, limit)])).rows.map(memberFromRow);
   }
 
   async memberCount(room: string): Promise<number> {
@@ -650,6 +675,35 @@ export class PostgresStore implements Store {
     if (opened.created) this.#knownRooms.add(room.name);
     return opened;
   }
+
+  async createWebhook(w: WebhookRecord): Promise<void> {
+    await this.#query(SQL.webhookInsert, [w.id, w.room, w.name, w.bot, w.secretHash, w.creator, w.createdAt]);
+  }
+
+  async getWebhook(id: string): Promise<WebhookRecord | null> {
+    const row = (await this.#query<WebhookRow>(SQL.webhookGet, [id])).rows[0];
+    return row ? webhookFromRow(row) : null;
+  }
+
+  async webhooksOf(room: string): Promise<WebhookRecord[]> {
+    return (await this.#query<WebhookRow>(SQL.webhooksOf, [room])).rows.map(webhookFromRow);
+  }
+
+  async deleteWebhook(id: string): Promise<WebhookRecord | null> {
+    const row = (await this.#query<WebhookRow>(SQL.webhookDelete, [id])).rows[0];
+    return row ? webhookFromRow(row) : null;
+  }
+
+  async setBotHook(account: string, hook: Omit<BotHookRecord, 'account'> | null): Promise<void> {
+    if (hook === null) await this.#query(SQL.botHookDelete, [account]);
+    else await this.#query(SQL.botHookPut, [account, hook.url, hook.secret, hook.createdAt]);
+  }
+
+  async botHooks(accounts: readonly string[]): Promise<Map<string, BotHookRecord>> {
+    if (accounts.length === 0) return new Map();
+    const { rows } = await this.#query<{ account: string; url: string; secret: string; created_at: Date }>(SQL.botHooksOf, [[...accounts]]);
+    return new Map(rows.map((r) => [r.account, { account: r.account, url: r.url, secret: r.secret, createdAt: r.created_at.toISOString() }]));
+  }
 }
 
 /** The row an AccountChange makes of an account's row (see AccountChange for what applies to whom). */
@@ -663,7 +717,7 @@ function changedAccount(row: AccountRow, change: AccountChange): AccountRow {
     next.password_hash = change.passwordHash;
     next.expires_at = null;
     next.ends_with_connection = false;
-  } else if (row.password_hash === null) {
+  } else if (row.password_hash === null && !row.bot) {
     if (change.expiresAt !== undefined) next.expires_at = new Date(change.expiresAt);
     if (change.endsWithConnection !== undefined) next.ends_with_connection = change.endsWithConnection;
   }
@@ -671,10 +725,12 @@ function changedAccount(row: AccountRow, change: AccountChange): AccountRow {
 }
 
 /** The search statement for a query: in one room, in what an account may read, or everywhere (unnamed: see `search`). */
-function searchStatement(q: SearchQuery, query: string, limit: number): { text: string; values: unknown[] } {
-  if (q.room !== undefined) return { text: SQL.searchRoom.text, values: [query, q.room, q.before ?? MAX_SEQ, limit] };
-  if (q.account !== undefined) return { text: SQL.searchFor.text, values: [query, limit, q.account] };
-  return { text: SQL.searchAll.text, values: [query, limit] };
+/** A search's statement: among the newest `window` messages, or (null) all of them. */
+function searchStatement(q: SearchQuery, query: string, limit: number, window: number | null): { text: string; values: unknown[] } {
+  const w = window === null ? [] : [window];
+  if (q.room !== undefined) return { text: (window === null ? SQL.searchRoom : SQL.searchRoomRecent).text, values: [query, q.room, q.before ?? MAX_SEQ, limit, ...w] };
+  if (q.account !== undefined) return { text: (window === null ? SQL.searchFor : SQL.searchForRecent).text, values: [query, limit, q.account, ...w] };
+  return { text: (window === null ? SQL.searchAll : SQL.searchAllRecent).text, values: [query, limit, ...w] };
 }
 
 function isUniqueViolation(error: unknown, constraint: string): boolean {

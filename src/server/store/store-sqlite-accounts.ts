@@ -6,38 +6,42 @@
  * same transaction that takes its name.
  */
 import type Database from 'better-sqlite3';
-import type { Account, AccountChange } from '../ports.js';
+import type { Account, AccountChange, NewAccount } from '../ports.js';
 import { toIso, toMillis, TOKENS_PER_ACCOUNT } from './store-common.js';
 
 interface AccountRow {
   id: string; key: string | null; username: string; password_hash: string | null; banned: number;
-  created_at: number; expires_at: number | null; ends_with_connection: number;
+  created_at: number; expires_at: number | null; ends_with_connection: number; bot: number;
 }
 
-const ACCOUNT = 'SELECT id, key, username, password_hash, banned, created_at, expires_at, ends_with_connection FROM accounts';
+const ACCOUNT = 'SELECT id, key, username, password_hash, banned, created_at, expires_at, ends_with_connection, bot FROM accounts';
 
 /** Every statement of the accounts, prepared once (sqliteStatementTexts checks their plans). */
 export function prepareAccounts(db: Database.Database) {
   return {
-    accountInsert: db.prepare<[string, string, string, string | null, number, number | null, number]>(
-      `INSERT INTO accounts (id, key, username, password_hash, created_at, expires_at, ends_with_connection)
-       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+    accountInsert: db.prepare<[string, string, string, string | null, number, number | null, number, number]>(
+      `INSERT INTO accounts (id, key, username, password_hash, created_at, expires_at, ends_with_connection, bot)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
     accountGet: db.prepare<[string], AccountRow>(`${ACCOUNT} WHERE id = ?`),
     accountByName: db.prepare<[string], AccountRow>(`${ACCOUNT} WHERE key = ?`),
     // The JSON array drives: one probe of the key index per name.
     accountsByNames: db.prepare<[string], AccountRow>(
-      `SELECT a.id, a.key, a.username, a.password_hash, a.banned, a.created_at, a.expires_at, a.ends_with_connection
+      `SELECT a.id, a.key, a.username, a.password_hash, a.banned, a.created_at, a.expires_at, a.ends_with_connection, a.bot
        FROM json_each(?) AS j CROSS JOIN accounts a ON a.key = j.value`),
     accountIdExists: db.prepare<[string], number>('SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ?)').pluck(),
     accountRename: db.prepare<[string, string, string]>('UPDATE accounts SET key = ?, username = ? WHERE id = ?'),
     accountRegister: db.prepare<[string, string]>('UPDATE accounts SET password_hash = ?, expires_at = NULL, ends_with_connection = 0 WHERE id = ?'),
-    guestExpiry: db.prepare<[number, string]>('UPDATE accounts SET expires_at = ? WHERE id = ? AND password_hash IS NULL'),
-    guestEndsWithConnection: db.prepare<[number, string]>('UPDATE accounts SET ends_with_connection = ? WHERE id = ? AND password_hash IS NULL'),
+    guestExpiry: db.prepare<[number, string]>('UPDATE accounts SET expires_at = ? WHERE id = ? AND password_hash IS NULL AND bot = 0'),
+    guestEndsWithConnection: db.prepare<[number, string]>('UPDATE accounts SET ends_with_connection = ? WHERE id = ? AND password_hash IS NULL AND bot = 0'),
     accountBan: db.prepare<[number, string]>('UPDATE accounts SET banned = ? WHERE id = ?'),
     // Guests due to end (the accounts_guest_expiry index).
     guestsDue: db.prepare<[number], string>(
       'SELECT id FROM accounts WHERE key IS NOT NULL AND password_hash IS NULL AND expires_at <= ?').pluck(),
-    guestEnd: db.prepare<[string], string>('UPDATE accounts SET key = NULL WHERE id = ? AND key IS NOT NULL AND password_hash IS NULL RETURNING id').pluck(),
+    // Ends a guest (bot 0) or revokes a bot (bot 1): the name is freed.
+    accountEnd: db.prepare<[string, number], string>(
+      'UPDATE accounts SET key = NULL WHERE id = ? AND key IS NOT NULL AND password_hash IS NULL AND bot = ? RETURNING id').pluck(),
+    // The accounts_bots index.
+    botList: db.prepare<[], AccountRow>(`${ACCOUNT} WHERE bot = 1 AND key IS NOT NULL ORDER BY key`),
     endTokens: db.prepare<[string]>('DELETE FROM tokens WHERE key = ?'),
     // An ended guest stays in its direct conversations only.
     endMemberships: db.prepare<[string]>(`DELETE FROM memberships WHERE account = ?
@@ -64,14 +68,15 @@ export function prepareAccounts(db: Database.Database) {
 /** The AccountStore part of SqliteStore; see the file comment. */
 export class SqliteAccounts {
   readonly #st: ReturnType<typeof prepareAccounts>;
-  readonly #create: (a: Omit<Account, 'banned'> & { key: string }, now: number) => boolean;
+  readonly #create: (a: NewAccount, now: number) => boolean;
   readonly #update: (id: string, change: AccountChange, now: number) => boolean;
   readonly #endGuests: (now: number, ids?: readonly string[]) => string[];
   readonly #createToken: (t: { tokenHash: string; account: string; expiresAt: string }) => void;
+  readonly #revokeBot: (id: string) => boolean;
 
   constructor(db: Database.Database) {
     const s = (this.#st = prepareAccounts(db));
-    this.#create = db.transaction((a: Omit<Account, 'banned'> & { key: string }, now: number): boolean => this.createInTx(a, now)).immediate;
+    this.#create = db.transaction((a: NewAccount, now: number): boolean => this.createInTx(a, now)).immediate;
     this.#update = db.transaction((id: string, change: AccountChange, now: number): boolean => {
       const row = s.accountGet.get(id);
       if (!row || row.key === null) return false;
@@ -93,6 +98,7 @@ export class SqliteAccounts {
       s.tokenInsert.run(t.tokenHash, t.account, toMillis(t.expiresAt));
       s.tokenTrim.run({ key: t.account, hash: t.tokenHash, keep: TOKENS_PER_ACCOUNT - 1 });
     }).immediate;
+    this.#revokeBot = db.transaction((id: string): boolean => this.#end(id, true)).immediate;
   }
 
   /**
@@ -106,10 +112,13 @@ export class SqliteAccounts {
     return this.#end(holder.id);
   }
 
-  /** Inside a transaction: ends one guest account (see AccountStore.endGuests); false when it is none (any more). */
-  #end(id: string): boolean {
+  /**
+   * Inside a transaction: ends one guest account (see AccountStore.endGuests), or with `bot`
+   * revokes one bot account (revokeBot); false when it is none (any more).
+   */
+  #end(id: string, bot = false): boolean {
     const s = this.#st;
-    if (s.guestEnd.get(id) === undefined) return false;
+    if (s.accountEnd.get(id, bot ? 1 : 0) === undefined) return false;
     s.endTokens.run(id);
     s.endMemberships.run(id);
     s.endReads.run(id);
@@ -119,17 +128,17 @@ export class SqliteAccounts {
     return true;
   }
 
-  create(a: Omit<Account, 'banned'> & { key: string }, now: string): boolean {
+  create(a: NewAccount, now: string): boolean {
     return this.#create(a, toMillis(now));
   }
 
   /** create's statements, for a caller already inside a write transaction (createGuest's batch). */
-  createInTx(a: Omit<Account, 'banned'> & { key: string }, now: number | string): boolean {
+  createInTx(a: NewAccount, now: number | string): boolean {
     const s = this.#st;
     const at = typeof now === 'string' ? toMillis(now) : now;
     if (s.accountIdExists.get(a.id) === 1 || !this.#takeName(a.key, at, null)) return false;
     const expires = a.expiresAt === null ? null : toMillis(a.expiresAt);
-    s.accountInsert.run(a.id, a.key, a.username, a.passwordHash, toMillis(a.createdAt), expires, a.endsWithConnection ? 1 : 0);
+    s.accountInsert.run(a.id, a.key, a.username, a.passwordHash, toMillis(a.createdAt), expires, a.endsWithConnection ? 1 : 0, a.bot ? 1 : 0);
     return true;
   }
 
@@ -186,11 +195,19 @@ export class SqliteAccounts {
   deleteToken(tokenHash: string): void {
     this.#st.tokenDelete.run(tokenHash);
   }
+
+  listBots(): Account[] {
+    return this.#st.botList.all().map(accountFromRow);
+  }
+
+  revokeBot(id: string): boolean {
+    return this.#revokeBot(id);
+  }
 }
 
 function accountFromRow(r: AccountRow): Account {
   return {
     id: r.id, key: r.key, username: r.username, passwordHash: r.password_hash, banned: r.banned === 1, createdAt: toIso(r.created_at),
-    expiresAt: r.expires_at === null ? null : toIso(r.expires_at), endsWithConnection: r.ends_with_connection === 1,
+    expiresAt: r.expires_at === null ? null : toIso(r.expires_at), endsWithConnection: r.ends_with_connection === 1, bot: r.bot === 1,
   };
 }

@@ -24,8 +24,8 @@ export function prepareMembers(db: Database.Database) {
        WHERE m.account = ? ORDER BY m.room`),
     // A member without an account row (a departed guest of a conversation carried over from
     // before accounts had ids) shows by its id, which is its old name key.
-    members: db.prepare<[string, number], { account: string; username: string; role: string }>(
-      `SELECT m.account, coalesce(a.username, m.account) AS username, m.role FROM memberships m LEFT JOIN accounts a ON a.id = m.account
+    members: db.prepare<[string, number], { account: string; username: string; role: string; bot: number | null }>(
+      `SELECT m.account, coalesce(a.username, m.account) AS username, m.role, a.bot FROM memberships m LEFT JOIN accounts a ON a.id = m.account
        WHERE m.room = ? ORDER BY username COLLATE NOCASE, m.account LIMIT ?`),
     memberCount: db.prepare<[string], number>('SELECT count(*) FROM memberships WHERE room = ?').pluck(),
     directGet: db.prepare<[string], string>('SELECT room FROM direct_rooms WHERE group_key = ?').pluck(),
@@ -79,7 +79,9 @@ export class SqliteMembers {
   }
 
   members(room: string, limit: number): MemberRecord[] {
-    return this.#st.members.all(room, Math.max(0, limit)).map((r) => ({ account: r.account, username: r.username, role: r.role as Role }));
+    return this.#st.members.all(room, Math.max(0, limit)).map((r): MemberRecord => ({
+      account: r.account, username: r.username, role: r.role as Role, ...(r.bot === 1 ? { bot: true } : {}),
+    }));
   }
 
   count(room: string): number {

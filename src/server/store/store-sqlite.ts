@@ -30,8 +30,8 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ChatMessage, NotifyLevel, Reactions } from '../../protocol/messages.js';
 import type {
-  Account, AccountChange, Appended, ConversationKind, FileRecord, GuestOutcome, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, NewGuest, NewRoomMessage,
-  PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction,
+  Account, AccountChange, Appended, ConversationKind, FileRecord, GuestOutcome, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, ConversationRecord, NewAccount,
+  NewGuest, NewRoomMessage, PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction, WebhookRecord, BotHookRecord,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { SqliteWorker, WAL_LIMIT_BYTES, type SearchRow } from './sqlite-worker.js';
@@ -40,8 +40,9 @@ import { SQLITE_MIGRATIONS, type Migration } from './migrations-sqlite.js';
 import { rekeySqlite } from './rekey-names.js';
 import { SqliteAccounts, prepareAccounts } from './store-sqlite-accounts.js';
 import { SqliteMembers, prepareMembers } from './store-sqlite-members.js';
+import { SqliteWebhooks, prepareWebhooks } from './store-sqlite-webhooks.js';
 import {
-  buildNew, insertRows, queueAppend, countByRoom, initError, jobNonceKey, mentionsColumn, mentionsField, planBatch, reactionRefusal, reactionsFrom,
+  BOT, buildNew, insertRows, queueAppend, countByRoom, initError, jobNonceKey, mentionsColumn, mentionsField, planBatch, reactionRefusal, reactionsFrom,
   searchTerms, settleBatch, toIso, toMillis,
 } from './store-common.js';
 
@@ -122,6 +123,7 @@ export class SqliteStore implements Store {
   #files: SqliteFiles | null = null;
   #accounts: SqliteAccounts | null = null;
   #members: SqliteMembers | null = null;
+  #webhooks: SqliteWebhooks | null = null;
   /** The append transaction, built once (better-sqlite3 builds four wrappers per `transaction()`). */
   #appendTx: ((jobs: NewRoomMessage[]) => BatchOutcome) | null = null;
   #closed = false;
@@ -173,6 +175,7 @@ export class SqliteStore implements Store {
       this.#files = new SqliteFiles(db);
       this.#accounts = new SqliteAccounts(db);
       this.#members = new SqliteMembers(db);
+      this.#webhooks = new SqliteWebhooks(db);
       this.#appendTx = db.transaction((jobs: NewRoomMessage[]) => this.#writeBatchInTx(jobs)).immediate;
       this.#moveTx = db.transaction(() => this.#movePending()).immediate;
       const accounts = this.#accounts;
@@ -241,6 +244,7 @@ export class SqliteStore implements Store {
     this.#files = null;
     this.#accounts = null;
     this.#members = null;
+    this.#webhooks = null;
     this.#appendTx = null;
     this.#moveTx = null;
     this.#guestTx = null;
@@ -258,6 +262,11 @@ export class SqliteStore implements Store {
 
   get #m(): SqliteMembers {
     if (this.#members && this.#st) return this.#members;
+    throw new Error(this.#closed ? 'SqliteStore is closed' : 'SqliteStore: call init() first');
+  }
+
+  get #w(): SqliteWebhooks {
+    if (this.#webhooks && this.#st) return this.#webhooks;
     throw new Error(this.#closed ? 'SqliteStore is closed' : 'SqliteStore: call init() first');
   }
 
@@ -649,7 +658,7 @@ export class SqliteStore implements Store {
   }
 
 
-  async createAccount(a: Omit<Account, 'banned'> & { key: string }, now: string): Promise<boolean> {
+  async createAccount(a: NewAccount, now: string): Promise<boolean> {
     return this.#a.create(a, now);
   }
 
@@ -703,6 +712,14 @@ export class SqliteStore implements Store {
     this.#a.deleteToken(tokenHash);
   }
 
+  async listBots(): Promise<Account[]> {
+    return this.#a.listBots();
+  }
+
+  async revokeBot(id: string): Promise<boolean> {
+    return this.#a.revokeBot(id);
+  }
+
   async addMember(room: string, account: string, role: Role, at: string): Promise<boolean> {
     return this.#m.add(room, account, role, at);
   }
@@ -723,6 +740,14 @@ export class SqliteStore implements Store {
     return this.#m.rolesIn(account, rooms);
   }
 
+  async conversationsOf(account: string): Promise<ConversationRecord[]> {
+    this.#settle();
+    return this.#s.conversationsOf.all(account).map((r) => ({
+      room: r.room, kind: r.kind as ConversationKind, role: r.role as Role, read: r.read,
+      last: r.last_seq === null ? null : { seq: r.last_seq, timestamp: toIso(r.last_ts!) },
+    }));
+  }
+
   async membershipsOf(account: string): Promise<MembershipRecord[]> {
     return this.#m.membershipsOf(account);
   }
@@ -741,6 +766,30 @@ export class SqliteStore implements Store {
 
   async openDirect(group: string, room: RoomRecord, members: readonly string[]): Promise<{ room: string | null; created: boolean }> {
     return this.#m.openDirect(group, room, members);
+  }
+
+  async createWebhook(w: WebhookRecord): Promise<void> {
+    this.#w.create(w);
+  }
+
+  async getWebhook(id: string): Promise<WebhookRecord | null> {
+    return this.#w.get(id);
+  }
+
+  async webhooksOf(room: string): Promise<WebhookRecord[]> {
+    return this.#w.of(room);
+  }
+
+  async deleteWebhook(id: string): Promise<WebhookRecord | null> {
+    return this.#w.delete(id);
+  }
+
+  async setBotHook(account: string, hook: Omit<BotHookRecord, 'account'> | null): Promise<void> {
+    this.#w.setBotHook(account, hook);
+  }
+
+  async botHooks(accounts: readonly string[]): Promise<Map<string, BotHookRecord>> {
+    return this.#w.botHooks(accounts);
   }
 }
 
@@ -777,6 +826,7 @@ function chatFromRow(r: MessageRow, reactions: Reactions): ChatMessage {
   return {
     id: r.id, seq: r.seq, room: r.room, username: r.username, content: r.content, timestamp: toIso(r.ts),
     editedAt: r.edited_at === null ? null : toIso(r.edited_at), deleted: r.deleted === 1, reactions, ...mentionsField(r.mentions),
+    ...(r.bot === 1 ? BOT : {}),
   };
 }
 
@@ -785,13 +835,13 @@ interface RoomRow { name: string; topic: string; owner: string | null; created_a
 type Page = { room: string; before: number; limit: number };
 type PruneRange = { cut: number; from: number; to: number };
 
-const MSG = 'SELECT m.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.deleted, m.mentions FROM messages m';
+const MSG = 'SELECT m.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.deleted, m.mentions, m.bot FROM messages m';
 
 type SqliteStatements = ReturnType<typeof prepareSqlite>;
 
 /** The text of every statement the store prepares, by name (for test/store-query-plans.test.ts); `db` must be migrated. */
 export function sqliteStatementTexts(db: Database.Database): Record<string, string> {
-  const st = { ...prepareSqlite(db), ...prepareAccounts(db), ...prepareMembers(db) };
+  const st = { ...prepareSqlite(db), ...prepareAccounts(db), ...prepareMembers(db), ...prepareWebhooks(db) };
   return Object.fromEntries(Object.entries(st).map(([name, statement]) => [name, statement.source]));
 }
 
@@ -816,19 +866,27 @@ function prepareSqlite(db: Database.Database) {
     // otherwise preferred to scan every room through a Bloom filter.
     lastSeqsOf: db.prepare<[string], { name: string; last_seq: number }>(`SELECT name, last_seq FROM (SELECT name, ${ROOM_LAST_SEQ} AS last_seq
        FROM json_each(?) AS j CROSS JOIN rooms ON rooms.name = j.value) WHERE last_seq > 0`),
+    // Each membership with its conversation's newest message (its rowid from the (room, seq)
+    // index, then the row) and the account's read position: ListConversations in one statement.
+    conversationsOf: db.prepare<[string], { room: string; kind: string; role: string; read: number; last_seq: number | null; last_ts: number | null }>(
+      `SELECT m.room, coalesce(r.kind, 'public') AS kind, m.role, coalesce(p.seq, 0) AS read, l.seq AS last_seq, l.ts AS last_ts
+       FROM memberships m LEFT JOIN rooms r ON r.name = m.room
+       LEFT JOIN read_positions p ON p.user_key = m.account AND p.room = m.room
+       LEFT JOIN messages l ON l.n = (SELECT n FROM messages WHERE room = m.room ORDER BY seq DESC LIMIT 1)
+       WHERE m.account = ?`),
     // Each room's newest message, through the (room, seq) index: one step per room.
     lastActivity: db.prepare<[string], { name: string; seq: number; ts: number }>(`SELECT m.room AS name, m.seq, m.ts FROM json_each(?) AS j
        JOIN messages m ON m.room = j.value AND m.seq = (SELECT max(seq) FROM messages WHERE room = j.value)`),
-    msgInsert: db.prepare<[string, string, number, string, string, string, number, string | null, string | null]>(
-      'INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+    msgInsert: db.prepare<[string, string, number, string, string, string, number, string | null, string | null, number]>(
+      'INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce, mentions, bot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
     dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
-    pendingInsert: db.prepare<[string, string, number, string, string, string, number, string | null, string | null, string]>(
-      `INSERT INTO messages_pending (id, room, seq, username, author_key, content, ts, nonce, mentions)
-       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM messages WHERE id = ?)`),
+    pendingInsert: db.prepare<[string, string, number, string, string, string, number, string | null, string | null, number, string]>(
+      `INSERT INTO messages_pending (id, room, seq, username, author_key, content, ts, nonce, mentions, bot)
+       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM messages WHERE id = ?)`),
     pendingAny: db.prepare<[], number>('SELECT EXISTS (SELECT 1 FROM messages_pending)').pluck(),
     moveRows: db.prepare<[]>(
-      `INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce, mentions)
-       SELECT id, room, seq, username, author_key, content, ts, nonce, mentions FROM messages_pending ORDER BY k`),
+      `INSERT INTO messages (id, room, seq, username, author_key, content, ts, nonce, mentions, bot)
+       SELECT id, room, seq, username, author_key, content, ts, nonce, mentions, bot FROM messages_pending ORDER BY k`),
     moveClear: db.prepare<[]>('DELETE FROM messages_pending'),
     msgByNonce: db.prepare<[string, string], MessageRow>(`${MSG} WHERE m.author_key = ? AND m.nonce = ?`),
     msgGet: db.prepare<[string], MessageRow>(`${MSG} WHERE m.id = ?`),

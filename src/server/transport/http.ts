@@ -76,7 +76,7 @@ export interface HttpDeps {
   /** `ok` and `status` are public; the other fields are for operators only. */
   health(): Record<string, unknown> & { ok: boolean; status: string };
   log: Logger;
-  /** Routes answered elsewhere (files: server/files/file-service.ts); true when it answered the request. */
+  /** Routes answered elsewhere (files: server/files/file-service.ts; the API: http-api.ts); true when it answered the request. */
   route?(req: IncomingMessage, res: ServerResponse): boolean;
   /** `GET /api/push/key`: the VAPID public key (push/vapid.ts); absent: 404. */
   pushKey?: () => string;
@@ -116,6 +116,10 @@ export function createRequestHandler(deps: HttpDeps): (req: IncomingMessage, res
     securityHeaders(res);
     if (deps.route?.(req, res)) return;
     const path = (req.url ?? '/').split('?')[0]!;
+    if ((path === '/api' || path.startsWith('/api/')) && !(path === '/api/push/key' && deps.pushKey)) {
+      noSuchEndpoint(req, res, path);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('Method Not Allowed\n');
       return;
@@ -147,6 +151,17 @@ export function createRequestHandler(deps: HttpDeps): (req: IncomingMessage, res
     }
     serveAsset(deps.assets, path === '/' ? '/index.html' : path, req, res, deps.log);
   };
+}
+
+/**
+ * A path under /api/ that no route took (a typo such as /api/room/general/messages): the API's
+ * JSON 404, whatever the method, never the web client's plain-text 404 or a 405 for a POST.
+ */
+function noSuchEndpoint(req: IncomingMessage, res: ServerResponse, path: string): void {
+  req.resume();
+  const body = JSON.stringify({ code: 'NO_SUCH_ENDPOINT', message: `There is no endpoint ${path.slice(0, 120)}. See docs/api.md.` });
+  res.writeHead(404, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': String(Buffer.byteLength(body)) });
+  res.end(req.method === 'HEAD' ? undefined : body);
 }
 
 function serveAsset(assets: Map<string, Asset>, path: string, req: IncomingMessage, res: ServerResponse, log: Logger): void {

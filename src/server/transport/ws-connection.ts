@@ -45,6 +45,8 @@ export class WsConnection implements Connection, QueuedSink {
     private readonly limits: SendLimits,
     /** Which slice of the heartbeat visits it. */
     readonly slot: number,
+    /** See Connection.origin. */
+    readonly origin?: string,
   ) {
     this.socket = (ws as unknown as { _socket?: Socket })._socket ?? null;
   }

@@ -147,7 +147,7 @@ export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, 
     metrics.connectionOpened();
     const slot = nextSlot;
     nextSlot = (nextSlot + 1) % sliceCount;
-    const conn = new WsConnection(ws, address, sendLimits, slot);
+    const conn = new WsConnection(ws, address, sendLimits, slot, originOf(req, resolver));
     conn.session = chat.connect(conn, ws.protocol === JSON_SUBPROTOCOL ? 'json' : 'text');
     conns.set(ws, conn);
     slices[slot]!.add(conn);
@@ -211,4 +211,18 @@ export function attachWebSocket(server: HttpServer, chat: Chat, config: Config, 
     count: () => wss.clients.size,
     stop: () => clearInterval(heartbeat),
   };
+}
+
+/**
+ * The origin the client used (Connection.origin): the Host header, if it is a plain host and
+ * port, with `https` over TLS or when a trusted proxy says `X-Forwarded-Proto: https`.
+ * The Host is the client's word; the origin only goes back to that client.
+ */
+export function originOf(req: IncomingMessage, resolver: ClientAddressResolver): string | undefined {
+  const host = req.headers.host;
+  if (host === undefined || host.length > 255 || !/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(host)) return undefined;
+  const proto = req.headers['x-forwarded-proto'];
+  const tls = (req.socket as { encrypted?: boolean }).encrypted === true
+    || (typeof proto === 'string' && proto.split(',')[0]!.trim() === 'https' && resolver.trusts(req.socket.remoteAddress ?? ''));
+  return `${tls ? 'https' : 'http'}://${host}`;
 }

@@ -1,0 +1,261 @@
+/**
+ * The newest messages of busy rooms, kept in memory so that `History {room, after}` (what a
+ * client that comes back asks for, room by room) is answered without the store: a reconnect
+ * storm of n accounts in rooms of m members asks for the same few messages n·rooms times.
+ *
+ * What an entry is: for one room, every stored message with a seq above `after`, in order,
+ * as the store gave them. It is only ever made from a store page that reached the room's
+ * end (`fill`), and then kept by fan-out (`delivered`, called for every room frame this node
+ * delivers, in the room's order): the next Message is appended; anything it cannot apply
+ * exactly (a gap in the seqs, an edit, a deletion, a reaction to a message it holds, a
+ * message with files, whose URLs are signed per read) drops the entry, and the next store
+ * page makes it again. So an entry never holds less than the store had when it was made plus
+ * what was delivered since; what it may lack is a message committed but not yet delivered
+ * here, which the asking session (it must be in the room) receives live right after.
+ *
+ * When the store can change behind this node's back, entries are trusted less:
+ * - in a cluster (`shared()`), other nodes commit too, and a node that dies between its
+ *   commit and its publish leaves a message no node delivers: an entry is served only while
+ *   the bus is healthy, with no outage since it was made, and for SHARED_TRUST_MS after;
+ * - retention prunes old messages (and moves `firstSeq`): `clear()` after every prune.
+ *
+ * Bounded: at most MAX_PER_ROOM messages per room (the oldest go first) and MAX_BYTES of
+ * serialised messages in all (the rooms least recently used go first).
+ */
+import type { ChatMessage, ServerMessage } from '../../protocol/messages.js';
+import { emptyReactions } from '../../protocol/reactions.js';
+
+/** Messages one room keeps at most. */
+export const MAX_PER_ROOM = 200;
+/** Serialised bytes (UTF-16 units, near enough) all rooms keep at most. */
+export const MAX_BYTES = 16 * 1024 * 1024;
+/** In a cluster, how long an entry is served after it was read from the store. */
+export const SHARED_TRUST_MS = 2_000;
+
+/** What the cache needs to know about the bus (fan-out passes its own). */
+export interface RecentOptions {
+  /** Other nodes may commit to the same rooms. */
+  shared(): boolean;
+  healthy(): boolean;
+  /** Outages of the bus since it started (a change: something published meanwhile was lost). */
+  outages(): number;
+  now(): number;
+}
+
+/** A page served from memory: the messages and their JSON texts, in order. */
+export interface RecentPage {
+  messages: ChatMessage[];
+  json: string[];
+  hasMore: boolean;
+  firstSeq: number;
+}
+
+interface Entry {
+  /** Every message with seq > after is here. */
+  after: number;
+  /** messages[i].seq === after + 1 + i. */
+  messages: ChatMessage[];
+  /** JSON of each message, made on first use. */
+  json: Array<string | undefined>;
+  bytes: number;
+  firstSeq: number;
+  outages: number;
+  filledAt: number;
+}
+
+/** A read from the store on its way: whether the room changed meanwhile. */
+export interface FillMark {
+  room: string;
+  generation: number;
+}
+
+export class RecentMessages {
+  /** By room, least recently used first. */
+  private readonly rooms = new Map<string, Entry>();
+  private bytes = 0;
+  /** Bumped by clear(): a store read that began before it must not fill. */
+  private generation = 0;
+  /** Rooms with store reads on their way, and whether a frame of the room was delivered since (per read count). */
+  private readonly reading = new Map<string, { reads: number; changed: boolean }>();
+
+  constructor(private readonly options: RecentOptions) {}
+
+  /**
+   * The room's messages after `after` (at most `limit`), when this node holds all of them;
+   * null when the store must answer.
+   */
+  page(room: string, after: number, limit: number): RecentPage | null {
+    const e = this.rooms.get(room);
+    if (!e || after < e.after || !this.trusted(e)) return null;
+    // Most recently used last.
+    this.rooms.delete(room);
+    this.rooms.set(room, e);
+    const from = Math.min(after - e.after, e.messages.length);
+    const to = Math.min(from + Math.max(0, limit), e.messages.length);
+    const json: string[] = [];
+    for (let i = from; i < to; i++) json.push(e.json[i] ??= JSON.stringify(e.messages[i]));
+    return { messages: e.messages.slice(from, to), json, hasMore: to < e.messages.length, firstSeq: e.firstSeq };
+  }
+
+  /** The room's newest message (seq and time), when this node holds the room's newest messages. */
+  newest(room: string): { seq: number; timestamp: string } | null {
+    const e = this.rooms.get(room);
+    if (!e || !this.trusted(e)) return null;
+    const m = e.messages[e.messages.length - 1]!;
+    return { seq: m.seq, timestamp: m.timestamp };
+  }
+
+  /** Call before reading a page from the store; hand the mark to `fill` with the page. */
+  mark(room: string): FillMark {
+    const r = this.reading.get(room);
+    if (r) r.reads++;
+    else this.reading.set(room, { reads: 1, changed: false });
+    return { room, generation: this.generation };
+  }
+
+  /**
+   * A page of `History {room, after}` read from the store: it becomes the room's entry when it
+   * reached the room's end, holds every seq after `after` without a gap, nothing of the room
+   * was delivered while it was read, and it covers more than the entry there is. Every mark
+   * must come back here (with `page` null when the read failed).
+   */
+  fill(mark: FillMark, after: number, page: { messages: ChatMessage[]; hasMore: boolean; incomplete: boolean; firstSeq: number } | null): void {
+    const { room } = mark;
+    const r = this.reading.get(room);
+    const changed = r?.changed ?? true;
+    if (r && --r.reads === 0) this.reading.delete(room);
+    if (!page || changed || mark.generation !== this.generation || page.hasMore || page.incomplete || page.messages.length === 0) return;
+    if (this.options.shared() && !this.options.healthy()) return;
+    const current = this.rooms.get(room);
+    if (current && current.after <= after && this.trusted(current)) return;
+    const messages = page.messages;
+    if (messages.length > MAX_PER_ROOM) return;
+    let bytes = 0;
+    for (const [i, m] of messages.entries()) {
+      if (m.seq !== after + 1 + i || !plain(m)) return;
+      bytes += size(m);
+    }
+    this.drop(room);
+    this.rooms.set(room, {
+      after, messages: [...messages], json: [], bytes, firstSeq: page.firstSeq, outages: this.options.outages(), filledAt: this.options.now(),
+    });
+    this.bytes += bytes;
+    this.bound();
+  }
+
+  /** A room frame this node delivered (in the room's order): kept exactly, or the entry goes. */
+  delivered(room: string, msg: ServerMessage): void {
+    if (!CHANGES.has(msg.type)) return;
+    const r = this.reading.get(room);
+    if (r) r.changed = true;
+    const e = this.rooms.get(room);
+    if (!e) return;
+    switch (msg.type) {
+      case 'Message':
+      case 'PrivateMessage': {
+        const seq = msg.seq;
+        if (seq === undefined) return;
+        const last = e.after + e.messages.length;
+        if (seq <= last && seq > e.after) return; // delivered here already (a resend, a hole filled late)
+        // A message read back from the store to fill a hole may have been edited, deleted or
+        // reacted to already: only a new one is kept (one with files or a reply: never).
+        if (seq !== last + 1 || msg.attachments !== undefined || msg.replyTo !== undefined || changedSince(msg)) {
+          this.drop(room);
+          return;
+        }
+        const m = stored(msg, room, seq);
+        e.messages.push(m);
+        e.json.push(undefined);
+        const bytes = size(m);
+        e.bytes += bytes;
+        this.bytes += bytes;
+        if (e.messages.length > MAX_PER_ROOM) this.shift(e);
+        this.bound();
+        return;
+      }
+      case 'Reaction':
+        if (msg.seq > e.after) this.drop(room);
+        return;
+      case 'MessageEdited':
+      case 'MessageDeleted':
+        // Also older ones: a reply held here quotes its original's text.
+        this.drop(room);
+        return;
+      default:
+    }
+  }
+
+  /** Forgets every entry (retention pruned messages, or anything else changed the store behind fan-out). */
+  clear(): void {
+    this.generation++;
+    this.rooms.clear();
+    this.bytes = 0;
+  }
+
+  /** Rooms held and their bytes (tests, metrics). */
+  size(): { rooms: number; bytes: number } {
+    return { rooms: this.rooms.size, bytes: this.bytes };
+  }
+
+  private trusted(e: Entry): boolean {
+    const o = this.options;
+    if (!o.shared()) return true;
+    return o.healthy() && o.outages() === e.outages && o.now() - e.filledAt < SHARED_TRUST_MS;
+  }
+
+  private drop(room: string): void {
+    const e = this.rooms.get(room);
+    if (!e) return;
+    this.bytes -= e.bytes;
+    this.rooms.delete(room);
+  }
+
+  private shift(e: Entry): void {
+    const m = e.messages.shift()!;
+    e.json.shift();
+    e.after = m.seq;
+    const bytes = size(m);
+    e.bytes -= bytes;
+    this.bytes -= bytes;
+  }
+
+  /** The least recently used rooms go while the total is over MAX_BYTES. */
+  private bound(): void {
+    while (this.bytes > MAX_BYTES) {
+      const oldest = this.rooms.keys().next();
+      if (oldest.done) return;
+      this.drop(oldest.value);
+    }
+  }
+}
+
+/** The room frames that say a stored message changed or came (notices, typing and the rest do not). */
+const CHANGES = new Set<ServerMessage['type']>(['Message', 'PrivateMessage', 'MessageEdited', 'MessageDeleted', 'Reaction']);
+
+/** A stored message as every store pages it: nothing whose text depends on the read (signed file URLs). */
+function plain(m: ChatMessage): boolean {
+  return m.attachments === undefined || m.attachments.length === 0;
+}
+
+/** About the bytes a message takes: its text fields (the JSON around them is near constant). */
+function size(m: ChatMessage): number {
+  return 160 + m.id.length + m.room.length + m.username.length + m.content.length + (m.mentions?.join('').length ?? 0);
+}
+
+/** Whether a Message carries an edit, a deletion or reactions (a stored one, sent again to fill a hole). */
+function changedSince(msg: Extract<ServerMessage, { type: 'Message' | 'PrivateMessage' }>): boolean {
+  if (msg.editedAt || msg.deleted) return true;
+  for (const _ in msg.reactions ?? {}) return true;
+  return false;
+}
+
+/** A new Message as the store pages it (store-common newChat): not edited, not deleted, no reactions; a bot's marked. */
+function stored(msg: Extract<ServerMessage, { type: 'Message' | 'PrivateMessage' }>, room: string, seq: number): ChatMessage {
+  const username = msg.type === 'Message' ? msg.username : (msg.username ?? msg.from);
+  const m: ChatMessage = {
+    id: msg.id, seq, room, username, content: msg.content, timestamp: msg.timestamp, editedAt: null, deleted: false, reactions: emptyReactions(),
+  };
+  if (msg.mentions && msg.mentions.length > 0) m.mentions = msg.mentions;
+  if (msg.bot) m.bot = true;
+  return m;
+}

@@ -1,0 +1,152 @@
+/**
+ * `History {room, after}` answered from the messages fan-out keeps in memory
+ * (recent-messages.ts), through the whole domain with memory ports: after every kind of change
+ * (a new message, an edit, a reaction, a deletion, a reply whose original is edited, retention,
+ * a message another node committed, one whose publish was lost) a member's answer is exactly
+ * the store's page, and the store is not asked when nothing changed. Two nodes share one
+ * MemoryBroker and one MemoryStore for the cluster cases.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ChatMessage, ServerMessage } from '../../src/protocol/messages.js';
+import { MemoryBroker } from '../../src/server/bus/bus-memory.js';
+import { MemoryPresence } from '../../src/server/bus/presence-memory.js';
+import { SHARED_TRUST_MS } from '../../src/server/domain/recent-messages.js';
+import { MemoryStore } from '../../src/server/store/store-memory.js';
+import { FakeChat, type FakeClient } from '../helpers/fake-chat.js';
+
+/** Counts the store's history reads (the chat reaches the store through its own wrapper, which calls this). */
+function countHistoryReads(store: MemoryStore): { reads: number } {
+  const counter = { reads: 0 };
+  const original = store.history.bind(store);
+  store.history = async (q) => {
+    counter.reads++;
+    return original(q);
+  };
+  return counter;
+}
+
+type HistoryAnswer = Extract<ServerMessage, { type: 'History' }>;
+
+/** Asks for the room's messages after `after` and returns the answer. */
+async function historyAfter(node: FakeChat, c: FakeClient, after: number, room = 'general'): Promise<HistoryAnswer> {
+  const ref = `h${Math.random()}`;
+  c.say({ type: 'History', room, after, ref });
+  await node.settle();
+  const answer = c.conn.ofType('History').find((m) => m.ref === ref);
+  assert.ok(answer, `no History answer: ${c.conn.frames.slice(-3).join(' | ')}`);
+  return answer;
+}
+
+/** What the store holds after `after`, as the wire carries it. */
+async function stored(store: MemoryStore, original: MemoryStore['history'], after: number, room = 'general'): Promise<ChatMessage[]> {
+  const page = await original.call(store, { room, after, limit: 50 });
+  return JSON.parse(JSON.stringify(page.messages)) as ChatMessage[];
+}
+
+async function say(node: FakeChat, c: FakeClient, frame: object): Promise<void> {
+  c.say(frame);
+  await node.settle();
+}
+
+function lastMessageId(c: FakeClient): string {
+  const mine = c.conn.ofType('Message');
+  return mine[mine.length - 1]!.id;
+}
+
+describe('History {after} from memory', () => {
+  it('answers a member exactly as the store would after messages, edits, reactions, deletions, replies and retention, reading the store only when it must', async () => {
+    const node = await new FakeChat().start();
+    const original = node.store.history;
+    const counter = countHistoryReads(node.store);
+    const ann = await node.jsonUser('ann');
+    const bob = await node.jsonUser('bob');
+    const same = async (after: number, why: string): Promise<void> => {
+      const answer = await historyAfter(node, ann, after);
+      assert.deepEqual(answer.messages, await stored(node.store, original, after), why);
+      assert.equal(answer.hasMore, false, why);
+    };
+    for (let i = 1; i <= 3; i++) await say(node, bob, { type: 'SendMessage', room: 'general', content: `hello ${i}` });
+    const first = bob.conn.ofType('Message')[0]!.id;
+
+    await same(0, 'the first read');
+    const reads = counter.reads;
+    await same(0, 'the same read again');
+    await same(2, 'a later seq');
+    assert.equal(counter.reads, reads, 'both from memory');
+
+    await say(node, bob, { type: 'SendMessage', room: 'general', content: 'hello 4' });
+    await same(2, 'a new message');
+    assert.equal(counter.reads, reads, 'the new message was kept by fan-out');
+
+    await say(node, bob, { type: 'EditMessage', id: lastMessageId(bob), content: 'hello four' });
+    await same(2, 'an edit');
+    await say(node, bob, { type: 'React', id: lastMessageId(bob), emoji: '👍' });
+    await same(2, 'a reaction');
+    await say(node, bob, { type: 'SendMessage', room: 'general', content: 'replying', replyTo: first });
+    await same(0, 'a reply');
+    await say(node, bob, { type: 'EditMessage', id: first, content: 'hello one, edited' });
+    await same(0, 'the original of a reply edited');
+    await say(node, bob, { type: 'DeleteMessage', id: lastMessageId(bob) });
+    await same(0, 'a deletion');
+    await same(0, 'again, from memory');
+    const settled = counter.reads;
+    await same(3, 'again');
+    assert.equal(counter.reads, settled, 'kept since the last read');
+
+    // Retention ran (or anything else changed the store behind fan-out).
+    await node.store.prune(new Date(node.clock + 86_400_000).toISOString());
+    node.chat.storeChanged();
+    await same(0, 'after retention');
+    assert.equal(counter.reads, settled + 1);
+  });
+
+  it('reads the store for a room the session is not in', async () => {
+    const node = await new FakeChat().start();
+    const counter = countHistoryReads(node.store);
+    const ann = await node.jsonUser('ann');
+    const bob = await node.jsonUser('bob');
+    await say(node, bob, { type: 'JoinRoom', room: 'random' });
+    await say(node, bob, { type: 'SendMessage', room: 'random', content: 'in random' });
+    await say(node, bob, { type: 'History', room: 'random', after: 0 });
+    const reads = counter.reads;
+    const answer = await historyAfter(node, ann, 0, 'random');
+    assert.deepEqual(answer.messages.map((m) => m.content), ['in random']);
+    assert.equal(counter.reads, reads + 1);
+  });
+
+  it('in a cluster, keeps what other nodes publish, and reads the store again once SHARED_TRUST_MS has passed (a message whose publish was lost)', async () => {
+    const broker = new MemoryBroker();
+    const store = new MemoryStore();
+    const original = store.history;
+    const a = await new FakeChat({}, broker, new MemoryPresence(), store).start();
+    const b = await new FakeChat({}, broker, new MemoryPresence(), store).start();
+    const counter = countHistoryReads(store);
+    const ann = await a.jsonUser('ann');
+    const bob = await b.jsonUser('bob');
+    const settle = async (): Promise<void> => {
+      await b.settle();
+      await a.settle();
+    };
+    const same = async (after: number, why: string): Promise<void> => {
+      await settle();
+      const answer = await historyAfter(a, ann, after);
+      assert.deepEqual(answer.messages, await stored(store, original, after), why);
+    };
+    for (let i = 1; i <= 3; i++) await say(b, bob, { type: 'SendMessage', room: 'general', content: `from b ${i}` });
+    await same(0, 'the first read');
+    const reads = counter.reads;
+    await say(b, bob, { type: 'SendMessage', room: 'general', content: 'from b 4' });
+    await same(1, 'a message from the other node');
+    assert.equal(counter.reads, reads, 'kept from the bus');
+    await say(b, bob, { type: 'EditMessage', id: lastMessageId(bob), content: 'from b four' });
+    await same(1, 'an edit on the other node');
+
+    // A message committed by a node that died before publishing it: no node delivers it.
+    await store.appendMessage({ id: 'lost-1', room: 'general', author: 'u.nobody', username: 'ghost', content: 'never published', timestamp: new Date(a.clock).toISOString(), nonce: null });
+    const stale = await historyAfter(a, ann, 1);
+    assert.ok(!stale.messages.some((m) => m.id === 'lost-1'), 'within SHARED_TRUST_MS the memory may lack it');
+    a.clock += SHARED_TRUST_MS;
+    await same(1, 'after SHARED_TRUST_MS the store is read again');
+  });
+});
