@@ -3,21 +3,23 @@
  * `ws` broadcast server, one after the other in one invocation, so the figures that matter
  * are the ratios between them.
  *
- * After a warm-up of each server: (d) idle connections, (e) a join storm into one room, whose
- * population then runs (a) paced fan-out and (b) saturation, and finally (c) many small rooms.
+ * After a warm-up of each server: (d) idle connections, (i) new users arriving one after
+ * another, (e) a join storm into one room, whose population then runs (a) paced fan-out and
+ * (b) saturation, and finally (c) many small rooms.
  * Each step runs on every server in turn; the paced scenarios (a) and (c) alternate between
  * the servers in slices, so background load on the shared machine hits both alike.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Accounting, type LatencySummary } from './accounting.js';
-import { Population, collectGarbage, drain, paced, sleep, windowed } from './load.js';
+import { Population, arrive, collectGarbage, drain, paced, sleep, windowed } from './load.js';
 import { PerfRecorder, checkPerf, monotonicSeconds, splitTable } from './perf-split.js';
 import { startServer, type ServerHandle, type ServerKind } from './server-process.js';
 
-export type ScenarioId = 'a' | 'b' | 'c' | 'd' | 'e';
+export type ScenarioId = 'a' | 'b' | 'c' | 'd' | 'e' | 'i';
 
 export interface Scale {
   idle: number;
@@ -29,10 +31,12 @@ export interface Scale {
   manyConnections: number;
   manyRooms: number;
   storm: number;
+  /** (i) New users arriving (connect, name, join general, leave), 128 at a time. */
+  arrivals: number;
 }
 
-export const FULL: Scale = { idle: 10_000, fanConnections: 1_000, fanSenders: 10, fanRate: 5, seconds: 10, window: 4, manyConnections: 2_000, manyRooms: 200, storm: 1_000 };
-export const QUICK: Scale = { idle: 300, fanConnections: 100, fanSenders: 5, fanRate: 5, seconds: 2, window: 4, manyConnections: 200, manyRooms: 20, storm: 100 };
+export const FULL: Scale = { idle: 10_000, fanConnections: 1_000, fanSenders: 10, fanRate: 5, seconds: 10, window: 4, manyConnections: 2_000, manyRooms: 200, storm: 1_000, arrivals: 5_000 };
+export const QUICK: Scale = { idle: 300, fanConnections: 100, fanSenders: 5, fanRate: 5, seconds: 2, window: 4, manyConnections: 200, manyRooms: 20, storm: 100, arrivals: 300 };
 
 export interface Row {
   scenario: ScenarioId;
@@ -65,6 +69,8 @@ export interface Row {
   lastCopy?: LatencySummary;
   /** Server socket writes per delivered frame, from Parley's /metrics. */
   writesPerFrame?: number;
+  /** Paced scenarios: the server's event-loop delay in its measured slices, ms (the worst slice's p99 and max). */
+  loopDelay?: { p99: number; max: number };
   seconds: number;
 }
 
@@ -104,11 +110,13 @@ export async function runBench(opts: BenchOptions): Promise<Row[]> {
     if (opts.perf) checkPerf();
     // --perf-basic-prof also opens V8's log file (isolate-*.log in the working directory): send it nowhere.
     const perfArgs = opts.perf ? ['--perf-basic-prof', '--logfile=/dev/null', '--no-logfile-per-isolate'] : [];
+    // Every server reports its event-loop delay for the paced scenarios' measured slices (bench/loop-probe.mjs).
+    const probeArgs = [...perfArgs, '--import', pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'loop-probe.mjs')).href];
     for (const kind of opts.servers) {
       servers.push(await startServer(kind, {
         db: kind === 'parley' && opts.parleyDb !== undefined ? opts.parleyDb
           : kind === 'parley-seeded' ? opts.seededDb ?? fail('parley-seeded needs seededDb') : join(dir, `${kind}.db`),
-        ...(kind !== 'reference' ? { nodeArgs: [...perfArgs, ...opts.parleyNodeArgs ?? []], env: opts.parleyEnv ?? {} } : { nodeArgs: perfArgs }),
+        ...(kind !== 'reference' ? { nodeArgs: [...probeArgs, ...opts.parleyNodeArgs ?? []], env: opts.parleyEnv ?? {} } : { nodeArgs: probeArgs }),
       }));
     }
     if (opts.perf) {
@@ -118,6 +126,7 @@ export async function runBench(opts: BenchOptions): Promise<Row[]> {
     }
     for (const server of servers) await warmUp(server, s);
     if (want.has('d')) for (const server of servers) push(server, await idle(server, s.idle));
+    if (want.has('i')) for (const row of await arrivals(servers, s.arrivals)) push(servers.find((x) => x.kind === row.server)!, row);
     if (want.has('e') || want.has('a') || want.has('b')) {
       const pops = servers.map((server) => new Population(server.port));
       const senders = Array.from({ length: s.fanSenders }, (_, i) => i);
@@ -250,6 +259,55 @@ async function lowestRss(server: ServerHandle): Promise<number> {
     low = Math.min(low, server.rss());
   }
   return low;
+}
+
+/**
+ * (i) New users arriving: `n` new clients, 128 at a time, each connecting, naming itself,
+ * joining `general` and leaving once its join is acknowledged (load.ts `arrive`). Each server
+ * gets a round of n/5 unmeasured first (the arrival path compiled), then the servers take
+ * turns in three rounds of n/3, so a burst of background load hits both alike; the figure is
+ * the best round's arrivals per second (as (d) takes the best round of handshakes), the CPU
+ * per arrival and the latency over all rounds.
+ */
+async function arrivals(servers: ServerHandle[], n: number): Promise<Row[]> {
+  const rounds = 3;
+  const per = Math.ceil(n / rounds);
+  const run = `${Date.now().toString(36)}`;
+  for (const server of servers) await arrive(server.port, Math.ceil(n / 5), `w${run}x`);
+  await sleep(500);
+  const sums = servers.map(() => ({ best: 0, arrived: 0, failed: 0, used: 0, system: 0, load: 0, seconds: 0, times: [] as number[] }));
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, server] of servers.entries()) {
+      const sum = sums[i]!;
+      const cpu0 = server.cpu();
+      const load0 = process.cpuUsage();
+      const got = await arrive(server.port, per, `a${run}r${round}x`);
+      const cpu1 = server.cpu();
+      const load1 = process.cpuUsage(load0);
+      sum.best = Math.max(sum.best, got.arrived / got.seconds);
+      sum.arrived += got.arrived;
+      sum.failed += got.failed;
+      sum.used += cpu1.user + cpu1.system - cpu0.user - cpu0.system;
+      sum.system += cpu1.system - cpu0.system;
+      sum.load += load1.user + load1.system;
+      sum.seconds += got.seconds;
+      sum.times.push(...got.times);
+      // The departures' leave notices and guest bookkeeping finish before the other server's turn.
+      await sleep(300);
+    }
+  }
+  return servers.map((server, i) => {
+    const sum = sums[i]!;
+    const times = sum.times.sort((a, b) => a - b);
+    const at = (q: number): number => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0;
+    return {
+      ...blank('i', server.kind, per * rounds), seconds: sum.seconds,
+      deliveredPerSec: sum.best, delivered: sum.arrived, missing: sum.failed,
+      p50: at(0.5), p99: at(0.99), max: times[times.length - 1] ?? 0,
+      cpuPerDelivery: sum.arrived > 0 ? sum.used / sum.arrived : 0, systemShare: systemShareOf(sum.system, sum.used),
+      loadCpuPct: percentOfCore(sum.load, sum.seconds),
+    };
+  });
 }
 
 /** (e) `n` connections name themselves and join `general` at once. */
@@ -403,7 +461,7 @@ async function sliced(
     await sleep(200);
   }
   const accs = servers.map((_, i) => accounting(i));
-  const sums = servers.map(() => ({ user: 0, system: 0, load: 0, wall: 0, active: 0, writes: 0, frames: 0 }));
+  const sums = servers.map(() => ({ user: 0, system: 0, load: 0, wall: 0, active: 0, writes: 0, frames: 0, loop: [] as Array<{ maxMs: number; p99Ms: number }> }));
   for (let k = 0; k < slices; k++) {
     for (const [i, server] of servers.entries()) {
       const sum = sums[i]!;
@@ -418,8 +476,11 @@ async function sliced(
       const load0 = process.cpuUsage();
       const t0 = performance.now();
       const from = monotonicSeconds();
+      await server.loopDelay(); // starts the slice's count afresh
       await drive(i, acc, seconds / slices);
       await drain(acc, 10_000);
+      const delay = await server.loopDelay();
+      if (delay) sum.loop.push(delay);
       server.measured.push({ scenario: id, from, to: monotonicSeconds() });
       const cpu1 = server.cpu();
       const load1 = process.cpuUsage(load0);
@@ -451,6 +512,7 @@ async function sliced(
       loadCpuPct: percentOfCore(sum.load, sum.wall),
     };
     if (sum.frames > 0) row.writesPerFrame = sum.writes / sum.frames;
+    if (sum.loop.length > 0) row.loopDelay = { p99: Math.max(...sum.loop.map((d) => d.p99Ms)), max: Math.max(...sum.loop.map((d) => d.maxMs)) };
     return row;
   });
 }

@@ -229,3 +229,55 @@ export async function openWithRetry(port: number, onFrame: Phase): Promise<LeanC
     }
   }
 }
+
+/** What `arrive` measured: arrivals per second and each arrival's time from connect to its join's acknowledgement. */
+export interface ArrivalRun {
+  arrived: number;
+  failed: number;
+  seconds: number;
+  /** ms from opening the connection to the JoinRoom acknowledgement, sorted. */
+  times: number[];
+}
+
+const JOIN_ACK = Buffer.from('"ref":2');
+
+/**
+ * New users arriving: `n` clients, at most `concurrency` at a time; each opens a connection,
+ * sends `SetUsername` (name `${prefix}${i}`) and `JoinRoom {room}` in one write, and leaves
+ * (a close frame) once its join is acknowledged, making room for the next. The room's
+ * population stays about `concurrency`, so neither server's join notices grow with `n`.
+ */
+export async function arrive(port: number, n: number, prefix: string, room = 'general', concurrency = 128): Promise<ArrivalRun> {
+  const waiting = new Map<LeanClient, () => void>();
+  const onFrame = (c: LeanClient, buf: Buffer, start: number, end: number): void => {
+    if (frameType(buf, start, end) === 'Ack' && indexWithin(buf, JOIN_ACK, start, end)) waiting.get(c)?.();
+  };
+  const times: number[] = [];
+  let next = 0;
+  let failed = 0;
+  const started = performance.now();
+  const one = async (i: number): Promise<void> => {
+    const t0 = performance.now();
+    const c = await openWithRetry(port, onFrame);
+    try {
+      await withTimeout(new Promise<void>((resolve) => {
+        waiting.set(c, resolve);
+        c.sendMany([
+          JSON.stringify({ type: 'SetUsername', username: `${prefix}${i}`, ref: 1 }),
+          JSON.stringify({ type: 'JoinRoom', room, ref: 2 }),
+        ]);
+      }), 30_000, () => `arrival ${i} was not acknowledged`);
+      times.push(performance.now() - t0);
+    } catch {
+      failed++;
+    } finally {
+      waiting.delete(c);
+      c.close();
+    }
+  };
+  const worker = async (): Promise<void> => {
+    while (next < n) await one(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
+  return { arrived: times.length, failed, seconds: (performance.now() - started) / 1000, times: times.sort((a, b) => a - b) };
+}

@@ -3,6 +3,7 @@
  * against the targets) and an SVG chart of the ratios.
  */
 import type { Row, ScenarioId } from './bench.js';
+import { footprintMarkdown, type Footprint } from './footprint.js';
 
 const NAMES: Record<ScenarioId, string> = {
   a: '(a) fan-out',
@@ -10,9 +11,10 @@ const NAMES: Record<ScenarioId, string> = {
   c: '(c) many rooms',
   d: '(d) idle',
   e: '(e) join storm',
+  i: '(i) arrivals',
 };
 
-const ORDER: ScenarioId[] = ['a', 'b', 'c', 'd', 'e'];
+const ORDER: ScenarioId[] = ['a', 'b', 'c', 'd', 'e', 'i'];
 
 export interface Target {
   scenario: ScenarioId;
@@ -46,7 +48,10 @@ export function targets(rows: Row[]): Target[] {
     out.push({ scenario: 'b', what: 'CPU per delivery', ratio: b[0].cpuPerDelivery / b[1].cpuPerDelivery, goal: '≤ 0.5', met: b[0].cpuPerDelivery <= 0.5 * b[1].cpuPerDelivery });
   }
   const c = pair('c');
-  if (c) out.push({ scenario: 'c', what: 'CPU per delivery', ratio: c[0].cpuPerDelivery / c[1].cpuPerDelivery, goal: '≤ 1', met: c[0].cpuPerDelivery <= c[1].cpuPerDelivery });
+  if (c) {
+    out.push({ scenario: 'c', what: 'CPU per delivery', ratio: c[0].cpuPerDelivery / c[1].cpuPerDelivery, goal: '≤ 1', met: c[0].cpuPerDelivery <= c[1].cpuPerDelivery });
+    out.push({ scenario: 'c', what: 'p99 latency (durability on)', ratio: c[0].p99 / c[1].p99, goal: '≤ 1', met: c[0].p99 <= c[1].p99 });
+  }
   const d = pair('d');
   if (d) {
     out.push({ scenario: 'd', what: 'RSS per idle connection', ratio: d[0].rssPerConnKiB / d[1].rssPerConnKiB, goal: '≤ 1.2', met: d[0].rssPerConnKiB <= 1.2 * d[1].rssPerConnKiB });
@@ -58,6 +63,11 @@ export function targets(rows: Row[]): Target[] {
   const e = pair('e');
   if (e && e[0].noticesPerJoin !== undefined && e[1].noticesPerJoin !== undefined) {
     out.push({ scenario: 'e', what: 'notice frames per join (O(n) total: stays flat as n grows)', ratio: e[0].noticesPerJoin / Math.max(1e-9, e[1].noticesPerJoin), goal: '≪ 1', met: e[0].noticesPerJoin <= 10 });
+  }
+  const i = pair('i');
+  if (i) {
+    out.push({ scenario: 'i', what: 'arrivals/s (connect, name, join general)', ratio: i[0].deliveredPerSec / i[1].deliveredPerSec, goal: '≥ 1', met: i[0].deliveredPerSec >= i[1].deliveredPerSec });
+    out.push({ scenario: 'i', what: 'arrivals not acknowledged', ratio: i[0].missing, goal: '= 0', met: i[0].missing === 0 });
   }
   // Parley on a seeded database against Parley on an empty one (`--seeded N`).
   for (const s of ['a', 'c'] as const) {
@@ -71,6 +81,7 @@ export function targets(rows: Row[]): Target[] {
     if (seeded.missing + seeded.duplicated > 0) out.push({ scenario: s, what: 'missing + duplicated (seeded)', ratio: seeded.missing + seeded.duplicated, goal: '= 0', met: false });
   }
   for (const s of ORDER) {
+    if (s === 'i') continue;
     const p = find(rows, s, 'parley');
     if (p && (p.missing > 0 || p.duplicated > 0) && s !== 'a') {
       out.push({ scenario: s, what: 'missing + duplicated', ratio: p.missing + p.duplicated, goal: '= 0', met: false });
@@ -82,12 +93,16 @@ export function targets(rows: Row[]): Target[] {
 const f = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
 const int = (n: number): string => (n ? Math.round(n).toLocaleString('en-US') : '–');
 
-export function markdown(rows: Row[], meta: { date: string; command: string; machine: string; node: string; quick: boolean; durable?: boolean; seeded?: number }): string {
+export function markdown(rows: Row[], meta: { date: string; command: string; machine: string; node: string; quick: boolean; durable?: boolean; seeded?: number; load?: string }, footprint?: Footprint): string {
   const lines = [
     `# Parley benchmark — ${meta.date}${meta.quick ? ' (quick smoke run: small scale, not comparable)' : ''}`,
     '',
-    `Command: \`${meta.command}\` · Machine: ${meta.machine} · Node ${meta.node}`,
+    `Command: \`${meta.command}\` · Machine: ${meta.machine} · Node ${meta.node}${meta.load ? ` · load average ${meta.load}` : ''}`,
     '',
+    ...(footprint ? [footprintMarkdown(footprint), ''] : []),
+  ];
+  if (rows.length === 0) return `${lines.join('\n')}\n`;
+  lines.push(
     meta.durable === false
       ? 'Parley runs on its memory store, WITHOUT durability (a diagnostic run: what the SQLite store costs); the reference is a minimal `ws` broadcast server'
       : 'Parley runs with SQLite durability on (a temp file, WAL, group commit); the reference is a minimal `ws` broadcast server',
@@ -101,24 +116,26 @@ export function markdown(rows: Row[], meta: { date: string; command: string; mac
     '',
     '| scenario | server | conns | delivered/s | missing | dup | p50 ms | p99 ms | max ms | server CPU µs/delivery (sys %) | handshakes/s | RSS KiB/conn | notices/join | writes/frame | load CPU % |',
     '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
-  ];
+  );
   for (const s of ORDER) {
     for (const r of rows.filter((x) => x.scenario === s)) {
       const traffic = r.delivered > 0;
-      lines.push(`| ${NAMES[s]} | ${r.server} | ${int(r.connections)} | ${s === 'e' ? `${int(r.deliveredPerSec)} joins/s` : int(r.deliveredPerSec)} | ` +
+      lines.push(`| ${NAMES[s]} | ${r.server} | ${int(r.connections)} | ${s === 'e' ? `${int(r.deliveredPerSec)} joins/s` : s === 'i' ? `${int(r.deliveredPerSec)} arrivals/s` : int(r.deliveredPerSec)} | ` +
         `${traffic ? r.missing : '–'} | ${traffic ? r.duplicated : '–'} | ${traffic ? f(r.p50, 2) : '–'} | ${traffic ? f(r.p99, 2) : '–'} | ${traffic ? f(r.max, 1) : '–'} | ` +
-        `${f(r.cpuPerDelivery, 2)}${s === 'd' ? ' per handshake' : s === 'e' ? ' per join' : ''} (${Math.round(r.systemShare * 100)}%) | ${int(r.handshakesPerSec)} | ${rssCell(r)} | ` +
+        `${f(r.cpuPerDelivery, 2)}${s === 'd' ? ' per handshake' : s === 'e' ? ' per join' : s === 'i' ? ' per arrival' : ''} (${Math.round(r.systemShare * 100)}%) | ${int(r.handshakesPerSec)} | ${rssCell(r)} | ` +
         `${r.noticesPerJoin !== undefined ? f(r.noticesPerJoin, 2) : '–'} | ${r.writesPerFrame !== undefined ? f(r.writesPerFrame, 3) : '–'} | ${f(r.loadCpuPct, 0)} |`);
     }
   }
   const timed = rows.filter((r) => r.firstCopy && r.lastCopy && r.firstCopy.count > 0);
   if (timed.length > 0) {
     lines.push(
-      '', 'Per message, ms from send: its first copy (the fan-out has begun) and its last (every member has it).', '',
-      '| scenario | server | messages | first copy p50 | first copy p99 | last copy p50 | last copy p99 |', '|---|---|--:|--:|--:|--:|--:|',
+      '', 'Per message, ms from send: its first copy (the fan-out has begun) and its last (every member has it); and the server\'s',
+      'event-loop delay in the measured slices (perf_hooks.monitorEventLoopDelay, 1 ms resolution; the worst slice\'s p99 and max).', '',
+      '| scenario | server | messages | first copy p50 | first copy p99 | last copy p50 | last copy p99 | loop delay p99 ms | loop delay max ms |', '|---|---|--:|--:|--:|--:|--:|--:|--:|',
     );
     for (const r of timed) {
-      lines.push(`| ${NAMES[r.scenario]} | ${r.server} | ${int(r.firstCopy!.count)} | ${f(r.firstCopy!.p50, 2)} | ${f(r.firstCopy!.p99, 2)} | ${f(r.lastCopy!.p50, 2)} | ${f(r.lastCopy!.p99, 2)} |`);
+      lines.push(`| ${NAMES[r.scenario]} | ${r.server} | ${int(r.firstCopy!.count)} | ${f(r.firstCopy!.p50, 2)} | ${f(r.firstCopy!.p99, 2)} | ${f(r.lastCopy!.p50, 2)} | ${f(r.lastCopy!.p99, 2)} | ` +
+        `${r.loopDelay ? f(r.loopDelay.p99, 2) : '–'} | ${r.loopDelay ? f(r.loopDelay.max, 1) : '–'} |`);
     }
   }
   const t = targets(rows);

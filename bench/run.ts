@@ -21,14 +21,20 @@
  * (bench/wal-load.ts; `--disk messages=N,seed=N,chars=N`): not in the default set either.
  * (f), (g), (h) and (w) load their modules only when chosen.
  * --seed-data --db PATH_OR_URL --messages N … only makes a data set (bench/seed-data.ts).
+ * The default set starts with `start` (bench/footprint.ts): it builds dist/ (scripts/build.ts),
+ * then times `parley --version` and the start of `node dist/parley.js serve` and `npm start`
+ * to /healthz, and reads their idle RSS; `--only start` runs it alone (about 40 s).
+ * (i), new users arriving (connect, name, join general), is in the default set too.
  * --seeded N adds a second Parley on a SQLite database of N messages (`--only a,c --seeded
  * 1000000`): its CPU per delivery against Parley's on an empty database, goal ≤ 1.1×.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FULL, QUICK, runBench, type ScenarioId } from './bench.js';
+import { footprintMet, measureFootprint, type Footprint } from './footprint.js';
 import { markdown, svg, targets } from './report.js';
 import { machine } from './server-process.js';
 import type { ServerKind } from './server-process.js';
@@ -49,13 +55,15 @@ async function main(): Promise<void> {
   const store = value('--parley-store') ?? 'sqlite';
   if (store !== 'sqlite' && store !== 'memory') throw new Error(`--parley-store: "${store}" is not sqlite or memory`);
   if (flag('--seed-data')) return (await import('./seed-data.js')).seedMain(process.argv.slice(2));
-  const only = value('--only')?.split(',') ?? ['a', 'b', 'c', 'd', 'e'];
-  const scenarios = only.filter((s) => !['f', 'g', 'h', 'w'].includes(s)) as ScenarioId[];
+  const only = value('--only')?.split(',') ?? ['start', 'a', 'b', 'c', 'd', 'e', 'i'];
+  const scenarios = only.filter((s) => !['f', 'g', 'h', 'w', 'start'].includes(s)) as ScenarioId[];
   if (only.includes('f')) await reconnect(quick);
   if (only.includes('g')) await reading(quick);
   if (only.includes('h')) await mentions(quick);
   if (only.includes('w')) await disk(quick);
-  if (scenarios.length === 0) return;
+  // First, on a machine the scenarios have not loaded yet.
+  const footprint = only.includes('start') ? await startFootprint(quick) : undefined;
+  if (scenarios.length === 0 && !footprint) return;
   const servers = (value('--servers')?.split(',') ?? ['parley', 'reference']) as ServerKind[];
   const seeded = value('--seeded') === undefined ? null : await seededDatabase(Number(value('--seeded')!.replaceAll('_', '')), quick);
   if (seeded) servers.splice(servers.indexOf('parley') + 1, 0, 'parley-seeded');
@@ -66,13 +74,14 @@ async function main(): Promise<void> {
   let perfReport = '';
   if (flag('--perf')) mkdirSync(perfDir, { recursive: true });
   const started = Date.now();
+  const loadBefore = loadavg()[0]!;
   const scale = { ...(quick ? QUICK : FULL) };
   for (const pair of value('--scale')?.split(',') ?? []) {
     const [key, raw] = pair.split('=');
     if (!key || !(key in scale) || !Number.isFinite(Number(raw))) throw new Error(`--scale: unknown or bad "${pair}"; keys: ${Object.keys(scale).join(', ')}`);
     scale[key as keyof typeof scale] = Number(raw);
   }
-  const rows = await runBench({
+  const rows = scenarios.length === 0 ? [] : await runBench({
     scale, servers, scenarios, ...(seeded ? { seededDb: seeded.db } : {}),
     ...(store === 'memory' ? { parleyDb: ':memory:' } : {}),
     parleyNodeArgs: [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), ...(value('--parley-node-args')?.split(' ').filter(Boolean) ?? [])],
@@ -82,7 +91,10 @@ async function main(): Promise<void> {
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const cpus = machine();
-  const table = markdown(rows, { date, command, machine: `${cpus}, 2 cores`, node: process.version, quick, durable: store === 'sqlite', ...(seeded ? { seeded: seeded.messages } : {}) });
+  const table = markdown(rows, {
+    date, command, machine: `${cpus}, 2 cores`, node: process.version, quick, durable: store === 'sqlite',
+    load: `${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`, ...(seeded ? { seeded: seeded.messages } : {}),
+  }, footprint);
   if (perfReport) process.stdout.write(`\nWhere the CPU went (perf samples at 999 Hz, measured slices only; files in ${perfDir}):\n\n${perfReport}\n`);
   process.stdout.write(`\n${table}\nTotal ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   if (!flag('--no-write')) {
@@ -97,8 +109,16 @@ async function main(): Promise<void> {
   }
   const missed = rows.some((r) => r.missing > 0 || r.duplicated > 0);
   if (missed) process.stderr.write('bench: some deliveries were missing or duplicated\n');
-  if (targets(rows).some((t) => !t.met)) process.stderr.write('bench: some targets were not met (see the table)\n');
+  if (targets(rows).some((t) => !t.met) || (footprint && !footprintMet(footprint))) process.stderr.write('bench: some targets were not met (see the table)\n');
   process.exitCode = missed ? 1 : 0;
+}
+
+/** The start table (bench/footprint.ts), after building dist/ from the sources as they are. */
+async function startFootprint(quick: boolean): Promise<Footprint> {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const built = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/build.ts'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (built.status !== 0) throw new Error('bench: npm run build failed');
+  return measureFootprint({ root, runs: quick ? 5 : 20, idleSeconds: quick ? 10 : 30, log: (line) => process.stderr.write(`${line}\n`) });
 }
 
 /**

@@ -15,6 +15,14 @@ const TICKS_PER_SECOND = 100;
 /** `parley-seeded`: Parley on a seeded database (`--seeded N`), beside Parley on an empty one. */
 export type ServerKind = 'parley' | 'parley-seeded' | 'reference';
 
+/** A server's event-loop delay over a stretch, ms (bench/loop-probe.mjs). */
+export interface LoopDelay {
+  p50: number;
+  p99: number;
+  max: number;
+  count: number;
+}
+
 export interface ServerHandle {
   kind: ServerKind;
   port: number;
@@ -113,8 +121,12 @@ export async function startServer(kind: ServerKind, opts: { db: string; nodeArgs
 }
 
 function parseUsage(json: string): NodeJS.MemoryUsage | null {
+  return parseJson<NodeJS.MemoryUsage>(json);
+}
+
+function parseJson<T>(json: string): T | null {
   try {
-    return JSON.parse(json) as NodeJS.MemoryUsage | null;
+    return JSON.parse(json) as T | null;
   } catch {
     return null;
   }

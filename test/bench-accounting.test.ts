@@ -9,6 +9,7 @@ import { Accounting } from '../bench/accounting.js';
 import { runBench, slope, type Scale, type ScenarioId } from '../bench/bench.js';
 import { LeanClient, encodeServerFrame, frameType, readTag } from '../bench/lean-ws.js';
 import { markdown, svg } from '../bench/report.js';
+import { footprintMarkdown, footprintMet, type Footprint } from '../bench/footprint.js';
 
 describe('bench accounting', () => {
   function roomOfThree(): Accounting {
@@ -116,19 +117,28 @@ describe('idle memory per connection', () => {
 
 describe('bench end to end', () => {
   it('runs a tiny bench against Parley and the reference with nothing missing or duplicated', { timeout: 120_000 }, async () => {
-    const tiny: Scale = { idle: 20, fanConnections: 8, fanSenders: 2, fanRate: 5, seconds: 0.5, window: 2, manyConnections: 12, manyRooms: 3, storm: 8 };
+    const tiny: Scale = { idle: 20, fanConnections: 8, fanSenders: 2, fanRate: 5, seconds: 0.5, window: 2, manyConnections: 12, manyRooms: 3, storm: 8, arrivals: 6 };
     // Most of a tiny run is waiting (the idle scenario samples memory for a second per round,
     // the others wait for quiet between steps), so each server, and the idle scenario, run on
     // servers of their own side by side: this test checks the books, not the figures.
-    const runs = (['parley', 'reference'] as const).flatMap((server) => [['d'], ['a', 'b', 'c', 'e']].map((scenarios) =>
+    const runs = (['parley', 'reference'] as const).flatMap((server) => [['d'], ['a', 'b', 'c', 'e', 'i']].map((scenarios) =>
       runBench({ scale: tiny, servers: [server], scenarios: scenarios as ScenarioId[] })));
     const rows = (await Promise.all(runs)).flat();
-    assert.equal(rows.length, 10);
+    assert.equal(rows.length, 12);
+    for (const row of rows.filter((r) => r.scenario === 'a' || r.scenario === 'c')) {
+      // Both servers answered the event-loop probe for their measured slices.
+      assert.equal(typeof row.loopDelay?.max, 'number', `${row.server} ${row.scenario} reported its event-loop delay`);
+    }
     for (const row of rows.filter((r) => r.scenario === 'a' || r.scenario === 'b' || r.scenario === 'c')) {
       assert.ok(row.delivered > 0, `${row.server} ${row.scenario} delivered something`);
       assert.equal(row.missing, 0, `${row.server} ${row.scenario} missing`);
       assert.equal(row.duplicated, 0, `${row.server} ${row.scenario} duplicated`);
       assert.equal(row.unexpected, 0, `${row.server} ${row.scenario} unexpected`);
+    }
+    for (const row of rows.filter((r) => r.scenario === 'i')) {
+      // Every arrival (connect, SetUsername, JoinRoom general) was acknowledged, in three measured rounds of two.
+      assert.deepEqual([row.delivered, row.missing], [6, 0], `${row.server} arrivals`);
+      assert.ok(row.deliveredPerSec > 0 && row.p99 >= row.p50, `${row.server} arrival figures`);
     }
     for (const row of rows.filter((r) => r.scenario === 'd')) {
       // Both servers answered the benchmark's garbage-collection probe after every round.
@@ -136,6 +146,33 @@ describe('bench end to end', () => {
     }
     const table = markdown(rows, { date: 'now', command: 'test', machine: 'test', node: process.version, quick: true });
     assert.match(table, /\| \(b\) saturation \| parley \|/);
+    assert.match(table, /\| \(i\) arrivals \| parley \| 6 \| [\d,]+ arrivals\/s \|/);
+    assert.match(table, /\| \(i\) arrivals: arrivals\/s \(connect, name, join general\) \| [\d.]+ \| ≥ 1 \|/);
+    assert.match(table, /\| \(c\) many rooms: p99 latency \(durability on\) \| [\d.]+ \| ≤ 1 \|/);
     assert.match(svg(rows, 'test'), /^<svg/);
+  });
+});
+
+describe('the start table', () => {
+  const figures: Footprint = {
+    versionMs: 75, versionCpuMs: 70, idleSeconds: 30,
+    serve: { healthzMs: 310, healthzCpuMs: 280, rssEarlyMb: 79.2, rssIdleMb: 72.1 },
+    npmStart: { healthzMs: 620, healthzCpuMs: 590, rssEarlyMb: 81.5, rssIdleMb: 73, npmRssMb: 60.2 },
+  };
+
+  it('prints each figure beside its goal and says which are met', () => {
+    const table = footprintMarkdown(figures);
+    assert.match(table, /\| `parley --version`: median wall time \(CPU time\) \| 75 ms \(70 ms\) \| < 200 ms \| yes \|/);
+    assert.match(table, /\| `npm start`: spawn to \/healthz answering \(CPU time of npm, sh and the server until then\) \| 620 ms \(590 ms\) \| < 500 ms \| \*\*no\*\* \|/);
+    assert.match(table, /\| `npm start`: the server process's idle RSS 5 s after start \| 81\.5 MB \| < 80 MB \| \*\*no\*\* \|/);
+    assert.match(table, /\| `node dist\/parley\.js serve`: idle RSS 30 s after start \| 72\.1 MB \| < 80 MB \| yes \|/);
+    assert.match(table, /npm's own process beside it .* \| 60\.2 MB \| – \| – \|/);
+    assert.equal(footprintMet(figures), false);
+    assert.equal(footprintMet({ ...figures, npmStart: { ...figures.npmStart, healthzMs: 400, rssEarlyMb: 79 } }), true);
+  });
+
+  it('comes first in the bench table, before the scenarios', () => {
+    const table = markdown([], { date: 'now', command: 'test', machine: 'test', node: process.version, quick: false }, figures);
+    assert.match(table, /# Parley benchmark — now\n\nCommand: .*\n\n\| start and idle footprint/);
   });
 });

@@ -3,7 +3,7 @@
  * wall (no string can be unbounded); the server applies its configured, tighter limits
  * (content length, history limit) in the domain so that it can answer with precise codes.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * NUL and lone surrogates: no valid name, text or token contains them, PostgreSQL refuses
@@ -33,14 +33,16 @@ const nonce = str(128, 1).optional();
 const attachments = z.array(id).max(10).optional();
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const limit = z.number().int().min(1).max(100_000).optional();
+/** How many recent messages a join sends at most (0: no History frame); the server's --history-on-join caps it. */
+const joinHistory = z.number().int().min(0).max(100_000).optional();
 
 function msg<T extends string, S extends z.ZodRawShape>(type: T, shape: S) {
   return z.object({ type: z.literal(type), ref, ...shape });
 }
 
 export const clientSchemas = {
-  SetUsername: msg('SetUsername', { username: name }),
-  JoinRoom: msg('JoinRoom', { room }),
+  SetUsername: msg('SetUsername', { username: name, history: joinHistory }),
+  JoinRoom: msg('JoinRoom', { room, history: joinHistory }),
   LeaveRoom: msg('LeaveRoom', { room: room.optional() }),
   SendMessage: msg('SendMessage', { content: text, room: room.optional(), nonce, attachments, replyTo: id.optional() }),
   PrivateMessage: msg('PrivateMessage', { to: name, content: text, nonce, attachments, replyTo: id.optional() }),

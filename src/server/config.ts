@@ -196,7 +196,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'admins', flag: '--admin <names>', env: 'ADMINS', kind: 'list', description: 'comma-separated registered account names that are administrators (repeatable)' },
   { key: 'workers', flag: '--workers <n>', env: 'WORKERS', kind: 'int', description: 'processes sharing the port (node:cluster; use with --redis for one chat)' },
   { key: 'retentionDays', flag: '--retention-days <n>', env: 'RETENTION_DAYS', kind: 'int', description: 'delete messages older than this many days (0: keep forever)' },
-  { key: 'historyOnJoin', flag: '--history-on-join <n>', env: 'HISTORY_ON_JOIN', kind: 'int', description: 'recent messages sent on joining a room' },
+  { key: 'historyOnJoin', flag: '--history-on-join <n>', env: 'HISTORY_ON_JOIN', kind: 'int', description: 'recent messages sent on joining a room (a client may ask for fewer: `history` of SetUsername and JoinRoom)' },
   { key: 'historyLimit', flag: '--history-limit <n>', env: 'HISTORY_LIMIT', kind: 'int', description: 'most messages one History request returns' },
   { key: 'historyPageBytes', flag: '--history-page-bytes <n>', env: 'HISTORY_PAGE_BYTES', kind: 'int', description: 'bytes of messages one history or search page carries at most' },
   { key: 'maxReactionEmoji', flag: '--max-reaction-emoji <n>', env: 'MAX_REACTION_EMOJI', kind: 'int', description: 'different emoji one message can carry' },

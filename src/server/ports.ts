@@ -312,7 +312,29 @@ export interface AccountChange {
   endsWithConnection?: boolean;
 }
 
+/** A guest account as createGuest makes it, with what it has from its first moment. */
+export interface NewGuest {
+  account: NewAccount & { passwordHash: null; bot?: false };
+  /** Its first login token (a JSON client gets one with its name), or null (a text-mode guest). */
+  token: { tokenHash: string; expiresAt: string } | null;
+  /** The room it is a member of from the start (`general`), role `member`, joined at `account.createdAt`. */
+  room: string;
+}
+
+/** What createGuest did: made everything, or nothing because the name is banned or held. */
+export type GuestOutcome = 'created' | 'banned' | 'taken';
+
 export interface AccountStore {
+  /**
+   * A new guest's arrival in one transaction, the one store call of naming and joining:
+   * unless the name key is banned (setNameBan) or held (as createAccount counts it; an expired
+   * guest holding it is ended first), creates the account, its token (as createToken does) and
+   * its membership of `room`. Resolves 'banned' or 'taken' having written nothing.
+   * A ban of the name and this call are ordered: a setNameBan that completes before it starts
+   * is seen ('banned'), and one that does not comes after it, so an accountByName after that
+   * setNameBan finds the new account (and the ban can end it).
+   */
+  createGuest(g: NewGuest, now: string): Promise<GuestOutcome>;
   /**
    * Creates an account holding the name `a.key`. A name is held by a registered account, or by a
    * guest whose `expiresAt` is after `now`; a guest past its `expiresAt` is ended first (as

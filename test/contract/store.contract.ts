@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { groupKey, TOKENS_PER_ACCOUNT } from '../../src/server/store/store-common.js';
 import type { ChatMessage, Reactions } from '../../src/protocol/messages.js';
 import { emptyReactions } from '../../src/protocol/reactions.js';
-import type { Account, FileRecord, NewAccount, NewRoomMessage, Store, WebhookRecord } from '../../src/server/ports.js';
+import type { Account, FileRecord, NewAccount, NewGuest, NewRoomMessage, Store, WebhookRecord } from '../../src/server/ports.js';
 
 /** A reactions map as the stores build it (no prototype: emoji are user input). */
 function reactionsOf(entries: Record<string, string[]>): Reactions {
@@ -849,6 +849,72 @@ export function storeContract(
         assert.deepEqual(await store.getToken(t.tokenHash), { account: t.account, expiresAt: t.expiresAt });
         await store.deleteToken(t.tokenHash);
         assert.equal(await store.getToken(t.tokenHash), null);
+      });
+    });
+
+    describe('a new guest (createGuest)', () => {
+      const newGuest = (key: string, token: boolean, expiresAt = EXPIRY): NewGuest => ({
+        account: { ...guest(uid('u.guest'), key, expiresAt, key.toUpperCase()), passwordHash: null, bot: false },
+        token: token ? { tokenHash: uid('hash'), expiresAt: LATE } : null,
+        room: 'general',
+      });
+
+      it('creates the account, its token and its membership of the room in one call', async () => {
+        await store.ensureRoom({ name: 'general', topic: '', owner: null, createdAt: EARLY, kind: 'public' });
+        const g = newGuest(uid('name'), true);
+        assert.equal(await store.createGuest(g, EARLY), 'created');
+        assert.deepEqual(await store.getAccount(g.account.id), { ...g.account, banned: false, bot: false });
+        assert.equal((await store.accountByName(g.account.key))?.id, g.account.id);
+        assert.deepEqual(await store.getToken(g.token!.tokenHash), { account: g.account.id, expiresAt: LATE });
+        assert.deepEqual(await store.membershipsOf(g.account.id), [{ room: 'general', kind: 'public', role: 'member' }]);
+        const textGuest = newGuest(uid('name'), false);
+        assert.equal(await store.createGuest(textGuest, EARLY), 'created');
+        assert.equal(await store.roleIn('general', textGuest.account.id), 'member', 'a guest without a token is a member too');
+      });
+
+      it('writes nothing for a banned name or a held one; an expired guest holding the name is ended first', async () => {
+        const banned = newGuest(uid('name'), true);
+        await store.setNameBan(banned.account.key, true);
+        assert.equal(await store.createGuest(banned, EARLY), 'banned');
+        assert.equal(await store.getAccount(banned.account.id), null);
+        assert.equal(await store.getToken(banned.token!.tokenHash), null);
+        assert.equal(await store.roleIn('general', banned.account.id), null);
+
+        const key = uid('name');
+        const holder = newGuest(key, true);
+        assert.equal(await store.createGuest(holder, EARLY), 'created');
+        const late = newGuest(key, true);
+        assert.equal(await store.createGuest(late, EARLY), 'taken', 'held until it expires');
+        assert.equal(await store.getAccount(late.account.id), null);
+        assert.equal(await store.getToken(late.token!.tokenHash), null);
+        assert.equal(await store.roleIn('general', late.account.id), null);
+        assert.equal(await store.createGuest(late, LATE), 'created', 'free once the holder expired');
+        assert.equal((await store.getAccount(holder.account.id))?.key, null, 'the expired holder ended');
+        assert.equal(await store.getToken(holder.token!.tokenHash), null);
+        assert.equal(await store.roleIn('general', holder.account.id), null);
+        const registeredKey = uid('name');
+        await store.createAccount(registered(uid('u.r'), registeredKey), EARLY);
+        assert.equal(await store.createGuest(newGuest(registeredKey, false, '2099-01-01T00:00:00.000Z'), '2098-01-01T00:00:00.000Z'), 'taken', 'a registered name is held for ever');
+      });
+
+      it('gives a name to one guest when several arrive under it at once', async () => {
+        const key = uid('name');
+        const outcomes = await Promise.all(Array.from({ length: 6 }, () => store.createGuest(newGuest(key, true), EARLY)));
+        assert.deepEqual(outcomes.filter((o) => o === 'created').length, 1);
+        assert.deepEqual(outcomes.filter((o) => o === 'taken').length, 5);
+      });
+
+      it('is ordered with a ban of the name: either it sees the ban, or the banner finds its account afterwards', async () => {
+        for (let round = 0; round < 10; round++) {
+          const g = newGuest(uid('name'), true);
+          const banner = (async () => {
+            await store.setNameBan(g.account.key, true);
+            return store.accountByName(g.account.key);
+          })();
+          const [outcome, found] = await Promise.all([store.createGuest(g, EARLY), banner]);
+          if (outcome === 'created') assert.equal(found?.id, g.account.id, `round ${round}: the ban ran after the guest arrived but did not find it`);
+          else assert.equal(outcome, 'banned');
+        }
       });
     });
 

@@ -135,6 +135,22 @@ for (const [name, make, skip] of backends) {
       await again.nextOfType('Message', (m) => m.content === 'hello kai');
     });
 
+    it('several users joining a room that does not exist yet all join it: one creates it, the others become members', async () => {
+      const users = await Promise.all(['jo1', 'jo2', 'jo3', 'jo4'].map((n) => jsonUser(server.url, n)));
+      try {
+        const answers = await Promise.all(users.map((u) => ask(u, { type: 'JoinRoom', room: 'brandnew' })));
+        assert.deepEqual(answers.map((a) => [a.type, (a as { room?: string }).room]), users.map(() => ['Ack', 'brandnew']));
+        const roles = await Promise.all(users.map(async (u) => {
+          const list = await ask(u, { type: 'ListConversations' }) as Of<'Conversations'>;
+          return list.conversations.find((c) => c.room === 'brandnew')?.role;
+        }));
+        assert.deepEqual(roles.filter((r) => r === 'owner').length, 1, JSON.stringify(roles));
+        assert.deepEqual(roles.filter((r) => r === 'member').length, 3, JSON.stringify(roles));
+      } finally {
+        for (const u of users) await u.close();
+      }
+    });
+
     it('a direct message to an account that is away is stored, counted and read after its login', async () => {
       await (await registeredUser(server.url, 'olga')).close();
       await using sam = await jsonUser(server.url, 'sam');
@@ -366,6 +382,30 @@ describe('guest accounts end --guest-ttl after their last connection', () => {
     await using stale = await TestClient.json(server.url);
     await stale.nextOfType('Welcome');
     await expectError(stale, { type: 'Login', token }, 'TOKEN_INVALID');
+  });
+
+  it('starts the time of every guest of a crowd that leaves at once (more than are handled in one turn)', async () => {
+    await using server = await startTestServer({ presenceGraceMs: 0, guestTtlSeconds: 1 });
+    const names = Array.from({ length: 40 }, (_, i) => `crowd${i}`);
+    const crowd = await Promise.all(names.map((n) => guest(server.url, n)));
+    for (const { c } of crowd) c.close();
+    for (const { c } of crowd) await c.waitClosed();
+    // Each name is held until its guest's time (a second after it left) runs out: then free.
+    const takers: Json[] = [];
+    try {
+      for (const name of names) {
+        await eventually(async () => {
+          const next = await TestClient.json(server.url);
+          await next.nextOfType('Welcome');
+          const answer = await ask(next, { type: 'SetUsername', username: name });
+          if (answer.type === 'Ack') takers.push(next);
+          else next.close();
+          return answer.type === 'Ack';
+        }, 20_000, `${name} to be free a second after the crowd left`);
+      }
+    } finally {
+      for (const t of takers) t.close();
+    }
   });
 });
 

@@ -115,6 +115,24 @@ describe('JSON mode', () => {
     assert.equal(t.active, true);
   });
 
+  it('sends as much join history as the client asks for: SetUsername and JoinRoom take history (0: no History frame)', async () => {
+    await using a = await jsonUser(server.url, 'hana');
+    a.send({ type: 'JoinRoom', room: 'asked' });
+    await a.nextOfType('Ack', (m) => m.for === 'JoinRoom');
+    for (let i = 1; i <= 4; i++) a.send({ type: 'SendMessage', room: 'asked', content: `q${i}`, ref: `q${i}` });
+    await a.nextOfType('Message', (m) => m.ref === 'q4');
+    await using b = await TestClient.json(server.url);
+    b.send({ type: 'SetUsername', username: 'ivo', history: 0, ref: 'n' });
+    await b.nextOfType('Ack', (m) => m.ref === 'n');
+    b.send({ type: 'JoinRoom', room: 'asked', history: 2, ref: 'j' });
+    const first = await b.next((f) => f.type === 'History');
+    assert.equal(first.type === 'History' && first.room, 'asked', 'no History of general came before: it asked for none');
+    assert.deepEqual(first.type === 'History' && first.messages.map((m) => m.content), ['q3', 'q4']);
+    await using c = await TestClient.json(server.url);
+    c.send({ type: 'SetUsername', username: 'jo', ref: 'n' });
+    assert.equal((await c.nextOfType('History')).room, 'general', 'without history, the join sends --history-on-join');
+  });
+
   it('pages History with before and after', async () => {
     await using a = await jsonUser(server.url, 'ugo');
     a.send({ type: 'JoinRoom', room: 'paging' });

@@ -16,17 +16,18 @@ describe('web app manifest and service worker', () => {
       assert.equal(assets.get('/sw.js')?.type, 'text/javascript; charset=utf-8');
       const manifest = assets.get('/manifest.webmanifest');
       assert.equal(manifest?.type, 'application/manifest+json');
-      const m = JSON.parse(manifest!.body.toString('utf8')) as { name: string; display: string; start_url: string; icons: { src: string; sizes: string }[] };
+      const m = JSON.parse((await manifest!.load()).body.toString('utf8')) as { name: string; display: string; start_url: string; icons: { src: string; sizes: string }[] };
       assert.deepEqual([m.name, m.display, m.start_url], ['Parley', 'standalone', '/']);
       for (const icon of m.icons) {
-        const png = assets.get(icon.src);
-        assert.equal(png?.type, 'image/png', icon.src);
+        const asset = assets.get(icon.src);
+        assert.equal(asset?.type, 'image/png', icon.src);
+        const png = (await asset!.load()).body;
         // The PNG's IHDR width and height match the declared size.
         const [w, h] = icon.sizes.split('x').map(Number);
-        assert.deepEqual([png!.body.readUInt32BE(16), png!.body.readUInt32BE(20)], [w, h], icon.src);
+        assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [w, h], icon.src);
       }
       assert.deepEqual(m.icons.map((i) => i.sizes).sort(), ['192x192', '512x512']);
-      const sw = assets.get('/sw.js')!.body.toString('utf8');
+      const sw = (await assets.get('/sw.js')!.load()).body.toString('utf8');
       assert.match(sw, /showNotification/);
       assert.match(sw, /notificationclick/);
     } finally {

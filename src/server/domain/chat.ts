@@ -52,6 +52,10 @@ const MAX_QUEUED_FRAMES = 256;
 const INVITES_PER_MINUTE = 30;
 /** Direct conversations whose members this node remembers. */
 const DIRECT_CACHE = 10_000;
+/** Guest renewals tendGuests makes before it lets the event loop run. */
+const RENEWALS_PER_TURN = 32;
+/** Departed guests' bookkeeping (guestGone) done in one turn before the event loop runs again. */
+const DEPARTURES_PER_TURN = 32;
 
 export class Chat implements HandlerContext {
   private readonly hub = new Hub();
@@ -85,7 +89,10 @@ export class Chat implements HandlerContext {
   private readonly directs = new Map<string, Promise<Array<{ account: string; username: string; bot?: true }>>>();
   /** Renews connected guests' accounts; ends guests whose time is up. */
   private guestTimer: ReturnType<typeof setInterval> | null = null;
-  private dummy: string | null = null;
+  private dummy: Promise<string> | null = null;
+  /** Guests' departures waiting for guestGone (account id, name key), and whether a drain runs. */
+  private readonly departures: Array<[string, string]> = [];
+  private departing = false;
   /** Every JSON connection gets the same Welcome (unnamed, JSON mode): serialised once. */
   private welcomeJson: string | null = null;
   /** Formats a clock reading once per millisecond (every append asks for it). */
@@ -129,7 +136,6 @@ export class Chat implements HandlerContext {
       await this.deps.store.ensureRoom({ name, topic: '', owner: null, createdAt: new Date(this.now()).toISOString(), kind: 'public' });
     }
     for (const room of await this.deps.store.listRooms()) this.rooms.set(room.name, room);
-    this.dummy = await this.deps.hasher.hash(randomBytes(16).toString('hex'));
     this.guestTimer = setInterval(() => void this.tendGuests(), RENEW_GUESTS_MS);
     this.guestTimer.unref?.();
   }
@@ -143,9 +149,13 @@ export class Chat implements HandlerContext {
       const guests = new Map<string, boolean>();
       for (const s of this.hub.sessions) if (s.guest && s.account) guests.set(s.account, guests.get(s.account) ?? false);
       const nowIso = this.iso();
+      let n = 0;
       for (const id of guests.keys()) {
         const a = await this.deps.store.getAccount(id);
         if (a && a.passwordHash === null && a.key !== null) await this.deps.store.updateAccount(id, { expiresAt: guestExpiry(this, a.endsWithConnection) }, nowIso);
+        // A synchronous store answers within the turn: without a pause, thousands of connected
+        // guests would hold the event loop for their whole renewal (a stall every ten minutes).
+        if (++n % RENEWALS_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       }
       await this.deps.store.endGuests(nowIso);
     } catch (err) {
@@ -153,9 +163,17 @@ export class Chat implements HandlerContext {
     }
   }
 
-  /** A hash to verify against when a login names no account, so both take the same time. */
-  dummyHash(): string {
-    return this.dummy ?? '';
+  /**
+   * A hash to verify against when a login names no account, so both take the same time. Made
+   * with the first password login, not at start: a server nobody logs in to never loads the
+   * hasher nor spends its 19 MiB.
+   */
+  dummyHash(): Promise<string> {
+    this.dummy ??= this.deps.hasher.hash(randomBytes(16).toString('hex')).catch((err: unknown) => {
+      this.dummy = null;
+      throw err;
+    });
+    return this.dummy;
   }
 
   // ---- connection lifecycle --------------------------------------------------------------
@@ -190,7 +208,7 @@ export class Chat implements HandlerContext {
     const username = s.username!;
     const release = this.deps.presence.releaseName(key, s.id);
     void release.catch((err) => this.log.warn({ err }, 'presence release failed'));
-    if (s.guest && s.account) void release.then(() => this.guestGone(s.account!, key));
+    if (s.guest && s.account) void release.then(() => this.departed(s.account!, key));
     const leave = (): void => { void this.leaveRooms(rooms, key, username, s.id); };
     if (s.leaving || this.config.presenceGraceMs <= 0) {
       leave();
@@ -201,6 +219,29 @@ export class Chat implements HandlerContext {
     const timer = setTimeout(() => { this.leaveTimers.delete(timer); leave(); }, this.config.presenceGraceMs);
     timer.unref?.();
     this.leaveTimers.add(timer);
+  }
+
+  /**
+   * Queues a guest's departure for guestGone, which the queue runs DEPARTURES_PER_TURN at a
+   * time: a crowd leaving at once (a network blip, a closing bench) made every guestGone's
+   * store calls in one turn (2,000 departures held the event loop for over half a second).
+   */
+  private departed(account: string, key: string): void {
+    this.departures.push([account, key]);
+    if (this.departing) return;
+    this.departing = true;
+    setImmediate(() => void this.drainDepartures());
+  }
+
+  private async drainDepartures(): Promise<void> {
+    try {
+      while (this.departures.length > 0) {
+        await Promise.all(this.departures.splice(0, DEPARTURES_PER_TURN).map(([account, key]) => this.guestGone(account, key)));
+        if (this.departures.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      this.departing = false;
+    }
   }
 
   /**

@@ -44,8 +44,8 @@ export interface HandlerContext {
   iso(): string;
   /** A new message id, unique server-wide. */
   newId(): string;
-  /** A hash to verify against when a login names no account, so both take the same time. */
-  dummyHash(): string;
+  /** A hash to verify against when a login names no account, so both take the same time (made once, on first use). */
+  dummyHash(): Promise<string>;
 
   /** The room record, from this node's cache or the store (rooms created on other nodes). */
   room(name: string): Promise<RoomRecord | null>;

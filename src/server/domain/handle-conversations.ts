@@ -9,7 +9,7 @@ import { nameKey } from '../../protocol/names.js';
 import type { ClientMessageOf } from '../../protocol/schema.js';
 import type { RoomRecord } from '../ports.js';
 import type { HandlerContext } from './context.js';
-import { fail } from './errors.js';
+import { ChatError, fail } from './errors.js';
 import { requireNamed, roomName, validName } from './guards.js';
 import {
   accountNamed, announceConversation, createRoom as createRoomRecord, directWith, enterRoomHere, limitInvites, mayRead, readableRoom,
@@ -35,19 +35,23 @@ export async function joinRoom(ctx: HandlerContext, s: Session, msg: ClientMessa
     return;
   }
   requireRoomToSpare(ctx, s);
-  let record = await ctx.room(room);
-  let added: boolean;
-  if (!record) {
-    record = await createRoomRecord(ctx, s, room, 'public');
-    added = true;
-  } else {
+  const found = await ctx.room(room);
+  // Two joiners of a missing room at once both find none: the one that creates it owns it,
+  // the other joins what the first created.
+  const created = found ? null : await createRoomRecord(ctx, s, room, 'public').catch((err: unknown) => {
+    if (err instanceof ChatError && err.code === 'ROOM_EXISTS') return null;
+    throw err;
+  });
+  const record = created ?? found ?? (await ctx.room(room)) ?? fail('NO_SUCH_ROOM', `There is no room "${room}".`);
+  let added = created !== null;
+  if (!added) {
     if (!(await mayRead(ctx, s, record))) fail('NO_SUCH_ROOM', `There is no room "${room}".`);
     added = await ctx.store.addMember(room, account, 'member', ctx.iso());
   }
   await arrive(ctx, s, record, added);
   if (s.closed) return;
   s.send({ type: 'Ack', for: 'JoinRoom', room, topic: ctx.cachedRoom(room)?.topic ?? record.topic, ...ref });
-  await sendJoinHistory(ctx, s, room);
+  await sendJoinHistory(ctx, s, room, msg.history);
 }
 
 /** TOO_MANY_ROOMS when the session is in `--max-rooms-per-user` rooms (direct conversations do not count). */

@@ -8,10 +8,9 @@ import type { ClientMessageOf } from '../../protocol/schema.js';
 import type { HandlerContext } from './context.js';
 import { fail } from './errors.js';
 import { requireNamed, roomName } from './guards.js';
-import { createGuest, enterAccount, greetInRoom, moderates, moveToName, nameRefused, readableRoom } from './membership.js';
+import { arriveAsGuest, greetInRoom, moderates, moveToName, nameRefused, readableRoom } from './membership.js';
 import { refOf } from './outbound.js';
 import type { Session } from './session.js';
-import { issueToken } from './tokens.js';
 
 const MAX_TOPIC = 256;
 
@@ -24,18 +23,11 @@ export async function setUsername(ctx: HandlerContext, s: Session, msg: ClientMe
   const key = nameKey(name);
   const ref = refOf(msg);
   if (s.account === null) {
-    const account = await createGuest(ctx, s, name);
-    let entered = false;
-    try {
-      entered = await enterAccount(ctx, s, account, true);
-    } finally {
-      // A name that could not be entered (held after a kick, banned, the client gone) is freed at once.
-      if (!entered) await ctx.store.endGuests(ctx.iso(), [account.id]);
-    }
-    const token = s.mode === 'json' ? await issueToken(ctx, account.id) : null;
+    const token = await arriveAsGuest(ctx, s, name);
+    if (token === false) return;
     if (token) s.tokenHash = token.tokenHash;
     s.send({ type: 'Ack', for: 'SetUsername', username: name, ...(token ? { token: token.token, expiresAt: token.expiresAt } : {}), ...ref });
-    await greetInRoom(ctx, s);
+    await greetInRoom(ctx, s, msg.history);
     return;
   }
   if (key !== s.key) {

@@ -8,12 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { CLOSE } from '../../protocol/codes.js';
 import type { ConversationSummary, NotifyLevel } from '../../protocol/messages.js';
 import { nameKey } from '../../protocol/names.js';
-import type { Account, ConversationKind, ConversationRecord, MembershipRecord, RoomRecord, Role } from '../ports.js';
+import type { Account, ConversationKind, ConversationRecord, GuestOutcome, MembershipRecord, NewGuest, RoomRecord, Role } from '../ports.js';
 import type { HandlerContext } from './context.js';
 import { fail } from './errors.js';
 import { groupKey } from '../store/store-common.js';
 import { fitPage } from './page-bytes.js';
 import type { Session } from './session.js';
+import { newLoginToken, type NewToken } from './tokens.js';
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 
@@ -52,31 +53,81 @@ export async function nameRefused(ctx: HandlerContext, key: string, name: string
 }
 
 /**
- * Creates the guest account of a session that names itself. A text-mode guest ends with its
- * last connection unless it asks for its token; a JSON guest is given one at once.
+ * A session without an account takes a name: a new guest account, stored with its token (a
+ * JSON guest gets one at once; a text-mode guest ends with its last connection unless it asks
+ * for one) and its membership of `general` in one store call (AccountStore.createGuest, which
+ * also refuses a banned name). The name is claimed and the session bound to the new account
+ * id before that call: a ban that finds the account once it is stored (the store orders the
+ * two) finds the session as well, so nothing needs reading again afterwards. Resolves the
+ * token (null in text mode), or false when the session closed meanwhile.
  */
-export async function createGuest(ctx: HandlerContext, s: Session, name: string): Promise<Account> {
+export async function arriveAsGuest(ctx: HandlerContext, s: Session, name: string): Promise<NewToken | null | false> {
   const key = nameKey(name);
-  if (await ctx.store.nameBanned(key)) fail('BANNED', `The name ${name} is banned. Pick another one.`);
   const endsWithConnection = s.mode === 'text';
-  const account: Account & { key: string } = {
-    id: newAccountId(), key, username: name, passwordHash: null, banned: false, createdAt: ctx.iso(),
-    expiresAt: guestExpiry(ctx, endsWithConnection), endsWithConnection, bot: false,
+  const account: NewGuest['account'] = {
+    id: newAccountId(), key, username: name, passwordHash: null, createdAt: ctx.iso(),
+    expiresAt: guestExpiry(ctx, endsWithConnection), endsWithConnection,
   };
-  if (!(await ctx.store.createAccount(account, ctx.iso()))) {
-    // A text-mode guest without a token ends with its last connection; when that connection is
-    // gone but its end is not recorded yet (a reconnect right after a drop), it ends now, and
-    // the name is this new account's (which sees nothing of the old one).
-    const holder = await ctx.store.accountByName(key);
-    const gone = holder?.passwordHash === null && holder.endsWithConnection && (await ctx.presence.lookup(key)) === null;
-    if (!gone || !(await endAndRetake(ctx, holder.id, account))) await nameRefused(ctx, key, name);
+  const token = s.mode === 'json' ? newLoginToken(ctx) : null;
+  const { presence } = ctx;
+  if (!(await presence.claimName(key, name, `account:${account.id}`, s.id))) await nameRefused(ctx, key, name);
+  if (await presence.isHeld(key)) {
+    await presence.releaseName(key, s.id);
+    fail('NAME_TAKEN', `The name "${name}" is held after a kick. Try again later.`);
   }
-  return account;
+  if (s.closed) {
+    await presence.releaseName(key, s.id);
+    return false;
+  }
+  s.account = account.id;
+  s.username = name;
+  s.key = key;
+  s.guest = true;
+  s.admin = false;
+  ctx.bindUser(s);
+  const guest: NewGuest = { account, token: token && { tokenHash: token.tokenHash, expiresAt: token.expiresAt }, room: 'general' };
+  let outcome: GuestOutcome;
+  try {
+    outcome = await ctx.store.createGuest(guest, ctx.iso());
+    // This session holds the name now, so a text-mode guest holding it in the store has no
+    // connection left (a reconnect right after a drop, its end not recorded yet): it ends
+    // now, and the name is this new account's (which sees nothing of the old one).
+    if (outcome === 'taken' && (await endGoneTextGuest(ctx, key))) outcome = await ctx.store.createGuest(guest, ctx.iso());
+  } catch (err) {
+    await unbindGuest(ctx, s, key);
+    throw err;
+  }
+  if (outcome !== 'created') {
+    await unbindGuest(ctx, s, key);
+    if (outcome === 'banned') fail('BANNED', `The name ${name} is banned. Pick another one.`);
+    await nameRefused(ctx, key, name);
+  }
+  if (s.closed) {
+    // Gone while it was stored: nobody holds its token, nobody can come back to it.
+    await ctx.store.endGuests(ctx.iso(), [account.id]);
+    return false;
+  }
+  await enterRoomHere(ctx, s, 'general');
+  s.current = 'general';
+  return token;
 }
 
-async function endAndRetake(ctx: HandlerContext, old: string, account: Account & { key: string }): Promise<boolean> {
-  await ctx.store.endGuests(ctx.iso(), [old]);
-  return ctx.store.createAccount(account, ctx.iso());
+/** Ends the text-mode guest holding the name key in the store; false when the holder is anything else. */
+async function endGoneTextGuest(ctx: HandlerContext, key: string): Promise<boolean> {
+  const holder = await ctx.store.accountByName(key);
+  if (holder?.passwordHash !== null || !holder.endsWithConnection) return false;
+  await ctx.store.endGuests(ctx.iso(), [holder.id]);
+  return true;
+}
+
+/** Undoes arriveAsGuest's binding when the account could not be stored. */
+async function unbindGuest(ctx: HandlerContext, s: Session, key: string): Promise<void> {
+  if (!s.closed) ctx.unbindUser(s);
+  s.account = null;
+  s.username = null;
+  s.key = null;
+  s.guest = false;
+  await ctx.presence.releaseName(key, s.id);
 }
 
 /**
@@ -197,18 +248,26 @@ export async function exitRoomHere(ctx: HandlerContext, s: Session, room: string
   if (last) ctx.userLeft(room, s.username!);
 }
 
-/** What a session sees of its current room after taking a name: the join's Ack and the recent history. */
-export async function greetInRoom(ctx: HandlerContext, s: Session): Promise<void> {
+/**
+ * What a session sees of its current room after taking a name: the join's Ack and the recent
+ * history (at most `asked` messages, when the client said how many).
+ */
+export async function greetInRoom(ctx: HandlerContext, s: Session, asked?: number): Promise<void> {
   const room = s.current;
   if (room === null || s.closed) return;
   s.send({ type: 'Ack', for: 'JoinRoom', room, topic: (await ctx.room(room))?.topic ?? '' });
-  await sendJoinHistory(ctx, s, room);
+  await sendJoinHistory(ctx, s, room, asked);
 }
 
-/** The newest messages of a room that fit the byte budget (a newcomer pages back for the rest). */
-export async function sendJoinHistory(ctx: HandlerContext, s: Session, room: string): Promise<void> {
-  if (ctx.config.historyOnJoin <= 0) return;
-  const page = await ctx.store.history({ room, limit: ctx.config.historyOnJoin });
+/**
+ * The newest messages of a room that fit the byte budget (a newcomer pages back for the rest):
+ * `--history-on-join` of them, or fewer when the client `asked` for fewer (0: none, and no
+ * store read).
+ */
+export async function sendJoinHistory(ctx: HandlerContext, s: Session, room: string, asked?: number): Promise<void> {
+  const limit = Math.min(ctx.config.historyOnJoin, asked ?? Infinity);
+  if (limit <= 0) return;
+  const page = await ctx.store.history({ room, limit });
   const fitted = fitPage(page.messages, ctx.config.historyPageBytes, 'end');
   if (fitted.messages.length > 0 || s.mode === 'json') {
     s.send({ type: 'History', room, messages: fitted.messages, hasMore: page.hasMore || fitted.trimmed, firstSeq: page.firstSeq });

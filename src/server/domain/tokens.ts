@@ -23,11 +23,22 @@ export function newToken(): { token: string; tokenHash: string } {
  * A new token for the account. A guest's token works as long as the guest account lasts
  * (`--guest-ttl` after its last connection): ending the account deletes its tokens.
  */
-export async function issueToken(ctx: HandlerContext, account: string): Promise<{ token: string; tokenHash: string; expiresAt: string }> {
-  const { token, tokenHash } = newToken();
-  const expiresAt = new Date(ctx.now() + ctx.config.tokenTtlDays * 86_400_000).toISOString();
-  await ctx.store.createToken({ tokenHash, account, expiresAt });
-  return { token, tokenHash, expiresAt };
+export async function issueToken(ctx: HandlerContext, account: string): Promise<NewToken> {
+  const t = newLoginToken(ctx);
+  await ctx.store.createToken({ tokenHash: t.tokenHash, account, expiresAt: t.expiresAt });
+  return t;
+}
+
+/** A token as a client gets it (`token`) and as the store keeps it (`tokenHash`, `expiresAt`). */
+export interface NewToken {
+  token: string;
+  tokenHash: string;
+  expiresAt: string;
+}
+
+/** A new login token with its expiry, not stored yet (a new guest's is stored with its account: Store.createGuest). */
+export function newLoginToken(ctx: Pick<HandlerContext, 'now' | 'config'>): NewToken {
+  return { ...newToken(), expiresAt: new Date(ctx.now() + ctx.config.tokenTtlDays * 86_400_000).toISOString() };
 }
 
 /**

@@ -247,6 +247,12 @@ const statements = {
   directGet: `SELECT room FROM direct_rooms WHERE group_key = $1`,
   /** Takes the group (a concurrent opener of the same group waits here for this transaction). */
   directClaim: `INSERT INTO direct_rooms (group_key, room) VALUES ($1, $2) ON CONFLICT (group_key) DO NOTHING`,
+  /**
+   * Held by createGuest and by a name ban until they commit, so the two are ordered (see
+   * AccountStore.createGuest): two-key advisory locks ("name" in ASCII, the key's hash), a
+   * space apart from the migrations' one-key lock.
+   */
+  nameLock: `SELECT pg_advisory_xact_lock(1851878757, hashtext($1))`,
   nameBanAdd: `INSERT INTO name_bans (key) VALUES ($1) ON CONFLICT (key) DO NOTHING`,
   nameBanDel: `DELETE FROM name_bans WHERE key = $1`,
   nameBanGet: `SELECT 1 FROM name_bans WHERE key = $1`,
@@ -255,6 +261,8 @@ const statements = {
       ON CONFLICT (token_hash) DO UPDATE SET key = EXCLUDED.key, expires_at = EXCLUDED.expires_at RETURNING 1)
     DELETE FROM tokens WHERE key = $2 AND token_hash <> $1 AND token_hash NOT IN (
       SELECT token_hash FROM tokens WHERE key = $2 AND token_hash <> $1 ORDER BY expires_at DESC, token_hash LIMIT $4)`,
+  /** A new account's first token (createGuest): no other token of the account to trim. */
+  tokenInsertFirst: `INSERT INTO tokens (token_hash, key, expires_at) VALUES ($1, $2, $3)`,
   tokenGet: `SELECT key, expires_at FROM tokens WHERE token_hash = $1`,
   tokenDelete: `DELETE FROM tokens WHERE token_hash = $1`,
   webhookInsert: `INSERT INTO webhooks (id, room, name, bot, secret_hash, creator, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,

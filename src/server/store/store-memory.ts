@@ -5,8 +5,8 @@
  */
 import type { ChatMessage, NotifyLevel } from '../../protocol/messages.js';
 import type {
-  Account, AccountChange, Appended, ConversationKind, FileRecord, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, ConversationRecord, NewAccount,
-  NewRoomMessage, PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction, WebhookRecord, BotHookRecord,
+  Account, AccountChange, Appended, ConversationKind, FileRecord, GuestOutcome, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, ConversationRecord, NewAccount,
+  NewGuest, NewRoomMessage, PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction, WebhookRecord, BotHookRecord,
 } from '../ports.js';
 import { attachmentOf } from '../files/urls.js';
 import {
@@ -463,6 +463,18 @@ export class MemoryStore implements Store {
   }
 
   async createAccount(a: NewAccount, now: string): Promise<boolean> {
+    return this.#create(a, now);
+  }
+
+  async createGuest(g: NewGuest, now: string): Promise<GuestOutcome> {
+    if (this.#nameBans.has(g.account.key)) return 'banned';
+    if (!this.#create(g.account, now)) return 'taken';
+    if (g.token) this.#addToken({ ...g.token, account: g.account.id });
+    this.#join(g.room, g.account.id, 'member', g.account.createdAt);
+    return 'created';
+  }
+
+  #create(a: NewAccount, now: string): boolean {
     if (this.#accounts.has(a.id) || !this.#takeName(a.key, now)) return false;
     this.#accounts.set(a.id, { ...a, createdAt: toIso(a.createdAt), expiresAt: a.expiresAt === null ? null : toIso(a.expiresAt), banned: false, bot: a.bot ?? false });
     this.#byName.set(a.key, a.id);
@@ -578,6 +590,10 @@ export class MemoryStore implements Store {
   }
 
   async createToken(t: { tokenHash: string; account: string; expiresAt: string }): Promise<void> {
+    this.#addToken(t);
+  }
+
+  #addToken(t: { tokenHash: string; account: string; expiresAt: string }): void {
     const old = this.#tokens.get(t.tokenHash);
     if (old) this.#tokensOf.get(old.account)?.delete(t.tokenHash);
     this.#tokens.set(t.tokenHash, { account: t.account, expiresAt: toIso(t.expiresAt) });

@@ -21,8 +21,8 @@ import type pg from 'pg';
 import type { ChatMessage, NotifyLevel } from '../../protocol/messages.js';
 import {
   SearchTimeout,
-  type Account, type AccountChange, type Appended, type NewAccount, type FileRecord, type HistoryPage, type HistoryQuery, type MemberRecord, type MembershipRecord,
-  type ConversationRecord, type ConversationKind, type NewRoomMessage, type PushSubscriptionRecord, type ReactionBounds, type Role, type RoomPage, type RoomRecord,
+  type Account, type AccountChange, type Appended, type NewAccount, type FileRecord, type GuestOutcome, type HistoryPage, type HistoryQuery, type MemberRecord, type MembershipRecord,
+  type ConversationRecord, type ConversationKind, type NewGuest, type NewRoomMessage, type PushSubscriptionRecord, type ReactionBounds, type Role, type RoomPage, type RoomRecord,
   type SearchQuery, type Store, type WebhookRecord, type BotHookRecord,
   type ToggledReaction,
 } from '../ports.js';
@@ -515,6 +515,20 @@ export class PostgresStore implements Store {
     });
   }
 
+  async createGuest(g: NewGuest, now: string): Promise<GuestOutcome> {
+    const a = g.account;
+    return this.#undoable(async (client) => {
+      await this.#query(SQL.nameLock, [a.key], client);
+      if ((await this.#query(SQL.nameBanGet, [a.key], client)).rowCount === 1) throw new RolledBack('banned');
+      await this.#query(SQL.guestsEndExpiredHolder, [a.key, now], client);
+      const values = [a.id, a.key, a.username, null, a.createdAt, a.expiresAt, a.endsWithConnection, false];
+      if ((await this.#query(SQL.accountInsert, values, client)).rowCount === 0) throw new RolledBack('taken');
+      if (g.token) await this.#query(SQL.tokenInsertFirst, [g.token.tokenHash, a.id, g.token.expiresAt], client);
+      await this.#query(SQL.memberAdd, [g.room, a.id, 'member', a.createdAt], client);
+      return 'created' as const;
+    });
+  }
+
   async getAccount(id: string): Promise<Account | null> {
     const row = (await this.#query<AccountRow>(SQL.accountGet, [id])).rows[0];
     return row ? accountFromRow(row) : null;
@@ -566,7 +580,12 @@ export class PostgresStore implements Store {
   }
 
   async setNameBan(key: string, banned: boolean): Promise<boolean> {
-    return (await this.#query(banned ? SQL.nameBanAdd : SQL.nameBanDel, [key])).rowCount === 1;
+    if (!banned) return (await this.#query(SQL.nameBanDel, [key])).rowCount === 1;
+    // Under the name's lock: a guest arriving under this name (createGuest) comes wholly before or after.
+    return this.#retrying(async (client) => {
+      await this.#query(SQL.nameLock, [key], client);
+      return (await this.#query(SQL.nameBanAdd, [key], client)).rowCount === 1;
+    });
   }
 
   async nameBanned(key: string): Promise<boolean> {

@@ -76,12 +76,7 @@ export class SqliteAccounts {
 
   constructor(db: Database.Database) {
     const s = (this.#st = prepareAccounts(db));
-    this.#create = db.transaction((a: NewAccount, now: number): boolean => {
-      if (s.accountIdExists.get(a.id) === 1 || !this.#takeName(a.key, now, null)) return false;
-      const expires = a.expiresAt === null ? null : toMillis(a.expiresAt);
-      s.accountInsert.run(a.id, a.key, a.username, a.passwordHash, toMillis(a.createdAt), expires, a.endsWithConnection ? 1 : 0, a.bot ? 1 : 0);
-      return true;
-    }).immediate;
+    this.#create = db.transaction((a: NewAccount, now: number): boolean => this.createInTx(a, now)).immediate;
     this.#update = db.transaction((id: string, change: AccountChange, now: number): boolean => {
       const row = s.accountGet.get(id);
       if (!row || row.key === null) return false;
@@ -137,6 +132,16 @@ export class SqliteAccounts {
     return this.#create(a, toMillis(now));
   }
 
+  /** create's statements, for a caller already inside a write transaction (createGuest's batch). */
+  createInTx(a: NewAccount, now: number | string): boolean {
+    const s = this.#st;
+    const at = typeof now === 'string' ? toMillis(now) : now;
+    if (s.accountIdExists.get(a.id) === 1 || !this.#takeName(a.key, at, null)) return false;
+    const expires = a.expiresAt === null ? null : toMillis(a.expiresAt);
+    s.accountInsert.run(a.id, a.key, a.username, a.passwordHash, toMillis(a.createdAt), expires, a.endsWithConnection ? 1 : 0, a.bot ? 1 : 0);
+    return true;
+  }
+
   get(id: string): Account | null {
     const row = this.#st.accountGet.get(id);
     return row ? accountFromRow(row) : null;
@@ -175,6 +180,11 @@ export class SqliteAccounts {
 
   createToken(t: { tokenHash: string; account: string; expiresAt: string }): void {
     this.#createToken(t);
+  }
+
+  /** A new account's first token: nothing to trim (inside createGuest's transaction). */
+  createFirstToken(t: { tokenHash: string; account: string; expiresAt: string }): void {
+    this.#st.tokenInsert.run(t.tokenHash, t.account, toMillis(t.expiresAt));
   }
 
   getToken(tokenHash: string): { account: string; expiresAt: string } | null {

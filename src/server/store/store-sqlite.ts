@@ -1,7 +1,8 @@
 /**
  * The SQLite Store (better-sqlite3): one file, WAL journal with `synchronous = NORMAL`, so a
  * committed append survives a kill -9 of the process. Appends are group-committed: every
- * append queued in one event-loop turn is written in one IMMEDIATE transaction.
+ * append queued in one event-loop turn is written in one IMMEDIATE transaction; so are new
+ * guests (createGuest), so a crowd arriving pays one commit.
  *
  * New room messages are committed to `messages_pending`, a table without secondary indexes,
  * and moved into `messages` in one statement (see PendingRows): once MOVE_ROWS have piled
@@ -29,8 +30,8 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ChatMessage, NotifyLevel, Reactions } from '../../protocol/messages.js';
 import type {
-  Account, AccountChange, Appended, ConversationKind, FileRecord, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, ConversationRecord, NewAccount,
-  NewRoomMessage, PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction, WebhookRecord, BotHookRecord,
+  Account, AccountChange, Appended, ConversationKind, FileRecord, GuestOutcome, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, ConversationRecord, NewAccount,
+  NewGuest, NewRoomMessage, PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction, WebhookRecord, BotHookRecord,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { SqliteWorker, WAL_LIMIT_BYTES, type SearchRow } from './sqlite-worker.js';
@@ -129,6 +130,12 @@ export class SqliteStore implements Store {
   #worker: SqliteWorker | null = null;
   #pending: PendingRows = { version: null, rows: 0, ids: new Set(), nonces: new Map(), lastSeq: new Map() };
   #moveTx: (() => void) | null = null;
+  /**
+   * createGuest's transactions for a batch of arrivals: every guest of an event-loop turn
+   * (account, token, membership) in one commit.
+   */
+  #guestTx: ((batch: Array<{ g: NewGuest; now: string }>) => Array<GuestOutcome | Error>) | null = null;
+  readonly #guests: GroupCommit<{ g: NewGuest; now: string }, GuestOutcome | Error>;
   #moveTimer: NodeJS.Timeout | null = null;
 
   /** Does no I/O: `init()` opens the file (creating its folder) and migrates it. */
@@ -136,6 +143,10 @@ export class SqliteStore implements Store {
     this.#path = path;
     this.#options = options;
     this.#queue = new GroupCommit((jobs) => this.#writeBatch(jobs), options);
+    this.#guests = new GroupCommit((batch) => {
+      if (!this.#guestTx) throw new Error(this.#closed ? 'SqliteStore is closed' : 'SqliteStore: call init() first');
+      return this.#guestTx(batch);
+    });
   }
 
   async init(): Promise<void> {
@@ -167,6 +178,33 @@ export class SqliteStore implements Store {
       this.#webhooks = new SqliteWebhooks(db);
       this.#appendTx = db.transaction((jobs: NewRoomMessage[]) => this.#writeBatchInTx(jobs)).immediate;
       this.#moveTx = db.transaction(() => this.#movePending()).immediate;
+      const accounts = this.#accounts;
+      const members = this.#members;
+      // Inside a write transaction: checks first, so a refused guest writes nothing.
+      const guest = (g: NewGuest, now: string): GuestOutcome => {
+        if (accounts.nameBanned(g.account.key)) return 'banned';
+        if (!accounts.createInTx(g.account, now)) return 'taken';
+        if (g.token) accounts.createFirstToken({ ...g.token, account: g.account.id });
+        members.add(g.room, g.account.id, 'member', g.account.createdAt);
+        return 'created';
+      };
+      const batchTx = db.transaction((batch: Array<{ g: NewGuest; now: string }>) => batch.map(({ g, now }) => guest(g, now))).immediate;
+      const oneTx = db.transaction(guest).immediate;
+      // A batch that fails (a statement of one guest threw) is rolled back whole and its guests
+      // go again one transaction each, so only the failing guest's call rejects.
+      this.#guestTx = (batch) => {
+        try {
+          return batchTx(batch);
+        } catch {
+          return batch.map(({ g, now }) => {
+            try {
+              return oneTx(g, now);
+            } catch (error) {
+              return error instanceof Error ? error : new Error(String(error));
+            }
+          });
+        }
+      };
       this.#db = db;
       this.#settle(); // rows a process killed before its move left pending
     } catch (error) {
@@ -174,6 +212,7 @@ export class SqliteStore implements Store {
       this.#st = null;
       this.#appendTx = null;
       this.#moveTx = null;
+      this.#guestTx = null;
       db.close();
       throw initError('SQLite', where, 'cannot set up the database', error);
     }
@@ -195,6 +234,7 @@ export class SqliteStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     await this.#queue.close();
+    await this.#guests.close();
     if (this.#moveTimer) clearInterval(this.#moveTimer);
     this.#moveOwnRows(); // so the worker's last round indexes them
     await this.#worker?.stop();
@@ -207,6 +247,7 @@ export class SqliteStore implements Store {
     this.#webhooks = null;
     this.#appendTx = null;
     this.#moveTx = null;
+    this.#guestTx = null;
   }
 
   get #f(): SqliteFiles {
@@ -619,6 +660,12 @@ export class SqliteStore implements Store {
 
   async createAccount(a: NewAccount, now: string): Promise<boolean> {
     return this.#a.create(a, now);
+  }
+
+  async createGuest(g: NewGuest, now: string): Promise<GuestOutcome> {
+    const outcome = await this.#guests.push({ g, now });
+    if (outcome instanceof Error) throw outcome;
+    return outcome;
   }
 
   async getAccount(id: string): Promise<Account | null> {

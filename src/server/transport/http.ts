@@ -34,22 +34,38 @@ export const CSP = [
   "connect-src 'self'", "manifest-src 'self'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
 ].join('; ');
 
-interface Asset {
-  body: Buffer;
+/** A file of the built web client, read when first asked for. */
+export interface Asset {
   type: string;
-  etag: string;
+  /** Its bytes and ETag: read and kept at the first request (a source map is read each time: only developer tools ask for it). */
+  load(): Promise<{ body: Buffer; etag: string }>;
 }
 
-/** Loads every file of the built web client into memory (it is small). */
+/**
+ * Lists the files of the built web client. Nothing is read until a browser asks for it: an
+ * idle server (or one only WebSocket clients use) holds none of the client's megabyte and a
+ * half in memory.
+ */
 export async function loadAssets(dir: string): Promise<Map<string, Asset>> {
   const assets = new Map<string, Asset>();
   for (const name of await readdir(dir, { recursive: true })) {
     const path = join(dir, name);
     const type = TYPES[extname(name)];
     if (!type) continue;
-    const body = await readFile(path);
-    const etag = `"${createHash('sha1').update(body).digest('base64url').slice(0, 16)}"`;
-    assets.set(`/${name.split('\\').join('/')}`, { body, type, etag });
+    const read = async (): Promise<{ body: Buffer; etag: string }> => {
+      const body = await readFile(path);
+      return { body, etag: `"${createHash('sha1').update(body).digest('base64url').slice(0, 16)}"` };
+    };
+    let kept: Promise<{ body: Buffer; etag: string }> | null = null;
+    const keep = extname(name) !== '.map';
+    assets.set(`/${name.split('\\').join('/')}`, {
+      type,
+      load: () => {
+        if (!keep) return read();
+        kept ??= read().catch((err: unknown) => { kept = null; throw err; });
+        return kept;
+      },
+    });
   }
   return assets;
 }
@@ -133,7 +149,7 @@ export function createRequestHandler(deps: HttpDeps): (req: IncomingMessage, res
       });
       return;
     }
-    serveAsset(deps.assets, path === '/' ? '/index.html' : path, req, res);
+    serveAsset(deps.assets, path === '/' ? '/index.html' : path, req, res, deps.log);
   };
 }
 
@@ -148,21 +164,26 @@ function noSuchEndpoint(req: IncomingMessage, res: ServerResponse, path: string)
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
-function serveAsset(assets: Map<string, Asset>, path: string, req: IncomingMessage, res: ServerResponse): void {
+function serveAsset(assets: Map<string, Asset>, path: string, req: IncomingMessage, res: ServerResponse, log: Logger): void {
   const asset = assets.get(path);
   if (!asset) {
     res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Not Found\n');
     return;
   }
-  const headers: Record<string, string> = {
-    'Content-Type': asset.type, ETag: asset.etag, 'Cache-Control': 'no-cache',
-  };
-  if (asset.type.startsWith('text/html')) headers['Content-Security-Policy'] = CSP;
-  if (req.headers['if-none-match'] === asset.etag) {
-    res.writeHead(304, headers).end();
-    return;
-  }
-  headers['Content-Length'] = String(asset.body.length);
-  res.writeHead(200, headers);
-  res.end(req.method === 'HEAD' ? undefined : asset.body);
+  asset.load().then(({ body, etag }) => {
+    const headers: Record<string, string> = {
+      'Content-Type': asset.type, ETag: etag, 'Cache-Control': 'no-cache',
+    };
+    if (asset.type.startsWith('text/html')) headers['Content-Security-Policy'] = CSP;
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, headers).end();
+      return;
+    }
+    headers['Content-Length'] = String(body.length);
+    res.writeHead(200, headers);
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }, (err: unknown) => {
+    log.error({ err, path }, 'could not read a web client file');
+    res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Internal Server Error\n');
+  });
 }
