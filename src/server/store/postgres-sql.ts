@@ -36,9 +36,9 @@ const FILES = `(SELECT json_agg(json_build_object('message_id', mf.message_id, '
 const REPLY = `(SELECT json_build_object('id', r.reply_to, 'username', r.reply_username, 'content', o.content, 'deleted', o.deleted)
   FROM message_replies r LEFT JOIN messages o ON o.id = r.reply_to WHERE r.message_id = m.id) AS reply`;
 const COLS = 'm.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.deleted, m.mentions, m.bot';
-const MSG = `SELECT ${COLS}, ${REACTIONS}, ${FILES}, ${REPLY} FROM messages m`;
-/** MSG from a subquery of messages (aliased m) instead of the table. */
-const MSG_FROM = (source: string): string => `SELECT ${COLS}, ${REACTIONS}, ${FILES}, ${REPLY} FROM ${source} m`;
+/** A message's columns with its reactions, files and reply; FROM follows (messages, or a subquery of them, as m). */
+const MSG_SELECT = `SELECT ${COLS}, ${REACTIONS}, ${FILES}, ${REPLY}`;
+const MSG = `${MSG_SELECT} FROM messages m`;
 /**
  * `messages.search` holds the shared tokenizer's terms (search-terms.cjs); $1 is a tsquery
  * of the query's terms (see `tsquery`). The partial GIN index serves `NOT m.deleted AND
@@ -163,11 +163,11 @@ const statements = {
   // does the whole index answer (the GIN index, in a CTE so that the planner cannot walk
   // every row newest first instead: that is what it did for a rare word, 330 ms at 1,000,000
   // messages); its matches are then few (fewer than limit among the newest W), so their sort is cheap.
-  searchAllRecent: `${MSG_FROM('(SELECT * FROM messages ORDER BY ts DESC, seq DESC LIMIT $3)')}
+  searchAllRecent: `${MSG_SELECT} FROM (SELECT * FROM messages ORDER BY ts DESC, seq DESC LIMIT $3) m
     WHERE NOT m.deleted AND m.search @@ $1::tsquery ORDER BY m.ts DESC, m.seq DESC LIMIT $2`,
-  searchForRecent: `${MSG_FROM('(SELECT * FROM messages ORDER BY ts DESC, seq DESC LIMIT $4)')}
+  searchForRecent: `${MSG_SELECT} FROM (SELECT * FROM messages ORDER BY ts DESC, seq DESC LIMIT $4) m
     WHERE NOT m.deleted AND m.search @@ $1::tsquery AND ${SEARCHABLE_ROW} ORDER BY m.ts DESC, m.seq DESC LIMIT $2`,
-  searchRoomRecent: `${MSG_FROM('(SELECT * FROM messages WHERE room = $2 AND seq < $3 ORDER BY seq DESC LIMIT $5)')}
+  searchRoomRecent: `${MSG_SELECT} FROM (SELECT * FROM messages WHERE room = $2 AND seq < $3 ORDER BY seq DESC LIMIT $5) m
     WHERE NOT m.deleted AND m.search @@ $1::tsquery ORDER BY m.seq DESC LIMIT $4`,
   searchAll: `WITH hits AS MATERIALIZED (SELECT m.id, m.ts, m.seq FROM messages m WHERE NOT m.deleted AND m.search @@ $1::tsquery)
     ${MSG} WHERE m.id IN (SELECT id FROM hits ORDER BY ts DESC, seq DESC LIMIT $2) ORDER BY m.ts DESC, m.seq DESC`,
