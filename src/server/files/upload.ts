@@ -12,7 +12,7 @@ import type { IncomingMessage } from 'node:http';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import busboy from 'busboy';
+import type busboy from 'busboy';
 import { cleanContent } from '../../protocol/names.js';
 import { HttpError } from './http-reply.js';
 import { INLINE_TYPES, sniffType } from './sniff.js';
@@ -50,7 +50,7 @@ export async function receiveUpload(req: IncomingMessage, tmpDir: string, maxByt
   const tmp = join(tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}`);
   let thumbPath: string | null = null;
   try {
-    const got = await streamToFile(req, tmp, maxBytes);
+    const got = await streamToFile((await import('busboy')).default, req, tmp, maxBytes);
     const type = await sniffType(tmp);
     let width: number | null = null;
     let height: number | null = null;
@@ -72,12 +72,15 @@ export async function receiveUpload(req: IncomingMessage, tmpDir: string, maxByt
   }
 }
 
-/** Parses the multipart body and writes the `file` field to `path`; the promise settles once the file is closed. */
-function streamToFile(req: IncomingMessage, path: string, maxBytes: number): Promise<{ name: string; size: number; sha256: string }> {
+/**
+ * Parses the multipart body with `parse` (busboy, loaded with the first upload) and writes the
+ * `file` field to `path`; the promise settles once the file is closed.
+ */
+function streamToFile(parse: typeof busboy, req: IncomingMessage, path: string, maxBytes: number): Promise<{ name: string; size: number; sha256: string }> {
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { files: 1, fileSize: maxBytes + 1, fields: 10, fieldSize: 1024, parts: 20 } });
+      parser = parse({ headers: req.headers, defParamCharset: 'utf8', limits: { files: 1, fileSize: maxBytes + 1, fields: 10, fieldSize: 1024, parts: 20 } });
     } catch {
       reject(new HttpError(400, 'BAD_UPLOAD'));
       return;
