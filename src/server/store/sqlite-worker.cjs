@@ -226,12 +226,13 @@ function passive() {
 /**
  * A PASSIVE checkpoint; when the file is still past `walLimit`, a TRUNCATE one (see the file
  * comment). Before it, more PASSIVE passes (each copies only what was written during the
- * last) while they leave less behind, so that the appends waiting on the main thread for the
- * TRUNCATE's write lock wait for what the last pass left, not for a round of writes. What it
- * costs (bench/wal-load.ts: 200,000 messages of 800 characters appended as fast as they go,
- * on a busy 2-core machine): the event loop's longest delay was 90-190 ms with truncation,
- * 30-55 ms without (and a WAL of 256 MiB beside a 203 MiB database); it comes once per
- * `walLimit` bytes written.
+ * last) while they leave less behind, so that the appends waiting for the TRUNCATE's write
+ * lock wait for what the last pass left, not for a round of writes. They wait on timers, not
+ * on the event loop (SqliteStore tries a locked batch again without SQLite's busy handler):
+ * while an append slept in the busy handler, the event loop's longest delay under
+ * bench/wal-load.ts (200,000 messages of 800 characters appended as fast as they go, on a
+ * busy 2-core machine) was 90-350 ms, once per `walLimit` bytes written; 30-55 ms without
+ * truncation (and a WAL of 256 MiB beside a 203 MiB database), and about as much with it now.
  */
 function checkpoint() {
   lastCheckpoint = Date.now();
