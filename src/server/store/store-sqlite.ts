@@ -81,6 +81,9 @@ function isLocked(error: unknown): boolean {
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
+/** Room kinds #kindsOf remembers at most; past it, it starts again empty. */
+const KINDS_MAX = 100_000;
+
 /** Rows (by rowid) a retention transaction looks at. */
 const PRUNE_CHUNK = 500;
 /** Pending room messages that make an append move them all into `messages` in the same commit. */
@@ -147,6 +150,8 @@ export class SqliteStore implements Store {
   #lockError: Error | null = null;
   /** The times of rooms' newest messages, for conversationsOf. */
   readonly #newest = new NewestTimes();
+  /** Rooms' kinds, for conversationsOf (#kindsOf). */
+  readonly #kinds = new Map<string, ConversationKind>();
   /** `PRAGMA busy_timeout` statements: the handler off for #withoutWaiting, and back on. */
   #busy: { off: Database.Statement; on: Database.Statement } | null = null;
 
@@ -768,9 +773,25 @@ export class SqliteStore implements Store {
     this.#settle();
     // Rows as arrays: better-sqlite3 builds an object per row otherwise (a third of the statement's time here).
     const rows = this.#s.conversationsOf.all(account);
-    const newest = rows.map(([room, , , , lastSeq]) => ({ room, lastSeq }));
+    const newest = rows.map(([room, , , lastSeq]) => ({ room, lastSeq }));
     const last = await this.#newest.resolve(newest, (rooms) => this.lastActivity(rooms));
-    return rows.map(([room, kind, role, read]) => ({ room, kind: kind as ConversationKind, role: role as Role, read, last: last.get(room) ?? null }));
+    const kinds = this.#kindsOf(rows.map(([room]) => room));
+    return rows.map(([room, role, read]) => ({ room, kind: kinds.get(room) ?? 'public', role: role as Role, read, last: last.get(room) ?? null }));
+  }
+
+  /**
+   * The kinds of rooms (those with a row; 'public' is the kind of one without), remembered: a
+   * room's kind is set when its row is made and never changes, so the 500 rooms of a busy
+   * account's list cost a map lookup each instead of two index probes (a quarter of the statement).
+   */
+  #kindsOf(rooms: readonly string[]): Map<string, ConversationKind> {
+    const known = this.#kinds;
+    if (known.size + rooms.length > KINDS_MAX) known.clear();
+    const missing = rooms.filter((room) => !known.has(room));
+    if (missing.length > 0) {
+      for (const [name, kind] of this.#s.roomKinds.all(JSON.stringify(missing))) known.set(name, kind as ConversationKind);
+    }
+    return known;
   }
 
   async membershipsOf(account: string): Promise<MembershipRecord[]> {
@@ -893,13 +914,14 @@ function prepareSqlite(db: Database.Database) {
        FROM json_each(?) AS j CROSS JOIN rooms ON rooms.name = j.value) WHERE last_seq > 0`),
     // Each membership with its conversation's newest seq (from the (room, seq) index alone)
     // and the account's read position: ListConversations in one statement; the newest
-    // message's time comes from NewestTimes.
-    conversationsOf: db.prepare<[string], [room: string, kind: string, role: string, read: number, lastSeq: number | null]>(
-      `SELECT m.room, coalesce(r.kind, 'public') AS kind, m.role, coalesce(p.seq, 0) AS read,
-         (SELECT max(seq) FROM messages WHERE room = m.room) AS last_seq
-       FROM memberships m LEFT JOIN rooms r ON r.name = m.room
-       LEFT JOIN read_positions p ON p.user_key = m.account AND p.room = m.room
+    // message's time comes from NewestTimes, the room's kind from roomKinds (#kindsOf).
+    conversationsOf: db.prepare<[string], [room: string, role: string, read: number, lastSeq: number | null]>(
+      `SELECT m.room, m.role, coalesce(p.seq, 0) AS read, (SELECT max(seq) FROM messages WHERE room = m.room) AS last_seq
+       FROM memberships m LEFT JOIN read_positions p ON p.user_key = m.account AND p.room = m.room
        WHERE m.account = ?`).raw(),
+    // The kinds of the rooms of a JSON array (those with a row), one primary-key probe each.
+    roomKinds: db.prepare<[string], [name: string, kind: string]>(
+      'SELECT rooms.name, rooms.kind FROM json_each(?) AS j CROSS JOIN rooms ON rooms.name = j.value').raw(),
     // Each room's newest message, through the (room, seq) index: one step per room.
     lastActivity: db.prepare<[string], { name: string; seq: number; ts: number }>(`SELECT m.room AS name, m.seq, m.ts FROM json_each(?) AS j
        JOIN messages m ON m.room = j.value AND m.seq = (SELECT max(seq) FROM messages WHERE room = j.value)`),
