@@ -1,8 +1,9 @@
 /**
- * SqliteStore's appends never sleep on the event loop for the write lock: when another
- * connection holds it (the worker's truncating checkpoint, another process), the batch is
- * tried again on a timer, timers and I/O go on meanwhile, and it commits once the lock is
- * free, or rejects with SQLITE_BUSY after `busyTimeoutMs`.
+ * SqliteStore's appends (and the moves of pending messages before a read) never sleep on the
+ * event loop for the write lock: when another connection holds it (the worker's truncating
+ * checkpoint, another process), the batch is tried again on a timer, timers and I/O go on
+ * meanwhile, and it commits once the lock is free, or rejects with SQLITE_BUSY after
+ * `busyTimeoutMs`.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -82,6 +83,20 @@ describe('SQLite appends and a held write lock', () => {
     other.exec('COMMIT');
     const results = await Promise.all([first, second]);
     assert.deepEqual(results.map((r) => (r.message.seq)), [1, 2]);
+  });
+
+  it('moves pending messages before a read on timers too, then answers with all of them', async () => {
+    const path = join(dir, 'read.db');
+    const store = await openStore(path);
+    // Short messages wait in the pending table; a read moves them first (a write).
+    await Promise.all(['one', 'two'].map((c) => store.appendMessage(msg(c))));
+    const other = holdLock(path);
+    let settled = false;
+    const page = store.history({ room: 'general', limit: 10 }).finally(() => { settled = true; });
+    await timerTurns(20);
+    assert.equal(settled, false);
+    other.exec('COMMIT');
+    assert.deepEqual((await page).messages.map((m) => m.content), ['one', 'two']);
   });
 
   it('rejects with SQLITE_BUSY when the lock stays taken past busyTimeoutMs', async () => {

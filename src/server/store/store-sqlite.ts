@@ -196,7 +196,7 @@ export class SqliteStore implements Store {
       this.#appendTx = db.transaction((jobs: NewRoomMessage[]) => this.#writeBatchInTx(jobs)).immediate;
       this.#moveTx = db.transaction(() => this.#movePending()).immediate;
       this.#db = db;
-      this.#settle(); // rows a process killed before its move left pending
+      if (this.#hasPending()) this.#moveAll(); // rows a process killed before its move left pending
     } catch (error) {
       this.#db = null;
       this.#st = null;
@@ -426,12 +426,24 @@ export class SqliteStore implements Store {
 
   /**
    * Moves pending room messages, this process's or another's, before a call that reads or
-   * changes stored room messages. A quick check when there are none.
+   * changes stored room messages. A quick check when there are none. Like an append batch,
+   * the move waits for a write lock another connection holds on timers, never on the event
+   * loop, until `busyTimeoutMs` (then it rejects with SQLITE_BUSY).
    */
-  #settle(): void {
+  async #settle(): Promise<void> {
+    if (!this.#hasPending()) return;
+    if (this.#withoutWaiting(() => this.#moveAll()) !== LOCKED) return;
+    const deadline = Date.now() + (this.#options.busyTimeoutMs ?? BUSY_TIMEOUT_MS);
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
+      if (!this.#hasPending() || this.#withoutWaiting(() => this.#moveAll()) !== LOCKED) return;
+      if (Date.now() >= deadline) throw this.#lockError ?? new Error('database is locked');
+    }
+  }
+
+  #hasPending(): boolean {
     const s = this.#s; // throws when the store is closed or not yet open
-    if (this.#pending.rows === 0 && s.pendingAny.get() === 0) return;
-    this.#moveAll();
+    return this.#pending.rows > 0 || s.pendingAny.get() !== 0;
   }
 
   /**
@@ -487,18 +499,18 @@ export class SqliteStore implements Store {
   }
 
   async getMessage(id: string): Promise<ChatMessage | null> {
-    this.#settle();
+    await this.#settle();
     const row = this.#s.msgGet.get(id);
     return row ? this.#withReactions([row])[0]! : null;
   }
 
   async messageAuthor(id: string): Promise<string | null> {
-    this.#settle();
+    await this.#settle();
     return this.#s.msgAuthor.get(id) ?? null;
   }
 
   async history(q: HistoryQuery): Promise<HistoryPage> {
-    this.#settle();
+    await this.#settle();
     const s = this.#s;
     const limit = Math.max(0, q.limit);
     const page = { room: q.room, before: q.before ?? MAX_SEQ, limit: limit + 1 };
@@ -515,20 +527,20 @@ export class SqliteStore implements Store {
   }
 
   async lastSeqs(rooms?: readonly string[]): Promise<Map<string, number>> {
-    this.#settle();
+    await this.#settle();
     const s = this.#s;
     const rows = rooms ? s.lastSeqsOf.all(JSON.stringify(rooms)) : s.lastSeqs.all();
     return new Map(rows.map((r) => [r.name, r.last_seq]));
   }
 
   async lastActivity(rooms: readonly string[]): Promise<Map<string, { seq: number; timestamp: string }>> {
-    this.#settle();
+    await this.#settle();
     const rows = this.#s.lastActivity.all(JSON.stringify(rooms));
     return new Map(rows.map((r) => [r.name, { seq: r.seq, timestamp: toIso(r.ts) }]));
   }
 
   async editMessage(id: string, content: string, editedAt: string, mentions?: string[]): Promise<ChatMessage | null> {
-    this.#settle();
+    await this.#settle();
     const s = this.#s;
     const run = mentions === undefined
       ? s.msgEdit.run(content, toMillis(editedAt), id)
@@ -538,7 +550,7 @@ export class SqliteStore implements Store {
   }
 
   async deleteMessage(id: string): Promise<ChatMessage | null> {
-    this.#settle();
+    await this.#settle();
     const s = this.#s;
     const changed = this.#db!.transaction(() => {
       s.reactionsClear.run(id);
@@ -549,7 +561,7 @@ export class SqliteStore implements Store {
   }
 
   async toggleReaction(id: string, user: { account: string; username: string }, emoji: string, bounds?: ReactionBounds): Promise<ToggledReaction | null> {
-    this.#settle();
+    await this.#settle();
     const s = this.#s;
     const { account: key, username } = user;
     // IMMEDIATE: the write lock is held from the counts to the insert, across processes too.
@@ -633,7 +645,7 @@ export class SqliteStore implements Store {
   }
 
   async search(q: SearchQuery): Promise<{ messages: ChatMessage[]; hasMore: boolean }> {
-    this.#settle();
+    await this.#settle();
     const terms = searchTerms(q.query);
     if (terms.length === 0) return { messages: [], hasMore: false };
     const limit = Math.max(0, q.limit);
@@ -653,7 +665,7 @@ export class SqliteStore implements Store {
    * first raises its rooms' pruned_through and last_seq to the highest seq it deletes.
    */
   async prune(olderThan: string): Promise<number> {
-    this.#settle();
+    await this.#settle();
     const s = this.#s;
     const cut = toMillis(olderThan);
     const db = this.#db!;
@@ -770,7 +782,7 @@ export class SqliteStore implements Store {
   }
 
   async conversationsOf(account: string): Promise<ConversationRecord[]> {
-    this.#settle();
+    await this.#settle();
     // Rows as arrays: better-sqlite3 builds an object per row otherwise (a third of the statement's time here).
     const rows = this.#s.conversationsOf.all(account);
     const newest = rows.map(([room, , , lastSeq]) => ({ room, lastSeq }));
