@@ -45,8 +45,10 @@ const Database = require('better-sqlite3');
 const { indexTerms } = require('./search-terms.cjs');
 const { INDEX_VERSION, SEARCH_SQL, matchAll, parseToWorker, roomTerm } = require('./sqlite-worker-protocol.cjs');
 
-/** @type {{ path: string; searchPath: string; checkpointMs: number; indexMs: number; chunk: number; walLimit: number }} */
+/** @type {{ path: string; searchPath: string; checkpointMs: number; indexMs: number; chunk: number; walLimit: number; truncating: SharedArrayBuffer }} */
 const options = workerData;
+/** 1 while a TRUNCATE checkpoint runs: the main thread's appends hold off (SqliteWorker.truncating). */
+const truncating = new Int32Array(options.truncating);
 if (!parentPort) throw new Error('sqlite-worker.cjs runs as a worker thread');
 const port = parentPort;
 
@@ -247,7 +249,13 @@ function checkpoint() {
       if (r.log - before <= TRUNCATE_LEFT_FRAMES) break;
     }
     // busy_timeout bounds the wait for the writer; a busy answer leaves it to the next round.
-    main.pragma('main.wal_checkpoint(TRUNCATE)');
+    // Appends hold off meanwhile, so the lock comes when the batch in progress commits.
+    Atomics.store(truncating, 0, 1);
+    try {
+      main.pragma('main.wal_checkpoint(TRUNCATE)');
+    } finally {
+      Atomics.store(truncating, 0, 0);
+    }
   } catch (error) {
     port.postMessage({ error: String(error) });
   }

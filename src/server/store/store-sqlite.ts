@@ -297,7 +297,8 @@ export class SqliteStore implements Store {
    * until `busyTimeoutMs` has passed (see #withoutWaiting).
    */
   #writeBatch(jobs: NewRoomMessage[]): Appended<ChatMessage>[] | Promise<Appended<ChatMessage>[]> {
-    const first = this.#withoutWaiting(() => this.#writeBatchNow(jobs));
+    // While the worker truncates the WAL, batches wait for it without trying (see SqliteWorker.truncating).
+    const first = this.#worker?.truncating ? LOCKED : this.#withoutWaiting(() => this.#writeBatchNow(jobs));
     return first === LOCKED ? this.#writeBatchLater(jobs) : first;
   }
 
@@ -305,7 +306,7 @@ export class SqliteStore implements Store {
     const deadline = Date.now() + (this.#options.busyTimeoutMs ?? BUSY_TIMEOUT_MS);
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
-      const results = this.#withoutWaiting(() => this.#writeBatchNow(jobs));
+      const results = this.#worker?.truncating && Date.now() < deadline ? LOCKED : this.#withoutWaiting(() => this.#writeBatchNow(jobs));
       if (results !== LOCKED) return results;
       if (Date.now() >= deadline) throw this.#lockError ?? new Error('database is locked');
     }
