@@ -407,8 +407,10 @@ export interface ConversationStore {
   membershipsOf(account: string): Promise<MembershipRecord[]>;
   /**
    * Every membership of the account (as membershipsOf, in no particular order) with its
-   * conversation's newest message and the account's read position there, in one read: what
-   * ListConversations summarises. A few index probes per membership, whatever the history.
+   * conversation's newest message and the account's read position there: what
+   * ListConversations summarises. A few index probes per membership, whatever the history;
+   * the SQL stores read no message rows but those of rooms whose newest message they have not
+   * seen since the last call (store-common.ts NewestTimes).
    */
   conversationsOf(account: string): Promise<ConversationRecord[]>;
   /** The room's members ordered by username, at most `limit`, with their current names. */

@@ -1054,6 +1054,26 @@ export function storeContract(
         assert.deepEqual(await store.conversationsOf(uid('u.none')), []);
       });
 
+      it('conversationsOf follows new messages and retention after an earlier read', async () => {
+        // The stores remember the times of newest messages between reads (NewestTimes): a
+        // read must still see the room's newest message after appends and after retention.
+        const r = room();
+        await store.ensureRoom(r);
+        const amy = uid('u.amy');
+        await store.addMember(r.name, amy, 'member', tick());
+        const old = (i: number) => `2000-01-02T00:00:0${i}.000Z`;
+        const lastOf = async () => (await store.conversationsOf(amy)).find((c) => c.room === r.name)!.last;
+        for (let i = 1; i <= 2; i++) await store.appendMessage(msg(r.name, 'u', `old ${i}`, { timestamp: old(i) }));
+        assert.deepEqual(await lastOf(), { seq: 2, timestamp: old(2) });
+        await store.appendMessage(msg(r.name, 'u', 'old 3', { timestamp: old(3) }));
+        assert.deepEqual(await lastOf(), { seq: 3, timestamp: old(3) });
+        assert.ok((await store.prune('2001-01-01T00:00:00.000Z')) >= 3);
+        assert.equal(await lastOf(), null);
+        assert.equal((await store.lastActivity([r.name])).get(r.name), undefined);
+        const [next] = await fill(store, r.name, 1);
+        assert.deepEqual(await lastOf(), { seq: 4, timestamp: next!.timestamp });
+      });
+
       it('members lists the members by current name (at most limit) with their roles; memberCount counts them', async () => {
         const r = room();
         await store.ensureRoom(r);

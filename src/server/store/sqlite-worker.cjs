@@ -45,8 +45,10 @@ const Database = require('better-sqlite3');
 const { indexTerms } = require('./search-terms.cjs');
 const { INDEX_VERSION, SEARCH_SQL, matchAll, parseToWorker, roomTerm } = require('./sqlite-worker-protocol.cjs');
 
-/** @type {{ path: string; searchPath: string; checkpointMs: number; indexMs: number; chunk: number; walLimit: number }} */
+/** @type {{ path: string; searchPath: string; checkpointMs: number; indexMs: number; chunk: number; walLimit: number; truncating: SharedArrayBuffer }} */
 const options = workerData;
+/** 1 while a TRUNCATE checkpoint runs: the main thread's appends hold off (SqliteWorker.truncating). */
+const truncating = new Int32Array(options.truncating);
 if (!parentPort) throw new Error('sqlite-worker.cjs runs as a worker thread');
 const port = parentPort;
 
@@ -226,12 +228,13 @@ function passive() {
 /**
  * A PASSIVE checkpoint; when the file is still past `walLimit`, a TRUNCATE one (see the file
  * comment). Before it, more PASSIVE passes (each copies only what was written during the
- * last) while they leave less behind, so that the appends waiting on the main thread for the
- * TRUNCATE's write lock wait for what the last pass left, not for a round of writes. What it
- * costs (bench/wal-load.ts: 200,000 messages of 800 characters appended as fast as they go,
- * on a busy 2-core machine): the event loop's longest delay was 90-190 ms with truncation,
- * 30-55 ms without (and a WAL of 256 MiB beside a 203 MiB database); it comes once per
- * `walLimit` bytes written.
+ * last) while they leave less behind, so that the appends waiting for the TRUNCATE's write
+ * lock wait for what the last pass left, not for a round of writes. They wait on timers, not
+ * on the event loop (SqliteStore tries a locked batch again without SQLite's busy handler):
+ * while an append slept in the busy handler, the event loop's longest delay under
+ * bench/wal-load.ts (200,000 messages of 800 characters appended as fast as they go, on a
+ * busy 2-core machine) was 90-350 ms, once per `walLimit` bytes written; 30-55 ms without
+ * truncation (and a WAL of 256 MiB beside a 203 MiB database), and about as much with it now.
  */
 function checkpoint() {
   lastCheckpoint = Date.now();
@@ -246,7 +249,13 @@ function checkpoint() {
       if (r.log - before <= TRUNCATE_LEFT_FRAMES) break;
     }
     // busy_timeout bounds the wait for the writer; a busy answer leaves it to the next round.
-    main.pragma('main.wal_checkpoint(TRUNCATE)');
+    // Appends hold off meanwhile, so the lock comes when the batch in progress commits.
+    Atomics.store(truncating, 0, 1);
+    try {
+      main.pragma('main.wal_checkpoint(TRUNCATE)');
+    } finally {
+      Atomics.store(truncating, 0, 0);
+    }
   } catch (error) {
     port.postMessage({ error: String(error) });
   }

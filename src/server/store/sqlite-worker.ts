@@ -45,6 +45,12 @@ export class SqliteWorker {
   #running = true;
   #failure: Error | null = null;
   readonly #searchTimeoutMs: number;
+  /**
+   * Shared with the worker: 1 while it runs a TRUNCATE checkpoint (or waits for the write lock
+   * for one). Appends hold off meanwhile (SqliteStore), so the checkpoint gets the lock when the
+   * batch in progress commits instead of competing with batch after batch for it.
+   */
+  readonly #truncating = new Int32Array(new SharedArrayBuffer(4));
 
   /** Runs on the file `db` was opened on (better-sqlite3's `db.name`). */
   constructor(db: Database.Database, options: SqliteWorkerOptions = {}) {
@@ -56,7 +62,7 @@ export class SqliteWorker {
       workerData: {
         path, searchPath: searchPathOf(path),
         checkpointMs: options.checkpointMs ?? 1_000, indexMs: options.indexMs ?? 200, chunk: options.chunk ?? 2_000,
-        walLimit: options.walLimitBytes ?? WAL_LIMIT_BYTES,
+        walLimit: options.walLimitBytes ?? WAL_LIMIT_BYTES, truncating: this.#truncating.buffer,
       },
     });
     // A running worker must not keep the process alive; a search in flight references it.
@@ -84,6 +90,11 @@ export class SqliteWorker {
       options.onError?.(error);
     });
     this.#worker.on('exit', () => this.#stopped());
+  }
+
+  /** Whether the worker is truncating the WAL now: appends should wait (on a timer) until it is done. */
+  get truncating(): boolean {
+    return Atomics.load(this.#truncating, 0) === 1;
   }
 
   /** False once the worker has stopped or died. */
@@ -138,6 +149,7 @@ export class SqliteWorker {
   #stopped(): void {
     if (!this.#running) return;
     this.#running = false;
+    Atomics.store(this.#truncating, 0, 0); // a worker that died while truncating holds nothing back
     if (this.#db.open) this.#db.pragma('wal_autocheckpoint = 1000');
     const error = this.#failure ?? new Error('the search worker has stopped');
     for (const pending of this.#pending.values()) {

@@ -29,7 +29,7 @@ import {
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS, type PostgresMigration } from './migrations-postgres.js';
 import { rekeyPostgres } from './rekey-names.js';
-import { toIso } from './store-common.js';
+import { NewestTimes, toIso } from './store-common.js';
 import {
   SQL, accountFromRow, chatFromRow, fileFromRow, memberFromRow, membershipFromRow, roomFromRow, tsquery, webhookFromRow,
   type AccountRow, type FileRow, type MessageRow, type RoomRow, type WebhookRow,
@@ -95,6 +95,8 @@ export class PostgresStore implements Store {
   readonly #searchPool: pg.Pool;
   readonly #queue: GroupCommit<NewRoomMessage, Appended<ChatMessage>>;
   readonly #onError: (error: Error) => void;
+  /** The times of rooms' newest messages, for conversationsOf. */
+  readonly #newest = new NewestTimes();
   /** Rooms known to exist, so a batch skips the insert-if-missing. Rooms are never removed. */
   readonly #knownRooms = new Set<string>();
   #closed = false;
@@ -637,11 +639,11 @@ export class PostgresStore implements Store {
   }
 
   async conversationsOf(account: string): Promise<ConversationRecord[]> {
-    const { rows } = await this.#query<{ room: string; kind: ConversationKind; role: Role; read: string | number; last_seq: string | number | null; last_ts: Date | string | null }>(
+    const { rows } = await this.#query<{ room: string; kind: ConversationKind; role: Role; read: string | number; last_seq: string | number | null }>(
       SQL.conversationsOf, [account]);
-    return rows.map((r) => ({
-      ...membershipFromRow(r), read: Number(r.read), last: r.last_seq === null ? null : { seq: Number(r.last_seq), timestamp: toIso(r.last_ts!) },
-    }));
+    const newest = rows.map((r) => ({ room: r.room, lastSeq: r.last_seq === null ? null : Number(r.last_seq) }));
+    const last = await this.#newest.resolve(newest, (rooms) => this.lastActivity(rooms));
+    return rows.map((r) => ({ room: r.room, kind: r.kind, role: r.role, read: Number(r.read), last: last.get(r.room) ?? null }));
   }
 
   async membershipsOf(account: string): Promise<MembershipRecord[]> {
