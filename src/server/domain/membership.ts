@@ -69,16 +69,7 @@ export async function arriveAsGuest(ctx: HandlerContext, s: Session, name: strin
     expiresAt: guestExpiry(ctx, endsWithConnection), endsWithConnection,
   };
   const token = s.mode === 'json' ? newLoginToken(ctx) : null;
-  const { presence } = ctx;
-  if (!(await presence.claimName(key, name, `account:${account.id}`, s.id))) await nameRefused(ctx, key, name);
-  if (await presence.isHeld(key)) {
-    await presence.releaseName(key, s.id);
-    fail('NAME_TAKEN', `The name "${name}" is held after a kick. Try again later.`);
-  }
-  if (s.closed) {
-    await presence.releaseName(key, s.id);
-    return false;
-  }
+  if (!(await claimName(ctx, s, key, name, account.id, () => nameRefused(ctx, key, name)))) return false;
   s.account = account.id;
   s.username = name;
   s.key = key;
@@ -112,6 +103,26 @@ export async function arriveAsGuest(ctx: HandlerContext, s: Session, name: strin
   return token;
 }
 
+/**
+ * Claims the name for this connection, cluster-wide, for the account (`refused` answers a name
+ * someone else holds). Resolves false, holding nothing, when the session closed meanwhile.
+ */
+async function claimName(ctx: HandlerContext, s: Session, key: string, name: string, account: string, refused: () => Promise<never> | never): Promise<boolean> {
+  const { presence } = ctx;
+  if (!(await presence.claimName(key, name, `account:${account}`, s.id))) await refused();
+  // A kick of the name that came after this claim closed whoever held the name then, not
+  // this session: the kick's hold says so.
+  if (await presence.isHeld(key)) {
+    await presence.releaseName(key, s.id);
+    fail('NAME_TAKEN', `The name "${name}" is held after a kick. Try again later.`);
+  }
+  if (s.closed) {
+    await presence.releaseName(key, s.id);
+    return false;
+  }
+  return true;
+}
+
 /** Ends the text-mode guest holding the name key in the store; false when the holder is anything else. */
 async function endGoneTextGuest(ctx: HandlerContext, key: string): Promise<boolean> {
   const holder = await ctx.store.accountByName(key);
@@ -137,20 +148,8 @@ async function unbindGuest(ctx: HandlerContext, s: Session, key: string): Promis
  */
 export async function enterAccount(ctx: HandlerContext, s: Session, account: Account, fresh = false): Promise<boolean> {
   const key = account.key ?? fail('TOKEN_INVALID');
-  const { presence } = ctx;
-  if (!(await presence.claimName(key, account.username, `account:${account.id}`, s.id))) {
-    fail('NAME_TAKEN', `The name "${account.username}" is in use (or held after a kick). Try again later.`);
-  }
-  // A kick of the name that came after this claim closed whoever held the name then, not
-  // this session: the kick's hold says so.
-  if (await presence.isHeld(key)) {
-    await presence.releaseName(key, s.id);
-    fail('NAME_TAKEN', `The name "${account.username}" is held after a kick. Try again later.`);
-  }
-  if (s.closed) {
-    await presence.releaseName(key, s.id);
-    return false;
-  }
+  const refused = (): never => fail('NAME_TAKEN', `The name "${account.username}" is in use (or held after a kick). Try again later.`);
+  if (!(await claimName(ctx, s, key, account.username, account.id, refused))) return false;
   if (s.account !== null) await leaveIdentity(ctx, s, key);
   s.account = account.id;
   s.username = account.username;
