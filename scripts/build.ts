@@ -33,8 +33,8 @@ const DIST = join(ROOT, 'dist');
  */
 const EXTERNAL = ['better-sqlite3', '@node-rs/argon2', 'pg', 'ioredis', 'pino', 'pino-pretty', 'bufferutil', 'utf-8-validate', 'sharp', 'busboy', 'file-type', 'web-push'];
 /** Files loaded at run time by path, not imported: copied beside the chunks. */
-/** The SQLite worker and the CommonJS modules it requires beside it (its message definitions, the search tokenizer). */
-const RUNTIME_FILES = ['src/server/store/sqlite-worker.cjs', 'src/server/store/sqlite-worker-protocol.cjs', 'src/server/store/search-terms.cjs'];
+/** The SQLite worker and the CommonJS modules it requires beside it (its message definitions, the search tokenizer); the upload worker. */
+const RUNTIME_FILES = ['src/server/store/sqlite-worker.cjs', 'src/server/store/sqlite-worker-protocol.cjs', 'src/server/store/search-terms.cjs', 'src/server/files/upload-worker.cjs'];
 /**
  * The bundled CommonJS packages call `require` for Node's own modules; an ES module has no
  * `require`, so each chunk makes one.

@@ -5,6 +5,7 @@
  * replies in Message and History, and files removed with their last message.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import { nameKey } from '../../src/protocol/names.js';
 import { UrlSigner } from '../../src/server/files/urls.js';
 import type { Config } from '../../src/server/config.js';
 import { eventually } from '../helpers/eventually.js';
-import { interruptedUpload, png, registeredUser, upload, uploaded } from '../helpers/files.js';
+import { interruptedUpload, png, registeredUser, startedUpload, upload, uploaded } from '../helpers/files.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { freshPostgresUrl, serviceSkip } from '../helpers/services.js';
 import { TestClient, jsonUser, textUser } from '../helpers/ws-client.js';
@@ -213,6 +214,33 @@ describe('upload limits', () => {
     assert.equal(third.status, 429);
     assert.equal(third.body.code, 'RATE_LIMITED');
     c.close();
+  });
+
+  it('keeps an upload in flight whole, byte for byte, while uploads beside it fail', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-e2e-beside-'));
+    try {
+      await using server = await startTestServer({ db: join(dir, 'chat.db'), maxUploadBytes: 4 * 1024 * 1024 });
+      const { c, token } = await registeredUser(server.url, 'steady');
+      const bytes = randomBytes(3 * 1024 * 1024 + 12345);
+      const slow = startedUpload(server.port, token, bytes, 'steady.bin');
+      await slow.write(bytes.subarray(0, 1024 * 1024 + 777));
+      assert.equal((await upload(server.httpUrl, token, Buffer.alloc(5 * 1024 * 1024, 1), 'big.bin')).status, 413);
+      const empty = new FormData();
+      empty.append('other', 'x');
+      assert.equal((await fetch(`${server.httpUrl}/api/files`, { method: 'POST', body: empty, headers: { Authorization: `Bearer ${token}` } })).status, 400);
+      await interruptedUpload(server.port, token, 2_000_000, 500_000);
+      await slow.write(bytes.subarray(1024 * 1024 + 777));
+      const answer = await slow.end();
+      assert.equal(answer.status, 201);
+      const attachment = answer.body as unknown as Attachment;
+      assert.equal(attachment.size, bytes.length);
+      const served = await get(server, attachment.url);
+      assert.equal(served.status, 200);
+      assert.ok(served.body.equals(bytes), 'the stored file is the uploaded bytes');
+      c.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('leaves no temporary and no stored file when the client goes away half-way', async () => {

@@ -54,3 +54,34 @@ export function interruptedUpload(port: number, token: string, total: number, se
     req.write(Buffer.alloc(sent, 7), () => setTimeout(() => req.destroy(), 200));
   });
 }
+
+/**
+ * Starts an upload of `bytes` (field `file`) whose body the test sends in parts: `write`
+ * resolves once a part is handed to the socket, `end` sends the closing boundary and
+ * resolves the answer.
+ */
+export function startedUpload(port: number, token: string, bytes: Buffer, name: string): { write(part: Buffer): Promise<void>; end(): Promise<{ status: number; body: Record<string, unknown> }> } {
+  const boundary = 'xxBOUNDARYxx';
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const req = request({
+    host: '127.0.0.1', port, method: 'POST', path: '/api/files',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': String(head.length + bytes.length + tail.length) },
+  });
+  const answer = new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (d: Buffer) => chunks.push(d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> }));
+    });
+  });
+  req.write(head);
+  return {
+    write: (part) => new Promise<void>((resolve, reject) => req.write(part, (error) => (error ? reject(error) : resolve()))),
+    end: () => {
+      req.end(tail);
+      return answer;
+    },
+  };
+}

@@ -10,9 +10,12 @@ export const INLINE_TYPES: ReadonlySet<string> = new Set(['image/png', 'image/jp
 
 const TEXT_PROBE = 4096;
 
+/** Loaded with the first upload (a server nobody uploads to never loads it), then kept. */
+let fileType: Promise<typeof import('file-type')> | null = null;
+
 export async function sniffType(path: string): Promise<string> {
-  // Loaded with the first upload: a server nobody uploads to never loads it.
-  const { fileTypeFromFile } = await import('file-type');
+  fileType ??= import('file-type');
+  const { fileTypeFromFile } = await fileType;
   const found = await fileTypeFromFile(path);
   if (found) return found.mime;
   return (await looksLikeText(path)) ? 'text/plain; charset=utf-8' : 'application/octet-stream';
