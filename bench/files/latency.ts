@@ -4,7 +4,7 @@
 // npx tsx bench/files/latency.ts   (SECONDS_PER_PHASE=15 by default; MIBPS=N paces each upload
 // to N MiB/s, as over a real link; SERVER_CPUS=0 pins the server, run this with `taskset -c 1`)
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { json, register, startChild } from './common.js';
@@ -30,25 +30,37 @@ async function loopLag(): Promise<string> {
   return `server event-loop lag p50=${get('p50')} p99=${get('p99')} max=${get('max')} ms`;
 }
 
+/** CPU ms (user+system) of the server's main thread and of the whole process so far. */
+function cpuMs(pid: number): { main: number; all: number } {
+  const ticks = (file: string) => { const f = readFileSync(file, 'utf8').split(') ')[1]!.split(' '); return (Number(f[11]) + Number(f[12])) * 10; };
+  return { main: ticks(`/proc/${pid}/task/${pid}/stat`), all: ticks(`/proc/${pid}/stat`) };
+}
+let uploadedBytes = 0;
+
 async function phase(name: string, seconds: number): Promise<void> {
   await loopLag();
   samples = [];
+  const cpu0 = cpuMs(child.pid!);
+  const bytes0 = uploadedBytes;
   const rate = 50;
   const end = Date.now() + seconds * 1000;
   while (Date.now() < end) {
     sender.ws.send(JSON.stringify({ type: 'SendMessage', content: `t=${performance.timeOrigin + performance.now()}` }));
     await new Promise((r) => setTimeout(r, 1000 / rate));
   }
+  const cpu1 = cpuMs(child.pid!);
+  const mib = (uploadedBytes - bytes0) / 1048576;
   await new Promise((r) => setTimeout(r, 500));
   const s = [...samples].sort((a, b) => a - b);
   const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!.toFixed(1);
-  console.log(`${name}: deliveries=${s.length} p50=${q(0.5)} ms p99=${q(0.99)} ms max=${s[s.length - 1]!.toFixed(1)} ms; ${await loopLag()}`);
+  console.log(`${name}: deliveries=${s.length} p50=${q(0.5)} ms p99=${q(0.99)} ms max=${s[s.length - 1]!.toFixed(1)} ms; ${await loopLag()}; server CPU main thread ${cpu1.main - cpu0.main} ms, process ${cpu1.all - cpu0.all} ms${mib > 0 ? `, ${mib.toFixed(0)} MiB uploaded: ${((cpu1.main - cpu0.main) / mib).toFixed(2)} ms main-thread and ${((cpu1.all - cpu0.all) / mib).toFixed(2)} ms process CPU per MiB` : ''}`);
 }
 
 const seconds = Number(process.env.SECONDS_PER_PHASE ?? 15);
 await phase('paced room (50 msg/s, 5 receivers), no uploads', seconds);
 const up = fork(new URL('./uploader.ts', import.meta.url).pathname, [String(port), token, '10', process.env.KIND ?? 'png'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 await new Promise((r) => up.once('message', r));
+up.on('message', (m: { uploaded?: number }) => { uploadedBytes += m.uploaded ?? 0; });
 await new Promise((r) => setTimeout(r, 1000));
 await phase(`paced room during 10 parallel uploads (${process.env.KIND ?? 'png'})`, seconds);
 up.kill('SIGTERM');

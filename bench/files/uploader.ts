@@ -14,7 +14,7 @@ process.send?.('ready');
 async function loop(): Promise<void> {
   for (;;) {
     const s = await streamUpload(port, token, image.length, 'noise.png', image, Number(process.env.MIBPS ?? 0) * 1048576).catch(() => 0);
-    if (s === 201) done++; else failed++;
+    if (s === 201) { done++; process.send?.({ uploaded: image.length }); } else failed++;
   }
 }
 for (let i = 0; i < parallel; i++) void loop();
