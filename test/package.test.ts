@@ -59,8 +59,8 @@ describe('the npm package', { timeout: 240_000 }, () => {
     rmSync(CONFIG_DIR, { recursive: true, force: true });
   });
 
-  it('packs the compiled command, its worker and the web client, and no sources', () => {
-    for (const file of ['dist/parley.js', 'dist/sqlite-worker.cjs', 'dist/web/index.html', 'dist/web/app.js', 'package.json', 'README.md']) {
+  it('packs the compiled command, its workers and the web client, and no sources', () => {
+    for (const file of ['dist/parley.js', 'dist/sqlite-worker.cjs', 'dist/upload-worker.cjs', 'dist/web/index.html', 'dist/web/app.js', 'package.json', 'README.md']) {
       assert.ok(files.includes(file), `${file} is packed (${files.join(', ')})`);
     }
     assert.ok(files.includes('dist/THIRD-PARTY-LICENSES.txt'), 'the licenses of the bundled packages are packed');
