@@ -11,8 +11,8 @@
  *   never overwritten), of at most `maxBytes` bytes of file; `ring` is a SharedArrayBuffer that
  *   the main thread copies the body into, round and round;
  * - `{ op: 'data', id, at, length }`: the next bytes of the request body are in the ring from
- *   `at` on (continuing at its start past its end); taken out at once, so the main thread may
- *   overwrite them as soon as they are reported read;
+ *   `at` on (continuing at its start past its end); parsed, hashed and written where they are,
+ *   so the main thread overwrites them only once they are reported read;
  * - `{ op: 'data', id, chunk }`: the next bytes of the body in a Uint8Array of their own (a
  *   chunk that did not fit in the ring);
  * - `{ op: 'end', id }`: the body is complete;
@@ -20,7 +20,9 @@
  *
  * Messages out:
  * - `{ op: 'read', id, bytes }`: that many more bytes of the body were consumed (sent once a
- *   quarter MiB or more has been, and after the last chunk), for the main thread's backpressure;
+ *   quarter MiB or more has been, and after the last chunk), for the main thread's backpressure
+ *   and its reuse of the ring. Sent from setImmediate: a file stream that busboy has just
+ *   opened holds its first bytes until the next tick, and they must be written by then;
  * - `{ op: 'done', id, name, size, sha256 }`: the file is complete and closed (`name` as sent);
  * - `{ op: 'failed', id, status, code, message }`: the upload failed or was aborted, and
  *   its file is closed (`status` 0 for an abort).
@@ -48,7 +50,7 @@ const READ_REPORT = 256 * 1024;
  *   | { op: 'data'; id: number; at: number; length: number } | { op: 'data'; id: number; chunk: Uint8Array }
  *   | { op: 'end' | 'abort'; id: number }} ToUploadWorker
  * @typedef {{ id: number; path: string; maxBytes: number; ring: Uint8Array; parser: import('busboy').Busboy | null; fd: number | null;
- *   hash: import('node:crypto').Hash | null; size: number; name: string; fileEnded: boolean; closed: boolean; unreported: number }} Upload
+ *   hash: import('node:crypto').Hash | null; size: number; name: string; fileEnded: boolean; closed: boolean; unreported: number; reportDue: boolean }} Upload
  */
 
 /** @type {Map<number, Upload>} */
@@ -59,12 +61,18 @@ port.on('message', (/** @type {ToUploadWorker} */ m) => {
   if (!upload) return;
   try {
     if (m.op === 'data') {
-      const chunk = 'chunk' in m ? Buffer.from(m.chunk.buffer, m.chunk.byteOffset, m.chunk.byteLength) : fromRing(upload.ring, m.at, m.length);
-      upload.parser?.write(chunk);
-      upload.unreported += chunk.length;
-      if (upload.unreported >= READ_REPORT && uploads.has(upload.id)) report(upload);
+      if ('chunk' in m) {
+        upload.parser?.write(Buffer.from(m.chunk.buffer, m.chunk.byteOffset, m.chunk.byteLength));
+        upload.unreported += m.chunk.byteLength;
+      } else {
+        const first = Math.min(m.length, upload.ring.length - m.at);
+        upload.parser?.write(ringView(upload.ring, m.at, first));
+        if (first < m.length && uploads.has(upload.id)) upload.parser?.write(ringView(upload.ring, 0, m.length - first));
+        upload.unreported += m.length;
+      }
+      if (upload.unreported >= READ_REPORT) scheduleReport(upload);
     } else if (m.op === 'end') {
-      report(upload);
+      scheduleReport(upload);
       upload.parser?.end();
     } else if (m.op === 'abort') {
       fail(upload, 0, 'BAD_UPLOAD', 'aborted');
@@ -74,17 +82,19 @@ port.on('message', (/** @type {ToUploadWorker} */ m) => {
   }
 });
 
-/**
- * A copy of `length` bytes of the ring from `at` (busboy and the file stream may hold on to
- * what they are given a little while, and the ring is written again once they are reported).
- * @param {Uint8Array} ring @param {number} at @param {number} length
- */
-function fromRing(ring, at, length) {
-  const chunk = Buffer.allocUnsafeSlow(length);
-  const first = Math.min(length, ring.length - at);
-  chunk.set(ring.subarray(at, at + first), 0);
-  if (first < length) chunk.set(ring.subarray(0, length - first), first);
-  return chunk;
+/** A Buffer over `length` bytes of the ring from `at`. @param {Uint8Array} ring @param {number} at @param {number} length */
+function ringView(ring, at, length) {
+  return Buffer.from(ring.buffer, ring.byteOffset + at, length);
+}
+
+/** Reports what was consumed once this turn's ticks have run (see `read` above). @param {Upload} upload */
+function scheduleReport(upload) {
+  if (upload.reportDue) return;
+  upload.reportDue = true;
+  setImmediate(() => {
+    upload.reportDue = false;
+    if (uploads.has(upload.id)) report(upload);
+  });
 }
 
 /** @param {Upload} upload */
@@ -97,7 +107,7 @@ function report(upload) {
 /** @param {{ id: number; contentType: string; path: string; maxBytes: number; ring: SharedArrayBuffer }} m @returns {Upload} */
 function start(m) {
   /** @type {Upload} */
-  const upload = { id: m.id, path: m.path, maxBytes: m.maxBytes, ring: new Uint8Array(m.ring), parser: null, fd: null, hash: null, size: 0, name: '', fileEnded: false, closed: false, unreported: 0 };
+  const upload = { id: m.id, path: m.path, maxBytes: m.maxBytes, ring: new Uint8Array(m.ring), parser: null, fd: null, hash: null, size: 0, name: '', fileEnded: false, closed: false, unreported: 0, reportDue: false };
   uploads.set(m.id, upload);
   try {
     upload.parser = busboy({
