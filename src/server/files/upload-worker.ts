@@ -23,8 +23,6 @@ const RING_BYTES = 1024 * 1024;
 /** Rings kept for later uploads (each upload in flight holds one). */
 const SPARE_RINGS = 16;
 const spareRings: SharedArrayBuffer[] = [];
-/** The worker's young generation, in MiB. */
-const YOUNG_MB = 2;
 
 type FromWorker =
   | { op: 'read'; id: number; bytes: number }
@@ -47,9 +45,7 @@ class UploadWorker {
   #nextId = 1;
 
   constructor() {
-    // A small young generation: the worker's copies of the body are collected every few MiB,
-    // not after tens of them (its garbage is the server's memory too).
-    this.#worker = new Worker(new URL('./upload-worker.cjs', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } });
+    this.#worker = new Worker(new URL('./upload-worker.cjs', import.meta.url));
     this.#worker.unref();
     this.#worker.on('message', (m: FromWorker) => {
       const job = this.#jobs.get(m.id);
