@@ -1,8 +1,10 @@
 // p99 delivery latency of a paced room (50 msg/s, 5 receivers) without, during and after ten
 // parallel uploads (KIND=png: 1200x1200 noise PNGs, thumbnailed; KIND=bin: 4 MiB random bytes),
-// with the server's own event-loop lag from /metrics. Run from the repository root:
+// with the server's own event-loop lag from /metrics and its CPU time (main thread, whole
+// process) per MiB uploaded, from /proc. Run from the repository root:
 // npx tsx bench/files/latency.ts   (SECONDS_PER_PHASE=15 by default; MIBPS=N paces each upload
-// to N MiB/s, as over a real link; SERVER_CPUS=0 pins the server, run this with `taskset -c 1`)
+// to N MiB/s, as over a real link; SERVER_CPUS=0 pins the server, run this with `taskset -c 1`;
+// SERVER_NODE_ARGS='--trace-gc' passes node flags to the server)
 import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
