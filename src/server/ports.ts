@@ -668,6 +668,12 @@ export interface Presence {
   isHeld(key: string): Promise<boolean>;
   /** Marks the connection as in the room. Resolves true when it is the user's first connection there, cluster-wide. */
   join(room: string, key: string, username: string, connId: string): Promise<boolean>;
+  /**
+   * As `join` for each of `rooms` (a login entering an account's memberships), in one call: one
+   * round trip to a shared presence. Resolves, room by room in order, whether it is the user's
+   * first connection there.
+   */
+  joinRooms(rooms: readonly string[], key: string, username: string, connId: string): Promise<boolean[]>;
   /** Resolves true when it was the user's last connection in the room, cluster-wide. */
   leave(room: string, key: string, connId: string): Promise<boolean>;
   /** Online user names in a room (sorted). */

@@ -208,8 +208,30 @@ async function resumeMemberships(ctx: HandlerContext, s: Session, account: strin
     await ctx.store.addMember('general', account, 'member', ctx.iso());
     rooms = ['general'];
   }
-  await Promise.all(rooms.map((room) => enterRoomHere(ctx, s, room)));
+  await enterRoomsHere(ctx, s, rooms);
   s.current = await currentOf(ctx, rooms);
+}
+
+/**
+ * As enterRoomHere for each of the rooms (a login entering its account's memberships), with
+ * one call to presence for them all.
+ */
+async function enterRoomsHere(ctx: HandlerContext, s: Session, rooms: readonly string[]): Promise<void> {
+  const fresh = rooms.filter((room) => !s.rooms.has(room));
+  if (s.closed || fresh.length === 0) return;
+  if (s.transient) {
+    for (const room of fresh) s.addRoom(room);
+    return;
+  }
+  const { username, key } = { username: s.username!, key: s.key! };
+  for (const room of fresh) ctx.enterRoom(room, s);
+  const firsts = await ctx.presence.joinRooms(fresh, key, username, s.id);
+  if (s.closed) {
+    // disconnect() ran while the joins were in flight and did not see these rooms in presence.
+    await Promise.all(fresh.map((room) => ctx.presence.leave(room, key, s.id)));
+    return;
+  }
+  for (const [i, room] of fresh.entries()) if (firsts[i]) ctx.userJoined(room, username, s);
 }
 
 /**
