@@ -298,6 +298,23 @@ export interface Account {
   bot: boolean;
 }
 
+/** What a login with a token reads (AccountStore.tokenLogin): the token's expiry, its account, and whether the account's name is banned. */
+export interface TokenLogin {
+  expiresAt: string;
+  /** As getAccount gives it. */
+  account: Account;
+  /** Whether the account's name key is banned (nameBanned; false for an ended account, which holds no name). */
+  nameBanned: boolean;
+}
+
+/** What a connection taking up an account reads once it holds the name (ConversationStore.entryOf). */
+export interface AccountEntry {
+  /** Whether the name key is banned now (nameBanned). */
+  nameBanned: boolean;
+  /** The rooms of the account's memberships (rooms and direct conversations), ordered by name. */
+  rooms: string[];
+}
+
 /** A new account (createAccount): `bot` absent means false. A bot has `passwordHash` and `expiresAt` null. */
 export type NewAccount = Omit<Account, 'banned' | 'bot'> & { key: string; bot?: boolean };
 
@@ -376,6 +393,12 @@ export interface AccountStore {
    */
   createToken(t: { tokenHash: string; account: string; expiresAt: string }): Promise<void>;
   getToken(tokenHash: string): Promise<{ account: string; expiresAt: string } | null>;
+  /**
+   * The token's record with its account and whether that account's name is banned, read
+   * together (one statement, one round trip): what `Login {token}` and a bearer token need.
+   * Null for an unknown token (or one whose account row is gone). Expiry is the caller's to check.
+   */
+  tokenLogin(tokenHash: string): Promise<TokenLogin | null>;
   deleteToken(tokenHash: string): Promise<void>;
   /** The live bot accounts (those holding a name), ordered by name key. */
   listBots(): Promise<Account[]>;
@@ -405,6 +428,13 @@ export interface ConversationStore {
   rolesIn(account: string, rooms: readonly string[]): Promise<Map<string, Role>>;
   /** Every membership of the account, rooms and direct conversations (an index on the account serves it). */
   membershipsOf(account: string): Promise<MembershipRecord[]>;
+  /**
+   * What a connection taking up the account (a login, a request on its behalf) reads once it
+   * holds the name, in one call: whether `key` is banned now (as nameBanned) and the rooms of
+   * the account's memberships by name (membershipsOf without kinds and roles: the index on the
+   * account alone serves it).
+   */
+  entryOf(account: string, key: string): Promise<AccountEntry>;
   /**
    * Every membership of the account (as membershipsOf, in no particular order) with its
    * conversation's newest message and the account's read position there: what
@@ -638,6 +668,12 @@ export interface Presence {
   isHeld(key: string): Promise<boolean>;
   /** Marks the connection as in the room. Resolves true when it is the user's first connection there, cluster-wide. */
   join(room: string, key: string, username: string, connId: string): Promise<boolean>;
+  /**
+   * As `join` for each of `rooms` (a login entering an account's memberships), in one call: one
+   * round trip to a shared presence. Resolves, room by room in order, whether it is the user's
+   * first connection there.
+   */
+  joinRooms(rooms: readonly string[], key: string, username: string, connId: string): Promise<boolean[]>;
   /** Resolves true when it was the user's last connection in the room, cluster-wide. */
   leave(room: string, key: string, connId: string): Promise<boolean>;
   /** Online user names in a room (sorted). */

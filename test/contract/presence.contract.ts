@@ -132,6 +132,19 @@ export function presenceContract(name: string, make: () => Promise<PresenceFixtu
         assert.equal(await b.leave(r, u.key, c2), false);
       });
 
+      it('joins several rooms in one call, telling for each whether it is the user\'s first connection there', async () => {
+        const [a, b] = await cluster();
+        const u = user();
+        const [r1, r2, r3] = [room(), room(), room()];
+        const [c1, c2] = [conn(), conn()];
+        assert.equal(await b.join(r2, u.key, u.name, c2), true);
+        assert.deepEqual(await a.joinRooms([r1, r2, r3], u.key, u.name, c1), [true, false, true], 'r2 has the user already, on the other node');
+        assert.deepEqual(await a.joinRooms([], u.key, u.name, c1), []);
+        assert.deepEqual(await b.counts([r1, r2, r3]), new Map([[r1, 1], [r2, 1], [r3, 1]]));
+        assert.equal(await a.leave(r1, u.key, c1), true, 'joined like join');
+        assert.equal(await a.leave(r2, u.key, c1), false, 'still there on the other node');
+      });
+
       it('reports exactly one first arrival among simultaneous joins', async () => {
         const [a, b] = await cluster();
         const u = user();

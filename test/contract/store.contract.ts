@@ -813,6 +813,39 @@ export function storeContract(
         assert.equal(await store.accountByName(other), null);
       });
 
+      it('tokenLogin reads a token with its account and the name\'s ban together; null for an unknown token or an ended account\'s', async () => {
+        const [key, gkey] = [uid('name'), uid('name')];
+        const a = registered(uid('u.t'), key, 'Tina');
+        const g = guest(uid('u.g'), gkey, EXPIRY, 'Gus');
+        for (const x of [a, g]) await store.createAccount(x, EARLY);
+        const [hash, ghash] = [uid('hash'), uid('hash')];
+        await store.createToken({ tokenHash: hash, account: a.id, expiresAt: LATE });
+        await store.createToken({ tokenHash: ghash, account: g.id, expiresAt: LATE });
+        assert.deepEqual(await store.tokenLogin(hash), { expiresAt: LATE, account: await store.getAccount(a.id), nameBanned: false });
+        await store.setNameBan(key, true);
+        assert.deepEqual(await store.tokenLogin(hash), { expiresAt: LATE, account: await store.getAccount(a.id), nameBanned: true });
+        await store.setBanned(a.id, true);
+        assert.equal((await store.tokenLogin(hash))?.account.banned, true);
+        assert.equal(await store.tokenLogin(uid('hash')), null);
+        await store.endGuests(EARLY, [g.id]);
+        assert.equal(await store.tokenLogin(ghash), null, 'ending a guest deletes its tokens');
+      });
+
+      it('entryOf reads the name\'s ban and the account\'s rooms by name, direct conversations included', async () => {
+        const [pub, priv] = (['public', 'private'] as const).map((kind) => ({ name: uid('eroom'), topic: '', owner: null, createdAt: EARLY, kind }));
+        for (const r of [pub!, priv!]) await store.ensureRoom(r);
+        const [amy, bob, key] = [uid('u.amy'), uid('u.bob'), uid('name')];
+        const dm = uid('dm');
+        await store.addMember(priv!.name, amy, 'owner', EARLY);
+        await store.addMember(pub!.name, amy, 'member', EARLY);
+        await store.openDirect(groupKey([amy, bob]), { name: dm, topic: '', owner: null, createdAt: EARLY, kind: 'direct' }, [amy, bob]);
+        const names = [pub!.name, priv!.name, dm].sort((x, y) => (x < y ? -1 : 1));
+        assert.deepEqual(await store.entryOf(amy, key), { nameBanned: false, rooms: names });
+        await store.setNameBan(key, true);
+        assert.deepEqual(await store.entryOf(amy, key), { nameBanned: true, rooms: names });
+        assert.deepEqual(await store.entryOf(uid('u.none'), uid('name')), { nameBanned: false, rooms: [] });
+      });
+
       it('bans and unbans any name key, registered or not; setNameBan tells whether it changed anything', async () => {
         const [guest, other] = [uid('guest'), uid('guest')];
         assert.equal(await store.nameBanned(guest), false);

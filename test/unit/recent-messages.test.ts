@@ -56,6 +56,23 @@ describe('recent messages (History {after} from memory)', () => {
     assert.deepEqual(page.json.map((j) => JSON.parse(j) as ChatMessage), page.messages.map((m) => JSON.parse(JSON.stringify(m)) as ChatMessage));
   });
 
+  it('gives a JSON page joined and cut to a byte budget, the same text again until the room changes', () => {
+    const recent = new RecentMessages(options());
+    filled(recent, 20, 25);
+    const whole = recent.jsonPage('general', 20, 50, 1_000_000)!;
+    assert.deepEqual((JSON.parse(`[${whole.messages}]`) as ChatMessage[]).map((m) => m.seq), [21, 22, 23, 24, 25]);
+    assert.deepEqual([whole.hasMore, whole.firstSeq], [false, 1]);
+    assert.equal(recent.jsonPage('general', 20, 50, 1_000_000), whole, 'the same page is made once');
+    const one = Buffer.byteLength(JSON.stringify(message(21))) + 1;
+    const cut = recent.jsonPage('general', 20, 50, one * 2)!;
+    assert.deepEqual((JSON.parse(`[${cut.messages}]`) as ChatMessage[]).map((m) => m.seq), [21, 22]);
+    assert.equal(cut.hasMore, true, 'cut by the budget');
+    assert.equal(recent.jsonPage('general', 20, 50, 1)!.messages, JSON.stringify(message(21)), 'at least one message');
+    assert.equal(recent.jsonPage('general', 19, 50, 1_000_000), null, 'seq 20 is not held');
+    recent.delivered('general', live(26));
+    assert.deepEqual((JSON.parse(`[${recent.jsonPage('general', 20, 50, 1_000_000)!.messages}]`) as ChatMessage[]).map((m) => m.seq), [21, 22, 23, 24, 25, 26], 'a new message is in the next page');
+  });
+
   it('is not made from a page that did not reach the end, skipped retention, held files, or was empty', () => {
     const recent = new RecentMessages(options());
     recent.fill(recent.mark('general'), 20, { ...tail(20, 25), hasMore: true });

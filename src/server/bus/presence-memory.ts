@@ -60,6 +60,14 @@ export class MemoryPresence implements Presence {
   }
 
   async join(room: string, key: string, username: string, connId: string): Promise<boolean> {
+    return this.joinNow(room, key, username, connId);
+  }
+
+  async joinRooms(rooms: readonly string[], key: string, username: string, connId: string): Promise<boolean[]> {
+    return rooms.map((room) => this.joinNow(room, key, username, connId));
+  }
+
+  private joinNow(room: string, key: string, username: string, connId: string): boolean {
     let members = this.rooms.get(room);
     if (!members) this.rooms.set(room, (members = new Map()));
     const holder = members.get(key);

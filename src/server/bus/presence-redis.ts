@@ -153,6 +153,22 @@ export class RedisPresence implements Presence {
     return this.orLocal(async () => (await this.run(JOIN.name, room, key, username, this.node, connId)) === 1, first);
   }
 
+  async joinRooms(rooms: readonly string[], key: string, username: string, connId: string): Promise<boolean[]> {
+    for (const room of rooms) this.memberships.set(`${room}|${key}|${connId}`, { room, key, username, conn: connId });
+    const firsts = await this.local.joinRooms(rooms, key, username, connId);
+    if (rooms.length === 0) return firsts;
+    return this.orLocal(async () => {
+      // One JOIN script per room, all in one pipeline: one write and one round trip.
+      const pipeline = this.redis.pipeline();
+      const join = (pipeline as unknown as Record<string, ScriptRunner>)[JOIN.name]!;
+      for (const room of rooms) void join.call(pipeline, this.prefix, room, key, username, this.node, connId);
+      return ((await pipeline.exec()) ?? []).map(([err, reply]) => {
+        if (err) throw err;
+        return reply === 1;
+      });
+    }, firsts);
+  }
+
   async leave(room: string, key: string, connId: string): Promise<boolean> {
     this.memberships.delete(`${room}|${key}|${connId}`);
     const last = await this.local.leave(room, key, connId);

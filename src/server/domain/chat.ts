@@ -43,7 +43,7 @@ import type { RecentMessages } from './recent-messages.js';
 import { Session } from './session.js';
 import { instrumentStore } from './store-port.js';
 import { BOT } from '../store/store-common.js';
-import { RENEW_GUESTS_MS, enterRoomHere, exitRoomHere, guestExpiry, isBanned } from './membership.js';
+import { RENEW_GUESTS_MS, enterRoomHere, exitRoomHere, guestExpiry } from './membership.js';
 import { AnswerConnection, REQUEST_TYPES, RequestLimits, type RequestAnswer } from './request.js';
 import { accountOfToken, hashToken } from './tokens.js';
 
@@ -434,7 +434,8 @@ export class Chat implements HandlerContext {
     const s = new Session(conn, 'json', this.config.messagesPerSecond, this.config.messageBurst, this.now());
     try {
       if (account.key === null) return answerError('TOKEN_INVALID');
-      if (await isBanned(this, account.key, account)) return answerError('BANNED');
+      const entry = await this.deps.store.entryOf(account.id, account.key);
+      if (entry.nameBanned || account.banned) return answerError('BANNED');
       s.transient = true;
       s.account = account.id;
       s.username = account.username;
@@ -442,7 +443,7 @@ export class Chat implements HandlerContext {
       s.bot = account.bot;
       s.guest = account.passwordHash === null && !account.bot;
       s.admin = !s.guest && !s.bot && this.config.admins.some((a) => nameKey(a) === account.key);
-      for (const m of await this.deps.store.membershipsOf(account.id)) s.addRoom(m.room);
+      for (const room of entry.rooms) s.addRoom(room);
       const named = 'room' in msg && typeof msg.room === 'string' ? normaliseRoom(msg.room) : undefined;
       if (named !== undefined && !s.rooms.has(named) && (await this.room(named))?.kind === 'public') s.addRoom(named);
     } catch (err) {

@@ -16,6 +16,7 @@ import { checkContent, memberRoom, requireNamed, roomName } from './guards.js';
 import { accountNamed, directWith, enterRoomHere, mayRead, moderates, readableRoom } from './membership.js';
 import { Outbound, refOf, withFields } from './outbound.js';
 import { fitPage } from './page-bytes.js';
+import { keptWithin } from './recent-messages.js';
 import { TokenBucket, type Session } from './session.js';
 
 const DEFAULT_PAGE = 50;
@@ -205,27 +206,22 @@ export async function history(ctx: HandlerContext, s: Session, msg: ClientMessag
 /**
  * Answers `History {room, after}` from the messages fan-out keeps in memory (recent-messages.ts),
  * when they cover it: the same page the store would give, cut to the same byte budget. A JSON
- * client's frame is put together from each message's JSON, made once per message, not per reader.
+ * client's frame is put together around the page's joined JSON, made once per page while the
+ * room's messages stay the same (RecentMessages.jsonPage), not per reader.
  */
 function recentHistory(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'History'>, room: string, after: number, limit: number): boolean {
-  const page = ctx.recent.page(room, after, limit);
-  if (!page) return false;
   const budget = ctx.config.historyPageBytes;
-  let kept = 0;
-  let used = 0;
-  while (kept < page.json.length) {
-    used += Buffer.byteLength(page.json[kept]!) + 1;
-    if (used > budget && kept > 0) break;
-    kept++;
-  }
-  const hasMore = page.hasMore || kept < page.json.length;
-  if (s.mode !== 'json') {
-    s.send({ type: 'History', room, messages: page.messages.slice(0, kept), hasMore, firstSeq: page.firstSeq, ...refOf(msg) });
+  if (s.mode === 'json') {
+    const page = ctx.recent.jsonPage(room, after, limit, budget);
+    if (!page) return false;
+    const ref = msg.ref === undefined ? '' : `,"ref":${JSON.stringify(msg.ref)}`;
+    s.sendFrame(`{"type":"History","room":${JSON.stringify(room)},"messages":[${page.messages}],"hasMore":${page.hasMore},"firstSeq":${page.firstSeq}${ref}}`);
     return true;
   }
-  const ref = msg.ref === undefined ? '' : `,"ref":${JSON.stringify(msg.ref)}`;
-  const messages = kept === page.json.length ? page.json.join(',') : page.json.slice(0, kept).join(',');
-  s.sendFrame(`{"type":"History","room":${JSON.stringify(room)},"messages":[${messages}],"hasMore":${hasMore},"firstSeq":${page.firstSeq}${ref}}`);
+  const page = ctx.recent.page(room, after, limit);
+  if (!page) return false;
+  const kept = keptWithin(page.json, budget);
+  s.send({ type: 'History', room, messages: page.messages.slice(0, kept), hasMore: page.hasMore || kept < page.json.length, firstSeq: page.firstSeq, ...refOf(msg) });
   return true;
 }
 

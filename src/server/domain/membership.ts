@@ -158,8 +158,10 @@ export async function enterAccount(ctx: HandlerContext, s: Session, account: Acc
   s.guest = account.passwordHash === null && !account.bot;
   s.admin = !s.guest && !s.bot && ctx.config.admins.some((a) => nameKey(a) === key);
   ctx.bindUser(s);
-  await closeIfBanned(ctx, s, key, account);
-  await resumeMemberships(ctx, s, account.id, fresh);
+  // The name's ban and the memberships in one store call (a new account has no memberships to read).
+  const entry = fresh ? { nameBanned: await ctx.store.nameBanned(key), rooms: [] } : await ctx.store.entryOf(account.id, key);
+  closeIfBanned(s, entry.nameBanned || account.banned);
+  await resumeMemberships(ctx, s, account.id, entry.rooms);
   return !s.closed;
 }
 
@@ -198,23 +200,51 @@ async function leaveIdentity(ctx: HandlerContext, s: Session, nextKey: string): 
 }
 
 /**
- * Enters the session into every room of the account's memberships; an account with none (a
- * `fresh` one, just created: nothing to read) is in `general`.
+ * Enters the session into every room of the account's memberships (`rooms`, by name); an
+ * account with none (a `fresh` one, just created) is in `general`.
  */
-async function resumeMemberships(ctx: HandlerContext, s: Session, account: string, fresh: boolean): Promise<void> {
-  let rows = fresh ? [] : await ctx.store.membershipsOf(account);
-  if (rows.length === 0) {
+async function resumeMemberships(ctx: HandlerContext, s: Session, account: string, rooms: string[]): Promise<void> {
+  if (rooms.length === 0) {
     await ctx.store.addMember('general', account, 'member', ctx.iso());
-    rows = [{ room: 'general', kind: 'public', role: 'member' }];
+    rooms = ['general'];
   }
-  await Promise.all(rows.map((r) => enterRoomHere(ctx, s, r.room)));
-  s.current = currentOf(rows);
+  await enterRoomsHere(ctx, s, rooms);
+  s.current = await currentOf(ctx, rooms);
 }
 
-/** Where text-mode lines go after a login: `general` when the account is in it, else its first room. */
-function currentOf(rows: readonly MembershipRecord[]): string | null {
-  if (rows.some((r) => r.room === 'general')) return 'general';
-  return (rows.find((r) => r.kind !== 'direct') ?? rows[0])?.room ?? null;
+/**
+ * As enterRoomHere for each of the rooms (a login entering its account's memberships), with
+ * one call to presence for them all.
+ */
+async function enterRoomsHere(ctx: HandlerContext, s: Session, rooms: readonly string[]): Promise<void> {
+  const fresh = rooms.filter((room) => !s.rooms.has(room));
+  if (s.closed || fresh.length === 0) return;
+  if (s.transient) {
+    for (const room of fresh) s.addRoom(room);
+    return;
+  }
+  const { username, key } = { username: s.username!, key: s.key! };
+  for (const room of fresh) ctx.enterRoom(room, s);
+  const firsts = await ctx.presence.joinRooms(fresh, key, username, s.id);
+  if (s.closed) {
+    // disconnect() ran while the joins were in flight and did not see these rooms in presence.
+    await Promise.all(fresh.map((room) => ctx.presence.leave(room, key, s.id)));
+    return;
+  }
+  for (const [i, room] of fresh.entries()) if (firsts[i]) ctx.userJoined(room, username, s);
+}
+
+/**
+ * Where text-mode lines go after a login: `general` when the account is in it, else its first
+ * room that is not a direct conversation (kinds from this node's cache of rooms), else its first.
+ */
+async function currentOf(ctx: HandlerContext, rooms: readonly string[]): Promise<string | null> {
+  if (rooms.includes('general')) return 'general';
+  for (const room of rooms) {
+    const record = ctx.cachedRoom(room) ?? (await ctx.room(room));
+    if ((record?.kind ?? 'public') !== 'direct') return room;
+  }
+  return rooms[0] ?? null;
 }
 
 /**
@@ -470,11 +500,12 @@ export async function isBanned(ctx: Pick<HandlerContext, 'store'>, key: string, 
 
 /**
  * After a session took a name: a Ban that ran while it was on its way kicked whoever held
- * the name then, not this session. Checked again now that a kick would find the session:
- * either this read sees the ban, or the ban was stored after it and its kick comes after.
+ * the name then, not this session. `banned` is read again once a kick would find the session
+ * (AccountStore ordering): either that read sees the ban, or the ban was stored after it and
+ * its kick comes after.
  */
-export async function closeIfBanned(ctx: HandlerContext, s: Session, key: string, account?: Account | null): Promise<void> {
-  if (!(await isBanned(ctx, key, account))) return;
+export function closeIfBanned(s: Session, banned: boolean): void {
+  if (!banned) return;
   s.leaving = true;
   s.close(CLOSE.BANNED, 'banned');
   fail('BANNED');

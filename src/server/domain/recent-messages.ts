@@ -61,6 +61,19 @@ interface Entry {
   firstSeq: number;
   outages: number;
   filledAt: number;
+  /** The last jsonPage made of it (every member of a room asks for the same one); null once the entry changes. */
+  joined: JoinedPage | null;
+}
+
+/** A page as a JSON History frame holds it (RecentMessages.jsonPage). */
+export interface JoinedPage {
+  after: number;
+  limit: number;
+  budget: number;
+  /** The messages' JSON texts, joined with commas. */
+  messages: string;
+  hasMore: boolean;
+  firstSeq: number;
 }
 
 /** A read from the store on its way: whether the room changed meanwhile. */
@@ -95,6 +108,28 @@ export class RecentMessages {
     const json: string[] = [];
     for (let i = from; i < to; i++) json.push(e.json[i] ??= JSON.stringify(e.messages[i]));
     return { messages: e.messages.slice(from, to), json, hasMore: to < e.messages.length, firstSeq: e.firstSeq };
+  }
+
+  /**
+   * As `page`, for a JSON-mode History frame: the messages' JSON joined with commas, as many as
+   * fit `budget` bytes (each counted with its comma; at least one). The last page made of a
+   * room is kept until its entry changes: a reconnect storm asks every member the same page.
+   */
+  jsonPage(room: string, after: number, limit: number, budget: number): JoinedPage | null {
+    const e = this.rooms.get(room);
+    const j = e?.joined;
+    if (e && j && j.after === after && j.limit === limit && j.budget === budget && this.trusted(e)) {
+      this.rooms.delete(room);
+      this.rooms.set(room, e);
+      return j;
+    }
+    const page = this.page(room, after, limit);
+    if (!page) return null;
+    const kept = keptWithin(page.json, budget);
+    const messages = kept === page.json.length ? page.json.join(',') : page.json.slice(0, kept).join(',');
+    const joined: JoinedPage = { after, limit, budget, messages, hasMore: page.hasMore || kept < page.json.length, firstSeq: page.firstSeq };
+    this.rooms.get(room)!.joined = joined;
+    return joined;
   }
 
   /** The room's newest message (seq and time), when this node holds the room's newest messages. */
@@ -137,7 +172,7 @@ export class RecentMessages {
     }
     this.drop(room);
     this.rooms.set(room, {
-      after, messages: [...messages], json: [], bytes, firstSeq: page.firstSeq, outages: this.options.outages(), filledAt: this.options.now(),
+      after, messages: [...messages], json: [], bytes, firstSeq: page.firstSeq, outages: this.options.outages(), filledAt: this.options.now(), joined: null,
     });
     this.bytes += bytes;
     this.bound();
@@ -164,6 +199,7 @@ export class RecentMessages {
           return;
         }
         const m = stored(msg, room, seq);
+        e.joined = null;
         e.messages.push(m);
         e.json.push(undefined);
         const bytes = size(m);
@@ -212,6 +248,7 @@ export class RecentMessages {
 
   private shift(e: Entry): void {
     const m = e.messages.shift()!;
+    e.joined = null;
     e.json.shift();
     e.after = m.seq;
     const bytes = size(m);
@@ -227,6 +264,18 @@ export class RecentMessages {
       this.drop(oldest.value);
     }
   }
+}
+
+/** How many of the leading JSON texts fit `budget` bytes, each counted with its comma (at least one). */
+export function keptWithin(json: readonly string[], budget: number): number {
+  let kept = 0;
+  let used = 0;
+  while (kept < json.length) {
+    used += Buffer.byteLength(json[kept]!) + 1;
+    if (used > budget && kept > 0) break;
+    kept++;
+  }
+  return kept;
 }
 
 /** The room frames that say a stored message changed or came (notices, typing and the rest do not). */

@@ -7,7 +7,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Account } from '../ports.js';
 import type { HandlerContext } from './context.js';
 import { fail } from './errors.js';
-import { isBanned } from './membership.js';
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -47,13 +46,15 @@ export function newLoginToken(ctx: Pick<HandlerContext, 'now' | 'config'>): NewT
  * The WebSocket's `Login {token}` and the HTTP API's bearer tokens both ask here.
  */
 export async function accountOfToken(ctx: Pick<HandlerContext, 'store' | 'now'>, tokenHash: string): Promise<Account & { key: string; tokenExpiresAt: string }> {
-  const record = await ctx.store.getToken(tokenHash);
-  if (!record || Date.parse(record.expiresAt) <= ctx.now()) fail('TOKEN_INVALID');
-  const account = (await ctx.store.getAccount(record.account)) ?? fail('TOKEN_INVALID');
+  // The token, its account and the name's ban in one store call: a reconnect storm makes one per account.
+  const found = await ctx.store.tokenLogin(tokenHash);
+  if (!found || Date.parse(found.expiresAt) <= ctx.now()) fail('TOKEN_INVALID');
+  const { account } = found;
   if (account.key === null) fail('TOKEN_INVALID');
   if (account.passwordHash === null && account.expiresAt !== null && Date.parse(account.expiresAt) <= ctx.now()) {
     fail('TOKEN_INVALID', 'That guest account has ended: its name is free again. Pick a name.');
   }
-  if (await isBanned(ctx, account.key, account)) fail('BANNED');
-  return { ...account, key: account.key, tokenExpiresAt: record.expiresAt };
+  // As isBanned: a name ban, or the account's own flag (bans from before name bans).
+  if (found.nameBanned || account.banned) fail('BANNED');
+  return { ...account, key: account.key, tokenExpiresAt: found.expiresAt };
 }

@@ -226,6 +226,9 @@ const statements = {
   // Orders in "C" collation (code points; lower() then folds ASCII only), as the other stores sort.
   membershipsOf: `SELECT ms.room, r.kind, ms.role FROM memberships ms JOIN rooms r ON r.name = ms.room WHERE ms.account = $1
     ORDER BY ms.room COLLATE "C"`,
+  // A connection taking up the account: its name ban and its rooms (the account index alone), one round trip.
+  entryOf: `SELECT EXISTS (SELECT 1 FROM name_bans WHERE key = $2) AS name_banned,
+    ARRAY(SELECT room FROM memberships WHERE account = $1 ORDER BY room COLLATE "C") AS rooms`,
   // Each membership with its conversation's newest seq and the account's read position:
   // ListConversations in one statement. The newest message is the row at rooms.last_seq
   // (appends bump it in their transaction), unless retention deleted it (pruned_through
@@ -264,6 +267,10 @@ const statements = {
   /** A new account's first token (createGuest): no other token of the account to trim. */
   tokenInsertFirst: `INSERT INTO tokens (token_hash, key, expires_at) VALUES ($1, $2, $3)`,
   tokenGet: `SELECT key, expires_at FROM tokens WHERE token_hash = $1`,
+  // A login by token: the token, its account and the account's name ban in one statement.
+  tokenLogin: `SELECT t.expires_at AS token_expires_at, ${ACCOUNT_COLS.split(', ').map((c) => `a.${c}`).join(', ')},
+      EXISTS (SELECT 1 FROM name_bans b WHERE b.key = a.key) AS name_banned
+    FROM tokens t JOIN accounts a ON a.id = t.key WHERE t.token_hash = $1`,
   tokenDelete: `DELETE FROM tokens WHERE token_hash = $1`,
   webhookInsert: `INSERT INTO webhooks (id, room, name, bot, secret_hash, creator, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
   webhookGet: `SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1`,

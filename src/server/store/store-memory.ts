@@ -5,8 +5,8 @@
  */
 import type { ChatMessage, NotifyLevel } from '../../protocol/messages.js';
 import type {
-  Account, AccountChange, Appended, ConversationKind, FileRecord, GuestOutcome, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, ConversationRecord, NewAccount,
-  NewGuest, NewRoomMessage, PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction, WebhookRecord, BotHookRecord,
+  Account, AccountChange, AccountEntry, Appended, ConversationKind, FileRecord, GuestOutcome, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, ConversationRecord, NewAccount,
+  NewGuest, NewRoomMessage, PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction, TokenLogin, WebhookRecord, BotHookRecord,
 } from '../ports.js';
 import { attachmentOf } from '../files/urls.js';
 import {
@@ -614,6 +614,13 @@ export class MemoryStore implements Store {
     return t ? { ...t } : null;
   }
 
+  async tokenLogin(tokenHash: string): Promise<TokenLogin | null> {
+    const t = this.#tokens.get(tokenHash);
+    const a = t && this.#accounts.get(t.account);
+    if (!t || !a) return null;
+    return { expiresAt: t.expiresAt, account: { ...a }, nameBanned: a.key !== null && this.#nameBans.has(a.key) };
+  }
+
   async deleteToken(tokenHash: string): Promise<void> {
     const t = this.#tokens.get(tokenHash);
     if (t) this.#tokensOf.get(t.account)?.delete(tokenHash);
@@ -671,6 +678,10 @@ export class MemoryStore implements Store {
 
   async membershipsOf(account: string): Promise<MembershipRecord[]> {
     return [...(this.#roomsOf.get(account) ?? [])].sort().map((room) => ({ room, kind: this.#kindOf(room), role: this.#members.get(room)!.get(account)!.role }));
+  }
+
+  async entryOf(account: string, key: string): Promise<AccountEntry> {
+    return { nameBanned: this.#nameBans.has(key), rooms: [...(this.#roomsOf.get(account) ?? [])].sort() };
   }
 
   async conversationsOf(account: string): Promise<ConversationRecord[]> {

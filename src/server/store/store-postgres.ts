@@ -21,10 +21,10 @@ import type pg from 'pg';
 import type { ChatMessage, NotifyLevel } from '../../protocol/messages.js';
 import {
   SearchTimeout,
-  type Account, type AccountChange, type Appended, type NewAccount, type FileRecord, type GuestOutcome, type HistoryPage, type HistoryQuery, type MemberRecord, type MembershipRecord,
+  type Account, type AccountChange, type AccountEntry, type Appended, type NewAccount, type FileRecord, type GuestOutcome, type HistoryPage, type HistoryQuery, type MemberRecord, type MembershipRecord,
   type ConversationRecord, type ConversationKind, type NewGuest, type NewRoomMessage, type PushSubscriptionRecord, type ReactionBounds, type Role, type RoomPage, type RoomRecord,
   type SearchQuery, type Store, type WebhookRecord, type BotHookRecord,
-  type ToggledReaction,
+  type ToggledReaction, type TokenLogin,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS, type PostgresMigration } from './migrations-postgres.js';
@@ -603,6 +603,11 @@ export class PostgresStore implements Store {
     return row ? { account: row.key, expiresAt: row.expires_at.toISOString() } : null;
   }
 
+  async tokenLogin(tokenHash: string): Promise<TokenLogin | null> {
+    const row = (await this.#query<AccountRow & { token_expires_at: Date; name_banned: boolean }>(SQL.tokenLogin, [tokenHash])).rows[0];
+    return row ? { expiresAt: row.token_expires_at.toISOString(), account: accountFromRow(row), nameBanned: row.name_banned } : null;
+  }
+
   async deleteToken(tokenHash: string): Promise<void> {
     await this.#query(SQL.tokenDelete, [tokenHash]);
   }
@@ -644,6 +649,11 @@ export class PostgresStore implements Store {
     const newest = rows.map((r) => ({ room: r.room, lastSeq: r.last_seq === null ? null : Number(r.last_seq) }));
     const last = await this.#newest.resolve(newest, (rooms) => this.lastActivity(rooms));
     return rows.map((r) => ({ room: r.room, kind: r.kind, role: r.role, read: Number(r.read), last: last.get(r.room) ?? null }));
+  }
+
+  async entryOf(account: string, key: string): Promise<AccountEntry> {
+    const row = (await this.#query<{ name_banned: boolean; rooms: string[] }>(SQL.entryOf, [account, key])).rows[0]!;
+    return { nameBanned: row.name_banned, rooms: row.rooms };
   }
 
   async membershipsOf(account: string): Promise<MembershipRecord[]> {

@@ -6,7 +6,7 @@
  * same transaction that takes its name.
  */
 import type Database from 'better-sqlite3';
-import type { Account, AccountChange, NewAccount } from '../ports.js';
+import type { Account, AccountChange, NewAccount, TokenLogin } from '../ports.js';
 import { toIso, toMillis, TOKENS_PER_ACCOUNT } from './store-common.js';
 
 interface AccountRow {
@@ -62,6 +62,11 @@ export function prepareAccounts(db: Database.Database) {
          SELECT token_hash FROM tokens WHERE key = @key AND token_hash != @hash ORDER BY expires_at DESC, token_hash LIMIT @keep)`),
     tokenGet: db.prepare<[string], { key: string; expires_at: number }>('SELECT key, expires_at FROM tokens WHERE token_hash = ?'),
     tokenDelete: db.prepare<[string]>('DELETE FROM tokens WHERE token_hash = ?'),
+    // A login by token: the token, its account and the account's name ban in one statement.
+    tokenLogin: db.prepare<[string], AccountRow & { token_expires_at: number; name_banned: number }>(
+      `SELECT t.expires_at AS token_expires_at, a.id, a.key, a.username, a.password_hash, a.banned, a.created_at, a.expires_at,
+         a.ends_with_connection, a.bot, EXISTS (SELECT 1 FROM name_bans b WHERE b.key = a.key) AS name_banned
+       FROM tokens t JOIN accounts a ON a.id = t.key WHERE t.token_hash = ?`),
   };
 }
 
@@ -190,6 +195,11 @@ export class SqliteAccounts {
   getToken(tokenHash: string): { account: string; expiresAt: string } | null {
     const row = this.#st.tokenGet.get(tokenHash);
     return row ? { account: row.key, expiresAt: toIso(row.expires_at) } : null;
+  }
+
+  tokenLogin(tokenHash: string): TokenLogin | null {
+    const row = this.#st.tokenLogin.get(tokenHash);
+    return row ? { expiresAt: toIso(row.token_expires_at), account: accountFromRow(row), nameBanned: row.name_banned === 1 } : null;
   }
 
   deleteToken(tokenHash: string): void {

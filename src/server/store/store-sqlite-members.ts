@@ -22,6 +22,8 @@ export function prepareMembers(db: Database.Database) {
     membershipsOf: db.prepare<[string], { room: string; kind: string; role: string }>(
       `SELECT m.room, coalesce(r.kind, 'public') AS kind, m.role FROM memberships m LEFT JOIN rooms r ON r.name = m.room
        WHERE m.account = ? ORDER BY m.room`),
+    // The rooms alone: the (account, room) index holds them, no row of the table is read.
+    roomsOf: db.prepare<[string], string>('SELECT room FROM memberships WHERE account = ? ORDER BY room').pluck(),
     // A member without an account row (a departed guest of a conversation carried over from
     // before accounts had ids) shows by its id, which is its old name key.
     members: db.prepare<[string, number], { account: string; username: string; role: string; bot: number | null }>(
@@ -76,6 +78,10 @@ export class SqliteMembers {
 
   membershipsOf(account: string): MembershipRecord[] {
     return this.#st.membershipsOf.all(account).map((r) => ({ room: r.room, kind: r.kind as ConversationKind, role: r.role as Role }));
+  }
+
+  roomsOf(account: string): string[] {
+    return this.#st.roomsOf.all(account);
   }
 
   members(room: string, limit: number): MemberRecord[] {

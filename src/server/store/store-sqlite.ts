@@ -30,8 +30,8 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ChatMessage, NotifyLevel, Reactions } from '../../protocol/messages.js';
 import type {
-  Account, AccountChange, Appended, ConversationKind, FileRecord, GuestOutcome, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, ConversationRecord, NewAccount,
-  NewGuest, NewRoomMessage, PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction, WebhookRecord, BotHookRecord,
+  Account, AccountChange, AccountEntry, Appended, ConversationKind, FileRecord, GuestOutcome, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, ConversationRecord, NewAccount,
+  NewGuest, NewRoomMessage, PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction, TokenLogin, WebhookRecord, BotHookRecord,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { SqliteWorker, WAL_LIMIT_BYTES, type SearchRow } from './sqlite-worker.js';
@@ -797,6 +797,10 @@ export class SqliteStore implements Store {
     return this.#a.getToken(tokenHash);
   }
 
+  async tokenLogin(tokenHash: string): Promise<TokenLogin | null> {
+    return this.#a.tokenLogin(tokenHash);
+  }
+
   async deleteToken(tokenHash: string): Promise<void> {
     this.#a.deleteToken(tokenHash);
   }
@@ -856,6 +860,10 @@ export class SqliteStore implements Store {
 
   async membershipsOf(account: string): Promise<MembershipRecord[]> {
     return this.#m.membershipsOf(account);
+  }
+
+  async entryOf(account: string, key: string): Promise<AccountEntry> {
+    return { nameBanned: this.#a.nameBanned(key), rooms: this.#m.roomsOf(account) };
   }
 
   async members(room: string, limit: number): Promise<MemberRecord[]> {
