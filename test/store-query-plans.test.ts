@@ -71,7 +71,7 @@ describe('query plans: every statement uses an index', () => {
           // Accounts by name (mentions), tokens, memberships and direct conversations, and what a
           // ListConversations summary reads (conversationsOf; lastActivity and readListOf for one; mentionCounts, notifyList, roomGet, members).
           'accountsByNames', 'tokenInsert', 'tokenTrim', 'endTokens', 'memberAdd', 'memberRole', 'memberCount', 'directInsert',
-          'lastActivity', 'conversationsOf', 'mentionCounts', 'notifyList', 'roomGet', 'tokenLogin', 'roomsOf']) {
+          'lastActivity', 'conversationsOf', 'newestSeqs', 'mentionCounts', 'notifyList', 'roomGet', 'tokenLogin', 'roomsOf']) {
           assert.ok(name in texts, `no statement ${name}`);
         }
       } finally {

@@ -134,6 +134,22 @@ describe('SQLite pending room messages', () => {
     }
   });
 
+  it("lists conversations at their newest seq after the other store's appends, pending or moved, and its own", async () => {
+    const path = join(dir, 'listing.db');
+    const [a, b] = [await openStore(path), await openStore(path)];
+    await a.addMember('general', 'ann', 'member', new Date().toISOString());
+    const newest = async (store: SqliteStore) => (await store.conversationsOf('ann')).find((c) => c.room === 'general')?.last?.seq ?? null;
+    assert.equal(await newest(a), null);
+    await b.appendMessage(msg('short, pending'));
+    assert.equal(await newest(a), 1);
+    await b.appendMessage(msg('l'.repeat(600)));
+    assert.equal(await newest(a), 2);
+    await a.appendMessage(msg('own'));
+    assert.deepEqual([await newest(a), await newest(b)], [3, 3]);
+    await b.appendMessage(msg('again'));
+    assert.deepEqual([await newest(a), await newest(b)], [4, 4]);
+  });
+
   it('a copy of the files taken while messages are pending (as kill -9 leaves them) opens with every message', async () => {
     const path = join(dir, 'live.db');
     const store = await openStore(path);

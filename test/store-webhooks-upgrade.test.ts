@@ -47,7 +47,7 @@ async function checkUpgraded(store: Store): Promise<void> {
 
 describe('a database from before webhooks', () => {
   it('SQLite: opens with its data and gains the webhook tables (migration 13)', async () => {
-    assert.equal(SQLITE_MIGRATIONS.at(-1)?.version, SQLITE_WEBHOOKS, 'the webhook migration is the newest');
+    assert.ok(SQLITE_MIGRATIONS.some((m) => m.version === SQLITE_WEBHOOKS), 'the webhook migration is there');
     const dir = await mkdtemp(join(tmpdir(), 'parley-hooks-upgrade-'));
     const path = join(dir, 'parley.db');
     try {
@@ -69,7 +69,7 @@ describe('a database from before webhooks', () => {
         await store.close();
       }
       const after = new Database(path, { readonly: true });
-      assert.equal(after.pragma('user_version', { simple: true }), SQLITE_WEBHOOKS);
+      assert.equal(after.pragma('user_version', { simple: true }), SQLITE_MIGRATIONS.at(-1)!.version);
       after.close();
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -79,7 +79,7 @@ describe('a database from before webhooks', () => {
   it('PostgreSQL: opens with its data and gains the webhook tables (migration 10)', async (t) => {
     const skip = await serviceSkip('postgres');
     if (skip) return t.skip(skip);
-    assert.equal(POSTGRES_MIGRATIONS.at(-1)?.version, POSTGRES_WEBHOOKS, 'the webhook migration is the newest');
+    assert.ok(POSTGRES_MIGRATIONS.some((m) => m.version === POSTGRES_WEBHOOKS), 'the webhook migration is there');
     const fresh = await freshPostgresUrl();
     try {
       const old = new PostgresStore(fresh.url);

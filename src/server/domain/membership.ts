@@ -423,21 +423,33 @@ async function membershipOf(ctx: HandlerContext, account: string, room: string):
   return { room, kind: record?.kind ?? 'public', role: role ?? 'member' };
 }
 
+/** The account's unread mention counts and notification levels, per conversation: what summarise adds to each row. */
+export interface AccountMarks {
+  mentions: Map<string, number>;
+  levels: Map<string, NotifyLevel>;
+}
+
+/** Reads AccountMarks (two store reads, side by side). */
+export async function accountMarks(ctx: HandlerContext, account: string): Promise<AccountMarks> {
+  const [mentions, levels] = await Promise.all([ctx.store.mentionCounts(account), ctx.store.notifyLevels(account)]);
+  return { mentions, levels };
+}
+
 /**
  * The account's conversations as the wire shows them: unread and mention counts, last seq,
  * latest activity, the other members of direct ones. A handful of store reads for all of
  * them together, plus one per direct conversation for its members (cached on this node);
- * `rows` (ConversationStore.conversationsOf) carry each newest message and read position.
+ * `rows` (ConversationStore.conversationsOf) carry each newest message and read position,
+ * `marks` the account's AccountMarks when the caller has read them already.
  */
-export async function summarise(ctx: HandlerContext, account: string, rows: readonly ConversationRecord[]): Promise<ConversationSummary[]> {
+export async function summarise(ctx: HandlerContext, account: string, rows: readonly ConversationRecord[], marks?: AccountMarks): Promise<ConversationSummary[]> {
   // Room records from this node's cache without a promise each (500 of them for a busy
   // account); only the rooms it does not have are read, together.
   const records: (RoomRecord | null | undefined)[] = rows.map((r) => ctx.cachedRoom(r.room));
   const unknown = rows.filter((_, i) => records[i] === undefined);
   const directs = rows.filter((r) => r.kind === 'direct');
-  const [mentions, levels, counts, found, peerLists] = await Promise.all([
-    ctx.store.mentionCounts(account),
-    ctx.store.notifyLevels(account),
+  const [{ mentions, levels }, counts, found, peerLists] = await Promise.all([
+    marks ?? accountMarks(ctx, account),
     ctx.presence.counts(rows.map((r) => r.room)),
     Promise.all(unknown.map((r) => ctx.room(r.room))),
     // The other members of each direct conversation, read together (cached on this node).

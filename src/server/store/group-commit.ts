@@ -1,7 +1,9 @@
 /**
  * Group commit: many appends, one transaction. Callers push items; the queue is flushed on
  * the next `setImmediate` (or at once when it reaches `maxBatch`) by handing the whole batch
- * to one `flush` call that writes it in one transaction.
+ * to one `flush` call that writes it in one transaction. More than `maxBatch` items go out in
+ * several batches, with a turn of the event loop between them: a synchronous `flush` (SQLite)
+ * of a burst of thousands never holds the loop for all of them at once.
  *
  * Guarantees:
  * - each caller's promise settles only after its batch's `flush` has settled (committed);
@@ -91,6 +93,8 @@ export class GroupCommit<T, R> {
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0, this.#maxBatch);
         await this.#runBatch(batch);
+        // I/O, timers and the settled batch's own work run before the next batch is written.
+        if (this.#queue.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
       // Cleared in the same turn as the last look at the queue, so a push never waits on a finished run.

@@ -302,6 +302,16 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 11,
+    name: 'memberships by account with their role, read from the index alone',
+    // ListConversations (and membershipsOf) read an account's memberships with their roles:
+    // with role in the index, an index-only scan instead of a heap fetch per membership.
+    sql: `
+      CREATE INDEX IF NOT EXISTS memberships_account_role ON memberships (account, room) INCLUDE (role);
+      DROP INDEX IF EXISTS memberships_account;
+    `,
+  },
 ];
 
 /**

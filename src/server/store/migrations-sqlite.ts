@@ -391,4 +391,15 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 14,
+    name: 'memberships by account with their role, read from the index alone',
+    // A WITHOUT ROWID table's secondary index holds the primary key (room, account) but not
+    // role: ListConversations made a primary-key probe per membership for it (500 for a busy
+    // account, a fifth of its statement). The new index serves every lookup the old one did.
+    sql: `
+      CREATE INDEX IF NOT EXISTS memberships_account_role ON memberships (account, room, role);
+      DROP INDEX IF EXISTS memberships_account;
+    `,
+  },
 ];
