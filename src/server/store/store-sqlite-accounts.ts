@@ -37,6 +37,14 @@ export function prepareAccounts(db: Database.Database) {
     // Guests due to end (the accounts_guest_expiry index).
     guestsDue: db.prepare<[number], string>(
       'SELECT id FROM accounts WHERE key IS NOT NULL AND password_hash IS NULL AND expires_at <= ?').pluck(),
+    // Departed guests (guestsGone): the time of those that outlive their connection starts...
+    guestsGoneExpire: db.prepare<[number, string]>(
+      `UPDATE accounts SET expires_at = ? WHERE id IN (SELECT value FROM json_each(?))
+       AND key IS NOT NULL AND password_hash IS NULL AND bot = 0 AND ends_with_connection = 0`),
+    // ...and those that end with it are ended.
+    guestsGoneEnding: db.prepare<[string], string>(
+      `SELECT id FROM accounts WHERE id IN (SELECT value FROM json_each(?))
+       AND key IS NOT NULL AND password_hash IS NULL AND bot = 0 AND ends_with_connection = 1`).pluck(),
     // Ends a guest (bot 0) or revokes a bot (bot 1): the name is freed.
     accountEnd: db.prepare<[string, number], string>(
       'UPDATE accounts SET key = NULL WHERE id = ? AND key IS NOT NULL AND password_hash IS NULL AND bot = ? RETURNING id').pluck(),
@@ -71,6 +79,7 @@ export class SqliteAccounts {
   readonly #create: (a: NewAccount, now: number) => boolean;
   readonly #update: (id: string, change: AccountChange, now: number) => boolean;
   readonly #endGuests: (now: number, ids?: readonly string[]) => string[];
+  readonly #guestsGone: (ids: readonly string[], expiresAt: number) => string[];
   readonly #createToken: (t: { tokenHash: string; account: string; expiresAt: string }) => void;
   readonly #revokeBot: (id: string) => boolean;
 
@@ -92,6 +101,13 @@ export class SqliteAccounts {
     this.#endGuests = db.transaction((now: number, ids?: readonly string[]): string[] => {
       const ended: string[] = [];
       for (const id of ids ?? s.guestsDue.all(now)) if (this.#end(id)) ended.push(id);
+      return ended;
+    }).immediate;
+    this.#guestsGone = db.transaction((ids: readonly string[], expiresAt: number): string[] => {
+      const list = JSON.stringify(ids);
+      s.guestsGoneExpire.run(expiresAt, list);
+      const ended: string[] = [];
+      for (const id of s.guestsGoneEnding.all(list)) if (this.#end(id)) ended.push(id);
       return ended;
     }).immediate;
     this.#createToken = db.transaction((t: { tokenHash: string; account: string; expiresAt: string }) => {
@@ -163,6 +179,10 @@ export class SqliteAccounts {
 
   endGuests(now: string, ids?: readonly string[]): string[] {
     return this.#endGuests(toMillis(now), ids);
+  }
+
+  guestsGone(ids: readonly string[], expiresAt: string): string[] {
+    return ids.length === 0 ? [] : this.#guestsGone(ids, toMillis(expiresAt));
   }
 
   setBanned(id: string, banned: boolean): boolean {

@@ -777,6 +777,10 @@ export class SqliteStore implements Store {
     return this.#a.endGuests(now, ids);
   }
 
+  async guestsGone(ids: readonly string[], expiresAt: string): Promise<string[]> {
+    return this.#a.guestsGone(ids, expiresAt);
+  }
+
   async setBanned(id: string, banned: boolean): Promise<boolean> {
     return this.#a.setBanned(id, banned);
   }
