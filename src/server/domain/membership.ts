@@ -4,34 +4,26 @@
  * what it is in is the account's durable memberships, not what this connection joined.
  * The naming, login, join and conversation handlers share these steps.
  */
-import { randomBytes } from 'node:crypto';
 import { CLOSE } from '../../protocol/codes.js';
 import type { ConversationSummary, NotifyLevel } from '../../protocol/messages.js';
 import { nameKey } from '../../protocol/names.js';
 import type { Account, ConversationKind, ConversationRecord, GuestOutcome, HistoryPage, MembershipRecord, NewGuest, RoomRecord, Role } from '../ports.js';
 import type { HandlerContext } from './context.js';
 import { fail } from './errors.js';
+import { randomBase32 } from '../random-pool.js';
 import { groupKey } from '../store/store-common.js';
 import { fitPage } from './page-bytes.js';
 import type { Session } from './session.js';
 import { newLoginToken, type NewToken } from './tokens.js';
 
-const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
-
-function randomLetters(n: number): string {
-  let out = '';
-  for (const b of randomBytes(n)) out += BASE32[b & 31];
-  return out;
-}
-
 /** A new account id: never a name, never reused. */
 export function newAccountId(): string {
-  return `u.${randomLetters(16)}`;
+  return `u.${randomBase32(16)}`;
 }
 
 /** A new direct conversation id. */
 export function newDirectId(): string {
-  return `dm-${randomLetters(12)}`;
+  return `dm-${randomBase32(12)}`;
 }
 
 /** How long a connected guest's account is kept without a renewal (Chat renews it every RENEW_GUESTS_MS). */
