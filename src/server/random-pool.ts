@@ -36,3 +36,17 @@ export function randomBase32(n: number): string {
   for (let i = at; i < at + n; i++) out += BASE32[pool[i]! & 31];
   return out;
 }
+
+/** The base32 letters in ASCII order, so that text of fixed width sorts as the numbers do. */
+const SORTED32 = '234567abcdefghijklmnopqrstuvwxyz';
+
+/** `ms` (0 to 2^50) as 10 letters of the base32 alphabet that sort as the numbers do. */
+export function sortableBase32(ms: number): string {
+  let out = '';
+  let rest = Math.max(0, Math.trunc(ms));
+  for (let i = 0; i < 10; i++) {
+    out = SORTED32[rest % 32]! + out;
+    rest = Math.floor(rest / 32);
+  }
+  return out;
+}
