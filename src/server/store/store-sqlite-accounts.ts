@@ -79,7 +79,6 @@ export class SqliteAccounts {
   readonly #create: (a: NewAccount, now: number) => boolean;
   readonly #update: (id: string, change: AccountChange, now: number) => boolean;
   readonly #endGuests: (now: number, ids?: readonly string[]) => string[];
-  readonly #guestsGone: (ids: readonly string[], expiresAt: number) => string[];
   readonly #createToken: (t: { tokenHash: string; account: string; expiresAt: string }) => void;
   readonly #revokeBot: (id: string) => boolean;
 
@@ -101,13 +100,6 @@ export class SqliteAccounts {
     this.#endGuests = db.transaction((now: number, ids?: readonly string[]): string[] => {
       const ended: string[] = [];
       for (const id of ids ?? s.guestsDue.all(now)) if (this.#end(id)) ended.push(id);
-      return ended;
-    }).immediate;
-    this.#guestsGone = db.transaction((ids: readonly string[], expiresAt: number): string[] => {
-      const list = JSON.stringify(ids);
-      s.guestsGoneExpire.run(expiresAt, list);
-      const ended: string[] = [];
-      for (const id of s.guestsGoneEnding.all(list)) if (this.#end(id)) ended.push(id);
       return ended;
     }).immediate;
     this.#createToken = db.transaction((t: { tokenHash: string; account: string; expiresAt: string }) => {
@@ -181,8 +173,14 @@ export class SqliteAccounts {
     return this.#endGuests(toMillis(now), ids);
   }
 
-  guestsGone(ids: readonly string[], expiresAt: string): string[] {
-    return ids.length === 0 ? [] : this.#guestsGone(ids, toMillis(expiresAt));
+  /** Inside a write transaction (createGuest's batch, which departures share): AccountStore.guestsGone. */
+  guestsGoneInTx(ids: readonly string[], expiresAt: string): string[] {
+    const s = this.#st;
+    const list = JSON.stringify(ids);
+    s.guestsGoneExpire.run(toMillis(expiresAt), list);
+    const ended: string[] = [];
+    for (const id of s.guestsGoneEnding.all(list)) if (this.#end(id)) ended.push(id);
+    return ended;
   }
 
   setBanned(id: string, banned: boolean): boolean {
