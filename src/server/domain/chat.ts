@@ -245,10 +245,10 @@ export class Chat implements HandlerContext {
   }
 
   /**
-   * Guests' connections closed: each account whose last connection anywhere that was ends (a
+   * Guests' connections closed: each account with no connection left anywhere ends (a
    * text-mode guest that never asked for a token; its leave notice still waits for the
-   * presence grace) or its time starts (`--guest-ttl`), all in one store call (guestsGone:
-   * a registered account, one that registered meanwhile, is left alone there).
+   * presence grace) or its time starts (`--guest-ttl`), all in one store call (guestsGone,
+   * which leaves alone an account registered meanwhile).
    */
   private async guestsGone(departures: ReadonlyArray<[string, string]>): Promise<void> {
     try {
