@@ -78,7 +78,7 @@ const BUSY_TIMEOUT_MS = 5000;
  * of one new guest wrote five times the WAL pages per guest of one of sixteen), and a guest
  * arriving on a quiet server waits for nothing.
  */
-const GUEST_SPACING_MS = 5;
+const GUEST_SPACING_MS = 10;
 /** Milliseconds between tries of an append batch that found the write lock taken. */
 const LOCK_RETRY_MS = 2;
 /** What #withoutWaiting answers when another connection holds the write lock. */
