@@ -377,6 +377,13 @@ export interface AccountStore {
    * stays in its direct conversations, shown by its last name). Resolves the ids ended.
    */
   endGuests(now: string, ids?: readonly string[]): Promise<string[]>;
+  /**
+   * Guests whose last connection closed, in one call for a batch of departures: of `ids`, each
+   * live guest account (never a registered or bot one) that ends with its connection is ended
+   * (as endGuests), and every other one's `expiresAt` becomes `expiresAt` (its `--guest-ttl`
+   * starts). Resolves the ids ended.
+   */
+  guestsGone(ids: readonly string[], expiresAt: string): Promise<string[]>;
   /** Resolves false when there is no such account. */
   setBanned(id: string, banned: boolean): Promise<boolean>;
   /**

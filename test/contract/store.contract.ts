@@ -846,6 +846,29 @@ export function storeContract(
         assert.deepEqual(await store.entryOf(uid('u.none'), uid('name')), { nameBanned: false, rooms: [] });
       });
 
+      it('guestsGone starts the time of departed guests and ends those that end with their connection; registered accounts and bots stay', async () => {
+        const [k1, k2, k3, k4] = [uid('name'), uid('name'), uid('name'), uid('name')];
+        const kept = guest(uid('u.k'), k1, EXPIRY);
+        const text = { ...guest(uid('u.t'), k2, EXPIRY), endsWithConnection: true };
+        const member = registered(uid('u.r'), k3);
+        const bot = { ...guest(uid('u.b'), k4, EXPIRY), bot: true };
+        for (const a of [kept, text, member, bot]) await store.createAccount(a, EARLY);
+        const [room, hash] = [uid('room'), uid('hash')];
+        await store.ensureRoom({ name: room, topic: '', owner: null, createdAt: EARLY, kind: 'public' });
+        await store.addMember(room, text.id, 'member', EARLY);
+        await store.createToken({ tokenHash: hash, account: text.id, expiresAt: LATE });
+        assert.deepEqual(await store.guestsGone([kept.id, text.id, member.id, bot.id, uid('u.none')], LATE), [text.id]);
+        assert.deepEqual(await store.getAccount(kept.id), { ...kept, expiresAt: LATE, banned: false }, 'its time starts');
+        assert.equal((await store.getAccount(text.id))?.key, null, 'a guest that ends with its connection ends');
+        assert.equal(await store.accountByName(k2), null);
+        assert.equal(await store.getToken(hash), null);
+        assert.deepEqual(await store.membershipsOf(text.id), []);
+        assert.deepEqual(await store.getAccount(member.id), { ...member, banned: false }, 'a registered account never expires');
+        assert.equal((await store.getAccount(bot.id))?.expiresAt, EXPIRY, 'a bot is no guest');
+        assert.deepEqual(await store.guestsGone([text.id], LATE), [], 'ended once');
+        assert.deepEqual(await store.guestsGone([], LATE), []);
+      });
+
       it('bans and unbans any name key, registered or not; setNameBan tells whether it changed anything', async () => {
         const [guest, other] = [uid('guest'), uid('guest')];
         assert.equal(await store.nameBanned(guest), false);

@@ -128,6 +128,8 @@ for (const [name, make] of backends) {
       for (let i = 1; i <= 3; i++) a.send({ type: 'SendMessage', room: 'old', content: `o${i}`, ref: `o${i}` });
       await a.nextOfType('Message', (m) => m.ref === 'o3');
       await server.store.prune(new Date(Date.now() + 60_000).toISOString());
+      // As retention does after pruning: the chat forgets the recent messages it keeps.
+      server.chat.storeChanged();
       a.send({ type: 'SendMessage', room: 'old', content: 'after prune', ref: 'new' });
       await a.nextOfType('Message', (m) => m.ref === 'new');
       a.send({ type: 'History', room: 'old', after: 0, ref: 'h' });

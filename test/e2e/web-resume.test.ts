@@ -117,6 +117,8 @@ describe('the web client across reconnects', { skip: launched.skip ?? false }, (
       yuri.send({ type: 'SendMessage', content: 'pruned while away' });
       await yuri.nextOfType('Message', (m) => m.content === 'pruned while away');
       await server.store.prune(new Date(Date.now() + 60_000).toISOString());
+      // As retention does after pruning: the chat forgets the recent messages it keeps.
+      server.chat.storeChanged();
 
       await page.waitForSelector('#conn-status[data-status="online"]', { state: 'attached', timeout: WAIT });
       await waitForText(page, '#messages .notice.gap', 'retention');

@@ -1,5 +1,6 @@
 /**
- * `History {room, after}` answered from the messages fan-out keeps in memory
+ * `History {room, after}`, and the History a session gets on taking a name or joining a room,
+ * answered from the messages fan-out keeps in memory
  * (recent-messages.ts), through the whole domain with memory ports: after every kind of change
  * (a new message, an edit, a reaction, a deletion, a reply whose original is edited, retention,
  * a message another node committed, one whose publish was lost) a member's answer is exactly
@@ -11,6 +12,7 @@ import { describe, it } from 'node:test';
 import type { ChatMessage, ServerMessage } from '../../src/protocol/messages.js';
 import { MemoryBroker } from '../../src/server/bus/bus-memory.js';
 import { MemoryPresence } from '../../src/server/bus/presence-memory.js';
+import { fitPage } from '../../src/server/domain/page-bytes.js';
 import { SHARED_TRUST_MS } from '../../src/server/domain/recent-messages.js';
 import { MemoryStore } from '../../src/server/store/store-memory.js';
 import { FakeChat, type FakeClient } from '../helpers/fake-chat.js';
@@ -148,5 +150,93 @@ describe('History {after} from memory', () => {
     assert.ok(!stale.messages.some((m) => m.id === 'lost-1'), 'within SHARED_TRUST_MS the memory may lack it');
     a.clock += SHARED_TRUST_MS;
     await same(1, 'after SHARED_TRUST_MS the store is read again');
+  });
+});
+
+/** A new JSON guest's History of general (sent with its name), and the frame as it came. */
+async function arrivalHistory(node: FakeChat, name: string, history?: number): Promise<{ answer: HistoryAnswer; frame: string }> {
+  const c = node.connect('json');
+  c.say({ type: 'SetUsername', username: name, ...(history !== undefined ? { history } : {}) });
+  await node.settle();
+  const frame = c.conn.frames.find((f) => f.startsWith('{"type":"History"'));
+  assert.ok(frame, `no History on arrival: ${c.conn.frames.join(' | ')}`);
+  return { answer: JSON.parse(frame) as HistoryAnswer, frame };
+}
+
+describe('the History on arrival and on joining, from memory', () => {
+  it('is exactly the store\'s latest page (an empty room too), read from the store once for a crowd arriving', async () => {
+    const node = await new FakeChat().start();
+    const original = node.store.history;
+    const counter = countHistoryReads(node.store);
+    let n = 0;
+    /** The store's page, serialised as the chat would send it from there. */
+    const expected = async (limit = 50, room = 'general'): Promise<string> => {
+      const page = await original.call(node.store, { room, limit });
+      return JSON.stringify({ type: 'History', room, messages: page.messages, hasMore: page.hasMore, firstSeq: page.firstSeq });
+    };
+    const same = async (why: string, history?: number): Promise<void> => {
+      const { frame } = await arrivalHistory(node, `guest${++n}`, history);
+      assert.equal(frame, await expected(history ?? 50), why);
+    };
+    await same('the first arrival, in an empty room');
+    const reads = counter.reads;
+    await same('the next, from memory');
+    assert.equal(counter.reads, reads, 'the empty room was remembered');
+
+    const bob = await node.jsonUser('bob');
+    for (let i = 1; i <= 3; i++) await say(node, bob, { type: 'SendMessage', room: 'general', content: `hello ${i}` });
+    await same('after messages');
+    await same('asking for fewer', 2);
+    const none = node.connect('json');
+    none.say({ type: 'SetUsername', username: `guest${++n}`, history: 0 });
+    await node.settle();
+    assert.equal(none.conn.ofType('History').length, 0, 'asking for none');
+    assert.equal(counter.reads, reads, 'kept by fan-out');
+
+    await say(node, bob, { type: 'EditMessage', id: lastMessageId(bob), content: 'hello three' });
+    await same('after an edit (read again)');
+    await say(node, bob, { type: 'React', id: lastMessageId(bob), emoji: '👍' });
+    await same('after a reaction');
+    await say(node, bob, { type: 'DeleteMessage', id: lastMessageId(bob) });
+    await same('after a deletion');
+    const settled = counter.reads;
+    await same('again, from memory');
+    assert.equal(counter.reads, settled);
+
+    await node.store.prune(new Date(node.clock + 86_400_000).toISOString());
+    node.chat.storeChanged();
+    await same('after retention');
+    assert.equal(counter.reads, settled + 1);
+    const answer = (await arrivalHistory(node, `guest${++n}`)).answer;
+    assert.equal(counter.reads, settled + 1);
+    assert.deepEqual(answer.messages, [], 'retention pruned every message');
+    await say(node, bob, { type: 'History', room: 'general', after: 0 });
+    assert.equal(counter.reads, settled + 2, 'History {after} of a pruned room is the store\'s (it may be incomplete)');
+  });
+
+  it('answers JoinRoom from memory once the room was read, with the newest that fit the page bytes', async () => {
+    const node = await new FakeChat({ historyPageBytes: 600 }).start();
+    const original = node.store.history;
+    const counter = countHistoryReads(node.store);
+    const bob = await node.jsonUser('bob');
+    await say(node, bob, { type: 'JoinRoom', room: 'random' });
+    for (let i = 1; i <= 8; i++) await say(node, bob, { type: 'SendMessage', room: 'random', content: `message number ${i} ${'x'.repeat(40)}` });
+    const join = async (name: string): Promise<string> => {
+      const c = await node.jsonUser(name);
+      await say(node, c, { type: 'JoinRoom', room: 'random' });
+      return c.conn.frames.find((f) => f.startsWith('{"type":"History"'))!;
+    };
+    const page = await original.call(node.store, { room: 'random', limit: 50 });
+    const fitted = fitPage(page.messages, 600, 'end');
+    assert.ok(fitted.trimmed && fitted.messages.length > 1, 'some of the messages fit the budget');
+    const want = JSON.stringify({ type: 'History', room: 'random', messages: fitted.messages, hasMore: true, firstSeq: page.firstSeq });
+    const reads = counter.reads;
+    assert.equal(await join('ann'), want, 'from memory: the room was empty when bob joined, and fan-out kept it');
+    assert.equal(counter.reads, reads);
+    node.chat.storeChanged();
+    assert.equal(await join('cid'), want, 'from the store');
+    assert.equal(counter.reads, reads + 2, 'general and random');
+    assert.equal(await join('dee'), want, 'from memory again');
+    assert.equal(counter.reads, reads + 2);
   });
 });

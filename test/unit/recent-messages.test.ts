@@ -175,3 +175,74 @@ describe('recent messages (History {after} from memory)', () => {
     assert.equal(seqs(recent, 10, 1_000)!.length, MAX_PER_ROOM);
   });
 });
+
+/** A room's latest page (`history {room, limit}`) as a store answers it, the room holding `first`..`last`. */
+function latestPage(first: number, last: number, limit: number, room = 'general'): { messages: ChatMessage[]; hasMore: boolean; firstSeq: number } {
+  const messages = [];
+  for (let seq = Math.max(first, last - limit + 1); seq <= last; seq++) messages.push(message(seq, room));
+  return { messages, hasMore: last - first + 1 > limit, firstSeq: last >= first ? first : 0 };
+}
+
+const latestOf = (recent: RecentMessages, limit: number, room = 'general'): { seqs: number[]; hasMore: boolean; firstSeq: number } | null => {
+  const page = recent.latest(room, limit);
+  return page && { seqs: page.messages.map((m) => m.seq), hasMore: page.hasMore, firstSeq: page.firstSeq };
+};
+
+describe('recent messages (the newest on joining, from memory)', () => {
+  it('answers the newest messages as the store\'s latest page, from a latest page or a page after a seq', () => {
+    const recent = new RecentMessages(options());
+    assert.equal(recent.latest('general', 50), null, 'nothing before a fill');
+    recent.fillLatest(recent.mark('general'), latestPage(1, 30, 5));
+    assert.deepEqual(latestOf(recent, 5), { seqs: [26, 27, 28, 29, 30], hasMore: true, firstSeq: 1 });
+    assert.deepEqual(latestOf(recent, 2), { seqs: [29, 30], hasMore: true, firstSeq: 1 });
+    assert.equal(recent.latest('general', 6), null, 'seq 25 is not held');
+    assert.deepEqual(seqs(recent, 27), [28, 29, 30], 'History {after} from the same entry');
+    assert.equal(recent.page('general', 24, 50), null);
+
+    const whole = new RecentMessages(options());
+    whole.fillLatest(whole.mark('general'), latestPage(1, 3, 50));
+    assert.deepEqual(latestOf(whole, 50), { seqs: [1, 2, 3], hasMore: false, firstSeq: 1 }, 'the whole room');
+    assert.deepEqual(latestOf(whole, 2), { seqs: [2, 3], hasMore: true, firstSeq: 1 });
+
+    const after = new RecentMessages(options());
+    filled(after, 0, 4);
+    assert.deepEqual(latestOf(after, 50), { seqs: [1, 2, 3, 4], hasMore: false, firstSeq: 1 }, 'a page after 0 that holds the whole room');
+    const part = new RecentMessages(options());
+    filled(part, 2, 4);
+    assert.equal(part.latest('general', 50), null, 'seqs 1 and 2 are stored too');
+    assert.deepEqual(latestOf(part, 2), { seqs: [3, 4], hasMore: true, firstSeq: 1 });
+  });
+
+  it('knows a room without messages, and keeps it as messages come', () => {
+    const recent = new RecentMessages(options());
+    recent.fillLatest(recent.mark('general'), latestPage(1, 0, 50));
+    assert.deepEqual(latestOf(recent, 50), { seqs: [], hasMore: false, firstSeq: 0 });
+    assert.equal(recent.page('general', 0, 50), null, 'History {after} is the store\'s: it knows what retention pruned');
+    recent.delivered('general', live(1));
+    recent.delivered('general', live(2));
+    assert.deepEqual(latestOf(recent, 50), { seqs: [1, 2], hasMore: false, firstSeq: 1 });
+    assert.deepEqual(seqs(recent, 0), [1, 2]);
+
+    const pruned = new RecentMessages(options());
+    pruned.fillLatest(pruned.mark('general'), latestPage(1, 0, 50));
+    pruned.delivered('general', live(6));
+    assert.equal(pruned.latest('general', 50), null, 'a room whose messages were all pruned: seq 6 is no first message');
+  });
+
+  it('is not made from a read during which the room changed, and stops being whole when its oldest go', () => {
+    const recent = new RecentMessages(options());
+    const mark = recent.mark('general');
+    recent.delivered('general', live(1));
+    recent.fillLatest(mark, latestPage(1, 0, 50));
+    assert.equal(recent.latest('general', 50), null);
+
+    const full = new RecentMessages(options());
+    full.fillLatest(full.mark('general'), latestPage(1, 10, 50));
+    for (let seq = 11; seq <= MAX_PER_ROOM + 10; seq++) full.delivered('general', live(seq));
+    assert.equal(full.latest('general', MAX_PER_ROOM + 1), null);
+    const newest = full.latest('general', MAX_PER_ROOM)!;
+    assert.equal(newest.hasMore, true, 'older messages are stored');
+    assert.equal(newest.firstSeq, 1);
+    assert.equal(newest.messages[0]!.seq, 11);
+  });
+});

@@ -236,7 +236,7 @@ export class Chat implements HandlerContext {
   private async drainDepartures(): Promise<void> {
     try {
       while (this.departures.length > 0) {
-        await Promise.all(this.departures.splice(0, DEPARTURES_PER_TURN).map(([account, key]) => this.guestGone(account, key)));
+        await this.guestsGone(this.departures.splice(0, DEPARTURES_PER_TURN));
         if (this.departures.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
@@ -245,20 +245,19 @@ export class Chat implements HandlerContext {
   }
 
   /**
-   * A guest's connection closed: when it was the account's last anywhere, the account
-   * ends (a text-mode guest that never asked for a token) or its time starts (`--guest-ttl`).
+   * Guests' connections closed: each account with no connection left anywhere ends (a
+   * text-mode guest that never asked for a token; its leave notice still waits for the
+   * presence grace) or its time starts (`--guest-ttl`), all in one store call (guestsGone,
+   * which leaves alone an account registered meanwhile).
    */
-  private async guestGone(account: string, key: string): Promise<void> {
+  private async guestsGone(departures: ReadonlyArray<[string, string]>): Promise<void> {
     try {
-      if (this.hub.userSessions(account).size > 0 || (await this.deps.presence.lookup(key)) !== null) return;
-      const a = await this.deps.store.getAccount(account);
-      if (!a || a.passwordHash !== null || a.key === null) return;
-      // A text-mode guest that never asked for a token ends now (its leave notice still waits
-      // for the presence grace); one with a token lasts --guest-ttl.
-      if (a.endsWithConnection) await this.deps.store.endGuests(this.iso(), [account]);
-      else await this.deps.store.updateAccount(account, { expiresAt: new Date(this.now() + this.config.guestTtlSeconds * 1000).toISOString() }, this.iso());
+      const gone = await Promise.all(departures.map(async ([account, key]) => (
+        this.hub.userSessions(account).size > 0 || (await this.deps.presence.lookup(key)) !== null ? null : account)));
+      const ids = gone.filter((id): id is string => id !== null);
+      if (ids.length > 0) await this.deps.store.guestsGone(ids, new Date(this.now() + this.config.guestTtlSeconds * 1000).toISOString());
     } catch (err) {
-      this.log.warn({ err }, 'could not start a guest account\'s time');
+      this.log.warn({ err }, 'could not start guest accounts\' time');
     }
   }
 

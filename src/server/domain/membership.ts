@@ -4,34 +4,32 @@
  * what it is in is the account's durable memberships, not what this connection joined.
  * The naming, login, join and conversation handlers share these steps.
  */
-import { randomBytes } from 'node:crypto';
 import { CLOSE } from '../../protocol/codes.js';
 import type { ConversationSummary, NotifyLevel } from '../../protocol/messages.js';
 import { nameKey } from '../../protocol/names.js';
-import type { Account, ConversationKind, ConversationRecord, GuestOutcome, MembershipRecord, NewGuest, RoomRecord, Role } from '../ports.js';
+import type { Account, ConversationKind, ConversationRecord, GuestOutcome, HistoryPage, MembershipRecord, NewGuest, RoomRecord, Role } from '../ports.js';
 import type { HandlerContext } from './context.js';
 import { fail } from './errors.js';
+import { randomBase32, sortableBase32 } from '../random-pool.js';
 import { groupKey } from '../store/store-common.js';
 import { fitPage } from './page-bytes.js';
 import type { Session } from './session.js';
 import { newLoginToken, type NewToken } from './tokens.js';
 
-const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
-
-function randomLetters(n: number): string {
-  let out = '';
-  for (const b of randomBytes(n)) out += BASE32[b & 31];
-  return out;
-}
-
-/** A new account id: never a name, never reused. */
+/**
+ * A new account id: never a name, never reused. The time first (milliseconds, in letters that
+ * sort as the numbers do), then 12 random letters: ids sort by creation, so a crowd of new
+ * accounts adds to the end of every index keyed by account (the accounts', their tokens',
+ * their memberships') instead of to a random page of each, and one commit of many new guests
+ * writes a few pages. Ids never reach clients (they see names).
+ */
 export function newAccountId(): string {
-  return `u.${randomLetters(16)}`;
+  return `u.${sortableBase32(Date.now())}${randomBase32(12)}`;
 }
 
 /** A new direct conversation id. */
 export function newDirectId(): string {
-  return `dm-${randomLetters(12)}`;
+  return `dm-${randomBase32(12)}`;
 }
 
 /** How long a connected guest's account is kept without a renewal (Chat renews it every RENEW_GUESTS_MS). */
@@ -291,16 +289,53 @@ export async function greetInRoom(ctx: HandlerContext, s: Session, asked?: numbe
 /**
  * The newest messages of a room that fit the byte budget (a newcomer pages back for the rest):
  * `--history-on-join` of them, or fewer when the client `asked` for fewer (0: none, and no
- * store read).
+ * store read). From memory when this node holds them (recent-messages.ts: a crowd arriving in
+ * one room reads it once), else from the store, whose page then becomes the room's entry.
  */
 export async function sendJoinHistory(ctx: HandlerContext, s: Session, room: string, asked?: number): Promise<void> {
   const limit = Math.min(ctx.config.historyOnJoin, asked ?? Infinity);
   if (limit <= 0) return;
-  const page = await ctx.store.history({ room, limit });
+  // From memory only for a session in the room: a message committed but not delivered here
+  // yet reaches it live, right after.
+  if (s.rooms.has(room) && recentJoinHistory(ctx, s, room, limit)) return;
+  const mark = ctx.recent.mark(room);
+  let page: HistoryPage | null = null;
+  try {
+    page = await ctx.store.history({ room, limit });
+  } finally {
+    ctx.recent.fillLatest(mark, page);
+  }
   const fitted = fitPage(page.messages, ctx.config.historyPageBytes, 'end');
   if (fitted.messages.length > 0 || s.mode === 'json') {
     s.send({ type: 'History', room, messages: fitted.messages, hasMore: page.hasMore || fitted.trimmed, firstSeq: page.firstSeq });
   }
+}
+
+/**
+ * The join's History from the room's newest messages in memory, exactly as from the store:
+ * the newest that fit the byte budget; a JSON client's frame is put together from each
+ * message's JSON, made once per message, not per newcomer. False when the store must answer.
+ */
+function recentJoinHistory(ctx: HandlerContext, s: Session, room: string, limit: number): boolean {
+  const page = ctx.recent.latest(room, limit);
+  if (!page) return false;
+  const budget = ctx.config.historyPageBytes;
+  const n = page.json.length;
+  let kept = 0;
+  let used = 0;
+  while (kept < n) {
+    used += Buffer.byteLength(page.json[n - 1 - kept]!) + 1;
+    if (used > budget && kept > 0) break;
+    kept++;
+  }
+  const hasMore = page.hasMore || kept < n;
+  if (s.mode !== 'json') {
+    if (kept > 0) s.send({ type: 'History', room, messages: page.messages.slice(n - kept), hasMore, firstSeq: page.firstSeq });
+    return true;
+  }
+  const messages = kept === n ? page.json.join(',') : page.json.slice(n - kept).join(',');
+  s.sendFrame(`{"type":"History","room":${JSON.stringify(room)},"messages":[${messages}],"hasMore":${hasMore},"firstSeq":${page.firstSeq}}`);
+  return true;
 }
 
 /**

@@ -4,8 +4,10 @@
  * storm of n accounts in rooms of m members asks for the same few messages n·rooms times.
  *
  * What an entry is: for one room, every stored message with a seq above `after`, in order,
- * as the store gave them. It is only ever made from a store page that reached the room's
- * end (`fill`), and then kept by fan-out (`delivered`, called for every room frame this node
+ * as the store gave them, and whether the store holds anything older (`whole`: nothing). It
+ * is only ever made from a store page that reached the room's end (`fill`: a page after a
+ * seq, or the room's latest page, `fillLatest`, which may be empty: a room without messages
+ * is an entry too), and then kept by fan-out (`delivered`, called for every room frame this node
  * delivers, in the room's order): the next Message is appended; anything it cannot apply
  * exactly (a gap in the seqs, an edit, a deletion, a reaction to a message it holds, a
  * message with files, whose URLs are signed per read) drops the entry, and the next store
@@ -21,6 +23,10 @@
  *
  * Bounded: at most MAX_PER_ROOM messages per room (the oldest go first) and MAX_BYTES of
  * serialised messages in all (the rooms least recently used go first).
+ *
+ * Two questions are answered from it: `History {after}` (`page`) and the newest messages a
+ * session gets on joining a room or taking a name (`latest`), which a crowd of arrivals in
+ * one room asks for once each.
  */
 import type { ChatMessage, ServerMessage } from '../../protocol/messages.js';
 import { emptyReactions } from '../../protocol/reactions.js';
@@ -58,7 +64,16 @@ interface Entry {
   /** JSON of each message, made on first use. */
   json: Array<string | undefined>;
   bytes: number;
+  /** The store's lowest seq of the room (0: it holds none). */
   firstSeq: number;
+  /** The store holds no message of the room at or below `after`. */
+  whole: boolean;
+  /**
+   * The lowest `after` that `page` answers: `after`, except for an entry made from an empty
+   * latest page, which does not know the room's last seq (retention may have pruned every
+   * message: the store would call such a page incomplete) until a message comes.
+   */
+  floor: number;
   outages: number;
   filledAt: number;
   /** The last jsonPage made of it (every member of a room asks for the same one); null once the entry changes. */
@@ -99,15 +114,26 @@ export class RecentMessages {
    */
   page(room: string, after: number, limit: number): RecentPage | null {
     const e = this.rooms.get(room);
-    if (!e || after < e.after || !this.trusted(e)) return null;
-    // Most recently used last.
-    this.rooms.delete(room);
-    this.rooms.set(room, e);
+    if (!e || after < e.after || after < e.floor || !this.trusted(e)) return null;
+    this.touch(room, e);
     const from = Math.min(after - e.after, e.messages.length);
     const to = Math.min(from + Math.max(0, limit), e.messages.length);
-    const json: string[] = [];
-    for (let i = from; i < to; i++) json.push(e.json[i] ??= JSON.stringify(e.messages[i]));
-    return { messages: e.messages.slice(from, to), json, hasMore: to < e.messages.length, firstSeq: e.firstSeq };
+    return this.slice(e, from, to, to < e.messages.length);
+  }
+
+  /**
+   * The room's newest `limit` messages, as the store's latest page (`history {room, limit}`)
+   * gives them, when this node holds them (or the whole room, when it has fewer); null when
+   * the store must answer.
+   */
+  latest(room: string, limit: number): RecentPage | null {
+    const e = this.rooms.get(room);
+    if (!e || !this.trusted(e)) return null;
+    const n = e.messages.length;
+    if (limit > n && !e.whole) return null;
+    this.touch(room, e);
+    const from = Math.max(0, n - Math.max(0, limit));
+    return this.slice(e, from, n, from > 0 || !e.whole);
   }
 
   /**
@@ -119,8 +145,7 @@ export class RecentMessages {
     const e = this.rooms.get(room);
     const j = e?.joined;
     if (e && j && j.after === after && j.limit === limit && j.budget === budget && this.trusted(e)) {
-      this.rooms.delete(room);
-      this.rooms.set(room, e);
+      this.touch(room, e);
       return j;
     }
     const page = this.page(room, after, limit);
@@ -135,9 +160,21 @@ export class RecentMessages {
   /** The room's newest message (seq and time), when this node holds the room's newest messages. */
   newest(room: string): { seq: number; timestamp: string } | null {
     const e = this.rooms.get(room);
-    if (!e || !this.trusted(e)) return null;
+    if (!e || e.messages.length === 0 || !this.trusted(e)) return null;
     const m = e.messages[e.messages.length - 1]!;
     return { seq: m.seq, timestamp: m.timestamp };
+  }
+
+  /** Most recently used last. */
+  private touch(room: string, e: Entry): void {
+    this.rooms.delete(room);
+    this.rooms.set(room, e);
+  }
+
+  private slice(e: Entry, from: number, to: number, hasMore: boolean): RecentPage {
+    const json: string[] = [];
+    for (let i = from; i < to; i++) json.push(e.json[i] ??= JSON.stringify(e.messages[i]));
+    return { messages: e.messages.slice(from, to), json, hasMore, firstSeq: e.firstSeq };
   }
 
   /** Call before reading a page from the store; hand the mark to `fill` with the page. */
@@ -155,15 +192,40 @@ export class RecentMessages {
    * must come back here (with `page` null when the read failed).
    */
   fill(mark: FillMark, after: number, page: { messages: ChatMessage[]; hasMore: boolean; incomplete: boolean; firstSeq: number } | null): void {
-    const { room } = mark;
-    const r = this.reading.get(room);
-    const changed = r?.changed ?? true;
-    if (r && --r.reads === 0) this.reading.delete(room);
-    if (!page || changed || mark.generation !== this.generation || page.hasMore || page.incomplete || page.messages.length === 0) return;
-    if (this.options.shared() && !this.options.healthy()) return;
-    const current = this.rooms.get(room);
-    if (current && current.after <= after && this.trusted(current)) return;
+    if (!this.settled(mark) || !page || page.hasMore || page.incomplete || page.messages.length === 0) return;
+    this.make(mark.room, after, page.messages, page.firstSeq, page.firstSeq === after + 1, after);
+  }
+
+  /**
+   * The room's latest page (`history {room, limit}`, no `before`) read from the store, as
+   * `fill` takes a page after a seq: it reaches the room's end by what it is; it becomes the
+   * entry when nothing of the room was delivered while it was read. An empty page (a room
+   * without messages) makes an empty entry, which `latest` answers.
+   */
+  fillLatest(mark: FillMark, page: { messages: ChatMessage[]; hasMore: boolean; firstSeq: number } | null): void {
+    if (!this.settled(mark) || !page) return;
     const messages = page.messages;
+    if (messages.length === 0) {
+      if (!page.hasMore) this.make(mark.room, 0, messages, page.firstSeq, true, Infinity);
+      return;
+    }
+    const after = messages[0]!.seq - 1;
+    this.make(mark.room, after, messages, page.firstSeq, !page.hasMore, after);
+  }
+
+  /** Ends a read begun with `mark`: whether its page may become the room's entry. */
+  private settled(mark: FillMark): boolean {
+    const r = this.reading.get(mark.room);
+    const changed = r?.changed ?? true;
+    if (r && --r.reads === 0) this.reading.delete(mark.room);
+    if (changed || mark.generation !== this.generation) return false;
+    return !this.options.shared() || this.options.healthy();
+  }
+
+  /** The room's entry from a store page holding every message after `after`, unless the one there covers more. */
+  private make(room: string, after: number, messages: ChatMessage[], firstSeq: number, whole: boolean, floor: number): void {
+    const current = this.rooms.get(room);
+    if (current && current.after <= after && current.floor <= floor && this.trusted(current)) return;
     if (messages.length > MAX_PER_ROOM) return;
     let bytes = 0;
     for (const [i, m] of messages.entries()) {
@@ -172,7 +234,7 @@ export class RecentMessages {
     }
     this.drop(room);
     this.rooms.set(room, {
-      after, messages: [...messages], json: [], bytes, firstSeq: page.firstSeq, outages: this.options.outages(), filledAt: this.options.now(), joined: null,
+      after, messages: [...messages], json: [], bytes, firstSeq, whole, floor, outages: this.options.outages(), filledAt: this.options.now(), joined: null,
     });
     this.bytes += bytes;
     this.bound();
@@ -200,6 +262,11 @@ export class RecentMessages {
         }
         const m = stored(msg, room, seq);
         e.joined = null;
+        if (e.messages.length === 0) {
+          // The room's first message (seq after + 1): nothing was pruned before it.
+          e.floor = e.after;
+          if (e.whole) e.firstSeq = seq;
+        }
         e.messages.push(m);
         e.json.push(undefined);
         const bytes = size(m);
@@ -251,6 +318,8 @@ export class RecentMessages {
     e.joined = null;
     e.json.shift();
     e.after = m.seq;
+    e.floor = Math.max(e.floor, m.seq);
+    e.whole = false;
     const bytes = size(m);
     e.bytes -= bytes;
     this.bytes -= bytes;

@@ -3,8 +3,9 @@
  * account has them: a registered one from Register and Login, a guest one from SetUsername
  * (JSON mode) or GetToken; a guest's token lasts as long as the guest account.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Account } from '../ports.js';
+import { randomBase64url } from '../random-pool.js';
 import type { HandlerContext } from './context.js';
 import { fail } from './errors.js';
 
@@ -14,7 +15,7 @@ export function hashToken(token: string): string {
 
 /** A new random token and its hash (the store keeps only the hash). */
 export function newToken(): { token: string; tokenHash: string } {
-  const token = randomBytes(32).toString('base64url');
+  const token = randomBase64url(32);
   return { token, tokenHash: hashToken(token) };
 }
 

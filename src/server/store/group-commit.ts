@@ -19,6 +19,14 @@ export type FlushBatch<T, R> = (items: T[]) => R[] | Promise<R[]>;
 export interface GroupCommitOptions {
   /** The most items in one batch (default 1000). */
   maxBatch?: number;
+  /**
+   * The least time (ms) from one batch's start to the next's (default 0). A queue that was idle
+   * that long flushes on the next `setImmediate` as usual; while items keep coming, they wait
+   * for the rest of the interval and go out together: at most 1000/spacingMs commits a second
+   * however they trickle in, each costing its pages once (a commit of one new guest wrote
+   * about five times the pages per guest of one of sixteen).
+   */
+  spacingMs?: number;
 }
 
 interface Pending<T, R> {
@@ -31,6 +39,11 @@ interface Pending<T, R> {
 export class GroupCommit<T, R> {
   readonly #flush: FlushBatch<T, R>;
   readonly #maxBatch: number;
+  readonly #spacingMs: number;
+  /** When the last batch started (performance.now()). */
+  #lastStart = -Infinity;
+  /** The wait for the spacing to pass, while one is scheduled. */
+  #timer: ReturnType<typeof setTimeout> | null = null;
   #queue: Pending<T, R>[] = [];
   /** True from the start of a flush run until the run finds the queue empty (set and cleared synchronously). */
   #active = false;
@@ -41,6 +54,7 @@ export class GroupCommit<T, R> {
   constructor(flush: FlushBatch<T, R>, options: GroupCommitOptions = {}) {
     this.#flush = flush;
     this.#maxBatch = Math.max(1, options.maxBatch ?? 1000);
+    this.#spacingMs = Math.max(0, options.spacingMs ?? 0);
   }
 
   /** Items waiting for a batch (not counting the batch being written). */
@@ -55,11 +69,17 @@ export class GroupCommit<T, R> {
       this.#queue.push({ item, resolve, reject });
       if (this.#active) return;
       if (this.#queue.length >= this.#maxBatch) this.#start();
-      else if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(this.#onImmediate);
-      }
+      else this.#schedule();
     });
+  }
+
+  /** The next batch: on the next turn, or once the spacing since the last one has passed. */
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    const wait = this.#spacingMs === 0 ? 0 : this.#lastStart + this.#spacingMs - performance.now();
+    if (wait > 0) this.#timer = setTimeout(this.#onImmediate, wait);
+    else setImmediate(this.#onImmediate);
   }
 
   /** Resolves once every item pushed so far has been flushed. */
@@ -78,11 +98,19 @@ export class GroupCommit<T, R> {
 
   readonly #onImmediate = (): void => {
     this.#scheduled = false;
+    this.#timer = null;
     if (!this.#active && this.#queue.length > 0) this.#start();
   };
 
   #start(): void {
+    if (this.#timer) {
+      // drain() or a full queue came first.
+      clearTimeout(this.#timer);
+      this.#timer = null;
+      this.#scheduled = false;
+    }
     this.#active = true;
+    if (this.#spacingMs > 0) this.#lastStart = performance.now();
     this.#running = this.#runAll();
   }
 
@@ -93,12 +121,15 @@ export class GroupCommit<T, R> {
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0, this.#maxBatch);
         await this.#runBatch(batch);
+        // With a spacing, what came meanwhile waits for it (drain() and a full queue do not).
+        if (this.#spacingMs > 0 && this.#queue.length < this.#maxBatch) break;
         // I/O, timers and the settled batch's own work run before the next batch is written.
         if (this.#queue.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
       // Cleared in the same turn as the last look at the queue, so a push never waits on a finished run.
       this.#active = false;
+      if (this.#queue.length > 0) this.#schedule();
     }
   }
 

@@ -211,6 +211,10 @@ const statements = {
   guestsEndExpiredHolder: `WITH ended AS (${END_GUESTS} key = $1 AND expires_at <= $2 RETURNING id), ${END_GUESTS_REST}`,
   guestsEndExpired: `WITH ended AS (${END_GUESTS} expires_at <= $1 RETURNING id), ${END_GUESTS_REST}`,
   guestsEndIds: `WITH ended AS (${END_GUESTS} id = ANY($1::text[]) RETURNING id), ${END_GUESTS_REST}`,
+  /** Departed guests (guestsGone): those that end with their connection end, the others' time ($2) starts. */
+  guestsGone: `WITH expire AS (UPDATE accounts SET expires_at = $2 WHERE id = ANY($1::text[])
+      AND password_hash IS NULL AND key IS NOT NULL AND NOT bot AND NOT ends_with_connection),
+    ended AS (${END_GUESTS} id = ANY($1::text[]) AND ends_with_connection RETURNING id), ${END_GUESTS_REST}`,
   /** Revokes a bot: as ending a guest (END_GUESTS_REST), for the one bot $1. */
   botRevoke: `WITH ended AS (UPDATE accounts SET key = NULL WHERE id = $1 AND bot AND key IS NOT NULL RETURNING id), ${END_GUESTS_REST}`,
   /** The accounts_bots index. */

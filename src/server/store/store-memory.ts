@@ -545,6 +545,21 @@ export class MemoryStore implements Store {
     return ended;
   }
 
+  async guestsGone(ids: readonly string[], expiresAt: string): Promise<string[]> {
+    const ended: string[] = [];
+    for (const id of ids) {
+      const a = this.#accounts.get(id);
+      if (!a || a.passwordHash !== null || a.key === null || a.bot) continue;
+      if (a.endsWithConnection) {
+        this.#end(a);
+        ended.push(a.id);
+      } else {
+        a.expiresAt = toIso(expiresAt);
+      }
+    }
+    return ended;
+  }
+
   async listBots(): Promise<Account[]> {
     const bots = [...this.#accounts.values()].filter((a) => a.bot && a.key !== null);
     return bots.sort((a, b) => (a.key! < b.key! ? -1 : a.key! > b.key! ? 1 : 0)).map((a) => ({ ...a }));

@@ -577,6 +577,13 @@ export class PostgresStore implements Store {
     return rows.map((r) => r.id);
   }
 
+  async guestsGone(ids: readonly string[], expiresAt: string): Promise<string[]> {
+    if (ids.length === 0) return [];
+    // Retried, as endGuests: a sweep on another node may lock the same guests in another order.
+    const { rows } = await this.#retrying((client) => this.#query<{ id: string }>(SQL.guestsGone, [[...ids], expiresAt], client));
+    return rows.map((r) => r.id);
+  }
+
   async setBanned(id: string, banned: boolean): Promise<boolean> {
     return (await this.#query(SQL.accountBan, [banned, id])).rowCount === 1;
   }

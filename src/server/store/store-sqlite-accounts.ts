@@ -37,6 +37,14 @@ export function prepareAccounts(db: Database.Database) {
     // Guests due to end (the accounts_guest_expiry index).
     guestsDue: db.prepare<[number], string>(
       'SELECT id FROM accounts WHERE key IS NOT NULL AND password_hash IS NULL AND expires_at <= ?').pluck(),
+    // Departed guests (guestsGone): the time of those that outlive their connection starts...
+    guestsGoneExpire: db.prepare<[number, string]>(
+      `UPDATE accounts SET expires_at = ? WHERE id IN (SELECT value FROM json_each(?))
+       AND key IS NOT NULL AND password_hash IS NULL AND bot = 0 AND ends_with_connection = 0`),
+    // ...and those that end with it are ended.
+    guestsGoneEnding: db.prepare<[string], string>(
+      `SELECT id FROM accounts WHERE id IN (SELECT value FROM json_each(?))
+       AND key IS NOT NULL AND password_hash IS NULL AND bot = 0 AND ends_with_connection = 1`).pluck(),
     // Ends a guest (bot 0) or revokes a bot (bot 1): the name is freed.
     accountEnd: db.prepare<[string, number], string>(
       'UPDATE accounts SET key = NULL WHERE id = ? AND key IS NOT NULL AND password_hash IS NULL AND bot = ? RETURNING id').pluck(),
@@ -168,6 +176,16 @@ export class SqliteAccounts {
 
   endGuests(now: string, ids?: readonly string[]): string[] {
     return this.#endGuests(toMillis(now), ids);
+  }
+
+  /** Inside a write transaction (createGuest's batch, which departures share): AccountStore.guestsGone. */
+  guestsGoneInTx(ids: readonly string[], expiresAt: string): string[] {
+    const s = this.#st;
+    const list = JSON.stringify(ids);
+    s.guestsGoneExpire.run(toMillis(expiresAt), list);
+    const ended: string[] = [];
+    for (const id of s.guestsGoneEnding.all(list)) if (this.#end(id)) ended.push(id);
+    return ended;
   }
 
   setBanned(id: string, banned: boolean): boolean {
