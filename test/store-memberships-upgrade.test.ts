@@ -7,18 +7,12 @@
  * recorded.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import type { Store } from '../src/server/ports.js';
 import { POSTGRES_MIGRATIONS } from '../src/server/store/migrations-postgres.js';
 import { SQLITE_MIGRATIONS } from '../src/server/store/migrations-sqlite.js';
-import { PostgresStore } from '../src/server/store/store-postgres.js';
-import { SqliteStore } from '../src/server/store/store-sqlite.js';
-import { freshPostgresUrl, serviceSkip } from './helpers/services.js';
+import { serviceSkip } from './helpers/services.js';
+import { upgradePostgres, upgradeSqlite } from './helpers/upgrade.js';
 
 const SQLITE_INDEX = 14;
 const POSTGRES_INDEX = 11;
@@ -51,72 +45,33 @@ async function checkUpgraded(store: Store): Promise<void> {
 describe('a database from before the covering memberships index', () => {
   it('SQLite: opens with its memberships and reads them from the new index (migration 14)', async () => {
     assert.ok(SQLITE_MIGRATIONS.some((m) => m.version === SQLITE_INDEX), 'the migration is there');
-    const dir = await mkdtemp(join(tmpdir(), 'parley-memberships-upgrade-'));
-    const path = join(dir, 'parley.db');
-    try {
-      const old = new SqliteStore(path);
-      await old.init();
-      await writeOld(old);
-      await old.close();
-      const previous = Math.max(...SQLITE_MIGRATIONS.filter((m) => m.version < SQLITE_INDEX).map((m) => m.version));
-      const db = new Database(path);
-      db.exec('DROP INDEX memberships_account_role; CREATE INDEX memberships_account ON memberships (account, room);');
-      db.pragma(`user_version = ${previous}`);
-      db.close();
-
-      const store = new SqliteStore(path);
-      await store.init();
-      try {
-        await checkUpgraded(store);
-      } finally {
-        await store.close();
-      }
-      const after = new Database(path, { readonly: true });
-      try {
-        assert.equal(after.pragma('user_version', { simple: true }), SQLITE_MIGRATIONS.at(-1)!.version);
-        const indexes = after.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'memberships' AND sql IS NOT NULL").pluck().all();
+    await upgradeSqlite({
+      version: SQLITE_INDEX,
+      write: writeOld,
+      undo: 'DROP INDEX memberships_account_role; CREATE INDEX memberships_account ON memberships (account, room);',
+      check: checkUpgraded,
+      inspect(db) {
+        const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'memberships' AND sql IS NOT NULL").pluck().all();
         assert.deepEqual(indexes, ['memberships_account_role']);
-        const plan = after.prepare("EXPLAIN QUERY PLAN SELECT room, role FROM memberships WHERE account = 'u.ann'").all() as { detail: string }[];
+        const plan = db.prepare("EXPLAIN QUERY PLAN SELECT room, role FROM memberships WHERE account = 'u.ann'").all() as { detail: string }[];
         assert.match(plan.map((p) => p.detail).join(' | '), /COVERING INDEX memberships_account_role/);
-      } finally {
-        after.close();
-      }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+      },
+    });
   });
 
   it('PostgreSQL: opens with its memberships and reads them from the new index (migration 11)', async (t) => {
     const skip = await serviceSkip('postgres');
     if (skip) return t.skip(skip);
     assert.ok(POSTGRES_MIGRATIONS.some((m) => m.version === POSTGRES_INDEX), 'the migration is there');
-    const fresh = await freshPostgresUrl();
-    try {
-      const old = new PostgresStore(fresh.url);
-      await old.init();
-      await writeOld(old);
-      await old.close();
-      const client = new pg.Client({ connectionString: fresh.url });
-      await client.connect();
-      try {
-        await client.query('DROP INDEX memberships_account_role; CREATE INDEX memberships_account ON memberships (account, room)');
-        await client.query('DELETE FROM schema_migrations WHERE version = $1', [POSTGRES_INDEX]);
-
-        const store = new PostgresStore(fresh.url);
-        await store.init();
-        try {
-          await checkUpgraded(store);
-        } finally {
-          await store.close();
-        }
+    await upgradePostgres({
+      version: POSTGRES_INDEX,
+      write: writeOld,
+      undo: 'DROP INDEX memberships_account_role; CREATE INDEX memberships_account ON memberships (account, room)',
+      check: checkUpgraded,
+      async inspect(client) {
         const { rows } = await client.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE tablename = 'memberships' ORDER BY indexname");
         assert.deepEqual(rows.map((r) => r.indexname), ['memberships_account_role', 'memberships_pkey']);
-        assert.equal((await client.query('SELECT 1 FROM schema_migrations WHERE version = $1', [POSTGRES_INDEX])).rowCount, 1);
-      } finally {
-        await client.end();
-      }
-    } finally {
-      await fresh.drop();
-    }
+      },
+    });
   });
 });

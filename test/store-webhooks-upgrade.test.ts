@@ -6,18 +6,12 @@
  * absent, its version not recorded).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import type { Store } from '../src/server/ports.js';
 import { POSTGRES_MIGRATIONS } from '../src/server/store/migrations-postgres.js';
 import { SQLITE_MIGRATIONS } from '../src/server/store/migrations-sqlite.js';
-import { PostgresStore } from '../src/server/store/store-postgres.js';
-import { SqliteStore } from '../src/server/store/store-sqlite.js';
-import { freshPostgresUrl, serviceSkip } from './helpers/services.js';
+import { serviceSkip } from './helpers/services.js';
+import { upgradePostgres, upgradeSqlite } from './helpers/upgrade.js';
 
 const SQLITE_WEBHOOKS = 13;
 const POSTGRES_WEBHOOKS = 10;
@@ -48,59 +42,13 @@ async function checkUpgraded(store: Store): Promise<void> {
 describe('a database from before webhooks', () => {
   it('SQLite: opens with its data and gains the webhook tables (migration 13)', async () => {
     assert.ok(SQLITE_MIGRATIONS.some((m) => m.version === SQLITE_WEBHOOKS), 'the webhook migration is there');
-    const dir = await mkdtemp(join(tmpdir(), 'parley-hooks-upgrade-'));
-    const path = join(dir, 'parley.db');
-    try {
-      const old = new SqliteStore(path);
-      await old.init();
-      await writeOld(old);
-      await old.close();
-      const previous = Math.max(...SQLITE_MIGRATIONS.filter((m) => m.version < SQLITE_WEBHOOKS).map((m) => m.version));
-      const db = new Database(path);
-      db.exec('DROP TABLE webhooks; DROP TABLE bot_hooks;');
-      db.pragma(`user_version = ${previous}`);
-      db.close();
-
-      const store = new SqliteStore(path);
-      await store.init();
-      try {
-        await checkUpgraded(store);
-      } finally {
-        await store.close();
-      }
-      const after = new Database(path, { readonly: true });
-      assert.equal(after.pragma('user_version', { simple: true }), SQLITE_MIGRATIONS.at(-1)!.version);
-      after.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    await upgradeSqlite({ version: SQLITE_WEBHOOKS, write: writeOld, undo: 'DROP TABLE webhooks; DROP TABLE bot_hooks;', check: checkUpgraded });
   });
 
   it('PostgreSQL: opens with its data and gains the webhook tables (migration 10)', async (t) => {
     const skip = await serviceSkip('postgres');
     if (skip) return t.skip(skip);
     assert.ok(POSTGRES_MIGRATIONS.some((m) => m.version === POSTGRES_WEBHOOKS), 'the webhook migration is there');
-    const fresh = await freshPostgresUrl();
-    try {
-      const old = new PostgresStore(fresh.url);
-      await old.init();
-      await writeOld(old);
-      await old.close();
-      const client = new pg.Client({ connectionString: fresh.url });
-      await client.connect();
-      await client.query('DROP TABLE webhooks; DROP TABLE bot_hooks');
-      await client.query('DELETE FROM schema_migrations WHERE version = $1', [POSTGRES_WEBHOOKS]);
-      await client.end();
-
-      const store = new PostgresStore(fresh.url);
-      await store.init();
-      try {
-        await checkUpgraded(store);
-      } finally {
-        await store.close();
-      }
-    } finally {
-      await fresh.drop();
-    }
+    await upgradePostgres({ version: POSTGRES_WEBHOOKS, write: writeOld, undo: 'DROP TABLE webhooks; DROP TABLE bot_hooks', check: checkUpgraded });
   });
 });
