@@ -6,10 +6,11 @@ import WebSocket from 'ws';
 
 export async function startChild(port: number, db: string): Promise<ChildProcess> {
   // SERVER_CPUS=0 pins the server to core 0 (run the script itself with `taskset -c 1`);
-  // SERVER_PROF=DIR writes the server's CPU profiles there; SERVER_NODE_ARGS adds flags (say --trace-gc).
+  // SERVER_PROF=DIR writes the server's CPU profiles there; SERVER_NODE_ARGS adds flags (say --trace-gc);
+  // PARLEY_ENTRY=dist/parley.js runs the built command (after `npm run build`) instead of bin/parley.js (tsx).
   const node = [process.execPath, ...(process.env.SERVER_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.SERVER_PROF] : []), ...(process.env.SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
   const command = process.env.SERVER_CPUS ? ['taskset', '-c', process.env.SERVER_CPUS, ...node] : node;
-  const child = spawn(command[0]!, [...command.slice(1), 'bin/parley.js', 'serve', '--port', String(port), '--host', '127.0.0.1', '--db', db, '--log-level', 'warn', '--uploads-per-minute', '100000', '--messages-per-second', '1000', '--message-burst', '1000', '--max-upload-bytes', String(200 * 1024 * 1024), '--upload-quota-bytes', String(2 ** 50)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(command[0]!, [...command.slice(1), process.env.PARLEY_ENTRY ?? 'bin/parley.js', 'serve', '--port', String(port), '--host', '127.0.0.1', '--db', db, '--log-level', 'warn', '--uploads-per-minute', '100000', '--messages-per-second', '1000', '--message-burst', '1000', '--max-upload-bytes', String(200 * 1024 * 1024), '--upload-quota-bytes', String(2 ** 50)], { stdio: ['ignore', 'inherit', 'inherit'] });
   for (let i = 0; i < 200; i++) {
     try {
       const r = await fetch(`http://127.0.0.1:${port}/healthz`);

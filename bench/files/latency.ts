@@ -4,7 +4,8 @@
 // process) per MiB uploaded, from /proc. Run from the repository root:
 // npx tsx bench/files/latency.ts   (SECONDS_PER_PHASE=15 by default; MIBPS=N paces each upload
 // to N MiB/s, as over a real link; SERVER_CPUS=0 pins the server, run this with `taskset -c 1`;
-// SERVER_NODE_ARGS='--trace-gc' passes node flags to the server)
+// SERVER_NODE_ARGS='--trace-gc' passes node flags to the server; PARLEY_ENTRY=dist/parley.js
+// measures the built command, whose heap is smaller than under tsx)
 import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -7,11 +7,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { WEB_DIR } from '../paths.js';
 import type { Config } from './config.js';
+import { tuneHeap } from './heap.js';
 import { listeningLines } from './listening.js';
 
 const SHUTDOWN_DEADLINE_MS = 9_000;
 
 export async function serveOne(config: Config): Promise<void> {
+  tuneHeap();
   // Built at install (npm's prepare) or by `npm run build`; a checkout that has not built it
   // still serves chat, and says so.
   const webDir = existsSync(join(WEB_DIR, 'index.html')) ? WEB_DIR : undefined;
