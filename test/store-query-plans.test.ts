@@ -105,7 +105,7 @@ describe('query plans: every statement uses an index', () => {
           'directGet', 'guestsEndExpired', 'searchAll', 'searchFor', 'searchRoom', 'searchAllRecent', 'searchForRecent', 'searchRoomRecent',
           // Accounts by name (mentions), tokens, memberships and direct conversations, and what a
           // ListConversations summary reads.
-          'accountsByNames', 'tokenInsert', 'memberAdd', 'memberAddMany', 'memberCount', 'directClaim', 'conversationsOf', 'mentionCounts', 'notifyList',
+          'accountsByNames', 'tokenInsert', 'memberAdd', 'memberAddMany', 'memberCount', 'directClaim', 'conversationsOf', 'conversationList', 'mentionCounts', 'notifyList',
           'roomGet', 'tokenLogin', 'entryOf']) {
           assert.ok(name in SQL, `no statement ${name}`);
         }

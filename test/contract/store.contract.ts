@@ -1110,6 +1110,34 @@ export function storeContract(
         assert.deepEqual(await store.conversationsOf(uid('u.none')), []);
       });
 
+      it('conversationListOf gives conversationsOf, mentionCounts and notifyLevels together', async () => {
+        const [one, two] = [room(), room()];
+        for (const r of [one, two]) await store.ensureRoom(r);
+        const [amy, bob] = [uid('u.amy'), uid('u.bob')];
+        const dm = uid('dm');
+        await store.addMember(one.name, amy, 'owner', tick());
+        await store.addMember(two.name, amy, 'member', tick());
+        await store.openDirect(groupKey([amy, bob]), { name: dm, topic: '', owner: null, createdAt: tick(), kind: 'direct' }, [amy, bob]);
+        await fill(store, one.name, 4);
+        await store.markRead(amy, one.name, 1);
+        await store.addMentions(one.name, 2, [amy]);
+        await store.addMentions(one.name, 3, [amy, bob]);
+        await store.addMentions(two.name, 1, [bob]);
+        await store.setNotify(amy, dm, 'none');
+        await store.setNotify(amy, two.name, 'all');
+        await store.setNotify(bob, one.name, 'none');
+        const byRoom = (x: { room: string }, y: { room: string }): number => (x.room < y.room ? -1 : 1);
+        const list = await store.conversationListOf(amy);
+        assert.deepEqual(list.rows.sort(byRoom), (await store.conversationsOf(amy)).sort(byRoom));
+        assert.equal(list.rows.length, 3);
+        assert.deepEqual([...list.mentions], [[one.name, 2]]);
+        assert.deepEqual(new Map(list.levels), new Map([[dm, 'none'], [two.name, 'all']]));
+        assert.deepEqual(list.mentions, await store.mentionCounts(amy));
+        assert.deepEqual(list.levels, await store.notifyLevels(amy));
+        const none = await store.conversationListOf(uid('u.none'));
+        assert.deepEqual({ rows: none.rows, mentions: [...none.mentions], levels: [...none.levels] }, { rows: [], mentions: [], levels: [] });
+      });
+
       it('conversationsOf follows new messages and retention after an earlier read', async () => {
         // The stores remember the times of newest messages between reads (NewestTimes): a
         // read must still see the room's newest message after appends and after retention.

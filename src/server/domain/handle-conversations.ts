@@ -12,7 +12,7 @@ import type { HandlerContext } from './context.js';
 import { ChatError, fail } from './errors.js';
 import { requireNamed, roomName, validName } from './guards.js';
 import {
-  accountMarks, accountNamed, announceConversation, createRoom as createRoomRecord, directWith, enterRoomHere, limitInvites, mayRead,
+  accountNamed, announceConversation, createRoom as createRoomRecord, directWith, enterRoomHere, limitInvites, mayRead,
   readableRoom, roleOf, sendJoinHistory, summarise,
 } from './membership.js';
 import { refOf } from './outbound.js';
@@ -173,10 +173,10 @@ export async function openDirect(ctx: HandlerContext, s: Session, msg: ClientMes
 /** The account's rooms and direct conversations, most recent activity first. */
 export async function listConversations(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'ListConversations'>): Promise<void> {
   const { account } = requireNamed(s);
-  // The mention counts and notification levels are read beside the memberships, not after
-  // them: on PostgreSQL one round trip instead of two before the summaries can be made.
-  const [rows, marks] = await Promise.all([ctx.store.conversationsOf(account), accountMarks(ctx, account)]);
-  s.send({ type: 'Conversations', conversations: await summarise(ctx, account, rows, marks), ...refOf(msg) });
+  // The memberships, mention counts and notification levels in one call: on PostgreSQL one
+  // round trip (one statement) before the summaries can be made.
+  const { rows, mentions, levels } = await ctx.store.conversationListOf(account);
+  s.send({ type: 'Conversations', conversations: await summarise(ctx, account, rows, { mentions, levels }), ...refOf(msg) });
 }
 
 /** A conversation's members with their roles and whether they are online. */

@@ -246,6 +246,20 @@ const statements = {
       CASE WHEN r.last_seq > r.pruned_through THEN r.last_seq END AS last_seq
     FROM memberships ms JOIN rooms r ON r.name = ms.room
     WHERE ms.account = $1`,
+  /**
+   * conversationsOf, mentionCounts and notifyList in one statement (one round trip, not three):
+   * part 0 the memberships (room, kind, role, read, last_seq), part 1 the unread mentions per
+   * room (room, n in read), part 2 the levels (conversation in room, level in kind).
+   */
+  conversationList: `SELECT 0 AS part, ms.room, r.kind, ms.role,
+      coalesce((SELECT p.seq FROM read_positions p WHERE p.user_key = ms.account AND p.room = ms.room), 0) AS read,
+      CASE WHEN r.last_seq > r.pruned_through THEN r.last_seq END AS last_seq
+    FROM memberships ms JOIN rooms r ON r.name = ms.room
+    WHERE ms.account = $1
+    UNION ALL
+    SELECT 1, room, NULL, NULL, count(*), NULL FROM unread_mentions WHERE account = $1 GROUP BY room
+    UNION ALL
+    SELECT 2, conversation, level, NULL, NULL, NULL FROM notify_levels WHERE account = $1`,
   /** A member without an accounts row (nothing writes one, but no foreign key forbids it) shows as its id. */
   members: `SELECT ms.account, coalesce(a.username, ms.account) AS username, ms.role, a.bot FROM memberships ms
     LEFT JOIN accounts a ON a.id = ms.account WHERE ms.room = $1

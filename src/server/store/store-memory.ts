@@ -5,7 +5,7 @@
  */
 import type { ChatMessage, NotifyLevel } from '../../protocol/messages.js';
 import type {
-  Account, AccountChange, AccountEntry, Appended, ConversationKind, FileRecord, GuestOutcome, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, ConversationRecord, NewAccount,
+  Account, AccountChange, AccountEntry, Appended, ConversationKind, FileRecord, GuestOutcome, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, ConversationList, ConversationRecord, NewAccount,
   NewGuest, NewRoomMessage, PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction, TokenLogin, WebhookRecord, BotHookRecord,
 } from '../ports.js';
 import { attachmentOf } from '../files/urls.js';
@@ -697,6 +697,11 @@ export class MemoryStore implements Store {
 
   async entryOf(account: string, key: string): Promise<AccountEntry> {
     return { nameBanned: this.#nameBans.has(key), rooms: [...(this.#roomsOf.get(account) ?? [])].sort() };
+  }
+
+  async conversationListOf(account: string): Promise<ConversationList> {
+    const [rows, mentions, levels] = await Promise.all([this.conversationsOf(account), this.mentionCounts(account), this.notifyLevels(account)]);
+    return { rows, mentions, levels };
   }
 
   async conversationsOf(account: string): Promise<ConversationRecord[]> {

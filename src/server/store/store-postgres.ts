@@ -22,7 +22,7 @@ import type { ChatMessage, NotifyLevel } from '../../protocol/messages.js';
 import {
   SearchTimeout,
   type Account, type AccountChange, type AccountEntry, type Appended, type NewAccount, type FileRecord, type GuestOutcome, type HistoryPage, type HistoryQuery, type MemberRecord, type MembershipRecord,
-  type ConversationRecord, type ConversationKind, type NewGuest, type NewRoomMessage, type PushSubscriptionRecord, type ReactionBounds, type Role, type RoomPage, type RoomRecord,
+  type ConversationList, type ConversationRecord, type ConversationKind, type NewGuest, type NewRoomMessage, type PushSubscriptionRecord, type ReactionBounds, type Role, type RoomPage, type RoomRecord,
   type SearchQuery, type Store, type WebhookRecord, type BotHookRecord,
   type ToggledReaction, type TokenLogin,
 } from '../ports.js';
@@ -88,6 +88,11 @@ class RolledBack<T> extends Error {
 type Client = pg.PoolClient;
 
 /** A Store on a PostgreSQL database; see the file comment. */
+/** A row of SQL.conversationsOf. */
+interface ConversationRow { room: string; kind: ConversationKind; role: Role; read: string | number; last_seq: string | number | null }
+/** A row of SQL.conversationList: `part` says which (see there). */
+interface ConversationListRow extends ConversationRow { part: number }
+
 export class PostgresStore implements Store {
   readonly kind = 'postgres';
   readonly #where: string;
@@ -650,9 +655,26 @@ export class PostgresStore implements Store {
     return new Map(rows.map((r) => [r.room, r.role]));
   }
 
+  async conversationListOf(account: string): Promise<ConversationList> {
+    const { rows } = await this.#query<ConversationListRow>(SQL.conversationList, [account]);
+    const memberships: ConversationListRow[] = [];
+    const mentions = new Map<string, number>();
+    const levels = new Map<string, NotifyLevel>();
+    for (const r of rows) {
+      if (r.part === 0) memberships.push(r);
+      else if (r.part === 1) mentions.set(r.room, Number(r.read));
+      else levels.set(r.room, r.kind as NotifyLevel);
+    }
+    return { rows: await this.#conversationRecords(memberships), mentions, levels };
+  }
+
   async conversationsOf(account: string): Promise<ConversationRecord[]> {
-    const { rows } = await this.#query<{ room: string; kind: ConversationKind; role: Role; read: string | number; last_seq: string | number | null }>(
-      SQL.conversationsOf, [account]);
+    const { rows } = await this.#query<ConversationRow>(SQL.conversationsOf, [account]);
+    return this.#conversationRecords(rows);
+  }
+
+  /** Rows of conversationsOf's statement as ConversationRecords, with their newest messages' times (NewestTimes). */
+  async #conversationRecords(rows: readonly ConversationRow[]): Promise<ConversationRecord[]> {
     const newest = rows.map((r) => ({ room: r.room, lastSeq: r.last_seq === null ? null : Number(r.last_seq) }));
     const last = await this.#newest.resolve(newest, (rooms) => this.lastActivity(rooms));
     return rows.map((r) => ({ room: r.room, kind: r.kind, role: r.role, read: Number(r.read), last: last.get(r.room) ?? null }));

@@ -31,7 +31,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ChatMessage, NotifyLevel, Reactions } from '../../protocol/messages.js';
 import type {
-  Account, AccountChange, AccountEntry, Appended, ConversationKind, FileRecord, GuestOutcome, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, ConversationRecord, NewAccount,
+  Account, AccountChange, AccountEntry, Appended, ConversationKind, FileRecord, GuestOutcome, HistoryPage, HistoryQuery, MemberRecord, MembershipRecord, ConversationList, ConversationRecord, NewAccount,
   NewGuest, NewRoomMessage, PushSubscriptionRecord, ReactionBounds, Role, RoomPage, RoomRecord, SearchQuery, Store, ToggledReaction, TokenLogin, WebhookRecord, BotHookRecord,
 } from '../ports.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
@@ -870,6 +870,11 @@ export class SqliteStore implements Store {
 
   async rolesIn(account: string, rooms: readonly string[]): Promise<Map<string, Role>> {
     return this.#m.rolesIn(account, rooms);
+  }
+
+  async conversationListOf(account: string): Promise<ConversationList> {
+    const [rows, mentions, levels] = await Promise.all([this.conversationsOf(account), this.mentionCounts(account), this.notifyLevels(account)]);
+    return { rows, mentions, levels };
   }
 
   async conversationsOf(account: string): Promise<ConversationRecord[]> {
