@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { Accounting, type LatencySummary } from './accounting.js';
 import { Population, arrive, collectGarbage, drain, paced, sleep, windowed } from './load.js';
 import { PerfRecorder, checkPerf, monotonicSeconds, splitTable } from './perf-split.js';
-import { startServer, type ServerHandle, type ServerKind } from './server-process.js';
+import { isBaseline, startServer, type ServerHandle, type ServerKind } from './server-process.js';
 
 export type ScenarioId = 'a' | 'b' | 'c' | 'd' | 'e' | 'i';
 
@@ -116,7 +116,7 @@ export async function runBench(opts: BenchOptions): Promise<Row[]> {
       servers.push(await startServer(kind, {
         db: kind === 'parley' && opts.parleyDb !== undefined ? opts.parleyDb
           : kind === 'parley-seeded' ? opts.seededDb ?? fail('parley-seeded needs seededDb') : join(dir, `${kind}.db`),
-        ...(kind !== 'reference' ? { nodeArgs: [...probeArgs, ...opts.parleyNodeArgs ?? []], env: opts.parleyEnv ?? {} } : { nodeArgs: probeArgs }),
+        ...(!isBaseline(kind) ? { nodeArgs: [...probeArgs, ...opts.parleyNodeArgs ?? []], env: opts.parleyEnv ?? {} } : { nodeArgs: probeArgs }),
       }));
     }
     if (opts.perf) {
@@ -128,7 +128,7 @@ export async function runBench(opts: BenchOptions): Promise<Row[]> {
     if (want.has('d')) for (const server of servers) push(server, await idle(server, s.idle));
     if (want.has('i')) for (const row of await arrivals(servers, s.arrivals)) push(servers.find((x) => x.kind === row.server)!, row);
     if (want.has('e') || want.has('a') || want.has('b')) {
-      const pops = servers.map((server) => new Population(server.port));
+      const pops = servers.map((server) => new Population(server.port, server.wire));
       const senders = Array.from({ length: s.fanSenders }, (_, i) => i);
       for (const [i, server] of servers.entries()) {
         const storm = await joinStorm(server, pops[i]!, Math.max(s.storm, s.fanConnections));
@@ -173,7 +173,7 @@ export async function runBench(opts: BenchOptions): Promise<Row[]> {
  * measured: a tenth of the idle population connects, joins small rooms, chats, and leaves.
  */
 async function warmUp(server: ServerHandle, s: Scale): Promise<void> {
-  const pop = new Population(server.port);
+  const pop = new Population(server.port, server.wire);
   await pop.open(Math.max(10, Math.round(s.idle / 5)));
   await pop.join((tag) => `w${tag % 50}`);
   pop.countOnly();
@@ -197,7 +197,7 @@ async function warmUp(server: ServerHandle, s: Scale): Promise<void> {
  * still lands in memory the process had already taken and freed, which RSS cannot tell apart.
  */
 async function idle(server: ServerHandle, n: number): Promise<Row> {
-  const pop = new Population(server.port);
+  const pop = new Population(server.port, server.wire);
   pop.countOnly();
   // Let the server finish with the warm-up (its leaves, indexing its messages) first: the
   // handshakes' CPU is read for the whole process.
@@ -273,7 +273,7 @@ async function arrivals(servers: ServerHandle[], n: number): Promise<Row[]> {
   const rounds = 3;
   const per = Math.ceil(n / rounds);
   const run = `${Date.now().toString(36)}`;
-  for (const server of servers) await arrive(server.port, Math.ceil(n / 5), `w${run}x`);
+  for (const server of servers) await arrive(server.port, Math.ceil(n / 5), `w${run}x`, 'general', 128, server.wire);
   await sleep(500);
   const sums = servers.map(() => ({ best: 0, arrived: 0, failed: 0, used: 0, system: 0, load: 0, seconds: 0, times: [] as number[] }));
   for (let round = 0; round < rounds; round++) {
@@ -281,7 +281,7 @@ async function arrivals(servers: ServerHandle[], n: number): Promise<Row[]> {
       const sum = sums[i]!;
       const cpu0 = server.cpu();
       const load0 = process.cpuUsage();
-      const got = await arrive(server.port, per, `a${run}r${round}x`);
+      const got = await arrive(server.port, per, `a${run}r${round}x`, 'general', 128, server.wire);
       const cpu1 = server.cpu();
       const load1 = process.cpuUsage(load0);
       sum.best = Math.max(sum.best, got.arrived / got.seconds);
@@ -375,7 +375,7 @@ async function manyRooms(servers: ServerHandle[], s: Scale): Promise<Row[]> {
   const pops: Population[] = [];
   const setup: Array<{ handshakesPerSec: number; rss0: number }> = [];
   for (const server of servers) {
-    const pop = new Population(server.port);
+    const pop = new Population(server.port, server.wire);
     const handshakesPerSec = await pop.open(s.manyConnections);
     const rss0 = server.rss();
     await pop.join(roomOf);
@@ -519,7 +519,7 @@ async function sliced(
 
 /** Parley's socket writes and frames sent so far, from /metrics (null for the reference or when unreadable). */
 export async function writesSoFar(server: ServerHandle): Promise<{ writes: number; frames: number } | null> {
-  if (server.kind === 'reference') return null;
+  if (isBaseline(server.kind)) return null;
   try {
     const text = await server.metrics();
     const writes = /^parley_ws_socket_writes_total (\S+)/m.exec(text);

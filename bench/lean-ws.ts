@@ -16,9 +16,18 @@ export interface ConnectOptions {
   /** Subprotocol to ask for (the bench always uses parley.json). */
   protocol?: string;
   onFrame: FrameHandler;
+  /** The wire format: Parley's JSON frames (the reference speaks them too) or Socket.IO's. */
+  wire?: Wire;
   /** Called once when the socket closes (after the handshake). */
   onClose?: (client: LeanClient) => void;
 }
+
+/**
+ * `parley`: a JSON object per text frame. `socketio`: Engine.IO 4 / Socket.IO 5 packets over
+ * the WebSocket transport (see `SocketIoWire`), each event's payload handed over as the same
+ * byte range of a JSON object, so the rest of the generator reads every server alike.
+ */
+export type Wire = 'parley' | 'socketio';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 const HEAD_END = Buffer.from('\r\n\r\n');
@@ -31,12 +40,18 @@ export class LeanClient {
   tag = 0;
   closed = false;
   private rest: Buffer | null = null;
+  /** Socket.IO only: the adapter between its packets and the generator's JSON frames. */
+  private sio: SocketIoWire | null = null;
 
   constructor(readonly socket: Socket, private readonly onFrame: FrameHandler, private readonly onClose?: (c: LeanClient) => void) {}
 
-  /** Opens a connection and resolves once the server has answered 101 Switching Protocols. */
+  /**
+   * Opens a connection and resolves once the server has answered 101 Switching Protocols (for
+   * Socket.IO, once the namespace connect is acknowledged too).
+   */
   static open(opts: ConnectOptions): Promise<LeanClient> {
     const host = opts.host ?? '127.0.0.1';
+    const socketio = opts.wire === 'socketio';
     return new Promise((resolve, reject) => {
       const socket = connect({ port: opts.port, host, noDelay: true });
       let head: Buffer | null = null;
@@ -54,30 +69,41 @@ export class LeanClient {
         }
         const client = new LeanClient(socket, opts.onFrame, opts.onClose);
         socket.on('error', () => undefined);
-        socket.on('close', () => { client.closed = true; client.onClose?.(client); });
+        socket.on('close', () => {
+          client.closed = true;
+          if (client.sio && !client.sio.connected) reject(new Error('socket.io: closed before the namespace connect'));
+          client.onClose?.(client);
+        });
         socket.on('data', (data: Buffer) => client.feed(data));
-        resolve(client);
+        if (socketio) client.sio = new SocketIoWire(client, () => resolve(client), (err) => { socket.destroy(); reject(err); });
+        else resolve(client);
         const tail = head.subarray(at + 4);
         if (tail.length > 0) client.feed(tail);
       });
       socket.write(
-        `GET / HTTP/1.1\r\nHost: ${host}:${opts.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `GET ${socketio ? '/socket.io/?EIO=4&transport=websocket' : '/'} HTTP/1.1\r\nHost: ${host}:${opts.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
         `Sec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n` +
-        (opts.protocol ? `Sec-WebSocket-Protocol: ${opts.protocol}\r\n` : '') + '\r\n',
+        (opts.protocol && !socketio ? `Sec-WebSocket-Protocol: ${opts.protocol}\r\n` : '') + '\r\n',
       );
     });
   }
 
-  /** Sends one text frame (masked with a zero key). */
+  /** Sends one text frame (masked with a zero key); for Socket.IO, as the event its `type` names. */
   send(text: string): void {
     if (this.closed) return;
-    this.socket.write(encodeClientFrame(text, 0x1));
+    this.socket.write(encodeClientFrame(this.sio ? socketIoEvent(text) : text, 0x1));
   }
 
   /** Sends several text frames in one write. */
   sendMany(texts: string[]): void {
     if (this.closed || texts.length === 0) return;
-    this.socket.write(Buffer.concat(texts.map((t) => encodeClientFrame(t, 0x1))));
+    this.socket.write(Buffer.concat(texts.map((t) => encodeClientFrame(this.sio ? socketIoEvent(t) : t, 0x1))));
+  }
+
+  /** Sends one text frame as it is (no Socket.IO wrapping). */
+  sendRaw(text: string): void {
+    if (this.closed) return;
+    this.socket.write(encodeClientFrame(text, 0x1));
   }
 
   close(): void {
@@ -114,12 +140,68 @@ export class LeanClient {
       }
       if (p + len > n) break;
       const opcode = b0 & 0x0f;
-      if (opcode === 0x1 || opcode === 0x2) this.onFrame(this, buf, p, p + len);
+      if (opcode === 0x1 || opcode === 0x2) {
+        if (this.sio) this.sio.packet(buf, p, p + len, this.onFrame);
+        else this.onFrame(this, buf, p, p + len);
+      }
       else if (opcode === 0x9) this.socket.write(encodeClientFrame(buf.subarray(p, p + len), 0xa));
       else if (opcode === 0x8) this.socket.end();
       i = p + len;
     }
     if (i < n) this.rest = buf.subarray(i);
+  }
+}
+
+const TYPE_AT = '{"type":"'.length;
+const REF = '"ref":';
+
+/**
+ * A generator frame `{"type":"T",…}` as a Socket.IO event: `42["T",{…}]`, or, if the frame
+ * carries a `"ref":N`, `42N["T",{…}]`, asking for an acknowledgement with id N (the server's
+ * callback answers `43N[{…}]`).
+ */
+export function socketIoEvent(text: string): string {
+  const type = text.slice(TYPE_AT, text.indexOf('"', TYPE_AT));
+  const at = text.indexOf(REF);
+  if (at < 0) return `42["${type}",${text}]`;
+  let id = '';
+  for (let p = at + REF.length; p < text.length && text.charCodeAt(p) >= 48 && text.charCodeAt(p) <= 57; p++) id += text[p];
+  return `42${id}["${type}",${text}]`;
+}
+
+/**
+ * Socket.IO's side of a connection, without socket.io-client: answers the Engine.IO open
+ * packet `0{…}` with a connect to the main namespace `40`, resolves on its `40{…}`, answers a
+ * ping `2` with a pong `3`, and hands over the payload of an event `42["name",{…}]` or of an
+ * acknowledgement `43N[{…}]` as the byte range of its JSON object (the rest is skipped).
+ */
+class SocketIoWire {
+  connected = false;
+
+  constructor(private readonly client: LeanClient, private readonly onConnect: () => void, private readonly onError: (err: Error) => void) {}
+
+  packet(buf: Buffer, start: number, end: number, onFrame: FrameHandler): void {
+    const engine = buf[start];
+    if (engine === 0x34 /* 4: message */) {
+      const kind = buf[start + 1];
+      if (kind === 0x32 /* 2: event */) {
+        // `42["name",{…}]`: the payload starts after the first comma (event names have none).
+        const comma = buf.indexOf(0x2c, start + 3);
+        if (comma > 0 && comma < end) onFrame(this.client, buf, comma + 1, end - 1);
+      } else if (kind === 0x33 /* 3: ack */) {
+        const bracket = buf.indexOf(0x5b, start + 2);
+        if (bracket > 0 && bracket < end) onFrame(this.client, buf, bracket + 1, end - 1);
+      } else if (kind === 0x30 /* 0: connect */) {
+        this.connected = true;
+        this.onConnect();
+      } else if (kind === 0x34 /* 4: connect error */) {
+        this.onError(new Error(`socket.io: connect refused: ${buf.toString('utf8', start, end)}`));
+      }
+    } else if (engine === 0x32 /* 2: ping */) {
+      this.client.sendRaw('3');
+    } else if (engine === 0x30 /* 0: open */) {
+      this.client.sendRaw('40');
+    }
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Accounting } from './accounting.js';
-import { LeanClient, frameType, readTag } from './lean-ws.js';
+import { LeanClient, frameType, readTag, type Wire } from './lean-ws.js';
 
 const MESSAGE_PREFIX = Buffer.from('{"type":"Message"');
 const REF2 = Buffer.from('"ref":2');
@@ -21,7 +21,8 @@ export class Population {
   noticeFrames = 0;
   private phase: Phase = () => { this.frames++; };
 
-  constructor(readonly port: number) {}
+  /** `wire`: how the server speaks (bench/lean-ws.ts; Socket.IO's packets for the socketio server). */
+  constructor(readonly port: number, readonly wire: Wire = 'parley') {}
 
   /** When the last frame arrived (performance.now()). */
   lastFrameAt = 0;
@@ -44,7 +45,7 @@ export class Population {
     const worker = async (): Promise<void> => {
       while (next < n) {
         next++;
-        const c = await openWithRetry(this.port, this.onFrame);
+        const c = await openWithRetry(this.port, this.onFrame, this.wire);
         c.tag = this.clients.length;
         this.clients.push(c);
       }
@@ -219,10 +220,10 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: () => string): Pr
 }
 
 /** Opens one client, retrying a refused or failed handshake a few times. */
-export async function openWithRetry(port: number, onFrame: Phase): Promise<LeanClient> {
+export async function openWithRetry(port: number, onFrame: Phase, wire: Wire = 'parley'): Promise<LeanClient> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await LeanClient.open({ port, protocol: 'parley.json', onFrame });
+      return await LeanClient.open({ port, protocol: 'parley.json', onFrame, wire });
     } catch (err) {
       if (attempt >= 3) throw err;
       await sleep(50 * (attempt + 1));
@@ -247,7 +248,7 @@ const JOIN_ACK = Buffer.from('"ref":2');
  * (a close frame) once its join is acknowledged, making room for the next. The room's
  * population stays about `concurrency`, so neither server's join notices grow with `n`.
  */
-export async function arrive(port: number, n: number, prefix: string, room = 'general', concurrency = 128): Promise<ArrivalRun> {
+export async function arrive(port: number, n: number, prefix: string, room = 'general', concurrency = 128, wire: Wire = 'parley'): Promise<ArrivalRun> {
   const waiting = new Map<LeanClient, () => void>();
   const onFrame = (c: LeanClient, buf: Buffer, start: number, end: number): void => {
     if (frameType(buf, start, end) === 'Ack' && indexWithin(buf, JOIN_ACK, start, end)) waiting.get(c)?.();
@@ -258,7 +259,7 @@ export async function arrive(port: number, n: number, prefix: string, room = 'ge
   const started = performance.now();
   const one = async (i: number): Promise<void> => {
     const t0 = performance.now();
-    const c = await openWithRetry(port, onFrame);
+    const c = await openWithRetry(port, onFrame, wire);
     try {
       await withTimeout(new Promise<void>((resolve) => {
         waiting.set(c, resolve);

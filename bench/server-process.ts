@@ -7,13 +7,28 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Wire } from './lean-ws.js';
 import type { Window } from './perf-split.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TICKS_PER_SECOND = 100;
 
-/** `parley-seeded`: Parley on a seeded database (`--seeded N`), beside Parley on an empty one. */
-export type ServerKind = 'parley' | 'parley-seeded' | 'reference';
+/**
+ * `parley-seeded`: Parley on a seeded database (`--seeded N`), beside Parley on an empty one.
+ * `socketio`: an idiomatic Socket.IO 4 server (bench/socketio-server.ts), for the issue's goals
+ * stated against Socket.IO.
+ */
+export type ServerKind = 'parley' | 'parley-seeded' | 'reference' | 'socketio';
+
+/** Whether a server is one of the baselines (no /metrics, no Parley flags). */
+export function isBaseline(kind: ServerKind): boolean {
+  return kind === 'reference' || kind === 'socketio';
+}
+
+/** How the load generator talks to a server of this kind. */
+export function wireOf(kind: ServerKind): Wire {
+  return kind === 'socketio' ? 'socketio' : 'parley';
+}
 
 /** A server's event-loop delay over a stretch, ms (bench/loop-probe.mjs). */
 export interface LoopDelay {
@@ -26,6 +41,8 @@ export interface LoopDelay {
 export interface ServerHandle {
   kind: ServerKind;
   port: number;
+  /** How the load generator talks to it. */
+  wire: Wire;
   pid: number;
   /** Server CPU time so far, microseconds (user, system). */
   cpu(): { user: number; system: number };
@@ -38,7 +55,7 @@ export interface ServerHandle {
    * caller preloads with `nodeArgs`; null without it).
    */
   loopDelay(): Promise<{ maxMs: number; p99Ms: number } | null>;
-  /** Prometheus text of /metrics (Parley only; empty for the reference). */
+  /** Prometheus text of /metrics (Parley only; empty for the baselines). */
   metrics(): Promise<string>;
   /** The measured slices of the paced scenarios, on CLOCK_MONOTONIC (for --perf). */
   measured: Window[];
@@ -59,9 +76,9 @@ export function parleyArgs(db: string, extra: string[] = []): string[] {
 export async function startServer(kind: ServerKind, opts: { db: string; nodeArgs?: string[]; env?: NodeJS.ProcessEnv; extra?: string[] }): Promise<ServerHandle> {
   const node = process.execPath;
   const probe = ['--expose-gc', '--import', pathToFileURL(join(ROOT, 'bench/gc-probe.mjs')).href];
-  const args = kind !== 'reference'
+  const args = !isBaseline(kind)
     ? [...probe, ...(opts.nodeArgs ?? []), ...parleyArgs(opts.db, opts.extra)]
-    : [...probe, ...(opts.nodeArgs ?? []), '--import', 'tsx', join(ROOT, 'bench/reference-server.ts'), '--port', '0'];
+    : [...probe, ...(opts.nodeArgs ?? []), '--import', 'tsx', join(ROOT, `bench/${kind}-server.ts`), '--port', '0'];
   const child = spawn(node, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
@@ -96,7 +113,7 @@ export async function startServer(kind: ServerKind, opts: { db: string; nodeArgs
   });
   const pid = child.pid!;
   return {
-    kind, port, pid, measured: [],
+    kind, port, pid, measured: [], wire: wireOf(kind),
     cpu: () => procCpu(pid),
     rss: () => procRss(pid),
     collect: () => new Promise<NodeJS.MemoryUsage | null>((resolve) => {
@@ -112,7 +129,7 @@ export async function startServer(kind: ServerKind, opts: { db: string; nodeArgs
       child.kill('SIGWINCH');
     }),
     metrics: async () => {
-      if (kind === 'reference') return '';
+      if (isBaseline(kind)) return '';
       const res = await fetch(`http://127.0.0.1:${port}/metrics`);
       return res.text();
     },
