@@ -1,13 +1,13 @@
 /**
  * The benchmark checks its own books: the accounting counts a dropped delivery as missing
  * and a repeated one as duplicated, the lean client parses frames however TCP splits them,
- * and a tiny end-to-end run against both servers completes with nothing missing.
+ * and a tiny end-to-end run against both servers (and (c), (i) against Socket.IO) completes with nothing missing.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Accounting } from '../bench/accounting.js';
 import { runBench, slope, type Scale, type ScenarioId } from '../bench/bench.js';
-import { LeanClient, encodeServerFrame, frameType, readTag } from '../bench/lean-ws.js';
+import { LeanClient, encodeServerFrame, frameType, readTag, socketIoEvent } from '../bench/lean-ws.js';
 import { markdown, svg } from '../bench/report.js';
 import { footprintMarkdown, footprintMet, type Footprint } from '../bench/footprint.js';
 
@@ -150,6 +150,28 @@ describe('bench end to end', () => {
     assert.match(table, /\| \(i\) arrivals: arrivals\/s \(connect, name, join general\) \| [\d.]+ \| ≥ 1 \|/);
     assert.match(table, /\| \(c\) many rooms: p99 latency \(durability on\) \| [\d.]+ \| ≤ 1 \|/);
     assert.match(svg(rows, 'test'), /^<svg/);
+  });
+});
+
+describe('bench against Socket.IO', () => {
+  it('wraps a generator frame as the Socket.IO event its type names, asking for an acknowledgement when it carries a ref', () => {
+    assert.equal(socketIoEvent('{"type":"SendMessage","room":"r1","content":"~1~2~ hi"}'), '42["SendMessage",{"type":"SendMessage","room":"r1","content":"~1~2~ hi"}]');
+    assert.equal(socketIoEvent('{"type":"JoinRoom","room":"general","ref":12}'), '4212["JoinRoom",{"type":"JoinRoom","room":"general","ref":12}]');
+  });
+
+  it('runs (c) and (i) against Parley and Socket.IO in one run with nothing missing, and prints Parley ÷ Socket.IO', { timeout: 120_000 }, async () => {
+    const tiny: Scale = { idle: 20, fanConnections: 8, fanSenders: 2, fanRate: 5, seconds: 0.5, window: 2, manyConnections: 12, manyRooms: 3, storm: 8, arrivals: 6 };
+    const rows = await runBench({ scale: tiny, servers: ['parley', 'socketio'], scenarios: ['c', 'i'] });
+    assert.equal(rows.length, 4);
+    for (const row of rows.filter((r) => r.scenario === 'c')) {
+      assert.ok(row.delivered > 0, `${row.server} delivered something`);
+      assert.deepEqual([row.missing, row.duplicated, row.unexpected], [0, 0, 0], `${row.server} (c) books`);
+    }
+    for (const row of rows.filter((r) => r.scenario === 'i')) assert.deepEqual([row.delivered, row.missing], [6, 0], `${row.server} arrivals`);
+    const table = markdown(rows, { date: 'now', command: 'test', machine: 'test', node: process.version, quick: true });
+    assert.match(table, /\| \(c\) many rooms \| socketio \|/);
+    assert.match(table, /\| \(c\) many rooms: p99 latency, Parley ÷ Socket\.IO \| [\d.]+ \| ≤ 1 \|/);
+    assert.match(table, /\| \(i\) arrivals: arrivals\/s, Parley ÷ Socket\.IO \| [\d.]+ \| ≥ 1 \|/);
   });
 });
 
