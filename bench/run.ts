@@ -25,6 +25,9 @@
  * then times `parley --version` and the start of `node dist/parley.js serve` and `npm start`
  * to /healthz, and reads their idle RSS; `--only start` runs it alone (about 40 s).
  * (i), new users arriving (connect, name, join general), is in the default set too.
+ * --servers parley,reference,socketio adds an idiomatic Socket.IO 4 server (bench/socketio-server.ts)
+ * in the same slices and rounds; the targets then add Parley ÷ Socket.IO for (c) p99 and (i)
+ * arrivals/s. The default is parley,reference.
  * --seeded N adds a second Parley on a SQLite database of N messages (`--only a,c --seeded
  * 1000000`): its CPU per delivery against Parley's on an empty database, goal ≤ 1.1×.
  */
