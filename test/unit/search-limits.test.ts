@@ -10,6 +10,24 @@ import { eventually } from '../helpers/eventually.js';
 import { FakeChat } from '../helpers/fake-chat.js';
 import { SEARCH_QUEUE } from '../../src/server/domain/handle-messages.js';
 
+/**
+ * Holds every search at the store until a test opens its gate; `most()`: the most searches the
+ * store had at once; `restore()`: searches go straight to the store again.
+ */
+function gateSearches(chat: FakeChat): { gates: (() => void)[]; most(): number; restore(): void } {
+  const search = chat.store.search.bind(chat.store);
+  let running = 0;
+  let most = 0;
+  const gates: (() => void)[] = [];
+  chat.store.search = async (q: SearchQuery) => {
+    most = Math.max(most, ++running);
+    await new Promise<void>((resolve) => gates.push(resolve));
+    running--;
+    return search(q);
+  };
+  return { gates, most: () => most, restore: () => { chat.store.search = search; } };
+}
+
 describe('Search limits', () => {
   it('refuses searches past --searches-per-minute for that searcher only, with RATE_LIMITED', async () => {
     // 6 a minute: a burst of one.
@@ -40,16 +58,7 @@ describe('Search limits', () => {
   it('runs one search at a time per connection', async () => {
     const chat = await new FakeChat().start();
     const ann = await chat.jsonUser('ann');
-    const search = chat.store.search.bind(chat.store);
-    let running = 0;
-    let most = 0;
-    const gates: (() => void)[] = [];
-    chat.store.search = async (q: SearchQuery) => {
-      most = Math.max(most, ++running);
-      await new Promise<void>((resolve) => gates.push(resolve));
-      running--;
-      return search(q);
-    };
+    const { gates, most } = gateSearches(chat);
     for (let i = 0; i < 3; i++) ann.say({ type: 'Search', query: 'hello', ref: i });
     for (let answered = 0; answered < 3; answered++) {
       await eventually(() => gates.length > 0, 10_000, `search ${answered} to start`);
@@ -61,7 +70,7 @@ describe('Search limits', () => {
       open[0]!();
       await eventually(() => ann.conn.ofType('SearchResults').length === answered + 1, 10_000, `search ${answered} to be answered`);
     }
-    assert.equal(most, 1);
+    assert.equal(most(), 1);
     assert.deepEqual(ann.conn.ofType('SearchResults').map((r) => r.ref), [0, 1, 2]);
   });
 
@@ -76,12 +85,7 @@ describe('Search limits', () => {
     await chat.settle();
     assert.equal(two.conn.ofType('LoggedIn').length, 1);
     const bob = await chat.jsonUser('bob');
-    const search = chat.store.search.bind(chat.store);
-    const gates: (() => void)[] = [];
-    chat.store.search = async (q: SearchQuery) => {
-      await new Promise<void>((resolve) => gates.push(resolve));
-      return search(q);
-    };
+    const { gates, restore } = gateSearches(chat);
     one.say({ type: 'Search', query: 'hello', ref: 'a' });
     await eventually(() => gates.length === 1, 10_000, 'the first search to reach the store');
     two.say({ type: 'Search', query: 'hello', ref: 'b' });
@@ -93,7 +97,7 @@ describe('Search limits', () => {
     await eventually(() => gates.length === 2, 10_000, "bob's search to reach the store");
     for (const open of gates.splice(0)) open();
     await eventually(() => one.conn.ofType('SearchResults').length === 1 && bob.conn.ofType('SearchResults').length === 1, 10_000, 'both answered');
-    chat.store.search = search;
+    restore();
     two.say({ type: 'Search', query: 'hello', ref: 'd' });
     await eventually(() => two.conn.ofType('SearchResults').length === 1, 10_000, 'a search once the first was answered');
     assert.equal(two.conn.ofType('SearchResults')[0]!.ref, 'd');
@@ -103,16 +107,7 @@ describe('Search limits', () => {
     const chat = await new FakeChat({ searchesInFlight: 1 }).start();
     const users: Awaited<ReturnType<FakeChat['jsonUser']>>[] = [];
     for (let i = 0; i < SEARCH_QUEUE + 2; i++) users.push(await chat.jsonUser(`u${i}`));
-    const search = chat.store.search.bind(chat.store);
-    let running = 0;
-    let most = 0;
-    const gates: (() => void)[] = [];
-    chat.store.search = async (q: SearchQuery) => {
-      most = Math.max(most, ++running);
-      await new Promise<void>((resolve) => gates.push(resolve));
-      running--;
-      return search(q);
-    };
+    const { gates, most } = gateSearches(chat);
     users.forEach((u, i) => u.say({ type: 'Search', query: 'hello', ref: i }));
     // One runs, SEARCH_QUEUE wait, the last is refused.
     const last = users.at(-1)!;
@@ -128,7 +123,7 @@ describe('Search limits', () => {
       await eventually(() => users.filter((u) => u.conn.ofType('SearchResults').length === 1).length === answered + 1, 10_000, `search ${answered} answered`);
       order.push(users.findIndex((u, i) => u.conn.ofType('SearchResults').length === 1 && !order.includes(i)));
     }
-    assert.equal(most, 1);
+    assert.equal(most(), 1);
     assert.deepEqual(order, Array.from({ length: SEARCH_QUEUE + 1 }, (_, i) => i), 'in the order they came');
   });
 });
