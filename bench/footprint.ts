@@ -17,7 +17,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { procCpu, procRss } from './server-process.js';
+import { procCpu, procRss, stopChild } from './server-process.js';
 
 export interface Started {
   /** ms from spawn until /healthz answered 200. */
@@ -97,7 +97,7 @@ export async function measureFootprint(opts: { root: string; runs: number; idleS
     // The server under npm first: it holds npm's stderr pipe open, and this process with it.
     if (npmServer !== null) await stopPid(npmServer);
     for (const child of children.reverse()) {
-      await stop(child);
+      await stopChild(child);
       child.stderr?.destroy();
     }
     rmSync(dir, { recursive: true, force: true });
@@ -191,14 +191,6 @@ async function stopPid(pid: number): Promise<void> {
   if (alive()) process.kill(pid, 'SIGKILL');
 }
 
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => { clearTimeout(timer); resolve(); });
-    child.kill('SIGTERM');
-  });
-}
 
 /** The start table, with the goals beside the figures. */
 export function footprintMarkdown(f: Footprint): string {
