@@ -2,9 +2,10 @@
  * Scenario (f), a reconnect storm: `npm run bench -- --only f [--quick] [--reconnect accounts=N,...]`.
  *
  * Every account of a community (10,000 by default, each a member of 10 rooms) comes back at
- * once, as after a server restart or a network outage: each client opens a connection, sends
- * `Login {token}` and, on `LoggedIn`, `ListConversations` (its rooms, as the web and terminal
- * clients ask) and one `History {room, after: lastSeq}` per room for what it missed. An account
+ * once, as after a server restart or a network outage: each client opens a connection and
+ * sends, in one write, `Login {token}`, `ListConversations` (its rooms, as the web and terminal
+ * clients ask) and one `History {room, after: lastSeq}` per room for what it missed (the
+ * client core pipelines a resume the same way). An account
  * counts as resumed when it has its LoggedIn, its Conversations listing every one of its rooms
  * at its last seq, and, for every one of its rooms, exactly the messages posted after its last seq. The figure is resumed accounts per
  * second, from the first connect to the last account resumed, against the reference
@@ -167,7 +168,7 @@ interface Resuming {
   account: number;
   rooms: number[];
   connectedAt: number;
-  /** Answers still missing: Conversations and a History per room. */
+  /** Answers still missing: LoggedIn, Conversations and a History per room. */
   pending: number;
   finished: boolean;
 }
@@ -206,7 +207,7 @@ export async function resumeStorm(server: ServerHandle, scale: ReconnectScale, n
     const type = frameType(buf, start, end);
     if (type === 'UserJoined') joined++;
     else if (type === 'SystemMessage') summaries++;
-    else if (type === 'LoggedIn') c.sendMany(missedRequests(state, scale));
+    else if (type === 'LoggedIn') loggedIn(state, finish);
     else if (type === 'History') checkHistory(state, JSON.parse(buf.toString('utf8', start, end)) as HistoryFrame, scale, finish);
     else if (type === 'Conversations') checkConversations(state, JSON.parse(buf.toString('utf8', start, end)) as ConversationsFrame, scale, finish);
     else if (type === 'Error') finish(state, buf.toString('utf8', start, end));
@@ -219,13 +220,13 @@ export async function resumeStorm(server: ServerHandle, scale: ReconnectScale, n
   const worker = async (): Promise<void> => {
     while (next < n) {
       const account = next++;
-      const state: Resuming = { account, rooms: roomsOf(account, scale), connectedAt: performance.now(), pending: scale.roomsEach + 1, finished: false };
+      const state: Resuming = { account, rooms: roomsOf(account, scale), connectedAt: performance.now(), pending: scale.roomsEach + 2, finished: false };
       states[account] = state;
       try {
         const c = await openWithRetry(server.port, onFrame);
         c.tag = account;
         clients.push(c);
-        c.send(JSON.stringify({ type: 'Login', token: reconnectToken(account), ref: 'login' }));
+        c.sendMany(resumeRequests(state, scale));
       } catch (err) {
         finish(state, `connect: ${(err as Error).message}`);
       }
@@ -255,12 +256,23 @@ interface HistoryFrame { ref?: string; room: string; messages: Array<{ seq: numb
 
 interface ConversationsFrame { ref?: string; conversations: Array<{ room: string; lastSeq: number }> }
 
-/** The account's conversations, then one History request per room for what came after its last seq (sent in one write). */
-function missedRequests(state: Resuming, scale: ReconnectScale): string[] {
+/**
+ * What a client that was connected before the outage sends at once on its new connection, as
+ * the client core does (src/client/core/client.ts, resume): `Login {token}`, the account's
+ * conversations, and one History request per room for what came after its last seq, in one
+ * write. The server runs a connection's frames in order, so the requests see the login.
+ */
+function resumeRequests(state: Resuming, scale: ReconnectScale): string[] {
   return [
+    JSON.stringify({ type: 'Login', token: reconnectToken(state.account), ref: 'login' }),
     JSON.stringify({ type: 'ListConversations', ref: 'c' }),
     ...state.rooms.map((r, k) => JSON.stringify({ type: 'History', room: reconnectRoom(r), after: scale.seen, limit: 50, ref: `h${k}` })),
   ];
+}
+
+/** Counts the LoggedIn (the requests sent with the Login are answered after it). */
+function loggedIn(state: Resuming, finish: (s: Resuming, failure?: string) => void): void {
+  if (--state.pending === 0) finish(state);
 }
 
 /** Checks the answer to ListConversations: every room of the account, at its last seq. */
@@ -418,10 +430,10 @@ export function reconnectMarkdown(r: ReconnectResult, meta: { date: string; comm
     `\`${meta.command}\` on ${meta.machine}, Node ${meta.node}. SQLite store, seeded through the store's API in ${r.seedSeconds.toFixed(0)} s: ` +
       `${int(s.accounts)} registered accounts with a token each, ${int(s.rooms)} rooms of ${int(r.members)} members (${s.roomsEach} rooms an account), ` +
       `${s.seen} messages a room read before the outage and ${s.missed} posted during it. Every account reconnects at once (${CONCURRENCY} handshakes in flight): ` +
-      `\`Login {token}\`, then on LoggedIn \`ListConversations\` and one \`History {room, after: ${s.seen}}\` per room; resumed = LoggedIn, Conversations listing every room at seq ${s.seen + s.missed}, and exactly the ${s.missed} missed messages of each room. ` +
+      `in one write \`Login {token}\`, \`ListConversations\` and one \`History {room, after: ${s.seen}}\` per room; resumed = LoggedIn, Conversations listing every room at seq ${s.seen + s.missed}, and exactly the ${s.missed} missed messages of each room. ` +
       `The reference (a minimal \`ws\` server) does the same number of plain handshakes. ${s.rounds} round(s); the best of each column counts, as in (d). ` +
       'CPU: the server process\'s CPU time (all threads) per resume or handshake, and over the storm as % of one core (well under 100 while resumes queue: other processes had the cores). ' +
-      'Frames: what the clients received per resumed account, presence notices among them (a room gets a UserJoined per arrival up to 20 present members, and up to 100 while arrivals come slower than about 10 a second; otherwise a summary SystemMessage to every member, at intervals of 1, 2, 4, 8 s while arrivals last); socket writes: Parley\'s, per resumed account (from /metrics). ' +
+      'Frames: what the clients received per resumed account, presence notices among them (a room gets a UserJoined per arrival up to 20 present members, and up to 100 while arrivals come slower than about 10 a second; otherwise a summary SystemMessage to every member, at once, after 1 s, then every 8 s while arrivals last); socket writes: Parley\'s, per resumed account (from /metrics). ' +
       `Load average (1 min) of the machine before → after: ${meta.load}.`,
     '',
     '| round | reference handshakes/s | Parley handshakes/s | Parley resumes/s | resumed | failed | CPU µs/resume | Parley CPU % of a core | CPU µs/handshake (Parley · reference) | resume p50 / p99 ms | frames/resume: UserJoined · summaries · all | socket writes/resume | load CPU % |',

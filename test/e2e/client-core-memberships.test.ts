@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { ParleyClient, type SocketLike } from '../../src/client/core/client.js';
 import type { ChatMessage } from '../../src/protocol/messages.js';
 import { eventually } from '../helpers/eventually.js';
+import { gatedSocket } from '../helpers/gated-socket.js';
 import { startTestServer } from '../helpers/server.js';
 import { joinRoom, jsonUser } from '../helpers/ws-client.js';
 
@@ -83,6 +84,70 @@ describe('client core following memberships', () => {
       for (const content of ['two', 'three']) sender.send({ type: 'SendMessage', room, content });
       await eventually(() => chats.some((m) => m.content === 'three'), 8_000, 'the missed messages');
       assert.deepEqual(chats.filter((m) => m.room === room).map((m) => m.seq), [1, 2, 3]);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('resumes in one round trip: Login, ListConversations and a History per room go out before LoggedIn comes back', async () => {
+    await using server = await startTestServer();
+    await using sender = await jsonUser(server.url, 'sid');
+    for (const room of ['alpha', 'beta']) await joinRoom(sender, room);
+    // The first socket is a plain one; every later one waits for `gate` before it connects,
+    // and records what the core sends on it before its first LoggedIn arrives.
+    let gate = Promise.resolve();
+    let sockets = 0;
+    const beforeLoggedIn: Array<Record<string, unknown>> = [];
+    const sentAfter: Array<Record<string, unknown>> = [];
+    const createSocket = (url: string, protocols: string[]): SocketLike => {
+      if (sockets++ === 0) return nodeSocket(url, protocols);
+      let loggedIn = false;
+      return gatedSocket(gate, url, protocols, {
+        sent: (text) => (loggedIn ? sentAfter : beforeLoggedIn).push(JSON.parse(text) as Record<string, unknown>),
+        received: (text) => { if ((JSON.parse(text) as { type: string }).type === 'LoggedIn') loggedIn = true; },
+      });
+    };
+    const c = new ParleyClient({ url: server.url, createSocket, identity: { username: 'dora' }, rooms: [], memberships: true, backoff: { initialMs: 20, maxMs: 50 } });
+    const chats: ChatMessage[] = [];
+    c.on('chat', (m) => chats.push(m));
+    await c.connect();
+    try {
+      for (const room of ['alpha', 'beta']) await c.join(room);
+      for (const room of ['alpha', 'beta']) sender.send({ type: 'SendMessage', room, content: `${room} 1` });
+      await eventually(() => chats.length === 2, 8_000, 'the first messages');
+
+      let open!: () => void;
+      gate = new Promise((resolve) => { open = resolve; });
+      const reconnecting = new Promise<void>((resolve) => { const off = c.on('status', (ev) => { if (ev.status === 'reconnecting') { off(); resolve(); } }); });
+      (c as unknown as { socket: SocketLike }).socket.close(4001, 'test drop');
+      await reconnecting;
+      // Posted while the core is away: only the resume's History pages can bring them.
+      for (const [room, content] of [['alpha', 'alpha 2'], ['alpha', 'alpha 3'], ['beta', 'beta 2']] as const) {
+        sender.send({ type: 'SendMessage', room, content, ref: content });
+        await sender.nextOfType('Message', (m) => m.ref === content);
+      }
+      const ready = new Promise<boolean>((resolve) => { const off = c.on('ready', (ev) => { off(); resolve(ev.resumed); }); });
+      open();
+      assert.equal(await ready, true, 'the session resumed');
+
+      assert.deepEqual(beforeLoggedIn.map((m) => (m.type === 'History' ? `History ${String(m.room)} after ${String(m.after)}` : m.type)).sort(),
+        ['History alpha after 1', 'History beta after 1', 'History general after 0', 'ListConversations', 'Login'], 'everything the resume needs, sent before the login was answered');
+      assert.equal(sentAfter.filter((m) => m.type === 'History' || m.type === 'ListConversations').length, 0, 'nothing asked again');
+      assert.deepEqual(chats.filter((m) => m.room === 'alpha').map((m) => [m.seq, m.content]), [[1, 'alpha 1'], [2, 'alpha 2'], [3, 'alpha 3']]);
+      assert.deepEqual(chats.filter((m) => m.room === 'beta').map((m) => [m.seq, m.content]), [[1, 'beta 1'], [2, 'beta 2']]);
+      assert.deepEqual([...c.rooms].sort(), ['alpha', 'beta', 'general']);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('falls back to naming itself when the token of a pipelined resume is refused, and uses none of the answers sent with it', async () => {
+    await using server = await startTestServer();
+    const c = new ParleyClient({ url: server.url, createSocket: nodeSocket, identity: { username: 'erin', token: 'no-such-token' }, rooms: [], memberships: true, renameOnEndedToken: true });
+    await c.connect();
+    try {
+      assert.equal(c.username, 'erin');
+      assert.deepEqual(c.rooms, ['general'], 'the rooms of the account it named, not an error');
     } finally {
       c.close();
     }

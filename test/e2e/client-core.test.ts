@@ -8,6 +8,7 @@ import { ParleyClient, type SocketLike } from '../../src/client/core/client.js';
 import type { ChatMessage } from '../../src/protocol/messages.js';
 import { openStore } from '../../src/server/store/open-store.js';
 import { MemoryStore } from '../../src/server/store/store-memory.js';
+import { gatedSocket } from '../helpers/gated-socket.js';
 import { startTestServer } from '../helpers/server.js';
 import { jsonUser, resumeUser } from '../helpers/ws-client.js';
 
@@ -185,5 +186,46 @@ describe('client core', () => {
     const c = client(server.url, 'TAKEN');
     await assert.rejects(c.connect(), /in use/);
     assert.ok(holder);
+  });
+
+  it('resumes its own rooms in one round trip: Login, a JoinRoom and a History per room go out before LoggedIn comes back', async () => {
+    await using server = await startTestServer();
+    await using sender = await jsonUser(server.url, 'sam');
+    sender.send({ type: 'JoinRoom', room: 'alpha', ref: 'j' });
+    await sender.nextOfType('Ack', (m) => m.ref === 'j');
+    let gate = Promise.resolve();
+    let sockets = 0;
+    const beforeLoggedIn: Array<Record<string, unknown>> = [];
+    const createSocket = (url: string, protocols: string[]): SocketLike => {
+      if (sockets++ === 0) return nodeSocket(url, protocols);
+      let loggedIn = false;
+      return gatedSocket(gate, url, protocols, {
+        sent: (text) => { if (!loggedIn) beforeLoggedIn.push(JSON.parse(text) as Record<string, unknown>); },
+        received: (text) => { if ((JSON.parse(text) as { type: string }).type === 'LoggedIn') loggedIn = true; },
+      });
+    };
+    const c = new ParleyClient({ url: server.url, createSocket, identity: { username: 'tess' }, rooms: ['general', 'alpha'], backoff: { initialMs: 20, maxMs: 50 } });
+    const chats: ChatMessage[] = [];
+    c.on('chat', (m) => chats.push(m));
+    await c.connect();
+    try {
+      sender.send({ type: 'SendMessage', room: 'alpha', content: 'before', ref: 'b' });
+      await until(() => chats.some((m) => m.content === 'before'), 'the first message');
+      let open!: () => void;
+      gate = new Promise((resolve) => { open = resolve; });
+      const reconnecting = new Promise<void>((resolve) => { const off = c.on('status', (ev) => { if (ev.status === 'reconnecting') { off(); resolve(); } }); });
+      (c as unknown as { socket: SocketLike }).socket.close(4001, 'test drop');
+      await reconnecting;
+      sender.send({ type: 'SendMessage', room: 'alpha', content: 'while away', ref: 'w' });
+      await sender.nextOfType('Message', (m) => m.ref === 'w');
+      const ready = new Promise<boolean>((resolve) => { const off = c.on('ready', (ev) => { off(); resolve(ev.resumed); }); });
+      open();
+      assert.equal(await ready, true);
+      assert.deepEqual(beforeLoggedIn.map((m) => [m.type, m.room ?? '', m.after ?? '']).map((x) => x.join(' ').trim()).sort(),
+        ['History alpha 1', 'History general 0', 'JoinRoom alpha', 'JoinRoom general', 'Login']);
+      assert.deepEqual(chats.filter((m) => m.room === 'alpha').map((m) => [m.seq, m.content]), [[1, 'before'], [2, 'while away']]);
+    } finally {
+      c.close();
+    }
   });
 });

@@ -86,6 +86,29 @@ const MAX_SESSION_RETRIES = 10;
 const LOST_ROOM_CODES = new Set(['NO_SUCH_ROOM', 'NOT_IN_ROOM', 'FORBIDDEN']);
 /** Messages a resume page asks for (the server may send fewer: it bounds pages in bytes too). */
 const RESUME_PAGE = 500;
+/**
+ * History requests sent with a resume's login at most (sendEarly): with the Login and
+ * ListConversations, well inside the server's default burst of 40 frames a connection; the
+ * rooms past it are fetched after, one at a time.
+ */
+const EARLY_PAGES = 24;
+
+/** A first History page asked for with the login: from `after`. */
+interface EarlyPage {
+  after: number;
+  page: Promise<ServerMessage>;
+}
+type EarlyPages = Map<string, EarlyPage>;
+
+/** The requests a resume sends with its login (sendEarly). */
+interface EarlyRequests {
+  login: Promise<ServerMessage>;
+  /** With memberships: the account's conversations. */
+  conversations: Promise<ServerMessage> | undefined;
+  /** Without: the rooms joined again (up to half of EARLY_PAGES). */
+  joins: Map<string, Promise<ServerMessage>>;
+  pages: EarlyPages;
+}
 
 export class ClientError extends Error {
   constructor(readonly code: string, message: string) {
@@ -119,6 +142,8 @@ export class ParleyClient {
   private attempt = 0;
   private stopped = false;
   private connectedOnce = false;
+  /** This connection's session began with the Login that sendEarly sent: the requests sent with it are answers to use. */
+  private loggedInWithToken = false;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   /** The resume fetch running per room (fetchMissed). */
   private readonly fetching = new Map<string, { again: boolean; done: Promise<void> }>();
@@ -237,12 +262,15 @@ export class ParleyClient {
 
   /** Identifies, joins rooms and fetches every room's gap. */
   private async startSession(): Promise<void> {
+    let early: EarlyRequests | null = null;
+    this.loggedInWithToken = false;
     try {
-      await this.identify();
-      if (this.opts.memberships) await this.followMemberships();
-      else for (const room of [...this.rooms]) await this.rejoin(room);
+      early = this.sendEarly();
+      await this.identify(early?.login);
+      if (this.opts.memberships) await this.followMemberships(early?.conversations);
+      else for (const room of [...this.rooms]) await this.rejoin(room, this.loggedInWithToken ? early?.joins.get(room) : undefined);
       const resumed = this.connectedOnce;
-      if (resumed) await this.catchUp();
+      if (resumed) await this.catchUp(early?.pages);
       this.connectedOnce = true;
       this.attempt = 0;
       for (const entry of this.outbox.values()) this.sendRaw(entry.msg);
@@ -269,9 +297,9 @@ export class ParleyClient {
    * Joins a room of `rooms` after a connect. On a reconnect, a room the account lost meanwhile
    * (removed from a private room while away) is dropped from `rooms` rather than ending the session.
    */
-  private async rejoin(room: string): Promise<void> {
+  private async rejoin(room: string, sent?: Promise<ServerMessage>): Promise<void> {
     try {
-      await this.request({ type: 'JoinRoom', room });
+      await (sent ?? this.request({ type: 'JoinRoom', room }));
     } catch (err) {
       if (!this.connectedOnce || !LOST_ROOM_CODES.has((err as ClientError).code)) throw err;
       const i = this.rooms.indexOf(room);
@@ -280,12 +308,47 @@ export class ParleyClient {
     }
   }
 
-  private async identify(): Promise<void> {
+  /**
+   * A resume in one write: when a token is known, `Login {token}`, `ListConversations` (when
+   * the account's memberships decide the rooms; else, after a drop, a `JoinRoom` per room)
+   * and, after a drop, one `History {after}` per room with a known last seq (EARLY_PAGES
+   * requests at most) go out together, without waiting for LoggedIn. The server runs a connection's frames in order, so the requests see the login;
+   * one round trip instead of one per request, and on a server that many clients reconnect
+   * to at once, one read and one write for what was a dozen. If the login fails, the
+   * requests after it fail too and are not used (their rejections are swallowed).
+   */
+  private sendEarly(): EarlyRequests | null {
+    const token = this.token ?? this.opts.identity.token;
+    // Without memberships the core joins its own rooms: worth sending early on a resume only.
+    if (!token || (!this.opts.memberships && !this.connectedOnce)) return null;
+    const quiet = <T>(p: Promise<T>): Promise<T> => {
+      p.catch(() => undefined);
+      return p;
+    };
+    const login = this.request({ type: 'Login', token });
+    const conversations = this.opts.memberships ? quiet(this.request({ type: 'ListConversations' })) : undefined;
+    const joins = new Map<string, Promise<ServerMessage>>();
+    if (!this.opts.memberships) {
+      for (const room of this.rooms.slice(0, EARLY_PAGES / 2)) joins.set(room, quiet(this.request({ type: 'JoinRoom', room })));
+    }
+    const pages: EarlyPages = new Map();
+    if (this.connectedOnce) {
+      for (const room of this.rooms) {
+        const after = this.lastSeq.get(room);
+        if (after === undefined || pages.size >= EARLY_PAGES - joins.size) continue;
+        pages.set(room, { after, page: quiet(this.request({ type: 'History', room, after, limit: this.resumeLimit })) });
+      }
+    }
+    return { login, conversations, joins, pages };
+  }
+
+  private async identify(sentLogin?: Promise<ServerMessage>): Promise<void> {
     const { identity } = this.opts;
     if (this.token ?? identity.token) {
       try {
-        const answer = await this.request({ type: 'Login', token: (this.token ?? identity.token)! });
+        const answer = await (sentLogin ?? this.request({ type: 'Login', token: (this.token ?? identity.token)! }));
         this.acceptLogin(answer);
+        this.loggedInWithToken = sentLogin !== undefined && answer.type === 'LoggedIn';
         return;
       } catch (err) {
         if (!identity.password && !this.tokenEnded(err)) throw err;
@@ -329,8 +392,10 @@ export class ParleyClient {
   }
 
   /** The account's conversations become `rooms` (the `Conversations` answer is also emitted as a message). */
-  private async followMemberships(): Promise<void> {
-    const answer = await this.request({ type: 'ListConversations' });
+  private async followMemberships(sent?: Promise<ServerMessage>): Promise<void> {
+    // The early request is the one to use only if the login it followed is the one that
+    // succeeded (a refused token falls back to a password or a name: ask again then).
+    const answer = await (sent !== undefined && this.loggedInWithToken ? sent : this.request({ type: 'ListConversations' }));
     if (answer.type !== 'Conversations') return;
     this.rooms.splice(0, this.rooms.length, ...answer.conversations.map((c) => c.room));
   }
@@ -345,11 +410,17 @@ export class ParleyClient {
     }
   }
 
-  /** Fetches, per room, every message after the last one surfaced. */
-  private async catchUp(): Promise<void> {
+  /**
+   * Fetches, per room, every message after the last one surfaced; `early` holds the first
+   * pages already asked for with the login (sendEarly), used when they ask from where the
+   * room still is.
+   */
+  private async catchUp(early?: EarlyPages): Promise<void> {
+    const usable = early !== undefined && this.loggedInWithToken ? early : undefined;
     for (const room of this.rooms) {
       if (!this.lastSeq.has(room)) continue;
-      await this.fetchMissed(room);
+      const sent = usable?.get(room);
+      await this.fetchMissed(room, sent !== undefined && sent.after === this.lastSeq.get(room) ? sent : undefined);
     }
   }
 
@@ -357,7 +428,7 @@ export class ParleyClient {
    * Fetches what the room missed, once at a time per room: a live message that shows a gap
    * while a fetch is running asks that fetch to go on (no second fetch of the same pages).
    */
-  private fetchMissed(room: string): Promise<void> {
+  private fetchMissed(room: string, sent?: EarlyPage): Promise<void> {
     const running = this.fetching.get(room);
     if (running) {
       running.again = true;
@@ -370,7 +441,8 @@ export class ParleyClient {
         do {
           state.again = false;
           const after = this.lastSeq.get(room);
-          if (after !== undefined) await this.fetchAfter(room, after);
+          if (after !== undefined) await this.fetchAfter(room, after, sent);
+          sent = undefined;
         } while (state.again);
       } finally {
         this.fetching.delete(room);
@@ -388,11 +460,13 @@ export class ParleyClient {
    * (`resumeLimit`), so a backlog converges even against a server that answers big pages
    * with a disconnect.
    */
-  private async fetchAfter(room: string, after: number): Promise<void> {
+  private async fetchAfter(room: string, after: number, sent?: EarlyPage): Promise<void> {
     for (let first = true; ; first = false) {
       let page: ServerMessageOf<'History'>;
       try {
-        page = await this.request({ type: 'History', room, after, limit: this.resumeLimit }) as ServerMessageOf<'History'>;
+        // The page asked for with the login, if it asked from here (else a page of our own).
+        const early = first && sent !== undefined && sent.after === after ? await sent.page.catch(() => null) : null;
+        page = (early?.type === 'History' ? early : await this.request({ type: 'History', room, after, limit: this.resumeLimit })) as ServerMessageOf<'History'>;
       } catch (err) {
         if ((err as ClientError).code === 'DISCONNECTED') this.resumeLimit = Math.max(1, Math.floor(this.resumeLimit / 2));
         throw err;

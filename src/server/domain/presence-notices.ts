@@ -14,10 +14,11 @@
  *   decays by e every SUMMARY_INTERVAL_MS, so a burst is seen however it falls on the clock.
  * - Above that size, per-user notices stop: joins and leaves are counted per room, and a
  *   summary SystemMessage ("12 joined and 3 left general; 1,204 members now") goes to the
- *   room at the end of the turn, then at most once every SUMMARY_INTERVAL_MS while the
- *   churn lasts, the interval doubling at each summary up to MAX_SUMMARY_INTERVAL_MS (a
- *   storm of reconnections is told in a handful of summaries, each a socket write per
- *   member), and back to SUMMARY_INTERVAL_MS once an interval passes quietly. Each member then receives at most one presence frame per room per interval
+ *   room at the end of the turn, the next after SUMMARY_INTERVAL_MS, then at most once every
+ *   MAX_SUMMARY_INTERVAL_MS while the churn lasts (each summary is a socket write per member:
+ *   a reconnect storm of a few seconds is told in three, "1 joined", "212 joined" and the
+ *   rest once it is over, where doubling intervals took five, the last ones reaching
+ *   everyone), and back to SUMMARY_INTERVAL_MS once an interval passes quietly. Each member then receives at most one presence frame per room per interval
  *   however many people arrive, so a storm of n joins costs O(n · duration) frames, not n²/2.
  *   `ListUsers {room}` (or /users) gives the names.
  * - Every room's summary of one interval goes out in the same turn, with one read of the
@@ -39,7 +40,7 @@ import type { Session } from './session.js';
 export const LARGE_ROOM = 100;
 /** The shortest time between two summaries of one room. */
 export const SUMMARY_INTERVAL_MS = 1_000;
-/** The longest, while churn goes on without a quiet interval. */
+/** The time between summaries of a room after its first two, while churn goes on without a quiet interval. */
 export const MAX_SUMMARY_INTERVAL_MS = 8_000;
 /** Arrivals and departures per SUMMARY_INTERVAL_MS (a decaying count) above which a room of more than SMALL_ROOM is summarised. */
 export const BURST = 10;
@@ -70,7 +71,7 @@ export class PresenceNotices {
   private recent = new Set<string>();
   /** When the last flush went out (0: never). */
   private last = 0;
-  /** The wait before the next flush while churn goes on (doubles at each, back to the shortest after a quiet one). */
+  /** The wait before the next flush while churn goes on (the shortest after a quiet interval, then the longest). */
   private interval = SUMMARY_INTERVAL_MS;
   private timer: ReturnType<typeof setTimeout> | null = null;
   /** A flush is scheduled for the end of this turn. */
@@ -167,7 +168,7 @@ export class PresenceNotices {
     // summary mode once an interval passes quietly.
     this.timer = setTimeout(() => { this.timer = null; this.flush(); }, this.interval);
     this.timer.unref?.();
-    this.interval = Math.min(this.interval * 2, MAX_SUMMARY_INTERVAL_MS);
+    this.interval = MAX_SUMMARY_INTERVAL_MS;
     const send = (counts: Map<string, number> | null): void => {
       for (const [room, { joined, left }] of due) {
         this.target.broadcast(room, { type: 'SystemMessage', room, content: summaryText(room, joined, left, counts ? counts.get(room) ?? 0 : null) });
