@@ -62,10 +62,10 @@ export interface ServerHandle {
   stop(): Promise<void>;
 }
 
-/** Flags that lift Parley's per-client limits out of the benchmark's way (all from config.ts). */
+/** Flags that lift Parley's per-client limits out of the benchmark's way (all from config.ts); `PARLEY_ENTRY=dist/parley.js` runs the compiled command (after `npm run build`) instead of bin/parley.js (the sources through tsx). */
 export function parleyArgs(db: string, extra: string[] = []): string[] {
   return [
-    join(ROOT, 'bin/parley.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--db', db, '--log-level', 'warn',
+    process.env.PARLEY_ENTRY ? join(ROOT, process.env.PARLEY_ENTRY) : join(ROOT, 'bin/parley.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--db', db, '--log-level', 'warn',
     '--messages-per-second', '1000000', '--message-burst', '1000000',
     '--max-connections-per-ip', '1000000', '--connect-rate-per-ip', '1000000',
     '--rooms-per-address-per-minute', '1000000', '--rooms-per-address-per-hour', '1000000',
