@@ -879,13 +879,25 @@ export class SqliteStore implements Store {
 
   async conversationsOf(account: string): Promise<ConversationRecord[]> {
     await this.#settle();
-    // Rows as arrays: better-sqlite3 builds an object per row otherwise (a third of the statement's time here).
-    const rows = this.#s.conversationsOf.all(account);
-    const seqs = this.#newestSeqs(rows.map(([room]) => room));
-    const newest = rows.map(([room]) => ({ room, lastSeq: seqs.get(room) ?? null }));
-    const last = await this.#newest.resolve(newest, (rooms) => this.lastActivity(rooms));
-    const kinds = this.#kindsOf(rows.map(([room]) => room));
-    return rows.map(([room, role, read]) => ({ room, kind: kinds.get(room) ?? 'public', role: role as Role, read, last: last.get(room) ?? null }));
+    // The memberships and the read positions as four JSON arrays in one row: better-sqlite3
+    // builds a JS row per result row otherwise (and a probe of read_positions per membership
+    // was half of the statement), most of the statement's time for a busy account's 500 rows.
+    const [roomsJson, rolesJson, readRoomsJson, readSeqsJson] = this.#s.conversationsOf.get({ account })!;
+    const rooms = JSON.parse(roomsJson) as string[];
+    const roles = JSON.parse(rolesJson) as Role[];
+    const readRooms = JSON.parse(readRoomsJson) as string[];
+    const readSeqs = JSON.parse(readSeqsJson) as number[];
+    const reads = new Map<string, number>();
+    for (let i = 0; i < readRooms.length; i++) reads.set(readRooms[i]!, readSeqs[i]!);
+    const seqs = this.#newestSeqs(rooms);
+    const last = await this.#newest.resolve(rooms, rooms.map((room) => seqs.get(room) ?? null), (missing) => this.lastActivity(missing));
+    const kinds = this.#kindsOf(rooms);
+    const out: ConversationRecord[] = new Array(rooms.length);
+    for (let i = 0; i < rooms.length; i++) {
+      const room = rooms[i]!;
+      out[i] = { room, kind: kinds.get(room) ?? 'public', role: roles[i]!, read: reads.get(room) ?? 0, last: last[i]! };
+    }
+    return out;
   }
 
   /**
@@ -1049,13 +1061,14 @@ function prepareSqlite(db: Database.Database) {
     // otherwise preferred to scan every room through a Bloom filter.
     lastSeqsOf: db.prepare<[string], { name: string; last_seq: number }>(`SELECT name, last_seq FROM (SELECT name, ${ROOM_LAST_SEQ} AS last_seq
        FROM json_each(?) AS j CROSS JOIN rooms ON rooms.name = j.value) WHERE last_seq > 0`),
-    // Each membership with the account's read position (both from indexes alone):
-    // ListConversations in one statement; the conversation's newest seq comes from #newestSeqs
-    // (newestSeqs), the newest message's time from NewestTimes, the room's kind from roomKinds (#kindsOf).
-    conversationsOf: db.prepare<[string], [room: string, role: string, read: number]>(
-      `SELECT m.room, m.role, coalesce(p.seq, 0) AS read
-       FROM memberships m LEFT JOIN read_positions p ON p.user_key = m.account AND p.room = m.room
-       WHERE m.account = ?`).raw(),
+    // The account's memberships (rooms, roles) and read positions (rooms, seqs) as four JSON
+    // arrays, each pair from one index range (both covering): ListConversations in one
+    // statement; the conversation's newest seq comes from #newestSeqs (newestSeqs), the newest
+    // message's time from NewestTimes, the room's kind from roomKinds (#kindsOf). The two
+    // aggregates of each subquery see the same rows in the same order.
+    conversationsOf: db.prepare<[{ account: string }], [rooms: string, roles: string, readRooms: string, readSeqs: string]>(
+      `SELECT * FROM (SELECT json_group_array(room), json_group_array(role) FROM memberships WHERE account = @account),
+       (SELECT json_group_array(room), json_group_array(seq) FROM read_positions WHERE user_key = @account)`).raw(),
     // The newest seq of each room of a JSON array (null in an empty one), from the (room, seq) index alone.
     newestSeqs: db.prepare<[string], [room: string, top: number | null]>(
       'SELECT j.value, (SELECT max(seq) FROM messages WHERE room = j.value) FROM json_each(?) AS j').raw(),
