@@ -185,6 +185,8 @@ export class SqliteStore implements Store {
    */
   readonly #seqs = new Map<string, number | null>();
   #seqsVersion: number | null = null;
+  /** `PRAGMA data_version` when messages_pending was last seen empty, with no rows of this connection's (#hasPending). */
+  #emptyAt: number | null = null;
   /** `PRAGMA busy_timeout` statements: the handler off for #withoutWaiting, and back on. */
   #busy: { off: Database.Statement; on: Database.Statement } | null = null;
 
@@ -513,9 +515,19 @@ export class SqliteStore implements Store {
     }
   }
 
+  /**
+   * Whether messages_pending holds rows: this connection's (PendingRows) or another's. Another
+   * connection's commit changes `PRAGMA data_version`, so while it stays where the table was
+   * last seen empty, there are none (one pragma instead of a query of the table before every read).
+   */
   #hasPending(): boolean {
     const s = this.#s; // throws when the store is closed or not yet open
-    return this.#pending.rows > 0 || s.pendingAny.get() !== 0;
+    if (this.#pending.rows > 0) return true;
+    const version = s.dataVersion.get()!;
+    if (version === this.#emptyAt) return false;
+    if (s.pendingAny.get() !== 0) return true;
+    this.#emptyAt = version;
+    return false;
   }
 
   /**
