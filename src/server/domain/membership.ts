@@ -478,34 +478,47 @@ export async function accountMarks(ctx: HandlerContext, account: string): Promis
  * `marks` the account's AccountMarks when the caller has read them already.
  */
 export async function summarise(ctx: HandlerContext, account: string, rows: readonly ConversationRecord[], marks?: AccountMarks): Promise<ConversationSummary[]> {
-  // Room records from this node's cache without a promise each (500 of them for a busy
-  // account); only the rooms it does not have are read, together.
-  const records: (RoomRecord | null | undefined)[] = rows.map((r) => ctx.cachedRoom(r.room));
-  const unknown = rows.filter((_, i) => records[i] === undefined);
-  const directs = rows.filter((r) => r.kind === 'direct');
+  // One pass over the rows before the reads: room records from this node's cache without a
+  // promise each (500 of them for a busy account; only the rooms it does not have are read,
+  // together), and the direct conversations.
+  const n = rows.length;
+  const names: string[] = new Array(n);
+  const records: (RoomRecord | null | undefined)[] = new Array(n);
+  const unknown: string[] = [];
+  const directs: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const room = rows[i]!.room;
+    names[i] = room;
+    const record = ctx.cachedRoom(room);
+    records[i] = record;
+    if (record === undefined) unknown.push(room);
+    if (rows[i]!.kind === 'direct') directs.push(room);
+  }
   const [{ mentions, levels }, counts, found, peerLists] = await Promise.all([
     marks ?? accountMarks(ctx, account),
-    ctx.presence.counts(rows.map((r) => r.room)),
-    Promise.all(unknown.map((r) => ctx.room(r.room))),
+    ctx.presence.counts(names),
+    unknown.length === 0 ? [] : Promise.all(unknown.map((room) => ctx.room(room))),
     // The other members of each direct conversation, read together (cached on this node).
-    Promise.all(directs.map((r) => ctx.directMembers(r.room))),
+    Promise.all(directs.map((room) => ctx.directMembers(room))),
   ]);
-  const byName = new Map(unknown.map((r, i) => [r.room, found[i] ?? null]));
-  const peers = new Map(directs.map((r, i) => [r.room, peerLists[i]!]));
+  const byName = unknown.length === 0 ? null : new Map(unknown.map((room, i) => [room, found[i] ?? null]));
+  let d = 0;
   const out: ConversationSummary[] = [];
-  for (const [i, r] of rows.entries()) {
-    const record = records[i] ?? byName.get(r.room);
+  for (let i = 0; i < n; i++) {
+    const r = rows[i]!;
+    const room = r.room;
+    // directs (and peerLists) follow the rows' order.
+    const members = r.kind === 'direct' ? peerLists[d++]! : null;
+    const record = records[i] ?? byName?.get(room);
     if (!record) continue;
     const activity = r.last;
-    const lastSeq = activity?.seq ?? 0;
-    const read = r.read;
+    const lastSeq = activity === null ? 0 : activity.seq;
     const summary: ConversationSummary = {
-      room: r.room, kind: r.kind, role: r.role, topic: record.topic, lastSeq,
-      lastActivity: activity?.timestamp ?? record.createdAt,
-      unread: Math.max(0, lastSeq - read), mentions: mentions.get(r.room) ?? 0,
-      notify: levels.get(r.room) ?? defaultLevelOf(r.kind), members: counts.get(r.room) ?? 0,
+      room, kind: r.kind, role: r.role, topic: record.topic, lastSeq,
+      lastActivity: activity === null ? record.createdAt : activity.timestamp,
+      unread: Math.max(0, lastSeq - r.read), mentions: mentions.size === 0 ? 0 : mentions.get(room) ?? 0,
+      notify: (levels.size === 0 ? undefined : levels.get(room)) ?? defaultLevelOf(r.kind), members: counts.get(room) ?? 0,
     };
-    const members = peers.get(r.room);
     if (members) {
       const others = members.filter((m) => m.account !== account);
       summary.with = others.map((m) => m.username);
@@ -515,7 +528,15 @@ export async function summarise(ctx: HandlerContext, account: string, rows: read
     out.push(summary);
   }
   // Ties (conversations without messages, made at the same moment) by name, whatever order the store gave.
-  return out.sort((a, b) => (a.lastActivity < b.lastActivity ? 1 : a.lastActivity > b.lastActivity ? -1 : a.room < b.room ? -1 : a.room > b.room ? 1 : 0));
+  return out.sort(byActivity);
+}
+
+/** Most recent activity first; ties by name. */
+function byActivity(a: ConversationSummary, b: ConversationSummary): number {
+  const x = a.lastActivity;
+  const y = b.lastActivity;
+  if (x !== y) return x < y ? 1 : -1;
+  return a.room < b.room ? -1 : a.room > b.room ? 1 : 0;
 }
 
 /** The level a conversation has until the account sets one: every message in a direct one, mentions in a room. */
