@@ -147,6 +147,24 @@ interface BatchOutcome {
   nonces: [string, ChatMessage][];
 }
 
+/**
+ * The values of `keys` in `known` (same order), one lookup each; those it lacks are read
+ * together with `read` (pairs; a key it gives no pair for gets `otherwise`) and remembered.
+ */
+function lookUp<V>(keys: readonly string[], known: Map<string, V>, read: (missing: string[]) => Iterable<[string, V]>, otherwise: V): V[] {
+  const out: V[] = new Array(keys.length);
+  let missing: number[] | null = null;
+  for (let i = 0; i < keys.length; i++) {
+    const value = known.get(keys[i]!);
+    if (value === undefined) (missing ??= []).push(i);
+    else out[i] = value;
+  }
+  if (missing === null) return out;
+  for (const [key, value] of read(missing.map((i) => keys[i]!))) known.set(key, value);
+  for (const i of missing) out[i] = known.get(keys[i]!) ?? otherwise;
+  return out;
+}
+
 /** A Store on one SQLite file; see the file comment. */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
@@ -901,13 +919,12 @@ export class SqliteStore implements Store {
     const readSeqs = JSON.parse(readSeqsJson) as number[];
     const reads = new Map<string, number>();
     for (let i = 0; i < readRooms.length; i++) reads.set(readRooms[i]!, readSeqs[i]!);
-    const seqs = this.#newestSeqs(rooms);
-    const last = await this.#newest.resolve(rooms, rooms.map((room) => seqs.get(room) ?? null), (missing) => this.lastActivity(missing));
+    const last = await this.#newest.resolve(rooms, this.#newestSeqs(rooms), (missing) => this.lastActivity(missing));
     const kinds = this.#kindsOf(rooms);
     const out: ConversationRecord[] = new Array(rooms.length);
     for (let i = 0; i < rooms.length; i++) {
       const room = rooms[i]!;
-      out[i] = { room, kind: kinds.get(room) ?? 'public', role: roles[i]!, read: reads.get(room) ?? 0, last: last[i]! };
+      out[i] = { room, kind: kinds[i]!, role: roles[i]!, read: reads.get(room) ?? 0, last: last[i]! };
     }
     return out;
   }
@@ -918,16 +935,11 @@ export class SqliteStore implements Store {
    * conversationsOf's 1.0 ms at 1,000,000 messages); only rooms not seen since another
    * connection last committed are read (newestSeqs).
    */
-  #newestSeqs(rooms: readonly string[]): Map<string, number | null> {
+  #newestSeqs(rooms: readonly string[]): (number | null)[] {
     const s = this.#s;
     const version = s.dataVersion.get()!;
     if (version !== this.#seqsVersion || this.#seqs.size + rooms.length > KINDS_MAX) this.#forgetSeqs(version);
-    const known = this.#seqs;
-    const missing = rooms.filter((room) => !known.has(room));
-    if (missing.length > 0) {
-      for (const [room, top] of s.newestSeqs.all(JSON.stringify(missing))) known.set(room, top);
-    }
-    return known;
+    return lookUp(rooms, this.#seqs, (missing) => s.newestSeqs.all(JSON.stringify(missing)), null);
   }
 
   /** Empties #seqs, good from data_version `version` on (null: it is read again at the next use). */
@@ -941,15 +953,11 @@ export class SqliteStore implements Store {
    * room's kind is set when its row is made and never changes, so the 500 rooms of a busy
    * account's list cost a map lookup each instead of two index probes (a quarter of the statement).
    */
-  #kindsOf(rooms: readonly string[]): Map<string, ConversationKind> {
-    const known = this.#kinds;
-    if (known.size + rooms.length > KINDS_MAX) known.clear();
-    const missing = rooms.filter((room) => !known.has(room));
-    if (missing.length > 0) {
-      for (const [name, kind] of this.#s.roomKinds.all(JSON.stringify(missing))) known.set(name, kind as ConversationKind);
-    }
-    return known;
+  #kindsOf(rooms: readonly string[]): ConversationKind[] {
+    if (this.#kinds.size + rooms.length > KINDS_MAX) this.#kinds.clear();
+    return lookUp(rooms, this.#kinds, (missing) => this.#s.roomKinds.all(JSON.stringify(missing)) as [string, ConversationKind][], 'public');
   }
+
 
   async membershipsOf(account: string): Promise<MembershipRecord[]> {
     return this.#m.membershipsOf(account);
