@@ -512,12 +512,12 @@ export async function summarise(ctx: HandlerContext, account: string, rows: read
     const record = records[i] ?? byName?.get(room);
     if (!record) continue;
     const activity = r.last;
-    const lastSeq = activity === null ? 0 : activity.seq;
+    const lastSeq = activity ? activity.seq : 0;
     const summary: ConversationSummary = {
       room, kind: r.kind, role: r.role, topic: record.topic, lastSeq,
-      lastActivity: activity === null ? record.createdAt : activity.timestamp,
-      unread: Math.max(0, lastSeq - r.read), mentions: mentions.size === 0 ? 0 : mentions.get(room) ?? 0,
-      notify: (levels.size === 0 ? undefined : levels.get(room)) ?? defaultLevelOf(r.kind), members: counts.get(room) ?? 0,
+      lastActivity: activity ? activity.timestamp : record.createdAt,
+      unread: Math.max(0, lastSeq - r.read), mentions: mentions.get(room) ?? 0,
+      notify: levels.get(room) ?? defaultLevelOf(r.kind), members: counts.get(room) ?? 0,
     };
     if (members) {
       const others = members.filter((m) => m.account !== account);
