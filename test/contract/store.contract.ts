@@ -1095,6 +1095,10 @@ export function storeContract(
         const messages = await fill(store, busy.name, 3);
         const [direct] = await Promise.all([store.appendMessage(msg(dm, 'bob', 'hi'))]);
         await store.markRead(amy, busy.name, 2);
+        // A read position in a room the account is not in (left, or never joined) adds no conversation.
+        const left = room();
+        await store.ensureRoom(left);
+        await store.markRead(amy, left.name, 5);
         const mine = (await store.conversationsOf(amy)).sort((x, y) => (x.room < y.room ? -1 : 1));
         assert.deepEqual(mine, [
           { room: busy.name, kind: 'public', role: 'owner', last: { seq: 3, timestamp: messages[2]!.timestamp }, read: 2 },

@@ -478,34 +478,47 @@ export async function accountMarks(ctx: HandlerContext, account: string): Promis
  * `marks` the account's AccountMarks when the caller has read them already.
  */
 export async function summarise(ctx: HandlerContext, account: string, rows: readonly ConversationRecord[], marks?: AccountMarks): Promise<ConversationSummary[]> {
-  // Room records from this node's cache without a promise each (500 of them for a busy
-  // account); only the rooms it does not have are read, together.
-  const records: (RoomRecord | null | undefined)[] = rows.map((r) => ctx.cachedRoom(r.room));
-  const unknown = rows.filter((_, i) => records[i] === undefined);
-  const directs = rows.filter((r) => r.kind === 'direct');
+  // One pass over the rows before the reads: room records from this node's cache without a
+  // promise each (500 of them for a busy account; only the rooms it does not have are read,
+  // together), and the direct conversations.
+  const n = rows.length;
+  const names: string[] = new Array(n);
+  const records: (RoomRecord | null | undefined)[] = new Array(n);
+  const unknown: string[] = [];
+  const directs: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const room = rows[i]!.room;
+    names[i] = room;
+    const record = ctx.cachedRoom(room);
+    records[i] = record;
+    if (record === undefined) unknown.push(room);
+    if (rows[i]!.kind === 'direct') directs.push(room);
+  }
   const [{ mentions, levels }, counts, found, peerLists] = await Promise.all([
     marks ?? accountMarks(ctx, account),
-    ctx.presence.counts(rows.map((r) => r.room)),
-    Promise.all(unknown.map((r) => ctx.room(r.room))),
+    ctx.presence.counts(names),
+    unknown.length === 0 ? [] : Promise.all(unknown.map((room) => ctx.room(room))),
     // The other members of each direct conversation, read together (cached on this node).
-    Promise.all(directs.map((r) => ctx.directMembers(r.room))),
+    Promise.all(directs.map((room) => ctx.directMembers(room))),
   ]);
-  const byName = new Map(unknown.map((r, i) => [r.room, found[i] ?? null]));
-  const peers = new Map(directs.map((r, i) => [r.room, peerLists[i]!]));
+  const byName = unknown.length === 0 ? null : new Map(unknown.map((room, i) => [room, found[i] ?? null]));
+  let d = 0;
   const out: ConversationSummary[] = [];
-  for (const [i, r] of rows.entries()) {
-    const record = records[i] ?? byName.get(r.room);
+  for (let i = 0; i < n; i++) {
+    const r = rows[i]!;
+    const room = r.room;
+    // directs (and peerLists) follow the rows' order.
+    const members = r.kind === 'direct' ? peerLists[d++]! : null;
+    const record = records[i] ?? byName?.get(room);
     if (!record) continue;
     const activity = r.last;
-    const lastSeq = activity?.seq ?? 0;
-    const read = r.read;
+    const lastSeq = activity ? activity.seq : 0;
     const summary: ConversationSummary = {
-      room: r.room, kind: r.kind, role: r.role, topic: record.topic, lastSeq,
-      lastActivity: activity?.timestamp ?? record.createdAt,
-      unread: Math.max(0, lastSeq - read), mentions: mentions.get(r.room) ?? 0,
-      notify: levels.get(r.room) ?? defaultLevelOf(r.kind), members: counts.get(r.room) ?? 0,
+      room, kind: r.kind, role: r.role, topic: record.topic, lastSeq,
+      lastActivity: activity ? activity.timestamp : record.createdAt,
+      unread: Math.max(0, lastSeq - r.read), mentions: mentions.get(room) ?? 0,
+      notify: levels.get(room) ?? defaultLevelOf(r.kind), members: counts.get(room) ?? 0,
     };
-    const members = peers.get(r.room);
     if (members) {
       const others = members.filter((m) => m.account !== account);
       summary.with = others.map((m) => m.username);
@@ -514,8 +527,80 @@ export async function summarise(ctx: HandlerContext, account: string, rows: read
     }
     out.push(summary);
   }
-  // Ties (conversations without messages, made at the same moment) by name, whatever order the store gave.
-  return out.sort((a, b) => (a.lastActivity < b.lastActivity ? 1 : a.lastActivity > b.lastActivity ? -1 : a.room < b.room ? -1 : a.room > b.room ? 1 : 0));
+  return sortByActivity(out);
+}
+
+/** Most recent activity first (times compared as strings); ties (conversations without messages, made at the same moment) by name. */
+export function byActivity(a: ConversationSummary, b: ConversationSummary): number {
+  const x = a.lastActivity;
+  const y = b.lastActivity;
+  if (x !== y) return x < y ? 1 : -1;
+  return a.room < b.room ? -1 : a.room > b.room ? 1 : 0;
+}
+
+/**
+ * The summaries in byActivity's order, whatever order the store gave. When every time has
+ * toISOString's form, each summary's time (timeKey) and place are packed into one number and
+ * the numbers sorted natively: a comparator called about 4,500 times for 500 conversations
+ * was most of summarise's time. Equal times are then put in name order.
+ */
+export function sortByActivity(list: ConversationSummary[]): ConversationSummary[] {
+  const n = list.length;
+  if (n < 32) return list.sort(byActivity);
+  const keys = new Float64Array(n);
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const key = timeKey(list[i]!.lastActivity);
+    if (Number.isNaN(key)) return list.sort(byActivity);
+    keys[i] = key;
+    if (key < min) min = key;
+    if (key > max) max = key;
+  }
+  if ((max - min + 1) * n > Number.MAX_SAFE_INTEGER) return list.sort(byActivity);
+  for (let i = 0; i < n; i++) keys[i] = (keys[i]! - min) * n + i;
+  keys.sort();
+  const out: ConversationSummary[] = new Array(n);
+  for (let j = 0; j < n; j++) out[n - 1 - j] = list[keys[j]! % n]!;
+  for (let start = 0; start < n;) {
+    let end = start + 1;
+    while (end < n && out[end]!.lastActivity === out[start]!.lastActivity) end++;
+    if (end - start > 1) {
+      const run = out.slice(start, end).sort(byActivity);
+      for (let k = 0; k < run.length; k++) out[start + k] = run[k]!;
+    }
+    start = end;
+  }
+  return out;
+}
+
+/**
+ * A whole number that orders times of toISOString's form (YYYY-MM-DDTHH:mm:ss.sssZ, years
+ * 0000 to 9999) as their strings do, each field in a base above its largest value; NaN for
+ * any other string.
+ */
+export function timeKey(iso: string): number {
+  if (iso.length !== 24 || iso.charCodeAt(4) !== 45 || iso.charCodeAt(7) !== 45 || iso.charCodeAt(10) !== 84 || iso.charCodeAt(13) !== 58 ||
+    iso.charCodeAt(16) !== 58 || iso.charCodeAt(19) !== 46 || iso.charCodeAt(23) !== 90) return NaN;
+  const month = digits(iso, 5, 2);
+  const day = digits(iso, 8, 2);
+  const hour = digits(iso, 11, 2);
+  const minute = digits(iso, 14, 2);
+  const second = digits(iso, 17, 2);
+  // NaN (a character that is not a digit) fails these too.
+  if (!(month < 13 && day < 32 && hour < 24 && minute < 60 && second < 61)) return NaN;
+  return (((((digits(iso, 0, 4) * 13 + month) * 32 + day) * 24 + hour) * 60 + minute) * 61 + second) * 1000 + digits(iso, 20, 3);
+}
+
+/** The number `count` decimal digits of `s` from `at` write, or NaN when one is not a digit. */
+function digits(s: string, at: number, count: number): number {
+  let n = 0;
+  for (let i = at; i < at + count; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return NaN;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 /** The level a conversation has until the account sets one: every message in a direct one, mentions in a room. */

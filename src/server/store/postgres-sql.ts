@@ -35,6 +35,12 @@ const FILES = `(SELECT json_agg(json_build_object('message_id', mf.message_id, '
   FROM message_files mf JOIN files f ON f.id = mf.file_id WHERE mf.message_id = m.id) AS files`;
 const REPLY = `(SELECT json_build_object('id', r.reply_to, 'username', r.reply_username, 'content', o.content, 'deleted', o.deleted)
   FROM message_replies r LEFT JOIN messages o ON o.id = r.reply_to WHERE r.message_id = m.id) AS reply`;
+/** An account's memberships as [[rooms], [roles], [kinds], [newest seqs, null: none]] (SQL.conversationsOf). */
+const MEMBERSHIPS_JSON = `(SELECT json_build_array(json_agg(ms.room), json_agg(ms.role), json_agg(r.kind),
+      json_agg(CASE WHEN r.last_seq > r.pruned_through THEN r.last_seq END))
+    FROM memberships ms JOIN rooms r ON r.name = ms.room WHERE ms.account = $1)`;
+/** An account's read positions as [[rooms], [seqs]] (SQL.conversationsOf). */
+const READS_JSON = '(SELECT json_build_array(json_agg(room), json_agg(seq)) FROM read_positions WHERE user_key = $1)';
 const COLS = 'm.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.deleted, m.mentions, m.bot';
 /** A message's columns with its reactions, files and reply; FROM follows (messages, or a subquery of them, as m). */
 const MSG_SELECT = `SELECT ${COLS}, ${REACTIONS}, ${FILES}, ${REPLY}`;
@@ -233,33 +239,24 @@ const statements = {
   // A connection taking up the account: its name ban and its rooms (the account index alone), one round trip.
   entryOf: `SELECT EXISTS (SELECT 1 FROM name_bans WHERE key = $2) AS name_banned,
     ARRAY(SELECT room FROM memberships WHERE account = $1 ORDER BY room COLLATE "C") AS rooms`,
-  // Each membership with its conversation's newest seq and the account's read position:
-  // ListConversations in one statement. The newest message is the row at rooms.last_seq
+  // The account's memberships with their conversations' newest seqs, and its read positions:
+  // ListConversations in one statement, as JSON arrays (one row: the driver parses one value
+  // per part instead of 500 rows of six). The newest message is the row at rooms.last_seq
   // (appends bump it in their transaction), unless retention deleted it (pruned_through
   // reaches it: none then, as lastActivity); its time comes from NewestTimes, so that the
   // statement reads no message rows (probing 500 of them was 4 of its 6 ms). The read
-  // position is a subquery, a primary-key probe per row: as a join, the generic plan
-  // (estimating a handful of memberships) read all of the account's positions again for
-  // every membership.
-  conversationsOf: `SELECT ms.room, r.kind, ms.role,
-      coalesce((SELECT p.seq FROM read_positions p WHERE p.user_key = ms.account AND p.room = ms.room), 0) AS read,
-      CASE WHEN r.last_seq > r.pruned_through THEN r.last_seq END AS last_seq
-    FROM memberships ms JOIN rooms r ON r.name = ms.room
-    WHERE ms.account = $1`,
+  // positions are the account's range of their primary key, matched to the memberships by the
+  // store: a probe per membership was half of the statement's time. The aggregates of one
+  // subquery see the same rows in the same order.
+  conversationsOf: `SELECT ${MEMBERSHIPS_JSON} AS memberships, ${READS_JSON} AS reads`,
   /**
    * conversationsOf, mentionCounts and notifyList in one statement (one round trip, not three):
-   * part 0 the memberships (room, kind, role, read, last_seq), part 1 the unread mentions per
-   * room (room, n in read), part 2 the levels (conversation in room, level in kind).
+   * memberships and reads as conversationsOf's, mentions ([rooms], [counts]) and levels
+   * ([conversations], [levels]).
    */
-  conversationList: `SELECT 0 AS part, ms.room, r.kind, ms.role,
-      coalesce((SELECT p.seq FROM read_positions p WHERE p.user_key = ms.account AND p.room = ms.room), 0) AS read,
-      CASE WHEN r.last_seq > r.pruned_through THEN r.last_seq END AS last_seq
-    FROM memberships ms JOIN rooms r ON r.name = ms.room
-    WHERE ms.account = $1
-    UNION ALL
-    SELECT 1, room, NULL, NULL, count(*), NULL FROM unread_mentions WHERE account = $1 GROUP BY room
-    UNION ALL
-    SELECT 2, conversation, level, NULL, NULL, NULL FROM notify_levels WHERE account = $1`,
+  conversationList: `SELECT ${MEMBERSHIPS_JSON} AS memberships, ${READS_JSON} AS reads,
+    (SELECT json_build_array(json_agg(room), json_agg(n)) FROM (SELECT room, count(*) AS n FROM unread_mentions WHERE account = $1 GROUP BY room) m) AS mentions,
+    (SELECT json_build_array(json_agg(conversation), json_agg(level)) FROM notify_levels WHERE account = $1) AS levels`,
   /** A member without an accounts row (nothing writes one, but no foreign key forbids it) shows as its id. */
   members: `SELECT ms.account, coalesce(a.username, ms.account) AS username, ms.role, a.bot FROM memberships ms
     LEFT JOIN accounts a ON a.id = ms.account WHERE ms.room = $1

@@ -295,30 +295,31 @@ export class NewestTimes {
   readonly #times = new Map<string, { seq: number; timestamp: string }>();
 
   /**
-   * `rows` (room and newest seq, null in an empty room) with their newest messages: the
-   * known timestamps from here, the rest read with `read` (rooms' newest messages, as
-   * Store.lastActivity) and remembered. A room that gained a message meanwhile gets the
-   * newer one.
+   * The newest messages of `rooms` (same order; null: none), whose newest seqs are `seqs`
+   * (same order; null in an empty room): the known timestamps from here, the rest read with
+   * `read` (rooms' newest messages, as Store.lastActivity) and remembered. A room that gained
+   * a message meanwhile gets the newer one.
    */
-  async resolve<R extends { room: string; lastSeq: number | null }>(
-    rows: readonly R[],
+  async resolve(
+    rooms: readonly string[],
+    seqs: readonly (number | null)[],
     read: (rooms: string[]) => Promise<Map<string, { seq: number; timestamp: string }>>,
-  ): Promise<Map<string, { seq: number; timestamp: string }>> {
-    const out = new Map<string, { seq: number; timestamp: string }>();
-    const missing: string[] = [];
-    for (const r of rows) {
-      if (r.lastSeq === null) continue;
-      const known = this.#times.get(r.room);
-      if (known && known.seq === r.lastSeq) out.set(r.room, known);
-      else missing.push(r.room);
+  ): Promise<({ seq: number; timestamp: string } | null)[]> {
+    const out: ({ seq: number; timestamp: string } | null)[] = new Array(rooms.length).fill(null);
+    const missing: number[] = [];
+    const times = this.#times;
+    for (let i = 0; i < rooms.length; i++) {
+      const seq = seqs[i];
+      if (seq === null || seq === undefined) continue;
+      const known = times.get(rooms[i]!);
+      if (known && known.seq === seq) out[i] = known;
+      else missing.push(i);
     }
     if (missing.length === 0) return out;
-    const found = await read(missing);
-    if (this.#times.size + found.size > NEWEST_TIMES_MAX) this.#times.clear();
-    for (const [room, last] of found) {
-      this.#times.set(room, last);
-      out.set(room, last);
-    }
+    const found = await read(missing.map((i) => rooms[i]!));
+    if (times.size + found.size > NEWEST_TIMES_MAX) times.clear();
+    for (const [room, last] of found) times.set(room, last);
+    for (const i of missing) out[i] = found.get(rooms[i]!) ?? null;
     return out;
   }
 }

@@ -88,10 +88,10 @@ class RolledBack<T> extends Error {
 type Client = pg.PoolClient;
 
 /** A Store on a PostgreSQL database; see the file comment. */
-/** A row of SQL.conversationsOf. */
-interface ConversationRow { room: string; kind: ConversationKind; role: Role; read: string | number; last_seq: string | number | null }
-/** A row of SQL.conversationList: `part` says which (see there). */
-interface ConversationListRow extends ConversationRow { part: number }
+/** Two or more parallel JSON arrays, or nulls where json_agg had no rows (SQL.conversationsOf). */
+type Parallel = (unknown[] | null)[];
+/** The row of SQL.conversationsOf and SQL.conversationList (the latter with mentions and levels). */
+interface ConversationListRow { memberships: Parallel; reads: Parallel; mentions?: Parallel; levels?: Parallel }
 
 export class PostgresStore implements Store {
   readonly kind = 'postgres';
@@ -656,28 +656,35 @@ export class PostgresStore implements Store {
   }
 
   async conversationListOf(account: string): Promise<ConversationList> {
-    const { rows } = await this.#query<ConversationListRow>(SQL.conversationList, [account]);
-    const memberships: ConversationListRow[] = [];
+    const { rows: [row] } = await this.#query<ConversationListRow>(SQL.conversationList, [account]);
+    const [mentionRooms, counts] = row!.mentions!;
+    const [levelRooms, levelsOf] = row!.levels!;
     const mentions = new Map<string, number>();
+    for (let i = 0; i < (mentionRooms?.length ?? 0); i++) mentions.set(mentionRooms![i] as string, Number(counts![i]));
     const levels = new Map<string, NotifyLevel>();
-    for (const r of rows) {
-      if (r.part === 0) memberships.push(r);
-      else if (r.part === 1) mentions.set(r.room, Number(r.read));
-      else levels.set(r.room, r.kind as NotifyLevel);
-    }
-    return { rows: await this.#conversationRecords(memberships), mentions, levels };
+    for (let i = 0; i < (levelRooms?.length ?? 0); i++) levels.set(levelRooms![i] as string, levelsOf![i] as NotifyLevel);
+    return { rows: await this.#conversationRecords(row!), mentions, levels };
   }
 
   async conversationsOf(account: string): Promise<ConversationRecord[]> {
-    const { rows } = await this.#query<ConversationRow>(SQL.conversationsOf, [account]);
-    return this.#conversationRecords(rows);
+    const { rows: [row] } = await this.#query<ConversationListRow>(SQL.conversationsOf, [account]);
+    return this.#conversationRecords(row!);
   }
 
-  /** Rows of conversationsOf's statement as ConversationRecords, with their newest messages' times (NewestTimes). */
-  async #conversationRecords(rows: readonly ConversationRow[]): Promise<ConversationRecord[]> {
-    const newest = rows.map((r) => ({ room: r.room, lastSeq: r.last_seq === null ? null : Number(r.last_seq) }));
-    const last = await this.#newest.resolve(newest, (rooms) => this.lastActivity(rooms));
-    return rows.map((r) => ({ room: r.room, kind: r.kind, role: r.role, read: Number(r.read), last: last.get(r.room) ?? null }));
+  /** SQL.conversationsOf's memberships and reads as ConversationRecords, with their newest messages' times (NewestTimes). */
+  async #conversationRecords(row: ConversationListRow): Promise<ConversationRecord[]> {
+    const [rooms, roles, kinds, lastSeqs] = row.memberships as [string[] | null, Role[] | null, ConversationKind[] | null, (number | null)[] | null];
+    const [readRooms, readSeqs] = row.reads as [string[] | null, number[] | null];
+    if (!rooms) return [];
+    const reads = new Map<string, number>();
+    for (let i = 0; i < (readRooms?.length ?? 0); i++) reads.set(readRooms![i]!, Number(readSeqs![i]));
+    const last = await this.#newest.resolve(rooms, lastSeqs!, (missing) => this.lastActivity(missing));
+    const out: ConversationRecord[] = new Array(rooms.length);
+    for (let i = 0; i < rooms.length; i++) {
+      const room = rooms[i]!;
+      out[i] = { room, kind: kinds![i]!, role: roles![i]!, read: reads.get(room) ?? 0, last: last[i]! };
+    }
+    return out;
   }
 
   async entryOf(account: string, key: string): Promise<AccountEntry> {

@@ -147,6 +147,24 @@ interface BatchOutcome {
   nonces: [string, ChatMessage][];
 }
 
+/**
+ * The values of `keys` in `known` (same order), one lookup each; those it lacks are read
+ * together with `read` (pairs; a key it gives no pair for gets `otherwise`) and remembered.
+ */
+function lookUp<V>(keys: readonly string[], known: Map<string, V>, read: (missing: string[]) => Iterable<[string, V]>, otherwise: V): V[] {
+  const out: V[] = new Array(keys.length);
+  let missing: number[] | null = null;
+  for (let i = 0; i < keys.length; i++) {
+    const value = known.get(keys[i]!);
+    if (value === undefined) (missing ??= []).push(i);
+    else out[i] = value;
+  }
+  if (missing === null) return out;
+  for (const [key, value] of read(missing.map((i) => keys[i]!))) known.set(key, value);
+  for (const i of missing) out[i] = known.get(keys[i]!) ?? otherwise;
+  return out;
+}
+
 /** A Store on one SQLite file; see the file comment. */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
@@ -185,6 +203,8 @@ export class SqliteStore implements Store {
    */
   readonly #seqs = new Map<string, number | null>();
   #seqsVersion: number | null = null;
+  /** `PRAGMA data_version` when messages_pending was last seen empty, with no rows of this connection's (#hasPending). */
+  #emptyAt: number | null = null;
   /** `PRAGMA busy_timeout` statements: the handler off for #withoutWaiting, and back on. */
   #busy: { off: Database.Statement; on: Database.Statement } | null = null;
 
@@ -513,9 +533,19 @@ export class SqliteStore implements Store {
     }
   }
 
+  /**
+   * Whether messages_pending holds rows: this connection's (PendingRows) or another's. Another
+   * connection's commit changes `PRAGMA data_version`, so while it stays where the table was
+   * last seen empty, there are none (one pragma instead of a query of the table before every read).
+   */
   #hasPending(): boolean {
     const s = this.#s; // throws when the store is closed or not yet open
-    return this.#pending.rows > 0 || s.pendingAny.get() !== 0;
+    if (this.#pending.rows > 0) return true;
+    const version = s.dataVersion.get()!;
+    if (version === this.#emptyAt) return false;
+    if (s.pendingAny.get() !== 0) return true;
+    this.#emptyAt = version;
+    return false;
   }
 
   /**
@@ -879,13 +909,24 @@ export class SqliteStore implements Store {
 
   async conversationsOf(account: string): Promise<ConversationRecord[]> {
     await this.#settle();
-    // Rows as arrays: better-sqlite3 builds an object per row otherwise (a third of the statement's time here).
-    const rows = this.#s.conversationsOf.all(account);
-    const seqs = this.#newestSeqs(rows.map(([room]) => room));
-    const newest = rows.map(([room]) => ({ room, lastSeq: seqs.get(room) ?? null }));
-    const last = await this.#newest.resolve(newest, (rooms) => this.lastActivity(rooms));
-    const kinds = this.#kindsOf(rows.map(([room]) => room));
-    return rows.map(([room, role, read]) => ({ room, kind: kinds.get(room) ?? 'public', role: role as Role, read, last: last.get(room) ?? null }));
+    // The memberships and the read positions as four JSON arrays in one row: better-sqlite3
+    // builds a JS row per result row otherwise (and a probe of read_positions per membership
+    // was half of the statement), most of the statement's time for a busy account's 500 rows.
+    const [roomsJson, rolesJson, readRoomsJson, readSeqsJson] = this.#s.conversationsOf.get({ account })!;
+    const rooms = JSON.parse(roomsJson) as string[];
+    const roles = JSON.parse(rolesJson) as Role[];
+    const readRooms = JSON.parse(readRoomsJson) as string[];
+    const readSeqs = JSON.parse(readSeqsJson) as number[];
+    const reads = new Map<string, number>();
+    for (let i = 0; i < readRooms.length; i++) reads.set(readRooms[i]!, readSeqs[i]!);
+    const last = await this.#newest.resolve(rooms, this.#newestSeqs(rooms), (missing) => this.lastActivity(missing));
+    const kinds = this.#kindsOf(rooms);
+    const out: ConversationRecord[] = new Array(rooms.length);
+    for (let i = 0; i < rooms.length; i++) {
+      const room = rooms[i]!;
+      out[i] = { room, kind: kinds[i]!, role: roles[i]!, read: reads.get(room) ?? 0, last: last[i]! };
+    }
+    return out;
   }
 
   /**
@@ -894,16 +935,11 @@ export class SqliteStore implements Store {
    * conversationsOf's 1.0 ms at 1,000,000 messages); only rooms not seen since another
    * connection last committed are read (newestSeqs).
    */
-  #newestSeqs(rooms: readonly string[]): Map<string, number | null> {
+  #newestSeqs(rooms: readonly string[]): (number | null)[] {
     const s = this.#s;
     const version = s.dataVersion.get()!;
     if (version !== this.#seqsVersion || this.#seqs.size + rooms.length > KINDS_MAX) this.#forgetSeqs(version);
-    const known = this.#seqs;
-    const missing = rooms.filter((room) => !known.has(room));
-    if (missing.length > 0) {
-      for (const [room, top] of s.newestSeqs.all(JSON.stringify(missing))) known.set(room, top);
-    }
-    return known;
+    return lookUp(rooms, this.#seqs, (missing) => s.newestSeqs.all(JSON.stringify(missing)), null);
   }
 
   /** Empties #seqs, good from data_version `version` on (null: it is read again at the next use). */
@@ -917,15 +953,11 @@ export class SqliteStore implements Store {
    * room's kind is set when its row is made and never changes, so the 500 rooms of a busy
    * account's list cost a map lookup each instead of two index probes (a quarter of the statement).
    */
-  #kindsOf(rooms: readonly string[]): Map<string, ConversationKind> {
-    const known = this.#kinds;
-    if (known.size + rooms.length > KINDS_MAX) known.clear();
-    const missing = rooms.filter((room) => !known.has(room));
-    if (missing.length > 0) {
-      for (const [name, kind] of this.#s.roomKinds.all(JSON.stringify(missing))) known.set(name, kind as ConversationKind);
-    }
-    return known;
+  #kindsOf(rooms: readonly string[]): ConversationKind[] {
+    if (this.#kinds.size + rooms.length > KINDS_MAX) this.#kinds.clear();
+    return lookUp(rooms, this.#kinds, (missing) => this.#s.roomKinds.all(JSON.stringify(missing)) as [string, ConversationKind][], 'public');
   }
+
 
   async membershipsOf(account: string): Promise<MembershipRecord[]> {
     return this.#m.membershipsOf(account);
@@ -1049,13 +1081,14 @@ function prepareSqlite(db: Database.Database) {
     // otherwise preferred to scan every room through a Bloom filter.
     lastSeqsOf: db.prepare<[string], { name: string; last_seq: number }>(`SELECT name, last_seq FROM (SELECT name, ${ROOM_LAST_SEQ} AS last_seq
        FROM json_each(?) AS j CROSS JOIN rooms ON rooms.name = j.value) WHERE last_seq > 0`),
-    // Each membership with the account's read position (both from indexes alone):
-    // ListConversations in one statement; the conversation's newest seq comes from #newestSeqs
-    // (newestSeqs), the newest message's time from NewestTimes, the room's kind from roomKinds (#kindsOf).
-    conversationsOf: db.prepare<[string], [room: string, role: string, read: number]>(
-      `SELECT m.room, m.role, coalesce(p.seq, 0) AS read
-       FROM memberships m LEFT JOIN read_positions p ON p.user_key = m.account AND p.room = m.room
-       WHERE m.account = ?`).raw(),
+    // The account's memberships (rooms, roles) and read positions (rooms, seqs) as four JSON
+    // arrays, each pair from one index range (both covering): ListConversations in one
+    // statement; the conversation's newest seq comes from #newestSeqs (newestSeqs), the newest
+    // message's time from NewestTimes, the room's kind from roomKinds (#kindsOf). The two
+    // aggregates of each subquery see the same rows in the same order.
+    conversationsOf: db.prepare<[{ account: string }], [rooms: string, roles: string, readRooms: string, readSeqs: string]>(
+      `SELECT * FROM (SELECT json_group_array(room), json_group_array(role) FROM memberships WHERE account = @account),
+       (SELECT json_group_array(room), json_group_array(seq) FROM read_positions WHERE user_key = @account)`).raw(),
     // The newest seq of each room of a JSON array (null in an empty one), from the (room, seq) index alone.
     newestSeqs: db.prepare<[string], [room: string, top: number | null]>(
       'SELECT j.value, (SELECT max(seq) FROM messages WHERE room = j.value) FROM json_each(?) AS j').raw(),
