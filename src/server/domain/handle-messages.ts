@@ -223,8 +223,9 @@ function recentHistory(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Hi
   if (s.mode === 'json') {
     const page = ctx.recent.jsonPage(room, after, limit, budget);
     if (!page) return false;
-    const ref = msg.ref === undefined ? '' : `,"ref":${JSON.stringify(msg.ref)}`;
-    s.sendFrame(`{"type":"History","room":${JSON.stringify(room)},"messages":[${page.messages}],"hasMore":${page.hasMore},"firstSeq":${page.firstSeq}${ref}}`);
+    // Every member asking for the page gets the same frame but for its ref.
+    const head = (page.frameHead ??= `{"type":"History","room":${JSON.stringify(room)},"messages":[${page.messages}],"hasMore":${page.hasMore},"firstSeq":${page.firstSeq}`);
+    s.sendFrame(msg.ref === undefined ? `${head}}` : `${head},"ref":${JSON.stringify(msg.ref)}}`);
     return true;
   }
   const page = ctx.recent.page(room, after, limit);
