@@ -76,6 +76,13 @@ function agree(obj: Record<string, unknown>): void {
 }
 
 describe('hand-written checks of the hot client frames', () => {
+  it('know every field their schemas have: a field added to a schema fails here until its check and this test learn it', () => {
+    for (const type of Object.keys(HOT_CHECKS) as ClientType[]) {
+      const shape = (clientSchemas[type] as unknown as { shape: Record<string, unknown> }).shape;
+      assert.deepEqual(Object.keys(shape).sort(), ['type', 'ref', ...FIELDS_OF[type]!].sort(), type);
+    }
+  });
+
   it('accept exactly what the zod schema accepts, and return what it returns', () => {
     fc.assert(fc.property(hotObject, agree), RUNS);
   });
