@@ -212,9 +212,24 @@ export function isHighlyRestrictive(name: string): boolean {
 /** Room names follow the user-name rules and are case-insensitive: stored lower-cased. */
 /** A room name as typed (`#Tech` is room `tech`), lower-cased; undefined when invalid. */
 export function normaliseRoom(raw: string): string | undefined {
+  const known = roomsSeen.get(raw);
+  if (known !== undefined) return known;
   const name = normalise(raw.trim().replace(/^#/, ''));
-  return name === undefined ? undefined : name.toLowerCase();
+  if (name === undefined) return undefined;
+  const room = name.toLowerCase();
+  if (roomsSeen.size >= ROOMS_REMEMBERED) roomsSeen.clear();
+  roomsSeen.set(raw, room);
+  return room;
 }
+
+/**
+ * normaliseRoom's answers for the names it accepted lately, by the name as given: clients
+ * name the same few rooms in frame after frame (a reconnecting one asks History of each of
+ * its rooms), and NFKC, the script checks and the regular expressions cost a few µs a name.
+ * Cleared whole when full.
+ */
+const roomsSeen = new Map<string, string>();
+const ROOMS_REMEMBERED = 4096;
 
 export const DEFAULT_ROOMS = ['general', 'random', 'tech'] as const;
 

@@ -4,6 +4,7 @@
  */
 import type { ErrorCode } from './codes.js';
 import type { Ref } from './messages.js';
+import { HOT_CHECKS } from './hot-frames.js';
 import { clientSchemas, isClientType, type ClientMessage } from './schema.js';
 
 export type Parsed =
@@ -30,6 +31,9 @@ export function parseClientValue(value: unknown): Parsed {
   if (!isClientType(obj.type)) {
     return { ok: false, code: 'UNKNOWN_TYPE', detail: `Unknown message type "${obj.type.slice(0, 64)}".`, ref };
   }
+  // The most frequent types first by hand (hot-frames.ts): what it refuses, zod decides and words.
+  const hot = HOT_CHECKS[obj.type]?.(obj);
+  if (hot !== undefined) return { ok: true, msg: hot as ClientMessage };
   const result = clientSchemas[obj.type].safeParse(obj);
   if (!result.success) {
     const issue = result.error.issues[0];

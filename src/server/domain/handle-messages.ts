@@ -180,12 +180,21 @@ export async function privateMessage(ctx: HandlerContext, s: Session, msg: Clien
   appendRoomMessage(ctx, s, msg, room, username, content, extras, mentions, { to: target.username, bots: target.bot && target.id !== s.account ? [target.id] : [] });
 }
 
-export async function history(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'History'>): Promise<void> {
+/**
+ * A page of a room's messages. What a member missed in one of its rooms comes from memory
+ * when this node holds it, answered at once: no promise, so the connection's next frame (a
+ * resuming client sends a History per room) runs right after, not queued behind a turn.
+ */
+export function history(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'History'>): Promise<void> | undefined {
   const room = msg.room === undefined ? (s.current ?? fail('NOT_IN_ROOM')) : roomName(msg.room);
   const limit = Math.min(msg.limit ?? DEFAULT_PAGE, ctx.config.historyLimit);
-  // What a member missed in one of its rooms: from memory when this node holds it (a
-  // message committed but not delivered yet reaches the member live, right after).
-  if (msg.after !== undefined && msg.before === undefined && s.rooms.has(room) && recentHistory(ctx, s, msg, room, msg.after, limit)) return;
+  // A message committed but not delivered yet reaches the member live, right after.
+  if (msg.after !== undefined && msg.before === undefined && s.rooms.has(room) && recentHistory(ctx, s, msg, room, msg.after, limit)) return undefined;
+  return storedHistory(ctx, s, msg, room, limit);
+}
+
+/** History from the store (a reader who may read the room), filling the memory of recent messages for `after` pages. */
+async function storedHistory(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'History'>, room: string, limit: number): Promise<void> {
   await readableRoom(ctx, s, room);
   const q = { room, limit, ...(msg.before !== undefined ? { before: msg.before } : {}), ...(msg.after !== undefined ? { after: msg.after } : {}) };
   const mark = msg.after !== undefined && msg.before === undefined ? ctx.recent.mark(room) : null;
@@ -214,8 +223,9 @@ function recentHistory(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Hi
   if (s.mode === 'json') {
     const page = ctx.recent.jsonPage(room, after, limit, budget);
     if (!page) return false;
-    const ref = msg.ref === undefined ? '' : `,"ref":${JSON.stringify(msg.ref)}`;
-    s.sendFrame(`{"type":"History","room":${JSON.stringify(room)},"messages":[${page.messages}],"hasMore":${page.hasMore},"firstSeq":${page.firstSeq}${ref}}`);
+    // Every member asking for the page gets the same frame but for its ref.
+    const head = (page.frameHead ??= `{"type":"History","room":${JSON.stringify(room)},"messages":[${page.messages}],"hasMore":${page.hasMore},"firstSeq":${page.firstSeq}`);
+    s.sendFrame(msg.ref === undefined ? `${head}}` : `${head},"ref":${JSON.stringify(msg.ref)}}`);
     return true;
   }
   const page = ctx.recent.page(room, after, limit);

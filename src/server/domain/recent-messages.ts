@@ -89,6 +89,8 @@ export interface JoinedPage {
   messages: string;
   hasMore: boolean;
   firstSeq: number;
+  /** The History frame of this page up to its `ref` (handle-messages.ts makes it on first use). */
+  frameHead?: string;
 }
 
 /** A read from the store on its way: whether the room changed meanwhile. */

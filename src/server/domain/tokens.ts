@@ -3,15 +3,23 @@
  * account has them: a registered one from Register and Login, a guest one from SetUsername
  * (JSON mode) or GetToken; a guest's token lasts as long as the guest account.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { Account } from '../ports.js';
 import { randomBase64url } from '../random-pool.js';
 import type { HandlerContext } from './context.js';
 import { fail } from './errors.js';
 
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return sha256Hex(token);
 }
+
+/**
+ * crypto.hash, one-shot, makes no Hash object per call (a reconnect storm hashes a token per
+ * account); Node 20 before 20.12 has only createHash.
+ */
+const sha256Hex: (text: string) => string = typeof crypto.hash === 'function'
+  ? (text) => crypto.hash('sha256', text, 'hex')
+  : (text) => crypto.createHash('sha256').update(text).digest('hex');
 
 /** A new random token and its hash (the store keeps only the hash). */
 export function newToken(): { token: string; tokenHash: string } {

@@ -5,7 +5,7 @@
  * conversation writes its room, its group and its memberships in one IMMEDIATE transaction.
  */
 import type Database from 'better-sqlite3';
-import type { ConversationKind, MemberRecord, MembershipRecord, Role, RoomRecord } from '../ports.js';
+import type { AccountEntry, ConversationKind, MemberRecord, MembershipRecord, Role, RoomRecord } from '../ports.js';
 import { toMillis } from './store-common.js';
 
 /** Every statement of the memberships, prepared once (sqliteStatementTexts checks their plans). */
@@ -24,6 +24,11 @@ export function prepareMembers(db: Database.Database) {
        WHERE m.account = ? ORDER BY m.room`),
     // The rooms alone: the (account, room) index holds them, no row of the table is read.
     roomsOf: db.prepare<[string], string>('SELECT room FROM memberships WHERE account = ? ORDER BY room').pluck(),
+    // entryOf: the rooms as roomsOf, after a NULL when the name (its key) is banned; one
+    // statement where there were two (a login makes one; a reconnect storm, one per account).
+    // Both sides come in index order, merged without a sort; NULL sorts first.
+    entryOf: db.prepare<[string, string], string | null>(
+      'SELECT room FROM memberships WHERE account = ? UNION ALL SELECT NULL FROM name_bans WHERE key = ? ORDER BY 1').pluck(),
     // A member without an account row (a departed guest of a conversation carried over from
     // before accounts had ids) shows by its id, which is its old name key.
     members: db.prepare<[string, number], { account: string; username: string; role: string; bot: number | null }>(
@@ -82,6 +87,14 @@ export class SqliteMembers {
 
   roomsOf(account: string): string[] {
     return this.#st.roomsOf.all(account);
+  }
+
+  /** ConversationStore.entryOf: whether the name key is banned, and the account's rooms (by name). */
+  entryOf(account: string, key: string): AccountEntry {
+    const rows = this.#st.entryOf.all(account, key);
+    if (rows[0] !== null) return { nameBanned: false, rooms: rows as string[] };
+    rows.shift();
+    return { nameBanned: true, rooms: rows as string[] };
   }
 
   members(room: string, limit: number): MemberRecord[] {

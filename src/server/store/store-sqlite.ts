@@ -964,7 +964,7 @@ export class SqliteStore implements Store {
   }
 
   async entryOf(account: string, key: string): Promise<AccountEntry> {
-    return { nameBanned: this.#a.nameBanned(key), rooms: this.#m.roomsOf(account) };
+    return this.#m.entryOf(account, key);
   }
 
   async members(room: string, limit: number): Promise<MemberRecord[]> {
