@@ -165,6 +165,14 @@ function lookUp<V>(keys: readonly string[], known: Map<string, V>, read: (missin
   return out;
 }
 
+/** An account's memberships as conversationsOf reads them, with its rooms' newest seqs. */
+interface MembershipRows {
+  rooms: string[];
+  roles: Role[];
+  reads: Map<string, number>;
+  seqs: (number | null)[];
+}
+
 /** A Store on one SQLite file; see the file comment. */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
@@ -693,6 +701,10 @@ export class SqliteStore implements Store {
   }
 
   async mentionCounts(account: string): Promise<Map<string, number>> {
+    return this.#mentionCounts(account);
+  }
+
+  #mentionCounts(account: string): Map<string, number> {
     return new Map(this.#s.mentionCounts.all(account).map((r) => [r.room, r.n]));
   }
 
@@ -702,6 +714,10 @@ export class SqliteStore implements Store {
   }
 
   async notifyLevels(account: string): Promise<Map<string, NotifyLevel>> {
+    return this.#notifyLevels(account);
+  }
+
+  #notifyLevels(account: string): Map<string, NotifyLevel> {
     return new Map(this.#s.notifyList.all(account).map((r) => [r.conversation, r.level as NotifyLevel]));
   }
 
@@ -903,12 +919,24 @@ export class SqliteStore implements Store {
   }
 
   async conversationListOf(account: string): Promise<ConversationList> {
-    const [rows, mentions, levels] = await Promise.all([this.conversationsOf(account), this.mentionCounts(account), this.notifyLevels(account)]);
-    return { rows, mentions, levels };
+    await this.#settle();
+    // One read transaction: the statements share one read lock (each alone takes and drops
+    // its own, two fcntl calls on the shared-memory file) and see the same snapshot.
+    const { rows, mentions, levels } = this.#db!.transaction(() => ({
+      rows: this.#membershipRows(account),
+      mentions: this.#mentionCounts(account),
+      levels: this.#notifyLevels(account),
+    }))();
+    return { rows: await this.#conversationRecords(rows), mentions, levels };
   }
 
   async conversationsOf(account: string): Promise<ConversationRecord[]> {
     await this.#settle();
+    return this.#conversationRecords(this.#membershipRows(account));
+  }
+
+  /** The account's memberships and read positions, and its rooms' newest seqs (after #settle). */
+  #membershipRows(account: string): MembershipRows {
     // The memberships and the read positions as four JSON arrays in one row: better-sqlite3
     // builds a JS row per result row otherwise (and a probe of read_positions per membership
     // was half of the statement), most of the statement's time for a busy account's 500 rows.
@@ -919,7 +947,11 @@ export class SqliteStore implements Store {
     const readSeqs = JSON.parse(readSeqsJson) as number[];
     const reads = new Map<string, number>();
     for (let i = 0; i < readRooms.length; i++) reads.set(readRooms[i]!, readSeqs[i]!);
-    const last = await this.#newest.resolve(rooms, this.#newestSeqs(rooms), (missing) => this.lastActivity(missing));
+    return { rooms, roles, reads, seqs: this.#newestSeqs(rooms) };
+  }
+
+  async #conversationRecords({ rooms, roles, reads, seqs }: MembershipRows): Promise<ConversationRecord[]> {
+    const last = await this.#newest.resolve(rooms, seqs, (missing) => this.lastActivity(missing));
     const kinds = this.#kindsOf(rooms);
     const out: ConversationRecord[] = new Array(rooms.length);
     for (let i = 0; i < rooms.length; i++) {
