@@ -7,7 +7,7 @@
  * undefined, unknown keys dropped, arrays copied); a property test holds them to it. A frame
  * a check refuses goes to the zod schema, which words the error: a check never has to.
  */
-import { hasUnstorable, type ClientMessageOf, type ClientType } from './schema.js';
+import { BOUNDS, hasUnstorable, type ClientMessageOf, type ClientType } from './schema.js';
 
 /** The checked message, or undefined when the schema must decide (and word the error). */
 type Check<T extends ClientType> = (obj: Record<string, unknown>) => ClientMessageOf<T> | undefined;
@@ -31,9 +31,9 @@ function int(v: unknown, lo: number, hi: number): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= lo && v <= hi;
 }
 
-/** The `ref` every message may carry: `str(64)` or a finite number. */
+/** The `ref` every message may carry: a string of at most BOUNDS.ref or a finite number. */
 function refOk(v: unknown): boolean {
-  return finite(v) || str(v, 64);
+  return finite(v) || str(v, BOUNDS.ref);
 }
 
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
@@ -58,18 +58,19 @@ function head(obj: Record<string, unknown>): Record<string, unknown> | undefined
   return optional(obj, out, 'ref', refOk) === BAD ? undefined : out;
 }
 
-const room256 = (v: unknown): boolean => str(v, 256);
+const roomOk = (v: unknown): boolean => str(v, BOUNDS.room);
+const nameOk = (v: unknown): boolean => str(v, BOUNDS.name);
 const seqOk = (v: unknown): boolean => int(v, 0, MAX_SEQ);
-const limitOk = (v: unknown): boolean => int(v, 1, 100_000);
-const str512 = (v: unknown): boolean => str(v, 512);
-const str1024 = (v: unknown): boolean => str(v, 1024);
-const id128 = (v: unknown): boolean => str(v, 128, 1);
-const attachmentsOk = (v: unknown): boolean => Array.isArray(v) && v.length <= 10 && v.every(id128);
+const limitOk = (v: unknown): boolean => int(v, 1, BOUNDS.limit);
+const tokenOk = (v: unknown): boolean => str(v, BOUNDS.token);
+const passwordOk = (v: unknown): boolean => str(v, BOUNDS.password);
+const idOk = (v: unknown): boolean => str(v, BOUNDS.id, 1);
+const attachmentsOk = (v: unknown): boolean => Array.isArray(v) && v.length <= BOUNDS.attachments && v.every(idOk);
 
 function history(obj: Record<string, unknown>): ClientMessageOf<'History'> | undefined {
   const out = head(obj);
   if (!out) return undefined;
-  if (optional(obj, out, 'room', room256) === BAD || optional(obj, out, 'before', seqOk) === BAD
+  if (optional(obj, out, 'room', roomOk) === BAD || optional(obj, out, 'before', seqOk) === BAD
     || optional(obj, out, 'after', seqOk) === BAD || optional(obj, out, 'limit', limitOk) === BAD) return undefined;
   return out as ClientMessageOf<'History'>;
 }
@@ -77,17 +78,17 @@ function history(obj: Record<string, unknown>): ClientMessageOf<'History'> | und
 function login(obj: Record<string, unknown>): ClientMessageOf<'Login'> | undefined {
   const out = head(obj);
   if (!out) return undefined;
-  if (optional(obj, out, 'username', room256) === BAD || optional(obj, out, 'password', str1024) === BAD
-    || optional(obj, out, 'token', str512) === BAD) return undefined;
+  if (optional(obj, out, 'username', nameOk) === BAD || optional(obj, out, 'password', passwordOk) === BAD
+    || optional(obj, out, 'token', tokenOk) === BAD) return undefined;
   return out as ClientMessageOf<'Login'>;
 }
 
 function sendMessage(obj: Record<string, unknown>): ClientMessageOf<'SendMessage'> | undefined {
   const out = head(obj);
-  if (!out || !str(obj.content, 1_000_000)) return undefined;
+  if (!out || !str(obj.content, BOUNDS.text)) return undefined;
   out.content = obj.content;
-  if (optional(obj, out, 'room', room256) === BAD || optional(obj, out, 'nonce', id128) === BAD
-    || optional(obj, out, 'attachments', attachmentsOk) === BAD || optional(obj, out, 'replyTo', id128) === BAD) return undefined;
+  if (optional(obj, out, 'room', roomOk) === BAD || optional(obj, out, 'nonce', idOk) === BAD
+    || optional(obj, out, 'attachments', attachmentsOk) === BAD || optional(obj, out, 'replyTo', idOk) === BAD) return undefined;
   // zod hands back a copy of an array.
   if (Array.isArray(out.attachments)) out.attachments = [...(out.attachments as string[])];
   return out as ClientMessageOf<'SendMessage'>;

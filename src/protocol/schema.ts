@@ -23,16 +23,27 @@ function str(max: number, min = 0) {
   return z.string().min(min).max(max).refine((s) => !hasUnstorable(s), { message: 'contains a NUL character or a lone surrogate' });
 }
 
-const ref = z.union([str(64), z.number().finite()]).optional();
-const name = str(256);
-const room = str(256);
-const text = str(1_000_000);
-const id = str(128, 1);
-const nonce = str(128, 1).optional();
-/** File ids from `POST /api/files`, at most 10 per message. */
-const attachments = z.array(id).max(10).optional();
+/**
+ * The bounds of the most used fields, in one place: the schemas below and the hand-written
+ * checks of the hottest frames (hot-frames.ts) both read them.
+ */
+export const BOUNDS = {
+  ref: 64, name: 256, room: 256, text: 1_000_000, id: 128, password: 1024, token: 512,
+  /** File ids from `POST /api/files` per message. */
+  attachments: 10,
+  limit: 100_000,
+} as const;
+
+const ref = z.union([str(BOUNDS.ref), z.number().finite()]).optional();
+const name = str(BOUNDS.name);
+const room = str(BOUNDS.room);
+const text = str(BOUNDS.text);
+const id = str(BOUNDS.id, 1);
+const nonce = str(BOUNDS.id, 1).optional();
+/** File ids from `POST /api/files`, at most BOUNDS.attachments per message. */
+const attachments = z.array(id).max(BOUNDS.attachments).optional();
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const limit = z.number().int().min(1).max(100_000).optional();
+const limit = z.number().int().min(1).max(BOUNDS.limit).optional();
 /** How many recent messages a join sends at most (0: no History frame); the server's --history-on-join caps it. */
 const joinHistory = z.number().int().min(0).max(100_000).optional();
 
@@ -56,7 +67,7 @@ export const clientSchemas = {
   React: msg('React', { id, emoji: str(64, 1) }),
   MarkRead: msg('MarkRead', { room, seq }),
   Register: msg('Register', { username: name, password: str(1024) }),
-  Login: msg('Login', { username: name.optional(), password: str(1024).optional(), token: str(512).optional() }),
+  Login: msg('Login', { username: name.optional(), password: str(BOUNDS.password).optional(), token: str(BOUNDS.token).optional() }),
   Logout: msg('Logout', {}),
   /** A token for the session's account (a text-mode guest asks for one to come back later). */
   GetToken: msg('GetToken', {}),
