@@ -342,8 +342,8 @@ export interface ReconnectResult {
   /** Members per room. */
   members: number;
   seedSeconds: number;
-  /** Per round: the reference's handshakes, Parley's plain handshakes, Parley's resume storm. */
-  rounds: Array<{ reference: StormFigures; parleyHandshakes: StormFigures; resume: StormFigures }>;
+  /** Per round: the reference's handshakes, the floor's resume storm, Parley's plain handshakes, Parley's resume storm. */
+  rounds: Array<{ reference: StormFigures; floor: StormFigures; parleyHandshakes: StormFigures; resume: StormFigures }>;
 }
 
 export interface ReconnectOptions {
@@ -354,9 +354,10 @@ export interface ReconnectOptions {
 }
 
 /**
- * Runs scenario (f): seeds the community, starts both servers, warms each up with a tenth of
- * the storm, then per round: the reference's handshakes, Parley's plain handshakes, Parley's
- * resume storm, each after the server has settled.
+ * Runs scenario (f): seeds the community, starts the three servers, warms each up with a tenth
+ * of the storm, then per round: the reference's handshakes, the floor's resume storm (the same
+ * resume answered from prepared strings, bench/floor-server.ts: what any server reaches in this
+ * harness), Parley's plain handshakes, Parley's resume storm, each after the server has settled.
  */
 export async function runReconnect(opts: ReconnectOptions): Promise<ReconnectResult> {
   const { scale, log } = opts;
@@ -374,21 +375,28 @@ export async function runReconnect(opts: ReconnectOptions): Promise<ReconnectRes
     servers.push(parley);
     const reference = await startServer('reference', { db: join(dir, 'unused.db') });
     servers.push(reference);
+    const floor = await startServer('floor', { db: join(dir, 'unused.db'), extra: ['--scale', [scale.accounts, scale.rooms, scale.roomsEach, scale.seen, scale.missed].join(',')] });
+    servers.push(floor);
     const warm = Math.max(1, Math.floor(scale.accounts / 10));
     await resumeStorm(parley, scale, warm);
     await settle(parley);
     await handshakeStorm(reference, warm);
     await settle(reference);
+    await resumeStorm(floor, scale, warm);
+    await settle(floor);
     const rounds: ReconnectResult['rounds'] = [];
     for (let round = 0; round < scale.rounds; round++) {
       const ref = await handshakeStorm(reference, scale.accounts);
       await settle(reference);
+      const floorResume = await resumeStorm(floor, scale, scale.accounts);
+      await settle(floor);
       const parleyHandshakes = await handshakeStorm(parley, scale.accounts);
       await settle(parley);
       const resume = await resumeStorm(parley, scale, scale.accounts);
       await settle(parley);
-      rounds.push({ reference: ref, parleyHandshakes, resume });
-      log(`(f) round ${round + 1}: reference ${Math.round(ref.perSec)} handshakes/s; Parley ${Math.round(parleyHandshakes.perSec)} handshakes/s, ` +
+      rounds.push({ reference: ref, floor: floorResume, parleyHandshakes, resume });
+      log(`(f) round ${round + 1}: reference ${Math.round(ref.perSec)} handshakes/s; floor ${Math.round(floorResume.perSec)} resumes/s ` +
+        `(${floorResume.failed} failed, ${Math.round(floorResume.cpuPerUs)} µs CPU each, load generator ${floorResume.loadCpuPct.toFixed(0)}%); Parley ${Math.round(parleyHandshakes.perSec)} handshakes/s, ` +
         `${Math.round(resume.perSec)} resumes/s (${resume.resumed} resumed, ${resume.failed} failed${resume.firstFailure ? `: ${resume.firstFailure}` : ''}), ` +
         `${Math.round(resume.cpuPerUs)} µs CPU per resume (server ${resume.serverCpuPct.toFixed(0)}% of a core), p99 ${resume.latency.p99.toFixed(0)} ms, ` +
         `${resume.joinedPer.toFixed(0)} UserJoined + ${resume.summariesPer.toFixed(0)} summaries per resume, ${resume.writesPer.toFixed(1)} socket writes per resume, load generator ${resume.loadCpuPct.toFixed(0)}%`);
@@ -401,10 +409,10 @@ export async function runReconnect(opts: ReconnectOptions): Promise<ReconnectRes
 }
 
 /** The round with Parley's best resume rate, and the reference's best handshake rate (as (d) takes its best round). */
-export function bestOf(r: ReconnectResult): { resume: StormFigures; parleyHandshakes: StormFigures; reference: StormFigures } {
-  const best = <T extends 'resume' | 'parleyHandshakes' | 'reference'>(key: T): StormFigures =>
+export function bestOf(r: ReconnectResult): { resume: StormFigures; parleyHandshakes: StormFigures; reference: StormFigures; floor: StormFigures } {
+  const best = (key: 'resume' | 'parleyHandshakes' | 'reference' | 'floor'): StormFigures =>
     r.rounds.map((x) => x[key]).reduce((a, b) => (b.perSec > a.perSec ? b : a));
-  return { resume: best('resume'), parleyHandshakes: best('parleyHandshakes'), reference: best('reference') };
+  return { resume: best('resume'), parleyHandshakes: best('parleyHandshakes'), reference: best('reference'), floor: best('floor') };
 }
 
 /** Whether every account resumed in every round and the best resume rate is at least RESUME_GOAL of the reference's handshakes. */
@@ -424,6 +432,7 @@ export function reconnectMarkdown(r: ReconnectResult, meta: { date: string; comm
   const s = r.scale;
   const b = bestOf(r);
   const ratio = b.resume.perSec / Math.max(1e-9, b.reference.perSec);
+  const floorRatio = b.floor.perSec / Math.max(1e-9, b.reference.perSec);
   const lines = [
     `# Parley bench (f) reconnect storm — ${meta.date}`,
     '',
@@ -431,17 +440,21 @@ export function reconnectMarkdown(r: ReconnectResult, meta: { date: string; comm
       `${int(s.accounts)} registered accounts with a token each, ${int(s.rooms)} rooms of ${int(r.members)} members (${s.roomsEach} rooms an account), ` +
       `${s.seen} messages a room read before the outage and ${s.missed} posted during it. Every account reconnects at once (${CONCURRENCY} handshakes in flight): ` +
       `in one write \`Login {token}\`, \`ListConversations\` and one \`History {room, after: ${s.seen}}\` per room; resumed = LoggedIn, Conversations listing every room at seq ${s.seen + s.missed}, and exactly the ${s.missed} missed messages of each room. ` +
-      `The reference (a minimal \`ws\` server) does the same number of plain handshakes. ${s.rounds} round(s); the best of each column counts, as in (d). ` +
+      `The reference (a minimal \`ws\` server) does the same number of plain handshakes. ` +
+      'The floor (bench/floor-server.ts, a bare `ws` server like the reference) resumes the same accounts from answers made before the storm, shaped and sized like Parley\'s, with no store, accounts or presence: ' +
+      'the most resumes a second any server reaches in this harness on this machine, the load generator\'s share included. ' +
+      `${s.rounds} round(s); the best of each column counts, as in (d). ` +
       'CPU: the server process\'s CPU time (all threads) per resume or handshake, and over the storm as % of one core (well under 100 while resumes queue: other processes had the cores). ' +
       'Frames: what the clients received per resumed account, presence notices among them (a room gets a UserJoined per arrival up to 20 present members, and up to 100 while arrivals come slower than about 10 a second; otherwise a summary SystemMessage to every member, at once, after 1 s, then every 8 s while arrivals last); socket writes: Parley\'s, per resumed account (from /metrics). ' +
       `Load average (1 min) of the machine before → after: ${meta.load}.`,
     '',
-    '| round | reference handshakes/s | Parley handshakes/s | Parley resumes/s | resumed | failed | CPU µs/resume | Parley CPU % of a core | CPU µs/handshake (Parley · reference) | resume p50 / p99 ms | frames/resume: UserJoined · summaries · all | socket writes/resume | load CPU % |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| round | reference handshakes/s | floor resumes/s (CPU µs each · load CPU %) | Parley handshakes/s | Parley resumes/s | resumed | failed | CPU µs/resume | Parley CPU % of a core | CPU µs/handshake (Parley · reference) | resume p50 / p99 ms | frames/resume: UserJoined · summaries · all | socket writes/resume | load CPU % |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   r.rounds.forEach((x, i) => {
     const q = x.resume;
-    lines.push(`| ${i + 1} | ${f(x.reference.perSec)} | ${f(x.parleyHandshakes.perSec)} | ${f(q.perSec)} | ${q.resumed} | ${q.failed} | ${f(q.cpuPerUs)} | ${f(q.serverCpuPct)} | ` +
+    const fl = x.floor;
+    lines.push(`| ${i + 1} | ${f(x.reference.perSec)} | ${f(fl.perSec)}${fl.failed > 0 ? ` (${fl.failed} failed)` : ''} (${f(fl.cpuPerUs)} · ${f(fl.loadCpuPct)}) | ${f(x.parleyHandshakes.perSec)} | ${f(q.perSec)} | ${q.resumed} | ${q.failed} | ${f(q.cpuPerUs)} | ${f(q.serverCpuPct)} | ` +
       `${f(x.parleyHandshakes.cpuPerUs)} · ${f(x.reference.cpuPerUs)} | ${f(q.latency.p50)} / ${f(q.latency.p99)} | ${f(q.joinedPer)} · ${f(q.summariesPer)} · ${f(q.framesPer)} | ${f(q.writesPer)} | ${f(q.loadCpuPct)} |`);
   });
   const failed = r.rounds.reduce((sum, x) => sum + x.resume.failed, 0);
@@ -451,9 +464,11 @@ export function reconnectMarkdown(r: ReconnectResult, meta: { date: string; comm
     '| --- | ---: | --- | --- |',
     `| (f) resumed accounts/s ÷ reference handshakes/s (best rounds: ${f(b.resume.perSec)} ÷ ${f(b.reference.perSec)}) | ${ratio.toFixed(2)} | ≥ ${RESUME_GOAL} | ${ratio >= RESUME_GOAL ? 'yes' : '**no**'} |`,
     `| (f) accounts not resumed | ${failed} | = 0 | ${failed === 0 ? 'yes' : '**no**'} |`,
+    `| the floor: its resumes/s ÷ reference handshakes/s (best rounds: ${f(b.floor.perSec)} ÷ ${f(b.reference.perSec)}); not a goal, the ceiling of the first row here | ${floorRatio.toFixed(2)} | — | — |`,
     '',
     `Server CPU per resume (best round): ${f(b.resume.cpuPerUs)} µs, ${(b.resume.cpuPerUs / Math.max(1e-9, b.reference.cpuPerUs)).toFixed(1)}× the reference's per handshake ` +
-      `and ${(b.resume.cpuPerUs / Math.max(1e-9, b.parleyHandshakes.cpuPerUs)).toFixed(1)}× Parley's own per plain handshake.`,
+      `and ${(b.resume.cpuPerUs / Math.max(1e-9, b.parleyHandshakes.cpuPerUs)).toFixed(1)}× Parley's own per plain handshake; ` +
+      `the floor's ${f(b.floor.cpuPerUs)} µs per resume is ${(b.floor.cpuPerUs / Math.max(1e-9, b.reference.cpuPerUs)).toFixed(1)}× the reference's per handshake, and Parley resumes at ${(b.resume.perSec / Math.max(1e-9, b.floor.perSec)).toFixed(2)}× the floor's rate.`,
   );
   return `${lines.join('\n')}\n`;
 }

@@ -16,13 +16,13 @@ const TICKS_PER_SECOND = 100;
 /**
  * `parley-seeded`: Parley on a seeded database (`--seeded N`), beside Parley on an empty one.
  * `socketio`: an idiomatic Socket.IO 4 server (bench/socketio-server.ts), for the issue's goals
- * stated against Socket.IO.
+ * stated against Socket.IO. `floor`: (f)'s resume answered from prepared strings (bench/floor-server.ts).
  */
-export type ServerKind = 'parley' | 'parley-seeded' | 'reference' | 'socketio';
+export type ServerKind = 'parley' | 'parley-seeded' | 'reference' | 'socketio' | 'floor';
 
 /** Whether a server is one of the baselines (no /metrics, no Parley flags). */
 export function isBaseline(kind: ServerKind): boolean {
-  return kind === 'reference' || kind === 'socketio';
+  return kind === 'reference' || kind === 'socketio' || kind === 'floor';
 }
 
 /** How the load generator talks to a server of this kind. */
@@ -73,12 +73,13 @@ export function parleyArgs(db: string, extra: string[] = []): string[] {
   ];
 }
 
+/** `extra`: more arguments for the server (Parley's flags, or a baseline's own). */
 export async function startServer(kind: ServerKind, opts: { db: string; nodeArgs?: string[]; env?: NodeJS.ProcessEnv; extra?: string[] }): Promise<ServerHandle> {
   const node = process.execPath;
   const probe = ['--expose-gc', '--import', pathToFileURL(join(ROOT, 'bench/gc-probe.mjs')).href];
   const args = !isBaseline(kind)
     ? [...probe, ...(opts.nodeArgs ?? []), ...parleyArgs(opts.db, opts.extra)]
-    : [...probe, ...(opts.nodeArgs ?? []), '--import', 'tsx', join(ROOT, `bench/${kind}-server.ts`), '--port', '0'];
+    : [...probe, ...(opts.nodeArgs ?? []), '--import', 'tsx', join(ROOT, `bench/${kind}-server.ts`), '--port', '0', ...(opts.extra ?? [])];
   const child = spawn(node, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';

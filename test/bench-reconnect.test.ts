@@ -23,7 +23,7 @@ describe('bench/reconnect.ts (scenario f)', () => {
     assert.deepEqual(new Set(members), new Set([500]));
   });
 
-  it('resumes every account of a tiny community with exactly what it missed, and times the reference\'s handshakes', { timeout: 120_000 }, async () => {
+  it('resumes every account of a tiny community with exactly what it missed, and times the reference\'s handshakes and the floor\'s resumes', { timeout: 120_000 }, async () => {
     const result = await runReconnect({ scale: TINY, log: () => undefined });
     assert.equal(result.rounds.length, 1);
     const { reference, parleyHandshakes, resume } = result.rounds[0]!;
@@ -31,7 +31,9 @@ describe('bench/reconnect.ts (scenario f)', () => {
     assert.ok(reference.perSec > 0 && parleyHandshakes.perSec > 0 && resume.perSec > 0);
     // At least the LoggedIn, the Conversations and one History answer per room reached each account.
     assert.ok(resume.framesPer >= 2 + TINY.roomsEach, `frames per resume ${resume.framesPer}`);
-    assert.match(reconnectMarkdown(result, META), /\| 1 \| [\d,.]+ \| [\d,.]+ \| [\d,.]+ \| 20 \| 0 \|/);
+    // The floor (prepared answers) resumed every account too: its answers pass the same checks.
+    assert.deepEqual({ resumed: result.rounds[0]!.floor.resumed, failed: result.rounds[0]!.floor.failed }, { resumed: 20, failed: 0 });
+    assert.match(reconnectMarkdown(result, META), /\| 1 \| [\d,.]+ \| [\d,.]+ \([\d,.]+ · [\d,.]+\) \| [\d,.]+ \| [\d,.]+ \| 20 \| 0 \|/);
   });
 
   it('counts an account whose answers do not hold exactly what it missed as failed, not resumed', { timeout: 60_000 }, async () => {
