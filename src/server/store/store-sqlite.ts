@@ -191,6 +191,8 @@ export class SqliteStore implements Store {
   #worker: SqliteWorker | null = null;
   #pending: PendingRows = { version: null, rows: 0, ids: new Set(), nonces: new Map(), lastSeq: new Map() };
   #moveTx: (() => void) | null = null;
+  /** conversationListOf's read transaction, built once as #appendTx. */
+  #listTx: ((account: string) => { rows: MembershipRows; mentions: Map<string, number>; levels: Map<string, NotifyLevel> }) | null = null;
   /**
    * createGuest's transactions for a batch of arrivals: every guest arriving meanwhile
    * (account, token, membership) in one commit, with the departed ones (guestsGone).
@@ -260,6 +262,13 @@ export class SqliteStore implements Store {
       this.#webhooks = new SqliteWebhooks(db);
       this.#appendTx = db.transaction((jobs: NewRoomMessage[]) => this.#writeBatchInTx(jobs)).immediate;
       this.#moveTx = db.transaction(() => this.#movePending()).immediate;
+      // One read transaction: the statements share one read lock (each alone takes and drops
+      // its own, two fcntl calls on the shared-memory file) and see the same snapshot.
+      this.#listTx = db.transaction((account: string) => ({
+        rows: this.#membershipRows(account),
+        mentions: this.#mentionCounts(account),
+        levels: this.#notifyLevels(account),
+      }));
       const accounts = this.#accounts;
       const members = this.#members;
       // Inside a write transaction: checks first, so a refused guest writes nothing.
@@ -920,13 +929,7 @@ export class SqliteStore implements Store {
 
   async conversationListOf(account: string): Promise<ConversationList> {
     await this.#settle();
-    // One read transaction: the statements share one read lock (each alone takes and drops
-    // its own, two fcntl calls on the shared-memory file) and see the same snapshot.
-    const { rows, mentions, levels } = this.#db!.transaction(() => ({
-      rows: this.#membershipRows(account),
-      mentions: this.#mentionCounts(account),
-      levels: this.#notifyLevels(account),
-    }))();
+    const { rows, mentions, levels } = this.#listTx!(account);
     return { rows: await this.#conversationRecords(rows), mentions, levels };
   }
 
