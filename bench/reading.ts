@@ -24,7 +24,7 @@
  * storm: ten other accounts search for the common word as fast as they can, one search each in
  * flight, while the bystander pings; its round trip is compared with the same pings on the idle
  * server (searches per minute are lifted for all of it: what bounds the storm is one search
- * in flight per account and `--searches-in-flight` per node). Goals: p99 under 5 ms for a history page and the conversation list, under 50 ms for a
+ * in flight per account, `--searches-in-flight` per node and its `--search-share`). Goals: p99 under 5 ms for a history page and the conversation list, under 50 ms for a
  * search, no p99 growing more than 1.5× from the small database to the seeded one, no request
  * taking 20 ms of the event loop, and the bystander's p99 during the storm within 3× of idle.
  */
@@ -284,7 +284,7 @@ async function measureDb(db: string, counts: SeedCounts, opts: ReadingOptions, w
   const out = new Map<ReadingCase, ReadingFigures>();
   let stormFigures: StormFigures | null = null;
   // Searches per minute lifted: the reader searches hundreds of times, and the storm measures
-  // the bounds on search work itself (one in flight per account, --searches-in-flight per node).
+  // the bounds on search work itself (one in flight per account, --searches-in-flight and --search-share per node).
   const server = await startServer('parley', { db, nodeArgs: ['--import', LOOP_PROBE], extra: ['--searches-per-minute', '1000000'] });
   try {
     const reader = await Requester.open(server.port, { token: seedToken(0) });
@@ -422,7 +422,7 @@ export function readingMarkdown(r: ReadingResult, meta: { date: string; command:
     }
     const st = s.storm;
     lines.push('', `Search storm (seeded database, searches per minute lifted): ${STORM_CLIENTS} accounts search for "${COMMON_WORD}" as fast as they can, ` +
-      `one search in flight each, the node running one at a time (${f(st.searchesPerSecond)} answered/s, ${f(st.refused)} refused/s); the bystander's Ping round trip p50/p99: idle ${f(st.idleP50)}/${f(st.idleP99)} ms, ` +
+      `one search in flight each, the node running one at a time, busy at most --search-share of the time (${f(st.searchesPerSecond)} answered/s, ${f(st.refused)} refused/s); the bystander's Ping round trip p50/p99: idle ${f(st.idleP50)}/${f(st.idleP99)} ms, ` +
       `during the storm ${f(st.stormP50)}/${f(st.stormP99)} ms: **${stormRatio(st).toFixed(2)}×** idle at p99 (goal ≤ ${STORM_GOAL}×: ` +
       `${stormRatio(st) <= STORM_GOAL ? 'met' : '**not met**'}); longest event-loop delay meanwhile ${f(st.holdMs)} ms.`);
   }
