@@ -24,7 +24,7 @@
  * storm: ten other accounts search for the common word as fast as they can, one search each in
  * flight, while the bystander pings; its round trip is compared with the same pings on the idle
  * server (searches per minute are lifted for all of it: what bounds the storm is one search
- * in flight per account and `--searches-in-flight` per node). Goals: p99 under 5 ms for a history page and the conversation list, under 50 ms for a
+ * in flight per account, `--searches-in-flight` per node and its `--search-share`). Goals: p99 under 5 ms for a history page and the conversation list, under 50 ms for a
  * search, no p99 growing more than 1.5× from the small database to the seeded one, no request
  * taking 20 ms of the event loop, and the bystander's p99 during the storm within 3× of idle.
  */
@@ -282,10 +282,11 @@ async function storm(server: ServerHandle, bystander: Requester, seconds: number
 
 async function measureDb(db: string, counts: SeedCounts, opts: ReadingOptions, withStorm: boolean): Promise<{ cases: Map<ReadingCase, ReadingFigures>; storm: StormFigures | null }> {
   const out = new Map<ReadingCase, ReadingFigures>();
-  let stormFigures: StormFigures | null = null;
-  // Searches per minute lifted: the reader searches hundreds of times, and the storm measures
-  // the bounds on search work itself (one in flight per account, --searches-in-flight per node).
-  const server = await startServer('parley', { db, nodeArgs: ['--import', LOOP_PROBE], extra: ['--searches-per-minute', '1000000'] });
+  // Searches per minute lifted: the reader searches hundreds of times, one after another. The
+  // node's search share too, for the cases only: one reader searching back to back (which the
+  // per-minute limit keeps a real account from) would otherwise wait for it between searches,
+  // and the cases measure what a request costs, not that pacing.
+  const server = await startServer('parley', { db, nodeArgs: ['--import', LOOP_PROBE], extra: ['--searches-per-minute', '1000000', '--search-share', '100'] });
   try {
     const reader = await Requester.open(server.port, { token: seedToken(0) });
     const bystander = await Requester.open(server.port, { name: 'bystander' });
@@ -299,16 +300,33 @@ async function measureDb(db: string, counts: SeedCounts, opts: ReadingOptions, w
       out.set(kind, figures);
     }
     reader.close();
-    if (withStorm) {
-      stormFigures = await storm(server, bystander, opts.stormSeconds);
-      opts.log(`(g) storm: bystander p99 idle ${stormFigures.idleP99.toFixed(2)} ms → ${stormFigures.stormP99.toFixed(2)} ms, ` +
-        `${stormFigures.searchesPerSecond.toFixed(0)} searches/s, ${stormFigures.refused.toFixed(1)} refused/s, longest hold ${stormFigures.holdMs.toFixed(1)} ms`);
-    }
     bystander.close();
   } finally {
     await server.stop();
   }
-  return { cases: out, storm: stormFigures };
+  return { cases: out, storm: withStorm ? await measureStorm(db, opts) : null };
+}
+
+/** The storm on its own server: searches per minute lifted, the other bounds on search work as they are by default (what it measures). */
+async function measureStorm(db: string, opts: ReadingOptions): Promise<StormFigures> {
+  const server = await startServer('parley', { db, nodeArgs: ['--import', LOOP_PROBE], extra: ['--searches-per-minute', '1000000'] });
+  try {
+    // Not the cases' name: that guest's name is held a while after its connection.
+    const bystander = await Requester.open(server.port, { name: 'storm-bystander' });
+    // Warm-up, as for the cases: the first searches load pages into the cache and compile the statements.
+    const warm = await Requester.open(server.port, { token: seedToken(0) });
+    for (let i = 0; i < 20; i++) await warm.request({ type: 'Search', query: COMMON_WORD, limit: PAGE });
+    warm.close();
+    // And the bystander's Pings, so that its idle round trips are a warm server's, as they were after the cases.
+    await pingUntil(bystander, new Promise((resolve) => setTimeout(resolve, 1000)));
+    const figures = await storm(server, bystander, opts.stormSeconds);
+    opts.log(`(g) storm: bystander p99 idle ${figures.idleP99.toFixed(2)} ms → ${figures.stormP99.toFixed(2)} ms, ` +
+      `${figures.searchesPerSecond.toFixed(0)} searches/s, ${figures.refused.toFixed(1)} refused/s, longest hold ${figures.holdMs.toFixed(1)} ms`);
+    bystander.close();
+    return figures;
+  } finally {
+    await server.stop();
+  }
 }
 
 /** A database for a seed: a file in `dir`, or a new PostgreSQL database (dropped by `drop`). */
@@ -422,7 +440,7 @@ export function readingMarkdown(r: ReadingResult, meta: { date: string; command:
     }
     const st = s.storm;
     lines.push('', `Search storm (seeded database, searches per minute lifted): ${STORM_CLIENTS} accounts search for "${COMMON_WORD}" as fast as they can, ` +
-      `one search in flight each, the node running one at a time (${f(st.searchesPerSecond)} answered/s, ${f(st.refused)} refused/s); the bystander's Ping round trip p50/p99: idle ${f(st.idleP50)}/${f(st.idleP99)} ms, ` +
+      `one search in flight each, the node running one at a time, busy at most --search-share of the time (${f(st.searchesPerSecond)} answered/s, ${f(st.refused)} refused/s); the bystander's Ping round trip p50/p99: idle ${f(st.idleP50)}/${f(st.idleP99)} ms, ` +
       `during the storm ${f(st.stormP50)}/${f(st.stormP99)} ms: **${stormRatio(st).toFixed(2)}×** idle at p99 (goal ≤ ${STORM_GOAL}×: ` +
       `${stormRatio(st) <= STORM_GOAL ? 'met' : '**not met**'}); longest event-loop delay meanwhile ${f(st.holdMs)} ms.`);
   }

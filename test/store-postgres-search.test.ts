@@ -112,3 +112,36 @@ describe('PostgreSQL search pool', { skip }, () => {
     }
   });
 });
+
+describe('PostgreSQL search steps', { skip }, () => {
+  it('finds the newest matches of a common, a middling and a rare word, whichever of the glance, the window or the whole index answers', async () => {
+    const db = await freshPostgresUrl();
+    // A window of 100: the glance reads the newest 10, the window the newest 100, of 300 messages.
+    const store = new PostgresStore(db.url, { searchWindow: 100 });
+    try {
+      await store.init();
+      const words = (i: number): string[] => [
+        ...(i % 2 === 0 ? ['common'] : []), ...(i % 12 === 0 ? ['middling'] : []), ...(i === 3 || i === 150 ? ['rare'] : []), `n${i}`,
+      ];
+      const start = Date.now() - 300_000;
+      for (let i = 1; i <= 300; i++) {
+        const room = i % 3 === 0 ? 'side' : 'general';
+        await store.appendMessage({ id: `m${i}`, room, author: 'ann', username: 'ann', content: words(i).join(' '), timestamp: new Date(start + i * 1000).toISOString() });
+      }
+      for (const word of ['common', 'middling', 'rare']) {
+        for (const limit of [1, 5, 20, 60]) {
+          for (const room of [undefined, 'side']) {
+            const all = Array.from({ length: 300 }, (_, k) => 300 - k).filter((i) => words(i).includes(word) && (room === undefined || i % 3 === 0));
+            const found = await store.search({ query: word, limit, ...(room ? { room } : {}) });
+            const what = `${word}, limit ${limit}${room ? `, in ${room}` : ''}`;
+            assert.deepEqual(found.messages.map((m) => m.id), all.slice(0, limit).map((i) => `m${i}`), what);
+            assert.equal(found.hasMore, all.length > limit, what);
+          }
+        }
+      }
+    } finally {
+      await store.close();
+      await db.drop();
+    }
+  });
+});

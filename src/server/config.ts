@@ -68,6 +68,8 @@ export interface Config {
   searchesPerMinute: number;
   /** Searches this node runs at once; more wait their turn, up to SEARCH_QUEUE, and past that get SEARCH_BUSY. */
   searchesInFlight: number;
+  /** Percent of the wall clock this node's searches may take, over time (past a short burst, they wait for it). */
+  searchShare: number;
   /** Login and registration attempts per minute from one address, whatever the names. */
   loginAttemptsPerAddress: number;
   /** Failed logins per minute on one name, across addresses, past which only addresses that have not failed on it may try. */
@@ -160,6 +162,7 @@ export const DEFAULTS: Config = {
   loginAttemptsPerMinute: 10,
   searchesPerMinute: 30,
   searchesInFlight: 1,
+  searchShare: 50,
   loginAttemptsPerAddress: 30,
   loginFailuresPerName: 30,
   roomsPerAddressPerMinute: 10,
@@ -203,6 +206,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'maxReactionsPerUser', flag: '--max-reactions-per-user <n>', env: 'MAX_REACTIONS_PER_USER', kind: 'int', description: 'reactions one user can put on one message' },
   { key: 'searchesPerMinute', flag: '--searches-per-minute <n>', env: 'SEARCHES_PER_MINUTE', kind: 'int', description: 'searches per account (a guest: per name) per minute' },
   { key: 'searchesInFlight', flag: '--searches-in-flight <n>', env: 'SEARCHES_IN_FLIGHT', kind: 'int', description: 'searches the node runs at once (more wait their turn)' },
+  { key: 'searchShare', flag: '--search-share <percent>', env: 'SEARCH_SHARE', kind: 'int', description: 'percent of the time the node spends searching at most, over time (past a short burst, searches wait their turn)' },
   { key: 'maxContentLength', flag: '--max-content-length <n>', env: 'MAX_CONTENT_LENGTH', kind: 'int', description: 'longest message, in characters' },
   { key: 'maxPayload', flag: '--max-payload <bytes>', env: 'MAX_PAYLOAD', kind: 'int', description: 'largest WebSocket message (larger ones close with 1009)' },
   { key: 'messagesPerSecond', flag: '--messages-per-second <n>', env: 'MESSAGES_PER_SECOND', kind: 'int', description: 'sustained messages per second per connection' },

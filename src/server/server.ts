@@ -55,6 +55,8 @@ export interface StartOptions {
   webDir?: string;
   /** CA certificates the push sender trusts instead of the system's (tests with a self-signed push service). */
   pushCa?: string | Buffer;
+  /** The chat's clock, milliseconds (tests; default Date.now). */
+  now?: () => number;
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
@@ -81,6 +83,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const chat: Chat = new Chat({
     config, store: withSignedFiles(store, files.signer), log, metrics, bus: cluster.bus, presence: cluster.presence,
     hasher: options.hasher ?? argon2Hasher, newId: ids, signer: files.signer, pusher: push.sender, botNotifier: botHooks,
+    ...(options.now ? { now: options.now } : {}),
   });
   await chat.start();
 

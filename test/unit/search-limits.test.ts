@@ -1,14 +1,14 @@
 /**
  * The bounds on search work in the Search handler: one search in flight per connection and
- * per account (SEARCH_BUSY), searches per minute per account, and a store's time bound
- * answered as SEARCH_TIMEOUT.
+ * per account (SEARCH_BUSY), searches per minute per account, the node's turns and its search
+ * share, and a store's time bound answered as SEARCH_TIMEOUT.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SearchTimeout, type SearchQuery } from '../../src/server/ports.js';
 import { eventually } from '../helpers/eventually.js';
 import { FakeChat } from '../helpers/fake-chat.js';
-import { SEARCH_QUEUE } from '../../src/server/domain/handle-messages.js';
+import { SEARCH_BURST_MS, SEARCH_QUEUE } from '../../src/server/domain/handle-messages.js';
 
 /**
  * Holds every search at the store until a test opens its gate; `most()`: the most searches the
@@ -125,5 +125,33 @@ describe('Search limits', () => {
     }
     assert.equal(most(), 1);
     assert.deepEqual(order, Array.from({ length: SEARCH_QUEUE + 1 }, (_, i) => i), 'in the order they came');
+  });
+
+  it('holds searches while the node has spent its --search-share, answers other requests meanwhile, then runs them in order, none refused', async () => {
+    const chat = await new FakeChat({ searchShare: 50 }).start();
+    const [ann, bob, cat, dan] = [await chat.jsonUser('ann'), await chat.jsonUser('bob'), await chat.jsonUser('cat'), await chat.jsonUser('dan')];
+    const { gates } = gateSearches(chat);
+    ann.say({ type: 'Search', query: 'hello', ref: 'a' });
+    await eventually(() => gates.length === 1, 10_000, "ann's search to reach the store");
+    // Ann's search takes SEARCH_BURST_MS + 50 ms of the chat's clock: the node's budget (full,
+    // SEARCH_BURST_MS) is 50 ms short, which at 50% takes 100 ms of the clock to make up.
+    chat.clock += SEARCH_BURST_MS + 50;
+    gates.shift()!();
+    await eventually(() => ann.conn.ofType('SearchResults').length === 1, 10_000, "ann's search to be answered");
+    bob.say({ type: 'Search', query: 'hello', ref: 'b' });
+    cat.say({ type: 'Search', query: 'hello', ref: 'c' });
+    dan.say({ type: 'Ping', ref: 'p' });
+    await eventually(() => dan.conn.ofType('Ack').some((a) => a.ref === 'p'), 10_000, "dan's Ping to be answered while the searches wait");
+    for (let turn = 0; turn < 50; turn++) await new Promise((r) => setImmediate(r));
+    assert.equal(gates.length, 0, 'a search started before the share had refilled');
+    // Past the 100 ms: the turns go on, bob's first (he asked first), then cat's.
+    chat.clock += 101;
+    await eventually(() => gates.length === 1, 10_000, "bob's search to reach the store once the share has refilled");
+    gates.shift()!();
+    await eventually(() => gates.length === 1, 10_000, "cat's search to reach the store");
+    gates.shift()!();
+    await eventually(() => cat.conn.ofType('SearchResults').length === 1, 10_000, "cat's search to be answered");
+    assert.deepEqual([ann, bob, cat].map((u) => u.conn.ofType('SearchResults').map((r) => r.ref)), [['a'], ['b'], ['c']]);
+    assert.deepEqual([ann, bob, cat].flatMap((u) => u.conn.ofType('Error')), [], 'no search was refused');
   });
 });

@@ -367,65 +367,119 @@ function takeSearch(ctx: HandlerContext, s: Session): void {
 
 /** Searches waiting for a turn past which more are refused with SEARCH_BUSY. */
 export const SEARCH_QUEUE = 100;
+/** Milliseconds of search time a node that has not searched for a while has in hand (so a lone search never waits). */
+export const SEARCH_BURST_MS = 100;
 
 /**
  * Per chat: the searchers (accounts, or connections before a name) with a search in flight,
- * and the node's turns (`--searches-in-flight` at once, the rest waiting in order).
+ * and the node's turns: `--searches-in-flight` at once, each busy no more than
+ * `--search-share` percent of the time, over time. The share is a budget of search
+ * milliseconds that refills at share/100 a millisecond per turn, up to SEARCH_BURST_MS; each
+ * search, when it ends, takes what it took (from its turn to its answer, on the chat's clock),
+ * and while the budget is spent (below zero) the next search waits for it to refill. Searches
+ * wait in the order they came, and a searcher has one in flight, so accounts searching at once
+ * take turns: of the node's share, each of n gets a n-th.
  */
 class Searches {
   readonly searchers = new Set<string>();
   running = 0;
   readonly waiting: (() => void)[] = [];
+  #budget = SEARCH_BURST_MS;
+  #at: number;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(readonly inFlight: number, readonly sharePercent: number, readonly now: () => number) {
+    this.#at = now();
+  }
 
   /** Resolves when this search may run. */
-  async turn(limit: number): Promise<void> {
-    if (this.running < Math.max(1, limit)) {
+  async turn(): Promise<void> {
+    if (this.waiting.length === 0 && this.#mayStart()) {
       this.running++;
       return;
     }
     if (this.waiting.length >= SEARCH_QUEUE) fail('SEARCH_BUSY', 'The server is busy with other searches. Try again in a moment.');
-    // The turn passes from the search that ends (done) to this one: running stays the same.
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    await new Promise<void>((resolve) => {
+      this.waiting.push(resolve);
+      this.#pass();
+    });
   }
 
-  done(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.running--;
+  /** A search that had its turn has ended, after `ms` milliseconds of it. */
+  done(ms: number): void {
+    this.running--;
+    this.#refill();
+    this.#budget -= ms;
+    this.#pass();
+  }
+
+  #refill(): void {
+    const now = this.now();
+    this.#budget = Math.min(SEARCH_BURST_MS, this.#budget + (now - this.#at) * this.#rate());
+    this.#at = now;
+  }
+
+  /** Search milliseconds the budget gains a millisecond: the share of each of the turns. */
+  #rate(): number {
+    return (Math.min(100, Math.max(1, this.sharePercent)) / 100) * Math.max(1, this.inFlight);
+  }
+
+  #mayStart(): boolean {
+    if (this.running >= Math.max(1, this.inFlight)) return false;
+    this.#refill();
+    return this.#budget > 0;
+  }
+
+  /** Gives turns to waiting searches while the node has room; when only the budget is short, comes back once it has refilled. */
+  #pass(): void {
+    while (this.waiting.length > 0 && this.#mayStart()) {
+      this.running++;
+      this.waiting.shift()!();
+    }
+    if (this.waiting.length === 0 || this.running >= Math.max(1, this.inFlight) || this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#pass();
+    }, Math.max(1, Math.ceil(-this.#budget / this.#rate())));
+    // Waiting searches belong to open connections, which keep the process alive on their own.
+    this.#timer.unref();
   }
 }
 const searching = new WeakMap<HandlerContext, Searches>();
 
 /**
- * Search is the costliest request, so its work is bounded five ways: a connection runs one
+ * Search is the costliest request, so its work is bounded six ways: a connection runs one
  * request at a time (Chat queues its later frames); an account has one search in flight, a
  * search from another of its connections meanwhile is refused with SEARCH_BUSY (so ten
  * connections of one account cannot queue ten searches at the store); the node runs
  * `--searches-in-flight` at once, the others waiting their turn (up to SEARCH_QUEUE, then
  * SEARCH_BUSY), so however many accounts search, answers reach the event loop a few at a time
  * and everyone else's requests go between them (ten searches queued at the SQLite worker came
- * back together, one stretch of 50 ms of the event loop; with one at a time a bystander's
- * round trip stayed within 3× of idle while ten accounts searched flat out, bench (g));
- * searches per minute per account (takeSearch); and the store's time bound per search,
- * answered with SEARCH_TIMEOUT (not STORE_UNAVAILABLE: the store is fine, the search was too
- * broad or searches too many).
+ * back together, one stretch of 50 ms of the event loop); the node's turns are busy at most
+ * `--search-share` percent of the time (Searches), so searching flat out leaves the machine's
+ * cores to everyone else (at 100%, ten accounts searching flat out kept the search worker or
+ * PostgreSQL backend busy all the time and a bystander's Ping p99 went from 0.5-0.8 ms idle to
+ * 2.9-3.7 ms, bench (g) on 2 cores); searches per minute per account (takeSearch); and the
+ * store's time bound per search, answered with SEARCH_TIMEOUT (not STORE_UNAVAILABLE: the
+ * store is fine, the search was too broad or searches too many).
  */
 export async function search(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Search'>): Promise<void> {
   const room = msg.room === undefined ? undefined : roomName(msg.room);
   if (room !== undefined) await readableRoom(ctx, s, room);
   const limit = Math.min(msg.limit ?? DEFAULT_PAGE, ctx.config.historyLimit);
   let searches = searching.get(ctx);
-  if (!searches) searching.set(ctx, (searches = new Searches()));
+  if (!searches) searching.set(ctx, (searches = new Searches(ctx.config.searchesInFlight, ctx.config.searchShare, () => ctx.now())));
   const who = s.account ?? `conn ${s.id}`;
   if (searches.searchers.has(who)) fail('SEARCH_BUSY');
   takeSearch(ctx, s);
   searches.searchers.add(who);
   try {
-    await searches.turn(ctx.config.searchesInFlight);
+    await searches.turn();
+    const started = ctx.now();
     try {
       await runSearch(ctx, s, msg, room, limit);
     } finally {
-      searches.done();
+      searches.done(ctx.now() - started);
     }
   } finally {
     searches.searchers.delete(who);
