@@ -312,6 +312,18 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       DROP INDEX IF EXISTS memberships_account;
     `,
   },
+  {
+    version: 12,
+    name: 'rooms by name in a hash index too, for the statements that probe rooms one name at a time',
+    // ListConversations probes rooms once per membership (500 for a busy account): a hash
+    // probe reads a bucket page and the row, where the primary key's B-tree reads its root,
+    // a leaf and the row and compares names in the database's collation at each level (half
+    // of the statement's time). The primary key stays for uniqueness and the name order of
+    // room listings; appends bump last_seq, which no index holds, so their updates stay HOT.
+    sql: `
+      CREATE INDEX IF NOT EXISTS rooms_name_hash ON rooms USING hash (name);
+    `,
+  },
 ];
 
 /**
