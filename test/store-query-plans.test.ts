@@ -100,6 +100,8 @@ describe('query plans: every statement uses an index', () => {
           if (plan.some((line) => /Seq Scan on /.test(line)) && !(name in POSTGRES_WHOLE_TABLE)) scans.push(`${name}:\n${plan.join('\n')}`);
         }
         assert.deepEqual(scans, [], 'statements whose plan needs a sequential scan');
+        // ListConversations probes rooms once per membership: through the hash index of names (migration 12).
+        assert.match((await explainPostgres(client, SQL.conversationList.text)).join('\n'), /Index Scan using rooms_name_hash on rooms/);
         for (const name of ['pageLatest', 'pageAfter', 'msgGet', 'lastSeqsOf', 'roomPage', 'readListOf', 'tokenGet', 'accountGet',
           'msgByNonces', 'roomMeta', 'lastActivity', 'accountByName', 'memberRole', 'memberRoles', 'membershipsOf', 'members',
           'directGet', 'guestsEndExpired', 'searchAll', 'searchFor', 'searchRoom', 'searchAllRecent', 'searchForRecent', 'searchRoomRecent',

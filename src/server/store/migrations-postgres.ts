@@ -312,6 +312,21 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       DROP INDEX IF EXISTS memberships_account;
     `,
   },
+  {
+    version: 12,
+    name: 'rooms by name ("C" collation) in a hash index too, for the statements that probe rooms one name at a time',
+    // ListConversations probes rooms once per membership (500 for a busy account): a hash
+    // probe reads a bucket page and the row, where the primary key's B-tree reads its root,
+    // a leaf and the row and compares names in the database's collation at each level (half
+    // of the statement's time). In "C" collation, so that a probe written `name COLLATE "C" =`
+    // (equal in any deterministic collation) can use this index and no other: left to choose,
+    // the planner took the B-tree whenever the hash index had grown row by row (a bigger
+    // index than one built at once). The primary key stays for uniqueness and the name order
+    // of room listings; appends bump last_seq, which no index holds, so their updates stay HOT.
+    sql: `
+      CREATE INDEX IF NOT EXISTS rooms_name_hash ON rooms USING hash (name COLLATE "C");
+    `,
+  },
 ];
 
 /**
