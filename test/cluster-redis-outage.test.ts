@@ -53,7 +53,11 @@ describe('Redis stopped and restarted under two processes', { skip }, () => {
       late.send({ type: 'SetUsername', username: `c1${tag()}`, ref: 'name' });
       await late.nextOfType('Ack', (m) => m.ref === 'name');
       b1.send({ type: 'SendMessage', room, content: 'b during', ref: 'bd' });
-      await b1.nextOfType('Message', (m) => m.ref === 'bd');
+      const bDuring = await b1.nextOfType('Message', (m) => m.ref === 'bd');
+      // Cut off from the bus, p1 still shares the store: its own message comes after the one
+      // p0 committed meanwhile (read from the store first), never before it.
+      const seen = b1.frames.filter((m) => m.type === 'Message' && m.room === room).map((m) => (m as { id: string }).id);
+      assert.deepEqual(seen, [before.id, during.id, bDuring.id], 'b1 got what p0 committed during the outage before its own later message');
 
       await redis.restart();
       await eventually(async () => (await health(p0.httpUrl)).bus === 'ok' && (await health(p1.httpUrl)).bus === 'ok', 20_000, '/healthz to recover');

@@ -63,6 +63,47 @@ describe('RoomOrder', () => {
     assert.equal(o.last('r'), 8);
   });
 
+  it('cut off from the other nodes of a cluster, reads a gap below its own Message from the store and delivers in seq order', async () => {
+    const got: string[] = [];
+    const reads: string[] = [];
+    let done: () => void = () => undefined;
+    const read = new Promise<void>((resolve) => { done = resolve; });
+    const o: RoomOrder = new RoomOrder({
+      gapMs: 60_000, waitForOthers: () => false, shared: () => true,
+      // The store has seq 2, committed by another node while the bus was down.
+      fetchGap: async (room, after, before) => {
+        reads.push(`${room} ${after}..${before}`);
+        await Promise.resolve();
+        for (let seq = after + 1; seq < before; seq++) o.arrived(room, seq, () => got.push(`stored ${seq}`));
+        done();
+      },
+    });
+    o.arrived('r', 1, () => got.push('1'));
+    o.own('r', 3, () => got.push('own 3'));
+    assert.deepEqual(got, ['1'], 'held while the gap is read');
+    await read;
+    assert.deepEqual(reads, ['r 1..3']);
+    assert.deepEqual(got, ['1', 'stored 2', 'own 3']);
+    assert.deepEqual(o.holes('r'), []);
+    // With nothing missing, its own next Message goes at once.
+    o.own('r', 4, () => got.push('own 4'));
+    assert.deepEqual(got, ['1', 'stored 2', 'own 3', 'own 4']);
+    assert.deepEqual(reads, ['r 1..3']);
+  });
+
+  it('cut off, delivers past a gap the store does not have, remembering it as a hole', async () => {
+    const got: string[] = [];
+    let done: () => void = () => undefined;
+    const read = new Promise<void>((resolve) => { done = resolve; });
+    const o = new RoomOrder({ gapMs: 60_000, waitForOthers: () => false, shared: () => true, fetchGap: async () => { done(); } });
+    o.arrived('r', 1, () => got.push('1'));
+    o.own('r', 3, () => got.push('own 3'));
+    await read;
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(got, ['1', 'own 3']);
+    assert.deepEqual(o.holes('r'), [2]);
+  });
+
   it('answers a resend it delivered already with its repeat only, and delivers one it did not', () => {
     const { o, got } = order();
     o.arrived('r', 1, () => got.push('1'));

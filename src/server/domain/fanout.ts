@@ -97,6 +97,7 @@ export class Fanout {
     this.order = new RoomOrder({
       gapMs: options.gapMs ?? DEFAULT_GAP_MS,
       waitForOthers: () => bus.shared() && bus.healthy(),
+      shared: () => bus.shared(),
       ...(options.source ? { fetchGap: (room, after, before) => this.fetchGap(room, after, before) } : {}),
     });
     const now = options.now ?? Date.now;

@@ -22,7 +22,9 @@
  * Message that arrives late for a hole is delivered then. A seq delivered
  * already is never delivered again. The first Message this node sees in a room (other than
  * seq 1) waits `gapMs`: lower ones may be in flight. While no other node can be publishing
- * (`waitForOthers()` false: one process, or cut off from the bus) nothing waits.
+ * (`waitForOthers()` false: one process, or cut off from the bus) nothing waits for the bus;
+ * but a node of a cluster cut off from the others (`shared()`) still has the store they
+ * commit to, so its own Message above a gap waits for the gap to be read from there first.
  */
 
 export interface RoomOrderOptions {
@@ -30,6 +32,12 @@ export interface RoomOrderOptions {
   gapMs: number;
   /** True while other nodes may publish Messages this node has not seen yet. */
   waitForOthers(): boolean;
+  /**
+   * True when other nodes commit to the same store (a cluster), cut off from them or not:
+   * while cut off, a gap below this node's own Message is read from the store (fetchGap)
+   * before the Message is delivered, as what the others committed meanwhile is there.
+   */
+  shared?(): boolean;
   /**
    * Reads the room's stored Messages with `after` < seq < `before` and hands each to
    * `arrived` (a gap that did not fill in time). Resolves when done; a failure is a gap left
@@ -73,7 +81,14 @@ export class RoomOrder {
       return;
     }
     if (!this.options.waitForOthers()) {
-      // Alone, or cut off from the others (nothing from them can arrive): no reason to wait.
+      // Cut off from the others: nothing from them arrives over the bus, but what they
+      // committed is in the store. Below a gap (or behind Messages still held), read it first.
+      if (state && this.options.fetchGap && this.options.shared?.() && (state.waiting.size > 0 || (state.last !== null && seq > state.last + 1))) {
+        state.waiting.set(seq, deliver);
+        this.flush(room);
+        return;
+      }
+      // Alone, or cut off with nothing missing: no reason to wait.
       this.noteOwn(room, seq);
       deliver();
       return;
