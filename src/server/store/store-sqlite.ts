@@ -306,6 +306,7 @@ export class SqliteStore implements Store {
       this.#busy = null;
       this.#appendTx = null;
       this.#moveTx = null;
+      this.#listTx = null;
       this.#guestTx = null;
       db.close();
       throw initError('SQLite', where, 'cannot set up the database', error);
@@ -342,6 +343,7 @@ export class SqliteStore implements Store {
     this.#webhooks = null;
     this.#appendTx = null;
     this.#moveTx = null;
+    this.#listTx = null;
     this.#guestTx = null;
   }
 
