@@ -250,9 +250,8 @@ const statements = {
   // statement reads no message rows (probing 500 of them was 4 of its 6 ms). The read
   // positions are the account's range of their primary key, matched to the memberships by the
   // store: a probe per membership was half of the statement's time. Each membership's room is
-  // one probe of rooms_name_hash (migration 12: 0.7 instead of 1.1 ms for 500 memberships
-  // through the primary key's B-tree; see MEMBERSHIPS_JSON). The aggregates of one subquery see the same rows in
-  // the same order.
+  // one probe of rooms_name_hash (MEMBERSHIPS_JSON, migration 12). The aggregates of one
+  // subquery see the same rows in the same order.
   conversationsOf: `SELECT ${MEMBERSHIPS_JSON} AS memberships, ${READS_JSON} AS reads`,
   /**
    * conversationsOf, mentionCounts and notifyList in one statement (one round trip, not three):

@@ -45,8 +45,12 @@ const NO_BOUND = 2 ** 31 - 1;
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 /** The newest messages a search looks through before it asks the whole index (see SQL.searchAllRecent and `search`). */
 const SEARCH_WINDOW = 10_000;
-/** The first, smaller look (a tenth of the window): enough for a common word, and cheap when a rare word is not there. */
-const SEARCH_GLANCE = 10;
+/**
+ * The first, smaller look reads the newest 1/GLANCE_PARTS of the window: enough for a common
+ * word, and cheap when a rare word is not there. A glance that found more than 1/GLANCE_PARTS
+ * of a page (but not a page) goes on to the window.
+ */
+const GLANCE_PARTS = 10;
 const ATTEMPTS = 3;
 
 /** pg loads with the first PostgresStore: a server on SQLite or in memory never loads it. */
@@ -123,7 +127,7 @@ export class PostgresStore implements Store {
     });
     this.#pool.on('error', this.#onPoolError);
     const searchTimeoutMs = options.searchTimeoutMs ?? 3000;
-    this.#searchWindow = Math.max(SEARCH_GLANCE, options.searchWindow ?? SEARCH_WINDOW);
+    this.#searchWindow = Math.max(GLANCE_PARTS, options.searchWindow ?? SEARCH_WINDOW);
     this.#searchPool = new (loadPg().Pool)({
       connectionString: url,
       max: options.searchPoolSize ?? 2,
@@ -470,9 +474,9 @@ export class PostgresStore implements Store {
       // otherwise, or if that held too few too, the whole index (a rarer word: few matches to
       // sort). See SQL.searchAllRecent. So a rare word's search does not read the whole window
       // (10,000 rows: 6 of its 11 ms at 1,000,000 messages) for the few matches in it.
-      const glance = Math.ceil(this.#searchWindow / SEARCH_GLANCE);
+      const glance = Math.ceil(this.#searchWindow / GLANCE_PARTS);
       ({ rows } = await this.#searchPool.query<MessageRow>(searchStatement(q, query, limit + 1, glance)));
-      if (rows.length <= limit && rows.length * SEARCH_GLANCE > limit) {
+      if (rows.length <= limit && rows.length * GLANCE_PARTS > limit) {
         ({ rows } = await this.#searchPool.query<MessageRow>(searchStatement(q, query, limit + 1, this.#searchWindow)));
       }
       if (rows.length <= limit) ({ rows } = await this.#searchPool.query<MessageRow>(searchStatement(q, query, limit + 1, null)));
