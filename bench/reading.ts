@@ -33,6 +33,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
+import { Worker } from 'node:worker_threads';
 import WebSocket from 'ws';
 import { COMMON_WORD, RARE_WORD, random, seedData, seedRoom, seedToken, type SeedCounts } from './seed-data.js';
 import { mainThreadCpuMicros, startServer, threadCpuMicros, type ServerHandle } from './server-process.js';
@@ -143,21 +144,6 @@ class Requester {
     }
   };
 
-  /**
-   * Sends `body` and resolves with whether the next frame is of type `type`, without parsing
-   * it: the storm's searchers, whose hundreds of answers a second would otherwise keep the
-   * bench's event loop (and the bystander's pings in it) busy parsing JSON. Only for a
-   * connection that is sent nothing else.
-   */
-  rawRequest(body: string, type: string): Promise<boolean> {
-    this.ws.off('message', this.#onMessage);
-    const marker = Buffer.from(`"type":"${type}"`);
-    return new Promise((resolve) => {
-      this.ws.once('message', (data) => resolve((data as Buffer).subarray(0, 64).includes(marker)));
-      this.ws.send(body);
-    });
-  }
-
   /** A connection that names itself `name` (a guest) or logs in with `token`. */
   static async open(port: number, who: { name: string } | { token: string }): Promise<Requester> {
     const ws = new WebSocket(`ws://127.0.0.1:${port}`, ['parley.json']);
@@ -262,26 +248,28 @@ async function measureCase(server: ServerHandle, reader: Requester, bystander: R
  */
 async function storm(server: ServerHandle, bystander: Requester, seconds: number): Promise<StormFigures> {
   const idle = await pingUntil(bystander, new Promise((resolve) => setTimeout(resolve, seconds * 1000)));
-  const searchers = await Promise.all(Array.from({ length: STORM_CLIENTS }, (_, i) => Requester.open(server.port, { token: seedToken(i + 1) })));
-  await server.loopDelay();
-  let searching = true;
-  let answered = 0;
-  let refused = 0;
-  const body = JSON.stringify({ type: 'Search', query: COMMON_WORD, limit: PAGE, ref: 's' });
-  const loops = searchers.map(async (c) => {
-    while (searching) {
-      // Anything but results is an Error (SEARCH_BUSY: refused).
-      if (await c.rawRequest(body, 'SearchResults')) answered++;
-      else refused++;
-    }
+  // The searchers on a thread of their own (bench/storm-searchers.mjs), apart from the bystander.
+  const searchers = new Worker(new URL('./storm-searchers.mjs', import.meta.url), {
+    workerData: {
+      port: server.port, tokens: Array.from({ length: STORM_CLIENTS }, (_, i) => seedToken(i + 1)),
+      body: JSON.stringify({ type: 'Search', query: COMMON_WORD, limit: PAGE, ref: 's' }),
+    },
   });
+  const said = (): Promise<unknown> => new Promise((resolve, reject) => {
+    searchers.once('message', resolve);
+    searchers.once('error', reject);
+  });
+  await said(); // 'ready': every searcher logged in
+  await server.loopDelay();
+  searchers.postMessage('start');
   const started = performance.now();
   const during = await pingUntil(bystander, new Promise((resolve) => setTimeout(resolve, seconds * 1000)));
   const elapsed = (performance.now() - started) / 1000;
-  searching = false;
-  await Promise.all(loops);
+  const stopped = said();
+  searchers.postMessage('stop');
+  const { answered, refused } = await stopped as { answered: number; refused: number };
+  await searchers.terminate();
   const hold = await server.loopDelay();
-  for (const c of searchers) c.close();
   const after = await pingUntil(bystander, new Promise((resolve) => setTimeout(resolve, seconds * 1000)));
   const quiet = percentile(after, 99) < percentile(idle, 99) ? after : idle;
   return {
