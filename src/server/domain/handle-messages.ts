@@ -14,8 +14,8 @@ import type { HandlerContext } from './context.js';
 import { ChatError, StoreFailure, fail } from './errors.js';
 import { checkContent, memberRoom, requireNamed, roomName } from './guards.js';
 import { accountNamed, directWith, enterRoomHere, mayRead, moderates, readableRoom } from './membership.js';
-import { Outbound, refOf, withFields } from './outbound.js';
-import { fitPage } from './page-bytes.js';
+import { Outbound, refOf, refText, withFields } from './outbound.js';
+import { fitPage, fitPageJson } from './page-bytes.js';
 import { keptWithin } from './recent-messages.js';
 import { TokenBucket, type Session } from './session.js';
 
@@ -205,7 +205,15 @@ async function storedHistory(ctx: HandlerContext, s: Session, msg: ClientMessage
     if (mark) ctx.recent.fill(mark, msg.after!, page);
   }
   // A page after a seq keeps its oldest messages; a page before one (or the latest) its newest.
-  const fitted = fitPage(page.messages, ctx.config.historyPageBytes, msg.after !== undefined ? 'start' : 'end');
+  const from = msg.after !== undefined ? 'start' : 'end';
+  if (s.mode === 'json') {
+    // The frame JSON.stringify would make of the answer below, each message serialised once.
+    const fitted = fitPageJson(page.messages, ctx.config.historyPageBytes, from);
+    s.sendFrame(`{"type":"History","room":${JSON.stringify(room)},"messages":[${fitted.json}],"hasMore":${page.hasMore || fitted.trimmed},` +
+      `"firstSeq":${page.firstSeq}${page.incomplete ? ',"incomplete":true' : ''}${refText(msg)}}`);
+    return;
+  }
+  const fitted = fitPage(page.messages, ctx.config.historyPageBytes, from);
   s.send({
     type: 'History', room, messages: fitted.messages, hasMore: page.hasMore || fitted.trimmed, firstSeq: page.firstSeq,
     ...(page.incomplete ? { incomplete: true } : {}), ...refOf(msg),
@@ -225,7 +233,7 @@ function recentHistory(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'Hi
     if (!page) return false;
     // Every member asking for the page gets the same frame but for its ref.
     const head = (page.frameHead ??= `{"type":"History","room":${JSON.stringify(room)},"messages":[${page.messages}],"hasMore":${page.hasMore},"firstSeq":${page.firstSeq}`);
-    s.sendFrame(msg.ref === undefined ? `${head}}` : `${head},"ref":${JSON.stringify(msg.ref)}}`);
+    s.sendFrame(`${head}${refText(msg)}}`);
     return true;
   }
   const page = ctx.recent.page(room, after, limit);
@@ -498,6 +506,13 @@ async function runSearch(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'
     // The store port wraps every failure in a StoreFailure: a search that ran out of time is the client's to hear about.
     if ((err instanceof StoreFailure ? err.cause : err) instanceof SearchTimeout) fail('SEARCH_TIMEOUT');
     throw err;
+  }
+  if (s.mode === 'json') {
+    // As s.send would serialise the answer below, each message once (25 KB for a full page).
+    const fitted = fitPageJson(found.messages, ctx.config.historyPageBytes, 'start');
+    s.sendFrame(`{"type":"SearchResults","query":${JSON.stringify(msg.query)}${room ? `,"room":${JSON.stringify(room)}` : ''},` +
+      `"messages":[${fitted.json}],"hasMore":${found.hasMore || fitted.trimmed}${refText(msg)}}`);
+    return;
   }
   const fitted = fitPage(found.messages, ctx.config.historyPageBytes, 'start');
   s.send({ type: 'SearchResults', query: msg.query, ...(room ? { room } : {}), messages: fitted.messages, hasMore: found.hasMore || fitted.trimmed, ...refOf(msg) });

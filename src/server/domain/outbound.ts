@@ -55,3 +55,8 @@ export function withFields(json: string, fields: Record<string, unknown>): strin
 export function refOf(msg: { ref?: string | number | undefined }): { ref?: string | number } {
   return msg.ref !== undefined ? { ref: msg.ref } : {};
 }
+
+/** refOf as frame text, for answers put together by hand: `,"ref":…` or nothing. */
+export function refText(msg: { ref?: string | number | undefined }): string {
+  return msg.ref !== undefined ? `,"ref":${JSON.stringify(msg.ref)}` : '';
+}

@@ -35,3 +35,29 @@ export function fitPage<T extends object>(messages: T[], budget: number, from: '
   if (kept === n) return { messages, trimmed: false };
   return { messages: from === 'start' ? messages.slice(0, kept) : messages.slice(n - kept), trimmed: true };
 }
+
+/** A page cut to its byte budget as JSON text: the kept messages' texts joined with commas. */
+export interface FittedJson {
+  /** The inside of the frame's `messages` array. */
+  json: string;
+  trimmed: boolean;
+}
+
+/**
+ * fitPage for a JSON frame put together by hand: the same messages kept (by the same count of
+ * bytes), each serialised once, for its size and for the frame, instead of once to count and
+ * again inside JSON.stringify of the whole answer.
+ */
+export function fitPageJson(messages: readonly object[], budget: number, from: 'start' | 'end'): FittedJson {
+  const n = messages.length;
+  const texts: string[] = [];
+  let used = 0;
+  while (texts.length < n) {
+    const text = JSON.stringify(messages[from === 'start' ? texts.length : n - 1 - texts.length]);
+    used += Buffer.byteLength(text) + 1;
+    if (used > budget && texts.length > 0) break;
+    texts.push(text);
+  }
+  if (from === 'end') texts.reverse();
+  return { json: texts.join(','), trimmed: texts.length < n };
+}
