@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import os from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -21,7 +22,7 @@ function say(store: SqliteStore, id: string, content: string, timestamp = at()):
 
 /** A fresh folder with a database path in it, removed afterwards. */
 async function inFolder(run: (path: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'parley-fts-'));
+  const dir = await mkdtemp(join(os.tmpdir(), 'parley-fts-'));
   try {
     await run(join(dir, 'p.db'));
   } finally {
@@ -111,6 +112,16 @@ describe('SQLite full-text index kept by the worker thread', () => {
     const indexed = (): number => countIn(searchPathOf(path), `SELECT count(*) FROM messages_fts WHERE messages_fts MATCH '"fig"'`);
     await eventually(() => indexed() >= 1, 5_000, 'the worker to index the row').catch(() => undefined); // the assertion says what was missing
     assert.equal(indexed(), 1, 'the worker indexed the row by itself');
+  })));
+
+  it('runs at a lower CPU priority than the event loop, so chat goes first on a busy machine', { skip: process.platform !== 'linux' && 'thread nice values are read from /proc' }, () => inFolder((path) => withStore(path, async (store) => {
+    await say(store, 'm1', 'a word to find');
+    assert.deepEqual(await found(store, 'word'), ['m1']); // the worker is running
+    const nice = (task: string): number => Number(readFileSync(`/proc/self/task/${task}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+    const here = os.getPriority(0);
+    const niced = readdirSync('/proc/self/task').filter((task) => nice(task) > here);
+    assert.equal(niced.length, 1, 'one thread of this process is nicer than the event loop: the worker');
+    assert.equal(nice(String(process.pid)), here, 'the event loop keeps its priority');
   })));
 
   it('rebuilds a search file left beside another database', () => inFolder(async (path) => {

@@ -36,10 +36,13 @@
  * newest row first (`ORDER BY rowid DESC`: `n` grows with time, and within a room with seq)
  * and stop at the limit, so a common word costs no more than a rare one.
  *
+ * On Linux the worker runs at a lower CPU priority than the event loop (WORKER_NICENESS).
+ *
  * The messages to and from the worker are defined, and checked, in sqlite-worker-protocol.cjs.
  */
 'use strict';
 const fs = require('node:fs');
+const os = require('node:os');
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require('better-sqlite3');
 const { indexTerms } = require('./search-terms.cjs');
@@ -51,6 +54,20 @@ const options = workerData;
 const truncating = new Int32Array(options.truncating);
 if (!parentPort) throw new Error('sqlite-worker.cjs runs as a worker thread');
 const port = parentPort;
+/** How much nicer than the event loop the worker runs. */
+const WORKER_NICENESS = 10;
+
+// Everything here is background work: when the cores are contended, the event loop (chat)
+// goes first. Only on Linux, where a nice value is a thread's own (pid 0: the calling
+// thread); elsewhere it would be the whole process's, event loop included. The worker still
+// gets a tenth of a contended core or so, so checkpoints are slowed, never starved (bench (w)).
+if (process.platform === 'linux') {
+  try {
+    os.setPriority(0, Math.min(19, os.getPriority(0) + WORKER_NICENESS));
+  } catch {
+    // Not allowed (a sandbox): the worker runs at the process's priority.
+  }
+}
 
 const main = new Database(options.path);
 main.pragma('busy_timeout = 1000');
