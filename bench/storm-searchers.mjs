@@ -1,21 +1,22 @@
 // @ts-check
 /**
- * The search storm's searchers (bench/reading.ts), on a thread of their own: each logs in with
- * its token and, once told to start, sends the same Search again as soon as the last one is
- * answered, until told to stop. They run apart from the bystander so that its Pings are not
- * held up behind the bench's own work on hundreds of 25 KB answers a second: a bystander is
- * another person's device, and what the storm measures is the server.
+ * The search storm's searchers (bench/reading.ts), in a process of their own: each logs in
+ * with its token and, once told to start, sends the same Search again as soon as the last one
+ * is answered, until told to stop. They run apart from the bystander, and 10 nicer than the
+ * server and the bystander (reading.ts starts this under `nice`), as other people's devices
+ * would: on this 2-core machine the bench's own threads (the searchers' and their garbage
+ * collector's, hundreds of 25 KB answers a second) otherwise take the cores from the server
+ * and the bystander, and what the storm measures is the server.
  *
- * workerData: { port, tokens, body } (body: the Search frame, with ref "s"). Messages to the
- * parent: 'ready' once every searcher is logged in, then { answered, refused } after 'stop'.
+ * argv[2]: JSON { port, tokens, body } (body: the Search frame, with ref "s"). Messages to the
+ * parent (IPC): 'ready' once every searcher is logged in, then { answered, refused } after 'stop'.
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
 
 /** @type {{ port: number; tokens: string[]; body: string }} */
-const { port, tokens, body } = workerData;
-if (!parentPort) throw new Error('storm-searchers.mjs runs as a worker thread');
-const parent = parentPort;
+const { port, tokens, body } = JSON.parse(process.argv[2] ?? '{}');
+if (!process.send) throw new Error('storm-searchers.mjs runs as a child process with an IPC channel');
+const send = process.send.bind(process);
 const results = Buffer.from('"type":"SearchResults"');
 const ours = Buffer.from('"ref":"s"}');
 
@@ -67,7 +68,7 @@ function searchLoop(ws) {
 
 /** @type {Promise<unknown>[]} */
 let loops = [];
-parent.on('message', async (/** @type {string} */ m) => {
+process.on('message', async (/** @type {string} */ m) => {
   if (m === 'start') {
     searching = true;
     loops = sockets.map(searchLoop);
@@ -75,7 +76,7 @@ parent.on('message', async (/** @type {string} */ m) => {
     searching = false;
     await Promise.all(loops);
     for (const ws of sockets) ws.close();
-    parent.postMessage({ answered, refused });
+    send({ answered, refused }, () => process.disconnect());
   }
 });
-parent.postMessage('ready');
+send('ready');
