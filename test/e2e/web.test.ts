@@ -315,6 +315,8 @@ describe('the web client', { skip: launched.skip ?? false }, () => {
     await waitForText(maya, '#typing', 'olivia is typing');
     // Something waiting elsewhere: a private message and unread messages in #general.
     await noah.locator('#member-list button', { hasText: 'maya' }).click();
+    // As a person would: type once the conversation is open (until its Ack, the view is #design).
+    await waitForText(noah, '#conv-title', '@maya');
     await sendMessage(noah, 'Lunch at 1?');
     await waitForText(maya, '.dm-list li[data-peer="noah"] .badge', '1');
     const quinn = await jsonUser(server.url, 'quinn');
