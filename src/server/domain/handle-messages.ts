@@ -15,7 +15,7 @@ import { ChatError, StoreFailure, fail } from './errors.js';
 import { checkContent, memberRoom, requireNamed, roomName } from './guards.js';
 import { accountNamed, directWith, enterRoomHere, mayRead, moderates, readableRoom } from './membership.js';
 import { Outbound, refOf, refText, withFields } from './outbound.js';
-import { fitPage, fitPageJson } from './page-bytes.js';
+import { fitPage, sendPage } from './page-bytes.js';
 import { keptWithin } from './recent-messages.js';
 import { TokenBucket, type Session } from './session.js';
 
@@ -205,19 +205,10 @@ async function storedHistory(ctx: HandlerContext, s: Session, msg: ClientMessage
     if (mark) ctx.recent.fill(mark, msg.after!, page);
   }
   // A page after a seq keeps its oldest messages; a page before one (or the latest) its newest.
-  const from = msg.after !== undefined ? 'start' : 'end';
-  if (s.mode === 'json') {
-    // The frame JSON.stringify would make of the answer below, each message serialised once.
-    const fitted = fitPageJson(page.messages, ctx.config.historyPageBytes, from);
-    s.sendFrame(`{"type":"History","room":${JSON.stringify(room)},"messages":[${fitted.json}],"hasMore":${page.hasMore || fitted.trimmed},` +
-      `"firstSeq":${page.firstSeq}${page.incomplete ? ',"incomplete":true' : ''}${refText(msg)}}`);
-    return;
-  }
-  const fitted = fitPage(page.messages, ctx.config.historyPageBytes, from);
-  s.send({
-    type: 'History', room, messages: fitted.messages, hasMore: page.hasMore || fitted.trimmed, firstSeq: page.firstSeq,
+  sendPage(s, page.messages, ctx.config.historyPageBytes, msg.after !== undefined ? 'start' : 'end', (messages, trimmed) => ({
+    type: 'History', room, messages, hasMore: page.hasMore || trimmed, firstSeq: page.firstSeq,
     ...(page.incomplete ? { incomplete: true } : {}), ...refOf(msg),
-  });
+  }));
 }
 
 /**
@@ -395,8 +386,14 @@ class Searches {
   #budget = SEARCH_BURST_MS;
   #at: number;
   #timer: ReturnType<typeof setTimeout> | null = null;
+  /** Turns at once. */
+  readonly #slots: number;
+  /** Search milliseconds the budget gains a millisecond: the share of each of the turns. */
+  readonly #rate: number;
 
-  constructor(readonly inFlight: number, readonly sharePercent: number, readonly now: () => number) {
+  constructor(inFlight: number, sharePercent: number, readonly now: () => number) {
+    this.#slots = Math.max(1, inFlight);
+    this.#rate = (Math.min(100, Math.max(1, sharePercent)) / 100) * this.#slots;
     this.#at = now();
   }
 
@@ -423,17 +420,12 @@ class Searches {
 
   #refill(): void {
     const now = this.now();
-    this.#budget = Math.min(SEARCH_BURST_MS, this.#budget + (now - this.#at) * this.#rate());
+    this.#budget = Math.min(SEARCH_BURST_MS, this.#budget + (now - this.#at) * this.#rate);
     this.#at = now;
   }
 
-  /** Search milliseconds the budget gains a millisecond: the share of each of the turns. */
-  #rate(): number {
-    return (Math.min(100, Math.max(1, this.sharePercent)) / 100) * Math.max(1, this.inFlight);
-  }
-
   #mayStart(): boolean {
-    if (this.running >= Math.max(1, this.inFlight)) return false;
+    if (this.running >= this.#slots) return false;
     this.#refill();
     return this.#budget > 0;
   }
@@ -444,11 +436,11 @@ class Searches {
       this.running++;
       this.waiting.shift()!();
     }
-    if (this.waiting.length === 0 || this.running >= Math.max(1, this.inFlight) || this.#timer) return;
+    if (this.waiting.length === 0 || this.running >= this.#slots || this.#timer) return;
     this.#timer = setTimeout(() => {
       this.#timer = null;
       this.#pass();
-    }, Math.max(1, Math.ceil(-this.#budget / this.#rate())));
+    }, Math.max(1, Math.ceil(-this.#budget / this.#rate)));
     // Waiting searches belong to open connections, which keep the process alive on their own.
     this.#timer.unref();
   }
@@ -507,13 +499,7 @@ async function runSearch(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'
     if ((err instanceof StoreFailure ? err.cause : err) instanceof SearchTimeout) fail('SEARCH_TIMEOUT');
     throw err;
   }
-  if (s.mode === 'json') {
-    // As s.send would serialise the answer below, each message once (25 KB for a full page).
-    const fitted = fitPageJson(found.messages, ctx.config.historyPageBytes, 'start');
-    s.sendFrame(`{"type":"SearchResults","query":${JSON.stringify(msg.query)}${room ? `,"room":${JSON.stringify(room)}` : ''},` +
-      `"messages":[${fitted.json}],"hasMore":${found.hasMore || fitted.trimmed}${refText(msg)}}`);
-    return;
-  }
-  const fitted = fitPage(found.messages, ctx.config.historyPageBytes, 'start');
-  s.send({ type: 'SearchResults', query: msg.query, ...(room ? { room } : {}), messages: fitted.messages, hasMore: found.hasMore || fitted.trimmed, ...refOf(msg) });
+  sendPage(s, found.messages, ctx.config.historyPageBytes, 'start', (messages, trimmed) => ({
+    type: 'SearchResults', query: msg.query, ...(room ? { room } : {}), messages, hasMore: found.hasMore || trimmed, ...refOf(msg),
+  }));
 }

@@ -12,7 +12,7 @@ import type { HandlerContext } from './context.js';
 import { fail } from './errors.js';
 import { randomBase32, sortableBase32 } from '../random-pool.js';
 import { groupKey } from '../store/store-common.js';
-import { fitPage } from './page-bytes.js';
+import { sendPage } from './page-bytes.js';
 import type { Session } from './session.js';
 import { newLoginToken, type NewToken } from './tokens.js';
 
@@ -305,10 +305,11 @@ export async function sendJoinHistory(ctx: HandlerContext, s: Session, room: str
   } finally {
     ctx.recent.fillLatest(mark, page);
   }
-  const fitted = fitPage(page.messages, ctx.config.historyPageBytes, 'end');
-  if (fitted.messages.length > 0 || s.mode === 'json') {
-    s.send({ type: 'History', room, messages: fitted.messages, hasMore: page.hasMore || fitted.trimmed, firstSeq: page.firstSeq });
-  }
+  // A text client is shown nothing of an empty room (a page keeps at least one message of any).
+  if (page.messages.length === 0 && s.mode !== 'json') return;
+  sendPage(s, page.messages, ctx.config.historyPageBytes, 'end', (messages, trimmed) => ({
+    type: 'History', room, messages, hasMore: page.hasMore || trimmed, firstSeq: page.firstSeq,
+  }));
 }
 
 /**

@@ -4,6 +4,8 @@
  * unbounded data, so History, PrivateHistory, SearchResults and the History sent on joining
  * stop at `--history-page-bytes` of serialised messages and say `hasMore`: the client pages on.
  */
+import type { ServerMessage } from '../../protocol/messages.js';
+import type { Session } from './session.js';
 
 /** A page cut to its byte budget; `trimmed` when messages were left out (so there are more). */
 export interface FittedPage<T> {
@@ -36,18 +38,13 @@ export function fitPage<T extends object>(messages: T[], budget: number, from: '
   return { messages: from === 'start' ? messages.slice(0, kept) : messages.slice(n - kept), trimmed: true };
 }
 
-/** A page cut to its byte budget as JSON text: the kept messages' texts joined with commas. */
+/** The inside of a JSON frame's `messages` array: the kept messages' texts joined with commas. */
 export interface FittedJson {
-  /** The inside of the frame's `messages` array. */
   json: string;
   trimmed: boolean;
 }
 
-/**
- * fitPage for a JSON frame put together by hand: the same messages kept (by the same count of
- * bytes), each serialised once, for its size and for the frame, instead of once to count and
- * again inside JSON.stringify of the whole answer.
- */
+/** fitPage, keeping the same messages by the same count of bytes, each serialised once for its size and the frame. */
 export function fitPageJson(messages: readonly object[], budget: number, from: 'start' | 'end'): FittedJson {
   const n = messages.length;
   const texts: string[] = [];
@@ -60,4 +57,26 @@ export function fitPageJson(messages: readonly object[], budget: number, from: '
   }
   if (from === 'end') texts.reverse();
   return { json: texts.join(','), trimmed: texts.length < n };
+}
+
+const NO_MESSAGES = '"messages":[]';
+
+/**
+ * Sends `answer(kept, trimmed)`: an answer carrying the page `messages` cut to `budget` bytes
+ * (fitPage). A JSON client's frame is the answer's JSON made with no messages, the kept
+ * messages' JSON put into its empty `messages` array: each message is serialised once, for
+ * its size and for the frame, not again inside JSON.stringify of the whole answer (a search's
+ * 25 KB). The first `"messages":[]` of that text is the field: inside a string value before
+ * it, a quote is escaped.
+ */
+export function sendPage<M extends object>(s: Session, messages: M[], budget: number, from: 'start' | 'end', answer: (kept: M[], trimmed: boolean) => ServerMessage): void {
+  if (s.mode !== 'json') {
+    const fitted = fitPage(messages, budget, from);
+    s.send(answer(fitted.messages, fitted.trimmed));
+    return;
+  }
+  const fitted = fitPageJson(messages, budget, from);
+  const frame = JSON.stringify(answer([], fitted.trimmed));
+  const at = frame.indexOf(NO_MESSAGES) + NO_MESSAGES.length - 1;
+  s.sendFrame(`${frame.slice(0, at)}${fitted.json}${frame.slice(at)}`);
 }
