@@ -28,12 +28,12 @@
  * search, no p99 growing more than 1.5× from the small database to the seeded one, no request
  * taking 20 ms of the event loop, and the bystander's p99 during the storm within 3× of idle.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { spawn, type ChildProcess } from 'node:child_process';
 import WebSocket from 'ws';
 import { COMMON_WORD, RARE_WORD, random, seedData, seedRoom, seedToken, type SeedCounts } from './seed-data.js';
 import { mainThreadCpuMicros, startServer, threadCpuMicros, type ServerHandle } from './server-process.js';
