@@ -225,7 +225,7 @@ async function reading(quick: boolean): Promise<void> {
   const loadBefore = loadavg()[0]!;
   const result = await runReading({
     scale, stores: stores as ('sqlite' | 'postgres')[], pgUrl: value('--pg-url') ?? 'postgres://postgres@127.0.0.1/postgres',
-    runs: quick ? 150 : 2000, stormSeconds: quick ? 2 : 5, log: (line) => process.stderr.write(`${line}\n`),
+    runs: quick ? 150 : 2000, stormSeconds: quick ? 2 : 5, stormRounds: quick ? 1 : 3, log: (line) => process.stderr.write(`${line}\n`),
   });
   const m = meta(loadBefore);
   writeTable('g', quick, m.date, readingMarkdown(result, m));
