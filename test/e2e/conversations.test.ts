@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ServerMessage } from '../../src/protocol/messages.js';
+import { nameKey } from '../../src/protocol/names.js';
 import { openStore } from '../../src/server/store/open-store.js';
 import { registeredUser, loggedInUser, PASSWORD } from '../helpers/accounts.js';
 import { eventually } from '../helpers/eventually.js';
@@ -409,3 +410,34 @@ describe('guest accounts end --guest-ttl after their last connection', () => {
   });
 });
 
+for (const [name, make, skip] of backends) {
+  describe(`a graceful shutdown writes its guests' departures (${name} store)`, { skip: skip || (name === 'memory' ? 'a memory store does not outlive its server' : false) }, () => {
+    it('a text-mode guest connected when the server stops ends with its connection, and its name is free after a restart', async () => {
+      const backend = await make();
+      try {
+        const first = await startTestServer({ presenceGraceMs: 0 }, { store: openStore(backend.db) });
+        const ann = await textUser(first.url, 'ann');
+        try {
+          await first.close();
+        } finally {
+          ann.close();
+        }
+        // Its account ended (a text-mode guest ends with its last connection) before the store closed.
+        const store = openStore(backend.db);
+        await store.init();
+        try {
+          assert.equal(await store.accountByName(nameKey('ann')), null, 'the guest the server closed holds no account under its name');
+        } finally {
+          await store.close();
+        }
+        await using second = await startTestServer({ presenceGraceMs: 0 }, { store: openStore(backend.db) });
+        await using next = await TestClient.json(second.url);
+        await next.nextOfType('Welcome');
+        const answer = await ask(next, { type: 'SetUsername', username: 'ann' });
+        assert.equal(answer.type, 'Ack', `the departed text-mode guest's name is free: ${JSON.stringify(answer)}`);
+      } finally {
+        await backend.cleanup();
+      }
+    });
+  });
+}

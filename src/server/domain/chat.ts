@@ -90,9 +90,11 @@ export class Chat implements HandlerContext {
   /** Renews connected guests' accounts; ends guests whose time is up. */
   private guestTimer: ReturnType<typeof setInterval> | null = null;
   private dummy: Promise<string> | null = null;
-  /** Guests' departures waiting for guestGone (account id, name key), and whether a drain runs. */
+  /** Guests' departures waiting for guestGone (account id, name key), and the drain that runs them, if one does. */
   private readonly departures: Array<[string, string]> = [];
-  private departing = false;
+  private draining: Promise<void> | null = null;
+  /** Guests' name releases not yet settled: each departure waits for its release (shutdown waits for both). */
+  private readonly releases = new Set<Promise<void>>();
   /** Every JSON connection gets the same Welcome (unnamed, JSON mode): serialised once. */
   private welcomeJson: string | null = null;
   /** Formats a clock reading once per millisecond (every append asks for it). */
@@ -208,7 +210,13 @@ export class Chat implements HandlerContext {
     const username = s.username!;
     const release = this.deps.presence.releaseName(key, s.id);
     void release.catch((err) => this.log.warn({ err }, 'presence release failed'));
-    if (s.guest && s.account) void release.then(() => this.departed(s.account!, key));
+    if (s.guest && s.account) {
+      const account = s.account;
+      // A failed release is logged above; the departure is then left to the guest's lease.
+      const departing = release.then(() => this.departed(account, key), () => undefined);
+      this.releases.add(departing);
+      void departing.finally(() => this.releases.delete(departing));
+    }
     const leave = (): void => { void this.leaveRooms(rooms, key, username, s.id); };
     if (s.leaving || this.config.presenceGraceMs <= 0) {
       leave();
@@ -228,9 +236,7 @@ export class Chat implements HandlerContext {
    */
   private departed(account: string, key: string): void {
     this.departures.push([account, key]);
-    if (this.departing) return;
-    this.departing = true;
-    setImmediate(() => void this.drainDepartures());
+    this.draining ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.drainDepartures());
   }
 
   private async drainDepartures(): Promise<void> {
@@ -240,7 +246,7 @@ export class Chat implements HandlerContext {
         if (this.departures.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
-      this.departing = false;
+      this.draining = null;
     }
   }
 
@@ -283,6 +289,10 @@ export class Chat implements HandlerContext {
       s.close(code, reason);
       this.disconnect(s);
     }
+    // The guests' departures are written before the store closes: a text-mode guest's name is
+    // free after a restart, and a guest's time counts from now, not from its lease's end.
+    await Promise.all(this.releases);
+    await this.draining;
   }
 
   // ---- frames ----------------------------------------------------------------------------
