@@ -489,7 +489,7 @@ export function readingMarkdown(r: ReadingResult, meta: { date: string; command:
     const windows = (p99s: number[]): string => p99s.map(f).join(', ');
     lines.push('', `Search storm (seeded database, searches per minute lifted): ${STORM_CLIENTS} accounts search for "${COMMON_WORD}" as fast as they can, ` +
       `one search in flight each, the node running one at a time, busy at most --search-share of the time (${f(st.searchesPerSecond)} answered/s, ${f(st.refused)} refused/s), ` +
-      `in ${st.stormWindowsP99.length} windows, each between two idle ones, after a first storm and idle window not counted (the first storm's p99: ${f(st.warmStormP99)} ms). The bystander's Ping round trip p50/p99, every window of a kind together: ` +
+      `in ${st.stormWindowsP99.length} windows, each between two idle ones, after a first storm, not counted (its p99: ${f(st.warmStormP99)} ms). The bystander's Ping round trip p50/p99, every window of a kind together: ` +
       `idle ${f(st.idleP50)}/${f(st.idleP99)} ms (each window's p99: ${windows(st.idleWindowsP99)}), ` +
       `during the storm ${f(st.stormP50)}/${f(st.stormP99)} ms (${windows(st.stormWindowsP99)}): **${stormRatio(st).toFixed(2)}×** idle at p99 (goal ≤ ${STORM_GOAL}×: ` +
       `${stormRatio(st) <= STORM_GOAL ? 'met' : '**not met**'}); longest event-loop delay meanwhile ${f(st.holdMs)} ms. ` +
