@@ -289,8 +289,9 @@ export class Chat implements HandlerContext {
       s.close(code, reason);
       this.disconnect(s);
     }
-    // The guests' departures are written before the store closes: a text-mode guest's name is
-    // free after a restart, and a guest's time counts from now, not from its lease's end.
+    // The guests' departures are written before the store closes: a text-mode guest's account
+    // ends (its memberships and token with it), and a guest's time counts from now, not from
+    // its lease's last renewal.
     await Promise.all(this.releases);
     await this.draining;
   }
