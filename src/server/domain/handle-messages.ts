@@ -15,8 +15,7 @@ import { ChatError, StoreFailure, fail } from './errors.js';
 import { checkContent, memberRoom, requireNamed, roomName } from './guards.js';
 import { accountNamed, directWith, enterRoomHere, mayRead, moderates, readableRoom } from './membership.js';
 import { Outbound, refOf, refText, withFields } from './outbound.js';
-import { fitPage, sendPage } from './page-bytes.js';
-import { keptWithin } from './recent-messages.js';
+import { fitPage, keptWithin, sendPage } from './page-bytes.js';
 import { TokenBucket, type Session } from './session.js';
 
 const DEFAULT_PAGE = 50;

@@ -13,27 +13,42 @@ export interface FittedPage<T> {
   trimmed: boolean;
 }
 
-/** The bytes one message takes in a frame's `messages` array (its JSON and a comma). */
-export function messageBytes(m: object): number {
-  return Buffer.byteLength(JSON.stringify(m)) + 1;
+/**
+ * The byte budget's one rule: texts taken in turn (`textAt(0)`, `textAt(1)`, … of `n`), each
+ * counted with its comma, as long as they fit `budget`; at least one, so paging always moves
+ * on (one message is bounded by the content and reaction limits). Returns the kept texts.
+ */
+function textsWithin(n: number, budget: number, textAt: (i: number) => string): string[] {
+  const texts: string[] = [];
+  let used = 0;
+  while (texts.length < n) {
+    const text = textAt(texts.length);
+    used += Buffer.byteLength(text) + 1;
+    if (used > budget && texts.length > 0) break;
+    texts.push(text);
+  }
+  return texts;
+}
+
+/** The kept messages' JSON texts, from the start of the list or from its end, in that order of walking. */
+function walk(messages: readonly object[], budget: number, from: 'start' | 'end'): string[] {
+  const n = messages.length;
+  return textsWithin(n, budget, (i) => JSON.stringify(messages[from === 'start' ? i : n - 1 - i]));
+}
+
+/** How many of the leading JSON texts (cached pages: already serialised) fit `budget` bytes. */
+export function keptWithin(json: readonly string[], budget: number): number {
+  return textsWithin(json.length, budget, (i) => json[i]!).length;
 }
 
 /**
  * Keeps the messages that fit in `budget` bytes, from the start of the list (`from: 'start'`:
  * a page after a seq, search results newest first) or from its end (`from: 'end'`: the newest
- * of a page before a seq, or the latest). At least one message is kept, so paging always
- * moves on: one message is bounded by the content and reaction limits.
+ * of a page before a seq, or the latest).
  */
 export function fitPage<T extends object>(messages: T[], budget: number, from: 'start' | 'end'): FittedPage<T> {
-  let used = 0;
-  let kept = 0;
   const n = messages.length;
-  while (kept < n) {
-    const m = messages[from === 'start' ? kept : n - 1 - kept]!;
-    used += messageBytes(m);
-    if (used > budget && kept > 0) break;
-    kept++;
-  }
+  const kept = walk(messages, budget, from).length;
   if (kept === n) return { messages, trimmed: false };
   return { messages: from === 'start' ? messages.slice(0, kept) : messages.slice(n - kept), trimmed: true };
 }
@@ -44,19 +59,12 @@ export interface FittedJson {
   trimmed: boolean;
 }
 
-/** fitPage, keeping the same messages by the same count of bytes, each serialised once for its size and the frame. */
+/** fitPage, keeping the same messages, each serialised once for its size and the frame. */
 export function fitPageJson(messages: readonly object[], budget: number, from: 'start' | 'end'): FittedJson {
-  const n = messages.length;
-  const texts: string[] = [];
-  let used = 0;
-  while (texts.length < n) {
-    const text = JSON.stringify(messages[from === 'start' ? texts.length : n - 1 - texts.length]);
-    used += Buffer.byteLength(text) + 1;
-    if (used > budget && texts.length > 0) break;
-    texts.push(text);
-  }
+  const texts = walk(messages, budget, from);
+  const trimmed = texts.length < messages.length;
   if (from === 'end') texts.reverse();
-  return { json: texts.join(','), trimmed: texts.length < n };
+  return { json: texts.join(','), trimmed };
 }
 
 const NO_MESSAGES = '"messages":[]';

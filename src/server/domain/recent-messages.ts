@@ -30,6 +30,7 @@
  */
 import type { ChatMessage, ServerMessage } from '../../protocol/messages.js';
 import { emptyReactions } from '../../protocol/reactions.js';
+import { keptWithin } from './page-bytes.js';
 
 /** Messages one room keeps at most. */
 export const MAX_PER_ROOM = 200;
@@ -335,18 +336,6 @@ export class RecentMessages {
       this.drop(oldest.value);
     }
   }
-}
-
-/** How many of the leading JSON texts fit `budget` bytes, each counted with its comma (at least one). */
-export function keptWithin(json: readonly string[], budget: number): number {
-  let kept = 0;
-  let used = 0;
-  while (kept < json.length) {
-    used += Buffer.byteLength(json[kept]!) + 1;
-    if (used > budget && kept > 0) break;
-    kept++;
-  }
-  return kept;
 }
 
 /** The room frames that say a stored message changed or came (notices, typing and the rest do not). */
