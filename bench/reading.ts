@@ -20,13 +20,15 @@
  * (all its threads: the search worker's too) and its main thread's (the event loop's time per
  * request: the mean, and the most one request took, read before and after each), the longest
  * event-loop delay while the case ran (the probe's; on a shared machine it counts the server's
- * time waiting for a core too), and the p99 round trip of a bystander client pinging meanwhile. Then the search
- * storm: ten other accounts search for the common word as fast as they can, one search each in
- * flight, while the bystander pings; its round trip is compared with the same pings on the idle
- * server, storm and idle windows taken in turn (searches per minute are lifted for all of it: what bounds the storm is one search
- * in flight per account, `--searches-in-flight` per node and its `--search-share`). Goals: p99 under 5 ms for a history page and the conversation list, under 50 ms for a
- * search, no p99 growing more than 1.5× from the small database to the seeded one, no request
- * taking 20 ms of the event loop, and the bystander's p99 during the storm within 3× of idle.
+ * time waiting for a core too), and the p99 round trip of a bystander client pinging
+ * meanwhile. Then the search storm: ten other accounts search for the common word as fast as
+ * they can, one search each in flight, while the bystander pings; its round trip is compared
+ * with the same pings on the idle server, storm and idle windows taken in turn (searches per
+ * minute are lifted for all of it: what bounds the storm is one search in flight per account,
+ * `--searches-in-flight` per node and its `--search-share`). Goals: p99 under 5 ms for a
+ * history page and the conversation list, under 50 ms for a search, no p99 growing more than
+ * 1.5× from the small database to the seeded one, no request taking 20 ms of the event loop,
+ * and the bystander's p99 during the storm within 3× of idle.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -285,10 +287,11 @@ async function stormWindow(server: ServerHandle, bystander: Requester, seconds: 
 /**
  * The bystander's pings in idle windows and storm windows in turn, after a first storm: idle,
  * then `rounds` times a storm followed by idle once every search has been answered. The p99s
- * compared are those of all idle windows' round trips together and of all storm windows'. On this shared 2-core machine one window's p99 (the
- * 20th-slowest of about 2,000 pings) moves by 2× from window to window with nothing changed;
- * windows in turn see the same drift, and pooled they give a steadier p99 than any one of them
- * (the earlier "quieter of the windows before and after" picked the luckier sample).
+ * compared are those of all idle windows' round trips together and of all storm windows'. On
+ * this shared 2-core machine one window's p99 (the 20th-slowest of about 2,000 pings) moves by
+ * 2× from window to window with nothing changed; windows in turn see the same drift, and
+ * pooled they give a steadier p99 than any one of them (the earlier "quieter of the windows
+ * before and after" picked the luckier sample).
  */
 async function storm(server: ServerHandle, bystander: Requester, seconds: number, rounds: number): Promise<StormFigures> {
   // A first storm, not counted (as the bystander's first pings are not): the searchers' first
