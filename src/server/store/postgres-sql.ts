@@ -48,6 +48,9 @@ const COLS = 'm.id, m.seq, m.room, m.username, m.content, m.ts, m.edited_at, m.d
 /** A message's columns with its reactions, files and reply; FROM follows (messages, or a subquery of them, as m). */
 const MSG_SELECT = `SELECT ${COLS}, ${REACTIONS}, ${FILES}, ${REPLY}`;
 const MSG = `${MSG_SELECT} FROM messages m`;
+/** A room's ($1) oldest seq kept and the seq its retention pruned through: a page's meta. */
+const PAGE_META = `(SELECT min(seq) FROM messages WHERE room = $1) AS first_seq,
+  (SELECT pruned_through FROM rooms WHERE name = $1) AS pruned`;
 /**
  * `messages.search` holds the shared tokenizer's terms (search-terms.cjs); $1 is a tsquery
  * of the query's terms (see `tsquery`). The partial GIN index serves `NOT m.deleted AND
@@ -102,8 +105,7 @@ const statements = {
   roomGet: `SELECT name, topic, owner, created_at, kind FROM rooms WHERE name = $1`,
   roomCountOwned: `SELECT count(*)::int AS n FROM rooms WHERE owner = $1`,
   roomTopic: `UPDATE rooms SET topic = $1 WHERE name = $2`,
-  roomMeta: `SELECT (SELECT min(seq) FROM messages WHERE room = $1) AS first_seq,
-    (SELECT pruned_through FROM rooms WHERE name = $1) AS pruned`,
+  roomMeta: `SELECT ${PAGE_META}`,
   lastSeqs: `SELECT name, last_seq FROM rooms WHERE last_seq > 0`,
   lastSeqsOf: `SELECT name, last_seq FROM rooms WHERE last_seq > 0 AND name = ANY($1::text[])`,
   /** Each room's newest message, one index step per room. */
@@ -127,8 +129,13 @@ const statements = {
   // Sub-statements share one snapshot, so RETURNING would still see the reactions being deleted.
   msgDelete: `WITH gone AS (DELETE FROM reactions WHERE message_id = $1), unlinked AS (DELETE FROM message_files WHERE message_id = $1)
     UPDATE messages m SET deleted = true, content = '', search = NULL WHERE m.id = $1 RETURNING ${COLS}, NULL::json AS reactions, ${REPLY}`,
-  pageAfter: `${MSG} WHERE m.room = $1 AND m.seq > $2 AND m.seq < $3 ORDER BY m.seq LIMIT $4`,
-  pageLatest: `${MSG} WHERE m.room = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3`,
+  /**
+   * A page of a room's messages, each row carrying the room's roomMeta (computed once: the
+   * subqueries do not depend on the row), so that a History is one round trip; an empty page
+   * asks roomMeta.
+   */
+  pageAfter: `${MSG_SELECT}, ${PAGE_META} FROM messages m WHERE m.room = $1 AND m.seq > $2 AND m.seq < $3 ORDER BY m.seq LIMIT $4`,
+  pageLatest: `${MSG_SELECT}, ${PAGE_META} FROM messages m WHERE m.room = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3`,
 
   reactionLock: `SELECT 1 FROM messages WHERE id = $1 AND NOT deleted FOR UPDATE`,
   messageLock: `SELECT 1 FROM messages WHERE id = $1 FOR UPDATE`,

@@ -99,6 +99,8 @@ type Client = pg.PoolClient;
 /** Two or more parallel JSON arrays, or nulls where json_agg had no rows (SQL.conversationsOf). */
 type Parallel = (unknown[] | null)[];
 /** The row of SQL.conversationsOf and SQL.conversationList (the latter with mentions and levels). */
+/** SQL.roomMeta's row, and the meta columns of every row of a page (SQL.pageAfter, SQL.pageLatest). */
+interface PageMeta { first_seq: number | null; pruned: number | null }
 interface ConversationListRow { memberships: Parallel; reads: Parallel; mentions?: Parallel; levels?: Parallel }
 
 export class PostgresStore implements Store {
@@ -334,16 +336,14 @@ export class PostgresStore implements Store {
   async history(q: HistoryQuery): Promise<HistoryPage> {
     const limit = Math.max(0, q.limit);
     const before = q.before ?? MAX_SEQ;
-    const [page, meta] = await Promise.all([
-      q.after !== undefined
-        ? this.#query<MessageRow>(SQL.pageAfter, [q.room, q.after, before, limit + 1])
-        : this.#query<MessageRow>(SQL.pageLatest, [q.room, before, limit + 1]),
-      this.#query<{ first_seq: number | null; pruned: number | null }>(SQL.roomMeta, [q.room]),
-    ]);
+    const page = q.after !== undefined
+      ? await this.#query<MessageRow & PageMeta>(SQL.pageAfter, [q.room, q.after, before, limit + 1])
+      : await this.#query<MessageRow & PageMeta>(SQL.pageLatest, [q.room, before, limit + 1]);
     const rows = q.after !== undefined ? page.rows : page.rows.reverse();
+    // Every row carries the room's meta; an empty page asks for it.
+    const { first_seq: firstSeq, pruned } = rows[0] ?? (await this.#query<PageMeta>(SQL.roomMeta, [q.room])).rows[0]!;
     const hasMore = rows.length > limit;
     if (hasMore) rows.splice(q.after !== undefined ? limit : 0, 1);
-    const { first_seq: firstSeq, pruned } = meta.rows[0]!;
     return {
       messages: rows.map(chatFromRow),
       hasMore,
