@@ -323,7 +323,7 @@ async function storm(server: ServerHandle, bystander: Requester, seconds: number
   };
 }
 
-async function measureDb(db: string, counts: SeedCounts, opts: ReadingOptions, withStorm: boolean): Promise<{ cases: Map<ReadingCase, ReadingFigures>; storm: StormFigures | null }> {
+export async function measureDb(db: string, counts: SeedCounts, opts: ReadingOptions, withStorm: boolean): Promise<{ cases: Map<ReadingCase, ReadingFigures>; storm: StormFigures | null }> {
   const out = new Map<ReadingCase, ReadingFigures>();
   // Searches per minute lifted: the reader searches hundreds of times, one after another. The
   // node's search share too, for the cases only: one reader searching back to back (which the
@@ -332,7 +332,8 @@ async function measureDb(db: string, counts: SeedCounts, opts: ReadingOptions, w
   const server = await startServer('parley', { db, nodeArgs: ['--import', LOOP_PROBE], extra: ['--searches-per-minute', '1000000', '--search-share', '100'] });
   try {
     const reader = await Requester.open(server.port, { token: seedToken(0) });
-    const bystander = await Requester.open(server.port, { name: 'bystander' });
+    // A name of its own: a guest's name stays held a while after its connection (a second run on the database).
+    const bystander = await Requester.open(server.port, { name: `bystander-${Date.now().toString(36)}` });
     // The search index is built when the seed finishes; this waits for any catching up.
     await reader.request({ type: 'Search', query: COMMON_WORD, limit: 1 });
     for (const kind of CASES) {
