@@ -5,7 +5,7 @@
  * through a room owner's Webhooks dialog.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { assertAccessible } from '../helpers/axe.js';
 import { DESKTOP, PHONE, joinAsGuest, launchBrowser, newPage, pageErrors, screenshot } from '../helpers/browser.js';
@@ -105,8 +105,13 @@ describe('the web client, audited for accessibility', { skip: launched.skip ?? f
     await quinn.nextOfType('Message', (m) => m.bot === true && m.content === 'All checks passed');
   });
 
+  // Each test's pages are closed after it: pages left open keep rendering every later
+  // message, and the browser's share of two cores with them.
+  afterEach(async () => {
+    for (const page of pages.splice(0)) await page.context().close().catch(() => undefined);
+  });
+
   after(async () => {
-    for (const page of pages) await page.context().close().catch(() => undefined);
     await browser?.close();
     quinn?.close();
     await server?.close().catch(() => undefined);

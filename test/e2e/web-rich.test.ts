@@ -10,7 +10,7 @@
  * the real `POST /api/files` and `replyTo`.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import type { Browser, Page, Route, WebSocketRoute } from 'playwright-core';
 import type { Attachment, ReplyRef } from '../../src/protocol/messages.js';
 import { DESKTOP, PHONE, joinAsGuest, launchBrowser, newPage, pageErrors, screenshot, sendMessage } from '../helpers/browser.js';
@@ -142,8 +142,13 @@ describe('rich messages in the web client', { skip: launched.skip ?? false }, ()
     server = await startTestServer({ messagesPerSecond: 1_000, messageBurst: 1_000, historyOnJoin: 20 }, { web: true });
   });
 
+  // Each test's pages are closed after it: pages left open keep rendering every later
+  // message, and the browser's share of two cores with them.
+  afterEach(async () => {
+    for (const page of pages.splice(0)) await page.context().close().catch(() => undefined);
+  });
+
   after(async () => {
-    for (const page of pages) await page.context().close().catch(() => undefined);
     await browser?.close();
     await server?.close();
   });
