@@ -222,8 +222,13 @@ describe('the web client with accounts and conversations', { skip: launched.skip
     await waitForText(pete, 'li[data-room="staff"] .leave-confirm', 'Leave?');
     await assertAccessible(pete, 'the sidebar asking to confirm leaving a private room');
     await screenshot(pete, 'conversations-leave-private');
-    await item.locator('.leave-confirm').click();
-    await item.waitFor({ state: 'detached' });
+    // The question stands 4 s, which the audit can outlast on a loaded machine: once it has
+    // gone by itself, ask again and answer at once.
+    await item.locator('.leave-confirm').waitFor({ state: 'detached', timeout: WAIT });
+    await item.hover();
+    await item.locator('.leave-btn').click();
+    await item.locator('.leave-confirm').click({ timeout: WAIT });
+    await item.waitFor({ state: 'detached', timeout: WAIT });
 
     // A public room somebody creates shows in the others' room list at once.
     await using cara = await jsonUser(server.url, 'cara');
@@ -310,8 +315,12 @@ describe('the web client with accounts and conversations', { skip: launched.skip
     // A guest is asked once more: its account ends with it.
     await waitForText(gil, '#logout', 'Log out for good?');
     await assertAccessible(gil, 'a guest asked to confirm logging out');
+    // The question stands 4 s, which the audit can outlast on a loaded machine: once it has
+    // gone back to "Log out" by itself, ask again and answer at once.
+    await gil.locator('#logout', { hasText: /^Log out$/ }).waitFor({ state: 'visible', timeout: WAIT });
     await gil.locator('#logout').click();
-    await gil.locator('#login').waitFor({ state: 'visible' });
+    await gil.locator('#logout', { hasText: 'Log out for good?' }).click({ timeout: WAIT });
+    await gil.locator('#login').waitFor({ state: 'visible', timeout: WAIT });
     assert.equal(await gil.evaluate(() => localStorage.getItem('parley.token')), null);
     await gil.reload();
     await gil.locator('#login-name').waitFor({ state: 'visible' });
