@@ -98,9 +98,9 @@ type Client = pg.PoolClient;
 /** A Store on a PostgreSQL database; see the file comment. */
 /** Two or more parallel JSON arrays, or nulls where json_agg had no rows (SQL.conversationsOf). */
 type Parallel = (unknown[] | null)[];
-/** The row of SQL.conversationsOf and SQL.conversationList (the latter with mentions and levels). */
 /** SQL.roomMeta's row, and the meta columns of every row of a page (SQL.pageAfter, SQL.pageLatest). */
 interface PageMeta { first_seq: number | null; pruned: number | null }
+/** The row of SQL.conversationsOf and SQL.conversationList (the latter with mentions and levels). */
 interface ConversationListRow { memberships: Parallel; reads: Parallel; mentions?: Parallel; levels?: Parallel }
 
 export class PostgresStore implements Store {
