@@ -95,7 +95,6 @@ class RolledBack<T> extends Error {
 
 type Client = pg.PoolClient;
 
-/** A Store on a PostgreSQL database; see the file comment. */
 /** Two or more parallel JSON arrays, or nulls where json_agg had no rows (SQL.conversationsOf). */
 type Parallel = (unknown[] | null)[];
 /** SQL.roomMeta's row, and the meta columns of every row of a page (SQL.pageAfter, SQL.pageLatest). */
@@ -103,6 +102,7 @@ interface PageMeta { first_seq: number | null; pruned: number | null }
 /** The row of SQL.conversationsOf and SQL.conversationList (the latter with mentions and levels). */
 interface ConversationListRow { memberships: Parallel; reads: Parallel; mentions?: Parallel; levels?: Parallel }
 
+/** A Store on a PostgreSQL database; see the file comment. */
 export class PostgresStore implements Store {
   readonly kind = 'postgres';
   readonly #where: string;
