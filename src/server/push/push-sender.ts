@@ -15,9 +15,12 @@ import type { NotifyStore, PushNotice, PushSubscriptionRecord, Pusher } from '..
 import { EndpointRefused, pinnedLookup, resolveEndpoint, type Resolver } from './endpoint-guard.js';
 import type { VapidKeys } from './vapid.js';
 
-/** web-push loads with the first push: a server that never pushes never loads it. */
+/**
+ * web-push loads with the first push (or the first start's VAPID keys, vapid.ts): a server
+ * that never pushes, on a database that has its keys, never loads it.
+ */
 let webpushModule: Promise<typeof WebPush> | null = null;
-function loadWebPush(): Promise<typeof WebPush> {
+export function loadWebPush(): Promise<typeof WebPush> {
   return (webpushModule ??= import('web-push').then((m) => (m as unknown as { default: typeof WebPush }).default ?? (m as unknown as typeof WebPush)));
 }
 
