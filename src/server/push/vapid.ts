@@ -38,6 +38,5 @@ export async function loadVapidKeys(store: Pick<NotifyStore, 'getSetting' | 'ini
  * key-generation job, which takes the same mutex (a test server once hung so at its start).
  */
 export async function generateVapidKeys(): Promise<VapidKeys> {
-  const { publicKey, privateKey } = (await loadWebPush()).generateVAPIDKeys();
-  return { publicKey, privateKey };
+  return (await loadWebPush()).generateVAPIDKeys();
 }
