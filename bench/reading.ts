@@ -304,15 +304,15 @@ async function storm(server: ServerHandle, bystander: Requester, seconds: number
     storms.push(await stormWindow(server, bystander, seconds));
     idle.push(await pingWindow(server, bystander, seconds));
   }
-  const answered = storms.reduce((sum, w) => sum + w.answered, 0);
-  const refused = storms.reduce((sum, w) => sum + w.refused, 0);
+  const total = <W>(windows: W[], of: (w: W) => number): number => windows.reduce((sum, w) => sum + of(w), 0);
+  const answered = total(storms, (w) => w.answered);
+  const refused = total(storms, (w) => w.refused);
   const holdMs = Math.max(...storms.map((w) => w.holdMs));
   const pooled = (windows: { pings: number[] }[]): number[] => windows.flatMap((w) => w.pings).sort((x, y) => x - y);
-  const perSecond = (windows: { loopMs: number; elapsed: number }[]): number =>
-    windows.reduce((sum, w) => sum + w.loopMs, 0) / windows.reduce((sum, w) => sum + w.elapsed, 0);
+  const perSecond = (windows: { loopMs: number; elapsed: number }[]): number => total(windows, (w) => w.loopMs) / total(windows, (w) => w.elapsed);
   const quiet = pooled(idle);
   const during = pooled(storms);
-  const stormSeconds = storms.reduce((sum, w) => sum + w.elapsed, 0);
+  const stormSeconds = total(storms, (w) => w.elapsed);
   const idleLoop = perSecond(idle);
   const stormLoop = perSecond(storms);
   return {
@@ -359,7 +359,7 @@ export async function measureDb(db: string, counts: SeedCounts, opts: ReadingOpt
 export async function measureStorm(db: string, opts: Pick<ReadingOptions, 'stormSeconds' | 'stormRounds' | 'log'>, extra: string[] = [], nodeArgs: string[] = []): Promise<StormFigures> {
   const server = await startServer('parley', { db, nodeArgs: ['--import', LOOP_PROBE, ...nodeArgs], extra: ['--searches-per-minute', '1000000', ...extra] });
   try {
-    // Not the cases' name: that guest's name is held a while after its connection.
+    // A name of its own, as the cases' bystander's: a guest's name is held a while after its connection.
     const bystander = await Requester.open(server.port, { name: `storm-bystander-${Date.now().toString(36)}` });
     // Warm-up, as for the cases: the first searches load pages into the cache and compile the statements.
     const warm = await Requester.open(server.port, { token: seedToken(0) });
