@@ -1,5 +1,5 @@
 /**
- * The send path's write count, which is what loopback throughput is bought with: every
+ * The send path's writes, which are what loopback throughput is bought with: every
  * write to a socket is a system call on the server and a wake-up on the client. The spy
  * keeps the writes each server-side socket hands to the kernel (net.Socket#_writeGeneric
  * is the one path of both write and writev to the handle). Only the first write is looked
