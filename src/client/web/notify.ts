@@ -11,18 +11,43 @@ import type { ClientMessage } from '../../protocol/messages.js';
 
 export type Permission = 'default' | 'granted' | 'denied' | 'unsupported';
 
+/**
+ * Reading Notification.permission asks the browser process (about a millisecond in
+ * Chromium), and the sidebar asks at every render: it is read once, then again when it may
+ * have changed (the user answered askPermission, the Permissions API says it changed, or
+ * the tab comes back to the front, perhaps from the browser's settings).
+ */
+let known: Permission | null = null;
+
+/** Whether this page may show notifications. */
 export function permission(): Permission {
+  if (known === null) {
+    known = readPermission();
+    watchPermission();
+  }
+  return known;
+}
+
+function readPermission(): Permission {
   return typeof Notification === 'undefined' ? 'unsupported' : Notification.permission;
+}
+
+function watchPermission(): void {
+  if (typeof Notification === 'undefined') return;
+  const refresh = (): void => { known = readPermission(); };
+  document.addEventListener('visibilitychange', refresh);
+  navigator.permissions?.query({ name: 'notifications' }).then((status) => status.addEventListener('change', refresh), () => {});
 }
 
 /** Asks for permission (only from a user's gesture); what the user chose. */
 export async function askPermission(): Promise<Permission> {
   if (typeof Notification === 'undefined') return 'unsupported';
   try {
-    return await Notification.requestPermission();
+    known = await Notification.requestPermission();
   } catch {
-    return Notification.permission;
+    known = readPermission();
   }
+  return known;
 }
 
 /** Shows a notification when the tab is hidden and permission was granted; a click calls `open`. */
