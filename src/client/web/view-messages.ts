@@ -167,8 +167,17 @@ export class MessageList {
     else el.scrollTop = el.scrollHeight - fromBottom;
     this.placePalette();
     this.restoreFocus(focus);
-    // A first page too short to scroll can never fire a scroll event: fetch more now.
-    if (content.top === 'more' && el.scrollHeight <= el.clientHeight) queueMicrotask(() => this.actions.nearTop());
+    this.fillIfShort();
+  }
+
+  /**
+   * A page too short to scroll can never fire a scroll event: fetch more now. Only a list
+   * that is laid out: one hidden (no height yet) would look short after every page and
+   * fetch the whole history, page after page; it is asked again when its size changes.
+   */
+  private fillIfShort(): void {
+    const el = this.el;
+    if (this.last?.top === 'more' && el.clientHeight > 0 && el.scrollHeight <= el.clientHeight) queueMicrotask(() => this.actions.nearTop());
   }
 
   /** An open reaction palette that would be cut off below the list opens upwards. */
@@ -215,14 +224,18 @@ export class MessageList {
 
   /**
    * A reader at the bottom stays there when the list gets shorter (a reply banner or a row
-   * of file chips above the composer).
+   * of file chips above the composer); a list shown at last, or taller, fetches more when
+   * it cannot scroll yet.
    */
   private keepBottomOnResize(): void {
     const el = this.el;
     let pinned = true;
     el.addEventListener('scroll', () => { pinned = el.scrollHeight - el.scrollTop - el.clientHeight < 48; }, { passive: true });
     if (typeof ResizeObserver === 'undefined') return;
-    const observer = new ResizeObserver(() => { if (pinned) el.scrollTop = el.scrollHeight; });
+    const observer = new ResizeObserver(() => {
+      if (pinned) el.scrollTop = el.scrollHeight;
+      this.fillIfShort();
+    });
     observer.observe(el);
   }
 
