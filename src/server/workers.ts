@@ -5,15 +5,20 @@
  * of different workers do not see each other), which is why the primary warns.
  *
  * The primary only supervises: it restarts a worker that dies, gives up (exit 1) when
- * workers keep dying right after they start (a bad flag, an unreachable database or
- * Redis), and on SIGTERM or SIGINT passes the signal on and exits 0 once every worker has
+ * workers keep dying before they listen or right after (a bad flag, an unreachable database
+ * or Redis), and on SIGTERM or SIGINT passes the signal on and exits 0 once every worker has
  * stopped, or kills them after the shutdown deadline.
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from './config.js';
 import { serveOne } from './serve-one.js';
 
-/** A worker that exits sooner than this after its start counts as a failed start. */
+/**
+ * A worker that exits before it listens, or sooner than this after, counts as a failed start.
+ * Counted from its listening, not from its fork: a start that waits out a connect timeout
+ * (Redis, the database) on a loaded machine can take longer than this, and failing it that
+ * slowly must still end in giving up.
+ */
 const QUICK_EXIT_MS = 10_000;
 /** Failed starts in a row (across all workers) before the primary gives up. */
 const MAX_FAILED_STARTS = 3;
@@ -27,12 +32,12 @@ export function runWorkers(config: Config): void {
   if (!config.redis) {
     process.stderr.write('parley: --workers without --redis: each worker is a separate chat (see README, Scaling out)\n');
   }
-  const started = new Map<number, number>();
-  const fork = (): void => {
-    const worker: Worker = cluster.fork();
-    started.set(worker.id, Date.now());
-  };
-  for (let i = 0; i < config.workers; i++) fork();
+  /** When each worker first listened. */
+  const listening = new Map<number, number>();
+  cluster.on('listening', (worker) => {
+    if (!listening.has(worker.id)) listening.set(worker.id, Date.now());
+  });
+  for (let i = 0; i < config.workers; i++) cluster.fork();
 
   let stopping = false;
   let failedStarts = 0;
@@ -50,13 +55,13 @@ export function runWorkers(config: Config): void {
   process.on('SIGINT', () => stop('SIGINT'));
 
   cluster.on('exit', (worker, code, signal) => {
-    const ranMs = Date.now() - (started.get(worker.id) ?? 0);
-    started.delete(worker.id);
+    const since = listening.get(worker.id);
+    listening.delete(worker.id);
     if (stopping) {
       if (liveWorkers().length === 0) process.exit(); // 0, or 1 after giving up
       return;
     }
-    failedStarts = ranMs < QUICK_EXIT_MS ? failedStarts + 1 : 0;
+    failedStarts = since === undefined || Date.now() - since < QUICK_EXIT_MS ? failedStarts + 1 : 0;
     if (failedStarts >= MAX_FAILED_STARTS) {
       process.stderr.write(`parley: workers keep exiting right after they start (last: ${signal ?? code}); giving up\n`);
       stopping = true;
@@ -67,7 +72,7 @@ export function runWorkers(config: Config): void {
       return;
     }
     process.stderr.write(`parley: worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
-    fork();
+    cluster.fork();
   });
 }
 
