@@ -803,10 +803,14 @@ export class ChatApp {
 
   private render(): void {
     const s = this.state;
+    // The message list first: it reads its scroll position before and after it changes, and
+    // read while nothing else has changed yet, the layout is still the last frame's. After
+    // the other views' changes, each read laid out the whole list again (7 ms each, twice a
+    // message, in a room showing 300 messages).
+    this.list.render(buildListContent(s));
     this.sidebar.render(s);
     this.header.render(s);
     this.members.render(s);
-    this.list.render(buildListContent(s));
     const room = s.activeRoom();
     this.composer.target(room.joined ? `Message ${room.label()}` : 'Join a room to chat', room.joined);
     this.composer.allowFiles(s.registered);

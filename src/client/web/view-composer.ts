@@ -98,9 +98,13 @@ export class Composer {
 
   /** Sets the placeholder ("Message #general") and whether the composer is usable. */
   target(placeholder: string, enabled: boolean): void {
-    this.input.placeholder = placeholder;
-    this.input.setAttribute('aria-label', placeholder);
-    this.input.disabled = !enabled;
+    // Called at every render: setting the same placeholder again still makes the browser lay
+    // the page out again (the message list with it).
+    if (this.input.placeholder !== placeholder) {
+      this.input.placeholder = placeholder;
+      this.input.setAttribute('aria-label', placeholder);
+    }
+    if (this.input.disabled !== !enabled) this.input.disabled = !enabled;
   }
 
   /** Puts a conversation's saved text in the box (another conversation opened, a refused message came back). */
