@@ -16,7 +16,8 @@ import { assertAccessible } from '../helpers/axe.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { joinRoom, jsonUser } from '../helpers/ws-client.js';
 
-const launched = await launchBrowser();
+// Notifications and Web Push: the whole browser, not the headless shell.
+const launched = await launchBrowser({ browserFeatures: true });
 
 /** Records constructed notifications in `window.__notes`; `window.__hidden` hides the page. */
 const INIT = `
