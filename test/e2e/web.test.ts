@@ -261,6 +261,45 @@ describe('the web client', { skip: launched.skip ?? false }, () => {
     }
   });
 
+  it('changes only the sidebar item a message is for, and keeps the keyboard focus on it', async () => {
+    const nell = await open('nell');
+    for (const room of ['alpha', 'beta']) {
+      await nell.fill('#join-room', room);
+      await nell.press('#join-room', 'Enter');
+      await waitForText(nell, '#conv-title', `#${room}`);
+    }
+    const otto = await jsonUser(server.url, 'otto');
+    try {
+      for (const room of ['alpha', 'general']) {
+        otto.send({ type: 'JoinRoom', room, ref: `j-${room}` });
+        await otto.nextOfType('Ack', (m) => m.ref === `j-${room}`);
+      }
+      // Marks on today's elements: an element built again has none.
+      await nell.evaluate(() => {
+        for (const li of document.querySelectorAll<HTMLElement>('.room-list li[data-room]')) li.dataset.mark = li.dataset.room;
+      });
+      await nell.locator('li[data-room="alpha"] .room-link').focus();
+      otto.send({ type: 'SendMessage', room: 'alpha', content: 'for alpha' });
+      await waitForText(nell, 'li[data-room="alpha"] .badge', '1');
+      // The item whose count changed is new, and the focus moved to the same button in it.
+      assert.equal(await nell.locator('li[data-room="alpha"]').getAttribute('data-mark'), null);
+      assert.equal(await nell.evaluate(() => document.activeElement?.closest('li')?.getAttribute('data-room') ?? null), 'alpha');
+      assert.equal(await nell.evaluate(() => document.activeElement?.classList.contains('room-link') ?? false), true);
+      // The others are the same elements.
+      assert.equal(await nell.locator('li[data-room="general"]').getAttribute('data-mark'), 'general');
+      assert.equal(await nell.locator('li[data-room="beta"]').getAttribute('data-mark'), 'beta');
+
+      otto.send({ type: 'SendMessage', room: 'general', content: 'for general' });
+      await waitForText(nell, 'li[data-room="general"] .badge', '1');
+      assert.equal(await nell.locator('li[data-room="general"]').getAttribute('data-mark'), null);
+      assert.equal(await nell.locator('li[data-room="beta"]').getAttribute('data-mark'), 'beta');
+      assert.equal(await nell.evaluate(() => document.activeElement?.closest('li')?.getAttribute('data-room') ?? null), 'alpha');
+      assert.deepEqual(pageErrors(nell), []);
+    } finally {
+      otto.close();
+    }
+  });
+
   it('fits a phone-sized screen with a sidebar that slides in', async () => {
     const kim = await open('kim', PHONE);
     const right = await kim.evaluate(() => document.getElementById('sidebar')!.getBoundingClientRect().right);

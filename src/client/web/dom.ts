@@ -70,3 +70,41 @@ export function iconButton(label: string, glyph: IconName, onClick: (ev: MouseEv
 export function botBadge(title = 'This account is a bot'): HTMLElement {
   return h('span', { class: 'bot-badge', attrs: { title }, text: 'bot' });
 }
+
+/** One element of a keyed list: its key, a signature of what it shows, and how to build it. */
+export interface Part {
+  key: string;
+  sig: string;
+  make(): HTMLElement;
+}
+
+/** The elements of a keyed list as last shown, by key. */
+export type Shown = Map<string, { sig: string; el: HTMLElement }>;
+
+/**
+ * Puts the parts in `box` in order, reusing the element of every part whose signature has not
+ * changed: unchanged parts stay the same nodes (screen readers announce only what is new, the
+ * focus inside them stays, and the browser lays out only what changed). A key given twice gets
+ * "#2", "#3", … Returns what is shown now, for the next call.
+ */
+export function reconcile(box: HTMLElement, shown: Shown, parts: readonly Part[]): Shown {
+  const next: Shown = new Map();
+  const els: HTMLElement[] = new Array(parts.length);
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    let key = part.key;
+    for (let n = 2; next.has(key); n++) key = `${part.key}#${n}`;
+    const old = shown.get(key);
+    const el = old && old.sig === part.sig ? old.el : part.make();
+    next.set(key, { sig: part.sig, el });
+    els[i] = el;
+  }
+  const keep = new Set(els);
+  for (const child of [...box.children]) if (!keep.has(child as HTMLElement)) child.remove();
+  let cursor: Element | null = box.firstElementChild;
+  for (const el of els) {
+    if (el === cursor) cursor = el.nextElementSibling;
+    else box.insertBefore(el, cursor);
+  }
+  return next;
+}

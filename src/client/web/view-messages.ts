@@ -7,7 +7,7 @@
  */
 import type { Attachment, Reactions, ReplyRef } from '../../protocol/messages.js';
 import { reactionEntries } from '../../protocol/reactions.js';
-import { botBadge, h, iconButton } from './dom.js';
+import { botBadge, h, iconButton, reconcile, type Part, type Shown } from './dom.js';
 import { closeInTime, colourClass, dayKey, dayLabel, fullDate, initial, sameName, timeOf } from './format.js';
 import { emphasiseMentions } from './mentions.js';
 import { attachmentList, Lightbox, markdownContent, replyQuote } from './view-rich.js';
@@ -38,13 +38,6 @@ export interface Entry {
   action?: boolean;
   /** Written by a bot account: a "bot" badge beside the name. */
   bot?: boolean;
-}
-
-/** One element of the list: its key, a signature of what it shows, and how to build it. */
-interface Part {
-  key: string;
-  sig: string;
-  make(): HTMLElement;
 }
 
 export type Item =
@@ -78,7 +71,7 @@ const FLASH_MS = 2_000;
 
 export class MessageList {
   private viewKey = '';
-  private nodes = new Map<string, { sig: string; el: HTMLElement }>();
+  private nodes: Shown = new Map();
   private last: ListContent | null = null;
   private paletteFor: string | null = null;
   private confirmFor: string | null = null;
@@ -274,31 +267,9 @@ export class MessageList {
     if (this.last) this.render(this.last);
   }
 
-  /**
-   * Puts the parts in the list, reusing the element of every part whose signature has not
-   * changed, so unchanged messages stay the same nodes (screen readers announce only what
-   * is new, and focus inside a message survives).
-   */
+  /** Puts the parts in the list (reconcile: unchanged messages stay the same nodes). */
   private reconcile(parts: Part[]): void {
-    const next = new Map<string, { sig: string; el: HTMLElement }>();
-    const els: HTMLElement[] = [];
-    for (const part of parts) {
-      let key = part.key;
-      for (let i = 2; next.has(key); i++) key = `${part.key}#${i}`;
-      const old = this.nodes.get(key);
-      const el = old && old.sig === part.sig ? old.el : part.make();
-      next.set(key, { sig: part.sig, el });
-      els.push(el);
-    }
-    const keep = new Set(els);
-    const rows = this.rows;
-    for (const child of [...rows.children]) if (!keep.has(child as HTMLElement)) child.remove();
-    let cursor: Element | null = rows.firstElementChild;
-    for (const el of els) {
-      if (el === cursor) cursor = el.nextElementSibling;
-      else rows.insertBefore(el, cursor);
-    }
-    this.nodes = next;
+    this.nodes = reconcile(this.rows, this.nodes, parts);
   }
 
   private topLine(c: ListContent): Part {

@@ -4,7 +4,7 @@
  * private), the account's direct conversations with who is in them and whether they are
  * online, "New message", and the signed-in user.
  */
-import { botBadge, h, iconButton, replaceChildren } from './dom.js';
+import { botBadge, h, iconButton, reconcile, replaceChildren, type Part, type Shown } from './dom.js';
 import { icon } from './icons.js';
 import { colourClass, initial } from './format.js';
 import { permission } from './notify.js';
@@ -25,14 +25,27 @@ export interface SidebarActions {
 /** How long a "Leave?" confirmation waits. */
 const CONFIRM_MS = 4_000;
 
+/** Names in the user's language's order: localeCompare's, with one collator kept instead of one per call. */
+const byName = new Intl.Collator().compare;
+
 const STATUS_TEXT: Record<string, string> = {
   connecting: 'Connecting…', online: 'Online', reconnecting: 'Reconnecting…', closed: 'Offline',
 };
 
 export class Sidebar {
   private readonly statusBox = h('div', { class: 'status-box' });
-  private readonly rooms = h('div');
+  /*
+   * The three lists keep an element per conversation, built again only when what it shows
+   * changes: an account in hundreds of conversations would otherwise build, compare and lay
+   * out every item at each message.
+   */
+  private readonly roomList = new KeyedList(h('ul', { class: 'room-list' }));
+  private readonly directory = new KeyedList(h('ul', { class: 'room-list directory' }));
+  private readonly dmList = new KeyedList(h('ul', { class: 'room-list dm-list' }));
+  private readonly noDms = h('p', { class: 'side-empty', text: 'No conversations yet. Use + or pick a member to message them.' });
+  private readonly rooms = h('div', {}, this.roomList.el);
   private readonly more = h('div');
+  private readonly moreSection = this.section('More rooms', this.directory.el, null);
   private readonly dms = h('div');
   private readonly meBox = h('div', { class: 'me' });
   private readonly notifyBox = h('div', { class: 'notify-box' });
@@ -61,9 +74,11 @@ export class Sidebar {
   render(s: AppState): void {
     this.last = s;
     swap(this.statusBox, [this.status(s)]);
-    swap(this.rooms, [this.roomList(s)]);
-    swap(this.more, s.directory.length > 0 ? [this.section('More rooms', this.directory(s), null)] : []);
-    swap(this.dms, [this.dmList(s)]);
+    this.roomList.update(this.roomParts(s));
+    this.directory.update(this.directoryParts(s));
+    showOnly(this.more, s.directory.length > 0 ? this.moreSection : null);
+    this.dmList.update(this.dmParts(s));
+    showOnly(this.dms, this.dmList.el.childElementCount > 0 ? this.dmList.el : this.noDms);
     this.me(s);
   }
 
@@ -78,22 +93,26 @@ export class Sidebar {
     return h('section', { class: 'side-section' }, h('div', { class: 'side-head' }, h('h2', { text: title }), action), body);
   }
 
-  private roomList(s: AppState): HTMLElement {
-    const rooms = s.joinedRooms().filter((r) => r.kind !== 'direct').sort((a, b) => a.name.localeCompare(b.name));
-    return h('ul', { class: 'room-list' }, ...rooms.map((r) => {
+  private roomParts(s: AppState): Part[] {
+    const rooms = s.joinedRooms().filter((r) => r.kind !== 'direct').sort((a, b) => byName(a.name, b.name));
+    return rooms.map((r) => {
       const active = s.view.room === r.name;
       const unread = active ? 0 : r.unread();
       const mentions = active ? 0 : r.mentions;
-      return h('li', { class: `room-item${active ? ' active' : ''}${unread > 0 ? ' has-unread' : ''}${mentions > 0 ? ' has-mention' : ''}`, attrs: { 'data-room': r.name } },
-        h('button', {
-          class: 'room-link',
-          attrs: { type: 'button', 'aria-current': active ? 'page' : undefined },
-          on: { click: () => this.actions.openRoom(r.name) },
-        }, roomGlyph(r), h('span', { class: 'name', text: r.name }),
-        r.kind === 'private' ? h('span', { class: 'sr-only', text: ', private' }) : null,
-        ...mentionBadge(mentions), ...unreadBadge(unread)),
-        this.leaveButton(r));
-    }));
+      const confirming = this.confirmLeave === r.name;
+      return {
+        key: r.name, sig: `${active ? 1 : 0}|${unread}|${mentions}|${r.kind}|${confirming ? 1 : 0}`,
+        make: () => h('li', { class: `room-item${active ? ' active' : ''}${unread > 0 ? ' has-unread' : ''}${mentions > 0 ? ' has-mention' : ''}`, attrs: { 'data-room': r.name } },
+          h('button', {
+            class: 'room-link',
+            attrs: { type: 'button', 'aria-current': active ? 'page' : undefined },
+            on: { click: () => this.actions.openRoom(r.name) },
+          }, roomGlyph(r), h('span', { class: 'name', text: r.name }),
+          r.kind === 'private' ? h('span', { class: 'sr-only', text: ', private' }) : null,
+          ...mentionBadge(mentions), ...unreadBadge(unread)),
+          this.leaveButton(r)),
+      };
+    });
   }
 
   private leaveButton(r: RoomState): HTMLElement {
@@ -120,16 +139,18 @@ export class Sidebar {
     if (this.last) this.render(this.last);
   }
 
-  private directory(s: AppState): HTMLElement {
-    return h('ul', { class: 'room-list directory' }, ...s.directory.map((r) =>
-      h('li', { class: 'room-item', attrs: { 'data-join': r.name } }, h('button', {
+  private directoryParts(s: AppState): Part[] {
+    return s.directory.map((r) => ({
+      key: r.name, sig: `${r.members}|${r.topic}`,
+      make: () => h('li', { class: 'room-item', attrs: { 'data-join': r.name } }, h('button', {
         class: 'room-link',
         attrs: { type: 'button', title: r.topic || `Join #${r.name}` },
         on: { click: () => this.actions.joinRoom(r.name) },
       }, h('span', { class: 'sr-only', text: `Join #${r.name}${r.members > 0 ? `, ${r.members} online` : ''}` }),
       h('span', { class: 'hash', attrs: { 'aria-hidden': 'true' }, text: '+' }),
       h('span', { class: 'name', attrs: { 'aria-hidden': 'true' }, text: r.name }),
-      r.members > 0 ? h('span', { class: 'count', attrs: { 'aria-hidden': 'true' }, text: `${r.members} online` }) : null))));
+      r.members > 0 ? h('span', { class: 'count', attrs: { 'aria-hidden': 'true' }, text: `${r.members} online` }) : null)),
+    }));
   }
 
   private joinForm(): HTMLElement {
@@ -140,27 +161,30 @@ export class Sidebar {
     }, input);
   }
 
-  private dmList(s: AppState): HTMLElement {
-    const direct = s.joinedRooms().filter((r) => r.kind === 'direct').sort((a, b) => b.lastActivity.localeCompare(a.lastActivity) || a.label().localeCompare(b.label()));
-    if (direct.length === 0) return h('p', { class: 'side-empty', text: 'No conversations yet. Use + or pick a member to message them.' });
-    return h('ul', { class: 'room-list dm-list' }, ...direct.map((r) => {
+  private dmParts(s: AppState): Part[] {
+    const direct = s.joinedRooms().filter((r) => r.kind === 'direct').sort((a, b) => byName(b.lastActivity, a.lastActivity) || byName(a.label(), b.label()));
+    return direct.map((r) => {
       const active = s.view.room === r.name;
       const unread = active ? 0 : r.unread();
       const mentions = active ? 0 : r.mentions;
       const online = r.peersOnline();
-      const peer = r.with.length === 1 ? r.with[0]! : r.label();
-      return h('li', { class: `room-item${active ? ' active' : ''}${unread ? ' has-unread' : ''}`, attrs: { 'data-room': r.name, 'data-peer': peer } },
-        h('button', {
-          class: 'room-link',
-          attrs: { type: 'button', 'aria-current': active ? 'page' : undefined },
-          on: { click: () => this.actions.openRoom(r.name) },
-        }, h('span', { class: `mini-avatar ${colourClass(peer)}`, attrs: { 'aria-hidden': 'true' } }, r.with.length > 1 ? String(r.with.length) : initial(peer),
-          h('span', { class: `presence-dot${online ? ' online' : ''}` })),
-        h('span', { class: 'name', text: r.label() }),
-        r.bots.length > 0 ? botBadge(r.with.length > 1 ? `${r.bots.join(', ')} ${r.bots.length === 1 ? 'is a bot' : 'are bots'}` : undefined) : null,
-        h('span', { class: 'sr-only', text: online ? ', online' : r.with.length > 1 ? ', nobody online' : ', offline' }),
-        ...mentionBadge(mentions), ...unreadBadge(unread)));
-    }));
+      const label = r.label();
+      const peer = r.with.length === 1 ? r.with[0]! : label;
+      return {
+        key: r.name, sig: JSON.stringify([active, unread, mentions, online, peer, label, r.with.length, r.bots]),
+        make: () => h('li', { class: `room-item${active ? ' active' : ''}${unread ? ' has-unread' : ''}`, attrs: { 'data-room': r.name, 'data-peer': peer } },
+          h('button', {
+            class: 'room-link',
+            attrs: { type: 'button', 'aria-current': active ? 'page' : undefined },
+            on: { click: () => this.actions.openRoom(r.name) },
+          }, h('span', { class: `mini-avatar ${colourClass(peer)}`, attrs: { 'aria-hidden': 'true' } }, r.with.length > 1 ? String(r.with.length) : initial(peer),
+            h('span', { class: `presence-dot${online ? ' online' : ''}` })),
+          h('span', { class: 'name', text: label }),
+          r.bots.length > 0 ? botBadge(r.with.length > 1 ? `${r.bots.join(', ')} ${r.bots.length === 1 ? 'is a bot' : 'are bots'}` : undefined) : null,
+          h('span', { class: 'sr-only', text: online ? ', online' : r.with.length > 1 ? ', nobody online' : ', offline' }),
+          ...mentionBadge(mentions), ...unreadBadge(unread))),
+      };
+    });
   }
 
   private me(s: AppState): void {
@@ -221,16 +245,38 @@ function swap(box: HTMLElement, children: HTMLElement[]): void {
   if (again) box.querySelector<HTMLElement>(again)?.focus();
 }
 
-/** A selector for a sidebar control: its item's room and its own class or id. */
+/** A selector for a sidebar control: its id, or its first class. */
 function selectorOf(el: HTMLElement): string | null {
-  const own = el.id ? `#${CSS.escape(el.id)}` : el.classList[0] ? `.${CSS.escape(el.classList[0])}` : null;
-  if (own === null) return null;
-  const item = el.closest('li');
-  for (const attr of ['data-room', 'data-join']) {
-    const value = item?.getAttribute(attr);
-    if (value) return `li[${attr}="${CSS.escape(value)}"] ${own}`;
+  return el.id ? `#${CSS.escape(el.id)}` : el.classList[0] ? `.${CSS.escape(el.classList[0])}` : null;
+}
+
+/**
+ * A list of the sidebar's, an element per key (reconcile). An item built again while the focus
+ * was in it gives the focus to the same control in its new element.
+ */
+class KeyedList {
+  private shown: Shown = new Map();
+  constructor(readonly el: HTMLElement) {}
+
+  update(parts: readonly Part[]): void {
+    const active = document.activeElement;
+    let focused: { key: string; again: string | null } | null = null;
+    if (active instanceof HTMLElement && this.el.contains(active)) {
+      for (const [key, { el }] of this.shown) if (el.contains(active)) focused = { key, again: el === active ? null : selectorOf(active) };
+    }
+    this.shown = reconcile(this.el, this.shown, parts);
+    if (!focused || active!.isConnected) return;
+    const item = this.shown.get(focused.key)?.el;
+    const target = item && focused.again ? item.querySelector<HTMLElement>(focused.again) : item;
+    target?.focus();
   }
-  return own;
+}
+
+/** Shows `child` alone in `box` (nothing for null), unless it is shown already. */
+function showOnly(box: HTMLElement, child: HTMLElement | null): void {
+  if (child ? box.childElementCount === 1 && box.firstElementChild === child : box.childElementCount === 0) return;
+  if (child) replaceChildren(box, child);
+  else replaceChildren(box);
 }
 
 /** `#` before a public room's name, a lock before a private one's. */
