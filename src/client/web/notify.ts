@@ -100,28 +100,49 @@ export async function subscribePush(send: (msg: ClientMessage) => Promise<unknow
   }
 }
 
-/** The tab's favicon, with the unread count drawn on it when there is one. */
+/**
+ * The tab's favicon, with the unread count drawn on it when there is one. It shows 1 to 9,
+ * then "9+": each of those ten icons is drawn once (a canvas encoded to PNG, 2 ms), not at
+ * every message.
+ */
 export class Favicon {
-  private last = -1;
+  private last: string | null = null;
   private readonly link: HTMLLinkElement | null = document.querySelector('link[rel="icon"]');
   private readonly original = this.link?.href ?? '/favicon.svg';
   private image: HTMLImageElement | null = null;
+  /** The icons drawn so far, by label, once the original icon had loaded under them. */
+  private readonly drawn = new Map<string, string>();
 
   show(count: number): void {
-    if (count === this.last || !this.link) return;
-    this.last = count;
-    if (count <= 0) {
+    const label = count <= 0 ? '' : count > 9 ? '9+' : String(count);
+    if (label === this.last || !this.link) return;
+    this.last = label;
+    if (label === '') {
       this.link.type = 'image/svg+xml';
       this.link.href = this.original;
       return;
     }
-    const draw = (): void => {
-      if (this.last !== count || !this.link) return;
+    if (!this.image) {
+      this.image = new Image();
+      // Drawn again with the original icon under the count once it has loaded.
+      this.image.onload = () => this.paint();
+      this.image.src = this.original;
+    }
+    this.paint();
+  }
+
+  /** Puts the icon of the label shown now on the tab. */
+  private paint(): void {
+    const label = this.last;
+    if (!label || !this.link) return;
+    let url = this.drawn.get(label);
+    if (url === undefined) {
       const canvas = document.createElement('canvas');
       canvas.width = canvas.height = 64;
       const ctx = canvas.getContext('2d');
       if (!ctx) return;
-      if (this.image?.complete) ctx.drawImage(this.image, 0, 0, 64, 64);
+      const underneath = this.image?.complete === true && this.image.naturalWidth > 0;
+      if (underneath) ctx.drawImage(this.image!, 0, 0, 64, 64);
       ctx.fillStyle = '#dc2626';
       ctx.beginPath();
       ctx.arc(42, 22, 22, 0, Math.PI * 2);
@@ -130,15 +151,11 @@ export class Favicon {
       ctx.font = 'bold 28px sans-serif';
       ctx.textAlign = 'center';
       ctx.textBaseline = 'middle';
-      ctx.fillText(count > 9 ? '9+' : String(count), 42, 23);
-      this.link.type = 'image/png';
-      this.link.href = canvas.toDataURL('image/png');
-    };
-    if (!this.image) {
-      this.image = new Image();
-      this.image.onload = draw;
-      this.image.src = this.original;
+      ctx.fillText(label, 42, 23);
+      url = canvas.toDataURL('image/png');
+      if (underneath) this.drawn.set(label, url);
     }
-    draw();
+    this.link.type = 'image/png';
+    this.link.href = url;
   }
 }
