@@ -300,6 +300,34 @@ describe('the web client', { skip: launched.skip ?? false }, () => {
     }
   });
 
+  it('leaves the members panel alone at a message, and changes only the member whose presence changed', async () => {
+    const page = await open('rhea');
+    const sol = await jsonUser(server.url, 'sol');
+    const tom = await jsonUser(server.url, 'tom');
+    try {
+      await page.locator('#member-list li[data-user="tom"] .member.online').waitFor();
+      await page.locator('#member-list li[data-user="sol"] .member.online').waitFor();
+      await page.evaluate(() => {
+        for (const li of document.querySelectorAll<HTMLElement>('#member-list li[data-user]')) li.dataset.mark = li.dataset.user;
+      });
+      sol.send({ type: 'SendMessage', room: 'general', content: 'a message changes no member' });
+      await waitForText(page, '#messages .content', 'a message changes no member');
+      assert.equal(await page.locator('#member-list li[data-user="sol"]').getAttribute('data-mark'), 'sol');
+      assert.equal(await page.locator('#member-list li[data-user="tom"]').getAttribute('data-mark'), 'tom');
+      assert.equal(await page.locator('#member-list li[data-user="rhea"]').getAttribute('data-mark'), 'rhea');
+
+      tom.close();
+      await page.locator('#member-list li[data-user="tom"] .member:not(.online)').waitFor();
+      assert.equal(await page.locator('#member-list li[data-user="tom"]').getAttribute('data-mark'), null);
+      assert.equal(await page.locator('#member-list li[data-user="sol"]').getAttribute('data-mark'), 'sol');
+      assert.equal(await page.locator('#member-list li[data-user="rhea"]').getAttribute('data-mark'), 'rhea');
+      assert.deepEqual(pageErrors(page), []);
+    } finally {
+      sol.close();
+      tom.close();
+    }
+  });
+
   it('fits a phone-sized screen with a sidebar that slides in', async () => {
     const kim = await open('kim', PHONE);
     const right = await kim.evaluate(() => document.getElementById('sidebar')!.getBoundingClientRect().right);

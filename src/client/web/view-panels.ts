@@ -4,7 +4,7 @@
  * and the search panel.
  */
 import type { ChatMessage, MemberSummary, NotifyLevel } from '../../protocol/messages.js';
-import { botBadge, h, iconButton, replaceChildren } from './dom.js';
+import { botBadge, h, iconButton, reconcile, replaceChildren, setAttribute, setHidden, setText, type Shown } from './dom.js';
 import { colourClass, fullDate, initial, sameName, timeOf } from './format.js';
 import { linkify } from './linkify.js';
 import type { AppState, RoomState } from './state.js';
@@ -50,9 +50,9 @@ export class Header {
 
   /** Tells assistive technology which of the drawer and the panels are open. */
   expanded(sidebar: boolean, panel: 'members' | 'search' | null): void {
-    this.toggles.sidebar.setAttribute('aria-expanded', String(sidebar));
-    this.toggles.search.setAttribute('aria-expanded', String(panel === 'search'));
-    this.toggles.members.setAttribute('aria-expanded', String(panel === 'members'));
+    setAttribute(this.toggles.sidebar, 'aria-expanded', String(sidebar));
+    setAttribute(this.toggles.search, 'aria-expanded', String(panel === 'search'));
+    setAttribute(this.toggles.members, 'aria-expanded', String(panel === 'members'));
   }
 
   focusToggle(which: 'sidebar' | 'members' | 'search'): void {
@@ -61,13 +61,13 @@ export class Header {
 
   render(s: AppState): void {
     const note = s.status === 'online' ? '' : NOTE_TEXT[s.status] ?? s.status;
-    if (this.connNote.textContent !== note) this.connNote.textContent = note;
-    this.connNote.className = `conn-note ${s.status}`;
+    setText(this.connNote, note);
+    setAttribute(this.connNote, 'class', `conn-note ${s.status}`);
     const room = s.activeRoom();
-    this.title.textContent = room.kind === 'direct' ? room.with.map((n) => `@${n}`).join(', ') || '@you' : `#${room.name}`;
+    setText(this.title, room.kind === 'direct' ? room.with.map((n) => `@${n}`).join(', ') || '@you' : `#${room.name}`);
     this.notifyRoom = room.joined && s.registered ? room.name : null;
-    this.notify.hidden = this.notifyRoom === null;
-    this.notify.setAttribute('aria-label', `Notifications in ${room.label()}`);
+    setHidden(this.notify, this.notifyRoom === null);
+    setAttribute(this.notify, 'aria-label', `Notifications in ${room.label()}`);
     if (this.notify.value !== room.notify) this.notify.value = room.notify;
     if (this.editing !== null && room.name !== this.editing) this.editing = null;
     if (this.editing !== null) return;
@@ -130,6 +130,8 @@ export interface MembersActions {
 
 const ROLE_TEXT: Record<string, string> = { owner: 'owner', moderator: 'moderator' };
 const ROLE_RANK: Record<string, number> = { owner: 0, moderator: 1, member: 2 };
+/** Names in the user's language's order: localeCompare's, with one collator kept. */
+const byName = new Intl.Collator().compare;
 
 export class MembersPanel {
   private readonly heading = h('h2');
@@ -163,24 +165,41 @@ export class MembersPanel {
 
   render(s: AppState): void {
     const room = s.activeRoom();
-    const roster = rosterOf(room, s.username);
-    const online = roster.filter((m) => m.online).length;
-    this.heading.textContent = room.kind === 'direct' ? 'In this conversation' : `Members · ${online} online`;
+    const { roster, online } = this.rosterOf(room, s.username);
+    setText(this.heading, room.kind === 'direct' ? 'In this conversation' : `Members · ${online} online`);
     this.inviteRoom = room.joined && (room.kind === 'public' || room.moderates()) ? room.name : null;
-    this.inviteForm.hidden = this.inviteRoom === null;
-    this.inviteInput.setAttribute('aria-label', `Invite someone to #${room.name}`);
+    setHidden(this.inviteForm, this.inviteRoom === null);
+    setAttribute(this.inviteInput, 'aria-label', `Invite someone to #${room.name}`);
     // Its owner, or an administrator (who manages every room's webhooks).
     this.webhooksRoom = room.kind !== 'direct' && ((room.joined && room.role === 'owner') || s.admin) ? room.name : null;
-    this.webhooksBtn.hidden = this.webhooksRoom === null;
-    this.webhooksBtn.setAttribute('aria-label', `Webhooks of #${room.name}`);
-    // Rebuilt only when it changes, so that a click on a member's button is never lost to a re-render.
-    const shown = JSON.stringify([room.name, room.kind, room.role, s.admin, s.username, roster]);
-    if (shown === this.shown) return;
-    this.shown = shown;
-    replaceChildren(this.list, ...roster.map((m) => this.member(room, m, s.username, s.admin)));
+    setHidden(this.webhooksBtn, this.webhooksRoom === null);
+    setAttribute(this.webhooksBtn, 'aria-label', `Webhooks of #${room.name}`);
+    // A member's item is built again only when it changes, so that a click on its button is
+    // never lost to a re-render, and a roster of hundreds costs nothing at a message.
+    const context = JSON.stringify([room.name, room.kind, room.role, s.admin, s.username]);
+    if (roster === this.shownRoster && context === this.shownContext) return;
+    this.shownRoster = roster;
+    this.shownContext = context;
+    this.shown = reconcile(this.list, this.shown, roster.map((m) => ({
+      key: m.username, sig: `${context}|${m.role}|${m.online ? 1 : 0}|${m.bot ? 1 : 0}`,
+      make: () => this.member(room, m, s.username, s.admin),
+    })));
   }
 
-  private shown = '';
+  private shown: Shown = new Map();
+  private shownRoster: MemberSummary[] | null = null;
+  private shownContext = '';
+  private memo: { room: RoomState; roster: MemberSummary[] | null; members: string[]; with: string[]; me: string; result: { roster: MemberSummary[]; online: number } } | null = null;
+
+  /** rosterOf, and how many of it are online, again only when the room's roster or members changed (they are replaced, never changed in place). */
+  private rosterOf(room: RoomState, me: string): { roster: MemberSummary[]; online: number } {
+    const m = this.memo;
+    if (m && m.room === room && m.roster === room.roster && m.members === room.members && m.with === room.with && m.me === me) return m.result;
+    const roster = rosterOf(room, me);
+    const result = { roster, online: roster.filter((x) => x.online).length };
+    this.memo = { room, roster: room.roster, members: room.members, with: room.with, me, result };
+    return result;
+  }
 
   private member(room: RoomState, m: MemberSummary, me: string, admin: boolean): HTMLElement {
     const mine = sameName(m.username, me);
@@ -227,9 +246,9 @@ export class MembersPanel {
  * names known online, and in a direct conversation its people.
  */
 function rosterOf(room: RoomState, me: string): MemberSummary[] {
-  if (room.roster) return withOnline(room.roster, room.kind === 'direct' ? [] : room.members).sort((a, b) => Number(b.online) - Number(a.online) || ROLE_RANK[a.role] - ROLE_RANK[b.role] || a.username.localeCompare(b.username));
+  if (room.roster) return withOnline(room.roster, room.kind === 'direct' ? [] : room.members).sort((a, b) => Number(b.online) - Number(a.online) || ROLE_RANK[a.role] - ROLE_RANK[b.role] || byName(a.username, b.username));
   const names = room.kind === 'direct' ? [me, ...room.with] : room.members;
-  return [...names].sort((a, b) => a.localeCompare(b)).map((username) => ({ username, role: 'member', online: room.kind !== 'direct' || sameName(username, me) }));
+  return [...names].sort(byName).map((username) => ({ username, role: 'member', online: room.kind !== 'direct' || sameName(username, me) }));
 }
 
 /** The roster with everyone known online in it (a big room's roster is one page of its members). */
