@@ -163,6 +163,47 @@ describe('the web client across reconnects', { skip: launched.skip ?? false }, (
     }
   });
 
+  it('holds a few pages of a busy room, and brings the older ones back when the reader scrolls up', async () => {
+    const server = await start({ messagesPerSecond: 1000, messageBurst: 1000 }, { web: true });
+    const page = await newPage(browser);
+    const writer = await jsonUser(server.url, 'xan');
+    try {
+      await joinAsGuest(page, server.httpUrl, 'yves');
+      await page.fill('#join-room', 'busy');
+      await page.press('#join-room', 'Enter');
+      await waitForText(page, '#conv-title', '#busy');
+      writer.send({ type: 'JoinRoom', room: 'busy', ref: 'j' });
+      await writer.nextOfType('Ack', (m) => m.ref === 'j');
+      // Away from the room: it keeps two pages of what comes (and trims two pages past that).
+      await page.locator('li[data-room="general"] .room-link').click();
+      await waitForText(page, '#conv-title', '#general');
+      const total = 260;
+      for (let i = 1; i <= total; i++) writer.send({ type: 'SendMessage', room: 'busy', content: `busy ${i}`, ref: `m${i}` });
+      await writer.nextOfType('Message', (m) => m.ref === `m${total}`);
+      await page.locator('li[data-room="busy"] .sr-only', { hasText: `${total} unread` }).waitFor({ state: 'attached' });
+
+      await page.locator('li[data-room="busy"] .room-link').click();
+      await page.locator(`#messages .msg[data-seq="${total}"]`).waitFor();
+      const shown = await page.locator('#messages .msg').count();
+      assert.ok(shown >= 50 && shown <= 200, `${shown} messages shown of ${total}`);
+      await waitForText(page, '.list-top', 'Scroll up for older messages');
+      // Scrolling up brings back what was forgotten, in order, to the first message.
+      for (let n = 0; n < 10 && await page.locator('#messages .msg[data-seq="1"]').count() === 0; n++) {
+        const before = await page.locator('#messages .msg').count();
+        await page.locator('#messages').evaluate((el) => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); });
+        await page.waitForFunction((n) => document.querySelectorAll('#messages .msg').length > n, before);
+      }
+      await waitForText(page, '.list-top', 'beginning of #busy');
+      const seqs = await page.locator('#messages .msg').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-seq'))));
+      assert.deepEqual(seqs, Array.from({ length: total }, (_, i) => i + 1));
+      assert.deepEqual(pageErrors(page).filter((e) => !/WebSocket connection/.test(e)), []);
+    } finally {
+      writer.close();
+      await page.context().close();
+      await stop(server);
+    }
+  });
+
   it('signs a registered user in again with the saved token after a reload', async () => {
     const server = await start({}, { web: true });
     const page = await newPage(browser);

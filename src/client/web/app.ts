@@ -13,7 +13,7 @@ import { nameSource } from './mention-complete.js';
 import { mentionsMe } from './mentions.js';
 import { askPermission, Favicon, permission, showNotification, subscribePush } from './notify.js';
 import { saved } from './storage.js';
-import { AppState, type PendingMessage, type View } from './state.js';
+import { AppState, type PendingMessage, type RoomState, type View } from './state.js';
 import { toast } from './toast.js';
 import { Composer } from './view-composer.js';
 import { MessageList } from './view-messages.js';
@@ -35,6 +35,11 @@ const TYPING_EVERY_MS = 3_000;
 const TYPING_IDLE_MS = 5_000;
 const MARK_READ_DELAY_MS = 800;
 const PAGE = 50;
+/** Messages a room not in view holds at most, past TRIM_STEP more (two pages: what opening it shows, and more). */
+const AWAY_KEEP = 2 * PAGE;
+/** Messages the open room holds while its reader follows the newest. */
+const VIEW_KEEP = 6 * PAGE;
+const TRIM_STEP = 2 * PAGE;
 /** How long a roster waits before it is re-read, so that a burst of changes is one request. */
 const ROSTER_DELAY_MS = 300;
 /** How many pages of older history a jump to a reply's original may load. */
@@ -206,6 +211,7 @@ export class ChatApp {
       if (m.timestamp > r.lastActivity) r.lastActivity = m.timestamp;
       r.typing.delete(m.username);
       const fresh = r.add(m);
+      if (fresh) this.bound(r);
       // Before the session is ready the view is not chosen yet: history sent on login marks nothing read.
       if (fresh && this.ready && this.state.isViewing({ kind: 'room', room: m.room })) this.markRead(m.room);
       if (fresh && this.ready && !sameName(m.username, this.state.username)) this.onIncoming(m);
@@ -572,6 +578,18 @@ export class ChatApp {
   }
 
   // ---- history --------------------------------------------------------------------------
+
+  /**
+   * Keeps what a room holds to a few pages as messages come (RoomState.trim): a room not in
+   * view AWAY_KEEP, the open one VIEW_KEEP while its reader follows the newest (one reading
+   * older messages keeps all they loaded). Trimmed TRIM_STEP past the bound, not at every message.
+   */
+  private bound(r: RoomState): void {
+    const viewing = this.state.isViewing({ kind: 'room', room: r.name });
+    if (viewing && !this.list.following()) return;
+    const keep = viewing ? VIEW_KEEP : AWAY_KEEP;
+    if (r.messages.size > keep + TRIM_STEP) r.trim(keep);
+  }
 
   private olderLoad: Promise<void> | null = null;
 

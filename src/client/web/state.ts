@@ -120,7 +120,30 @@ export class RoomState {
   }
 
   notice(text: string): void {
-    this.notices.push({ key: `n${this.notices.length}`, afterSeq: this.lastSeq, text, timestamp: new Date().toISOString() });
+    this.notices.push({ key: `n${this.noticesMade++}`, afterSeq: this.lastSeq, text, timestamp: new Date().toISOString() });
+  }
+
+  /** Notices made so far: each one's key, unique though old ones are forgotten (trim). */
+  private noticesMade = 0;
+
+  /**
+   * Forgets all but the newest `keep` messages, and the notices before them, so that a room
+   * followed for days holds a few pages, not all it ever received (and shows them: the list
+   * builds every message it holds at each render). What was forgotten is fetched again, a page
+   * at a time, when the reader scrolls up. False when there was nothing to forget.
+   */
+  trim(keep: number): boolean {
+    const extra = this.messages.size - keep;
+    if (extra <= 0) return false;
+    const sorted = this.sorted();
+    for (let i = 0; i < extra; i++) this.messages.delete(sorted[i]!.id);
+    const oldest = sorted[extra]?.seq ?? this.lastSeq + 1;
+    const kept = this.notices.filter((n) => n.afterSeq >= oldest);
+    this.notices.splice(0, this.notices.length, ...kept);
+    // Older messages are there again on the server: the list offers them (hasOlder).
+    this.hasMore = true;
+    if (this.firstSeq === 0) this.firstSeq = undefined;
+    return true;
   }
 
   update(id: string, change: Partial<ChatMessage>): boolean {

@@ -232,14 +232,20 @@ export class MessageList {
    */
   private keepBottomOnResize(): void {
     const el = this.el;
-    let pinned = true;
-    el.addEventListener('scroll', () => { pinned = el.scrollHeight - el.scrollTop - el.clientHeight < 48; }, { passive: true });
+    el.addEventListener('scroll', () => { this.pinned = el.scrollHeight - el.scrollTop - el.clientHeight < 48; }, { passive: true });
     if (typeof ResizeObserver === 'undefined') return;
     const observer = new ResizeObserver(() => {
-      if (pinned) el.scrollTop = el.scrollHeight;
+      if (this.pinned) el.scrollTop = el.scrollHeight;
       this.fillIfShort();
     });
     observer.observe(el);
+  }
+
+  /** Whether the reader is at the newest messages (as of the last scroll), following what comes. */
+  private pinned = true;
+
+  following(): boolean {
+    return this.pinned;
   }
 
   /** Scrolls to the newest message (after the user sends one). */
