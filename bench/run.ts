@@ -19,7 +19,10 @@
  * the default set either (about a minute).
  * --only w runs (w), disk under a sustained write load on a seeded SQLite database
  * (bench/wal-load.ts; `--disk messages=N,seed=N,chars=N`): not in the default set either.
- * (f), (g), (h) and (w) load their modules only when chosen.
+ * --only web runs (web), the web client as a chat grows: what an incoming message costs the
+ * page's main thread in a small chat and a big one (bench/web-client.ts; `--web messages=N,…`),
+ * in headless Chromium: not in the default set either (a few minutes).
+ * (f), (g), (h), (w) and (web) load their modules only when chosen.
  * --seed-data --db PATH_OR_URL --messages N … only makes a data set (bench/seed-data.ts).
  * The default set starts with `start` (bench/footprint.ts): it builds dist/ (scripts/build.ts),
  * then times `parley --version` and the start of `node dist/parley.js serve` and `npm start`
@@ -59,11 +62,12 @@ async function main(): Promise<void> {
   if (store !== 'sqlite' && store !== 'memory') throw new Error(`--parley-store: "${store}" is not sqlite or memory`);
   if (flag('--seed-data')) return (await import('./seed-data.js')).seedMain(process.argv.slice(2));
   const only = value('--only')?.split(',') ?? ['start', 'a', 'b', 'c', 'd', 'e', 'i'];
-  const scenarios = only.filter((s) => !['f', 'g', 'h', 'w', 'start'].includes(s)) as ScenarioId[];
+  const scenarios = only.filter((s) => !['f', 'g', 'h', 'w', 'web', 'start'].includes(s)) as ScenarioId[];
   if (only.includes('f')) await reconnect(quick);
   if (only.includes('g')) await reading(quick);
   if (only.includes('h')) await mentions(quick);
   if (only.includes('w')) await disk(quick);
+  if (only.includes('web')) await webClient(quick);
   // First, on a machine the scenarios have not loaded yet.
   const footprint = only.includes('start') ? await startFootprint(quick) : undefined;
   if (scenarios.length === 0 && !footprint) return;
@@ -212,6 +216,16 @@ async function disk(quick: boolean): Promise<void> {
   const m = meta(loadBefore);
   writeTable('w', quick, m.date, diskMarkdown(result, m));
   if (!diskMet(result)) process.stderr.write('bench: the (w) goal was not met (see the table)\n');
+}
+
+/** Scenario (web): its own table (bench/web-client.ts), written to bench/results/ as *-web.md and latest-web.md. */
+async function webClient(quick: boolean): Promise<void> {
+  const { WEB_FULL, WEB_QUICK, runWebClient, webMarkdown } = await import('./web-client.js');
+  const scale = overridden('--web', quick ? WEB_QUICK : WEB_FULL, (n) => Number.isSafeInteger(n) && n > 0);
+  const loadBefore = loadavg()[0]!;
+  const result = await runWebClient({ scale, log: (line) => process.stderr.write(`${line}\n`) });
+  const m = meta(loadBefore);
+  writeTable('web', quick, m.date, webMarkdown(result, m));
 }
 
 /** Scenario (g): its own table (bench/reading.ts), written to bench/results/ as *-g.md and latest-g.md. */
