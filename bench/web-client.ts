@@ -150,6 +150,13 @@ async function signIn(page: Page, url: string, name: string, password?: string):
   await page.waitForSelector('#conn-status[data-status="online"]', { state: 'attached' });
 }
 
+/** Joins (or creates) a room with the sidebar's field, and waits for it to open. */
+async function joinFromSidebar(page: Page, room: string): Promise<void> {
+  await page.fill('#join-room', room);
+  await page.press('#join-room', 'Enter');
+  await page.locator('#conv-title', { hasText: `#${room}` }).waitFor();
+}
+
 /** The reader scrolls back until `count` messages are shown, then returns to the newest; `count` messages then arrive. */
 async function longRoom(browser: Browser, server: ServerHandle, count: number, scale: WebScale, tag: string): Promise<WebFigures> {
   const room = `long-${tag}`;
@@ -159,9 +166,7 @@ async function longRoom(browser: Browser, server: ServerHandle, count: number, s
   const page = await newPage(browser);
   try {
     await signIn(page, `http://127.0.0.1:${server.port}/`, `reader-${tag}`);
-    await page.fill('#join-room', room);
-    await page.press('#join-room', 'Enter');
-    await page.locator('#conv-title', { hasText: `#${room}` }).waitFor();
+    await joinFromSidebar(page, room);
     while (await page.locator('#messages .msg').count() < count) {
       const n = await page.locator('#messages .msg').count();
       await page.locator('#messages').evaluate((el) => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); });
@@ -215,9 +220,7 @@ async function bigRoom(browser: Browser, server: ServerHandle, count: number, sc
     const page = await newPage(browser);
     try {
       await signIn(page, `http://127.0.0.1:${server.port}/`, `watcher-${tag}`);
-      await page.fill('#join-room', room);
-      await page.press('#join-room', 'Enter');
-      await page.locator('#conv-title', { hasText: `#${room}` }).waitFor();
+      await joinFromSidebar(page, room);
       await page.locator(`#member-list li[data-user="m${tag}-${count - 1}"]`).waitFor({ state: 'attached' });
       return await measure(page, members[0]!, scale.messages, () => room, (_, text) => page.locator('#messages .content', { hasText: text }).waitFor());
     } finally {
