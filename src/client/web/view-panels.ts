@@ -5,7 +5,7 @@
  */
 import type { ChatMessage, MemberSummary, NotifyLevel } from '../../protocol/messages.js';
 import { botBadge, h, iconButton, reconcile, replaceChildren, setAttribute, setHidden, setText, type Shown } from './dom.js';
-import { colourClass, fullDate, initial, sameName, timeOf } from './format.js';
+import { colourClass, compareNames, fullDate, initial, sameName, timeOf } from './format.js';
 import { linkify } from './linkify.js';
 import type { AppState, RoomState } from './state.js';
 
@@ -130,8 +130,6 @@ export interface MembersActions {
 
 const ROLE_TEXT: Record<string, string> = { owner: 'owner', moderator: 'moderator' };
 const ROLE_RANK: Record<string, number> = { owner: 0, moderator: 1, member: 2 };
-/** Names in the user's language's order: localeCompare's, with one collator kept. */
-const byName = new Intl.Collator().compare;
 
 export class MembersPanel {
   private readonly heading = h('h2');
@@ -246,9 +244,9 @@ export class MembersPanel {
  * names known online, and in a direct conversation its people.
  */
 function rosterOf(room: RoomState, me: string): MemberSummary[] {
-  if (room.roster) return withOnline(room.roster, room.kind === 'direct' ? [] : room.members).sort((a, b) => Number(b.online) - Number(a.online) || ROLE_RANK[a.role] - ROLE_RANK[b.role] || byName(a.username, b.username));
+  if (room.roster) return withOnline(room.roster, room.kind === 'direct' ? [] : room.members).sort((a, b) => Number(b.online) - Number(a.online) || ROLE_RANK[a.role] - ROLE_RANK[b.role] || compareNames(a.username, b.username));
   const names = room.kind === 'direct' ? [me, ...room.with] : room.members;
-  return [...names].sort(byName).map((username) => ({ username, role: 'member', online: room.kind !== 'direct' || sameName(username, me) }));
+  return [...names].sort(compareNames).map((username) => ({ username, role: 'member', online: room.kind !== 'direct' || sameName(username, me) }));
 }
 
 /** The roster with everyone known online in it (a big room's roster is one page of its members). */

@@ -6,7 +6,7 @@
  */
 import { botBadge, h, iconButton, reconcile, replaceChildren, type Part, type Shown } from './dom.js';
 import { icon } from './icons.js';
-import { colourClass, initial } from './format.js';
+import { colourClass, compareNames, initial } from './format.js';
 import { permission } from './notify.js';
 import type { AppState, RoomState } from './state.js';
 
@@ -24,9 +24,6 @@ export interface SidebarActions {
 
 /** How long a "Leave?" confirmation waits. */
 const CONFIRM_MS = 4_000;
-
-/** Names in the user's language's order: localeCompare's, with one collator kept instead of one per call. */
-const byName = new Intl.Collator().compare;
 
 const STATUS_TEXT: Record<string, string> = {
   connecting: 'Connecting…', online: 'Online', reconnecting: 'Reconnecting…', closed: 'Offline',
@@ -94,7 +91,7 @@ export class Sidebar {
   }
 
   private roomParts(s: AppState): Part[] {
-    const rooms = s.joinedRooms().filter((r) => r.kind !== 'direct').sort((a, b) => byName(a.name, b.name));
+    const rooms = s.joinedRooms().filter((r) => r.kind !== 'direct').sort((a, b) => compareNames(a.name, b.name));
     return rooms.map((r) => {
       const active = s.view.room === r.name;
       const unread = active ? 0 : r.unread();
@@ -162,7 +159,7 @@ export class Sidebar {
   }
 
   private dmParts(s: AppState): Part[] {
-    const direct = s.joinedRooms().filter((r) => r.kind === 'direct').sort((a, b) => byName(b.lastActivity, a.lastActivity) || byName(a.label(), b.label()));
+    const direct = s.joinedRooms().filter((r) => r.kind === 'direct').sort((a, b) => (a.lastActivity === b.lastActivity ? compareNames(a.label(), b.label()) : a.lastActivity < b.lastActivity ? 1 : -1));
     return direct.map((r) => {
       const active = s.view.room === r.name;
       const unread = active ? 0 : r.unread();
@@ -275,8 +272,7 @@ class KeyedList {
 /** Shows `child` alone in `box` (nothing for null), unless it is shown already. */
 function showOnly(box: HTMLElement, child: HTMLElement | null): void {
   if (child ? box.childElementCount === 1 && box.firstElementChild === child : box.childElementCount === 0) return;
-  if (child) replaceChildren(box, child);
-  else replaceChildren(box);
+  replaceChildren(box, child);
 }
 
 /** `#` before a public room's name, a lock before a private one's. */
