@@ -58,13 +58,15 @@ const ARGS = [
 const BROWSERS = ['/usr/bin/chromium-headless-shell', '/usr/bin/chromium'];
 const WAIT = 60_000;
 
-/** A JSON-mode connection that sends and waits for frames. */
+/** A JSON-mode connection that sends and waits for the answers to its requests (frames with a ref; the rest it drops). */
 class Peer {
-  private readonly frames: Record<string, unknown>[] = [];
+  private readonly answers: Record<string, unknown>[] = [];
   private readonly waiters: (() => void)[] = [];
   private constructor(private readonly ws: WebSocket) {
     ws.on('message', (data) => {
-      this.frames.push(JSON.parse(data.toString()) as Record<string, unknown>);
+      const frame = JSON.parse(data.toString()) as Record<string, unknown>;
+      if (frame.ref === undefined) return;
+      this.answers.push(frame);
       for (const wake of this.waiters.splice(0)) wake();
     });
   }
@@ -84,15 +86,14 @@ class Peer {
     this.send({ ...body, ref });
     const deadline = Date.now() + WAIT;
     for (;;) {
-      const i = this.frames.findIndex((f) => f.ref === ref);
+      const i = this.answers.findIndex((f) => f.ref === ref);
       if (i >= 0) {
-        const [answer] = this.frames.splice(i, 1);
+        const [answer] = this.answers.splice(i, 1);
         if (answer!.type === 'Error') throw new Error(`${JSON.stringify(body)}: ${JSON.stringify(answer)}`);
         return answer!;
       }
       if (Date.now() > deadline) throw new Error(`no answer to ${JSON.stringify(body)}`);
       await new Promise<void>((resolve) => { this.waiters.push(resolve); setTimeout(resolve, 1_000); });
-      if (this.frames.length > 10_000) this.frames.splice(0, this.frames.length - 1_000);
     }
   }
 
