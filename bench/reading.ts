@@ -31,7 +31,7 @@
  * and the bystander's p99 during the storm within 3× of idle.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -95,11 +95,19 @@ export interface StormFigures {
   holdMs: number;
   /** The server's main thread: CPU ms a second idle (the bystander's pings) and during the storms, and per answered search (beyond idle). */
   idleLoopMsPerSecond: number; stormLoopMsPerSecond: number; loopMsPerSearch: number;
+  /**
+   * The control (measureStorm): the same windows, storms on Parley as before, with the
+   * bystander pinging a bare `ws` server (bench/reference-server.ts) that does nothing else:
+   * what the storm's load does to any process's round trip on this machine.
+   */
+  control?: { idleP50: number; idleP99: number; stormP50: number; stormP99: number };
 }
 
 export interface ReadingStoreResult {
   store: ReadingStore;
   rows: ReadingRow[];
+  /** The conversation list on bench/list-floor-server.ts: the store's read and a prepared answer. */
+  listFloor: { small: ReadingFigures; seeded: ReadingFigures };
   storm: StormFigures;
   seedSeconds: number;
   counts: SeedCounts;
@@ -138,18 +146,19 @@ interface Answer { type: string; code?: string; messages?: unknown[]; conversati
 /** A JSON-mode client that sends requests one at a time and waits for the answer with the same ref. */
 class Requester {
   #next = 1;
-  #waiting = new Map<string, (m: Answer) => void>();
+  #waiting = new Map<string, (m: Answer, text: string) => void>();
   private constructor(readonly ws: WebSocket) {
     ws.on('message', this.#onMessage);
   }
 
   readonly #onMessage = (data: WebSocket.RawData): void => {
-    const m = JSON.parse(data.toString()) as Answer & { ref?: string };
+    const text = data.toString();
+    const m = JSON.parse(text) as Answer & { ref?: string };
     if (m.ref === undefined) return;
     const done = this.#waiting.get(String(m.ref));
     if (done) {
       this.#waiting.delete(String(m.ref));
-      done(m);
+      done(m, text);
     }
   };
 
@@ -164,10 +173,19 @@ class Requester {
   }
 
   request(body: Record<string, unknown>): Promise<Answer> {
+    return this.#ask(body).then(([m]) => m);
+  }
+
+  /** The answer's text, as it came. */
+  requestText(body: Record<string, unknown>): Promise<string> {
+    return this.#ask(body).then(([, text]) => text);
+  }
+
+  #ask(body: Record<string, unknown>): Promise<[Answer, string]> {
     const ref = `q${this.#next++}`;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no answer to ${JSON.stringify(body)} within 30 s`)), 30_000);
-      this.#waiting.set(ref, (m) => { clearTimeout(timer); resolve(m); });
+      this.#waiting.set(ref, (m, text) => { clearTimeout(timer); resolve([m, text]); });
       this.ws.send(JSON.stringify({ ...body, ref }));
     });
   }
@@ -323,32 +341,67 @@ async function storm(server: ServerHandle, bystander: Requester, seconds: number
   };
 }
 
-export async function measureDb(db: string, counts: SeedCounts, opts: ReadingOptions, withStorm: boolean): Promise<{ cases: Map<ReadingCase, ReadingFigures>; storm: StormFigures | null }> {
+export async function measureDb(db: string, counts: SeedCounts, opts: ReadingOptions, withStorm: boolean): Promise<{ cases: Map<ReadingCase, ReadingFigures>; listFloor: ReadingFigures; storm: StormFigures | null }> {
   const out = new Map<ReadingCase, ReadingFigures>();
-  // Searches per minute lifted: the reader searches hundreds of times, one after another. The
-  // node's search share too, for the cases only: one reader searching back to back (which the
-  // per-minute limit keeps a real account from) would otherwise wait for it between searches,
-  // and the cases measure what a request costs, not that pacing.
-  const server = await startServer('parley', { db, nodeArgs: ['--import', LOOP_PROBE], extra: ['--searches-per-minute', '1000000', '--search-share', '100'] });
+  const listRuns = Math.max(30, Math.floor(opts.runs / 3));
+  const dir = await mkdtemp(join(tmpdir(), 'parley-bench-g-answer-'));
   try {
-    const reader = await Requester.open(server.port, { token: seedToken(0) });
-    // A name of its own: a guest's name stays held a while after its connection (a second run on the database).
-    const bystander = await Requester.open(server.port, { name: `bystander-${Date.now().toString(36)}` });
-    // The search index is built when the seed finishes; this waits for any catching up.
-    await reader.request({ type: 'Search', query: COMMON_WORD, limit: 1 });
-    for (const kind of CASES) {
-      const runs = kind.startsWith('search') ? Math.max(30, Math.floor(opts.runs / 3)) : kind === 'conversations' ? Math.max(30, Math.floor(opts.runs / 3)) : opts.runs;
-      const figures = await measureCase(server, reader, bystander, kind, runs, counts.headRooms);
-      opts.log(`(g) ${kind}: p50 ${figures.p50.toFixed(2)} ms, p99 ${figures.p99.toFixed(2)} ms, cpu ${figures.cpuMs.toFixed(2)} ms/request ` +
-        `(event loop ${figures.loopMs.toFixed(2)}, at most ${figures.maxLoopMs.toFixed(2)}), longest delay ${figures.holdMs.toFixed(1)} ms, bystander p99 ${figures.bystanderP99.toFixed(2)} ms, ${figures.hits} hits`);
-      out.set(kind, figures);
+    // Searches per minute lifted: the reader searches hundreds of times, one after another. The
+    // node's search share too, for the cases only: one reader searching back to back (which the
+    // per-minute limit keeps a real account from) would otherwise wait for it between searches,
+    // and the cases measure what a request costs, not that pacing.
+    const server = await startServer('parley', { db, nodeArgs: ['--import', LOOP_PROBE], extra: ['--searches-per-minute', '1000000', '--search-share', '100'] });
+    const answer = join(dir, 'conversations.json');
+    try {
+      const reader = await Requester.open(server.port, { token: seedToken(0) });
+      // A name of its own: a guest's name stays held a while after its connection (a second run on the database).
+      const bystander = await Requester.open(server.port, { name: `bystander-${Date.now().toString(36)}` });
+      // The search index is built when the seed finishes; this waits for any catching up.
+      await reader.request({ type: 'Search', query: COMMON_WORD, limit: 1 });
+      for (const kind of CASES) {
+        const runs = kind.startsWith('search') || kind === 'conversations' ? listRuns : opts.runs;
+        const figures = await measureCase(server, reader, bystander, kind, runs, counts.headRooms);
+        logCase(opts, kind, figures);
+        out.set(kind, figures);
+      }
+      // Parley's answer to the list, for the floor to send.
+      const { ref: _, ...list } = JSON.parse(await reader.requestText({ type: 'ListConversations' })) as Record<string, unknown>;
+      await writeFile(answer, JSON.stringify(list));
+      reader.close();
+      bystander.close();
+    } finally {
+      await server.stop();
     }
+    const listFloor = await measureListFloor(db, answer, counts, listRuns, opts);
+    return { cases: out, listFloor, storm: withStorm ? await measureStorm(db, opts) : null };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function logCase(opts: ReadingOptions, kind: string, figures: ReadingFigures): void {
+  opts.log(`(g) ${kind}: p50 ${figures.p50.toFixed(2)} ms, p99 ${figures.p99.toFixed(2)} ms, cpu ${figures.cpuMs.toFixed(2)} ms/request ` +
+    `(event loop ${figures.loopMs.toFixed(2)}, at most ${figures.maxLoopMs.toFixed(2)}), longest delay ${figures.holdMs.toFixed(1)} ms, bystander p99 ${figures.bystanderP99.toFixed(2)} ms, ${figures.hits} hits`);
+}
+
+/**
+ * The conversation list's floor on the same database, as the case is measured on Parley: a
+ * bare server that makes the store's read of the list at each request and sends Parley's
+ * answer from a string (bench/list-floor-server.ts).
+ */
+async function measureListFloor(db: string, answer: string, counts: SeedCounts, runs: number, opts: ReadingOptions): Promise<ReadingFigures> {
+  const floor = await startServer('list-floor', { db, nodeArgs: ['--import', LOOP_PROBE], extra: ['--db', db, '--answer', answer] });
+  try {
+    const reader = await Requester.open(floor.port, { token: seedToken(0) });
+    const bystander = await Requester.open(floor.port, { name: `bystander-${Date.now().toString(36)}` });
+    const figures = await measureCase(floor, reader, bystander, 'conversations', runs, counts.headRooms);
+    logCase(opts, 'conversations, floor', figures);
     reader.close();
     bystander.close();
+    return figures;
   } finally {
-    await server.stop();
+    await floor.stop();
   }
-  return { cases: out, storm: withStorm ? await measureStorm(db, opts) : null };
 }
 
 /**
@@ -374,9 +427,25 @@ export async function measureStorm(db: string, opts: Pick<ReadingOptions, 'storm
       `${figures.searchesPerSecond.toFixed(0)} searches/s, ${figures.refused.toFixed(1)} refused/s, longest hold ${figures.holdMs.toFixed(1)} ms, ` +
       `main thread ${figures.idleLoopMsPerSecond.toFixed(0)} → ${figures.stormLoopMsPerSecond.toFixed(0)} ms/s (${figures.loopMsPerSearch.toFixed(2)} ms a search)`);
     bystander.close();
+    figures.control = await stormControl(server, opts);
     return figures;
   } finally {
     await server.stop();
+  }
+}
+
+/** StormFigures.control: storms on `server`, the bystander's pings to the reference server. */
+async function stormControl(server: ServerHandle, opts: Pick<ReadingOptions, 'stormSeconds' | 'stormRounds' | 'log'>): Promise<StormFigures['control']> {
+  const reference = await startServer('reference', { db: '' });
+  try {
+    const bystander = await Requester.open(reference.port, { name: 'control-bystander' });
+    await pingUntil(bystander, new Promise((resolve) => setTimeout(resolve, opts.stormSeconds * 1000)));
+    const c = await storm(server, bystander, opts.stormSeconds, opts.stormRounds);
+    bystander.close();
+    opts.log(`(g) storm control: a bare ws server's Ping p99 idle ${c.idleP99.toFixed(2)} ms → ${c.stormP99.toFixed(2)} ms during storms on Parley (${(c.stormP99 / Math.max(1e-6, c.idleP99)).toFixed(2)}×)`);
+    return { idleP50: c.idleP50, idleP99: c.idleP99, stormP50: c.stormP50, stormP99: c.stormP99 };
+  } finally {
+    await reference.stop();
   }
 }
 
@@ -432,7 +501,7 @@ export async function runReading(opts: ReadingOptions): Promise<ReadingResult> {
         opts.log(`(g) ${store}: seeded database (${scale.seed} messages)`);
         const seeded = await measureDb(made[1]!.db, made[1]!.counts, opts, true);
         stores.push({
-          store, seedSeconds: made[1]!.seconds, counts: made[1]!.counts, storm: seeded.storm!,
+          store, seedSeconds: made[1]!.seconds, counts: made[1]!.counts, storm: seeded.storm!, listFloor: { small: small.listFloor, seeded: seeded.listFloor },
           rows: CASES.map((request) => ({ request, small: small.cases.get(request)!, seeded: seeded.cases.get(request)!, goalMs: request.startsWith('search') ? 50 : 5 })),
         });
       } finally {
@@ -489,6 +558,14 @@ export function readingMarkdown(r: ReadingResult, meta: { date: string; command:
         `${f(row.small.bystanderP99)} → ${f(row.seeded.bystanderP99)} | ${f(row.seeded.hits)} | ` +
         `p99 < ${row.goalMs} ms, growth ≤ ${GROWTH_GOAL}×, event loop < ${HOLD_GOAL_MS} ms a request | ${rowMet(row) ? 'yes' : '**no**'} |`);
     }
+    const list = s.rows.find((row) => row.request === 'conversations')!;
+    const lf = s.listFloor;
+    lines.push('', `The conversation list's floor (bench/list-floor-server.ts): a bare \`ws\` server that makes the store's own read of the list at each ` +
+      'request, as Parley does, and sends Parley\'s answer from a string made once (no sessions, summaries or serialising), measured as the case above ' +
+      `on the same databases: p50/p99 ${f(lf.small.p50)}/${f(lf.small.p99)} ms small, ${f(lf.seeded.p50)}/${f(lf.seeded.p99)} ms seeded ` +
+      `(${f(lf.small.loopMs)} → ${f(lf.seeded.loopMs)} ms of its event loop a request; bystander p99 ${f(lf.small.bystanderP99)} → ${f(lf.seeded.bystanderP99)} ms). ` +
+      `Parley's list at p99 is ${(list.small.p99 / Math.max(1e-6, lf.small.p99)).toFixed(2)}× and ${(list.seeded.p99 / Math.max(1e-6, lf.seeded.p99)).toFixed(2)}× the floor's; ` +
+      `${lf.seeded.p99 < list.goalMs && lf.small.p99 < list.goalMs ? 'the floor meets' : 'the floor itself **misses**'} the ${list.goalMs} ms goal.`);
     const st = s.storm;
     const windows = (p99s: number[]): string => p99s.map(f).join(', ');
     lines.push('', `Search storm (seeded database, searches per minute lifted): ${STORM_CLIENTS} accounts search for "${COMMON_WORD}" as fast as they can, ` +
@@ -497,7 +574,10 @@ export function readingMarkdown(r: ReadingResult, meta: { date: string; command:
       `idle ${f(st.idleP50)}/${f(st.idleP99)} ms (each window's p99: ${windows(st.idleWindowsP99)}), ` +
       `during the storm ${f(st.stormP50)}/${f(st.stormP99)} ms (${windows(st.stormWindowsP99)}): **${stormRatio(st).toFixed(2)}×** idle at p99 (goal ≤ ${STORM_GOAL}×: ` +
       `${stormRatio(st) <= STORM_GOAL ? 'met' : '**not met**'}); longest event-loop delay meanwhile ${f(st.holdMs)} ms. ` +
-      `The server's main thread: ${f(st.idleLoopMsPerSecond)} ms of CPU a second idle, ${f(st.stormLoopMsPerSecond)} during the storm, ${f(st.loopMsPerSearch)} ms an answered search.`);
+      `The server's main thread: ${f(st.idleLoopMsPerSecond)} ms of CPU a second idle, ${f(st.stormLoopMsPerSecond)} during the storm, ${f(st.loopMsPerSearch)} ms an answered search.` +
+      (st.control ? ` The control, the same windows with the storms on Parley and the bystander pinging a bare \`ws\` server (bench/reference-server.ts) ` +
+        `that does nothing else: p50/p99 idle ${f(st.control.idleP50)}/${f(st.control.idleP99)} ms, during the storm ${f(st.control.stormP50)}/${f(st.control.stormP99)} ms: ` +
+        `${(st.control.stormP99 / Math.max(1e-6, st.control.idleP99)).toFixed(2)}× idle at p99, on a server the storm does not touch.` : ''));
   }
   return `${lines.join('\n')}\n`;
 }

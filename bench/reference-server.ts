@@ -1,7 +1,7 @@
 /**
  * The reference: a minimal `ws` broadcast server, as a tutorial would write it. It speaks
  * just enough of Parley's JSON mode for the load generator (Welcome, SetUsername, JoinRoom,
- * SendMessage, UserJoined/UserLeft), keeps nothing on disk, and fans out with one
+ * SendMessage, UserJoined/UserLeft, and Ping for (g)'s storm control), keeps nothing on disk, and fans out with one
  * `JSON.stringify` per message and one `ws.send` per member (the sender included, which is
  * its confirmation). Run as a child process: prints `listening PORT` on stdout.
  */
@@ -34,6 +34,9 @@ function onFrame(m: Member, raw: string): void {
   }
   const ref = msg.ref === undefined ? {} : { ref: msg.ref };
   switch (msg.type) {
+    case 'Ping':
+      m.ws.send(JSON.stringify({ type: 'Ack', for: 'Ping', ...ref }));
+      return;
     case 'SetUsername':
       m.name = String(msg.username);
       m.ws.send(JSON.stringify({ type: 'Ack', for: 'SetUsername', username: m.name, ...ref }));

@@ -17,12 +17,13 @@ const TICKS_PER_SECOND = 100;
  * `parley-seeded`: Parley on a seeded database (`--seeded N`), beside Parley on an empty one.
  * `socketio`: an idiomatic Socket.IO 4 server (bench/socketio-server.ts), for the issue's goals
  * stated against Socket.IO. `floor`: (f)'s resume answered from prepared strings (bench/floor-server.ts).
+ * `list-floor`: (g)'s conversation list, the store's read and a prepared answer (bench/list-floor-server.ts).
  */
-export type ServerKind = 'parley' | 'parley-seeded' | 'reference' | 'socketio' | 'floor';
+export type ServerKind = 'parley' | 'parley-seeded' | 'reference' | 'socketio' | 'floor' | 'list-floor';
 
 /** Whether a server is one of the baselines (no /metrics, no Parley flags). */
 export function isBaseline(kind: ServerKind): boolean {
-  return kind === 'reference' || kind === 'socketio' || kind === 'floor';
+  return kind === 'reference' || kind === 'socketio' || kind === 'floor' || kind === 'list-floor';
 }
 
 /** How the load generator talks to a server of this kind. */

@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { COMMON_WORD, RARE_WORD, seedData, seedRoom, seedUser, type SeedCounts } from '../bench/seed-data.js';
+import { writeFile } from 'node:fs/promises';
+import WebSocket from 'ws';
+import { COMMON_WORD, RARE_WORD, seedData, seedRoom, seedToken, seedUser, type SeedCounts } from '../bench/seed-data.js';
+import { startServer } from '../bench/server-process.js';
 import { nameKey } from '../src/protocol/names.js';
 import { freshPostgresUrl, serviceSkip } from './helpers/services.js';
 import { startTestServer } from './helpers/server.js';
@@ -81,6 +84,47 @@ describe('bench/seed-data.ts', () => {
       const common = await c.nextOfType('SearchResults', (m) => m.ref === 'c');
       assert.equal(common.messages.length, 20);
       assert.ok(common.messages.every((m) => m.room === seedRoom(0) && m.content.includes(COMMON_WORD)));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the list floor (bench/list-floor-server.ts) logs the busy account in from the store and answers its list with Parley\'s answer', { timeout: 60_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parley-seed-floor-'));
+    const path = join(dir, 'seed.db');
+    const answerFile = join(dir, 'answer.json');
+    try {
+      await seedData({ db: path, ...SIZE });
+      let answer: Record<string, unknown>;
+      {
+        await using server = await startTestServer({ db: path });
+        await using c = await TestClient.json(server.url);
+        await c.nextOfType('Welcome');
+        c.send({ type: 'Login', token: seedToken(0), ref: 'in' });
+        await c.nextOfType('LoggedIn', (m) => m.ref === 'in');
+        c.send({ type: 'ListConversations', ref: 'l' });
+        const { ref: _, ...list } = await c.nextOfType('Conversations', (m) => m.ref === 'l');
+        assert.equal(list.conversations.length, SIZE.busyConversations);
+        answer = list;
+      }
+      await writeFile(answerFile, JSON.stringify(answer));
+      const floor = await startServer('list-floor', { db: path, extra: ['--db', path, '--answer', answerFile] });
+      const ws = new WebSocket(`ws://127.0.0.1:${floor.port}`);
+      try {
+        await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+        const ask = (body: Record<string, unknown>): Promise<Record<string, unknown>> => new Promise((resolve) => {
+          ws.once('message', (data) => resolve(JSON.parse(String(data)) as Record<string, unknown>));
+          ws.send(JSON.stringify(body));
+        });
+        assert.deepEqual(await ask({ type: 'ListConversations', ref: 1 }), { type: 'Error', code: 'BAD_REQUEST', ref: 1 }, 'no list before a login');
+        assert.deepEqual(await ask({ type: 'Login', token: 'not-a-token', ref: 2 }), { type: 'Error', code: 'INVALID_TOKEN', ref: 2 });
+        assert.deepEqual(await ask({ type: 'Login', token: seedToken(0), ref: 3 }), { type: 'LoggedIn', ref: 3 });
+        assert.deepEqual(await ask({ type: 'ListConversations', ref: 'l' }), { ...answer, ref: 'l' });
+        assert.deepEqual(await ask({ type: 'Ping', ref: 'p' }), { type: 'Ack', for: 'Ping', ref: 'p' });
+      } finally {
+        ws.close();
+        await floor.stop();
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
