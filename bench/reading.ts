@@ -29,6 +29,11 @@
  * history page and the conversation list, under 50 ms for a search, no p99 growing more than
  * 1.5× from the small database to the seeded one, no request taking 20 ms of the event loop,
  * and the bystander's p99 during the storm within 3× of idle.
+ *
+ * Two floors are measured in the same run, to tell Parley's own cost from the machine's: the
+ * conversation list on bench/list-floor-server.ts (the store's read of the list at each
+ * request, Parley's answer sent from a string), and the storm's control (the same windows,
+ * the bystander pinging the reference server, which the storm never touches).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -342,47 +347,55 @@ async function storm(server: ServerHandle, bystander: Requester, seconds: number
 }
 
 export async function measureDb(db: string, counts: SeedCounts, opts: ReadingOptions, withStorm: boolean): Promise<{ cases: Map<ReadingCase, ReadingFigures>; listFloor: ReadingFigures; storm: StormFigures | null }> {
-  const out = new Map<ReadingCase, ReadingFigures>();
   const listRuns = Math.max(30, Math.floor(opts.runs / 3));
   const dir = await mkdtemp(join(tmpdir(), 'parley-bench-g-answer-'));
   try {
-    // Searches per minute lifted: the reader searches hundreds of times, one after another. The
-    // node's search share too, for the cases only: one reader searching back to back (which the
-    // per-minute limit keeps a real account from) would otherwise wait for it between searches,
-    // and the cases measure what a request costs, not that pacing.
-    const server = await startServer('parley', { db, nodeArgs: ['--import', LOOP_PROBE], extra: ['--searches-per-minute', '1000000', '--search-share', '100'] });
     const answer = join(dir, 'conversations.json');
-    try {
-      const reader = await Requester.open(server.port, { token: seedToken(0) });
-      // A name of its own: a guest's name stays held a while after its connection (a second run on the database).
-      const bystander = await Requester.open(server.port, { name: `bystander-${Date.now().toString(36)}` });
-      // The search index is built when the seed finishes; this waits for any catching up.
-      await reader.request({ type: 'Search', query: COMMON_WORD, limit: 1 });
-      for (const kind of CASES) {
-        const runs = kind.startsWith('search') || kind === 'conversations' ? listRuns : opts.runs;
-        const figures = await measureCase(server, reader, bystander, kind, runs, counts.headRooms);
-        logCase(opts, kind, figures);
-        out.set(kind, figures);
-      }
-      // Parley's answer to the list, for the floor to send.
-      const { ref: _, ...list } = JSON.parse(await reader.requestText({ type: 'ListConversations' })) as Record<string, unknown>;
-      await writeFile(answer, JSON.stringify(list));
-      reader.close();
-      bystander.close();
-    } finally {
-      await server.stop();
-    }
+    const cases = await measureCases(db, counts, opts, listRuns, answer);
     const listFloor = await measureListFloor(db, answer, counts, listRuns, opts);
-    return { cases: out, listFloor, storm: withStorm ? await measureStorm(db, opts) : null };
+    return { cases, listFloor, storm: withStorm ? await measureStorm(db, opts) : null };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Every case on Parley; then writes Parley's answer to the list (without its ref) to `answer`, for the floor to send. */
+async function measureCases(db: string, counts: SeedCounts, opts: ReadingOptions, listRuns: number, answer: string): Promise<Map<ReadingCase, ReadingFigures>> {
+  const out = new Map<ReadingCase, ReadingFigures>();
+  // Searches per minute lifted: the reader searches hundreds of times, one after another. The
+  // node's search share too, for the cases only: one reader searching back to back (which the
+  // per-minute limit keeps a real account from) would otherwise wait for it between searches,
+  // and the cases measure what a request costs, not that pacing.
+  const server = await startServer('parley', { db, nodeArgs: ['--import', LOOP_PROBE], extra: ['--searches-per-minute', '1000000', '--search-share', '100'] });
+  try {
+    const reader = await Requester.open(server.port, { token: seedToken(0) });
+    // A name of its own: a guest's name stays held a while after its connection (a second run on the database).
+    const bystander = await Requester.open(server.port, { name: `bystander-${Date.now().toString(36)}` });
+    // The search index is built when the seed finishes; this waits for any catching up.
+    await reader.request({ type: 'Search', query: COMMON_WORD, limit: 1 });
+    for (const kind of CASES) {
+      const runs = kind.startsWith('search') || kind === 'conversations' ? listRuns : opts.runs;
+      const figures = await measureCase(server, reader, bystander, kind, runs, counts.headRooms);
+      logCase(opts, kind, figures);
+      out.set(kind, figures);
+    }
+    const { ref: _, ...list } = JSON.parse(await reader.requestText({ type: 'ListConversations' })) as Record<string, unknown>;
+    await writeFile(answer, JSON.stringify(list));
+    reader.close();
+    bystander.close();
+  } finally {
+    await server.stop();
+  }
+  return out;
 }
 
 function logCase(opts: ReadingOptions, kind: string, figures: ReadingFigures): void {
   opts.log(`(g) ${kind}: p50 ${figures.p50.toFixed(2)} ms, p99 ${figures.p99.toFixed(2)} ms, cpu ${figures.cpuMs.toFixed(2)} ms/request ` +
     `(event loop ${figures.loopMs.toFixed(2)}, at most ${figures.maxLoopMs.toFixed(2)}), longest delay ${figures.holdMs.toFixed(1)} ms, bystander p99 ${figures.bystanderP99.toFixed(2)} ms, ${figures.hits} hits`);
 }
+
+/** Lists the floor answers before it is measured (besides measureCase's own warm-up). */
+const FLOOR_WARM_UP = 300;
 
 /**
  * The conversation list's floor on the same database, as the case is measured on Parley: a
@@ -394,6 +407,10 @@ async function measureListFloor(db: string, answer: string, counts: SeedCounts, 
   try {
     const reader = await Requester.open(floor.port, { token: seedToken(0) });
     const bystander = await Requester.open(floor.port, { name: `bystander-${Date.now().toString(36)}` });
+    // A fresh process, where Parley had run every case before this one: its first few hundred
+    // lists compile the store's code and the driver's on other threads (in a quick run they
+    // took more CPU than the lists themselves).
+    for (let i = 0; i < FLOOR_WARM_UP; i++) await reader.request({ type: 'ListConversations' });
     const figures = await measureCase(floor, reader, bystander, 'conversations', runs, counts.headRooms);
     logCase(opts, 'conversations, floor', figures);
     reader.close();
