@@ -1,5 +1,5 @@
 /**
- * `History {room, after}`, and the History a session gets on taking a name or joining a room,
+ * `History {room, after}`, `History {room}` (the latest page), and the History a session gets on taking a name or joining a room,
  * answered from the messages fan-out keeps in memory
  * (recent-messages.ts), through the whole domain with memory ports: after every kind of change
  * (a new message, an edit, a reaction, a deletion, a reply whose original is edited, retention,
@@ -238,5 +238,85 @@ describe('the History on arrival and on joining, from memory', () => {
     assert.equal(counter.reads, reads + 2, 'general and random');
     assert.equal(await join('dee'), want, 'from memory again');
     assert.equal(counter.reads, reads + 2);
+  });
+});
+
+describe('History {room} (the latest page) from memory', () => {
+  it('answers a member exactly as the store would, with its ref, in JSON and text mode, the newest that fit the page bytes, reading the store only when it must', async () => {
+    const node = await new FakeChat({ historyPageBytes: 600 }).start();
+    const original = node.store.history;
+    const counter = countHistoryReads(node.store);
+    const bob = await node.jsonUser('bob');
+    const ann = await node.jsonUser('ann');
+    const tex = await node.textUser('tex');
+    /** The store's latest page, as the chat sends it from there (cut to the page bytes, newest kept). */
+    const expected = async (limit: number, ref: string): Promise<string> => {
+      const page = await original.call(node.store, { room: 'general', limit });
+      const fitted = fitPage(page.messages, 600, 'end');
+      return JSON.stringify({ type: 'History', room: 'general', messages: fitted.messages, hasMore: page.hasMore || fitted.trimmed, firstSeq: page.firstSeq, ref });
+    };
+    let n = 0;
+    const latest = async (c: FakeClient, limit: number): Promise<{ frame: string; ref: string }> => {
+      const ref = `l${++n}`;
+      await say(node, c, { type: 'History', room: 'general', limit, ref });
+      const frame = c.conn.frames.find((f) => f.startsWith('{"type":"History"') && f.includes(`"ref":"${ref}"`));
+      assert.ok(frame, `no History answer: ${c.conn.frames.slice(-3).join(' | ')}`);
+      return { frame, ref };
+    };
+    const same = async (c: FakeClient, limit: number, why: string): Promise<void> => {
+      const { frame, ref } = await latest(c, limit);
+      assert.equal(frame, await expected(limit, ref), why);
+    };
+
+    for (let i = 1; i <= 3; i++) await say(node, bob, { type: 'SendMessage', room: 'general', content: `hello ${i}` });
+    node.chat.storeChanged();
+    let reads = counter.reads;
+    await same(ann, 50, 'the first read, from the store');
+    assert.equal(counter.reads, reads + 1);
+    reads = counter.reads;
+    await same(ann, 50, 'again');
+    await same(ann, 2, 'fewer');
+    await same(bob, 50, 'another member');
+    assert.equal(counter.reads, reads, 'from memory: the store page was kept');
+
+    for (let i = 4; i <= 12; i++) await say(node, bob, { type: 'SendMessage', room: 'general', content: `message number ${i} ${'x'.repeat(40)}` });
+    const { frame } = await latest(ann, 50);
+    assert.ok((JSON.parse(frame) as HistoryAnswer).hasMore, 'cut to the page bytes');
+    assert.equal(frame, await expected(50, `l${n}`), 'after messages: the newest that fit');
+    await say(node, bob, { type: 'EditMessage', id: lastMessageId(bob), content: 'edited' });
+    await same(ann, 50, 'after an edit');
+    const edits = counter.reads;
+    await same(ann, 50, 'after an edit, again');
+    assert.equal(counter.reads, edits, 'the page read after the edit was kept');
+    assert.ok(counter.reads <= reads + 1, 'one store read at most for the edit');
+
+    // A text client is shown the same lines from memory as from the store.
+    const shown = async (): Promise<string[]> => {
+      const before = tex.conn.frames.length;
+      await say(node, tex, { type: 'History', room: 'general', limit: 3 });
+      return tex.conn.frames.slice(before);
+    };
+    const textReads = counter.reads;
+    const fromMemory = await shown();
+    assert.equal(counter.reads, textReads, 'from memory');
+    node.chat.storeChanged();
+    const fromStore = await shown();
+    assert.equal(counter.reads, textReads + 1, 'from the store');
+    assert.ok(fromStore.some((f) => f.includes('message number 12') || f.includes('edited')), fromStore.join(' | '));
+    assert.deepEqual(fromMemory, fromStore);
+  });
+
+  it('answers an empty room\'s latest page with an empty History, and reads the store for a room the session is not in', async () => {
+    const node = await new FakeChat().start();
+    const counter = countHistoryReads(node.store);
+    const ann = await node.jsonUser('ann');
+    await say(node, ann, { type: 'JoinRoom', room: 'quiet' });
+    const reads = counter.reads;
+    await say(node, ann, { type: 'History', room: 'quiet', ref: 'q' });
+    assert.deepEqual(ann.conn.ofType('History').find((m) => m.ref === 'q'), { type: 'History', room: 'quiet', messages: [], hasMore: false, firstSeq: 0, ref: 'q' });
+    assert.equal(counter.reads, reads, 'the join read the empty room, and it was kept');
+    await say(node, ann, { type: 'History', room: 'random', ref: 'r' });
+    assert.ok(ann.conn.ofType('History').find((m) => m.ref === 'r'));
+    assert.equal(counter.reads, reads + 1, 'not a member of random: from the store');
   });
 });

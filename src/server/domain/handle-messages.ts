@@ -13,7 +13,7 @@ import { SearchTimeout, type FileRecord, type HistoryPage } from '../ports.js';
 import type { HandlerContext } from './context.js';
 import { ChatError, StoreFailure, fail } from './errors.js';
 import { checkContent, memberRoom, requireNamed, roomName } from './guards.js';
-import { accountNamed, directWith, enterRoomHere, mayRead, moderates, readableRoom } from './membership.js';
+import { accountNamed, directWith, enterRoomHere, mayRead, moderates, readableRoom, recentLatestHistory } from './membership.js';
 import { Outbound, refOf, refText, withFields } from './outbound.js';
 import { fitPage, keptWithin, sendPage } from './page-bytes.js';
 import { TokenBucket, type Session } from './session.js';
@@ -128,8 +128,10 @@ function appendRoomMessage(
   // with others into one commit. Appends commit in call order, so confirmations stay ordered.
   // The author's bot flag is the session's (read once, at login): no store read per message.
   const bot = s.bot ? BOT : {};
+  s.appending++;
   ctx.store.appendMessage({ id: ctx.newId(), room, author: s.account!, username, content, timestamp: ctx.iso(), nonce: msg.nonce ?? null, ...rich, ...listed, ...bot })
     .then(({ message, duplicate }) => {
+      s.appending--;
       const wire = live(message, extras, to);
       // In JSON mode the sender's copy is its confirmation; it goes out with the room's
       // local delivery, so it waits, like theirs, for a lower seq still on its way.
@@ -143,6 +145,7 @@ function appendRoomMessage(
       if (!duplicate && (mentions || ctx.pusher)) void afterRoomMessage(ctx, s, message, mentions ?? NO_MENTIONS);
       if (!duplicate && !s.bot) callBots(ctx, message, mentions, peers);
     }, (err: unknown) => {
+      s.appending--;
       ctx.replyError(s, new StoreFailure('appendMessage', err), msg.ref);
     });
 }
@@ -180,28 +183,34 @@ export async function privateMessage(ctx: HandlerContext, s: Session, msg: Clien
 }
 
 /**
- * A page of a room's messages. What a member missed in one of its rooms comes from memory
- * when this node holds it, answered at once: no promise, so the connection's next frame (a
- * resuming client sends a History per room) runs right after, not queued behind a turn.
+ * A page of a room's messages. What a member missed in one of its rooms, or the room's latest
+ * page, comes from memory when this node holds it, answered at once: no promise, so the
+ * connection's next frame (a resuming client sends a History per room) runs right after, not
+ * queued behind a turn.
  */
 export function history(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'History'>): Promise<void> | undefined {
   const room = msg.room === undefined ? (s.current ?? fail('NOT_IN_ROOM')) : roomName(msg.room);
   const limit = Math.min(msg.limit ?? DEFAULT_PAGE, ctx.config.historyLimit);
-  // A message committed but not delivered yet reaches the member live, right after.
-  if (msg.after !== undefined && msg.before === undefined && s.rooms.has(room) && recentHistory(ctx, s, msg, room, msg.after, limit)) return undefined;
+  // A message committed but not delivered yet reaches the member live, right after; while the
+  // connection's own messages are on their way to the store, the store answers, behind them.
+  if (msg.before === undefined && s.rooms.has(room) && s.appending === 0) {
+    const answered = msg.after !== undefined ? recentHistory(ctx, s, msg, room, msg.after, limit) : recentLatestHistory(ctx, s, room, limit, msg);
+    if (answered) return undefined;
+  }
   return storedHistory(ctx, s, msg, room, limit);
 }
 
-/** History from the store (a reader who may read the room), filling the memory of recent messages for `after` pages. */
+/** History from the store (a reader who may read the room), filling the memory of recent messages with `after` and latest pages. */
 async function storedHistory(ctx: HandlerContext, s: Session, msg: ClientMessageOf<'History'>, room: string, limit: number): Promise<void> {
   await readableRoom(ctx, s, room);
   const q = { room, limit, ...(msg.before !== undefined ? { before: msg.before } : {}), ...(msg.after !== undefined ? { after: msg.after } : {}) };
-  const mark = msg.after !== undefined && msg.before === undefined ? ctx.recent.mark(room) : null;
+  const mark = msg.before === undefined ? ctx.recent.mark(room) : null;
   let page: HistoryPage | null = null;
   try {
     page = await ctx.store.history(q);
   } finally {
-    if (mark) ctx.recent.fill(mark, msg.after!, page);
+    if (mark && msg.after !== undefined) ctx.recent.fill(mark, msg.after, page);
+    else if (mark) ctx.recent.fillLatest(mark, page);
   }
   // A page after a seq keeps its oldest messages; a page before one (or the latest) its newest.
   sendPage(s, page.messages, ctx.config.historyPageBytes, msg.after !== undefined ? 'start' : 'end', (messages, trimmed) => ({

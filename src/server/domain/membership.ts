@@ -12,6 +12,7 @@ import type { HandlerContext } from './context.js';
 import { fail } from './errors.js';
 import { randomBase32, sortableBase32 } from '../random-pool.js';
 import { groupKey } from '../store/store-common.js';
+import { refOf, refText } from './outbound.js';
 import { sendPage } from './page-bytes.js';
 import type { Session } from './session.js';
 import { newLoginToken, type NewToken } from './tokens.js';
@@ -297,7 +298,7 @@ export async function sendJoinHistory(ctx: HandlerContext, s: Session, room: str
   if (limit <= 0) return;
   // From memory only for a session in the room: a message committed but not delivered here
   // yet reaches it live, right after.
-  if (s.rooms.has(room) && recentJoinHistory(ctx, s, room, limit)) return;
+  if (s.rooms.has(room) && recentLatestHistory(ctx, s, room, limit)) return;
   const mark = ctx.recent.mark(room);
   let page: HistoryPage | null = null;
   try {
@@ -313,11 +314,15 @@ export async function sendJoinHistory(ctx: HandlerContext, s: Session, room: str
 }
 
 /**
- * The join's History from the room's newest messages in memory, exactly as from the store:
- * the newest that fit the byte budget; a JSON client's frame is put together from each
- * message's JSON, made once per message, not per newcomer. False when the store must answer.
+ * The room's latest page from its newest messages in memory, exactly as from the store: the
+ * newest that fit the byte budget; a JSON client's frame is put together from each message's
+ * JSON, made once per message, not per reader. For the join's History (no `asked`: a text
+ * client is shown nothing of an empty room) and for `History {room}` (`asked`: the request,
+ * answered even when empty, with its ref). False when the store must answer; the caller makes
+ * sure the session is in the room (a message committed but not delivered here yet reaches it
+ * live, right after).
  */
-function recentJoinHistory(ctx: HandlerContext, s: Session, room: string, limit: number): boolean {
+export function recentLatestHistory(ctx: HandlerContext, s: Session, room: string, limit: number, asked?: { ref?: string | number }): boolean {
   const page = ctx.recent.latest(room, limit);
   if (!page) return false;
   const budget = ctx.config.historyPageBytes;
@@ -331,11 +336,11 @@ function recentJoinHistory(ctx: HandlerContext, s: Session, room: string, limit:
   }
   const hasMore = page.hasMore || kept < n;
   if (s.mode !== 'json') {
-    if (kept > 0) s.send({ type: 'History', room, messages: page.messages.slice(n - kept), hasMore, firstSeq: page.firstSeq });
+    if (kept > 0 || asked) s.send({ type: 'History', room, messages: page.messages.slice(n - kept), hasMore, firstSeq: page.firstSeq, ...(asked ? refOf(asked) : {}) });
     return true;
   }
   const messages = kept === n ? page.json.join(',') : page.json.slice(n - kept).join(',');
-  s.sendFrame(`{"type":"History","room":${JSON.stringify(room)},"messages":[${messages}],"hasMore":${hasMore},"firstSeq":${page.firstSeq}}`);
+  s.sendFrame(`{"type":"History","room":${JSON.stringify(room)},"messages":[${messages}],"hasMore":${hasMore},"firstSeq":${page.firstSeq}${asked ? refText(asked) : ''}}`);
   return true;
 }
 

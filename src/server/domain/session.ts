@@ -75,6 +75,12 @@ export class Session {
   busy = false;
   /** Frames that arrived while a handler ran, oldest first; created when first needed. */
   queue: ClientMessage[] | null = null;
+  /**
+   * This connection's messages on their way to the store (appends are not awaited): while
+   * any is, its History goes to the store, behind them, not to memory, which has them only
+   * once they are delivered.
+   */
+  appending = 0;
   constructor(readonly conn: Connection, public mode: WireMode, rate: number, burst: number, now: number) {
     this.bucket = new TokenBucket(rate, burst, now);
   }
