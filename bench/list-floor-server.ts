@@ -14,7 +14,6 @@
  * reader and bystander.
  */
 import { readFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { hashToken } from '../src/server/domain/tokens.js';
 import { openStore } from '../src/server/store/open-store.js';
@@ -34,7 +33,6 @@ const withRef = (head: string, ref: unknown): string => (ref === undefined ? `${
 
 const wss = new WebSocketServer({ port, host: '127.0.0.1', perMessageDeflate: false });
 wss.on('connection', (ws) => {
-  const socket = (ws as unknown as { _socket: Socket })._socket;
   let account: string | null = null;
   ws.on('message', async (data) => {
     let msg: { type?: unknown; token?: unknown; username?: unknown; ref?: unknown };
@@ -59,7 +57,7 @@ wss.on('connection', (ws) => {
       }
     } catch (err) {
       console.error(err);
-      if (socket.writable) ws.send(withRef('{"type":"Error","code":"STORE_UNAVAILABLE"', msg.ref));
+      if (ws.readyState === ws.OPEN) ws.send(withRef('{"type":"Error","code":"STORE_UNAVAILABLE"', msg.ref));
     }
   });
 });

@@ -347,12 +347,13 @@ async function storm(server: ServerHandle, bystander: Requester, seconds: number
 }
 
 export async function measureDb(db: string, counts: SeedCounts, opts: ReadingOptions, withStorm: boolean): Promise<{ cases: Map<ReadingCase, ReadingFigures>; listFloor: ReadingFigures; storm: StormFigures | null }> {
-  const listRuns = Math.max(30, Math.floor(opts.runs / 3));
+  // The list and the searches cost more a request: a third as many runs.
+  const fewerRuns = Math.max(30, Math.floor(opts.runs / 3));
   const dir = await mkdtemp(join(tmpdir(), 'parley-bench-g-answer-'));
   try {
     const answer = join(dir, 'conversations.json');
-    const cases = await measureCases(db, counts, opts, listRuns, answer);
-    const listFloor = await measureListFloor(db, answer, counts, listRuns, opts);
+    const cases = await measureCases(db, counts, opts, fewerRuns, answer);
+    const listFloor = await measureListFloor(db, answer, counts, fewerRuns, opts);
     return { cases, listFloor, storm: withStorm ? await measureStorm(db, opts) : null };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -360,7 +361,7 @@ export async function measureDb(db: string, counts: SeedCounts, opts: ReadingOpt
 }
 
 /** Every case on Parley; then writes Parley's answer to the list (without its ref) to `answer`, for the floor to send. */
-async function measureCases(db: string, counts: SeedCounts, opts: ReadingOptions, listRuns: number, answer: string): Promise<Map<ReadingCase, ReadingFigures>> {
+async function measureCases(db: string, counts: SeedCounts, opts: ReadingOptions, fewerRuns: number, answer: string): Promise<Map<ReadingCase, ReadingFigures>> {
   const out = new Map<ReadingCase, ReadingFigures>();
   // Searches per minute lifted: the reader searches hundreds of times, one after another. The
   // node's search share too, for the cases only: one reader searching back to back (which the
@@ -374,7 +375,7 @@ async function measureCases(db: string, counts: SeedCounts, opts: ReadingOptions
     // The search index is built when the seed finishes; this waits for any catching up.
     await reader.request({ type: 'Search', query: COMMON_WORD, limit: 1 });
     for (const kind of CASES) {
-      const runs = kind.startsWith('search') || kind === 'conversations' ? listRuns : opts.runs;
+      const runs = kind.startsWith('search') || kind === 'conversations' ? fewerRuns : opts.runs;
       const figures = await measureCase(server, reader, bystander, kind, runs, counts.headRooms);
       logCase(opts, kind, figures);
       out.set(kind, figures);
@@ -459,7 +460,7 @@ async function stormControl(server: ServerHandle, opts: Pick<ReadingOptions, 'st
     await pingUntil(bystander, new Promise((resolve) => setTimeout(resolve, opts.stormSeconds * 1000)));
     const c = await storm(server, bystander, opts.stormSeconds, opts.stormRounds);
     bystander.close();
-    opts.log(`(g) storm control: a bare ws server's Ping p99 idle ${c.idleP99.toFixed(2)} ms → ${c.stormP99.toFixed(2)} ms during storms on Parley (${(c.stormP99 / Math.max(1e-6, c.idleP99)).toFixed(2)}×)`);
+    opts.log(`(g) storm control: a bare ws server's Ping p99 idle ${c.idleP99.toFixed(2)} ms → ${c.stormP99.toFixed(2)} ms during storms on Parley (${stormRatio(c).toFixed(2)}×)`);
     return { idleP50: c.idleP50, idleP99: c.idleP99, stormP50: c.stormP50, stormP99: c.stormP99 };
   } finally {
     await reference.stop();
@@ -543,7 +544,7 @@ function rowMet(row: ReadingRow): boolean {
     row.seeded.maxLoopMs < HOLD_GOAL_MS && row.small.maxLoopMs < HOLD_GOAL_MS;
 }
 
-function stormRatio(s: StormFigures): number {
+function stormRatio(s: Pick<StormFigures, 'idleP99' | 'stormP99'>): number {
   return s.stormP99 / Math.max(1e-6, s.idleP99);
 }
 
@@ -594,7 +595,7 @@ export function readingMarkdown(r: ReadingResult, meta: { date: string; command:
       `The server's main thread: ${f(st.idleLoopMsPerSecond)} ms of CPU a second idle, ${f(st.stormLoopMsPerSecond)} during the storm, ${f(st.loopMsPerSearch)} ms an answered search.` +
       (st.control ? ` The control, the same windows with the storms on Parley and the bystander pinging a bare \`ws\` server (bench/reference-server.ts) ` +
         `that does nothing else: p50/p99 idle ${f(st.control.idleP50)}/${f(st.control.idleP99)} ms, during the storm ${f(st.control.stormP50)}/${f(st.control.stormP99)} ms: ` +
-        `${(st.control.stormP99 / Math.max(1e-6, st.control.idleP99)).toFixed(2)}× idle at p99, on a server the storm does not touch.` : ''));
+        `${stormRatio(st.control).toFixed(2)}× idle at p99, on a server the storm does not touch.` : ''));
   }
   return `${lines.join('\n')}\n`;
 }

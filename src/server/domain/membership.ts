@@ -13,7 +13,7 @@ import { fail } from './errors.js';
 import { randomBase32, sortableBase32 } from '../random-pool.js';
 import { groupKey } from '../store/store-common.js';
 import { refOf, refText } from './outbound.js';
-import { sendPage } from './page-bytes.js';
+import { keptFromEnd, sendPage } from './page-bytes.js';
 import type { Session } from './session.js';
 import { newLoginToken, type NewToken } from './tokens.js';
 
@@ -325,15 +325,8 @@ export async function sendJoinHistory(ctx: HandlerContext, s: Session, room: str
 export function recentLatestHistory(ctx: HandlerContext, s: Session, room: string, limit: number, asked?: { ref?: string | number }): boolean {
   const page = ctx.recent.latest(room, limit);
   if (!page) return false;
-  const budget = ctx.config.historyPageBytes;
   const n = page.json.length;
-  let kept = 0;
-  let used = 0;
-  while (kept < n) {
-    used += Buffer.byteLength(page.json[n - 1 - kept]!) + 1;
-    if (used > budget && kept > 0) break;
-    kept++;
-  }
+  const kept = keptFromEnd(page.json, ctx.config.historyPageBytes);
   const hasMore = page.hasMore || kept < n;
   if (s.mode !== 'json') {
     if (kept > 0 || asked) s.send({ type: 'History', room, messages: page.messages.slice(n - kept), hasMore, firstSeq: page.firstSeq, ...(asked ? refOf(asked) : {}) });

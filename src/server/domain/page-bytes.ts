@@ -41,6 +41,12 @@ export function keptWithin(json: readonly string[], budget: number): number {
   return textsWithin(json.length, budget, (i) => json[i]!).length;
 }
 
+/** How many of the trailing JSON texts (the newest of a cached latest page) fit `budget` bytes. */
+export function keptFromEnd(json: readonly string[], budget: number): number {
+  const n = json.length;
+  return textsWithin(n, budget, (i) => json[n - 1 - i]!).length;
+}
+
 /**
  * Keeps the messages that fit in `budget` bytes, from the start of the list (`from: 'start'`:
  * a page after a seq, search results newest first) or from its end (`from: 'end'`: the newest
